@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "hipkit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hipkit", targets: ["hipkit"]),
+        .library(name: "HipKit", targets: ["HipKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // Built-in scaffolds and page layouts live at the top of the repository so they are easy to
+        // find and edit; this target only exists to ship them as SwiftPM resources.
+        .target(
+            name: "HipKitTemplates",
+            path: "templates",
+            exclude: ["README.md"],
+            sources: ["TemplatesBundle.swift"],
+            resources: [.copy("scaffolds")]
+        ),
+        .target(
+            name: "HipKit",
+            dependencies: ["CLibYAML", "HipKitTemplates"]
+        ),
+        .executableTarget(
+            name: "hipkit",
+            dependencies: [
+                "HipKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "HipKitTests",
+            dependencies: ["HipKit"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,130 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replaces an output folder as one step: the new content is written to a staging folder beside
+/// it, flushed to disk, and swapped in whole, so a build that fails or is killed midway leaves
+/// the previous output exactly as it was.
+public enum StagedDirectory {
+    /// The file whose presence marks a folder as hipkit output, safe to replace.
+    public static let marker = "atlassian-connect.json"
+
+    /// Fills a fresh staging folder with `fill`, then puts it in place of `target`.
+    ///
+    /// Refuses to replace a non-empty folder that does not look like an earlier build, so a
+    /// mistyped `--out` can never wipe a source folder.
+    public static func replace(_ target: URL, fill: (URL) throws -> Void) throws {
+        let fm = FileManager.default
+        let parent = target.deletingLastPathComponent()
+        let name = target.lastPathComponent
+        try checkReplaceable(target)
+        do {
+            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw HipKitError("cannot create \(parent.path): \(error.localizedDescription)")
+        }
+        removeLeftovers(in: parent, of: name)
+        let staging = parent.appendingPathComponent(".\(name).staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try fm.createDirectory(at: staging, withIntermediateDirectories: false)
+        } catch {
+            throw HipKitError("cannot write in \(parent.path): \(error.localizedDescription)")
+        }
+        do {
+            try fill(staging)
+            syncDirectory(staging)
+            try swap(staging, into: target)
+            syncDirectory(parent)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw error
+        }
+    }
+
+    /// Writes `data` to `url` and flushes it, so a swap never exposes a file still in the cache.
+    public static func write(_ data: Data, to url: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard fm.createFile(atPath: url.path, contents: nil) else {
+            throw HipKitError("cannot create \(url.path)")
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+    }
+
+    private static func checkReplaceable(_ target: URL) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: target.path, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else {
+            throw HipKitError("\(target.path) exists and is not a folder", hint: "choose another --out")
+        }
+        let contents = (try? fm.contentsOfDirectory(atPath: target.path)) ?? []
+        if !contents.isEmpty && !contents.contains(marker) {
+            throw HipKitError(
+                "refusing to replace \(target.path): it is not empty and holds no \(marker) from an earlier build",
+                hint: "hipkit replaces its output folder whole; choose an empty or new folder for --out")
+        }
+    }
+
+    private static func swap(_ staging: URL, into target: URL) throws {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: target.path) {
+            guard rename(staging.path, target.path) == 0 else {
+                throw HipKitError("cannot move the build into \(target.path): \(String(cString: strerror(errno)))")
+            }
+            return
+        }
+        if exchange(staging.path, target.path) {
+            // The staging name now holds the previous build.
+            try? fm.removeItem(at: staging)
+            return
+        }
+        // No atomic exchange on this system: two renames, with a moment where target is absent.
+        let old = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
+        try? fm.removeItem(at: old)
+        guard rename(target.path, old.path) == 0 else {
+            throw HipKitError("cannot replace \(target.path): \(String(cString: strerror(errno)))")
+        }
+        guard rename(staging.path, target.path) == 0 else {
+            _ = rename(old.path, target.path)
+            throw HipKitError("cannot replace \(target.path): \(String(cString: strerror(errno)))")
+        }
+        try? fm.removeItem(at: old)
+    }
+
+    /// Linux's `renameat2(RENAME_EXCHANGE)` swaps two paths atomically. Swift's Glibc module
+    /// does not export it, so it is looked up at run time.
+    private static func exchange(_ a: String, _ b: String) -> Bool {
+        #if os(Linux)
+        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }
+        let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
+        let renameExchange: UInt32 = 2
+        return renameat2(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
+        #else
+        return false
+        #endif
+    }
+
+    /// Staging and old folders left by a build that was killed.
+    private static func removeLeftovers(in parent: URL, of name: String) {
+        let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: parent.path)) ?? []
+        where entry.hasPrefix(".\(name).staging-") || entry.hasPrefix(".\(name).old-") {
+            let pid = entry.split(separator: "-").dropFirst().first.flatMap { Int32($0) }
+            if let pid, pid != getpid(), kill(pid, 0) == 0 { continue }  // another build is running
+            try? fm.removeItem(at: parent.appendingPathComponent(entry))
+        }
+    }
+
+    private static func syncDirectory(_ url: URL) {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+}

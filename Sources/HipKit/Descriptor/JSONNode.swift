@@ -1,0 +1,91 @@
+/// A JSON value that remembers where in the user's files it came from.
+///
+/// The descriptor is built as a tree of these, so that a rule broken in the descriptor is
+/// reported at the line of `addon.yaml` (or of the descriptor `.json`) that produced it.
+public struct JSONNode: Sendable, Hashable {
+    public indirect enum Value: Sendable, Hashable {
+        case null
+        case bool(Bool)
+        case integer(Int)
+        case double(Double)
+        case string(String)
+        case array([JSONNode])
+        /// Members in the order they are written out, which is what makes output stable.
+        case object([JSONMember])
+    }
+
+    public var value: Value
+    public var location: SourceLocation?
+
+    public init(_ value: Value, at location: SourceLocation? = nil) {
+        self.value = value
+        self.location = location
+    }
+
+    public static func string(_ s: String, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.string(s), at: location) }
+    public static func bool(_ b: Bool, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.bool(b), at: location) }
+    public static func object(_ members: [JSONMember] = [], at location: SourceLocation? = nil) -> JSONNode { JSONNode(.object(members), at: location) }
+    public static func array(_ items: [JSONNode], at location: SourceLocation? = nil) -> JSONNode { JSONNode(.array(items), at: location) }
+
+    public var stringValue: String? { if case .string(let s) = value { s } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = value { b } else { nil } }
+    public var arrayValue: [JSONNode]? { if case .array(let a) = value { a } else { nil } }
+    public var members: [JSONMember]? { if case .object(let m) = value { m } else { nil } }
+    public var isObject: Bool { members != nil }
+
+    /// The member called `name`, when this is an object.
+    public subscript(name: String) -> JSONNode? {
+        get { members?.first { $0.name == name }?.value }
+        set {
+            guard case .object(var m) = value else { return }
+            if let i = m.firstIndex(where: { $0.name == name }) {
+                if let newValue { m[i].value = newValue } else { m.remove(at: i) }
+            } else if let newValue {
+                m.append(JSONMember(name, newValue))
+            }
+            value = .object(m)
+        }
+    }
+
+    /// Where the member called `name` is written (its key), falling back to this node.
+    public func location(ofMember name: String) -> SourceLocation? {
+        members?.first { $0.name == name }?.nameLocation ?? location
+    }
+
+    /// What kind of value this is, in words for diagnostics.
+    public var kindDescription: String {
+        switch value {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .integer: return "an integer"
+        case .double: return "a number"
+        case .string: return "a string"
+        case .array: return "a list"
+        case .object: return "an object"
+        }
+    }
+
+    /// The same value with every location dropped, for comparing values regardless of where
+    /// they were written.
+    public var withoutLocations: JSONNode {
+        switch value {
+        case .array(let items): return JSONNode(.array(items.map(\.withoutLocations)))
+        case .object(let members):
+            return JSONNode(.object(members.map { JSONMember($0.name, $0.value.withoutLocations) }))
+        default: return JSONNode(value)
+        }
+    }
+}
+
+/// One `"name": value` member of a JSON object.
+public struct JSONMember: Sendable, Hashable {
+    public var name: String
+    public var nameLocation: SourceLocation?
+    public var value: JSONNode
+
+    public init(_ name: String, _ value: JSONNode, nameLocation: SourceLocation? = nil) {
+        self.name = name
+        self.value = value
+        self.nameLocation = nameLocation ?? value.location
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import HipKitTemplates
+
+/// Writes a new project from one of the built-in scaffolds.
+public struct ProjectScaffolder: Sendable {
+    /// The values filled into a scaffold's text files, where it writes `__KEY__`, `__NAME__`
+    /// and `__BASE_URL__`. (Not `{{…}}`: pages use Mustache variables of their own.)
+    public struct Values: Sendable {
+        public var key: String
+        public var name: String
+        public var baseUrl: String
+
+        public init(key: String, name: String, baseUrl: String) {
+            self.key = key
+            self.name = name
+            self.baseUrl = baseUrl
+        }
+
+        /// Sensible values for a project folder named `folder`: `my-addon` gives the key
+        /// `com.example.my-addon` and the name `My Addon`.
+        public static func defaults(forFolder folder: String) -> Values {
+            let slug = folder.lowercased().map { ShapeChecker.isKeyCharacter($0.unicodeScalars.first!) && $0.isASCII ? $0 : "-" }
+            let trimmed = String(slug).trimmingCharacters(in: CharacterSet(charactersIn: "-."))
+            let keyPart = trimmed.isEmpty ? "addon" : trimmed
+            let words = keyPart.split(whereSeparator: { "-_.".contains($0) }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            return Values(key: "com.example.\(keyPart)", name: words.isEmpty ? "My Add-on" : words.joined(separator: " "),
+                          baseUrl: "https://\(keyPart.replacingOccurrences(of: ".", with: "-")).example.com")
+        }
+    }
+
+    /// The scaffolds that ship with hipkit, by name.
+    public static var templates: [String] {
+        let root = TemplatesBundle.root.appendingPathComponent("scaffolds")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    public init() {}
+
+    /// Writes scaffold `template` into `directory` and returns the files written (relative).
+    ///
+    /// Refuses a non-empty folder unless `force`; files are written to a staging folder first and
+    /// moved in one by one only once all of them exist, so a failure leaves nothing half-written.
+    public func create(template: String, in directory: URL, values: Values, force: Bool = false) throws -> [String] {
+        let fm = FileManager.default
+        let source = TemplatesBundle.scaffold(template)
+        guard fm.fileExists(atPath: source.path) else {
+            throw HipKitError("no scaffold called '\(template)'",
+                              hint: Suggestion.hint(for: template, in: Self.templates) ?? "scaffolds: \(Self.templates.joined(separator: ", "))")
+        }
+        guard !values.key.isEmpty, values.key.unicodeScalars.allSatisfy(ShapeChecker.isKeyCharacter) else {
+            throw HipKitError("--key '\(values.key)' may hold only letters, digits, '_', '-' and '.'")
+        }
+        try ProjectLoader.checkBaseUrl(values.baseUrl)
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw HipKitError("\(directory.path) is a file") }
+            let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+            if !contents.isEmpty && !force {
+                throw HipKitError("\(directory.path) is not empty", hint: "choose a new folder, or pass --force to write into it (files of the same name are replaced)")
+            }
+        }
+        let files = try Self.files(under: source)
+        let staging = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).init-\(getpid())")
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        do {
+            for file in files {
+                var data = try Data(contentsOf: source.appendingPathComponent(file))
+                if Self.isText(file), let text = String(data: data, encoding: .utf8) {
+                    data = Data(fill(text, values).utf8)
+                }
+                try StagedDirectory.write(data, to: staging.appendingPathComponent(file))
+            }
+            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+            for file in files {
+                let target = directory.appendingPathComponent(file)
+                try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+                try fm.moveItem(at: staging.appendingPathComponent(file), to: target)
+            }
+        } catch let error as HipKitError {
+            throw error
+        } catch {
+            throw HipKitError("cannot write \(directory.path): \(error.localizedDescription)")
+        }
+        return files
+    }
+
+    private func fill(_ text: String, _ values: Values) -> String {
+        text.replacingOccurrences(of: "__KEY__", with: values.key)
+            .replacingOccurrences(of: "__NAME__", with: values.name)
+            .replacingOccurrences(of: "__BASE_URL__", with: values.baseUrl)
+    }
+
+    static func isText(_ file: String) -> Bool {
+        ["yaml", "yml", "md", "markdown", "json", "html", "mustache", "txt", "css", "js"].contains((file as NSString).pathExtension.lowercased())
+    }
+
+    /// Every file below `root`, relative and sorted.
+    static func files(under root: URL) throws -> [String] {
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
+        var files: [String] = []
+        let prefix = root.standardizedFileURL.resolvingSymlinksInPath().path + "/"
+        for case let url as URL in enumerator {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+            let path = url.standardizedFileURL.resolvingSymlinksInPath().path
+            if path.hasPrefix(prefix) { files.append(String(path.dropFirst(prefix.count))) }
+        }
+        return files.sorted()
+    }
+}

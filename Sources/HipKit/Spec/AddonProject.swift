@@ -1,0 +1,19 @@
+import Foundation
+
+/// An `addon.yaml` project read and translated: the descriptor and everything it refers to.
+public struct AddonProject: Sendable {
+    /// The project folder, absolute.
+    public var directory: URL
+    /// The spec file as shown in diagnostics.
+    public var specFile: String
+    /// The base URL in force, without a trailing slash.
+    public var baseUrl: String
+    /// The capabilities descriptor, each value located in the spec.
+    public var descriptor: JSONNode
+    /// Markdown pages the descriptor's modules show.
+    public var pages: [PageReference]
+    /// Project files the descriptor refers to (icons, avatar), relative to the project.
+    public var assets: [String]
+    /// Static glance data, one document per glance that has `data:`.
+    public var glances: [GlanceDocument]
+}

@@ -1,0 +1,220 @@
+import Foundation
+
+/// Reads an `addon.yaml` project, or a descriptor `.json` file, and checks it.
+public struct ProjectLoader: Sendable {
+    public var limits: YAMLLimits
+
+    public init(limits: YAMLLimits = .default) {
+        self.limits = limits
+    }
+
+    /// What a run learnt: the project when the spec could be read, every diagnostic (sorted), and
+    /// the text of the files read, for quoting lines.
+    public struct Outcome: Sendable {
+        public var project: AddonProject?
+        public var diagnostics: [Diagnostic]
+        public var sources: SourceStore
+        public var hasErrors: Bool { diagnostics.hasErrors }
+    }
+
+    /// What a PATH argument names.
+    public enum Input: Sendable, Equatable {
+        /// An `addon.yaml` (the file itself, or the project folder holding it).
+        case spec(file: String)
+        /// A descriptor `.json` file.
+        case descriptor(file: String)
+    }
+
+    /// Works out what `path` names. Throws when it names nothing usable.
+    public static func input(for path: String) throws -> Input {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw HipKitError("no such file or folder: \(path)")
+        }
+        if isDirectory.boolValue {
+            let spec = join(path, "addon.yaml")
+            guard FileManager.default.fileExists(atPath: spec) else {
+                throw HipKitError("no addon.yaml in \(path)", hint: "run `hipkit init \(path)` to start a project, or name the spec or descriptor file")
+            }
+            return .spec(file: spec)
+        }
+        return looksLikeDescriptor(path) ? .descriptor(file: path) : .spec(file: path)
+    }
+
+    /// A `.json` file (also `x.json.tmpl` and the like), or any file whose text opens with `{`:
+    /// descriptors are JSON objects, and a spec is never written as one flow mapping.
+    static func looksLikeDescriptor(_ path: String) -> Bool {
+        let name = (path as NSString).lastPathComponent.lowercased()
+        if name.hasSuffix(".json") || name.contains(".json.") { return true }
+        if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return false }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 512)) ?? Data()
+        return head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) } == UInt8(ascii: "{")
+    }
+
+    /// Reads and checks whatever `path` names.
+    public func load(_ path: String, options: LoadOptions = LoadOptions()) throws -> Outcome {
+        switch try Self.input(for: path) {
+        case .spec(let file): return try loadSpec(file, options: options)
+        case .descriptor(let file): return try loadDescriptorFile(file)
+        }
+    }
+
+    /// Reads a hand-written descriptor and checks it as HipChat would.
+    public func loadDescriptorFile(_ file: String) throws -> Outcome {
+        var sources = SourceStore()
+        let (root, composeDiagnostics) = try compose(file, into: &sources)
+        var diagnostics = composeDiagnostics
+        var descriptor: JSONNode?
+        if let root {
+            let json = JSONNode.from(root, diagnostics: &diagnostics)
+            diagnostics += DescriptorValidator(origin: .descriptorFile).validate(json)
+            descriptor = json
+        } else if !diagnostics.hasErrors {
+            diagnostics.append(.error("empty-file", "the file is empty", at: SourceLocation(file: file, line: 1, column: 1),
+                                      hint: "a descriptor is a JSON object with key, name, description, links and capabilities"))
+        }
+        let project = descriptor.map {
+            AddonProject(directory: URL(fileURLWithPath: file).deletingLastPathComponent(), specFile: file, baseUrl: "",
+                         descriptor: $0, pages: [], assets: [], glances: [])
+        }
+        return Outcome(project: project, diagnostics: diagnostics.sortedByLocation(), sources: sources)
+    }
+
+    /// Reads `addon.yaml`, builds the descriptor, and checks both.
+    public func loadSpec(_ file: String, options: LoadOptions) throws -> Outcome {
+        var sources = SourceStore()
+        let (rootNode, composeDiagnostics) = try compose(file, into: &sources)
+        var diagnostics = composeDiagnostics
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        guard let root = rootNode else {
+            if !diagnostics.hasErrors {
+                diagnostics.append(.error("empty-file", "addon.yaml is empty", at: start,
+                                          hint: "run `hipkit init` in an empty folder for a complete example"))
+            }
+            return Outcome(project: nil, diagnostics: diagnostics.sortedByLocation(), sources: sources)
+        }
+        guard root.mapping != nil else {
+            diagnostics.append(.error("wrong-type", "addon.yaml must be a mapping of fields (key: value), not \(root.kindDescription)", at: root.location))
+            return Outcome(project: nil, diagnostics: diagnostics.sortedByLocation(), sources: sources)
+        }
+        let (baseUrl, baseLocation) = try selectBaseUrl(root, options: options, diagnostics: &diagnostics)
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
+        var translator = SpecTranslator(
+            projectDirectory: directory,
+            displayDirectory: (file as NSString).deletingLastPathComponent,
+            baseUrl: baseUrl ?? "https://addon.invalid", baseUrlLocation: baseLocation)
+        let descriptor = translator.translate(root)
+        diagnostics += translator.diagnostics
+        if baseUrl != nil {
+            diagnostics += DescriptorValidator(origin: .built).validate(descriptor)
+        } else {
+            // Without a base URL every URL would be reported; report the cause once instead.
+            diagnostics += DescriptorValidator(origin: .built).validate(descriptor).filter { !["relative-url", "insecure-url"].contains($0.code) }
+        }
+        let project = AddonProject(
+            directory: directory, specFile: file, baseUrl: translator.baseUrl, descriptor: descriptor,
+            pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
+        return Outcome(project: project, diagnostics: Self.unique(diagnostics).sortedByLocation(), sources: sources)
+    }
+
+    /// The base URL in force: `--base-url`, else the chosen environment's, else the spec's.
+    private func selectBaseUrl(_ root: YAMLNode, options: LoadOptions, diagnostics: inout [Diagnostic]) throws -> (String?, SourceLocation?) {
+        var environmentBase: YAMLNode?
+        if let environments = root["environments"] {
+            if let entries = environments.mapping {
+                for entry in entries {
+                    guard let settings = entry.value.mapping else {
+                        diagnostics.append(.error("wrong-type", "environment '\(entry.key.scalar?.value ?? "")' must be a mapping such as { baseUrl: https://… }",
+                                                  at: entry.value.location))
+                        continue
+                    }
+                    for setting in settings where setting.key.scalar?.value != "baseUrl" {
+                        diagnostics.append(.warning("unknown-field", "unknown setting '\(setting.key.scalar?.value ?? "")' in environment '\(entry.key.scalar?.value ?? "")'",
+                                                    at: setting.key.location, hint: Suggestion.hint(for: setting.key.scalar?.value ?? "", in: ["baseUrl"])))
+                    }
+                }
+            } else {
+                diagnostics.append(.error("wrong-type", "environments must be a mapping of names to settings, not \(environments.kindDescription)",
+                                          at: environments.location))
+            }
+        }
+        if let name = options.environment {
+            let names = root["environments"]?.mapping?.compactMap { $0.key.scalar?.value } ?? []
+            guard let settings = root["environments"]?[name] else {
+                throw HipKitError(
+                    "no environment '\(name)' in \(root.location.file)",
+                    hint: names.isEmpty ? "declare it under environments:, e.g. environments: { \(name): { baseUrl: https://… } }"
+                                        : (Suggestion.hint(for: name, in: names) ?? "environments: \(names.joined(separator: ", "))"))
+            }
+            environmentBase = settings["baseUrl"]
+        }
+        if let override = options.baseUrl {
+            try Self.checkBaseUrl(override)
+            return (override, nil)
+        }
+        guard let node = environmentBase ?? root["baseUrl"] else {
+            diagnostics.append(.error(
+                "missing-base-url", "addon.yaml has no baseUrl, so its relative URLs and pages have no address", at: root.location,
+                hint: "add `baseUrl: https://your-addon.example.com`, or pass --base-url"))
+            return (nil, nil)
+        }
+        guard let value = node.string, let components = URLComponents(string: value),
+              let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme), components.host?.isEmpty == false,
+              components.query == nil, components.fragment == nil else {
+            diagnostics.append(.error("invalid-base-url", "baseUrl must be an http or https URL with no query or fragment", at: node.location,
+                                      hint: "for example https://incidents.example.com"))
+            return (nil, nil)
+        }
+        return (value, node.location)
+    }
+
+    static func checkBaseUrl(_ value: String) throws {
+        guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
+              ["http", "https"].contains(scheme), components.host?.isEmpty == false,
+              components.query == nil, components.fragment == nil else {
+            throw HipKitError("--base-url '\(value)' is not an http or https URL", hint: "for example --base-url https://incidents.example.com")
+        }
+    }
+
+    private func compose(_ file: String, into sources: inout SourceStore) throws -> (YAMLNode?, [Diagnostic]) {
+        let bytes = try Self.read(file)
+        sources.add(String(decoding: bytes, as: UTF8.self), for: file)
+        let result = YAMLComposer(limits: limits).compose(bytes, file: file)
+        return (result.root, result.diagnostics)
+    }
+
+    static func read(_ file: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { throw HipKitError("no such file: \(file)") }
+        guard !isDirectory.boolValue else { throw HipKitError("\(file) is a folder, not a file") }
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw HipKitError("cannot read \(file): permission denied") }
+        defer { try? handle.close() }
+        do {
+            return Array(try handle.readToEnd() ?? Data())
+        } catch {
+            throw HipKitError("cannot read \(file): \(error.localizedDescription)")
+        }
+    }
+
+    /// `url` relative to the working folder when it is inside it, for messages.
+    public static func displayPath(_ url: URL) -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        let path = url.standardizedFileURL.path
+        if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
+        return path
+    }
+
+    /// Joins path parts the way people write them (`.` + `addon.yaml` is `addon.yaml`).
+    public static func join(_ directory: String, _ name: String) -> String {
+        if directory.isEmpty || directory == "." { return name }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The same problem found by two checks (a spec value broken in two ways) is shown once.
+    private static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        var seen = Set<Diagnostic>()
+        return diagnostics.filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,401 @@
+import Foundation
+
+/// Turns `addon.yaml` into a capabilities descriptor, keeping every value's source location.
+///
+/// It checks what only the spec knows (its own field names and types, files that must exist,
+/// page references) and leaves HipChat's rules to ``DescriptorValidator``, which then reports
+/// on the descriptor at the spec's lines.
+struct SpecTranslator {
+    /// The project folder, absolute.
+    let projectDirectory: URL
+    /// How to show project files in diagnostics: the project folder as the user named it.
+    let displayDirectory: String
+    /// The base URL with no trailing slash.
+    let baseUrl: String
+    let baseUrlLocation: SourceLocation?
+
+    var diagnostics: [Diagnostic] = []
+    var pages: [PageReference] = []
+    var assets: Set<String> = []
+    var glances: [GlanceDocument] = []
+
+    init(projectDirectory: URL, displayDirectory: String, baseUrl: String, baseUrlLocation: SourceLocation?) {
+        self.projectDirectory = projectDirectory
+        self.displayDirectory = displayDirectory
+        var base = baseUrl
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseUrl = base
+        self.baseUrlLocation = baseUrlLocation
+    }
+
+    /// The descriptor for the spec whose root is `root`.
+    mutating func translate(_ root: YAMLNode) -> JSONNode {
+        var descriptor = translateObject(root, SpecSchema.addon, subject: "the add-on")
+        if descriptor["links"]?["self"] == nil {
+            var links = descriptor["links"] ?? .object(at: baseUrlLocation)
+            links["self"] = .string(baseUrl + "/atlassian-connect.json", at: baseUrlLocation)
+            descriptor["links"] = links
+        }
+        if var capabilities = descriptor["capabilities"] {
+            capabilities.value = .object(Self.ordered(capabilities.members ?? [], by: SpecSchema.capabilitiesOrder))
+            descriptor["capabilities"] = capabilities
+        }
+        descriptor.value = .object(Self.ordered(descriptor.members ?? [], by: SpecSchema.descriptorOrder))
+        return descriptor
+    }
+
+    static func ordered(_ members: [JSONMember], by order: [String]) -> [JSONMember] {
+        let known = order.compactMap { name in members.first { $0.name == name } }
+        return known + members.filter { !order.contains($0.name) }
+    }
+
+    // MARK: Objects
+
+    private mutating func translateObject(_ node: YAMLNode, _ spec: SpecObject, subject: String) -> JSONNode {
+        guard let entries = node.mapping else {
+            diagnostics.append(.error("wrong-type", "\(subject) must be a mapping of fields, not \(node.kindDescription)", at: node.location))
+            return .object(at: node.location)
+        }
+        var out = JSONNode.object(at: node.location)
+        var byName: [String: YAMLEntry] = [:]
+        for entry in entries {
+            guard let name = entry.key.scalar?.value else {
+                diagnostics.append(.error("complex-key", "a field name must be plain text, not \(entry.key.kindDescription)", at: entry.key.location))
+                continue
+            }
+            byName[name] = entry
+        }
+        if byName["page"] != nil, let url = byName["url"] {
+            diagnostics.append(.error("page-and-url", "\(subject) has both 'page' and 'url'", at: url.key.location,
+                                      hint: "use page: for a Markdown page of the project, url: for anything else"))
+        }
+        let moduleKey = byName["key"]?.value.string
+        for field in spec.fields {
+            guard let entry = byName[field.name] else {
+                if let fixed = spec.fixed.first(where: { $0.0 == field.name }) {
+                    out[fixed.0] = .string(fixed.1, at: node.location)
+                }
+                if field.name == "queryUrl", let data = byName["data"], let key = moduleKey {
+                    out["queryUrl"] = .string(resolve("/glances/\(key).json"), at: data.key.location)
+                }
+                continue
+            }
+            if case .setting = field.kind { continue }
+            if field.name == "extra" {
+                merge(entry.value, into: &out, subject: subject)
+                continue
+            }
+            if case .glanceData = field.kind {
+                readGlanceData(entry.value, key: moduleKey, queryUrl: out["queryUrl"]?.stringValue ?? byName["queryUrl"]?.value.string.map(resolve))
+                continue
+            }
+            let fieldSubject = "'\(field.name)' of \(subject)"
+            if field.name == "url", byName["page"] != nil { continue }
+            guard var value = translateValue(entry.value, field.kind, subject: fieldSubject, parentSubject: subject, moduleKey: moduleKey, spec: spec) else { continue }
+            if value.location == nil { value.location = entry.value.location }
+            Self.set(&out, at: field.path, value, keyLocation: entry.key.location)
+        }
+        for entry in entries {
+            guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
+            let hint = Suggestion.hint(for: name, in: spec.fields.map(\.name))
+            diagnostics.append(.warning(
+                "unknown-field", "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
+                at: entry.key.location,
+                hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
+            var ignored: [Diagnostic] = []
+            out[name] = JSONNode.from(entry.value, diagnostics: &ignored)
+        }
+        return out
+    }
+
+    /// Sets `value` at `path` below `node`, creating objects on the way.
+    static func set(_ node: inout JSONNode, at path: [String], _ value: JSONNode, keyLocation: SourceLocation?) {
+        guard let first = path.first else { return }
+        if path.count == 1 {
+            guard case .object(var members) = node.value else { return }
+            if let i = members.firstIndex(where: { $0.name == first }) {
+                members[i].value = value
+            } else {
+                members.append(JSONMember(first, value, nameLocation: keyLocation))
+            }
+            node.value = .object(members)
+            return
+        }
+        var child = node[first] ?? .object(at: value.location)
+        set(&child, at: Array(path.dropFirst()), value, keyLocation: keyLocation)
+        node[first] = child
+    }
+
+    /// `extra:`: merged into the generated object, member by member; objects merge deeply, and
+    /// a value that would replace a generated one is refused.
+    private mutating func merge(_ extra: YAMLNode, into out: inout JSONNode, subject: String) {
+        guard extra.mapping != nil else {
+            diagnostics.append(.error("wrong-type", "'extra' of \(subject) must be a mapping, not \(extra.kindDescription)", at: extra.location))
+            return
+        }
+        var ignored: [Diagnostic] = []
+        let json = JSONNode.from(extra, diagnostics: &ignored)
+        diagnostics += ignored
+        deepMerge(json, into: &out, path: "extra")
+    }
+
+    private mutating func deepMerge(_ source: JSONNode, into target: inout JSONNode, path: String) {
+        for member in source.members ?? [] {
+            if let existing = target[member.name] {
+                if existing.isObject, member.value.isObject {
+                    var merged = existing
+                    deepMerge(member.value, into: &merged, path: path + "." + member.name)
+                    target[member.name] = merged
+                } else {
+                    diagnostics.append(.error(
+                        "extra-conflict", "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
+                        at: member.nameLocation, hint: "set it with the spec's own field instead"))
+                }
+            } else {
+                target[member.name] = member.value
+            }
+        }
+    }
+
+    // MARK: Values
+
+    private mutating func translateValue(
+        _ node: YAMLNode, _ kind: SpecField.Kind, subject: String, parentSubject: String, moduleKey: String?, spec: SpecObject
+    ) -> JSONNode? {
+        switch kind {
+        case .string:
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            return .string(s, at: node.location)
+        case .boolean:
+            guard case .bool(let b)? = node.scalar?.resolved else {
+                return typeError(node, subject, "true or false", hint: node.scalar.map { ["yes", "no", "on", "off"].contains($0.value.lowercased()) } == true ? "write true or false" : nil)
+            }
+            return .bool(b, at: node.location)
+        case .integer:
+            guard case .integer(let i)? = node.scalar?.resolved else { return typeError(node, subject, "a whole number") }
+            return JSONNode(.integer(i), at: node.location)
+        case .url:
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            return .string(resolve(s), at: node.location)
+        case .urls:
+            guard let items = node.sequence else { return typeError(node, subject, "a list of URLs") }
+            return .array(items.compactMap { item in
+                scalarText(item, subject: subject).map { JSONNode.string(resolve($0), at: item.location) }
+            }, at: node.location)
+        case .page:
+            guard let s = scalarText(node, subject: subject), let source = projectFile(s, at: node.location, subject: subject, mustBePage: true) else { return nil }
+            let urlPath = PageReference.urlPath(forSource: source)
+            pages.append(PageReference(source: source, urlPath: urlPath, moduleKind: spec.name, moduleKey: moduleKey, location: node.location))
+            return .string(baseUrl + percentEncoded(urlPath), at: node.location)
+        case .icon, .avatar:
+            return image(node, subject: subject, asObject: { if case .icon = kind { true } else { false } }())
+        case .localizable:
+            if node.mapping != nil { return json(node) }
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            return .object([JSONMember("value", .string(s, at: node.location))], at: node.location)
+        case .target:
+            if node.mapping != nil { return json(node) }
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            return .string(s, at: node.location)
+        case .conditions:
+            guard node.sequence != nil else { return typeError(node, subject, "a list of conditions") }
+            return conditions(node)
+        case .strings:
+            guard node.sequence != nil else { return typeError(node, subject, "a list") }
+            return json(node)
+        case .json:
+            return json(node)
+        case .dialogSize:
+            guard let entries = node.mapping else {
+                guard let s = scalarText(node, subject: subject) else { return nil }
+                return .string(s, at: node.location)
+            }
+            return .object(entries.compactMap { entry in
+                guard let name = entry.key.scalar?.value else { return nil }
+                if case .integer(let px)? = entry.value.scalar?.resolved {
+                    return JSONMember(name, .string("\(px)px", at: entry.value.location), nameLocation: entry.key.location)
+                }
+                var ignored: [Diagnostic] = []
+                return JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location)
+            }, at: node.location)
+        case .button:
+            if node.mapping != nil { return translateObject(node, SpecSchema.button, subject: subject) }
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            return .object([JSONMember("name", .object([JSONMember("value", .string(s, at: node.location))], at: node.location))], at: node.location)
+        case .buttons:
+            guard let items = node.sequence else { return typeError(node, subject, "a list of buttons") }
+            return .array(items.enumerated().compactMap { i, item in
+                translateValue(item, .button, subject: "\(subject)[\(i)]", parentSubject: parentSubject, moduleKey: moduleKey, spec: spec)
+            }, at: node.location)
+        case .filter:
+            if node.mapping != nil { return json(node) }
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            let text = JSONNode.object([JSONMember("value", .string(s, at: node.location))], at: node.location)
+            return .object([JSONMember("placeholder", text)], at: node.location)
+        case .actionLocation:
+            guard let s = scalarText(node, subject: subject) else { return nil }
+            switch s {
+            case "message": return .string("hipchat.message.action", at: node.location)
+            case "input": return .string("hipchat.input.action", at: node.location)
+            default: return .string(s, at: node.location)
+            }
+        case .object(let objectSpec):
+            return translateObject(node, objectSpec, subject: subject)
+        case .list(let itemSpec):
+            guard let items = node.sequence else { return typeError(node, subject, "a list") }
+            return .array(items.enumerated().map { i, item in
+                let key = item["key"]?.string
+                return translateObject(item, itemSpec, subject: key.map { "\(itemSpec.name) '\($0)'" } ?? "\(itemSpec.name) #\(i + 1)")
+            }, at: node.location)
+        case .glanceData, .setting:
+            return nil
+        }
+    }
+
+    private func json(_ node: YAMLNode) -> JSONNode {
+        var ignored: [Diagnostic] = []
+        return JSONNode.from(node, diagnostics: &ignored)
+    }
+
+    /// Conditions with bare names expanded to `{condition: name}`, at every level of nesting.
+    private func conditions(_ node: YAMLNode) -> JSONNode {
+        guard let items = node.sequence else { return json(node) }
+        return .array(items.map { item in
+            if let name = item.string { return .object([JSONMember("condition", .string(name, at: item.location))], at: item.location) }
+            guard var object = item.mapping.map({ _ in json(item) }) else { return json(item) }
+            if let nested = item["conditions"] { object["conditions"] = conditions(nested) }
+            return object
+        }, at: node.location)
+    }
+
+    /// A scalar as text. Numbers and booleans are taken as written (`name: 2048` is the text
+    /// "2048"), which is what a person means; lists, mappings and null are errors.
+    private mutating func scalarText(_ node: YAMLNode, subject: String) -> String? {
+        guard let scalar = node.scalar, scalar.resolved != .null else {
+            _ = typeError(node, subject, "text")
+            return nil
+        }
+        return scalar.value
+    }
+
+    private mutating func typeError(_ node: YAMLNode, _ subject: String, _ expected: String, hint: String? = nil) -> JSONNode? {
+        diagnostics.append(.error("wrong-type", "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location, hint: hint))
+        return nil
+    }
+
+    // MARK: URLs and files
+
+    /// Joins a relative URL to the base URL. `/` alone stands for the base URL itself, so an
+    /// imported `{{localBaseUrl}}` comes back exactly.
+    func resolve(_ reference: String) -> String {
+        if Self.isAbsolute(reference) { return reference }
+        if reference == "/" { return baseUrl }
+        if reference.hasPrefix("/") { return baseUrl + reference }
+        return baseUrl + "/" + reference
+    }
+
+    /// `scheme:` at the start (RFC 3986), or a protocol-relative `//host`.
+    static func isAbsolute(_ reference: String) -> Bool {
+        if reference.hasPrefix("//") { return true }
+        guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }
+        let scheme = reference[..<colon]
+        return scheme.first!.isLetter && scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+    }
+
+    /// A path inside the project that must name an existing file; returns it normalised
+    /// (`./pages//a.md` → `pages/a.md`).
+    private mutating func projectFile(_ path: String, at location: SourceLocation, subject: String, mustBePage: Bool) -> String? {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." || path.hasPrefix("/") || path.contains("\\") {
+                diagnostics.append(.error("outside-project", "\(subject) '\(path)' points outside the project folder", at: location,
+                                          hint: "keep pages and images inside the project, and name them relative to it"))
+                return nil
+            }
+            parts.append(part)
+        }
+        let normalised = parts.joined(separator: "/")
+        if mustBePage, !(normalised.lowercased().hasSuffix(".md") || normalised.lowercased().hasSuffix(".markdown")) {
+            diagnostics.append(.error("not-markdown", "\(subject) '\(path)' is not a Markdown file (.md)", at: location,
+                                      hint: "page: takes a Markdown file of the project; use url: for other pages"))
+            return nil
+        }
+        var isDirectory: ObjCBool = false
+        let absolute = projectDirectory.appendingPathComponent(normalised).path
+        guard !normalised.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            let shown = displayDirectory.isEmpty || displayDirectory == "." ? normalised : displayDirectory + "/" + normalised
+            diagnostics.append(.error("missing-file", "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
+                                      hint: nearbyFileHint(normalised)))
+            return nil
+        }
+        return normalised
+    }
+
+    private func nearbyFileHint(_ path: String) -> String? {
+        let url = projectDirectory.appendingPathComponent(path)
+        let folder = url.deletingLastPathComponent()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return nil }
+        return Suggestion.hint(for: url.lastPathComponent, in: names.sorted())
+    }
+
+    /// An image field: a URL string stays a URL; a project file becomes its URL under the base
+    /// URL, with its `name@2x.ext` twin for `url@2x` when there is one.
+    private mutating func image(_ node: YAMLNode, subject: String, asObject: Bool) -> JSONNode? {
+        if let entries = node.mapping {
+            return .object(entries.compactMap { entry in
+                guard let name = entry.key.scalar?.value else { return nil }
+                guard ["url", "url@2x"].contains(name), let s = scalarText(entry.value, subject: "'\(name)' of \(subject)") else {
+                    var ignored: [Diagnostic] = []
+                    return JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location)
+                }
+                return JSONMember(name, .string(imageURL(s, at: entry.value.location, subject: subject).url, at: entry.value.location),
+                                  nameLocation: entry.key.location)
+            }, at: node.location)
+        }
+        guard let s = scalarText(node, subject: subject) else { return nil }
+        let (url, twin, isFile) = imageURL(s, at: node.location, subject: subject, findTwin: true)
+        if !asObject && !isFile { return .string(url, at: node.location) }
+        return .object([JSONMember("url", .string(url, at: node.location)),
+                        JSONMember("url@2x", .string(twin ?? url, at: node.location))], at: node.location)
+    }
+
+    private mutating func imageURL(_ s: String, at location: SourceLocation, subject: String, findTwin: Bool = false) -> (url: String, twin: String?, isFile: Bool) {
+        if Self.isAbsolute(s) || s.hasPrefix("/") { return (resolve(s), nil, false) }
+        guard let file = projectFile(s, at: location, subject: subject, mustBePage: false) else { return (resolve(s), nil, true) }
+        assets.insert(file)
+        var twin: String?
+        if findTwin {
+            let ext = (file as NSString).pathExtension
+            let stem = ext.isEmpty ? file : String(file.dropLast(ext.count + 1))
+            let candidate = stem + "@2x" + (ext.isEmpty ? "" : "." + ext)
+            if FileManager.default.fileExists(atPath: projectDirectory.appendingPathComponent(candidate).path) {
+                assets.insert(candidate)
+                twin = baseUrl + percentEncoded("/" + candidate)
+            }
+        }
+        return (baseUrl + percentEncoded("/" + file), twin, true)
+    }
+
+    private func percentEncoded(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+    }
+
+    // MARK: Glance data
+
+    private mutating func readGlanceData(_ node: YAMLNode, key: String?, queryUrl: String?) {
+        var normaliser = GlanceDataReader()
+        let data = normaliser.read(node)
+        diagnostics += normaliser.diagnostics
+        guard let data, let key else { return }
+        guard let queryUrl, queryUrl.hasPrefix(baseUrl + "/") else {
+            diagnostics.append(.warning(
+                "glance-data-unserved", "glance '\(key)' has data, but its queryUrl is not under baseUrl, so no static copy is written",
+                at: node.location, hint: "drop queryUrl to serve the data at /glances/\(key).json"))
+            return
+        }
+        var path = String(queryUrl.dropFirst(baseUrl.count))
+        if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = String(path[..<q]) }
+        glances.append(GlanceDocument(key: key, urlPath: path.removingPercentEncoding ?? path, data: data))
+    }
+}

@@ -1,0 +1,72 @@
+/// Checks glance data in HipChat's shape, wherever it comes from: the spec's static `data:`,
+/// or (at run time) a glance update.
+///
+/// `{label: {type: html, value}, status?: {type: lozenge, value: {label, type}} |
+/// {type: icon, value: {url, url@2x}}, metadata?: {…}}`
+public struct GlanceDataValidator: Sendable {
+    public static let lozengeTypes = ["default", "success", "error", "current", "complete", "new", "moved"]
+    public static let labelTypes = ["html"]
+    /// A glance label is one line in a narrow sidebar; HipChat documented no limit, so this
+    /// is a generous bound that still catches pasted documents.
+    public static let maxLabelLength = 1000
+
+    public init() {}
+
+    public func validate(_ data: JSONNode, subject: String = "glance data") -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        func error(_ code: String, _ message: String, _ node: JSONNode?, hint: String? = nil) {
+            out.append(.error(code, message, at: node?.location ?? data.location, hint: hint))
+        }
+        guard data.isObject else {
+            error("wrong-type", "\(subject) must be an object, not \(data.kindDescription)", data)
+            return out
+        }
+        for member in data.members ?? [] where !["label", "status", "metadata"].contains(member.name) {
+            out.append(.warning("unknown-field", "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
+                                at: member.nameLocation, hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"])))
+        }
+        if let label = data["label"] {
+            if let type = label["type"]?.stringValue, !Self.labelTypes.contains(type) {
+                error("invalid-value", "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", label["type"])
+            }
+            if let value = label["value"]?.stringValue {
+                if value.count > Self.maxLabelLength {
+                    error("too-long", "the label of \(subject) is \(value.count) characters long; the limit is \(Self.maxLabelLength)", label["value"])
+                }
+            } else {
+                error("missing-field", "the label of \(subject) needs a 'value' string", label)
+            }
+        } else {
+            error("missing-field", "\(subject) is missing 'label', the text HipChat shows", data)
+        }
+        if let status = data["status"] {
+            switch status["type"]?.stringValue {
+            case "lozenge":
+                let value = status["value"]
+                if value?["label"]?.stringValue == nil {
+                    error("missing-field", "the lozenge of \(subject) needs a 'label' string", value ?? status)
+                }
+                if let typeNode = value?["type"] {
+                    if let type = typeNode.stringValue, !Self.lozengeTypes.contains(type) {
+                        error("invalid-value", "the lozenge type of \(subject) is '\(type)'; HipChat accepts one of \(Self.lozengeTypes.joined(separator: ", "))",
+                              typeNode, hint: Suggestion.hint(for: type, in: Self.lozengeTypes))
+                    } else if typeNode.stringValue == nil {
+                        error("wrong-type", "the lozenge type of \(subject) must be a string", typeNode)
+                    }
+                }
+            case "icon":
+                let value = status["value"]
+                for field in ["url", "url@2x"] where value?[field]?.stringValue == nil {
+                    error("missing-field", "the status icon of \(subject) needs '\(field)'", value ?? status)
+                }
+            default:
+                error("invalid-value", "the status of \(subject) must be a lozenge or an icon", status,
+                      hint: "write status: { lozenge: { label: NEW, type: new } } or status: { icon: /img/ok.png }")
+            }
+        }
+        if let metadata = data["metadata"], !metadata.isObject {
+            error("wrong-type", "the metadata of \(subject) must be an object, not \(metadata.kindDescription)", metadata)
+        }
+        return out
+    }
+}

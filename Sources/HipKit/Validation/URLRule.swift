@@ -1,0 +1,73 @@
+import Foundation
+
+/// Checks URLs the way HipChat uses them: absolute, fully expanded, and HTTPS outside local
+/// development.
+struct URLRule: Sendable {
+    /// Placeholders that stand for the add-on's base URL in hand-written descriptors: the
+    /// atlassian-connect-express `{{localBaseUrl}}` and the lodash/serverless `${host}`.
+    /// Allowed only when checking a descriptor file, never in what `hipkit build` writes.
+    var acceptsBasePlaceholders: Bool
+
+    static let basePlaceholder = try! NSRegularExpression(pattern: #"^(\{\{\s*localBaseUrl\s*\}\}|\$\{host\})"#)
+
+    /// Splits a leading base placeholder off `url`: the placeholder and the rest.
+    static func splitPlaceholder(_ url: String) -> (placeholder: String, rest: String)? {
+        let range = NSRange(url.startIndex..., in: url)
+        guard let match = basePlaceholder.firstMatch(in: url, range: range), let r = Range(match.range, in: url) else { return nil }
+        return (String(url[r]), String(url[r.upperBound...]))
+    }
+
+    func check(_ url: String, at location: SourceLocation?, what: String) -> [Diagnostic] {
+        var rest = url
+        var hasBase = false
+        if acceptsBasePlaceholders, let split = Self.splitPlaceholder(url) {
+            rest = split.rest
+            hasBase = true
+        }
+        if let template = Self.unexpandedTemplate(in: rest) {
+            return [.error(
+                "unexpanded-placeholder",
+                "\(what) is '\(url)', which still holds the template placeholder '\(template)'",
+                at: location,
+                hint: acceptsBasePlaceholders
+                    ? "HipChat would fetch this text literally; use the same base-URL placeholder as the rest of the file ({{localBaseUrl}} or ${host})"
+                    : "HipChat would fetch this text literally; write the real value")]
+        }
+        if hasBase { return [] }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty else {
+            return [.error(
+                "relative-url", "\(what) is '\(url)', which is not an absolute URL", at: location,
+                hint: "HipChat needs full URLs such as https://addon.example.com/path; in addon.yaml, relative URLs are joined to baseUrl")]
+        }
+        switch scheme {
+        case "https":
+            return []
+        case "http":
+            if Self.isLoopback(host) { return [] }
+            return [.warning(
+                "insecure-url", "\(what) is '\(url)', which uses http; HipChat requires https outside local development",
+                at: location, hint: "serve the add-on over https (a reverse proxy with TLS in front of `hipkit serve`)")]
+        default:
+            return [.error("invalid-url", "\(what) is '\(url)', which is not an http or https URL", at: location)]
+        }
+    }
+
+    /// `{{…}}`, `${…}` or `<%…%>` left in a string: a template that was never filled in.
+    /// Single braces (`/view/{id}`) are HipChat's own URL templates and are fine.
+    static func unexpandedTemplate(in s: String) -> String? {
+        for (open, close) in [("{{", "}}"), ("${", "}"), ("<%", "%>")] {
+            guard let start = s.range(of: open) else { continue }
+            if let end = s.range(of: close, range: start.upperBound..<s.endIndex) {
+                return String(s[start.lowerBound..<end.upperBound])
+            }
+            return open
+        }
+        return nil
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h.hasSuffix(".localhost") || h.hasPrefix("127.") || h == "::1"
+    }
+}

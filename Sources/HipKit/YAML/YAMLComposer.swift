@@ -1,0 +1,270 @@
+import CLibYAML
+
+/// Builds a ``YAMLNode`` tree from YAML or JSON text with libyaml's event API.
+///
+/// libyaml's own document loader is not used because it drops source positions of mapping keys,
+/// cannot report duplicate keys, and expands aliases without a bound.
+public struct YAMLComposer: Sendable {
+    public var limits: YAMLLimits
+
+    public init(limits: YAMLLimits = .default) {
+        self.limits = limits
+    }
+
+    /// The result of composing one document: its root (nil for an empty file) and every problem
+    /// found. Syntax errors end composition (root is nil); duplicate keys do not.
+    public struct Result: Sendable {
+        public var root: YAMLNode?
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// Composes the single document in `bytes`, naming `file` in locations.
+    public func compose(_ bytes: [UInt8], file: String) -> Result {
+        guard bytes.count <= limits.maxInputBytes else {
+            return Result(root: nil, diagnostics: [.error(
+                "input-too-large",
+                "file is \(bytes.count) bytes; the limit is \(limits.maxInputBytes)",
+                at: SourceLocation(file: file, line: 1, column: 1),
+                hint: "an add-on spec or descriptor is a few kilobytes; check that this is the right file")])
+        }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var run = ComposerRun(file: file, limits: limits)
+            return run.compose(buffer)
+        }
+    }
+
+    /// Composes the single document in `text`.
+    public func compose(_ text: String, file: String) -> Result {
+        compose(Array(text.utf8), file: file)
+    }
+}
+
+/// The state of one composition; kept apart from ``YAMLComposer`` so the composer stays a value
+/// that can be shared across threads.
+private struct ComposerRun {
+    let file: String
+    let limits: YAMLLimits
+    var diagnostics: [Diagnostic] = []
+    var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+    var nodeCount = 0
+
+    init(file: String, limits: YAMLLimits) {
+        self.file = file
+        self.limits = limits
+    }
+
+    /// A list or mapping being filled. A class, so appending to it never copies what it holds.
+    private final class Frame {
+        let isMapping: Bool
+        let location: SourceLocation
+        let anchor: String?
+        var items: [YAMLNode] = []
+        var entries: [YAMLEntry] = []
+        var keys: [String: SourceLocation] = [:]
+        var pendingKey: YAMLNode?
+        var size = 1
+
+        init(isMapping: Bool, location: SourceLocation, anchor: String?) {
+            self.isMapping = isMapping
+            self.location = location
+            self.anchor = anchor
+        }
+    }
+
+    private struct Stop: Error { var diagnostic: Diagnostic }
+
+    mutating func compose(_ input: UnsafeBufferPointer<UInt8>) -> YAMLComposer.Result {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            return .init(root: nil, diagnostics: [.error("yaml-internal", "could not start the YAML parser", at: nil)])
+        }
+        defer { yaml_parser_delete(&parser) }
+        // libyaml reads an empty buffer through a null pointer; give it a valid one.
+        let empty: [UInt8] = [0]
+        empty.withUnsafeBufferPointer { e in
+            let base = input.count > 0 ? input.baseAddress! : e.baseAddress!
+            yaml_parser_set_input_string(&parser, base, input.count)
+        }
+
+        var stack: [Frame] = []
+        var root: YAMLNode?
+        var documents = 0
+        do {
+            loop: while true {
+                var event = yaml_event_t()
+                guard yaml_parser_parse(&parser, &event) == 1 else {
+                    throw Stop(diagnostic: syntaxError(parser))
+                }
+                defer { yaml_event_delete(&event) }
+                let location = self.location(event.start_mark)
+                switch event.type {
+                case YAML_STREAM_END_EVENT:
+                    break loop
+                case YAML_DOCUMENT_START_EVENT:
+                    documents += 1
+                    if documents > 1 {
+                        throw Stop(diagnostic: .error(
+                            "yaml-multiple-documents", "this file holds more than one YAML document", at: location,
+                            hint: "remove the `---` line, or split the documents into separate files"))
+                    }
+                case YAML_SCALAR_EVENT:
+                    let s = event.data.scalar
+                    let value = string(s.value, length: s.length)
+                    let style: YAMLScalar.Style
+                    switch s.style {
+                    case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
+                    case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
+                    case YAML_LITERAL_SCALAR_STYLE: style = .literal
+                    case YAML_FOLDED_SCALAR_STYLE: style = .folded
+                    default: style = .plain
+                    }
+                    let node = YAMLNode(.scalar(YAMLScalar(value, style: style, tag: cString(s.tag))), at: location)
+                    try count(1, at: location)
+                    if let anchor = cString(s.anchor) { anchors[anchor] = (node, 1) }
+                    try add(node, size: 1, to: &stack, root: &root)
+                case YAML_ALIAS_EVENT:
+                    let name = cString(event.data.alias.anchor) ?? ""
+                    guard let target = anchors[name] else {
+                        throw Stop(diagnostic: .error("yaml-unknown-alias", "alias *\(name) names no anchor defined before it", at: location))
+                    }
+                    try count(target.size, at: location)
+                    // Re-locate the copy's root at the alias so diagnostics about it point where it is used.
+                    var node = target.node
+                    node.location = location
+                    try add(node, size: target.size, to: &stack, root: &root)
+                case YAML_SEQUENCE_START_EVENT:
+                    try count(1, at: location)
+                    try push(Frame(isMapping: false, location: location, anchor: cString(event.data.sequence_start.anchor)), onto: &stack)
+                case YAML_MAPPING_START_EVENT:
+                    try count(1, at: location)
+                    try push(Frame(isMapping: true, location: location, anchor: cString(event.data.mapping_start.anchor)), onto: &stack)
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    guard let frame = stack.popLast() else { break }
+                    let (node, size, anchor) = finish(frame)
+                    if let anchor { anchors[anchor] = (node, size) }
+                    try add(node, size: size, to: &stack, root: &root)
+                default:
+                    break
+                }
+            }
+        } catch let stop as Stop {
+            return .init(root: nil, diagnostics: diagnostics + [stop.diagnostic])
+        } catch {
+            return .init(root: nil, diagnostics: diagnostics)
+        }
+        return .init(root: root, diagnostics: diagnostics)
+    }
+
+    private mutating func count(_ n: Int, at location: SourceLocation) throws {
+        nodeCount += n
+        if nodeCount > limits.maxNodes {
+            throw Stop(diagnostic: .error(
+                "yaml-too-many-nodes",
+                "the document grows past \(limits.maxNodes) nodes here (aliases count every node they copy)",
+                at: location,
+                hint: "this looks like an alias bomb; expand fewer aliases"))
+        }
+    }
+
+    private func push(_ frame: Frame, onto stack: inout [Frame]) throws {
+        if stack.count >= limits.maxDepth {
+            throw Stop(diagnostic: .error(
+                "yaml-too-deep", "lists and mappings nest more than \(limits.maxDepth) levels deep here", at: frame.location,
+                hint: "add-on specs and descriptors need only a few levels"))
+        }
+        stack.append(frame)
+    }
+
+    private mutating func add(_ node: YAMLNode, size: Int, to stack: inout [Frame], root: inout YAMLNode?) throws {
+        guard let top = stack.last else {
+            root = node
+            return
+        }
+        top.size += size
+        guard top.isMapping else {
+            top.items.append(node)
+            return
+        }
+        guard let key = top.pendingKey else {
+            top.pendingKey = node
+            return
+        }
+        top.pendingKey = nil
+        let name = key.scalar.flatMap { $0.style == .plain && $0.value == "<<" ? nil : $0.value }
+        if let name, let first = top.keys[name] {
+            diagnostics.append(.error(
+                "yaml-duplicate-key",
+                "duplicate key '\(name)' (first written at line \(first.line))",
+                at: key.location,
+                hint: "a key may appear once in a mapping; remove or merge one of them"))
+            return
+        }
+        if let name { top.keys[name] = key.location }
+        top.entries.append(YAMLEntry(key: key, value: node))
+    }
+
+    private func finish(_ frame: Frame) -> (YAMLNode, Int, String?) {
+        let node = frame.isMapping
+            ? YAMLNode(.mapping(applyingMergeKeys(frame.entries)), at: frame.location)
+            : YAMLNode(.sequence(frame.items), at: frame.location)
+        return (node, frame.size, frame.anchor)
+    }
+
+    /// YAML's `<<: *defaults` merge key: the merged mappings' entries fill in keys that the
+    /// mapping does not set itself. Widely used to share settings between environments.
+    private func applyingMergeKeys(_ entries: [YAMLEntry]) -> [YAMLEntry] {
+        let merge = YAMLScalar("<<")
+        guard entries.contains(where: { $0.key.scalar == merge }) else { return entries }
+        var own = entries.filter { $0.key.scalar != merge }
+        var present = Set(own.compactMap { $0.key.scalar?.value })
+        for entry in entries where entry.key.scalar == merge {
+            let sources: [YAMLNode]
+            switch entry.value.content {
+            case .mapping: sources = [entry.value]
+            case .sequence(let items): sources = items
+            case .scalar: sources = []
+            }
+            for source in sources {
+                for inherited in source.mapping ?? [] {
+                    guard let name = inherited.key.scalar?.value, !present.contains(name) else { continue }
+                    present.insert(name)
+                    own.append(inherited)
+                }
+            }
+        }
+        return own
+    }
+
+    private func location(_ mark: yaml_mark_t) -> SourceLocation {
+        SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    private func syntaxError(_ parser: yaml_parser_t) -> Diagnostic {
+        let problem = cString(parser.problem) ?? "unknown syntax error"
+        var message = problem
+        if let context = cString(parser.context) { message = "\(problem) \(context)" }
+        var hint: String? = nil
+        if problem.contains("tab") || problem.contains("found character that cannot start any token") {
+            hint = "YAML indents with spaces only; replace tabs with spaces"
+        } else if problem.contains("UTF-8") || problem.contains("UTF-16") || problem.contains("control characters") {
+            hint = "save the file as UTF-8 text"
+        }
+        let mark = parser.problem_mark
+        return .error("yaml-syntax", message, at: location(mark), hint: hint)
+    }
+
+    private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        guard let pointer else { return nil }
+        return String(cString: pointer)
+    }
+
+    private func cString(_ pointer: UnsafePointer<CChar>?) -> String? {
+        guard let pointer else { return nil }
+        return String(cString: pointer)
+    }
+
+    private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?, length: Int) -> String {
+        guard let pointer, length > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+}

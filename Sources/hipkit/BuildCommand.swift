@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import HipKit
+
+struct BuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Validate the project and write its descriptor and files to the output folder.",
+        discussion: """
+        Writes OUT/atlassian-connect.json (and static glance data and referenced images).
+        The output folder is replaced whole, and only when the build succeeds; nothing is
+        written when there are errors. The same input always gives the same bytes.
+
+        Examples:
+          hipkit build
+          hipkit build examples/incidents --env dev
+          hipkit build my-addon --base-url https://addon.example.com --out /srv/addon
+        """)
+
+    @Argument(help: "Project folder or addon.yaml.")
+    var path: String = "."
+
+    @Option(name: .shortAndLong, help: "Output folder (default: PATH/dist).")
+    var out: String?
+
+    @Option(name: .customLong("env"), help: "Environment of addon.yaml's environments: to use.")
+    var environment: String?
+
+    @Option(help: "Base URL that replaces the spec's baseUrl.")
+    var baseUrl: String?
+
+    @Option(help: "Output format of diagnostics: human or json.")
+    var format: OutputFormat = .human
+
+    func run() throws {
+        do {
+            let loader = ProjectLoader()
+            if case .descriptor(let file) = try ProjectLoader.input(for: path) {
+                throw HipKitError("\(file) is a descriptor; build reads addon.yaml",
+                                  hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
+            }
+            let outcome = try loader.load(path, options: LoadOptions(environment: environment, baseUrl: baseUrl))
+            Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
+            guard let project = outcome.project, !outcome.hasErrors else {
+                if format == .human { FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8)) }
+                throw ExitCode(1)
+            }
+            let output = out.map { URL(fileURLWithPath: $0) } ?? project.directory.appendingPathComponent("dist")
+            let report = try SiteBuilder().build(project, into: output)
+            if format == .human {
+                Output.say("built \(report.files.count) file\(report.files.count == 1 ? "" : "s") into \(out ?? ProjectLoader.displayPath(output))")
+            }
+        } catch let error as HipKitError {
+            throw Output.fail(error)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import HipKit
+
+@main
+struct HipKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hipkit",
+        abstract: "Build, check and serve HipChat Connect add-ons from one YAML file.",
+        discussion: """
+        Start with `hipkit init my-addon`, describe the add-on in my-addon/addon.yaml, then
+        `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
+        """,
+        version: HipKitVersion.current,
+        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self]
+    )
+}

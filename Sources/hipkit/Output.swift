@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import HipKit
+
+/// How diagnostics are printed.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case human, json
+}
+
+/// Printing shared by the commands: diagnostics on stderr (stdout for `--format json`), and
+/// the exit codes of the contract: 0 fine, 1 errors in the input, 2 usage or I/O problems.
+enum Output {
+    static func renderer() -> DiagnosticRenderer {
+        let environment = ProcessInfo.processInfo.environment
+        let color = environment["NO_COLOR"] == nil && isatty(STDERR_FILENO) == 1 && environment["TERM"] != "dumb"
+        return DiagnosticRenderer(useColor: color, githubAnnotations: environment["GITHUB_ACTIONS"] != nil)
+    }
+
+    static func report(_ diagnostics: [Diagnostic], sources: SourceStore, format: OutputFormat, summary: Bool = true) {
+        switch format {
+        case .json:
+            FileHandle.standardOutput.write(Data(DiagnosticRenderer.json(diagnostics).utf8))
+        case .human:
+            let renderer = renderer()
+            var text = renderer.human(diagnostics, sources: sources)
+            if summary && !diagnostics.isEmpty { text += renderer.summary(diagnostics) + "\n" }
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+    }
+
+    static func fail(_ error: HipKitError) -> ExitCode {
+        var text = "hipkit: error: \(error.message)\n"
+        if let hint = error.hint { text += "   hint: \(hint)\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+        return ExitCode(2)
+    }
+
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}

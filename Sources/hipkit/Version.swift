@@ -1,0 +1,3 @@
+enum HipKitVersion {
+    static let current = "0.1.0"
+}
