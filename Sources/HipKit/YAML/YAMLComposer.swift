@@ -93,7 +93,7 @@ private struct ComposerRun {
             loop: while true {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
-                    throw Stop(diagnostic: syntaxError(parser))
+                    throw Stop(diagnostic: syntaxError(parser, input: input))
                 }
                 defer { yaml_event_delete(&event) }
                 let location = self.location(event.start_mark)
@@ -235,11 +235,24 @@ private struct ComposerRun {
         return own
     }
 
+    private func location(ofByte offset: Int, in input: UnsafeBufferPointer<UInt8>) -> SourceLocation {
+        var line = 1, column = 1
+        for byte in input.prefix(offset) {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return SourceLocation(file: file, line: line, column: column)
+    }
+
     private func location(_ mark: yaml_mark_t) -> SourceLocation {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
-    private func syntaxError(_ parser: yaml_parser_t) -> Diagnostic {
+    private func syntaxError(_ parser: yaml_parser_t, input: UnsafeBufferPointer<UInt8>) -> Diagnostic {
         let problem = cString(parser.problem) ?? "unknown syntax error"
         var message = problem
         if let context = cString(parser.context) { message = "\(problem) \(context)" }
@@ -249,8 +262,11 @@ private struct ComposerRun {
         } else if problem.contains("UTF-8") || problem.contains("UTF-16") || problem.contains("control characters") {
             hint = "save the file as UTF-8 text"
         }
-        let mark = parser.problem_mark
-        return .error("yaml-syntax", message, at: location(mark), hint: hint)
+        // Reader errors (bad encoding) carry a byte offset instead of a mark.
+        if parser.error == YAML_READER_ERROR {
+            return .error("yaml-syntax", message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
+        }
+        return .error("yaml-syntax", message, at: location(parser.problem_mark), hint: hint)
     }
 
     private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

@@ -1,0 +1,29 @@
+# hipkit — common tasks. `make example` and `make test` are the README's quick start.
+SWIFT ?= swift
+HIPKIT = .build/debug/hipkit
+EXAMPLE ?= examples/deploy-board
+
+.PHONY: deps build test example release clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+# Builds hipkit and runs it on a shipped example: validate, then build into $(EXAMPLE)/dist.
+example: build
+	$(HIPKIT) validate $(EXAMPLE)
+	$(HIPKIT) build $(EXAMPLE)
+	@echo "descriptor: $(EXAMPLE)/dist/atlassian-connect.json"
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# An optimised binary in .build/release, with its resource bundle beside it.
+release: deps
+	$(SWIFT) build -c release
+
+clean:
+	rm -rf .build

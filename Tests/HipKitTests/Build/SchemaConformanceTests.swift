@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+/// What `hipkit build` writes passes HipChat's official schema, checked by an independent
+/// validator (Python's jsonschema), not by hipkit's own rules.
+@Suite struct SchemaConformanceTests {
+    static func conforms(_ files: [URL]) throws -> (Bool, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestSupport.fixture("schema/conformance.py").path] + files.map(\.path)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus == 0, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test func scaffoldDescriptorConforms() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("p")
+        _ = try ProjectScaffolder().create(template: "full", in: project, values: .defaults(forFolder: "p"))
+        let outcome = try TestSupport.load(project)
+        let built = try #require(outcome.project)
+        try SiteBuilder().build(built, into: root.appendingPathComponent("dist"))
+        let (ok, output) = try Self.conforms([root.appendingPathComponent("dist/atlassian-connect.json")])
+        #expect(ok, "\(output)")
+    }
+
+    @Test(arguments: DescriptorFileTests.shapes)
+    func importedDescriptorsRebuildToConformingOnes(_ name: String) throws {
+        let source = try #require(try ProjectLoader().loadDescriptorFile(TestSupport.fixture("descriptors/" + name).path).project?.descriptor)
+        let dir = try TestSupport.project(SpecFileWriter.text(for: DescriptorImporter().spec(from: source), header: []), name: "conform")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let built = try #require(try TestSupport.load(dir, options: LoadOptions(baseUrl: "https://c.example.com")).project)
+        try SiteBuilder().build(built, into: dir.appendingPathComponent("dist"))
+        let (ok, output) = try Self.conforms([dir.appendingPathComponent("dist/atlassian-connect.json")])
+        #expect(ok, "\(output)")
+    }
+
+    @Test func theCheckerCanFail() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bad.json")
+        try TestSupport.write(#"{"key": "k", "name": "n", "description": "d", "links": {}}"#, to: file)
+        #expect(try Self.conforms([file]).0 == false)
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+/// The `hipkit` executable as users and scripts run it: exit codes, output formats, files.
+@Suite(.serialized) struct CommandLineTests {
+    static let broken = """
+    key: com.example.broken
+    name: Broken
+    description: Two problems.
+    baseUrl: https://broken.example.com
+    dialogs:
+      - {key: d, title: D, url: /d, style: loud}
+    install: {callbackUrl: 'http://hooks.example.com/installed'}
+
+    """
+
+    @Test func validateExitCodes() throws {
+        let dir = try TestSupport.project(Self.broken)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try TestSupport.hipkit(["validate", dir.path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("addon.yaml:6:40: error: 'options.style' of dialog 'd' is 'loud'"), "\(run.stderr)")
+        #expect(run.stderr.contains(" 6 |   - {key: d, title: D, url: /d, style: loud}"))
+        #expect(run.stderr.contains("warning: 'capabilities.installable.callbackUrl'"))
+        #expect(run.stderr.contains("1 error, 1 warning"))
+        #expect(!run.stderr.contains("\u{1B}["), "no colour when not a terminal")
+
+        let missing = try TestSupport.hipkit(["validate", dir.appendingPathComponent("nope").path])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no such file or folder"))
+
+        let empty = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let noSpec = try TestSupport.hipkit(["validate", empty.path])
+        #expect(noSpec.status == 2)
+        #expect(noSpec.stderr.contains("no addon.yaml"))
+    }
+
+    @Test func validateJSONFormat() throws {
+        let dir = try TestSupport.project(Self.broken)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try TestSupport.hipkit(["validate", dir.path, "--format", "json"])
+        #expect(run.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == false)
+        let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
+        #expect(diagnostics.count == 2)
+        let first = diagnostics[0]
+        #expect(first["severity"] as? String == "error")
+        #expect(first["code"] as? String == "invalid-value")
+        #expect(first["line"] as? Int == 6)
+        #expect(first["column"] as? Int == 40)
+        #expect((first["file"] as? String)?.hasSuffix("addon.yaml") == true)
+        #expect(first["hint"] is String)
+        #expect(diagnostics[1]["severity"] as? String == "warning")
+    }
+
+    @Test func githubActionsAnnotations() throws {
+        let dir = try TestSupport.project(Self.broken)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try TestSupport.hipkit(["validate", dir.path], environment: ["GITHUB_ACTIONS": "true"])
+        #expect(run.stderr.contains("::error file="))
+        #expect(run.stderr.contains(",line=6,col=40,title=invalid-value::"))
+        #expect(run.stderr.contains("::warning file="))
+    }
+
+    @Test func initProjectValidatesWithoutWarningsAndBuilds() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("incidents")
+        let created = try TestSupport.hipkit(["init", project.path])
+        #expect(created.status == 0, "\(created.stderr)")
+        let validated = try TestSupport.hipkit(["validate", project.path])
+        #expect(validated.status == 0)
+        #expect(validated.stderr.isEmpty, "warnings: \(validated.stderr)")
+
+        // Real PNG icons of the sizes HipChat draws them at.
+        for (file, size) in [("assets/glance.png", 16), ("assets/glance@2x.png", 32), ("assets/sidebar.png", 16), ("assets/avatar.png", 64)] {
+            let data = try Data(contentsOf: project.appendingPathComponent(file))
+            #expect(data.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+            let width = data[16..<20].reduce(0) { $0 << 8 | Int($1) }
+            let height = data[20..<24].reduce(0) { $0 << 8 | Int($1) }
+            #expect(width == size && height == size, "\(file)")
+        }
+
+        // Every module type is used.
+        let outcome = try TestSupport.load(project)
+        let capabilities = try #require(outcome.project?.descriptor["capabilities"])
+        for module in ["glance", "webPanel", "dialog", "action", "webhook", "configurable", "externalPage", "installable", "hipchatApiConsumer"] {
+            #expect(capabilities[module] != nil, "\(module)")
+        }
+        let locations = capabilities["action"]?.arrayValue?.compactMap { $0["location"]?.stringValue } ?? []
+        #expect(Set(locations) == ["hipchat.message.action", "hipchat.input.action"])
+
+        let built = try TestSupport.hipkit(["build", project.path])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(FileManager.default.fileExists(atPath: project.appendingPathComponent("dist/atlassian-connect.json").path))
+
+        let again = try TestSupport.hipkit(["init", project.path])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("not empty"))
+    }
+
+    @Test func buildIsDeterministic() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("p")
+        #expect(try TestSupport.hipkit(["init", project.path]).status == 0)
+        #expect(try TestSupport.hipkit(["build", project.path, "--out", root.appendingPathComponent("a").path]).status == 0)
+        #expect(try TestSupport.hipkit(["build", project.path, "--out", root.appendingPathComponent("b").path]).status == 0)
+        let a = try TestSupport.snapshot(root.appendingPathComponent("a"))
+        let b = try TestSupport.snapshot(root.appendingPathComponent("b"))
+        #expect(!a.isEmpty)
+        #expect(a == b)
+    }
+
+    @Test func buildRefusesErrorsAndKeepsThePreviousOutput() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("p")
+        #expect(try TestSupport.hipkit(["init", project.path]).status == 0)
+        #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
+        let dist = project.appendingPathComponent("dist")
+        let before = try TestSupport.snapshot(dist)
+
+        let spec = project.appendingPathComponent("addon.yaml")
+        let text = try String(contentsOf: spec, encoding: .utf8)
+        try TestSupport.write(text.replacingOccurrences(of: "target: incident-dialog", with: "target: no-such-dialog"), to: spec)
+        let failed = try TestSupport.hipkit(["build", project.path])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("unknown-target") || failed.stderr.contains("names no dialog"))
+        #expect(failed.stderr.contains("nothing written"))
+        #expect(try TestSupport.snapshot(dist) == before)
+        // No staging folder is left behind.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: project.path).filter { $0.hasPrefix(".dist") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func buildRefusesToReplaceAFolderItDidNotWrite() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("p")
+        #expect(try TestSupport.hipkit(["init", project.path]).status == 0)
+        let precious = root.appendingPathComponent("precious")
+        try TestSupport.write("keep me", to: precious.appendingPathComponent("notes.txt"))
+        let run = try TestSupport.hipkit(["build", project.path, "--out", precious.path])
+        #expect(run.status == 2)
+        #expect(try String(contentsOf: precious.appendingPathComponent("notes.txt"), encoding: .utf8) == "keep me")
+        let intoProject = try TestSupport.hipkit(["build", project.path, "--out", project.path])
+        #expect(intoProject.status == 2)
+        #expect(FileManager.default.fileExists(atPath: project.appendingPathComponent("addon.yaml").path))
+    }
+
+    @Test func importWritesASpecThatBuildsBack() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fixture = TestSupport.fixture("descriptors/shape01-object-webhook.json.tmpl")
+        let out = root.appendingPathComponent("imported")
+        let run = try TestSupport.hipkit(["import", fixture.path, "--out", out.path, "--base-url", "https://imported.example.com"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("webhook-not-list") || run.stderr.contains("single object"))
+        let built = try TestSupport.hipkit(["build", out.path])
+        #expect(built.status == 0, "\(built.stderr)")
+        let refused = try TestSupport.hipkit(["import", fixture.path, "--out", out.path])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--force"))
+    }
+
+    @Test func importOfABrokenDescriptorReportsItsLines() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fixture = TestSupport.fixture("descriptors/bug07-mixed-placeholder.json.tmpl")
+        let run = try TestSupport.hipkit(["import", fixture.path, "--out", root.path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("bug07-mixed-placeholder.json.tmpl:28:25: error:"))
+        // The spec is written all the same, and validate shows the problem at its own line.
+        let validated = try TestSupport.hipkit(["validate", root.path])
+        #expect(validated.status == 1)
+        #expect(validated.stderr.contains("uninstalledUrl"))
+    }
+
+    @Test func helpHasExamplesAndVersionPrints() throws {
+        for command in ["init", "validate", "build", "import"] {
+            let run = try TestSupport.hipkit([command, "--help"])
+            #expect(run.status == 0)
+            #expect(run.stdout.contains("Example"), "\(command)")
+        }
+        let version = try TestSupport.hipkit(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+    }
+}

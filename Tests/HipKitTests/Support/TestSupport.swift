@@ -1,0 +1,83 @@
+import Foundation
+@testable import HipKit
+
+/// Files and folders the tests use, all under a fresh temporary folder per call.
+enum TestSupport {
+    static var fixtures: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
+
+    static func fixture(_ path: String) -> URL { fixtures.appendingPathComponent(path) }
+
+    static func temporaryDirectory(_ name: String = #function) throws -> URL {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-tests-\(safe)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func write(_ text: String, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    /// A project folder holding `spec` as addon.yaml, plus `files` (path → contents).
+    static func project(_ spec: String, files: [String: String] = [:], name: String = #function) throws -> URL {
+        let dir = try temporaryDirectory(name)
+        try write(spec, to: dir.appendingPathComponent("addon.yaml"))
+        for (path, text) in files { try write(text, to: dir.appendingPathComponent(path)) }
+        return dir
+    }
+
+    /// Loads the project in `dir` and returns what the loader found.
+    static func load(_ dir: URL, options: LoadOptions = LoadOptions()) throws -> ProjectLoader.Outcome {
+        try ProjectLoader().load(dir.appendingPathComponent("addon.yaml").path, options: options)
+    }
+
+    /// The `hipkit` executable SwiftPM built next to the test bundle.
+    static var hipkitExecutable: URL {
+        Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("hipkit")
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `hipkit` with `arguments` in `directory` and waits for it.
+    static func hipkit(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = hipkitExecutable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "GITHUB_ACTIONS")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        // Output goes to files, not pipes, so a chatty child can never block on a full pipe.
+        let scratch = try temporaryDirectory("run")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return Run(status: process.terminationStatus,
+                   stdout: try String(contentsOf: outURL, encoding: .utf8),
+                   stderr: try String(contentsOf: errURL, encoding: .utf8))
+    }
+
+    /// Every file under `dir`, relative path → bytes.
+    static func snapshot(_ dir: URL) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        for path in try ProjectScaffolder.files(under: dir) {
+            files[path] = try Data(contentsOf: dir.appendingPathComponent(path))
+        }
+        return files
+    }
+}

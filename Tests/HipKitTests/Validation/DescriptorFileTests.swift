@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+/// Hand-written descriptors, checked as HipChat would check them.
+@Suite struct DescriptorFileTests {
+    static let shapes = [
+        "shape01-object-webhook.json.tmpl", "shape03-tabs-message-action.json.tmpl", "shape04-dialog-options.json.tmpl",
+        "shape05-alternation-pattern.json.tmpl", "shape07-room-only.json.tmpl", "shape10-capabilities-first.json.tmpl",
+        "shape11-no-placeholder.json", "shape14-fixed.json",
+    ]
+
+    func load(_ name: String) throws -> ProjectLoader.Outcome {
+        try ProjectLoader().load(TestSupport.fixture("descriptors/" + name).path)
+    }
+
+    @Test(arguments: shapes)
+    func acceptsRealWorldShapes(_ name: String) throws {
+        let outcome = try load(name)
+        #expect(!outcome.hasErrors, "\(outcome.diagnostics.filter { $0.severity == .error })")
+    }
+
+    @Test func toleratesALoneWebhookObjectWithAWarning() throws {
+        let outcome = try load("shape01-object-webhook.json.tmpl")
+        #expect(outcome.diagnostics.map(\.code) == ["webhook-not-list"])
+    }
+
+    @Test func reportsAStrayPlaceholderOnItsLine() throws {
+        let errors = try load("bug07-mixed-placeholder.json.tmpl").diagnostics.filter { $0.severity == .error }
+        #expect(errors.count == 1)
+        #expect(errors.first?.code == "unexpanded-placeholder")
+        #expect(errors.first?.location?.line == 28)
+        #expect(errors.first?.location?.column == 25)
+        #expect(errors.first?.message.contains("${localBaseUrl}") == true)
+    }
+
+    @Test func reportsAnUnfilledJinjaTemplateOnEveryLine() throws {
+        let errors = try load("bug14-jinja.json.tmpl").diagnostics.filter { $0.severity == .error }
+        #expect(Set(errors.map(\.code)) == ["unexpanded-placeholder"])
+        #expect(errors.compactMap(\.location?.line) == [4, 7, 13, 14, 25])
+        #expect(errors.first?.message.contains("add-on key") == true)
+    }
+
+    @Test func requiresAbsoluteURLsInDescriptors() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("d.json")
+        try TestSupport.write("""
+        {"key": "k", "name": "n", "description": "d",
+         "links": {"self": "/atlassian-connect.json"}}
+        """, to: file)
+        let outcome = try ProjectLoader().load(file.path)
+        #expect(outcome.diagnostics.first?.code == "relative-url")
+        #expect(outcome.diagnostics.first?.location?.line == 2)
+    }
+
+    @Test func aDescriptorMustBeAnObject() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("d.json")
+        try TestSupport.write("[1, 2]", to: file)
+        #expect(try ProjectLoader().load(file.path).diagnostics.first?.code == "wrong-type")
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+/// One input per rule, each with the diagnostic (code, severity and line) it must produce.
+///
+/// Every spec starts with the same four lines, so a case's own lines start at line 5.
+@Suite struct SpecRuleTests {
+    static let header = "key: com.example.rules\nname: Rules\ndescription: One rule broken at a time.\nbaseUrl: https://rules.example.com\n"
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var body: String
+        var code: String
+        var line: Int
+        var severity: Diagnostic.Severity = .error
+        var hint: String? = nil
+        var files: [String: String] = [:]
+        var replaceHeader = false
+        var testDescription: String { name }
+    }
+
+    static let views = """
+    sidebars:
+      - {key: side, name: Side, url: /side}
+    dialogs:
+      - {key: dlg, title: Dialog, url: /dlg}
+
+    """
+
+    static let cases: [Case] = [
+        Case(name: "top-level name is required", body: "key: com.example.x\ndescription: d\nbaseUrl: https://x.example.com\n",
+             code: "missing-field", line: 1, replaceHeader: true),
+        Case(name: "module key characters", body: views + "glances:\n  - {key: bad key, name: G, icon: /i.png}\n", code: "invalid-key", line: 10),
+        Case(name: "module key length", body: "glances:\n  - {key: \(String(repeating: "k", count: 41)), name: G, icon: /i.png}\n", code: "too-long", line: 6),
+        Case(name: "module keys unique per type", body: "dialogs:\n  - {key: d, title: A, url: /a}\n  - {key: d, title: B, url: /b}\n",
+             code: "duplicate-module-key", line: 7),
+        Case(name: "target names an existing view", body: views + "actions:\n  - key: act\n    name: Act\n    location: input\n    target: dgl\n",
+             code: "unknown-target", line: 13, hint: "did you mean 'dlg'?"),
+        Case(name: "object target names an existing view", body: views + "glances:\n  - {key: g, name: G, icon: /i.png, target: {key: nowhere}}\n",
+             code: "unknown-target", line: 10),
+        Case(name: "webhook pattern compiles", body: "webhooks:\n  - {event: room_message, url: /hook, pattern: '^/(deploy'}\n",
+             code: "invalid-regex", line: 6),
+        Case(name: "webhook event is one of HipChat's", body: "webhooks:\n  - {event: room_mesage, url: /hook}\n",
+             code: "invalid-value", line: 6, hint: "did you mean 'room_message'?"),
+        Case(name: "condition allowed for the module", body: views + "glances:\n  - key: g\n    name: G\n    icon: /i.png\n    conditions: [message_matches]\n",
+             code: "condition-not-allowed", line: 13),
+        Case(name: "condition name exists", body: views + "actions:\n  - {key: a, name: A, location: message, target: dlg, conditions: [user_is_admn]}\n",
+             code: "condition-not-allowed", line: 10, hint: "did you mean 'user_is_admin'?"),
+        Case(name: "message_matches regex compiles", body: views + "actions:\n  - key: a\n    name: A\n    location: message\n    target: dlg\n    conditions:\n      - condition: message_matches\n        params: {regex: {pattern: '[unclosed'}}\n",
+             code: "invalid-regex", line: 16),
+        Case(name: "glance_matches metadata well formed", body: "glances:\n  - key: g\n    name: G\n    icon: /i.png\n    conditions:\n      - {condition: glance_matches, params: {metadata: [{attr: open}]}}\n",
+             code: "condition-params", line: 10),
+        Case(name: "composite conditions nest two levels at most", body: views + "actions:\n  - key: a\n    name: A\n    location: message\n    target: dlg\n    conditions:\n      - type: or\n        conditions:\n          - type: and\n            conditions:\n              - {type: or, conditions: [user_is_admin]}\n",
+             code: "condition-too-deep", line: 19),
+        Case(name: "composite type is and or or", body: views + "actions:\n  - {key: a, name: A, location: message, target: dlg, conditions: [{type: xor, conditions: [user_is_admin]}]}\n",
+             code: "invalid-value", line: 10),
+        Case(name: "page file exists", body: "sidebars:\n  - {key: s, name: S, page: pages/missing.md}\n", code: "missing-file", line: 6),
+        Case(name: "page is Markdown", body: "sidebars:\n  - {key: s, name: S, page: pages/s.html}\n", code: "not-markdown", line: 6,
+             files: ["pages/s.html": "<p>x</p>"]),
+        Case(name: "page stays inside the project", body: "sidebars:\n  - {key: s, name: S, page: ../outside.md}\n", code: "outside-project", line: 6),
+        Case(name: "page and url exclude each other", body: "sidebars:\n  - {key: s, name: S, page: pages/s.md, url: /s}\n", code: "page-and-url", line: 6,
+             files: ["pages/s.md": "# S\n"]),
+        Case(name: "icon file exists", body: "glances:\n  - {key: g, name: G, icon: assets/nope.png}\n", code: "missing-file", line: 6),
+        Case(name: "http outside loopback is a warning", body: "install: {callbackUrl: 'http://hooks.example.com/installed'}\n",
+             code: "insecure-url", line: 5, severity: .warning),
+        Case(name: "unknown field suggests the right one", body: "install:\n  callbackUrl: /installed\n  unistalledUrl: /uninstalled\n",
+             code: "unknown-field", line: 7, severity: .warning, hint: "did you mean 'uninstalledUrl'?"),
+        Case(name: "unknown top-level field suggests", body: "glance:\n  - {key: g, name: G, icon: /i.png}\n",
+             code: "unknown-field", line: 5, severity: .warning, hint: "did you mean 'glances'?"),
+        Case(name: "text fields are at most 100 characters", body: "dialogs:\n  - {key: d, url: /d, title: \(String(repeating: "t", count: 101))}\n",
+             code: "too-long", line: 6),
+        Case(name: "i18n keys are at most 40 characters", body: "dialogs:\n  - key: d\n    url: /d\n    title: {value: T, i18n: \(String(repeating: "i", count: 41))}\n",
+             code: "too-long", line: 8),
+        Case(name: "scopes are HipChat's", body: "scopes: [send_notification, view_rooms]\n", code: "invalid-value", line: 5, hint: "did you mean 'view_room'?"),
+        Case(name: "scopes are listed once", body: "scopes: [view_room, view_room]\n", code: "duplicate-scope", line: 5, severity: .warning),
+        Case(name: "dialog size preset", body: "dialogs:\n  - {key: d, title: D, url: /d, size: huge}\n", code: "invalid-value", line: 6),
+        Case(name: "dialog size in px or %", body: "dialogs:\n  - key: d\n    title: D\n    url: /d\n    size: {width: 40em, height: 300}\n", code: "invalid-value", line: 9),
+        Case(name: "dialog style", body: "dialogs:\n  - {key: d, title: D, url: /d, style: danger}\n", code: "invalid-value", line: 6),
+        Case(name: "action location", body: views + "actions:\n  - {key: a, name: A, location: sidebar, target: dlg}\n", code: "invalid-value", line: 10),
+        Case(name: "apiVersion is N:N", body: "apiVersion: '1.1'\n", code: "invalid-value", line: 5),
+        Case(name: "vendor needs name and url", body: "vendor: {name: Example}\n", code: "missing-field", line: 5),
+        Case(name: "installable somewhere", body: "install: {global: false, room: false}\n", code: "not-installable", line: 5),
+        Case(name: "weight is a whole number", body: "glances:\n  - {key: g, name: G, icon: /i.png, weight: heavy}\n", code: "wrong-type", line: 6),
+        Case(name: "booleans are true or false", body: "install: {global: yes}\n", code: "wrong-type", line: 5, hint: "write true or false"),
+        Case(name: "no template placeholders left", body: "install: {callbackUrl: '{{host}}/installed'}\n", code: "unexpanded-placeholder", line: 5),
+        Case(name: "glance data lozenge type", body: "glances:\n  - key: g\n    name: G\n    icon: /i.png\n    data: {label: x, status: {lozenge: {label: NEW, type: eror}}}\n",
+             code: "invalid-value", line: 9, hint: "did you mean 'error'?"),
+        Case(name: "glance data needs a label", body: "glances:\n  - {key: g, name: G, icon: /i.png, data: {status: {lozenge: NEW}}}\n",
+             code: "missing-field", line: 6),
+        Case(name: "baseUrl is required", body: "key: com.example.x\nname: X\ndescription: d\n", code: "missing-base-url", line: 1, replaceHeader: true),
+        Case(name: "baseUrl is an http(s) URL", body: "key: com.example.x\nname: X\ndescription: d\nbaseUrl: ftp://x\n", code: "invalid-base-url", line: 4, replaceHeader: true),
+        Case(name: "extra cannot replace a generated value", body: "extra: {name: Other}\n", code: "extra-conflict", line: 5),
+        Case(name: "external pages take only key, name and url", body: "externalPages:\n  - {key: e, url: /e, weight: 3}\n", code: "unknown-field", line: 6),
+        Case(name: "duplicate YAML keys", body: "scopes: [view_room]\nscopes: [send_notification]\n", code: "yaml-duplicate-key", line: 6),
+        Case(name: "patterns only for message events", body: "webhooks:\n  - {event: room_enter, url: /h, pattern: hello}\n", code: "pattern-ignored", line: 6, severity: .warning),
+        Case(name: "room admins need global installs", body: "install: {global: false}\nconfigure: {url: /c, allowAccessToRoomAdmins: true}\n",
+             code: "room-admins-without-global", line: 6, severity: .warning),
+        Case(name: "one key for one view", body: "sidebars:\n  - {key: v, name: S, url: /s}\ndialogs:\n  - {key: v, title: D, url: /d}\n",
+             code: "ambiguous-target", line: 8, severity: .warning),
+        Case(name: "a module must be a mapping", body: "glances:\n  - just text\n", code: "wrong-type", line: 6),
+        Case(name: "a required module field", body: "dialogs:\n  - {key: d, url: /d}\n", code: "missing-field", line: 6),
+        Case(name: "a webhook url is required", body: "webhooks:\n  - {event: room_message}\n", code: "missing-field", line: 6),
+        Case(name: "condition params are an object", body: views + "actions:\n  - {key: a, name: A, location: message, target: dlg, conditions: [{condition: message_matches, params: [x]}]}\n",
+             code: "wrong-type", line: 10),
+        Case(name: "regex flags are JavaScript's", body: views + "actions:\n  - key: a\n    name: A\n    location: message\n    target: dlg\n    conditions:\n      - {condition: message_matches, params: {regex: {pattern: x, flags: q}}}\n",
+             code: "condition-params", line: 15),
+    ]
+
+    @Test(arguments: cases)
+    func reportsTheRuleAtItsLine(_ c: Case) throws {
+        let spec = c.replaceHeader ? c.body : Self.header + c.body
+        let dir = try TestSupport.project(spec, files: c.files, name: "rule")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try TestSupport.load(dir)
+        let match = outcome.diagnostics.first { $0.code == c.code && $0.location?.line == c.line && $0.severity == c.severity }
+        #expect(match != nil, "expected \(c.severity) \(c.code) at line \(c.line); got \(outcome.diagnostics.map { "\($0.severity) \($0.code) \($0.location?.line ?? 0): \($0.message)" })")
+        if let hint = c.hint { #expect(match?.hint == hint) }
+        #expect(match?.location?.file.hasSuffix("addon.yaml") == true)
+    }
+
+    @Test func aValidSpecHasNoDiagnostics() throws {
+        let dir = try TestSupport.project(Self.header + Self.views + "scopes: [send_notification]\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try TestSupport.load(dir)
+        #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics)")
+    }
+
+    @Test func reportsEveryProblemInOneRun() throws {
+        let dir = try TestSupport.project(Self.header + "scopes: [nope]\ndialogs:\n  - {key: 'a b', title: T, url: /d}\nwebhooks:\n  - {event: x, url: /h}\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let codes = try TestSupport.load(dir).diagnostics.map(\.code)
+        #expect(codes.filter { $0 == "invalid-value" }.count == 2)
+        #expect(codes.contains("invalid-key"))
+    }
+
+    @Test func unknownEnvironmentIsAUsageError() throws {
+        let dir = try TestSupport.project(Self.header + "environments:\n  dev: {baseUrl: 'http://localhost:8080'}\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(throws: HipKitError.self) { try TestSupport.load(dir, options: LoadOptions(environment: "prod")) }
+        let dev = try TestSupport.load(dir, options: LoadOptions(environment: "dev"))
+        #expect(dev.project?.descriptor["links"]?["self"]?.stringValue == "http://localhost:8080/atlassian-connect.json")
+    }
+}

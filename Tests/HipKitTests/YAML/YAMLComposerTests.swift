@@ -1,0 +1,127 @@
+import Testing
+@testable import HipKit
+
+@Suite struct YAMLComposerTests {
+    func compose(_ text: String, limits: YAMLLimits = .default) -> YAMLComposer.Result {
+        YAMLComposer(limits: limits).compose(text, file: "t.yaml")
+    }
+
+    @Test func keepsLineAndColumnOfEveryNodeAndKey() throws {
+        let result = compose("key: com.example\nglances:\n  - key: one\n    name:   Glance\n")
+        let root = try #require(result.root)
+        #expect(result.diagnostics.isEmpty)
+        let glance = try #require(root["glances"]?.sequence?.first)
+        #expect(glance.location == SourceLocation(file: "t.yaml", line: 3, column: 5))
+        let name = try #require(glance["name"])
+        #expect(name.location == SourceLocation(file: "t.yaml", line: 4, column: 13))
+        let nameKey = try #require(glance.mapping?.first { $0.key.scalar?.value == "name" }?.key)
+        #expect(nameKey.location == SourceLocation(file: "t.yaml", line: 4, column: 5))
+    }
+
+    @Test func readsJSONWithPositions() throws {
+        let result = compose("{\n  \"key\": \"a\",\n  \"weight\": 10,\n  \"on\": true\n}")
+        let root = try #require(result.root)
+        #expect(root["key"]?.location.line == 2)
+        #expect(root["key"]?.location.column == 10)
+        #expect(root["weight"]?.scalar?.resolved == .integer(10))
+        #expect(root["on"]?.scalar?.resolved == .bool(true))
+        // Quoted numbers stay strings.
+        #expect(compose("v: \"10\"").root?["v"]?.string == "10")
+    }
+
+    @Test func reportsDuplicateKeysAtTheSecondOne() {
+        let result = compose("key: a\nname: b\nkey: c\n")
+        #expect(result.diagnostics.count == 1)
+        let d = result.diagnostics[0]
+        #expect(d.code == "yaml-duplicate-key")
+        #expect(d.location?.line == 3)
+        #expect(d.message.contains("line 1"))
+        #expect(result.root?["key"]?.string == "a")
+    }
+
+    @Test func reportsSyntaxErrorsWithTheirPosition() {
+        let result = compose("key: a\nname: [unclosed\nother: b\n")
+        #expect(result.root == nil)
+        let d = result.diagnostics.first
+        #expect(d?.code == "yaml-syntax")
+        #expect(d?.severity == .error)
+        #expect((d?.location?.line ?? 0) >= 2)
+    }
+
+    @Test func tabsIndentationGetsAHint() {
+        let result = compose("key: a\nvendor:\n\tname: x\n")
+        #expect(result.diagnostics.first?.code == "yaml-syntax")
+        #expect(result.diagnostics.first?.location?.line == 3)
+        #expect(result.diagnostics.first?.hint?.contains("spaces") == true)
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        let bytes: [UInt8] = Array("key: a\nname: ".utf8) + [0xFF, 0xFE] + Array("\n".utf8)
+        let result = YAMLComposer().compose(bytes, file: "t.yaml")
+        #expect(result.root == nil)
+        #expect(result.diagnostics.first?.code == "yaml-syntax")
+        #expect(result.diagnostics.first?.location?.line == 2)
+    }
+
+    @Test func stopsAnAliasBombEarly() {
+        var text = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        var previous = "a"
+        for name in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+            text += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+            previous = name
+        }
+        let result = compose(text)
+        #expect(result.root == nil)
+        #expect(result.diagnostics.first?.code == "yaml-too-many-nodes")
+    }
+
+    @Test func aliasesWithinTheLimitExpand() throws {
+        let result = compose("base: &b {url: /x}\ncopy: *b\n")
+        #expect(try #require(result.root)["copy"]?["url"]?.string == "/x")
+        // The copy is located where the alias is written.
+        #expect(result.root?["copy"]?.location.line == 2)
+    }
+
+    @Test func capsNestingDepth() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let result = compose(deep)
+        #expect(result.root == nil)
+        #expect(result.diagnostics.first?.code == "yaml-too-deep")
+    }
+
+    @Test func capsInputSize() {
+        let result = compose("key: " + String(repeating: "x", count: 200), limits: YAMLLimits(maxInputBytes: 100))
+        #expect(result.diagnostics.first?.code == "input-too-large")
+    }
+
+    @Test func mergeKeysFillInMissingEntries() throws {
+        let result = compose("defaults: &d {global: true, room: false}\ninstall:\n  <<: *d\n  room: true\n")
+        let install = try #require(result.root?["install"])
+        #expect(install["global"]?.scalar?.resolved == .bool(true))
+        #expect(install["room"]?.scalar?.resolved == .bool(true))
+        #expect(install.mapping?.count == 2)
+    }
+
+    @Test func refusesSeveralDocuments() {
+        let result = compose("a: 1\n---\nb: 2\n")
+        #expect(result.diagnostics.first?.code == "yaml-multiple-documents")
+        #expect(result.diagnostics.first?.location?.line == 2)
+    }
+
+    @Test func resolvesScalarsWithTheCoreSchema() {
+        #expect(YAMLScalar("yes").resolved == .string("yes"))
+        #expect(YAMLScalar("1:1").resolved == .string("1:1"))
+        #expect(YAMLScalar("0x1F").resolved == .integer(31))
+        #expect(YAMLScalar("1.5e3").resolved == .double(1500))
+        #expect(YAMLScalar("~").resolved == .null)
+        #expect(YAMLScalar("true", style: .singleQuoted).resolved == .string("true"))
+        #expect(YAMLScalar("12", tag: "tag:yaml.org,2002:str").resolved == .string("12"))
+        #expect(YAMLScalar("1.2.3").resolved == .string("1.2.3"))
+    }
+
+    @Test func emptyInputHasNoRoot() {
+        let result = compose("")
+        #expect(result.root == nil)
+        #expect(result.diagnostics.isEmpty)
+    }
+}
