@@ -3,7 +3,7 @@ SWIFT ?= swift
 HIPKIT = .build/debug/hipkit
 EXAMPLE ?= examples/deploy-board
 
-.PHONY: deps build test example release clean
+.PHONY: deps build test example release clean docs
 
 deps:
 	@scripts/install-deps
@@ -27,3 +27,7 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Regenerates docs/spec.md from hipkit's own tables (a test checks it is current).
+docs: build
+	$(HIPKIT) spec-reference > docs/spec.md
