@@ -10,12 +10,18 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
             name: "CLibYAML",
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCmarkGFM",
+            pkgConfig: "libcmark-gfm",
+            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]
         ),
         // Built-in scaffolds and page layouts live at the top of the repository so they are easy to
         // find and edit; this target only exists to ship them as SwiftPM resources.
@@ -24,11 +30,16 @@ let package = Package(
             path: "templates",
             exclude: ["README.md"],
             sources: ["TemplatesBundle.swift"],
-            resources: [.copy("scaffolds")]
+            resources: [.copy("scaffolds"), .copy("layouts")]
         ),
         .target(
             name: "HipKit",
-            dependencies: ["CLibYAML", "HipKitTemplates"]
+            dependencies: [
+                "CLibYAML",
+                "CCmarkGFM",
+                "HipKitTemplates",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
         ),
         .executableTarget(
             name: "hipkit",

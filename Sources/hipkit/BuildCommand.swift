@@ -34,21 +34,20 @@ struct BuildCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let loader = ProjectLoader()
             if case .descriptor(let file) = try ProjectLoader.input(for: path) {
                 throw HipKitError("\(file) is a descriptor; build reads addon.yaml",
                                   hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
             }
-            let outcome = try loader.load(path, options: LoadOptions(environment: environment, baseUrl: baseUrl))
-            Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
-            guard let project = outcome.project, !outcome.hasErrors else {
+            let build = try ProjectBuild.prepare(path, options: LoadOptions(environment: environment, baseUrl: baseUrl))
+            Output.report(build.diagnostics, sources: build.sources, format: format)
+            guard let project = build.project, !build.hasErrors else {
                 if format == .human { FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8)) }
                 throw ExitCode(1)
             }
             let output = out.map { URL(fileURLWithPath: $0) } ?? project.directory.appendingPathComponent("dist")
-            let report = try SiteBuilder().build(project, into: output)
+            let files = try build.write(to: output)
             if format == .human {
-                Output.say("built \(report.files.count) file\(report.files.count == 1 ? "" : "s") into \(out ?? ProjectLoader.displayPath(output))")
+                Output.say("built \(files.count) file\(files.count == 1 ? "" : "s") into \(out ?? ProjectLoader.displayPath(output))")
             }
         } catch let error as HipKitError {
             throw Output.fail(error)

@@ -27,9 +27,9 @@ struct ValidateCommand: ParsableCommand {
     var environment: String?
 
     func run() throws {
-        let outcome: ProjectLoader.Outcome
+        let outcome: ProjectBuild
         do {
-            outcome = try ProjectLoader().load(path, options: LoadOptions(environment: environment))
+            outcome = try ProjectBuild.prepare(path, options: LoadOptions(environment: environment))
         } catch let error as HipKitError {
             throw Output.fail(error)
         }

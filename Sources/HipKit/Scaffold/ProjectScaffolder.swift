@@ -59,7 +59,7 @@ public struct ProjectScaffolder: Sendable {
                 throw HipKitError("\(directory.path) is not empty", hint: "choose a new folder, or pass --force to write into it (files of the same name are replaced)")
             }
         }
-        let files = try Self.files(under: source)
+        let files = try FileTree.files(under: source)
         let staging = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).init-\(getpid())")
         try? fm.removeItem(at: staging)
         defer { try? fm.removeItem(at: staging) }
@@ -94,18 +94,5 @@ public struct ProjectScaffolder: Sendable {
 
     static func isText(_ file: String) -> Bool {
         ["yaml", "yml", "md", "markdown", "json", "html", "mustache", "txt", "css", "js"].contains((file as NSString).pathExtension.lowercased())
-    }
-
-    /// Every file below `root`, relative and sorted.
-    static func files(under root: URL) throws -> [String] {
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
-        var files: [String] = []
-        let prefix = root.standardizedFileURL.resolvingSymlinksInPath().path + "/"
-        for case let url as URL in enumerator {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            let path = url.standardizedFileURL.resolvingSymlinksInPath().path
-            if path.hasPrefix(prefix) { files.append(String(path.dropFirst(prefix.count))) }
-        }
-        return files.sorted()
     }
 }

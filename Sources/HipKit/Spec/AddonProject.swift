@@ -16,4 +16,6 @@ public struct AddonProject: Sendable {
     public var assets: [String]
     /// Static glance data, one document per glance that has `data:`.
     public var glances: [GlanceDocument]
+    /// How pages are rendered.
+    public var pageSettings = PageSettings()
 }

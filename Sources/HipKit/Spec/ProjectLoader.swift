@@ -113,9 +113,10 @@ public struct ProjectLoader: Sendable {
             // Without a base URL every URL would be reported; report the cause once instead.
             diagnostics += DescriptorValidator(origin: .built).validate(descriptor).filter { !["relative-url", "insecure-url"].contains($0.code) }
         }
-        let project = AddonProject(
+        var project = AddonProject(
             directory: directory, specFile: file, baseUrl: translator.baseUrl, descriptor: descriptor,
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
+        project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
         return Outcome(project: project, diagnostics: Self.unique(diagnostics).sortedByLocation(), sources: sources)
     }
 
@@ -130,9 +131,9 @@ public struct ProjectLoader: Sendable {
                                                   at: entry.value.location))
                         continue
                     }
-                    for setting in settings where setting.key.scalar?.value != "baseUrl" {
+                    for setting in settings where SpecSchema.environment.field(setting.key.scalar?.value ?? "") == nil {
                         diagnostics.append(.warning("unknown-field", "unknown setting '\(setting.key.scalar?.value ?? "")' in environment '\(entry.key.scalar?.value ?? "")'",
-                                                    at: setting.key.location, hint: Suggestion.hint(for: setting.key.scalar?.value ?? "", in: ["baseUrl"])))
+                                                    at: setting.key.location, hint: Suggestion.hint(for: setting.key.scalar?.value ?? "", in: SpecSchema.environment.fields.map(\.name))))
                     }
                 }
             } else {
@@ -168,6 +169,26 @@ public struct ProjectLoader: Sendable {
             return (nil, nil)
         }
         return (value, node.location)
+    }
+
+    /// The page settings: the chosen environment's, else the spec's, else HipChat's defaults.
+    private func pageSettings(_ root: YAMLNode, environment: String?, diagnostics: inout [Diagnostic]) -> PageSettings {
+        var settings = PageSettings(environment: environment)
+        let scopes = [root] + (environment.flatMap { root["environments"]?[$0] }.map { [$0] } ?? [])
+        for scope in scopes {
+            for (name, keyPath) in [("hipchatJs", \PageSettings.hipchatJs), ("hipchatCss", \PageSettings.hipchatCss)] {
+                guard let node = scope[name] else { continue }
+                if let value = node.string, !value.isEmpty { settings[keyPath: keyPath] = value } else {
+                    diagnostics.append(.error("wrong-type", "\(name) must be a URL or a file of the project, not \(node.kindDescription)", at: node.location))
+                }
+            }
+        }
+        if let node = root["unsafe"] {
+            if case .bool(let b)? = node.scalar?.resolved { settings.unsafe = b } else {
+                diagnostics.append(.error("wrong-type", "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+            }
+        }
+        return settings
     }
 
     static func checkBaseUrl(_ value: String) throws {

@@ -129,6 +129,8 @@ enum SpecSchema {
 
     static let environment = SpecObject(name: "environment", fields: [
         SpecField("baseUrl", .setting, "The base URL in this environment."),
+        SpecField("hipchatJs", .setting, "HipChat's JavaScript API for the pages in this environment: a URL, or a file of the project."),
+        SpecField("hipchatCss", .setting, "HipChat's stylesheet for the pages in this environment: a URL, or a file of the project."),
     ])
 
     static let addon = SpecObject(name: "addon.yaml", fields: [
@@ -139,7 +141,10 @@ enum SpecSchema {
         SpecField("links", .object(links), "{homepage, self}; self defaults to {baseUrl}/atlassian-connect.json."),
         SpecField("apiVersion", .string, "HipChat Connect API version (1:1)."),
         SpecField("baseUrl", .setting, "Where the add-on is served; relative URLs and pages are joined to it."),
-        SpecField("environments", .setting, "Named settings (baseUrl) chosen with --env, such as dev and production."),
+        SpecField("environments", .setting, "Named settings (baseUrl, hipchatJs, hipchatCss) chosen with --env, such as dev and production."),
+        SpecField("hipchatJs", .setting, "HipChat's JavaScript API that view pages load. Default: https://www.hipchat.com/atlassian-connect/all.js; a HipChat Server host has its own."),
+        SpecField("hipchatCss", .setting, "HipChat's stylesheet that view pages load. Default: https://www.hipchat.com/atlassian-connect/all.css."),
+        SpecField("unsafe", .setting, "Keep raw HTML written in every page's Markdown (default false: it is left out). A page's front matter can say the same for itself."),
         SpecField("scopes", .strings, to: ["capabilities", "hipchatApiConsumer", "scopes"], "API scopes the add-on asks for (hipchatApiConsumer.scopes)."),
         SpecField("fromName", .string, to: ["capabilities", "hipchatApiConsumer", "fromName"], "The sender name on the add-on's messages."),
         SpecField("avatar", .avatar, to: ["capabilities", "hipchatApiConsumer", "avatar"], "The image beside the add-on's messages."),

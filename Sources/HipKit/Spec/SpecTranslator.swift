@@ -371,10 +371,10 @@ struct SpecTranslator {
             let candidate = stem + "@2x" + (ext.isEmpty ? "" : "." + ext)
             if FileManager.default.fileExists(atPath: projectDirectory.appendingPathComponent(candidate).path) {
                 assets.insert(candidate)
-                twin = baseUrl + percentEncoded("/" + candidate)
+                twin = baseUrl + percentEncoded("/" + SitePath.output(forProjectFile: candidate))
             }
         }
-        return (baseUrl + percentEncoded("/" + file), twin, true)
+        return (baseUrl + percentEncoded("/" + SitePath.output(forProjectFile: file)), twin, true)
     }
 
     private func percentEncoded(_ path: String) -> String {

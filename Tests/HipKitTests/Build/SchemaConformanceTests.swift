@@ -23,9 +23,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("p")
         _ = try ProjectScaffolder().create(template: "full", in: project, values: .defaults(forFolder: "p"))
-        let outcome = try TestSupport.load(project)
-        let built = try #require(outcome.project)
-        try SiteBuilder().build(built, into: root.appendingPathComponent("dist"))
+        let build = try ProjectBuild.prepare(project.path)
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        try build.write(to: root.appendingPathComponent("dist"))
         let (ok, output) = try Self.conforms([root.appendingPathComponent("dist/atlassian-connect.json")])
         #expect(ok, "\(output)")
     }
@@ -35,8 +35,8 @@ import Testing
         let source = try #require(try ProjectLoader().loadDescriptorFile(TestSupport.fixture("descriptors/" + name).path).project?.descriptor)
         let dir = try TestSupport.project(SpecFileWriter.text(for: DescriptorImporter().spec(from: source), header: []), name: "conform")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let built = try #require(try TestSupport.load(dir, options: LoadOptions(baseUrl: "https://c.example.com")).project)
-        try SiteBuilder().build(built, into: dir.appendingPathComponent("dist"))
+        let build = try ProjectBuild.prepare(dir.path, options: LoadOptions(baseUrl: "https://c.example.com"))
+        try build.write(to: dir.appendingPathComponent("dist"))
         let (ok, output) = try Self.conforms([dir.appendingPathComponent("dist/atlassian-connect.json")])
         #expect(ok, "\(output)")
     }

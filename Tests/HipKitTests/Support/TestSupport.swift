@@ -75,7 +75,7 @@ enum TestSupport {
     /// Every file under `dir`, relative path → bytes.
     static func snapshot(_ dir: URL) throws -> [String: Data] {
         var files: [String: Data] = [:]
-        for path in try ProjectScaffolder.files(under: dir) {
+        for path in try FileTree.files(under: dir) {
             files[path] = try Data(contentsOf: dir.appendingPathComponent(path))
         }
         return files

@@ -1,0 +1,39 @@
+import Foundation
+
+/// A project read, checked and rendered in memory: everything `hipkit build` would write, and
+/// every problem found on the way. Nothing touches the disk until ``write(to:)``.
+public struct ProjectBuild: Sendable {
+    /// The project, when its spec could be read at all.
+    public var project: AddonProject?
+    /// Every diagnostic, from the spec, the descriptor and the pages, sorted by place.
+    public var diagnostics: [Diagnostic]
+    /// The text of the files read, for quoting lines in diagnostics.
+    public var sources: SourceStore
+    /// The site: the descriptor, pages, assets, glance data and the preview.
+    public var files: [SiteFile]
+
+    public var hasErrors: Bool { diagnostics.hasErrors }
+
+    /// Reads, checks and renders the project `path` names (a folder or its addon.yaml).
+    public static func prepare(_ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader()) throws -> ProjectBuild {
+        let outcome = try loader.load(path, options: options)
+        var diagnostics = outcome.diagnostics
+        var files: [SiteFile] = []
+        if let project = outcome.project, project.baseUrl.isEmpty == false {
+            let site = SiteRenderer().render(project)
+            diagnostics += site.diagnostics
+            files = [SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8))]
+                + site.files.filter { $0.path != StagedDirectory.marker }
+        }
+        return ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files)
+    }
+
+    /// Writes the site into `output`, replacing it whole (see ``StagedDirectory``). Call only
+    /// when there are no errors.
+    @discardableResult
+    public func write(to output: URL) throws -> [String] {
+        guard let project, !hasErrors else { throw HipKitError("the project has errors; nothing was written") }
+        try SiteBuilder().write(files, of: project, into: output)
+        return files.map(\.path)
+    }
+}

@@ -1,0 +1,64 @@
+/// The YAML block between `---` lines at the top of a Markdown page.
+///
+/// `title`, `layout` and `unsafe` steer rendering; every other key becomes a template variable
+/// under `page`.
+public struct FrontMatter: Sendable {
+    public var title: String?
+    public var layout: String?
+    public var layoutLocation: SourceLocation?
+    public var unsafe: Bool?
+    /// All keys, including the three above, for templates.
+    public var fields: JSONNode = .object()
+    /// The Markdown after the front matter.
+    public var body: String
+    /// The file line the body starts on, to turn cmark's line numbers into the file's.
+    public var bodyFirstLine: Int
+
+    /// Splits `text` (the file `file`) into front matter and body, reporting problems.
+    public static func parse(_ text: String, file: String, diagnostics: inout [Diagnostic]) -> FrontMatter {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.first?.hasPrefix("\u{FEFF}") == true { lines[0] = lines[0].dropFirst() }
+        guard let first = lines.first, first.trimmingTrailingCR() == "---" else {
+            return FrontMatter(body: text, bodyFirstLine: 1)
+        }
+        guard let close = lines.indices.dropFirst().first(where: { ["---", "..."].contains(lines[$0].trimmingTrailingCR()) }) else {
+            diagnostics.append(.error("front-matter-unclosed", "the front matter that starts here is never closed", at: SourceLocation(file: file, line: 1, column: 1),
+                                      hint: "end it with a line holding only ---"))
+            return FrontMatter(body: text, bodyFirstLine: 1)
+        }
+        // A leading empty line keeps libyaml's line numbers equal to the file's.
+        let yaml = "\n" + lines[1..<close].joined(separator: "\n")
+        let body = lines[(close + 1)...].joined(separator: "\n")
+        var matter = FrontMatter(body: body, bodyFirstLine: close + 2)
+        let result = YAMLComposer().compose(yaml, file: file)
+        diagnostics += result.diagnostics
+        guard let root = result.root else { return matter }
+        guard root.mapping != nil else {
+            diagnostics.append(.error("wrong-type", "front matter must be a mapping such as `title: Help`, not \(root.kindDescription)", at: root.location))
+            return matter
+        }
+        var ignored: [Diagnostic] = []
+        matter.fields = JSONNode.from(root, diagnostics: &ignored)
+        diagnostics += ignored
+        if let node = root["title"] {
+            if let s = node.scalar?.value, node.scalar?.resolved != .null { matter.title = s } else {
+                diagnostics.append(.error("wrong-type", "title must be text, not \(node.kindDescription)", at: node.location))
+            }
+        }
+        if let node = root["layout"] {
+            if let s = node.string { matter.layout = s; matter.layoutLocation = node.location } else {
+                diagnostics.append(.error("wrong-type", "layout must be a layout name such as page or sidebar, not \(node.kindDescription)", at: node.location))
+            }
+        }
+        if let node = root["unsafe"] {
+            if case .bool(let b)? = node.scalar?.resolved { matter.unsafe = b } else {
+                diagnostics.append(.error("wrong-type", "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+            }
+        }
+        return matter
+    }
+}
+
+private extension Substring {
+    func trimmingTrailingCR() -> Substring { hasSuffix("\r") ? dropLast() : self }
+}

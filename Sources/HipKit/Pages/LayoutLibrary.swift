@@ -1,0 +1,82 @@
+import Foundation
+import HipKitTemplates
+import Mustache
+
+/// The Mustache layouts pages are rendered with: hipkit's built-in ones, overridden by any file
+/// of the same name in the project's `templates/` folder, which may also add partials.
+public struct LayoutLibrary: Sendable {
+    /// The layout each kind of page uses unless its front matter names another.
+    public static let viewLayouts = ["sidebar", "dialog", "configure", "external", "page"]
+
+    let library: MustacheLibrary
+    /// Layout name → where it was read from, for messages.
+    let origins: [String: String]
+
+    /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
+    /// at their file and line.
+    public static func load(projectDirectory: URL, displayDirectory: String, diagnostics: inout [Diagnostic]) -> LayoutLibrary {
+        var texts: [String: (text: String, origin: String)] = [:]
+        let builtIn = TemplatesBundle.root.appendingPathComponent("layouts")
+        for (name, url) in templates(in: builtIn) {
+            if let text = try? String(contentsOf: url, encoding: .utf8) { texts[name] = (text, "built-in \(name).mustache") }
+        }
+        let projectTemplates = projectDirectory.appendingPathComponent("templates")
+        for (name, url) in templates(in: projectTemplates) {
+            let shown = ProjectLoader.join(displayDirectory, "templates/" + url.lastPathComponent)
+            guard let data = try? Data(contentsOf: url) else {
+                diagnostics.append(.error("unreadable-file", "cannot read the template \(shown)", at: SourceLocation(file: shown, line: 1, column: 1)))
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                diagnostics.append(.error("invalid-utf8", "the template \(shown) is not UTF-8 text", at: SourceLocation(file: shown, line: 1, column: 1),
+                                          hint: "save it as UTF-8"))
+                continue
+            }
+            texts[name] = (text, shown)
+        }
+        var library = MustacheLibrary()
+        var origins: [String: String] = [:]
+        for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
+            do {
+                library.register(try MustacheTemplate(string: entry.text), named: name)
+                origins[name] = entry.origin
+            } catch let error as MustacheTemplate.ParserError {
+                diagnostics.append(.error(
+                    "template-syntax", "template syntax error: \(describe(error.error))",
+                    at: SourceLocation(file: entry.origin, line: error.context.lineNumber, column: max(1, error.context.columnNumber)),
+                    hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
+            } catch {
+                diagnostics.append(.error("template-syntax", "template syntax error: \(error)", at: SourceLocation(file: entry.origin, line: 1, column: 1)))
+            }
+        }
+        return LayoutLibrary(library: library, origins: origins)
+    }
+
+    public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
+
+    /// The layouts a page may name: every template but the partials hipkit itself includes.
+    public var layoutNames: [String] { origins.keys.filter { !Self.partials.contains($0) }.sorted() }
+
+    static let partials: Set<String> = ["base", "view-script", "style", "preview"]
+
+    public func render(_ context: [String: Any], layout: String) -> String? {
+        library.render(context, withTemplate: layout)
+    }
+
+    private static func templates(in folder: URL) -> [(String, URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".mustache") && !$0.hasPrefix(".") }.sorted().map {
+            (String($0.dropLast(".mustache".count)), folder.appendingPathComponent($0))
+        }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error as? MustacheTemplate.Error {
+        case .sectionCloseNameIncorrect?: return "a section is closed with a different name than it was opened with"
+        case .unfinishedName?: return "a tag is not closed with }}"
+        case .expectedSectionEnd?: return "a section is never closed ({{/name}} missing)"
+        case .invalidSetDelimiter?: return "a set-delimiter tag is malformed"
+        default: return "\(error)"
+        }
+    }
+}

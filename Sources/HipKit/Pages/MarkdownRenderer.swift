@@ -1,0 +1,111 @@
+import CCmarkGFM
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Renders GitHub-flavoured Markdown to HTML with libcmark-gfm.
+///
+/// The only file that touches cmark's C API: everything it allocates is freed before a call
+/// returns, and callers see Swift values only.
+public struct MarkdownRenderer: Sendable {
+    /// A link or image as written in the Markdown.
+    public struct Link: Sendable, Hashable {
+        public var url: String
+        public var isImage: Bool
+        /// 1-based line within the Markdown text given to ``render(_:unsafe:rewrite:)``.
+        public var line: Int
+        public var column: Int
+    }
+
+    /// The HTML and the links found while rendering it.
+    public struct Output: Sendable {
+        public var html: String
+        public var links: [Link]
+    }
+
+    static let extensions = ["table", "strikethrough", "autolink", "tasklist", "tagfilter"]
+
+    public init() {
+        Self.registerExtensions
+    }
+
+    /// Registering cmark's extensions mutates a global list: do it once, before any thread uses it.
+    private static let registerExtensions: Void = {
+        cmark_gfm_core_extensions_ensure_registered()
+    }()
+
+    /// Renders `markdown`. Raw HTML is left out unless `unsafe` (cmark's safe mode); links to
+    /// `javascript:`, `vbscript:` and `data:` (but images) never survive either way. `rewrite`
+    /// sees each link and image and may return a new URL for it.
+    public func render(_ markdown: String, unsafe: Bool = false, rewrite: (Link) -> String? = { _ in nil }) -> Output {
+        var options = CMARK_OPT_SMART | CMARK_OPT_VALIDATE_UTF8
+        if unsafe { options |= CMARK_OPT_UNSAFE }
+        guard let parser = cmark_parser_new(options) else { return Output(html: "", links: []) }
+        defer { cmark_parser_free(parser) }
+        for name in Self.extensions {
+            if let ext = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, ext) }
+        }
+        var bytes = Array(markdown.utf8)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { base in
+                base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { cmark_parser_feed(parser, $0, buffer.count) }
+            }
+        }
+        guard let document = cmark_parser_finish(parser) else { return Output(html: "", links: []) }
+        defer { cmark_node_free(document) }
+
+        var links: [Link] = []
+        let iterator = cmark_iter_new(document)
+        defer { cmark_iter_free(iterator) }
+        while case let event = cmark_iter_next(iterator), event != CMARK_EVENT_DONE {
+            guard event == CMARK_EVENT_ENTER, let node = cmark_iter_get_node(iterator) else { continue }
+            let type = cmark_node_get_type(node)
+            switch type {
+            case CMARK_NODE_LINK, CMARK_NODE_IMAGE:
+                let url = cmark_node_get_url(node).map { String(cString: $0) } ?? ""
+                let link = Link(url: url, isImage: type == CMARK_NODE_IMAGE,
+                                line: Int(cmark_node_get_start_line(node)), column: Int(cmark_node_get_start_column(node)))
+                links.append(link)
+                var final = rewrite(link) ?? url
+                if Self.isDangerous(final, isImage: link.isImage) { final = "" }
+                if final != url { _ = cmark_node_set_url(node, final) }
+            case CMARK_NODE_HTML_BLOCK where unsafe, CMARK_NODE_HTML_INLINE where unsafe:
+                // Authors who allow raw HTML still get no javascript: URLs in it.
+                if let literal = cmark_node_get_literal(node) {
+                    let text = String(cString: literal)
+                    let cleaned = Self.neutraliseScriptURLs(in: text)
+                    if cleaned != text { _ = cmark_node_set_literal(node, cleaned) }
+                }
+            default:
+                break
+            }
+        }
+        guard let rendered = cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser)) else {
+            return Output(html: "", links: links)
+        }
+        defer { free(rendered) }
+        return Output(html: String(cString: rendered), links: links)
+    }
+
+    /// Schemes that run code when followed. cmark's safe mode drops them too; this also covers
+    /// unsafe mode and mixed case or whitespace tricks (`JaVaScRiPt:`, ` javascript:`).
+    static func isDangerous(_ url: String, isImage: Bool) -> Bool {
+        let scheme = url.unicodeScalars.filter { !($0.properties.isWhitespace || $0.value < 0x20) }
+            .prefix(12).map { Character($0) }.reduce("") { $0 + String($1) }.lowercased()
+        if scheme.hasPrefix("javascript:") || scheme.hasPrefix("vbscript:") { return true }
+        if scheme.hasPrefix("data:") {
+            return !(isImage && ["data:image/png", "data:image/gif", "data:image/jpe", "data:image/web"].contains { scheme.hasPrefix($0) })
+        }
+        return false
+    }
+
+    /// `javascript:` and `vbscript:` URLs in raw HTML (attributes such as `href` and `src`)
+    /// become `#`.
+    static func neutraliseScriptURLs(in html: String) -> String {
+        let range = NSRange(html.startIndex..., in: html)
+        return scriptURL.stringByReplacingMatches(in: html, range: range, withTemplate: "#")
+    }
+
+    private static let scriptURL = try! NSRegularExpression(pattern: #"(?i)(java|vb)[\s\x00-\x1f]*script[\s\x00-\x1f]*:[^"'\s>]*"#)
+}

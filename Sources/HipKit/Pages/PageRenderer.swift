@@ -1,0 +1,207 @@
+import Foundation
+
+/// Renders one Markdown page of the project into its finished HTML view.
+struct PageRenderer: Sendable {
+    let project: AddonProject
+    let displayDirectory: String
+    let layouts: LayoutLibrary
+    let links: LinkResolver
+    let markdown = MarkdownRenderer()
+
+    /// What rendering one page gave.
+    struct Result: Sendable {
+        var file: SiteFile?
+        var title: String
+        var diagnostics: [Diagnostic] = []
+        /// Project files the page links to, to copy into the site.
+        var assets: [String] = []
+    }
+
+    /// The layout for pages shown by each kind of module.
+    static func layout(forModuleKind kind: String?) -> String {
+        switch kind {
+        case "sidebar": return "sidebar"
+        case "dialog": return "dialog"
+        case "configure", "adminPage": return "configure"
+        case "externalPage": return "external"
+        default: return "page"
+        }
+    }
+
+    func render(source: String, output: String, references: [PageReference]) -> Result {
+        let shown = ProjectLoader.join(displayDirectory, source)
+        let start = SourceLocation(file: shown, line: 1, column: 1)
+        var result = Result(title: Self.fallbackTitle(source))
+        guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path) else {
+            result.diagnostics.append(.error("unreadable-file", "cannot read \(shown)", at: start, hint: "check that the file exists and is readable"))
+            return result
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            result.diagnostics.append(.error("invalid-utf8", "\(shown) is not UTF-8 text", at: Self.firstInvalidUTF8(bytes, file: shown),
+                                             hint: "save the page as UTF-8"))
+            return result
+        }
+        var diagnostics: [Diagnostic] = []
+        let matter = FrontMatter.parse(text, file: shown, diagnostics: &diagnostics)
+        var assets: [String] = []
+        let rendered = markdown.render(matter.body, unsafe: matter.unsafe ?? project.pageSettings.unsafe) { link in
+            let location = SourceLocation(file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
+            switch links.resolve(link.url, fromSource: source, output: output) {
+            case .untouched:
+                return nil
+            case .rewritten(let url, let asset):
+                if let asset { assets.append(asset) }
+                return url
+            case .missing(let target):
+                diagnostics.append(.error(
+                    "broken-link", "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not a page or file of the project",
+                    at: location, hint: Suggestion.hint(for: link.url, in: links.pageOutputs.keys.map { SitePath.relative(from: source, to: $0) }.sorted())))
+                return nil
+            case .outside:
+                diagnostics.append(.error("broken-link", "link '\(link.url)' points outside the project", at: location,
+                                          hint: "link only to pages and files inside the project"))
+                return nil
+            }
+        }
+        let reference = references.first
+        let module = reference.flatMap(moduleContext)
+        let title = matter.title ?? Self.firstHeading(in: rendered.html) ?? (module?["title"] as? String) ?? (module?["name"] as? String) ?? Self.fallbackTitle(source)
+        result.title = title
+        let layout = matter.layout ?? Self.layout(forModuleKind: reference?.moduleKind)
+        guard layouts.has(layout) else {
+            diagnostics.append(.error(
+                "unknown-layout", "there is no layout called '\(layout)'", at: matter.layoutLocation ?? start,
+                hint: Suggestion.hint(for: layout, in: layouts.layoutNames) ?? "layouts: \(layouts.layoutNames.joined(separator: ", ")); add templates/\(layout).mustache to make one"))
+            result.diagnostics = diagnostics
+            return result
+        }
+        let view = reference.map { Self.layout(forModuleKind: $0.moduleKind) } ?? "page"
+        var page = (TemplateValue.from(matter.fields) as? [String: Any]) ?? [:]
+        page["title"] = title
+        page["content"] = rendered.html
+        page["source"] = source
+        page["path"] = "/" + output
+        let depth = output.split(separator: "/").count - 1
+        page["root"] = depth == 0 ? "./" : String(repeating: "../", count: depth)
+
+        var context: [String: Any] = [
+            "page": page,
+            "addon": addonContext(),
+            "environment": ["name": project.pageSettings.environment ?? "", "baseUrl": project.baseUrl],
+            "view": view,
+        ]
+        if let module { context["module"] = module }
+        if reference != nil {
+            // Views run inside HipChat and load its JavaScript API; other pages are plain documents.
+            context["hipchat"] = ["js": resourceURL(project.pageSettings.hipchatJs, from: output),
+                                  "css": resourceURL(project.pageSettings.hipchatCss, from: output)]
+        }
+        context["config"] = TemplateValue.scriptJSON(viewConfig(view: view, module: module))
+        guard let html = layouts.render(context, layout: layout) else {
+            diagnostics.append(.error("template-render", "the layout '\(layout)' could not be rendered", at: start))
+            result.diagnostics = diagnostics
+            return result
+        }
+        result.diagnostics = diagnostics
+        result.assets = assets
+        if !diagnostics.hasErrors { result.file = SiteFile(path: output, data: Data(html.utf8)) }
+        return result
+    }
+
+    private func addonContext() -> [String: Any] {
+        let d = project.descriptor
+        var addon: [String: Any] = ["baseUrl": project.baseUrl]
+        for field in ["key", "name", "description"] { addon[field] = d[field]?.stringValue }
+        if let vendor = d["vendor"] { addon["vendor"] = TemplateValue.from(vendor) }
+        addon["descriptorUrl"] = d["links"]?["self"]?.stringValue
+        return addon
+    }
+
+    /// The module showing the page, as the descriptor has it, with its kind and plain-text name.
+    private func moduleContext(_ reference: PageReference) -> [String: Any]? {
+        let capabilities = project.descriptor["capabilities"]
+        let node: JSONNode?
+        switch reference.moduleKind {
+        case "sidebar": node = capabilities?["webPanel"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "dialog": node = capabilities?["dialog"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "externalPage": node = capabilities?["externalPage"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "configure": node = capabilities?["configurable"]
+        case "adminPage": node = capabilities?["adminPage"]
+        default: node = nil
+        }
+        var module = node.flatMap { TemplateValue.from($0) as? [String: Any] } ?? [:]
+        module["kind"] = reference.moduleKind
+        if let key = reference.moduleKey { module["key"] = key }
+        if let name = TemplateValue.text(node?["name"]) { module["name"] = name }
+        if let title = TemplateValue.text(node?["title"]) { module["title"] = title }
+        if let options = node?["options"] {
+            var keys: [String] = []
+            if let primary = options["primaryAction"] { keys.append(primary["key"]?.stringValue ?? "primary-action-selected") }
+            keys += options["secondaryActions"]?.arrayValue?.compactMap { $0["key"]?.stringValue } ?? []
+            module["actionKeys"] = keys
+        }
+        return module
+    }
+
+    private func viewConfig(view: String, module: [String: Any]?) -> JSONNode {
+        var moduleNode = JSONNode.object()
+        if let module {
+            if let kind = module["kind"] as? String { moduleNode["kind"] = .string(kind) }
+            if let key = module["key"] as? String { moduleNode["key"] = .string(key) }
+            if let keys = module["actionKeys"] as? [String] { moduleNode["actionKeys"] = .array(keys.map { .string($0) }) }
+        }
+        return .object([
+            JSONMember("view", .string(view)),
+            JSONMember("addon", .object([
+                JSONMember("key", .string(project.descriptor["key"]?.stringValue ?? "")),
+                JSONMember("name", .string(project.descriptor["name"]?.stringValue ?? "")),
+                JSONMember("baseUrl", .string(project.baseUrl)),
+            ])),
+            JSONMember("module", moduleNode),
+        ])
+    }
+
+    /// A URL as given, or a project file's path relative to the page.
+    private func resourceURL(_ value: String, from output: String) -> String {
+        if SpecTranslator.isAbsolute(value) || value.hasPrefix("/") { return value }
+        return SitePath.relative(from: output, to: SitePath.output(forProjectFile: SitePath.normalised(value) ?? value))
+    }
+
+    static func firstHeading(in html: String) -> String? {
+        guard let open = html.range(of: "<h1>"), let close = html.range(of: "</h1>", range: open.upperBound..<html.endIndex) else { return nil }
+        var text = ""
+        var inTag = false
+        for c in html[open.upperBound..<close.lowerBound] {
+            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { text.append(c) }
+        }
+        let decoded = text.replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+        return decoded.isEmpty ? nil : decoded
+    }
+
+    static func fallbackTitle(_ source: String) -> String {
+        let name = (source as NSString).lastPathComponent
+        return (name as NSString).deletingPathExtension
+    }
+
+    /// Where the first byte that is not UTF-8 is, for the diagnostic.
+    static func firstInvalidUTF8(_ bytes: Data, file: String) -> SourceLocation {
+        var line = 1, lineStart = 0
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        var scalarStart = 0
+        loop: while true {
+            scalarStart = offset
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                offset += UTF8.width(scalar)
+                if scalar == "\n" { line += 1; lineStart = offset }
+            case .emptyInput: break loop
+            case .error: break loop
+            }
+        }
+        let column = String(decoding: bytes[lineStart..<scalarStart], as: UTF8.self).unicodeScalars.count + 1
+        return SourceLocation(file: file, line: line, column: column)
+    }
+}

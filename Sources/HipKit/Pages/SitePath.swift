@@ -1,0 +1,47 @@
+/// Paths of the built site, relative to its root and written with `/`.
+enum SitePath {
+    /// Where a project file lands in the site: under `pages/` the prefix goes and Markdown
+    /// becomes `.html`; other files keep their path. Same rule as ``PageReference/urlPath(forSource:)``.
+    static func output(forProjectFile file: String) -> String {
+        String(PageReference.urlPath(forSource: file).dropFirst())
+    }
+
+    static func isMarkdown(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".md") || lower.hasSuffix(".markdown")
+    }
+
+    /// `path` relative to the folder holding `from` (`help/faq.html` → `assets/x.png` gives
+    /// `../assets/x.png`), so links work whatever the base URL's own path is.
+    static func relative(from: String, to path: String) -> String {
+        var fromParts = from.split(separator: "/").dropLast().map(String.init)
+        var toParts = path.split(separator: "/").map(String.init)
+        while let f = fromParts.first, let t = toParts.first, toParts.count > 1, f == t {
+            fromParts.removeFirst()
+            toParts.removeFirst()
+        }
+        let result = Array(repeating: "..", count: fromParts.count) + toParts
+        return result.isEmpty ? "./" : result.joined(separator: "/")
+    }
+
+    /// `a/./b/../c` → `a/c`; nil when `..` climbs above the root.
+    static func normalised(_ path: String) -> String? {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                guard !parts.isEmpty else { return nil }
+                parts.removeLast()
+            default: parts.append(part)
+            }
+        }
+        return parts.joined(separator: "/")
+    }
+
+    /// The folder part of a relative path (`pages/help/faq.md` → `pages/help`).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+}
