@@ -22,8 +22,8 @@ public struct ProjectBuild: Sendable {
         if let project = outcome.project, project.baseUrl.isEmpty == false {
             let site = SiteRenderer().render(project)
             diagnostics += site.diagnostics
-            files = [SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8))]
-                + site.files.filter { $0.path != StagedDirectory.marker }
+            files = ([SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8))]
+                + site.files.filter { $0.path != StagedDirectory.marker }).sorted { $0.path < $1.path }
         }
         return ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files)
     }

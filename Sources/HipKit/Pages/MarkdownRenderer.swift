@@ -92,7 +92,7 @@ public struct MarkdownRenderer: Sendable {
     /// unsafe mode and mixed case or whitespace tricks (`JaVaScRiPt:`, ` javascript:`).
     static func isDangerous(_ url: String, isImage: Bool) -> Bool {
         let scheme = url.unicodeScalars.filter { !($0.properties.isWhitespace || $0.value < 0x20) }
-            .prefix(12).map { Character($0) }.reduce("") { $0 + String($1) }.lowercased()
+            .prefix(20).map { Character($0) }.reduce("") { $0 + String($1) }.lowercased()
         if scheme.hasPrefix("javascript:") || scheme.hasPrefix("vbscript:") { return true }
         if scheme.hasPrefix("data:") {
             return !(isImage && ["data:image/png", "data:image/gif", "data:image/jpe", "data:image/web"].contains { scheme.hasPrefix($0) })

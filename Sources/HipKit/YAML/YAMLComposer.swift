@@ -255,7 +255,10 @@ private struct ComposerRun {
     private func syntaxError(_ parser: yaml_parser_t, input: UnsafeBufferPointer<UInt8>) -> Diagnostic {
         let problem = cString(parser.problem) ?? "unknown syntax error"
         var message = problem
-        if let context = cString(parser.context) { message = "\(problem) \(context)" }
+        if let context = cString(parser.context) {
+            let start = Int(parser.context_mark.line) + 1
+            message = start == Int(parser.problem_mark.line) + 1 ? "\(problem) \(context)" : "\(problem) \(context) (which starts at line \(start))"
+        }
         var hint: String? = nil
         if problem.contains("tab") || problem.contains("found character that cannot start any token") {
             hint = "YAML indents with spaces only; replace tabs with spaces"

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+@Suite struct StagedDirectoryTests {
+    @Test func aFailureMidwayLeavesThePreviousOutputByteForByte() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("dist")
+        try StagedDirectory.replace(out) { staging in
+            try StagedDirectory.write(Data("{}".utf8), to: staging.appendingPathComponent(StagedDirectory.marker))
+            try StagedDirectory.write(Data("old page".utf8), to: staging.appendingPathComponent("a.html"))
+        }
+        let before = try TestSupport.snapshot(out)
+
+        struct Midway: Error {}
+        #expect(throws: Midway.self) {
+            try StagedDirectory.replace(out) { staging in
+                try StagedDirectory.write(Data("{\"new\": 1}".utf8), to: staging.appendingPathComponent(StagedDirectory.marker))
+                try StagedDirectory.write(Data("new page".utf8), to: staging.appendingPathComponent("a.html"))
+                throw Midway()
+            }
+        }
+        #expect(try TestSupport.snapshot(out) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["dist"])
+    }
+
+    @Test func aSuccessfulBuildReplacesEverything() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("dist")
+        try StagedDirectory.replace(out) { try StagedDirectory.write(Data("1".utf8), to: $0.appendingPathComponent(StagedDirectory.marker)); try StagedDirectory.write(Data("x".utf8), to: $0.appendingPathComponent("stale.html")) }
+        try StagedDirectory.replace(out) { try StagedDirectory.write(Data("2".utf8), to: $0.appendingPathComponent(StagedDirectory.marker)) }
+        #expect(try TestSupport.snapshot(out) == [StagedDirectory.marker: Data("2".utf8)])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["dist"])
+    }
+
+    /// A build killed at any moment leaves the old site or the new one, never a mix.
+    @Test func killedBuildsLeaveAWholeSite() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("p")
+        var files: [String: String] = [:]
+        for i in 0..<300 { files["pages/p\(i).md"] = "# Page \(i)\n\n" + String(repeating: "Some text for page \(i). ", count: 200) + "\n" }
+        let spec = "key: com.example.kill\nname: Kill\ndescription: d\nbaseUrl: https://kill.example.com\n"
+        try TestSupport.write(spec, to: project.appendingPathComponent("addon.yaml"))
+        for (path, text) in files { try TestSupport.write(text, to: project.appendingPathComponent(path)) }
+        let dist = project.appendingPathComponent("dist")
+        #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
+        let old = try TestSupport.snapshot(dist)
+        // Change every page so old and new sites differ everywhere.
+        for (path, text) in files { try TestSupport.write(text + "\nEdited.\n", to: project.appendingPathComponent(path)) }
+        let new = try { () throws -> [String: Data] in
+            let other = root.appendingPathComponent("expected")
+            #expect(try TestSupport.hipkit(["build", project.path, "--out", other.path]).status == 0)
+            return try TestSupport.snapshot(other)
+        }()
+        #expect(old != new)
+        var sawOld = 0, sawNew = 0
+        for attempt in 0..<12 {
+            let process = Process()
+            process.executableURL = TestSupport.hipkitExecutable
+            process.arguments = ["build", project.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(5_000 + attempt * 12_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let now = try TestSupport.snapshot(dist)
+            #expect(now == old || now == new, "attempt \(attempt): a mixed or partial site")
+            if now == old { sawOld += 1 } else if now == new { sawNew += 1 }
+            // Back to the old site for the next attempt.
+            if now == new {
+                for (path, text) in files { try TestSupport.write(text, to: project.appendingPathComponent(path)) }
+                #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
+                for (path, text) in files { try TestSupport.write(text + "\nEdited.\n", to: project.appendingPathComponent(path)) }
+            }
+        }
+        #expect(sawOld + sawNew == 12)
+    }
+}

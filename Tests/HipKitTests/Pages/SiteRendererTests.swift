@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+/// Whole projects rendered to sites: layouts, overrides, links, front matter and bad input.
+@Suite struct SiteRendererTests {
+    static let spec = """
+    key: com.example.pages
+    name: Pages
+    description: A site of pages.
+    baseUrl: https://pages.example.com/addon
+    sidebars:
+      - {key: side, name: Side, page: pages/side.md}
+    dialogs:
+      - key: dlg
+        title: Dialog
+        page: pages/dlg.md
+        primaryAction: {key: ok, name: OK}
+        secondaryActions: [{key: nope, name: No}]
+
+    """
+
+    func build(_ files: [String: String], spec: String = SiteRendererTests.spec, name: String = #function) throws -> (ProjectBuild, URL) {
+        var all = ["pages/side.md": "# Side\n", "pages/dlg.md": "# Dialog\n"]
+        for (k, v) in files { all[k] = v }
+        let dir = try TestSupport.project(spec, files: all, name: name)
+        return (try ProjectBuild.prepare(dir.path), dir)
+    }
+
+    func page(_ build: ProjectBuild, _ path: String) -> String? {
+        build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
+    }
+
+    @Test func everyPageUnderPagesBecomesHTMLAtItsPath() throws {
+        let (build, dir) = try build(["pages/help/faq.md": "# FAQ\n\nBack to [the sidebar](../side.md).\n", "assets/logo.png": "png", "notes.txt": "x"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let paths = build.files.map(\.path)
+        #expect(paths == ["assets/logo.png", "atlassian-connect.json", "dlg.html", "help/faq.html", "index.html", "side.html"])
+        #expect(page(build, "help/faq.html")?.contains("<a href=\"../side.html\">the sidebar</a>") == true)
+        // The descriptor's page URLs are those files, under the base URL's own path.
+        let descriptor = try #require(build.project?.descriptor)
+        #expect(descriptor["capabilities"]?["webPanel"]?.arrayValue?.first?["url"]?.stringValue == "https://pages.example.com/addon/side.html")
+    }
+
+    @Test func viewsLoadHipChatsScriptAndPlainPagesDoNot() throws {
+        let (build, dir) = try build(["pages/help.md": "# Help\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let side = try #require(page(build, "side.html"))
+        #expect(side.contains("<script src=\"https://www.hipchat.com/atlassian-connect/all.js\"></script>"))
+        #expect(side.contains("href=\"https://www.hipchat.com/atlassian-connect/all.css\""))
+        #expect(side.contains("class=\"hipkit-view hipkit-sidebar\""))
+        let help = try #require(page(build, "help.html"))
+        #expect(!help.contains("all.js"))
+        // Dialogs register their button keys.
+        let dialog = try #require(page(build, "dlg.html"))
+        #expect(dialog.contains("\"actionKeys\": [\n      \"ok\",\n      \"nope\"\n    ]"))
+        #expect(dialog.contains("dialog-button-click"))
+    }
+
+    @Test func environmentsPointTheScriptElsewhere() throws {
+        let spec = Self.spec + "environments:\n  test: {baseUrl: 'http://localhost:8080', hipchatJs: stand-in/all.js, hipchatCss: 'http://localhost:9/all.css'}\n"
+        let dir = try TestSupport.project(spec, files: ["pages/side.md": "# S\n", "pages/dlg.md": "# D\n", "pages/sub/deep.md": "x", "stand-in/all.js": "window.HipChat = {};"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let build = try ProjectBuild.prepare(dir.path, options: LoadOptions(environment: "test"))
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        #expect(page(build, "side.html")?.contains("<script src=\"stand-in/all.js\"></script>") == true)
+        #expect(page(build, "side.html")?.contains("href=\"http://localhost:9/all.css\"") == true)
+        #expect(build.files.contains { $0.path == "stand-in/all.js" })
+    }
+
+    @Test func frontMatterSetsTitleLayoutAndVariables() throws {
+        let (build, dir) = try build([
+            "pages/side.md": "---\ntitle: Custom title\nteam: Platform\nlayout: page\n---\n# Heading\n",
+            "templates/page.mustache": "<title>{{page.title}}</title><p>{{page.team}} · {{addon.name}} · {{module.key}} · {{environment.baseUrl}}</p>{{{page.content}}}",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        #expect(page(build, "side.html") == "<title>Custom title</title><p>Platform · Pages · side · https://pages.example.com/addon</p><h1>Heading</h1>\n")
+    }
+
+    @Test func projectTemplatesOverrideBuiltInOnesAndAddPartials() throws {
+        let (build, dir) = try build([
+            "templates/sidebar.mustache": "{{<base}}{{$content}}<aside>{{> badge}}{{{page.content}}}</aside>{{/content}}{{/base}}",
+            "templates/badge.mustache": "<b class=\"badge\">{{module.name}}</b>",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let side = try #require(page(build, "side.html"))
+        #expect(side.contains("<aside><b class=\"badge\">Side</b><h1>Side</h1>\n</aside>"))
+        #expect(side.contains("all.js"), "the built-in base layout still applies")
+    }
+
+    @Test func rawHTMLNeedsTheSwitch() throws {
+        let raw = "# Raw\n\n<div class=\"custom\">hi</div>\n"
+        let (safe, d1) = try build(["pages/side.md": raw])
+        defer { try? FileManager.default.removeItem(at: d1) }
+        #expect(page(safe, "side.html")?.contains("<div class=\"custom\">") == false)
+        let (perPage, d2) = try build(["pages/side.md": "---\nunsafe: true\n---\n" + raw])
+        defer { try? FileManager.default.removeItem(at: d2) }
+        #expect(page(perPage, "side.html")?.contains("<div class=\"custom\">hi</div>") == true)
+        let (spec, d3) = try build(["pages/side.md": raw], spec: Self.spec + "unsafe: true\n")
+        defer { try? FileManager.default.removeItem(at: d3) }
+        #expect(page(spec, "side.html")?.contains("<div class=\"custom\">hi</div>") == true)
+    }
+
+    @Test func brokenLinksAreErrorsAtTheirLine() throws {
+        let (build, dir) = try build(["pages/side.md": "---\ntitle: S\n---\n# Side\n\nSee [the guide](guide.md) and\n![a chart](../assets/chart.png).\n\n[out](../../etc/passwd)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = build.diagnostics.filter { $0.code == "broken-link" }
+        #expect(broken.map(\.location?.line) == [6, 7, 9])
+        #expect(broken.first?.location?.file.hasSuffix("pages/side.md") == true)
+        #expect(broken.first?.location?.column == 5)
+        #expect(broken.first?.message.contains("guide.md") == true)
+    }
+
+    @Test func linksToAssetsAreCopiedAndRelative() throws {
+        let (build, dir) = try build(["pages/help/howto.md": "![chart](../../assets/img/chart.png) [pdf](../../docs/guide.pdf)\n",
+                                      "assets/img/chart.png": "png", "docs/guide.pdf": "pdf"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let html = try #require(page(build, "help/howto.html"))
+        #expect(html.contains("src=\"../assets/img/chart.png\""))
+        #expect(html.contains("href=\"../docs/guide.pdf\""))
+        #expect(build.files.contains { $0.path == "docs/guide.pdf" })
+    }
+
+    @Test func badPagesGetDiagnostics() throws {
+        let (build, dir) = try build([
+            "pages/side.md": "---\ntitle: [unclosed\n---\n# S\n",
+            "pages/dlg.md": "---\nlayout: sidebr\n---\n# D\n",
+            "pages/open.md": "---\ntitle: never closed\n# body\n",
+            "templates/page.mustache": "<p>{{#page}}unclosed section</p>",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data([0x23, 0x20, 0x4F, 0x4B, 0x0A, 0x62, 0x61, 0x64, 0xFF, 0x0A]).write(to: dir.appendingPathComponent("pages/binary.md"))
+        let rebuilt = try ProjectBuild.prepare(dir.path)
+        let byFile = Dictionary(grouping: rebuilt.diagnostics) { ($0.location?.file as NSString?)?.lastPathComponent ?? "" }
+        #expect(byFile["side.md"]?.first?.code == "yaml-syntax")
+        #expect(byFile["side.md"]?.first?.location?.line == 3)
+        #expect(byFile["side.md"]?.first?.message.contains("starts at line 2") == true)
+        #expect(byFile["dlg.md"]?.first?.code == "unknown-layout")
+        #expect(byFile["dlg.md"]?.first?.location?.line == 2)
+        #expect(byFile["dlg.md"]?.first?.hint == "did you mean 'sidebar'?")
+        #expect(byFile["open.md"]?.first?.code == "front-matter-unclosed")
+        #expect(byFile["binary.md"]?.first?.code == "invalid-utf8")
+        #expect(byFile["binary.md"]?.first?.location?.line == 2)
+        #expect(byFile["binary.md"]?.first?.location?.column == 4)
+        #expect(byFile["page.mustache"]?.first?.code == "template-syntax")
+        _ = build
+    }
+
+    @Test func outputIsDeterministic() throws {
+        let files = (1...40).reduce(into: [String: String]()) { $0["pages/p\($1).md"] = "# Page \($1)\n\n[next](p\($1 % 40 + 1).md)\n" }
+        let (a, dir) = try build(files)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let b = try ProjectBuild.prepare(dir.path)
+        #expect(a.files == b.files)
+        #expect(a.files.count == 40 + 2 + 2)  // 40 pages, the two view pages, the descriptor, index.html
+    }
+}
