@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "hipkit",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hipkit", targets: ["hipkit"]),
         .library(name: "HipKit", targets: ["HipKit"]),
@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(
@@ -22,6 +23,16 @@ let package = Package(
             name: "CCmarkGFM",
             pkgConfig: "libcmark-gfm",
             providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
         ),
         // Built-in scaffolds and page layouts live at the top of the repository so they are easy to
         // find and edit; this target only exists to ship them as SwiftPM resources.
@@ -37,7 +48,10 @@ let package = Package(
             dependencies: [
                 "CLibYAML",
                 "CCmarkGFM",
+                "CLibPNG",
+                "CTurboJPEG",
                 "HipKitTemplates",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),

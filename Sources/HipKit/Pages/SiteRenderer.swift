@@ -94,6 +94,22 @@ public struct SiteRenderer: Sendable {
             }
         }
 
+        if let node = project.listingNode {
+            var reader = ListingReader(project: project)
+            let listing = reader.read(node, root: project.specRoot ?? node)
+            diagnostics += reader.diagnostics
+            if let listing, !reader.diagnostics.hasErrors {
+                do {
+                    let descriptor = Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)
+                    let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(descriptor: descriptor)
+                    files += bundle.files
+                    diagnostics += bundle.diagnostics
+                } catch {
+                    diagnostics.append(.error("listing-bundle", "cannot make the Marketplace bundle: \(error)", at: node.location))
+                }
+            }
+        }
+
         // Two sources of one output path would overwrite each other: refuse instead.
         var seen: [String: Int] = [:]
         for (i, file) in files.enumerated() {

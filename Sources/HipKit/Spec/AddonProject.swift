@@ -18,4 +18,8 @@ public struct AddonProject: Sendable {
     public var glances: [GlanceDocument]
     /// How pages are rendered.
     public var pageSettings = PageSettings()
+    /// The spec's `listing:` section, read by the Marketplace bundle step.
+    public var listingNode: YAMLNode?
+    /// The spec's root, for checks on the add-on's own fields (the listing's name rules).
+    public var specRoot: YAMLNode?
 }

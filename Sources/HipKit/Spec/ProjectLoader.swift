@@ -117,6 +117,8 @@ public struct ProjectLoader: Sendable {
             directory: directory, specFile: file, baseUrl: translator.baseUrl, descriptor: descriptor,
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
         project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
+        project.listingNode = root["listing"]
+        project.specRoot = root
         return Outcome(project: project, diagnostics: Self.unique(diagnostics).sortedByLocation(), sources: sources)
     }
 

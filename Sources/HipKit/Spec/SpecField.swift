@@ -48,6 +48,10 @@ struct SpecField: Sendable {
         case list(SpecObject)
         /// Read before translation (baseUrl, environments): not copied into the descriptor.
         case setting
+        /// A PNG or JPEG file of the project (Marketplace listing images).
+        case image
+        /// The Marketplace listing: read by its own reader, never part of the descriptor.
+        case listing
     }
 
     var name: String

@@ -5,8 +5,9 @@ public enum SpecReference {
         var out = """
         # addon.yaml reference
 
-        Every field of `addon.yaml`, its type, the descriptor field it becomes (HipChat's name, so
-        HipChat's documentation applies), and the rules `hipkit validate` checks. This file is
+        Every field of `addon.yaml`, its type, what it becomes (the descriptor field, HipChat's name
+        for it, so HipChat's documentation applies; or, under `listing`, the Marketplace payload
+        field or bundle file), and the rules `hipkit validate` checks. This file is
         generated from hipkit's own tables: `make docs` rewrites it, and a test fails when it is
         out of date.
 
@@ -23,7 +24,7 @@ public enum SpecReference {
         """
         for (object, shape) in sections {
             out += "## \(object.name == "addon.yaml" ? "Top level" : "`\(object.name)`")\n\n"
-            out += "| field | type | descriptor field | rules | meaning |\n| --- | --- | --- | --- | --- |\n"
+            out += "| field | type | becomes | rules | meaning |\n| --- | --- | --- | --- | --- |\n"
             for field in object.fields {
                 let target = descriptorPath(field, in: object)
                 let (fieldShape, required) = shape.map { lookup(field.path, in: $0) } ?? (nil, false)
@@ -55,7 +56,7 @@ public enum SpecReference {
         (SpecSchema.externalPage, DescriptorShape.externalPage),
         (SpecSchema.oauth2Consumer, DescriptorShape.capabilities.nested("oauth2Consumer")),
         (SpecSchema.oauth2Provider, DescriptorShape.capabilities.nested("oauth2Provider")),
-    ]
+    ] + ListingSchema.all.map { ($0, nil) }
 
     /// Whether the spec needs the field, which differs from the descriptor where hipkit fills a
     /// value in (links.self, a sidebar's location) or offers `page` as the other way to a URL.
@@ -74,10 +75,14 @@ public enum SpecReference {
     private static func descriptorPath(_ field: SpecField, in object: SpecObject) -> String {
         switch field.kind {
         case .setting: return "— (setting)"
+        case .listing: return "— (Marketplace bundle)"
         case .glanceData: return "— (served at queryUrl)"
         default: break
         }
         if field.name == "extra" { return "— (merged)" }
+        if let first = field.path.first, first.hasSuffix(".json") {
+            return "`\(first)`" + (field.path.count > 1 ? " `" + field.path.dropFirst().joined(separator: ".") + "`" : "")
+        }
         return "`" + field.path.joined(separator: ".") + "`"
     }
 
@@ -142,6 +147,8 @@ public enum SpecReference {
         case .object(let o): return "`\(o.name)`"
         case .list(let o): return "list of `\(o.name)`"
         case .setting: return "text or mapping"
+        case .image: return "PNG or JPEG file"
+        case .listing: return "`listing`"
         }
     }
 }

@@ -159,6 +159,7 @@ enum SpecSchema {
         SpecField("externalPages", .list(externalPage), to: ["capabilities", "externalPage"], "Pages opened in a new tab (HipChat's externalPage)."),
         SpecField("oauth2Consumer", .object(oauth2Consumer), to: ["capabilities", "oauth2Consumer"], "OAuth 2 redirect URLs."),
         SpecField("oauth2Provider", .object(oauth2Provider), to: ["capabilities", "oauth2Provider"], "OAuth 2 endpoints."),
+        SpecField("listing", .listing, to: [], "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip."),
         extra,
     ])
 

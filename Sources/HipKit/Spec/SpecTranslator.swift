@@ -81,6 +81,7 @@ struct SpecTranslator {
                 continue
             }
             if case .setting = field.kind { continue }
+            if case .listing = field.kind { continue }
             if field.name == "extra" {
                 merge(entry.value, into: &out, subject: subject)
                 continue
@@ -247,7 +248,7 @@ struct SpecTranslator {
                 let key = item["key"]?.string
                 return translateObject(item, itemSpec, subject: key.map { "\(itemSpec.name) '\($0)'" } ?? "\(itemSpec.name) #\(i + 1)")
             }, at: node.location)
-        case .glanceData, .setting:
+        case .glanceData, .setting, .image, .listing:
             return nil
         }
     }

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Makes a listing image of an exact size from a bigger one, such as the 580×330 "cropped
+/// highlight" the Marketplace wants beside each 1840×900 highlight.
+///
+/// The source is centre-cropped to the target's aspect ratio, then shrunk with an exact
+/// area-average (box) filter: each output pixel is the mean of the source area it covers,
+/// fractional edge pixels weighted by how much of them it covers. All arithmetic is in integers,
+/// so the same input bytes give the same output bytes on every machine.
+///
+/// Sources smaller than the target (after cropping) are refused rather than upscaled: a blurry
+/// enlarged highlight would look worse on the listing than asking the user for a bigger image.
+public enum ImageCropper {
+    /// Decodes PNG or JPEG `data`, crops and scales it to `width`×`height`, and returns a PNG.
+    public static func crop(_ data: Data, toWidth width: Int, height: Int) throws -> Data {
+        try crop(RGBAImage.decode(data), toWidth: width, height: height).pngData()
+    }
+
+    static func crop(_ image: RGBAImage, toWidth width: Int, height: Int) throws -> RGBAImage {
+        precondition(width > 0 && height > 0, "ImageCropper: the target size must be positive")
+        guard width <= RGBAImage.maxPixels, height <= RGBAImage.maxPixels, width * height <= RGBAImage.maxPixels else {
+            throw ImageError(.tooLarge, "cannot make a \(width)×\(height) image; the limit is \(RGBAImage.maxPixels / 1_000_000) megapixels")
+        }
+        let area = cropArea(width: image.width, height: image.height, aspectWidth: width, aspectHeight: height)
+        guard area.width >= width, area.height >= height else {
+            throw ImageError(.tooSmall, "the image is \(image.width)×\(image.height) pixels; cut to the shape of \(width)×\(height) it is \(area.width)×\(area.height), smaller than \(width)×\(height) (hipkit does not enlarge images)")
+        }
+        return resample(image, area: area, toWidth: width, height: height)
+    }
+
+    /// The largest centred rectangle of `width`×`height` with the aspect ratio
+    /// `aspectWidth`:`aspectHeight`, rounded to whole pixels.
+    static func cropArea(width: Int, height: Int, aspectWidth: Int, aspectHeight: Int) -> (x: Int, y: Int, width: Int, height: Int) {
+        var w = width, h = height
+        if width * aspectHeight > aspectWidth * height {
+            // Wider than the target: keep the full height, trim left and right.
+            w = min(width, max(1, (height * aspectWidth + aspectHeight / 2) / aspectHeight))
+        } else {
+            // Taller (or the same shape): keep the full width, trim top and bottom.
+            h = min(height, max(1, (width * aspectHeight + aspectWidth / 2) / aspectWidth))
+        }
+        return ((width - w) / 2, (height - h) / 2, w, h)
+    }
+
+    /// How the source pixels along one axis feed the output pixels along it.
+    ///
+    /// With `source` pixels becoming `target`, output pixel i covers source positions
+    /// [i·source/target, (i+1)·source/target). Measuring in units of 1/target of a source pixel
+    /// keeps this integral: output i covers [i·source, (i+1)·source), source pixel j covers
+    /// [j·target, (j+1)·target), each weight is the overlap length, and every output's weights
+    /// add up to exactly `source`.
+    struct Taps {
+        /// Output i uses entries `start[i]..<start[i + 1]` of `index` and `weight`.
+        var start: [Int] = [0]
+        var index: [Int] = []
+        var weight: [Int] = []
+
+        init(source: Int, target: Int, offset: Int) {
+            for i in 0..<target {
+                let lo = i * source, hi = (i + 1) * source
+                var j = lo / target
+                while j * target < hi {
+                    index.append(offset + j)
+                    weight.append(min(hi, (j + 1) * target) - max(lo, j * target))
+                    j += 1
+                }
+                start.append(index.count)
+            }
+        }
+    }
+
+    /// Area-average of `area` down to `width`×`height`, rows first, then columns.
+    ///
+    /// Colours are averaged weighted by alpha, so fully transparent pixels (whose colour is
+    /// meaningless) do not bleed dark fringes into their neighbours.
+    private static func resample(_ image: RGBAImage, area: (x: Int, y: Int, width: Int, height: Int), toWidth width: Int, height: Int) -> RGBAImage {
+        let columns = Taps(source: area.width, target: width, offset: area.x)
+        let rows = Taps(source: area.height, target: height, offset: area.y)
+        // Pass 1: each source row of the crop area shrunk to `width` sums of (r·a, g·a, b·a, a).
+        // Products stay below 255·255·40M, far inside Int.
+        var partial = [Int](repeating: 0, count: area.height * width * 4)
+        image.pixels.withUnsafeBufferPointer { src in
+            partial.withUnsafeMutableBufferPointer { out in
+                for y in 0..<area.height {
+                    let rowStart = (area.y + y) * image.width * 4
+                    for x in 0..<width {
+                        var r = 0, g = 0, b = 0, a = 0
+                        for t in columns.start[x]..<columns.start[x + 1] {
+                            let p = rowStart + columns.index[t] * 4
+                            let wa = columns.weight[t] * Int(src[p + 3])
+                            r += wa * Int(src[p]); g += wa * Int(src[p + 1]); b += wa * Int(src[p + 2]); a += wa
+                        }
+                        let o = (y * width + x) * 4
+                        out[o] = r; out[o + 1] = g; out[o + 2] = b; out[o + 3] = a
+                    }
+                }
+            }
+        }
+        // Pass 2: combine rows, then divide, rounding to nearest.
+        let totalWeight = area.width * area.height
+        var pixels = [UInt8](repeating: 0, count: width * height * 4)
+        partial.withUnsafeBufferPointer { src in
+            pixels.withUnsafeMutableBufferPointer { out in
+                for y in 0..<height {
+                    for x in 0..<width {
+                        var r = 0, g = 0, b = 0, a = 0
+                        for t in rows.start[y]..<rows.start[y + 1] {
+                            let p = ((rows.index[t] - area.y) * width + x) * 4
+                            let w = rows.weight[t]
+                            r += w * src[p]; g += w * src[p + 1]; b += w * src[p + 2]; a += w * src[p + 3]
+                        }
+                        let o = (y * width + x) * 4
+                        if a > 0 {
+                            out[o] = UInt8((r + a / 2) / a)
+                            out[o + 1] = UInt8((g + a / 2) / a)
+                            out[o + 2] = UInt8((b + a / 2) / a)
+                            out[o + 3] = UInt8((a + totalWeight / 2) / totalWeight)
+                        }
+                    }
+                }
+            }
+        }
+        return RGBAImage(width: width, height: height, pixels: pixels)
+    }
+}

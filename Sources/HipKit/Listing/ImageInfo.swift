@@ -1,0 +1,110 @@
+import Foundation
+
+/// The format and pixel size of a PNG or JPEG image, read from its header bytes.
+///
+/// Marketplace listing images are checked by what they really are, never by their file name, and
+/// without decoding them: a header is a few dozen bytes, a 1840×900 image is megabytes of pixels.
+public struct ImageInfo: Sendable, Hashable {
+    public enum Format: String, Sendable, Hashable {
+        case png
+        case jpeg
+    }
+
+    public var format: Format
+    public var width: Int
+    public var height: Int
+
+    public init(format: Format, width: Int, height: Int) {
+        self.format = format
+        self.width = width
+        self.height = height
+    }
+
+    /// Reads the header of a PNG or JPEG file; nil for anything else, including truncated or
+    /// corrupt headers. Never traps and always finishes: every step moves forward through `data`.
+    public static func read(_ data: Data) -> ImageInfo? {
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> ImageInfo? in
+            switch sniff(bytes) {
+            case .png: return readPNG(bytes)
+            case .jpeg: return readJPEG(bytes)
+            case nil: return nil
+            }
+        }
+    }
+
+    /// The format announced by the file's magic bytes alone, so a caller can tell "not an image
+    /// we support" apart from "a PNG or JPEG whose header is broken".
+    static func sniff(_ data: Data) -> Format? {
+        data.withUnsafeBytes { sniff($0) }
+    }
+
+    static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    private static func sniff(_ bytes: UnsafeRawBufferPointer) -> Format? {
+        if bytes.count >= 8, bytes.prefix(8).elementsEqual(pngSignature) { return .png }
+        if bytes.count >= 3, bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF { return .jpeg }
+        return nil
+    }
+
+    /// PNG: the signature is followed by the IHDR chunk — length 13, type, then width and height
+    /// as big-endian 32-bit numbers (the PNG spec requires IHDR first and both sizes in 1...2³¹−1).
+    private static func readPNG(_ bytes: UnsafeRawBufferPointer) -> ImageInfo? {
+        guard bytes.count >= 24,
+              be32(bytes, 8) == 13,
+              bytes[12] == 0x49, bytes[13] == 0x48, bytes[14] == 0x44, bytes[15] == 0x52 // "IHDR"
+        else { return nil }
+        let width = be32(bytes, 16), height = be32(bytes, 20)
+        guard (1...0x7FFF_FFFF).contains(width), (1...0x7FFF_FFFF).contains(height) else { return nil }
+        return ImageInfo(format: .png, width: width, height: height)
+    }
+
+    /// JPEG: after SOI, walks the marker segments to the first start-of-frame, which holds the
+    /// size. Segments before it (APPn for EXIF/JFIF, DQT, DHT, COM…) are skipped by their length.
+    private static func readJPEG(_ bytes: UnsafeRawBufferPointer) -> ImageInfo? {
+        var i = 2
+        while i < bytes.count {
+            // Every segment starts with 0xFF; any number of extra 0xFF fill bytes may precede the
+            // marker code.
+            guard bytes[i] == 0xFF else { return nil }
+            while i < bytes.count, bytes[i] == 0xFF { i += 1 }
+            guard i < bytes.count else { return nil }
+            let marker = bytes[i]
+            i += 1
+            switch marker {
+            case 0x01, 0xD0...0xD8:
+                continue // TEM, RSTn, a stray SOI: markers without a length
+            case 0xD9, 0xDA:
+                return nil // EOI or start of scan before any frame header: no size to read
+            default:
+                break
+            }
+            guard i + 2 <= bytes.count else { return nil }
+            let length = be16(bytes, i)
+            guard length >= 2 else { return nil } // the length counts itself; less would not advance
+            if isStartOfFrame(marker) {
+                // Length, precision (1 byte), height, width.
+                guard length >= 7, i + 7 <= bytes.count else { return nil }
+                let height = be16(bytes, i + 3), width = be16(bytes, i + 5)
+                // Height 0 defers it to a DNL marker after the first scan; no listing tool
+                // writes that, and its size cannot be known from the header.
+                guard width > 0, height > 0 else { return nil }
+                return ImageInfo(format: .jpeg, width: width, height: height)
+            }
+            i += length
+        }
+        return nil
+    }
+
+    /// SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC), which share the range.
+    private static func isStartOfFrame(_ marker: UInt8) -> Bool {
+        (0xC0...0xCF).contains(marker) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC
+    }
+
+    private static func be16(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> Int {
+        Int(bytes[at]) << 8 | Int(bytes[at + 1])
+    }
+
+    private static func be32(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> Int {
+        Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+    }
+}

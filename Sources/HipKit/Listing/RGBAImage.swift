@@ -1,0 +1,197 @@
+import CLibPNG
+import CTurboJPEG
+import Foundation
+
+/// A decoded image: 8-bit sRGB red, green, blue, alpha per pixel, rows top to bottom, no padding.
+///
+/// Decoding goes through libpng's simplified API and TurboJPEG, which handle every bit depth,
+/// palette, interlacing, gamma and chroma-subsampling variant, so hipkit only ever sees RGBA8.
+struct RGBAImage: Sendable, Hashable {
+    /// Decoding refuses images with more pixels than this (40 megapixels, 160 MB decoded): a
+    /// small file can announce a huge size, and a listing image never needs to be that big.
+    static let maxPixels = 40_000_000
+
+    var width: Int
+    var height: Int
+    var pixels: [UInt8]
+
+    init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(width > 0 && height > 0 && pixels.count == width * height * 4, "RGBAImage: pixel count does not match \(width)×\(height)")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// The pixel at column `x`, row `y` as (r, g, b, a).
+    func pixel(_ x: Int, _ y: Int) -> SIMD4<UInt8> {
+        let i = (y * width + x) * 4
+        return SIMD4(pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3])
+    }
+
+    /// True when no pixel is even partly transparent, so the alpha channel can be left out.
+    var isOpaque: Bool {
+        pixels.withUnsafeBufferPointer { p in
+            stride(from: 3, to: p.count, by: 4).allSatisfy { p[$0] == 255 }
+        }
+    }
+
+    // MARK: Decoding
+
+    /// PNG_FORMAT_RGBA, spelled out: Swift does not import macros built from other macros.
+    private static let formatRGBA = png_uint_32(PNG_FORMAT_RGB | PNG_FORMAT_FLAG_ALPHA)
+
+    /// Decodes PNG or JPEG `data`, recognised by its signature bytes.
+    static func decode(_ data: Data) throws -> RGBAImage {
+        guard let format = ImageInfo.sniff(data) else {
+            throw ImageError(.unsupportedFormat, "not a PNG or JPEG image")
+        }
+        // The header check is cheap and catches absurd sizes before any library allocates.
+        guard let info = ImageInfo.read(data) else {
+            throw ImageError(.corrupt, "the \(format.name) header is damaged or truncated")
+        }
+        try checkSize(info.width, info.height, format)
+        switch format {
+        case .png: return try decodePNG(data)
+        case .jpeg: return try decodeJPEG(data)
+        }
+    }
+
+    private static func checkSize(_ width: Int, _ height: Int, _ format: ImageInfo.Format) throws {
+        // Each side is checked first, so the product cannot overflow.
+        guard width <= maxPixels, height <= maxPixels, width * height <= maxPixels else {
+            throw ImageError(.tooLarge, "the \(format.name) image is \(width)×\(height) pixels; hipkit reads images of at most \(maxPixels / 1_000_000) megapixels")
+        }
+    }
+
+    private static func decodePNG(_ data: Data) throws -> RGBAImage {
+        var image = png_image()
+        image.version = png_uint_32(PNG_IMAGE_VERSION)
+        // Frees libpng's state on every path; a no-op once finish_read has cleaned up itself.
+        defer { png_image_free(&image) }
+        // libpng keeps pointing into `data` between begin and finish, so both happen in one
+        // withUnsafeBytes.
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBAImage in
+            guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+                throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
+            }
+            let width = Int(image.width), height = Int(image.height)
+            try checkSize(width, height, .png)
+            // Any colour type, bit depth or gamma comes out as 8-bit sRGB with alpha.
+            image.format = formatRGBA
+            var pixels = [UInt8](repeating: 0, count: width * height * 4)
+            let finished = pixels.withUnsafeMutableBytes { out in
+                png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
+            }
+            guard finished != 0 else {
+                throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
+            }
+            return RGBAImage(width: width, height: height, pixels: pixels)
+        }
+    }
+
+    /// libpng's error text, kept in a fixed 64-byte field of the png_image.
+    private static func message(of image: png_image) -> String {
+        let bytes = withUnsafeBytes(of: image.message) { Array($0) }
+        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        return text.isEmpty ? "unknown libpng error" : text
+    }
+
+    private static func decodeJPEG(_ data: Data) throws -> RGBAImage {
+        guard let handle = tjInitDecompress() else {
+            throw ImageError(.corrupt, "cannot start the JPEG decoder")
+        }
+        defer { tjDestroy(handle) }
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBAImage in
+            let jpeg = raw.bindMemory(to: UInt8.self)
+            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+            guard tjDecompressHeader3(handle, jpeg.baseAddress, UInt(jpeg.count), &width, &height, &subsampling, &colorspace) == 0 else {
+                throw ImageError(.corrupt, "the JPEG data is damaged: \(String(cString: tjGetErrorStr2(handle)))")
+            }
+            if colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue) {
+                throw ImageError(.unsupportedFormat, "CMYK JPEG images are not supported; save the image as RGB")
+            }
+            try checkSize(Int(width), Int(height), .jpeg)
+            var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
+            // ACCURATEDCT: the integer IDCT, whose SIMD and plain-C versions give identical
+            // pixels, so output does not depend on the CPU. LIMITSCANS: refuse progressive files
+            // with absurd scan counts that would take minutes to decode. STOPONWARNING: libjpeg
+            // only warns about a truncated file and fills the rest with grey; a listing image
+            // made from that would be wrong, so any warning is an error.
+            let flags = Int32(TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING)
+            let status = pixels.withUnsafeMutableBufferPointer { out in
+                tjDecompress2(handle, jpeg.baseAddress, UInt(jpeg.count), out.baseAddress, width, 0, height, Int32(TJPF_RGBA.rawValue), flags)
+            }
+            guard status == 0 else {
+                throw ImageError(.corrupt, "the JPEG data is damaged: \(String(cString: tjGetErrorStr2(handle)))")
+            }
+            return RGBAImage(width: Int(width), height: Int(height), pixels: pixels)
+        }
+    }
+
+    // MARK: Encoding
+
+    /// Encodes as PNG: RGB when every pixel is opaque (smaller), RGBA otherwise.
+    ///
+    /// libpng's simplified writer adds no timestamp or other varying chunk, so the same pixels
+    /// always give the same bytes (for a given zlib version).
+    func pngData() throws -> Data {
+        let opaque = isOpaque
+        let channels = opaque ? 3 : 4
+        let samples: [UInt8]
+        if opaque {
+            var rgb = [UInt8](repeating: 0, count: width * height * 3)
+            pixels.withUnsafeBufferPointer { rgba in
+                rgb.withUnsafeMutableBufferPointer { out in
+                    for p in 0..<(width * height) {
+                        out[p * 3] = rgba[p * 4]; out[p * 3 + 1] = rgba[p * 4 + 1]; out[p * 3 + 2] = rgba[p * 4 + 2]
+                    }
+                }
+            }
+            samples = rgb
+        } else {
+            samples = pixels
+        }
+        // Worst case of incompressible data (PNG_IMAGE_PNG_SIZE_MAX in png.h): raw rows with a
+        // filter byte each, zlib's stored-block overhead, a 12-byte header per 8 KiB IDAT chunk,
+        // and the fixed chunks. libpng reports the exact size if it ever needs more.
+        let raw = (width * channels + 1) * height
+        let zlib = raw + (raw + 7) / 8 + (raw + 63) / 64 + 11
+        var capacity = zlib + 12 * (zlib / 8192 + 1) + 256
+        for _ in 0..<2 {
+            let (written, needed) = try writePNG(samples, channels: channels, capacity: capacity)
+            if let written { return written }
+            capacity = needed
+        }
+        throw ImageError(.tooLarge, "libpng asked for more output space than it announced")
+    }
+
+    /// One write attempt into `capacity` bytes: the PNG, or the size libpng says it needs.
+    private func writePNG(_ samples: [UInt8], channels: Int, capacity: Int) throws -> (Data?, Int) {
+        var image = png_image()
+        image.version = png_uint_32(PNG_IMAGE_VERSION)
+        image.width = png_uint_32(width)
+        image.height = png_uint_32(height)
+        image.format = channels == 4 ? Self.formatRGBA : png_uint_32(PNG_FORMAT_RGB)
+        defer { png_image_free(&image) }
+        var output = [UInt8](repeating: 0, count: capacity)
+        var size = png_alloc_size_t(capacity)
+        let ok = output.withUnsafeMutableBytes { out in
+            samples.withUnsafeBytes { input in
+                png_image_write_to_memory(&image, out.baseAddress, &size, 0, input.baseAddress, 0, nil)
+            }
+        }
+        if ok != 0 { return (Data(output[0..<Int(size)]), Int(size)) }
+        if Int(size) > capacity { return (nil, Int(size)) }
+        throw ImageError(.corrupt, "cannot encode PNG: \(Self.message(of: image))")
+    }
+}
+
+extension ImageInfo.Format {
+    /// The name users know the format by, for messages.
+    var name: String {
+        switch self {
+        case .png: "PNG"
+        case .jpeg: "JPEG"
+        }
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import Testing
+@testable import HipKit
+
+/// Image headers, decoding and the cropped-highlight maker. Every PNG here is made by the test
+/// through hipkit's own encoder; the JPEGs are small fixtures made once with libjpeg-turbo's cjpeg.
+@Suite struct ImageTests {
+    static let red: SIMD4<UInt8> = [220, 30, 40, 255]
+    static let blue: SIMD4<UInt8> = [30, 60, 200, 255]
+    static let green: SIMD4<UInt8> = [20, 180, 60, 255]
+
+    /// A `width`×`height` opaque image coloured by `colour(x, y)`.
+    static func image(_ width: Int, _ height: Int, _ colour: (Int, Int) -> SIMD4<UInt8>) -> RGBAImage {
+        var pixels = [UInt8](repeating: 0, count: width * height * 4)
+        pixels.withUnsafeMutableBufferPointer { out in
+            for y in 0..<height {
+                for x in 0..<width {
+                    let c = colour(x, y), i = (y * width + x) * 4
+                    out[i] = c.x; out[i + 1] = c.y; out[i + 2] = c.z; out[i + 3] = c.w
+                }
+            }
+        }
+        return RGBAImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// 1840×900 whose outer 129 columns on each side are red and whose centre is blue: exactly
+    /// what a centred 580:330 crop (1582 columns starting at 129) must cut away.
+    static func bands() -> RGBAImage {
+        image(1840, 900) { x, _ in (129..<1711).contains(x) ? blue : red }
+    }
+
+    static func jpegFixture(_ name: String) throws -> Data {
+        try Data(contentsOf: TestSupport.fixture("images/" + name))
+    }
+
+    /// The chunk types of a PNG stream, in order.
+    static func chunkTypes(_ png: Data) -> [String] {
+        let bytes = [UInt8](png)
+        var types: [String] = []
+        var i = 8
+        while i + 8 <= bytes.count {
+            let length = Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+            types.append(String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self))
+            i += 12 + length
+        }
+        return types
+    }
+
+    static func isBlueish(_ c: SIMD4<UInt8>) -> Bool { c.z > 160 && c.x < 80 && c.w == 255 }
+
+    // MARK: Headers
+
+    @Test func readsThePNGHeaderOfRealPNGBytes() throws {
+        let png = try Self.image(7, 5) { x, y in [UInt8(x * 30), UInt8(y * 50), 0, 255] }.pngData()
+        #expect(ImageInfo.read(png) == ImageInfo(format: .png, width: 7, height: 5))
+        // A slice that does not start at index 0, as a file read into a bigger buffer would be.
+        let padded = Data([1, 2, 3]) + png
+        #expect(ImageInfo.read(padded[3...]) == ImageInfo(format: .png, width: 7, height: 5))
+        let palette = try Data(contentsOf: TestSupport.fixture("images/palette-4x2.png"))
+        #expect(ImageInfo.read(palette) == ImageInfo(format: .png, width: 4, height: 2))
+    }
+
+    @Test func readsTheJPEGHeaderPastJFIFAndTables() throws {
+        #expect(ImageInfo.read(try Self.jpegFixture("bands-1840x900.jpg")) == ImageInfo(format: .jpeg, width: 1840, height: 900))
+        // Progressive (SOF2), greyscale.
+        #expect(ImageInfo.read(try Self.jpegFixture("gray-progressive-40x24.jpg")) == ImageInfo(format: .jpeg, width: 40, height: 24))
+    }
+
+    @Test func walksFillBytesStandaloneMarkersAndLookAlikeSegments() {
+        let jpeg = Data([
+            0xFF, 0xD8,                                     // SOI
+            0xFF, 0xFF, 0xFF, 0xE1, 0x00, 0x06, 1, 2, 3, 4, // fill bytes, then APP1 with 4 bytes
+            0xFF, 0xD3,                                     // RST3, no length
+            0xFF, 0xC4, 0x00, 0x07, 0, 0x12, 0x34, 0x56, 0x78, // DHT: C4 is not a frame header
+            0xFF, 0xCC, 0x00, 0x04, 0, 0,                   // DAC: nor is CC
+            0xFF, 0xC2, 0x00, 0x0B, 8, 0x01, 0x2C, 0x02, 0x58, 3, 0, 0, 0, // SOF2 600×300
+        ])
+        #expect(ImageInfo.read(jpeg) == ImageInfo(format: .jpeg, width: 600, height: 300))
+    }
+
+    @Test func truncatedHeadersGiveNil() throws {
+        let png = try Self.image(3, 2) { _, _ in Self.blue }.pngData()
+        for n in 0..<24 { #expect(ImageInfo.read(png.prefix(n)) == nil, "PNG cut at \(n)") }
+        let jpeg = try Self.jpegFixture("bands-1840x900.jpg")
+        let sof = try #require((0..<jpeg.count - 1).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        for n in 0...(sof + 8) { #expect(ImageInfo.read(jpeg.prefix(n)) == nil, "JPEG cut at \(n)") }
+        #expect(ImageInfo.read(jpeg.prefix(sof + 9)) != nil)
+    }
+
+    @Test func garbageGivesNil() {
+        let cases: [(String, [UInt8])] = [
+            ("empty", []),
+            ("GIF", Array("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8)),
+            ("text", Array("<svg xmlns='http://www.w3.org/2000/svg'/>".utf8)),
+            ("PNG without IHDR", ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IDAT".utf8) + [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
+            ("PNG of width 0", ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 0, 0, 0, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
+            ("PNG of width 2³¹", ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0x80, 0, 0, 0, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
+            ("JPEG segment of length 0", [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00, 0xFF, 0xC0]),
+            ("JPEG segment of length 1", [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x01, 0xFF, 0xC0]),
+            ("JPEG segment longer than the file", [0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xF0, 0, 0]),
+            ("JPEG scan before frame", [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xC0, 0x00, 0x0B, 8, 0, 1, 0, 1, 1, 0, 0, 0]),
+            ("JPEG end before frame", [0xFF, 0xD8, 0xFF, 0xD9]),
+            ("JPEG bytes that are not a marker", [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02, 0x12, 0x34]),
+            ("JPEG only fill bytes", [0xFF, 0xD8] + Array(repeating: 0xFF, count: 100)),
+            ("JPEG frame of height 0", [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 8, 0, 0, 0, 9, 1, 0, 0, 0]),
+            ("JPEG frame too short", [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x05, 8, 0, 9, 0, 9]),
+        ]
+        for (name, bytes) in cases { #expect(ImageInfo.read(Data(bytes)) == nil, "\(name)") }
+    }
+
+    /// Random damage to real headers must never trap or hang, whatever it returns.
+    @Test func survivesRandomDamage() throws {
+        let seeds = [try Self.jpegFixture("gray-progressive-40x24.jpg"), try Self.image(3, 2) { _, _ in Self.red }.pngData()]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for seed in seeds {
+            for _ in 0..<2000 {
+                var bytes = [UInt8](seed.prefix(200))
+                for _ in 0...(next() % 4) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+                _ = ImageInfo.read(Data(bytes.prefix(next() % (bytes.count + 1))))
+            }
+        }
+    }
+
+    // MARK: Decoding
+
+    @Test func decodesPalettePNGWithTransparency() throws {
+        let image = try RGBAImage.decode(try Data(contentsOf: TestSupport.fixture("images/palette-4x2.png")))
+        #expect(image.width == 4 && image.height == 2)
+        #expect(image.pixel(0, 0) == [255, 0, 0, 255])
+        #expect(image.pixel(2, 0) == [0, 0, 255, 255])
+        #expect(image.pixel(3, 0).w == 0)
+        #expect(image.pixel(3, 1) == [255, 0, 0, 255])
+    }
+
+    @Test func decodesJPEG() throws {
+        let image = try RGBAImage.decode(try Self.jpegFixture("bands-1840x900.jpg"))
+        #expect(image.width == 1840 && image.height == 900)
+        let left = image.pixel(40, 450), centre = image.pixel(920, 450)
+        #expect(left.x > 180 && left.z < 80, "\(left)")
+        #expect(Self.isBlueish(centre), "\(centre)")
+        let grey = try RGBAImage.decode(try Self.jpegFixture("gray-progressive-40x24.jpg"))
+        #expect(grey.width == 40 && grey.height == 24)
+        #expect(grey.pixel(10, 5).x == grey.pixel(10, 5).z)
+    }
+
+    @Test func pngRoundTripsPixelsExactly() throws {
+        let opaque = Self.image(5, 3) { x, y in [UInt8(x * 50), UInt8(y * 80), UInt8(x * y), 255] }
+        let opaquePNG = try opaque.pngData()
+        #expect(try RGBAImage.decode(opaquePNG) == opaque)
+        #expect(opaquePNG[25] == 2, "an opaque image is written as RGB (colour type 2)")
+        let translucent = Self.image(5, 3) { x, y in [200, 100, 0, UInt8(x * 60)] }
+        let translucentPNG = try translucent.pngData()
+        #expect(try RGBAImage.decode(translucentPNG) == translucent)
+        #expect(translucentPNG[25] == 6, "alpha is kept (colour type 6)")
+    }
+
+    /// libpng's simplified writer must add nothing that varies between runs (no tIME, no text).
+    @Test func pngEncodingIsDeterministic() throws {
+        let image = Self.bands()
+        let first = try image.pngData(), second = try image.pngData()
+        #expect(first == second)
+        let chunks = Set(Self.chunkTypes(first))
+        #expect(chunks.isSubset(of: ["IHDR", "sRGB", "gAMA", "cHRM", "IDAT", "IEND"]), "\(chunks)")
+    }
+
+    // MARK: Cropping
+
+    @Test func centreCropArea() {
+        #expect(ImageCropper.cropArea(width: 1840, height: 900, aspectWidth: 580, aspectHeight: 330) == (129, 0, 1582, 900))
+        #expect(ImageCropper.cropArea(width: 900, height: 1840, aspectWidth: 580, aspectHeight: 330) == (0, 664, 900, 512))
+        #expect(ImageCropper.cropArea(width: 1160, height: 660, aspectWidth: 580, aspectHeight: 330) == (0, 0, 1160, 660))
+    }
+
+    @Test func cropsA1840x900PNGToExactly580x330() throws {
+        let png = try Self.bands().pngData()
+        let cropped = try ImageCropper.crop(png, toWidth: 580, height: 330)
+        #expect(ImageInfo.read(cropped) == ImageInfo(format: .png, width: 580, height: 330))
+    }
+
+    @Test func cropsAJPEG() throws {
+        let cropped = try ImageCropper.crop(try Self.jpegFixture("bands-1840x900.jpg"), toWidth: 580, height: 330)
+        #expect(ImageInfo.read(cropped) == ImageInfo(format: .png, width: 580, height: 330))
+        let image = try RGBAImage.decode(cropped)
+        for (x, y) in [(0, 0), (579, 0), (0, 329), (579, 329), (290, 165)] {
+            #expect(Self.isBlueish(image.pixel(x, y)), "pixel \(x),\(y) is \(image.pixel(x, y))")
+        }
+    }
+
+    @Test func cropIsDeterministic() throws {
+        let jpeg = try Self.jpegFixture("bands-1840x900.jpg")
+        #expect(try ImageCropper.crop(jpeg, toWidth: 580, height: 330) == ImageCropper.crop(jpeg, toWidth: 580, height: 330))
+        let png = try Self.bands().pngData()
+        #expect(try ImageCropper.crop(png, toWidth: 580, height: 330) == ImageCropper.crop(png, toWidth: 580, height: 330))
+    }
+
+    /// The red side bands lie exactly outside the centred crop, so not a trace of red may remain.
+    @Test func cropTakesTheCentre() throws {
+        let cropped = try RGBAImage.decode(try ImageCropper.crop(try Self.bands().pngData(), toWidth: 580, height: 330))
+        for (x, y) in [(0, 0), (579, 0), (0, 329), (579, 329), (290, 165)] {
+            #expect(cropped.pixel(x, y) == Self.blue, "pixel \(x),\(y)")
+        }
+        // Portrait sources lose their top and bottom instead: 900×1840 keeps rows 664..<1176.
+        let tall = Self.image(900, 1840) { _, y in (664..<1176).contains(y) ? Self.blue : Self.green }
+        let fromTall = try ImageCropper.crop(tall, toWidth: 580, height: 330)
+        for (x, y) in [(0, 0), (579, 0), (0, 329), (579, 329)] {
+            #expect(fromTall.pixel(x, y) == Self.blue, "pixel \(x),\(y)")
+        }
+    }
+
+    @Test func areaAverageWeighsPartlyCoveredPixels() throws {
+        // 3 columns to 2: output 0 is ⅔ of column 0 and ⅓ of column 1, output 1 the mirror.
+        let ramp = Self.image(3, 3) { x, _ in [UInt8(x * 90), 0, 0, 255] }
+        let half = try ImageCropper.crop(ramp, toWidth: 2, height: 2)
+        #expect(half.pixel(0, 0) == [30, 0, 0, 255])
+        #expect(half.pixel(1, 1) == [150, 0, 0, 255])
+        // Black and white columns average to mid grey (127.5 rounds up).
+        let stripes = Self.image(4, 2) { x, _ in x % 2 == 0 ? [0, 0, 0, 255] : [255, 255, 255, 255] }
+        #expect(try ImageCropper.crop(stripes, toWidth: 2, height: 1).pixel(0, 0) == [128, 128, 128, 255])
+    }
+
+    @Test func transparentPixelsDoNotDarkenTheirNeighbours() throws {
+        let half = Self.image(2, 2) { x, _ in x == 0 ? [255, 0, 0, 255] : [0, 0, 0, 0] }
+        #expect(try ImageCropper.crop(half, toWidth: 1, height: 1).pixel(0, 0) == [255, 0, 0, 128])
+    }
+
+    // MARK: Errors
+
+    @Test func refusesWhatItCannotUse() throws {
+        func kind(_ data: Data, _ width: Int = 580, _ height: Int = 330) -> ImageError.Kind? {
+            do {
+                _ = try ImageCropper.crop(data, toWidth: width, height: height)
+                return nil
+            } catch let error as ImageError {
+                #expect(!error.description.isEmpty)
+                return error.kind
+            } catch {
+                return nil
+            }
+        }
+        #expect(kind(Data("GIF89a".utf8)) == .unsupportedFormat)
+        #expect(kind(Data()) == .unsupportedFormat)
+
+        let png = try Self.bands().pngData()
+        #expect(kind(png.prefix(40)) == .corrupt)
+        #expect(kind(png.prefix(png.count / 2)) == .corrupt)
+        var damaged = png
+        damaged[png.count / 2] ^= 0xFF
+        #expect(kind(damaged) == .corrupt)
+        let jpeg = try Self.jpegFixture("bands-1840x900.jpg")
+        #expect(kind(jpeg.prefix(300)) == .corrupt)
+
+        #expect(kind(try Self.image(400, 300) { _, _ in Self.blue }.pngData()) == .tooSmall)
+
+        // Headers announcing huge images are refused before anything is allocated.
+        let hugePNG = Data(ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 0x01, 0x86, 0xA0, 0, 0x01, 0x86, 0xA0, 8, 6, 0, 0, 0] + [0, 0, 0, 0])
+        #expect(kind(hugePNG) == .tooLarge)
+        let hugeJPEG = Data([0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 8, 0xFF, 0xFF, 0xFF, 0xFF, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1])
+        #expect(kind(hugeJPEG) == .tooLarge)
+        #expect(kind(png, 10_000, 10_000) == .tooLarge)
+    }
+}

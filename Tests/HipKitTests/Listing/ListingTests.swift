@@ -1,0 +1,200 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import HipKit
+
+/// The Marketplace listing: one failing input per rule with its diagnostic and line, the
+/// generated crop, the payloads, and a zip that is the same every time.
+@Suite struct ListingTests {
+    /// A PNG of the given size, real bytes from the PNG encoder; made once per size and shade.
+    static func png(_ width: Int, _ height: Int, shade: UInt8 = 90) throws -> Data {
+        let key = "\(width)x\(height)x\(shade)"
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let data = try makePNG(width, height, shade: shade)
+        cache.withLock { $0[key] = data }
+        return data
+    }
+
+    static let cache = Mutex<[String: Data]>([:])
+
+    static func makePNG(_ width: Int, _ height: Int, shade: UInt8) throws -> Data {
+        var pixels = [UInt8](repeating: 255, count: width * height * 4)
+        for i in stride(from: 0, to: pixels.count, by: 4) {
+            let x = (i / 4) % width
+            pixels[i] = shade; pixels[i + 1] = UInt8(x * 255 / max(1, width - 1)); pixels[i + 2] = 200
+        }
+        return try RGBAImage(width: width, height: height, pixels: pixels).pngData()
+    }
+
+    static let header = """
+    key: com.example.listed
+    name: Listed Tracker
+    description: A listed add-on.
+    baseUrl: https://listed.example.com
+    vendor: {name: Example, url: "https://example.com"}
+
+    """
+
+    /// A valid listing; cases replace one of its lines. Its first line is line 6.
+    static let listing = """
+    listing:
+      tagline: Short and clear.
+      summary: What it does, in a sentence.
+      details: listing/details.md
+      logo: listing/logo.png
+      banner: listing/banner.png
+      highlights:
+        - {title: One, summary: First, screenshot: listing/h1.png}
+        - {title: Two, summary: Second, screenshot: listing/h2.png, crop: listing/c2.png}
+        - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}
+      screenshots:
+        - {image: listing/s1.png, caption: Another view.}
+      categories: [Integrations]
+      links: {support: "https://example.com/help", documentation: "https://example.com/docs"}
+      payment: free
+      status: private
+      compatibility: [cloud]
+      release: {version: 1.2.0, date: 2026-01-31, notes: "**Bold** notes"}
+
+    """
+
+    func project(_ spec: String, extraFiles: [String: Data] = [:], name: String = #function) throws -> URL {
+        let dir = try TestSupport.project(spec, files: ["listing/details.md": "# Details\n\nMore *details*.\n"], name: name)
+        var files: [String: Data] = [
+            "listing/logo.png": try Self.png(144, 144), "listing/banner.png": try Self.png(1120, 548),
+            "listing/h1.png": try Self.png(1840, 900, shade: 10), "listing/h2.png": try Self.png(1840, 900, shade: 60),
+            "listing/h3.png": try Self.png(1840, 900, shade: 120), "listing/c2.png": try Self.png(580, 330),
+            "listing/s1.png": try Self.png(920, 450),
+        ]
+        for (k, v) in extraFiles { files[k] = v }
+        for (path, data) in files {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: dir.appendingPathComponent(path))
+        }
+        return dir
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var replace: String
+        var with: String
+        var code: String
+        var line: Int
+        var hint: String? = nil
+        var files: [String: String] = [:]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "tagline at most 130", replace: "tagline: Short and clear.", with: "tagline: \(String(repeating: "t", count: 131))", code: "too-long", line: 7),
+        Case(name: "summary at most 250", replace: "summary: What it does, in a sentence.", with: "summary: \(String(repeating: "s", count: 251))", code: "too-long", line: 8),
+        Case(name: "tagline is required", replace: "  tagline: Short and clear.\n", with: "", code: "missing-field", line: 7),
+        Case(name: "exactly three highlights", replace: "    - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}\n", with: "", code: "highlight-count", line: 13),
+        Case(name: "highlight title at most 50", replace: "title: One,", with: "title: \(String(repeating: "o", count: 51)),", code: "too-long", line: 13),
+        Case(name: "highlight summary at most 220", replace: "summary: Second,", with: "summary: \(String(repeating: "x", count: 221)),", code: "too-long", line: 14),
+        Case(name: "caption at most 220", replace: "caption: A caption.", with: "caption: \(String(repeating: "c", count: 221))", code: "too-long", line: 15),
+        Case(name: "screenshot is 1840x900", replace: "screenshot: listing/h1.png", with: "screenshot: listing/s1.png", code: "image-size", line: 13),
+        Case(name: "crop is 580x330", replace: "crop: listing/c2.png", with: "crop: listing/logo.png", code: "image-size", line: 14),
+        Case(name: "logo is 144x144", replace: "logo: listing/logo.png", with: "logo: listing/c2.png", code: "image-size", line: 10),
+        Case(name: "banner is 1120x548", replace: "banner: listing/banner.png", with: "banner: listing/logo.png", code: "image-size", line: 11),
+        Case(name: "images are PNG or JPEG by content", replace: "logo: listing/logo.png", with: "logo: listing/fake.png", code: "image-format", line: 10,
+             files: ["listing/fake.png": "GIF89a not really a png"]),
+        Case(name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/nope.png", code: "missing-file", line: 11),
+        Case(name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: "missing-field", line: 7),
+        Case(name: "details file exists", replace: "details: listing/details.md", with: "details: listing/missing.md", code: "missing-file", line: 9),
+        Case(name: "links are https", replace: "support: \"https://example.com/help\"", with: "support: \"http://example.com/help\"", code: "insecure-url", line: 19),
+        Case(name: "a support link is required", replace: "links: {support: \"https://example.com/help\", documentation: \"https://example.com/docs\"}", with: "links: {documentation: \"https://example.com/docs\"}", code: "missing-field", line: 7),
+        Case(name: "payment model", replace: "payment: free", with: "payment: fre", code: "invalid-value", line: 20, hint: "did you mean 'free'?"),
+        Case(name: "status", replace: "status: private", with: "status: rejected", code: "invalid-value", line: 21),
+        Case(name: "at least one compatibility", replace: "compatibility: [cloud]", with: "compatibility: []", code: "missing-field", line: 22),
+        Case(name: "compatibility names", replace: "compatibility: [cloud]", with: "compatibility: [clud]", code: "invalid-value", line: 22, hint: "did you mean 'cloud'?"),
+        Case(name: "release date format", replace: "date: 2026-01-31", with: "date: 31/01/2026", code: "invalid-value", line: 23),
+        Case(name: "unknown listing field", replace: "status: private", with: "status: private\n  tagLine: typo", code: "unknown-field", line: 22, hint: "did you mean 'tagline'?"),
+        Case(name: "name at most 60", replace: "name: Listed Tracker", with: "name: \(String(repeating: "N", count: 61))", code: "listing-name", line: 2),
+        Case(name: "no banned words in the name", replace: "name: Listed Tracker", with: "name: Listed Tracker Plugin", code: "listing-name", line: 2),
+        Case(name: "name does not start with a product", replace: "name: Listed Tracker", with: "name: HipChat Tracker", code: "listing-name", line: 2),
+    ]
+
+    @Test(arguments: cases)
+    func reportsTheRuleAtItsLine(_ c: Case) throws {
+        let spec = (Self.header + Self.listing).replacingOccurrences(of: c.replace, with: c.with)
+        #expect(spec != Self.header + Self.listing, "the case changed nothing")
+        let dir = try project(spec, extraFiles: c.files.mapValues { Data($0.utf8) }, name: "listing-rule")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let build = try ProjectBuild.prepare(dir.path)
+        let match = build.diagnostics.first { $0.code == c.code && $0.location?.line == c.line }
+        #expect(match != nil, "expected \(c.code) at line \(c.line); got \(build.diagnostics.map { "\($0.code) \($0.location?.line ?? 0): \($0.message)" })")
+        if let hint = c.hint { #expect(match?.hint == hint) }
+    }
+
+    @Test func imageSizeMessagesSayFoundAndWanted() throws {
+        let spec = (Self.header + Self.listing).replacingOccurrences(of: "logo: listing/logo.png", with: "logo: listing/c2.png")
+        let dir = try project(spec)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = try ProjectBuild.prepare(dir.path).diagnostics.first { $0.code == "image-size" }
+        #expect(d?.message == "logo: listing/c2.png is 580×330 px; Marketplace wants 144×144")
+    }
+
+    @Test func aValidListingWritesTheBundle() throws {
+        let dir = try project(Self.header + Self.listing)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let build = try ProjectBuild.prepare(dir.path)
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let files = Dictionary(uniqueKeysWithValues: build.files.map { ($0.path, $0.data) })
+        for path in ["marketplace/listing.json", "marketplace/version.json", "marketplace/descriptor.json", "marketplace/preview.html",
+                     "marketplace/images/logo-144x144.png", "marketplace/images/banner-1120x548.png",
+                     "marketplace/images/highlight-1-1840x900.png", "marketplace/images/highlight-1-580x330.png",
+                     "marketplace/images/highlight-2-580x330.png", "marketplace/images/screenshot-1-920x450.png", "marketplace.zip"] {
+            #expect(files[path] != nil, "\(path)")
+        }
+        // The generated crop is exactly 580×330; the given one is copied as it is.
+        let crop = try #require(files["marketplace/images/highlight-1-580x330.png"])
+        #expect(ImageInfo.read(crop) == ImageInfo(format: .png, width: 580, height: 330))
+        #expect(files["marketplace/images/highlight-2-580x330.png"] == (try Self.png(580, 330)))
+        // The descriptor copy is the built descriptor; its key and name are the listing's.
+        #expect(files["marketplace/descriptor.json"] == files["atlassian-connect.json"])
+        let listing = try #require(try JSONSerialization.jsonObject(with: files["marketplace/listing.json"]!) as? [String: Any])
+        #expect(listing["key"] as? String == "com.example.listed")
+        #expect(listing["name"] as? String == "Listed Tracker")
+        #expect(listing["tagLine"] as? String == "Short and clear.")
+        let version = try #require(try JSONSerialization.jsonObject(with: files["marketplace/version.json"]!) as? [String: Any])
+        #expect((version["_links"] as? [String: Any]).flatMap { ($0["artifact"] as? [String: Any])?["href"] as? String } == "https://listed.example.com/atlassian-connect.json")
+        #expect(version["name"] as? String == "1.2.0")
+        #expect((version["text"] as? [String: Any])?["moreDetails"] as? String == "<h1>Details</h1>\n<p>More <em>details</em>.</p>\n")
+        #expect((version["text"] as? [String: Any])?["releaseNotes"] as? String == "<p><strong>Bold</strong> notes</p>\n")
+        let highlights = (version["_embedded"] as? [String: Any])?["highlights"] as? [[String: Any]]
+        #expect(highlights?.count == 3)
+        #expect(((highlights?.first?["_links"] as? [String: Any])?["thumbnail"] as? [String: Any])?["href"] as? String == "images/highlight-1-580x330.png")
+    }
+
+    @Test func theZipIsTheSameEveryTimeAndHoldsTheFolder() throws {
+        let dir = try project(Self.header + Self.listing)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = try ProjectBuild.prepare(dir.path).files.first { $0.path == "marketplace.zip" }
+        let b = try ProjectBuild.prepare(dir.path).files.first { $0.path == "marketplace.zip" }
+        #expect(a != nil)
+        #expect(a == b)
+        // Unzip with Python's zipfile, an independent reader: the same files, the fixed date.
+        let zip = dir.appendingPathComponent("bundle.zip")
+        try a!.data.write(to: zip)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); z.testzip(); print('\\n'.join(f'{i.filename} {i.date_time[0]}' for i in z.infolist()))", zip.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = out.split(separator: "\n")
+        #expect(lines.contains("marketplace/listing.json 1980"))
+        #expect(lines.contains("marketplace/images/logo-144x144.png 1980"))
+        #expect(lines.count == 13)  // 9 images, listing.json, version.json, descriptor.json, preview.html
+    }
+
+    @Test func noListingNoBundle() throws {
+        let dir = try project(Self.header)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try ProjectBuild.prepare(dir.path).files.allSatisfy { !$0.path.hasPrefix("marketplace") })
+    }
+}
