@@ -22,8 +22,11 @@ public struct ProjectBuild: Sendable {
         if let project = outcome.project, project.baseUrl.isEmpty == false {
             let site = SiteRenderer().render(project)
             diagnostics += site.diagnostics
-            files = ([SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8))]
-                + site.files.filter { $0.path != StagedDirectory.marker }).sorted { $0.path < $1.path }
+            let generated = [
+                SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)),
+                SiteFile(path: RuntimeManifest.path, data: Data(JSONWriter.string(RuntimeManifest.make(project)).utf8)),
+            ]
+            files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted { $0.path < $1.path }
         }
         return ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files)
     }

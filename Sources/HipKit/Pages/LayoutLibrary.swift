@@ -57,7 +57,7 @@ public struct LayoutLibrary: Sendable {
     /// The layouts a page may name: every template but the partials hipkit itself includes.
     public var layoutNames: [String] { origins.keys.filter { !Self.partials.contains($0) }.sorted() }
 
-    static let partials: Set<String> = ["base", "view-script", "style", "preview", "listing"]
+    static let partials: Set<String> = ["base", "view-script", "style", "preview", "listing", "settings-script"]
 
     public func render(_ context: [String: Any], layout: String) -> String? {
         library.render(context, withTemplate: layout)

@@ -91,6 +91,9 @@ struct PageRenderer: Sendable {
             "view": view,
         ]
         if let module { context["module"] = module }
+        if reference?.moduleKind == "configure", let settings = project.settings {
+            context["settings"] = settingsContext(settings, output: output)
+        }
         if reference != nil {
             // Views run inside HipChat and load its JavaScript API; other pages are plain documents.
             context["hipchat"] = ["js": resourceURL(project.pageSettings.hipchatJs, from: output),
@@ -106,6 +109,34 @@ struct PageRenderer: Sendable {
         result.assets = assets
         if !diagnostics.hasErrors { result.file = SiteFile(path: output, data: Data(html.utf8)) }
         return result
+    }
+
+    /// The settings form of a configuration page: one entry per field, with flags a Mustache
+    /// template can branch on, and the runtime's endpoint relative to the page.
+    private func settingsContext(_ fields: [JSONNode], output: String) -> [String: Any] {
+        let items = fields.map { field -> [String: Any] in
+            let name = field["name"]?.stringValue ?? ""
+            let type = field["type"]?.stringValue ?? "text"
+            let defaultValue = field["default"]
+            var item: [String: Any] = [
+                "name": name, "label": field["label"]?.stringValue ?? name, "type": type,
+                "required": field["required"]?.boolValue ?? false,
+                "is" + type.prefix(1).uppercased() + type.dropFirst(): true,
+            ]
+            if let pattern = field["pattern"]?.stringValue { item["pattern"] = pattern }
+            switch defaultValue?.value {
+            case .string(let v)?: item["value"] = v
+            case .integer(let v)?: item["value"] = String(v)
+            case .double(let v)?: item["value"] = String(v)
+            case .bool(let v)?: item["checked"] = v
+            default: break
+            }
+            item["options"] = (field["options"]?.arrayValue ?? []).compactMap(\.stringValue).map { option -> [String: Any] in
+                ["value": option, "selected": defaultValue?.stringValue == option]
+            }
+            return item
+        }
+        return ["fields": items, "endpoint": SitePath.relative(from: output, to: String(RuntimeManifest.settingsPath.dropFirst()))]
     }
 
     private func addonContext() -> [String: Any] {

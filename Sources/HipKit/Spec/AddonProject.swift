@@ -22,4 +22,8 @@ public struct AddonProject: Sendable {
     public var listingNode: YAMLNode?
     /// The spec's root, for checks on the add-on's own fields (the listing's name rules).
     public var specRoot: YAMLNode?
+    /// Webhooks `hipkit serve` answers, with their canned replies.
+    public var webhooks: [RuntimeWebhook] = []
+    /// Settings the configuration page edits, when the spec declares some.
+    public var settings: [JSONNode]?
 }

@@ -118,6 +118,8 @@ public struct ProjectLoader: Sendable {
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
         project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
         project.listingNode = root["listing"]
+        project.webhooks = translator.webhooks
+        project.settings = translator.settings
         project.specRoot = root
         return Outcome(project: project, diagnostics: Self.unique(diagnostics).sortedByLocation(), sources: sources)
     }

@@ -52,6 +52,10 @@ struct SpecField: Sendable {
         case image
         /// The Marketplace listing: read by its own reader, never part of the descriptor.
         case listing
+        /// A webhook's canned reply, answered by `hipkit serve`: a message, or `{message, format, color, notify, card}`.
+        case webhookReply
+        /// The settings a configuration page edits, stored by `hipkit serve`.
+        case settings
     }
 
     var name: String

@@ -46,6 +46,7 @@ public enum SpecReference {
         (SpecSchema.environment, nil),
         (SpecSchema.install, DescriptorShape.capabilities.nested("installable")),
         (SpecSchema.configure, DescriptorShape.capabilities.nested("configurable")),
+        (SpecSchema.setting, nil),
         (SpecSchema.adminPage, DescriptorShape.capabilities.nested("adminPage")),
         (SpecSchema.webhook, DescriptorShape.webhook),
         (SpecSchema.glance, DescriptorShape.glance),
@@ -76,6 +77,7 @@ public enum SpecReference {
         switch field.kind {
         case .setting: return "— (setting)"
         case .listing: return "— (Marketplace bundle)"
+        case .webhookReply, .settings: return "— (`hipkit serve`)"
         case .glanceData: return "— (served at queryUrl)"
         default: break
         }
@@ -149,6 +151,8 @@ public enum SpecReference {
         case .setting: return "text or mapping"
         case .image: return "PNG or JPEG file"
         case .listing: return "`listing`"
+        case .webhookReply: return "text or reply"
+        case .settings: return "list of `setting`"
         }
     }
 }

@@ -33,7 +33,18 @@ enum SpecSchema {
         SpecField("url", .url, "The configuration page's URL, when it is not a page of the project."),
         SpecField("allowAccessToRoomAdmins", .boolean, "Let room admins open it for a global install (default false)."),
         SpecField("authentication", .string, "jwt (default) or none."),
+        SpecField("settings", .settings, to: [], "Settings the page edits and `hipkit serve` stores per installation (and per room with allowAccessToRoomAdmins): a list of {name, type, label, required, default, pattern, options}."),
         extra,
+    ])
+
+    static let setting = SpecObject(name: "setting", fields: [
+        SpecField("name", .string, "The setting's name, used as {{settings.NAME}} in replies."),
+        SpecField("type", .string, "text (default), number, boolean or select."),
+        SpecField("label", .string, "The form label (default: the name)."),
+        SpecField("required", .boolean, "Whether a value must be given (default false)."),
+        SpecField("default", .json, "The value before anyone sets one."),
+        SpecField("pattern", .string, "A regular expression text values must match."),
+        SpecField("options", .strings, "The choices of a select."),
     ])
 
     static let adminPage = SpecObject(name: "adminPage", fields: [
@@ -49,6 +60,7 @@ enum SpecSchema {
         SpecField("url", .url, "Where HipChat POSTs the event."),
         SpecField("name", .string, "A label for the webhook."),
         SpecField("authentication", .string, "jwt or none (default none)."),
+        SpecField("reply", .webhookReply, to: [], "A canned reply `hipkit serve` answers with: a message, or {message, format, color, notify, card}; {{sender.name}}, {{room.name}}, {{message}}, {{match.1}} and {{settings.NAME}} are filled in."),
         extra,
     ])
 

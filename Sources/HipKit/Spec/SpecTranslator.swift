@@ -18,6 +18,10 @@ struct SpecTranslator {
     var pages: [PageReference] = []
     var assets: Set<String> = []
     var glances: [GlanceDocument] = []
+    var webhooks: [RuntimeWebhook] = []
+    var settings: [JSONNode]?
+    /// A webhook's reply, read while its webhook object is translated.
+    private var pendingReply: YAMLNode?
 
     init(projectDirectory: URL, displayDirectory: String, baseUrl: String, baseUrlLocation: SourceLocation?) {
         self.projectDirectory = projectDirectory
@@ -86,6 +90,14 @@ struct SpecTranslator {
                 merge(entry.value, into: &out, subject: subject)
                 continue
             }
+            if case .webhookReply = field.kind {
+                pendingReply = entry.value
+                continue
+            }
+            if case .settings = field.kind {
+                readSettings(entry.value)
+                continue
+            }
             if case .glanceData = field.kind {
                 readGlanceData(entry.value, key: moduleKey, queryUrl: out["queryUrl"]?.stringValue ?? byName["queryUrl"]?.value.string.map(resolve))
                 continue
@@ -96,6 +108,11 @@ struct SpecTranslator {
             if value.location == nil { value.location = entry.value.location }
             Self.set(&out, at: field.path, value, keyLocation: entry.key.location)
         }
+        if spec.name == "webhook" {
+            let reply: JSONNode?? = pendingReply.map { readReply($0) }
+            recordWebhook(out, reply: reply, subject: subject)
+        }
+        pendingReply = nil
         for entry in entries {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
             let hint = Suggestion.hint(for: name, in: spec.fields.map(\.name))
@@ -248,7 +265,7 @@ struct SpecTranslator {
                 let key = item["key"]?.string
                 return translateObject(item, itemSpec, subject: key.map { "\(itemSpec.name) '\($0)'" } ?? "\(itemSpec.name) #\(i + 1)")
             }, at: node.location)
-        case .glanceData, .setting, .image, .listing:
+        case .glanceData, .setting, .image, .listing, .webhookReply, .settings:
             return nil
         }
     }

@@ -31,6 +31,9 @@ import Testing
         let build = try ProjectBuild.prepare(copy.path, options: LoadOptions(environment: "dev"))
         #expect(!build.hasErrors, "\(build.diagnostics)")
         try build.write(to: copy.appendingPathComponent("dist"))
+        // A stand-in for hipkit serve's settings endpoint, which configuration pages with
+        // settings call; a static server has no runtime behind it.
+        try TestSupport.write("{}", to: copy.appendingPathComponent("dist/_hipkit/settings"))
         return copy
     }
 

@@ -36,7 +36,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(!build.hasErrors, "\(build.diagnostics)")
         let paths = build.files.map(\.path)
-        #expect(paths == ["assets/logo.png", "atlassian-connect.json", "dlg.html", "help/faq.html", "index.html", "side.html"])
+        #expect(paths == ["_hipkit/runtime.json", "assets/logo.png", "atlassian-connect.json", "dlg.html", "help/faq.html", "index.html", "side.html"])
         #expect(page(build, "help/faq.html")?.contains("<a href=\"../side.html\">the sidebar</a>") == true)
         // The descriptor's page URLs are those files, under the base URL's own path.
         let descriptor = try #require(build.project?.descriptor)
@@ -156,6 +156,6 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let b = try ProjectBuild.prepare(dir.path)
         #expect(a.files == b.files)
-        #expect(a.files.count == 40 + 2 + 2)  // 40 pages, the two view pages, the descriptor, index.html
+        #expect(a.files.count == 40 + 2 + 3)  // 40 pages, the two view pages, the descriptor, the runtime manifest, index.html
     }
 }

@@ -105,6 +105,17 @@ import Testing
              code: "wrong-type", line: 10),
         Case(name: "regex flags are JavaScript's", body: views + "actions:\n  - key: a\n    name: A\n    location: message\n    target: dlg\n    conditions:\n      - {condition: message_matches, params: {regex: {pattern: x, flags: q}}}\n",
              code: "condition-params", line: 15),
+        Case(name: "a reply needs a message", body: "webhooks:\n  - event: room_message\n    url: /h\n    reply: {color: red}\n", code: "missing-field", line: 8),
+        Case(name: "reply colours are HipChat's", body: "webhooks:\n  - event: room_message\n    url: /h\n    reply: {message: hi, color: blue}\n", code: "invalid-value", line: 8),
+        Case(name: "card styles are HipChat's", body: "webhooks:\n  - event: room_message\n    url: /h\n    reply:\n      message: hi\n      card: {style: fancy, id: c1, title: T}\n", code: "invalid-value", line: 10, hint: nil),
+        Case(name: "a card needs an id", body: "webhooks:\n  - event: room_message\n    url: /h\n    reply:\n      message: hi\n      card: {style: link, title: T}\n", code: "missing-field", line: 10),
+        Case(name: "cards allow few HTML tags", body: "webhooks:\n  - event: room_message\n    url: /h\n    reply:\n      message: hi\n      card: {style: link, id: c, title: T, description: {value: '<div>x</div>', format: html}}\n", code: "html-tag", line: 10),
+        Case(name: "attribute styles", body: "webhooks:\n  - event: room_message\n    url: /h\n    reply:\n      message: hi\n      card:\n        style: link\n        id: c\n        title: T\n        attributes: [{label: L, value: {label: V, style: lozenge-red}}]\n", code: "invalid-value", line: 14),
+        Case(name: "setting types", body: "configure:\n  url: /c\n  settings:\n    - {name: a, type: colour}\n", code: "invalid-value", line: 8),
+        Case(name: "select settings need options", body: "configure:\n  url: /c\n  settings:\n    - {name: a, type: select}\n", code: "missing-field", line: 8),
+        Case(name: "setting defaults match their type", body: "configure:\n  url: /c\n  settings:\n    - {name: a, type: number, default: lots}\n", code: "invalid-value", line: 8),
+        Case(name: "setting names are unique", body: "configure:\n  url: /c\n  settings:\n    - {name: a}\n    - {name: a}\n", code: "duplicate-setting", line: 9),
+        Case(name: "setting patterns compile", body: "configure:\n  url: /c\n  settings:\n    - {name: a, pattern: '(x'}\n", code: "invalid-regex", line: 8),
     ]
 
     @Test(arguments: cases)

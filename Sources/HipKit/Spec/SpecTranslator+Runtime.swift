@@ -1,0 +1,116 @@
+import Foundation
+
+/// What `hipkit serve` needs beyond the descriptor: webhooks' canned replies and the settings a
+/// configuration page edits.
+extension SpecTranslator {
+    /// A reply in HipChat's room-notification shape; `reply: text` is a plain-text message.
+    mutating func readReply(_ node: YAMLNode) -> JSONNode? {
+        var reply: JSONNode
+        if let text = node.scalar?.value, node.scalar?.resolved != .null {
+            reply = .object([JSONMember("message", .string(text, at: node.location)),
+                             JSONMember("message_format", .string("text", at: node.location))], at: node.location)
+        } else if node.mapping != nil {
+            var ignored: [Diagnostic] = []
+            reply = JSONNode.from(node, diagnostics: &ignored)
+            if let format = reply["format"] {
+                reply["format"] = nil
+                reply["message_format"] = format
+            }
+            if reply["message_format"] == nil { reply["message_format"] = .string("text", at: node.location) }
+        } else {
+            diagnostics.append(.error("wrong-type", "a webhook reply must be a message or { message, format, color, notify, card }, not \(node.kindDescription)",
+                                      at: node.location))
+            return nil
+        }
+        let problems = CardValidator().validate(reply, subject: "the reply")
+        diagnostics += problems
+        return problems.hasErrors ? nil : reply
+    }
+
+    mutating func recordWebhook(_ webhook: JSONNode, reply: JSONNode??, subject: String) {
+        guard let url = webhook["url"]?.stringValue else { return }
+        guard url.hasPrefix(baseUrl + "/") else {
+            if case .some(.some) = reply {
+                diagnostics.append(.warning("reply-unserved", "\(subject) has a reply, but its url is not under baseUrl, so hipkit serve never sees it",
+                                            at: webhook["url"]?.location, hint: "use a relative url such as /hooks/NAME"))
+            }
+            return
+        }
+        var path = String(url.dropFirst(baseUrl.count))
+        if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = String(path[..<q]) }
+        webhooks.append(RuntimeWebhook(
+            key: webhook["key"]?.stringValue, path: path.removingPercentEncoding ?? path,
+            event: webhook["event"]?.stringValue ?? "", pattern: webhook["pattern"]?.stringValue,
+            authentication: webhook["authentication"]?.stringValue ?? "none", reply: reply ?? nil))
+    }
+
+    static let settingTypes = ["text", "number", "boolean", "select"]
+
+    mutating func readSettings(_ node: YAMLNode) {
+        guard let items = node.sequence else {
+            diagnostics.append(.error("wrong-type", "settings must be a list of { name, type, … }, not \(node.kindDescription)", at: node.location))
+            return
+        }
+        var fields: [JSONNode] = []
+        var names = Set<String>()
+        for item in items {
+            guard item.mapping != nil else {
+                diagnostics.append(.error("wrong-type", "a setting must be a mapping such as { name: channel, type: text }", at: item.location))
+                continue
+            }
+            for entry in item.mapping ?? [] {
+                guard let name = entry.key.scalar?.value, SpecSchema.setting.field(name) == nil else { continue }
+                diagnostics.append(.warning("unknown-field", "unknown field '\(name)' in a setting", at: entry.key.location,
+                                            hint: Suggestion.hint(for: name, in: SpecSchema.setting.fields.map(\.name))))
+            }
+            var ignored: [Diagnostic] = []
+            var field = JSONNode.from(item, diagnostics: &ignored)
+            guard let name = field["name"]?.stringValue, !name.isEmpty, name.unicodeScalars.allSatisfy({ ShapeChecker.isKeyCharacter($0) && $0 != "." }) else {
+                diagnostics.append(.error("invalid-value", "a setting needs a name of letters, digits, '_' and '-'", at: item["name"]?.location ?? item.location))
+                continue
+            }
+            if !names.insert(name).inserted {
+                diagnostics.append(.error("duplicate-setting", "two settings are called '\(name)'", at: item["name"]?.location))
+            }
+            let type = field["type"]?.stringValue ?? "text"
+            if !Self.settingTypes.contains(type) {
+                diagnostics.append(.error("invalid-value", "setting type '\(type)' is not one of \(Self.settingTypes.joined(separator: ", "))",
+                                          at: item["type"]?.location, hint: Suggestion.hint(for: type, in: Self.settingTypes)))
+            }
+            field["type"] = .string(type)
+            let options = field["options"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if type == "select" && options.isEmpty {
+                diagnostics.append(.error("missing-field", "the select setting '\(name)' needs options", at: item.location))
+            }
+            if let pattern = field["pattern"]?.stringValue, let problem = ShapeChecker.regexProblem(pattern) {
+                diagnostics.append(.error("invalid-regex", "the pattern of setting '\(name)' is not a valid regular expression: \(problem)",
+                                          at: item["pattern"]?.location))
+            }
+            if let value = field["default"], !Self.settingAccepts(type: type, options: options, value: value) {
+                diagnostics.append(.error("invalid-value", "the default of setting '\(name)' is not a valid \(type)", at: item["default"]?.location))
+            }
+            fields.append(field.withoutLocations)
+        }
+        settings = fields
+    }
+
+    static func settingAccepts(type: String, options: [String], value: JSONNode) -> Bool {
+        switch (type, value.value) {
+        case ("number", .integer), ("number", .double), ("boolean", .bool), ("text", .string): return true
+        case ("select", .string(let s)): return options.contains(s)
+        default: return false
+        }
+    }
+}
+
+/// A webhook that `hipkit serve` answers: where HipChat posts it and what to reply.
+public struct RuntimeWebhook: Sendable, Hashable {
+    public var key: String?
+    /// The URL path under the base URL (`/hooks/incident`).
+    public var path: String
+    public var event: String
+    public var pattern: String?
+    public var authentication: String
+    /// The room notification to answer with, with `{{…}}` variables; nil answers 204.
+    public var reply: JSONNode?
+}
