@@ -11,6 +11,6 @@ struct HipKitCommand: ParsableCommand {
         `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
         """,
         version: HipKitVersion.current,
-        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SpecReferenceCommand.self]
+        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self, SpecReferenceCommand.self]
     )
 }

@@ -31,8 +31,19 @@ public struct ProjectScaffolder: Sendable {
     /// The scaffolds that ship with hipkit, by name.
     public static var templates: [String] {
         let root = TemplatesBundle.root.appendingPathComponent("scaffolds")
-        return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter {
+            var isDirectory: ObjCBool = false
+            return !$0.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }.sorted()
     }
+
+    /// A scaffold's one-line description, from its `about.txt` (which is not copied).
+    public static func about(_ template: String) -> String {
+        let url = TemplatesBundle.scaffold(template).appendingPathComponent(aboutFile)
+        return ((try? String(contentsOf: url, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static let aboutFile = "about.txt"
 
     public init() {}
 
@@ -59,7 +70,7 @@ public struct ProjectScaffolder: Sendable {
                 throw HipKitError("\(directory.path) is not empty", hint: "choose a new folder, or pass --force to write into it (files of the same name are replaced)")
             }
         }
-        let files = try FileTree.files(under: source)
+        let files = try FileTree.files(under: source).filter { $0 != Self.aboutFile }
         let staging = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).init-\(getpid())")
         try? fm.removeItem(at: staging)
         defer { try? fm.removeItem(at: staging) }
@@ -67,12 +78,16 @@ public struct ProjectScaffolder: Sendable {
             for file in files {
                 var data = try Data(contentsOf: source.appendingPathComponent(file))
                 if Self.isText(file), let text = String(data: data, encoding: .utf8) {
-                    data = Data(fill(text, values).utf8)
+                    var filled = fill(text, values)
+                    if file == "addon.yaml" { filled = "# yaml-language-server: $schema=./\(SpecJSONSchema.fileName)\n" + filled }
+                    data = Data(filled.utf8)
                 }
                 try StagedDirectory.write(data, to: staging.appendingPathComponent(file))
             }
+            // The schema beside addon.yaml lets editors check and complete the spec as it is typed.
+            try StagedDirectory.write(Data(JSONWriter.string(SpecJSONSchema.make()).utf8), to: staging.appendingPathComponent(SpecJSONSchema.fileName))
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-            for file in files {
+            for file in files + [SpecJSONSchema.fileName] {
                 let target = directory.appendingPathComponent(file)
                 try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                 if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
@@ -83,7 +98,7 @@ public struct ProjectScaffolder: Sendable {
         } catch {
             throw HipKitError("cannot write \(directory.path): \(error.localizedDescription)")
         }
-        return files
+        return files + [SpecJSONSchema.fileName]
     }
 
     private func fill(_ text: String, _ values: Values) -> String {

@@ -66,7 +66,7 @@ public enum SpecReference {
         switch (object.name, field.name) {
         case (_, "page") where hasPage: return "this or url"
         case (_, "url") where hasPage: return requiredByHipChat ? "this or page" : nil
-        case ("addon.yaml", "links"), ("sidebar", "location"): return nil
+        case ("addon.yaml", "links"), ("links", "self"), ("sidebar", "location"): return nil
         case ("addon.yaml", "scopes"): return "required with fromName or avatar"
         case ("addon.yaml", "baseUrl"): return "required unless --base-url is given"
         default: return requiredByHipChat ? "required" : nil
@@ -88,7 +88,13 @@ public enum SpecReference {
         return "`" + field.path.joined(separator: ".") + "`"
     }
 
-    private static func lookup(_ path: [String], in shape: ObjectShape) -> (Shape?, Bool) {
+    /// Whether addon.yaml must give the field (as the JSON Schema for editors says too).
+    static func isRequired(_ field: SpecField, in object: SpecObject, shape: ObjectShape?) -> Bool {
+        let (_, requiredByHipChat) = shape.map { lookup(field.path, in: $0) } ?? (nil, false)
+        return requirement(field, in: object, requiredByHipChat: requiredByHipChat) == "required"
+    }
+
+    static func lookup(_ path: [String], in shape: ObjectShape) -> (Shape?, Bool) {
         guard let first = path.first, let next = shape.shape(of: first) else { return (nil, false) }
         if path.count == 1 { return (next, shape.required.contains(first)) }
         guard case .object(let inner) = next else { return (nil, false) }
