@@ -7,9 +7,10 @@ struct BuildCommand: ParsableCommand {
         commandName: "build",
         abstract: "Validate the project and write its descriptor and files to the output folder.",
         discussion: """
-        Writes OUT/atlassian-connect.json (and static glance data and referenced images).
-        The output folder is replaced whole, and only when the build succeeds; nothing is
-        written when there are errors. The same input always gives the same bytes.
+        Writes the site to OUT: atlassian-connect.json, the pages, assets, static glance data,
+        index.html and the Marketplace bundle. The output folder is replaced whole, and only when
+        the build succeeds; nothing is written when there are errors. The same input always gives
+        the same bytes. Pages unchanged since the last build come from .hipkit/cache.
 
         Examples:
           hipkit build
@@ -32,22 +33,30 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Output format of diagnostics: human or json.")
     var format: OutputFormat = .human
 
+    @Flag(help: "Render every page again instead of reusing those unchanged since the last build (.hipkit/cache).")
+    var noCache = false
+
     func run() throws {
         do {
             if case .descriptor(let file) = try ProjectLoader.input(for: path) {
                 throw HipKitError("\(file) is a descriptor; build reads addon.yaml",
                                   hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
             }
-            let build = try ProjectBuild.prepare(path, options: LoadOptions(environment: environment, baseUrl: baseUrl))
+            let build = try ProjectBuild.prepare(path, options: LoadOptions(environment: environment, baseUrl: baseUrl), cached: !noCache)
             Output.report(build.diagnostics, sources: build.sources, format: format)
             guard let project = build.project, !build.hasErrors else {
                 if format == .human { FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8)) }
                 throw ExitCode(1)
             }
             let output = out.map { URL(fileURLWithPath: $0) } ?? project.directory.appendingPathComponent("dist")
-            let files = try build.write(to: output)
+            let outcome = try build.write(to: output)
             if format == .human {
-                Output.say("built \(files.count) file\(files.count == 1 ? "" : "s") into \(out ?? ProjectLoader.displayPath(output))")
+                let shown = out ?? ProjectLoader.displayPath(output)
+                switch outcome {
+                case .unchanged: Output.say("\(shown) is up to date (\(build.files.count) files)")
+                case .replaced(let written, let linked):
+                    Output.say("built \(build.files.count) file\(build.files.count == 1 ? "" : "s") into \(shown)" + (linked > 0 ? " (\(written) changed)" : ""))
+                }
             }
         } catch let error as HipKitError {
             throw Output.fail(error)

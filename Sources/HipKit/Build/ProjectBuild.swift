@@ -14,13 +14,21 @@ public struct ProjectBuild: Sendable {
 
     public var hasErrors: Bool { diagnostics.hasErrors }
 
-    /// Reads, checks and renders the project `path` names (a folder or its addon.yaml).
-    public static func prepare(_ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader()) throws -> ProjectBuild {
+    /// The project's cache folder, when the build uses one.
+    public var cacheDirectory: URL?
+
+    /// Reads, checks and renders the project `path` names (a folder or its addon.yaml). With
+    /// `cached`, pages unchanged since an earlier build come from `.hipkit/cache` instead of
+    /// being rendered again, and ``write(to:)`` writes only what changed.
+    public static func prepare(_ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader(),
+                               cached: Bool = false) throws -> ProjectBuild {
         let outcome = try loader.load(path, options: options)
         var diagnostics = outcome.diagnostics
         var files: [SiteFile] = []
+        var cacheDirectory: URL?
         if let project = outcome.project, project.baseUrl.isEmpty == false {
-            let site = SiteRenderer().render(project)
+            cacheDirectory = cached ? project.directory.appendingPathComponent(".hipkit/cache") : nil
+            let site = SiteRenderer(cache: cacheDirectory.map { BuildCache(directory: $0.appendingPathComponent("pages")) }).render(project)
             diagnostics += site.diagnostics
             let generated = [
                 SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)),
@@ -28,15 +36,15 @@ public struct ProjectBuild: Sendable {
             ]
             files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted { $0.path < $1.path }
         }
-        return ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files)
+        return ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files,
+                            cacheDirectory: cacheDirectory)
     }
 
     /// Writes the site into `output`, replacing it whole (see ``StagedDirectory``). Call only
     /// when there are no errors.
     @discardableResult
-    public func write(to output: URL) throws -> [String] {
+    public func write(to output: URL) throws -> SiteBuilder.Outcome {
         guard let project, !hasErrors else { throw HipKitError("the project has errors; nothing was written") }
-        try SiteBuilder().write(files, of: project, into: output)
-        return files.map(\.path)
+        return try SiteBuilder(cacheDirectory: cacheDirectory).write(files, of: project, into: output)
     }
 }

@@ -2,15 +2,50 @@ import Foundation
 
 /// Writes a rendered site to disk, replacing the output folder whole.
 public struct SiteBuilder: Sendable {
-    public init() {}
+    /// The project's cache folder (`.hipkit/cache`), where the last build is recorded; nil
+    /// writes every file every time.
+    public var cacheDirectory: URL?
 
-    public func write(_ files: [SiteFile], of project: AddonProject, into output: URL) throws {
+    public init(cacheDirectory: URL? = nil) {
+        self.cacheDirectory = cacheDirectory
+    }
+
+    /// What a write did.
+    public enum Outcome: Sendable, Equatable {
+        /// The output already held exactly these files: nothing was written.
+        case unchanged
+        /// The output was replaced; `written` files had new content, `linked` were the same as
+        /// before and linked from the previous output.
+        case replaced(written: Int, linked: Int)
+    }
+
+    @discardableResult
+    public func write(_ files: [SiteFile], of project: AddonProject, into output: URL) throws -> Outcome {
         try refuseOverlap(project.directory, output)
+        let digests = Dictionary(uniqueKeysWithValues: files.map { ($0.path, BuildCache.digest($0.data)) })
+        let previous = cacheDirectory.flatMap(BuildRecord.load)
+            .flatMap { $0.output == output.standardizedFileURL.path ? $0 : nil }
+        if let previous, Set(previous.files.keys) == Set(digests.keys),
+           digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value && previous.isIntact($0.key, in: output) }),
+           FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
+           (try? FileTree.files(under: output).count) == digests.count {
+            return .unchanged
+        }
+        var written = 0, linked = 0
         try StagedDirectory.replace(output) { staging in
             for file in files {
-                try StagedDirectory.write(file.data, to: staging.appendingPathComponent(file.path))
+                let target = staging.appendingPathComponent(file.path)
+                if let previous, previous.files[file.path]?.digest == digests[file.path], previous.isIntact(file.path, in: output) {
+                    try StagedDirectory.link(output.appendingPathComponent(file.path), to: target)
+                    linked += 1
+                } else {
+                    try StagedDirectory.write(file.data, to: target)
+                    written += 1
+                }
             }
         }
+        if let cacheDirectory { BuildRecord.make(output: output, digests: digests).save(to: cacheDirectory) }
+        return .replaced(written: written, linked: linked)
     }
 
     /// The output folder replaces its content whole, so it must not hold the project.

@@ -33,7 +33,9 @@ public enum StagedDirectory {
         }
         do {
             try fill(staging)
-            syncDirectory(staging)
+            // One flush of the whole file system instead of one per file: every file of the new
+            // site is on disk before the swap makes it visible.
+            syncFileSystem(of: staging)
             try swap(staging, into: target)
             syncDirectory(parent)
         } catch {
@@ -42,8 +44,9 @@ public enum StagedDirectory {
         }
     }
 
-    /// Writes `data` to `url` and flushes it, so a swap never exposes a file still in the cache.
-    public static func write(_ data: Data, to url: URL) throws {
+    /// Writes `data` to `url`, creating folders on the way. Inside ``replace(_:fill:)`` the
+    /// staging folder is flushed whole before the swap; elsewhere pass `flush: true`.
+    public static func write(_ data: Data, to url: URL, flush: Bool = false) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard fm.createFile(atPath: url.path, contents: nil) else {
@@ -52,7 +55,15 @@ public enum StagedDirectory {
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         try handle.write(contentsOf: data)
-        try handle.synchronize()
+        if flush { try handle.synchronize() }
+    }
+
+    /// Links `source` to `url` (same file system, so no bytes are copied), or copies it.
+    public static func link(_ source: URL, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if Glibc.link(source.path, url.path) != 0 {
+            try FileManager.default.copyItem(at: source, to: url)
+        }
     }
 
     private static func checkReplaceable(_ target: URL) throws {
@@ -118,6 +129,19 @@ public enum StagedDirectory {
             let pid = entry.split(separator: "-").dropFirst().first.flatMap { Int32($0) }
             if let pid, pid != getpid(), kill(pid, 0) == 0 { continue }  // another build is running
             try? fm.removeItem(at: parent.appendingPathComponent(entry))
+        }
+    }
+
+    /// Linux's `syncfs` flushes the file system holding `url`; `sync` flushes them all.
+    private static func syncFileSystem(of url: URL) {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { sync(); return }
+        defer { close(fd) }
+        typealias SyncFS = @convention(c) (Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") {
+            _ = unsafeBitCast(symbol, to: SyncFS.self)(fd)
+        } else {
+            sync()
         }
     }
 

@@ -37,7 +37,7 @@ public enum SpecFileWriter {
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-            try StagedDirectory.write(Data(text.utf8), to: temporary)
+            try StagedDirectory.write(Data(text.utf8), to: temporary, flush: true)
             guard rename(temporary.path, url.path) == 0 else {
                 try? fm.removeItem(at: temporary)
                 throw HipKitError("cannot write \(url.path): \(String(cString: strerror(errno)))")

@@ -11,6 +11,8 @@ public struct LayoutLibrary: Sendable {
     let library: MustacheLibrary
     /// Layout name → where it was read from, for messages.
     let origins: [String: String]
+    /// Layout name → its text, for the build cache's keys.
+    let texts: [String: String]
 
     /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
     /// at their file and line.
@@ -49,10 +51,31 @@ public struct LayoutLibrary: Sendable {
                 diagnostics.append(.error("template-syntax", "template syntax error: \(error)", at: SourceLocation(file: entry.origin, line: 1, column: 1)))
             }
         }
-        return LayoutLibrary(library: library, origins: origins)
+        return LayoutLibrary(library: library, origins: origins, texts: texts.mapValues(\.text))
     }
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
+
+    /// The texts of `layout` and of every template it includes (`{{> name}}`) or extends
+    /// (`{{< name}}`), transitively, in a stable order: what a page rendered with it depends on.
+    func closure(of layout: String) -> [String] {
+        var seen: [String] = []
+        var queue = [layout]
+        while let name = queue.popLast() {
+            guard !seen.contains(name), let text = texts[name] else { continue }
+            seen.append(name)
+            queue += Self.references(in: text)
+        }
+        return seen.sorted().map { "\($0)\n\(texts[$0] ?? "")" }
+    }
+
+    private static let partialTag = try! NSRegularExpression(pattern: #"\{\{\s*[><]\s*([A-Za-z0-9_./-]+)\s*\}\}"#)
+
+    static func references(in text: String) -> [String] {
+        partialTag.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+            Range($0.range(at: 1), in: text).map { String(text[$0]) }
+        }
+    }
 
     /// The layouts a page may name: every template but the partials hipkit itself includes.
     public var layoutNames: [String] { origins.keys.filter { !Self.partials.contains($0) }.sorted() }

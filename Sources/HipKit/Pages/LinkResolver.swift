@@ -18,6 +18,16 @@ struct LinkResolver: Sendable {
         case missing(String)
         /// The target is outside the project.
         case outside
+
+        /// A stable one-line form, recorded with cached pages.
+        var summary: String {
+            switch self {
+            case .untouched: return "untouched"
+            case .rewritten(let url, let asset): return "rewritten \(url) \(asset ?? "-")"
+            case .missing(let target): return "missing \(target)"
+            case .outside: return "outside"
+            }
+        }
     }
 
     func resolve(_ url: String, fromSource source: String, output: String) -> Resolution {

@@ -15,6 +15,34 @@ struct PageRenderer: Sendable {
         var diagnostics: [Diagnostic] = []
         /// Project files the page links to, to copy into the site.
         var assets: [String] = []
+        /// Each relative link as written, and what it resolved to: a cached page is reused only
+        /// while every one of its links still resolves the same way.
+        var links: [String: String] = [:]
+    }
+
+    /// The build cache's key for a page: its bytes, the layouts it uses and the values its
+    /// templates see. Nil when the page cannot be read (it is rendered, and reported, instead).
+    func cacheKey(source: String, output: String, references: [PageReference]) -> String? {
+        guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path),
+              let text = String(data: bytes, encoding: .utf8) else { return nil }
+        var ignored: [Diagnostic] = []
+        let matter = FrontMatter.parse(text, file: source, diagnostics: &ignored)
+        let layout = matter.layout ?? Self.layout(forModuleKind: references.first?.moduleKind)
+        var inputs = JSONNode.object([
+            JSONMember("addon", .object(["key", "name", "description"].map { JSONMember($0, .string(project.descriptor[$0]?.stringValue ?? "")) })),
+            JSONMember("vendor", project.descriptor["vendor"]?.withoutLocations ?? JSONNode(.null)),
+            JSONMember("self", .string(project.descriptor["links"]?["self"]?.stringValue ?? "")),
+            JSONMember("baseUrl", .string(project.baseUrl)),
+            JSONMember("environment", .string(project.pageSettings.environment ?? "")),
+            JSONMember("hipchat", .array([.string(project.pageSettings.hipchatJs), .string(project.pageSettings.hipchatCss)])),
+            JSONMember("unsafe", .bool(project.pageSettings.unsafe)),
+            JSONMember("display", .string(displayDirectory)),
+            JSONMember("references", .array(references.map { .string("\($0.moduleKind) \($0.moduleKey ?? "")") })),
+        ])
+        if let module = references.first.flatMap(moduleNode) { inputs["module"] = module.withoutLocations }
+        if references.first?.moduleKind == "configure", let settings = project.settings { inputs["settings"] = .array(settings) }
+        return BuildCache.key([Data(BuildCache.formatVersion.utf8), Data(source.utf8), Data(output.utf8), bytes,
+                               Data(layouts.closure(of: layout).joined(separator: "\n\u{0}").utf8), Data(JSONWriter.string(inputs).utf8)])
     }
 
     /// The layout for pages shown by each kind of module.
@@ -44,9 +72,12 @@ struct PageRenderer: Sendable {
         var diagnostics: [Diagnostic] = []
         let matter = FrontMatter.parse(text, file: shown, diagnostics: &diagnostics)
         var assets: [String] = []
+        var resolutions: [String: String] = [:]
         let rendered = markdown.render(matter.body, unsafe: matter.unsafe ?? project.pageSettings.unsafe) { link in
             let location = SourceLocation(file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
-            switch links.resolve(link.url, fromSource: source, output: output) {
+            let resolution = links.resolve(link.url, fromSource: source, output: output)
+            resolutions[link.url] = resolution.summary
+            switch resolution {
             case .untouched:
                 return nil
             case .rewritten(let url, let asset):
@@ -107,6 +138,7 @@ struct PageRenderer: Sendable {
         }
         result.diagnostics = diagnostics
         result.assets = assets
+        result.links = resolutions
         if !diagnostics.hasErrors { result.file = SiteFile(path: output, data: Data(html.utf8)) }
         return result
     }
@@ -148,18 +180,22 @@ struct PageRenderer: Sendable {
         return addon
     }
 
+    /// The descriptor's entry for the module showing a page.
+    private func moduleNode(_ reference: PageReference) -> JSONNode? {
+        let capabilities = project.descriptor["capabilities"]
+        switch reference.moduleKind {
+        case "sidebar": return capabilities?["webPanel"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "dialog": return capabilities?["dialog"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "externalPage": return capabilities?["externalPage"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "configure": return capabilities?["configurable"]
+        case "adminPage": return capabilities?["adminPage"]
+        default: return nil
+        }
+    }
+
     /// The module showing the page, as the descriptor has it, with its kind and plain-text name.
     private func moduleContext(_ reference: PageReference) -> [String: Any]? {
-        let capabilities = project.descriptor["capabilities"]
-        let node: JSONNode?
-        switch reference.moduleKind {
-        case "sidebar": node = capabilities?["webPanel"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "dialog": node = capabilities?["dialog"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "externalPage": node = capabilities?["externalPage"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "configure": node = capabilities?["configurable"]
-        case "adminPage": node = capabilities?["adminPage"]
-        default: node = nil
-        }
+        let node = moduleNode(reference)
         var module = node.flatMap { TemplateValue.from($0) as? [String: Any] } ?? [:]
         module["kind"] = reference.moduleKind
         if let key = reference.moduleKey { module["key"] = key }

@@ -5,7 +5,12 @@ import Foundation
 /// glance data, and the `index.html` preview. Nothing is written here, so `hipkit validate`
 /// checks pages too, and a build writes only a site that rendered without errors.
 public struct SiteRenderer: Sendable {
-    public init() {}
+    /// Where rendered pages are kept between builds; nil renders every page.
+    public var cache: BuildCache?
+
+    public init(cache: BuildCache? = nil) {
+        self.cache = cache
+    }
 
     public struct Output: Sendable {
         public var files: [SiteFile]
@@ -36,9 +41,9 @@ public struct SiteRenderer: Sendable {
         }
 
         let layouts = LayoutLibrary.load(projectDirectory: project.directory, displayDirectory: display, diagnostics: &diagnostics)
-        let renderer = PageRenderer(
-            project: project, displayDirectory: display, layouts: layouts,
-            links: LinkResolver(projectDirectory: project.directory, pageOutputs: pageOutputs, pagesByOutput: pagesByOutput))
+        let links = LinkResolver(projectDirectory: project.directory, pageOutputs: pageOutputs, pagesByOutput: pagesByOutput)
+        let renderer = PageRenderer(project: project, displayDirectory: display, layouts: layouts, links: links)
+        let cache = diagnostics.hasErrors ? nil : self.cache
         let outputs = pageOutputs
         let ordered = sources.compactMap { source in outputs[source].map { (source, $0) } }
         let references = Dictionary(grouping: project.pages, by: \.source)
@@ -47,7 +52,17 @@ public struct SiteRenderer: Sendable {
         let results = ResultSlots<PageRenderer.Result>(count: ordered.count)
         DispatchQueue.concurrentPerform(iterations: ordered.count) { i in
             let (source, output) = ordered[i]
-            results[i] = renderer.render(source: source, output: output, references: references[source] ?? [])
+            let refs = references[source] ?? []
+            let key = cache.flatMap { _ in renderer.cacheKey(source: source, output: output, references: refs) }
+            if let cache, let key, let hit = cache.lookup(key, output: output, stillValid: { entry in
+                entry.links.allSatisfy { url, summary in links.resolve(url, fromSource: source, output: output).summary == summary }
+            }) {
+                results[i] = hit
+                return
+            }
+            let result = renderer.render(source: source, output: output, references: refs)
+            if let cache, let key { cache.store(key, result) }
+            results[i] = result
         }
         var files: [SiteFile] = []
         var linkedAssets: [String] = []
