@@ -22,8 +22,11 @@ public struct ProjectScaffolder: Sendable {
             let slug = folder.lowercased().map { ShapeChecker.isKeyCharacter($0.unicodeScalars.first!) && $0.isASCII ? $0 : "-" }
             let trimmed = String(slug).trimmingCharacters(in: CharacterSet(charactersIn: "-."))
             let keyPart = trimmed.isEmpty ? "addon" : trimmed
-            let words = keyPart.split(whereSeparator: { "-_.".contains($0) }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
-            return Values(key: "com.example.\(keyPart)", name: words.isEmpty ? "My Add-on" : words.joined(separator: " "),
+            // Words Marketplace's naming rules forbid ("my-addon") are left out of the name.
+            let words = keyPart.split(whereSeparator: { "-_.".contains($0) })
+                .filter { !ListingSchema.bannedNameWords.contains($0.lowercased()) }
+                .map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            return Values(key: "com.example.\(keyPart)", name: words.isEmpty ? "Untitled Integration" : words.joined(separator: " "),
                           baseUrl: "https://\(keyPart.replacingOccurrences(of: ".", with: "-")).example.com")
         }
     }

@@ -109,33 +109,36 @@ import Testing
     }
 
     @Test func aDialogPageAnswersItsButtons() throws {
-        // The stand-in records handlers; the page's script must register for dialog-button-click.
+        // A project dialog layout adds a probe: the page starts red and turns white only when
+        // HipChat's dialog-button-click reaches the page as a hipkit:dialog-action event and the
+        // dialog is closed. (Markdown cannot carry scripts: GFM's tag filter disarms them.)
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("dlg")
         _ = try ProjectScaffolder().create(template: "full", in: project, values: .defaults(forFolder: "dlg"))
         try TestSupport.write("""
-        ---
-        title: Probe
-        unsafe: true
-        ---
-        # Probe
-
-        <p id="out">waiting</p>
+        {{<base}}
+        {{$head}}<style>html, body { background: #ff0000 !important; }</style>{{/head}}
+        {{$content}}<main>{{{page.content}}}</main>
         <script>
-        document.addEventListener("hipkit:dialog-action", function (e) {
-          document.getElementById("out").textContent = "clicked " + e.detail.action + " " + e.detail.known;
-        });
         window.addEventListener("load", function () {
+          var detail = null, closed = false;
+          document.addEventListener("hipkit:dialog-action", function (e) { detail = e.detail; });
           var handler = window.HipChat.standIn.handlers["dialog-button-click"];
           if (!handler) { console.error("no dialog-button-click handler registered"); return; }
-          var closed = false;
           handler({ action: "incident-ack" }, function () { closed = true; });
-          var text = document.getElementById("out").textContent;
-          if (text !== "clicked incident-ack true" || !closed) { console.error("dialog buttons not wired: " + text + " closed=" + closed); }
+          if (!detail || detail.action !== "incident-ack" || detail.known !== true || !closed) {
+            console.error("dialog buttons not wired: " + JSON.stringify(detail) + " closed=" + closed);
+            return;
+          }
+          var style = document.createElement("style");
+          style.textContent = "html, body { background: #ffffff !important; } main { display: none; }";
+          document.head.appendChild(style);
         });
         </script>
-        """, to: project.appendingPathComponent("pages/dialog.md"))
+        {{/content}}
+        {{/base}}
+        """, to: project.appendingPathComponent("templates/dialog.mustache"))
         let built = try buildWithStandIn(project, name: "dialog-probe")
         defer { try? FileManager.default.removeItem(at: built) }
         let server = try LoopbackServer(serving: built.appendingPathComponent("dist"))
@@ -143,5 +146,6 @@ import Testing
         let report = try HeadlessChromium().open(URL(string: server.url(for: "dialog.html").absoluteString + "?signed_request=x")!,
                                                  screenshot: Self.screenshots.appendingPathComponent("dialog-probe.png"), width: 600, height: 400)
         #expect(report.consoleErrors.isEmpty, "\(report.consoleErrors)")
+        #expect(report.dominantColour.hasPrefix("#ffffff"), "the probe did not run to the end (page is \(report.dominantColour))")
     }
 }
