@@ -2,7 +2,7 @@ import ArgumentParser
 import HipKit
 
 @main
-struct HipKitCommand: ParsableCommand {
+struct HipKitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hipkit",
         abstract: "Build, check and serve HipChat Connect add-ons from one YAML file.",
@@ -11,6 +11,6 @@ struct HipKitCommand: ParsableCommand {
         `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
         """,
         version: HipKitVersion.current,
-        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self, SpecReferenceCommand.self]
+        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self, ServeCommand.self, SpecReferenceCommand.self]
     )
 }

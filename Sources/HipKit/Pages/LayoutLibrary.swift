@@ -39,6 +39,20 @@ public struct LayoutLibrary: Sendable {
         var library = MustacheLibrary()
         var origins: [String: String] = [:]
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
+            // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
+            if let line = deepestNesting(in: entry.text) {
+                diagnostics.append(.error(
+                    "template-too-deep", "sections nest more than \(maxNesting) levels deep here", at: SourceLocation(file: entry.origin, line: line, column: 1),
+                    hint: "a layout needs only a few levels of {{#section}}"))
+                continue
+            }
+            if let cycle = cycle(from: name, in: texts.mapValues(\.text)) {
+                diagnostics.append(.error(
+                    "template-recursion", "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
+                    at: SourceLocation(file: entry.origin, line: lineOfReference(to: cycle[1], in: entry.text), column: 1),
+                    hint: "a partial cannot include the template that includes it"))
+                continue
+            }
             do {
                 library.register(try MustacheTemplate(string: entry.text), named: name)
                 origins[name] = entry.origin
@@ -55,6 +69,47 @@ public struct LayoutLibrary: Sendable {
     }
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
+
+    static let maxNesting = 64
+
+    /// The line where section nesting first goes past ``maxNesting``, if it does.
+    static func deepestNesting(in text: String) -> Int? {
+        var depth = 0, line = 1
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            line += rest[..<open.lowerBound].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+            rest = rest[open.upperBound...]
+            switch rest.first {
+            case "#", "^", "$", "<": depth += 1
+            case "/": depth = max(0, depth - 1)
+            default: break
+            }
+            if depth > maxNesting { return line }
+        }
+        return nil
+    }
+
+    /// The line of the first `{{> name}}` or `{{< name}}` in `text`.
+    static func lineOfReference(to name: String, in text: String) -> Int {
+        for match in partialTag.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+            guard let range = Range(match.range(at: 1), in: text), text[range] == name, let whole = Range(match.range, in: text) else { continue }
+            return text[..<whole.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        }
+        return 1
+    }
+
+    /// A chain of partials that leads from `start` back to itself, if there is one.
+    static func cycle(from start: String, in texts: [String: String]) -> [String]? {
+        var stack: [(String, [String])] = [(start, [start])]
+        var seen = Set<String>()
+        while let (name, path) = stack.popLast() {
+            for next in references(in: texts[name] ?? "") {
+                if next == start { return path + [next] }
+                if texts[next] != nil, seen.insert(next).inserted { stack.append((next, path + [next])) }
+            }
+        }
+        return nil
+    }
 
     /// The texts of `layout` and of every template it includes (`{{> name}}`) or extends
     /// (`{{< name}}`), transitively, in a stable order: what a page rendered with it depends on.

@@ -79,15 +79,16 @@ public struct DescriptorValidator: Sendable {
                 "ambiguous-target", "'\(key)' is the key of both a \(kinds[0]) and a \(kinds[1]); a target naming it is ambiguous",
                 at: location, hint: "give each view its own key"))
         }
+        let known = targets.keys.sorted()
         for kind in ["glance", "action"] {
             for module in capabilities[kind]?.arrayValue ?? [] {
                 guard let target = module["target"] else { continue }
                 let keyNode = target.stringValue != nil ? target : target["key"]
                 guard let keyNode, let key = keyNode.stringValue, targets[key] == nil else { continue }
                 let owner = module["key"]?.stringValue.map { "\(kind) '\($0)'" } ?? kind
-                let hint = Suggestion.hint(for: key, in: targets.keys.sorted())
-                    ?? (targets.isEmpty ? "declare a dialog, sidebar or external page with this key"
-                                        : "known views: \(targets.keys.sorted().joined(separator: ", "))")
+                let hint = Suggestion.hint(for: key, in: known)
+                    ?? (known.isEmpty ? "declare a dialog, sidebar or external page with this key"
+                                      : "known views: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
                 diagnostics.append(.error(
                     "unknown-target", "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
                     at: keyNode.location, hint: hint))

@@ -3,6 +3,8 @@ public enum Suggestion {
     /// The candidate closest to `word`, when it is close enough to be a likely typo: a case-only
     /// difference, or an edit distance of at most a third of the word (at least 1, at most 3).
     public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+        // Names are short; a long value is no typo of one, and comparing it would cost time.
+        guard word.count <= 64 else { return nil }
         let lowered = word.lowercased()
         var best: (String, Int)?
         for candidate in candidates where candidate != word {

@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The owner's API, behind `Authorization: Bearer ADMIN_TOKEN`: post glance data, list
+/// installations. Without a configured token these routes do not exist (404).
+struct AdminHandler: Sendable {
+    let token: String
+    let store: any InstallationStore
+    let pusher: GlancePushService
+    let logger: Logger
+
+    /// Whether `path` is one of the admin routes.
+    static func claims(_ path: String) -> Bool {
+        path == "/admin/installations" || (path.hasPrefix("/admin/glances/") && path.count > "/admin/glances/".count)
+    }
+
+    func handle(path: String, request: Request, snapshot: SiteSnapshot, body: () async throws(APIError) -> JSONValue) async throws(APIError) -> Response {
+        try authorize(request)
+        if path == "/admin/installations" {
+            guard request.method == .get || request.method == .head else {
+                throw APIError(.methodNotAllowed, "GET lists installations", headers: [.allow: "GET, HEAD"])
+            }
+            let all: [Installation]
+            do { all = try await store.installations() } catch { throw APIError(.internalServerError, "installations cannot be read") }
+            return JSONResponse.make(.object(["installations": .array(all.map(\.summary))]))
+        }
+        let key = String(path.dropFirst("/admin/glances/".count))
+        guard request.method == .post || request.method == .put else {
+            throw APIError(.methodNotAllowed, "POST glance data here", headers: [.allow: "POST, PUT"])
+        }
+        guard snapshot.glancesByKey[key] != nil else {
+            throw APIError(.notFound, "this add-on has no glance '\(key)'", field: "key")
+        }
+        var room: Int?
+        if let text = RequestPath.queryParameter("room", in: request.uri.query) {
+            guard let id = Int(text), id > 0 else { throw APIError.badRequest("room must be a room id (a positive integer)", field: "room") }
+            room = id
+        }
+        let received = try await body()
+        guard received.objectValue != nil else {
+            throw APIError.badRequest("glance data must be a JSON object with a label, not \(received.kindDescription)", field: "body")
+        }
+        let data = GlanceData.normalize(received)
+        try GlanceData.validate(data)
+        let installations: [Installation]
+        do {
+            try await store.putGlanceData(data, key: key, room: room)
+            installations = try await store.installations()
+        } catch {
+            logger.error("cannot store glance data", metadata: ["glance": "\(key)", "error": "\(error)"])
+            throw APIError(.internalServerError, "the glance data cannot be stored")
+        }
+        let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+        for push in pushes { pusher.submit(push) }
+        let unpushable = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
+        if !unpushable.isEmpty {
+            logger.warning("glance data not pushed to installations stored without verification (no API URL)",
+                           metadata: ["glance": "\(key)", "installations": "\(unpushable.joined(separator: ","))"])
+        }
+        logger.info("glance data stored", metadata: ["glance": "\(key)", "room": "\(room.map(String.init) ?? "-")", "pushes": "\(pushes.count)"])
+        return JSONResponse.make(.object([
+            "glance": .string(key),
+            "room": room.map(JSONValue.int) ?? .null,
+            "data": data,
+            "pushes": .int(pushes.count),
+        ]))
+    }
+
+    private func authorize(_ request: Request) throws(APIError) {
+        let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"hipkit admin\""]
+        guard let header = request.headers[.authorization] else {
+            throw APIError(.unauthorized, "the admin API needs Authorization: Bearer TOKEN", headers: challenge)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].caseInsensitiveCompare("Bearer") == .orderedSame,
+              ConstantTime.equals(String(parts[1]).trimmingCharacters(in: .whitespaces), token) else {
+            throw APIError(.unauthorized, "the admin token is not right", headers: challenge)
+        }
+    }
+}

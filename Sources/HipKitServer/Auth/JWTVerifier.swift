@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import JWTKit
+
+/// Checks the JWTs HipChat puts on requests (`signed_request` or `Authorization: JWT …`).
+///
+/// The recipe of HipChat's own frameworks, made strict: the header is read first and anything
+/// but HS256 is refused before a key is looked at (so `alg: none` or an RSA/HMAC confusion can
+/// never verify); `iss` names the installation whose `oauthSecret` must have signed it; `exp`
+/// is required and checked, and `nbf`/`iat` in the future are refused, all with a small leeway
+/// for clocks that disagree. HipChat tokens carry no `qsh`, so none is required.
+struct JWTVerifier: Sendable {
+    let store: any InstallationStore
+    let leeway: TimeInterval
+    var now: @Sendable () -> Date = { Date() }
+
+    /// The token of a request: the `Authorization: JWT` header, else the `signed_request`
+    /// query parameter.
+    static func token(in request: Request) -> String? {
+        if let authorization = request.headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].caseInsensitiveCompare("JWT") == .orderedSame {
+                return String(parts[1]).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return RequestPath.queryParameter("signed_request", in: request.uri.query)
+    }
+
+    /// Checks the token of `request`; throws a 401 saying why not.
+    func verify(_ request: Request) async throws(APIError) -> VerifiedToken {
+        guard let token = Self.token(in: request), !token.isEmpty else {
+            throw refuse("this page needs a JWT from HipChat (signed_request or Authorization: JWT); open it from HipChat")
+        }
+        return try await verify(token)
+    }
+
+    func verify(_ token: String) async throws(APIError) -> VerifiedToken {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, token.utf8.count <= 8192 else { throw refuse("the token is not a JWT") }
+        guard let header = Self.decodeSegment(parts[0])?.objectValue else { throw refuse("the token's header cannot be read") }
+        guard let alg = header["alg"]?.stringValue, alg == "HS256" else {
+            throw refuse("the token's algorithm is \(header["alg"]?.stringValue.map { "'\($0)'" } ?? "missing"); only HS256 is accepted")
+        }
+        guard let claims = Self.decodeSegment(parts[1])?.objectValue else { throw refuse("the token's claims cannot be read") }
+        guard let issuer = claims["iss"]?.stringValue, !issuer.isEmpty else { throw refuse("the token names no issuer (iss)") }
+        let found: Installation?
+        do {
+            found = try await store.installation(oauthId: issuer)
+        } catch {
+            throw APIError(.internalServerError, "the installation store cannot be read")
+        }
+        guard let installation = found else { throw refuse("the token's issuer is not an installation of this add-on") }
+        guard installation.oauthSecret.utf8.count >= 32 else { throw refuse("the installation's secret is too short to check tokens with") }
+
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: installation.oauthSecret), digestAlgorithm: .sha256)
+        do {
+            _ = try await keys.verify(token, as: UncheckedClaims.self)
+        } catch {
+            throw refuse("the token's signature does not match")
+        }
+
+        let now = now().timeIntervalSince1970
+        guard let exp = claims["exp"].flatMap(Self.seconds) else { throw refuse("the token has no expiry (exp)") }
+        guard now <= exp + leeway else { throw refuse("the token expired; reload the page in HipChat") }
+        if let nbf = claims["nbf"].flatMap(Self.seconds), nbf > now + leeway { throw refuse("the token is not valid yet (nbf)") }
+        if let iat = claims["iat"].flatMap(Self.seconds), iat > now + leeway { throw refuse("the token was issued in the future (iat)") }
+
+        let user = claims["sub"] ?? claims["prn"]
+        let room = claims["context"]?["room_id"]?.intValue
+        return VerifiedToken(installation: installation, userId: user.map(\.templateText).flatMap { $0.isEmpty ? nil : $0 },
+                             roomId: room, claims: claims)
+    }
+
+    private func refuse(_ message: String) -> APIError {
+        APIError(.unauthorized, message, headers: [.wwwAuthenticate: "JWT realm=\"hipkit\""])
+    }
+
+    private static func seconds(_ value: JSONValue) -> Double? {
+        switch value {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    /// A base64url segment decoded and parsed as JSON.
+    static func decodeSegment(_ segment: Substring) -> JSONValue? {
+        var text = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        guard !text.contains("=") || text.hasSuffix("=") else { return nil }
+        text = text.trimmingCharacters(in: CharacterSet(charactersIn: "="))
+        text += String(repeating: "=", count: (4 - text.count % 4) % 4)
+        guard let data = Data(base64Encoded: text) else { return nil }
+        return JSONValue.parse(data)
+    }
+}
+
+/// The claims as jwt-kit decodes them for the signature check; the checks themselves are done
+/// above, on the raw claims, with the server's clock and leeway.
+private struct UncheckedClaims: JWTPayload {
+    init(from decoder: any Decoder) throws {
+        _ = try JSONValue(from: decoder)
+    }
+
+    func encode(to encoder: any Encoder) throws {}
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Everything `hipkit serve` can be told. The command fills it from flags and environment
+/// variables; tests build it directly, shortening the timings that would slow them down.
+public struct ServerConfiguration: Sendable {
+    /// The built site: `hipkit build`'s output folder.
+    public var distDirectory: URL
+    public var host: String
+    public var port: Int
+    /// Where `hipkit.sqlite` lives. Kept outside `dist/` because a build replaces `dist/` whole.
+    public var dataDirectory: URL
+    /// Hosts the server may call during an install and when pushing glances.
+    public var trustedHosts: [TrustedHost]
+    /// The bearer token for `/admin/…`; without one those routes do not exist.
+    public var adminToken: String?
+    /// Whether an install is checked with HipChat before it is stored. Turning this off lets
+    /// anyone who can reach the server plant a shared secret: for local experiments only.
+    public var verifyInstalls: Bool
+    /// The `frame-ancestors` sources allowed to frame views (the pages HipChat shows in iframes).
+    public var frameAncestors: [String]
+    /// How far `exp`, `nbf` and `iat` may be off, for clocks that disagree a little.
+    public var jwtLeeway: TimeInterval
+    /// The largest request body accepted; beyond it the answer is 413.
+    public var maxBodyBytes: Int
+    /// How long a connection may stay silent (also while sending a request) before it is closed.
+    public var idleTimeout: Duration
+    /// How often, at most, the server looks at `dist/` for a new build.
+    public var siteCheckInterval: TimeInterval
+    /// Time allowed for each call to HipChat (capabilities, token, glance push).
+    public var outgoingTimeout: TimeInterval
+    /// How glance pushes that failed are tried again.
+    public var pushRetry: RetryPolicy
+
+    public init(
+        distDirectory: URL,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        dataDirectory: URL? = nil,
+        trustedHosts: [TrustedHost] = [TrustedHost.hipchatCloud],
+        adminToken: String? = nil,
+        verifyInstalls: Bool = true,
+        frameAncestors: [String] = ["'self'", "https://*.hipchat.com"],
+        jwtLeeway: TimeInterval = 60,
+        maxBodyBytes: Int = 64 * 1024,
+        idleTimeout: Duration = .seconds(30),
+        siteCheckInterval: TimeInterval = 1,
+        outgoingTimeout: TimeInterval = 10,
+        pushRetry: RetryPolicy = RetryPolicy()
+    ) {
+        self.distDirectory = distDirectory.standardizedFileURL
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory ?? Self.defaultDataDirectory(for: distDirectory)
+        self.trustedHosts = trustedHosts
+        self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
+        self.verifyInstalls = verifyInstalls
+        self.frameAncestors = frameAncestors
+        self.jwtLeeway = jwtLeeway
+        self.maxBodyBytes = maxBodyBytes
+        self.idleTimeout = idleTimeout
+        self.siteCheckInterval = siteCheckInterval
+        self.outgoingTimeout = outgoingTimeout
+        self.pushRetry = pushRetry
+    }
+
+    /// `.hipkit/` beside `dist/`, in the project folder, so the data outlives every rebuild.
+    public static func defaultDataDirectory(for dist: URL) -> URL {
+        dist.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".hipkit", isDirectory: true)
+    }
+
+    /// The SQLite file in ``dataDirectory``.
+    public var databaseFile: URL { dataDirectory.appendingPathComponent("hipkit.sqlite") }
+}

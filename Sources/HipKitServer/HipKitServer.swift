@@ -1,0 +1,82 @@
+import Foundation
+import HipKit
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The runtime behind `hipkit serve`: serves a built `dist/` and does what a static host
+/// cannot — checks HipChat's JWTs on views and glances, takes installs, answers glance
+/// queries, webhooks and configuration settings, and pushes glance updates.
+///
+/// ```swift
+/// try await HipKitServer(configuration: ServerConfiguration(distDirectory: dist)).run()
+/// ```
+public struct HipKitServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+    private let storeOverride: (any InstallationStore)?
+
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "hipkit")) {
+        self.init(configuration: configuration, logger: logger, store: nil)
+    }
+
+    /// With a store of the caller's (tests, or another database).
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "hipkit"), store: (any InstallationStore)?) {
+        self.configuration = configuration
+        self.logger = logger
+        self.storeOverride = store
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests
+    /// in flight and closes the store.
+    public func run() async throws {
+        let application = try makeApplication()
+        try await application.runService()
+        logger.info("stopped")
+    }
+
+    /// The application, ready to run or to test with HummingbirdTesting. Reads `dist/` and
+    /// opens the store, so a build that cannot be served or a data folder that cannot be
+    /// written fails here, before anything listens.
+    public func makeApplication() throws -> some ApplicationProtocol {
+        let site = try SiteWatcher(loader: SiteLoader(dist: configuration.distDirectory), interval: configuration.siteCheckInterval,
+                                   logger: logger)
+        let store: any InstallationStore
+        if let storeOverride {
+            store = storeOverride
+        } else {
+            do {
+                store = try SQLiteStore(file: configuration.databaseFile)
+            } catch {
+                throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)",
+                                  hint: "--data names a folder the server can write; it keeps installations there")
+            }
+        }
+        let verifier = JWTVerifier(store: store, leeway: configuration.jwtLeeway)
+        let api = HipChatAPI(http: OutgoingHTTP(timeout: configuration.outgoingTimeout), trust: URLTrust(trustedHosts: configuration.trustedHosts))
+        let tokens = AccessTokens(api: api)
+        let pusher = GlancePushService(api: api, tokens: tokens, retry: configuration.pushRetry, logger: logger)
+        let responder = ServerResponder(
+            configuration: configuration,
+            site: site,
+            store: store,
+            verifier: verifier,
+            install: InstallHandler(store: store, api: api, tokens: tokens, verifier: verifier,
+                                    verifyInstalls: configuration.verifyInstalls, logger: logger),
+            glances: GlanceQueryHandler(store: store, verifier: verifier),
+            webhooks: WebhookHandler(store: store, verifier: verifier, logger: logger),
+            settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
+            admin: configuration.adminToken.map { AdminHandler(token: $0, store: store, pusher: pusher, logger: logger) },
+            logger: logger)
+        if !configuration.verifyInstalls {
+            logger.warning("installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install")
+        }
+        return Application(
+            responder: responder,
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
+                                                                          + configuration.idleTimeout.components.attoseconds / 1_000_000_000))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
+            services: [StoreService(store: store), pusher],
+            logger: logger)
+    }
+}

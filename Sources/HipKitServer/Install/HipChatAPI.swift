@@ -1,0 +1,100 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The calls the runtime makes to HipChat: read a capabilities document, get a
+/// `client_credentials` token, push glance data. Every URL is checked with ``URLTrust`` first.
+struct HipChatAPI: Sendable {
+    let http: OutgoingHTTP
+    let trust: URLTrust
+
+    /// What an install needs from HipChat's capabilities document.
+    struct Capabilities: Sendable {
+        var tokenUrl: String
+        var apiUrl: String
+    }
+
+    struct AccessToken: Sendable {
+        var value: String
+        var expiresIn: TimeInterval
+    }
+
+    enum TokenResult: Sendable {
+        case granted(AccessToken)
+        /// HipChat answered and said no (4xx): these credentials are not (or no longer) valid.
+        case refused(status: Int)
+    }
+
+    /// Fetches `capabilitiesUrl` and checks it is HipChat's own document for that URL.
+    func capabilities(_ capabilitiesUrl: String) async throws(APIError) -> Capabilities {
+        let url = try trust.check(capabilitiesUrl, "capabilitiesUrl")
+        var request = URLRequest(url: url)
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let response = try await send(request, "the capabilities document")
+        guard response.isSuccess else {
+            throw APIError(.forbidden, "the capabilities document at \(capabilitiesUrl) answered \(response.status)"
+                           + ((300..<400).contains(response.status) ? " (redirects are not followed)" : ""), field: "capabilitiesUrl")
+        }
+        guard let document = response.json, document.objectValue != nil else {
+            throw APIError(.forbidden, "the capabilities document at \(capabilitiesUrl) is not JSON", field: "capabilitiesUrl")
+        }
+        guard document["links"]?["self"]?.stringValue == capabilitiesUrl else {
+            throw APIError(.forbidden, "the capabilities document's links.self is not \(capabilitiesUrl)", field: "capabilitiesUrl")
+        }
+        guard let tokenUrl = document["capabilities"]?["oauth2Provider"]?["tokenUrl"]?.stringValue else {
+            throw APIError(.forbidden, "the capabilities document names no oauth2Provider.tokenUrl", field: "capabilitiesUrl")
+        }
+        guard let apiUrl = document["capabilities"]?["hipchatApiProvider"]?["url"]?.stringValue else {
+            throw APIError(.forbidden, "the capabilities document names no hipchatApiProvider.url", field: "capabilitiesUrl")
+        }
+        _ = try trust.check(tokenUrl, "tokenUrl")
+        _ = try trust.check(apiUrl, "hipchatApiProvider.url")
+        return Capabilities(tokenUrl: tokenUrl, apiUrl: apiUrl)
+    }
+
+    /// Asks `tokenUrl` for a `client_credentials` token with the installation's credentials.
+    func token(tokenUrl: String, oauthId: String, oauthSecret: String) async throws(APIError) -> TokenResult {
+        let url = try trust.check(tokenUrl, "tokenUrl")
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let credentials = Data("\(oauthId):\(oauthSecret)".utf8).base64EncodedString()
+        request.setValue("Basic \(credentials)", forHTTPHeaderField: "Authorization")
+        request.httpBody = Data("grant_type=client_credentials".utf8)
+        let response = try await send(request, "the token endpoint")
+        guard response.isSuccess else {
+            if (400..<500).contains(response.status) && response.status != 408 && response.status != 429 {
+                return .refused(status: response.status)
+            }
+            throw APIError(.badGateway, "the token endpoint answered \(response.status)")
+        }
+        guard let token = response.json?["access_token"]?.stringValue, !token.isEmpty else {
+            return .refused(status: response.status)
+        }
+        let expiresIn = response.json?["expires_in"].flatMap { $0.intValue.map(Double.init) } ?? 3600
+        return .granted(AccessToken(value: token, expiresIn: expiresIn))
+    }
+
+    /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.
+    func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONValue, token: String) async throws(APIError) -> OutgoingResponse {
+        let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
+        let address = base + target.pathComponent
+        let url = try trust.check(address, "hipchatApiProvider.url")
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = JSONValue.object(["glance": .array([.object(["key": .string(key), "content": data])])]).jsonData
+        return try await send(request, "HipChat's API")
+    }
+
+    private func send(_ request: URLRequest, _ what: String) async throws(APIError) -> OutgoingResponse {
+        do {
+            return try await http.send(request)
+        } catch {
+            throw APIError(.badGateway, "\(what) cannot be reached: \(error)")
+        }
+    }
+}

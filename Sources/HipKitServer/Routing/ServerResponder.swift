@@ -1,0 +1,158 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// Every request goes through here: one log line, the body limit, then the route.
+///
+/// Routes come from the build being served (descriptor and runtime manifest), which can change
+/// while the server runs, so they are looked up per request in the current ``SiteSnapshot``
+/// rather than registered once in a router. Order: health, admin API, then the descriptor's
+/// install paths, glances, webhooks, settings, the descriptor itself, views, and files.
+struct ServerResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let configuration: ServerConfiguration
+    let site: SiteWatcher
+    let store: any InstallationStore
+    let verifier: JWTVerifier
+    let install: InstallHandler
+    let glances: GlanceQueryHandler
+    let webhooks: WebhookHandler
+    let settings: SettingsHandler
+    let admin: AdminHandler?
+    let files = StaticResponder()
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        var failure: APIError?
+        var response: Response
+        do {
+            response = try await route(request, context: context)
+        } catch let error as APIError {
+            failure = error
+            response = error.response(forHTML: Self.wantsHTML(request))
+        } catch {
+            failure = APIError(.internalServerError, "internal error")
+            logger.error("request failed", metadata: ["path": "\(Self.loggedPath(request))", "error": "\(error)"])
+            response = failure!.response(forHTML: Self.wantsHTML(request))
+        }
+        if request.method == .head && failure != nil { response = response.createHeadResponse() }
+        let elapsed = ContinuousClock.now - start
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)",
+            "path": "\(Self.loggedPath(request))",
+            "status": "\(response.status.code)",
+            "duration_ms": "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+        ]
+        if let failure { metadata["error"] = "\(failure.message)" }
+        logger.info("request", metadata: metadata)
+        return response
+    }
+
+    /// The path as logged: raw (never decoded into something else), without the query — which
+    /// is where `signed_request` travels — and bounded.
+    static func loggedPath(_ request: Request) -> String {
+        let path = request.uri.path
+        return path.count > 256 ? String(path.prefix(256)) + "…" : path
+    }
+
+    /// A browser navigating (`Accept: text/html…`) gets refusals as a short page.
+    static func wantsHTML(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("text/html") ?? false
+    }
+
+    private func route(_ request: Request, context: Context) async throws -> Response {
+        guard let path = RequestPath.decode(request.uri.path) else {
+            throw APIError.notFound("no such path")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw APIError(.contentTooLarge, "the request body is larger than \(configuration.maxBodyBytes) bytes")
+        }
+        let readBody: () async throws(APIError) -> JSONValue = { () async throws(APIError) -> JSONValue in
+            try await self.readJSON(request)
+        }
+
+        if path == "/healthz" {
+            guard request.method == .get || request.method == .head else {
+                throw APIError(.methodNotAllowed, "GET /healthz", headers: [.allow: "GET, HEAD"])
+            }
+            let response = JSONResponse.make(.object(["status": .string("ok")]))
+            return request.method == .head ? response.createHeadResponse() : response
+        }
+        let snapshot = site.current()
+        if let admin, AdminHandler.claims(path) {
+            return try await admin.handle(path: path, request: request, snapshot: snapshot, body: readBody)
+        }
+
+        let routes = snapshot.routes
+        if let installPath = routes.installPath {
+            if path == installPath {
+                guard request.method == .post else { throw APIError(.methodNotAllowed, "installs are POSTed", headers: [.allow: "POST"]) }
+                return try await install.install(try await readBody(), isUpdate: false)
+            }
+            let prefix = installPath.hasSuffix("/") ? installPath : installPath + "/"
+            if path.hasPrefix(prefix), request.method == .delete {
+                let oauthId = String(path.dropFirst(prefix.count))
+                guard !oauthId.isEmpty, !oauthId.contains("/") else { throw APIError.notFound("no such installation") }
+                return try await install.uninstall(oauthId, request: request)
+            }
+        }
+        if let updatePath = routes.updatePath, path == updatePath {
+            guard request.method == .post else { throw APIError(.methodNotAllowed, "updates are POSTed", headers: [.allow: "POST"]) }
+            return try await install.install(try await readBody(), isUpdate: true)
+        }
+        if let glance = snapshot.glancesByPath[path] {
+            return try await glances.handle(glance, request: request)
+        }
+        if let webhook = snapshot.webhooksByPath[path] {
+            guard request.method == .post else { throw APIError(.methodNotAllowed, "webhooks are POSTed", headers: [.allow: "POST"]) }
+            return try await webhooks.handle(webhook, request: request, body: try await readBody(), settings: snapshot.settings)
+        }
+        if let settingsRoute = snapshot.settings, path == settingsRoute.path {
+            return try await settings.handle(settingsRoute, request: request, body: readBody)
+        }
+        if path == routes.selfPath {
+            // The descriptor is fetched by HipChat and by browsers (the install page), from anywhere.
+            if request.method == .options {
+                return Response(status: .noContent, headers: [.accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, HEAD, OPTIONS",
+                                                              .accessControlMaxAge: "600"])
+            }
+            return try await files.respond(snapshot.descriptor, request: request, context: context, root: snapshot.root,
+                                           extraHeaders: [.accessControlAllowOrigin: "*"])
+        }
+        if let access = routes.views[path] {
+            if access == .jwt {
+                guard request.method == .get || request.method == .head else {
+                    throw APIError(.methodNotAllowed, "views answer GET and HEAD", headers: [.allow: "GET, HEAD"])
+                }
+                _ = try await verifier.verify(request)
+            }
+            guard let file = snapshot.file(forPath: path) else { throw APIError.notFound("this view's page is not in the build") }
+            let policy = "frame-ancestors " + configuration.frameAncestors.joined(separator: " ")
+            return try await files.respond(file, request: request, context: context, root: snapshot.root,
+                                           cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
+                                           extraHeaders: [.contentSecurityPolicy: policy])
+        }
+        guard let file = snapshot.file(forPath: path) else { throw APIError.notFound() }
+        return try await files.respond(file, request: request, context: context, root: snapshot.root)
+    }
+
+    /// The body as JSON, refusing more than the configured limit (413) and anything that is
+    /// not JSON (400).
+    private func readJSON(_ request: Request) async throws(APIError) -> JSONValue {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "the request body is larger than \(configuration.maxBodyBytes) bytes")
+        } catch {
+            throw APIError.badRequest("the request body could not be read")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request body is empty; JSON was expected", field: "body") }
+        guard let value = JSONValue.parse(Data(buffer.readableBytesView)) else {
+            throw APIError.badRequest("the request body is not valid JSON", field: "body")
+        }
+        return value
+    }
+}

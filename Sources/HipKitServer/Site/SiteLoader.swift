@@ -1,0 +1,185 @@
+import Foundation
+import HipKit
+
+/// Reads a build of `dist/` into a ``SiteSnapshot``.
+///
+/// Only regular files inside `dist/` are indexed: `_hipkit/` (the runtime manifest) and hidden
+/// files are left out, and a symbolic link is followed only when its target is inside `dist/`.
+/// Requests are answered from this index alone, so no request path can reach a file outside.
+struct SiteLoader {
+    /// The folder as configured (`dist`, or an absolute path); shown in diagnostics.
+    var dist: URL
+    var limits = Limits()
+
+    struct Limits {
+        var maxFiles = 20_000
+        var maxDepth = 32
+        /// In-memory bytes in all; past it, further files are served from disk.
+        var maxMemoryBytes = 256 << 20
+    }
+
+    typealias Failure = SiteLoadError
+
+    func load() throws(Failure) -> SiteSnapshot {
+        var diagnostics: [Diagnostic] = []
+        var sources = SourceStore()
+        let shownDist = dist.relativePath.isEmpty ? dist.path : dist.relativePath
+        func fail(_ message: String, hint: String? = nil) -> Failure {
+            Failure(diagnostics: diagnostics + [.error("unreadable", message, at: nil, hint: hint)], sources: sources)
+        }
+        // Resolved anew on each load: a build replaces the folder by rename.
+        guard let root = Self.realPath(dist.path) else {
+            throw fail("no such folder: \(shownDist)", hint: "run `hipkit build` first, or name the build folder")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw fail("\(shownDist) is not a folder")
+        }
+        let signature = SiteSignature.read(dist: root)
+
+        let descriptorShown = shownDist + "/atlassian-connect.json"
+        guard let descriptorData = FileManager.default.contents(atPath: root + "/atlassian-connect.json") else {
+            throw fail("no atlassian-connect.json in \(shownDist)", hint: "run `hipkit build`; the server reads the descriptor it writes")
+        }
+        guard let descriptorNode = Self.parse(descriptorData, file: descriptorShown, diagnostics: &diagnostics, sources: &sources),
+              let routes = DescriptorRoutes.read(descriptorNode, diagnostics: &diagnostics) else {
+            throw Failure(diagnostics: diagnostics, sources: sources)
+        }
+
+        var manifest = LoadedManifest.empty
+        let manifestPath = root + "/" + RuntimeManifest.path
+        if let manifestData = FileManager.default.contents(atPath: manifestPath) {
+            guard let node = Self.parse(manifestData, file: shownDist + "/" + RuntimeManifest.path, diagnostics: &diagnostics, sources: &sources),
+                  let read = LoadedManifest.read(node, diagnostics: &diagnostics) else {
+                throw Failure(diagnostics: diagnostics, sources: sources)
+            }
+            manifest = read
+        }
+
+        var files: [String: StaticFile] = [:]
+        var memoryUsed = 0
+        do {
+            try walk(root: root, directory: root, relative: "", depth: 0, into: &files, memoryUsed: &memoryUsed, diagnostics: &diagnostics)
+        } catch {
+            throw fail("cannot read \(shownDist): \(error)")
+        }
+        guard let descriptor = files["atlassian-connect.json"] else {
+            throw fail("atlassian-connect.json in \(shownDist) is not a regular file")
+        }
+
+        var snapshotGlances: [SiteSnapshot.Glance] = []
+        var seen = Set<String>()
+        let manifestGlances = Dictionary(manifest.glances.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        func staticData(path: String, key: String) -> JSONValue? {
+            if let data = manifestGlances[key]?.data { return data }
+            let relative = path.hasPrefix(routes.basePath + "/") ? String(path.dropFirst(routes.basePath.count + 1)) : nil
+            guard let relative, let file = files[relative], case .memory(let buffer, _) = file.storage else { return nil }
+            return JSONValue.parse(Data(buffer.readableBytesView))
+        }
+        for glance in routes.glances where seen.insert(glance.key).inserted {
+            snapshotGlances.append(.init(key: glance.key, path: glance.path, staticData: staticData(path: glance.path, key: glance.key)))
+        }
+        for glance in manifest.glances where seen.insert(glance.key).inserted {
+            let path = routes.basePath + "/" + (glance.path ?? "glances/\(glance.key).json").drop { $0 == "/" }
+            snapshotGlances.append(.init(key: glance.key, path: path, staticData: staticData(path: path, key: glance.key)))
+        }
+
+        var webhooks: [SiteSnapshot.Webhook] = []
+        var webhookPaths = Set<String>()
+        for hook in manifest.webhooks {
+            let path = routes.basePath + "/" + hook.path.drop { $0 == "/" }
+            let described = routes.webhooks.first { $0.path == path }
+            do {
+                let pattern = try (hook.pattern ?? described?.pattern).map(MessagePattern.init)
+                let reply = try hook.reply.map(ReplyTemplate.init)
+                webhooks.append(.init(key: hook.key ?? described?.key, path: path, event: hook.event ?? described?.event, pattern: pattern,
+                                      authentication: hook.authentication ?? described?.authentication ?? .none, reply: reply))
+                webhookPaths.insert(path)
+            } catch {
+                diagnostics.append(.error("invalid-template", "the reply of webhook '\(hook.key ?? hook.path)' cannot be used: \(error)",
+                                          at: hook.location))
+            }
+        }
+        // Webhooks only the descriptor knows: acknowledged (and authenticated), never answered.
+        for hook in routes.webhooks where !webhookPaths.contains(hook.path) {
+            webhooks.append(.init(key: hook.key, path: hook.path, event: hook.event,
+                                  pattern: try? hook.pattern.map(MessagePattern.init), authentication: hook.authentication, reply: nil))
+            webhookPaths.insert(hook.path)
+        }
+        let settings = manifest.settings.map {
+            SiteSnapshot.Settings(path: routes.basePath + "/" + $0.path.drop { $0 == "/" }, fields: $0.fields, perRoom: $0.perRoom)
+        }
+        if diagnostics.hasErrors { throw Failure(diagnostics: diagnostics, sources: sources) }
+        return SiteSnapshot(root: root, signature: signature, routes: routes, manifest: manifest, files: files, descriptor: descriptor,
+                            glances: snapshotGlances, webhooks: webhooks, settings: settings, warnings: diagnostics)
+    }
+
+    private static func parse(_ data: Data, file: String, diagnostics: inout [Diagnostic], sources: inout SourceStore) -> JSONNode? {
+        let text = String(decoding: data, as: UTF8.self)
+        sources.add(text, for: file)
+        let result = YAMLComposer().compose([UInt8](data), file: file)
+        diagnostics += result.diagnostics
+        guard let root = result.root, !result.diagnostics.hasErrors else {
+            if result.diagnostics.isEmpty {
+                diagnostics.append(.error("empty-file", "\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1)))
+            }
+            return nil
+        }
+        var conversion: [Diagnostic] = []
+        let node = JSONNode.from(root, diagnostics: &conversion)
+        diagnostics += conversion
+        return conversion.hasErrors ? nil : node
+    }
+
+    private func walk(root: String, directory: String, relative: String, depth: Int,
+                      into files: inout [String: StaticFile], memoryUsed: inout Int, diagnostics: inout [Diagnostic]) throws {
+        guard depth <= limits.maxDepth else { return }
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
+            if relative.isEmpty && name == "_hipkit" { continue }
+            if name.hasPrefix(".") && name != ".well-known" { continue }
+            let full = directory + "/" + name
+            let path = relative.isEmpty ? name : relative + "/" + name
+            var info = stat()
+            guard lstat(full, &info) == 0 else { continue }
+            var target = full
+            if (info.st_mode & S_IFMT) == S_IFLNK {
+                // Followed only when it stays inside dist/; directories behind links are not walked.
+                guard let resolved = Self.realPath(full), resolved.hasPrefix(root + "/"), stat(resolved, &info) == 0 else { continue }
+                target = resolved
+                guard (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                try walk(root: root, directory: full, relative: path, depth: depth + 1, into: &files, memoryUsed: &memoryUsed,
+                         diagnostics: &diagnostics)
+            case S_IFREG:
+                guard files.count < limits.maxFiles else {
+                    diagnostics.append(.warning("too-many-files", "more than \(limits.maxFiles) files in dist/; \(path) and later ones are not served",
+                                                at: nil))
+                    return
+                }
+                guard path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0 != "\\" }) else { continue }
+                let size = Int(info.st_size)
+                #if os(Linux)
+                let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
+                #else
+                let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtimespec.tv_sec))
+                #endif
+                let inMemory = size < StaticFile.memoryLimit && memoryUsed + size <= limits.maxMemoryBytes
+                let file = try StaticFile.load(file: URL(fileURLWithPath: target), relativePath: path, size: size, modified: modified,
+                                               inMemory: inMemory)
+                if inMemory { memoryUsed += size + (file.gzip?.readableBytes ?? 0) }
+                files[path] = file
+            default:
+                continue
+            }
+        }
+    }
+
+    /// `realpath(3)`: the path with every link resolved, or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

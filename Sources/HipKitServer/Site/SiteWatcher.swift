@@ -1,0 +1,83 @@
+import Foundation
+import HipKit
+import Logging
+import Synchronization
+
+/// Keeps the served build current: at most once per interval a request pays for three
+/// `stat` calls on `dist/`, its descriptor and its manifest, and when they changed (a new
+/// `hipkit build`) the folder is read again and the new snapshot swapped in whole.
+///
+/// A build that cannot be read (half-written by hand, a broken manifest) is logged and the
+/// previous one stays in service; the server never answers from a mix of two builds.
+final class SiteWatcher: Sendable {
+    private struct State {
+        var snapshot: SiteSnapshot
+        var lastCheck: Date
+        var reloading = false
+        /// The signature of the last build that failed to load, so it is reported once.
+        var failedSignature: SiteSignature?
+    }
+
+    private let loader: SiteLoader
+    private let interval: TimeInterval
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    /// Reads `dist/` once; throws when the first build cannot be served.
+    init(loader: SiteLoader, interval: TimeInterval, logger: Logger) throws(SiteLoader.Failure) {
+        self.loader = loader
+        self.interval = interval
+        self.logger = logger
+        let snapshot = try loader.load()
+        state = Mutex(State(snapshot: snapshot, lastCheck: Date()))
+        Self.logWarnings(snapshot, logger: logger)
+    }
+
+    /// The build to answer this request from.
+    func current() -> SiteSnapshot {
+        let now = Date()
+        let (snapshot, due): (SiteSnapshot, Bool) = state.withLock { state in
+            guard !state.reloading, now.timeIntervalSince(state.lastCheck) >= interval else { return (state.snapshot, false) }
+            state.lastCheck = now
+            return (state.snapshot, true)
+        }
+        guard due else { return snapshot }
+        let root = SiteLoader.realPath(loader.dist.path) ?? loader.dist.path
+        let signature = SiteSignature.read(dist: root)
+        guard signature != snapshot.signature, signature.descriptor != nil else { return snapshot }
+        let failedBefore = state.withLock { state -> Bool in
+            if state.failedSignature == signature || state.reloading { return true }
+            state.reloading = true
+            return false
+        }
+        if failedBefore { return snapshot }
+        return reload(signature: signature, previous: snapshot)
+    }
+
+    private func reload(signature: SiteSignature, previous: SiteSnapshot) -> SiteSnapshot {
+        do {
+            let fresh = try loader.load()
+            state.withLock { state in
+                state.snapshot = fresh
+                state.reloading = false
+                state.failedSignature = nil
+            }
+            logger.info("serving a new build of dist/", metadata: ["files": "\(fresh.files.count)"])
+            Self.logWarnings(fresh, logger: logger)
+            return fresh
+        } catch {
+            state.withLock { state in
+                state.reloading = false
+                state.failedSignature = signature
+            }
+            logger.error("the new build of dist/ cannot be served; still serving the previous one", metadata: ["problems": "\(error)"])
+            return previous
+        }
+    }
+
+    private static func logWarnings(_ snapshot: SiteSnapshot, logger: Logger) {
+        for warning in snapshot.warnings {
+            logger.warning("\(warning.location.map { "\($0): " } ?? "")\(warning.message)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+
+/// One file of `dist/` as the server answers it: its validators and headers worked out once
+/// when `dist/` is indexed, and for small files the bytes themselves (and their gzip).
+struct StaticFile: Sendable {
+    enum Storage: Sendable {
+        /// Files under ``StaticFile/memoryLimit``: served from memory, gzip prepared.
+        case memory(ByteBuffer, gzip: ByteBuffer?)
+        /// Larger files, read from disk for each request (the path is checked again then).
+        case disk(path: String)
+    }
+
+    /// Files smaller than this are held in memory.
+    static let memoryLimit = 1 << 20
+    /// Smaller text gains too little from gzip to be worth a second copy.
+    static let gzipThreshold = 256
+
+    /// The path in `dist/` (`assets/app.css`).
+    let relativePath: String
+    let contentType: String
+    let size: Int
+    let modified: Date
+    /// Strong validator of the identity bytes (quoted).
+    let etag: String
+    /// Validator of the gzip bytes, when there are some.
+    let gzipETag: String?
+    let lastModified: String
+    let cacheControl: String
+    let storage: Storage
+
+    var gzip: ByteBuffer? {
+        if case .memory(_, let gzip) = storage { gzip } else { nil }
+    }
+
+    /// Reads `file` (at `relativePath` in `dist/`) and prepares it.
+    static func load(file: URL, relativePath: String, size: Int, modified: Date, inMemory: Bool = true) throws -> StaticFile {
+        let contentType = ContentType.forPath(relativePath)
+        let lastModified = HTTPDate.string(modified)
+        let cacheControl = CachePolicy.forPath(relativePath)
+        guard inMemory, size < memoryLimit else {
+            let seconds = Int(modified.timeIntervalSince1970)
+            let etag = "\"\(String(size, radix: 16))-\(String(seconds, radix: 16))\""
+            return StaticFile(relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
+                              gzipETag: nil, lastModified: lastModified, cacheControl: cacheControl, storage: .disk(path: file.path))
+        }
+        let data = try Data(contentsOf: file)
+        let hash = fnv1a(data)
+        let etag = "\"\(hash)-\(String(data.count, radix: 16))\""
+        var gzip: ByteBuffer?
+        var gzipETag: String?
+        if ContentType.isCompressible(contentType), data.count >= gzipThreshold,
+           let compressed = Gzip.compress(data), compressed.count < data.count {
+            gzip = ByteBuffer(bytes: compressed)
+            gzipETag = "\"\(hash)-\(String(data.count, radix: 16))-gz\""
+        }
+        return StaticFile(relativePath: relativePath, contentType: contentType, size: data.count, modified: modified, etag: etag,
+                          gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
+                          storage: .memory(ByteBuffer(bytes: data), gzip: gzip))
+    }
+
+    /// FNV-1a, 64 bits, in hex: enough to tell builds apart, and no cryptography is needed for
+    /// a cache validator.
+    static func fnv1a(_ data: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

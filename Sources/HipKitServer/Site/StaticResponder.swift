@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+
+/// Answers GET and HEAD for one ``StaticFile``: conditional requests (`If-None-Match`,
+/// `If-Modified-Since` → 304), single byte ranges (206, or 416 when unsatisfiable; `If-Range`
+/// honoured), and the prepared gzip when the client accepts it and asked for no range.
+struct StaticResponder: Sendable {
+    let fileIO = FileIO()
+
+    func respond(_ file: StaticFile, request: Request, context: some RequestContext, root: String,
+                 cacheControl: String? = nil, extraHeaders: HTTPFields = [:]) async throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            throw APIError(.methodNotAllowed, "files answer GET and HEAD", headers: [.allow: "GET, HEAD"])
+        }
+        let rangeHeader = request.headers[.range]
+        let useGzip = file.gzip != nil && rangeHeader == nil && Self.acceptsGzip(request.headers[.acceptEncoding])
+
+        var headers = extraHeaders
+        headers[.contentType] = file.contentType
+        headers[.eTag] = useGzip ? file.gzipETag! : file.etag
+        headers[.lastModified] = file.lastModified
+        headers[.cacheControl] = cacheControl ?? file.cacheControl
+        headers[.acceptRanges] = "bytes"
+        headers[.xContentTypeOptions] = "nosniff"
+        if file.gzip != nil { headers[.vary] = "Accept-Encoding" }
+
+        if notModified(file, request: request) {
+            var kept = HTTPFields()
+            for name in [HTTPFields.Element.Name.eTag, .lastModified, .cacheControl, .vary, .contentSecurityPolicy, .accessControlAllowOrigin] {
+                if let value = headers[name] { kept[name] = value }
+            }
+            return Response(status: .notModified, headers: kept)
+        }
+
+        var range: ClosedRange<Int>?
+        if let rangeHeader, request.method == .get, ifRangeAllows(file, request: request) {
+            switch Self.parseRange(rangeHeader, size: file.size) {
+            case .none: break
+            case .unsatisfiable:
+                headers[.contentRange] = "bytes */\(file.size)"
+                headers[.contentType] = nil
+                headers[.contentLength] = "0"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            case .range(let r): range = r
+            }
+        }
+
+        let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
+        if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)" }
+        if useGzip { headers[.contentEncoding] = "gzip" }
+        let length = range.map { $0.count } ?? (useGzip ? file.gzip!.readableBytes : file.size)
+        headers[.contentLength] = String(length)
+        if request.method == .head { return Response(status: status, headers: headers) }
+
+        switch file.storage {
+        case .memory(let buffer, let gzip):
+            let body: ByteBuffer
+            if useGzip, let gzip {
+                body = gzip
+            } else if let range {
+                body = buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
+            } else {
+                body = buffer
+            }
+            return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+        case .disk(let path):
+            // Checked again at the moment of reading: the file must still be inside dist/.
+            guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
+                  let current = SiteSignature.stamp(real), current.size == Int64(file.size) else {
+                throw APIError.notFound()
+            }
+            let body = try await fileIO.loadFile(path: real, range: range ?? 0...max(0, file.size - 1), context: context)
+            return Response(status: status, headers: headers, body: body)
+        }
+    }
+
+    /// `If-None-Match` (weak comparison, either representation's tag) wins over
+    /// `If-Modified-Since`, as RFC 9110 says.
+    private func notModified(_ file: StaticFile, request: Request) -> Bool {
+        if let ifNoneMatch = request.headers[.ifNoneMatch] {
+            let tags = ifNoneMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if tags.contains("*") { return true }
+            let ours = [file.etag, file.gzipETag].compactMap { $0 }
+            return tags.contains { tag in ours.contains(Self.opaque(tag)) }
+        }
+        if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse) {
+            return file.modified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970
+        }
+        return false
+    }
+
+    /// `If-Range` with a strong ETag or the exact `Last-Modified` keeps the range; anything
+    /// else means the client's copy is stale, so the whole file is sent.
+    private func ifRangeAllows(_ file: StaticFile, request: Request) -> Bool {
+        guard let ifRange = request.headers[.ifRange]?.trimmingCharacters(in: .whitespaces) else { return true }
+        if ifRange.hasPrefix("\"") { return ifRange == file.etag }
+        return ifRange == file.lastModified
+    }
+
+    private static func opaque(_ tag: String) -> String {
+        tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
+    }
+
+    enum RangeResult: Equatable {
+        case none
+        case unsatisfiable
+        case range(ClosedRange<Int>)
+    }
+
+    /// One `bytes=` range. Several ranges, other units and malformed headers are ignored (the
+    /// whole file is sent), which RFC 9110 allows.
+    static func parseRange(_ header: String, size: Int) -> RangeResult {
+        let header = header.trimmingCharacters(in: .whitespaces)
+        guard header.lowercased().hasPrefix("bytes=") else { return .none }
+        let spec = header.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .none }
+        let startText = spec[..<dash].trimmingCharacters(in: .whitespaces)
+        let endText = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        if startText.isEmpty {
+            guard let suffix = Int(endText), suffix >= 0 else { return .none }
+            guard suffix > 0, size > 0 else { return .unsatisfiable }
+            return .range(max(0, size - suffix)...(size - 1))
+        }
+        guard let start = Int(startText), start >= 0 else { return .none }
+        var end = size - 1
+        if !endText.isEmpty {
+            guard let e = Int(endText), e >= start else { return .none }
+            end = min(e, size - 1)
+        }
+        guard start < size else { return .unsatisfiable }
+        return .range(start...end)
+    }
+
+    /// Whether `Accept-Encoding` allows gzip (`gzip` or `*` with a non-zero quality).
+    static func acceptsGzip(_ header: String?) -> Bool {
+        guard let header else { return false }
+        var star: Bool?
+        for item in header.split(separator: ",") {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let name = parts.first else { continue }
+            var quality = 1.0
+            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
+                quality = Double(parameter.dropFirst(2)) ?? 1
+            }
+            if name == "gzip" || name == "x-gzip" { return quality > 0 }
+            if name == "*" { star = quality > 0 }
+        }
+        return star ?? false
+    }
+}

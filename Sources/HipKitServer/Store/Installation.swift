@@ -1,0 +1,47 @@
+import Foundation
+
+/// One HipChat installation of the add-on: a group (global install) or a single room.
+///
+/// `oauthSecret` signs the JWTs HipChat sends for this installation and, with `oauthId`,
+/// obtains API tokens; it never leaves the server (``summary`` omits it).
+public struct Installation: Sendable, Hashable {
+    public var oauthId: String
+    public var oauthSecret: String
+    public var capabilitiesUrl: String
+    public var groupId: Int
+    /// Set for a room installation; nil when installed for the whole group.
+    public var roomId: Int?
+    /// HipChat's REST base (`https://api.hipchat.com/v2/`), from the capabilities document.
+    public var apiUrl: String?
+    /// Where API tokens come from, from the capabilities document.
+    public var tokenUrl: String?
+    public var installedAt: Date
+    public var updatedAt: Date
+
+    public init(oauthId: String, oauthSecret: String, capabilitiesUrl: String, groupId: Int, roomId: Int? = nil,
+                apiUrl: String? = nil, tokenUrl: String? = nil, installedAt: Date = Date(), updatedAt: Date = Date()) {
+        self.oauthId = oauthId
+        self.oauthSecret = oauthSecret
+        self.capabilitiesUrl = capabilitiesUrl
+        self.groupId = groupId
+        self.roomId = roomId
+        self.apiUrl = apiUrl
+        self.tokenUrl = tokenUrl
+        self.installedAt = installedAt
+        self.updatedAt = updatedAt
+    }
+
+    /// What the admin listing shows: everything but the secret.
+    public var summary: JSONValue {
+        var object: [String: JSONValue] = [
+            "oauthId": .string(oauthId),
+            "capabilitiesUrl": .string(capabilitiesUrl),
+            "groupId": .int(groupId),
+            "roomId": roomId.map(JSONValue.int) ?? .null,
+            "installedAt": .string(ISO8601DateFormatter().string(from: installedAt)),
+            "updatedAt": .string(ISO8601DateFormatter().string(from: updatedAt)),
+        ]
+        if let apiUrl { object["apiUrl"] = .string(apiUrl) }
+        return .object(object)
+    }
+}

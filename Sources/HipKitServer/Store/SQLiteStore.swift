@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+
+/// ``InstallationStore`` in one SQLite file, through GRDB.
+///
+/// WAL mode with `synchronous=FULL`: every commit reaches the disk before the write returns, so
+/// once the server has answered 2xx to an install or a glance update, a `kill -9` or a power
+/// cut loses nothing. The file holds shared secrets, so it is created readable by its owner only.
+public final class SQLiteStore: InstallationStore {
+    private let pool: DatabasePool
+    public let file: URL
+
+    public init(file: URL) throws {
+        self.file = file
+        let directory = file.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(5)
+        // Created empty and private before SQLite opens it: SQLite gives the -wal and -shm files
+        // the database file's permissions, and the WAL holds secrets too.
+        if !FileManager.default.fileExists(atPath: file.path) {
+            FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        pool = try DatabasePool(path: file.path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE installation (
+                    oauth_id TEXT PRIMARY KEY NOT NULL,
+                    oauth_secret TEXT NOT NULL,
+                    capabilities_url TEXT NOT NULL,
+                    group_id INTEGER NOT NULL,
+                    room_id INTEGER,
+                    api_url TEXT,
+                    token_url TEXT,
+                    installed_at DOUBLE NOT NULL,
+                    updated_at DOUBLE NOT NULL
+                );
+                CREATE TABLE glance_data (
+                    key TEXT NOT NULL,
+                    room_id INTEGER,
+                    data TEXT NOT NULL,
+                    updated_at DOUBLE NOT NULL
+                );
+                CREATE UNIQUE INDEX glance_data_key_room ON glance_data (key, ifnull(room_id, -1));
+                CREATE TABLE setting (
+                    oauth_id TEXT NOT NULL REFERENCES installation (oauth_id) ON DELETE CASCADE,
+                    room_id INTEGER,
+                    data TEXT NOT NULL,
+                    updated_at DOUBLE NOT NULL
+                );
+                CREATE UNIQUE INDEX setting_installation_room ON setting (oauth_id, ifnull(room_id, -1));
+                """)
+        }
+        return migrator
+    }
+
+    public func upsert(_ installation: Installation) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (oauth_id) DO UPDATE SET
+                    oauth_secret = excluded.oauth_secret, capabilities_url = excluded.capabilities_url,
+                    group_id = excluded.group_id, room_id = excluded.room_id, api_url = excluded.api_url,
+                    token_url = excluded.token_url, updated_at = excluded.updated_at
+                """, arguments: [installation.oauthId, installation.oauthSecret, installation.capabilitiesUrl,
+                                 installation.groupId, installation.roomId, installation.apiUrl, installation.tokenUrl,
+                                 installation.installedAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970])
+        }
+    }
+
+    public func installation(oauthId: String) async throws -> Installation? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(Self.installation)
+        }
+    }
+
+    public func deleteInstallation(oauthId: String) async throws -> Bool {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]) else {
+                return false
+            }
+            let removed = Self.installation(row)
+            try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ?", arguments: [oauthId])
+            try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
+            if let room = removed.roomId {
+                let others = try Int.fetchOne(db, sql: "SELECT count(*) FROM installation WHERE room_id = ?", arguments: [room]) ?? 0
+                if others == 0 {
+                    try db.execute(sql: "DELETE FROM glance_data WHERE room_id = ?", arguments: [room])
+                }
+            }
+            return true
+        }
+    }
+
+    public func installations() async throws -> [Installation] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM installation ORDER BY installed_at, oauth_id").map(Self.installation)
+        }
+    }
+
+    public func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws {
+        let text = data.jsonString
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
+            try db.execute(sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
+                           arguments: [key, room, text, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func glanceData(key: String, room: Int?) async throws -> JSONValue? {
+        let text = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
+        }
+        return text.flatMap { JSONValue.parse(Data($0.utf8)) }
+    }
+
+    public func putSettings(_ values: [String: JSONValue], oauthId: String, room: Int?) async throws {
+        let text = JSONValue.object(values).jsonString
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
+            try db.execute(sql: "INSERT INTO setting (oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
+                           arguments: [oauthId, room, text, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]? {
+        let text = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT data FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
+        }
+        return text.flatMap { JSONValue.parse(Data($0.utf8))?.objectValue }
+    }
+
+    /// The journal mode and synchronous level in force, for checking durability settings.
+    func pragmas() async throws -> (journalMode: String, synchronous: Int) {
+        try await pool.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    private static func installation(_ row: Row) -> Installation {
+        Installation(
+            oauthId: row["oauth_id"],
+            oauthSecret: row["oauth_secret"],
+            capabilitiesUrl: row["capabilities_url"],
+            groupId: row["group_id"],
+            roomId: row["room_id"],
+            apiUrl: row["api_url"],
+            tokenUrl: row["token_url"],
+            installedAt: Date(timeIntervalSince1970: row["installed_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+
+/// A refusal: the status, one sentence saying why, and the request field at fault if there is
+/// one. Handlers throw it; the responder turns it into `{"error": …, "field": …}` (or a short
+/// page for a browser) and logs it, so every 4xx reads the same way.
+struct APIError: Error, Sendable {
+    var status: HTTPResponse.Status
+    var message: String
+    var field: String?
+    /// Headers the answer needs whatever its body (CORS on glance queries, `WWW-Authenticate`).
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, _ message: String, field: String? = nil, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.field = field
+        self.headers = headers
+    }
+
+    static func badRequest(_ message: String, field: String? = nil) -> APIError { APIError(.badRequest, message, field: field) }
+    static func notFound(_ message: String = "not found") -> APIError { APIError(.notFound, message) }
+
+    /// The answer: a page when the client is a browser asking for HTML, JSON otherwise.
+    func response(forHTML html: Bool) -> Response {
+        var headers = self.headers
+        headers[.cacheControl] = "no-store"
+        headers[.xContentTypeOptions] = "nosniff"
+        if html {
+            let escaped = HTMLText.escape(message)
+            let page = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(status.code) \(HTMLText.escape(status.reasonPhrase))</title></head>
+            <body><h1>\(status.code) \(HTMLText.escape(status.reasonPhrase))</h1><p>\(escaped)</p></body></html>
+
+            """
+            headers[.contentType] = "text/html; charset=utf-8"
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+        var object: [String: JSONValue] = ["error": .string(message)]
+        if let field { object["field"] = .string(field) }
+        return JSONResponse.make(.object(object), status: status, headers: headers)
+    }
+}
+
+/// Builds JSON answers with the headers every one of them carries.
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
+        headers[.xContentTypeOptions] = "nosniff"
+        var data = value.jsonData
+        data.append(0x0A)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Escaping for text put into HTML.
+enum HTMLText {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import HipKit
+import HipKitServer
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a built add-on: its files, installs, JWT-checked views, glances, webhooks and settings.",
+        discussion: """
+        Serves DIST (the output of `hipkit build`) at the paths its atlassian-connect.json names,
+        whatever host that is, and does what a static host cannot: takes HipChat's installs
+        (checked with HipChat unless --no-verify-installs), checks the JWT on views, glance
+        queries, webhooks and settings, answers glance queries with the latest data, and answers
+        webhooks with the spec's canned replies. A new build of DIST is picked up within a second.
+
+        Installations and posted data are kept in DATA/hipkit.sqlite (default: .hipkit/ beside
+        DIST). With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and
+        pushes it to HipChat, and `GET /admin/installations` lists installations.
+
+        Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags. SIGTERM or SIGINT
+        stops the server gracefully. GET /healthz answers {"status":"ok"}.
+
+        Examples:
+          hipkit serve
+          hipkit serve my-addon/dist --port 3000
+          HIPKIT_ADMIN_TOKEN=$(openssl rand -hex 20) hipkit serve dist --host 0.0.0.0
+          hipkit serve dist --trust-host hipchat.example.com:8443
+        """)
+
+    @Argument(help: "The built site: `hipkit build`'s output folder.")
+    var dist: String = "dist"
+
+    @Option(help: "Address to listen on (default: $HOST, else 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default: $PORT, else 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("data"), help: "Folder for hipkit.sqlite (default: DIST/../.hipkit).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("trust-host"), help: "A HipChat host installs may name, HOST[:PORT]; repeatable (default: api.hipchat.com).")
+    var trustHosts: [String] = []
+
+    @Option(help: "Bearer token for the /admin API (default: $HIPKIT_ADMIN_TOKEN; without one the admin API is off).")
+    var adminToken: String?
+
+    @Flag(help: "Store installs without checking them with HipChat. Anyone reaching the server can then install: local use only.")
+    var noVerifyInstalls = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+        for host in trustHosts where TrustedHost(host) == nil {
+            throw ValidationError("--trust-host '\(host)' is not HOST or HOST:PORT")
+        }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var resolvedPort = 8080
+        if let port {
+            resolvedPort = port
+        } else if let text = environment["PORT"], !text.isEmpty {
+            guard let value = Int(text), (0...65535).contains(value) else {
+                throw Output.fail(HipKitError("PORT is '\(text)', not a port number"))
+            }
+            resolvedPort = value
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "hipkit")
+        logger.logLevel = level
+
+        let distURL = URL(fileURLWithPath: dist)
+        let configuration = ServerConfiguration(
+            distDirectory: distURL,
+            host: host ?? environment["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
+            port: resolvedPort,
+            dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) },
+            trustedHosts: trustHosts.isEmpty ? [TrustedHost.hipchatCloud] : trustHosts.compactMap(TrustedHost.init),
+            adminToken: adminToken ?? environment["HIPKIT_ADMIN_TOKEN"],
+            verifyInstalls: !noVerifyInstalls)
+        let server = HipKitServer(configuration: configuration, logger: logger)
+        do {
+            logger.info("serving", metadata: [
+                "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
+                "data": "\(configuration.dataDirectory.path)", "admin": "\(configuration.adminToken == nil ? "off" : "on")",
+                "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
+            ])
+            try await server.run()
+        } catch let failure as SiteLoadError {
+            Output.report(failure.diagnostics, sources: failure.sources, format: .human, summary: false)
+            throw ExitCode(2)
+        } catch let error as HipKitError {
+            throw Output.fail(error)
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import HipKitServer
+
+@Suite("Glances and the admin API", .serialized)
+struct GlanceTests {
+    static let adminToken = "adm1n-t0ken-0123456789-abcdefghij-KLMNOP"
+    static let bearer: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
+
+    @Test("the glance query needs a JWT, answers CORS preflights, and serves the static data first")
+    func staticData() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, setup: { try await $0.upsert(Fixture.installation()) }) { client, _ in
+            let refused = try await client.execute(uri: "/glances/incidents-glance.json", method: .get)
+            #expect(refused.status == .unauthorized)
+            #expect(refused.headers[.accessControlAllowOrigin] == "*")
+
+            let preflight = try await client.execute(uri: "/glances/incidents-glance.json", method: .options,
+                                                     headers: [.accessControlRequestMethod: "GET", .origin: "https://www.hipchat.com"])
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "*")
+            #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
+
+            let token = try await Tokens.mint(room: 42)
+            let response = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.accessControlAllowOrigin] == "*")
+            #expect(response.json?["label"]?["value"]?.stringValue == "<b>3</b> open")
+            #expect(response.json?["status"]?["value"]?["type"]?.stringValue == "new")
+            let expired = try await Tokens.mint(room: 42, expiresIn: -3600)
+            #expect(try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(expired)", method: .get).status == .unauthorized)
+        }
+    }
+
+    @Test("an update is served from then on: room data for that room, add-on-wide data elsewhere")
+    func updateThenQuery() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken), setup: { try await $0.upsert(Fixture.installation()) }) { client, store in
+            let wide = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                                                body: jsonBody(#"{"label": "<b>5</b> open", "status": {"lozenge": {"label": "BAD", "type": "error"}}}"#))
+            #expect(wide.status == .ok)
+            #expect(wide.json?["data"]?["label"]?["type"]?.stringValue == "html")
+            let room = try await client.execute(uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: Self.bearer,
+                                                body: jsonBody(#"{"label": {"type": "html", "value": "<b>1</b> here"}, "metadata": {"open": 1}}"#))
+            #expect(room.status == .ok)
+            #expect(room.json?["room"]?.intValue == 42)
+
+            let in42 = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(try await Tokens.mint(room: 42))", method: .get)
+            #expect(in42.json?["label"]?["value"]?.stringValue == "<b>1</b> here")
+            #expect(in42.json?["metadata"]?["open"]?.intValue == 1)
+            let in7 = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(try await Tokens.mint(room: 7))", method: .get)
+            #expect(in7.json?["label"]?["value"]?.stringValue == "<b>5</b> open")
+            #expect(in7.json?["status"]?["value"]?["type"]?.stringValue == "error")
+            let noRoom = try await client.execute(uri: "/glances/incidents-glance.json", method: .get,
+                                                  headers: [.authorization: "JWT \(try await Tokens.mint())"])
+            #expect(noRoom.json?["label"]?["value"]?.stringValue == "<b>5</b> open")
+            // Stored durably, not only in memory.
+            #expect(try await store.glanceData(key: "incidents-glance", room: 42)?["label"]?["value"]?.stringValue == "<b>1</b> here")
+        }
+    }
+
+    @Test("admin routes: 404 without a configured token, 401 with a wrong one")
+    func adminAuthorization() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site) { client, _ in
+            let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                                                    body: jsonBody(#"{"label": "x"}"#))
+            #expect(response.status == .notFound)
+            #expect(try await client.execute(uri: "/admin/installations", method: .get, headers: Self.bearer).status == .notFound)
+        }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, _ in
+            for header in ["Bearer wrong", "Bearer \(Self.adminToken)x", "Basic \(Self.adminToken)", "Bearer", ""] {
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if !header.isEmpty { headers[.authorization] = header }
+                let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: headers,
+                                                        body: jsonBody(#"{"label": "x"}"#))
+                #expect(response.status == .unauthorized, "\(header)")
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+        }
+    }
+
+    @Test("bad updates are refused, naming the field, and change nothing", arguments: [
+        ("{\"label\": ", nil as String?, 400, "body"),
+        ("[1, 2]", nil, 400, "body"),
+        ("{\"status\": {\"lozenge\": {\"label\": \"X\", \"type\": \"new\"}}}", nil, 400, "label"),
+        ("{\"label\": \"x\", \"status\": {\"type\": \"lozenge\", \"value\": {\"label\": \"X\", \"type\": \"purple\"}}}", nil, 400, "status.value.type"),
+        ("{\"label\": \"x\", \"status\": {\"type\": \"lozenge\", \"value\": {\"type\": \"new\"}}}", nil, 400, "status.value.label"),
+        ("{\"label\": \"x\", \"status\": {\"type\": \"banner\"}}", nil, 400, "status"),
+        ("{\"label\": \"x\", \"metadata\": [1]}", nil, 400, "metadata"),
+        ("{\"label\": {\"type\": \"text\", \"value\": \"x\"}}", nil, 400, "label.type"),
+        ("{\"label\": \"x\"}", "room=abc", 400, "room"),
+        ("{\"label\": \"x\"}", "room=-1", 400, "room"),
+    ])
+    func badUpdates(_ body: String, _ query: String?, _ status: Int, _ field: String) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken), setup: { try await $0.upsert(Fixture.installation()) }) { client, store in
+            let uri = "/admin/glances/incidents-glance" + (query.map { "?" + $0 } ?? "")
+            let response = try await client.execute(uri: uri, method: .post, headers: Self.bearer, body: jsonBody(body))
+            #expect(response.status.code == status)
+            #expect(response.errorField == field, "\(response.text)")
+            #expect(try await store.glanceData(key: "incidents-glance", room: nil) == nil)
+            let token = try await Tokens.mint()
+            let served = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
+            #expect(served.json?["label"]?["value"]?.stringValue == "<b>3</b> open")
+        }
+    }
+
+    @Test("an unknown glance key is 404")
+    func unknownGlance() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, _ in
+            let response = try await client.execute(uri: "/admin/glances/no-such-glance", method: .post, headers: Self.bearer,
+                                                    body: jsonBody(#"{"label": "x"}"#))
+            #expect(response.status == .notFound)
+            #expect(response.errorMessage?.contains("no-such-glance") == true)
+        }
+    }
+
+    @Test("GET /admin/installations lists installations without their secrets")
+    func listInstallations() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken), setup: { store in
+            try await store.upsert(Fixture.installation(roomId: 42))
+            try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+        }) { client, _ in
+            let response = try await client.execute(uri: "/admin/installations", method: .get, headers: Self.bearer)
+            #expect(response.status == .ok)
+            let list = response.json?["installations"]?.arrayValue ?? []
+            #expect(list.count == 2)
+            #expect(Set(list.compactMap { $0["oauthId"]?.stringValue }) == [Fixture.oauthId, Fixture.otherId])
+            #expect(list.first { $0["oauthId"]?.stringValue == Fixture.oauthId }?["roomId"]?.intValue == 42)
+            #expect(!response.text.contains(Fixture.secret))
+            #expect(!response.text.contains(Fixture.otherSecret))
+            #expect(!response.text.lowercased().contains("secret"))
+        }
+    }
+
+    @Test("updates are pushed to HipChat: room data to the room, add-on-wide data to the group")
+    func pushReachesHipChat() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            let site = try TestSite()
+            defer { site.remove() }
+            let configuration = site.configuration(adminToken: Self.adminToken,
+                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(site, configuration, setup: { store in
+                try await store.upsert(Fixture.installation(groupId: 9001, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+            }) { client, _ in
+                let room = try await client.execute(uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: Self.bearer,
+                                                    body: jsonBody(#"{"label": "<b>2</b> open"}"#))
+                #expect(room.json?["pushes"]?.intValue == 1)
+                #expect(await hipchat.wait { $0.pushes.count == 1 })
+                let push = try #require(hipchat.pushes.first)
+                #expect(push.path == "/v2/addon/ui/room/42")
+                #expect(push.authorization?.hasPrefix("Bearer token-") == true)
+                let glance = push.body?["glance"]?.arrayValue?.first
+                #expect(glance?["key"]?.stringValue == "incidents-glance")
+                #expect(glance?["content"]?["label"]?["value"]?.stringValue == "<b>2</b> open")
+
+                _ = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                                             body: jsonBody(#"{"label": "<b>9</b> open"}"#))
+                #expect(await hipchat.wait { $0.pushes.count == 2 })
+                #expect(hipchat.pushes.last?.path == "/v2/addon/ui/group/9001")
+                // One token served both pushes.
+                #expect(hipchat.state.withLock { $0.tokenRequests.count } == 1)
+            }
+        }
+    }
+
+    @Test("a failed push is retried with backoff and logged")
+    func pushRetried() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            hipchat.state.withLock { $0.failingPushes = 2 }
+            let site = try TestSite()
+            defer { site.remove() }
+            let logs = LogCapture()
+            let configuration = site.configuration(adminToken: Self.adminToken,
+                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(site, configuration, logs: logs, setup: { store in
+                try await store.upsert(Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+            }) { client, _ in
+                let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                                                        body: jsonBody(#"{"label": "x"}"#))
+                #expect(response.status == .ok)
+                #expect(await hipchat.wait { $0.pushes.count == 1 })
+                #expect(hipchat.pushes.first?.path == "/v2/addon/ui/room/42")
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline, !logs.all.contains(where: { $0.message == "glance pushed" }) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(logs.all.filter { $0.message.contains("will retry") }.count >= 2)
+                #expect(logs.all.contains { $0.message == "glance pushed" && Int($0.metadata["attempt"] ?? "") ?? 0 >= 3 })
+            }
+        }
+    }
+
+    @Test("a push that keeps failing is given up after the last attempt, and logged")
+    func pushGivenUp() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            hipchat.state.withLock { $0.failingPushes = 100 }
+            let site = try TestSite()
+            defer { site.remove() }
+            let logs = LogCapture()
+            let configuration = site.configuration(adminToken: Self.adminToken,
+                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(site, configuration, logs: logs, setup: { store in
+                try await store.upsert(Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+            }) { client, _ in
+                _ = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                                             body: jsonBody(#"{"label": "x"}"#))
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline, !logs.all.contains(where: { $0.message == "glance push given up" }) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let givenUp = logs.all.first { $0.message == "glance push given up" }
+                #expect(givenUp?.level == .error)
+                #expect(givenUp?.metadata["attempts"] == "4")
+            }
+        }
+    }
+}

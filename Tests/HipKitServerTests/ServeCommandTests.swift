@@ -1,0 +1,120 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+@testable import HipKitServer
+
+/// `hipkit serve` as a process: what a `kill -9` keeps, and what SIGTERM does.
+@Suite("hipkit serve, the process", .serialized)
+struct ServeCommandTests {
+    /// The `hipkit` executable SwiftPM built next to the test bundle.
+    static var executable: URL { Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("hipkit") }
+
+    final class Server {
+        let process = Process()
+        let stderr: URL
+        private(set) var port = 0
+
+        init(site: TestSite, extra: [String] = []) throws {
+            stderr = site.root.appendingPathComponent("stderr-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            process.executableURL = ServeCommandTests.executable
+            process.arguments = ["serve", site.dist.path, "--port", "0", "--data", site.data.path] + extra
+            var environment = ProcessInfo.processInfo.environment
+            environment["HIPKIT_ADMIN_TOKEN"] = GlanceTests.adminToken
+            environment.removeValue(forKey: "PORT")
+            environment.removeValue(forKey: "HOST")
+            process.environment = environment
+            process.standardError = try FileHandle(forWritingTo: stderr)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// A test that fails midway must not leave a server running.
+        deinit {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+
+        var log: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
+
+        /// Waits for the "listening on HOST:PORT" line.
+        func waitUntilListening() async throws {
+            // Generous, and checked once more after the deadline: other test suites may keep
+            // this task from running for a while on a small machine.
+            let deadline = Date().addingTimeInterval(120)
+            while true {
+                if let range = log.range(of: "listening on 127.0.0.1:") {
+                    let digits = log[range.upperBound...].prefix { $0.isNumber }
+                    if let port = Int(digits) { self.port = port; return }
+                }
+                if !process.isRunning || Date() > deadline { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("hipkit serve did not start: \(log)")
+            throw CancellationError()
+        }
+
+        func request(_ path: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil) async throws -> (Int, Data) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            request.httpBody = body.map { Data($0.utf8) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        }
+
+        func waitForExit(seconds: Double) async -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if !process.isRunning { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return !process.isRunning
+        }
+    }
+
+    @Test("after a 2xx, kill -9 loses nothing; SIGTERM stops the server gracefully")
+    func killAndTerminate() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let admin = ["Authorization": "Bearer \(GlanceTests.adminToken)", "Content-Type": "application/json"]
+
+        let first = try Server(site: site, extra: ["--no-verify-installs"])
+        try await first.waitUntilListening()
+        let install = try await first.request("/installed", method: "POST", headers: ["Content-Type": "application/json"],
+                                              body: #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#)
+        #expect(install.0 == 200)
+        let glance = try await first.request("/admin/glances/incidents-glance?room=42", method: "POST", headers: admin,
+                                             body: #"{"label": "<b>survived</b>"}"#)
+        #expect(glance.0 == 200)
+        kill(first.process.processIdentifier, SIGKILL)
+        #expect(await first.waitForExit(seconds: 60))
+
+        let second = try Server(site: site)
+        try await second.waitUntilListening()
+        let token = try await Tokens.mint(room: 42)
+        let query = try await second.request("/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token)"])
+        #expect(query.0 == 200)
+        #expect(JSONValue.parse(query.1)?["label"]?["value"]?.stringValue == "<b>survived</b>")
+        let list = try await second.request("/admin/installations", headers: admin)
+        #expect(JSONValue.parse(list.1)?["installations"]?.arrayValue?.count == 1)
+
+        kill(second.process.processIdentifier, SIGTERM)
+        #expect(await second.waitForExit(seconds: 60))
+        #expect(second.process.terminationStatus == 0)
+        #expect(second.log.contains("stopped"))
+    }
+
+    @Test("a missing dist/ fails at start with exit status 2")
+    func missingDist() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try FileManager.default.removeItem(at: site.dist)
+        let server = try Server(site: site)
+        #expect(await server.waitForExit(seconds: 120))
+        #expect(server.process.terminationStatus == 2)
+        #expect(server.log.contains("no such folder"))
+    }
+}

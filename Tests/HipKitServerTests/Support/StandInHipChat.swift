@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+@testable import HipKitServer
+
+/// A stand-in for HipChat's API on loopback: a capabilities document (and broken variants),
+/// the token endpoint, and the glance push endpoints, recording what the server sends.
+final class StandInHipChat: Sendable {
+    struct Push: Sendable {
+        var path: String
+        var authorization: String?
+        var body: JSONValue?
+    }
+
+    struct State {
+        var port = 0
+        /// oauthId → secret that the token endpoint accepts.
+        var credentials: [String: String] = [:]
+        var tokenRequests: [(oauthId: String, body: String)] = []
+        var capabilityRequests = 0
+        var pushes: [Push] = []
+        /// Glance pushes to answer 503 before accepting.
+        var failingPushes = 0
+        var issued = 0
+    }
+
+    let state = Mutex(State())
+
+    var port: Int { state.withLock { $0.port } }
+    var base: String { "http://127.0.0.1:\(port)" }
+    var capabilitiesUrl: String { base + "/v2/capabilities" }
+    var tokenUrl: String { base + "/v2/oauth/token" }
+    var apiUrl: String { base + "/v2/" }
+    var pushes: [Push] { state.withLock { $0.pushes } }
+
+    func accept(_ oauthId: String, _ secret: String) { state.withLock { $0.credentials[oauthId] = secret } }
+    func revoke(_ oauthId: String) { state.withLock { $0.credentials[oauthId] = nil } }
+
+    /// Runs `body` while the stand-in listens on 127.0.0.1 on a free port.
+    static func with<T: Sendable>(_ body: @Sendable (StandInHipChat) async throws -> T) async throws -> T {
+        let hipchat = StandInHipChat()
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: hipchat.router(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "stand-in", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        hipchat.state.withLock { $0.port = port }
+        do {
+            let value = try await body(hipchat)
+            task.cancel()
+            _ = await task.result
+            return value
+        } catch {
+            task.cancel()
+            _ = await task.result
+            throw error
+        }
+    }
+
+    /// Waits until `condition` holds for the recorded state, or `seconds` pass.
+    func wait(seconds: Double = 60, until condition: (State) -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if state.withLock({ condition($0) }) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return state.withLock { condition($0) }
+    }
+
+    private func capabilities(selfURL: String, tokenUrl: String? = nil) -> Response {
+        let document: [String: Any] = [
+            "name": "HipChat",
+            "links": ["self": selfURL, "api": apiUrl],
+            "capabilities": [
+                "oauth2Provider": ["authorizationUrl": base + "/users/authorize", "tokenUrl": tokenUrl ?? self.tokenUrl],
+                "hipchatApiProvider": ["url": apiUrl],
+            ],
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: document)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v2/capabilities") { _, _ in
+            self.state.withLock { $0.capabilityRequests += 1 }
+            return self.capabilities(selfURL: self.capabilitiesUrl)
+        }
+        router.get("/v2/capabilities/mismatch") { _, _ in
+            self.state.withLock { $0.capabilityRequests += 1 }
+            return self.capabilities(selfURL: self.capabilitiesUrl)
+        }
+        router.get("/v2/capabilities/untrusted-token") { _, _ in
+            self.state.withLock { $0.capabilityRequests += 1 }
+            return self.capabilities(selfURL: self.capabilitiesUrl + "/untrusted-token", tokenUrl: "https://tokens.example.net/v2/oauth/token")
+        }
+        router.get("/v2/capabilities/redirect") { _, _ in
+            self.state.withLock { $0.capabilityRequests += 1 }
+            return Response(status: .found, headers: [.location: self.capabilitiesUrl])
+        }
+        router.post("/v2/oauth/token") { request, _ -> Response in
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: 10_000))
+            let basic = request.headers[.authorization].flatMap { header -> (String, String)? in
+                guard header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+                      let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+                return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+            }
+            let granted = self.state.withLock { state -> String? in
+                state.tokenRequests.append((basic?.0 ?? "", body))
+                guard let basic, state.credentials[basic.0] == basic.1, body.contains("grant_type=client_credentials") else { return nil }
+                state.issued += 1
+                return "token-\(basic.0.prefix(8))-\(state.issued)"
+            }
+            guard let granted else {
+                return Response(status: .unauthorized, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_client"}"#)))
+            }
+            let json = #"{"access_token":"\#(granted)","expires_in":3599,"group_id":9001,"group_name":"Example","token_type":"bearer","scope":"send_notification"}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+        }
+        let push: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 100_000)
+            let fail = self.state.withLock { state -> Bool in
+                if state.failingPushes > 0 {
+                    state.failingPushes -= 1
+                    return true
+                }
+                state.pushes.append(Push(path: request.uri.path, authorization: request.headers[.authorization],
+                                         body: JSONValue.parse(Data(buffer: body))))
+                return false
+            }
+            return Response(status: fail ? .serviceUnavailable : .noContent)
+        }
+        router.post("/v2/addon/ui/room/:room", use: push)
+        router.post("/v2/addon/ui/group/:group", use: push)
+        return router
+    }
+}
+

@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import HipKitServer
+
+@Suite("JWT on views")
+struct ViewAuthTests {
+    private func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, setup: { store in
+            try await store.upsert(Fixture.installation())
+            try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+        }) { client, _ in try await body(client) }
+    }
+
+    @Test("a valid token, in signed_request or the Authorization header, opens the view")
+    func accepted() async throws {
+        try await run { client in
+            let token = try await Tokens.mint(room: 42)
+            let query = try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get)
+            #expect(query.status == .ok)
+            #expect(query.text.contains("Open incidents"))
+            #expect(query.headers[.contentSecurityPolicy] == "frame-ancestors 'self' https://*.hipchat.com")
+            #expect(query.headers[.cacheControl] == "private, max-age=60")
+            let header = try await client.execute(uri: "/incidents.html", method: .get, headers: [.authorization: "JWT \(token)"])
+            #expect(header.status == .ok)
+            // The other installation's tokens work with its own secret.
+            let other = try await Tokens.mint(iss: Fixture.otherId, secret: Fixture.otherSecret)
+            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get).status == .ok)
+        }
+    }
+
+    @Test("without a token: 401 as JSON for programs, as a page for browsers")
+    func missing() async throws {
+        try await run { client in
+            let json = try await client.execute(uri: "/incidents.html", method: .get)
+            #expect(json.status == .unauthorized)
+            #expect(json.headers[.contentType] == "application/json; charset=utf-8")
+            #expect(json.errorMessage?.contains("JWT") == true)
+            #expect(json.headers[.wwwAuthenticate] != nil)
+            let page = try await client.execute(uri: "/incidents.html", method: .get, headers: [.accept: "text/html,application/xhtml+xml"])
+            #expect(page.status == .unauthorized)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.text.contains("<h1>401"))
+            #expect(!page.text.contains("Open incidents"))
+        }
+    }
+
+    @Test("refused tokens", arguments: [
+        "expired", "wrong-secret", "alg-none", "alg-hs512", "alg-missing", "unknown-iss", "garbled", "two-parts",
+        "not-yet-valid", "issued-in-future", "no-expiry", "other-installations-secret",
+    ])
+    func refused(_ kind: String) async throws {
+        try await run { client in
+            let token: String
+            switch kind {
+            case "expired": token = try await Tokens.mint(expiresIn: -120)
+            case "wrong-secret": token = try await Tokens.mint(secret: "Wr0ngSecretWr0ngSecretWr0ngSecretWr0ngSe")
+            case "alg-none": token = Tokens.forged(header: #"{"alg":"none","typ":"JWT"}"#)
+            case "alg-hs512": token = Tokens.forged(header: #"{"alg":"HS512","typ":"JWT"}"#, signature: "c2lnbmF0dXJl")
+            case "alg-missing": token = Tokens.forged(header: #"{"typ":"JWT"}"#, signature: "c2lnbmF0dXJl")
+            case "unknown-iss": token = try await Tokens.mint(iss: "not-installed", secret: Fixture.secret)
+            case "garbled": token = "eyJhbGciOi.!!!.###"
+            case "two-parts": token = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0"
+            case "not-yet-valid": token = try await Tokens.mint(notBefore: 600)
+            case "issued-in-future": token = try await Tokens.mint(issuedAgo: -600)
+            case "no-expiry": token = try await Tokens.mint(omitExpiry: true)
+            default: token = try await Tokens.mint(iss: Fixture.oauthId, secret: Fixture.otherSecret)
+            }
+            let response = try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get)
+            #expect(response.status == .unauthorized, "\(kind)")
+            #expect(response.errorMessage != nil)
+            #expect(!response.text.contains("Open incidents"))
+            let header = try await client.execute(uri: "/incidents.html", method: .get, headers: [.authorization: "JWT \(token)"])
+            #expect(header.status == .unauthorized)
+        }
+    }
+
+    @Test("the algorithm is refused before any key is looked at")
+    func algorithmMessage() async throws {
+        try await run { client in
+            let none = Tokens.forged(header: #"{"alg":"none"}"#)
+            let response = try await client.execute(uri: "/incidents.html?signed_request=\(none)", method: .get)
+            #expect(response.errorMessage?.contains("only HS256") == true)
+        }
+    }
+
+    @Test("expiry has a small leeway for clock skew")
+    func leeway() async throws {
+        try await run { client in
+            let justExpired = try await Tokens.mint(expiresIn: -20)
+            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(justExpired)", method: .get).status == .ok)
+            let slightlyEarly = try await Tokens.mint(issuedAgo: -20, notBefore: 20)
+            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(slightlyEarly)", method: .get).status == .ok)
+        }
+    }
+
+    @Test("authentication: none views are public; configure and external pages need a token")
+    func publicAndProtected() async throws {
+        try await run { client in
+            let dialog = try await client.execute(uri: "/raise.html", method: .get)
+            #expect(dialog.status == .ok)
+            #expect(dialog.headers[.contentSecurityPolicy] != nil)
+            #expect(dialog.headers[.cacheControl] == "public, max-age=60")
+            #expect(try await client.execute(uri: "/configure", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/changelog.html", method: .get).status == .unauthorized)
+            let token = try await Tokens.mint()
+            let configure = try await client.execute(uri: "/configure?signed_request=\(token)", method: .get)
+            #expect(configure.status == .ok)
+            #expect(configure.text.contains("Configure incidents"))
+            // Pages that are no view stay public.
+            #expect(try await client.execute(uri: "/help/faq.html", method: .get).status == .ok)
+        }
+    }
+
+    @Test("frame-ancestors can be configured")
+    func frameAncestors() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        var configuration = site.configuration()
+        configuration.frameAncestors = ["https://hipchat.example.com"]
+        try await withServer(site, configuration) { client, _ in
+            let response = try await client.execute(uri: "/raise.html", method: .get)
+            #expect(response.headers[.contentSecurityPolicy] == "frame-ancestors https://hipchat.example.com")
+        }
+    }
+}
