@@ -27,7 +27,9 @@ public struct FrontMatter: Sendable {
             return FrontMatter(body: text, bodyFirstLine: 1)
         }
         // A leading empty line keeps libyaml's line numbers equal to the file's.
-        let yaml = "\n" + lines[1..<close].joined(separator: "\n")
+        // A final newline puts the end of the YAML on the closing `---` line, where errors at its
+        // end are shown.
+        let yaml = "\n" + lines[1..<close].joined(separator: "\n") + "\n"
         let body = lines[(close + 1)...].joined(separator: "\n")
         var matter = FrontMatter(body: body, bodyFirstLine: close + 2)
         let result = YAMLComposer().compose(yaml, file: file)

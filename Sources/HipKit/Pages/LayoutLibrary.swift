@@ -13,6 +13,8 @@ public struct LayoutLibrary: Sendable {
     let origins: [String: String]
     /// Layout name → its text, for the build cache's keys.
     let texts: [String: String]
+    /// Layouts that exist but could not be read; their error is reported once, not per page.
+    let failed: Set<String>
 
     /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
     /// at their file and line.
@@ -38,12 +40,14 @@ public struct LayoutLibrary: Sendable {
         }
         var library = MustacheLibrary()
         var origins: [String: String] = [:]
+        var failed = Set<String>()
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
             if let line = deepestNesting(in: entry.text) {
                 diagnostics.append(.error(
                     "template-too-deep", "sections nest more than \(maxNesting) levels deep here", at: SourceLocation(file: entry.origin, line: line, column: 1),
                     hint: "a layout needs only a few levels of {{#section}}"))
+                failed.insert(name)
                 continue
             }
             if let cycle = cycle(from: name, in: texts.mapValues(\.text)) {
@@ -51,21 +55,24 @@ public struct LayoutLibrary: Sendable {
                     "template-recursion", "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
                     at: SourceLocation(file: entry.origin, line: lineOfReference(to: cycle[1], in: entry.text), column: 1),
                     hint: "a partial cannot include the template that includes it"))
+                failed.insert(name)
                 continue
             }
             do {
                 library.register(try MustacheTemplate(string: entry.text), named: name)
                 origins[name] = entry.origin
             } catch let error as MustacheTemplate.ParserError {
+                failed.insert(name)
                 diagnostics.append(.error(
                     "template-syntax", "template syntax error: \(describe(error.error))",
                     at: SourceLocation(file: entry.origin, line: error.context.lineNumber, column: max(1, error.context.columnNumber)),
                     hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
             } catch {
+                failed.insert(name)
                 diagnostics.append(.error("template-syntax", "template syntax error: \(error)", at: SourceLocation(file: entry.origin, line: 1, column: 1)))
             }
         }
-        return LayoutLibrary(library: library, origins: origins, texts: texts.mapValues(\.text))
+        return LayoutLibrary(library: library, origins: origins, texts: texts.mapValues(\.text), failed: failed)
     }
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }

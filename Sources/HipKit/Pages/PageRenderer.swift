@@ -99,6 +99,11 @@ struct PageRenderer: Sendable {
         let title = matter.title ?? Self.firstHeading(in: rendered.html) ?? (module?["title"] as? String) ?? (module?["name"] as? String) ?? Self.fallbackTitle(source)
         result.title = title
         let layout = matter.layout ?? Self.layout(forModuleKind: reference?.moduleKind)
+        if layouts.failed.contains(layout) {
+            // The template's own error says what is wrong; repeating it per page would mislead.
+            result.diagnostics = diagnostics
+            return result
+        }
         guard layouts.has(layout) else {
             diagnostics.append(.error(
                 "unknown-layout", "there is no layout called '\(layout)'", at: matter.layoutLocation ?? start,

@@ -107,12 +107,14 @@ public struct ProjectLoader: Sendable {
             baseUrl: baseUrl ?? "https://addon.invalid", baseUrlLocation: baseLocation)
         let descriptor = translator.translate(root)
         diagnostics += translator.diagnostics
-        if baseUrl != nil {
-            diagnostics += DescriptorValidator(origin: .built).validate(descriptor)
-        } else {
-            // Without a base URL every URL would be reported; report the cause once instead.
-            diagnostics += DescriptorValidator(origin: .built).validate(descriptor).filter { !["relative-url", "insecure-url"].contains($0.code) }
+        var checked = DescriptorValidator(origin: .built).validate(descriptor).filter {
+            !($0.code == "unknown-field" && $0.severity == .warning && $0.location.map(translator.quietFieldLocations.contains) == true)
         }
+        if baseUrl == nil {
+            // Without a base URL every URL would be reported; report the cause once instead.
+            checked = checked.filter { !["relative-url", "insecure-url"].contains($0.code) }
+        }
+        diagnostics += checked
         var project = AddonProject(
             directory: directory, specFile: file, baseUrl: translator.baseUrl, descriptor: descriptor,
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)

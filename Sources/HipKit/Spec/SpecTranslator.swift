@@ -19,6 +19,9 @@ struct SpecTranslator {
     var assets: Set<String> = []
     var glances: [GlanceDocument] = []
     var webhooks: [RuntimeWebhook] = []
+    /// Where fields the spec reader already warned about, or that `extra:` adds on purpose, are
+    /// written: the descriptor check does not warn about them a second time.
+    var quietFieldLocations = Set<SourceLocation>()
     var settings: [JSONNode]?
     /// A webhook's reply, read while its webhook object is translated.
     private var pendingReply: YAMLNode?
@@ -121,7 +124,8 @@ struct SpecTranslator {
                 at: entry.key.location,
                 hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
             var ignored: [Diagnostic] = []
-            out[name] = JSONNode.from(entry.value, diagnostics: &ignored)
+            quietFieldLocations.insert(entry.key.location)
+            Self.set(&out, at: [name], JSONNode.from(entry.value, diagnostics: &ignored), keyLocation: entry.key.location)
         }
         return out
     }
@@ -159,6 +163,8 @@ struct SpecTranslator {
 
     private mutating func deepMerge(_ source: JSONNode, into target: inout JSONNode, path: String) {
         for member in source.members ?? [] {
+            if let location = member.nameLocation { quietFieldLocations.insert(location) }
+            if let location = member.value.location { quietFieldLocations.insert(location) }
             if let existing = target[member.name] {
                 if existing.isObject, member.value.isObject {
                     var merged = existing
@@ -194,6 +200,11 @@ struct SpecTranslator {
             return JSONNode(.integer(i), at: node.location)
         case .url:
             guard let s = scalarText(node, subject: subject) else { return nil }
+            guard !s.trimmingCharacters(in: .whitespaces).isEmpty else {
+                diagnostics.append(.error("empty-value", "\(subject) must not be empty", at: node.location,
+                                          hint: "write the URL, or `/` for the base URL itself"))
+                return nil
+            }
             return .string(resolve(s), at: node.location)
         case .urls:
             guard let items = node.sequence else { return typeError(node, subject, "a list of URLs") }

@@ -34,6 +34,11 @@ struct URLRule: Sendable {
                     : "HipChat would fetch this text literally; write the real value")]
         }
         if hasBase { return [] }
+        if let colon = url.firstIndex(of: ":"), SpecTranslator.isAbsolute(url), !url.hasPrefix("//"),
+           !["http", "https"].contains(url[..<colon].lowercased()) {
+            return [.error("invalid-url", "\(what) is '\(url)', which is not an http or https URL", at: location,
+                           hint: "HipChat opens and fetches add-on URLs over https")]
+        }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
               let host = components.host, !host.isEmpty else {
             return [.error(

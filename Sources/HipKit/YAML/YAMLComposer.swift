@@ -269,7 +269,12 @@ private struct ComposerRun {
         if parser.error == YAML_READER_ERROR {
             return .error("yaml-syntax", message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
         }
-        return .error("yaml-syntax", message, at: location(parser.problem_mark), hint: hint)
+        // At the end of a file with no final newline libyaml points past the last line, where
+        // there is nothing to show: point at the end of the last line instead.
+        var at = location(parser.problem_mark)
+        let end = location(ofByte: input.count, in: input)
+        if at.line > end.line || (at.line == end.line && at.column > end.column) { at = end }
+        return .error("yaml-syntax", message, at: at, hint: hint)
     }
 
     private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
