@@ -3,7 +3,7 @@ SWIFT ?= swift
 HIPKIT = .build/debug/hipkit
 EXAMPLE ?= examples/deploy-board
 
-.PHONY: deps build test example release clean docs
+.PHONY: deps build test example release clean docs bench
 
 deps:
 	@scripts/install-deps
@@ -24,6 +24,12 @@ test: deps
 # An optimised binary in .build/release, with its resource bundle beside it.
 release: deps
 	$(SWIFT) build -c release
+
+# Benchmarks against Hugo, cmark-gfm and nginx (Benchmarks/README.md): the release binary, then
+# the suite (7–10 minutes on 2 cores), which writes Benchmarks/results/latest.json.
+# BENCH_FLAGS=--quick is a one-minute smoke test that writes results/quick.json instead.
+bench: release
+	python3 Benchmarks/run.py --hipkit .build/release/hipkit $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build
