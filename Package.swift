@@ -47,7 +47,7 @@ let package = Package(
             path: "templates",
             exclude: ["README.md"],
             sources: ["TemplatesBundle.swift"],
-            resources: [.copy("scaffolds"), .copy("layouts")]
+            resources: [.copy("scaffolds"), .copy("layouts"), .copy("dev")]
         ),
         .target(
             name: "HipKit",
@@ -66,6 +66,7 @@ let package = Package(
             name: "HipKitServer",
             dependencies: [
                 "HipKit",
+                "HipKitTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

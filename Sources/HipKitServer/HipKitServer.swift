@@ -3,6 +3,7 @@ import HipKit
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The runtime behind `hipkit serve`: serves a built `dist/` and does what a static host
 /// cannot — checks HipChat's JWTs on views and glances, takes installs, answers glance
@@ -15,6 +16,10 @@ public struct HipKitServer: Sendable {
     public let configuration: ServerConfiguration
     public let logger: Logger
     private let storeOverride: (any InstallationStore)?
+    /// Set by `hipkit dev`: live reload and the error overlay.
+    public var dev: DevSession?
+    /// Services run alongside the server and stopped with it (`hipkit dev`'s rebuilder).
+    public var services: [any Service] = []
 
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "hipkit")) {
         self.init(configuration: configuration, logger: logger, store: nil)
@@ -67,7 +72,12 @@ public struct HipKitServer: Sendable {
             webhooks: WebhookHandler(store: store, verifier: verifier, logger: logger),
             settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
             admin: configuration.adminToken.map { AdminHandler(token: $0, store: store, pusher: pusher, logger: logger) },
+            dev: dev.map(DevRoutes.init(session:)),
             logger: logger)
+        dev?.onSiteChange { site.refresh() }
+        if !configuration.viewsRequireToken {
+            logger.warning("views open without HipChat's token (--no-auth): for designing views locally only")
+        }
         if !configuration.verifyInstalls {
             logger.warning("installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install")
         }
@@ -76,7 +86,7 @@ public struct HipKitServer: Sendable {
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
                                                                           + configuration.idleTimeout.components.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
-            services: [StoreService(store: store), pusher],
+            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + services,
             logger: logger)
     }
 }

@@ -63,23 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var resolvedPort = 8080
-        if let port {
-            resolvedPort = port
-        } else if let text = environment["PORT"], !text.isEmpty {
-            guard let value = Int(text), (0...65535).contains(value) else {
-                throw Output.fail(HipKitError("PORT is '\(text)', not a port number"))
-            }
-            resolvedPort = value
-        }
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "hipkit")
-        logger.logLevel = level
+        let resolvedPort = try ServerSetup.port(port)
+        let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .info)
 
         let distURL = URL(fileURLWithPath: dist)
         let configuration = ServerConfiguration(

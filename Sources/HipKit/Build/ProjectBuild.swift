@@ -17,6 +17,14 @@ public struct ProjectBuild: Sendable {
     /// The project's cache folder, when the build uses one.
     public var cacheDirectory: URL?
 
+    public init(project: AddonProject?, diagnostics: [Diagnostic], sources: SourceStore, files: [SiteFile], cacheDirectory: URL? = nil) {
+        self.project = project
+        self.diagnostics = diagnostics
+        self.sources = sources
+        self.files = files
+        self.cacheDirectory = cacheDirectory
+    }
+
     /// Reads, checks and renders the project `path` names (a folder or its addon.yaml). With
     /// `cached`, pages unchanged since an earlier build come from `.hipkit/cache` instead of
     /// being rendered again, and ``write(to:)`` writes only what changed.

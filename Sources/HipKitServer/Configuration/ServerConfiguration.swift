@@ -30,6 +30,10 @@ public struct ServerConfiguration: Sendable {
     public var outgoingTimeout: TimeInterval
     /// How glance pushes that failed are tried again.
     public var pushRetry: RetryPolicy
+    /// Whether views the descriptor marks `authentication: jwt` need HipChat's token. Only
+    /// `hipkit dev --no-auth` turns this off, to open views in a plain browser tab while
+    /// designing them; glances, webhooks, settings and installs keep their checks.
+    public var viewsRequireToken: Bool = true
 
     public init(
         distDirectory: URL,

@@ -20,6 +20,8 @@ struct ServerResponder: HTTPResponder {
     let webhooks: WebhookHandler
     let settings: SettingsHandler
     let admin: AdminHandler?
+    /// Set under `hipkit dev` only.
+    let dev: DevRoutes?
     let files = StaticResponder()
     let logger: Logger
 
@@ -80,6 +82,9 @@ struct ServerResponder: HTTPResponder {
             let response = JSONResponse.make(.object(["status": .string("ok")]))
             return request.method == .head ? response.createHeadResponse() : response
         }
+        if let dev, path.hasPrefix(DevRoutes.prefix) {
+            return try dev.handle(path: path, request: request)
+        }
         let snapshot = site.current()
         if let admin, AdminHandler.claims(path) {
             return try await admin.handle(path: path, request: request, snapshot: snapshot, body: readBody)
@@ -118,11 +123,11 @@ struct ServerResponder: HTTPResponder {
                 return Response(status: .noContent, headers: [.accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, HEAD, OPTIONS",
                                                               .accessControlMaxAge: "600"])
             }
-            return try await files.respond(snapshot.descriptor, request: request, context: context, root: snapshot.root,
-                                           extraHeaders: [.accessControlAllowOrigin: "*"])
+            return try await respondFile(snapshot.descriptor, request: request, context: context, root: snapshot.root,
+                                         extraHeaders: [.accessControlAllowOrigin: "*"])
         }
         if let access = routes.views[path] {
-            if access == .jwt {
+            if access == .jwt && configuration.viewsRequireToken {
                 guard request.method == .get || request.method == .head else {
                     throw APIError(.methodNotAllowed, "views answer GET and HEAD", headers: [.allow: "GET, HEAD"])
                 }
@@ -130,12 +135,27 @@ struct ServerResponder: HTTPResponder {
             }
             guard let file = snapshot.file(forPath: path) else { throw APIError.notFound("this view's page is not in the build") }
             let policy = "frame-ancestors " + configuration.frameAncestors.joined(separator: " ")
-            return try await files.respond(file, request: request, context: context, root: snapshot.root,
-                                           cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
-                                           extraHeaders: [.contentSecurityPolicy: policy])
+            return try await respondFile(file, request: request, context: context, root: snapshot.root,
+                                         cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
+                                         extraHeaders: [.contentSecurityPolicy: policy])
         }
         guard let file = snapshot.file(forPath: path) else { throw APIError.notFound() }
-        return try await files.respond(file, request: request, context: context, root: snapshot.root)
+        return try await respondFile(file, request: request, context: context, root: snapshot.root)
+    }
+
+    /// A file of the build; under `hipkit dev`, pages carry the reload script and nothing is
+    /// cached, so a reload always shows the newest build.
+    private func respondFile(_ file: StaticFile, request: Request, context: Context, root: String,
+                             cacheControl: String? = nil, extraHeaders: HTTPFields = [:]) async throws -> Response {
+        guard let dev else {
+            return try await files.respond(file, request: request, context: context, root: root,
+                                           cacheControl: cacheControl, extraHeaders: extraHeaders)
+        }
+        if file.contentType.hasPrefix("text/html") {
+            return try dev.page(file, request: request, extraHeaders: extraHeaders)
+        }
+        return try await files.respond(file, request: request, context: context, root: root,
+                                       cacheControl: "no-cache", extraHeaders: extraHeaders)
     }
 
     /// The body as JSON, refusing more than the configured limit (413) and anything that is

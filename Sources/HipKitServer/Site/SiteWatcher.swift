@@ -54,6 +54,13 @@ final class SiteWatcher: Sendable {
         return reload(signature: signature, previous: snapshot)
     }
 
+    /// Looks at `dist/` now instead of at the next interval: `hipkit dev` calls this right after
+    /// writing a build, before telling the pages to reload.
+    func refresh() {
+        state.withLock { $0.lastCheck = .distantPast }
+        _ = current()
+    }
+
     private func reload(signature: SiteSignature, previous: SiteSnapshot) -> SiteSnapshot {
         do {
             let fresh = try loader.load()

@@ -1,0 +1,137 @@
+import Foundation
+import HipKit
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The build half of `hipkit dev`: builds the project into `dist/` whenever its files change,
+/// and tells the ``DevSession`` what changed or what went wrong.
+///
+/// Each rebuild is a whole `hipkit build` with the page cache (`.hipkit/cache`), so only pages
+/// whose inputs changed are rendered again and only changed files are written; a failed
+/// rebuild writes nothing, and the last good build stays in service.
+public final class DevRebuilder: Service, Sendable {
+    /// What one rebuild did.
+    public struct Outcome: Sendable {
+        /// The build, with its diagnostics.
+        public var build: ProjectBuild
+        /// Whether `dist/` now holds this build.
+        public var succeeded: Bool
+        /// Paths in `dist/` whose bytes changed (empty when nothing did, or the build failed).
+        public var changed: [String]
+        public var duration: Duration
+    }
+
+    public let path: String
+    public let options: LoadOptions
+    public let output: URL
+    /// The folder watched: the project's.
+    public let projectDirectory: URL
+    private let session: DevSession
+    private let logger: Logger
+    private let report: @Sendable (Outcome) -> Void
+    /// The files of the last good build, to tell which paths a rebuild changed.
+    private let lastGood = Mutex<[String: Data]?>(nil)
+
+    /// - Parameter report: shows each rebuild's diagnostics on the terminal.
+    public init(path: String, options: LoadOptions, output: URL, session: DevSession, logger: Logger,
+                report: @escaping @Sendable (Outcome) -> Void) throws {
+        self.path = path
+        self.options = options
+        self.output = output.standardizedFileURL
+        self.session = session
+        self.logger = logger
+        self.report = report
+        guard case .spec(let spec) = try ProjectLoader.input(for: path) else {
+            throw HipKitError("\(path) is a descriptor; hipkit dev reads addon.yaml",
+                              hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
+        }
+        projectDirectory = URL(fileURLWithPath: spec).deletingLastPathComponent().standardizedFileURL
+    }
+
+    /// Builds now. On success `dist/` is replaced and the session told which files changed;
+    /// on failure the session gets the problems and `dist/` is left as it was.
+    @discardableResult
+    public func rebuild() -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var build: ProjectBuild
+        do {
+            build = try ProjectBuild.prepare(path, options: options, cached: true)
+        } catch {
+            build = ProjectBuild(project: nil, diagnostics: [Self.failure(error)], sources: SourceStore(), files: [])
+        }
+        // Dev builds use a local http base URL on purpose; the listing's https rule is for the
+        // production build and would only repeat itself on every save.
+        build.diagnostics.removeAll { $0.code == "listing-artifact" && $0.severity == .warning }
+        var changed: [String] = []
+        var succeeded = false
+        if !build.hasErrors, build.project != nil {
+            do {
+                try build.write(to: output)
+                let files = Dictionary(build.files.map { ($0.path, $0.data) }, uniquingKeysWith: { first, _ in first })
+                changed = lastGood.withLock { previous in
+                    defer { previous = files }
+                    guard let previous else { return files.keys.sorted() }
+                    let removed = previous.keys.filter { files[$0] == nil }
+                    return (files.filter { previous[$0.key] != $0.value }.map(\.key) + removed).sorted()
+                }
+                succeeded = true
+            } catch {
+                build.diagnostics.append(Self.failure(error))
+            }
+        }
+        if build.project == nil, build.diagnostics.isEmpty {
+            build.diagnostics.append(.error("build", "the project could not be read", at: nil))
+        }
+        let outcome = Outcome(build: build, succeeded: succeeded, changed: changed, duration: clock.now - start)
+        report(outcome)
+        if succeeded {
+            // Also when nothing changed: a page showing the last failure learns it is fixed.
+            session.built(changed: changed)
+        } else {
+            session.failed(DevProblem.from(build.diagnostics, sources: build.sources))
+        }
+        return outcome
+    }
+
+    /// Waits for changes and rebuilds until a build succeeds; false when cancelled first.
+    public func untilGoodBuild() async -> Bool {
+        let watcher = makeWatcher()
+        defer { watcher.stop() }
+        for await _ in watcher.changes() {
+            if Task.isCancelled { return false }
+            if rebuild().succeeded { return true }
+        }
+        return false
+    }
+
+    /// Rebuilds after every batch of changes until the server shuts down.
+    public func run() async throws {
+        let watcher = makeWatcher()
+        defer { watcher.stop() }
+        for await batch in watcher.changes().cancelOnGracefulShutdown() {
+            logger.debug("changed", metadata: ["paths": "\(batch.sorted().prefix(10).joined(separator: ", "))"])
+            rebuild()
+        }
+    }
+
+    /// Watches the project but not the output (when it lies inside the project) nor hipkit's
+    /// own cache: writing them must not start another rebuild.
+    private func makeWatcher() -> ProjectWatcher {
+        var ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]
+        let project = projectDirectory.resolvingSymlinksInPath().path + "/"
+        let out = output.resolvingSymlinksInPath().path
+        if out.hasPrefix(project), let first = out.dropFirst(project.count).split(separator: "/").first {
+            ignored.insert(String(first))
+        }
+        return ProjectWatcher(root: projectDirectory, ignoring: ignored)
+    }
+
+    private static func failure(_ error: any Error) -> Diagnostic {
+        if let error = error as? HipKitError {
+            return .error("build", error.message, at: nil, hint: error.hint)
+        }
+        return .error("build", "\(error)", at: nil)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import HipKitTemplates
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The routes only `hipkit dev` has, under `/_hipkit/dev/`, and what it does to the pages it
+/// serves: every HTML page gets the live-reload script, and nothing is cached.
+struct DevRoutes: Sendable {
+    static let prefix = "/_hipkit/dev/"
+    static let scriptPath = "/_hipkit/dev/reload.js"
+    /// What is put into every HTML page. `hipkit build` never writes it; only answers of
+    /// `hipkit dev` carry it.
+    static let scriptTag = "<script src=\"\(scriptPath)\" data-hipkit-dev></script>"
+
+    let session: DevSession
+    /// Read once: the script is part of the installed hipkit, not of the project.
+    let script: ByteBuffer
+
+    init(session: DevSession) {
+        self.session = session
+        let file = TemplatesBundle.root.appendingPathComponent("dev/reload.js")
+        script = ByteBuffer(bytes: (try? Data(contentsOf: file)) ?? Data("console.error('hipkit dev: reload.js is missing from the installation');".utf8))
+    }
+
+    func handle(path: String, request: Request) throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            throw APIError(.methodNotAllowed, "GET \(path)", headers: [.allow: "GET, HEAD"])
+        }
+        switch path {
+        case Self.scriptPath:
+            return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                            body: .init(byteBuffer: script))
+        case "/_hipkit/dev/events":
+            return events()
+        case "/_hipkit/dev/status":
+            let status = session.status
+            var object: [String: JSONValue] = ["instance": .string(session.instance), "build": .int(status.build)]
+            if let problems = status.problems, let data = try? JSONEncoder().encode(problems),
+               let value = try? JSONDecoder().decode(JSONValue.self, from: data) {
+                object["problems"] = value
+            } else {
+                object["problems"] = .null
+            }
+            return JSONResponse.make(.object(object))
+        default:
+            throw APIError.notFound("no such hipkit dev route")
+        }
+    }
+
+    /// An endless `text/event-stream` of ``DevEvent``s; ends when the page goes away or the
+    /// server shuts down.
+    private func events() -> Response {
+        let stream = session.subscribe()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
+            body: ResponseBody { writer in
+                // Reconnect quickly after a restart of `hipkit dev` (browsers wait 3 s by default).
+                try await writer.write(ByteBuffer(string: "retry: 500\n\n"))
+                for await event in stream.cancelOnGracefulShutdown() {
+                    try await writer.write(ByteBuffer(string: event.encoded))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// A page of the build with the reload script in it.
+    func page(_ file: StaticFile, request: Request, extraHeaders: HTTPFields) throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            throw APIError(.methodNotAllowed, "files answer GET and HEAD", headers: [.allow: "GET, HEAD"])
+        }
+        let html: ByteBuffer
+        switch file.storage {
+        case .memory(let bytes, _):
+            html = bytes
+        case .disk(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { throw APIError.notFound("this page is not in the build") }
+            html = ByteBuffer(bytes: data)
+        }
+        var headers = extraHeaders
+        headers[.contentType] = file.contentType
+        headers[.cacheControl] = "no-store"
+        headers[.xContentTypeOptions] = "nosniff"
+        let response = Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.inject(into: html)))
+        return request.method == .head ? response.createHeadResponse() : response
+    }
+
+    /// `html` with the reload script before `</head>` (so it runs even on a page whose own
+    /// scripts throw), else before `</body>`, else at the end.
+    static func inject(into html: ByteBuffer) -> ByteBuffer {
+        let bytes = Array(html.readableBytesView)
+        let tag = Array(scriptTag.utf8)
+        let at = lastIndex(of: "</head", in: bytes) ?? lastIndex(of: "</body", in: bytes) ?? bytes.count
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.count + tag.count)
+        out.writeBytes(bytes[..<at])
+        out.writeBytes(tag)
+        out.writeBytes(bytes[at...])
+        return out
+    }
+
+    /// Case-insensitive search for an ASCII tag opening.
+    private static func lastIndex(of needle: String, in bytes: [UInt8]) -> Int? {
+        let pattern = Array(needle.utf8)
+        guard bytes.count >= pattern.count else { return nil }
+        var index = bytes.count - pattern.count
+        while index >= 0 {
+            var matches = true
+            for offset in 0..<pattern.count where bytes[index + offset] | 0x20 != pattern[offset] | 0x20 {
+                matches = false
+                break
+            }
+            if matches { return index }
+            index -= 1
+        }
+        return nil
+    }
+}

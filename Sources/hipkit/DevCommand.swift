@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import HipKit
+import HipKitServer
+import Logging
+
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Build, serve and rebuild on every change, with live reload and errors shown in the page.",
+        discussion: """
+        Builds the project into OUT (default PATH/dist) with base URL http://HOST:PORT, serves
+        it like `hipkit serve` (same routes, same JWT rules), and watches the project: every
+        saved change to addon.yaml, a page, a template or an asset rebuilds what it affects
+        and reloads the browser pages that show it. When a rebuild fails, the diagnostics are
+        printed here and shown over every open page; the last good build keeps being served.
+
+        Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output
+        never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.
+
+        Examples:
+          hipkit dev
+          hipkit dev examples/deploy-board --port 3000
+          hipkit dev my-addon --env dev --no-auth
+        """)
+
+    @Argument(help: "Project folder or addon.yaml.")
+    var path: String = "."
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (default: $PORT, else 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("env"), help: "Environment of addon.yaml's environments: to use.")
+    var environment: String?
+
+    @Option(help: "Base URL to build with (default: http://HOST:PORT).")
+    var baseUrl: String?
+
+    @Option(name: .shortAndLong, help: "Output folder (default: PATH/dist).")
+    var out: String?
+
+    @Flag(help: "Open views without HipChat's JWT, to design them in a plain browser tab.")
+    var noAuth = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "notice"
+
+    func validate() throws {
+        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
+    }
+
+    func run() async throws {
+        let port = try ServerSetup.port(port)
+        let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .notice)
+        let browserHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        let base: String
+        do {
+            base = try LoadOptions.validatedBaseUrl(baseUrl ?? "http://\(browserHost.contains(":") ? "[\(browserHost)]" : browserHost):\(port)")
+        } catch let error as HipKitError {
+            throw Output.fail(error)
+        }
+
+        let session = DevSession()
+        let rebuilder: DevRebuilder
+        do {
+            let output = try out.map { URL(fileURLWithPath: $0) } ?? Self.defaultOutput(path)
+            rebuilder = try DevRebuilder(path: path, options: LoadOptions(environment: environment, baseUrl: base), output: output,
+                                         session: session, logger: logger, report: Self.report)
+        } catch let error as HipKitError {
+            throw Output.fail(error)
+        }
+
+        let shown = ProjectLoader.displayPath(rebuilder.output)
+        if !rebuilder.rebuild().succeeded {
+            guard FileManager.default.fileExists(atPath: rebuilder.output.appendingPathComponent("atlassian-connect.json").path) else {
+                Output.say("hipkit dev: waiting for the errors to be fixed; serving starts with the first good build")
+                guard await rebuilder.untilGoodBuild() else { throw ExitCode(1) }
+                return try await serve(rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
+            }
+            Output.say("hipkit dev: serving the previous build in \(shown) until the errors are fixed")
+        }
+        try await serve(rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
+    }
+
+    private func serve(_ rebuilder: DevRebuilder, session: DevSession, port: Int, base: String, shown: String, logger: Logger) async throws {
+        var configuration = ServerConfiguration(
+            distDirectory: rebuilder.output, host: host, port: port,
+            dataDirectory: rebuilder.projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
+            trustedHosts: [TrustedHost.hipchatCloud] + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
+            frameAncestors: ["'self'", "https://*.hipchat.com", "http://127.0.0.1:*", "http://localhost:*"],
+            siteCheckInterval: 1)
+        configuration.viewsRequireToken = !noAuth
+        var server = HipKitServer(configuration: configuration, logger: logger)
+        server.dev = session
+        server.services = [rebuilder]
+        Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/atlassian-connect.json")
+        Output.say("hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")
+        do {
+            try await server.run()
+        } catch let failure as SiteLoadError {
+            Output.report(failure.diagnostics, sources: failure.sources, format: .human, summary: false)
+            throw ExitCode(2)
+        } catch let error as HipKitError {
+            throw Output.fail(error)
+        }
+    }
+
+    private static func defaultOutput(_ path: String) throws -> URL {
+        guard case .spec(let spec) = try ProjectLoader.input(for: path) else {
+            throw HipKitError("\(path) is a descriptor; hipkit dev reads addon.yaml",
+                              hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
+        }
+        return URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
+    }
+
+    /// Each rebuild on the terminal: its diagnostics, then one line saying what happened.
+    @Sendable private static func report(_ outcome: DevRebuilder.Outcome) {
+        let build = outcome.build
+        Output.report(build.diagnostics, sources: build.sources, format: .human)
+        let ms = Double(outcome.duration.components.seconds) * 1000 + Double(outcome.duration.components.attoseconds) / 1e15
+        let time = String(format: "%.0f ms", ms)
+        if outcome.succeeded {
+            let count = outcome.changed.count
+            Output.say("hipkit dev: built in \(time): " + (count == 0 ? "nothing changed" : "\(count) file\(count == 1 ? "" : "s") changed"))
+        } else {
+            Output.say("hipkit dev: the build failed (\(time)); still serving the last good build")
+        }
+    }
+}

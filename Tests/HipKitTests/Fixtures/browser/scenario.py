@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Drive one headless Chromium page through a list of steps and report what happened.
+
+Built on open_page.py's Browser (the DevTools protocol over a pipe). The steps come as a JSON
+file; each is an object with one action:
+
+    {"navigate": URL}                       load URL and wait for its load event
+    {"eval": JS}                            evaluate JS (promises awaited); its value is recorded
+    {"waitFor": JS, "timeout": 10}          evaluate JS every 50 ms until it is truthy
+    {"write": PATH, "text": TEXT}           write a file (an edit, as an editor would save it)
+    {"replace": PATH, "old": A, "new": B}   replace A by B in a file (A must be there)
+    {"screenshot": PATH}                    save a PNG of the page
+    {"sleep": SECONDS}
+    {"name": "..."} may be added to any step, to be named in the report.
+
+    python3 scenario.py --chromium /usr/bin/chromium --steps steps.json [--width 1024 --height 768 --timeout 60]
+
+Prints one JSON object: {"ok": bool, "failed": null or {"step": n, "name": ..., "error": ...},
+"values": [...], "timings": [...seconds when each step ended...], "errors": [page errors]}.
+Exits 0 whenever the scenario ran (passed or failed); non-zero only when the harness broke.
+"""
+import argparse
+import base64
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from open_page import Browser, ErrorCollector, HarnessError  # noqa: E402
+
+
+class StepFailed(Exception):
+    pass
+
+
+def evaluate(browser, session, expression):
+    result = browser.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True},
+                          session=session)
+    if "exceptionDetails" in result:
+        details = result["exceptionDetails"]
+        text = (details.get("exception") or {}).get("description") or details.get("text", "exception")
+        raise StepFailed(f"{expression!r} threw: {text.splitlines()[0]}")
+    return result.get("result", {}).get("value")
+
+
+def wait_for_load(browser, collector, until):
+    while time.monotonic() < until:
+        browser.wait_for_events(0.05)
+        collector.feed(browser.take_events())
+        if collector.loaded:
+            return
+    raise StepFailed("the page did not load in time")
+
+
+def run(args):
+    with open(args.steps) as f:
+        steps = json.load(f)
+    started = time.monotonic()
+    browser = Browser(args.chromium, args.width, args.height, started + args.timeout)
+    report = {"ok": True, "failed": None, "values": [], "timings": [], "errors": []}
+    try:
+        targets = browser.call("Target.getTargets")["targetInfos"]
+        page = next((t for t in targets if t["type"] == "page"), None)
+        target = page["targetId"] if page else browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            browser.call(f"{domain}.enable", session=session)
+        browser.call("Emulation.setDeviceMetricsOverride",
+                     {"width": args.width, "height": args.height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        browser.take_events()
+        collector = ErrorCollector(session)
+        for index, step in enumerate(steps):
+            value = None
+            try:
+                if "navigate" in step:
+                    collector.loaded = False
+                    navigation = browser.call("Page.navigate", {"url": step["navigate"]}, session=session)
+                    if navigation.get("errorText"):
+                        raise StepFailed(f"navigation failed: {navigation['errorText']}")
+                    wait_for_load(browser, collector, time.monotonic() + step.get("timeout", 15))
+                elif "eval" in step:
+                    value = evaluate(browser, session, step["eval"])
+                elif "waitFor" in step:
+                    until = time.monotonic() + step.get("timeout", 10)
+                    while True:
+                        try:
+                            value = evaluate(browser, session, step["waitFor"])
+                        except StepFailed:
+                            value = None  # mid-reload the page may not be there to answer
+                        if value:
+                            break
+                        if time.monotonic() > until:
+                            raise StepFailed(f"{step['waitFor']!r} still false after {step.get('timeout', 10)} s")
+                        browser.wait_for_events(0.05)
+                        collector.feed(browser.take_events())
+                elif "write" in step:
+                    tmp = step["write"] + ".scenario-tmp"
+                    with open(tmp, "w") as f:
+                        f.write(step["text"])
+                    os.replace(tmp, step["write"])
+                elif "replace" in step:
+                    with open(step["replace"]) as f:
+                        text = f.read()
+                    if step["old"] not in text:
+                        raise StepFailed(f"{step['old']!r} is not in {step['replace']}")
+                    with open(step["replace"], "w") as f:
+                        f.write(text.replace(step["old"], step["new"], 1))
+                elif "screenshot" in step:
+                    evaluate(browser, session, "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+                    shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)
+                    os.makedirs(os.path.dirname(step["screenshot"]) or ".", exist_ok=True)
+                    with open(step["screenshot"], "wb") as f:
+                        f.write(base64.b64decode(shot["data"]))
+                elif "sleep" in step:
+                    browser.wait_for_events(step["sleep"])
+                else:
+                    raise StepFailed(f"unknown step {step!r}")
+            except StepFailed as failure:
+                report["ok"] = False
+                report["failed"] = {"step": index, "name": step.get("name"), "error": str(failure)}
+                break
+            collector.feed(browser.take_events())
+            report["values"].append(value)
+            report["timings"].append(round(time.monotonic() - started, 3))
+        collector.feed(browser.take_events())
+        report["errors"] = collector.errors
+    finally:
+        browser.close()
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", default="chromium")
+    parser.add_argument("--steps", required=True)
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--height", type=int, default=768)
+    parser.add_argument("--timeout", type=float, default=60)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        report = run(args)
+    except (HarnessError, OSError) as error:
+        print(f"scenario: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

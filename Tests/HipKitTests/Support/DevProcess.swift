@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hipkit dev` running as a child process on a free loopback port, as a user would run it.
+final class DevProcess: @unchecked Sendable {  // `process` is only touched from the test's thread
+    let port: Int
+    let process: Process
+    let output: URL
+    private let scratch: URL
+
+    /// Starts `hipkit dev PROJECT --port P extra…` and waits until it answers HTTP.
+    init(project: URL, arguments: [String] = [], startTimeout: Double = 60) throws {
+        port = try Self.freePort()
+        scratch = try TestSupport.temporaryDirectory("dev-process")
+        output = scratch.appendingPathComponent("output")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process = Process()
+        process.executableURL = TestSupport.hipkitExecutable
+        process.arguments = ["dev", project.path, "--port", String(port)] + arguments
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        try process.run()
+        let deadline = Date().addingTimeInterval(startTimeout)
+        while (try? get("/_hipkit/dev/status")) == nil {
+            if !process.isRunning || Date() > deadline {
+                stop()
+                throw BrowserHarnessError.failed("hipkit dev did not start:\n\(log)")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/")! }
+    func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)/" + path)! }
+
+    /// Everything it printed so far.
+    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    /// GETs `path`; returns the body of a 2xx answer, throws otherwise.
+    func get(_ path: String) throws -> Data {
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<Data, any Error> = .failure(URLError(.timedOut))
+        var request = URLRequest(url: url(path.hasPrefix("/") ? String(path.dropFirst()) : path))
+        request.timeoutInterval = 5
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let data, let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
+                result = .success(data)
+            } else {
+                result = .failure(error ?? URLError(.badServerResponse))
+            }
+            semaphore.signal()
+        }.resume()
+        _ = semaphore.wait(timeout: .now() + 6)
+        return try result.get()
+    }
+
+    /// Stops it the way Ctrl-C does and waits; true when it exited by itself within `timeout`.
+    @discardableResult
+    func stop(timeout: Double = 10) -> Bool {
+        if process.isRunning { kill(process.processIdentifier, SIGINT) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let clean = !process.isRunning
+        if !clean { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return clean
+    }
+
+    deinit {
+        if process.isRunning { stop() }
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    /// A port nobody listens on now: bound to 0, read back, released.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BrowserHarnessError.failed("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else { throw BrowserHarnessError.failed("bind() failed") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
