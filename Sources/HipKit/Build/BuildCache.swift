@@ -43,10 +43,23 @@ public final class BuildCache: @unchecked Sendable {
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
             hasher.update(data: part)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
     }
 
     static func digest(_ data: Data) -> String { key([data]) }
+
+    /// Lower-case hex without `String(format:)`, which goes through Foundation's formatter per
+    /// byte and showed up in profiles of no-change builds.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// The cached result for `key`, when it exists and its links still resolve as recorded.
     func lookup(_ key: String, output: String, stillValid: (Entry) -> Bool) -> PageRenderer.Result? {
