@@ -49,10 +49,10 @@ public struct ProjectBuild: Sendable {
     }
 
     /// Writes the site into `output`, replacing it whole (see ``StagedDirectory``). Call only
-    /// when there are no errors.
+    /// when there are no errors. `durable: false` skips the flush to disk (`hipkit dev`).
     @discardableResult
-    public func write(to output: URL) throws -> SiteBuilder.Outcome {
+    public func write(to output: URL, durable: Bool = true) throws -> SiteBuilder.Outcome {
         guard let project, !hasErrors else { throw HipKitError("the project has errors; nothing was written") }
-        return try SiteBuilder(cacheDirectory: cacheDirectory).write(files, of: project, into: output)
+        return try SiteBuilder(cacheDirectory: cacheDirectory, durable: durable).write(files, of: project, into: output)
     }
 }

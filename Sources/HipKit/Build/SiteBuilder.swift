@@ -6,8 +6,13 @@ public struct SiteBuilder: Sendable {
     /// writes every file every time.
     public var cacheDirectory: URL?
 
-    public init(cacheDirectory: URL? = nil) {
+    /// Whether the new output is flushed to disk before it replaces the old (see
+    /// ``StagedDirectory/replace(_:durable:fill:)``).
+    public var durable: Bool
+
+    public init(cacheDirectory: URL? = nil, durable: Bool = true) {
         self.cacheDirectory = cacheDirectory
+        self.durable = durable
     }
 
     /// What a write did.
@@ -32,7 +37,7 @@ public struct SiteBuilder: Sendable {
             return .unchanged
         }
         var written = 0, linked = 0
-        try StagedDirectory.replace(output) { staging in
+        try StagedDirectory.replace(output, durable: durable) { staging in
             for file in files {
                 let target = staging.appendingPathComponent(file.path)
                 if let previous, previous.files[file.path]?.digest == digests[file.path], previous.isIntact(file.path, in: output) {

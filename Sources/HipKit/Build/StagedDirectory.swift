@@ -14,7 +14,13 @@ public enum StagedDirectory {
     ///
     /// Refuses to replace a non-empty folder that does not look like an earlier build, so a
     /// mistyped `--out` can never wipe a source folder.
-    public static func replace(_ target: URL, fill: (URL) throws -> Void) throws {
+    ///
+    /// With `durable` (the default) the new files reach the disk before the swap, so even a
+    /// power cut leaves the old or the new build. Without it the swap is still atomic for every
+    /// reader, only not across a power cut: for `hipkit dev`, whose output is rebuilt from the
+    /// project at every start, and where a flush of the whole file system on every save would
+    /// cost more than the rest of the rebuild.
+    public static func replace(_ target: URL, durable: Bool = true, fill: (URL) throws -> Void) throws {
         let fm = FileManager.default
         let parent = target.deletingLastPathComponent()
         let name = target.lastPathComponent
@@ -35,9 +41,9 @@ public enum StagedDirectory {
             try fill(staging)
             // One flush of the whole file system instead of one per file: every file of the new
             // site is on disk before the swap makes it visible.
-            syncFileSystem(of: staging)
+            if durable { syncFileSystem(of: staging) }
             try swap(staging, into: target)
-            syncDirectory(parent)
+            if durable { syncDirectory(parent) }
         } catch {
             try? fm.removeItem(at: staging)
             throw error

@@ -15,6 +15,17 @@ public struct LayoutLibrary: Sendable {
     let texts: [String: String]
     /// Layouts that exist but could not be read; their error is reported once, not per page.
     let failed: Set<String>
+    /// Template name → the templates it includes or extends, found once here rather than by a
+    /// regular expression for every page's cache key.
+    let references: [String: [String]]
+
+    init(library: MustacheLibrary, origins: [String: String], texts: [String: String], failed: Set<String>) {
+        self.library = library
+        self.origins = origins
+        self.texts = texts
+        self.failed = failed
+        references = texts.mapValues(Self.references(in:))
+    }
 
     /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
     /// at their file and line.
@@ -124,9 +135,9 @@ public struct LayoutLibrary: Sendable {
         var seen: [String] = []
         var queue = [layout]
         while let name = queue.popLast() {
-            guard !seen.contains(name), let text = texts[name] else { continue }
+            guard !seen.contains(name), texts[name] != nil else { continue }
             seen.append(name)
-            queue += Self.references(in: text)
+            queue += references[name] ?? []
         }
         return seen.sorted().map { "\($0)\n\(texts[$0] ?? "")" }
     }

@@ -68,7 +68,8 @@ public final class DevRebuilder: Service, Sendable {
         var succeeded = false
         if !build.hasErrors, build.project != nil {
             do {
-                try build.write(to: output)
+                // Not flushed to disk: dev output is rebuilt at every start (see StagedDirectory).
+                try build.write(to: output, durable: false)
                 let files = Dictionary(build.files.map { ($0.path, $0.data) }, uniquingKeysWith: { first, _ in first })
                 changed = lastGood.withLock { previous in
                     defer { previous = files }
