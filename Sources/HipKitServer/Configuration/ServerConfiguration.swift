@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var outgoingTimeout: TimeInterval
     /// How glance pushes that failed are tried again.
     public var pushRetry: RetryPolicy
+    /// The key that encrypts the stored secrets, as `HIPKIT_SECRET_KEY` gives it (base64 or 64
+    /// hex digits). Nil: the data folder's `secret.key`, created on first run.
+    public var secretKey: String?
 
     public init(
         distDirectory: URL,
@@ -45,7 +48,8 @@ public struct ServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(30),
         siteCheckInterval: TimeInterval = 1,
         outgoingTimeout: TimeInterval = 10,
-        pushRetry: RetryPolicy = RetryPolicy()
+        pushRetry: RetryPolicy = RetryPolicy(),
+        secretKey: String? = nil
     ) {
         self.distDirectory = distDirectory.standardizedFileURL
         self.host = host
@@ -61,6 +65,7 @@ public struct ServerConfiguration: Sendable {
         self.siteCheckInterval = siteCheckInterval
         self.outgoingTimeout = outgoingTimeout
         self.pushRetry = pushRetry
+        self.secretKey = secretKey
     }
 
     /// `.hipkit/` beside `dist/`, in the project folder, so the data outlives every rebuild.
