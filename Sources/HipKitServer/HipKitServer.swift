@@ -51,10 +51,19 @@ public struct HipKitServer: Sendable {
             store = storeOverride
         } else {
             do {
-                store = try SQLiteStore(file: configuration.databaseFile)
+                let secrets = try SecretBox.load(environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
+                store = try SQLiteStore(file: configuration.databaseFile, secrets: secrets)
+            } catch let error as SecretKeyError {
+                throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)")
             } catch {
                 throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)",
                                   hint: "--data names a folder the server can write; it keeps installations there")
+            }
+        }
+        if storeOverride == nil {
+            for warning in DataFolderPermissions.warnings(dataDirectory: configuration.dataDirectory,
+                                                          databaseFile: configuration.databaseFile) {
+                logger.warning("\(warning)")
             }
         }
         let verifier = JWTVerifier(store: store, leeway: configuration.jwtLeeway)

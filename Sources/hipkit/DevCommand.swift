@@ -94,6 +94,7 @@ struct DevCommand: AsyncParsableCommand {
             frameAncestors: ["'self'", "https://*.hipchat.com", "http://127.0.0.1:*", "http://localhost:*"],
             siteCheckInterval: 1)
         configuration.viewsRequireToken = !noAuth
+        configuration.secretKey = ProcessInfo.processInfo.environment["HIPKIT_SECRET_KEY"]
         var server = HipKitServer(configuration: configuration, logger: logger)
         server.dev = session
         server.services = [rebuilder]

@@ -16,11 +16,14 @@ struct ServeCommand: AsyncParsableCommand {
         webhooks with the spec's canned replies. A new build of DIST is picked up within a second.
 
         Installations and posted data are kept in DATA/hipkit.sqlite (default: .hipkit/ beside
-        DIST). With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and
-        pushes it to HipChat, and `GET /admin/installations` lists installations.
+        DIST), their secrets encrypted with the key in HIPKIT_SECRET_KEY (32 bytes as base64 or
+        64 hex digits: `openssl rand -base64 32`), else with DATA/secret.key, created on first
+        run. Back the key up with the database: without it the installations cannot be read.
+        With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and pushes it
+        to HipChat, and `GET /admin/installations` lists installations.
 
-        Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags. SIGTERM or SIGINT
-        stops the server gracefully. GET /healthz answers {"status":"ok"}.
+        Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY
+        is the secrets' key. SIGTERM or SIGINT stops the server gracefully. GET /healthz answers {"status":"ok"}.
 
         Examples:
           hipkit serve
@@ -74,12 +77,16 @@ struct ServeCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) },
             trustedHosts: trustHosts.isEmpty ? [TrustedHost.hipchatCloud] : trustHosts.compactMap(TrustedHost.init),
             adminToken: adminToken ?? environment["HIPKIT_ADMIN_TOKEN"],
-            verifyInstalls: !noVerifyInstalls)
+            verifyInstalls: !noVerifyInstalls,
+            secretKey: environment["HIPKIT_SECRET_KEY"])
         let server = HipKitServer(configuration: configuration, logger: logger)
         do {
             logger.info("serving", metadata: [
                 "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
-                "data": "\(configuration.dataDirectory.path)", "admin": "\(configuration.adminToken == nil ? "off" : "on")",
+                "data": "\(configuration.dataDirectory.path)",
+                // Where the key comes from, never the key.
+                "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
+                "admin": "\(configuration.adminToken == nil ? "off" : "on")",
                 "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
             ])
             try await server.run()

@@ -34,6 +34,9 @@ public struct ServerConfiguration: Sendable {
     /// `hipkit dev --no-auth` turns this off, to open views in a plain browser tab while
     /// designing them; glances, webhooks, settings and installs keep their checks.
     public var viewsRequireToken: Bool = true
+    /// The key that encrypts the stored secrets, as `HIPKIT_SECRET_KEY` gives it (base64 or 64
+    /// hex digits). Nil: the data folder's `secret.key`, created on first run.
+    public var secretKey: String?
 
     public init(
         distDirectory: URL,
@@ -49,7 +52,8 @@ public struct ServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(30),
         siteCheckInterval: TimeInterval = 1,
         outgoingTimeout: TimeInterval = 10,
-        pushRetry: RetryPolicy = RetryPolicy()
+        pushRetry: RetryPolicy = RetryPolicy(),
+        secretKey: String? = nil
     ) {
         self.distDirectory = distDirectory.standardizedFileURL
         self.host = host
@@ -65,6 +69,7 @@ public struct ServerConfiguration: Sendable {
         self.siteCheckInterval = siteCheckInterval
         self.outgoingTimeout = outgoingTimeout
         self.pushRetry = pushRetry
+        self.secretKey = secretKey
     }
 
     /// `.hipkit/` beside `dist/`, in the project folder, so the data outlives every rebuild.

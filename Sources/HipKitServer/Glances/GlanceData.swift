@@ -3,8 +3,9 @@ import HipKit
 /// Glance data posted by the add-on's owner: the short forms of `addon.yaml` accepted and
 /// expanded, then checked with the same ``GlanceDataValidator`` `hipkit build` uses.
 enum GlanceData {
-    /// `label: "<b>3</b>"` → `{type: html, value}`; `status: {lozenge: {…}}` and
-    /// `status: {icon: URL}` → `{type, value}`; fields HipChat does not read are dropped.
+    /// `label: "<b>3</b>"` → `{type: html, value}`, the HTML sanitised (``GlanceLabelHTML``);
+    /// `status: {lozenge: {…}}` and `status: {icon: URL}` → `{type, value}`; fields HipChat
+    /// does not read are dropped.
     static func normalize(_ body: JSONValue) -> JSONValue {
         guard var object = body.objectValue else { return body }
         if let label = object["label"] {
@@ -13,6 +14,11 @@ enum GlanceData {
                 object["label"] = .object(["type": .string("html"), "value": .string(label.templateText)])
             default: break
             }
+        }
+        // Label HTML is cut down to the tags HipChat shows, whichever form it came in.
+        if var label = object["label"]?.objectValue, let value = label["value"]?.stringValue {
+            label["value"] = .string(GlanceLabelHTML.sanitize(value))
+            object["label"] = .object(label)
         }
         if let status = object["status"], status["type"] == nil {
             if let lozenge = status["lozenge"] {

@@ -18,6 +18,8 @@ struct HipChatAPI: Sendable {
     struct AccessToken: Sendable {
         var value: String
         var expiresIn: TimeInterval
+        /// `group_id` of HipChat's answer: the group the credentials belong to.
+        var groupId: Int? = nil
     }
 
     enum TokenResult: Sendable {
@@ -74,7 +76,7 @@ struct HipChatAPI: Sendable {
             return .refused(status: response.status)
         }
         let expiresIn = response.json?["expires_in"].flatMap { $0.intValue.map(Double.init) } ?? 3600
-        return .granted(AccessToken(value: token, expiresIn: expiresIn))
+        return .granted(AccessToken(value: token, expiresIn: expiresIn, groupId: response.json?["group_id"]?.intValue))
     }
 
     /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.

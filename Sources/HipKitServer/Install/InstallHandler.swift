@@ -58,12 +58,31 @@ struct InstallHandler: Sendable {
             roomId = existing?.roomId
         }
 
+        // An installation stays with the HipChat and group that made it. HipChat never moves an
+        // oauthId, so a request that does is forged — possible when several HipChats are
+        // trusted, since each one's token endpoint vouches only for its own credentials: one of
+        // them could otherwise replace another's installation, secret and all.
+        if let existing {
+            guard existing.capabilitiesUrl == capabilitiesUrl else {
+                throw APIError(.forbidden, "installation \(oauthId) was made by the HipChat at \(existing.capabilitiesUrl); "
+                               + "another capabilitiesUrl cannot replace it", field: "capabilitiesUrl")
+            }
+            guard existing.groupId == groupId else {
+                throw APIError(.forbidden, "installation \(oauthId) belongs to another group; a reinstall cannot move it", field: "groupId")
+            }
+        }
+
         var installation = Installation(oauthId: oauthId, oauthSecret: secret, capabilitiesUrl: capabilitiesUrl, groupId: groupId,
                                         roomId: roomId, installedAt: existing?.installedAt ?? Date(), updatedAt: Date())
         if verifyInstalls {
             let capabilities = try await api.capabilities(capabilitiesUrl)
             switch try await api.token(tokenUrl: capabilities.tokenUrl, oauthId: oauthId, oauthSecret: secret) {
             case .granted(let token):
+                // HipChat's token answer names the group the credentials belong to.
+                if let tokenGroup = token.groupId, tokenGroup != groupId {
+                    throw APIError(.forbidden, "groupId is \(groupId) but HipChat issued these credentials to group \(tokenGroup); "
+                                   + "nothing was stored", field: "groupId")
+                }
                 await tokens.remember(token, for: oauthId)
             case .refused(let status):
                 throw APIError(.forbidden, "HipChat's token endpoint refused these credentials (\(status)); nothing was stored",

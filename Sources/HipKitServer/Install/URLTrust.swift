@@ -10,7 +10,10 @@ struct URLTrust: Sendable {
     let trustedHosts: [TrustedHost]
 
     func check(_ text: String, _ what: String) throws(APIError) -> URL {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+        // Foundation percent-encodes what a URL cannot hold (spaces, CR/LF) instead of refusing
+        // it; a URL from HipChat never has any, so such a string is refused, not repaired.
+        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
+              let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             throw APIError(.badRequest, "\(what) is not an absolute URL", field: what)
         }
         guard url.user == nil, url.password == nil else {

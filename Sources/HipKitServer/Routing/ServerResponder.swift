@@ -164,7 +164,9 @@ struct ServerResponder: HTTPResponder {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            // HTTPError, or NIO's NIOTooManyBytesError when a chunked body (no Content-Length
+            // to check first) runs past the limit.
             throw APIError(.contentTooLarge, "the request body is larger than \(configuration.maxBodyBytes) bytes")
         } catch {
             throw APIError.badRequest("the request body could not be read")

@@ -5,31 +5,76 @@ import GRDB
 ///
 /// WAL mode with `synchronous=FULL`: every commit reaches the disk before the write returns, so
 /// once the server has answered 2xx to an install or a glance update, a `kill -9` or a power
-/// cut loses nothing. The file holds shared secrets, so it is created readable by its owner only.
+/// cut loses nothing. The file holds shared secrets, so it is created readable by its owner
+/// only, and the secrets themselves are encrypted with a ``SecretBox``: the file alone does
+/// not give them away.
 public final class SQLiteStore: InstallationStore {
     private let pool: DatabasePool
+    private let secrets: SecretBox
     public let file: URL
 
-    public init(file: URL) throws {
+    /// Opens the store with the key file beside it (`secret.key`, created on first use).
+    public convenience init(file: URL) throws {
+        try self.init(file: file, secrets: SecretBox.load(environmentValue: nil, dataDirectory: file.deletingLastPathComponent()))
+    }
+
+    /// Opens (or creates) the store, encrypting secrets with `secrets`.
+    ///
+    /// Secrets written before they were encrypted are encrypted here, once, by a migration.
+    /// Throws ``SecretKeyError/wrongKey`` when the store's secrets were written with another
+    /// key, so that a server never starts with installations it cannot check.
+    public init(file: URL, secrets: SecretBox) throws {
         self.file = file
+        self.secrets = secrets
         let directory = file.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted and replaced rows are overwritten, not left in free pages: a secret once
+            // stored in clear (before encryption) or a removed installation leaves no trace.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         configuration.busyMode = .timeout(5)
         // Created empty and private before SQLite opens it: SQLite gives the -wal and -shm files
         // the database file's permissions, and the WAL holds secrets too.
         if !FileManager.default.fileExists(atPath: file.path) {
-            FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         pool = try DatabasePool(path: file.path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        do {
+            try Self.migrator(secrets: secrets).migrate(pool)
+            try pool.write { db in try Self.checkKey(db, secrets) }
+            // Moves what the migrations rewrote into the database file at once, so older page
+            // versions do not linger in the WAL.
+            try pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            try? pool.close()
+            throw error
+        }
     }
 
-    private static var migrator: DatabaseMigrator {
+    /// The sealed value kept in `secret_key_check`, and what it must open to.
+    private static let keyCheckContext = "key-check"
+    private static let keyCheckValue = "hipkit"
+
+    /// Tells a wrong key from a damaged row: a value sealed with the store's key is kept apart
+    /// from the installations. When it does not open, the key is not the one the store was
+    /// written with, and nothing is read (or written with a second key); when it does, a row
+    /// that does not open was altered.
+    private static func checkKey(_ db: Database, _ secrets: SecretBox) throws {
+        if let sealed = try String.fetchOne(db, sql: "SELECT value FROM secret_key_check") {
+            guard (try? secrets.open(sealed, boundTo: keyCheckContext)) == keyCheckValue else { throw SecretKeyError.wrongKey }
+        } else {
+            try db.execute(sql: "INSERT INTO secret_key_check (value) VALUES (?)",
+                           arguments: [try secrets.seal(keyCheckValue, boundTo: keyCheckContext)])
+        }
+    }
+
+    /// The schema, one migration per change. Internal so tests can build a store as an older
+    /// version left it.
+    static func migrator(secrets: SecretBox) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -60,10 +105,24 @@ public final class SQLiteStore: InstallationStore {
                 CREATE UNIQUE INDEX setting_installation_room ON setting (oauth_id, ifnull(room_id, -1));
                 """)
         }
+        // Secrets were kept in plain text up to here: every one is encrypted, in the same
+        // transaction as the migration's record, so it happens exactly once and a value is
+        // never taken for ciphertext because of how it looks.
+        migrator.registerMigration("v2-encrypted-secrets") { db in
+            try db.execute(sql: "CREATE TABLE secret_key_check (value TEXT NOT NULL)")
+            let rows = try Row.fetchAll(db, sql: "SELECT oauth_id, oauth_secret FROM installation")
+            for row in rows {
+                let oauthId: String = row["oauth_id"]
+                let plaintext: String = row["oauth_secret"]
+                try db.execute(sql: "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?",
+                               arguments: [try secrets.seal(plaintext, boundTo: oauthId), oauthId])
+            }
+        }
         return migrator
     }
 
     public func upsert(_ installation: Installation) async throws {
+        let sealed = try secrets.seal(installation.oauthSecret, boundTo: installation.oauthId)
         try await pool.write { db in
             try db.execute(sql: """
                 INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
@@ -72,16 +131,17 @@ public final class SQLiteStore: InstallationStore {
                     oauth_secret = excluded.oauth_secret, capabilities_url = excluded.capabilities_url,
                     group_id = excluded.group_id, room_id = excluded.room_id, api_url = excluded.api_url,
                     token_url = excluded.token_url, updated_at = excluded.updated_at
-                """, arguments: [installation.oauthId, installation.oauthSecret, installation.capabilitiesUrl,
+                """, arguments: [installation.oauthId, sealed, installation.capabilitiesUrl,
                                  installation.groupId, installation.roomId, installation.apiUrl, installation.tokenUrl,
                                  installation.installedAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970])
         }
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(Self.installation)
+        let stored = try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(Self.stored)
         }
+        return try stored.map(unseal)
     }
 
     public func deleteInstallation(oauthId: String) async throws -> Bool {
@@ -89,10 +149,10 @@ public final class SQLiteStore: InstallationStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]) else {
                 return false
             }
-            let removed = Self.installation(row)
+            let removed: Int? = row["room_id"]
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
-            if let room = removed.roomId {
+            if let room = removed {
                 let others = try Int.fetchOne(db, sql: "SELECT count(*) FROM installation WHERE room_id = ?", arguments: [room]) ?? 0
                 if others == 0 {
                     try db.execute(sql: "DELETE FROM glance_data WHERE room_id = ?", arguments: [room])
@@ -103,9 +163,10 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func installations() async throws -> [Installation] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM installation ORDER BY installed_at, oauth_id").map(Self.installation)
+        let stored = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM installation ORDER BY installed_at, oauth_id").map(Self.stored)
         }
+        return try stored.map(unseal)
     }
 
     public func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws {
@@ -151,7 +212,9 @@ public final class SQLiteStore: InstallationStore {
         try pool.close()
     }
 
-    private static func installation(_ row: Row) -> Installation {
+    /// The installation in `row` as stored: `oauthSecret` still sealed, for ``unseal(_:)``,
+    /// which decrypts outside the database's queue (no connection is needed for it).
+    private static func stored(_ row: Row) -> Installation {
         Installation(
             oauthId: row["oauth_id"],
             oauthSecret: row["oauth_secret"],
@@ -162,5 +225,11 @@ public final class SQLiteStore: InstallationStore {
             tokenUrl: row["token_url"],
             installedAt: Date(timeIntervalSince1970: row["installed_at"]),
             updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    private func unseal(_ stored: Installation) throws -> Installation {
+        var installation = stored
+        installation.oauthSecret = try secrets.open(stored.oauthSecret, boundTo: stored.oauthId)
+        return installation
     }
 }

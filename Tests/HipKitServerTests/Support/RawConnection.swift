@@ -51,3 +51,87 @@ enum RawConnection {
         }.value
     }
 }
+
+extension RawConnection {
+    /// What came back on a connection the test drove by hand.
+    struct Outcome: Sendable {
+        /// The server closed the connection (or reset it) before `timeout`.
+        var closed: Bool
+        var received: [UInt8]
+        /// How many parts were sent whole before the server stopped taking them.
+        var partsSent: Int
+
+        var text: String { String(decoding: received, as: UTF8.self) }
+        /// The status code of the first answer, if one came.
+        var status: Int? {
+            guard text.hasPrefix("HTTP/1.1 ") else { return nil }
+            return Int(text.dropFirst(9).prefix(3))
+        }
+        /// The header block of the first answer, one line each.
+        var headerLines: [String] {
+            guard let end = text.range(of: "\r\n\r\n") else { return [] }
+            return text[..<end.lowerBound].components(separatedBy: "\r\n")
+        }
+    }
+
+    /// Sends `parts` one after the other, waiting `pause` before each part after the first, and
+    /// reads until the server closes or `timeout` seconds pass after the last part. Writes use
+    /// `MSG_NOSIGNAL`: a server that hangs up mid-request must fail the write, not kill the
+    /// test process with SIGPIPE.
+    static func drive(port: Int, parts: [[UInt8]], pause: Duration = .zero, timeout: TimeInterval = 30) async throws -> Outcome {
+        try await Task.detached {
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_family = AF_INET
+            var list: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo("127.0.0.1", String(port), &hints, &list) == 0, let first = list else {
+                return Outcome(closed: false, received: [], partsSent: 0)
+            }
+            defer { freeaddrinfo(list) }
+            let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+            guard fd >= 0, connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
+                if fd >= 0 { close(fd) }
+                return Outcome(closed: false, received: [], partsSent: 0)
+            }
+            defer { close(fd) }
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var closed = false
+            /// Reads what is there, for up to `milliseconds`; notes a close.
+            func drain(_ milliseconds: Int32) {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                while !closed, poll(&poller, 1, milliseconds) > 0 {
+                    let n = recv(fd, &buffer, buffer.count, 0)
+                    if n <= 0 { closed = true } else { received += buffer[0..<n] }
+                }
+            }
+            var sent = 0
+            for (index, part) in parts.enumerated() {
+                if index > 0, pause > .zero {
+                    let deadline = ContinuousClock.now + pause
+                    while !closed, ContinuousClock.now < deadline { drain(50) }
+                }
+                if closed { break }
+                var offset = 0
+                var failed = false
+                while offset < part.count {
+                    let n = part[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if n <= 0 { failed = true; break }
+                    offset += n
+                    drain(0)
+                }
+                // A refused write means the server hung up: read what it said before.
+                if failed { break }
+                sent += 1
+            }
+            let deadline = Date().addingTimeInterval(timeout)
+            while !closed, Date() < deadline { drain(100) }
+            return Outcome(closed: closed, received: received, partsSent: sent)
+        }.value
+    }
+
+    /// One request's bytes: `head` (request line and headers, without the blank line) and `body`.
+    static func request(_ head: String, body: [UInt8] = []) -> [UInt8] {
+        Array((head + "\r\n\r\n").utf8) + body
+    }
+}

@@ -23,6 +23,17 @@ final class StandInHipChat: Sendable {
         /// Glance pushes to answer 503 before accepting.
         var failingPushes = 0
         var issued = 0
+        /// oauthId → the group_id the token endpoint names (9001 when not set).
+        var groups: [String: Int] = [:]
+        /// What `/v2/capabilities/custom` serves: overrides of links.self, tokenUrl and the API URL.
+        var customSelf: String?
+        var customTokenUrl: String?
+        var customApiUrl: String?
+        /// Where `/v2/capabilities/redirect-to` sends the client.
+        var redirectTarget = ""
+        /// How the token endpoint answers everyone: nil grants as usual; a status answers that
+        /// status; 200 answers an empty access_token.
+        var tokenFailure: Int?
     }
 
     let state = Mutex(State())
@@ -34,7 +45,12 @@ final class StandInHipChat: Sendable {
     var apiUrl: String { base + "/v2/" }
     var pushes: [Push] { state.withLock { $0.pushes } }
 
-    func accept(_ oauthId: String, _ secret: String) { state.withLock { $0.credentials[oauthId] = secret } }
+    func accept(_ oauthId: String, _ secret: String, group: Int? = nil) {
+        state.withLock {
+            $0.credentials[oauthId] = secret
+            $0.groups[oauthId] = group
+        }
+    }
     func revoke(_ oauthId: String) { state.withLock { $0.credentials[oauthId] = nil } }
 
     /// Runs `body` while the stand-in listens on 127.0.0.1 on a free port.
@@ -72,7 +88,8 @@ final class StandInHipChat: Sendable {
         return state.withLock { condition($0) }
     }
 
-    private func capabilities(selfURL: String, tokenUrl: String? = nil) -> Response {
+    private func capabilities(selfURL: String, tokenUrl: String? = nil, apiUrl: String? = nil) -> Response {
+        let apiUrl = apiUrl ?? self.apiUrl
         let document: [String: Any] = [
             "name": "HipChat",
             "links": ["self": selfURL, "api": apiUrl],
@@ -99,6 +116,20 @@ final class StandInHipChat: Sendable {
             self.state.withLock { $0.capabilityRequests += 1 }
             return self.capabilities(selfURL: self.capabilitiesUrl + "/untrusted-token", tokenUrl: "https://tokens.example.net/v2/oauth/token")
         }
+        router.get("/v2/capabilities/custom") { _, _ in
+            let (selfURL, tokenUrl, apiUrl) = self.state.withLock { state in
+                state.capabilityRequests += 1
+                return (state.customSelf, state.customTokenUrl, state.customApiUrl)
+            }
+            return self.capabilities(selfURL: selfURL ?? self.capabilitiesUrl + "/custom", tokenUrl: tokenUrl, apiUrl: apiUrl)
+        }
+        router.get("/v2/capabilities/redirect-to") { _, _ in
+            let target = self.state.withLock { state in
+                state.capabilityRequests += 1
+                return state.redirectTarget
+            }
+            return Response(status: .found, headers: [.location: target])
+        }
         router.get("/v2/capabilities/redirect") { _, _ in
             self.state.withLock { $0.capabilityRequests += 1 }
             return Response(status: .found, headers: [.location: self.capabilitiesUrl])
@@ -111,17 +142,24 @@ final class StandInHipChat: Sendable {
                       let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
                 return (String(text[..<colon]), String(text[text.index(after: colon)...]))
             }
-            let granted = self.state.withLock { state -> String? in
+            let (granted, group, failure) = self.state.withLock { state -> (String?, Int, Int?) in
                 state.tokenRequests.append((basic?.0 ?? "", body))
-                guard let basic, state.credentials[basic.0] == basic.1, body.contains("grant_type=client_credentials") else { return nil }
+                guard let basic, state.credentials[basic.0] == basic.1, body.contains("grant_type=client_credentials") else {
+                    return (nil, 0, state.tokenFailure)
+                }
                 state.issued += 1
-                return "token-\(basic.0.prefix(8))-\(state.issued)"
+                return ("token-\(basic.0.prefix(8))-\(state.issued)", state.groups[basic.0] ?? 9001, state.tokenFailure)
+            }
+            if let failure {
+                let body = failure == 200 ? #"{"access_token":"","expires_in":3599}"# : #"{"error":"server_error"}"#
+                return Response(status: .init(code: failure), headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: body)))
             }
             guard let granted else {
                 return Response(status: .unauthorized, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_client"}"#)))
             }
-            let json = #"{"access_token":"\#(granted)","expires_in":3599,"group_id":9001,"group_name":"Example","token_type":"bearer","scope":"send_notification"}"#
+            let json = #"{"access_token":"\#(granted)","expires_in":3599,"group_id":\#(group),"group_name":"Example","token_type":"bearer","scope":"send_notification"}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         let push: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
