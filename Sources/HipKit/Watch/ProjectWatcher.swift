@@ -14,7 +14,9 @@ public final class ProjectWatcher: @unchecked Sendable {
     /// Top-level folders whose changes are ignored: the output and hipkit's own cache.
     public let ignored: Set<String>
     /// How long things must stay quiet before a batch is delivered.
-    public var quiet: Duration = .milliseconds(40)
+    /// Short, because it is part of every save's wait: editors' temp-file-then-rename saves
+    /// arrive within a millisecond, and a longer burst only costs an extra quick rebuild.
+    public var quiet: Duration = .milliseconds(15)
 
     private let lock = NSLock()
     private var stopped = false
@@ -80,7 +82,10 @@ public final class ProjectWatcher: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !isStopped {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, 20)
+            // Wake exactly when the quiet period ends, rather than up to one poll interval later.
+            let remaining = pending.isEmpty ? Duration.milliseconds(50) : quiet - (ContinuousClock.now - lastEvent)
+            let wait = max(1, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&poller, 1, wait)
             if ready > 0 {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 var offset = 0

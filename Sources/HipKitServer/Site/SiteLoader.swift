@@ -20,7 +20,9 @@ struct SiteLoader {
 
     typealias Failure = SiteLoadError
 
-    func load() throws(Failure) -> SiteSnapshot {
+    /// Reads the build. Files of `previous` that are still the same files on disk are kept as
+    /// they were (see ``FileIdentity``).
+    func load(reusing previous: SiteSnapshot? = nil) throws(Failure) -> SiteSnapshot {
         var diagnostics: [Diagnostic] = []
         var sources = SourceStore()
         let shownDist = dist.relativePath.isEmpty ? dist.path : dist.relativePath
@@ -59,7 +61,8 @@ struct SiteLoader {
         var files: [String: StaticFile] = [:]
         var memoryUsed = 0
         do {
-            try walk(root: root, directory: root, relative: "", depth: 0, into: &files, memoryUsed: &memoryUsed, diagnostics: &diagnostics)
+            try walk(root: root, directory: root, relative: "", depth: 0, into: &files, memoryUsed: &memoryUsed, diagnostics: &diagnostics,
+                     previous: previous?.files ?? [:])
         } catch {
             throw fail("cannot read \(shownDist): \(error)")
         }
@@ -132,7 +135,8 @@ struct SiteLoader {
     }
 
     private func walk(root: String, directory: String, relative: String, depth: Int,
-                      into files: inout [String: StaticFile], memoryUsed: inout Int, diagnostics: inout [Diagnostic]) throws {
+                      into files: inout [String: StaticFile], memoryUsed: inout Int, diagnostics: inout [Diagnostic],
+                      previous: [String: StaticFile]) throws {
         guard depth <= limits.maxDepth else { return }
         for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
             if relative.isEmpty && name == "_hipkit" { continue }
@@ -151,7 +155,7 @@ struct SiteLoader {
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 try walk(root: root, directory: full, relative: path, depth: depth + 1, into: &files, memoryUsed: &memoryUsed,
-                         diagnostics: &diagnostics)
+                         diagnostics: &diagnostics, previous: previous)
             case S_IFREG:
                 guard files.count < limits.maxFiles else {
                     diagnostics.append(.warning("too-many-files", "more than \(limits.maxFiles) files in dist/; \(path) and later ones are not served",
@@ -166,8 +170,15 @@ struct SiteLoader {
                 let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtimespec.tv_sec))
                 #endif
                 let inMemory = size < StaticFile.memoryLimit && memoryUsed + size <= limits.maxMemoryBytes
-                let file = try StaticFile.load(file: URL(fileURLWithPath: target), relativePath: path, size: size, modified: modified,
+                let identity = FileIdentity(info)
+                var file: StaticFile
+                if let kept = previous[path], kept.identity == identity, kept.isInMemory == inMemory {
+                    file = kept
+                } else {
+                    file = try StaticFile.load(file: URL(fileURLWithPath: target), relativePath: path, size: size, modified: modified,
                                                inMemory: inMemory)
+                    file.identity = identity
+                }
                 if inMemory { memoryUsed += size + (file.gzip?.readableBytes ?? 0) }
                 files[path] = file
             default:

@@ -63,7 +63,7 @@ final class SiteWatcher: Sendable {
 
     private func reload(signature: SiteSignature, previous: SiteSnapshot) -> SiteSnapshot {
         do {
-            let fresh = try loader.load()
+            let fresh = try loader.load(reusing: previous)
             state.withLock { state in
                 state.snapshot = fresh
                 state.reloading = false

@@ -28,6 +28,13 @@ struct StaticFile: Sendable {
     let lastModified: String
     let cacheControl: String
     let storage: Storage
+    /// Which file on disk this was read from, so a reload after a new build can keep the files
+    /// that did not change (a build hard-links those) instead of reading and compressing again.
+    var identity: FileIdentity?
+
+    var isInMemory: Bool {
+        if case .memory = storage { true } else { false }
+    }
 
     var gzip: ByteBuffer? {
         if case .memory(_, let gzip) = storage { gzip } else { nil }
@@ -63,11 +70,38 @@ struct StaticFile: Sendable {
     /// a cache validator.
     static func fnv1a(_ data: Data) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
+        // Over the raw bytes: Data's iterator costs several times more per byte.
+        data.withUnsafeBytes { bytes in
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
         }
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// A file's place and version on disk: device, inode, size and modification time to the
+/// nanosecond. Equal identities mean the same bytes, short of someone rewriting a file in place
+/// within the same nanosecond at the same size.
+struct FileIdentity: Sendable, Hashable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var seconds: Int
+    var nanoseconds: Int
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        #if os(Linux)
+        seconds = Int(info.st_mtim.tv_sec)
+        nanoseconds = Int(info.st_mtim.tv_nsec)
+        #else
+        seconds = Int(info.st_mtimespec.tv_sec)
+        nanoseconds = Int(info.st_mtimespec.tv_nsec)
+        #endif
     }
 }

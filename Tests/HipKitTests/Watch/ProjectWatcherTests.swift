@@ -3,15 +3,37 @@ import Testing
 @testable import HipKit
 
 @Suite(.serialized) struct ProjectWatcherTests {
-    /// The next batch of changes, or nil after `seconds`.
-    func next(_ iterator: inout AsyncStream<Set<String>>.AsyncIterator, seconds: Double = 5) async -> Set<String>? {
-        await withTaskGroup(of: Set<String>?.self) { group in
-            var it = iterator
-            group.addTask { try? await Task.sleep(for: .seconds(seconds)); return nil }
-            let value = await it.next()
-            group.cancelAll()
-            iterator = it
-            return value
+    /// Collects a watcher's batches as they come, so a test can wait for one with a deadline
+    /// (awaiting the stream itself would wait forever for a batch that never comes).
+    final class Batches: @unchecked Sendable {  // `items` is guarded by `lock`
+        private let lock = NSLock()
+        private var items: [Set<String>] = []
+        private var task: Task<Void, Never>?
+
+        init(_ stream: AsyncStream<Set<String>>) {
+            task = Task { [weak self] in
+                for await batch in stream { self?.lock.withLock { self?.items.append(batch) } }
+            }
+        }
+
+        deinit { task?.cancel() }
+
+        /// The union of the batches that arrive until one holds `path`, or nil after `seconds`.
+        func until(_ path: String, seconds: Double = 5) async -> Set<String>? {
+            var seen = Set<String>()
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let taken: [Set<String>] = lock.withLock {
+                    defer { items.removeAll() }
+                    return items
+                }
+                for batch in taken {
+                    seen.formUnion(batch)
+                    if seen.contains(path) { return seen }
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return nil
         }
     }
 
@@ -20,32 +42,30 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let watcher = ProjectWatcher(root: dir)
         defer { watcher.stop() }
-        var changes = watcher.changes().makeAsyncIterator()
+        let changes = Batches(watcher.changes())
         try await Task.sleep(for: .milliseconds(200))  // let the watches be set up
 
         try TestSupport.write("# A, edited\n", to: dir.appendingPathComponent("pages/a.md"))
-        #expect(await next(&changes) == ["pages/a.md"])
+        #expect(await changes.until("pages/a.md") == ["pages/a.md"])
 
         // An editor's save: write a temporary file, then rename it over the page.
         try TestSupport.write("# A again\n", to: dir.appendingPathComponent("pages/.a.md.tmp"))
         _ = rename(dir.appendingPathComponent("pages/.a.md.tmp").path, dir.appendingPathComponent("pages/a.md").path)
-        let saved = await next(&changes)
-        #expect(saved?.contains("pages/a.md") == true)
+        #expect(await changes.until("pages/a.md") != nil)
 
         // A new folder is watched too.
         try TestSupport.write("# Deep\n", to: dir.appendingPathComponent("pages/help/deep.md"))
-        var seen = await next(&changes) ?? []
-        if !seen.contains("pages/help/deep.md") { seen.formUnion(await next(&changes) ?? []) }
-        #expect(seen.contains("pages/help/deep.md"))
+        #expect(await changes.until("pages/help/deep.md") != nil)
         try TestSupport.write("# Deeper\n", to: dir.appendingPathComponent("pages/help/deep.md"))
-        #expect(await next(&changes) == ["pages/help/deep.md"])
+        #expect(await changes.until("pages/help/deep.md") == ["pages/help/deep.md"])
 
         try FileManager.default.removeItem(at: dir.appendingPathComponent("pages/a.md"))
-        #expect(await next(&changes) == ["pages/a.md"])
+        #expect(await changes.until("pages/a.md") == ["pages/a.md"])
 
-        // The output folder is not the project's source: its changes are ignored.
+        // The output folder and a build's staging folder are not the project's source: ignored.
         try TestSupport.write("x", to: dir.appendingPathComponent("dist/x.html"))
+        try TestSupport.write("x", to: dir.appendingPathComponent(".dist.staging-1-2/x.html"))
         try TestSupport.write("key: k2\n", to: dir.appendingPathComponent("addon.yaml"))
-        #expect(await next(&changes) == ["addon.yaml"])
+        #expect(await changes.until("addon.yaml") == ["addon.yaml"])
     }
 }
