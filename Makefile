@@ -31,6 +31,10 @@ release: deps
 bench: release
 	python3 Benchmarks/run.py --hipkit .build/release/hipkit $(BENCH_FLAGS)
 
+# SIGKILL `hipkit build` 200 times and `hipkit serve` after 200 acknowledged writes (Reliability/).
+crash: release
+	python3 Reliability/crash_safety.py --hipkit .build/release/hipkit
+
 clean:
 	rm -rf .build
 

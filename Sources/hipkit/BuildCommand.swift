@@ -42,7 +42,17 @@ struct BuildCommand: ParsableCommand {
                 throw HipKitError("\(file) is a descriptor; build reads addon.yaml",
                                   hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
             }
-            let build = try ProjectBuild.prepare(path, options: LoadOptions(environment: environment, baseUrl: baseUrl), cached: !noCache)
+            let options = LoadOptions(environment: environment, baseUrl: baseUrl)
+            if !noCache, case .spec(let spec) = try ProjectLoader.input(for: path) {
+                let output = out.map { URL(fileURLWithPath: $0) }
+                    ?? URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
+                if let count = ProjectBuild.upToDate(path, options: options, output: output) {
+                    Output.report([], sources: SourceStore(), format: format)
+                    if format == .human { Output.say("\(out ?? ProjectLoader.displayPath(output)) is up to date (\(count) files)") }
+                    return
+                }
+            }
+            let build = try ProjectBuild.prepare(path, options: options, cached: !noCache)
             Output.report(build.diagnostics, sources: build.sources, format: format)
             guard let project = build.project, !build.hasErrors else {
                 if format == .human { FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8)) }

@@ -13,6 +13,8 @@ struct BuildRecord: Codable {
 
     var output: String
     var files: [String: File]
+    /// The ``InputStamp`` of the build that wrote this output, when it had no diagnostics at all.
+    var inputs: String?
 
     static func url(in cacheDirectory: URL) -> URL { cacheDirectory.appendingPathComponent("last-build.json") }
 
@@ -38,13 +40,13 @@ struct BuildRecord: Codable {
     }
 
     /// A record of the files now in `output`.
-    static func make(output: URL, digests: [String: String]) -> BuildRecord {
+    static func make(output: URL, digests: [String: String], inputs: String? = nil) -> BuildRecord {
         var files: [String: File] = [:]
         for (path, digest) in digests {
             let attributes = try? FileManager.default.attributesOfItem(atPath: output.appendingPathComponent(path).path)
             files[path] = File(digest: digest, size: attributes?[.size] as? Int ?? -1,
                                modified: (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)
         }
-        return BuildRecord(output: output.standardizedFileURL.path, files: files)
+        return BuildRecord(output: output.standardizedFileURL.path, files: files, inputs: inputs)
     }
 }

@@ -16,6 +16,9 @@ public struct ProjectBuild: Sendable {
 
     /// The project's cache folder, when the build uses one.
     public var cacheDirectory: URL?
+    /// The inputs' ``InputStamp``, taken before anything was read; kept only for a build with
+    /// no diagnostics, the only kind a later build may skip.
+    var inputStamp: String?
 
     public init(project: AddonProject?, diagnostics: [Diagnostic], sources: SourceStore, files: [SiteFile], cacheDirectory: URL? = nil) {
         self.project = project
@@ -30,6 +33,11 @@ public struct ProjectBuild: Sendable {
     /// being rendered again, and ``write(to:)`` writes only what changed.
     public static func prepare(_ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader(),
                                cached: Bool = false) throws -> ProjectBuild {
+        // Taken first: a file saved while the build runs must make the next build look again.
+        var stamp: String?
+        if cached, case .spec(let spec) = try ProjectLoader.input(for: path) {
+            stamp = InputStamp.compute(projectDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), options: options)
+        }
         let outcome = try loader.load(path, options: options)
         var diagnostics = outcome.diagnostics
         var files: [SiteFile] = []
@@ -44,8 +52,26 @@ public struct ProjectBuild: Sendable {
             ]
             files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted { $0.path < $1.path }
         }
-        return ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files,
-                            cacheDirectory: cacheDirectory)
+        var build = ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files,
+                                 cacheDirectory: cacheDirectory)
+        build.inputStamp = diagnostics.isEmpty ? stamp : nil
+        return build
+    }
+
+    /// The number of files in `output` when it already holds the build of `path` with these
+    /// options and nothing the build reads has changed since (see ``InputStamp``); nil when a
+    /// build has work to do. Costs a `stat` per project and output file, and reads no page.
+    public static func upToDate(_ path: String, options: LoadOptions, output: URL) -> Int? {
+        guard case .spec(let spec)? = try? ProjectLoader.input(for: path) else { return nil }
+        let directory = URL(fileURLWithPath: spec).deletingLastPathComponent()
+        let cache = directory.appendingPathComponent(".hipkit/cache")
+        guard let record = BuildRecord.load(from: cache), let recorded = record.inputs,
+              record.output == output.standardizedFileURL.path,
+              InputStamp.compute(projectDirectory: directory, options: options) == recorded,
+              FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
+              InputStamp.countFiles(output.path) == record.files.count,
+              record.files.keys.allSatisfy({ record.isIntact($0, in: output) }) else { return nil }
+        return record.files.count
     }
 
     /// Writes the site into `output`, replacing it whole (see ``StagedDirectory``). Call only
@@ -53,6 +79,8 @@ public struct ProjectBuild: Sendable {
     @discardableResult
     public func write(to output: URL, durable: Bool = true) throws -> SiteBuilder.Outcome {
         guard let project, !hasErrors else { throw HipKitError("the project has errors; nothing was written") }
-        return try SiteBuilder(cacheDirectory: cacheDirectory, durable: durable).write(files, of: project, into: output)
+        var builder = SiteBuilder(cacheDirectory: cacheDirectory, durable: durable)
+        builder.inputs = inputStamp
+        return try builder.write(files, of: project, into: output)
     }
 }

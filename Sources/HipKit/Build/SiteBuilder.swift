@@ -10,6 +10,9 @@ public struct SiteBuilder: Sendable {
     /// ``StagedDirectory/replace(_:durable:fill:)``).
     public var durable: Bool
 
+    /// The ``InputStamp`` to record with the output (nil: the next build cannot skip its work).
+    var inputs: String?
+
     public init(cacheDirectory: URL? = nil, durable: Bool = true) {
         self.cacheDirectory = cacheDirectory
         self.durable = durable
@@ -34,6 +37,9 @@ public struct SiteBuilder: Sendable {
            digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value && previous.isIntact($0.key, in: output) }),
            FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
            (try? FileTree.files(under: output).count) == digests.count {
+            if let cacheDirectory, previous.inputs != inputs {
+                BuildRecord(output: previous.output, files: previous.files, inputs: inputs).save(to: cacheDirectory)
+            }
             return .unchanged
         }
         var written = 0, linked = 0
@@ -49,7 +55,7 @@ public struct SiteBuilder: Sendable {
                 }
             }
         }
-        if let cacheDirectory { BuildRecord.make(output: output, digests: digests).save(to: cacheDirectory) }
+        if let cacheDirectory { BuildRecord.make(output: output, digests: digests, inputs: inputs).save(to: cacheDirectory) }
         return .replaced(written: written, linked: linked)
     }
 
