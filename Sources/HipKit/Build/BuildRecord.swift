@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the last build wrote, kept in `.hipkit/cache/last-build.json`: each file's digest, size
 /// and modification time. A build whose files are all the same as last time, into an output
@@ -33,19 +36,29 @@ struct BuildRecord: Codable {
 
     /// Whether `path` in `output` is still the file this record describes.
     func isIntact(_ path: String, in output: URL) -> Bool {
-        guard let file = files[path],
-              let attributes = try? FileManager.default.attributesOfItem(atPath: output.appendingPathComponent(path).path),
-              let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date else { return false }
-        return size == file.size && modified.timeIntervalSince1970 == file.modified
+        guard let file = files[path], let now = Self.stamp(output.path + "/" + path) else { return false }
+        return now.size == file.size && now.modified == file.modified
+    }
+
+    /// Size and modification time (seconds, with the nanoseconds as the fraction) from one
+    /// `lstat`: Foundation's attribute dictionary cost more than the rest of an up-to-date check.
+    static func stamp(_ path: String) -> (size: Int, modified: Double)? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        #if os(Linux)
+        let time = info.st_mtim
+        #else
+        let time = info.st_mtimespec
+        #endif
+        return (Int(info.st_size), Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
     }
 
     /// A record of the files now in `output`.
     static func make(output: URL, digests: [String: String], inputs: String? = nil) -> BuildRecord {
         var files: [String: File] = [:]
         for (path, digest) in digests {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: output.appendingPathComponent(path).path)
-            files[path] = File(digest: digest, size: attributes?[.size] as? Int ?? -1,
-                               modified: (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)
+            let stamp = Self.stamp(output.path + "/" + path)
+            files[path] = File(digest: digest, size: stamp?.size ?? -1, modified: stamp?.modified ?? -1)
         }
         return BuildRecord(output: output.standardizedFileURL.path, files: files, inputs: inputs)
     }
