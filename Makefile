@@ -3,7 +3,7 @@ SWIFT ?= swift
 HIPKIT = .build/debug/hipkit
 EXAMPLE ?= examples/deploy-board
 
-.PHONY: deps build test example release clean docs bench
+.PHONY: deps build test example release clean docs bench crash soak attacks fuzz
 
 deps:
 	@scripts/install-deps
@@ -34,6 +34,21 @@ bench: release
 # SIGKILL `hipkit build` 200 times and `hipkit serve` after 200 acknowledged writes (Reliability/).
 crash: release
 	python3 Reliability/crash_safety.py --hipkit .build/release/hipkit
+
+# 10 minutes of views, JWT glance queries and glance updates at once (SOAK_SECONDS to change).
+SOAK_SECONDS ?= 600
+soak: release
+	python3 Reliability/soak.py --hipkit .build/release/hipkit --seconds $(SOAK_SECONDS)
+
+# The attack and secrets-at-rest suites against a running server (also part of `make test`).
+attacks: build
+	swift build --build-tests
+	swift test --skip-build --filter 'AttackTests|SecretStoreTests'
+
+# libFuzzer over hipkit's readers of untrusted input, FUZZ_SECONDS per target (Fuzz/run).
+FUZZ_SECONDS ?= 60
+fuzz:
+	Fuzz/run $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build
