@@ -27,16 +27,22 @@ public final class ProjectWatcher: @unchecked Sendable {
     }
 
     /// Batches of changed paths, relative to the root, until ``stop()``.
+    ///
+    /// Returns once the project is being watched, so a change made right after the call is
+    /// never missed (on a busy machine the watching thread may start late).
     public func changes() -> AsyncStream<Set<String>> {
-        AsyncStream { continuation in
+        let ready = DispatchSemaphore(value: 0)
+        let stream = AsyncStream { continuation in
             let thread = Thread { [self] in
-                if !watchWithInotify(continuation) { watchByPolling(continuation) }
+                if !watchWithInotify(continuation, ready: ready) { watchByPolling(continuation, ready: ready) }
                 continuation.finish()
             }
             thread.name = "hipkit-watcher"
             thread.start()
             continuation.onTermination = { [weak self] _ in self?.stop() }
         }
+        _ = ready.wait(timeout: .now() + 30)
+        return stream
     }
 
     public func stop() {
@@ -58,7 +64,7 @@ public final class ProjectWatcher: @unchecked Sendable {
 
     // MARK: inotify
 
-    private func watchWithInotify(_ continuation: AsyncStream<Set<String>>.Continuation) -> Bool {
+    private func watchWithInotify(_ continuation: AsyncStream<Set<String>>.Continuation, ready: DispatchSemaphore) -> Bool {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -77,6 +83,7 @@ public final class ProjectWatcher: @unchecked Sendable {
             }
         }
         watch("")
+        ready.signal()
         var pending = Set<String>()
         var lastEvent = ContinuousClock.now
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -116,8 +123,9 @@ public final class ProjectWatcher: @unchecked Sendable {
 
     // MARK: Polling
 
-    private func watchByPolling(_ continuation: AsyncStream<Set<String>>.Continuation) {
+    private func watchByPolling(_ continuation: AsyncStream<Set<String>>.Continuation, ready: DispatchSemaphore) {
         var previous = snapshot()
+        ready.signal()
         while !isStopped {
             usleep(300_000)
             let now = snapshot()

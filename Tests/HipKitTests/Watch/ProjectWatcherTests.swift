@@ -19,7 +19,7 @@ import Testing
         deinit { task?.cancel() }
 
         /// The union of the batches that arrive until one holds `path`, or nil after `seconds`.
-        func until(_ path: String, seconds: Double = 5) async -> Set<String>? {
+        func until(_ path: String, seconds: Double = 20) async -> Set<String>? {
             var seen = Set<String>()
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
