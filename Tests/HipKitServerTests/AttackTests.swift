@@ -543,6 +543,6 @@ struct AttackTests {
         ("café <i>ünï</i>", "café <i>ünï</i>"),
     ])
     func sanitiser(_ input: String, _ output: String) {
-        #expect(GlanceLabelHTML.sanitize(input) == output)
+        #expect(LimitedHTML.sanitize(input, allowing: LimitedHTML.glanceTags) == output)
     }
 }

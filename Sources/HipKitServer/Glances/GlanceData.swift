@@ -3,7 +3,7 @@ import HipKit
 /// Glance data posted by the add-on's owner: the short forms of `addon.yaml` accepted and
 /// expanded, then checked with the same ``GlanceDataValidator`` `hipkit build` uses.
 enum GlanceData {
-    /// `label: "<b>3</b>"` → `{type: html, value}`, the HTML sanitised (``GlanceLabelHTML``);
+    /// `label: "<b>3</b>"` → `{type: html, value}`, the HTML sanitised (``LimitedHTML``);
     /// `status: {lozenge: {…}}` and `status: {icon: URL}` → `{type, value}`; fields HipChat
     /// does not read are dropped.
     static func normalize(_ body: JSONValue) -> JSONValue {
@@ -17,7 +17,7 @@ enum GlanceData {
         }
         // Label HTML is cut down to the tags HipChat shows, whichever form it came in.
         if var label = object["label"]?.objectValue, let value = label["value"]?.stringValue {
-            label["value"] = .string(GlanceLabelHTML.sanitize(value))
+            label["value"] = .string(LimitedHTML.sanitize(value, allowing: LimitedHTML.glanceTags))
             object["label"] = .object(label)
         }
         if let status = object["status"], status["type"] == nil {

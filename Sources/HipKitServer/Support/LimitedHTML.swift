@@ -1,19 +1,24 @@
-/// Cuts a glance label's HTML down to the formatting HipChat shows in a glance: `b`, `i`,
-/// `strong`, `em` and `span`, without attributes.
+/// Cuts HTML down to the few tags HipChat shows in a place: glance labels (`b`, `i`, `strong`,
+/// `em`, `span`), card fields (`a`, `b`, `i`, `strong`, `span`) and HTML notifications.
 ///
 /// HipChat curates label HTML itself, but labels often carry text from elsewhere (an issue
 /// title, a build name) and the runtime answers glance queries straight to HipChat's client, so
 /// the runtime does not count on that: every other tag is dropped (`script` and `style` with
-/// their content), attributes go (no `onclick`, no `style`, no `href`), stray `<` and `>` and
-/// bare `&` are escaped, and comments are removed. Text is kept; entities are kept.
-enum GlanceLabelHTML {
-    static let allowedTags: Set<String> = ["b", "i", "strong", "em", "span"]
+/// their content), attributes go (no `onclick`, no `style`), except an `http(s)` `href` on
+/// `a`; stray `<` and `>` and bare `&` are escaped, and comments are removed. Text is kept;
+/// entities are kept.
+enum LimitedHTML {
+    static let glanceTags: Set<String> = ["b", "i", "strong", "em", "span"]
+    static let cardTags: Set<String> = ["a", "b", "i", "strong", "span"]
+    /// What an HTML room notification may use.
+    static let messageTags: Set<String> = ["a", "b", "i", "strong", "em", "span", "br", "p", "code", "pre", "ul", "ol", "li",
+                                            "table", "tr", "td", "th", "tbody", "thead"]
     /// Dropped with everything up to their closing tag: their content is code, not text.
     private static let droppedWithContent: Set<String> = ["script", "style"]
 
     /// Linear in the length of `html`: every search moves past what it scanned, and the next
     /// `>` is looked up in a table, so a body full of `<` costs no more than any other.
-    static func sanitize(_ html: String) -> String {
+    static func sanitize(_ html: String, allowing allowedTags: Set<String>) -> String {
         let scalars = Array(html.unicodeScalars)
         let lowered = scalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 32)! : $0 }
         var nextClose = [Int?](repeating: nil, count: scalars.count + 1)
@@ -52,7 +57,11 @@ enum GlanceLabelHTML {
                     continue
                 }
                 if allowedTags.contains(name) {
-                    append(closing ? "</\(name)>" : "<\(name)>")
+                    if !closing, name == "a", let href = href(in: String(String.UnicodeScalarView(scalars[j..<close]))) {
+                        append("<a href=\"\(HTMLText.escape(href))\" target=\"_blank\" rel=\"noopener noreferrer\">")
+                    } else {
+                        append(closing ? "</\(name)>" : "<\(name)>")
+                    }
                     i = close + 1
                 } else if !closing, droppedWithContent.contains(name) {
                     let end = index(of: "</\(name)", in: lowered, from: close + 1)
@@ -72,6 +81,15 @@ enum GlanceLabelHTML {
             }
         }
         return String(out)
+    }
+
+    /// The `href` of an `a` tag's attributes, when it is an http or https URL.
+    private static func href(in attributes: String) -> String? {
+        guard let match = attributes.firstMatch(of: /(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/) else { return nil }
+        let value = String(match.1 ?? match.2 ?? match.3 ?? "").trimmingCharacters(in: .whitespaces)
+        let lowered = value.lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return nil }
+        return value.replacingOccurrences(of: "&amp;", with: "&")
     }
 
     /// `&name;`, `&#123;` or `&#x7B;` starts at `start`.
