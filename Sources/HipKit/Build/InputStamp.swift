@@ -21,7 +21,7 @@ enum InputStamp {
     static func compute(projectDirectory: URL, options: LoadOptions) -> String? {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(data: Data(text.utf8)) }
-        add("hipkit-input-stamp-1\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}")
+        add("hipkit-input-stamp-2\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}")
         guard walk(projectDirectory.path, relative: "", top: true, into: &hasher),
               walk(TemplatesBundle.root.appendingPathComponent("layouts").path, relative: "layouts", top: false, into: &hasher) else {
             return nil

@@ -119,6 +119,13 @@ public struct ProjectLoader: Sendable {
             directory: directory, specFile: file, baseUrl: translator.baseUrl, descriptor: descriptor,
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
         project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
+        if let host = options.hipchatHost {
+            let base = host.hasSuffix("/") ? String(host.dropLast()) : host
+            for (file, keyPath) in [("all.js", \PageSettings.hipchatJs), ("all.css", \PageSettings.hipchatCss)]
+            where project.pageSettings[keyPath: keyPath].contains("://") {
+                project.pageSettings[keyPath: keyPath] = "\(base)/atlassian-connect/\(file)"
+            }
+        }
         project.listingNode = root["listing"]
         project.webhooks = translator.webhooks
         project.settings = translator.settings
