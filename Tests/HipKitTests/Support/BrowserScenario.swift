@@ -14,6 +14,8 @@ struct ScenarioStep: Encodable {
     var new: String?
     var screenshot: String?
     var sleep: Double?
+    var click: String?
+    var type: String?
 
     static func navigate(_ url: URL, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, navigate: url.absoluteString) }
     static func eval(_ js: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, eval: js) }
@@ -23,6 +25,10 @@ struct ScenarioStep: Encodable {
     static func replace(in file: URL, _ old: String, with new: String, _ name: String? = nil) -> ScenarioStep {
         ScenarioStep(name: name, replace: file.path, old: old, new: new)
     }
+    /// A real mouse click on the first element matching `selector`, which must not be covered.
+    static func click(_ selector: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, click: selector) }
+    /// Typing into the focused element.
+    static func type(_ text: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, type: text) }
     static func screenshot(_ file: URL) -> ScenarioStep { ScenarioStep(name: file.lastPathComponent, screenshot: file.path) }
 }
 

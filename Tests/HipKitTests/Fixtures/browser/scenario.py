@@ -9,6 +9,9 @@ file; each is an object with one action:
     {"waitFor": JS, "timeout": 10}          evaluate JS every 50 ms until it is truthy
     {"write": PATH, "text": TEXT}           write a file (an edit, as an editor would save it)
     {"replace": PATH, "old": A, "new": B}   replace A by B in a file (A must be there)
+    {"click": CSS}                          a real mouse click at the centre of the first match; fails
+                                            when it is missing or something else covers that point
+    {"type": TEXT}                          type TEXT into the focused element
     {"screenshot": PATH}                    save a PNG of the page
     {"sleep": SECONDS}
     {"name": "..."} may be added to any step, to be named in the report.
@@ -107,6 +110,26 @@ def run(args):
                         raise StepFailed(f"{step['old']!r} is not in {step['replace']}")
                     with open(step["replace"], "w") as f:
                         f.write(text.replace(step["old"], step["new"], 1))
+                elif "click" in step:
+                    selector = json.dumps(step["click"])
+                    box = evaluate(browser, session, f"""(() => {{
+                        const e = document.querySelector({selector});
+                        if (!e) return null;
+                        e.scrollIntoView({{block: 'center', inline: 'center'}});
+                        const r = e.getBoundingClientRect();
+                        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                        const hit = document.elementFromPoint(x, y);
+                        return {{x: x, y: y, hit: !!hit && (hit === e || e.contains(hit)), what: hit ? hit.outerHTML.slice(0, 160) : null}};
+                    }})()""")
+                    if not box:
+                        raise StepFailed(f"nothing matches {step['click']!r}")
+                    if not box["hit"]:
+                        raise StepFailed(f"{step['click']!r} is covered by {box['what']}")
+                    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+                        browser.call("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"], "button": "left",
+                                                                  "clickCount": 1}, session=session)
+                elif "type" in step:
+                    browser.call("Input.insertText", {"text": step["type"]}, session=session)
                 elif "screenshot" in step:
                     evaluate(browser, session, "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
                     shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)
