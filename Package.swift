@@ -47,7 +47,7 @@ let package = Package(
             path: "templates",
             exclude: ["README.md"],
             sources: ["TemplatesBundle.swift"],
-            resources: [.copy("scaffolds"), .copy("layouts"), .copy("dev")]
+            resources: [.copy("scaffolds"), .copy("layouts"), .copy("dev"), .copy("hipchat")]
         ),
         .target(
             name: "HipKit",

@@ -18,6 +18,8 @@ public struct HipKitServer: Sendable {
     private let storeOverride: (any InstallationStore)?
     /// Set by `hipkit dev`: live reload and the error overlay.
     public var dev: DevSession?
+    /// Set by `hipkit dev`: the local HipChat at `/_hipchat/`.
+    public var hipchat: LocalHipChat?
     /// Services run alongside the server and stopped with it (`hipkit dev`'s rebuilder).
     public var services: [any Service] = []
 
@@ -82,6 +84,7 @@ public struct HipKitServer: Sendable {
             settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
             admin: configuration.adminToken.map { AdminHandler(token: $0, store: store, pusher: pusher, logger: logger) },
             dev: dev.map(DevRoutes.init(session:)),
+            hipchat: hipchat.map(LocalHipChatRoutes.init(hipchat:)),
             logger: logger)
         dev?.onSiteChange { site.refresh() }
         if !configuration.viewsRequireToken {
@@ -95,7 +98,7 @@ public struct HipKitServer: Sendable {
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
                                                                           + configuration.idleTimeout.components.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
-            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + services,
+            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? []) + services,
             logger: logger)
     }
 }

@@ -15,6 +15,10 @@ struct DevCommand: AsyncParsableCommand {
         and reloads the browser pages that show it. When a rebuild fails, the diagnostics are
         printed here and shown over every open page; the last good build keeps being served.
 
+        A local HipChat runs at http://HOST:PORT/_hipchat/: a room where the add-on is
+        installed for real, its glances, views, actions and webhooks work, and every request
+        between HipChat and the add-on is logged. Pages load its all.js instead of HipChat's.
+
         Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output
         never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.
 
@@ -45,6 +49,9 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(help: "Open views without HipChat's JWT, to design them in a plain browser tab.")
     var noAuth = false
 
+    @Option(help: "Bearer token for the /admin API, e.g. to push glance updates into the local HipChat (default: $HIPKIT_ADMIN_TOKEN).")
+    var adminToken: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "notice"
 
@@ -68,7 +75,9 @@ struct DevCommand: AsyncParsableCommand {
         let rebuilder: DevRebuilder
         do {
             let output = try out.map { URL(fileURLWithPath: $0) } ?? Self.defaultOutput(path)
-            rebuilder = try DevRebuilder(path: path, options: LoadOptions(environment: environment, baseUrl: base), output: output,
+            rebuilder = try DevRebuilder(path: path, options: LoadOptions(environment: environment, baseUrl: base,
+                                                                         hipchatHost: base + LocalHipChat.path),
+                                         output: output,
                                          session: session, logger: logger, report: Self.report)
         } catch let error as HipKitError {
             throw Output.fail(error)
@@ -91,6 +100,7 @@ struct DevCommand: AsyncParsableCommand {
             distDirectory: rebuilder.output, host: host, port: port,
             dataDirectory: rebuilder.projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
             trustedHosts: [TrustedHost.hipchatCloud] + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
+            adminToken: adminToken ?? ProcessInfo.processInfo.environment["HIPKIT_ADMIN_TOKEN"],
             frameAncestors: ["'self'", "https://*.hipchat.com", "http://127.0.0.1:*", "http://localhost:*"],
             siteCheckInterval: 1)
         configuration.viewsRequireToken = !noAuth
@@ -98,7 +108,12 @@ struct DevCommand: AsyncParsableCommand {
         var server = HipKitServer(configuration: configuration, logger: logger)
         server.dev = session
         server.services = [rebuilder]
+        if let descriptor = URL(string: base + "/atlassian-connect.json") {
+            server.hipchat = LocalHipChat(configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path),
+                                          logger: logger)
+        }
         Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/atlassian-connect.json")
+        Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
         Output.say("hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")
         do {
             try await server.run()

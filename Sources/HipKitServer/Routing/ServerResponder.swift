@@ -22,6 +22,8 @@ struct ServerResponder: HTTPResponder {
     let admin: AdminHandler?
     /// Set under `hipkit dev` only.
     let dev: DevRoutes?
+    /// Set under `hipkit dev` only.
+    let hipchat: LocalHipChatRoutes?
     let files = StaticResponder()
     let logger: Logger
 
@@ -84,6 +86,9 @@ struct ServerResponder: HTTPResponder {
         }
         if let dev, path.hasPrefix(DevRoutes.prefix) {
             return try dev.handle(path: path, request: request)
+        }
+        if let hipchat, LocalHipChatRoutes.claims(path) {
+            return try await hipchat.handle(path: path, request: request)
         }
         let snapshot = site.current()
         if let admin, AdminHandler.claims(path) {

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Decides whether a glance, sidebar panel or action shows, as HipChat's web client did
+/// (its `conditions.js`): a list is AND-ed and an empty one shows; `invert` negates;
+/// composites `{type: and|or, conditions}` nest, their type case-insensitive and `and` by
+/// default; a condition HipChat did not know is false.
+struct ConditionEvaluator: Sendable {
+    /// What conditions look at.
+    struct Context: Sendable {
+        var user: EmulatedUser
+        var room: EmulatedRoom
+        /// The message an action is offered on; nil for glances, panels and input actions.
+        var message: RoomMessage?
+        /// The glance's loaded data (`glance_matches` reads its `metadata`); nil while not loaded.
+        var glanceData: JSONValue?
+    }
+
+    var context: Context
+
+    /// `conditions` as the descriptor gives them: a list, one condition, or nothing.
+    func evaluate(_ conditions: JSONValue?) -> Bool {
+        guard let conditions, !conditions.isNull else { return true }
+        if let list = conditions.arrayValue { return list.allSatisfy(evaluateOne) }
+        return evaluateOne(conditions)
+    }
+
+    private func evaluateOne(_ condition: JSONValue) -> Bool {
+        guard condition.objectValue != nil else { return false }
+        if let parts = condition["conditions"]?.arrayValue {
+            let type = condition["type"]?.stringValue?.lowercased() ?? "and"
+            let result = type == "or" ? parts.contains(where: evaluateOne) : parts.allSatisfy(evaluateOne)
+            return condition["invert"]?.boolValue == true ? !result : result
+        }
+        guard let name = condition["condition"]?.stringValue else { return false }
+        let result = holds(name, params: condition["params"] ?? .object([:]))
+        return condition["invert"]?.boolValue == true ? !result : result
+    }
+
+    private func holds(_ name: String, params: JSONValue) -> Bool {
+        let user = context.user
+        switch name {
+        case "room_is_public": return context.room.isPublic
+        case "user_is_admin": return user.isAdmin
+        case "user_is_guest": return user.isGuest
+        case "user_is_room_owner": return context.room.ownerId == user.id
+        case "message_matches": return context.message.map { messageMatches($0, params) } ?? false
+        case "message_contains_link":
+            guard let message = context.message else { return false }
+            return message.body.range(of: #"https?://\S"#, options: [.regularExpression, .caseInsensitive]) != nil
+        case "message_sent_by_current_user": return context.message?.senderId == user.id
+        case "card_matches":
+            guard let card = context.message?.card else { return false }
+            if let style = params["style"]?.stringValue, card["style"]?.stringValue != style { return false }
+            return Self.metadataMatches(card["metadata"], params["metadata"])
+        case "glance_matches":
+            guard let data = context.glanceData else { return false }
+            return Self.metadataMatches(data["metadata"], params["metadata"])
+        default: return false
+        }
+    }
+
+    /// Every given parameter must match: `type`, `file_type`, `regex {pattern, flags}`, `sender`.
+    private func messageMatches(_ message: RoomMessage, _ params: JSONValue) -> Bool {
+        if let type = params["type"]?.stringValue, type != message.kind.rawValue { return false }
+        if let fileType = params["file_type"]?.stringValue {
+            // The local room has no file messages; only an image link could be one.
+            guard fileType == "image", message.body.range(of: #"\.(png|jpe?g|gif|webp)\b"#, options: [.regularExpression, .caseInsensitive]) != nil
+            else { return false }
+        }
+        if let sender = params["sender"]?.stringValue, sender != message.senderName, sender != message.senderMention { return false }
+        if let regex = params["regex"] {
+            guard let pattern = regex["pattern"]?.stringValue ?? regex.stringValue,
+                  let expression = Self.javaScriptRegex(pattern, flags: regex["flags"]?.stringValue ?? "") else { return false }
+            let body = message.body
+            if expression.firstMatch(in: body, range: NSRange(body.startIndex..., in: body)) == nil { return false }
+        }
+        return true
+    }
+
+    /// A JavaScript regular expression as NSRegularExpression reads it: flags `i`, `m`, `s`
+    /// map over; `g`, `u` and `y` change nothing for a test. Nil when it does not compile,
+    /// which HipChat treated as no match.
+    static func javaScriptRegex(_ pattern: String, flags: String) -> NSRegularExpression? {
+        var options: NSRegularExpression.Options = []
+        if flags.contains("i") { options.insert(.caseInsensitive) }
+        if flags.contains("m") { options.insert(.anchorsMatchLines) }
+        if flags.contains("s") { options.insert(.dotMatchesLineSeparators) }
+        return try? NSRegularExpression(pattern: pattern, options: options)
+    }
+
+    /// `[{attr: "a.b", eq|lt|gt: value}, …]`, all of which must hold against `metadata`.
+    static func metadataMatches(_ metadata: JSONValue?, _ rules: JSONValue?) -> Bool {
+        guard let rules = rules?.arrayValue else { return true }
+        return rules.allSatisfy { rule in
+            guard let path = rule["attr"]?.stringValue else { return false }
+            var value = metadata
+            for component in path.split(separator: ".") { value = value?[String(component)] }
+            guard let value, !value.isNull else { return false }
+            if let expected = rule["eq"] { return looselyEqual(value, expected) }
+            if let bound = rule["lt"] { return compare(value, bound).map { $0 < 0 } ?? false }
+            if let bound = rule["gt"] { return compare(value, bound).map { $0 > 0 } ?? false }
+            return false
+        }
+    }
+
+    /// `==` in JavaScript's spirit for the values metadata holds: `3` equals `"3"`.
+    private static func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        if a == b { return true }
+        if let x = number(a), let y = number(b) { return x == y }
+        return a.templateText == b.templateText && a.objectValue == nil && a.arrayValue == nil
+    }
+
+    private static func compare(_ a: JSONValue, _ b: JSONValue) -> Int? {
+        if let x = number(a), let y = number(b) { return x < y ? -1 : (x > y ? 1 : 0) }
+        if let x = a.stringValue, let y = b.stringValue { return x < y ? -1 : (x > y ? 1 : 0) }
+        return nil
+    }
+
+    private static func number(_ value: JSONValue) -> Double? {
+        switch value {
+        case .int(let i): Double(i)
+        case .double(let d): d
+        case .string(let s): Double(s)
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+extension LocalHipChat {
+    /// Fetches every glance's data from its `queryUrl` with a signed JWT, as HipChat did when
+    /// a room's sidebar loaded. Glances without one show their name.
+    func refreshGlances() async {
+        guard let installed else { return }
+        let jwt = try? await token()
+        for glance in installed.addon.glances {
+            guard let queryUrl = glance.queryUrl, var components = URLComponents(string: queryUrl) else { continue }
+            if let jwt {
+                components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "signed_request", value: jwt)]
+            }
+            guard let url = components.url else { continue }
+            var request = URLRequest(url: url)
+            request.setValue("application/json", forHTTPHeaderField: "Accept")
+            do {
+                let response = try await send(request, note: "glance \(glance.key)")
+                guard response.isSuccess else {
+                    glanceErrors[glance.key] = "queryUrl answered \(response.status): \(Self.errorText(response))"
+                    continue
+                }
+                guard let data = response.json, data.objectValue != nil else {
+                    glanceErrors[glance.key] = "queryUrl answered something that is not a JSON object"
+                    continue
+                }
+                try acceptGlance(glance.key, data)
+            } catch let failure as Failure {
+                glanceErrors[glance.key] = failure.description
+            } catch {
+                glanceErrors[glance.key] = "queryUrl cannot be reached: \(error)"
+            }
+        }
+        log.changed()
+    }
+
+    /// Glance data from a query or a push, checked as HipChat read it: `label {type, value}`
+    /// (or a plain string), `status` a lozenge or an icon, `metadata` anything.
+    func acceptGlance(_ key: String, _ data: JSONValue) throws(Failure) {
+        guard data.objectValue != nil else { throw Failure("glance data must be a JSON object") }
+        var out: [String: JSONValue] = [:]
+        let label = data["label"]
+        if let text = label?.stringValue {
+            out["label"] = .string(LimitedHTML.sanitize(text, allowing: LimitedHTML.glanceTags))
+        } else if let value = label?["value"]?.stringValue {
+            let html = label?["type"]?.stringValue == "html"
+            out["label"] = .string(html ? LimitedHTML.sanitize(value, allowing: LimitedHTML.glanceTags) : HTMLText.escape(value))
+        } else {
+            throw Failure("glance data needs a label: {\"type\": \"html\", \"value\": \"…\"}")
+        }
+        if let status = data["status"], !status.isNull {
+            let lozenges = ["default", "success", "error", "current", "complete", "new", "moved"]
+            switch status["type"]?.stringValue {
+            case "lozenge":
+                guard let text = status["value"]?["label"]?.stringValue,
+                      let type = status["value"]?["type"]?.stringValue, lozenges.contains(type) else {
+                    throw Failure("a lozenge status needs value.label and value.type (one of \(lozenges.joined(separator: ", ")))")
+                }
+                out["status"] = .object(["type": .string("lozenge"), "label": .string(text), "lozenge": .string(type)])
+            case "icon":
+                guard let url = status["value"]?["url"]?.stringValue, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw Failure("an icon status needs value.url, an http(s) URL")
+                }
+                out["status"] = .object(["type": .string("icon"), "url": .string(url),
+                                         "url2x": status["value"]?["url@2x"] ?? .string(url)])
+            default:
+                throw Failure("status.type must be lozenge or icon")
+            }
+        }
+        out["metadata"] = data["metadata"] ?? .null
+        glanceData[key] = .object(out)
+        glanceErrors[key] = nil
+    }
+}

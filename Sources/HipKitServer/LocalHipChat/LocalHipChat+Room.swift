@@ -1,0 +1,94 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+extension LocalHipChat {
+    /// Someone typed `text` into the room: it is posted, and every `room_message` webhook whose
+    /// pattern matches gets HipChat's payload; a reply in the notification format is shown.
+    func say(_ text: String) async throws(Failure) {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw Failure("type a message first") }
+        guard trimmed.count <= 10_000 else { throw Failure("a message is at most 10,000 characters") }
+        let user = self.user
+        let message = RoomMessage(id: nextMessageId(), date: Date(), kind: .message, senderId: user.id, senderName: user.name,
+                                  senderMention: user.mentionName, body: trimmed, html: HTMLText.escape(trimmed), color: nil, card: nil)
+        messages.append(message)
+        log.changed()
+        guard let installed else { return }
+        for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event == "room_message" {
+            if let pattern = webhook.pattern {
+                guard let regex = ConditionEvaluator.javaScriptRegex(pattern, flags: ""),
+                      regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil else { continue }
+            }
+            let item: JSONValue = .object([
+                "message": .object(["id": .string(message.id), "date": .string(ISO8601DateFormatter().string(from: message.date)),
+                                    "from": user.sender, "message": .string(trimmed), "type": .string("message"),
+                                    "message_format": .string("text"), "mentions": .array([])]),
+                "room": roomPayload,
+            ])
+            await deliver(webhook, index: index, item: item)
+        }
+    }
+
+    /// `room_enter`, `room_exit` or `room_topic_change`, as the buttons under the room fire them.
+    func roomEvent(_ event: String, topic: String?) async throws(Failure) {
+        guard ["room_enter", "room_exit", "room_topic_change"].contains(event) else {
+            throw Failure("the room can fire room_enter, room_exit and room_topic_change")
+        }
+        if event == "room_topic_change" {
+            room.topic = topic.flatMap { $0.isEmpty ? nil : $0 } ?? "Topic changed at \(ISO8601DateFormatter().string(from: Date()))"
+            log.changed()
+        }
+        guard let installed else { return }
+        var item: [String: JSONValue] = ["room": roomPayload, "sender": user.sender]
+        if event == "room_topic_change" { item["topic"] = .string(room.topic) }
+        for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event == event {
+            await deliver(webhook, index: index, item: .object(item))
+        }
+    }
+
+    private var roomPayload: JSONValue {
+        .object(["id": .int(room.id), "name": .string(room.name), "privacy": .string(room.isPublic ? "public" : "private"),
+                 "is_archived": .bool(false), "version": .string("1"),
+                 "links": .object(["self": .string(configuration.apiURL + "room/\(room.id)")])])
+    }
+
+    /// POSTs one webhook delivery; JWT in the `Authorization` header when the webhook asks for
+    /// `authentication: jwt`, `oauth_client_id` in the body always.
+    private func deliver(_ webhook: EmulatedAddon.Webhook, index: Int, item: JSONValue) async {
+        guard let installed, let url = URL(string: webhook.url) else { return }
+        let payload: JSONValue = .object(["event": .string(webhook.event), "webhook_id": .int(index + 1),
+                                          "oauth_client_id": .string(installed.oauthId), "item": item])
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = payload.jsonData
+        if webhook.jwt, let jwt = try? await token() {
+            request.setValue("JWT \(jwt)", forHTTPHeaderField: "Authorization")
+        }
+        let name = webhook.key ?? webhook.name ?? webhook.event
+        do {
+            let response = try await send(request, note: "webhook \(name)")
+            guard response.isSuccess else {
+                systemNote("Webhook \(name) answered \(response.status): \(Self.errorText(response))")
+                return
+            }
+            guard !response.body.isEmpty, let reply = response.json, reply.objectValue != nil else { return }
+            let message = try RoomMessage.notification(reply, id: nextMessageId(), from: installed.addon.fromName ?? installed.addon.name)
+            messages.append(message)
+            log.changed()
+        } catch let error as RoomMessage.NotificationError {
+            systemNote("Webhook \(name) replied with a notification HipChat would refuse: \(error)")
+        } catch {
+            systemNote("Webhook \(name) cannot be reached: \(error)")
+        }
+    }
+
+    /// A grey line from the local HipChat itself, for what went wrong with the add-on.
+    func systemNote(_ text: String) {
+        messages.append(RoomMessage(id: nextMessageId(), date: Date(), kind: .notification, senderId: nil, senderName: "Local HipChat",
+                                    senderMention: nil, body: text, html: HTMLText.escape(text), color: "gray", card: nil))
+        log.changed()
+    }
+}

@@ -1,0 +1,10 @@
+import ServiceLifecycle
+
+extension LocalHipChat: Service {
+    /// Runs with the server; at shutdown it ends the room pages' event streams, so the server
+    /// stops even with a room open in a browser.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        log.finishAll()
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+
+/// A HipChat that runs inside hipkit: one room in the browser, where an add-on is installed,
+/// shows its glances, opens its views, offers its actions and answers its webhooks — the
+/// host side of HipChat Connect, played faithfully enough that an add-on working here would
+/// have worked in HipChat.
+///
+/// It is the HipChat end of every exchange: it serves a capabilities document and a
+/// `client_credentials` token endpoint (so the add-on's install verification passes for
+/// real), signs JWTs with the installation's secret, and takes the add-on's notifications
+/// and glance pushes on its emulated REST API. `hipkit dev` mounts it at `/_hipchat/`;
+/// `hipkit emulate` serves it alone for any add-on's descriptor.
+public actor LocalHipChat {
+    /// Where `hipkit dev` and `hipkit emulate` serve it.
+    public static let path = "/_hipchat"
+
+    /// Where the add-on is and where this HipChat is reachable.
+    public struct Configuration: Sendable {
+        /// The add-on's descriptor (`atlassian-connect.json`).
+        public var descriptorURL: URL
+        /// This HipChat's own base, as the add-on reaches it: `http://127.0.0.1:8080/_hipchat`.
+        /// The capabilities document, the token endpoint and the REST API live under it.
+        public var publicURL: String
+        /// Time allowed for each call to the add-on.
+        public var timeout: TimeInterval
+
+        public init(descriptorURL: URL, publicURL: String, timeout: TimeInterval = 10) {
+            self.descriptorURL = descriptorURL
+            self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+            self.timeout = timeout
+        }
+
+        var capabilitiesURL: String { publicURL + "/v2/capabilities" }
+        var tokenURL: String { publicURL + "/v2/oauth/token" }
+        var apiURL: String { publicURL + "/v2/" }
+    }
+
+    /// An add-on installed here.
+    struct Installed: Sendable {
+        var addon: EmulatedAddon
+        var oauthId: String
+        var oauthSecret: String
+        var roomId: Int?
+        var installedAt: Date
+    }
+
+    struct IssuedToken: Sendable {
+        var oauthId: String
+        var scopes: [String]
+        var expires: Date
+    }
+
+    /// A failure the room page shows as it is.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        var status: Int = 400
+        init(_ description: String, status: Int = 400) {
+            self.description = description
+            self.status = status
+        }
+    }
+
+    public nonisolated let configuration: Configuration
+    nonisolated let log = HostEventLog()
+    let http: OutgoingHTTP
+    let signer = HostTokenSigner()
+    let logger: Logger
+
+    var addon: EmulatedAddon?
+    var addonError: String?
+    var installed: Installed?
+    /// The credentials the token endpoint honours: those of the current installation, and of
+    /// one being installed while its callback runs.
+    var credentials: [String: String] = [:]
+    var tokens: [String: IssuedToken] = [:]
+    var role: EmulatedRole = .admin
+    var room = EmulatedRoom()
+    var messages: [RoomMessage] = []
+    var glanceData: [String: JSONValue] = [:]
+    var glanceErrors: [String: String] = [:]
+    var nextMessage = 1
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "hipkit.hipchat")) {
+        self.configuration = configuration
+        self.logger = logger
+        http = OutgoingHTTP(timeout: configuration.timeout)
+        messages = Self.seed.enumerated().map { index, seed in
+            let user = EmulatedUser.playing(seed.0)
+            return RoomMessage(id: "seed-\(index + 1)", date: Date(), kind: .message, senderId: user.id, senderName: user.name,
+                               senderMention: user.mentionName, body: seed.1, html: HTMLText.escape(seed.1), color: nil, card: nil)
+        }
+    }
+
+    /// What the room holds when it opens: messages for message actions to be tried on.
+    static let seed: [(EmulatedRole, String)] = [
+        (.owner, "Morning! Deploy of api 2.4 starts at 10:00."),
+        (.member, "The checkout service is down again: error rate 12% since 09:41 https://status.example.com/checkout"),
+    ]
+
+    var user: EmulatedUser { EmulatedUser.playing(role) }
+
+    // MARK: The descriptor
+
+    /// Fetches the descriptor again (the room page does on load and after a rebuild).
+    @discardableResult
+    func loadDescriptor() async -> EmulatedAddon? {
+        var request = URLRequest(url: configuration.descriptorURL)
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        do {
+            let response = try await send(request, note: "the descriptor")
+            guard response.isSuccess else { throw Failure("the descriptor at \(configuration.descriptorURL) answered \(response.status)") }
+            guard let json = response.json else { throw Failure("the descriptor at \(configuration.descriptorURL) is not JSON") }
+            let parsed = try EmulatedAddon(descriptor: json, url: configuration.descriptorURL)
+            addon = parsed
+            addonError = nil
+            return parsed
+        } catch {
+            addonError = "\(error)"
+            return nil
+        }
+    }
+
+    // MARK: Install, update, uninstall
+
+    /// The install flow: fetch the descriptor, then POST the new installation's credentials to
+    /// `callbackUrl`; the add-on may check them against this HipChat's capabilities document
+    /// and token endpoint while the POST is open.
+    func install(inRoom: Bool) async throws(Failure) {
+        guard installed == nil else { throw Failure("the add-on is already installed; uninstall it first, or update it") }
+        guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
+        if inRoom && !addon.allowRoom { throw Failure("the descriptor says installable.allowRoom: false") }
+        if !inRoom && !addon.allowGlobal { throw Failure("the descriptor says installable.allowGlobal: false") }
+        let oauthId = UUID().uuidString.lowercased()
+        let secret = Self.randomSecret()
+        credentials[oauthId] = secret
+        if let callbackUrl = addon.callbackUrl {
+            var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId),
+                                             "oauthSecret": .string(secret), "groupId": .int(EmulatedRoom.groupId)]
+            if inRoom { body["roomId"] = .int(room.id) }
+            do {
+                try await postInstall(to: callbackUrl, body: .object(body), what: "install")
+            } catch {
+                credentials[oauthId] = nil
+                throw error
+            }
+        }
+        installed = Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: inRoom ? room.id : nil, installedAt: Date())
+        log.changed()
+        await refreshGlances()
+    }
+
+    /// An update after the descriptor changed: `updateCallbackUrl` gets the same oauthId;
+    /// without one, `callbackUrl` gets a fresh installation, as HipChat did.
+    func update() async throws(Failure) {
+        guard let current = installed else { throw Failure("the add-on is not installed") }
+        guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
+        var next = current
+        next.addon = addon
+        if let updateUrl = addon.updateCallbackUrl {
+            var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(current.oauthId)]
+            if let roomId = current.roomId { body["roomId"] = .int(roomId) }
+            try await postInstall(to: updateUrl, body: .object(body), what: "update")
+        } else if let callbackUrl = addon.callbackUrl {
+            let oauthId = UUID().uuidString.lowercased()
+            let secret = Self.randomSecret()
+            credentials[oauthId] = secret
+            var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId),
+                                             "oauthSecret": .string(secret), "groupId": .int(EmulatedRoom.groupId)]
+            if let roomId = current.roomId { body["roomId"] = .int(roomId) }
+            do {
+                try await postInstall(to: callbackUrl, body: .object(body), what: "reinstall")
+            } catch {
+                credentials[oauthId] = nil
+                throw error
+            }
+            credentials[current.oauthId] = nil
+            next.oauthId = oauthId
+            next.oauthSecret = secret
+        }
+        installed = next
+        log.changed()
+        await refreshGlances()
+    }
+
+    /// Uninstall: the credentials stop working first (so the add-on can tell the removal is
+    /// real by asking the token endpoint), then `DELETE {callbackUrl}/{oauthId}`.
+    func uninstall() async throws(Failure) {
+        guard let current = installed else { throw Failure("the add-on is not installed") }
+        credentials[current.oauthId] = nil
+        tokens = tokens.filter { $0.value.oauthId != current.oauthId }
+        installed = nil
+        glanceData = [:]
+        glanceErrors = [:]
+        log.changed()
+        guard let callbackUrl = current.addon.callbackUrl, let url = URL(string: callbackUrl + "/" + current.oauthId) else { return }
+        var request = URLRequest(url: url)
+        request.httpMethod = "DELETE"
+        do {
+            let response = try await send(request, note: "uninstall")
+            if !response.isSuccess && response.status != 404 {
+                throw Failure("the add-on answered the uninstall with \(response.status): \(Self.errorText(response))")
+            }
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure("the add-on cannot be reached for the uninstall: \(error)")
+        }
+    }
+
+    private func postInstall(to address: String, body: JSONValue, what: String) async throws(Failure) {
+        guard let url = URL(string: address) else { throw Failure("callbackUrl \(address) is not a URL") }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body.jsonData
+        let response: OutgoingResponse
+        do {
+            response = try await send(request, note: what)
+        } catch {
+            throw Failure("the add-on cannot be reached at \(address): \(error)")
+        }
+        guard response.isSuccess else {
+            throw Failure("the add-on refused the \(what) (\(response.status)): \(Self.errorText(response))")
+        }
+    }
+
+    static func errorText(_ response: OutgoingResponse) -> String {
+        if let message = response.json?["error"]?["message"]?.stringValue ?? response.json?["message"]?.stringValue { return message }
+        let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+        return text.isEmpty ? "no details" : text
+    }
+
+    /// 40 characters, like HipChat's secrets.
+    static func randomSecret() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<40).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    // MARK: Roles and tokens
+
+    func play(_ role: EmulatedRole) async {
+        self.role = role
+        log.changed()
+        await refreshGlances()
+    }
+
+    /// A JWT for the installation, as HipChat signed them for the current user in this room.
+    func token() async throws(Failure) -> String {
+        guard let installed else { throw Failure("the add-on is not installed") }
+        let claims = signer.claims(oauthId: installed.oauthId, userId: user.id, roomId: room.id)
+        do {
+            return try await signer.sign(claims, secret: installed.oauthSecret)
+        } catch {
+            throw Failure("the token cannot be signed: \(error)", status: 500)
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends `request` to the add-on and logs it (with the claims of the JWT it carries).
+    func send(_ request: URLRequest, note: String) async throws -> OutgoingResponse {
+        let start = ContinuousClock.now
+        let address = request.url?.absoluteString ?? ""
+        var entry = HostEventLog.Entry(direction: .toAddon, method: request.httpMethod ?? "GET", url: HostEventLog.loggableURL(address),
+                                       note: note, requestBody: HostEventLog.loggable(request.httpBody))
+        let token = request.value(forHTTPHeaderField: "Authorization").flatMap { $0.hasPrefix("JWT ") ? String($0.dropFirst(4)) : nil }
+            ?? request.url.flatMap { URLComponents(url: $0, resolvingAgainstBaseURL: false)?.queryItems?.first { $0.name == "signed_request" }?.value }
+        entry.claims = token.flatMap(HostTokenSigner.decodedClaims)
+        do {
+            let response = try await http.send(request)
+            entry.status = response.status
+            entry.milliseconds = Self.milliseconds(since: start)
+            entry.responseBody = HostEventLog.loggable(response.body)
+            log.record(entry)
+            return response
+        } catch {
+            entry.milliseconds = Self.milliseconds(since: start)
+            entry.note = "\(note): \(error)"
+            log.record(entry)
+            throw error
+        }
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+
+    func nextMessageId() -> String {
+        defer { nextMessage += 1 }
+        return "m\(nextMessage)-" + UUID().uuidString.prefix(8).lowercased()
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import HipKitTemplates
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The local HipChat's HTTP side, under `/_hipchat/`: the room page and its scripts, the
+/// views' JavaScript API (`atlassian-connect/all.js`), the room page's own API (`api/…`) and
+/// the REST API an add-on calls (`v2/…`).
+struct LocalHipChatRoutes: Sendable {
+    static let prefix = LocalHipChat.path
+    static let maxBodyBytes = 256 * 1024
+
+    let hipchat: LocalHipChat
+    /// Read once: these files are part of the installed hipkit, not of the project.
+    private let assets: [String: (type: String, bytes: ByteBuffer)]
+
+    init(hipchat: LocalHipChat) {
+        self.hipchat = hipchat
+        let folder = TemplatesBundle.root.appendingPathComponent("hipchat")
+        var assets: [String: (String, ByteBuffer)] = [:]
+        for (path, file, type) in [("/", "room.html", "text/html; charset=utf-8"), ("/room.js", "room.js", "text/javascript; charset=utf-8"),
+                                   ("/room.css", "room.css", "text/css; charset=utf-8"),
+                                   ("/atlassian-connect/all.js", "all.js", "text/javascript; charset=utf-8"),
+                                   ("/atlassian-connect/all-debug.js", "all.js", "text/javascript; charset=utf-8"),
+                                   ("/atlassian-connect/all.css", "all.css", "text/css; charset=utf-8"),
+                                   ("/atlassian-connect/all-debug.css", "all.css", "text/css; charset=utf-8")] {
+            let data = (try? Data(contentsOf: folder.appendingPathComponent(file))) ?? Data("/* \(file) is missing from the installation */".utf8)
+            assets[path] = (type, ByteBuffer(bytes: data))
+        }
+        self.assets = assets
+    }
+
+    static func claims(_ path: String) -> Bool { path == prefix || path.hasPrefix(prefix + "/") }
+
+    func handle(path: String, request: Request) async throws -> Response {
+        if path == Self.prefix {
+            return Response(status: .found, headers: [.location: Self.prefix + "/"])
+        }
+        let sub = String(path.dropFirst(Self.prefix.count))
+        if sub.hasPrefix("/v2/") {
+            let body = try await Self.body(request)
+            let answer = await hipchat.restAPI(method: request.method.rawValue, path: String(sub.dropFirst(4)),
+                                               authorization: request.headers[.authorization], contentType: request.headers[.contentType],
+                                               body: body)
+            guard let json = answer.body else { return Response(status: .init(code: answer.status)) }
+            return JSONResponse.make(json, status: .init(code: answer.status))
+        }
+        if sub.hasPrefix("/api/") {
+            return try await api(String(sub.dropFirst(5)), request: request)
+        }
+        if let asset = assets[sub] {
+            guard request.method == .get || request.method == .head else {
+                throw APIError(.methodNotAllowed, "GET \(path)", headers: [.allow: "GET, HEAD"])
+            }
+            // Views on other origins load all.js and all.css, as they loaded HipChat's.
+            let response = Response(status: .ok, headers: [.contentType: asset.type, .cacheControl: "no-cache",
+                                                            .accessControlAllowOrigin: "*", .xContentTypeOptions: "nosniff"],
+                                    body: .init(byteBuffer: asset.bytes))
+            return request.method == .head ? response.createHeadResponse() : response
+        }
+        throw APIError.notFound("the local HipChat has no \(path)")
+    }
+
+    /// The room page's own calls.
+    private func api(_ name: String, request: Request) async throws -> Response {
+        if request.method == .get {
+            switch name {
+            case "state":
+                // The page asks for a fresh descriptor when it loads; installed add-ons keep the
+                // descriptor they were installed with until they are updated, as in HipChat.
+                if await hipchat.addon == nil || RequestPath.queryParameter("fresh", in: request.uri.query) != nil {
+                    await hipchat.loadDescriptor()
+                }
+                var state = await hipchat.state()
+                if case .object(var object) = state {
+                    object["log"] = .array(hipchat.log.entries.map(\.json))
+                    state = .object(object)
+                }
+                return JSONResponse.make(state)
+            case "events":
+                return events()
+            default:
+                throw APIError.notFound("no such call")
+            }
+        }
+        guard request.method == .post else { throw APIError(.methodNotAllowed, "the room's API is called with GET or POST") }
+        let data = try await Self.body(request)
+        let body = data.isEmpty ? JSONValue.object([:]) : (JSONValue.parse(data) ?? .null)
+        guard body.objectValue != nil else { throw APIError.badRequest("the body must be a JSON object") }
+        do {
+            switch name {
+            case "install": try await hipchat.install(inRoom: body["room"]?.boolValue ?? false)
+            case "update": try await hipchat.update()
+            case "uninstall": try await hipchat.uninstall()
+            case "role":
+                guard let role = body["role"]?.stringValue.flatMap(EmulatedRole.init) else {
+                    throw LocalHipChat.Failure("role must be one of \(EmulatedRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                await hipchat.play(role)
+            case "messages": try await hipchat.say(body["text"]?.stringValue ?? "")
+            case "room-event": try await hipchat.roomEvent(body["event"]?.stringValue ?? "", topic: body["topic"]?.stringValue)
+            case "glances/refresh": await hipchat.refreshGlances()
+            case "open":
+                guard let target = body["target"]?.stringValue else { throw LocalHipChat.Failure("target is missing") }
+                let answer = try await hipchat.open(target: target, actionKey: body["action"]?.stringValue, messageId: body["message"]?.stringValue,
+                                                    urlTemplateValues: body["urlTemplateValues"], options: body["options"])
+                return JSONResponse.make(answer)
+            case "token":
+                return JSONResponse.make(.object(["token": .string(try await hipchat.token())]))
+            case "scoped":
+                return JSONResponse.make(.object(["result": try await hipchat.scopedAPI(body["call"]?.stringValue ?? "")]))
+            default:
+                throw APIError.notFound("no such call")
+            }
+        } catch let failure as LocalHipChat.Failure {
+            return JSONResponse.make(.object(["error": .string(failure.description)]), status: .init(code: failure.status))
+        }
+        return JSONResponse.make(.object(["ok": .bool(true)]))
+    }
+
+    /// The event log and "the room changed" signals, as Server-Sent Events.
+    private func events() -> Response {
+        let stream = hipchat.log.subscribe()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                for await event in stream.cancelOnGracefulShutdown() {
+                    try await writer.write(ByteBuffer(string: event.encoded))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    private static func body(_ request: Request) async throws -> Data {
+        do {
+            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            return Data(buffer.readableBytesView)
+        } catch {
+            throw APIError(.contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes")
+        }
+    }
+}
