@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("trust-host"), help: "A HipChat host installs may name, HOST[:PORT]; repeatable (default: api.hipchat.com).")
     var trustHosts: [String] = []
 
+    @Option(name: .customLong("frame-ancestor"), help: "An origin allowed to show views in a frame, besides HipChat's; repeatable (e.g. `hipkit emulate`'s).")
+    var frameAncestors: [String] = []
+
     @Option(help: "Bearer token for the /admin API (default: $HIPKIT_ADMIN_TOKEN; without one the admin API is off).")
     var adminToken: String?
 
@@ -62,6 +65,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--trust-host '\(host)' is not HOST or HOST:PORT")
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
+        for origin in frameAncestors {
+            guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                  !origin.contains(where: { $0 == ";" || $0 == "," || $0.isWhitespace }) else {
+                throw ValidationError("--frame-ancestor '\(origin)' is not an origin such as http://127.0.0.1:8090")
+            }
+        }
     }
 
     func run() async throws {
@@ -78,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             trustedHosts: trustHosts.isEmpty ? [TrustedHost.hipchatCloud] : trustHosts.compactMap(TrustedHost.init),
             adminToken: adminToken ?? environment["HIPKIT_ADMIN_TOKEN"],
             verifyInstalls: !noVerifyInstalls,
+            frameAncestors: ["'self'", "https://*.hipchat.com"] + frameAncestors,
             secretKey: environment["HIPKIT_SECRET_KEY"])
         let server = HipKitServer(configuration: configuration, logger: logger)
         do {

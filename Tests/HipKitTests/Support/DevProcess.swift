@@ -6,7 +6,8 @@ import FoundationNetworking
 import Glibc
 #endif
 
-/// `hipkit dev` running as a child process on a free loopback port, as a user would run it.
+/// `hipkit dev` (or another serving command) running as a child process on a free loopback
+/// port, as a user would run it.
 final class DevProcess: @unchecked Sendable {  // `process` is only touched from the test's thread
     let port: Int
     let process: Process
@@ -14,14 +15,21 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
     private let scratch: URL
 
     /// Starts `hipkit dev PROJECT --port P extra…` and waits until it answers HTTP.
-    init(project: URL, arguments: [String] = [], startTimeout: Double = 60) throws {
-        port = try Self.freePort()
+    convenience init(project: URL, arguments: [String] = [], startTimeout: Double = 60) throws {
+        try self.init(port: try Self.freePort(), readyPath: "/_hipkit/dev/status", startTimeout: startTimeout) { port in
+            ["dev", project.path, "--port", String(port)] + arguments
+        }
+    }
+
+    /// Starts `hipkit ARGUMENTS(port)` and waits until `readyPath` answers 2xx.
+    init(port: Int, readyPath: String, startTimeout: Double = 60, _ arguments: (Int) -> [String]) throws {
+        self.port = port
         scratch = try TestSupport.temporaryDirectory("dev-process")
         output = scratch.appendingPathComponent("output")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process = Process()
         process.executableURL = TestSupport.hipkitExecutable
-        process.arguments = ["dev", project.path, "--port", String(port)] + arguments
+        process.arguments = arguments(port)
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
@@ -31,10 +39,10 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         process.environment = environment
         try process.run()
         let deadline = Date().addingTimeInterval(startTimeout)
-        while (try? get("/_hipkit/dev/status")) == nil {
+        while (try? get(readyPath)) == nil {
             if !process.isRunning || Date() > deadline {
                 stop()
-                throw BrowserHarnessError.failed("hipkit dev did not start:\n\(log)")
+                throw BrowserHarnessError.failed("hipkit \(arguments(port).first ?? "") did not start:\n\(log)")
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -62,6 +70,27 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         }.resume()
         _ = semaphore.wait(timeout: .now() + 6)
         return try result.get()
+    }
+
+    /// Any request; the status and body of whatever answer came (status 0 when none did).
+    func request(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) -> (status: Int, body: Data) {
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, Data) = (0, Data())
+        let address = path.hasPrefix("http") ? URL(string: path)! : url(path.hasPrefix("/") ? String(path.dropFirst()) : path)
+        var request = URLRequest(url: address)
+        request.httpMethod = method
+        request.timeoutInterval = 30
+        if let json {
+            request.httpBody = Data(json.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
+            semaphore.signal()
+        }.resume()
+        _ = semaphore.wait(timeout: .now() + 35)
+        return result
     }
 
     /// Stops it the way Ctrl-C does and waits; true when it exited by itself within `timeout`.
