@@ -8,7 +8,7 @@ import Testing
 
 /// `hipkit dev`'s parts below the browser: which rebuilds tell pages what, the problems a
 /// failed rebuild hands to the overlay, the script only dev answers carry, and `--no-auth`.
-@Suite("hipkit dev", .timeLimit(.minutes(1)))
+@Suite("hipkit dev", .timeLimit(.minutes(3)))
 struct DevTests {
     /// A `full` scaffold in a fresh folder, and a rebuilder for it writing into its dist/.
     struct Project {

@@ -8,25 +8,25 @@ import Testing
 struct DevReloadInBrowserTests {
     static let screenshots = ViewPagesInBrowserTests.screenshots.appendingPathComponent("dev")
 
-    @Test func pageReloadsAfterAnEditAndShowsTheOverlayWhileTheSpecIsBroken() throws {
+    @Test func pageReloadsAfterAnEditAndShowsTheOverlayWhileTheSpecIsBroken() async throws {
         let project = try TestSupport.temporaryDirectory("dev-browser").appendingPathComponent("incidents")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try TestSupport.hipkit(["init", project.path, "--template", "full"])
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
         try #require(created.status == 0, "\(created.stderr)")
         let spec = project.appendingPathComponent("addon.yaml")
         let specText = try String(contentsOf: spec, encoding: .utf8)
         let nameLine = try #require(specText.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("name: ") }) + 1
         let oldName = try #require(specText.split(separator: "\n").first { $0.hasPrefix("name: ") }).dropFirst(6)
 
-        let dev = try DevProcess(project: project, arguments: ["--no-auth"])
+        let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--no-auth"]) }
         defer { dev.stop() }
         // The build output has no trace of the dev script; only the served page does.
         let built = try String(contentsOf: project.appendingPathComponent("dist/sidebar.html"), encoding: .utf8)
         #expect(!built.contains("_hipkit/dev"))
-        #expect(String(decoding: try dev.get("sidebar.html"), as: UTF8.self).contains("/_hipkit/dev/reload.js"))
+        #expect(String(decoding: await dev.fetch("GET", "sidebar.html").body, as: UTF8.self).contains("/_hipkit/dev/reload.js"))
 
         let overlay = "document.getElementById('hipkit-dev-overlay')"
-        let report = try HeadlessChromium().run([
+        let report = try await Blocking.run { try HeadlessChromium().run([
             .navigate(dev.url("sidebar.html"), "open the sidebar view (no token: --no-auth)"),
             .waitFor("window.__hipkitDev && window.__hipkitDev.instance !== null", "the page hears from hipkit dev"),
             .eval("window.__beforeEdit = true; document.querySelector('h1').textContent", "the heading before the edit"),
@@ -44,7 +44,7 @@ struct DevReloadInBrowserTests {
             .replace(in: spec, "name: [\(oldName)]", with: "name: \(oldName)", "fix the spec"),
             .waitFor("!\(overlay)", timeout: 20, "the overlay went away"),
             .screenshot(Self.screenshots.appendingPathComponent("3-fixed.png")),
-        ])
+        ]) }
         #expect(report.ok, "\(report)\n\(dev.log)")
         guard report.ok else { return }
         #expect(report.values[2]?.string == "Open incidents")
@@ -56,6 +56,6 @@ struct DevReloadInBrowserTests {
         // Our own script raised nothing; pages may still miss HipChat's all.js, which no test host has.
         #expect(report.errors.filter { $0.contains("_hipkit") || $0.contains("EventSource") } == [], "\(report.errors)")
         #expect(dev.log.contains("addon.yaml:\(nameLine):"), "the terminal shows the diagnostics too:\n\(dev.log)")
-        #expect(dev.stop(), "hipkit dev stops on Ctrl-C even with a page listening:\n\(dev.log)")
+        #expect(try await Blocking.run { dev.stop() }, "hipkit dev stops on Ctrl-C even with a page listening:\n\(dev.log)")
     }
 }

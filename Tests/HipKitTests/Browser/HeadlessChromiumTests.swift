@@ -19,8 +19,8 @@ struct HeadlessChromiumTests {
         return dir
     }
 
-    static func open(_ url: URL, in dir: URL) throws -> PageReport {
-        try HeadlessChromium().open(url, screenshot: dir.appendingPathComponent("shot.png"), width: 800, height: 600)
+    static func open(_ url: URL, in dir: URL) async throws -> PageReport {
+        try await Blocking.run { try HeadlessChromium().open(url, screenshot: dir.appendingPathComponent("shot.png"), width: 800, height: 600) }
     }
 
     /// A page that uses every stand-in function and paints a large coloured block and some text.
@@ -58,14 +58,14 @@ struct HeadlessChromiumTests {
     }
 
     @Test(arguments: [false, true])
-    func cleanPageHasNoErrorsAndIsNotBlank(overHTTP: Bool) throws {
+    func cleanPageHasNoErrorsAndIsNotBlank(overHTTP: Bool) async throws {
         let dir = try Self.site(Self.cleanPage)
         defer { try? FileManager.default.removeItem(at: dir) }
         let server = overHTTP ? try LoopbackServer(serving: dir) : nil
         defer { server?.stop() }
         let url = server?.url(for: "index.html") ?? dir.appendingPathComponent("index.html")
 
-        let report = try Self.open(url, in: dir)
+        let report = try await Self.open(url, in: dir)
         #expect(report.consoleErrors == [])
         #expect(!report.isBlank, "\(report)")
         #expect(report.dominantColour == "#ffffff")
@@ -74,7 +74,7 @@ struct HeadlessChromiumTests {
         #expect(abs(report.offDominantFraction - 0.25) < 0.05, "\(report)")
     }
 
-    @Test func thrownErrorAndConsoleErrorAreReported() throws {
+    @Test func thrownErrorAndConsoleErrorAreReported() async throws {
         let dir = try Self.site("""
             <!doctype html><html><body><p>text</p>
             <script>console.error("custom failure", 42);</script>
@@ -83,7 +83,7 @@ struct HeadlessChromiumTests {
             </body></html>
             """)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let report = try Self.open(dir.appendingPathComponent("index.html"), in: dir)
+        let report = try await Self.open(dir.appendingPathComponent("index.html"), in: dir)
         #expect(report.consoleErrors.count == 3, "\(report.consoleErrors)")
         #expect(report.consoleErrors.contains { $0.contains("console.error: custom failure 42") })
         #expect(report.consoleErrors.contains { $0.contains("Uncaught Error: boom") && $0.contains("index.html:3") })
@@ -91,7 +91,7 @@ struct HeadlessChromiumTests {
     }
 
     @Test(arguments: [false, true])
-    func missingScriptIsReported(overHTTP: Bool) throws {
+    func missingScriptIsReported(overHTTP: Bool) async throws {
         let dir = try Self.site("""
             <!doctype html><html><body><p>text</p><script src="missing.js"></script></body></html>
             """)
@@ -100,7 +100,7 @@ struct HeadlessChromiumTests {
         defer { server?.stop() }
         let url = server?.url(for: "index.html") ?? dir.appendingPathComponent("index.html")
 
-        let report = try Self.open(url, in: dir)
+        let report = try await Self.open(url, in: dir)
         #expect(report.consoleErrors.count == 1, "\(report.consoleErrors)")
         let error = try #require(report.consoleErrors.first)
         #expect(error.hasPrefix("Failed to load resource"))
@@ -108,31 +108,31 @@ struct HeadlessChromiumTests {
         #expect(error.contains(overHTTP ? "404" : "ERR_FILE_NOT_FOUND"))
     }
 
-    @Test func theNetworkIsOutOfReach() throws {
+    @Test func theNetworkIsOutOfReach() async throws {
         // Layouts must use the stand-in: the real HipChat URL fails fast and is reported.
         let dir = try Self.site("""
             <!doctype html><html><head>
             <script src="https://www.hipchat.com/atlassian-connect/all.js"></script></head><body></body></html>
             """)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let report = try Self.open(dir.appendingPathComponent("index.html"), in: dir)
+        let report = try await Self.open(dir.appendingPathComponent("index.html"), in: dir)
         #expect(report.consoleErrors.count == 1, "\(report.consoleErrors)")
         #expect(report.consoleErrors.first?.contains("https://www.hipchat.com/atlassian-connect/all.js") == true)
     }
 
-    @Test func missingPageIsReported() throws {
+    @Test func missingPageIsReported() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let server = try LoopbackServer(serving: dir)
         defer { server.stop() }
-        let report = try Self.open(server.url(for: "nowhere.html"), in: dir)
+        let report = try await Self.open(server.url(for: "nowhere.html"), in: dir)
         #expect(report.consoleErrors.contains { $0.contains("404") && $0.contains("nowhere.html") }, "\(report.consoleErrors)")
     }
 
-    @Test func emptyWhitePageIsBlank() throws {
+    @Test func emptyWhitePageIsBlank() async throws {
         let dir = try Self.site("<!doctype html><html><body></body></html>")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let report = try Self.open(dir.appendingPathComponent("index.html"), in: dir)
+        let report = try await Self.open(dir.appendingPathComponent("index.html"), in: dir)
         #expect(report.consoleErrors == [])
         #expect(report.isBlank)
         #expect(report.distinctColours == 1)

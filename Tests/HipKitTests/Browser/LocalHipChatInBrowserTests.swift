@@ -10,12 +10,12 @@ import Testing
 struct LocalHipChatInBrowserTests {
     static let screenshots = ViewPagesInBrowserTests.screenshots.appendingPathComponent("hipchat")
 
-    @Test func installTheFullScaffoldAndUseItAsAHipChatUser() throws {
+    @Test func installTheFullScaffoldAndUseItAsAHipChatUser() async throws {
         let project = try TestSupport.temporaryDirectory("hipchat-browser").appendingPathComponent("incidents")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try TestSupport.hipkit(["init", project.path, "--template", "full"])
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
         try #require(created.status == 0, "\(created.stderr)")
-        let dev = try DevProcess(project: project)
+        let dev = try await Blocking.run { try DevProcess(project: project) }
         defer { dev.stop() }
         try? FileManager.default.removeItem(at: Self.screenshots)
 
@@ -68,7 +68,7 @@ struct LocalHipChatInBrowserTests {
             .eval("[...document.querySelectorAll('.hc-log-entry')].map(e => e.textContent).join('\\n')", "the event log"),
             .screenshot(Self.screenshots.appendingPathComponent("6-slash-command.png")),
         ]
-        let report = try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
+        let report = try await Blocking.run { try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900) }
         func value(_ name: String) -> String {
             guard let index = steps.firstIndex(where: { $0.name == name }), index < report.values.count else { return "" }
             return report.values[index]?.string ?? ""

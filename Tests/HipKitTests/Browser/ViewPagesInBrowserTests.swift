@@ -37,7 +37,7 @@ import Testing
         return copy
     }
 
-    func checkViews(of project: URL, name: String) throws {
+    func checkViews(of project: URL, name: String) async throws {
         let browser = try HeadlessChromium()
         let dist = project.appendingPathComponent("dist")
         let server = try LoopbackServer(serving: dist)
@@ -57,7 +57,7 @@ import Testing
             let size = kind == "sidebar" ? (320, 560) : (800, 520)
             let shot = Self.screenshots.appendingPathComponent("\(name)-\(kind)-\(path.replacingOccurrences(of: "/", with: "_")).png")
             try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
-            let report = try browser.open(URL(string: server.url(for: path).absoluteString + "?signed_request=stand-in.jwt")!, screenshot: shot, width: size.0, height: size.1)
+            let report = try await Blocking.run { try browser.open(URL(string: server.url(for: path).absoluteString + "?signed_request=stand-in.jwt")!, screenshot: shot, width: size.0, height: size.1) }
             #expect(report.consoleErrors.isEmpty, "\(name) \(path): \(report.consoleErrors)")
             if kind == "sidebar" || kind == "dialog" {
                 #expect(!report.isBlank, "\(name) \(path) looks blank (\(report.offDominantFraction))")
@@ -66,31 +66,31 @@ import Testing
         }
         #expect(opened >= 2, "\(name): no views to open")
         // The preview opens cleanly too.
-        let preview = try browser.open(server.url(for: "index.html"), screenshot: Self.screenshots.appendingPathComponent("\(name)-index.png"), width: 1000, height: 900)
+        let preview = try await Blocking.run { try browser.open(server.url(for: "index.html"), screenshot: Self.screenshots.appendingPathComponent("\(name)-index.png"), width: 1000, height: 900) }
         #expect(preview.consoleErrors.isEmpty, "\(name) index.html: \(preview.consoleErrors)")
         #expect(!preview.isBlank)
     }
 
-    @Test func initProjectViewsOpenCleanly() throws {
+    @Test func initProjectViewsOpenCleanly() async throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("views")
         _ = try ProjectScaffolder().create(template: "full", in: project, values: .defaults(forFolder: "views"))
         let built = try buildWithStandIn(project, name: "init-views")
         defer { try? FileManager.default.removeItem(at: built) }
-        try checkViews(of: built, name: "init-full")
+        try await checkViews(of: built, name: "init-full")
     }
 
     @Test(arguments: examples)
-    func exampleViewsOpenCleanly(_ example: String) throws {
+    func exampleViewsOpenCleanly(_ example: String) async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../examples/\(example)").standardizedFileURL
         let built = try buildWithStandIn(root, name: "example-\(example)")
         defer { try? FileManager.default.removeItem(at: built) }
-        try checkViews(of: built, name: example)
+        try await checkViews(of: built, name: example)
     }
 
     /// The listing preview shows every image (a missing one is a failed load, reported as an error).
-    @Test func listingPreviewOpensWithAllImages() throws {
+    @Test func listingPreviewOpensWithAllImages() async throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("listed")
@@ -100,15 +100,17 @@ import Testing
         try build.write(to: project.appendingPathComponent("dist"))
         let server = try LoopbackServer(serving: project.appendingPathComponent("dist"))
         defer { server.stop() }
-        let report = try HeadlessChromium().open(server.url(for: "marketplace/preview.html"),
-                                                 screenshot: Self.screenshots.appendingPathComponent("listing-preview.png"), width: 1100, height: 1400)
+        let report = try await Blocking.run {
+            try HeadlessChromium().open(server.url(for: "marketplace/preview.html"),
+                                        screenshot: Self.screenshots.appendingPathComponent("listing-preview.png"), width: 1100, height: 1400)
+        }
         #expect(report.consoleErrors.isEmpty, "\(report.consoleErrors)")
         #expect(!report.isBlank)
         let html = String(decoding: try Data(contentsOf: project.appendingPathComponent("dist/marketplace/preview.html")), as: UTF8.self)
         #expect(html.components(separatedBy: "<img ").count - 1 >= 8, "logo, banner, three screenshots and three crops")
     }
 
-    @Test func aDialogPageAnswersItsButtons() throws {
+    @Test func aDialogPageAnswersItsButtons() async throws {
         // A project dialog layout adds a probe: the page starts red and turns white only when
         // HipChat's dialog-button-click reaches the page as a hipkit:dialog-action event and the
         // dialog is closed. (Markdown cannot carry scripts: GFM's tag filter disarms them.)
@@ -143,8 +145,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: built) }
         let server = try LoopbackServer(serving: built.appendingPathComponent("dist"))
         defer { server.stop() }
-        let report = try HeadlessChromium().open(URL(string: server.url(for: "dialog.html").absoluteString + "?signed_request=x")!,
-                                                 screenshot: Self.screenshots.appendingPathComponent("dialog-probe.png"), width: 600, height: 400)
+        let report = try await Blocking.run {
+            try HeadlessChromium().open(URL(string: server.url(for: "dialog.html").absoluteString + "?signed_request=x")!,
+                                        screenshot: Self.screenshots.appendingPathComponent("dialog-probe.png"), width: 600, height: 400)
+        }
         #expect(report.consoleErrors.isEmpty, "\(report.consoleErrors)")
         #expect(report.dominantColour.hasPrefix("#ffffff"), "the probe did not run to the end (page is \(report.dominantColour))")
     }

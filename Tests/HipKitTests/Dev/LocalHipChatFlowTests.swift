@@ -12,33 +12,33 @@ struct LocalHipChatFlowTests {
         (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
-    @Test func theFullScaffoldInstallsAndWorksInTheLocalHipChat() throws {
+    @Test func theFullScaffoldInstallsAndWorksInTheLocalHipChat() async throws {
         let project = try TestSupport.temporaryDirectory("local-hipchat").appendingPathComponent("incidents")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try TestSupport.hipkit(["init", project.path, "--template", "full"])
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
         try #require(created.status == 0, "\(created.stderr)")
-        let dev = try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
+        let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"]) }
         defer { dev.stop() }
-        func state() -> [String: Any] { Self.json(dev.request("GET", "_hipchat/api/state").body) }
-        func post(_ name: String, _ body: String = "{}") -> (status: Int, json: [String: Any]) {
-            let answer = dev.request("POST", "_hipchat/api/" + name, json: body)
+        func state() async -> [String: Any] { Self.json(await dev.fetch("GET", "_hipchat/api/state").body) }
+        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
+            let answer = await dev.fetch("POST", "_hipchat/api/" + name, json: body)
             return (answer.status, Self.json(answer.body))
         }
 
         // The room, HipChat's JavaScript API, and pages pointing at it.
-        #expect(String(decoding: dev.request("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
-        #expect(String(decoding: dev.request("GET", "_hipchat/atlassian-connect/all.js").body, as: UTF8.self).contains("HipChat"))
+        #expect(String(decoding: await dev.fetch("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
+        #expect(String(decoding: await dev.fetch("GET", "_hipchat/atlassian-connect/all.js").body, as: UTF8.self).contains("HipChat"))
         let built = try String(contentsOf: project.appendingPathComponent("dist/sidebar.html"), encoding: .utf8)
         #expect(built.contains("http://127.0.0.1:\(dev.port)/_hipchat/atlassian-connect/all.js"), "dev builds load the local all.js")
 
-        var room = state()
+        var room = await state()
         #expect((room["addon"] as? [String: Any])?["key"] as? String == "com.example.incidents")
         #expect(room["installation"] is NSNull)
 
         // Install: the runtime checks the credentials with the local HipChat before storing them.
-        let installed = post("install", #"{"room": false}"#)
+        let installed = await post("install", #"{"room": false}"#)
         try #require(installed.status == 200, "\(installed.json)\n\(dev.log)")
-        room = state()
+        room = await state()
         let installation = try #require(room["installation"] as? [String: Any])
         #expect(installation["scope"] as? String == "global")
         let log = (room["log"] as? [[String: Any]]) ?? []
@@ -58,12 +58,12 @@ struct LocalHipChatFlowTests {
         #expect(data["label"] as? String == "<b>3</b> open")
         #expect((data["status"] as? [String: Any])?["label"] as? String == "NEW")
         #expect((data["status"] as? [String: Any])?["lozenge"] as? String == "new")
-        #expect(post("role", #"{"role": "member"}"#).status == 200)
-        #expect((state()["glances"] as? [[String: Any]])?.isEmpty == true)
-        #expect(post("role", #"{"role": "admin"}"#).status == 200)
+        #expect(await post("role", #"{"role": "member"}"#).status == 200)
+        #expect((await state()["glances"] as? [[String: Any]])?.isEmpty == true)
+        #expect(await post("role", #"{"role": "admin"}"#).status == 200)
 
         // Message actions follow message_matches: only the message saying "down" offers one.
-        let messages = (state()["messages"] as? [[String: Any]]) ?? []
+        let messages = (await state()["messages"] as? [[String: Any]]) ?? []
         func actions(_ id: String) -> [String] {
             ((messages.first { $0["id"] as? String == id }?["actions"] as? [[String: Any]]) ?? []).compactMap { $0["key"] as? String }
         }
@@ -71,88 +71,90 @@ struct LocalHipChatFlowTests {
         #expect(actions("seed-2") == ["raise-incident"])
 
         // A view opened from the action is signed; the runtime serves it with the token only.
-        let opened = post("open", #"{"target": "incident-dialog", "action": "raise-incident", "message": "seed-2"}"#)
+        let opened = await post("open", #"{"target": "incident-dialog", "action": "raise-incident", "message": "seed-2"}"#)
         #expect(opened.json["kind"] as? String == "dialog")
         #expect(((opened.json["message"] as? [String: Any])?["body"] as? String)?.contains("down") == true, "the action's message goes to the view")
         let viewURL = try #require(opened.json["url"] as? String)
         #expect(viewURL.contains("signed_request="))
-        #expect(dev.request("GET", viewURL).status == 200)
-        #expect(dev.request("GET", "dialog.html").status == 401, "without the token the runtime refuses the view")
+        #expect(await dev.fetch("GET", viewURL).status == 200)
+        #expect(await dev.fetch("GET", "dialog.html").status == 401, "without the token the runtime refuses the view")
 
         // The slash command reaches the webhook with a JWT; the reply card shows in the room.
-        #expect(post("messages", #"{"text": "/incident db is down"}"#).status == 200)
-        let reply = try #require((state()["messages"] as? [[String: Any]])?.last)
+        #expect(await post("messages", #"{"text": "/incident db is down"}"#).status == 200)
+        let reply = try #require((await state()["messages"] as? [[String: Any]])?.last)
         let card = try #require(reply["card"] as? [String: Any], "\(reply)\n\(dev.log)")
         #expect(card["title"] as? String == "Incident opened by Ada Admin")
         #expect(((card["description"] as? [String: Any])?["value"] as? String ?? "").contains("<b>db is down</b>"))
         #expect(reply["color"] as? String == "red")
 
         // A glance update through the runtime's admin API is pushed to the local HipChat.
-        let push = dev.request("POST", "admin/glances/incidents-glance", json: #"{"label": "<b>5</b> open"}"#,
+        let push = await dev.fetch("POST", "admin/glances/incidents-glance", json: #"{"label": "<b>5</b> open"}"#,
                                headers: ["Authorization": "Bearer local-admin-token"])
         #expect((200..<300).contains(push.status), "\(String(decoding: push.body, as: UTF8.self))")
         var label: String?
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            label = ((state()["glances"] as? [[String: Any]])?.first?["data"] as? [String: Any])?["label"] as? String
+            label = ((await state()["glances"] as? [[String: Any]])?.first?["data"] as? [String: Any])?["label"] as? String
             if label == "<b>5</b> open" { break }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         #expect(label == "<b>5</b> open", "\(dev.log)")
 
         // Uninstall: the credentials stop working, the runtime checks that and forgets them.
-        #expect(post("uninstall").status == 200)
-        let installations = Self.json(dev.request("GET", "admin/installations", headers: ["Authorization": "Bearer local-admin-token"]).body)
+        #expect(await post("uninstall").status == 200)
+        let installations = Self.json(await dev.fetch("GET", "admin/installations", headers: ["Authorization": "Bearer local-admin-token"]).body)
         #expect((installations["installations"] as? [Any])?.isEmpty == true, "\(installations)")
-        #expect(dev.request("GET", viewURL).status == 401, "the old token no longer opens the view")
-        #expect(state()["installation"] is NSNull)
+        #expect(await dev.fetch("GET", viewURL).status == 401, "the old token no longer opens the view")
+        #expect(await state()["installation"] is NSNull)
     }
 
     /// `hipkit emulate` plays HipChat for an add-on served elsewhere — here `hipkit serve` on
     /// another port, which trusts the emulator as its HipChat.
-    @Test func emulatePlaysHipChatForAnAddonServedElsewhere() throws {
+    @Test func emulatePlaysHipChatForAnAddonServedElsewhere() async throws {
         let project = try TestSupport.temporaryDirectory("emulate").appendingPathComponent("incidents")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        try #require(try TestSupport.hipkit(["init", project.path, "--template", "full"]).status == 0)
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0)
         let servePort = try DevProcess.freePort()
-        var emulatePort = try DevProcess.freePort()
-        while emulatePort == servePort { emulatePort = try DevProcess.freePort() }
-        let build = try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"])
+        var freePort = try DevProcess.freePort()
+        while freePort == servePort { freePort = try DevProcess.freePort() }
+        let emulatePort = freePort
+        let build = try await Blocking.run { try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"]) }
         try #require(build.status == 0, "\(build.stderr)")
-        let serve = try DevProcess(port: servePort, readyPath: "/healthz") { port in
+        let serve = try await Blocking.run { try DevProcess(port: servePort, readyPath: "/healthz") { port in
             ["serve", project.appendingPathComponent("dist").path, "--port", String(port), "--trust-host", "127.0.0.1:\(emulatePort)",
              "--frame-ancestor", "http://127.0.0.1:\(emulatePort)"]
-        }
+        } }
         defer { serve.stop() }
-        let emulate = try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
+        let emulate = try await Blocking.run { try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
             ["emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port)]
-        }
+        } }
         defer { emulate.stop() }
-        func state() -> [String: Any] { Self.json(emulate.request("GET", "_hipchat/api/state").body) }
-        func post(_ name: String, _ body: String = "{}") -> (status: Int, json: [String: Any]) {
-            let answer = emulate.request("POST", "_hipchat/api/" + name, json: body)
+        func state() async -> [String: Any] { Self.json(await emulate.fetch("GET", "_hipchat/api/state").body) }
+        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
+            let answer = await emulate.fetch("POST", "_hipchat/api/" + name, json: body)
             return (answer.status, Self.json(answer.body))
         }
-        #expect(String(decoding: emulate.request("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
+        #expect(String(decoding: await emulate.fetch("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
 
-        let installed = post("install", #"{"room": true}"#)
+        let installed = await post("install", #"{"room": true}"#)
         try #require(installed.status == 200, "\(installed.json)\n\(serve.log)\n\(emulate.log)")
-        let room = state()
+        let room = await state()
         #expect((room["installation"] as? [String: Any])?["scope"] as? String == "room")
         let data = (room["glances"] as? [[String: Any]])?.first?["data"] as? [String: Any]
         #expect(data?["label"] as? String == "<b>3</b> open", "\(room)")
 
-        let opened = post("open", #"{"target": "incidents-sidebar"}"#)
+        let opened = await post("open", #"{"target": "incidents-sidebar"}"#)
         let viewURL = try #require(opened.json["url"] as? String)
         #expect(viewURL.hasPrefix("http://127.0.0.1:\(servePort)/sidebar.html?signed_request="))
         #expect(viewURL.contains("xdm_e=http%3A%2F%2F127.0.0.1%3A\(emulatePort)"))
-        #expect(serve.request("GET", viewURL).status == 200, "hipkit serve accepts the emulator's JWT")
+        #expect(await serve.fetch("GET", viewURL).status == 200, "hipkit serve accepts the emulator's JWT")
 
-        #expect(post("messages", #"{"text": "/incident disk full"}"#).status == 200)
-        let card = (state()["messages"] as? [[String: Any]])?.last?["card"] as? [String: Any]
+        #expect(await post("messages", #"{"text": "/incident disk full"}"#).status == 200)
+        let card = (await state()["messages"] as? [[String: Any]])?.last?["card"] as? [String: Any]
         #expect(card?["title"] as? String == "Incident opened by Ada Admin")
 
-        #expect(post("uninstall").status == 200)
-        #expect(serve.request("GET", viewURL).status == 401, "the uninstall reached hipkit serve")
+        #expect(await post("uninstall").status == 200)
+        #expect(await serve.fetch("GET", viewURL).status == 401, "the uninstall reached hipkit serve")
     }
 }

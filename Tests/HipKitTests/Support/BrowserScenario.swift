@@ -1,7 +1,7 @@
 import Foundation
 
 /// One step of a scripted browser session (see `Fixtures/browser/scenario.py`).
-struct ScenarioStep: Encodable {
+struct ScenarioStep: Encodable, Sendable {
     var name: String?
     var navigate: String?
     var eval: String?
@@ -34,8 +34,8 @@ struct ScenarioStep: Encodable {
 
 /// What a scenario did: whether every step passed, the first that did not, the values the
 /// `eval` and `waitFor` steps returned, and the errors the page raised on the way.
-struct ScenarioReport: Decodable, CustomStringConvertible {
-    struct Failure: Decodable {
+struct ScenarioReport: Decodable, CustomStringConvertible, Sendable {
+    struct Failure: Decodable, Sendable {
         var step: Int
         var name: String?
         var error: String
@@ -54,7 +54,7 @@ struct ScenarioReport: Decodable, CustomStringConvertible {
 }
 
 /// A JSON value returned from the page.
-enum ScenarioValue: Decodable, Equatable {
+enum ScenarioValue: Decodable, Equatable, Sendable {
     case bool(Bool), number(Double), string(String), other
 
     init(from decoder: any Decoder) throws {

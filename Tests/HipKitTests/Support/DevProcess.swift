@@ -72,6 +72,25 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         return try result.get()
     }
 
+    /// Any request, without blocking a thread; the status and body of whatever answer came
+    /// (status 0 when none did).
+    func fetch(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) async -> (status: Int, body: Data) {
+        let address = path.hasPrefix("http") ? URL(string: path)! : url(path.hasPrefix("/") ? String(path.dropFirst()) : path)
+        var request = URLRequest(url: address)
+        request.httpMethod = method
+        request.timeoutInterval = 30
+        if let json {
+            request.httpBody = Data(json.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        return await withCheckedContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, _ in
+                continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+            }.resume()
+        }
+    }
+
     /// Any request; the status and body of whatever answer came (status 0 when none did).
     func request(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) -> (status: Int, body: Data) {
         let semaphore = DispatchSemaphore(value: 0)

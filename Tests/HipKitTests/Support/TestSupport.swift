@@ -37,7 +37,7 @@ enum TestSupport {
         Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("hipkit")
     }
 
-    struct Run {
+    struct Run: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
