@@ -153,6 +153,9 @@ import Testing
         #expect(text.html == "&lt;b&gt;as text&lt;/b&gt;")
         #expect(text.senderName == "Bot")
         #expect(LimitedHTML.sanitize(#"<a href="javascript:alert(1)">x</a>"#, allowing: LimitedHTML.cardTags) == "<a>x</a>")
+        #expect(LimitedHTML.sanitize(#"<a data-target="incident-dialog" onclick="x()">open</a>"#, allowing: LimitedHTML.messageTags)
+                == #"<a data-target="incident-dialog">open</a>"#, "a link may open one of the add-on's modules")
+        #expect(LimitedHTML.sanitize(#"<a data-target="x&quot; onclick=&quot;y">open</a>"#, allowing: LimitedHTML.messageTags) == "<a>open</a>")
 
         #expect(throws: RoomMessage.NotificationError.self) { try RoomMessage.notification(.object([:]), id: "n", from: "A") }
         #expect(throws: RoomMessage.NotificationError.self) {

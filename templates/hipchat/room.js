@@ -477,6 +477,15 @@
   $("hc-dialog-filter").addEventListener("input", function (event) {
     if (views.dialog) sendEvent(views.dialog, "dialog-filter-changed", { value: event.target.value });
   });
+  /* Links in notifications may name one of the add-on's modules (`data-target`), which
+     HipChat opened instead of following the link. */
+  $("hc-messages").addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-target]");
+    if (!link) return;
+    event.preventDefault();
+    var message = link.closest(".hc-message");
+    openTarget(link.dataset.target, { message: message ? message.dataset.id : undefined });
+  });
   $("hc-log-clear").addEventListener("click", function () { $("hc-log").textContent = ""; });
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeDialog(); });
   document.addEventListener("click", function (event) {
@@ -487,6 +496,24 @@
   source.addEventListener("log", function (event) { appendLog(JSON.parse(event.data)); });
   source.addEventListener("changed", scheduleRefresh);
   source.addEventListener("open", function () { if (state) scheduleRefresh(); });
+
+  /* Under `hipkit dev`, rebuilds are announced: a new descriptor is read at once while the
+     add-on is not installed, and offered as an update once it is (HipChat kept the installed
+     descriptor until an update); new static glance data is fetched again. */
+  fetch("/_hipkit/dev/status").then(function (response) {
+    if (!response.ok) return;
+    var dev = new EventSource("/_hipkit/dev/events");
+    dev.addEventListener("built", function (event) {
+      var changed = JSON.parse(event.data).changed || [];
+      if (changed.indexOf("atlassian-connect.json") >= 0) {
+        if (state && state.installation) toast("The descriptor changed: press Update to install the new one");
+        else refresh(true);
+      }
+      if (state && state.installation && changed.some(function (path) { return /^glances\//.test(path); })) {
+        api("glances/refresh", {}).catch(fail);
+      }
+    });
+  }).catch(function () { /* not under hipkit dev */ });
 
   window.__hipchatRoom = { state: function () { return state; }, views: views };
   refresh(true);

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Cuts HTML down to the few tags HipChat shows in a place: glance labels (`b`, `i`, `strong`,
 /// `em`, `span`), card fields (`a`, `b`, `i`, `strong`, `span`) and HTML notifications.
 ///
@@ -57,8 +59,8 @@ enum LimitedHTML {
                     continue
                 }
                 if allowedTags.contains(name) {
-                    if !closing, name == "a", let href = href(in: String(String.UnicodeScalarView(scalars[j..<close]))) {
-                        append("<a href=\"\(HTMLText.escape(href))\" target=\"_blank\" rel=\"noopener noreferrer\">")
+                    if !closing, name == "a" {
+                        append(link(String(String.UnicodeScalarView(scalars[j..<close]))))
                     } else {
                         append(closing ? "</\(name)>" : "<\(name)>")
                     }
@@ -83,13 +85,32 @@ enum LimitedHTML {
         return String(out)
     }
 
-    /// The `href` of an `a` tag's attributes, when it is an http or https URL.
-    private static func href(in attributes: String) -> String? {
-        guard let match = attributes.firstMatch(of: /(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/) else { return nil }
-        let value = String(match.1 ?? match.2 ?? match.3 ?? "").trimmingCharacters(in: .whitespaces)
-        let lowered = value.lowercased()
-        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return nil }
-        return value.replacingOccurrences(of: "&amp;", with: "&")
+    /// An `a` tag keeps an http(s) `href` (opened in a new tab) and a `data-target`, the key of
+    /// one of the add-on's modules that HipChat opened on a click.
+    private static func link(_ attributes: String) -> String {
+        var tag = "<a"
+        if let href = attribute("href", in: attributes) {
+            let lowered = href.lowercased()
+            if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
+                tag += " href=\"\(HTMLText.escape(href))\" target=\"_blank\" rel=\"noopener noreferrer\""
+            }
+        }
+        if let target = attribute("data-target", in: attributes), target.wholeMatch(of: /[A-Za-z0-9_.\-]{1,40}/) != nil {
+            tag += " data-target=\"\(target)\""
+        }
+        return tag + ">"
+    }
+
+    private static func attribute(_ name: String, in attributes: String) -> String? {
+        let pattern = "(?i)(?:^|\\s)" + NSRegularExpression.escapedPattern(for: name) + "\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s\"'>]+))"
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+              let match = regex.firstMatch(in: attributes, range: NSRange(attributes.startIndex..., in: attributes)) else { return nil }
+        for group in 1...3 {
+            if let range = Range(match.range(at: group), in: attributes) {
+                return String(attributes[range]).trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "&amp;", with: "&")
+            }
+        }
+        return nil
     }
 
     /// `&name;`, `&#123;` or `&#x7B;` starts at `start`.
