@@ -157,4 +157,50 @@ struct LocalHipChatFlowTests {
         #expect(await post("uninstall").status == 200)
         #expect(await serve.fetch("GET", viewURL).status == 401, "the uninstall reached hipkit serve")
     }
+
+    static let projects: [String] = ["full", "glance", "slash-command", "configurable", "dialog"].map { "scaffold " + $0 }
+        + ViewPagesInBrowserTests.examples.map { "example " + $0 }
+
+    /// Every scaffold and example installs in the local HipChat, every glance gets its data
+    /// through the runtime's JWT check, and every view a glance or an action opens is served.
+    @Test(arguments: projects)
+    func everyScaffoldAndExampleWorksInTheLocalHipChat(_ which: String) async throws {
+        let root = try TestSupport.temporaryDirectory("local-hipchat-all")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("addon")
+        let name = String(which.split(separator: " ")[1])
+        if which.hasPrefix("scaffold") {
+            let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", name]) }
+            try #require(created.status == 0, "\(created.stderr)")
+        } else {
+            let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../examples/\(name)").standardizedFileURL
+            try FileManager.default.copyItem(at: example, to: project)
+            try? FileManager.default.removeItem(at: project.appendingPathComponent("dist"))
+            try? FileManager.default.removeItem(at: project.appendingPathComponent(".hipkit"))
+        }
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        defer { dev.stop() }
+        let installed = await dev.fetch("POST", "_hipchat/api/install", json: #"{"room": true}"#)
+        try #require(installed.status == 200, "\(String(decoding: installed.body, as: UTF8.self))\n\(dev.log)")
+        let state = Self.json(await dev.fetch("GET", "_hipchat/api/state").body)
+        #expect(state["installation"] is [String: Any])
+        var targets = Set<String>()
+        for glance in (state["glances"] as? [[String: Any]]) ?? [] {
+            #expect(glance["error"] is NSNull, "\(which): glance \(glance["key"] ?? "?"): \(glance["error"] ?? "")")
+            if let target = glance["target"] as? String { targets.insert(target) }
+        }
+        for action in (state["inputActions"] as? [[String: Any]]) ?? [] {
+            if let target = action["target"] as? String { targets.insert(target) }
+        }
+        for message in (state["messages"] as? [[String: Any]]) ?? [] {
+            for action in (message["actions"] as? [[String: Any]]) ?? [] {
+                if let target = action["target"] as? String { targets.insert(target) }
+            }
+        }
+        for target in targets.sorted() {
+            let opened = Self.json(await dev.fetch("POST", "_hipchat/api/open", json: #"{"target": "\#(target)"}"#).body)
+            let url = try #require(opened["url"] as? String, "\(which): \(target): \(opened)")
+            #expect(await dev.fetch("GET", url).status == 200, "\(which): the view \(target) is served with the local HipChat's token")
+        }
+    }
 }
