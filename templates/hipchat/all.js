@@ -8,6 +8,11 @@
   if (window.HipChat && window.HipChat.__local) return;
 
   var host = window.parent !== window ? window.parent : null;
+  /* The room's origin, from the xdm_e parameter the local HipChat adds to every view URL;
+     messages go to that origin only, and only its messages are heard. */
+  var hostOrigin = (function () {
+    try { return new URL(new URLSearchParams(window.location.search).get("xdm_e") || "").origin; } catch (e) { return "*"; }
+  })();
   var pending = {};
   var nextId = 1;
   var handlers = {};
@@ -15,7 +20,7 @@
 
   function post(message) {
     message.__hipchat = 1;
-    if (host) host.postMessage(message, "*");
+    if (host) host.postMessage(message, hostOrigin);
   }
 
   /* A call to the room; `done(err, result)` gets its answer. */
@@ -53,6 +58,7 @@
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (!data || data.__hipchat !== 1 || event.source !== host) return;
+    if (hostOrigin !== "*" && event.origin !== hostOrigin) return;
     if (data.type === "result") {
       var done = pending[data.id];
       delete pending[data.id];

@@ -269,7 +269,8 @@
 
   function openTarget(target, how) {
     if (!target) return Promise.resolve();
-    return api("open", { target: target, action: how.action, message: how.message, urlTemplateValues: how.urlTemplateValues, options: how.options })
+    return api("open", { target: target, action: how.action, message: how.message, urlTemplateValues: how.urlTemplateValues, options: how.options,
+      roomOrigin: window.location.origin })
       .then(function (view) {
         var events = [];
         if (how.parameters !== undefined) events.push({ name: "receive-parameters", payload: how.parameters });
@@ -282,7 +283,7 @@
   }
 
   function showPanel(view, events) {
-    views.panel = { kind: "panel", key: view.key, events: events, frame: $("hc-panel-frame") };
+    views.panel = { kind: "panel", key: view.key, events: events, frame: $("hc-panel-frame"), origin: new URL(view.url).origin };
     $("hc-panel-title").textContent = view.name;
     $("hc-glances").hidden = true;
     $("hc-panel").hidden = false;
@@ -300,7 +301,8 @@
 
   function showDialog(view, events) {
     var options = view.options || {};
-    views.dialog = { kind: "dialog", key: view.key, events: events, frame: $("hc-dialog-frame"), options: options, waiting: null };
+    views.dialog = { kind: "dialog", key: view.key, events: events, frame: $("hc-dialog-frame"), options: options,
+      origin: new URL(view.url).origin };
     var size = typeof options.size === "string" ? sizes[options.size] : (options.size && options.size.width ? [options.size.width, options.size.height] : null);
     size = size || sizes.medium;
     var box = document.querySelector(".hc-dialog");
@@ -353,9 +355,10 @@
     $("hc-dialog-frame").removeAttribute("src");
   }
 
+  /* Events go to the view's own origin only: a frame that has navigated elsewhere gets nothing. */
   function sendEvent(view, name, payload) {
     var frame = view.frame && view.frame.contentWindow;
-    if (frame) frame.postMessage({ __hipchat: 1, type: "event", name: name, payload: payload, eventId: nextEvent++ }, "*");
+    if (frame) frame.postMessage({ __hipchat: 1, type: "event", name: name, payload: payload, eventId: nextEvent++ }, view.origin);
   }
 
   function viewFor(source) {
@@ -368,7 +371,7 @@
     var data = event.data;
     if (!data || data.__hipchat !== 1) return;
     var view = viewFor(event.source);
-    if (!view) return;
+    if (!view || event.origin !== view.origin) return;
     if (data.type === "ready") {
       var events = view.events;
       view.events = [];
@@ -387,9 +390,10 @@
 
   function handleCall(view, source, data) {
     var args = data.args || {};
+    /* Answers (tokens among them) go back to the view's origin only. */
     function reply(error, result) {
       source.postMessage({ __hipchat: 1, type: "result", id: data.id, error: error ? String(error.message || error) : null,
-        result: result === undefined ? null : result }, "*");
+        result: result === undefined ? null : result }, view.origin);
     }
     localLog("HipChat." + data.method, view, args && Object.keys(args).length ? JSON.stringify(args).slice(0, 200) : "");
     switch (data.method) {

@@ -4,19 +4,24 @@ extension LocalHipChat {
     /// Where a click, an action or `HipChat.dialog.open`/`sidebar.openView` leads: the target
     /// module, its URL with `{…}` placeholders filled and `signed_request` added, and what the
     /// room needs to show it (a dialog's options, the action's message for the view).
+    ///
+    /// `roomOrigin` is where the room page runs (it may be `localhost` where the server names
+    /// itself `127.0.0.1`); it becomes the view's `xdm_e`, the origin `all.js` talks to.
     func open(target key: String, actionKey: String?, messageId: String?, urlTemplateValues: JSONValue?,
-              options extraOptions: JSONValue?) async throws(Failure) -> JSONValue {
+              options extraOptions: JSONValue?, roomOrigin: String? = nil) async throws(Failure) -> JSONValue {
         guard let installed else { throw Failure("the add-on is not installed") }
         guard let view = installed.addon.view(key) else { throw Failure("the add-on has no dialog, sidebar panel or external page '\(key)'", status: 404) }
         let message = messageId.flatMap { id in messages.first { $0.id == id } }
         var url = Self.fill(view.url, values: urlTemplateValues, message: message)
         var claims: JSONValue?
+        let host = roomOrigin.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? Self.origin($0) : nil }
+            ?? Self.origin(configuration.publicURL)
         if view.signed {
             let jwt = try await token()
             claims = HostTokenSigner.decodedClaims(jwt)
-            url = Self.appending(["signed_request": jwt, "xdm_e": Self.origin(configuration.publicURL)], to: url)
+            url = Self.appending(["signed_request": jwt, "xdm_e": host], to: url)
         } else {
-            url = Self.appending(["xdm_e": Self.origin(configuration.publicURL)], to: url)
+            url = Self.appending(["xdm_e": host], to: url)
         }
         log.record(HostEventLog.Entry(direction: .view, method: "GET", url: HostEventLog.loggableURL(url), claims: claims,
                                       note: "\(view.kind.rawValue) \(view.key)" + (actionKey.map { " from action \($0)" } ?? "")))

@@ -83,6 +83,9 @@ public actor LocalHipChat {
     var glanceData: [String: JSONValue] = [:]
     var glanceErrors: [String: String] = [:]
     var nextMessage = 1
+    /// Set while an install, update or uninstall runs: each awaits the add-on, and a second
+    /// one meanwhile (a double click) would interleave with it.
+    var changingInstallation = false
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "hipkit.hipchat")) {
         self.configuration = configuration
@@ -130,6 +133,8 @@ public actor LocalHipChat {
     /// `callbackUrl`; the add-on may check them against this HipChat's capabilities document
     /// and token endpoint while the POST is open.
     func install(inRoom: Bool) async throws(Failure) {
+        try beginChange()
+        defer { changingInstallation = false }
         guard installed == nil else { throw Failure("the add-on is already installed; uninstall it first, or update it") }
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         if inRoom && !addon.allowRoom { throw Failure("the descriptor says installable.allowRoom: false") }
@@ -156,6 +161,8 @@ public actor LocalHipChat {
     /// An update after the descriptor changed: `updateCallbackUrl` gets the same oauthId;
     /// without one, `callbackUrl` gets a fresh installation, as HipChat did.
     func update() async throws(Failure) {
+        try beginChange()
+        defer { changingInstallation = false }
         guard let current = installed else { throw Failure("the add-on is not installed") }
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         var next = current
@@ -189,6 +196,8 @@ public actor LocalHipChat {
     /// Uninstall: the credentials stop working first (so the add-on can tell the removal is
     /// real by asking the token endpoint), then `DELETE {callbackUrl}/{oauthId}`.
     func uninstall() async throws(Failure) {
+        try beginChange()
+        defer { changingInstallation = false }
         guard let current = installed else { throw Failure("the add-on is not installed") }
         credentials[current.oauthId] = nil
         tokens = tokens.filter { $0.value.oauthId != current.oauthId }
@@ -209,6 +218,11 @@ public actor LocalHipChat {
         } catch {
             throw Failure("the add-on cannot be reached for the uninstall: \(error)")
         }
+    }
+
+    private func beginChange() throws(Failure) {
+        guard !changingInstallation else { throw Failure("an install, update or uninstall is still running", status: 409) }
+        changingInstallation = true
     }
 
     private func postInstall(to address: String, body: JSONValue, what: String) async throws(Failure) {

@@ -85,6 +85,7 @@ struct LocalHipChatRoutes: Sendable {
             }
         }
         guard request.method == .post else { throw APIError(.methodNotAllowed, "the room's API is called with GET or POST") }
+        try Self.checkSameOrigin(request)
         let data = try await Self.body(request)
         let body = data.isEmpty ? JSONValue.object([:]) : (JSONValue.parse(data) ?? .null)
         guard body.objectValue != nil else { throw APIError.badRequest("the body must be a JSON object") }
@@ -104,7 +105,8 @@ struct LocalHipChatRoutes: Sendable {
             case "open":
                 guard let target = body["target"]?.stringValue else { throw LocalHipChat.Failure("target is missing") }
                 let answer = try await hipchat.open(target: target, actionKey: body["action"]?.stringValue, messageId: body["message"]?.stringValue,
-                                                    urlTemplateValues: body["urlTemplateValues"], options: body["options"])
+                                                    urlTemplateValues: body["urlTemplateValues"], options: body["options"],
+                                                    roomOrigin: body["roomOrigin"]?.stringValue)
                 return JSONResponse.make(answer)
             case "token":
                 return JSONResponse.make(.object(["token": .string(try await hipchat.token())]))
@@ -132,6 +134,21 @@ struct LocalHipChatRoutes: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// The room's calls change the room and sign tokens, so only the room page may make them:
+    /// a JSON body (which another site's page cannot send without a CORS preflight, and none
+    /// is answered) and, when the browser names an `Origin`, this server's own.
+    private static func checkSameOrigin(_ request: Request) throws {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            throw APIError(.unsupportedMediaType, "the room's API takes Content-Type: application/json")
+        }
+        if let origin = request.headers[.origin] {
+            let host = URLComponents(string: origin).map { ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }
+            guard let host, !host.isEmpty, host == request.head.authority else {
+                throw APIError(.forbidden, "the room's API answers the room page only")
+            }
+        }
     }
 
     private static func body(_ request: Request) async throws -> Data {

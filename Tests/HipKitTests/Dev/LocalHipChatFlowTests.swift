@@ -52,6 +52,14 @@ struct LocalHipChatFlowTests {
         #expect(glanceQuery["status"] as? Int == 200, "the glance query carried a JWT the runtime accepted: \(glanceQuery)")
         #expect((glanceQuery["claims"] as? [String: Any])?["iss"] as? String == installation["oauthId"] as? String)
 
+        // Only the room page drives the room: another site's page can send neither JSON nor its origin.
+        #expect(await dev.fetch("POST", "_hipchat/api/messages", json: #"{"text": "/incident forged"}"#,
+                                headers: ["Origin": "https://elsewhere.example"]).status == 403)
+        #expect(await dev.fetch("POST", "_hipchat/api/messages", json: #"{"text": "/incident forged"}"#,
+                                headers: ["Content-Type": "text/plain"]).status == 415)
+        #expect(await dev.fetch("POST", "_hipchat/api/role", json: #"{"role": "admin"}"#,
+                                headers: ["Origin": "http://127.0.0.1:\(dev.port)"]).status == 200, "the room page's own origin")
+
         // The glance: label and lozenge for an admin; hidden for a member (user_is_admin).
         let glance = try #require((room["glances"] as? [[String: Any]])?.first)
         let data = try #require(glance["data"] as? [String: Any])
