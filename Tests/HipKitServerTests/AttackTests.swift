@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HipKit
 import Hummingbird
 import HummingbirdTesting
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import HipKit
 import Testing
 @testable import HipKitServer
 

@@ -32,6 +32,17 @@ struct GlanceDataReader {
                 data["status"] = .object([JSONMember("type", .string("icon", at: status.location)), JSONMember("value", value)], at: status.location)
             }
         }
+        // HipChat showed only a few tags in a glance; the build writes what it would have shown,
+        // so a label carrying text from elsewhere cannot put a script or a link in the sidebar.
+        if let label = data["label"], let value = label["value"], let html = value.stringValue {
+            let shown = LimitedHTML.sanitize(html, allowing: LimitedHTML.glanceTags)
+            if shown != html {
+                diagnostics.append(.warning("glance-label-html", "the glance label has HTML HipChat does not show in a glance; it is written as '\(shown)'",
+                                            at: value.location, hint: "a label may use b, i, strong, em and span, without attributes"))
+                data["label"] = .object([JSONMember("type", label["type"] ?? .string("html", at: label.location)),
+                                         JSONMember("value", .string(shown, at: value.location))], at: label.location)
+            }
+        }
         let problems = GlanceDataValidator().validate(data)
         diagnostics += problems
         return problems.hasErrors ? nil : data

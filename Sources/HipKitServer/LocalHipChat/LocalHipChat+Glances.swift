@@ -1,4 +1,5 @@
 import Foundation
+import HipKit
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import HipKit
 
 /// A message in the local HipChat's room: one a person typed, or a notification an add-on
 /// sent (a webhook's reply or `POST /v2/room/{id}/notification`), possibly with a card.

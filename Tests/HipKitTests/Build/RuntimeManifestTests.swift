@@ -44,4 +44,32 @@ import Testing
         #expect(!descriptor.contains("reply"))
         #expect(!descriptor.contains("settings"))
     }
+
+    /// Static glance data is written as HipChat would have shown it: label HTML beyond
+    /// b, i, strong, em and span is cut, with a warning at the label.
+    @Test func staticGlanceLabelsAreCutToWhatHipChatShowed() throws {
+        let spec = """
+        key: com.example.labels
+        name: Labels
+        description: d
+        baseUrl: https://labels.example.com
+        glances:
+          - {key: g, name: G, icon: /g.png, data: {label: "<b>2</b> <img src=x onerror=alert(1)><a href='https://x.example'>open</a><script>bad()</script>"}}
+          - {key: h, name: H, icon: /h.png, data: {label: "<strong>fine</strong>"}}
+
+        """
+        let dir = try TestSupport.project(spec)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let build = try ProjectBuild.prepare(dir.path)
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let warnings = build.diagnostics.filter { $0.code == "glance-label-html" }
+        #expect(warnings.count == 1, "\(build.diagnostics)")
+        #expect(warnings.first?.location?.line == 6)
+        func label(_ key: String) throws -> String? {
+            let data = try #require(build.files.first { $0.path == "glances/\(key).json" }?.data)
+            return ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["label"] as? [String: Any])?["value"] as? String
+        }
+        #expect(try label("g") == "<b>2</b> open")
+        #expect(try label("h") == "<strong>fine</strong>")
+    }
 }

@@ -9,18 +9,18 @@ import Foundation
 /// their content), attributes go (no `onclick`, no `style`), except an `http(s)` `href` on
 /// `a`; stray `<` and `>` and bare `&` are escaped, and comments are removed. Text is kept;
 /// entities are kept.
-enum LimitedHTML {
-    static let glanceTags: Set<String> = ["b", "i", "strong", "em", "span"]
-    static let cardTags: Set<String> = ["a", "b", "i", "strong", "span"]
+public enum LimitedHTML {
+    public static let glanceTags: Set<String> = ["b", "i", "strong", "em", "span"]
+    public static let cardTags: Set<String> = ["a", "b", "i", "strong", "span"]
     /// What an HTML room notification may use.
-    static let messageTags: Set<String> = ["a", "b", "i", "strong", "em", "span", "br", "p", "code", "pre", "ul", "ol", "li",
+    public static let messageTags: Set<String> = ["a", "b", "i", "strong", "em", "span", "br", "p", "code", "pre", "ul", "ol", "li",
                                             "table", "tr", "td", "th", "tbody", "thead"]
     /// Dropped with everything up to their closing tag: their content is code, not text.
     private static let droppedWithContent: Set<String> = ["script", "style"]
 
     /// Linear in the length of `html`: every search moves past what it scanned, and the next
     /// `>` is looked up in a table, so a body full of `<` costs no more than any other.
-    static func sanitize(_ html: String, allowing allowedTags: Set<String>) -> String {
+    public static func sanitize(_ html: String, allowing allowedTags: Set<String>) -> String {
         let scalars = Array(html.unicodeScalars)
         let lowered = scalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 32)! : $0 }
         var nextClose = [Int?](repeating: nil, count: scalars.count + 1)
@@ -92,13 +92,18 @@ enum LimitedHTML {
         if let href = attribute("href", in: attributes) {
             let lowered = href.lowercased()
             if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
-                tag += " href=\"\(HTMLText.escape(href))\" target=\"_blank\" rel=\"noopener noreferrer\""
+                tag += " href=\"\(escapeAttribute(href))\" target=\"_blank\" rel=\"noopener noreferrer\""
             }
         }
         if let target = attribute("data-target", in: attributes), target.wholeMatch(of: /[A-Za-z0-9_.\-]{1,40}/) != nil {
             tag += " data-target=\"\(target)\""
         }
         return tag + ">"
+    }
+
+    private static func escapeAttribute(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     private static func attribute(_ name: String, in attributes: String) -> String? {
