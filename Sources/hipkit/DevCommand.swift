@@ -63,10 +63,9 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let port = try ServerSetup.port(port)
         let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .notice)
-        let browserHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
         let base: String
         do {
-            base = try LoadOptions.validatedBaseUrl(baseUrl ?? "http://\(browserHost.contains(":") ? "[\(browserHost)]" : browserHost):\(port)")
+            base = try LoadOptions.validatedBaseUrl(baseUrl ?? ServerSetup.localURL(host: host, port: port))
         } catch let error as HipKitError {
             throw Output.fail(error)
         }

@@ -49,10 +49,9 @@ struct EmulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let port = port ?? (ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8090)
+        let port = try ServerSetup.port(port, fallback: 8090)
         let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .notice)
-        let browserHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-        let base = "http://\(browserHost.contains(":") ? "[\(browserHost)]" : browserHost):\(port)"
+        let base = ServerSetup.localURL(host: host, port: port)
         guard let descriptor = URL(string: descriptorUrl) else { throw ExitCode(2) }
         let hipchat = LocalHipChat(configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path), logger: logger)
         Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")

@@ -29,9 +29,7 @@ struct HostTokenSigner: Sendable {
 
     func claims(oauthId: String, userId: Int, roomId: Int?, timeZone: String = "UTC") -> Claims {
         let issued = Int(now().timeIntervalSince1970)
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        let jti = String((0..<20).map { _ in alphabet.randomElement()! })
-        return Claims(iss: oauthId, sub: String(userId), iat: issued, exp: issued + Int(Self.lifetime), jti: jti,
+        return Claims(iss: oauthId, sub: String(userId), iat: issued, exp: issued + Int(Self.lifetime), jti: LocalHipChat.randomCharacters(20),
                       context: .init(room_id: roomId, user_tz: timeZone))
     }
 

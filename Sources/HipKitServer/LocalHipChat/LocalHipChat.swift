@@ -143,11 +143,9 @@ public actor LocalHipChat {
         let secret = Self.randomSecret()
         credentials[oauthId] = secret
         if let callbackUrl = addon.callbackUrl {
-            var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId),
-                                             "oauthSecret": .string(secret), "groupId": .int(EmulatedRoom.groupId)]
-            if inRoom { body["roomId"] = .int(room.id) }
             do {
-                try await postInstall(to: callbackUrl, body: .object(body), what: "install")
+                try await postInstall(to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: inRoom ? room.id : nil),
+                                      what: "install")
             } catch {
                 credentials[oauthId] = nil
                 throw error
@@ -168,18 +166,14 @@ public actor LocalHipChat {
         var next = current
         next.addon = addon
         if let updateUrl = addon.updateCallbackUrl {
-            var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(current.oauthId)]
-            if let roomId = current.roomId { body["roomId"] = .int(roomId) }
-            try await postInstall(to: updateUrl, body: .object(body), what: "update")
+            try await postInstall(to: updateUrl, body: installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId), what: "update")
         } else if let callbackUrl = addon.callbackUrl {
             let oauthId = UUID().uuidString.lowercased()
             let secret = Self.randomSecret()
             credentials[oauthId] = secret
-            var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId),
-                                             "oauthSecret": .string(secret), "groupId": .int(EmulatedRoom.groupId)]
-            if let roomId = current.roomId { body["roomId"] = .int(roomId) }
             do {
-                try await postInstall(to: callbackUrl, body: .object(body), what: "reinstall")
+                try await postInstall(to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: current.roomId),
+                                      what: "reinstall")
             } catch {
                 credentials[oauthId] = nil
                 throw error
@@ -220,6 +214,18 @@ public actor LocalHipChat {
         }
     }
 
+    /// What HipChat POSTed to `callbackUrl` (with the secret) and to `updateCallbackUrl`
+    /// (without: the add-on keeps the one it has).
+    private func installBody(oauthId: String, secret: String?, roomId: Int?) -> JSONValue {
+        var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId)]
+        if let secret {
+            body["oauthSecret"] = .string(secret)
+            body["groupId"] = .int(EmulatedRoom.groupId)
+        }
+        if let roomId { body["roomId"] = .int(roomId) }
+        return .object(body)
+    }
+
     private func beginChange() throws(Failure) {
         guard !changingInstallation else { throw Failure("an install, update or uninstall is still running", status: 409) }
         changingInstallation = true
@@ -249,10 +255,13 @@ public actor LocalHipChat {
     }
 
     /// 40 characters, like HipChat's secrets.
-    static func randomSecret() -> String {
+    static func randomSecret() -> String { randomCharacters(40) }
+
+    /// Letters and digits from the system's random source (secrets, tokens, JWT ids).
+    static func randomCharacters(_ count: Int) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<40).map { _ in alphabet.randomElement(using: &generator)! })
+        return String((0..<count).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
     // MARK: Roles and tokens

@@ -91,27 +91,6 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         }
     }
 
-    /// Any request; the status and body of whatever answer came (status 0 when none did).
-    func request(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) -> (status: Int, body: Data) {
-        let semaphore = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: (Int, Data) = (0, Data())
-        let address = path.hasPrefix("http") ? URL(string: path)! : url(path.hasPrefix("/") ? String(path.dropFirst()) : path)
-        var request = URLRequest(url: address)
-        request.httpMethod = method
-        request.timeoutInterval = 30
-        if let json {
-            request.httpBody = Data(json.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        URLSession.shared.dataTask(with: request) { data, response, _ in
-            result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
-            semaphore.signal()
-        }.resume()
-        _ = semaphore.wait(timeout: .now() + 35)
-        return result
-    }
-
     /// Stops it the way Ctrl-C does and waits; true when it exited by itself within `timeout`.
     @discardableResult
     func stop(timeout: Double = 10) -> Bool {
