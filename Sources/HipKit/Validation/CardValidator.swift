@@ -29,8 +29,11 @@ public struct CardValidator: Sendable {
                                 hint: Suggestion.hint(for: member.name, in: known)))
         }
         let format = reply["message_format"]?.stringValue ?? "html"
-        if let node = reply["message_format"], !Self.formats.contains(format) {
-            error("invalid-value", "message_format of \(subject) is '\(format)'; HipChat accepts html or text", node)
+        if let node = reply["message_format"], node.stringValue == nil {
+            error("wrong-type", "the format of \(subject) must be html or text, not \(node.kindDescription)", node)
+        } else if let node = reply["message_format"], !Self.formats.contains(format) {
+            error("invalid-value", "message_format of \(subject) is '\(format)'; HipChat accepts html or text", node,
+                  hint: Suggestion.hint(for: format, in: Self.formats))
         }
         if let message = reply["message"] {
             if let text = message.stringValue {
@@ -48,7 +51,9 @@ public struct CardValidator: Sendable {
             error("missing-field", "\(subject) needs a message (it is also the fallback for clients without cards)", reply)
         }
         if let color = reply["color"] {
-            if let c = color.stringValue, !Self.colors.contains(c) {
+            if color.stringValue == nil {
+                error("wrong-type", "color of \(subject) must be one of \(Self.colors.joined(separator: ", ")), not \(color.kindDescription)", color)
+            } else if let c = color.stringValue, !Self.colors.contains(c) {
                 error("invalid-value", "color of \(subject) is '\(c)'; HipChat accepts \(Self.colors.joined(separator: ", "))", color,
                       hint: Suggestion.hint(for: c, in: Self.colors))
             }
@@ -79,8 +84,10 @@ public struct CardValidator: Sendable {
         if let title = card["title"]?.stringValue, title.count > 500 {
             error("too-long", "the card title is \(title.count) characters long; keep it under 500", card["title"])
         }
-        if let format = card["format"], let f = format.stringValue, !Self.cardFormats.contains(f) {
-            error("invalid-value", "card format '\(f)' is not compact or medium", format)
+        if let format = card["format"], format.stringValue == nil {
+            error("wrong-type", "card format must be compact or medium, not \(format.kindDescription)", format)
+        } else if let format = card["format"], let f = format.stringValue, !Self.cardFormats.contains(f) {
+            error("invalid-value", "card format '\(f)' is not compact or medium", format, hint: Suggestion.hint(for: f, in: Self.cardFormats))
         }
         if let description = card["description"] {
             let text = description.stringValue ?? description["value"]?.stringValue

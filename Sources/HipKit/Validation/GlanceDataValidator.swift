@@ -25,9 +25,18 @@ public struct GlanceDataValidator: Sendable {
             out.append(.warning("unknown-field", "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
                                 at: member.nameLocation, hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"])))
         }
-        if let label = data["label"] {
-            if let type = label["type"]?.stringValue, !Self.labelTypes.contains(type) {
-                error("invalid-value", "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", label["type"])
+        if let label = data["label"], !label.isObject {
+            error("wrong-type", "the label of \(subject) must be text or { type: html, value }, not \(label.kindDescription)", label,
+                  hint: "write label: \"<b>3</b> open\"")
+        } else if let label = data["label"] {
+            if let typeNode = label["type"] {
+                if let type = typeNode.stringValue {
+                    if !Self.labelTypes.contains(type) {
+                        error("invalid-value", "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode)
+                    }
+                } else {
+                    error("wrong-type", "the label type of \(subject) must be the string 'html', not \(typeNode.kindDescription)", typeNode)
+                }
             }
             if let value = label["value"]?.stringValue {
                 if value.count > Self.maxLabelLength {
