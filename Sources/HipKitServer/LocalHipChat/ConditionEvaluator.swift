@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Decides whether a glance, sidebar panel or action shows, as HipChat's web client did
 /// (its `conditions.js`): a list is AND-ed and an empty one shows; `invert` negates;
@@ -80,13 +81,32 @@ struct ConditionEvaluator: Sendable {
     /// A JavaScript regular expression as NSRegularExpression reads it: flags `i`, `m`, `s`
     /// map over; `g`, `u` and `y` change nothing for a test. Nil when it does not compile,
     /// which HipChat treated as no match.
+    ///
+    /// Each pattern is compiled once: the room is drawn again after every change, with every
+    /// message's actions evaluated, and Foundation on Linux leaks memory for each pattern that
+    /// fails to compile.
     static func javaScriptRegex(_ pattern: String, flags: String) -> NSRegularExpression? {
         var options: NSRegularExpression.Options = []
         if flags.contains("i") { options.insert(.caseInsensitive) }
         if flags.contains("m") { options.insert(.anchorsMatchLines) }
         if flags.contains("s") { options.insert(.dotMatchesLineSeparators) }
-        return try? NSRegularExpression(pattern: pattern, options: options)
+        let key = "\(options.rawValue)/\(pattern)"
+        if let known = compiled.withLock({ $0[key] }) { return known.expression }
+        let expression = try? NSRegularExpression(pattern: pattern, options: options)
+        compiled.withLock { cache in
+            if cache.count >= 512 { cache.removeAll() }
+            cache[key] = CompiledPattern(expression: expression)
+        }
+        return expression
     }
+
+    /// A compiled pattern, or the knowledge that it does not compile. NSRegularExpression is
+    /// immutable once made, so sharing it between threads is safe.
+    private struct CompiledPattern: @unchecked Sendable {
+        var expression: NSRegularExpression?
+    }
+
+    private static let compiled = Mutex<[String: CompiledPattern]>([:])
 
     /// `[{attr: "a.b", eq|lt|gt: value}, …]`, all of which must hold against `metadata`.
     static func metadataMatches(_ metadata: JSONValue?, _ rules: JSONValue?) -> Bool {
