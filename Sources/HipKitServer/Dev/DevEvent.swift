@@ -1,7 +1,7 @@
 import Foundation
 
 /// What `hipkit dev` tells the open pages, as Server-Sent Events on `/_hipkit/dev/events`.
-enum DevEvent: Sendable {
+enum DevEvent: ServerSentEvent {
     /// Sent first on every connection: which server process this is (a page that reconnects to
     /// a restarted `hipkit dev` reloads), the build it is serving and, when the last rebuild
     /// failed, its problems, so a page opened while the project is broken shows them at once.

@@ -51,18 +51,8 @@ struct DevRoutes: Sendable {
     /// An endless `text/event-stream` of ``DevEvent``s; ends when the page goes away or the
     /// server shuts down.
     private func events() -> Response {
-        let stream = session.subscribe()
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
-            body: ResponseBody { writer in
-                // Reconnect quickly after a restart of `hipkit dev` (browsers wait 3 s by default).
-                try await writer.write(ByteBuffer(string: "retry: 500\n\n"))
-                for await event in stream.cancelOnGracefulShutdown() {
-                    try await writer.write(ByteBuffer(string: event.encoded))
-                }
-                try await writer.finish(nil)
-            })
+        // Reconnect quickly after a restart of `hipkit dev`.
+        EventStream.response(session.subscribe(), retry: .milliseconds(500))
     }
 
     /// A page of the build with the reload script in it.

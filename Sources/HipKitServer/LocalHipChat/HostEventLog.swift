@@ -42,7 +42,7 @@ final class HostEventLog: Sendable {
         }
     }
 
-    enum Event: Sendable {
+    enum Event: ServerSentEvent {
         case log(Entry)
         case changed
 

@@ -139,18 +139,7 @@ public actor LocalHipChat {
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         if inRoom && !addon.allowRoom { throw Failure("the descriptor says installable.allowRoom: false") }
         if !inRoom && !addon.allowGlobal { throw Failure("the descriptor says installable.allowGlobal: false") }
-        let oauthId = UUID().uuidString.lowercased()
-        let secret = Self.randomSecret()
-        credentials[oauthId] = secret
-        if let callbackUrl = addon.callbackUrl {
-            do {
-                try await postInstall(to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: inRoom ? room.id : nil),
-                                      what: "install")
-            } catch {
-                credentials[oauthId] = nil
-                throw error
-            }
-        }
+        let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: inRoom ? room.id : nil, what: "install")
         installed = Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: inRoom ? room.id : nil, installedAt: Date())
         log.changed()
         await refreshGlances()
@@ -167,17 +156,8 @@ public actor LocalHipChat {
         next.addon = addon
         if let updateUrl = addon.updateCallbackUrl {
             try await postInstall(to: updateUrl, body: installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId), what: "update")
-        } else if let callbackUrl = addon.callbackUrl {
-            let oauthId = UUID().uuidString.lowercased()
-            let secret = Self.randomSecret()
-            credentials[oauthId] = secret
-            do {
-                try await postInstall(to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: current.roomId),
-                                      what: "reinstall")
-            } catch {
-                credentials[oauthId] = nil
-                throw error
-            }
+        } else if addon.callbackUrl != nil {
+            let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: current.roomId, what: "reinstall")
             credentials[current.oauthId] = nil
             next.oauthId = oauthId
             next.oauthSecret = secret
@@ -212,6 +192,22 @@ public actor LocalHipChat {
         } catch {
             throw Failure("the add-on cannot be reached for the uninstall: \(error)")
         }
+    }
+
+    /// New credentials, honoured by the token endpoint from now on so the add-on can check them
+    /// while `callbackUrl` (if any) takes them; forgotten again if the add-on refuses them.
+    private func postFreshInstallation(to callbackUrl: String?, roomId: Int?, what: String) async throws(Failure) -> (String, String) {
+        let oauthId = UUID().uuidString.lowercased()
+        let secret = Self.randomSecret()
+        credentials[oauthId] = secret
+        guard let callbackUrl else { return (oauthId, secret) }
+        do {
+            try await postInstall(to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: roomId), what: what)
+        } catch {
+            credentials[oauthId] = nil
+            throw error
+        }
+        return (oauthId, secret)
     }
 
     /// What HipChat POSTed to `callbackUrl` (with the secret) and to `updateCallbackUrl`

@@ -123,17 +123,7 @@ struct LocalHipChatRoutes: Sendable {
 
     /// The event log and "the room changed" signals, as Server-Sent Events.
     private func events() -> Response {
-        let stream = hipchat.log.subscribe()
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
-            body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                for await event in stream.cancelOnGracefulShutdown() {
-                    try await writer.write(ByteBuffer(string: event.encoded))
-                }
-                try await writer.finish(nil)
-            })
+        EventStream.response(hipchat.log.subscribe(), retry: .seconds(1))
     }
 
     /// The room's calls change the room and sign tokens, so only the room page may make them:
