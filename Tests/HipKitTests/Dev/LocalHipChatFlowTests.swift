@@ -12,6 +12,17 @@ struct LocalHipChatFlowTests {
         (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
+    /// The room as the room page reads it.
+    static func roomState(_ server: DevProcess) async -> [String: Any] {
+        json(await server.fetch("GET", "_hipchat/api/state").body)
+    }
+
+    /// One of the room page's calls (`install`, `messages`, `open`…).
+    static func roomCall(_ server: DevProcess, _ name: String, _ body: String) async -> (status: Int, json: [String: Any]) {
+        let answer = await server.fetch("POST", "_hipchat/api/" + name, json: body)
+        return (answer.status, json(answer.body))
+    }
+
     @Test func theFullScaffoldInstallsAndWorksInTheLocalHipChat() async throws {
         let project = try TestSupport.temporaryDirectory("local-hipchat").appendingPathComponent("incidents")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
@@ -19,11 +30,8 @@ struct LocalHipChatFlowTests {
         try #require(created.status == 0, "\(created.stderr)")
         let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"]) }
         defer { dev.stop() }
-        func state() async -> [String: Any] { Self.json(await dev.fetch("GET", "_hipchat/api/state").body) }
-        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
-            let answer = await dev.fetch("POST", "_hipchat/api/" + name, json: body)
-            return (answer.status, Self.json(answer.body))
-        }
+        func state() async -> [String: Any] { await Self.roomState(dev) }
+        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) { await Self.roomCall(dev, name, body) }
 
         // The room, HipChat's JavaScript API, and pages pointing at it.
         #expect(String(decoding: await dev.fetch("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
@@ -138,11 +146,8 @@ struct LocalHipChatFlowTests {
             ["emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port)]
         } }
         defer { emulate.stop() }
-        func state() async -> [String: Any] { Self.json(await emulate.fetch("GET", "_hipchat/api/state").body) }
-        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
-            let answer = await emulate.fetch("POST", "_hipchat/api/" + name, json: body)
-            return (answer.status, Self.json(answer.body))
-        }
+        func state() async -> [String: Any] { await Self.roomState(emulate) }
+        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) { await Self.roomCall(emulate, name, body) }
         #expect(String(decoding: await emulate.fetch("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
 
         let installed = await post("install", #"{"room": true}"#)
