@@ -38,6 +38,9 @@ public struct JSONNode: Sendable, Hashable {
         get { members?.first { $0.name == name }?.value }
         set {
             guard case .object(var m) = value else { return }
+            // Drops this node's hold on the members, so `m` is their only owner and changing it
+            // copies nothing: building an object member by member stays linear.
+            value = .null
             if let i = m.firstIndex(where: { $0.name == name }) {
                 if let newValue { m[i].value = newValue } else { m.remove(at: i) }
             } else if let newValue {

@@ -40,7 +40,10 @@ struct ListingReader {
             }
         }
         listing.categories = strings(node["categories"], field: "categories")
-        if let links = node["links"] {
+        if let links = node["links"], links.mapping == nil {
+            error("wrong-type", "links must be a mapping of link names to URLs, not \(links.kindDescription)", links.location,
+                  hint: "for example links: { support: https://support.example.com }")
+        } else if let links = node["links"] {
             checkFields(links, ListingSchema.links, subject: "the listing's links")
             for field in ListingSchema.links.fields {
                 guard let value = links[field.name] else { continue }
@@ -187,6 +190,10 @@ struct ListingReader {
 
     private mutating func choice(_ node: YAMLNode, _ field: String, _ allowed: [String]) -> String? {
         guard let value = node[field] else { return nil }
+        guard value.scalar != nil else {
+            error("wrong-type", "'\(field)' must be one of \(allowed.joined(separator: ", ")), not \(value.kindDescription)", value.location)
+            return nil
+        }
         guard let s = value.string, allowed.contains(s) else {
             let s = value.scalar?.value ?? ""
             error("invalid-value", "'\(field)' is '\(s)'; Marketplace accepts one of \(allowed.joined(separator: ", "))", value.location,
@@ -225,13 +232,21 @@ struct ListingReader {
             if node.string == nil { error("wrong-type", "'details' must name a Markdown file of the project", node.location) }
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path),
-              let text = String(data: data, encoding: .utf8) else {
-            error("invalid-utf8", "\(file) is not UTF-8 text", node.location)
+        let shown = ProjectLoader.join(displayDirectory, file)
+        guard [".md", ".markdown"].contains(where: file.lowercased().hasSuffix) else {
+            error("not-markdown", "'details' names '\(path)', which is not a Markdown file (.md)", node.location,
+                  hint: "Marketplace shows the details as formatted text; write them in a .md file")
             return nil
         }
-        var ignored: [Diagnostic] = []
-        let matter = FrontMatter.parse(text, file: ProjectLoader.join(displayDirectory, file), diagnostics: &ignored)
+        guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path) else {
+            error("unreadable-file", "cannot read \(shown)", node.location)
+            return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            error("invalid-utf8", "\(shown) is not UTF-8 text", SourceLocation.firstInvalidUTF8(in: data, file: shown), hint: "save it as UTF-8")
+            return nil
+        }
+        let matter = FrontMatter.parse(text, file: shown, diagnostics: &diagnostics)
         return MarkdownRenderer().render(matter.body).html
     }
 

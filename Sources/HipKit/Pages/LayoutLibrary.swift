@@ -43,7 +43,7 @@ public struct LayoutLibrary: Sendable {
                 continue
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                diagnostics.append(.error("invalid-utf8", "the template \(shown) is not UTF-8 text", at: SourceLocation(file: shown, line: 1, column: 1),
+                diagnostics.append(.error("invalid-utf8", "the template \(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
                                           hint: "save it as UTF-8"))
                 continue
             }
@@ -58,6 +58,22 @@ public struct LayoutLibrary: Sendable {
                 diagnostics.append(.error(
                     "template-too-deep", "sections nest more than \(maxNesting) levels deep here", at: SourceLocation(file: entry.origin, line: line, column: 1),
                     hint: "a layout needs only a few levels of {{#section}}"))
+                failed.insert(name)
+                continue
+            }
+            if let problem = sectionProblem(in: entry.text) {
+                diagnostics.append(.error(
+                    "template-syntax", "template syntax error: \(problem.message)",
+                    at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column), hint: problem.hint))
+                failed.insert(name)
+                continue
+            }
+            if let missing = references(in: entry.text).first(where: { texts[$0] == nil }) {
+                // swift-mustache renders a missing partial as nothing, which would hide a typo.
+                diagnostics.append(.error(
+                    "missing-partial", "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
+                    at: SourceLocation(file: entry.origin, line: lineOfReference(to: missing, in: entry.text), column: 1),
+                    hint: Suggestion.hint(for: missing, in: texts.keys) ?? "add templates/\(missing).mustache, or remove the tag"))
                 failed.insert(name)
                 continue
             }
@@ -105,6 +121,47 @@ public struct LayoutLibrary: Sendable {
             if depth > maxNesting { return line }
         }
         return nil
+    }
+
+    /// A section that does not close: one closed by a tag naming another (at that tag), or one
+    /// still open at the end of `text` (at its opening tag). swift-mustache notices both, but
+    /// only at the end of the text, and the tag is where the fix goes. Nil when every section
+    /// closes, and when the text changes its delimiters, which leaves the check to swift-mustache.
+    static func sectionProblem(in text: String) -> (message: String, hint: String, line: Int, column: Int)? {
+        var open: [(name: String, line: Int, column: Int)] = []
+        var line = 1, column = 1
+        var rest = Substring(text)
+        func advance(over part: Substring) {
+            for c in part.unicodeScalars {
+                if c == "\n" { line += 1; column = 1 } else { column += 1 }
+            }
+        }
+        while let tag = rest.range(of: "{{") {
+            advance(over: rest[..<tag.lowerBound])
+            let tagLine = line, tagColumn = column
+            let body = rest[tag.upperBound...]
+            guard let end = body.range(of: "}}") else { break }
+            let content = body[..<end.lowerBound]
+            advance(over: rest[tag.lowerBound..<end.upperBound])
+            rest = body[end.upperBound...]
+            guard let kind = content.first else { continue }
+            let name = content.dropFirst().trimmingCharacters(in: .whitespaces)
+            switch kind {
+            case "=": return nil
+            case "#", "^", "$", "<": open.append((name, tagLine, tagColumn))
+            case "/":
+                guard let innermost = open.last else {
+                    return ("{{/\(name)}} closes a section that was never opened", "remove it, or open the section with {{#\(name)}}", tagLine, tagColumn)
+                }
+                guard innermost.name == name else {
+                    return ("{{/\(name)}} does not match the open section '\(innermost.name)' (opened at line \(innermost.line))",
+                            "close it with {{/\(innermost.name)}}", tagLine, tagColumn)
+                }
+                open.removeLast()
+            default: break
+            }
+        }
+        return open.last.map { ("the section '\($0.name)' opened here is never closed", "close it with {{/\($0.name)}}", $0.line, $0.column) }
     }
 
     /// The line of the first `{{> name}}` or `{{< name}}` in `text`.

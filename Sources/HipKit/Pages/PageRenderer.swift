@@ -65,7 +65,7 @@ struct PageRenderer: Sendable {
             return result
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            result.diagnostics.append(.error("invalid-utf8", "\(shown) is not UTF-8 text", at: Self.firstInvalidUTF8(bytes, file: shown),
+            result.diagnostics.append(.error("invalid-utf8", "\(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: bytes, file: shown),
                                              hint: "save the page as UTF-8"))
             return result
         }
@@ -254,26 +254,5 @@ struct PageRenderer: Sendable {
     static func fallbackTitle(_ source: String) -> String {
         let name = (source as NSString).lastPathComponent
         return (name as NSString).deletingPathExtension
-    }
-
-    /// Where the first byte that is not UTF-8 is, for the diagnostic.
-    static func firstInvalidUTF8(_ bytes: Data, file: String) -> SourceLocation {
-        var line = 1, lineStart = 0
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var offset = 0
-        var scalarStart = 0
-        loop: while true {
-            scalarStart = offset
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar):
-                offset += UTF8.width(scalar)
-                if scalar == "\n" { line += 1; lineStart = offset }
-            case .emptyInput: break loop
-            case .error: break loop
-            }
-        }
-        let column = String(decoding: bytes[lineStart..<scalarStart], as: UTF8.self).unicodeScalars.count + 1
-        return SourceLocation(file: file, line: line, column: column)
     }
 }

@@ -79,12 +79,15 @@ public struct SiteRenderer: Sendable {
         var copies = Set(((try? FileTree.files(under: project.directory.appendingPathComponent("assets"))) ?? []).map { "assets/" + $0 })
         copies.formUnion(project.assets)
         copies.formUnion(linkedAssets)
-        for resource in [project.pageSettings.hipchatJs, project.pageSettings.hipchatCss]
+        let settings = project.pageSettings
+        for (name, resource, location) in [("hipchatJs", settings.hipchatJs, settings.hipchatJsLocation),
+                                           ("hipchatCss", settings.hipchatCss, settings.hipchatCssLocation)]
         where !SpecTranslator.isAbsolute(resource) && !resource.hasPrefix("/") {
             guard let path = SitePath.normalised(resource),
                   FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(path).path) else {
-                diagnostics.append(.error("missing-file", "'\(resource)' (hipchatJs or hipchatCss) is neither a URL nor a file of the project",
-                                          at: SourceLocation(file: project.specFile, line: 1, column: 1)))
+                diagnostics.append(.error("missing-file", "\(name) names '\(resource)', which is neither a URL nor a file of the project",
+                                          at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
+                                          hint: "give a full https:// URL, or a path from the project folder to the file"))
                 continue
             }
             copies.insert(path)

@@ -9,6 +9,9 @@ public struct PageSettings: Sendable, Hashable {
     public var hipchatJs: String = hipchatJsDefault
     /// HipChat's stylesheet: a URL, or a project file.
     public var hipchatCss: String = hipchatCssDefault
+    /// Where `hipchatJs` and `hipchatCss` were set, for diagnostics about the files they name.
+    public var hipchatJsLocation: SourceLocation?
+    public var hipchatCssLocation: SourceLocation?
     /// Raw HTML in Markdown is kept for every page (front matter can still say otherwise).
     public var unsafe = false
 

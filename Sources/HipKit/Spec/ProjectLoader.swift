@@ -64,8 +64,17 @@ public struct ProjectLoader: Sendable {
     /// Reads a hand-written descriptor and checks it as HipChat would.
     public func loadDescriptorFile(_ file: String) throws -> Outcome {
         var sources = SourceStore()
-        let (root, composeDiagnostics) = try compose(file, into: &sources)
-        var diagnostics = composeDiagnostics
+        let bytes = try Self.read(file)
+        var (root, diagnostics) = compose(bytes, file, into: &sources)
+        let blank = bytes.allSatisfy { [0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        // A YAML syntax error in a descriptor is a JSON one, told in JSON's words; the YAML
+        // reader's other findings (encoding, size and depth limits) stand.
+        if !blank, !diagnostics.contains(where: { $0.code != "yaml-syntax" && $0.severity == .error }),
+           let problem = JSONSyntax.problem(in: bytes, file: file) {
+            diagnostics.removeAll { $0.code == "yaml-syntax" }
+            diagnostics.append(problem)
+            root = nil
+        }
         var descriptor: JSONNode?
         if let root {
             let json = JSONNode.from(root, diagnostics: &diagnostics)
@@ -109,6 +118,7 @@ public struct ProjectLoader: Sendable {
         diagnostics += translator.diagnostics
         var checked = DescriptorValidator(origin: .built).validate(descriptor).filter {
             !($0.code == "unknown-field" && $0.severity == .warning && $0.location.map(translator.quietFieldLocations.contains) == true)
+                && !($0.code == "invalid-value" && $0.location.map(translator.reportedValueLocations.contains) == true)
         }
         if baseUrl == nil {
             // Without a base URL every URL would be reported; report the cause once instead.
@@ -189,9 +199,13 @@ public struct ProjectLoader: Sendable {
         var settings = PageSettings(environment: environment)
         let scopes = [root] + (environment.flatMap { root["environments"]?[$0] }.map { [$0] } ?? [])
         for scope in scopes {
-            for (name, keyPath) in [("hipchatJs", \PageSettings.hipchatJs), ("hipchatCss", \PageSettings.hipchatCss)] {
+            for (name, keyPath, locationPath) in [("hipchatJs", \PageSettings.hipchatJs, \PageSettings.hipchatJsLocation),
+                                                  ("hipchatCss", \PageSettings.hipchatCss, \PageSettings.hipchatCssLocation)] {
                 guard let node = scope[name] else { continue }
-                if let value = node.string, !value.isEmpty { settings[keyPath: keyPath] = value } else {
+                if let value = node.string, !value.isEmpty {
+                    settings[keyPath: keyPath] = value
+                    settings[keyPath: locationPath] = node.location
+                } else {
                     diagnostics.append(.error("wrong-type", "\(name) must be a URL or a file of the project, not \(node.kindDescription)", at: node.location))
                 }
             }
@@ -213,7 +227,10 @@ public struct ProjectLoader: Sendable {
     }
 
     private func compose(_ file: String, into sources: inout SourceStore) throws -> (YAMLNode?, [Diagnostic]) {
-        let bytes = try Self.read(file)
+        compose(try Self.read(file), file, into: &sources)
+    }
+
+    private func compose(_ bytes: [UInt8], _ file: String, into sources: inout SourceStore) -> (YAMLNode?, [Diagnostic]) {
         sources.add(String(decoding: bytes, as: UTF8.self), for: file)
         let result = YAMLComposer(limits: limits).compose(bytes, file: file)
         return (result.root, result.diagnostics)

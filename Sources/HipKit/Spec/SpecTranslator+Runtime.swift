@@ -58,13 +58,24 @@ extension SpecTranslator {
                 diagnostics.append(.error("wrong-type", "a setting must be a mapping such as { name: channel, type: text }", at: item.location))
                 continue
             }
+            var wrongTypes = Set<String>()
             for entry in item.mapping ?? [] {
-                guard let name = entry.key.scalar?.value, SpecSchema.setting.field(name) == nil else { continue }
-                diagnostics.append(.warning("unknown-field", "unknown field '\(name)' in a setting", at: entry.key.location,
-                                            hint: Suggestion.hint(for: name, in: SpecSchema.setting.fields.map(\.name))))
+                guard let name = entry.key.scalar?.value else { continue }
+                guard let known = SpecSchema.setting.field(name) else {
+                    diagnostics.append(.warning("unknown-field", "unknown field '\(name)' in a setting", at: entry.key.location,
+                                                hint: Suggestion.hint(for: name, in: SpecSchema.setting.fields.map(\.name))))
+                    continue
+                }
+                // `name` has its own check below, with its rules for the characters.
+                if name != "name", let expected = Self.settingTypeProblem(entry.value, known.kind) {
+                    diagnostics.append(.error("wrong-type", "'\(name)' of a setting must be \(expected), not \(entry.value.kindDescription)",
+                                              at: entry.value.location))
+                    wrongTypes.insert(name)
+                }
             }
             var ignored: [Diagnostic] = []
             var field = JSONNode.from(item, diagnostics: &ignored)
+            for name in wrongTypes { field[name] = nil }
             guard let name = field["name"]?.stringValue, !name.isEmpty, name.unicodeScalars.allSatisfy({ ShapeChecker.isKeyCharacter($0) && $0 != "." }) else {
                 diagnostics.append(.error("invalid-value", "a setting needs a name of letters, digits, '_' and '-'", at: item["name"]?.location ?? item.location))
                 continue
@@ -92,6 +103,16 @@ extension SpecTranslator {
             fields.append(field.withoutLocations)
         }
         settings = fields
+    }
+
+    /// What a setting's field must be, when `value` is not that; nil when it is.
+    static func settingTypeProblem(_ value: YAMLNode, _ kind: SpecField.Kind) -> String? {
+        switch kind {
+        case .string: return value.scalar == nil ? "text" : nil
+        case .boolean: if case .bool? = value.scalar?.resolved { return nil } else { return "true or false" }
+        case .strings: return value.sequence?.allSatisfy({ $0.scalar != nil }) == true ? nil : "a list of text"
+        default: return nil
+        }
     }
 
     static func settingAccepts(type: String, options: [String], value: JSONNode) -> Bool {

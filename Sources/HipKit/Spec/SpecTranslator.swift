@@ -22,6 +22,9 @@ struct SpecTranslator {
     /// Where fields the spec reader already warned about, or that `extra:` adds on purpose, are
     /// written: the descriptor check does not warn about them a second time.
     var quietFieldLocations = Set<SourceLocation>()
+    /// Where the spec reader already reported a value as invalid, in the spec's own words: the
+    /// descriptor check's `invalid-value` there, in the descriptor's words, would repeat it.
+    var reportedValueLocations = Set<SourceLocation>()
     var settings: [JSONNode]?
     /// A webhook's reply, read while its webhook object is translated.
     private var pendingReply: YAMLNode?
@@ -116,31 +119,46 @@ struct SpecTranslator {
             recordWebhook(out, reply: reply, subject: subject)
         }
         pendingReply = nil
+        var unknown: [JSONMember] = []
+        let fieldNames = Suggestion.Candidates(spec.fields.map(\.name))
         for entry in entries {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
-            let hint = Suggestion.hint(for: name, in: spec.fields.map(\.name))
+            let hint = fieldNames.hint(for: name)
             diagnostics.append(.warning(
                 "unknown-field", "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
                 at: entry.key.location,
                 hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
             var ignored: [Diagnostic] = []
             quietFieldLocations.insert(entry.key.location)
-            Self.set(&out, at: [name], JSONNode.from(entry.value, diagnostics: &ignored), keyLocation: entry.key.location)
+            unknown.append(JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location))
         }
+        Self.setMembers(&out, unknown)
         return out
+    }
+
+    /// Sets each of `members` on the object `node`, replacing a member of the same name, in one
+    /// pass: a spec with thousands of fields costs thousands of steps, not millions.
+    static func setMembers(_ node: inout JSONNode, _ members: [JSONMember]) {
+        guard !members.isEmpty, case .object(var existing) = node.value else { return }
+        node.value = .null  // `existing` is then the members' only owner: no copy on change
+        var index = [String: Int](minimumCapacity: existing.count + members.count)
+        for (i, member) in existing.enumerated() where index[member.name] == nil { index[member.name] = i }
+        for member in members {
+            if let i = index[member.name] {
+                existing[i].value = member.value
+            } else {
+                index[member.name] = existing.count
+                existing.append(member)
+            }
+        }
+        node.value = .object(existing)
     }
 
     /// Sets `value` at `path` below `node`, creating objects on the way.
     static func set(_ node: inout JSONNode, at path: [String], _ value: JSONNode, keyLocation: SourceLocation?) {
         guard let first = path.first else { return }
         if path.count == 1 {
-            guard case .object(var members) = node.value else { return }
-            if let i = members.firstIndex(where: { $0.name == first }) {
-                members[i].value = value
-            } else {
-                members.append(JSONMember(first, value, nameLocation: keyLocation))
-            }
-            node.value = .object(members)
+            setMembers(&node, [JSONMember(first, value, nameLocation: keyLocation)])
             return
         }
         var child = node[first] ?? .object(at: value.location)
@@ -162,23 +180,30 @@ struct SpecTranslator {
     }
 
     private mutating func deepMerge(_ source: JSONNode, into target: inout JSONNode, path: String) {
+        guard case .object(var members) = target.value else { return }
+        target.value = .null  // `members` is then their only owner: no copy per change
+        var index = [String: Int](minimumCapacity: members.count)
+        for (i, member) in members.enumerated() where index[member.name] == nil { index[member.name] = i }
         for member in source.members ?? [] {
             if let location = member.nameLocation { quietFieldLocations.insert(location) }
             if let location = member.value.location { quietFieldLocations.insert(location) }
-            if let existing = target[member.name] {
-                if existing.isObject, member.value.isObject {
-                    var merged = existing
+            if let i = index[member.name] {
+                if members[i].value.isObject, member.value.isObject {
+                    var merged = members[i].value
+                    members[i].value = JSONNode(.null)
                     deepMerge(member.value, into: &merged, path: path + "." + member.name)
-                    target[member.name] = merged
+                    members[i].value = merged
                 } else {
                     diagnostics.append(.error(
                         "extra-conflict", "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
                         at: member.nameLocation, hint: "set it with the spec's own field instead"))
                 }
             } else {
-                target[member.name] = member.value
+                index[member.name] = members.count
+                members.append(JSONMember(member.name, member.value))
             }
         }
+        target.value = .object(members)
     }
 
     // MARK: Values
@@ -266,7 +291,14 @@ struct SpecTranslator {
             switch s {
             case "message": return .string("hipchat.message.action", at: node.location)
             case "input": return .string("hipchat.input.action", at: node.location)
-            default: return .string(s, at: node.location)
+            default:
+                if !DescriptorShape.actionLocations.contains(s) {
+                    let names = ["message", "input"]
+                    diagnostics.append(.error("invalid-value", "\(subject) is '\(s)'; an action sits in each message's menu (message) or beside the input box (input)",
+                                              at: node.location, hint: Suggestion.hint(for: s, in: names + DescriptorShape.actionLocations) ?? "write message or input"))
+                    reportedValueLocations.insert(node.location)
+                }
+                return .string(s, at: node.location)
             }
         case .object(let objectSpec):
             return translateObject(node, objectSpec, subject: subject)

@@ -80,13 +80,14 @@ public struct DescriptorValidator: Sendable {
                 at: location, hint: "give each view its own key"))
         }
         let known = targets.keys.sorted()
+        let suggestions = Suggestion.Candidates(known)
         for kind in ["glance", "action"] {
             for module in capabilities[kind]?.arrayValue ?? [] {
                 guard let target = module["target"] else { continue }
                 let keyNode = target.stringValue != nil ? target : target["key"]
                 guard let keyNode, let key = keyNode.stringValue, targets[key] == nil else { continue }
                 let owner = module["key"]?.stringValue.map { "\(kind) '\($0)'" } ?? kind
-                let hint = Suggestion.hint(for: key, in: known)
+                let hint = suggestions.hint(for: key)
                     ?? (known.isEmpty ? "declare a dialog, sidebar or external page with this key"
                                       : "known views: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
                 diagnostics.append(.error(
