@@ -445,6 +445,43 @@ struct AttackTests {
         }
     }
 
+    @Test("headers or a body trickled faster than the idle timeout are cut off at the request deadline", arguments: ["headers", "body"])
+    func slowloris(_ part: String) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        var configuration = site.configuration(adminToken: GlanceTests.adminToken)
+        configuration.idleTimeout = .seconds(10)
+        configuration.requestTimeout = .seconds(1)
+        try await withLiveServer(site, configuration) { _, port, store in
+            let before = try await StoreSnapshot.take(store)
+            let body = Array(#"{"label": "<b>slow</b> but never silent"}"#.utf8)
+            let request = RawConnection.request("POST /admin/glances/incidents-glance HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(GlanceTests.adminToken)\r\n"
+                                                + "Content-Type: application/json\r\nContent-Length: \(body.count)", body: body)
+            // Never silent for long (a part every 300 ms, the idle timeout is 10 s), but the
+            // whole would take over 4 s against a deadline of 1 s.
+            let headEnd = request.count - body.count
+            let slow = part == "headers" ? Array(request[..<headEnd]) : Array(request[headEnd...])
+            var parts: [[UInt8]] = part == "headers" ? [] : [Array(request[..<headEnd])]
+            var rest = slow[...]
+            let size = max(1, slow.count / 14)
+            while !rest.isEmpty {
+                parts.append(Array(rest.prefix(size)))
+                rest = rest.dropFirst(size)
+            }
+            if part == "headers" { parts.append(body) }
+            let outcome = try await RawConnection.drive(port: port, parts: parts, pause: .milliseconds(300), timeout: 8)
+            #expect(outcome.closed)
+            #expect(outcome.partsSent < parts.count, "the server kept waiting for the whole request")
+            #expect(!outcome.text.contains("HTTP/1.1 200"))
+            #expect(try await StoreSnapshot.take(store) == before)
+            // A request sent at once, on a connection kept alive across two answers, is unaffected.
+            let health = RawConnection.request("GET /healthz HTTP/1.1\r\nHost: x")
+            let twice = try await RawConnection.drive(port: port, parts: [health, RawConnection.request("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close")],
+                                                      pause: .milliseconds(500))
+            #expect(twice.text.components(separatedBy: "HTTP/1.1 200").count == 3, "\(twice.text.prefix(500))")
+        }
+    }
+
     // MARK: Injection
 
     @Test("CR/LF in glance data, webhook deliveries and paths never becomes a header", arguments: [

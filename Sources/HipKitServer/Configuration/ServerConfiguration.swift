@@ -24,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// How long a connection may stay silent (also while sending a request) before it is closed.
     public var idleTimeout: Duration
+    /// How long a request may take to arrive: its head from the connection's start (or the
+    /// previous answer), its body from its head. Bounds clients that send slowly without ever
+    /// falling silent.
+    public var requestTimeout: Duration
     /// How often, at most, the server looks at `dist/` for a new build.
     public var siteCheckInterval: TimeInterval
     /// Time allowed for each call to HipChat (capabilities, token, glance push).
@@ -50,6 +54,7 @@ public struct ServerConfiguration: Sendable {
         jwtLeeway: TimeInterval = 60,
         maxBodyBytes: Int = 64 * 1024,
         idleTimeout: Duration = .seconds(30),
+        requestTimeout: Duration = .seconds(30),
         siteCheckInterval: TimeInterval = 1,
         outgoingTimeout: TimeInterval = 10,
         pushRetry: RetryPolicy = RetryPolicy(),
@@ -66,6 +71,7 @@ public struct ServerConfiguration: Sendable {
         self.jwtLeeway = jwtLeeway
         self.maxBodyBytes = maxBodyBytes
         self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
         self.siteCheckInterval = siteCheckInterval
         self.outgoingTimeout = outgoingTimeout
         self.pushRetry = pushRetry
