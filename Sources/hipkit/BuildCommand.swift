@@ -43,16 +43,19 @@ struct BuildCommand: ParsableCommand {
                                   hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
             }
             let options = LoadOptions(environment: environment, baseUrl: baseUrl)
+            var inputStamp: String?
             if !noCache, case .spec(let spec) = try ProjectLoader.input(for: path) {
                 let output = out.map { URL(fileURLWithPath: $0) }
                     ?? URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
-                if let count = ProjectBuild.upToDate(path, options: options, output: output) {
+                let freshness = ProjectBuild.check(path, options: options, output: output)
+                if let count = freshness.upToDateFiles {
                     Output.report([], sources: SourceStore(), format: format)
                     if format == .human { Output.say("\(out ?? ProjectLoader.displayPath(output)) is up to date (\(count) files)") }
                     return
                 }
+                inputStamp = freshness.inputStamp
             }
-            let build = try ProjectBuild.prepare(path, options: options, cached: !noCache)
+            let build = try ProjectBuild.prepare(path, options: options, cached: !noCache, inputStamp: inputStamp)
             Output.report(build.diagnostics, sources: build.sources, format: format)
             guard let project = build.project, !build.hasErrors else {
                 if format == .human { FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8)) }

@@ -31,11 +31,7 @@ struct DevCommand: AsyncParsableCommand {
     @Argument(help: "Project folder or addon.yaml.")
     var path: String = "."
 
-    @Option(help: "Address to listen on.")
-    var host: String = "127.0.0.1"
-
-    @Option(help: "Port to listen on (default: $PORT, else 8080).")
-    var port: Int?
+    @OptionGroup var listen: ListenOptions
 
     @Option(name: .customLong("env"), help: "Environment of addon.yaml's environments: to use.")
     var environment: String?
@@ -52,20 +48,12 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Bearer token for the /admin API, e.g. to push glance updates into the local HipChat (default: $HIPKIT_ADMIN_TOKEN).")
     var adminToken: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "notice"
-
-    func validate() throws {
-        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
-    }
-
     func run() async throws {
-        let port = try ServerSetup.port(port)
-        let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .notice)
+        let port = try listen.fixedPort()
+        let logger = listen.logger(defaultLevel: .notice)
         let base: String
         do {
-            base = try LoadOptions.validatedBaseUrl(baseUrl ?? ServerSetup.localURL(host: host, port: port))
+            base = try LoadOptions.validatedBaseUrl(baseUrl ?? ListenOptions.localURL(host: listen.resolvedHost, port: port))
         } catch let error as HipKitError {
             throw Output.fail(error)
         }
@@ -73,10 +61,9 @@ struct DevCommand: AsyncParsableCommand {
         let session = DevSession()
         let rebuilder: DevRebuilder
         do {
-            let output = try out.map { URL(fileURLWithPath: $0) } ?? Self.defaultOutput(path)
             rebuilder = try DevRebuilder(path: path, options: LoadOptions(environment: environment, baseUrl: base,
                                                                          hipchatHost: base + LocalHipChat.path),
-                                         output: output,
+                                         output: out.map { URL(fileURLWithPath: $0) },
                                          session: session, logger: logger, report: Self.report)
         } catch let error as HipKitError {
             throw Output.fail(error)
@@ -96,7 +83,7 @@ struct DevCommand: AsyncParsableCommand {
 
     private func serve(_ rebuilder: DevRebuilder, session: DevSession, port: Int, base: String, shown: String, logger: Logger) async throws {
         var configuration = ServerConfiguration(
-            distDirectory: rebuilder.output, host: host, port: port,
+            distDirectory: rebuilder.output, host: listen.resolvedHost, port: port,
             dataDirectory: rebuilder.projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
             trustedHosts: [TrustedHost.hipchatCloud] + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
             adminToken: adminToken ?? ProcessInfo.processInfo.environment["HIPKIT_ADMIN_TOKEN"],
@@ -122,14 +109,6 @@ struct DevCommand: AsyncParsableCommand {
         } catch let error as HipKitError {
             throw Output.fail(error)
         }
-    }
-
-    private static func defaultOutput(_ path: String) throws -> URL {
-        guard case .spec(let spec) = try ProjectLoader.input(for: path) else {
-            throw HipKitError("\(path) is a descriptor; hipkit dev reads addon.yaml",
-                              hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
-        }
-        return URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
     }
 
     /// Each rebuild on the terminal: its diagnostics, then one line saying what happened.

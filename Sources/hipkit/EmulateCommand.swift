@@ -31,27 +31,19 @@ struct EmulateCommand: AsyncParsableCommand {
     @Argument(help: "The add-on's descriptor URL (atlassian-connect.json).")
     var descriptorUrl: String
 
-    @Option(help: "Address to listen on.")
-    var host: String = "127.0.0.1"
-
-    @Option(help: "Port to listen on (default: $PORT, else 8090).")
-    var port: Int?
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "notice"
+    @OptionGroup var listen: ListenOptions
 
     func validate() throws {
-        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
         guard let url = URL(string: descriptorUrl), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
             throw ValidationError("'\(descriptorUrl)' is not an http or https URL of a descriptor")
         }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
     }
 
     func run() async throws {
-        let port = try ServerSetup.port(port, fallback: 8090)
-        let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .notice)
-        let base = ServerSetup.localURL(host: host, port: port)
+        let port = try listen.fixedPort(fallback: 8090)
+        let logger = listen.logger(defaultLevel: .notice)
+        let host = listen.resolvedHost
+        let base = ListenOptions.localURL(host: host, port: port)
         guard let descriptor = URL(string: descriptorUrl) else { throw ExitCode(2) }
         let hipchat = LocalHipChat(configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path), logger: logger)
         Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")

@@ -35,11 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Argument(help: "The built site: `hipkit build`'s output folder.")
     var dist: String = "dist"
 
-    @Option(help: "Address to listen on (default: $HOST, else 127.0.0.1).")
-    var host: String?
-
-    @Option(help: "Port to listen on (default: $PORT, else 8080).")
-    var port: Int?
+    @OptionGroup var listen: ListenOptions
 
     @Option(name: .customLong("data"), help: "Folder for hipkit.sqlite (default: DIST/../.hipkit).")
     var dataDirectory: String?
@@ -56,15 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Store installs without checking them with HipChat. Anyone reaching the server can then install: local use only.")
     var noVerifyInstalls = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
     func validate() throws {
-        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         for host in trustHosts where TrustedHost(host) == nil {
             throw ValidationError("--trust-host '\(host)' is not HOST or HOST:PORT")
         }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         for origin in frameAncestors {
             guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
                   !origin.contains(where: { $0 == ";" || $0 == "," || $0.isWhitespace }) else {
@@ -75,13 +66,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let resolvedPort = try ServerSetup.port(port)
-        let logger = ServerSetup.logger(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let resolvedPort = try listen.resolvedPort()
+        let logger = listen.logger(defaultLevel: .info)
 
         let distURL = URL(fileURLWithPath: dist)
         let configuration = ServerConfiguration(
             distDirectory: distURL,
-            host: host ?? environment["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
+            host: listen.resolvedHost,
             port: resolvedPort,
             dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) },
             trustedHosts: trustHosts.isEmpty ? [TrustedHost.hipchatCloud] : trustHosts.compactMap(TrustedHost.init),

@@ -31,11 +31,13 @@ public struct ProjectBuild: Sendable {
     /// Reads, checks and renders the project `path` names (a folder or its addon.yaml). With
     /// `cached`, pages unchanged since an earlier build come from `.hipkit/cache` instead of
     /// being rendered again, and ``write(to:)`` writes only what changed.
+    /// - Parameter inputStamp: the fingerprint ``check(_:options:output:)`` took, so that it
+    ///   is not taken twice; nil to take it here.
     public static func prepare(_ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader(),
-                               cached: Bool = false) throws -> ProjectBuild {
+                               cached: Bool = false, inputStamp: String? = nil) throws -> ProjectBuild {
         // Taken first: a file saved while the build runs must make the next build look again.
-        var stamp: String?
-        if cached, case .spec(let spec) = try ProjectLoader.input(for: path) {
+        var stamp = cached ? inputStamp : nil
+        if cached, stamp == nil, case .spec(let spec) = try ProjectLoader.input(for: path) {
             stamp = InputStamp.compute(projectDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), options: options)
         }
         let outcome = try loader.load(path, options: options)
@@ -58,20 +60,30 @@ public struct ProjectBuild: Sendable {
         return build
     }
 
-    /// The number of files in `output` when it already holds the build of `path` with these
-    /// options and nothing the build reads has changed since (see ``InputStamp``); nil when a
-    /// build has work to do. Costs a `stat` per project and output file, and reads no page.
-    public static func upToDate(_ path: String, options: LoadOptions, output: URL) -> Int? {
-        guard case .spec(let spec)? = try? ProjectLoader.input(for: path) else { return nil }
+    /// What ``check(_:options:output:)`` found.
+    public struct Freshness: Sendable {
+        /// The number of files in the output, when it already is the build; nil when a build
+        /// has work to do.
+        public var upToDateFiles: Int?
+        /// The fingerprint of what the build reads, taken by the check: give it to
+        /// ``prepare(_:options:loader:cached:inputStamp:)``.
+        public var inputStamp: String?
+    }
+
+    /// Whether `output` already holds the build of `path` with these options and nothing the
+    /// build reads has changed since (see ``InputStamp``). Costs a `stat` per project and
+    /// output file, and reads no page.
+    public static func check(_ path: String, options: LoadOptions, output: URL) -> Freshness {
+        guard case .spec(let spec)? = try? ProjectLoader.input(for: path) else { return Freshness() }
         let directory = URL(fileURLWithPath: spec).deletingLastPathComponent()
+        let stamp = InputStamp.compute(projectDirectory: directory, options: options)
         let cache = directory.appendingPathComponent(".hipkit/cache")
         guard let record = BuildRecord.load(from: cache), let recorded = record.inputs,
-              record.output == output.standardizedFileURL.path,
-              InputStamp.compute(projectDirectory: directory, options: options) == recorded,
+              record.output == output.standardizedFileURL.path, stamp == recorded,
               FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
               InputStamp.countFiles(output.path) == record.files.count,
-              record.files.keys.allSatisfy({ record.isIntact($0, in: output) }) else { return nil }
-        return record.files.count
+              record.files.keys.allSatisfy({ record.isIntact($0, in: output) }) else { return Freshness(inputStamp: stamp) }
+        return Freshness(upToDateFiles: record.files.count, inputStamp: stamp)
     }
 
     /// Writes the site into `output`, replacing it whole (see ``StagedDirectory``). Call only

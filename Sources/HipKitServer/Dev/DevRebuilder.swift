@@ -33,12 +33,13 @@ public final class DevRebuilder: Service, Sendable {
     /// The files of the last good build, to tell which paths a rebuild changed.
     private let lastGood = Mutex<[String: Data]?>(nil)
 
-    /// - Parameter report: shows each rebuild's diagnostics on the terminal.
-    public init(path: String, options: LoadOptions, output: URL, session: DevSession, logger: Logger,
+    /// - Parameters:
+    ///   - output: where builds go; nil for the project's `dist/`.
+    ///   - report: shows each rebuild's diagnostics on the terminal.
+    public init(path: String, options: LoadOptions, output: URL?, session: DevSession, logger: Logger,
                 report: @escaping @Sendable (Outcome) -> Void) throws {
         self.path = path
         self.options = options
-        self.output = output.standardizedFileURL
         self.session = session
         self.logger = logger
         self.report = report
@@ -47,6 +48,7 @@ public final class DevRebuilder: Service, Sendable {
                               hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
         }
         projectDirectory = URL(fileURLWithPath: spec).deletingLastPathComponent().standardizedFileURL
+        self.output = (output ?? projectDirectory.appendingPathComponent("dist")).standardizedFileURL
     }
 
     /// Builds now. On success `dist/` is replaced and the session told which files changed;

@@ -17,7 +17,7 @@ import Testing
 
     /// Whether a build of `dir` into dist/ may be skipped now.
     func skippable(_ dir: URL, baseUrl: String? = nil) -> Bool {
-        ProjectBuild.upToDate(dir.path, options: LoadOptions(baseUrl: baseUrl), output: dir.appendingPathComponent("dist")) != nil
+        ProjectBuild.check(dir.path, options: LoadOptions(baseUrl: baseUrl), output: dir.appendingPathComponent("dist")).upToDateFiles != nil
     }
 
     func build(_ dir: URL, _ extra: [String] = []) throws -> String {
