@@ -13,10 +13,8 @@ come from Debian and are installed with apt-get when missing.
 """
 
 import argparse
-import base64
-import datetime
 import hashlib
-import hmac
+import datetime
 import json
 import os
 import platform
@@ -35,7 +33,9 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import sitegen  # noqa: E402
+from hipkit_support import free_port, jwt, rss_kib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GNU_TIME = "/usr/bin/time"
@@ -492,12 +492,6 @@ def bench_validate(ctx):
 # ---------------------------------------------------------------------------------------------
 # 4–5. Serving and memory
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for_port(port, proc, seconds=15):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -518,16 +512,6 @@ def http(url, data=None, headers=None, method=None):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def rss_kib(pid):
-    try:
-        for line in open("/proc/%d/status" % pid):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def tree_rss_kib(pid):
@@ -612,22 +596,6 @@ http {
 }
 """ % {"user": user, "workers": SERVER_WORKERS, "tmp": tmp, "port": port, "dist": dist})
     return conf
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint_jwt(oauth_id, secret, lifetime=3600):
-    """An HS256 JWT as HipChat signs them for an installation."""
-    now = int(time.time())
-    header = {"alg": "HS256", "typ": "JWT"}
-    claims = {"iss": oauth_id, "sub": "1", "iat": now, "exp": now + lifetime,
-              "context": {"room_id": 1, "user_tz": "UTC"}}
-    signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
-        b64url(json.dumps(claims, separators=(",", ":")).encode())
-    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + b64url(signature)
 
 
 class Server:
@@ -719,7 +687,7 @@ def bench_serving(ctx):
                           {"Content-Type": "application/json"}, "POST")
         if code >= 300:
             raise BenchError("install POST %s: %d %s" % (install_path, code, body[:300]))
-        token = mint_jwt(oauth_id, secret)
+        token = jwt(oauth_id, secret)
         auth = "Authorization: JWT " + token
 
         checks = [(server, html_path, ()), (nginx, html_path, ()), (server, static_glance, ()), (nginx, static_glance, ()),

@@ -22,22 +22,20 @@ Prints a summary and exits 1 if anything was lost or mixed. Python standard libr
 import argparse
 import base64
 import hashlib
-import hmac
 import json
 import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from hipkit_support import free_port, jwt, request  # noqa: E402
 
 
 def snapshot(folder):
@@ -114,36 +112,6 @@ def crash_builds(hipkit, work, count, rng):
             "build_seconds": round(longest, 3)}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(url, body=None, headers=None, method=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt(oauth_id, secret, room):
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps({"iss": oauth_id, "sub": "1", "iat": now, "exp": now + 600,
-                                "context": {"room_id": room, "user_tz": "UTC"}}).encode())
-    signature = b64url(hmac.new(secret.encode(), ("%s.%s" % (header, claims)).encode(), hashlib.sha256).digest())
-    return "%s.%s.%s" % (header, claims, signature)
-
-
 class Server:
     def __init__(self, hipkit, dist, data, port, token):
         self.argv = [hipkit, "serve", str(dist), "--port", str(port), "--data", str(data), "--no-verify-installs",
@@ -213,7 +181,7 @@ def crash_serves(hipkit, work, count, rng):
         oauth_id, secret = next(iter(sorted(installs.items())))
         lost_glances = []
         for room, label in sorted(glances.items()):
-            status, body = request(server.url("/glances/deploys.json"), headers={"Authorization": "JWT " + jwt(oauth_id, secret, room)})
+            status, body = request(server.url("/glances/deploys.json"), headers={"Authorization": "JWT " + jwt(oauth_id, secret, room, 600)})
             got = json.loads(body).get("label", {}) if status == 200 else {}
             value = got.get("value") if isinstance(got, dict) else got
             if value != label:

@@ -16,8 +16,6 @@ Prints the figures and exits 1 on any failure. Needs wrk (Debian's `wrk`).
 """
 import argparse
 import base64
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -29,43 +27,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from hipkit_support import jwt, request, rss_kib  # noqa: E402
 TOKEN = "soak-admin-token-0123456789abcdef"
-
-
-def request(url, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt(oauth_id, secret, room, lifetime):
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps({"iss": oauth_id, "sub": "1", "iat": now, "exp": now + lifetime,
-                                "context": {"room_id": room, "user_tz": "UTC"}}).encode())
-    sig = b64url(hmac.new(secret.encode(), ("%s.%s" % (header, claims)).encode(), hashlib.sha256).digest())
-    return "%s.%s.%s" % (header, claims, sig)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def wrk(url, seconds, header, out):
