@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import sitegen  # noqa: E402
-from hipkit_support import free_port, jwt, rss_kib  # noqa: E402
+from hipkit_support import free_port, jwt, request, rss_kib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GNU_TIME = "/usr/bin/time"
@@ -505,15 +505,6 @@ def wait_for_port(port, proc, seconds=15):
     raise BenchError("nothing listens on 127.0.0.1:%d after %d s" % (port, seconds))
 
 
-def http(url, data=None, headers=None, method=None):
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
 def tree_rss_kib(pid):
     """VmRSS of pid and its children (nginx's master and workers)."""
     total = rss_kib(pid) or 0
@@ -683,8 +674,7 @@ def bench_serving(ctx):
         secret = hashlib.sha256(("secret" + ctx["seed"]).encode()).hexdigest()[:40]
         install = {"oauthId": oauth_id, "oauthSecret": secret, "groupId": 1,
                    "capabilitiesUrl": server.url("/atlassian-connect.json")}
-        code, body = http(server.url(install_path), json.dumps(install).encode(),
-                          {"Content-Type": "application/json"}, "POST")
+        code, body = request(server.url(install_path), install)
         if code >= 300:
             raise BenchError("install POST %s: %d %s" % (install_path, code, body[:300]))
         token = jwt(oauth_id, secret)
@@ -693,10 +683,10 @@ def bench_serving(ctx):
         checks = [(server, html_path, ()), (nginx, html_path, ()), (server, static_glance, ()), (nginx, static_glance, ()),
                   (server, asset_path, ()), (nginx, asset_path, ()), (server, glance_path, (auth,)), (nginx, glance_path, ())]
         for srv, path, headers in checks:
-            code, body = http(srv.url(path), headers=dict(h.split(": ", 1) for h in headers))
+            code, body = request(srv.url(path), headers=dict(h.split(": ", 1) for h in headers))
             if code != 200:
                 raise BenchError("%s %s: %d %s" % (srv.name, path, code, body[:300]))
-        code, _ = http(server.url(glance_path))
+        code, _ = request(server.url(glance_path))
         if code != 401:
             raise BenchError("%s without a JWT answered %d, not 401: is the JWT check on?" % (glance_path, code))
 
@@ -809,7 +799,7 @@ def bench_incremental(ctx):
             deadline = start + 10
             while True:
                 try:
-                    _, body = http(url)
+                    _, body = request(url)
                     if token.encode() in body:
                         break
                 except (urllib.error.URLError, OSError):
