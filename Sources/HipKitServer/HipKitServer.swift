@@ -56,7 +56,8 @@ public struct HipKitServer: Sendable {
                 let secrets = try SecretBox.load(environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
                 store = try SQLiteStore(file: configuration.databaseFile, secrets: secrets)
             } catch let error as SecretKeyError {
-                throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)")
+                throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)",
+                                  hint: KeyRotation.interruptedRotationHint(dataDirectory: configuration.dataDirectory))
             } catch {
                 throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)",
                                   hint: "--data names a folder the server can write; it keeps installations there")

@@ -11,6 +11,6 @@ struct HipKitCommand: AsyncParsableCommand {
         `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
         """,
         version: HipKitVersion.current,
-        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self, ServeCommand.self, DevCommand.self, EmulateCommand.self, SpecReferenceCommand.self]
+        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self, ServeCommand.self, RotateKeyCommand.self, DevCommand.self, EmulateCommand.self, SpecReferenceCommand.self]
     )
 }

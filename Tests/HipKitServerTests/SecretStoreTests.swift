@@ -225,6 +225,131 @@ struct SecretStoreTests {
         #expect(!FileManager.default.fileExists(atPath: Self.file(site).path))
     }
 
+    // MARK: Rotation
+
+    /// A store in `site` with both fixture installations, under the data folder's key file.
+    static func twoInstallations(_ site: TestSite) async throws -> (file: URL, oldKey: Data, oldCiphertext: String) {
+        let file = Self.file(site)
+        let store = try SQLiteStore(file: file)
+        try await store.upsert(Fixture.installation())
+        try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+        try await store.close()
+        let oldKey = try #require(FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path))
+        return (file, oldKey, try #require(try Self.storedSecret(file, Fixture.oauthId)))
+    }
+
+    /// Both installations read back with their secrets through `secrets`.
+    static func readsBack(_ file: URL, _ secrets: SecretBox) async throws -> Bool {
+        let store = try SQLiteStore(file: file, secrets: secrets)
+        let secretsRead = try await store.installations().map(\.oauthSecret).sorted()
+        try await store.close()
+        return secretsRead == [Fixture.secret, Fixture.otherSecret].sorted()
+    }
+
+    @Test("rotate-key with the key file: a new key file, every secret re-encrypted, the old key refused")
+    func rotateKeyFile() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let (file, oldKey, oldCiphertext) = try await Self.twoInstallations(site)
+        let keyFile = site.data.appendingPathComponent("secret.key")
+
+        let outcome = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: nil, newKey: nil)
+        #expect(outcome == KeyRotation.Outcome(reencrypted: 2, keyFileReplaced: true))
+        let newKey = try #require(FileManager.default.contents(atPath: keyFile.path))
+        #expect(newKey.count == 32 && newKey != oldKey)
+        let mode = try FileManager.default.attributesOfItem(atPath: keyFile.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: site.data.appendingPathComponent("secret.key.new").path))
+        #expect(try await Self.readsBack(file, SecretBox(keyBytes: newKey)))
+        #expect(throws: SecretKeyError.wrongKey) { _ = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: oldKey)) }
+        // Neither the old ciphertext nor a secret in clear is left in the file or its WAL.
+        let raw = Self.rawBytes(file)
+        #expect(raw.range(of: Data(oldCiphertext.utf8)) == nil)
+        #expect(raw.range(of: Data(Fixture.secret.utf8)) == nil)
+        // The server starts on the rotated folder with no key given.
+        let configuration = site.configuration()
+        _ = try HipKitServer(configuration: configuration).makeApplication()
+    }
+
+    @Test("an interrupted rotation loses nothing: run again, it finishes with the key that was written first",
+          arguments: ["before the store changed", "after the store changed"])
+    func rotateKeyInterrupted(_ moment: String) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let (file, oldKey, _) = try await Self.twoInstallations(site)
+        // What a rotation killed at that moment leaves: the next key on disk, and the store under
+        // the old key or already under the new one.
+        let pendingKey = Data((0..<32).map { UInt8($0) })
+        _ = try SecretBox.pendingKeyFile(in: site.data, fresh: pendingKey)
+        if moment == "after the store changed" {
+            let store = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: oldKey))
+            #expect(try await store.rotateKey(to: SecretBox(keyBytes: pendingKey)) == 2)
+            try await store.close()
+            // The server refuses the folder as it is, and says how to finish.
+            #expect {
+                _ = try HipKitServer(configuration: site.configuration()).makeApplication()
+            } throws: { error in
+                "\((error as? HipKitError)?.hint ?? "")".contains("rotate-key")
+            }
+        }
+        let outcome = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: nil, newKey: nil)
+        #expect(outcome.reencrypted == (moment == "after the store changed" ? 0 : 2))
+        #expect(FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path) == pendingKey)
+        #expect(try await Self.readsBack(file, SecretBox(keyBytes: pendingKey)))
+        _ = try HipKitServer(configuration: site.configuration()).makeApplication()
+    }
+
+    @Test("rotate-key with HIPKIT_SECRET_KEY needs HIPKIT_NEW_SECRET_KEY, and writes no key file")
+    func rotateEnvironmentKey() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let file = Self.file(site)
+        let oldKey = Data(repeating: 3, count: 32).base64EncodedString()
+        let newKey = String(repeating: "5a", count: 32)
+        let store = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: SecretBox.parseKey(oldKey)))
+        try await store.upsert(Fixture.installation())
+        try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+        try await store.close()
+
+        await #expect { _ = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: nil) }
+            throws: { "\($0)".contains("HIPKIT_NEW_SECRET_KEY") }
+        await #expect { _ = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: "short") }
+            throws: { "\($0)".contains("HIPKIT_NEW_SECRET_KEY is not a 256-bit key") }
+        #expect(try await Self.readsBack(file, SecretBox(keyBytes: SecretBox.parseKey(oldKey))), "refusals changed nothing")
+
+        let outcome = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: newKey)
+        #expect(outcome == KeyRotation.Outcome(reencrypted: 2, keyFileReplaced: false))
+        #expect(try await Self.readsBack(file, SecretBox(keyBytes: SecretBox.parseKey(newKey))))
+        #expect(throws: SecretKeyError.wrongKey) { _ = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: SecretBox.parseKey(oldKey))) }
+        #expect(!FileManager.default.fileExists(atPath: site.data.appendingPathComponent("secret.key").path))
+        #expect(!FileManager.default.fileExists(atPath: site.data.appendingPathComponent("secret.key.new").path))
+    }
+
+    @Test("hipkit rotate-key, the command: says what it did, and the server then runs on the new key")
+    func rotateKeyCommand() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let (file, oldKey, _) = try await Self.twoInstallations(site)
+        let process = Process()
+        process.executableURL = ServeCommandTests.executable
+        process.arguments = ["rotate-key", site.dist.path, "--data", site.data.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "HIPKIT_SECRET_KEY")
+        environment.removeValue(forKey: "HIPKIT_NEW_SECRET_KEY")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("2 installation secrets re-encrypted"), "\(text)")
+        let newKey = try #require(FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path))
+        #expect(newKey != oldKey)
+        #expect(try await Self.readsBack(file, SecretBox(keyBytes: newKey)))
+    }
+
     @Test("plaintext secrets of an older store are read, and encrypted when it is opened")
     func legacyPlaintextMigrated() async throws {
         let site = try TestSite()

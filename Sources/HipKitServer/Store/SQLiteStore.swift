@@ -201,6 +201,29 @@ public final class SQLiteStore: InstallationStore {
         return text.flatMap { JSONValue.parse(Data($0.utf8))?.objectValue }
     }
 
+    /// Re-encrypts every stored secret, and the key check, under `newSecrets`, in one
+    /// transaction: the store is either all under the old key or all under the new one. Returns
+    /// how many installations it re-encrypted. This store keeps the old key: close it, and open
+    /// the file again with the new one.
+    public func rotateKey(to newSecrets: SecretBox) async throws -> Int {
+        let secrets = self.secrets
+        let count = try await pool.write { db -> Int in
+            let rows = try Row.fetchAll(db, sql: "SELECT oauth_id, oauth_secret FROM installation")
+            for row in rows {
+                let oauthId: String = row["oauth_id"]
+                let plaintext = try secrets.open(row["oauth_secret"], boundTo: oauthId)
+                try db.execute(sql: "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?",
+                               arguments: [try newSecrets.seal(plaintext, boundTo: oauthId), oauthId])
+            }
+            try db.execute(sql: "UPDATE secret_key_check SET value = ?",
+                           arguments: [try newSecrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)])
+            return rows.count
+        }
+        // The old ciphertext leaves the WAL at once (secure_delete clears it from the file's pages).
+        try await pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        return count
+    }
+
     /// The journal mode and synchronous level in force, for checking durability settings.
     func pragmas() async throws -> (journalMode: String, synchronous: Int) {
         try await pool.read { db in

@@ -26,6 +26,11 @@ public struct SecretBox: Sendable {
     public static let keyFileName = "secret.key"
     /// The environment variable holding the key.
     public static let environmentVariable = "HIPKIT_SECRET_KEY"
+    /// The environment variable holding the next key, while `hipkit rotate-key` changes to it.
+    public static let newEnvironmentVariable = "HIPKIT_NEW_SECRET_KEY"
+    /// The next key file, written before the store is re-encrypted and renamed to
+    /// ``keyFileName`` after: while it exists, a rotation is under way or was interrupted.
+    public static let pendingKeyFileName = "secret.key.new"
 
     private let key: SymmetricKey
 
@@ -159,8 +164,44 @@ public struct SecretBox: Sendable {
         return fresh
     }
 
+    /// The bytes of a pending key file (``pendingKeyFileName``): those of an earlier, interrupted
+    /// rotation when there is one, else `fresh`, written to it first (0600, flushed, created
+    /// with `O_EXCL`), so that the new key is safe on disk before any secret depends on it.
+    static func pendingKeyFile(in directory: URL, fresh: Data) throws(SecretKeyError) -> Data {
+        let path = directory.appendingPathComponent(pendingKeyFileName).path
+        if let existing = try readKeyFile(path) { return existing }
+        let fd = posixOpen(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .keyFile(path, "cannot be created: \(String(cString: strerror(errno)))") }
+        let written = fresh.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == fresh.count, synced else {
+            unlink(path)
+            throw .keyFile(path, "cannot be written: \(String(cString: strerror(errno)))")
+        }
+        syncDirectory(directory)
+        return fresh
+    }
+
+    /// Makes the pending key file the key file, in one rename.
+    static func installPendingKeyFile(in directory: URL) throws(SecretKeyError) {
+        let pending = directory.appendingPathComponent(pendingKeyFileName).path
+        let path = directory.appendingPathComponent(keyFileName).path
+        guard rename(pending, path) == 0 else { throw .keyFile(path, "cannot be replaced: \(String(cString: strerror(errno)))") }
+        syncDirectory(directory)
+    }
+
+    /// Flushes a folder, so that a name just created or renamed in it survives a power cut.
+    private static func syncDirectory(_ directory: URL) {
+        let fd = posixOpen(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
     /// The key in an existing key file; nil when there is no file.
-    private static func readKeyFile(_ path: String) throws(SecretKeyError) -> Data? {
+    static func readKeyFile(_ path: String) throws(SecretKeyError) -> Data? {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             if errno == ENOENT { return nil }

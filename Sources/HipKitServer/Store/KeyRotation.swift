@@ -1,0 +1,101 @@
+import Crypto
+import Foundation
+
+/// Changes the key that encrypts a data folder's secrets (`hipkit rotate-key`), without losing
+/// an installation whatever moment it is interrupted at.
+///
+/// With the key in the data folder, a new random key is first written to `secret.key.new`
+/// (flushed to disk); the store is then re-encrypted in one transaction; and the new file is
+/// renamed over `secret.key`. Interrupted before the transaction commits, the store is still
+/// under the old key, which `secret.key` still holds; after, the store is under the key of
+/// `secret.key.new`, which the next run finds and finishes installing. With the key in
+/// `HIPKIT_SECRET_KEY`, the new one comes from `HIPKIT_NEW_SECRET_KEY` and the store is
+/// re-encrypted in one transaction; moving the new key into the environment is the caller's
+/// part, since hipkit cannot write it there.
+///
+/// Servers using the data folder must be stopped first: they keep the old key in memory.
+public enum KeyRotation {
+    /// What a rotation did.
+    public struct Outcome: Sendable, Equatable {
+        /// Installations whose secrets were re-encrypted (0 when an interrupted rotation had
+        /// already re-encrypted them and only the key file was left to install).
+        public var reencrypted: Int
+        /// Whether the new key was installed as the data folder's `secret.key`; false when it
+        /// is to go into `HIPKIT_SECRET_KEY`.
+        public var keyFileReplaced: Bool
+    }
+
+    /// Rotates the key of the store `databaseFile`, whose key file (if any) is in `dataDirectory`.
+    ///
+    /// - Parameters:
+    ///   - currentKey: the value of `HIPKIT_SECRET_KEY`, or nil when the key is the data
+    ///     folder's `secret.key`.
+    ///   - newKey: the value of `HIPKIT_NEW_SECRET_KEY`: required with `currentKey`; with the
+    ///     key file, optional (a random key is made when it is nil).
+    public static func rotate(databaseFile: URL, dataDirectory: URL, currentKey: String?, newKey: String?) async throws -> Outcome {
+        guard FileManager.default.fileExists(atPath: databaseFile.path) else {
+            throw SecretKeyError.keyFile(databaseFile.path, "does not exist; there is nothing to re-encrypt")
+        }
+        if let currentKey, !currentKey.isEmpty {
+            guard let newKey, !newKey.isEmpty else {
+                throw SecretKeyError.badKey("\(SecretBox.newEnvironmentVariable) is not set: with the key in \(SecretBox.environmentVariable), "
+                                            + "give the new one in \(SecretBox.newEnvironmentVariable)")
+            }
+            let old = try SecretBox(keyBytes: SecretBox.parseKey(currentKey))
+            let new = try SecretBox(keyBytes: parseNewKey(newKey))
+            let count = try await reencrypt(databaseFile, from: old, to: new)
+            return Outcome(reencrypted: count, keyFileReplaced: false)
+        }
+
+        let keyPath = dataDirectory.appendingPathComponent(SecretBox.keyFileName).path
+        guard let oldBytes = try SecretBox.readKeyFile(keyPath) else {
+            throw SecretKeyError.keyFile(keyPath, "does not exist, and \(SecretBox.environmentVariable) is not set: "
+                                         + "give the key the store was written with")
+        }
+        let fresh = try newKey.flatMap { $0.isEmpty ? nil : $0 }.map(parseNewKey)
+            ?? SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let newBytes = try SecretBox.pendingKeyFile(in: dataDirectory, fresh: fresh)
+        let new = try SecretBox(keyBytes: newBytes)
+        let count: Int
+        do {
+            count = try await reencrypt(databaseFile, from: SecretBox(keyBytes: oldBytes), to: new)
+        } catch SecretKeyError.wrongKey {
+            // The old key no longer opens the store: an interrupted rotation re-encrypted it
+            // already, when the pending key does open it.
+            let store = try SQLiteStore(file: databaseFile, secrets: new)
+            try await store.close()
+            count = 0
+        }
+        try SecretBox.installPendingKeyFile(in: dataDirectory)
+        return Outcome(reencrypted: count, keyFileReplaced: true)
+    }
+
+    /// Whether a rotation was interrupted after the store changed key: the hint a server that
+    /// cannot open its store gives.
+    public static func interruptedRotationHint(dataDirectory: URL) -> String? {
+        let pending = dataDirectory.appendingPathComponent(SecretBox.pendingKeyFileName).path
+        guard FileManager.default.fileExists(atPath: pending) else { return nil }
+        return "\(pending) is there: a `hipkit rotate-key` was interrupted; run it again to finish"
+    }
+
+    /// The new key, refused in its own variable's name.
+    private static func parseNewKey(_ text: String) throws(SecretKeyError) -> Data {
+        do {
+            return try SecretBox.parseKey(text)
+        } catch {
+            throw .badKey("\(SecretBox.newEnvironmentVariable) is not a 256-bit key: give 32 bytes as base64 (44 characters) or as 64 hexadecimal digits")
+        }
+    }
+
+    private static func reencrypt(_ file: URL, from old: SecretBox, to new: SecretBox) async throws -> Int {
+        let store = try SQLiteStore(file: file, secrets: old)
+        do {
+            let count = try await store.rotateKey(to: new)
+            try await store.close()
+            return count
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}
