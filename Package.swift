@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "hipkit", targets: ["hipkit"]),
         .library(name: "HipKit", targets: ["HipKit"]),
+        // For the fuzz package (Fuzz/), which drives the runtime's JWT and install checks.
+        .library(name: "HipKitServer", targets: ["HipKitServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

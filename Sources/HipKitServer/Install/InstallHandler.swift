@@ -157,6 +157,11 @@ struct InstallHandler: Sendable {
         guard let text = value.stringValue else { throw APIError.badRequest("\(name) must be a string, not \(value.kindDescription)", field: name) }
         guard !text.isEmpty else { throw APIError.badRequest("\(name) is empty", field: name) }
         guard text.count <= maxLength else { throw APIError.badRequest("\(name) is longer than \(maxLength) characters", field: name) }
+        // HipChat's ids, secrets and URLs are printable. A NUL would not survive the store (SQLite
+        // text ends at it), and other control characters have no business in a log line or URL.
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw APIError.badRequest("\(name) holds control characters", field: name)
+        }
         return text
     }
 }

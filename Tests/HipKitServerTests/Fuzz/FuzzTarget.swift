@@ -1,0 +1,1 @@
+../../../Fuzz/Sources/hipkit-fuzz/FuzzTarget.swift
