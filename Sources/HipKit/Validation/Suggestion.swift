@@ -86,14 +86,6 @@ public enum Suggestion {
         return max(missing, extra)
     }
 
-    /// Damerau–Levenshtein distance (optimal string alignment), so a swapped pair of letters
-    /// (`unistalled`) counts as one edit.
-    static func distance(_ a: String, _ b: String) -> Int {
-        var rows = Rows()
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-        return distance(a, b, limit: max(a.count, b.count), rows: &rows)
-    }
-
     /// The three rows of the distance table, kept between calls so a lookup allocates once.
     struct Rows {
         var previous2: [Int] = []
@@ -101,7 +93,9 @@ public enum Suggestion {
         var current: [Int] = []
     }
 
-    /// The distance of `a` and `b`, or `limit + 1` as soon as it is sure to exceed `limit`.
+    /// The Damerau–Levenshtein distance (optimal string alignment: a swapped pair of letters,
+    /// as in `unistalled`, counts as one edit) of `a` and `b`, or `limit + 1` as soon as it is
+    /// sure to exceed `limit`.
     static func distance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], limit: Int, rows: inout Rows) -> Int {
         if a.isEmpty { return min(b.count, limit + 1) }
         if b.isEmpty { return min(a.count, limit + 1) }
