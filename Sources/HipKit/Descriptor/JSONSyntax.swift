@@ -33,7 +33,12 @@ enum JSONSyntax {
         var column = 1
 
         /// What is open: objects and arrays, and where each began.
-        enum Container { case object, array }
+        enum Container {
+            case object, array
+
+            /// The byte that closes it.
+            var close: UInt8 { self == .object ? UInt8(ascii: "}") : UInt8(ascii: "]") }
+        }
         var stack: [Container] = []
 
         init(bytes: [UInt8]) {
@@ -62,26 +67,17 @@ enum JSONSyntax {
                 if expectingValue {
                     guard index < bytes.count else { return endOfFile("a value") }
                     switch bytes[index] {
-                    case UInt8(ascii: "{"):
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        let container: Container = bytes[index] == UInt8(ascii: "{") ? .object : .array
                         advance()
-                        stack.append(.object)
+                        stack.append(container)
                         skipBlank()
-                        if peek(UInt8(ascii: "}")) {
+                        if peek(container.close) {
                             advance()
                             stack.removeLast()
                             expectingValue = false
-                        } else if let failure = key() {
+                        } else if container == .object, let failure = key() {
                             return failure
-                        }
-                        continue
-                    case UInt8(ascii: "["):
-                        advance()
-                        stack.append(.array)
-                        skipBlank()
-                        if peek(UInt8(ascii: "]")) {
-                            advance()
-                            stack.removeLast()
-                            expectingValue = false
                         }
                         continue
                     case UInt8(ascii: "\""):
@@ -100,8 +96,7 @@ enum JSONSyntax {
                 // After a value: the document ends, or its container goes on or closes.
                 guard let container = stack.last else { return nil }
                 guard index < bytes.count else { return endOfFile(container == .object ? "',' or '}'" : "',' or ']'") }
-                let close = container == .object ? UInt8(ascii: "}") : UInt8(ascii: "]")
-                if bytes[index] == close {
+                if bytes[index] == container.close {
                     advance()
                     stack.removeLast()
                     continue
