@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hipkit", targets: ["hipkit"]),
+        .library(name: "HipChatConnect", targets: ["HipChatConnect"]),
         .library(name: "HipKit", targets: ["HipKit"]),
         // For the fuzz package (Fuzz/), which drives the runtime's JWT and install checks.
         .library(name: "HipKitServer", targets: ["HipKitServer"]),
@@ -51,9 +52,14 @@ let package = Package(
             sources: ["TemplatesBundle.swift"],
             resources: [.copy("scaffolds"), .copy("layouts"), .copy("dev"), .copy("hipchat")]
         ),
+        // The typed model of a HipChat Connect add-on — its vocabulary, the descriptor, the runtime
+        // manifest, JSON values and diagnostics — shared by the build, the server and the local
+        // HipChat. It depends on none of them.
+        .target(name: "HipChatConnect"),
         .target(
             name: "HipKit",
             dependencies: [
+                "HipChatConnect",
                 "CLibYAML",
                 "CCmarkGFM",
                 "CLibPNG",
@@ -67,6 +73,7 @@ let package = Package(
         .target(
             name: "HipKitServer",
             dependencies: [
+                "HipChatConnect",
                 "HipKit",
                 "HipKitTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -81,6 +88,7 @@ let package = Package(
         .executableTarget(
             name: "hipkit",
             dependencies: [
+                "HipChatConnect",
                 "HipKit",
                 "HipKitServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,6 +97,7 @@ let package = Package(
         .testTarget(
             name: "HipKitServerTests",
             dependencies: [
+                "HipChatConnect",
                 "HipKitServer",
                 "HipKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -101,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HipKitTests",
-            dependencies: ["HipKit"],
+            dependencies: ["HipChatConnect", "HipKit", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -17,6 +17,7 @@ let package = Package(
         .executableTarget(
             name: "hipkit-fuzz",
             dependencies: [
+                .product(name: "HipChatConnect", package: "hipkit"),
                 .product(name: "HipKit", package: "hipkit"),
                 .product(name: "HipKitServer", package: "hipkit"),
                 .product(name: "Crypto", package: "swift-crypto"),

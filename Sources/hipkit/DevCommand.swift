@@ -1,3 +1,4 @@
+import HipChatConnect
 import ArgumentParser
 import Foundation
 import HipKit

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Crypto
 import Foundation
 import HipKit

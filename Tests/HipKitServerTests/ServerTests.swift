@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -166,7 +167,7 @@ struct ServerTests {
             _ = try HipKitServer(configuration: site.configuration()).makeApplication()
         } throws: { error in
             guard let failure = error as? SiteLoadError else { return false }
-            return failure.diagnostics.contains { $0.code == "invalid-pattern" && $0.location?.line == 3 && $0.location?.file.hasSuffix("runtime.json") == true }
+            return failure.diagnostics.contains { $0.code == .invalidPattern && $0.location?.line == 3 && $0.location?.file.hasSuffix("runtime.json") == true }
         }
         try FileManager.default.removeItem(at: site.dist.appendingPathComponent("atlassian-connect.json"))
         #expect(throws: SiteLoadError.self) { _ = try HipKitServer(configuration: site.configuration()).makeApplication() }

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// The target `HIPKIT_FUZZ_TARGET` names: one binary for every target, so the package builds

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Listing the files of a folder the same way everywhere: regular files only, paths relative to

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// A project read, checked and rendered in memory: everything `hipkit build` would write, and

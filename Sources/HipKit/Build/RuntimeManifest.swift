@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// `_hipkit/runtime.json`: what `hipkit serve` needs beyond the descriptor — static glance data,

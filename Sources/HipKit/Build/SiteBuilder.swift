@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Writes a rendered site to disk, replacing the output folder whole.

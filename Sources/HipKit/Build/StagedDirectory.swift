@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 #if canImport(Glibc)
 import Glibc

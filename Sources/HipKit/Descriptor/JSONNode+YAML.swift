@@ -1,3 +1,5 @@
+import HipChatConnect
+
 extension JSONNode {
     /// Converts a composed YAML (or JSON) document to JSON values, resolving plain scalars with
     /// the core schema. Mapping keys become strings as written; a key that is itself a list or
@@ -11,7 +13,7 @@ extension JSONNode {
             case .integer(let i): return JSONNode(.integer(i), at: node.location)
             case .double(let d):
                 guard d.isFinite else {
-                    diagnostics.append(.error("invalid-number", "'\(scalar.value)' is not a number JSON can hold", at: node.location,
+                    diagnostics.append(.error(.invalidNumber, "'\(scalar.value)' is not a number JSON can hold", at: node.location,
                                               hint: "quote it to make it a string"))
                     return JSONNode(.null, at: node.location)
                 }
@@ -25,7 +27,7 @@ extension JSONNode {
             members.reserveCapacity(entries.count)
             for entry in entries {
                 guard let key = entry.key.scalar else {
-                    diagnostics.append(.error("complex-key", "a mapping key must be a plain name, not \(entry.key.kindDescription)",
+                    diagnostics.append(.error(.complexKey, "a mapping key must be a plain name, not \(entry.key.kindDescription)",
                                               at: entry.key.location))
                     continue
                 }

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Strict JSON (RFC 8259), as HipChat read descriptors.
 ///
 /// Descriptor files are composed by the YAML reader, which remembers where every value was
@@ -13,7 +15,7 @@ enum JSONSyntax {
         guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
         var checker = Checker(bytes: bytes)
         guard let failure = checker.check() else { return nil }
-        return .error("json-syntax", failure.message, at: SourceLocation(file: file, line: failure.line, column: failure.column),
+        return .error(.jsonSyntax, failure.message, at: SourceLocation(file: file, line: failure.line, column: failure.column),
                       hint: failure.hint)
     }
 

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Turns diagnostics into text for people (swiftc's and rustc's look), or JSON for tools.
@@ -53,7 +54,7 @@ public struct DiagnosticRenderer: Sendable {
         let items = diagnostics.map { d -> JSONNode in
             var members: [JSONMember] = [
                 JSONMember("severity", .string(d.severity.rawValue)),
-                JSONMember("code", .string(d.code)),
+                JSONMember("code", .string(d.code.rawValue)),
                 JSONMember("message", .string(d.message)),
             ]
             if let l = d.location {
@@ -75,7 +76,7 @@ public struct DiagnosticRenderer: Sendable {
         if let l = d.location {
             properties = ["file=\(escapeProperty(l.file))", "line=\(l.line)", "col=\(l.column)"]
         }
-        properties.append("title=\(escapeProperty(d.code))")
+        properties.append("title=\(escapeProperty(d.code.rawValue))")
         var message = d.message
         if let hint = d.hint { message += " (\(hint))" }
         return "::\(kind) \(properties.joined(separator: ","))::\(escapeData(message))"

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// A problem with how hipkit was asked to run rather than with the add-on: a missing file, a
 /// folder that cannot be read or written, an unknown environment. The CLI exits with 2.
 public struct HipKitError: Error, Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The text of every file a run read, so diagnostics can quote the line they point at.
 public struct SourceStore: Sendable {
     private var lines: [String: [Substring]] = [:]

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Turns a capabilities descriptor into `addon.yaml`, the inverse of what `hipkit build` does.
 ///
 /// URLs that start with a base-URL placeholder (`{{localBaseUrl}}`, `${host}`) become relative;

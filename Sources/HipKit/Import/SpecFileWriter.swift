@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Writes `addon.yaml` text: a header comment, the spec, and a blank line between top-level

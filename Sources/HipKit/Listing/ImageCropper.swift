@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Makes a listing image of an exact size from a bigger one, such as the 580×330 "cropped

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Why an image could not be decoded, resized or encoded. The message names the problem in terms
 /// a user can act on (which format, which size), never in libpng or libjpeg jargon alone.
 public struct ImageError: Error, Sendable, CustomStringConvertible {

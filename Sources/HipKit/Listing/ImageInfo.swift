@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// The format and pixel size of a PNG or JPEG image, read from its header bytes.

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import ZIPFoundation
 
@@ -33,7 +34,7 @@ struct ListingBundle {
                     images.append(SiteFile(path: path, data: data))
                     crop = path
                 } catch {
-                    diagnostics.append(.error("listing-crop", "cannot make the 580×330 crop of \(source.source): \(error)", at: source.location,
+                    diagnostics.append(.error(.listingCrop, "cannot make the 580×330 crop of \(source.source): \(error)", at: source.location,
                                               hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)"))
                 }
             }

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Reads `listing:` from `addon.yaml` and checks it against Marketplace's rules: lengths, counts,
@@ -15,7 +16,7 @@ struct ListingReader {
 
     mutating func read(_ node: YAMLNode, root: YAMLNode) -> MarketplaceListing? {
         guard node.mapping != nil else {
-            error("wrong-type", "listing must be a mapping of fields, not \(node.kindDescription)", node.location)
+            error(.wrongType, "listing must be a mapping of fields, not \(node.kindDescription)", node.location)
             return nil
         }
         checkFields(node, ListingSchema.listing, subject: "the listing")
@@ -36,12 +37,12 @@ struct ListingReader {
                         caption: text(item, "caption", max: ListingSchema.captionMax, required: false)))
                 }
             } else {
-                error("wrong-type", "screenshots must be a list of { image, caption }, not \(shots.kindDescription)", shots.location)
+                error(.wrongType, "screenshots must be a list of { image, caption }, not \(shots.kindDescription)", shots.location)
             }
         }
         listing.categories = strings(node["categories"], field: "categories")
         if let links = node["links"], links.mapping == nil {
-            error("wrong-type", "links must be a mapping of link names to URLs, not \(links.kindDescription)", links.location,
+            error(.wrongType, "links must be a mapping of link names to URLs, not \(links.kindDescription)", links.location,
                   hint: "for example links: { support: https://support.example.com }")
         } else if let links = node["links"] {
             checkFields(links, ListingSchema.links, subject: "the listing's links")
@@ -49,7 +50,7 @@ struct ListingReader {
                 guard let value = links[field.name] else { continue }
                 guard let url = value.string, let components = URLComponents(string: url), components.host?.isEmpty == false,
                       components.scheme?.lowercased() == "https" else {
-                    error("insecure-url", "listing link '\(field.name)' must be an https URL", value.location,
+                    error(.insecureUrl, "listing link '\(field.name)' must be an https URL", value.location,
                           hint: "Marketplace shows these links to buyers; give full https:// URLs")
                     continue
                 }
@@ -57,7 +58,7 @@ struct ListingReader {
             }
         }
         if listing.links["support"] == nil && listing.links["issueTracker"] == nil {
-            error("missing-field", "the listing needs a support or issue-tracker link", node.location,
+            error(.missingField, "the listing needs a support or issue-tracker link", node.location,
                   hint: "add links: { support: https://… } so buyers can reach you")
         }
         listing.payment = choice(node, "payment", ListingSchema.paymentModels) ?? "free"
@@ -66,11 +67,11 @@ struct ListingReader {
         listing.compatibility = strings(node["compatibility"], field: "compatibility")
         for (i, hosting) in listing.compatibility.enumerated() where !ListingSchema.hostings.contains(hosting) {
             let item = node["compatibility"]?.sequence?[i]
-            error("invalid-value", "compatibility '\(hosting)' is not one of \(ListingSchema.hostings.joined(separator: ", "))", item?.location ?? node.location,
+            error(.invalidValue, "compatibility '\(hosting)' is not one of \(ListingSchema.hostings.joined(separator: ", "))", item?.location ?? node.location,
                   hint: Suggestion.hint(for: hosting, in: ListingSchema.hostings))
         }
         if listing.compatibility.isEmpty {
-            error("missing-field", "the listing needs at least one compatibility (cloud, server or dataCenter)",
+            error(.missingField, "the listing needs at least one compatibility (cloud, server or dataCenter)",
                   node["compatibility"]?.location ?? node.location, hint: "Marketplace refuses a version without one")
         }
         listing.youtube = text(node, "youtube", max: 64, required: false)
@@ -82,16 +83,16 @@ struct ListingReader {
 
     private mutating func readHighlights(_ node: YAMLNode, into listing: inout MarketplaceListing) {
         guard let list = node["highlights"] else {
-            error("missing-field", "the listing needs exactly three highlights", node.location,
+            error(.missingField, "the listing needs exactly three highlights", node.location,
                   hint: "each: { title, summary, screenshot } with a 1840×900 screenshot")
             return
         }
         guard let items = list.sequence else {
-            error("wrong-type", "highlights must be a list, not \(list.kindDescription)", list.location)
+            error(.wrongType, "highlights must be a list, not \(list.kindDescription)", list.location)
             return
         }
         if items.count != ListingSchema.highlightCount {
-            error("highlight-count", "the listing has \(items.count) highlight\(items.count == 1 ? "" : "s"); Marketplace wants exactly three", list.location)
+            error(.highlightCount, "the listing has \(items.count) highlight\(items.count == 1 ? "" : "s"); Marketplace wants exactly three", list.location)
         }
         for item in items {
             checkFields(item, ListingSchema.highlight, subject: "a highlight")
@@ -113,7 +114,7 @@ struct ListingReader {
         if let date = node["date"] {
             let s = date.scalar?.value ?? ""
             if Self.isDate(s) { release.date = s } else {
-                error("invalid-value", "release date '\(s)' is not a date of the form YYYY-MM-DD", date.location)
+                error(.invalidValue, "release date '\(s)' is not a date of the form YYYY-MM-DD", date.location)
             }
         }
         release.summary = text(node, "summary", max: 250, required: false)
@@ -131,19 +132,19 @@ struct ListingReader {
     private mutating func checkName(_ root: YAMLNode) {
         guard let node = root["name"], let name = node.scalar?.value else { return }
         if name.count > ListingSchema.nameMax {
-            error("listing-name", "the name is \(name.count) characters long; Marketplace allows at most \(ListingSchema.nameMax)", node.location)
+            error(.listingName, "the name is \(name.count) characters long; Marketplace allows at most \(ListingSchema.nameMax)", node.location)
         }
         let words = name.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "-") }.map(String.init)
         if let banned = words.first(where: ListingSchema.bannedNameWords.contains) {
-            error("listing-name", "the name contains '\(banned)', which Marketplace's naming rules forbid", node.location,
+            error(.listingName, "the name contains '\(banned)', which Marketplace's naming rules forbid", node.location,
                   hint: "names must not contain Atlassian, plugin, beta, add-on or app")
         }
         if let first = words.first, ListingSchema.productNames.contains(first) {
-            error("listing-name", "the name starts with the Atlassian product name '\(first)'", node.location,
+            error(.listingName, "the name starts with the Atlassian product name '\(first)'", node.location,
                   hint: "put the product last: \"\(name.split(separator: " ").dropFirst().joined(separator: " ")) for \(name.split(separator: " ").first ?? "")\"")
         }
         if let key = project.descriptor["key"]?.stringValue, key.count > ListingSchema.keyMax, let keyNode = root["key"] {
-            error("listing-key", "the key is \(key.count) characters long; Marketplace allows at most \(ListingSchema.keyMax)", keyNode.location)
+            error(.listingKey, "the key is \(key.count) characters long; Marketplace allows at most \(ListingSchema.keyMax)", keyNode.location)
         }
     }
 
@@ -152,10 +153,10 @@ struct ListingReader {
         guard let url = project.descriptor["links"]?["self"]?.stringValue, let components = URLComponents(string: url) else { return }
         let location = project.descriptor["links"]?["self"]?.location
         if components.scheme?.lowercased() != "https" {
-            diagnostics.append(.warning("listing-artifact", "the listing's artifact is the descriptor URL \(url), which is not https", at: location,
+            diagnostics.append(.warning(.listingArtifact, "the listing's artifact is the descriptor URL \(url), which is not https", at: location,
                                         hint: "Marketplace fetches the descriptor over https; build the listing for the production baseUrl"))
         } else if let port = components.port, ![80, 443, 8080].contains(port) {
-            diagnostics.append(.warning("listing-artifact", "Marketplace fetches descriptors only on ports 80, 443 and 8080, not \(port)", at: location))
+            diagnostics.append(.warning(.listingArtifact, "Marketplace fetches descriptors only on ports 80, 443 and 8080, not \(port)", at: location))
         }
     }
 
@@ -164,26 +165,26 @@ struct ListingReader {
     private mutating func checkFields(_ node: YAMLNode, _ spec: SpecObject, subject: String) {
         for entry in node.mapping ?? [] {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
-            diagnostics.append(.warning("unknown-field", "unknown field '\(name)' in \(subject); hipkit ignores it", at: entry.key.location,
+            diagnostics.append(.warning(.unknownField, "unknown field '\(name)' in \(subject); hipkit ignores it", at: entry.key.location,
                                         hint: Suggestion.hint(for: name, in: spec.fields.map(\.name))))
         }
     }
 
     private mutating func text(_ node: YAMLNode, _ field: String, max: Int, required: Bool) -> String? {
         guard let value = node[field] else {
-            if required { error("missing-field", "'\(field)' is required", node.location) }
+            if required { error(.missingField, "'\(field)' is required", node.location) }
             return nil
         }
         guard let s = value.scalar?.value, value.scalar?.resolved != .null else {
-            error("wrong-type", "'\(field)' must be text, not \(value.kindDescription)", value.location)
+            error(.wrongType, "'\(field)' must be text, not \(value.kindDescription)", value.location)
             return nil
         }
         if s.count > max {
-            error("too-long", "'\(field)' is \(s.count) characters long; Marketplace allows at most \(max)", value.location,
+            error(.tooLong, "'\(field)' is \(s.count) characters long; Marketplace allows at most \(max)", value.location,
                   hint: "shorten it to \(max) characters or fewer")
         }
         if required && s.trimmingCharacters(in: .whitespaces).isEmpty {
-            error("empty-value", "'\(field)' must not be empty", value.location)
+            error(.emptyValue, "'\(field)' must not be empty", value.location)
         }
         return s
     }
@@ -191,12 +192,12 @@ struct ListingReader {
     private mutating func choice(_ node: YAMLNode, _ field: String, _ allowed: [String]) -> String? {
         guard let value = node[field] else { return nil }
         guard value.scalar != nil else {
-            error("wrong-type", "'\(field)' must be one of \(allowed.joined(separator: ", ")), not \(value.kindDescription)", value.location)
+            error(.wrongType, "'\(field)' must be one of \(allowed.joined(separator: ", ")), not \(value.kindDescription)", value.location)
             return nil
         }
         guard let s = value.string, allowed.contains(s) else {
             let s = value.scalar?.value ?? ""
-            error("invalid-value", "'\(field)' is '\(s)'; Marketplace accepts one of \(allowed.joined(separator: ", "))", value.location,
+            error(.invalidValue, "'\(field)' is '\(s)'; Marketplace accepts one of \(allowed.joined(separator: ", "))", value.location,
                   hint: Suggestion.hint(for: s, in: allowed))
             return nil
         }
@@ -206,7 +207,7 @@ struct ListingReader {
     private mutating func bool(_ node: YAMLNode, _ field: String) -> Bool? {
         guard let value = node[field] else { return nil }
         guard case .bool(let b)? = value.scalar?.resolved else {
-            error("wrong-type", "'\(field)' must be true or false, not \(value.kindDescription)", value.location)
+            error(.wrongType, "'\(field)' must be true or false, not \(value.kindDescription)", value.location)
             return nil
         }
         return b
@@ -215,12 +216,12 @@ struct ListingReader {
     private mutating func strings(_ node: YAMLNode?, field: String) -> [String] {
         guard let node else { return [] }
         guard let items = node.sequence else {
-            error("wrong-type", "'\(field)' must be a list, not \(node.kindDescription)", node.location)
+            error(.wrongType, "'\(field)' must be a list, not \(node.kindDescription)", node.location)
             return []
         }
         return items.compactMap { item in
             guard let s = item.string, !s.isEmpty else {
-                error("wrong-type", "each of '\(field)' must be text", item.location)
+                error(.wrongType, "each of '\(field)' must be text", item.location)
                 return nil
             }
             return s
@@ -229,21 +230,21 @@ struct ListingReader {
 
     private mutating func markdownFile(_ node: YAMLNode) -> String? {
         guard let path = node.string, let file = projectFile(path, at: node.location, field: "details") else {
-            if node.string == nil { error("wrong-type", "'details' must name a Markdown file of the project", node.location) }
+            if node.string == nil { error(.wrongType, "'details' must name a Markdown file of the project", node.location) }
             return nil
         }
         let shown = ProjectLoader.join(displayDirectory, file)
         guard [".md", ".markdown"].contains(where: file.lowercased().hasSuffix) else {
-            error("not-markdown", "'details' names '\(path)', which is not a Markdown file (.md)", node.location,
+            error(.notMarkdown, "'details' names '\(path)', which is not a Markdown file (.md)", node.location,
                   hint: "Marketplace shows the details as formatted text; write them in a .md file")
             return nil
         }
         guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path) else {
-            error("unreadable-file", "cannot read \(shown)", node.location)
+            error(.unreadableFile, "cannot read \(shown)", node.location)
             return nil
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            error("invalid-utf8", "\(shown) is not UTF-8 text", SourceLocation.firstInvalidUTF8(in: data, file: shown), hint: "save it as UTF-8")
+            error(.invalidUtf8, "\(shown) is not UTF-8 text", SourceLocation.firstInvalidUTF8(in: data, file: shown), hint: "save it as UTF-8")
             return nil
         }
         let matter = FrontMatter.parse(text, file: shown, diagnostics: &diagnostics)
@@ -255,35 +256,35 @@ struct ListingReader {
                                 required: Bool, hint: String? = nil) -> MarketplaceListing.Image? {
         let wanted = sizes.map { "\($0.width)×\($0.height)" }.joined(separator: " or ")
         guard let node else {
-            if required { error("missing-field", "'\(field)' is required: a \(wanted) PNG or JPEG file", parent.location, hint: hint) }
+            if required { error(.missingField, "'\(field)' is required: a \(wanted) PNG or JPEG file", parent.location, hint: hint) }
             return nil
         }
         guard let path = node.string else {
-            error("wrong-type", "'\(field)' must name an image file of the project", node.location)
+            error(.wrongType, "'\(field)' must name an image file of the project", node.location)
             return nil
         }
         guard let file = projectFile(path, at: node.location, field: field),
               let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path) else { return nil }
         guard let info = ImageInfo.read(data) else {
-            error("image-format", "\(field): \(path) is not a PNG or JPEG image", node.location,
+            error(.imageFormat, "\(field): \(path) is not a PNG or JPEG image", node.location,
                   hint: "Marketplace takes PNG and JPEG; the format is read from the file, not its name")
             return nil
         }
         if !sizes.contains(where: { $0.width == info.width && $0.height == info.height }) {
-            error("image-size", "\(field): \(path) is \(info.width)×\(info.height) px; Marketplace wants \(wanted)", node.location, hint: hint)
+            error(.imageSize, "\(field): \(path) is \(info.width)×\(info.height) px; Marketplace wants \(wanted)", node.location, hint: hint)
         }
         return MarketplaceListing.Image(source: file, info: info, data: data, location: node.location)
     }
 
     private mutating func projectFile(_ path: String, at location: SourceLocation, field: String) -> String? {
         guard let normalised = SitePath.normalised(path), !normalised.isEmpty, !path.hasPrefix("/") else {
-            error("outside-project", "'\(field)' '\(path)' points outside the project folder", location)
+            error(.outsideProject, "'\(field)' '\(path)' points outside the project folder", location)
             return nil
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(normalised).path, isDirectory: &isDirectory),
               !isDirectory.boolValue else {
-            error("missing-file", "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))", location)
+            error(.missingFile, "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))", location)
             return nil
         }
         return normalised
@@ -297,7 +298,7 @@ struct ListingReader {
         return true
     }
 
-    private mutating func error(_ code: String, _ message: String, _ location: SourceLocation?, hint: String? = nil) {
+    private mutating func error(_ code: DiagnosticCode, _ message: String, _ location: SourceLocation?, hint: String? = nil) {
         diagnostics.append(.error(code, message, at: location, hint: hint))
     }
 }

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The vocabulary of `addon.yaml`'s `listing:` section, and Marketplace's limits for it.
 ///
 /// Limits come from Atlassian's listing guidelines; where the guidelines were unsure (sizes of

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// A Marketplace listing as `addon.yaml` describes it, checked, with its images read.

@@ -1,3 +1,4 @@
+import HipChatConnect
 import CLibPNG
 import CTurboJPEG
 import Foundation

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The YAML block between `---` lines at the top of a Markdown page.
 ///
 /// `title`, `layout` and `unsafe` steer rendering; every other key becomes a template variable
@@ -39,7 +41,7 @@ public struct FrontMatter: Sendable {
         }
         guard let close = closeLine else {
             if lines.isEmpty { return FrontMatter(body: text, bodyFirstLine: 1) }
-            diagnostics.append(.error("front-matter-unclosed", "the front matter that starts here is never closed", at: SourceLocation(file: file, line: 1, column: 1),
+            diagnostics.append(.error(.frontMatterUnclosed, "the front matter that starts here is never closed", at: SourceLocation(file: file, line: 1, column: 1),
                                       hint: "end it with a line holding only ---"))
             return FrontMatter(body: text, bodyFirstLine: 1)
         }
@@ -53,7 +55,7 @@ public struct FrontMatter: Sendable {
         diagnostics += result.diagnostics
         guard let root = result.root else { return matter }
         guard root.mapping != nil else {
-            diagnostics.append(.error("wrong-type", "front matter must be a mapping such as `title: Help`, not \(root.kindDescription)", at: root.location))
+            diagnostics.append(.error(.wrongType, "front matter must be a mapping such as `title: Help`, not \(root.kindDescription)", at: root.location))
             return matter
         }
         var ignored: [Diagnostic] = []
@@ -61,17 +63,17 @@ public struct FrontMatter: Sendable {
         diagnostics += ignored
         if let node = root["title"] {
             if let s = node.scalar?.value, node.scalar?.resolved != .null { matter.title = s } else {
-                diagnostics.append(.error("wrong-type", "title must be text, not \(node.kindDescription)", at: node.location))
+                diagnostics.append(.error(.wrongType, "title must be text, not \(node.kindDescription)", at: node.location))
             }
         }
         if let node = root["layout"] {
             if let s = node.string { matter.layout = s; matter.layoutLocation = node.location } else {
-                diagnostics.append(.error("wrong-type", "layout must be a layout name such as page or sidebar, not \(node.kindDescription)", at: node.location))
+                diagnostics.append(.error(.wrongType, "layout must be a layout name such as page or sidebar, not \(node.kindDescription)", at: node.location))
             }
         }
         if let node = root["unsafe"] {
             if case .bool(let b)? = node.scalar?.resolved { matter.unsafe = b } else {
-                diagnostics.append(.error("wrong-type", "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+                diagnostics.append(.error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
             }
         }
         return matter

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import HipKitTemplates
 import Mustache
@@ -39,11 +40,11 @@ public struct LayoutLibrary: Sendable {
         for (name, url) in templates(in: projectTemplates) {
             let shown = ProjectLoader.join(displayDirectory, "templates/" + url.lastPathComponent)
             guard let data = try? Data(contentsOf: url) else {
-                diagnostics.append(.error("unreadable-file", "cannot read the template \(shown)", at: SourceLocation(file: shown, line: 1, column: 1)))
+                diagnostics.append(.error(.unreadableFile, "cannot read the template \(shown)", at: SourceLocation(file: shown, line: 1, column: 1)))
                 continue
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                diagnostics.append(.error("invalid-utf8", "the template \(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
+                diagnostics.append(.error(.invalidUtf8, "the template \(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
                                           hint: "save it as UTF-8"))
                 continue
             }
@@ -56,14 +57,14 @@ public struct LayoutLibrary: Sendable {
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
             if let line = deepestNesting(in: entry.text) {
                 diagnostics.append(.error(
-                    "template-too-deep", "sections nest more than \(maxNesting) levels deep here", at: SourceLocation(file: entry.origin, line: line, column: 1),
+                    .templateTooDeep, "sections nest more than \(maxNesting) levels deep here", at: SourceLocation(file: entry.origin, line: line, column: 1),
                     hint: "a layout needs only a few levels of {{#section}}"))
                 failed.insert(name)
                 continue
             }
             if let problem = sectionProblem(in: entry.text) {
                 diagnostics.append(.error(
-                    "template-syntax", "template syntax error: \(problem.message)",
+                    .templateSyntax, "template syntax error: \(problem.message)",
                     at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column), hint: problem.hint))
                 failed.insert(name)
                 continue
@@ -71,7 +72,7 @@ public struct LayoutLibrary: Sendable {
             if let missing = references(in: entry.text).first(where: { texts[$0] == nil }) {
                 // swift-mustache renders a missing partial as nothing, which would hide a typo.
                 diagnostics.append(.error(
-                    "missing-partial", "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
+                    .missingPartial, "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
                     at: SourceLocation(file: entry.origin, line: lineOfReference(to: missing, in: entry.text), column: 1),
                     hint: Suggestion.hint(for: missing, in: texts.keys) ?? "add templates/\(missing).mustache, or remove the tag"))
                 failed.insert(name)
@@ -79,7 +80,7 @@ public struct LayoutLibrary: Sendable {
             }
             if let cycle = cycle(from: name, in: texts.mapValues(\.text)) {
                 diagnostics.append(.error(
-                    "template-recursion", "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
+                    .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
                     at: SourceLocation(file: entry.origin, line: lineOfReference(to: cycle[1], in: entry.text), column: 1),
                     hint: "a partial cannot include the template that includes it"))
                 failed.insert(name)
@@ -91,12 +92,12 @@ public struct LayoutLibrary: Sendable {
             } catch let error as MustacheTemplate.ParserError {
                 failed.insert(name)
                 diagnostics.append(.error(
-                    "template-syntax", "template syntax error: \(describe(error.error))",
+                    .templateSyntax, "template syntax error: \(describe(error.error))",
                     at: SourceLocation(file: entry.origin, line: error.context.lineNumber, column: max(1, error.context.columnNumber)),
                     hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
             } catch {
                 failed.insert(name)
-                diagnostics.append(.error("template-syntax", "template syntax error: \(error)", at: SourceLocation(file: entry.origin, line: 1, column: 1)))
+                diagnostics.append(.error(.templateSyntax, "template syntax error: \(error)", at: SourceLocation(file: entry.origin, line: 1, column: 1)))
             }
         }
         return LayoutLibrary(library: library, origins: origins, texts: texts.mapValues(\.text), failed: failed)

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Checks the relative links of a page and rewrites them for the built site: `faq.md` becomes

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Renders one Markdown page of the project into its finished HTML view.
@@ -61,11 +62,11 @@ struct PageRenderer: Sendable {
         let start = SourceLocation(file: shown, line: 1, column: 1)
         var result = Result(title: Self.fallbackTitle(source))
         guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path) else {
-            result.diagnostics.append(.error("unreadable-file", "cannot read \(shown)", at: start, hint: "check that the file exists and is readable"))
+            result.diagnostics.append(.error(.unreadableFile, "cannot read \(shown)", at: start, hint: "check that the file exists and is readable"))
             return result
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            result.diagnostics.append(.error("invalid-utf8", "\(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: bytes, file: shown),
+            result.diagnostics.append(.error(.invalidUtf8, "\(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: bytes, file: shown),
                                              hint: "save the page as UTF-8"))
             return result
         }
@@ -85,11 +86,11 @@ struct PageRenderer: Sendable {
                 return url
             case .missing(let target):
                 diagnostics.append(.error(
-                    "broken-link", "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not a page or file of the project",
+                    .brokenLink, "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not a page or file of the project",
                     at: location, hint: Suggestion.hint(for: link.url, in: links.pageOutputs.keys.map { SitePath.relative(from: source, to: $0) }.sorted())))
                 return nil
             case .outside:
-                diagnostics.append(.error("broken-link", "link '\(link.url)' points outside the project", at: location,
+                diagnostics.append(.error(.brokenLink, "link '\(link.url)' points outside the project", at: location,
                                           hint: "link only to pages and files inside the project"))
                 return nil
             }
@@ -106,7 +107,7 @@ struct PageRenderer: Sendable {
         }
         guard layouts.has(layout) else {
             diagnostics.append(.error(
-                "unknown-layout", "there is no layout called '\(layout)'", at: matter.layoutLocation ?? start,
+                .unknownLayout, "there is no layout called '\(layout)'", at: matter.layoutLocation ?? start,
                 hint: Suggestion.hint(for: layout, in: layouts.layoutNames) ?? "layouts: \(layouts.layoutNames.joined(separator: ", ")); add templates/\(layout).mustache to make one"))
             result.diagnostics = diagnostics
             return result
@@ -137,7 +138,7 @@ struct PageRenderer: Sendable {
         }
         context["config"] = TemplateValue.scriptJSON(viewConfig(view: view, module: module))
         guard let html = layouts.render(context, layout: layout) else {
-            diagnostics.append(.error("template-render", "the layout '\(layout)' could not be rendered", at: start))
+            diagnostics.append(.error(.templateRender, "the layout '\(layout)' could not be rendered", at: start))
             result.diagnostics = diagnostics
             return result
         }

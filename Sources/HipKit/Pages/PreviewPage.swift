@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The values of `index.html`, the preview of the whole add-on for a person: its modules, each
 /// linking to its page, and its glances with their data.
 struct PreviewPage {

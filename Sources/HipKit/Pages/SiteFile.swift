@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// One file of the built site.

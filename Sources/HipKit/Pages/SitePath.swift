@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Paths of the built site, relative to its root and written with `/`.
 enum SitePath {
     /// Where a project file lands in the site: under `pages/` the prefix goes and Markdown

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Renders a project's whole site in memory: every Markdown page under `pages/` (and any page a
@@ -31,7 +32,7 @@ public struct SiteRenderer: Sendable {
         for source in sources {
             let output = SitePath.output(forProjectFile: source)
             if let other = pagesByOutput[output] {
-                diagnostics.append(.error("page-collision", "\(source) and \(other) would both become \(output)",
+                diagnostics.append(.error(.pageCollision, "\(source) and \(other) would both become \(output)",
                                           at: SourceLocation(file: ProjectLoader.join(display, source), line: 1, column: 1),
                                           hint: "rename one of them"))
                 continue
@@ -85,7 +86,7 @@ public struct SiteRenderer: Sendable {
         where !SpecTranslator.isAbsolute(resource) && !resource.hasPrefix("/") {
             guard let path = SitePath.normalised(resource),
                   FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(path).path) else {
-                diagnostics.append(.error("missing-file", "\(name) names '\(resource)', which is neither a URL nor a file of the project",
+                diagnostics.append(.error(.missingFile, "\(name) names '\(resource)', which is neither a URL nor a file of the project",
                                           at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
                                           hint: "give a full https:// URL, or a path from the project folder to the file"))
                 continue
@@ -94,7 +95,7 @@ public struct SiteRenderer: Sendable {
         }
         for path in copies.sorted() {
             guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(path).path) else {
-                diagnostics.append(.error("unreadable-file", "cannot read \(ProjectLoader.join(display, path))",
+                diagnostics.append(.error(.unreadableFile, "cannot read \(ProjectLoader.join(display, path))",
                                           at: SourceLocation(file: ProjectLoader.join(display, path), line: 1, column: 1)))
                 continue
             }
@@ -123,7 +124,7 @@ public struct SiteRenderer: Sendable {
                     files += bundle.files
                     diagnostics += bundle.diagnostics
                 } catch {
-                    diagnostics.append(.error("listing-bundle", "cannot make the Marketplace bundle: \(error)", at: node.location))
+                    diagnostics.append(.error(.listingBundle, "cannot make the Marketplace bundle: \(error)", at: node.location))
                 }
             }
         }
@@ -133,7 +134,7 @@ public struct SiteRenderer: Sendable {
         for (i, file) in files.enumerated() {
             if let first = seen[file.path] {
                 if files[first].data != file.data {
-                    diagnostics.append(.error("output-collision", "two files of the project would both be written to \(file.path)",
+                    diagnostics.append(.error(.outputCollision, "two files of the project would both be written to \(file.path)",
                                               at: SourceLocation(file: project.specFile, line: 1, column: 1),
                                               hint: "rename one; pages lose their pages/ prefix in the site"))
                 }

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// JSON values as the plain Swift values Mustache templates read.
 enum TemplateValue {
     static func from(_ node: JSONNode) -> Any? {

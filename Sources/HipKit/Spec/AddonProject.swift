@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// An `addon.yaml` project read and translated: the descriptor and everything it refers to.

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Reads a glance's `data:` from the spec, accepting short forms, and gives HipChat's shape.
 ///
 /// Short forms: `label: "<b>3</b> open"` for `{type: html, value: …}`;
@@ -10,7 +12,7 @@ struct GlanceDataReader {
         var data = JSONNode.from(node, diagnostics: &ignored)
         diagnostics += ignored
         guard data.isObject else {
-            diagnostics.append(.error("wrong-type", "glance data must be a mapping with a label, not \(node.kindDescription)", at: node.location))
+            diagnostics.append(.error(.wrongType, "glance data must be a mapping with a label, not \(node.kindDescription)", at: node.location))
             return nil
         }
         if let label = data["label"], label.stringValue != nil || isScalar(label) {
@@ -37,7 +39,7 @@ struct GlanceDataReader {
         if let label = data["label"], let value = label["value"], let html = value.stringValue {
             let shown = LimitedHTML.sanitize(html, allowing: LimitedHTML.glanceTags)
             if shown != html {
-                diagnostics.append(.warning("glance-label-html", "the glance label has HTML HipChat does not show in a glance; it is written as '\(shown)'",
+                diagnostics.append(.warning(.glanceLabelHtml, "the glance label has HTML HipChat does not show in a glance; it is written as '\(shown)'",
                                             at: value.location, hint: "a label may use b, i, strong, em and span, without attributes"))
                 data["label"] = .object([JSONMember("type", label["type"] ?? .string("html", at: label.location)),
                                          JSONMember("value", .string(shown, at: value.location))], at: label.location)

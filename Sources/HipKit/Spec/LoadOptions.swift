@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Choices that change how a project is read.
 public struct LoadOptions: Sendable {
     /// The environment of `environments:` whose settings apply (`--env`).

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// A Markdown page of the project that a module shows, and the URL path it is served at.
 public struct PageReference: Sendable, Hashable {
     /// The Markdown file, relative to the project folder (`pages/incidents.md`).

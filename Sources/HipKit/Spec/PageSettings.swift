@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// How the project's pages are rendered: what the spec and the chosen environment say.
 public struct PageSettings: Sendable, Hashable {
     public static let hipchatJsDefault = "https://www.hipchat.com/atlassian-connect/all.js"

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Reads an `addon.yaml` project, or a descriptor `.json` file, and checks it.
@@ -69,9 +70,9 @@ public struct ProjectLoader: Sendable {
         let blank = bytes.allSatisfy { [0x20, 0x09, 0x0A, 0x0D].contains($0) }
         // A YAML syntax error in a descriptor is a JSON one, told in JSON's words; the YAML
         // reader's other findings (encoding, size and depth limits) stand.
-        if !blank, !diagnostics.contains(where: { $0.code != "yaml-syntax" && $0.severity == .error }),
+        if !blank, !diagnostics.contains(where: { $0.code != .yamlSyntax && $0.severity == .error }),
            let problem = JSONSyntax.problem(in: bytes, file: file) {
-            diagnostics.removeAll { $0.code == "yaml-syntax" }
+            diagnostics.removeAll { $0.code == .yamlSyntax }
             diagnostics.append(problem)
             root = nil
         }
@@ -81,7 +82,7 @@ public struct ProjectLoader: Sendable {
             diagnostics += DescriptorValidator(origin: .descriptorFile).validate(json)
             descriptor = json
         } else if !diagnostics.hasErrors {
-            diagnostics.append(.error("empty-file", "the file is empty", at: SourceLocation(file: file, line: 1, column: 1),
+            diagnostics.append(.error(.emptyFile, "the file is empty", at: SourceLocation(file: file, line: 1, column: 1),
                                       hint: "a descriptor is a JSON object with key, name, description, links and capabilities"))
         }
         let project = descriptor.map {
@@ -99,13 +100,13 @@ public struct ProjectLoader: Sendable {
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard let root = rootNode else {
             if !diagnostics.hasErrors {
-                diagnostics.append(.error("empty-file", "addon.yaml is empty", at: start,
+                diagnostics.append(.error(.emptyFile, "addon.yaml is empty", at: start,
                                           hint: "run `hipkit init` in an empty folder for a complete example"))
             }
             return Outcome(project: nil, diagnostics: diagnostics.sortedByLocation(), sources: sources)
         }
         guard root.mapping != nil else {
-            diagnostics.append(.error("wrong-type", "addon.yaml must be a mapping of fields (key: value), not \(root.kindDescription)", at: root.location))
+            diagnostics.append(.error(.wrongType, "addon.yaml must be a mapping of fields (key: value), not \(root.kindDescription)", at: root.location))
             return Outcome(project: nil, diagnostics: diagnostics.sortedByLocation(), sources: sources)
         }
         let (baseUrl, baseLocation) = try selectBaseUrl(root, options: options, diagnostics: &diagnostics)
@@ -117,12 +118,12 @@ public struct ProjectLoader: Sendable {
         let descriptor = translator.translate(root)
         diagnostics += translator.diagnostics
         var checked = DescriptorValidator(origin: .built).validate(descriptor).filter {
-            !($0.code == "unknown-field" && $0.severity == .warning && $0.location.map(translator.quietFieldLocations.contains) == true)
-                && !($0.code == "invalid-value" && $0.location.map(translator.reportedValueLocations.contains) == true)
+            !($0.code == .unknownField && $0.severity == .warning && $0.location.map(translator.quietFieldLocations.contains) == true)
+                && !($0.code == .invalidValue && $0.location.map(translator.reportedValueLocations.contains) == true)
         }
         if baseUrl == nil {
             // Without a base URL every URL would be reported; report the cause once instead.
-            checked = checked.filter { !["relative-url", "insecure-url"].contains($0.code) }
+            checked = checked.filter { ![DiagnosticCode.relativeUrl, .insecureUrl].contains($0.code) }
         }
         diagnostics += checked
         var project = AddonProject(
@@ -150,17 +151,17 @@ public struct ProjectLoader: Sendable {
             if let entries = environments.mapping {
                 for entry in entries {
                     guard let settings = entry.value.mapping else {
-                        diagnostics.append(.error("wrong-type", "environment '\(entry.key.scalar?.value ?? "")' must be a mapping such as { baseUrl: https://… }",
+                        diagnostics.append(.error(.wrongType, "environment '\(entry.key.scalar?.value ?? "")' must be a mapping such as { baseUrl: https://… }",
                                                   at: entry.value.location))
                         continue
                     }
                     for setting in settings where SpecSchema.environment.field(setting.key.scalar?.value ?? "") == nil {
-                        diagnostics.append(.warning("unknown-field", "unknown setting '\(setting.key.scalar?.value ?? "")' in environment '\(entry.key.scalar?.value ?? "")'",
+                        diagnostics.append(.warning(.unknownField, "unknown setting '\(setting.key.scalar?.value ?? "")' in environment '\(entry.key.scalar?.value ?? "")'",
                                                     at: setting.key.location, hint: Suggestion.hint(for: setting.key.scalar?.value ?? "", in: SpecSchema.environment.fields.map(\.name))))
                     }
                 }
             } else {
-                diagnostics.append(.error("wrong-type", "environments must be a mapping of names to settings, not \(environments.kindDescription)",
+                diagnostics.append(.error(.wrongType, "environments must be a mapping of names to settings, not \(environments.kindDescription)",
                                           at: environments.location))
             }
         }
@@ -180,14 +181,14 @@ public struct ProjectLoader: Sendable {
         }
         guard let node = environmentBase ?? root["baseUrl"] else {
             diagnostics.append(.error(
-                "missing-base-url", "addon.yaml has no baseUrl, so its relative URLs and pages have no address", at: root.location,
+                .missingBaseUrl, "addon.yaml has no baseUrl, so its relative URLs and pages have no address", at: root.location,
                 hint: "add `baseUrl: https://your-addon.example.com`, or pass --base-url"))
             return (nil, nil)
         }
         guard let value = node.string, let components = URLComponents(string: value),
               let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme), components.host?.isEmpty == false,
               components.query == nil, components.fragment == nil else {
-            diagnostics.append(.error("invalid-base-url", "baseUrl must be an http or https URL with no query or fragment", at: node.location,
+            diagnostics.append(.error(.invalidBaseUrl, "baseUrl must be an http or https URL with no query or fragment", at: node.location,
                                       hint: "for example https://incidents.example.com"))
             return (nil, nil)
         }
@@ -206,13 +207,13 @@ public struct ProjectLoader: Sendable {
                     settings[keyPath: keyPath] = value
                     settings[keyPath: locationPath] = node.location
                 } else {
-                    diagnostics.append(.error("wrong-type", "\(name) must be a URL or a file of the project, not \(node.kindDescription)", at: node.location))
+                    diagnostics.append(.error(.wrongType, "\(name) must be a URL or a file of the project, not \(node.kindDescription)", at: node.location))
                 }
             }
         }
         if let node = root["unsafe"] {
             if case .bool(let b)? = node.scalar?.resolved { settings.unsafe = b } else {
-                diagnostics.append(.error("wrong-type", "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+                diagnostics.append(.error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
             }
         }
         return settings

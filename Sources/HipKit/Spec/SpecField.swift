@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// One field of an `addon.yaml` object: its name, what it holds, where it lands in the
 /// descriptor, and a line of documentation.
 ///

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// A JSON Schema (draft-07) of `addon.yaml`, for editors: made from the same tables the
 /// translator reads and the validator checks, so the three cannot disagree.
 public enum SpecJSONSchema {

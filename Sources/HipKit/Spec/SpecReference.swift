@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The reference of every `addon.yaml` field, in Markdown, made from the same tables the
 /// translator and the validator use, so the documentation cannot drift from the tool.
 public enum SpecReference {

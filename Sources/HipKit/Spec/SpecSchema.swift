@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The vocabulary of `addon.yaml`.
 ///
 /// Names follow HipChat's, so its documentation still applies; the few departures make the file

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Turns `addon.yaml` into a capabilities descriptor, keeping every value's source location.
@@ -63,20 +64,20 @@ struct SpecTranslator {
 
     private mutating func translateObject(_ node: YAMLNode, _ spec: SpecObject, subject: String) -> JSONNode {
         guard let entries = node.mapping else {
-            diagnostics.append(.error("wrong-type", "\(subject) must be a mapping of fields, not \(node.kindDescription)", at: node.location))
+            diagnostics.append(.error(.wrongType, "\(subject) must be a mapping of fields, not \(node.kindDescription)", at: node.location))
             return .object(at: node.location)
         }
         var out = JSONNode.object(at: node.location)
         var byName: [String: YAMLEntry] = [:]
         for entry in entries {
             guard let name = entry.key.scalar?.value else {
-                diagnostics.append(.error("complex-key", "a field name must be plain text, not \(entry.key.kindDescription)", at: entry.key.location))
+                diagnostics.append(.error(.complexKey, "a field name must be plain text, not \(entry.key.kindDescription)", at: entry.key.location))
                 continue
             }
             byName[name] = entry
         }
         if byName["page"] != nil, let url = byName["url"] {
-            diagnostics.append(.error("page-and-url", "\(subject) has both 'page' and 'url'", at: url.key.location,
+            diagnostics.append(.error(.pageAndUrl, "\(subject) has both 'page' and 'url'", at: url.key.location,
                                       hint: "use page: for a Markdown page of the project, url: for anything else"))
         }
         let moduleKey = byName["key"]?.value.string
@@ -125,7 +126,7 @@ struct SpecTranslator {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
             let hint = fieldNames.hint(for: name)
             diagnostics.append(.warning(
-                "unknown-field", "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
+                .unknownField, "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
                 at: entry.key.location,
                 hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
             var ignored: [Diagnostic] = []
@@ -170,7 +171,7 @@ struct SpecTranslator {
     /// a value that would replace a generated one is refused.
     private mutating func merge(_ extra: YAMLNode, into out: inout JSONNode, subject: String) {
         guard extra.mapping != nil else {
-            diagnostics.append(.error("wrong-type", "'extra' of \(subject) must be a mapping, not \(extra.kindDescription)", at: extra.location))
+            diagnostics.append(.error(.wrongType, "'extra' of \(subject) must be a mapping, not \(extra.kindDescription)", at: extra.location))
             return
         }
         var ignored: [Diagnostic] = []
@@ -195,7 +196,7 @@ struct SpecTranslator {
                     members[i].value = merged
                 } else {
                     diagnostics.append(.error(
-                        "extra-conflict", "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
+                        .extraConflict, "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
                         at: member.nameLocation, hint: "set it with the spec's own field instead"))
                 }
             } else {
@@ -226,7 +227,7 @@ struct SpecTranslator {
         case .url:
             guard let s = scalarText(node, subject: subject) else { return nil }
             guard !s.trimmingCharacters(in: .whitespaces).isEmpty else {
-                diagnostics.append(.error("empty-value", "\(subject) must not be empty", at: node.location,
+                diagnostics.append(.error(.emptyValue, "\(subject) must not be empty", at: node.location,
                                           hint: "write the URL, or `/` for the base URL itself"))
                 return nil
             }
@@ -294,7 +295,7 @@ struct SpecTranslator {
             default:
                 if !DescriptorShape.actionLocations.contains(s) {
                     let names = ["message", "input"]
-                    diagnostics.append(.error("invalid-value", "\(subject) is '\(s)'; an action sits in each message's menu (message) or beside the input box (input)",
+                    diagnostics.append(.error(.invalidValue, "\(subject) is '\(s)'; an action sits in each message's menu (message) or beside the input box (input)",
                                               at: node.location, hint: Suggestion.hint(for: s, in: names + DescriptorShape.actionLocations) ?? "write message or input"))
                     reportedValueLocations.insert(node.location)
                 }
@@ -340,7 +341,7 @@ struct SpecTranslator {
     }
 
     private mutating func typeError(_ node: YAMLNode, _ subject: String, _ expected: String, hint: String? = nil) -> JSONNode? {
-        diagnostics.append(.error("wrong-type", "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location, hint: hint))
+        diagnostics.append(.error(.wrongType, "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location, hint: hint))
         return nil
     }
 
@@ -370,7 +371,7 @@ struct SpecTranslator {
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
             if part == ".." || path.hasPrefix("/") || path.contains("\\") {
-                diagnostics.append(.error("outside-project", "\(subject) '\(path)' points outside the project folder", at: location,
+                diagnostics.append(.error(.outsideProject, "\(subject) '\(path)' points outside the project folder", at: location,
                                           hint: "keep pages and images inside the project, and name them relative to it"))
                 return nil
             }
@@ -378,7 +379,7 @@ struct SpecTranslator {
         }
         let normalised = parts.joined(separator: "/")
         if mustBePage, !(normalised.lowercased().hasSuffix(".md") || normalised.lowercased().hasSuffix(".markdown")) {
-            diagnostics.append(.error("not-markdown", "\(subject) '\(path)' is not a Markdown file (.md)", at: location,
+            diagnostics.append(.error(.notMarkdown, "\(subject) '\(path)' is not a Markdown file (.md)", at: location,
                                       hint: "page: takes a Markdown file of the project; use url: for other pages"))
             return nil
         }
@@ -386,7 +387,7 @@ struct SpecTranslator {
         let absolute = projectDirectory.appendingPathComponent(normalised).path
         guard !normalised.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), !isDirectory.boolValue else {
             let shown = displayDirectory.isEmpty || displayDirectory == "." ? normalised : displayDirectory + "/" + normalised
-            diagnostics.append(.error("missing-file", "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
+            diagnostics.append(.error(.missingFile, "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
                                       hint: nearbyFileHint(normalised)))
             return nil
         }
@@ -451,7 +452,7 @@ struct SpecTranslator {
         guard let data, let key else { return }
         guard let queryUrl, queryUrl.hasPrefix(baseUrl + "/") else {
             diagnostics.append(.warning(
-                "glance-data-unserved", "glance '\(key)' has data, but its queryUrl is not under baseUrl, so no static copy is written",
+                .glanceDataUnserved, "glance '\(key)' has data, but its queryUrl is not under baseUrl, so no static copy is written",
                 at: node.location, hint: "drop queryUrl to serve the data at /glances/\(key).json"))
             return
         }

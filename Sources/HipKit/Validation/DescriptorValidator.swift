@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Checks a capabilities descriptor against every rule of HipChat's descriptor schema, and the
 /// rules the schema cannot express: unique module keys, targets that exist, patterns that
 /// compile, conditions each module allows, fully expanded HTTPS URLs.
@@ -21,11 +23,11 @@ public struct DescriptorValidator: Sendable {
         var diagnostics: [Diagnostic] = []
         var descriptor = descriptor
         guard descriptor.isObject else {
-            return [.error("wrong-type", "a descriptor must be a JSON object, not \(descriptor.kindDescription)", at: descriptor.location)]
+            return [.error(.wrongType, "a descriptor must be a JSON object, not \(descriptor.kindDescription)", at: descriptor.location)]
         }
         if var capabilities = descriptor["capabilities"], let webhook = capabilities["webhook"], webhook.isObject {
             diagnostics.append(.warning(
-                "webhook-not-list", "'capabilities.webhook' is a single object; HipChat's schema wants a list",
+                .webhookNotList, "'capabilities.webhook' is a single object; HipChat's schema wants a list",
                 at: webhook.location, hint: "wrap it in [ ]; hipkit reads it as a list of one"))
             capabilities["webhook"] = .array([webhook], at: webhook.location)
             descriptor["capabilities"] = capabilities
@@ -46,11 +48,11 @@ public struct DescriptorValidator: Sendable {
     private func checkAddonKey(_ descriptor: JSONNode) -> [Diagnostic] {
         guard let node = descriptor["key"], let key = node.stringValue, !key.isEmpty else { return [] }
         if let template = URLRule.unexpandedTemplate(in: key) {
-            return [.error("unexpanded-placeholder", "the add-on key '\(key)' still holds the template placeholder '\(template)'",
+            return [.error(.unexpandedPlaceholder, "the add-on key '\(key)' still holds the template placeholder '\(template)'",
                            at: node.location, hint: "HipChat identifies the add-on by this exact text; write the real key")]
         }
         if key.unicodeScalars.contains(where: { !ShapeChecker.isKeyCharacter($0) }) {
-            return [.warning("invalid-key", "the add-on key '\(key)' has characters other than letters, digits, '_', '-' and '.'",
+            return [.warning(.invalidKey, "the add-on key '\(key)' has characters other than letters, digits, '_', '-' and '.'",
                              at: node.location, hint: "Marketplace keys are usually reverse-domain names such as com.example.addon")]
         }
         return []
@@ -65,7 +67,7 @@ public struct DescriptorValidator: Sendable {
                 guard let keyNode = module["key"], let key = keyNode.stringValue else { continue }
                 if let first = seen[key] {
                     diagnostics.append(.error(
-                        "duplicate-module-key", "two \(name) modules share the key '\(key)'\(first.map { " (the first is at line \($0.line))" } ?? "")",
+                        .duplicateModuleKey, "two \(name) modules share the key '\(key)'\(first.map { " (the first is at line \($0.line))" } ?? "")",
                         at: keyNode.location, hint: "keys must be unique within each module type; rename one"))
                 } else {
                     seen[key] = keyNode.location
@@ -76,7 +78,7 @@ public struct DescriptorValidator: Sendable {
         for (key, kinds) in targets where kinds.count > 1 {
             let location = capabilities[kinds[1]]?.arrayValue?.first { $0["key"]?.stringValue == key }?["key"]?.location
             diagnostics.append(.warning(
-                "ambiguous-target", "'\(key)' is the key of both a \(kinds[0]) and a \(kinds[1]); a target naming it is ambiguous",
+                .ambiguousTarget, "'\(key)' is the key of both a \(kinds[0]) and a \(kinds[1]); a target naming it is ambiguous",
                 at: location, hint: "give each view its own key"))
         }
         let known = targets.keys.sorted()
@@ -91,7 +93,7 @@ public struct DescriptorValidator: Sendable {
                     ?? (known.isEmpty ? "declare a dialog, sidebar or external page with this key"
                                       : "known views: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
                 diagnostics.append(.error(
-                    "unknown-target", "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
+                    .unknownTarget, "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
                     at: keyNode.location, hint: hint))
             }
         }
@@ -99,7 +101,7 @@ public struct DescriptorValidator: Sendable {
             guard let pattern = webhook["pattern"], let event = webhook["event"]?.stringValue,
                   !["room_message", "room_notification"].contains(event) else { continue }
             diagnostics.append(.warning(
-                "pattern-ignored", "a webhook for '\(event)' has a pattern, but HipChat matches patterns only against messages",
+                .patternIgnored, "a webhook for '\(event)' has a pattern, but HipChat matches patterns only against messages",
                 at: pattern.location, hint: "remove the pattern, or use the room_message event"))
         }
         return diagnostics
@@ -112,17 +114,17 @@ public struct DescriptorValidator: Sendable {
         let room = installable?["allowRoom"]?.boolValue ?? true
         if let installable, !global, !room {
             diagnostics.append(.error(
-                "not-installable", "installable forbids both global and room installs, so the add-on cannot be installed anywhere",
+                .notInstallable, "installable forbids both global and room installs, so the add-on cannot be installed anywhere",
                 at: installable.location, hint: "allow at least one of allowGlobal and allowRoom"))
         }
         if let installable, installable["updateCallbackUrl"] != nil, installable["callbackUrl"] == nil {
             diagnostics.append(.warning(
-                "update-without-install", "installable has an updateCallbackUrl but no callbackUrl, so HipChat never sends the first install",
+                .updateWithoutInstall, "installable has an updateCallbackUrl but no callbackUrl, so HipChat never sends the first install",
                 at: installable.location(ofMember: "updateCallbackUrl"), hint: "add a callbackUrl"))
         }
         if let configurable = capabilities["configurable"], configurable["allowAccessToRoomAdmins"]?.boolValue == true, !global {
             diagnostics.append(.warning(
-                "room-admins-without-global", "allowAccessToRoomAdmins has effect only for global installs, and this add-on allows none",
+                .roomAdminsWithoutGlobal, "allowAccessToRoomAdmins has effect only for global installs, and this add-on allows none",
                 at: configurable.location(ofMember: "allowAccessToRoomAdmins"), hint: "allow global installs, or remove allowAccessToRoomAdmins"))
         }
         return diagnostics
@@ -134,7 +136,7 @@ public struct DescriptorValidator: Sendable {
         for scope in capabilities["hipchatApiConsumer"]?["scopes"]?.arrayValue ?? [] {
             guard let s = scope.stringValue else { continue }
             if !seen.insert(s).inserted {
-                diagnostics.append(.warning("duplicate-scope", "the scope '\(s)' is listed twice", at: scope.location))
+                diagnostics.append(.warning(.duplicateScope, "the scope '\(s)' is listed twice", at: scope.location))
             }
         }
         return diagnostics

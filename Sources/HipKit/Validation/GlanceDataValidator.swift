@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Checks glance data in HipChat's shape, wherever it comes from: the spec's static `data:`,
 /// or (at run time) a glance update.
 ///
@@ -14,67 +16,67 @@ public struct GlanceDataValidator: Sendable {
 
     public func validate(_ data: JSONNode, subject: String = "glance data") -> [Diagnostic] {
         var out: [Diagnostic] = []
-        func error(_ code: String, _ message: String, _ node: JSONNode?, hint: String? = nil) {
+        func error(_ code: DiagnosticCode, _ message: String, _ node: JSONNode?, hint: String? = nil) {
             out.append(.error(code, message, at: node?.location ?? data.location, hint: hint))
         }
         guard data.isObject else {
-            error("wrong-type", "\(subject) must be an object, not \(data.kindDescription)", data)
+            error(.wrongType, "\(subject) must be an object, not \(data.kindDescription)", data)
             return out
         }
         for member in data.members ?? [] where !["label", "status", "metadata"].contains(member.name) {
-            out.append(.warning("unknown-field", "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
+            out.append(.warning(.unknownField, "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
                                 at: member.nameLocation, hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"])))
         }
         if let label = data["label"], !label.isObject {
-            error("wrong-type", "the label of \(subject) must be text or { type: html, value }, not \(label.kindDescription)", label,
+            error(.wrongType, "the label of \(subject) must be text or { type: html, value }, not \(label.kindDescription)", label,
                   hint: "write label: \"<b>3</b> open\"")
         } else if let label = data["label"] {
             if let typeNode = label["type"] {
                 if let type = typeNode.stringValue {
                     if !Self.labelTypes.contains(type) {
-                        error("invalid-value", "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode)
+                        error(.invalidValue, "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode)
                     }
                 } else {
-                    error("wrong-type", "the label type of \(subject) must be the string 'html', not \(typeNode.kindDescription)", typeNode)
+                    error(.wrongType, "the label type of \(subject) must be the string 'html', not \(typeNode.kindDescription)", typeNode)
                 }
             }
             if let value = label["value"]?.stringValue {
                 if value.count > Self.maxLabelLength {
-                    error("too-long", "the label of \(subject) is \(value.count) characters long; the limit is \(Self.maxLabelLength)", label["value"])
+                    error(.tooLong, "the label of \(subject) is \(value.count) characters long; the limit is \(Self.maxLabelLength)", label["value"])
                 }
             } else {
-                error("missing-field", "the label of \(subject) needs a 'value' string", label)
+                error(.missingField, "the label of \(subject) needs a 'value' string", label)
             }
         } else {
-            error("missing-field", "\(subject) is missing 'label', the text HipChat shows", data)
+            error(.missingField, "\(subject) is missing 'label', the text HipChat shows", data)
         }
         if let status = data["status"] {
             switch status["type"]?.stringValue {
             case "lozenge":
                 let value = status["value"]
                 if value?["label"]?.stringValue == nil {
-                    error("missing-field", "the lozenge of \(subject) needs a 'label' string", value ?? status)
+                    error(.missingField, "the lozenge of \(subject) needs a 'label' string", value ?? status)
                 }
                 if let typeNode = value?["type"] {
                     if let type = typeNode.stringValue, !Self.lozengeTypes.contains(type) {
-                        error("invalid-value", "the lozenge type of \(subject) is '\(type)'; HipChat accepts one of \(Self.lozengeTypes.joined(separator: ", "))",
+                        error(.invalidValue, "the lozenge type of \(subject) is '\(type)'; HipChat accepts one of \(Self.lozengeTypes.joined(separator: ", "))",
                               typeNode, hint: Suggestion.hint(for: type, in: Self.lozengeTypes))
                     } else if typeNode.stringValue == nil {
-                        error("wrong-type", "the lozenge type of \(subject) must be a string", typeNode)
+                        error(.wrongType, "the lozenge type of \(subject) must be a string", typeNode)
                     }
                 }
             case "icon":
                 let value = status["value"]
                 for field in ["url", "url@2x"] where value?[field]?.stringValue == nil {
-                    error("missing-field", "the status icon of \(subject) needs '\(field)'", value ?? status)
+                    error(.missingField, "the status icon of \(subject) needs '\(field)'", value ?? status)
                 }
             default:
-                error("invalid-value", "the status of \(subject) must be a lozenge or an icon", status,
+                error(.invalidValue, "the status of \(subject) must be a lozenge or an icon", status,
                       hint: "write status: { lozenge: { label: NEW, type: new } } or status: { icon: /img/ok.png }")
             }
         }
         if let metadata = data["metadata"], !metadata.isObject {
-            error("wrong-type", "the metadata of \(subject) must be an object, not \(metadata.kindDescription)", metadata)
+            error(.wrongType, "the metadata of \(subject) must be an object, not \(metadata.kindDescription)", metadata)
         }
         return out
     }

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Cuts HTML down to the few tags HipChat shows in a place: glance labels (`b`, `i`, `strong`,

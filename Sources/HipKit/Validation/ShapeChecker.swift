@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Applies ``Shape`` rules to a descriptor tree and collects every breach.
@@ -68,7 +69,7 @@ struct ShapeChecker {
         let prefix = field.isEmpty ? "" : field + "."
         for name in shape.required where !members.contains(where: { $0.name == name }) {
             diagnostics.append(.error(
-                "missing-field", "\(describe(subject, field)) is missing the required field '\(name)'",
+                .missingField, "\(describe(subject, field)) is missing the required field '\(name)'",
                 at: node.location, hint: missingHint(name, in: shape)))
         }
         for member in members {
@@ -83,13 +84,13 @@ struct ShapeChecker {
             case .warn:
                 let suggestion = Suggestion.closest(to: member.name, in: known)
                 diagnostics.append(.warning(
-                    "unknown-field",
+                    .unknownField,
                     "unknown field '\(prefix + member.name)' in \(subject); HipChat ignores it",
                     at: member.nameLocation,
                     hint: suggestion.map { "did you mean '\($0)'?" }))
             case .forbidden:
                 diagnostics.append(.error(
-                    "unknown-field",
+                    .unknownField,
                     "'\(prefix + member.name)' is not allowed in \(subject); HipChat rejects fields other than \(known.map { "'\($0)'" }.joined(separator: ", "))",
                     at: member.nameLocation,
                     hint: Suggestion.hint(for: member.name, in: known)))
@@ -101,18 +102,18 @@ struct ShapeChecker {
         let what = describe(subject, field)
         let length = s.count
         if length < rule.minLength {
-            diagnostics.append(.error("empty-value", "\(what) must not be empty", at: node.location))
+            diagnostics.append(.error(.emptyValue, "\(what) must not be empty", at: node.location))
             return
         }
         if let max = rule.maxLength, length > max {
             diagnostics.append(.error(
-                "too-long", "\(what) is \(length) characters long; HipChat allows at most \(max)", at: node.location,
+                .tooLong, "\(what) is \(length) characters long; HipChat allows at most \(max)", at: node.location,
                 hint: "shorten it to \(max) characters or fewer"))
         }
         if let allowed = rule.allowed, !allowed.contains(s) {
             let hint = Suggestion.hint(for: s, in: allowed) ?? "use one of: \(allowed.joined(separator: ", "))"
             diagnostics.append(.error(
-                "invalid-value", "\(what) is '\(s)'; HipChat accepts \(allowed.count == 1 ? "only '\(allowed[0])'" : "one of \(allowed.joined(separator: ", "))")",
+                .invalidValue, "\(what) is '\(s)'; HipChat accepts \(allowed.count == 1 ? "only '\(allowed[0])'" : "one of \(allowed.joined(separator: ", "))")",
                 at: node.location, hint: hint))
         }
         switch rule.format {
@@ -121,13 +122,13 @@ struct ShapeChecker {
         case .moduleKey:
             if let bad = s.unicodeScalars.first(where: { !Self.isKeyCharacter($0) }) {
                 diagnostics.append(.error(
-                    "invalid-key", "\(what) '\(s)' contains '\(bad)', which HipChat does not allow in a key", at: node.location,
+                    .invalidKey, "\(what) '\(s)' contains '\(bad)', which HipChat does not allow in a key", at: node.location,
                     hint: "use only letters, digits, '_', '-' and '.'"))
             }
         case .apiVersion:
             let parts = s.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count != 2 || parts.contains(where: { $0.isEmpty || !$0.allSatisfy(\.isASCIIDigit) }) {
-                diagnostics.append(.error("invalid-value", "\(what) '\(s)' is not of the form MAJOR:MINOR", at: node.location,
+                diagnostics.append(.error(.invalidValue, "\(what) '\(s)' is not of the form MAJOR:MINOR", at: node.location,
                                           hint: "HipChat's only version is '1:1'"))
             }
         case .url:
@@ -135,13 +136,13 @@ struct ShapeChecker {
         case .regex:
             if let problem = Self.regexProblem(s) {
                 diagnostics.append(.error(
-                    "invalid-regex", "\(what) '\(s)' is not a valid regular expression: \(problem)", at: node.location,
+                    .invalidRegex, "\(what) '\(s)' is not a valid regular expression: \(problem)", at: node.location,
                     hint: "HipChat matches with JavaScript regular expressions; escape special characters with a backslash"))
             }
         case .length:
             if !Self.isCSSLength(s) {
                 diagnostics.append(.error(
-                    "invalid-value", "\(what) '\(s)' is not a length in px or %", at: node.location,
+                    .invalidValue, "\(what) '\(s)' is not a length in px or %", at: node.location,
                     hint: "write it like '600px' or '80%'"))
             }
         }
@@ -193,7 +194,7 @@ struct ShapeChecker {
 
     private mutating func typeError(_ node: JSONNode, _ expected: String, _ subject: String, _ field: String) {
         diagnostics.append(.error(
-            "wrong-type", "\(describe(subject, field)) must be \(expected), not \(node.kindDescription)", at: node.location))
+            .wrongType, "\(describe(subject, field)) must be \(expected), not \(node.kindDescription)", at: node.location))
     }
 
     private func missingHint(_ name: String, in shape: ObjectShape) -> String? {

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// "Did you mean …?" for misspelt names.
 public enum Suggestion {
     /// The candidate closest to `word`, when it is close enough to be a likely typo: a case-only

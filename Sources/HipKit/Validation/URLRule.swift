@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Checks URLs the way HipChat uses them: absolute, fully expanded, and HTTPS outside local
@@ -26,7 +27,7 @@ struct URLRule: Sendable {
         }
         if let template = Self.unexpandedTemplate(in: rest) {
             return [.error(
-                "unexpanded-placeholder",
+                .unexpandedPlaceholder,
                 "\(what) is '\(url)', which still holds the template placeholder '\(template)'",
                 at: location,
                 hint: acceptsBasePlaceholders
@@ -36,13 +37,13 @@ struct URLRule: Sendable {
         if hasBase { return [] }
         if let colon = url.firstIndex(of: ":"), SpecTranslator.isAbsolute(url), !url.hasPrefix("//"),
            !["http", "https"].contains(url[..<colon].lowercased()) {
-            return [.error("invalid-url", "\(what) is '\(url)', which is not an http or https URL", at: location,
+            return [.error(.invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location,
                            hint: "HipChat opens and fetches add-on URLs over https")]
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
               let host = components.host, !host.isEmpty else {
             return [.error(
-                "relative-url", "\(what) is '\(url)', which is not an absolute URL", at: location,
+                .relativeUrl, "\(what) is '\(url)', which is not an absolute URL", at: location,
                 hint: "HipChat needs full URLs such as https://addon.example.com/path; in addon.yaml, relative URLs are joined to baseUrl")]
         }
         switch scheme {
@@ -51,10 +52,10 @@ struct URLRule: Sendable {
         case "http":
             if Self.isLoopback(host) { return [] }
             return [.warning(
-                "insecure-url", "\(what) is '\(url)', which uses http; HipChat requires https outside local development",
+                .insecureUrl, "\(what) is '\(url)', which uses http; HipChat requires https outside local development",
                 at: location, hint: "serve the add-on over https (a reverse proxy with TLS in front of `hipkit serve`)")]
         default:
-            return [.error("invalid-url", "\(what) is '\(url)', which is not an http or https URL", at: location)]
+            return [.error(.invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location)]
         }
     }
 

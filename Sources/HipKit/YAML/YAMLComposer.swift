@@ -1,3 +1,4 @@
+import HipChatConnect
 import CLibYAML
 
 /// Builds a ``YAMLNode`` tree from YAML or JSON text with libyaml's event API.
@@ -22,7 +23,7 @@ public struct YAMLComposer: Sendable {
     public func compose(_ bytes: [UInt8], file: String) -> Result {
         guard bytes.count <= limits.maxInputBytes else {
             return Result(root: nil, diagnostics: [.error(
-                "input-too-large",
+                .inputTooLarge,
                 "file is \(bytes.count) bytes; the limit is \(limits.maxInputBytes)",
                 at: SourceLocation(file: file, line: 1, column: 1),
                 hint: "an add-on spec or descriptor is a few kilobytes; check that this is the right file")])
@@ -76,7 +77,7 @@ private struct ComposerRun {
     mutating func compose(_ input: UnsafeBufferPointer<UInt8>) -> YAMLComposer.Result {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
-            return .init(root: nil, diagnostics: [.error("yaml-internal", "could not start the YAML parser", at: nil)])
+            return .init(root: nil, diagnostics: [.error(.yamlInternal, "could not start the YAML parser", at: nil)])
         }
         defer { yaml_parser_delete(&parser) }
         // libyaml reads an empty buffer through a null pointer; give it a valid one.
@@ -104,7 +105,7 @@ private struct ComposerRun {
                     documents += 1
                     if documents > 1 {
                         throw Stop(diagnostic: .error(
-                            "yaml-multiple-documents", "this file holds more than one YAML document", at: location,
+                            .yamlMultipleDocuments, "this file holds more than one YAML document", at: location,
                             hint: "remove the `---` line, or split the documents into separate files"))
                     }
                 case YAML_SCALAR_EVENT:
@@ -125,7 +126,7 @@ private struct ComposerRun {
                 case YAML_ALIAS_EVENT:
                     let name = cString(event.data.alias.anchor) ?? ""
                     guard let target = anchors[name] else {
-                        throw Stop(diagnostic: .error("yaml-unknown-alias", "alias *\(name) names no anchor defined before it", at: location))
+                        throw Stop(diagnostic: .error(.yamlUnknownAlias, "alias *\(name) names no anchor defined before it", at: location))
                     }
                     try count(target.size, at: location)
                     // Re-locate the copy's root at the alias so diagnostics about it point where it is used.
@@ -159,7 +160,7 @@ private struct ComposerRun {
         nodeCount += n
         if nodeCount > limits.maxNodes {
             throw Stop(diagnostic: .error(
-                "yaml-too-many-nodes",
+                .yamlTooManyNodes,
                 "the document grows past \(limits.maxNodes) nodes here (aliases count every node they copy)",
                 at: location,
                 hint: "this looks like an alias bomb; expand fewer aliases"))
@@ -169,7 +170,7 @@ private struct ComposerRun {
     private func push(_ frame: Frame, onto stack: inout [Frame]) throws {
         if stack.count >= limits.maxDepth {
             throw Stop(diagnostic: .error(
-                "yaml-too-deep", "lists and mappings nest more than \(limits.maxDepth) levels deep here", at: frame.location,
+                .yamlTooDeep, "lists and mappings nest more than \(limits.maxDepth) levels deep here", at: frame.location,
                 hint: "add-on specs and descriptors need only a few levels"))
         }
         stack.append(frame)
@@ -193,7 +194,7 @@ private struct ComposerRun {
         let name = key.scalar.flatMap { $0.style == .plain && $0.value == "<<" ? nil : $0.value }
         if let name, let first = top.keys[name] {
             diagnostics.append(.error(
-                "yaml-duplicate-key",
+                .yamlDuplicateKey,
                 "duplicate key '\(name)' (first written at line \(first.line))",
                 at: key.location,
                 hint: "a key may appear once in a mapping; remove or merge one of them"))
@@ -267,14 +268,14 @@ private struct ComposerRun {
         }
         // Reader errors (bad encoding) carry a byte offset instead of a mark.
         if parser.error == YAML_READER_ERROR {
-            return .error("yaml-syntax", message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
+            return .error(.yamlSyntax, message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
         }
         // At the end of a file with no final newline libyaml points past the last line, where
         // there is nothing to show: point at the end of the last line instead.
         var at = location(parser.problem_mark)
         let end = location(ofByte: input.count, in: input)
         if at.line > end.line || (at.line == end.line && at.column > end.column) { at = end }
-        return .error("yaml-syntax", message, at: at, hint: hint)
+        return .error(.yamlSyntax, message, at: at, hint: hint)
     }
 
     private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

@@ -1,3 +1,4 @@
+import HipChatConnect
 import CLibYAML
 
 /// Writes JSON values as readable YAML with libyaml's emitter, which decides quoting.

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Bounds that keep a hostile or broken file from exhausting memory or the stack.
 ///
 /// The defaults are far above what any real add-on spec or descriptor needs (the biggest real

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// A node of a YAML (or JSON) document, with the place it was written.
 ///
 /// The tree is plain data: once composed it knows nothing of libyaml, and every node, including

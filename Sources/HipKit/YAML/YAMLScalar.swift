@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// A scalar as written, and the value it stands for.
 public struct YAMLScalar: Sendable, Hashable {
     /// How the scalar was written: only plain scalars are resolved to booleans, numbers and null.

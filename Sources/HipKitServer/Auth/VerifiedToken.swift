@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// A JWT HipChat signed, checked: the installation it came from and what it says about the
 /// user and room.
 struct VerifiedToken: Sendable {

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// How a failed glance push is tried again: after `initialDelay`, then twice as long each time

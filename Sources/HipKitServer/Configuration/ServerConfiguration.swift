@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Everything `hipkit serve` can be told. The command fills it from flags and environment

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// A host the server may call: `api.hipchat.com`, or `hipchat.example.com:8443` for a HipChat

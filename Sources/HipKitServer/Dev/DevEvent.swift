@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// What `hipkit dev` tells the open pages, as Server-Sent Events on `/_hipkit/dev/events`.

@@ -1,3 +1,4 @@
+import HipChatConnect
 import HipKit
 
 /// One diagnostic of a failed rebuild, as the error overlay shows it: where, what, how to fix
@@ -30,7 +31,7 @@ public struct DevProblem: Sendable, Hashable, Codable {
                     if let text = sources.line(number, of: location.file) { excerpt.append(Line(number: number, text: text)) }
                 }
             }
-            return DevProblem(severity: diagnostic.severity.rawValue, code: diagnostic.code, message: diagnostic.message,
+            return DevProblem(severity: diagnostic.severity.rawValue, code: diagnostic.code.rawValue, message: diagnostic.message,
                               hint: diagnostic.hint, file: diagnostic.location?.file, line: diagnostic.location?.line,
                               column: diagnostic.location?.column, excerpt: excerpt)
         }

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import HipKit
 import Logging
@@ -65,7 +66,7 @@ public final class DevRebuilder: Service, Sendable {
         }
         // Dev builds use a local http base URL on purpose; the listing's https rule is for the
         // production build and would only repeat itself on every save.
-        build.diagnostics.removeAll { $0.code == "listing-artifact" && $0.severity == .warning }
+        build.diagnostics.removeAll { $0.code == .listingArtifact && $0.severity == .warning }
         var changed: [String] = []
         var succeeded = false
         if !build.hasErrors, build.project != nil {
@@ -85,7 +86,7 @@ public final class DevRebuilder: Service, Sendable {
             }
         }
         if build.project == nil, build.diagnostics.isEmpty {
-            build.diagnostics.append(.error("build", "the project could not be read", at: nil))
+            build.diagnostics.append(.error(.build, "the project could not be read", at: nil))
         }
         let outcome = Outcome(build: build, succeeded: succeeded, changed: changed, duration: clock.now - start)
         report(outcome)
@@ -133,8 +134,8 @@ public final class DevRebuilder: Service, Sendable {
 
     private static func failure(_ error: any Error) -> Diagnostic {
         if let error = error as? HipKitError {
-            return .error("build", error.message, at: nil, hint: error.hint)
+            return .error(.build, error.message, at: nil, hint: error.hint)
         }
-        return .error("build", "\(error)", at: nil)
+        return .error(.build, "\(error)", at: nil)
     }
 }

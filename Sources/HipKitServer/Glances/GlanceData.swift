@@ -1,3 +1,4 @@
+import HipChatConnect
 import HipKit
 
 /// Glance data posted by the add-on's owner: the short forms of `addon.yaml` accepted and
@@ -43,7 +44,7 @@ enum GlanceData {
     /// the name of the missing member for a missing field.
     private static func field(of diagnostic: Diagnostic) -> String {
         let path = diagnostic.location?.file ?? ""
-        guard diagnostic.code == "missing-field", let missing = quoted(diagnostic.message) else { return path.isEmpty ? "body" : path }
+        guard diagnostic.code == .missingField, let missing = quoted(diagnostic.message) else { return path.isEmpty ? "body" : path }
         return path.isEmpty ? missing : "\(path).\(missing)"
     }
 

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// One glance update to deliver to one installation.
 struct GlancePush: Sendable {
     enum Target: Sendable, Equatable {

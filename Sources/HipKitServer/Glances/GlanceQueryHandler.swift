@@ -1,3 +1,4 @@
+import HipChatConnect
 import Hummingbird
 
 /// Answers a glance's `queryUrl`: the latest data posted for the glance — for the room the JWT

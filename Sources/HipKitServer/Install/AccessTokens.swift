@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// API tokens per installation, kept until shortly before they expire so that a burst of

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Hummingbird
 import Logging

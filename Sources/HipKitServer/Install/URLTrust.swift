@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Decides which URLs the server may call: only on a `--trust-host`, only over HTTPS (plain

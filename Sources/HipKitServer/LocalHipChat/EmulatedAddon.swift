@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// An add-on's descriptor read the way HipChat's web client read it: module lists, localisable

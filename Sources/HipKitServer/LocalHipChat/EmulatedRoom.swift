@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Who the developer plays in the local HipChat; conditions such as `user_is_admin` and

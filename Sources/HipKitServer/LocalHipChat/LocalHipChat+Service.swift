@@ -1,3 +1,4 @@
+import HipChatConnect
 import ServiceLifecycle
 
 extension LocalHipChat: Service {

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The settings in force for an installation and room: the manifest's defaults, overridden by
 /// what was stored for the installation, overridden by what was stored for the room.
 struct EffectiveSettings: Sendable {

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Checks posted configuration settings against the fields of the runtime manifest: type,

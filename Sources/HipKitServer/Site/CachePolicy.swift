@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// `Cache-Control` for a file in `dist/`.
 ///
 /// HTML and JSON change with every build under the same name, so caches keep them a minute;

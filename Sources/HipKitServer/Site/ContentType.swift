@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// The `Content-Type` of a file in `dist/`, from its extension.
 ///
 /// A fixed table rather than the system's MIME database: the answer must not depend on the

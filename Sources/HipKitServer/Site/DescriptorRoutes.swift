@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import HipKit
 
@@ -41,13 +42,13 @@ struct DescriptorRoutes: Sendable {
     /// (the rest still works); a descriptor without `links.self` is an error.
     static func read(_ descriptor: JSONNode, diagnostics: inout [Diagnostic]) -> DescriptorRoutes? {
         guard descriptor.isObject else {
-            diagnostics.append(.error("wrong-type", "the descriptor must be a JSON object, not \(descriptor.kindDescription)",
+            diagnostics.append(.error(.wrongType, "the descriptor must be a JSON object, not \(descriptor.kindDescription)",
                                       at: descriptor.location))
             return nil
         }
         guard let selfNode = descriptor["links"]?["self"], let selfText = selfNode.stringValue,
               let selfURL = URL(string: selfText), let selfPath = path(of: selfURL) else {
-            diagnostics.append(.error("missing-field", "the descriptor has no usable links.self URL; the server learns its paths from it",
+            diagnostics.append(.error(.missingField, "the descriptor has no usable links.self URL; the server learns its paths from it",
                                       at: descriptor["links"]?.location ?? descriptor.location,
                                       hint: "rebuild with `hipkit build`, which always writes links.self"))
             return nil
@@ -60,16 +61,16 @@ struct DescriptorRoutes: Sendable {
         func resolve(_ node: JSONNode?, _ what: String) -> String? {
             guard let node else { return nil }
             guard let text = node.stringValue else {
-                diagnostics.append(.warning("wrong-type", "the \(what) URL must be a string", at: node.location))
+                diagnostics.append(.warning(.wrongType, "the \(what) URL must be a string", at: node.location))
                 return nil
             }
             if text.contains("{") {
-                diagnostics.append(.warning("url-template", "the \(what) URL '\(text)' has placeholders; the server does not answer it",
+                diagnostics.append(.warning(.urlTemplate, "the \(what) URL '\(text)' has placeholders; the server does not answer it",
                                             at: node.location))
                 return nil
             }
             guard let url = URL(string: text, relativeTo: selfURL), let path = path(of: url.absoluteURL) else {
-                diagnostics.append(.warning("invalid-url", "the \(what) URL '\(text)' cannot be read", at: node.location))
+                diagnostics.append(.warning(.invalidUrl, "the \(what) URL '\(text)' cannot be read", at: node.location))
                 return nil
             }
             return path

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import HipKit
 
@@ -64,16 +65,16 @@ struct LoadedManifest: Sendable {
     /// keeps the previous build), warnings are logged.
     static func read(_ root: JSONNode, diagnostics: inout [Diagnostic]) -> LoadedManifest? {
         let start = diagnostics.count
-        func error(_ code: String, _ message: String, _ node: JSONNode?, hint: String? = nil) {
+        func error(_ code: DiagnosticCode, _ message: String, _ node: JSONNode?, hint: String? = nil) {
             diagnostics.append(.error(code, message, at: node?.location ?? root.location, hint: hint))
         }
         func string(_ node: JSONNode?, _ what: String, required: Bool = false) -> String? {
             guard let node, node.value != .null else {
-                if required { error("missing-field", "\(what) is missing", nil) }
+                if required { error(.missingField, "\(what) is missing", nil) }
                 return nil
             }
             guard let s = node.stringValue else {
-                error("wrong-type", "\(what) must be a string, not \(node.kindDescription)", node)
+                error(.wrongType, "\(what) must be a string, not \(node.kindDescription)", node)
                 return nil
             }
             return s
@@ -81,7 +82,7 @@ struct LoadedManifest: Sendable {
         func list(_ node: JSONNode?, _ what: String) -> [JSONNode] {
             guard let node, node.value != .null else { return [] }
             guard let items = node.arrayValue else {
-                error("wrong-type", "\(what) must be a list, not \(node.kindDescription)", node)
+                error(.wrongType, "\(what) must be a list, not \(node.kindDescription)", node)
                 return []
             }
             return items
@@ -89,21 +90,21 @@ struct LoadedManifest: Sendable {
         func checkPattern(_ pattern: String?, _ node: JSONNode?) {
             guard let pattern else { return }
             if (try? NSRegularExpression(pattern: pattern)) == nil {
-                error("invalid-pattern", "'\(pattern)' is not a regular expression this server can use", node)
+                error(.invalidPattern, "'\(pattern)' is not a regular expression this server can use", node)
             }
         }
 
         guard root.isObject else {
-            error("wrong-type", "the runtime manifest must be an object, not \(root.kindDescription)", root)
+            error(.wrongType, "the runtime manifest must be an object, not \(root.kindDescription)", root)
             return nil
         }
         switch root["version"]?.value {
         case .integer(supportedVersion)?: break
         case .integer(let v)?:
-            error("unsupported-version", "runtime manifest version \(v) is newer than this hipkit understands (\(supportedVersion))",
+            error(.unsupportedVersion, "runtime manifest version \(v) is newer than this hipkit understands (\(supportedVersion))",
                   root["version"], hint: "serve with the hipkit that built dist/")
         default:
-            error("missing-field", "the runtime manifest needs \"version\": \(supportedVersion)", root["version"])
+            error(.missingField, "the runtime manifest needs \"version\": \(supportedVersion)", root["version"])
         }
         var manifest = LoadedManifest()
         manifest.key = string(root["key"], "key")
@@ -129,26 +130,26 @@ struct LoadedManifest: Sendable {
             case "jwt"?: webhook.authentication = .jwt
             case "none"?: webhook.authentication = DescriptorRoutes.Access.none
             case nil: break
-            case let other?: error("invalid-value", "webhook authentication is '\(other)'; it must be jwt or none", node["authentication"])
+            case let other?: error(.invalidValue, "webhook authentication is '\(other)'; it must be jwt or none", node["authentication"])
             }
             if let replyNode = node["reply"], replyNode.value != .null {
                 if let message = string(replyNode["message"], "the reply's message", required: true) {
                     let format = string(replyNode["message_format"], "the reply's message_format") ?? "html"
                     if format != "html" && format != "text" {
-                        error("invalid-value", "message_format is '\(format)'; HipChat accepts html or text", replyNode["message_format"])
+                        error(.invalidValue, "message_format is '\(format)'; HipChat accepts html or text", replyNode["message_format"])
                     }
                     let color = string(replyNode["color"], "the reply's color")
                     if let color, !colors.contains(color) {
-                        error("invalid-value", "color is '\(color)'; HipChat accepts \(colors.joined(separator: ", "))", replyNode["color"])
+                        error(.invalidValue, "color is '\(color)'; HipChat accepts \(colors.joined(separator: ", "))", replyNode["color"])
                     }
                     var notify: Bool?
                     if let node = replyNode["notify"], node.value != .null {
                         notify = node.boolValue
-                        if notify == nil { error("wrong-type", "notify must be true or false", node) }
+                        if notify == nil { error(.wrongType, "notify must be true or false", node) }
                     }
                     var card: JSONValue?
                     if let node = replyNode["card"], node.value != .null {
-                        if node.isObject { card = JSONValue(node) } else { error("wrong-type", "the reply's card must be an object", node) }
+                        if node.isObject { card = JSONValue(node) } else { error(.wrongType, "the reply's card must be an object", node) }
                     }
                     webhook.reply = Reply(message: message, messageFormat: format, color: color, notify: notify, card: card)
                 }
@@ -163,7 +164,7 @@ struct LoadedManifest: Sendable {
                     guard let name = string(fieldNode["name"], "a setting's name", required: true) else { continue }
                     let typeName = string(fieldNode["type"], "the type of setting '\(name)'") ?? "text"
                     guard let kind = SettingField.Kind(rawValue: typeName) else {
-                        error("invalid-value", "setting '\(name)' has type '\(typeName)'; use one of text, number, boolean, select",
+                        error(.invalidValue, "setting '\(name)' has type '\(typeName)'; use one of text, number, boolean, select",
                               fieldNode["type"])
                         continue
                     }
@@ -171,13 +172,13 @@ struct LoadedManifest: Sendable {
                         string(option, "an option of setting '\(name)'")
                     }
                     if kind == .select && options.isEmpty {
-                        error("missing-field", "select setting '\(name)' needs options", fieldNode)
+                        error(.missingField, "select setting '\(name)' needs options", fieldNode)
                     }
                     let pattern = string(fieldNode["pattern"], "the pattern of setting '\(name)'")
                     checkPattern(pattern, fieldNode["pattern"])
                     var required = false
                     if let node = fieldNode["required"], node.value != .null {
-                        if let b = node.boolValue { required = b } else { error("wrong-type", "required must be true or false", node) }
+                        if let b = node.boolValue { required = b } else { error(.wrongType, "required must be true or false", node) }
                     }
                     let defaultValue = fieldNode["default"].flatMap { $0.value == .null ? nil : JSONValue($0) }
                     fields.append(SettingField(name: name, kind: kind, options: options, defaultValue: defaultValue,

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Turns the raw path of a request into the path routes and files are looked up by, refusing
 /// anything that could reach outside `dist/` or be read two ways.
 ///

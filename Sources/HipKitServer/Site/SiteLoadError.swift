@@ -1,3 +1,4 @@
+import HipChatConnect
 import HipKit
 
 /// A build of `dist/` that cannot be served, with every problem found, located in the

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import HipKit
 
@@ -27,7 +28,7 @@ struct SiteLoader {
         var sources = SourceStore()
         let shownDist = dist.relativePath.isEmpty ? dist.path : dist.relativePath
         func fail(_ message: String, hint: String? = nil) -> Failure {
-            Failure(diagnostics: diagnostics + [.error("unreadable", message, at: nil, hint: hint)], sources: sources)
+            Failure(diagnostics: diagnostics + [.error(.unreadable, message, at: nil, hint: hint)], sources: sources)
         }
         // Resolved anew on each load: a build replaces the folder by rename.
         guard let root = Self.realPath(dist.path) else {
@@ -99,7 +100,7 @@ struct SiteLoader {
                                       authentication: hook.authentication ?? described?.authentication ?? .none, reply: reply))
                 webhookPaths.insert(path)
             } catch {
-                diagnostics.append(.error("invalid-template", "the reply of webhook '\(hook.key ?? hook.path)' cannot be used: \(error)",
+                diagnostics.append(.error(.invalidTemplate, "the reply of webhook '\(hook.key ?? hook.path)' cannot be used: \(error)",
                                           at: hook.location))
             }
         }
@@ -124,7 +125,7 @@ struct SiteLoader {
         diagnostics += result.diagnostics
         guard let root = result.root, !result.diagnostics.hasErrors else {
             if result.diagnostics.isEmpty {
-                diagnostics.append(.error("empty-file", "\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1)))
+                diagnostics.append(.error(.emptyFile, "\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1)))
             }
             return nil
         }
@@ -158,7 +159,7 @@ struct SiteLoader {
                          diagnostics: &diagnostics, previous: previous)
             case S_IFREG:
                 guard files.count < limits.maxFiles else {
-                    diagnostics.append(.warning("too-many-files", "more than \(limits.maxFiles) files in dist/; \(path) and later ones are not served",
+                    diagnostics.append(.warning(.tooManyFiles, "more than \(limits.maxFiles) files in dist/; \(path) and later ones are not served",
                                                 at: nil))
                     return
                 }

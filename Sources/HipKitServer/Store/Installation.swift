@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// One HipChat installation of the add-on: a group (global install) or a single room.

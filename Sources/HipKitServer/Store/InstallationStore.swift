@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// What the runtime keeps between requests and restarts: installations, glance data posted by
 /// the add-on's owner, and configuration settings.
 ///

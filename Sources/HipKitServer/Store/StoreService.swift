@@ -1,3 +1,4 @@
+import HipChatConnect
 import ServiceLifecycle
 
 /// Closes the store when the server shuts down, after the HTTP server has finished its

@@ -1,3 +1,5 @@
+import HipChatConnect
+
 /// Comparison whose running time does not depend on where two secrets first differ, so the
 /// admin token cannot be guessed one byte at a time from response timings.
 enum ConstantTime {

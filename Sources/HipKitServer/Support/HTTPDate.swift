@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// HTTP dates (`Sun, 06 Nov 1994 08:49:37 GMT`) for `Last-Modified` and `If-Modified-Since`.

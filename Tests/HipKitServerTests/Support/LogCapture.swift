@@ -1,3 +1,4 @@
+import HipChatConnect
 import Logging
 import Synchronization
 

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import HipKit
 @testable import HipKitServer

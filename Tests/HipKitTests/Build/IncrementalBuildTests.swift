@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Testing
 @testable import HipKit
@@ -87,7 +88,7 @@ import Testing
         // side.md and faq.md link to help.md: they render again (and now report the broken link);
         // dlg.md does not.
         #expect(after.rendered == 2)
-        let broken = after.build.diagnostics.filter { $0.code == "broken-link" }.compactMap { $0.location?.file }
+        let broken = after.build.diagnostics.filter { $0.code == .brokenLink }.compactMap { $0.location?.file }
         #expect(broken.map { ($0 as NSString).lastPathComponent }.sorted() == ["faq.md", "side.md"])
         #expect(after.outcome == nil, "nothing is written with errors")
     }
@@ -99,7 +100,7 @@ import Testing
         try FileManager.default.moveItem(at: dir.appendingPathComponent("assets/logo.png"), to: dir.appendingPathComponent("assets/brand.png"))
         let renamed = try build(dir)
         #expect(renamed.rendered == 1)
-        #expect(renamed.build.diagnostics.contains { $0.code == "broken-link" && $0.location?.line == 3 })
+        #expect(renamed.build.diagnostics.contains { $0.code == .brokenLink && $0.location?.line == 3 })
         // Fix the link: that page renders again and the site holds the new name only.
         try edit(dir, "pages/side.md", "# Side\n\nSee [help](help.md) and ![logo](../assets/brand.png).\n")
         let fixed = try build(dir)

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Testing
 @testable import HipKit
@@ -62,7 +63,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = try ProjectBuild.prepare(dir.path)
         #expect(!build.hasErrors, "\(build.diagnostics)")
-        let warnings = build.diagnostics.filter { $0.code == "glance-label-html" }
+        let warnings = build.diagnostics.filter { $0.code == .glanceLabelHtml }
         #expect(warnings.count == 1, "\(build.diagnostics)")
         #expect(warnings.first?.location?.line == 6)
         func label(_ key: String) throws -> String? {

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Synchronization
 import Testing
@@ -78,7 +79,7 @@ import Testing
         var name: String
         var replace: String
         var with: String
-        var code: String
+        var code: DiagnosticCode
         var line: Int
         var hint: String? = nil
         var files: [String: String] = [:]
@@ -86,33 +87,33 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "tagline at most 130", replace: "tagline: Short and clear.", with: "tagline: \(String(repeating: "t", count: 131))", code: "too-long", line: 7),
-        Case(name: "summary at most 250", replace: "summary: What it does, in a sentence.", with: "summary: \(String(repeating: "s", count: 251))", code: "too-long", line: 8),
-        Case(name: "tagline is required", replace: "  tagline: Short and clear.\n", with: "", code: "missing-field", line: 7),
-        Case(name: "exactly three highlights", replace: "    - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}\n", with: "", code: "highlight-count", line: 13),
-        Case(name: "highlight title at most 50", replace: "title: One,", with: "title: \(String(repeating: "o", count: 51)),", code: "too-long", line: 13),
-        Case(name: "highlight summary at most 220", replace: "summary: Second,", with: "summary: \(String(repeating: "x", count: 221)),", code: "too-long", line: 14),
-        Case(name: "caption at most 220", replace: "caption: A caption.", with: "caption: \(String(repeating: "c", count: 221))", code: "too-long", line: 15),
-        Case(name: "screenshot is 1840x900", replace: "screenshot: listing/h1.png", with: "screenshot: listing/s1.png", code: "image-size", line: 13),
-        Case(name: "crop is 580x330", replace: "crop: listing/c2.png", with: "crop: listing/logo.png", code: "image-size", line: 14),
-        Case(name: "logo is 144x144", replace: "logo: listing/logo.png", with: "logo: listing/c2.png", code: "image-size", line: 10),
-        Case(name: "banner is 1120x548", replace: "banner: listing/banner.png", with: "banner: listing/logo.png", code: "image-size", line: 11),
-        Case(name: "images are PNG or JPEG by content", replace: "logo: listing/logo.png", with: "logo: listing/fake.png", code: "image-format", line: 10,
+        Case(name: "tagline at most 130", replace: "tagline: Short and clear.", with: "tagline: \(String(repeating: "t", count: 131))", code: .tooLong, line: 7),
+        Case(name: "summary at most 250", replace: "summary: What it does, in a sentence.", with: "summary: \(String(repeating: "s", count: 251))", code: .tooLong, line: 8),
+        Case(name: "tagline is required", replace: "  tagline: Short and clear.\n", with: "", code: .missingField, line: 7),
+        Case(name: "exactly three highlights", replace: "    - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}\n", with: "", code: .highlightCount, line: 13),
+        Case(name: "highlight title at most 50", replace: "title: One,", with: "title: \(String(repeating: "o", count: 51)),", code: .tooLong, line: 13),
+        Case(name: "highlight summary at most 220", replace: "summary: Second,", with: "summary: \(String(repeating: "x", count: 221)),", code: .tooLong, line: 14),
+        Case(name: "caption at most 220", replace: "caption: A caption.", with: "caption: \(String(repeating: "c", count: 221))", code: .tooLong, line: 15),
+        Case(name: "screenshot is 1840x900", replace: "screenshot: listing/h1.png", with: "screenshot: listing/s1.png", code: .imageSize, line: 13),
+        Case(name: "crop is 580x330", replace: "crop: listing/c2.png", with: "crop: listing/logo.png", code: .imageSize, line: 14),
+        Case(name: "logo is 144x144", replace: "logo: listing/logo.png", with: "logo: listing/c2.png", code: .imageSize, line: 10),
+        Case(name: "banner is 1120x548", replace: "banner: listing/banner.png", with: "banner: listing/logo.png", code: .imageSize, line: 11),
+        Case(name: "images are PNG or JPEG by content", replace: "logo: listing/logo.png", with: "logo: listing/fake.png", code: .imageFormat, line: 10,
              files: ["listing/fake.png": "GIF89a not really a png"]),
-        Case(name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/nope.png", code: "missing-file", line: 11),
-        Case(name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: "missing-field", line: 7),
-        Case(name: "details file exists", replace: "details: listing/details.md", with: "details: listing/missing.md", code: "missing-file", line: 9),
-        Case(name: "links are https", replace: "support: \"https://example.com/help\"", with: "support: \"http://example.com/help\"", code: "insecure-url", line: 19),
-        Case(name: "a support link is required", replace: "links: {support: \"https://example.com/help\", documentation: \"https://example.com/docs\"}", with: "links: {documentation: \"https://example.com/docs\"}", code: "missing-field", line: 7),
-        Case(name: "payment model", replace: "payment: free", with: "payment: fre", code: "invalid-value", line: 20, hint: "did you mean 'free'?"),
-        Case(name: "status", replace: "status: private", with: "status: rejected", code: "invalid-value", line: 21),
-        Case(name: "at least one compatibility", replace: "compatibility: [cloud]", with: "compatibility: []", code: "missing-field", line: 22),
-        Case(name: "compatibility names", replace: "compatibility: [cloud]", with: "compatibility: [clud]", code: "invalid-value", line: 22, hint: "did you mean 'cloud'?"),
-        Case(name: "release date format", replace: "date: 2026-01-31", with: "date: 31/01/2026", code: "invalid-value", line: 23),
-        Case(name: "unknown listing field", replace: "status: private", with: "status: private\n  tagLine: typo", code: "unknown-field", line: 22, hint: "did you mean 'tagline'?"),
-        Case(name: "name at most 60", replace: "name: Listed Tracker", with: "name: \(String(repeating: "N", count: 61))", code: "listing-name", line: 2),
-        Case(name: "no banned words in the name", replace: "name: Listed Tracker", with: "name: Listed Tracker Plugin", code: "listing-name", line: 2),
-        Case(name: "name does not start with a product", replace: "name: Listed Tracker", with: "name: HipChat Tracker", code: "listing-name", line: 2),
+        Case(name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/nope.png", code: .missingFile, line: 11),
+        Case(name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: .missingField, line: 7),
+        Case(name: "details file exists", replace: "details: listing/details.md", with: "details: listing/missing.md", code: .missingFile, line: 9),
+        Case(name: "links are https", replace: "support: \"https://example.com/help\"", with: "support: \"http://example.com/help\"", code: .insecureUrl, line: 19),
+        Case(name: "a support link is required", replace: "links: {support: \"https://example.com/help\", documentation: \"https://example.com/docs\"}", with: "links: {documentation: \"https://example.com/docs\"}", code: .missingField, line: 7),
+        Case(name: "payment model", replace: "payment: free", with: "payment: fre", code: .invalidValue, line: 20, hint: "did you mean 'free'?"),
+        Case(name: "status", replace: "status: private", with: "status: rejected", code: .invalidValue, line: 21),
+        Case(name: "at least one compatibility", replace: "compatibility: [cloud]", with: "compatibility: []", code: .missingField, line: 22),
+        Case(name: "compatibility names", replace: "compatibility: [cloud]", with: "compatibility: [clud]", code: .invalidValue, line: 22, hint: "did you mean 'cloud'?"),
+        Case(name: "release date format", replace: "date: 2026-01-31", with: "date: 31/01/2026", code: .invalidValue, line: 23),
+        Case(name: "unknown listing field", replace: "status: private", with: "status: private\n  tagLine: typo", code: .unknownField, line: 22, hint: "did you mean 'tagline'?"),
+        Case(name: "name at most 60", replace: "name: Listed Tracker", with: "name: \(String(repeating: "N", count: 61))", code: .listingName, line: 2),
+        Case(name: "no banned words in the name", replace: "name: Listed Tracker", with: "name: Listed Tracker Plugin", code: .listingName, line: 2),
+        Case(name: "name does not start with a product", replace: "name: Listed Tracker", with: "name: HipChat Tracker", code: .listingName, line: 2),
     ]
 
     @Test(arguments: cases)
@@ -131,7 +132,7 @@ import Testing
         let spec = (Self.header + Self.listing).replacingOccurrences(of: "logo: listing/logo.png", with: "logo: listing/c2.png")
         let dir = try project(spec)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let d = try ProjectBuild.prepare(dir.path).diagnostics.first { $0.code == "image-size" }
+        let d = try ProjectBuild.prepare(dir.path).diagnostics.first { $0.code == .imageSize }
         #expect(d?.message == "logo: listing/c2.png is 580×330 px; Marketplace wants 144×144")
     }
 

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Testing
 @testable import HipKit
@@ -107,7 +108,7 @@ import Testing
     @Test func brokenLinksAreErrorsAtTheirLine() throws {
         let (build, dir) = try build(["pages/side.md": "---\ntitle: S\n---\n# Side\n\nSee [the guide](guide.md) and\n![a chart](../assets/chart.png).\n\n[out](../../etc/passwd)\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let broken = build.diagnostics.filter { $0.code == "broken-link" }
+        let broken = build.diagnostics.filter { $0.code == .brokenLink }
         #expect(broken.map(\.location?.line) == [6, 7, 9])
         #expect(broken.first?.location?.file.hasSuffix("pages/side.md") == true)
         #expect(broken.first?.location?.column == 5)
@@ -136,17 +137,17 @@ import Testing
         try Data([0x23, 0x20, 0x4F, 0x4B, 0x0A, 0x62, 0x61, 0x64, 0xFF, 0x0A]).write(to: dir.appendingPathComponent("pages/binary.md"))
         let rebuilt = try ProjectBuild.prepare(dir.path)
         let byFile = Dictionary(grouping: rebuilt.diagnostics) { ($0.location?.file as NSString?)?.lastPathComponent ?? "" }
-        #expect(byFile["side.md"]?.first?.code == "yaml-syntax")
+        #expect(byFile["side.md"]?.first?.code == .yamlSyntax)
         #expect(byFile["side.md"]?.first?.location?.line == 3)
         #expect(byFile["side.md"]?.first?.message.contains("starts at line 2") == true)
-        #expect(byFile["dlg.md"]?.first?.code == "unknown-layout")
+        #expect(byFile["dlg.md"]?.first?.code == .unknownLayout)
         #expect(byFile["dlg.md"]?.first?.location?.line == 2)
         #expect(byFile["dlg.md"]?.first?.hint == "did you mean 'sidebar'?")
-        #expect(byFile["open.md"]?.first?.code == "front-matter-unclosed")
-        #expect(byFile["binary.md"]?.first?.code == "invalid-utf8")
+        #expect(byFile["open.md"]?.first?.code == .frontMatterUnclosed)
+        #expect(byFile["binary.md"]?.first?.code == .invalidUtf8)
         #expect(byFile["binary.md"]?.first?.location?.line == 2)
         #expect(byFile["binary.md"]?.first?.location?.column == 4)
-        #expect(byFile["page.mustache"]?.first?.code == "template-syntax")
+        #expect(byFile["page.mustache"]?.first?.code == .templateSyntax)
         _ = build
     }
 

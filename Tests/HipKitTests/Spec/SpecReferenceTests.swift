@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Testing
 @testable import HipKit

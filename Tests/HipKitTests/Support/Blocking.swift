@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// Blocking work for async tests: child processes, browser sessions, polling loops.

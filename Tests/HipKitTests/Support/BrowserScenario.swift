@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 
 /// One step of a scripted browser session (see `Fixtures/browser/scenario.py`).

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Testing
 @testable import HipKit
@@ -24,7 +25,7 @@ import Testing
         var mustBeAbsent: Bool { code.hasPrefix("!") }
 
         func matches(_ d: Diagnostic, code: String) -> Bool {
-            guard d.code == code, let location = d.location, location.line == line else { return false }
+            guard d.code.rawValue == code, let location = d.location, location.line == line else { return false }
             guard location.file == file || location.file.hasSuffix("/" + file) else { return false }
             return text.isEmpty || d.message.contains(text) || (d.hint?.contains(text) ?? false)
         }

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Foundation
 import Testing
 @testable import HipKit
@@ -22,13 +23,13 @@ import Testing
 
     @Test func toleratesALoneWebhookObjectWithAWarning() throws {
         let outcome = try load("shape01-object-webhook.json.tmpl")
-        #expect(outcome.diagnostics.map(\.code) == ["webhook-not-list"])
+        #expect(outcome.diagnostics.map(\.code) == [.webhookNotList])
     }
 
     @Test func reportsAStrayPlaceholderOnItsLine() throws {
         let errors = try load("bug07-mixed-placeholder.json.tmpl").diagnostics.filter { $0.severity == .error }
         #expect(errors.count == 1)
-        #expect(errors.first?.code == "unexpanded-placeholder")
+        #expect(errors.first?.code == .unexpandedPlaceholder)
         #expect(errors.first?.location?.line == 28)
         #expect(errors.first?.location?.column == 25)
         #expect(errors.first?.message.contains("${localBaseUrl}") == true)
@@ -36,7 +37,7 @@ import Testing
 
     @Test func reportsAnUnfilledJinjaTemplateOnEveryLine() throws {
         let errors = try load("bug14-jinja.json.tmpl").diagnostics.filter { $0.severity == .error }
-        #expect(Set(errors.map(\.code)) == ["unexpanded-placeholder"])
+        #expect(Set(errors.map(\.code)) == [.unexpandedPlaceholder])
         #expect(errors.compactMap(\.location?.line) == [4, 7, 13, 14, 25])
         #expect(errors.first?.message.contains("add-on key") == true)
     }
@@ -50,7 +51,7 @@ import Testing
          "links": {"self": "/atlassian-connect.json"}}
         """, to: file)
         let outcome = try ProjectLoader().load(file.path)
-        #expect(outcome.diagnostics.first?.code == "relative-url")
+        #expect(outcome.diagnostics.first?.code == .relativeUrl)
         #expect(outcome.diagnostics.first?.location?.line == 2)
     }
 
@@ -59,6 +60,6 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("d.json")
         try TestSupport.write("[1, 2]", to: file)
-        #expect(try ProjectLoader().load(file.path).diagnostics.first?.code == "wrong-type")
+        #expect(try ProjectLoader().load(file.path).diagnostics.first?.code == .wrongType)
     }
 }

@@ -1,3 +1,4 @@
+import HipChatConnect
 import Testing
 @testable import HipKit
 

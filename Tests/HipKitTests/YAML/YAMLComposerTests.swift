@@ -1,3 +1,4 @@
+import HipChatConnect
 import Testing
 @testable import HipKit
 
@@ -33,7 +34,7 @@ import Testing
         let result = compose("key: a\nname: b\nkey: c\n")
         #expect(result.diagnostics.count == 1)
         let d = result.diagnostics[0]
-        #expect(d.code == "yaml-duplicate-key")
+        #expect(d.code == .yamlDuplicateKey)
         #expect(d.location?.line == 3)
         #expect(d.message.contains("line 1"))
         #expect(result.root?["key"]?.string == "a")
@@ -43,14 +44,14 @@ import Testing
         let result = compose("key: a\nname: [unclosed\nother: b\n")
         #expect(result.root == nil)
         let d = result.diagnostics.first
-        #expect(d?.code == "yaml-syntax")
+        #expect(d?.code == .yamlSyntax)
         #expect(d?.severity == .error)
         #expect((d?.location?.line ?? 0) >= 2)
     }
 
     @Test func tabsIndentationGetsAHint() {
         let result = compose("key: a\nvendor:\n\tname: x\n")
-        #expect(result.diagnostics.first?.code == "yaml-syntax")
+        #expect(result.diagnostics.first?.code == .yamlSyntax)
         #expect(result.diagnostics.first?.location?.line == 3)
         #expect(result.diagnostics.first?.hint?.contains("spaces") == true)
     }
@@ -59,7 +60,7 @@ import Testing
         let bytes: [UInt8] = Array("key: a\nname: ".utf8) + [0xFF, 0xFE] + Array("\n".utf8)
         let result = YAMLComposer().compose(bytes, file: "t.yaml")
         #expect(result.root == nil)
-        #expect(result.diagnostics.first?.code == "yaml-syntax")
+        #expect(result.diagnostics.first?.code == .yamlSyntax)
         #expect(result.diagnostics.first?.location?.line == 2)
     }
 
@@ -72,7 +73,7 @@ import Testing
         }
         let result = compose(text)
         #expect(result.root == nil)
-        #expect(result.diagnostics.first?.code == "yaml-too-many-nodes")
+        #expect(result.diagnostics.first?.code == .yamlTooManyNodes)
     }
 
     @Test func aliasesWithinTheLimitExpand() throws {
@@ -86,12 +87,12 @@ import Testing
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         let result = compose(deep)
         #expect(result.root == nil)
-        #expect(result.diagnostics.first?.code == "yaml-too-deep")
+        #expect(result.diagnostics.first?.code == .yamlTooDeep)
     }
 
     @Test func capsInputSize() {
         let result = compose("key: " + String(repeating: "x", count: 200), limits: YAMLLimits(maxInputBytes: 100))
-        #expect(result.diagnostics.first?.code == "input-too-large")
+        #expect(result.diagnostics.first?.code == .inputTooLarge)
     }
 
     @Test func mergeKeysFillInMissingEntries() throws {
@@ -104,7 +105,7 @@ import Testing
 
     @Test func refusesSeveralDocuments() {
         let result = compose("a: 1\n---\nb: 2\n")
-        #expect(result.diagnostics.first?.code == "yaml-multiple-documents")
+        #expect(result.diagnostics.first?.code == .yamlMultipleDocuments)
         #expect(result.diagnostics.first?.location?.line == 2)
     }
 

@@ -1,7 +1,11 @@
-/// A JSON value that remembers where in the user's files it came from.
+/// A JSON value that remembers where in the user's files it came from: hipkit's one JSON type.
 ///
 /// The descriptor is built as a tree of these, so that a rule broken in the descriptor is
-/// reported at the line of `addon.yaml` (or of the descriptor `.json`) that produced it.
+/// reported at the line of `addon.yaml` (or of the descriptor `.json`) that produced it. Values
+/// that arrive over HTTP or come from the store are the same type with no locations.
+///
+/// Two nodes are equal when their values are, wherever they were written: a location says
+/// where a value came from, not what it is.
 public struct JSONNode: Sendable, Hashable {
     public indirect enum Value: Sendable, Hashable {
         case null
@@ -21,6 +25,9 @@ public struct JSONNode: Sendable, Hashable {
         self.value = value
         self.location = location
     }
+
+    public static func == (a: JSONNode, b: JSONNode) -> Bool { a.value == b.value }
+    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 
     public static func string(_ s: String, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.string(s), at: location) }
     public static func bool(_ b: Bool, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.bool(b), at: location) }
@@ -82,6 +89,12 @@ public struct JSONNode: Sendable, Hashable {
 
 /// One `"name": value` member of a JSON object.
 public struct JSONMember: Sendable, Hashable {
+    public static func == (a: JSONMember, b: JSONMember) -> Bool { a.name == b.name && a.value == b.value }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(value)
+    }
+
     public var name: String
     public var nameLocation: SourceLocation?
     public var value: JSONNode

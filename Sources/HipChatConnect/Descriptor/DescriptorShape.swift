@@ -4,7 +4,7 @@
 /// Transcribed from HipChat's official descriptor schema (draft-07 rewrite). Where the schema
 /// writes `minLength: 1` on a list (meant as "non-empty" but ignored by validators), empty lists
 /// are accepted, as HipChat accepted them.
-indirect enum Shape: Sendable {
+public indirect enum Shape: Sendable {
     case string(StringRule)
     case boolean
     case integer
@@ -21,8 +21,8 @@ indirect enum Shape: Sendable {
 }
 
 /// What a string must be.
-struct StringRule: Sendable {
-    enum Format: Sendable {
+public struct StringRule: Sendable {
+    public enum Format: Sendable {
         case plain
         /// A module key: 1–40 of `A–Z a–z 0–9 _ - .`.
         case moduleKey
@@ -36,22 +36,29 @@ struct StringRule: Sendable {
         case length
     }
 
-    var format: Format = .plain
-    var minLength = 0
-    var maxLength: Int?
-    var allowed: [String]?
+    public var format: Format = .plain
+    public var minLength = 0
+    public var maxLength: Int?
+    public var allowed: [String]?
 
-    static let plain = StringRule()
-    static let nonEmpty = StringRule(minLength: 1)
-    static let url = StringRule(format: .url, minLength: 1)
-    static let moduleKey = StringRule(format: .moduleKey, minLength: 1, maxLength: 40)
-    static func oneOf(_ values: [String]) -> StringRule { StringRule(allowed: values) }
+    public init(format: Format = .plain, minLength: Int = 0, maxLength: Int? = nil, allowed: [String]? = nil) {
+        self.format = format
+        self.minLength = minLength
+        self.maxLength = maxLength
+        self.allowed = allowed
+    }
+
+    public static let plain = StringRule()
+    public static let nonEmpty = StringRule(minLength: 1)
+    public static let url = StringRule(format: .url, minLength: 1)
+    public static let moduleKey = StringRule(format: .moduleKey, minLength: 1, maxLength: 40)
+    public static func oneOf(_ values: [String]) -> StringRule { StringRule(allowed: values) }
 }
 
 /// What an object must hold.
-struct ObjectShape: Sendable {
+public struct ObjectShape: Sendable {
     /// What to do with members the schema does not name.
-    enum Extra: Sendable {
+    public enum Extra: Sendable {
         /// Allowed and usual (`links.api`): say nothing.
         case allowed
         /// Allowed by the schema but probably a typo: warn, with a suggestion.
@@ -60,58 +67,63 @@ struct ObjectShape: Sendable {
         case forbidden
     }
 
-    var name: String
+    public var name: String
     /// A module list item (glance, dialog, …): messages name it by its key.
-    var isModule = false
-    var properties: [(String, Shape)]
-    var required: [String] = []
-    var extra: Extra = .warn
+    public var isModule = false
+    public var properties: [(String, Shape)]
+    public var required: [String] = []
+    public var extra: Extra = .warn
 
-    func shape(of property: String) -> Shape? {
+    public init(
+        name: String, isModule: Bool = false, properties: [(String, Shape)], required: [String] = [], extra: Extra = .warn
+    ) {
+        self.name = name
+        self.isModule = isModule
+        self.properties = properties
+        self.required = required
+        self.extra = extra
+    }
+
+    public func shape(of property: String) -> Shape? {
         properties.first { $0.0 == property }?.1
     }
 }
 
 /// The descriptor's vocabulary.
-enum DescriptorShape {
-    static let scopes = ["send_notification", "send_message", "view_room", "admin_room", "view_group",
-                         "admin_group", "manage_rooms", "view_messages", "import_data"]
-    static let webhookEvents = ["room_archived", "room_created", "room_deleted", "room_enter", "room_exit",
-                                "room_file_upload", "room_message", "room_notification", "room_topic_change",
-                                "room_unarchived"]
-    static let authentication = ["jwt", "none"]
-    static let actionLocations = ["hipchat.message.action", "hipchat.input.action"]
-    static let webPanelLocations = ["hipchat.sidebar.right"]
-    static let dialogSizes = ["small", "medium", "large", "xlarge"]
-    static let dialogStyles = ["normal", "warning"]
+public enum DescriptorShape {
+    public static let scopes = Scope.names
+    public static let webhookEvents = WebhookEvent.names
+    public static let authentication = Authentication.names
+    public static let actionLocations = ActionLocation.names
+    public static let webPanelLocations = WebPanelLocation.names
+    public static let dialogSizes = DialogSize.names
+    public static let dialogStyles = DialogStyle.names
 
-    static let roomConditions = ["room_is_public", "user_is_admin", "user_is_guest", "user_is_room_owner"]
-    static let glanceConditions = roomConditions + ["glance_matches"]
-    static let webPanelConditions = roomConditions
-    static let actionConditions = roomConditions + ["message_matches", "message_contains_link",
-                                                    "message_sent_by_current_user", "card_matches"]
-    static let allConditions = actionConditions + ["glance_matches"]
+    public static let glanceConditions = ConditionName.allowed(in: .glance).map(\.rawValue)
+    public static let webPanelConditions = ConditionName.allowed(in: .webPanel).map(\.rawValue)
+    public static let actionConditions = ConditionName.allowed(in: .action).map(\.rawValue)
+    public static let allConditions = ConditionName.names
 
-    static let localizable = ObjectShape(
+    public static let localizable = ObjectShape(
         name: "text",
         properties: [("value", .string(StringRule(minLength: 1, maxLength: 100))),
                      ("i18n", .string(StringRule(minLength: 1, maxLength: 40)))],
         required: ["value"], extra: .forbidden)
 
-    static let icon = ObjectShape(
+    public static let icon = ObjectShape(
         name: "icon", properties: [("url", .string(.url)), ("url@2x", .string(.url))],
         required: ["url", "url@2x"])
 
-    static let target = Shape.stringOrObject(.moduleKey, ObjectShape(
+    public static let target = Shape.stringOrObject(.moduleKey, ObjectShape(
         name: "target", properties: [("key", .string(.moduleKey)), ("options", .anyObject)],
         required: ["key"]))
 
-    static let button = ObjectShape(
+    public static let button = ObjectShape(
         name: "button",
         properties: [("name", .object(localizable)), ("key", .string(.nonEmpty)), ("enabled", .boolean)],
         required: ["name"])
 
-    static let dialogOptions = ObjectShape(
+    public static let dialogOptions = ObjectShape(
         name: "options",
         properties: [
             ("style", .string(.oneOf(dialogStyles))),
@@ -126,8 +138,8 @@ enum DescriptorShape {
         ],
         extra: .forbidden)
 
-    static let glance = ObjectShape(
-        name: "glance", isModule: true,
+    public static let glance = ObjectShape(
+        name: ModuleKind.glance.rawValue, isModule: true,
         properties: [
             ("key", .string(.moduleKey)), ("name", .object(localizable)), ("icon", .object(icon)),
             ("queryUrl", .string(.url)), ("target", target), ("weight", .integer),
@@ -135,8 +147,8 @@ enum DescriptorShape {
         ],
         required: ["key", "name", "icon"])
 
-    static let webPanel = ObjectShape(
-        name: "webPanel", isModule: true,
+    public static let webPanel = ObjectShape(
+        name: ModuleKind.webPanel.rawValue, isModule: true,
         properties: [
             ("key", .string(.moduleKey)), ("name", .object(localizable)), ("url", .string(.url)),
             ("location", .string(.oneOf(webPanelLocations))), ("icon", .object(icon)), ("weight", .integer),
@@ -145,16 +157,16 @@ enum DescriptorShape {
         ],
         required: ["key", "name", "url", "location"])
 
-    static let dialog = ObjectShape(
-        name: "dialog", isModule: true,
+    public static let dialog = ObjectShape(
+        name: ModuleKind.dialog.rawValue, isModule: true,
         properties: [
             ("key", .string(.moduleKey)), ("title", .object(localizable)), ("url", .string(.url)),
             ("authentication", .string(.oneOf(authentication))), ("options", .object(dialogOptions)),
         ],
         required: ["key", "title", "url"])
 
-    static let action = ObjectShape(
-        name: "action", isModule: true,
+    public static let action = ObjectShape(
+        name: ModuleKind.action.rawValue, isModule: true,
         properties: [
             ("key", .string(.moduleKey)), ("name", .object(localizable)),
             ("location", .string(.oneOf(actionLocations))), ("target", target), ("weight", .integer),
@@ -162,13 +174,13 @@ enum DescriptorShape {
         ],
         required: ["key", "name", "location", "target"])
 
-    static let externalPage = ObjectShape(
-        name: "externalPage", isModule: true,
+    public static let externalPage = ObjectShape(
+        name: ModuleKind.externalPage.rawValue, isModule: true,
         properties: [("key", .string(.moduleKey)), ("name", .object(localizable)), ("url", .string(.url))],
         required: ["key", "url"], extra: .forbidden)
 
-    static let webhook = ObjectShape(
-        name: "webhook", isModule: true,
+    public static let webhook = ObjectShape(
+        name: ModuleKind.webhook.rawValue, isModule: true,
         properties: [
             ("url", .string(.url)), ("event", .string(.oneOf(webhookEvents))),
             ("pattern", .string(StringRule(format: .regex))), ("name", .string(.plain)),
@@ -176,43 +188,43 @@ enum DescriptorShape {
         ],
         required: ["url", "event"])
 
-    static let capabilities = ObjectShape(
+    public static let capabilities = ObjectShape(
         name: "capabilities",
         properties: [
-            ("hipchatApiConsumer", .object(ObjectShape(
-                name: "hipchatApiConsumer",
+            (ModuleKind.hipchatApiConsumer.rawValue, .object(ObjectShape(
+                name: ModuleKind.hipchatApiConsumer.rawValue,
                 properties: [
                     ("scopes", .array(.string(.oneOf(scopes)))), ("fromName", .string(.plain)),
                     ("avatar", .stringOrObject(.url, ObjectShape(
                         name: "avatar", properties: [("url", .string(.url)), ("url@2x", .string(.url))], required: ["url"]))),
                 ],
                 required: ["scopes"]))),
-            ("installable", .object(ObjectShape(
-                name: "installable",
+            (ModuleKind.installable.rawValue, .object(ObjectShape(
+                name: ModuleKind.installable.rawValue,
                 properties: [
                     ("allowGlobal", .boolean), ("allowRoom", .boolean), ("callbackUrl", .string(.url)),
                     ("updateCallbackUrl", .string(.url)), ("installedUrl", .string(.url)),
                     ("updatedUrl", .string(.url)), ("uninstalledUrl", .string(.url)),
                 ]))),
-            ("configurable", .object(ObjectShape(
-                name: "configurable",
+            (ModuleKind.configurable.rawValue, .object(ObjectShape(
+                name: ModuleKind.configurable.rawValue,
                 properties: [("url", .string(.url)), ("allowAccessToRoomAdmins", .boolean),
                              ("authentication", .string(.oneOf(authentication)))],
                 required: ["url"]))),
-            ("adminPage", .object(ObjectShape(name: "adminPage", properties: [("url", .string(.url))], required: ["url"]))),
-            ("webhook", .array(.object(webhook))),
-            ("glance", .array(.object(glance))),
-            ("webPanel", .array(.object(webPanel))),
-            ("dialog", .array(.object(dialog))),
-            ("action", .array(.object(action))),
-            ("externalPage", .array(.object(externalPage))),
-            ("oauth2Consumer", .object(ObjectShape(
-                name: "oauth2Consumer", properties: [("redirectionUrls", .array(.string(.url)))], required: ["redirectionUrls"]))),
-            ("oauth2Provider", .object(ObjectShape(
-                name: "oauth2Provider", properties: [("authorizationUrl", .string(.url)), ("tokenUrl", .string(.url))]))),
+            (ModuleKind.adminPage.rawValue, .object(ObjectShape(name: ModuleKind.adminPage.rawValue, properties: [("url", .string(.url))], required: ["url"]))),
+            (ModuleKind.webhook.rawValue, .array(.object(webhook))),
+            (ModuleKind.glance.rawValue, .array(.object(glance))),
+            (ModuleKind.webPanel.rawValue, .array(.object(webPanel))),
+            (ModuleKind.dialog.rawValue, .array(.object(dialog))),
+            (ModuleKind.action.rawValue, .array(.object(action))),
+            (ModuleKind.externalPage.rawValue, .array(.object(externalPage))),
+            (ModuleKind.oauth2Consumer.rawValue, .object(ObjectShape(
+                name: ModuleKind.oauth2Consumer.rawValue, properties: [("redirectionUrls", .array(.string(.url)))], required: ["redirectionUrls"]))),
+            (ModuleKind.oauth2Provider.rawValue, .object(ObjectShape(
+                name: ModuleKind.oauth2Provider.rawValue, properties: [("authorizationUrl", .string(.url)), ("tokenUrl", .string(.url))]))),
         ])
 
-    static let descriptor = ObjectShape(
+    public static let descriptor = ObjectShape(
         name: "descriptor",
         properties: [
             ("key", .string(.nonEmpty)), ("name", .string(.nonEmpty)), ("description", .string(.plain)),
@@ -228,8 +240,8 @@ enum DescriptorShape {
         required: ["key", "name", "description", "links"])
 
     /// The module lists, by their descriptor name, with the words used for them in messages.
-    static let modules: [(name: String, shape: ObjectShape)] = [
-        ("webhook", webhook), ("glance", glance), ("webPanel", webPanel), ("dialog", dialog),
-        ("action", action), ("externalPage", externalPage),
+    public static let modules: [(name: String, shape: ObjectShape)] = [
+        (ModuleKind.webhook.rawValue, webhook), (ModuleKind.glance.rawValue, glance), (ModuleKind.webPanel.rawValue, webPanel), (ModuleKind.dialog.rawValue, dialog),
+        (ModuleKind.action.rawValue, action), (ModuleKind.externalPage.rawValue, externalPage),
     ]
 }

@@ -7,26 +7,38 @@ public struct Diagnostic: Hashable, Sendable {
 
     public var severity: Severity
     /// A stable, machine-readable name for the rule that fired (for example `unknown-target`).
-    public var code: String
+    public var code: DiagnosticCode
     public var message: String
     /// Where the problem is; `nil` only for problems that belong to no file (a missing project folder).
     public var location: SourceLocation?
     public var hint: String?
+    /// The field the problem is about, as a path into the JSON document checked
+    /// (`status.value.type`, `card.attributes[0].label`), when the checked value came from a
+    /// JSON document rather than a file: an API answers with it.
+    public var field: String?
 
-    public init(_ severity: Severity, code: String, _ message: String, at location: SourceLocation?, hint: String? = nil) {
+    public init(
+        _ severity: Severity, code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil,
+        field: String? = nil
+    ) {
         self.severity = severity
         self.code = code
         self.message = message
         self.location = location
         self.hint = hint
+        self.field = field
     }
 
-    public static func error(_ code: String, _ message: String, at location: SourceLocation?, hint: String? = nil) -> Diagnostic {
-        Diagnostic(.error, code: code, message, at: location, hint: hint)
+    public static func error(
+        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil, field: String? = nil
+    ) -> Diagnostic {
+        Diagnostic(.error, code: code, message, at: location, hint: hint, field: field)
     }
 
-    public static func warning(_ code: String, _ message: String, at location: SourceLocation?, hint: String? = nil) -> Diagnostic {
-        Diagnostic(.warning, code: code, message, at: location, hint: hint)
+    public static func warning(
+        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil, field: String? = nil
+    ) -> Diagnostic {
+        Diagnostic(.warning, code: code, message, at: location, hint: hint, field: field)
     }
 }
 
