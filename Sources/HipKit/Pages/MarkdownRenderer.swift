@@ -1,3 +1,4 @@
+import HipChatConnect
 import CCmarkGFM
 import Foundation
 #if canImport(Glibc)
@@ -35,12 +36,21 @@ public struct MarkdownRenderer: Sendable {
         cmark_gfm_core_extensions_ensure_registered()
     }()
 
+    /// Held from a parser's creation to its release. libcmark-gfm keeps the characters its
+    /// extensions react to (`~` for strikethrough, `|` for tables) in one table for the whole
+    /// process: a parser adds them when it starts feeding and removes them when it finishes. Two
+    /// pages parsed at once on two threads could each remove the other's, and `~~gone~~` then
+    /// came out as text in some builds and as `<del>` in others.
+    private static let parserLock = NSLock()
+
     /// Renders `markdown`. Raw HTML is left out unless `unsafe` (cmark's safe mode); links to
     /// `javascript:`, `vbscript:` and `data:` (but images) never survive either way. `rewrite`
     /// sees each link and image and may return a new URL for it.
     public func render(_ markdown: String, unsafe: Bool = false, rewrite: (Link) -> String? = { _ in nil }) -> Output {
         var options = CMARK_OPT_SMART | CMARK_OPT_VALIDATE_UTF8
         if unsafe { options |= CMARK_OPT_UNSAFE }
+        Self.parserLock.lock()
+        defer { Self.parserLock.unlock() }
         guard let parser = cmark_parser_new(options) else { return Output(html: "", links: []) }
         defer { cmark_parser_free(parser) }
         for name in Self.extensions {

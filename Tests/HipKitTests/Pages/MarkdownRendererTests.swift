@@ -1,8 +1,24 @@
+import Foundation
+import HipChatConnect
+import Synchronization
 import Testing
 @testable import HipKit
 
 @Suite struct MarkdownRendererTests {
     let renderer = MarkdownRenderer()
+
+    /// Pages render on several threads at once; cmark-gfm's table of special characters is
+    /// global, so without the renderer's lock some of these came out with `~~` left as text.
+    @Test func strikethroughSurvivesPagesRenderedAtOnce() {
+        let renderer = MarkdownRenderer()
+        let results = Mutex([String]())
+        DispatchQueue.concurrentPerform(iterations: 400) { i in
+            let html = renderer.render("line \(i)\n\n| a | b |\n|---|---|\n| ~~x~~ | y |\n\n- ~~gone~~ item\n").html
+            results.withLock { $0.append(html) }
+        }
+        let broken = results.withLock { $0.filter { !$0.contains("<del>gone</del>") || !$0.contains("<del>x</del>") } }
+        #expect(broken.isEmpty, "\(broken.count) of 400 pages lost their strikethrough: \(broken.first ?? "")")
+    }
 
     @Test func rendersGitHubFlavouredMarkdown() {
         let html = renderer.render("""
