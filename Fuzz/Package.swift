@@ -23,7 +23,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

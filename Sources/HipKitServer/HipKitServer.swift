@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 import Hummingbird
 import Logging
@@ -29,7 +29,9 @@ public struct HipKitServer: Sendable {
     }
 
     /// With a store of the caller's (tests, or another database).
-    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "hipkit"), store: (any InstallationStore)?) {
+    public init(
+        configuration: ServerConfiguration, logger: Logger = Logger(label: "hipkit"), store: (any InstallationStore)?
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.storeOverride = store
@@ -47,31 +49,39 @@ public struct HipKitServer: Sendable {
     /// opens the store, so a build that cannot be served or a data folder that cannot be
     /// written fails here, before anything listens.
     public func makeApplication() throws -> some ApplicationProtocol {
-        let site = try SiteWatcher(loader: SiteLoader(dist: configuration.distDirectory), interval: configuration.siteCheckInterval,
-                                   logger: logger)
+        let site = try SiteWatcher(
+            loader: SiteLoader(dist: configuration.distDirectory), interval: configuration.siteCheckInterval,
+            logger: logger)
         let store: any InstallationStore
         if let storeOverride {
             store = storeOverride
         } else {
             do {
-                let secrets = try SecretBox.load(environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
+                let secrets = try SecretBox.load(
+                    environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
                 store = try SQLiteStore(file: configuration.databaseFile, secrets: secrets)
             } catch let error as SecretKeyError {
-                throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)",
-                                  hint: KeyRotation.interruptedRotationHint(dataDirectory: configuration.dataDirectory))
+                throw HipKitError(
+                    "cannot open \(configuration.databaseFile.path): \(error)",
+                    hint: KeyRotation.interruptedRotationHint(dataDirectory: configuration.dataDirectory))
             } catch {
-                throw HipKitError("cannot open \(configuration.databaseFile.path): \(error)",
-                                  hint: "--data names a folder the server can write; it keeps installations there")
+                throw HipKitError(
+                    "cannot open \(configuration.databaseFile.path): \(error)",
+                    hint: "--data names a folder the server can write; it keeps installations there")
             }
         }
         if storeOverride == nil {
-            for warning in DataFolderPermissions.warnings(dataDirectory: configuration.dataDirectory,
-                                                          databaseFile: configuration.databaseFile) {
+            for warning in DataFolderPermissions.warnings(
+                dataDirectory: configuration.dataDirectory,
+                databaseFile: configuration.databaseFile)
+            {
                 logger.warning("\(warning)")
             }
         }
         let verifier = JWTVerifier(store: store, leeway: configuration.jwtLeeway)
-        let api = HipChatAPI(http: OutgoingHTTP(timeout: configuration.outgoingTimeout), trust: URLTrust(trustedHosts: configuration.trustedHosts))
+        let api = HipChatAPI(
+            http: OutgoingHTTP(timeout: configuration.outgoingTimeout),
+            trust: URLTrust(trustedHosts: configuration.trustedHosts))
         let tokens = AccessTokens(api: api)
         let pusher = GlancePushService(api: api, tokens: tokens, retry: configuration.pushRetry, logger: logger)
         let responder = ServerResponder(
@@ -79,12 +89,15 @@ public struct HipKitServer: Sendable {
             site: site,
             store: store,
             verifier: verifier,
-            install: InstallHandler(store: store, api: api, tokens: tokens, verifier: verifier,
-                                    verifyInstalls: configuration.verifyInstalls, logger: logger),
+            install: InstallHandler(
+                store: store, api: api, tokens: tokens, verifier: verifier,
+                verifyInstalls: configuration.verifyInstalls, logger: logger),
             glances: GlanceQueryHandler(store: store, verifier: verifier),
             webhooks: WebhookHandler(store: store, verifier: verifier, logger: logger),
             settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
-            admin: configuration.adminToken.map { AdminHandler(token: $0, store: store, pusher: pusher, logger: logger) },
+            admin: configuration.adminToken.map {
+                AdminHandler(token: $0, store: store, pusher: pusher, logger: logger)
+            },
             dev: dev.map(DevRoutes.init(session:)),
             hipchat: hipchat.map(LocalHipChatRoutes.init(hipchat:)),
             logger: logger)
@@ -93,15 +106,22 @@ public struct HipKitServer: Sendable {
             logger.warning("views open without HipChat's token (--no-auth): for designing views locally only")
         }
         if !configuration.verifyInstalls {
-            logger.warning("installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install")
+            logger.warning(
+                "installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install"
+            )
         }
         return Application(
             responder: responder,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestDeadlineHandler(deadline: Self.timeAmount(configuration.requestTimeout))],
-                idleTimeout: Self.timeAmount(configuration.idleTimeout))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
-            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? []) + services,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        RequestDeadlineHandler(deadline: Self.timeAmount(configuration.requestTimeout))
+                    ],
+                    idleTimeout: Self.timeAmount(configuration.idleTimeout))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
+            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
+                + services,
             logger: logger)
     }
 

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 
 struct BuildCommand: ParsableCommand {
@@ -8,16 +8,16 @@ struct BuildCommand: ParsableCommand {
         commandName: "build",
         abstract: "Validate the project and write its descriptor and files to the output folder.",
         discussion: """
-        Writes the site to OUT: atlassian-connect.json, the pages, assets, static glance data,
-        index.html and the Marketplace bundle. The output folder is replaced whole, and only when
-        the build succeeds; nothing is written when there are errors. The same input always gives
-        the same bytes. Pages unchanged since the last build come from .hipkit/cache.
+            Writes the site to OUT: atlassian-connect.json, the pages, assets, static glance data,
+            index.html and the Marketplace bundle. The output folder is replaced whole, and only when
+            the build succeeds; nothing is written when there are errors. The same input always gives
+            the same bytes. Pages unchanged since the last build come from .hipkit/cache.
 
-        Examples:
-          hipkit build
-          hipkit build examples/incidents --env dev
-          hipkit build my-addon --base-url https://addon.example.com --out /srv/addon
-        """)
+            Examples:
+              hipkit build
+              hipkit build examples/incidents --env dev
+              hipkit build my-addon --base-url https://addon.example.com --out /srv/addon
+            """)
 
     @Argument(help: "Project folder or addon.yaml.")
     var path: String = "."
@@ -40,18 +40,22 @@ struct BuildCommand: ParsableCommand {
     func run() throws {
         do {
             if case .descriptor(let file) = try ProjectLoader.input(for: path) {
-                throw HipKitError("\(file) is a descriptor; build reads addon.yaml",
-                                  hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
+                throw HipKitError(
+                    "\(file) is a descriptor; build reads addon.yaml",
+                    hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
             }
             let options = LoadOptions(environment: environment, baseUrl: baseUrl)
             var inputStamp: String?
             if !noCache, case .spec(let spec) = try ProjectLoader.input(for: path) {
-                let output = out.map { URL(fileURLWithPath: $0) }
+                let output =
+                    out.map { URL(fileURLWithPath: $0) }
                     ?? URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
                 let freshness = ProjectBuild.check(path, options: options, output: output)
                 if let count = freshness.upToDateFiles {
                     Output.report([], sources: SourceStore(), format: format)
-                    if format == .human { Output.say("\(out ?? ProjectLoader.displayPath(output)) is up to date (\(count) files)") }
+                    if format == .human {
+                        Output.say("\(out ?? ProjectLoader.displayPath(output)) is up to date (\(count) files)")
+                    }
                     return
                 }
                 inputStamp = freshness.inputStamp
@@ -69,7 +73,9 @@ struct BuildCommand: ParsableCommand {
                 switch outcome {
                 case .unchanged: Output.say("\(shown) is up to date (\(build.files.count) files)")
                 case .replaced(let written, let linked):
-                    Output.say("built \(build.files.count) file\(build.files.count == 1 ? "" : "s") into \(shown)" + (linked > 0 ? " (\(written) changed)" : ""))
+                    Output.say(
+                        "built \(build.files.count) file\(build.files.count == 1 ? "" : "s") into \(shown)"
+                            + (linked > 0 ? " (\(written) changed)" : ""))
                 }
             }
         } catch let error as HipKitError {

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 import HipKitServer
 import Logging
@@ -10,24 +10,24 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Build, serve and rebuild on every change, with live reload and errors shown in the page.",
         discussion: """
-        Builds the project into OUT (default PATH/dist) with base URL http://HOST:PORT, serves
-        it like `hipkit serve` (same routes, same JWT rules), and watches the project: every
-        saved change to addon.yaml, a page, a template or an asset rebuilds what it affects
-        and reloads the browser pages that show it. When a rebuild fails, the diagnostics are
-        printed here and shown over every open page; the last good build keeps being served.
+            Builds the project into OUT (default PATH/dist) with base URL http://HOST:PORT, serves
+            it like `hipkit serve` (same routes, same JWT rules), and watches the project: every
+            saved change to addon.yaml, a page, a template or an asset rebuilds what it affects
+            and reloads the browser pages that show it. When a rebuild fails, the diagnostics are
+            printed here and shown over every open page; the last good build keeps being served.
 
-        A local HipChat runs at http://HOST:PORT/_hipchat/: a room where the add-on is
-        installed for real, its glances, views, actions and webhooks work, and every request
-        between HipChat and the add-on is logged. Pages load its all.js instead of HipChat's.
+            A local HipChat runs at http://HOST:PORT/_hipchat/: a room where the add-on is
+            installed for real, its glances, views, actions and webhooks work, and every request
+            between HipChat and the add-on is logged. Pages load its all.js instead of HipChat's.
 
-        Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output
-        never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.
+            Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output
+            never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.
 
-        Examples:
-          hipkit dev
-          hipkit dev examples/deploy-board --port 3000
-          hipkit dev my-addon --env dev --no-auth
-        """)
+            Examples:
+              hipkit dev
+              hipkit dev examples/deploy-board --port 3000
+              hipkit dev my-addon --env dev --no-auth
+            """)
 
     @Argument(help: "Project folder or addon.yaml.")
     var path: String = "."
@@ -46,7 +46,10 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(help: "Open views without HipChat's JWT, to design them in a plain browser tab.")
     var noAuth = false
 
-    @Option(help: "Bearer token for the /admin API, e.g. to push glance updates into the local HipChat (default: $HIPKIT_ADMIN_TOKEN).")
+    @Option(
+        help:
+            "Bearer token for the /admin API, e.g. to push glance updates into the local HipChat (default: $HIPKIT_ADMIN_TOKEN)."
+    )
     var adminToken: String?
 
     func run() async throws {
@@ -54,7 +57,8 @@ struct DevCommand: AsyncParsableCommand {
         let logger = listen.logger(defaultLevel: .notice)
         let base: String
         do {
-            base = try LoadOptions.validatedBaseUrl(baseUrl ?? ListenOptions.localURL(host: listen.resolvedHost, port: port))
+            base = try LoadOptions.validatedBaseUrl(
+                baseUrl ?? ListenOptions.localURL(host: listen.resolvedHost, port: port))
         } catch let error as HipKitError {
             throw Output.fail(error)
         }
@@ -62,31 +66,41 @@ struct DevCommand: AsyncParsableCommand {
         let session = DevSession()
         let rebuilder: DevRebuilder
         do {
-            rebuilder = try DevRebuilder(path: path, options: LoadOptions(environment: environment, baseUrl: base,
-                                                                         hipchatHost: base + LocalHipChat.path),
-                                         output: out.map { URL(fileURLWithPath: $0) },
-                                         session: session, logger: logger, report: Self.report)
+            rebuilder = try DevRebuilder(
+                path: path,
+                options: LoadOptions(
+                    environment: environment, baseUrl: base,
+                    hipchatHost: base + LocalHipChat.path),
+                output: out.map { URL(fileURLWithPath: $0) },
+                session: session, logger: logger, report: Self.report)
         } catch let error as HipKitError {
             throw Output.fail(error)
         }
 
         let shown = ProjectLoader.displayPath(rebuilder.output)
         if !rebuilder.rebuild().succeeded {
-            guard FileManager.default.fileExists(atPath: rebuilder.output.appendingPathComponent("atlassian-connect.json").path) else {
+            guard
+                FileManager.default.fileExists(
+                    atPath: rebuilder.output.appendingPathComponent("atlassian-connect.json").path)
+            else {
                 Output.say("hipkit dev: waiting for the errors to be fixed; serving starts with the first good build")
                 guard await rebuilder.untilGoodBuild() else { throw ExitCode(1) }
-                return try await serve(rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
+                return try await serve(
+                    rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
             }
             Output.say("hipkit dev: serving the previous build in \(shown) until the errors are fixed")
         }
         try await serve(rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
     }
 
-    private func serve(_ rebuilder: DevRebuilder, session: DevSession, port: Int, base: String, shown: String, logger: Logger) async throws {
+    private func serve(
+        _ rebuilder: DevRebuilder, session: DevSession, port: Int, base: String, shown: String, logger: Logger
+    ) async throws {
         var configuration = ServerConfiguration(
             distDirectory: rebuilder.output, host: listen.resolvedHost, port: port,
             dataDirectory: rebuilder.projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
-            trustedHosts: [TrustedHost.hipchatCloud] + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
+            trustedHosts: [TrustedHost.hipchatCloud]
+                + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
             adminToken: adminToken ?? ProcessInfo.processInfo.environment["HIPKIT_ADMIN_TOKEN"],
             frameAncestors: ["'self'", "https://*.hipchat.com", "http://127.0.0.1:*", "http://localhost:*"],
             siteCheckInterval: 1)
@@ -96,12 +110,14 @@ struct DevCommand: AsyncParsableCommand {
         server.dev = session
         server.services = [rebuilder]
         if let descriptor = URL(string: base + "/atlassian-connect.json") {
-            server.hipchat = LocalHipChat(configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path),
-                                          logger: logger)
+            server.hipchat = LocalHipChat(
+                configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path),
+                logger: logger)
         }
         Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/atlassian-connect.json")
         Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
-        Output.say("hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")
+        Output.say(
+            "hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")
         do {
             try await server.run()
         } catch let failure as SiteLoadError {
@@ -116,11 +132,14 @@ struct DevCommand: AsyncParsableCommand {
     @Sendable private static func report(_ outcome: DevRebuilder.Outcome) {
         let build = outcome.build
         Output.report(build.diagnostics, sources: build.sources, format: .human)
-        let ms = Double(outcome.duration.components.seconds) * 1000 + Double(outcome.duration.components.attoseconds) / 1e15
+        let ms =
+            Double(outcome.duration.components.seconds) * 1000 + Double(outcome.duration.components.attoseconds) / 1e15
         let time = String(format: "%.0f ms", ms)
         if outcome.succeeded {
             let count = outcome.changed.count
-            Output.say("hipkit dev: built in \(time): " + (count == 0 ? "nothing changed" : "\(count) file\(count == 1 ? "" : "s") changed"))
+            Output.say(
+                "hipkit dev: built in \(time): "
+                    + (count == 0 ? "nothing changed" : "\(count) file\(count == 1 ? "" : "s") changed"))
         } else {
             Output.say("hipkit dev: the build failed (\(time)); still serving the last good build")
         }

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 import HipKitServer
 import Logging
@@ -10,24 +10,24 @@ struct EmulateCommand: AsyncParsableCommand {
         commandName: "emulate",
         abstract: "Play HipChat for any add-on: install it in a local room and try it in the browser.",
         discussion: """
-        Serves a local HipChat at http://HOST:PORT/_hipchat/ for the add-on whose descriptor is
-        at DESCRIPTOR_URL. Install it there and it works as in HipChat: the install callback
-        gets real credentials this HipChat's token endpoint honours, glances are queried with
-        signed JWTs, views open in the sidebar and in dialogs with HipChat's JavaScript API,
-        actions follow their conditions, typed messages reach matching webhooks, and the
-        add-on can post notifications and glance updates to the emulated REST API. An event
-        log shows every request between the two.
+            Serves a local HipChat at http://HOST:PORT/_hipchat/ for the add-on whose descriptor is
+            at DESCRIPTOR_URL. Install it there and it works as in HipChat: the install callback
+            gets real credentials this HipChat's token endpoint honours, glances are queried with
+            signed JWTs, views open in the sidebar and in dialogs with HipChat's JavaScript API,
+            actions follow their conditions, typed messages reach matching webhooks, and the
+            add-on can post notifications and glance updates to the emulated REST API. An event
+            log shows every request between the two.
 
-        The add-on has to accept this HipChat. For one served by `hipkit serve`:
-          hipkit serve dist --trust-host 127.0.0.1:8090 --frame-ancestor http://127.0.0.1:8090
-        Views load HipChat's all.js from http://HOST:PORT/_hipchat/atlassian-connect/all.js;
-        each view URL carries xdm_e, the origin frameworks build that address from.
-        (`hipkit dev` has the same local HipChat built in.)
+            The add-on has to accept this HipChat. For one served by `hipkit serve`:
+              hipkit serve dist --trust-host 127.0.0.1:8090 --frame-ancestor http://127.0.0.1:8090
+            Views load HipChat's all.js from http://HOST:PORT/_hipchat/atlassian-connect/all.js;
+            each view URL carries xdm_e, the origin frameworks build that address from.
+            (`hipkit dev` has the same local HipChat built in.)
 
-        Examples:
-          hipkit emulate http://127.0.0.1:8080/atlassian-connect.json
-          hipkit emulate https://addon.example.com/atlassian-connect.json --port 9000
-        """)
+            Examples:
+              hipkit emulate http://127.0.0.1:8080/atlassian-connect.json
+              hipkit emulate https://addon.example.com/atlassian-connect.json --port 9000
+            """)
 
     @Argument(help: "The add-on's descriptor URL (atlassian-connect.json).")
     var descriptorUrl: String
@@ -35,7 +35,9 @@ struct EmulateCommand: AsyncParsableCommand {
     @OptionGroup var listen: ListenOptions
 
     func validate() throws {
-        guard let url = URL(string: descriptorUrl), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+        guard let url = URL(string: descriptorUrl), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host != nil
+        else {
             throw ValidationError("'\(descriptorUrl)' is not an http or https URL of a descriptor")
         }
     }
@@ -46,7 +48,8 @@ struct EmulateCommand: AsyncParsableCommand {
         let host = listen.resolvedHost
         let base = ListenOptions.localURL(host: host, port: port)
         guard let descriptor = URL(string: descriptorUrl) else { throw ExitCode(2) }
-        let hipchat = LocalHipChat(configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path), logger: logger)
+        let hipchat = LocalHipChat(
+            configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path), logger: logger)
         Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")
         try await LocalHipChatServer(hipchat: hipchat, host: host, port: port, logger: logger).run()
     }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import ArgumentParser
+import HipChatConnect
 import HipKit
 
 @main
@@ -8,10 +8,13 @@ struct HipKitCommand: AsyncParsableCommand {
         commandName: "hipkit",
         abstract: "Build, check and serve HipChat Connect add-ons from one YAML file.",
         discussion: """
-        Start with `hipkit init my-addon`, describe the add-on in my-addon/addon.yaml, then
-        `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
-        """,
+            Start with `hipkit init my-addon`, describe the add-on in my-addon/addon.yaml, then
+            `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
+            """,
         version: HipKitVersion.current,
-        subcommands: [InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self, ServeCommand.self, RotateKeyCommand.self, DevCommand.self, EmulateCommand.self, SpecReferenceCommand.self]
+        subcommands: [
+            InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self,
+            ServeCommand.self, RotateKeyCommand.self, DevCommand.self, EmulateCommand.self, SpecReferenceCommand.self,
+        ]
     )
 }

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 
 struct ImportCommand: ParsableCommand {
@@ -8,16 +8,16 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Turn an existing descriptor into an addon.yaml spec.",
         discussion: """
-        URLs that start with {{localBaseUrl}} or ${host} become relative to the spec's baseUrl
-        (--base-url, default http://localhost:8080); other URLs stay as they are. Fields hipkit
-        does not model are kept under `extra:`. Building the spec gives the descriptor back.
+            URLs that start with {{localBaseUrl}} or ${host} become relative to the spec's baseUrl
+            (--base-url, default http://localhost:8080); other URLs stay as they are. Fields hipkit
+            does not model are kept under `extra:`. Building the spec gives the descriptor back.
 
-        The descriptor is checked first; its problems are reported at its own lines and the
-        spec is written all the same (exit status 1), so they can be fixed in addon.yaml.
+            The descriptor is checked first; its problems are reported at its own lines and the
+            spec is written all the same (exit status 1), so they can be fixed in addon.yaml.
 
-        Example:
-          hipkit import atlassian-connect.json --out my-addon --base-url https://addon.example.com
-        """)
+            Example:
+              hipkit import atlassian-connect.json --out my-addon --base-url https://addon.example.com
+            """)
 
     @Argument(help: "The descriptor .json file.")
     var descriptor: String
@@ -44,8 +44,10 @@ struct ImportCommand: ParsableCommand {
             }
             let text = SpecFileWriter.text(
                 for: DescriptorImporter(baseUrl: baseUrl).spec(from: source),
-                header: ["Imported from \((descriptor as NSString).lastPathComponent) by `hipkit import`.",
-                         "Relative URLs and pages are joined to baseUrl."])
+                header: [
+                    "Imported from \((descriptor as NSString).lastPathComponent) by `hipkit import`.",
+                    "Relative URLs and pages are joined to baseUrl.",
+                ])
             let target = URL(fileURLWithPath: out).appendingPathComponent("addon.yaml")
             try SpecFileWriter.write(text, to: target, replacing: force)
             if format == .human { Output.say("wrote \(ProjectLoader.join(out, "addon.yaml"))") }

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 
 struct InitCommand: ParsableCommand {
@@ -8,18 +8,18 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Start a new add-on project from a built-in scaffold.",
         discussion: """
-        The `full` scaffold (the default) uses every module type (glance, sidebar, dialog, message
-        and input actions, webhook, configuration and external pages) with its pages, icons and a
-        complete Marketplace listing. `--list` shows the others. Every scaffold passes
-        `hipkit validate` with no warnings, and writes addon.schema.json beside addon.yaml so
-        editors with the YAML language server complete and check the spec.
+            The `full` scaffold (the default) uses every module type (glance, sidebar, dialog, message
+            and input actions, webhook, configuration and external pages) with its pages, icons and a
+            complete Marketplace listing. `--list` shows the others. Every scaffold passes
+            `hipkit validate` with no warnings, and writes addon.schema.json beside addon.yaml so
+            editors with the YAML language server complete and check the spec.
 
-        Examples:
-          hipkit init my-addon
-          hipkit init --list
-          hipkit init standup --template slash-command
-          hipkit init incidents --key com.example.incidents --name "Incident Tracker"
-        """)
+            Examples:
+              hipkit init my-addon
+              hipkit init --list
+              hipkit init standup --template slash-command
+              hipkit init incidents --key com.example.incidents --name "Incident Tracker"
+            """)
 
     @Argument(help: "The folder to create.")
     var directory: String?
@@ -51,7 +51,8 @@ struct InitCommand: ParsableCommand {
             let names = ProjectScaffolder.templates
             let width = names.map(\.count).max() ?? 0
             for name in names {
-                Output.say(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + ProjectScaffolder.about(name))
+                Output.say(
+                    name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + ProjectScaffolder.about(name))
             }
             return
         }

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 import Logging
 
@@ -13,12 +13,17 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "Port to listen on (default: $PORT, else 8080; 8090 for emulate).")
     var port: Int?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (default: info for serve, notice otherwise).")
+    @Option(
+        help:
+            "Log level: trace, debug, info, notice, warning, error or critical (default: info for serve, notice otherwise)."
+    )
     var logLevel: String?
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
-        if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level '\(logLevel)' is not a log level")
+        }
     }
 
     /// `--host`, else `$HOST`, else loopback: nothing is reachable from elsewhere unless asked.
@@ -40,7 +45,11 @@ struct ListenOptions: ParsableArguments {
     /// the system's pick of a free port (0) will not do for them.
     func fixedPort(fallback: Int = 8080) throws -> Int {
         let port = try resolvedPort(fallback: fallback)
-        guard port != 0 else { throw Output.fail(HipKitError("port 0 picks a free port at random; give the port to use", hint: "for example --port 8080")) }
+        guard port != 0 else {
+            throw Output.fail(
+                HipKitError("port 0 picks a free port at random; give the port to use", hint: "for example --port 8080")
+            )
+        }
         return port
     }
 

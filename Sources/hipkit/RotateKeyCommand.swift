@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 import HipKitServer
 
@@ -9,22 +9,22 @@ struct RotateKeyCommand: AsyncParsableCommand {
         commandName: "rotate-key",
         abstract: "Re-encrypt the stored installation secrets under a new key.",
         discussion: """
-        Stop `hipkit serve` first: a running server keeps the old key.
+            Stop `hipkit serve` first: a running server keeps the old key.
 
-        With the key in DATA/secret.key (the default), a new random key replaces it. The new key
-        is written to DATA/secret.key.new before anything changes and renamed over secret.key at
-        the end, so an interrupted rotation loses nothing: run the command again to finish it.
+            With the key in DATA/secret.key (the default), a new random key replaces it. The new key
+            is written to DATA/secret.key.new before anything changes and renamed over secret.key at
+            the end, so an interrupted rotation loses nothing: run the command again to finish it.
 
-        With the key in HIPKIT_SECRET_KEY, give the new one in HIPKIT_NEW_SECRET_KEY (make one
-        with `openssl rand -base64 32`); once the command succeeds, put the new key in
-        HIPKIT_SECRET_KEY wherever the server reads it.
+            With the key in HIPKIT_SECRET_KEY, give the new one in HIPKIT_NEW_SECRET_KEY (make one
+            with `openssl rand -base64 32`); once the command succeeds, put the new key in
+            HIPKIT_SECRET_KEY wherever the server reads it.
 
-        Afterwards, replace the backups of the old key and of the database together.
+            Afterwards, replace the backups of the old key and of the database together.
 
-        Examples:
-          hipkit rotate-key
-          HIPKIT_SECRET_KEY=… HIPKIT_NEW_SECRET_KEY=$(openssl rand -base64 32) hipkit rotate-key my-addon/dist
-        """)
+            Examples:
+              hipkit rotate-key
+              HIPKIT_SECRET_KEY=… HIPKIT_NEW_SECRET_KEY=$(openssl rand -base64 32) hipkit rotate-key my-addon/dist
+            """)
 
     @Argument(help: "The built site the server serves; its data folder is .hipkit/ beside it.")
     var dist: String = "dist"
@@ -34,19 +34,23 @@ struct RotateKeyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration = ServerConfiguration(distDirectory: URL(fileURLWithPath: dist),
-                                                dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) })
+        let configuration = ServerConfiguration(
+            distDirectory: URL(fileURLWithPath: dist),
+            dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) })
         do {
-            let outcome = try await KeyRotation.rotate(databaseFile: configuration.databaseFile, dataDirectory: configuration.dataDirectory,
-                                                       currentKey: environment[SecretBox.environmentVariable],
-                                                       newKey: environment[SecretBox.newEnvironmentVariable])
+            let outcome = try await KeyRotation.rotate(
+                databaseFile: configuration.databaseFile, dataDirectory: configuration.dataDirectory,
+                currentKey: environment[SecretBox.environmentVariable],
+                newKey: environment[SecretBox.newEnvironmentVariable])
             let shown = ProjectLoader.displayPath(configuration.dataDirectory)
-            let secrets = "\(outcome.reencrypted) installation secret\(outcome.reencrypted == 1 ? "" : "s") re-encrypted"
+            let secrets =
+                "\(outcome.reencrypted) installation secret\(outcome.reencrypted == 1 ? "" : "s") re-encrypted"
             if outcome.keyFileReplaced {
                 Output.say("\(secrets); the new key is \(shown)/\(SecretBox.keyFileName)")
             } else {
-                Output.say("\(secrets); now set \(SecretBox.environmentVariable) to the value of \(SecretBox.newEnvironmentVariable) "
-                           + "wherever the server reads it (the old key no longer opens the store)")
+                Output.say(
+                    "\(secrets); now set \(SecretBox.environmentVariable) to the value of \(SecretBox.newEnvironmentVariable) "
+                        + "wherever the server reads it (the old key no longer opens the store)")
             }
         } catch let error as SecretKeyError {
             throw Output.fail(HipKitError("cannot rotate the key: \(error)"))

@@ -1,6 +1,6 @@
-import HipChatConnect
 import ArgumentParser
 import Foundation
+import HipChatConnect
 import HipKit
 import HipKitServer
 import Logging
@@ -10,28 +10,28 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a built add-on: its files, installs, JWT-checked views, glances, webhooks and settings.",
         discussion: """
-        Serves DIST (the output of `hipkit build`) at the paths its atlassian-connect.json names,
-        whatever host that is, and does what a static host cannot: takes HipChat's installs
-        (checked with HipChat unless --no-verify-installs), checks the JWT on views, glance
-        queries, webhooks and settings, answers glance queries with the latest data, and answers
-        webhooks with the spec's canned replies. A new build of DIST is picked up within a second.
+            Serves DIST (the output of `hipkit build`) at the paths its atlassian-connect.json names,
+            whatever host that is, and does what a static host cannot: takes HipChat's installs
+            (checked with HipChat unless --no-verify-installs), checks the JWT on views, glance
+            queries, webhooks and settings, answers glance queries with the latest data, and answers
+            webhooks with the spec's canned replies. A new build of DIST is picked up within a second.
 
-        Installations and posted data are kept in DATA/hipkit.sqlite (default: .hipkit/ beside
-        DIST), their secrets encrypted with the key in HIPKIT_SECRET_KEY (32 bytes as base64 or
-        64 hex digits: `openssl rand -base64 32`), else with DATA/secret.key, created on first
-        run. Back the key up with the database: without it the installations cannot be read.
-        With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and pushes it
-        to HipChat, and `GET /admin/installations` lists installations.
+            Installations and posted data are kept in DATA/hipkit.sqlite (default: .hipkit/ beside
+            DIST), their secrets encrypted with the key in HIPKIT_SECRET_KEY (32 bytes as base64 or
+            64 hex digits: `openssl rand -base64 32`), else with DATA/secret.key, created on first
+            run. Back the key up with the database: without it the installations cannot be read.
+            With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and pushes it
+            to HipChat, and `GET /admin/installations` lists installations.
 
-        Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY
-        is the secrets' key. SIGTERM or SIGINT stops the server gracefully. GET /healthz answers {"status":"ok"}.
+            Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY
+            is the secrets' key. SIGTERM or SIGINT stops the server gracefully. GET /healthz answers {"status":"ok"}.
 
-        Examples:
-          hipkit serve
-          hipkit serve my-addon/dist --port 3000
-          HIPKIT_ADMIN_TOKEN=$(openssl rand -hex 20) hipkit serve dist --host 0.0.0.0
-          hipkit serve dist --trust-host hipchat.example.com:8443
-        """)
+            Examples:
+              hipkit serve
+              hipkit serve my-addon/dist --port 3000
+              HIPKIT_ADMIN_TOKEN=$(openssl rand -hex 20) hipkit serve dist --host 0.0.0.0
+              hipkit serve dist --trust-host hipchat.example.com:8443
+            """)
 
     @Argument(help: "The built site: `hipkit build`'s output folder.")
     var dist: String = "dist"
@@ -41,16 +41,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("data"), help: "Folder for hipkit.sqlite (default: DIST/../.hipkit).")
     var dataDirectory: String?
 
-    @Option(name: .customLong("trust-host"), help: "A HipChat host installs may name, HOST[:PORT]; repeatable (default: api.hipchat.com).")
+    @Option(
+        name: .customLong("trust-host"),
+        help: "A HipChat host installs may name, HOST[:PORT]; repeatable (default: api.hipchat.com).")
     var trustHosts: [String] = []
 
-    @Option(name: .customLong("frame-ancestor"), help: "An origin allowed to show views in a frame, besides HipChat's; repeatable (e.g. `hipkit emulate`'s).")
+    @Option(
+        name: .customLong("frame-ancestor"),
+        help: "An origin allowed to show views in a frame, besides HipChat's; repeatable (e.g. `hipkit emulate`'s).")
     var frameAncestors: [String] = []
 
     @Option(help: "Bearer token for the /admin API (default: $HIPKIT_ADMIN_TOKEN; without one the admin API is off).")
     var adminToken: String?
 
-    @Flag(help: "Store installs without checking them with HipChat. Anyone reaching the server can then install: local use only.")
+    @Flag(
+        help:
+            "Store installs without checking them with HipChat. Anyone reaching the server can then install: local use only."
+    )
     var noVerifyInstalls = false
 
     func validate() throws {
@@ -59,7 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for origin in frameAncestors {
             guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
-                  !origin.contains(where: { $0 == ";" || $0 == "," || $0.isWhitespace }) else {
+                !origin.contains(where: { $0 == ";" || $0 == "," || $0.isWhitespace })
+            else {
                 throw ValidationError("--frame-ancestor '\(origin)' is not an origin such as http://127.0.0.1:8090")
             }
         }
@@ -83,14 +91,16 @@ struct ServeCommand: AsyncParsableCommand {
             secretKey: environment["HIPKIT_SECRET_KEY"])
         let server = HipKitServer(configuration: configuration, logger: logger)
         do {
-            logger.info("serving", metadata: [
-                "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
-                "data": "\(configuration.dataDirectory.path)",
-                // Where the key comes from, never the key.
-                "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
-                "admin": "\(configuration.adminToken == nil ? "off" : "on")",
-                "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
-            ])
+            logger.info(
+                "serving",
+                metadata: [
+                    "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
+                    "data": "\(configuration.dataDirectory.path)",
+                    // Where the key comes from, never the key.
+                    "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
+                    "admin": "\(configuration.adminToken == nil ? "off" : "on")",
+                    "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
+                ])
             try await server.run()
         } catch let failure as SiteLoadError {
             Output.report(failure.diagnostics, sources: failure.sources, format: .human, summary: false)

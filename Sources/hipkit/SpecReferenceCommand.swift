@@ -1,5 +1,5 @@
-import HipChatConnect
 import ArgumentParser
+import HipChatConnect
 import HipKit
 
 /// Prints docs/spec.md; `make docs` uses it. Hidden: users read the file.

@@ -1,5 +1,5 @@
-import HipChatConnect
 import ArgumentParser
+import HipChatConnect
 import HipKit
 
 struct ValidateCommand: ParsableCommand {
@@ -7,16 +7,16 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check an add-on spec or a descriptor against every rule HipChat applies.",
         discussion: """
-        PATH is a project folder holding addon.yaml, an addon.yaml file, or a descriptor .json
-        file (checked as HipChat would; {{localBaseUrl}} and ${host} stand for the base URL).
+            PATH is a project folder holding addon.yaml, an addon.yaml file, or a descriptor .json
+            file (checked as HipChat would; {{localBaseUrl}} and ${host} stand for the base URL).
 
-        Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O problem.
+            Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O problem.
 
-        Examples:
-          hipkit validate
-          hipkit validate examples/incidents --format json
-          hipkit validate atlassian-connect.json
-        """)
+            Examples:
+              hipkit validate
+              hipkit validate examples/incidents --format json
+              hipkit validate atlassian-connect.json
+            """)
 
     @Argument(help: "Project folder, addon.yaml, or descriptor .json.")
     var path: String = "."

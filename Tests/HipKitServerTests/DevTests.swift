@@ -1,10 +1,11 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+
 @testable import HipKitServer
 
 /// `hipkit dev`'s parts below the browser: which rebuilds tell pages what, the problems a
@@ -19,12 +20,17 @@ struct DevTests {
         var dist: URL { root.appendingPathComponent("dist") }
 
         init() throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-dev-\(UUID().uuidString)/incidents")
-            _ = try ProjectScaffolder().create(template: "full", in: root,
-                                               values: .init(key: "com.example.incidents", name: "Incidents", baseUrl: "https://incidents.example.com"))
-            rebuilder = try DevRebuilder(path: root.path, options: LoadOptions(baseUrl: "http://127.0.0.1:8080"), output: root.appendingPathComponent("dist"),
-                                         session: session, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                         report: { _ in })
+            root = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "hipkit-dev-\(UUID().uuidString)/incidents")
+            _ = try ProjectScaffolder().create(
+                template: "full", in: root,
+                values: .init(key: "com.example.incidents", name: "Incidents", baseUrl: "https://incidents.example.com")
+            )
+            rebuilder = try DevRebuilder(
+                path: root.path, options: LoadOptions(baseUrl: "http://127.0.0.1:8080"),
+                output: root.appendingPathComponent("dist"),
+                session: session, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                report: { _ in })
         }
 
         func edit(_ path: String, _ change: (String) -> String) throws {
@@ -49,18 +55,29 @@ struct DevTests {
         let project = try Project()
         defer { project.remove() }
         var events = project.session.subscribe().makeAsyncIterator()
-        guard case .hello(_, 0, nil) = await Self.next(&events) else { Issue.record("no hello first"); return }
+        guard case .hello(_, 0, nil) = await Self.next(&events) else {
+            Issue.record("no hello first")
+            return
+        }
 
         let first = project.rebuilder.rebuild()
         #expect(first.succeeded)
         #expect(first.changed.contains("sidebar.html") && first.changed.contains("atlassian-connect.json"))
-        guard case .built(1, let all) = await Self.next(&events) else { Issue.record("no first build"); return }
+        guard case .built(1, let all) = await Self.next(&events) else {
+            Issue.record("no first build")
+            return
+        }
         #expect(all == first.changed)
 
-        try project.edit("pages/sidebar.md") { $0.replacingOccurrences(of: "# Open incidents", with: "# Incidents now") }
+        try project.edit("pages/sidebar.md") {
+            $0.replacingOccurrences(of: "# Open incidents", with: "# Incidents now")
+        }
         let page = project.rebuilder.rebuild()
         #expect(page.changed == ["sidebar.html"])
-        guard case .built(2, ["sidebar.html"]) = await Self.next(&events) else { Issue.record("page edit not announced"); return }
+        guard case .built(2, ["sidebar.html"]) = await Self.next(&events) else {
+            Issue.record("page edit not announced")
+            return
+        }
 
         // An asset: bytes after a PNG's end are ignored by readers, so the image stays valid.
         let image = project.root.appendingPathComponent("assets/glance.png")
@@ -69,7 +86,9 @@ struct DevTests {
         _ = await Self.next(&events)
 
         // A spec edit that only renames the add-on changes the descriptor and the pages that show the name.
-        try project.edit("addon.yaml") { $0.replacingOccurrences(of: "\nname: Incidents\n", with: "\nname: Incident Desk\n") }
+        try project.edit("addon.yaml") {
+            $0.replacingOccurrences(of: "\nname: Incidents\n", with: "\nname: Incident Desk\n")
+        }
         let spec = project.rebuilder.rebuild()
         #expect(spec.changed.contains("atlassian-connect.json"))
         #expect(!spec.changed.contains("assets/glance.png"))
@@ -77,11 +96,16 @@ struct DevTests {
 
         // Nothing changed: still announced (a page showing a failure learns it is over), with no paths.
         #expect(project.rebuilder.rebuild().changed == [])
-        guard case .built(_, []) = await Self.next(&events) else { Issue.record("no-change build not announced"); return }
+        guard case .built(_, []) = await Self.next(&events) else {
+            Issue.record("no-change build not announced")
+            return
+        }
 
         // A deleted page: its file is gone from dist/ and named among the changes.
         try FileManager.default.removeItem(at: project.root.appendingPathComponent("pages/report.md"))
-        try project.edit("pages/sidebar.md") { $0.replacingOccurrences(of: "Read the [incident report](report.md) for the timeline.", with: "") }
+        try project.edit("pages/sidebar.md") {
+            $0.replacingOccurrences(of: "Read the [incident report](report.md) for the timeline.", with: "")
+        }
         try project.edit("addon.yaml") { spec in
             let lines = spec.split(separator: "\n", omittingEmptySubsequences: false)
             guard let start = lines.firstIndex(of: "externalPages:") else { return spec }
@@ -99,16 +123,25 @@ struct DevTests {
         let project = try Project()
         defer { project.remove() }
         #expect(project.rebuilder.rebuild().succeeded)
-        let before = try FileTree.files(under: project.dist).map { ($0, try Data(contentsOf: project.dist.appendingPathComponent($0))) }
+        let before = try FileTree.files(under: project.dist).map {
+            ($0, try Data(contentsOf: project.dist.appendingPathComponent($0)))
+        }
         var events = project.session.subscribe().makeAsyncIterator()
         _ = await Self.next(&events)
 
-        try project.edit("addon.yaml") { $0.replacingOccurrences(of: "\nname: Incidents\n", with: "\nname: [Incidents]\n") }
+        try project.edit("addon.yaml") {
+            $0.replacingOccurrences(of: "\nname: Incidents\n", with: "\nname: [Incidents]\n")
+        }
         let broken = project.rebuilder.rebuild()
         #expect(!broken.succeeded)
-        let after = try FileTree.files(under: project.dist).map { ($0, try Data(contentsOf: project.dist.appendingPathComponent($0))) }
+        let after = try FileTree.files(under: project.dist).map {
+            ($0, try Data(contentsOf: project.dist.appendingPathComponent($0)))
+        }
         #expect(before.map(\.0) == after.map(\.0) && before.map(\.1) == after.map(\.1), "dist/ untouched")
-        guard case .failed(1, let problems) = await Self.next(&events) else { Issue.record("failure not announced"); return }
+        guard case .failed(1, let problems) = await Self.next(&events) else {
+            Issue.record("failure not announced")
+            return
+        }
         let wrongType = try #require(problems.first { $0.code == "wrong-type" })
         #expect(wrongType.file?.hasSuffix("addon.yaml") == true)
         #expect(wrongType.excerpt.first { $0.number == wrongType.line }?.text == "name: [Incidents]")
@@ -117,30 +150,44 @@ struct DevTests {
 
         // A second subscriber, as a page opened while broken, hears the problems first thing.
         var late = project.session.subscribe().makeAsyncIterator()
-        guard case .hello(_, 1, let shown?) = await Self.next(&late), shown == problems else { Issue.record("late page not told"); return }
+        guard case .hello(_, 1, let shown?) = await Self.next(&late), shown == problems else {
+            Issue.record("late page not told")
+            return
+        }
 
-        try project.edit("addon.yaml") { $0.replacingOccurrences(of: "\nname: [Incidents]\n", with: "\nname: Incidents\n") }
+        try project.edit("addon.yaml") {
+            $0.replacingOccurrences(of: "\nname: [Incidents]\n", with: "\nname: Incidents\n")
+        }
         #expect(project.rebuilder.rebuild().succeeded)
-        guard case .built(2, _) = await Self.next(&events) else { Issue.record("fix not announced"); return }
+        guard case .built(2, _) = await Self.next(&events) else {
+            Issue.record("fix not announced")
+            return
+        }
         #expect(project.session.status.problems == nil)
     }
 
     @Test("the SSE wire format: named events, one JSON data line each")
     func encoding() {
-        let problem = DevProblem(severity: "error", code: "wrong-type", message: "bad\nthing", hint: nil, file: "addon.yaml", line: 3, column: 7,
-                                 excerpt: [.init(number: 3, text: "name: [x]")])
+        let problem = DevProblem(
+            severity: "error", code: "wrong-type", message: "bad\nthing", hint: nil, file: "addon.yaml", line: 3,
+            column: 7,
+            excerpt: [.init(number: 3, text: "name: [x]")])
         let failed = DevEvent.failed(build: 4, problems: [problem]).encoded
         #expect(failed.hasPrefix("event: failed\ndata: {"))
         #expect(failed.hasSuffix("}\n\n"))
         #expect(failed.split(separator: "\n").count == 2, "a newline in a message must not break the frame")
-        #expect(DevEvent.built(build: 2, changed: ["help/index.html"]).encoded == "event: built\ndata: {\"build\":2,\"changed\":[\"help/index.html\"]}\n\n")
+        #expect(
+            DevEvent.built(build: 2, changed: ["help/index.html"]).encoded
+                == "event: built\ndata: {\"build\":2,\"changed\":[\"help/index.html\"]}\n\n")
     }
 
     @Test("the reload script goes before </head>, else </body>, else at the end")
     func injection() {
         func inject(_ html: String) -> String { String(buffer: DevRoutes.inject(into: ByteBuffer(string: html))) }
         let tag = DevRoutes.scriptTag
-        #expect(inject("<html><head><title>t</title></HEAD><body>x</body></html>") == "<html><head><title>t</title>\(tag)</HEAD><body>x</body></html>")
+        #expect(
+            inject("<html><head><title>t</title></HEAD><body>x</body></html>")
+                == "<html><head><title>t</title>\(tag)</HEAD><body>x</body></html>")
         #expect(inject("<p>x</p></body>") == "<p>x</p>\(tag)</body>")
         #expect(inject("<p>x</p>") == "<p>x</p>\(tag)")
     }
@@ -152,7 +199,9 @@ struct DevTests {
         var configuration = site.configuration()
         configuration.viewsRequireToken = false
         let store = try SQLiteStore(file: configuration.databaseFile)
-        var server = HipKitServer(configuration: configuration, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), store: store)
+        var server = HipKitServer(
+            configuration: configuration, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }),
+            store: store)
         server.dev = DevSession()
         try await server.makeApplication().test(.router) { client in
             let view = try await client.execute(uri: "/incidents.html", method: .get)

@@ -1,8 +1,9 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import HipKitServer
 
 @Suite("Glances and the admin API", .serialized)
@@ -19,20 +20,24 @@ struct GlanceTests {
             #expect(refused.status == .unauthorized)
             #expect(refused.headers[.accessControlAllowOrigin] == "*")
 
-            let preflight = try await client.execute(uri: "/glances/incidents-glance.json", method: .options,
-                                                     headers: [.accessControlRequestMethod: "GET", .origin: "https://www.hipchat.com"])
+            let preflight = try await client.execute(
+                uri: "/glances/incidents-glance.json", method: .options,
+                headers: [.accessControlRequestMethod: "GET", .origin: "https://www.hipchat.com"])
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == "*")
             #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
 
             let token = try await Tokens.mint(room: 42)
-            let response = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
+            let response = try await client.execute(
+                uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
             #expect(response.status == .ok)
             #expect(response.headers[.accessControlAllowOrigin] == "*")
             #expect(response.json?["label"]?["value"]?.stringValue == "<b>3</b> open")
             #expect(response.json?["status"]?["value"]?["type"]?.stringValue == "new")
             let expired = try await Tokens.mint(room: 42, expiresIn: -3600)
-            #expect(try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(expired)", method: .get).status == .unauthorized)
+            #expect(
+                try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(expired)", method: .get)
+                    .status == .unauthorized)
         }
     }
 
@@ -40,27 +45,38 @@ struct GlanceTests {
     func updateThenQuery() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try await withServer(site, site.configuration(adminToken: Self.adminToken), setup: { try await $0.upsert(Fixture.installation()) }) { client, store in
-            let wide = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
-                                                body: jsonBody(#"{"label": "<b>5</b> open", "status": {"lozenge": {"label": "BAD", "type": "error"}}}"#))
+        try await withServer(
+            site, site.configuration(adminToken: Self.adminToken),
+            setup: { try await $0.upsert(Fixture.installation()) }
+        ) { client, store in
+            let wide = try await client.execute(
+                uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": "<b>5</b> open", "status": {"lozenge": {"label": "BAD", "type": "error"}}}"#)
+            )
             #expect(wide.status == .ok)
             #expect(wide.json?["data"]?["label"]?["type"]?.stringValue == "html")
-            let room = try await client.execute(uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: Self.bearer,
-                                                body: jsonBody(#"{"label": {"type": "html", "value": "<b>1</b> here"}, "metadata": {"open": 1}}"#))
+            let room = try await client.execute(
+                uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": {"type": "html", "value": "<b>1</b> here"}, "metadata": {"open": 1}}"#))
             #expect(room.status == .ok)
             #expect(room.json?["room"]?.intValue == 42)
 
-            let in42 = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(try await Tokens.mint(room: 42))", method: .get)
+            let in42 = try await client.execute(
+                uri: "/glances/incidents-glance.json?signed_request=\(try await Tokens.mint(room: 42))", method: .get)
             #expect(in42.json?["label"]?["value"]?.stringValue == "<b>1</b> here")
             #expect(in42.json?["metadata"]?["open"]?.intValue == 1)
-            let in7 = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(try await Tokens.mint(room: 7))", method: .get)
+            let in7 = try await client.execute(
+                uri: "/glances/incidents-glance.json?signed_request=\(try await Tokens.mint(room: 7))", method: .get)
             #expect(in7.json?["label"]?["value"]?.stringValue == "<b>5</b> open")
             #expect(in7.json?["status"]?["value"]?["type"]?.stringValue == "error")
-            let noRoom = try await client.execute(uri: "/glances/incidents-glance.json", method: .get,
-                                                  headers: [.authorization: "JWT \(try await Tokens.mint())"])
+            let noRoom = try await client.execute(
+                uri: "/glances/incidents-glance.json", method: .get,
+                headers: [.authorization: "JWT \(try await Tokens.mint())"])
             #expect(noRoom.json?["label"]?["value"]?.stringValue == "<b>5</b> open")
             // Stored durably, not only in memory.
-            #expect(try await store.glanceData(key: "incidents-glance", room: 42)?["label"]?["value"]?.stringValue == "<b>1</b> here")
+            #expect(
+                try await store.glanceData(key: "incidents-glance", room: 42)?["label"]?["value"]?.stringValue
+                    == "<b>1</b> here")
         }
     }
 
@@ -69,46 +85,62 @@ struct GlanceTests {
         let site = try TestSite()
         defer { site.remove() }
         try await withServer(site) { client, _ in
-            let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
-                                                    body: jsonBody(#"{"label": "x"}"#))
+            let response = try await client.execute(
+                uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": "x"}"#))
             #expect(response.status == .notFound)
-            #expect(try await client.execute(uri: "/admin/installations", method: .get, headers: Self.bearer).status == .notFound)
+            #expect(
+                try await client.execute(uri: "/admin/installations", method: .get, headers: Self.bearer).status
+                    == .notFound)
         }
         try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, _ in
             for header in ["Bearer wrong", "Bearer \(Self.adminToken)x", "Basic \(Self.adminToken)", "Bearer", ""] {
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if !header.isEmpty { headers[.authorization] = header }
-                let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: headers,
-                                                        body: jsonBody(#"{"label": "x"}"#))
+                let response = try await client.execute(
+                    uri: "/admin/glances/incidents-glance", method: .post, headers: headers,
+                    body: jsonBody(#"{"label": "x"}"#))
                 #expect(response.status == .unauthorized, "\(header)")
                 #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
             }
         }
     }
 
-    @Test("bad updates are refused, naming the field, and change nothing", arguments: [
-        ("{\"label\": ", nil as String?, 400, "body"),
-        ("[1, 2]", nil, 400, "body"),
-        ("{\"status\": {\"lozenge\": {\"label\": \"X\", \"type\": \"new\"}}}", nil, 400, "label"),
-        ("{\"label\": \"x\", \"status\": {\"type\": \"lozenge\", \"value\": {\"label\": \"X\", \"type\": \"purple\"}}}", nil, 400, "status.value.type"),
-        ("{\"label\": \"x\", \"status\": {\"type\": \"lozenge\", \"value\": {\"type\": \"new\"}}}", nil, 400, "status.value.label"),
-        ("{\"label\": \"x\", \"status\": {\"type\": \"banner\"}}", nil, 400, "status"),
-        ("{\"label\": \"x\", \"metadata\": [1]}", nil, 400, "metadata"),
-        ("{\"label\": {\"type\": \"text\", \"value\": \"x\"}}", nil, 400, "label.type"),
-        ("{\"label\": \"x\"}", "room=abc", 400, "room"),
-        ("{\"label\": \"x\"}", "room=-1", 400, "room"),
-    ])
+    @Test(
+        "bad updates are refused, naming the field, and change nothing",
+        arguments: [
+            ("{\"label\": ", nil as String?, 400, "body"),
+            ("[1, 2]", nil, 400, "body"),
+            ("{\"status\": {\"lozenge\": {\"label\": \"X\", \"type\": \"new\"}}}", nil, 400, "label"),
+            (
+                "{\"label\": \"x\", \"status\": {\"type\": \"lozenge\", \"value\": {\"label\": \"X\", \"type\": \"purple\"}}}",
+                nil, 400, "status.value.type"
+            ),
+            (
+                "{\"label\": \"x\", \"status\": {\"type\": \"lozenge\", \"value\": {\"type\": \"new\"}}}", nil, 400,
+                "status.value.label"
+            ),
+            ("{\"label\": \"x\", \"status\": {\"type\": \"banner\"}}", nil, 400, "status"),
+            ("{\"label\": \"x\", \"metadata\": [1]}", nil, 400, "metadata"),
+            ("{\"label\": {\"type\": \"text\", \"value\": \"x\"}}", nil, 400, "label.type"),
+            ("{\"label\": \"x\"}", "room=abc", 400, "room"),
+            ("{\"label\": \"x\"}", "room=-1", 400, "room"),
+        ])
     func badUpdates(_ body: String, _ query: String?, _ status: Int, _ field: String) async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try await withServer(site, site.configuration(adminToken: Self.adminToken), setup: { try await $0.upsert(Fixture.installation()) }) { client, store in
+        try await withServer(
+            site, site.configuration(adminToken: Self.adminToken),
+            setup: { try await $0.upsert(Fixture.installation()) }
+        ) { client, store in
             let uri = "/admin/glances/incidents-glance" + (query.map { "?" + $0 } ?? "")
             let response = try await client.execute(uri: uri, method: .post, headers: Self.bearer, body: jsonBody(body))
             #expect(response.status.code == status)
             #expect(response.errorField == field, "\(response.text)")
             #expect(try await store.glanceData(key: "incidents-glance", room: nil) == nil)
             let token = try await Tokens.mint()
-            let served = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
+            let served = try await client.execute(
+                uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
             #expect(served.json?["label"]?["value"]?.stringValue == "<b>3</b> open")
         }
     }
@@ -118,8 +150,9 @@ struct GlanceTests {
         let site = try TestSite()
         defer { site.remove() }
         try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, _ in
-            let response = try await client.execute(uri: "/admin/glances/no-such-glance", method: .post, headers: Self.bearer,
-                                                    body: jsonBody(#"{"label": "x"}"#))
+            let response = try await client.execute(
+                uri: "/admin/glances/no-such-glance", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": "x"}"#))
             #expect(response.status == .notFound)
             #expect(response.errorMessage?.contains("no-such-glance") == true)
         }
@@ -129,10 +162,13 @@ struct GlanceTests {
     func listInstallations() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try await withServer(site, site.configuration(adminToken: Self.adminToken), setup: { store in
-            try await store.upsert(Fixture.installation(roomId: 42))
-            try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
-        }) { client, _ in
+        try await withServer(
+            site, site.configuration(adminToken: Self.adminToken),
+            setup: { store in
+                try await store.upsert(Fixture.installation(roomId: 42))
+                try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+            }
+        ) { client, _ in
             let response = try await client.execute(uri: "/admin/installations", method: .get, headers: Self.bearer)
             #expect(response.status == .ok)
             let list = response.json?["installations"]?.arrayValue ?? []
@@ -151,13 +187,19 @@ struct GlanceTests {
             hipchat.accept(Fixture.oauthId, Fixture.secret)
             let site = try TestSite()
             defer { site.remove() }
-            let configuration = site.configuration(adminToken: Self.adminToken,
-                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
-            try await withServer(site, configuration, setup: { store in
-                try await store.upsert(Fixture.installation(groupId: 9001, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
-            }) { client, _ in
-                let room = try await client.execute(uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: Self.bearer,
-                                                    body: jsonBody(#"{"label": "<b>2</b> open"}"#))
+            let configuration = site.configuration(
+                adminToken: Self.adminToken,
+                trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(
+                site, configuration,
+                setup: { store in
+                    try await store.upsert(
+                        Fixture.installation(groupId: 9001, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+                }
+            ) { client, _ in
+                let room = try await client.execute(
+                    uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "<b>2</b> open"}"#))
                 #expect(room.json?["pushes"]?.intValue == 1)
                 #expect(await hipchat.wait { $0.pushes.count == 1 })
                 let push = try #require(hipchat.pushes.first)
@@ -167,8 +209,9 @@ struct GlanceTests {
                 #expect(glance?["key"]?.stringValue == "incidents-glance")
                 #expect(glance?["content"]?["label"]?["value"]?.stringValue == "<b>2</b> open")
 
-                _ = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
-                                             body: jsonBody(#"{"label": "<b>9</b> open"}"#))
+                _ = try await client.execute(
+                    uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "<b>9</b> open"}"#))
                 #expect(await hipchat.wait { $0.pushes.count == 2 })
                 #expect(hipchat.pushes.last?.path == "/v2/addon/ui/group/9001")
                 // One token served both pushes.
@@ -185,13 +228,19 @@ struct GlanceTests {
             let site = try TestSite()
             defer { site.remove() }
             let logs = LogCapture()
-            let configuration = site.configuration(adminToken: Self.adminToken,
-                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
-            try await withServer(site, configuration, logs: logs, setup: { store in
-                try await store.upsert(Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
-            }) { client, _ in
-                let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
-                                                        body: jsonBody(#"{"label": "x"}"#))
+            let configuration = site.configuration(
+                adminToken: Self.adminToken,
+                trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(
+                site, configuration, logs: logs,
+                setup: { store in
+                    try await store.upsert(
+                        Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+                }
+            ) { client, _ in
+                let response = try await client.execute(
+                    uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "x"}"#))
                 #expect(response.status == .ok)
                 #expect(await hipchat.wait { $0.pushes.count == 1 })
                 #expect(hipchat.pushes.first?.path == "/v2/addon/ui/room/42")
@@ -200,7 +249,8 @@ struct GlanceTests {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 #expect(logs.all.filter { $0.message.contains("will retry") }.count >= 2)
-                #expect(logs.all.contains { $0.message == "glance pushed" && Int($0.metadata["attempt"] ?? "") ?? 0 >= 3 })
+                #expect(
+                    logs.all.contains { $0.message == "glance pushed" && Int($0.metadata["attempt"] ?? "") ?? 0 >= 3 })
             }
         }
     }
@@ -213,13 +263,19 @@ struct GlanceTests {
             let site = try TestSite()
             defer { site.remove() }
             let logs = LogCapture()
-            let configuration = site.configuration(adminToken: Self.adminToken,
-                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
-            try await withServer(site, configuration, logs: logs, setup: { store in
-                try await store.upsert(Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
-            }) { client, _ in
-                _ = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
-                                             body: jsonBody(#"{"label": "x"}"#))
+            let configuration = site.configuration(
+                adminToken: Self.adminToken,
+                trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(
+                site, configuration, logs: logs,
+                setup: { store in
+                    try await store.upsert(
+                        Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+                }
+            ) { client, _ in
+                _ = try await client.execute(
+                    uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "x"}"#))
                 let deadline = Date().addingTimeInterval(60)
                 while Date() < deadline, !logs.all.contains(where: { $0.message == "glance push given up" }) {
                     try await Task.sleep(for: .milliseconds(20))

@@ -1,27 +1,34 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import HipKitServer
 
 @Suite("Install, update and uninstall", .serialized)
 struct InstallTests {
     static let json: HTTPFields = [.contentType: "application/json"]
 
-    static func body(_ hipchat: StandInHipChat, oauthId: String = Fixture.oauthId, secret: String = Fixture.secret,
-                     capabilities: String? = nil, roomId: Int? = nil) -> ByteBuffer {
-        var text = #"{"oauthId": "\#(oauthId)", "oauthSecret": "\#(secret)", "capabilitiesUrl": "\#(capabilities ?? hipchat.capabilitiesUrl)", "groupId": 9001"#
+    static func body(
+        _ hipchat: StandInHipChat, oauthId: String = Fixture.oauthId, secret: String = Fixture.secret,
+        capabilities: String? = nil, roomId: Int? = nil
+    ) -> ByteBuffer {
+        var text =
+            #"{"oauthId": "\#(oauthId)", "oauthSecret": "\#(secret)", "capabilitiesUrl": "\#(capabilities ?? hipchat.capabilitiesUrl)", "groupId": 9001"#
         if let roomId { text += #", "roomId": \#(roomId)"# }
         return jsonBody(text + "}")
     }
 
     /// The fixture site trusting the stand-in.
-    static func withInstallServer(_ hipchat: StandInHipChat, verify: Bool = true, logs: LogCapture? = nil,
-                                  _ body: @Sendable (any TestClientProtocol, SQLiteStore) async throws -> Void) async throws {
+    static func withInstallServer(
+        _ hipchat: StandInHipChat, verify: Bool = true, logs: LogCapture? = nil,
+        _ body: @Sendable (any TestClientProtocol, SQLiteStore) async throws -> Void
+    ) async throws {
         let site = try TestSite()
         defer { site.remove() }
-        let configuration = site.configuration(trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)], verifyInstalls: verify)
+        let configuration = site.configuration(
+            trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)], verifyInstalls: verify)
         try await withServer(site, configuration, logs: logs, body)
     }
 
@@ -30,7 +37,8 @@ struct InstallTests {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
             try await Self.withInstallServer(hipchat) { client, store in
-                let response = try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 42))
+                let response = try await client.execute(
+                    uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 42))
                 #expect(response.status == .ok)
                 #expect(response.text.trimmingCharacters(in: .whitespacesAndNewlines) == "{}")
                 let stored = try #require(try await store.installation(oauthId: Fixture.oauthId))
@@ -43,18 +51,22 @@ struct InstallTests {
                 #expect(request.oauthId == Fixture.oauthId)
                 #expect(request.body == "grant_type=client_credentials")
                 let token = try await Tokens.mint()
-                #expect(try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok)
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok
+                )
             }
         }
     }
 
-    @Test("installs naming an untrusted host are refused before anything is fetched", arguments: [
-        "https://api.hipchat.evil.example/v2/capabilities",
-        "http://127.0.0.2:1/v2/capabilities",
-        "http://api.hipchat.com/v2/capabilities",
-        "https://user:pw@api.hipchat.com/v2/capabilities",
-        "not a url",
-    ])
+    @Test(
+        "installs naming an untrusted host are refused before anything is fetched",
+        arguments: [
+            "https://api.hipchat.evil.example/v2/capabilities",
+            "http://127.0.0.2:1/v2/capabilities",
+            "http://api.hipchat.com/v2/capabilities",
+            "https://user:pw@api.hipchat.com/v2/capabilities",
+            "not a url",
+        ])
     func untrustedHost(_ capabilitiesUrl: String) async throws {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
@@ -62,8 +74,9 @@ struct InstallTests {
             defer { site.remove() }
             // The default: only api.hipchat.com is trusted.
             try await withServer(site) { client, store in
-                let response = try await client.execute(uri: "/installed", method: .post, headers: Self.json,
-                                                        body: Self.body(hipchat, capabilities: capabilitiesUrl))
+                let response = try await client.execute(
+                    uri: "/installed", method: .post, headers: Self.json,
+                    body: Self.body(hipchat, capabilities: capabilitiesUrl))
                 #expect(response.status == .forbidden || response.status == .badRequest)
                 #expect(response.errorField == "capabilitiesUrl")
                 #expect(try await store.installations().isEmpty)
@@ -72,7 +85,9 @@ struct InstallTests {
         }
     }
 
-    @Test("refused verifications store nothing", arguments: ["mismatch", "redirect", "untrusted-token", "wrong-secret", "not-found"])
+    @Test(
+        "refused verifications store nothing",
+        arguments: ["mismatch", "redirect", "untrusted-token", "wrong-secret", "not-found"])
     func refusedVerification(_ kind: String) async throws {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
@@ -86,8 +101,9 @@ struct InstallTests {
                 case "not-found": capabilities += "/nothing"
                 default: secret = "F0rgedSecretF0rgedSecretF0rgedSecretF0rg"
                 }
-                let response = try await client.execute(uri: "/installed", method: .post, headers: Self.json,
-                                                        body: Self.body(hipchat, secret: secret, capabilities: capabilities))
+                let response = try await client.execute(
+                    uri: "/installed", method: .post, headers: Self.json,
+                    body: Self.body(hipchat, secret: secret, capabilities: capabilities))
                 #expect(response.status == .forbidden, "\(kind): \(response.text)")
                 #expect(response.errorMessage != nil)
                 #expect(try await store.installations().isEmpty)
@@ -105,41 +121,80 @@ struct InstallTests {
             hipchat.accept(Fixture.oauthId, Fixture.secret)
             hipchat.accept(Fixture.otherId, Fixture.otherSecret)
             try await Self.withInstallServer(hipchat) { client, store in
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)).status == .ok)
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: Self.json,
-                                                 body: Self.body(hipchat, oauthId: Fixture.otherId, secret: Fixture.otherSecret)).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)
+                    ).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json,
+                        body: Self.body(hipchat, oauthId: Fixture.otherId, secret: Fixture.otherSecret)
+                    ).status == .ok)
                 let forged = "F0rgedSecretF0rgedSecretF0rgedSecretF0rg"
-                let response = try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, secret: forged))
+                let response = try await client.execute(
+                    uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, secret: forged))
                 #expect(response.status == .forbidden)
                 #expect(try await store.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
                 #expect(try await store.installation(oauthId: Fixture.otherId)?.oauthSecret == Fixture.otherSecret)
                 let forgedToken = try await Tokens.mint(secret: forged)
-                #expect(try await client.execute(uri: "/incidents.html?signed_request=\(forgedToken)", method: .get).status == .unauthorized)
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(forgedToken)", method: .get).status
+                        == .unauthorized)
                 // A genuine reinstall replaces only its own record.
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 77)).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 77)
+                    ).status == .ok)
                 #expect(try await store.installation(oauthId: Fixture.oauthId)?.roomId == 77)
                 #expect(try await store.installation(oauthId: Fixture.otherId)?.roomId == nil)
             }
         }
     }
 
-    @Test("malformed install bodies are 400 naming the field", arguments: [
-        ("not json", "body"),
-        ("[]", "body"),
-        (#"{"oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#, "oauthId"),
-        (#"{"oauthId": 5, "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#, "oauthId"),
-        (#"{"oauthId": "a", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#, "oauthSecret"),
-        (#"{"oauthId": "a", "oauthSecret": "short", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#, "oauthSecret"),
-        (#"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "groupId": 1}"#, "capabilitiesUrl"),
-        (#"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities"}"#, "groupId"),
-        (#"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": "x"}"#, "groupId"),
-        (#"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1, "roomId": true}"#, "roomId"),
-    ])
+    @Test(
+        "malformed install bodies are 400 naming the field",
+        arguments: [
+            ("not json", "body"),
+            ("[]", "body"),
+            (
+                #"{"oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#,
+                "oauthId"
+            ),
+            (
+                #"{"oauthId": 5, "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#,
+                "oauthId"
+            ),
+            (
+                #"{"oauthId": "a", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#,
+                "oauthSecret"
+            ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "short", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#,
+                "oauthSecret"
+            ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "groupId": 1}"#,
+                "capabilitiesUrl"
+            ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities"}"#,
+                "groupId"
+            ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": "x"}"#,
+                "groupId"
+            ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1, "roomId": true}"#,
+                "roomId"
+            ),
+        ])
     func malformed(_ body: String, _ field: String) async throws {
         let site = try TestSite()
         defer { site.remove() }
         try await withServer(site) { client, store in
-            let response = try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: jsonBody(body))
+            let response = try await client.execute(
+                uri: "/installed", method: .post, headers: Self.json, body: jsonBody(body))
             #expect(response.status == .badRequest, "\(response.text)")
             #expect(response.errorField == field)
             #expect(try await store.installations().isEmpty)
@@ -151,18 +206,27 @@ struct InstallTests {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
             try await Self.withInstallServer(hipchat) { client, store in
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)
+                    ).status == .ok)
                 try await store.putSettings(["severity": .string("high")], oauthId: Fixture.oauthId, room: nil)
                 let token = try await Tokens.mint()
-                #expect(try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok)
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok
+                )
 
-                let response = try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete,
-                                                        headers: [.authorization: "JWT \(token)"])
+                let response = try await client.execute(
+                    uri: "/installed/\(Fixture.oauthId)", method: .delete,
+                    headers: [.authorization: "JWT \(token)"])
                 #expect(response.status == .noContent)
                 #expect(try await store.installation(oauthId: Fixture.oauthId) == nil)
                 #expect(try await store.settings(oauthId: Fixture.oauthId, room: nil) == nil)
-                #expect(try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .unauthorized)
-                #expect(try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete).status == .notFound)
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status
+                        == .unauthorized)
+                #expect(
+                    try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete).status == .notFound)
             }
         }
     }
@@ -172,12 +236,17 @@ struct InstallTests {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
             try await Self.withInstallServer(hipchat) { client, store in
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)
+                    ).status == .ok)
                 let early = try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete)
                 #expect(early.status == .forbidden)
                 #expect(try await store.installation(oauthId: Fixture.oauthId) != nil)
                 let wrongToken = try await Tokens.mint(secret: "F0rgedSecretF0rgedSecretF0rgedSecretF0rg")
-                let forged = try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete, headers: [.authorization: "JWT \(wrongToken)"])
+                let forged = try await client.execute(
+                    uri: "/installed/\(Fixture.oauthId)", method: .delete,
+                    headers: [.authorization: "JWT \(wrongToken)"])
                 #expect(forged.status == .unauthorized)
                 #expect(try await store.installation(oauthId: Fixture.oauthId) != nil)
 
@@ -194,9 +263,15 @@ struct InstallTests {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
             try await Self.withInstallServer(hipchat) { client, store in
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 1)).status == .ok)
-                let update = jsonBody(#"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 2}"#)
-                let response = try await client.execute(uri: "/updated", method: .post, headers: Self.json, body: update)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 1)
+                    ).status == .ok)
+                let update = jsonBody(
+                    #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 2}"#
+                )
+                let response = try await client.execute(
+                    uri: "/updated", method: .post, headers: Self.json, body: update)
                 #expect(response.status == .ok)
                 let stored = try await store.installation(oauthId: Fixture.oauthId)
                 #expect(stored?.roomId == 2)
@@ -204,11 +279,16 @@ struct InstallTests {
                 #expect(hipchat.state.withLock { $0.tokenRequests.count } == 2)
 
                 let unknown = jsonBody(#"{"oauthId": "nobody", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)"}"#)
-                #expect(try await client.execute(uri: "/updated", method: .post, headers: Self.json, body: unknown).status == .notFound)
+                #expect(
+                    try await client.execute(uri: "/updated", method: .post, headers: Self.json, body: unknown).status
+                        == .notFound)
 
                 hipchat.revoke(Fixture.oauthId)
-                let refused = try await client.execute(uri: "/updated", method: .post, headers: Self.json,
-                                                       body: jsonBody(#"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 3}"#))
+                let refused = try await client.execute(
+                    uri: "/updated", method: .post, headers: Self.json,
+                    body: jsonBody(
+                        #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 3}"#
+                    ))
                 #expect(refused.status == .forbidden)
                 #expect(try await store.installation(oauthId: Fixture.oauthId)?.roomId == 2)
             }
@@ -219,11 +299,14 @@ struct InstallTests {
     func unverified() async throws {
         try await StandInHipChat.with { hipchat in
             try await Self.withInstallServer(hipchat, verify: false) { client, store in
-                let response = try await client.execute(uri: "/installed", method: .post, headers: Self.json,
-                                                        body: Self.body(hipchat, capabilities: "https://anywhere.example/v2/capabilities"))
+                let response = try await client.execute(
+                    uri: "/installed", method: .post, headers: Self.json,
+                    body: Self.body(hipchat, capabilities: "https://anywhere.example/v2/capabilities"))
                 #expect(response.status == .ok)
                 #expect(try await store.installation(oauthId: Fixture.oauthId)?.apiUrl == nil)
-                #expect(try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete).status == .noContent)
+                #expect(
+                    try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete).status == .noContent
+                )
             }
             #expect(hipchat.state.withLock { $0.capabilityRequests + $0.tokenRequests.count } == 0)
         }

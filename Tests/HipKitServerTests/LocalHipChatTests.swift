@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 import Testing
+
 @testable import HipKitServer
 
 /// The local HipChat's decisions, without a browser: conditions as HipChat's web client
@@ -10,15 +11,20 @@ import Testing
 @Suite struct LocalHipChatTests {
     static func message(_ body: String, from role: EmulatedRole = .member, card: JSONValue? = nil) -> RoomMessage {
         let user = EmulatedUser.playing(role)
-        return RoomMessage(id: "m1", date: Date(), kind: card == nil ? .message : .notification, senderId: user.id, senderName: user.name,
-                           senderMention: user.mentionName, body: body, html: body, color: nil, card: card)
+        return RoomMessage(
+            id: "m1", date: Date(), kind: card == nil ? .message : .notification, senderId: user.id,
+            senderName: user.name,
+            senderMention: user.mentionName, body: body, html: body, color: nil, card: card)
     }
 
-    static func evaluate(_ conditions: String, as role: EmulatedRole = .member, message: RoomMessage? = nil, glance: JSONValue? = nil,
-                         publicRoom: Bool = true) -> Bool {
+    static func evaluate(
+        _ conditions: String, as role: EmulatedRole = .member, message: RoomMessage? = nil, glance: JSONValue? = nil,
+        publicRoom: Bool = true
+    ) -> Bool {
         var room = EmulatedRoom()
         room.isPublic = publicRoom
-        let evaluator = ConditionEvaluator(context: .init(user: .playing(role), room: room, message: message, glanceData: glance))
+        let evaluator = ConditionEvaluator(
+            context: .init(user: .playing(role), room: room, message: message, glanceData: glance))
         return evaluator.evaluate(JSONValue.parse(Data(conditions.utf8)))
     }
 
@@ -39,15 +45,18 @@ import Testing
         #expect(Self.evaluate(glance, as: .admin))
         #expect(!Self.evaluate(glance, as: .member))
         #expect(!Self.evaluate(glance, as: .guest))
-        let either = #"[{"type": "OR", "conditions": [{"condition": "user_is_admin"}, {"condition": "user_is_room_owner"}]}]"#
+        let either =
+            #"[{"type": "OR", "conditions": [{"condition": "user_is_admin"}, {"condition": "user_is_room_owner"}]}]"#
         #expect(Self.evaluate(either, as: .admin))
         #expect(Self.evaluate(either, as: .owner))
         #expect(!Self.evaluate(either, as: .member))
-        let neither = #"[{"type": "or", "invert": true, "conditions": [{"condition": "user_is_admin"}, {"condition": "user_is_room_owner"}]}]"#
+        let neither =
+            #"[{"type": "or", "invert": true, "conditions": [{"condition": "user_is_admin"}, {"condition": "user_is_room_owner"}]}]"#
         #expect(Self.evaluate(neither, as: .member))
         #expect(!Self.evaluate(neither, as: .owner))
         // `and` is the default type, and composites nest.
-        let nested = #"[{"conditions": [{"condition": "room_is_public"}, {"type": "or", "conditions": [{"condition": "user_is_guest"}, {"condition": "user_is_admin"}]}]}]"#
+        let nested =
+            #"[{"conditions": [{"condition": "room_is_public"}, {"type": "or", "conditions": [{"condition": "user_is_guest"}, {"condition": "user_is_admin"}]}]}]"#
         #expect(Self.evaluate(nested, as: .guest))
         #expect(!Self.evaluate(nested, as: .member))
         #expect(!Self.evaluate(nested, as: .guest, publicRoom: false))
@@ -63,34 +72,65 @@ import Testing
 
     @Test func messageMatchesReadsRegexFlagsTypeAndSender() {
         let down = Self.message("The checkout service is DOWN again", from: .member)
-        let regex = #"[{"condition": "message_matches", "params": {"regex": {"pattern": "down|outage|error", "flags": "i"}}}]"#
+        let regex =
+            #"[{"condition": "message_matches", "params": {"regex": {"pattern": "down|outage|error", "flags": "i"}}}]"#
         #expect(Self.evaluate(regex, message: down))
-        #expect(!Self.evaluate(#"[{"condition": "message_matches", "params": {"regex": {"pattern": "down|outage"}}}]"#, message: down),
-                "without the i flag the match is case-sensitive")
+        #expect(
+            !Self.evaluate(
+                #"[{"condition": "message_matches", "params": {"regex": {"pattern": "down|outage"}}}]"#, message: down),
+            "without the i flag the match is case-sensitive")
         #expect(!Self.evaluate(regex, message: Self.message("all good")))
         #expect(!Self.evaluate(regex), "no message, no match")
-        #expect(Self.evaluate(#"[{"condition": "message_matches", "params": {"type": "message", "sender": "Mia Member"}}]"#, message: down))
-        #expect(!Self.evaluate(#"[{"condition": "message_matches", "params": {"type": "notification"}}]"#, message: down))
-        #expect(!Self.evaluate(#"[{"condition": "message_matches", "params": {"sender": "Ada Admin"}}]"#, message: down))
-        #expect(!Self.evaluate(#"[{"condition": "message_matches", "params": {"regex": {"pattern": "(unclosed"}}}]"#, message: down),
-                "a pattern that does not compile matches nothing")
-        #expect(Self.evaluate(#"[{"condition": "message_contains_link"}]"#, message: Self.message("see https://status.example.com")))
+        #expect(
+            Self.evaluate(
+                #"[{"condition": "message_matches", "params": {"type": "message", "sender": "Mia Member"}}]"#,
+                message: down))
+        #expect(
+            !Self.evaluate(#"[{"condition": "message_matches", "params": {"type": "notification"}}]"#, message: down))
+        #expect(
+            !Self.evaluate(#"[{"condition": "message_matches", "params": {"sender": "Ada Admin"}}]"#, message: down))
+        #expect(
+            !Self.evaluate(
+                #"[{"condition": "message_matches", "params": {"regex": {"pattern": "(unclosed"}}}]"#, message: down),
+            "a pattern that does not compile matches nothing")
+        #expect(
+            Self.evaluate(
+                #"[{"condition": "message_contains_link"}]"#, message: Self.message("see https://status.example.com")))
         #expect(!Self.evaluate(#"[{"condition": "message_contains_link"}]"#, message: down))
         #expect(Self.evaluate(#"[{"condition": "message_sent_by_current_user"}]"#, as: .member, message: down))
         #expect(!Self.evaluate(#"[{"condition": "message_sent_by_current_user"}]"#, as: .admin, message: down))
     }
 
     @Test func cardAndGlanceMatchesCompareMetadata() {
-        let card: JSONValue = .object(["style": .string("application"), "id": .string("c"), "title": .string("t"),
-                                       "metadata": .object(["kind": .string("event"), "count": .int(7), "nested": .object(["level": .string("3")])])])
+        let card: JSONValue = .object([
+            "style": .string("application"), "id": .string("c"), "title": .string("t"),
+            "metadata": .object([
+                "kind": .string("event"), "count": .int(7), "nested": .object(["level": .string("3")]),
+            ]),
+        ])
         let message = Self.message("event", card: card)
-        #expect(Self.evaluate(#"[{"condition": "card_matches", "params": {"style": "application", "metadata": [{"attr": "kind", "eq": "event"}]}}]"#, message: message))
+        #expect(
+            Self.evaluate(
+                #"[{"condition": "card_matches", "params": {"style": "application", "metadata": [{"attr": "kind", "eq": "event"}]}}]"#,
+                message: message))
         #expect(!Self.evaluate(#"[{"condition": "card_matches", "params": {"style": "link"}}]"#, message: message))
-        #expect(Self.evaluate(#"[{"condition": "card_matches", "params": {"metadata": [{"attr": "count", "gt": 5}, {"attr": "count", "lt": 8}]}}]"#, message: message))
-        #expect(!Self.evaluate(#"[{"condition": "card_matches", "params": {"metadata": [{"attr": "count", "gt": 7}]}}]"#, message: message))
-        #expect(Self.evaluate(#"[{"condition": "card_matches", "params": {"metadata": [{"attr": "nested.level", "eq": 3}]}}]"#, message: message),
-                "dotted paths, and 3 equals \"3\" as in JavaScript")
-        #expect(!Self.evaluate(#"[{"condition": "card_matches", "params": {"metadata": [{"attr": "missing", "eq": 1}]}}]"#, message: message))
+        #expect(
+            Self.evaluate(
+                #"[{"condition": "card_matches", "params": {"metadata": [{"attr": "count", "gt": 5}, {"attr": "count", "lt": 8}]}}]"#,
+                message: message))
+        #expect(
+            !Self.evaluate(
+                #"[{"condition": "card_matches", "params": {"metadata": [{"attr": "count", "gt": 7}]}}]"#,
+                message: message))
+        #expect(
+            Self.evaluate(
+                #"[{"condition": "card_matches", "params": {"metadata": [{"attr": "nested.level", "eq": 3}]}}]"#,
+                message: message),
+            "dotted paths, and 3 equals \"3\" as in JavaScript")
+        #expect(
+            !Self.evaluate(
+                #"[{"condition": "card_matches", "params": {"metadata": [{"attr": "missing", "eq": 1}]}}]"#,
+                message: message))
         #expect(!Self.evaluate(#"[{"condition": "card_matches"}]"#, message: Self.message("no card")))
 
         let glance = #"[{"condition": "glance_matches", "params": {"metadata": [{"attr": "open", "gt": 0}]}}]"#
@@ -100,14 +140,17 @@ import Testing
     }
 
     @Test func signedTokensPassTheRuntimesVerifier() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-hostjwt-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hipkit-hostjwt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(file: folder.appendingPathComponent("hipkit.sqlite"))
         let secret = LocalHipChat.randomSecret()
         #expect(secret.count == 40)
-        try await store.upsert(Installation(oauthId: "local-1", oauthSecret: secret, capabilitiesUrl: "http://127.0.0.1:1/_hipchat/v2/capabilities",
-                                            groupId: 1, installedAt: Date(), updatedAt: Date()))
+        try await store.upsert(
+            Installation(
+                oauthId: "local-1", oauthSecret: secret, capabilitiesUrl: "http://127.0.0.1:1/_hipchat/v2/capabilities",
+                groupId: 1, installedAt: Date(), updatedAt: Date()))
         let verifier = JWTVerifier(store: store, leeway: 60)
         let signer = HostTokenSigner()
 
@@ -125,13 +168,19 @@ import Testing
         #expect(HostTokenSigner.decodedClaims(token)?["iss"]?.stringValue == "local-1")
 
         // Another secret, another installation, or an old token: the runtime refuses each.
-        await #expect(throws: APIError.self) { try await verifier.verify(try await signer.sign(claims, secret: LocalHipChat.randomSecret())) }
         await #expect(throws: APIError.self) {
-            try await verifier.verify(try await signer.sign(signer.claims(oauthId: "someone-else", userId: 101, roomId: 1), secret: secret))
+            try await verifier.verify(try await signer.sign(claims, secret: LocalHipChat.randomSecret()))
+        }
+        await #expect(throws: APIError.self) {
+            try await verifier.verify(
+                try await signer.sign(signer.claims(oauthId: "someone-else", userId: 101, roomId: 1), secret: secret))
         }
         var past = HostTokenSigner()
         past.now = { Date().addingTimeInterval(-7200) }
-        await #expect(throws: APIError.self) { try await verifier.verify(try await past.sign(past.claims(oauthId: "local-1", userId: 1, roomId: 1), secret: secret)) }
+        await #expect(throws: APIError.self) {
+            try await verifier.verify(
+                try await past.sign(past.claims(oauthId: "local-1", userId: 1, roomId: 1), secret: secret))
+        }
         var tampered = token.split(separator: ".").map(String.init)
         tampered[1] = HostTokenSigner.Claims.base64URL(#"{"iss":"local-1","sub":"1","exp":9999999999}"#)
         await #expect(throws: APIError.self) { try await verifier.verify(tampered.joined(separator: ".")) }
@@ -140,53 +189,81 @@ import Testing
     @Test func notificationsAreCheckedAndTheirHTMLCutDown() throws {
         let card: JSONValue = .object([
             "style": .string("application"), "id": .string("x"), "title": .string("Incident"),
-            "description": .object(["value": .string("<b>db</b> <img src=x onerror=alert(1)><script>bad()</script><a href=\"https://e.example/?a=1&amp;b=2\" onclick=\"x()\">link</a>"),
-                                    "format": .string("html")]),
+            "description": .object([
+                "value": .string(
+                    "<b>db</b> <img src=x onerror=alert(1)><script>bad()</script><a href=\"https://e.example/?a=1&amp;b=2\" onclick=\"x()\">link</a>"
+                ),
+                "format": .string("html"),
+            ]),
         ])
-        let message = try RoomMessage.notification(.object(["message": .string("<p>Hi <em>there</em><iframe src=x></iframe></p>"), "card": card,
-                                                            "color": .string("red")]), id: "n1", from: "Add-on")
+        let message = try RoomMessage.notification(
+            .object([
+                "message": .string("<p>Hi <em>there</em><iframe src=x></iframe></p>"), "card": card,
+                "color": .string("red"),
+            ]), id: "n1", from: "Add-on")
         #expect(message.html == "<p>Hi <em>there</em></p>")
         #expect(message.color == "red")
         #expect(message.senderName == "Add-on")
-        #expect(message.card?["description"]?["value"]?.stringValue
-                == #"<b>db</b> <a href="https://e.example/?a=1&amp;b=2" target="_blank" rel="noopener noreferrer">link</a>"#)
-        let text = try RoomMessage.notification(.object(["message": .string("<b>as text</b>"), "message_format": .string("text"), "from": .string("Bot")]),
-                                                id: "n2", from: "Add-on")
+        #expect(
+            message.card?["description"]?["value"]?.stringValue
+                == #"<b>db</b> <a href="https://e.example/?a=1&amp;b=2" target="_blank" rel="noopener noreferrer">link</a>"#
+        )
+        let text = try RoomMessage.notification(
+            .object(["message": .string("<b>as text</b>"), "message_format": .string("text"), "from": .string("Bot")]),
+            id: "n2", from: "Add-on")
         #expect(text.html == "&lt;b&gt;as text&lt;/b&gt;")
         #expect(text.senderName == "Bot")
-        #expect(LimitedHTML.sanitize(#"<a href="javascript:alert(1)">x</a>"#, allowing: LimitedHTML.cardTags) == "<a>x</a>")
-        #expect(LimitedHTML.sanitize(#"<a data-target="incident-dialog" onclick="x()">open</a>"#, allowing: LimitedHTML.messageTags)
+        #expect(
+            LimitedHTML.sanitize(#"<a href="javascript:alert(1)">x</a>"#, allowing: LimitedHTML.cardTags) == "<a>x</a>")
+        #expect(
+            LimitedHTML.sanitize(
+                #"<a data-target="incident-dialog" onclick="x()">open</a>"#, allowing: LimitedHTML.messageTags)
                 == #"<a data-target="incident-dialog">open</a>"#, "a link may open one of the add-on's modules")
-        #expect(LimitedHTML.sanitize(#"<a data-target="x&quot; onclick=&quot;y">open</a>"#, allowing: LimitedHTML.messageTags) == "<a>open</a>")
+        #expect(
+            LimitedHTML.sanitize(
+                #"<a data-target="x&quot; onclick=&quot;y">open</a>"#, allowing: LimitedHTML.messageTags)
+                == "<a>open</a>")
 
-        #expect(throws: RoomMessage.NotificationError.self) { try RoomMessage.notification(.object([:]), id: "n", from: "A") }
         #expect(throws: RoomMessage.NotificationError.self) {
-            try RoomMessage.notification(.object(["message": .string("m"), "color": .string("blue")]), id: "n", from: "A")
+            try RoomMessage.notification(.object([:]), id: "n", from: "A")
         }
         #expect(throws: RoomMessage.NotificationError.self) {
-            try RoomMessage.notification(.object(["message": .string("m"), "card": .object(["style": .string("tweet"), "id": .string("1"), "title": .string("t")])]),
-                                         id: "n", from: "A")
+            try RoomMessage.notification(
+                .object(["message": .string("m"), "color": .string("blue")]), id: "n", from: "A")
         }
         #expect(throws: RoomMessage.NotificationError.self) {
-            try RoomMessage.notification(.object(["message": .string("m"), "card": .object(["style": .string("link"), "title": .string("t")])]), id: "n", from: "A")
+            try RoomMessage.notification(
+                .object([
+                    "message": .string("m"),
+                    "card": .object(["style": .string("tweet"), "id": .string("1"), "title": .string("t")]),
+                ]),
+                id: "n", from: "A")
+        }
+        #expect(throws: RoomMessage.NotificationError.self) {
+            try RoomMessage.notification(
+                .object(["message": .string("m"), "card": .object(["style": .string("link"), "title": .string("t")])]),
+                id: "n", from: "A")
         }
     }
 
     @Test func descriptorsAreReadAsHipChatReadThem() throws {
         let url = URL(string: "https://addon.example.com/addon/atlassian-connect.json")!
-        let json = try #require(JSONValue.parse(Data(#"""
-        {"key": "k", "name": "Demo", "description": "d", "links": {"self": "https://addon.example.com/addon/atlassian-connect.json"},
-         "capabilities": {
-           "hipchatApiConsumer": {"scopes": ["send_notification"], "fromName": "Demo bot"},
-           "installable": {"callbackUrl": "/installed", "allowGlobal": false},
-           "webhook": {"event": "room_message", "pattern": "^/demo", "url": "hooks/demo"},
-           "glance": [{"key": "b", "name": {"value": "Second"}, "weight": 20, "icon": {"url": "i.png", "url@2x": "i2.png"}},
-                      {"key": "a", "name": "First", "weight": 10, "target": {"key": "panel", "options": {"x": 1}}, "icon": {"url": "i.png", "url@2x": "i2.png"}}],
-           "webPanel": [{"key": "panel", "name": "Panel", "url": "https://views.example.com/panel?x={room_id}", "location": "hipchat.sidebar.right"}],
-           "dialog": [{"key": "d", "title": {"value": "Dialog"}, "url": "/dialog", "authentication": "none", "options": {"size": "small"}}],
-           "action": [{"key": "act", "name": {"value": "Act"}, "location": "hipchat.message.action", "target": "d"}]
-         }}
-        """#.utf8)))
+        let json = try #require(
+            JSONValue.parse(
+                Data(
+                    #"""
+                    {"key": "k", "name": "Demo", "description": "d", "links": {"self": "https://addon.example.com/addon/atlassian-connect.json"},
+                     "capabilities": {
+                       "hipchatApiConsumer": {"scopes": ["send_notification"], "fromName": "Demo bot"},
+                       "installable": {"callbackUrl": "/installed", "allowGlobal": false},
+                       "webhook": {"event": "room_message", "pattern": "^/demo", "url": "hooks/demo"},
+                       "glance": [{"key": "b", "name": {"value": "Second"}, "weight": 20, "icon": {"url": "i.png", "url@2x": "i2.png"}},
+                                  {"key": "a", "name": "First", "weight": 10, "target": {"key": "panel", "options": {"x": 1}}, "icon": {"url": "i.png", "url@2x": "i2.png"}}],
+                       "webPanel": [{"key": "panel", "name": "Panel", "url": "https://views.example.com/panel?x={room_id}", "location": "hipchat.sidebar.right"}],
+                       "dialog": [{"key": "d", "title": {"value": "Dialog"}, "url": "/dialog", "authentication": "none", "options": {"size": "small"}}],
+                       "action": [{"key": "act", "name": {"value": "Act"}, "location": "hipchat.message.action", "target": "d"}]
+                     }}
+                    """#.utf8)))
         let addon = try EmulatedAddon(descriptor: json, url: url)
         #expect(addon.name == "Demo")
         #expect(addon.fromName == "Demo bot")
@@ -203,23 +280,34 @@ import Testing
         #expect(addon.view("panel")?.signed == true)
         #expect(addon.actions.first?.location == .message)
         #expect(throws: EmulatedAddon.Invalid.self) { try EmulatedAddon(descriptor: .array([]), url: url) }
-        #expect(throws: EmulatedAddon.Invalid.self) { try EmulatedAddon(descriptor: .object(["name": .string("no key")]), url: url) }
+        #expect(throws: EmulatedAddon.Invalid.self) {
+            try EmulatedAddon(descriptor: .object(["name": .string("no key")]), url: url)
+        }
     }
 
     @Test func viewURLsGetTheirPlaceholdersFilled() {
-        let message = Self.message("db is down & out", from: .member, card: .object(["style": .string("link"), "id": .string("c"), "title": .string("t"),
-                                                                                    "metadata": .object(["incident": .object(["id": .int(42)])])]))
-        let filled = LocalHipChat.fill("https://a.example/view/{id}?q={message.body}&who={message.sender.name}&i={message.metadata.incident.id}&none={nothing}",
-                                       values: .object(["id": .string("a/b")]), message: message)
+        let message = Self.message(
+            "db is down & out", from: .member,
+            card: .object([
+                "style": .string("link"), "id": .string("c"), "title": .string("t"),
+                "metadata": .object(["incident": .object(["id": .int(42)])]),
+            ]))
+        let filled = LocalHipChat.fill(
+            "https://a.example/view/{id}?q={message.body}&who={message.sender.name}&i={message.metadata.incident.id}&none={nothing}",
+            values: .object(["id": .string("a/b")]), message: message)
         #expect(filled == "https://a.example/view/a%2Fb?q=db%20is%20down%20%26%20out&who=Mia%20Member&i=42&none=")
-        #expect(LocalHipChat.appending(["signed_request": "a.b.c"], to: "https://a.example/v?x=1#top") == "https://a.example/v?x=1&signed_request=a.b.c#top")
+        #expect(
+            LocalHipChat.appending(["signed_request": "a.b.c"], to: "https://a.example/v?x=1#top")
+                == "https://a.example/v?x=1&signed_request=a.b.c#top")
         #expect(LocalHipChat.origin("http://127.0.0.1:8080/_hipchat") == "http://127.0.0.1:8080")
     }
 }
 
 extension HostTokenSigner.Claims {
     static func base64URL(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 }

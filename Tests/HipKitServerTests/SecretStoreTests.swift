@@ -1,11 +1,12 @@
-import HipChatConnect
 import Crypto
 import Foundation
 import GRDB
+import HipChatConnect
+import HipKit
 import Hummingbird
 import HummingbirdTesting
-import HipKit
 import Testing
+
 @testable import HipKitServer
 
 @Suite("Secrets at rest", .serialized)
@@ -25,7 +26,10 @@ struct SecretStoreTests {
     static func storedSecret(_ file: URL, _ oauthId: String) throws -> String? {
         let queue = try DatabaseQueue(path: file.path)
         defer { try? queue.close() }
-        return try queue.read { try String.fetchOne($0, sql: "SELECT oauth_secret FROM installation WHERE oauth_id = ?", arguments: [oauthId]) }
+        return try queue.read {
+            try String.fetchOne(
+                $0, sql: "SELECT oauth_secret FROM installation WHERE oauth_id = ?", arguments: [oauthId])
+        }
     }
 
     static func write(_ file: URL, _ sql: String, _ arguments: StatementArguments = []) throws {
@@ -86,12 +90,17 @@ struct SecretStoreTests {
             let app = try HipKitServer(configuration: configuration, logger: .init(label: "test")).makeApplication()
             try await app.test(.router) { client in
                 if round == 0 {
-                    let install = try await client.execute(uri: "/installed", method: .post, headers: [.contentType: "application/json"],
-                                                           body: jsonBody(#"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#))
+                    let install = try await client.execute(
+                        uri: "/installed", method: .post, headers: [.contentType: "application/json"],
+                        body: jsonBody(
+                            #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#
+                        ))
                     #expect(install.status == .ok)
                 }
                 let token = try await Tokens.mint()
-                #expect(try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok, "round \(round)")
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status
+                        == .ok, "round \(round)")
             }
         }
         // With the key in the environment, no key file is made.
@@ -109,7 +118,8 @@ struct SecretStoreTests {
         try await store.close()
 
         #expect(throws: SecretKeyError.wrongKey) { _ = try SQLiteStore(file: file, secrets: SecretBox.random()) }
-        #expect(SecretKeyError.wrongKey.description.contains("the data folder's secrets were encrypted with another key"))
+        #expect(
+            SecretKeyError.wrongKey.description.contains("the data folder's secrets were encrypted with another key"))
         // Through the server: refused before anything listens, saying what to do.
         var configuration = site.configuration()
         configuration.secretKey = String(repeating: "ab", count: 32)
@@ -127,7 +137,9 @@ struct SecretStoreTests {
         let empty = try TestSite()
         defer { empty.remove() }
         try await SQLiteStore(file: Self.file(empty), secrets: SecretBox.random()).close()
-        #expect(throws: SecretKeyError.wrongKey) { _ = try SQLiteStore(file: Self.file(empty), secrets: SecretBox.random()) }
+        #expect(throws: SecretKeyError.wrongKey) {
+            _ = try SQLiteStore(file: Self.file(empty), secrets: SecretBox.random())
+        }
     }
 
     @Test("the key file is created 0600 with 32 random bytes, and never replaced")
@@ -143,7 +155,9 @@ struct SecretStoreTests {
         #expect(key.count == 32)
         #expect(key != Data(count: 32))
         // No temporary file is left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: site.data.path).filter { $0.contains("secret.key") } == ["secret.key"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: site.data.path).filter { $0.contains("secret.key") }
+                == ["secret.key"])
         try await SQLiteStore(file: Self.file(site)).close()
         #expect(FileManager.default.contents(atPath: keyFile.path) == key)
         // A second data folder gets its own key.
@@ -156,15 +170,43 @@ struct SecretStoreTests {
     @Test("a key file open to others, of the wrong size, or not a file is refused, and left as it is")
     func keyFileRefused() async throws {
         let cases: [(String, (URL) throws -> Void, String)] = [
-            ("group-readable", { try Data(count: 32).write(to: $0); try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: $0.path) },
-             "open to group or others"),
-            ("world-writable", { try Data(count: 32).write(to: $0); try FileManager.default.setAttributes([.posixPermissions: 0o602], ofItemAtPath: $0.path) },
-             "chmod 600"),
-            ("short", { try Data(count: 31).write(to: $0); try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: $0.path) },
-             "is 31 bytes"),
-            ("empty", { try Data().write(to: $0); try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: $0.path) },
-             "is 0 bytes"),
-            ("link", { try FileManager.default.createSymbolicLink(atPath: $0.path, withDestinationPath: "/dev/zero") }, "not a regular file"),
+            (
+                "group-readable",
+                {
+                    try Data(count: 32).write(to: $0)
+                    try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: $0.path)
+                },
+                "open to group or others"
+            ),
+            (
+                "world-writable",
+                {
+                    try Data(count: 32).write(to: $0)
+                    try FileManager.default.setAttributes([.posixPermissions: 0o602], ofItemAtPath: $0.path)
+                },
+                "chmod 600"
+            ),
+            (
+                "short",
+                {
+                    try Data(count: 31).write(to: $0)
+                    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: $0.path)
+                },
+                "is 31 bytes"
+            ),
+            (
+                "empty",
+                {
+                    try Data().write(to: $0)
+                    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: $0.path)
+                },
+                "is 0 bytes"
+            ),
+            (
+                "link",
+                { try FileManager.default.createSymbolicLink(atPath: $0.path, withDestinationPath: "/dev/zero") },
+                "not a regular file"
+            ),
         ]
         for (name, make, message) in cases {
             let site = try TestSite()
@@ -190,8 +232,10 @@ struct SecretStoreTests {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         let notHex = String(repeating: "0", count: 62) + "g1"
         return [
-            ("", false), ("short", false), (String(repeating: "a", count: 63), false), (String(repeating: "a", count: 66), false),
-            (Data(count: 16).base64EncodedString(), false), (Data(repeating: 0xFF, count: 48).base64EncodedString(), false),
+            ("", false), ("short", false), (String(repeating: "a", count: 63), false),
+            (String(repeating: "a", count: 66), false),
+            (Data(count: 16).base64EncodedString(), false),
+            (Data(repeating: 0xFF, count: 48).base64EncodedString(), false),
             (String(repeating: "zz", count: 32), false), (notHex, false),
             (Data(repeating: 1, count: 32).base64EncodedString(), true), (String(urlSafe.prefix(43)), true),
             (String(repeating: "0f", count: 32), true), (String(repeating: "A0", count: 32), true),
@@ -199,8 +243,9 @@ struct SecretStoreTests {
         ]
     }()
 
-    @Test("HIPKIT_SECRET_KEY: base64 or 64 hex digits of 32 bytes; anything else is refused saying how to make one",
-          arguments: environmentKeys)
+    @Test(
+        "HIPKIT_SECRET_KEY: base64 or 64 hex digits of 32 bytes; anything else is refused saying how to make one",
+        arguments: environmentKeys)
     func environmentKey(_ text: String, _ valid: Bool) async throws {
         if valid {
             let bytes = try SecretBox.parseKey(text)
@@ -222,7 +267,9 @@ struct SecretStoreTests {
         defer { site.remove() }
         var configuration = site.configuration()
         configuration.secretKey = text
-        #expect { _ = try HipKitServer(configuration: configuration).makeApplication() } throws: { "\($0)".contains("openssl rand -base64 32") }
+        #expect { _ = try HipKitServer(configuration: configuration).makeApplication() } throws: {
+            "\($0)".contains("openssl rand -base64 32")
+        }
         #expect(!FileManager.default.fileExists(atPath: Self.file(site).path))
     }
 
@@ -235,7 +282,8 @@ struct SecretStoreTests {
         try await store.upsert(Fixture.installation())
         try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
         try await store.close()
-        let oldKey = try #require(FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path))
+        let oldKey = try #require(
+            FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path))
         return (file, oldKey, try #require(try Self.storedSecret(file, Fixture.oauthId)))
     }
 
@@ -254,7 +302,8 @@ struct SecretStoreTests {
         let (file, oldKey, oldCiphertext) = try await Self.twoInstallations(site)
         let keyFile = site.data.appendingPathComponent("secret.key")
 
-        let outcome = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: nil, newKey: nil)
+        let outcome = try await KeyRotation.rotate(
+            databaseFile: file, dataDirectory: site.data, currentKey: nil, newKey: nil)
         #expect(outcome == KeyRotation.Outcome(reencrypted: 2, keyFileReplaced: true))
         let newKey = try #require(FileManager.default.contents(atPath: keyFile.path))
         #expect(newKey.count == 32 && newKey != oldKey)
@@ -262,7 +311,9 @@ struct SecretStoreTests {
         #expect(mode == 0o600)
         #expect(!FileManager.default.fileExists(atPath: site.data.appendingPathComponent("secret.key.new").path))
         #expect(try await Self.readsBack(file, SecretBox(keyBytes: newKey)))
-        #expect(throws: SecretKeyError.wrongKey) { _ = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: oldKey)) }
+        #expect(throws: SecretKeyError.wrongKey) {
+            _ = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: oldKey))
+        }
         // Neither the old ciphertext nor a secret in clear is left in the file or its WAL.
         let raw = Self.rawBytes(file)
         #expect(raw.range(of: Data(oldCiphertext.utf8)) == nil)
@@ -272,8 +323,9 @@ struct SecretStoreTests {
         _ = try HipKitServer(configuration: configuration).makeApplication()
     }
 
-    @Test("an interrupted rotation loses nothing: run again, it finishes with the key that was written first",
-          arguments: ["before the store changed", "after the store changed"])
+    @Test(
+        "an interrupted rotation loses nothing: run again, it finishes with the key that was written first",
+        arguments: ["before the store changed", "after the store changed"])
     func rotateKeyInterrupted(_ moment: String) async throws {
         let site = try TestSite()
         defer { site.remove() }
@@ -293,7 +345,8 @@ struct SecretStoreTests {
                 "\((error as? HipKitError)?.hint ?? "")".contains("rotate-key")
             }
         }
-        let outcome = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: nil, newKey: nil)
+        let outcome = try await KeyRotation.rotate(
+            databaseFile: file, dataDirectory: site.data, currentKey: nil, newKey: nil)
         #expect(outcome.reencrypted == (moment == "after the store changed" ? 0 : 2))
         #expect(FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path) == pendingKey)
         #expect(try await Self.readsBack(file, SecretBox(keyBytes: pendingKey)))
@@ -312,16 +365,24 @@ struct SecretStoreTests {
         try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
         try await store.close()
 
-        await #expect { _ = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: nil) }
-            throws: { "\($0)".contains("HIPKIT_NEW_SECRET_KEY") }
-        await #expect { _ = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: "short") }
-            throws: { "\($0)".contains("HIPKIT_NEW_SECRET_KEY is not a 256-bit key") }
-        #expect(try await Self.readsBack(file, SecretBox(keyBytes: SecretBox.parseKey(oldKey))), "refusals changed nothing")
+        await #expect {
+            _ = try await KeyRotation.rotate(
+                databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: nil)
+        } throws: { "\($0)".contains("HIPKIT_NEW_SECRET_KEY") }
+        await #expect {
+            _ = try await KeyRotation.rotate(
+                databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: "short")
+        } throws: { "\($0)".contains("HIPKIT_NEW_SECRET_KEY is not a 256-bit key") }
+        #expect(
+            try await Self.readsBack(file, SecretBox(keyBytes: SecretBox.parseKey(oldKey))), "refusals changed nothing")
 
-        let outcome = try await KeyRotation.rotate(databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: newKey)
+        let outcome = try await KeyRotation.rotate(
+            databaseFile: file, dataDirectory: site.data, currentKey: oldKey, newKey: newKey)
         #expect(outcome == KeyRotation.Outcome(reencrypted: 2, keyFileReplaced: false))
         #expect(try await Self.readsBack(file, SecretBox(keyBytes: SecretBox.parseKey(newKey))))
-        #expect(throws: SecretKeyError.wrongKey) { _ = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: SecretBox.parseKey(oldKey))) }
+        #expect(throws: SecretKeyError.wrongKey) {
+            _ = try SQLiteStore(file: file, secrets: SecretBox(keyBytes: SecretBox.parseKey(oldKey)))
+        }
         #expect(!FileManager.default.fileExists(atPath: site.data.appendingPathComponent("secret.key").path))
         #expect(!FileManager.default.fileExists(atPath: site.data.appendingPathComponent("secret.key.new").path))
     }
@@ -346,7 +407,8 @@ struct SecretStoreTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("2 installation secrets re-encrypted"), "\(text)")
-        let newKey = try #require(FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path))
+        let newKey = try #require(
+            FileManager.default.contents(atPath: site.data.appendingPathComponent("secret.key").path))
         #expect(newKey != oldKey)
         #expect(try await Self.readsBack(file, SecretBox(keyBytes: newKey)))
     }
@@ -361,15 +423,20 @@ struct SecretStoreTests {
         let legacy = try DatabaseQueue(path: file.path)
         try SQLiteStore.migrator(secrets: SecretBox.random()).migrate(legacy, upTo: "v1")
         try await legacy.write { db in
-            for (id, secret, room) in [(Fixture.oauthId, Fixture.secret, 42 as Int?), (Fixture.otherId, Fixture.otherSecret, nil)] {
-                try db.execute(sql: """
-                    INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, installed_at, updated_at)
-                    VALUES (?, ?, 'https://api.hipchat.com/v2/capabilities', 9001, ?, 0, 0)
-                    """, arguments: [id, secret, room])
+            for (id, secret, room) in [
+                (Fixture.oauthId, Fixture.secret, 42 as Int?), (Fixture.otherId, Fixture.otherSecret, nil),
+            ] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, installed_at, updated_at)
+                        VALUES (?, ?, 'https://api.hipchat.com/v2/capabilities', 9001, ?, 0, 0)
+                        """, arguments: [id, secret, room])
             }
         }
         try legacy.close()
-        #expect(Self.rawBytes(file).range(of: Data(Fixture.secret.utf8)) != nil, "the legacy file holds the secret in clear")
+        #expect(
+            Self.rawBytes(file).range(of: Data(Fixture.secret.utf8)) != nil, "the legacy file holds the secret in clear"
+        )
 
         let store = try SQLiteStore(file: file)
         #expect(try await store.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
@@ -390,9 +457,11 @@ struct SecretStoreTests {
         #expect(try Self.storedSecret(file, Fixture.oauthId) == sealed)
     }
 
-    @Test("a stored secret that was altered, moved to another row or written in clear is refused, not used", arguments: [
-        "flipped-byte", "moved-row", "truncated", "plaintext", "bad-base64",
-    ])
+    @Test(
+        "a stored secret that was altered, moved to another row or written in clear is refused, not used",
+        arguments: [
+            "flipped-byte", "moved-row", "truncated", "plaintext", "bad-base64",
+        ])
     func tamperedRefused(_ kind: String) async throws {
         let site = try TestSite()
         defer { site.remove() }
@@ -414,13 +483,15 @@ struct SecretStoreTests {
         case "plaintext": tampered = Fixture.otherSecret
         default: tampered = "v1:!!not base64!!"
         }
-        try Self.write(file, "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?", [tampered, Fixture.oauthId])
+        try Self.write(
+            file, "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?", [tampered, Fixture.oauthId])
 
         let reopened = try SQLiteStore(file: file)
         await #expect {
             _ = try await reopened.installation(oauthId: Fixture.oauthId)
         } throws: { error in
-            let expected: SecretKeyError = kind == "plaintext" ? .notSealed(Fixture.oauthId) : .cannotOpen(Fixture.oauthId)
+            let expected: SecretKeyError =
+                kind == "plaintext" ? .notSealed(Fixture.oauthId) : .cannotOpen(Fixture.oauthId)
             return (error as? SecretKeyError) == expected && !"\(error)".contains(Fixture.otherSecret)
         }
         // The other installation is untouched and still works.
@@ -437,7 +508,8 @@ struct SecretStoreTests {
                 #expect(!response.text.contains("Open incidents"))
             }
             let other = try await Tokens.mint(iss: Fixture.otherId, secret: Fixture.otherSecret)
-            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get).status == .ok)
+            #expect(
+                try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get).status == .ok)
         }
     }
 
@@ -448,31 +520,45 @@ struct SecretStoreTests {
             let site = try TestSite()
             defer { site.remove() }
             let logs = LogCapture()
-            let configuration = site.configuration(adminToken: GlanceTests.adminToken,
-                                                   trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            let configuration = site.configuration(
+                adminToken: GlanceTests.adminToken,
+                trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
             let json: HTTPFields = [.contentType: "application/json"]
             let body = InstallTests.body(hipchat, roomId: 42)
             try await withServer(site, configuration, logs: logs) { client, _ in
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: json, body: body).status == .ok)
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: json, body: body).status == .ok)
-                let update = jsonBody(#"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "groupId": 9001}"#)
-                #expect(try await client.execute(uri: "/updated", method: .post, headers: json, body: update).status == .ok)
+                #expect(
+                    try await client.execute(uri: "/installed", method: .post, headers: json, body: body).status == .ok)
+                #expect(
+                    try await client.execute(uri: "/installed", method: .post, headers: json, body: body).status == .ok)
+                let update = jsonBody(
+                    #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "groupId": 9001}"#
+                )
+                #expect(
+                    try await client.execute(uri: "/updated", method: .post, headers: json, body: update).status == .ok)
                 let forged = InstallTests.body(hipchat, secret: "F0rgedSecretF0rgedSecretF0rgedSecretF0rg")
-                #expect(try await client.execute(uri: "/installed", method: .post, headers: json, body: forged).status == .forbidden)
-                _ = try await client.execute(uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: GlanceTests.bearer,
-                                             body: jsonBody(#"{"label": "x"}"#))
+                #expect(
+                    try await client.execute(uri: "/installed", method: .post, headers: json, body: forged).status
+                        == .forbidden)
+                _ = try await client.execute(
+                    uri: "/admin/glances/incidents-glance?room=42", method: .post, headers: GlanceTests.bearer,
+                    body: jsonBody(#"{"label": "x"}"#))
                 #expect(await hipchat.wait { $0.pushes.count == 1 })
                 let deadline = Date().addingTimeInterval(60)
                 while Date() < deadline, !logs.all.contains(where: { $0.message == "glance pushed" }) {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 let token = try await Tokens.mint()
-                #expect(try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete,
-                                                 headers: [.authorization: "JWT \(token)"]).status == .noContent)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed/\(Fixture.oauthId)", method: .delete,
+                        headers: [.authorization: "JWT \(token)"]
+                    ).status == .noContent)
             }
             let sealed = try Self.storedSecret(Self.file(site), Fixture.oauthId)
             #expect(sealed == nil, "uninstalled")
-            let accessTokens = hipchat.pushes.compactMap { $0.authorization?.replacingOccurrences(of: "Bearer ", with: "") }
+            let accessTokens = hipchat.pushes.compactMap {
+                $0.authorization?.replacingOccurrences(of: "Bearer ", with: "")
+            }
             #expect(!accessTokens.isEmpty)
             let basic = Data("\(Fixture.oauthId):\(Fixture.secret)".utf8).base64EncodedString()
             let lines = logs.all
@@ -480,7 +566,8 @@ struct SecretStoreTests {
                 #expect(lines.contains { $0.message == message }, "\(message) was logged")
             }
             for line in lines {
-                for secret in [Fixture.secret, "F0rgedSecretF0rgedSecretF0rgedSecretF0rg", basic, "v1:"] + accessTokens {
+                for secret in [Fixture.secret, "F0rgedSecretF0rgedSecretF0rgedSecretF0rg", basic, "v1:"] + accessTokens
+                {
                     #expect(!line.text.contains(secret), "\(line.text)")
                 }
             }
@@ -493,15 +580,24 @@ struct SecretStoreTests {
         defer { site.remove() }
         // First start: created private, no warning.
         let quiet = LogCapture()
-        try await HipKitServer(configuration: site.configuration(), logger: quiet.logger).makeApplication().test(.router) { _ in }
+        try await HipKitServer(configuration: site.configuration(), logger: quiet.logger).makeApplication().test(
+            .router
+        ) { _ in }
         #expect(!quiet.all.contains { $0.level == .warning })
 
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: site.data.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o664], ofItemAtPath: Self.file(site).path)
         let logs = LogCapture()
-        try await HipKitServer(configuration: site.configuration(), logger: logs.logger).makeApplication().test(.router) { _ in }
+        try await HipKitServer(configuration: site.configuration(), logger: logs.logger).makeApplication().test(.router)
+        { _ in }
         let warnings = logs.all.filter { $0.level == .warning }.map(\.message)
-        #expect(warnings.contains { $0.contains(site.data.path + " is open to its group and others") && $0.contains("chmod 700") })
-        #expect(warnings.contains { $0.contains("hipkit.sqlite is open to its group and others") && $0.contains("chmod 600") })
+        #expect(
+            warnings.contains {
+                $0.contains(site.data.path + " is open to its group and others") && $0.contains("chmod 700")
+            })
+        #expect(
+            warnings.contains {
+                $0.contains("hipkit.sqlite is open to its group and others") && $0.contains("chmod 600")
+            })
     }
 }

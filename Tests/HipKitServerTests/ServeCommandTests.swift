@@ -1,10 +1,12 @@
-import HipChatConnect
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HipChatConnect
 import Testing
+
 @testable import HipKitServer
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `hipkit serve` as a process: what a `kill -9` keeps, and what SIGTERM does.
 @Suite("hipkit serve, the process", .serialized)
@@ -48,7 +50,10 @@ struct ServeCommandTests {
             while true {
                 if let range = log.range(of: "listening on 127.0.0.1:") {
                     let digits = log[range.upperBound...].prefix { $0.isNumber }
-                    if let port = Int(digits) { self.port = port; return }
+                    if let port = Int(digits) {
+                        self.port = port
+                        return
+                    }
                 }
                 if !process.isRunning || Date() > deadline { break }
                 try await Task.sleep(for: .milliseconds(50))
@@ -57,7 +62,9 @@ struct ServeCommandTests {
             throw CancellationError()
         }
 
-        func request(_ path: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil) async throws -> (Int, Data) {
+        func request(_ path: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil)
+            async throws -> (Int, Data)
+        {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             request.httpMethod = method
             for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -84,11 +91,15 @@ struct ServeCommandTests {
 
         let first = try Server(site: site, extra: ["--no-verify-installs"])
         try await first.waitUntilListening()
-        let install = try await first.request("/installed", method: "POST", headers: ["Content-Type": "application/json"],
-                                              body: #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#)
+        let install = try await first.request(
+            "/installed", method: "POST", headers: ["Content-Type": "application/json"],
+            body:
+                #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#
+        )
         #expect(install.0 == 200)
-        let glance = try await first.request("/admin/glances/incidents-glance?room=42", method: "POST", headers: admin,
-                                             body: #"{"label": "<b>survived</b>"}"#)
+        let glance = try await first.request(
+            "/admin/glances/incidents-glance?room=42", method: "POST", headers: admin,
+            body: #"{"label": "<b>survived</b>"}"#)
         #expect(glance.0 == 200)
         kill(first.process.processIdentifier, SIGKILL)
         #expect(await first.waitForExit(seconds: 60))
@@ -96,7 +107,8 @@ struct ServeCommandTests {
         let second = try Server(site: site)
         try await second.waitUntilListening()
         let token = try await Tokens.mint(room: 42)
-        let query = try await second.request("/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token)"])
+        let query = try await second.request(
+            "/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token)"])
         #expect(query.0 == 200)
         #expect(JSONValue.parse(query.1)?["label"]?["value"]?.stringValue == "<b>survived</b>")
         let list = try await second.request("/admin/installations", headers: admin)

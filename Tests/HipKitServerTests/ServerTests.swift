@@ -1,9 +1,10 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
+
 @testable import HipKitServer
 
 @Suite("Server: health, logs, limits, storage, shutdown", .serialized)
@@ -27,10 +28,14 @@ struct ServerTests {
         let token = try await Tokens.mint(room: 42)
         try await withServer(site, logs: logs, setup: { try await $0.upsert(Fixture.installation()) }) { client, _ in
             _ = try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get)
-            _ = try await client.execute(uri: "/incidents.html", method: .get, headers: [.authorization: "JWT \(token)"])
+            _ = try await client.execute(
+                uri: "/incidents.html", method: .get, headers: [.authorization: "JWT \(token)"])
             _ = try await client.execute(uri: "/nothing", method: .get)
-            _ = try await client.execute(uri: "/installed", method: .post, headers: [.contentType: "application/json"],
-                                         body: jsonBody(#"{"oauthId": "x", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://evil.example/c", "groupId": 1}"#))
+            _ = try await client.execute(
+                uri: "/installed", method: .post, headers: [.contentType: "application/json"],
+                body: jsonBody(
+                    #"{"oauthId": "x", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://evil.example/c", "groupId": 1}"#
+                ))
         }
         let requests = logs.all.filter { $0.message == "request" }
         #expect(requests.count == 4)
@@ -54,19 +59,22 @@ struct ServerTests {
         defer { site.remove() }
         let big = "{\"label\": \"" + String(repeating: "x", count: 70_000) + "\"}"
         try await withServer(site, site.configuration(adminToken: GlanceTests.adminToken)) { client, store in
-            let response = try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: GlanceTests.bearer,
-                                                    body: jsonBody(big))
+            let response = try await client.execute(
+                uri: "/admin/glances/incidents-glance", method: .post, headers: GlanceTests.bearer,
+                body: jsonBody(big))
             #expect(response.status == .contentTooLarge)
             #expect(response.errorMessage?.contains("65536") == true)
             #expect(try await store.glanceData(key: "incidents-glance", room: nil) == nil)
-            let install = try await client.execute(uri: "/installed", method: .post, headers: [.contentType: "application/json"], body: jsonBody(big))
+            let install = try await client.execute(
+                uri: "/installed", method: .post, headers: [.contentType: "application/json"], body: jsonBody(big))
             #expect(install.status == .contentTooLarge)
         }
         // Also over a real connection, where the body arrives in parts.
         let (server, _) = try site.server(site.configuration(adminToken: GlanceTests.adminToken))
         try await server.makeApplication().test(.live) { client in
-            let response = try await client.execute(uri: "/hooks/echo", method: .post, headers: [.contentType: "application/json"],
-                                                    body: jsonBody(big))
+            let response = try await client.execute(
+                uri: "/hooks/echo", method: .post, headers: [.contentType: "application/json"],
+                body: jsonBody(big))
             #expect(response.status == .contentTooLarge)
             let small = try await client.execute(uri: "/healthz", method: .get)
             #expect(small.status == .ok)
@@ -83,13 +91,15 @@ struct ServerTests {
         try await server.makeApplication().test(.live) { client in
             let port = try #require(client.port)
             let started = Date()
-            let closed = try await RawConnection.sendAndWaitForClose(port: port, bytes: "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", timeout: 30)
+            let closed = try await RawConnection.sendAndWaitForClose(
+                port: port, bytes: "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", timeout: 30)
             #expect(closed)
             #expect(Date().timeIntervalSince(started) < 30)
             // The server still serves others (the test client's own idle connection was closed too).
             var answer = ""
             for _ in 0..<5 where !answer.hasPrefix("HTTP/1.1 200") {
-                answer = try await RawConnection.exchange(port: port, bytes: "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                answer = try await RawConnection.exchange(
+                    port: port, bytes: "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             }
             #expect(answer.hasPrefix("HTTP/1.1 200"))
         }
@@ -104,24 +114,36 @@ struct ServerTests {
         do {
             let app = try HipKitServer(configuration: configuration, logger: .init(label: "test")).makeApplication()
             try await app.test(.router) { client in
-                let install = try await client.execute(uri: "/installed", method: .post, headers: [.contentType: "application/json"],
-                                                       body: jsonBody(#"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#))
+                let install = try await client.execute(
+                    uri: "/installed", method: .post, headers: [.contentType: "application/json"],
+                    body: jsonBody(
+                        #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#
+                    ))
                 #expect(install.status == .ok)
-                #expect(try await client.execute(uri: "/admin/glances/incidents-glance", method: .post, headers: GlanceTests.bearer,
-                                                 body: jsonBody(#"{"label": "kept"}"#)).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/admin/glances/incidents-glance", method: .post, headers: GlanceTests.bearer,
+                        body: jsonBody(#"{"label": "kept"}"#)
+                    ).status == .ok)
                 let token = try await Tokens.mint()
-                #expect(try await client.execute(uri: "/_hipkit/settings", method: .post, headers: SettingsTests.headers(token),
-                                                 body: jsonBody(#"{"severity": "high"}"#)).status == .ok)
+                #expect(
+                    try await client.execute(
+                        uri: "/_hipkit/settings", method: .post, headers: SettingsTests.headers(token),
+                        body: jsonBody(#"{"severity": "high"}"#)
+                    ).status == .ok)
             }
         }
         // Second server, new process state, same folder.
         let app = try HipKitServer(configuration: configuration, logger: .init(label: "test")).makeApplication()
         try await app.test(.router) { client in
             let token = try await Tokens.mint()
-            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok)
-            let glance = try await client.execute(uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
+            #expect(
+                try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok)
+            let glance = try await client.execute(
+                uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get)
             #expect(glance.json?["label"]?["value"]?.stringValue == "kept")
-            let settings = try await client.execute(uri: "/_hipkit/settings", method: .get, headers: SettingsTests.headers(token))
+            let settings = try await client.execute(
+                uri: "/_hipkit/settings", method: .get, headers: SettingsTests.headers(token))
             #expect(settings.json?["severity"]?.stringValue == "high")
             let list = try await client.execute(uri: "/admin/installations", method: .get, headers: GlanceTests.bearer)
             #expect(list.json?["installations"]?.arrayValue?.count == 1)
@@ -162,15 +184,22 @@ struct ServerTests {
     func badBuild() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try site.write("{\n  \"version\": 1,\n  \"webhooks\": [{\"path\": \"/h\", \"pattern\": \"([\"}]\n}\n", to: "_hipkit/runtime.json")
+        try site.write(
+            "{\n  \"version\": 1,\n  \"webhooks\": [{\"path\": \"/h\", \"pattern\": \"([\"}]\n}\n",
+            to: "_hipkit/runtime.json")
         #expect {
             _ = try HipKitServer(configuration: site.configuration()).makeApplication()
         } throws: { error in
             guard let failure = error as? SiteLoadError else { return false }
-            return failure.diagnostics.contains { $0.code == .invalidPattern && $0.location?.line == 3 && $0.location?.file.hasSuffix("runtime.json") == true }
+            return failure.diagnostics.contains {
+                $0.code == .invalidPattern && $0.location?.line == 3
+                    && $0.location?.file.hasSuffix("runtime.json") == true
+            }
         }
         try FileManager.default.removeItem(at: site.dist.appendingPathComponent("atlassian-connect.json"))
-        #expect(throws: SiteLoadError.self) { _ = try HipKitServer(configuration: site.configuration()).makeApplication() }
+        #expect(throws: SiteLoadError.self) {
+            _ = try HipKitServer(configuration: site.configuration()).makeApplication()
+        }
     }
 }
 
@@ -184,14 +213,22 @@ final class RecordingStore: InstallationStore {
 
     func upsert(_ installation: Installation) async throws { try await base.upsert(installation) }
     func installation(oauthId: String) async throws -> Installation? { try await base.installation(oauthId: oauthId) }
-    func deleteInstallation(oauthId: String) async throws -> Bool { try await base.deleteInstallation(oauthId: oauthId) }
+    func deleteInstallation(oauthId: String) async throws -> Bool {
+        try await base.deleteInstallation(oauthId: oauthId)
+    }
     func installations() async throws -> [Installation] { try await base.installations() }
-    func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws { try await base.putGlanceData(data, key: key, room: room) }
-    func glanceData(key: String, room: Int?) async throws -> JSONValue? { try await base.glanceData(key: key, room: room) }
+    func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws {
+        try await base.putGlanceData(data, key: key, room: room)
+    }
+    func glanceData(key: String, room: Int?) async throws -> JSONValue? {
+        try await base.glanceData(key: key, room: room)
+    }
     func putSettings(_ values: [String: JSONValue], oauthId: String, room: Int?) async throws {
         try await base.putSettings(values, oauthId: oauthId, room: room)
     }
-    func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]? { try await base.settings(oauthId: oauthId, room: room) }
+    func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]? {
+        try await base.settings(oauthId: oauthId, room: room)
+    }
     func close() async throws {
         try await base.close()
         isClosed.withLock { $0 = true }

@@ -1,8 +1,9 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import HipKitServer
 
 @Suite("Static files")
@@ -67,18 +68,22 @@ struct StaticFileTests {
             #expect(byTag.status == .notModified)
             #expect(byTag.body.readableBytes == 0)
             #expect(byTag.headers[.eTag] == etag)
-            let weak = try await client.execute(uri: "/index.html", method: .get, headers: [.ifNoneMatch: "\"other\", W/\(etag)"])
+            let weak = try await client.execute(
+                uri: "/index.html", method: .get, headers: [.ifNoneMatch: "\"other\", W/\(etag)"])
             #expect(weak.status == .notModified)
             let stale = try await client.execute(uri: "/index.html", method: .get, headers: [.ifNoneMatch: "\"0000\""])
             #expect(stale.status == .ok)
 
-            let byDate = try await client.execute(uri: "/index.html", method: .get, headers: [.ifModifiedSince: lastModified])
+            let byDate = try await client.execute(
+                uri: "/index.html", method: .get, headers: [.ifModifiedSince: lastModified])
             #expect(byDate.status == .notModified)
-            let old = try await client.execute(uri: "/index.html", method: .get, headers: [.ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 GMT"])
+            let old = try await client.execute(
+                uri: "/index.html", method: .get, headers: [.ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 GMT"])
             #expect(old.status == .ok)
             // If-None-Match wins over If-Modified-Since.
-            let both = try await client.execute(uri: "/index.html", method: .get,
-                                                headers: [.ifNoneMatch: "\"0000\"", .ifModifiedSince: lastModified])
+            let both = try await client.execute(
+                uri: "/index.html", method: .get,
+                headers: [.ifNoneMatch: "\"0000\"", .ifModifiedSince: lastModified])
             #expect(both.status == .ok)
         }
     }
@@ -102,22 +107,27 @@ struct StaticFileTests {
             #expect(suffix.status == .partialContent)
             #expect(Array(suffix.body.readableBytesView) == Array(bytes[(size - 5)...]))
 
-            let open = try await client.execute(uri: "/assets/site.css", method: .get, headers: [.range: "bytes=\(size - 3)-"])
+            let open = try await client.execute(
+                uri: "/assets/site.css", method: .get, headers: [.range: "bytes=\(size - 3)-"])
             #expect(open.body.readableBytes == 3)
 
-            let tooFar = try await client.execute(uri: "/assets/site.css", method: .get, headers: [.range: "bytes=\(size + 10)-"])
+            let tooFar = try await client.execute(
+                uri: "/assets/site.css", method: .get, headers: [.range: "bytes=\(size + 10)-"])
             #expect(tooFar.status == .rangeNotSatisfiable)
             #expect(tooFar.headers[.contentRange] == "bytes */\(size)")
 
-            let staleRange = try await client.execute(uri: "/assets/site.css", method: .get,
-                                                      headers: [.range: "bytes=0-9", .ifRange: "\"not-the-tag\""])
+            let staleRange = try await client.execute(
+                uri: "/assets/site.css", method: .get,
+                headers: [.range: "bytes=0-9", .ifRange: "\"not-the-tag\""])
             #expect(staleRange.status == .ok)
             #expect(staleRange.body.readableBytes == size)
-            let freshRange = try await client.execute(uri: "/assets/site.css", method: .get,
-                                                      headers: [.range: "bytes=0-9", .ifRange: full.headers[.eTag]!])
+            let freshRange = try await client.execute(
+                uri: "/assets/site.css", method: .get,
+                headers: [.range: "bytes=0-9", .ifRange: full.headers[.eTag]!])
             #expect(freshRange.status == .partialContent)
 
-            let several = try await client.execute(uri: "/assets/site.css", method: .get, headers: [.range: "bytes=0-1,5-6"])
+            let several = try await client.execute(
+                uri: "/assets/site.css", method: .get, headers: [.range: "bytes=0-1,5-6"])
             #expect(several.status == .ok)
         }
     }
@@ -131,7 +141,8 @@ struct StaticFileTests {
             #expect(identity.headers[.contentEncoding] == nil)
             #expect(identity.headers[.vary] == "Accept-Encoding")
 
-            let zipped = try await client.execute(uri: "/assets/site.css", method: .get, headers: [.acceptEncoding: "br, gzip;q=0.8"])
+            let zipped = try await client.execute(
+                uri: "/assets/site.css", method: .get, headers: [.acceptEncoding: "br, gzip;q=0.8"])
             #expect(zipped.status == .ok)
             #expect(zipped.headers[.contentEncoding] == "gzip")
             #expect(zipped.headers[.vary] == "Accept-Encoding")
@@ -143,16 +154,19 @@ struct StaticFileTests {
             let size = gz.suffix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
             #expect(size == identity.body.readableBytes)
             // Either representation's tag revalidates.
-            let revalidated = try await client.execute(uri: "/assets/site.css", method: .get,
-                                                       headers: [.acceptEncoding: "gzip", .ifNoneMatch: zipped.headers[.eTag]!])
+            let revalidated = try await client.execute(
+                uri: "/assets/site.css", method: .get,
+                headers: [.acceptEncoding: "gzip", .ifNoneMatch: zipped.headers[.eTag]!])
             #expect(revalidated.status == .notModified)
 
-            let refused = try await client.execute(uri: "/assets/site.css", method: .get, headers: [.acceptEncoding: "gzip;q=0, deflate"])
+            let refused = try await client.execute(
+                uri: "/assets/site.css", method: .get, headers: [.acceptEncoding: "gzip;q=0, deflate"])
             #expect(refused.headers[.contentEncoding] == nil)
             let star = try await client.execute(uri: "/assets/site.css", method: .get, headers: [.acceptEncoding: "*"])
             #expect(star.headers[.contentEncoding] == "gzip")
             // Images are not compressed again.
-            let png = try await client.execute(uri: "/assets/logo.png", method: .get, headers: [.acceptEncoding: "gzip"])
+            let png = try await client.execute(
+                uri: "/assets/logo.png", method: .get, headers: [.acceptEncoding: "gzip"])
             #expect(png.headers[.contentEncoding] == nil)
         }
     }
@@ -192,39 +206,43 @@ struct StaticFileTests {
         }
     }
 
-    @Test("nothing outside dist/ and nothing under _hipkit/ is ever served", arguments: [
-        "/../etc/passwd",
-        "/%2e%2e/%2e%2e/etc/passwd",
-        "/%2E%2E/atlassian-connect.json",
-        "/assets/%2e%2e/%2e%2e/etc/passwd",
-        "/assets/..%2f..%2fetc%2fpasswd",
-        "/assets%2fapp.3f2a9c1e.css",
-        "/assets%2Fsite.css",
-        "/assets\\..\\index.html",
-        "/assets/%5c..%5cindex.html",
-        "/index.html%00.png",
-        "/%00",
-        "//etc/passwd",
-        "/etc/passwd",
-        "/./index.html",
-        "/assets/./site.css",
-        "/_hipkit/runtime.json",
-        "/_hipkit/",
-        "/%5fhipkit/runtime.json",
-        "/%zz",
-        "/%c0%ae%c0%ae/etc/passwd",
-        "/outside-link.txt",
-        "/linked-dir/secret.txt",
-        "/.hidden",
-    ])
+    @Test(
+        "nothing outside dist/ and nothing under _hipkit/ is ever served",
+        arguments: [
+            "/../etc/passwd",
+            "/%2e%2e/%2e%2e/etc/passwd",
+            "/%2E%2E/atlassian-connect.json",
+            "/assets/%2e%2e/%2e%2e/etc/passwd",
+            "/assets/..%2f..%2fetc%2fpasswd",
+            "/assets%2fapp.3f2a9c1e.css",
+            "/assets%2Fsite.css",
+            "/assets\\..\\index.html",
+            "/assets/%5c..%5cindex.html",
+            "/index.html%00.png",
+            "/%00",
+            "//etc/passwd",
+            "/etc/passwd",
+            "/./index.html",
+            "/assets/./site.css",
+            "/_hipkit/runtime.json",
+            "/_hipkit/",
+            "/%5fhipkit/runtime.json",
+            "/%zz",
+            "/%c0%ae%c0%ae/etc/passwd",
+            "/outside-link.txt",
+            "/linked-dir/secret.txt",
+            "/.hidden",
+        ])
     func traversal(_ path: String) async throws {
         let site = try TestSite()
         defer { site.remove() }
         // A secret beside dist/, and links pointing at it from inside.
         let secret = site.root.appendingPathComponent("secret.txt")
         try Data("do not serve".utf8).write(to: secret)
-        try FileManager.default.createSymbolicLink(atPath: site.dist.appendingPathComponent("outside-link.txt").path, withDestinationPath: secret.path)
-        try FileManager.default.createSymbolicLink(atPath: site.dist.appendingPathComponent("linked-dir").path, withDestinationPath: site.root.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: site.dist.appendingPathComponent("outside-link.txt").path, withDestinationPath: secret.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: site.dist.appendingPathComponent("linked-dir").path, withDestinationPath: site.root.path)
         try site.write("hidden", to: ".hidden")
         try await withServer(site) { client, _ in
             let response = try await client.execute(uri: path, method: .get)
@@ -239,7 +257,8 @@ struct StaticFileTests {
     func insideLink() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try FileManager.default.createSymbolicLink(atPath: site.dist.appendingPathComponent("faq.html").path, withDestinationPath: "help/faq.html")
+        try FileManager.default.createSymbolicLink(
+            atPath: site.dist.appendingPathComponent("faq.html").path, withDestinationPath: "help/faq.html")
         try await withServer(site) { client, _ in
             let response = try await client.execute(uri: "/faq.html", method: .get)
             #expect(response.status == .ok)
@@ -256,15 +275,18 @@ struct StaticFileTests {
         let big = bytes
         try big.write(to: site.dist.appendingPathComponent("assets/video.mp4"))
         try await withServer(site) { client, _ in
-            let response = try await client.execute(uri: "/assets/video.mp4", method: .get, headers: [.acceptEncoding: "gzip"])
+            let response = try await client.execute(
+                uri: "/assets/video.mp4", method: .get, headers: [.acceptEncoding: "gzip"])
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "video/mp4")
             #expect(response.headers[.contentEncoding] == nil)
             #expect(Data(response.body.readableBytesView) == big)
-            let part = try await client.execute(uri: "/assets/video.mp4", method: .get, headers: [.range: "bytes=1048570-1048579"])
+            let part = try await client.execute(
+                uri: "/assets/video.mp4", method: .get, headers: [.range: "bytes=1048570-1048579"])
             #expect(part.status == .partialContent)
             #expect(Data(part.body.readableBytesView) == big[1_048_570...1_048_579])
-            let again = try await client.execute(uri: "/assets/video.mp4", method: .get, headers: [.ifNoneMatch: response.headers[.eTag]!])
+            let again = try await client.execute(
+                uri: "/assets/video.mp4", method: .get, headers: [.ifNoneMatch: response.headers[.eTag]!])
             #expect(again.status == .notModified)
             let head = try await client.execute(uri: "/assets/video.mp4", method: .head)
             #expect(head.headers[.contentLength] == String(big.count))
@@ -305,13 +327,18 @@ struct StaticFileTests {
     func basePath() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        var descriptor = try String(contentsOf: site.dist.appendingPathComponent("atlassian-connect.json"), encoding: .utf8)
-        descriptor = descriptor.replacingOccurrences(of: "https://incidents.example.com/atlassian-connect.json",
-                                                     with: "https://apps.example.com/addon/capabilities.json")
-        descriptor = descriptor.replacingOccurrences(of: "https://incidents.example.com/", with: "https://apps.example.com/addon/")
+        var descriptor = try String(
+            contentsOf: site.dist.appendingPathComponent("atlassian-connect.json"), encoding: .utf8)
+        descriptor = descriptor.replacingOccurrences(
+            of: "https://incidents.example.com/atlassian-connect.json",
+            with: "https://apps.example.com/addon/capabilities.json")
+        descriptor = descriptor.replacingOccurrences(
+            of: "https://incidents.example.com/", with: "https://apps.example.com/addon/")
         try site.write(descriptor, to: "atlassian-connect.json")
         try await withServer(site) { client, _ throws in
-            #expect(try await client.execute(uri: "/addon/capabilities.json", method: .get).json?["key"]?.stringValue == "com.example.incidents")
+            #expect(
+                try await client.execute(uri: "/addon/capabilities.json", method: .get).json?["key"]?.stringValue
+                    == "com.example.incidents")
             #expect(try await client.execute(uri: "/addon/help/faq.html", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/help/faq.html", method: .get).status == .notFound)
             #expect(try await client.execute(uri: "/addon/incidents.html", method: .get).status == .unauthorized)

@@ -1,8 +1,9 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import HipKitServer
 
 @Suite("JWT on views")
@@ -10,10 +11,13 @@ struct ViewAuthTests {
     private func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try await withServer(site, setup: { store in
-            try await store.upsert(Fixture.installation())
-            try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
-        }) { client, _ in try await body(client) }
+        try await withServer(
+            site,
+            setup: { store in
+                try await store.upsert(Fixture.installation())
+                try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+            }
+        ) { client, _ in try await body(client) }
     }
 
     @Test("a valid token, in signed_request or the Authorization header, opens the view")
@@ -25,11 +29,13 @@ struct ViewAuthTests {
             #expect(query.text.contains("Open incidents"))
             #expect(query.headers[.contentSecurityPolicy] == "frame-ancestors 'self' https://*.hipchat.com")
             #expect(query.headers[.cacheControl] == "private, max-age=60")
-            let header = try await client.execute(uri: "/incidents.html", method: .get, headers: [.authorization: "JWT \(token)"])
+            let header = try await client.execute(
+                uri: "/incidents.html", method: .get, headers: [.authorization: "JWT \(token)"])
             #expect(header.status == .ok)
             // The other installation's tokens work with its own secret.
             let other = try await Tokens.mint(iss: Fixture.otherId, secret: Fixture.otherSecret)
-            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get).status == .ok)
+            #expect(
+                try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get).status == .ok)
         }
     }
 
@@ -41,7 +47,8 @@ struct ViewAuthTests {
             #expect(json.headers[.contentType] == "application/json; charset=utf-8")
             #expect(json.errorMessage?.contains("JWT") == true)
             #expect(json.headers[.wwwAuthenticate] != nil)
-            let page = try await client.execute(uri: "/incidents.html", method: .get, headers: [.accept: "text/html,application/xhtml+xml"])
+            let page = try await client.execute(
+                uri: "/incidents.html", method: .get, headers: [.accept: "text/html,application/xhtml+xml"])
             #expect(page.status == .unauthorized)
             #expect(page.headers[.contentType] == "text/html; charset=utf-8")
             #expect(page.text.contains("<h1>401"))
@@ -64,9 +71,13 @@ struct ViewAuthTests {
     func leeway() async throws {
         try await run { client in
             let justExpired = try await Tokens.mint(expiresIn: -20)
-            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(justExpired)", method: .get).status == .ok)
+            #expect(
+                try await client.execute(uri: "/incidents.html?signed_request=\(justExpired)", method: .get).status
+                    == .ok)
             let slightlyEarly = try await Tokens.mint(issuedAgo: -20, notBefore: 20)
-            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(slightlyEarly)", method: .get).status == .ok)
+            #expect(
+                try await client.execute(uri: "/incidents.html?signed_request=\(slightlyEarly)", method: .get).status
+                    == .ok)
         }
     }
 

@@ -1,27 +1,34 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import HipKitServer
 
 @Suite("Webhooks")
 struct WebhookTests {
-    static func delivery(_ message: String, clientId: String = Fixture.oauthId, event: String = "room_message",
-                         sender: String = "Ada <Lovelace>", room: Int = 42) -> ByteBuffer {
+    static func delivery(
+        _ message: String, clientId: String = Fixture.oauthId, event: String = "room_message",
+        sender: String = "Ada <Lovelace>", room: Int = 42
+    ) -> ByteBuffer {
         let body: [String: Any] = [
             "event": event,
             "oauth_client_id": clientId,
             "webhook_id": 77,
             "item": [
-                "message": ["message": message, "from": ["id": 1234, "name": sender, "mention_name": "ada"], "type": "message"],
+                "message": [
+                    "message": message, "from": ["id": 1234, "name": sender, "mention_name": "ada"], "type": "message",
+                ],
                 "room": ["id": room, "name": "Ops & Co"],
             ],
         ]
         return ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: body))
     }
 
-    private func run(_ body: @Sendable @escaping (any TestClientProtocol, SQLiteStore) async throws -> Void) async throws {
+    private func run(_ body: @Sendable @escaping (any TestClientProtocol, SQLiteStore) async throws -> Void)
+        async throws
+    {
         let site = try TestSite()
         defer { site.remove() }
         try await withServer(site, setup: { try await $0.upsert(Fixture.installation()) }, body)
@@ -32,8 +39,9 @@ struct WebhookTests {
         try await run { client, store in
             let token = try await Tokens.mint(room: 42)
             let headers: HTTPFields = [.authorization: "JWT \(token)", .contentType: "application/json"]
-            let response = try await client.execute(uri: "/hooks/incident", method: .post, headers: headers,
-                                                    body: Self.delivery("/incident DB-7 <b>disk</b> full"))
+            let response = try await client.execute(
+                uri: "/hooks/incident", method: .post, headers: headers,
+                body: Self.delivery("/incident DB-7 <b>disk</b> full"))
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json; charset=utf-8")
             let reply = try #require(response.json)
@@ -47,17 +55,20 @@ struct WebhookTests {
             #expect(card["title"]?.stringValue == "Incident DB-7 in Ops & Co")
             #expect(card["style"]?.stringValue == "application")
             // An HTML description: the message text is escaped, the template's markup is not.
-            #expect(card["description"]?["value"]?.stringValue == "<b>&lt;b&gt;disk&lt;/b&gt; full</b> reported by @ada")
+            #expect(
+                card["description"]?["value"]?.stringValue == "<b>&lt;b&gt;disk&lt;/b&gt; full</b> reported by @ada")
             #expect(card["attributes"]?.arrayValue?.first?["value"]?["label"]?.stringValue == "low")
 
             // Settings of the room win over the installation's, which win over defaults.
             try await store.putSettings(["severity": .string("high")], oauthId: Fixture.oauthId, room: nil)
-            let installationLevel = try await client.execute(uri: "/hooks/incident", method: .post, headers: headers,
-                                                             body: Self.delivery("/incident DB-8"))
+            let installationLevel = try await client.execute(
+                uri: "/hooks/incident", method: .post, headers: headers,
+                body: Self.delivery("/incident DB-8"))
             #expect(installationLevel.json?["message"]?.stringValue == "Opened DB-8 (high) for Ada <Lovelace>: ")
             try await store.putSettings(["severity": .string("low")], oauthId: Fixture.oauthId, room: 42)
-            let roomLevel = try await client.execute(uri: "/hooks/incident", method: .post, headers: headers,
-                                                     body: Self.delivery("/incident DB-9"))
+            let roomLevel = try await client.execute(
+                uri: "/hooks/incident", method: .post, headers: headers,
+                body: Self.delivery("/incident DB-9"))
             #expect(roomLevel.json?["message"]?.stringValue?.contains("(low)") == true)
         }
     }
@@ -67,13 +78,16 @@ struct WebhookTests {
         try await run { client, _ in
             let token = try await Tokens.mint(room: 42)
             let headers: HTTPFields = [.authorization: "JWT \(token)", .contentType: "application/json"]
-            let noMatch = try await client.execute(uri: "/hooks/incident", method: .post, headers: headers, body: Self.delivery("hello there"))
+            let noMatch = try await client.execute(
+                uri: "/hooks/incident", method: .post, headers: headers, body: Self.delivery("hello there"))
             #expect(noMatch.status == .noContent)
-            let otherEvent = try await client.execute(uri: "/hooks/incident", method: .post, headers: headers,
-                                                      body: Self.delivery("/incident X", event: "room_notification"))
+            let otherEvent = try await client.execute(
+                uri: "/hooks/incident", method: .post, headers: headers,
+                body: Self.delivery("/incident X", event: "room_notification"))
             #expect(otherEvent.status == .noContent)
-            let quiet = try await client.execute(uri: "/hooks/quiet", method: .post, headers: [.contentType: "application/json"],
-                                                 body: Self.delivery("", event: "room_enter"))
+            let quiet = try await client.execute(
+                uri: "/hooks/quiet", method: .post, headers: [.contentType: "application/json"],
+                body: Self.delivery("", event: "room_enter"))
             #expect(quiet.status == .noContent)
         }
     }
@@ -82,19 +96,23 @@ struct WebhookTests {
     func unsigned() async throws {
         try await run { client, _ in
             let headers: HTTPFields = [.contentType: "application/json"]
-            let response = try await client.execute(uri: "/hooks/echo", method: .post, headers: headers,
-                                                    body: Self.delivery("/echo <script>x</script> & more"))
+            let response = try await client.execute(
+                uri: "/hooks/echo", method: .post, headers: headers,
+                body: Self.delivery("/echo <script>x</script> & more"))
             #expect(response.status == .ok)
-            #expect(response.json?["message"]?.stringValue
+            #expect(
+                response.json?["message"]?.stringValue
                     == "<i>&lt;script&gt;x&lt;/script&gt; &amp; more</i> said Ada &lt;Lovelace&gt; in room 42")
             #expect(response.json?["message_format"]?.stringValue == "html")
 
-            let unknown = try await client.execute(uri: "/hooks/echo", method: .post, headers: headers,
-                                                   body: Self.delivery("/echo hi", clientId: "not-installed"))
+            let unknown = try await client.execute(
+                uri: "/hooks/echo", method: .post, headers: headers,
+                body: Self.delivery("/echo hi", clientId: "not-installed"))
             #expect(unknown.status == .forbidden)
             #expect(unknown.errorField == "oauth_client_id")
-            let missing = try await client.execute(uri: "/hooks/echo", method: .post, headers: headers,
-                                                   body: jsonBody(#"{"event": "room_message", "item": {"message": {"message": "/echo hi"}}}"#))
+            let missing = try await client.execute(
+                uri: "/hooks/echo", method: .post, headers: headers,
+                body: jsonBody(#"{"event": "room_message", "item": {"message": {"message": "/echo hi"}}}"#))
             #expect(missing.status == .badRequest)
             #expect(missing.errorField == "oauth_client_id")
         }
@@ -103,30 +121,45 @@ struct WebhookTests {
     @Test("a JWT webhook refuses deliveries without a valid token, in the header or signed_request")
     func jwtRequired() async throws {
         try await run { client, _ in
-            let none = try await client.execute(uri: "/hooks/incident", method: .post, headers: [.contentType: "application/json"],
-                                                body: Self.delivery("/incident X"))
+            let none = try await client.execute(
+                uri: "/hooks/incident", method: .post, headers: [.contentType: "application/json"],
+                body: Self.delivery("/incident X"))
             #expect(none.status == .unauthorized)
             let expired = try await Tokens.mint(expiresIn: -3600)
-            let old = try await client.execute(uri: "/hooks/incident?signed_request=\(expired)", method: .post,
-                                               headers: [.contentType: "application/json"], body: Self.delivery("/incident X"))
+            let old = try await client.execute(
+                uri: "/hooks/incident?signed_request=\(expired)", method: .post,
+                headers: [.contentType: "application/json"], body: Self.delivery("/incident X"))
             #expect(old.status == .unauthorized)
             let token = try await Tokens.mint()
-            let query = try await client.execute(uri: "/hooks/incident?signed_request=\(token)", method: .post,
-                                                 headers: [.contentType: "application/json"], body: Self.delivery("/incident X"))
+            let query = try await client.execute(
+                uri: "/hooks/incident?signed_request=\(token)", method: .post,
+                headers: [.contentType: "application/json"], body: Self.delivery("/incident X"))
             #expect(query.status == .ok)
         }
     }
 
-    @Test("malformed deliveries are 400", arguments: [
-        ("{", "body"),
-        ("\"text\"", "body" as String?),
-        (#"{"event": "room_message", "oauth_client_id": "5d2e4c1a-0b9f-4e6e-9a51-2f1c0de0a001", "item": {"message": {"message": 5}}}"#, "item.message.message"),
-        (#"{"event": "room_message", "oauth_client_id": "5d2e4c1a-0b9f-4e6e-9a51-2f1c0de0a001", "item": {"room": {"id": "abc"}}}"#, "item.room.id"),
-        (#"{"event": "room_message", "oauth_client_id": "5d2e4c1a-0b9f-4e6e-9a51-2f1c0de0a001", "item": []}"#, "item"),
-    ])
+    @Test(
+        "malformed deliveries are 400",
+        arguments: [
+            ("{", "body"),
+            ("\"text\"", "body" as String?),
+            (
+                #"{"event": "room_message", "oauth_client_id": "5d2e4c1a-0b9f-4e6e-9a51-2f1c0de0a001", "item": {"message": {"message": 5}}}"#,
+                "item.message.message"
+            ),
+            (
+                #"{"event": "room_message", "oauth_client_id": "5d2e4c1a-0b9f-4e6e-9a51-2f1c0de0a001", "item": {"room": {"id": "abc"}}}"#,
+                "item.room.id"
+            ),
+            (
+                #"{"event": "room_message", "oauth_client_id": "5d2e4c1a-0b9f-4e6e-9a51-2f1c0de0a001", "item": []}"#,
+                "item"
+            ),
+        ])
     func malformed(_ body: String, _ field: String?) async throws {
         try await run { client, _ in
-            let response = try await client.execute(uri: "/hooks/echo", method: .post, headers: [.contentType: "application/json"], body: jsonBody(body))
+            let response = try await client.execute(
+                uri: "/hooks/echo", method: .post, headers: [.contentType: "application/json"], body: jsonBody(body))
             #expect(response.status == .badRequest, "\(response.text)")
             if let field { #expect(response.errorField == field) }
             #expect(try await client.execute(uri: "/hooks/echo", method: .get).status == .methodNotAllowed)

@@ -1,12 +1,15 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// The target `HIPKIT_FUZZ_TARGET` names: one binary for every target, so the package builds
 /// (with its sanitizers) once.
 let selectedTarget: FuzzTarget = {
     let name = ProcessInfo.processInfo.environment["HIPKIT_FUZZ_TARGET"] ?? ""
     guard let target = FuzzTarget(rawValue: name) else {
-        FileHandle.standardError.write(Data("HIPKIT_FUZZ_TARGET must be one of: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "HIPKIT_FUZZ_TARGET must be one of: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n"
+                    .utf8))
         exit(2)
     }
     return target
@@ -41,8 +44,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 /// libFuzzer's driver, from the runtime `-sanitize=fuzzer` links in.
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 /// SwiftPM links an executable's entry point under this name; with `-parse-as-library` there is
 /// none, so it hands control to libFuzzer's driver here.

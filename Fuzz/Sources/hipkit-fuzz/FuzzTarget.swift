@@ -1,8 +1,9 @@
-import HipChatConnect
 import Crypto
 import Foundation
+import HipChatConnect
 import Logging
 import Synchronization
+
 @testable import HipKit
 @testable import HipKitServer
 
@@ -50,8 +51,9 @@ enum FuzzTarget: String, CaseIterable, Sendable {
             _ = YAMLComposer().compose(bytes, file: "fuzz.yaml")
         case .spec:
             guard let root = YAMLComposer().compose(bytes, file: "addon.yaml").root else { return }
-            var translator = SpecTranslator(projectDirectory: FuzzFixture.projectDirectory, displayDirectory: ".",
-                                            baseUrl: "https://fuzz.example.com", baseUrlLocation: nil)
+            var translator = SpecTranslator(
+                projectDirectory: FuzzFixture.projectDirectory, displayDirectory: ".",
+                baseUrl: "https://fuzz.example.com", baseUrlLocation: nil)
             _ = DescriptorValidator(origin: .built).validate(translator.translate(root))
         case .descriptor:
             _ = JSONSyntax.problem(in: bytes, file: "descriptor.json")
@@ -62,7 +64,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
             _ = DescriptorImporter().spec(from: json)
         case .page:
             var diagnostics: [Diagnostic] = []
-            let matter = FrontMatter.parse(String(decoding: bytes, as: UTF8.self), file: "page.md", diagnostics: &diagnostics)
+            let matter = FrontMatter.parse(
+                String(decoding: bytes, as: UTF8.self), file: "page.md", diagnostics: &diagnostics)
             _ = MarkdownRenderer().render(matter.body, unsafe: matter.unsafe ?? false)
         case .glance:
             guard let root = YAMLComposer().compose(bytes, file: "glance.json").root else { return }
@@ -86,10 +89,11 @@ final class FuzzFixture: Sendable {
     static let projectDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-fuzz-project")
 
     /// The installation in the store. Inputs name it to reach the checks past the lookup.
-    static let installation = Installation(oauthId: "fuzz-installation", oauthSecret: "fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz",
-                                           capabilitiesUrl: "https://api.hipchat.com/v2/capabilities", groupId: 1, roomId: 7,
-                                           installedAt: Date(timeIntervalSince1970: 1_767_225_600),
-                                           updatedAt: Date(timeIntervalSince1970: 1_767_225_600))
+    static let installation = Installation(
+        oauthId: "fuzz-installation", oauthSecret: "fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+        capabilitiesUrl: "https://api.hipchat.com/v2/capabilities", groupId: 1, roomId: 7,
+        installedAt: Date(timeIntervalSince1970: 1_767_225_600),
+        updatedAt: Date(timeIntervalSince1970: 1_767_225_600))
 
     /// The verifier's clock: 2026-01-01T00:00Z, so that kept inputs give the same answer forever.
     static let now = Date(timeIntervalSince1970: 1_767_225_600)
@@ -101,7 +105,9 @@ final class FuzzFixture: Sendable {
     private let needsFilling = Mutex(true)
 
     private init() {
-        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+        let base =
+            FileManager.default.fileExists(atPath: "/dev/shm")
+            ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
         folder = base.appendingPathComponent("hipkit-fuzz-\(getpid())-\(UUID().uuidString.prefix(8))")
         do {
             store = try SQLiteStore(file: folder.appendingPathComponent("hipkit.sqlite"), secrets: .random())
@@ -120,13 +126,16 @@ final class FuzzFixture: Sendable {
         }
         verifier = JWTVerifier(store: store, leeway: 60, now: { FuzzFixture.now })
         let api = HipChatAPI(http: OutgoingHTTP(timeout: 1), trust: URLTrust(trustedHosts: []))
-        installer = InstallHandler(store: store, api: api, tokens: AccessTokens(api: api), verifier: verifier, verifyInstalls: false,
-                                   logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+        installer = InstallHandler(
+            store: store, api: api, tokens: AccessTokens(api: api), verifier: verifier, verifyInstalls: false,
+            logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     /// Puts the store back as every input expects to find it.
     private func reset() async {
-        do { try await store.upsert(Self.installation) } catch { fatalError("the fuzz store cannot be written: \(error)") }
+        do { try await store.upsert(Self.installation) } catch {
+            fatalError("the fuzz store cannot be written: \(error)")
+        }
     }
 
     /// The first byte picks the form. Even: the rest is the token text as sent. Odd: the rest
@@ -135,7 +144,12 @@ final class FuzzFixture: Sendable {
     /// checks of algorithm, issuer and times, which a mutated token text almost never does.
     func checkToken(_ bytes: [UInt8]) async {
         // Tokens never change the store: it is filled once.
-        if needsFilling.withLock({ needed in defer { needed = false }; return needed }) { await reset() }
+        if needsFilling.withLock({ needed in
+            defer { needed = false }
+            return needed
+        }) {
+            await reset()
+        }
         guard let form = bytes.first else { return }
         let rest = bytes.dropFirst()
         let token: String
@@ -153,16 +167,17 @@ final class FuzzFixture: Sendable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         let header = JWTVerifier.decodeSegment(parts[0])
         let claims = JWTVerifier.decodeSegment(parts[1])
-        let expiry: Double? = switch claims?["exp"] {
-        case .int(let seconds): Double(seconds)
-        case .double(let seconds): seconds
-        default: nil
-        }
+        let expiry: Double? =
+            switch claims?["exp"] {
+            case .int(let seconds): Double(seconds)
+            case .double(let seconds): seconds
+            default: nil
+            }
         guard header?["alg"]?.stringValue == "HS256",
-              claims?["iss"]?.stringValue == Self.installation.oauthId,
-              verified.installation.oauthId == Self.installation.oauthId,
-              let expiry, expiry >= Self.now.timeIntervalSince1970 - 60,
-              Self.base64URLDecoded(parts[2]) == Self.signature(of: "\(parts[0]).\(parts[1])")
+            claims?["iss"]?.stringValue == Self.installation.oauthId,
+            verified.installation.oauthId == Self.installation.oauthId,
+            let expiry, expiry >= Self.now.timeIntervalSince1970 - 60,
+            Self.base64URLDecoded(parts[2]) == Self.signature(of: "\(parts[0]).\(parts[1])")
         else {
             fatalError("a token was accepted that breaks the rules: \(token)")
         }
@@ -194,7 +209,9 @@ final class FuzzFixture: Sendable {
             guard before == after else { fatalError("a refused install changed the store: \(error)") }
             return
         }
-        guard let oauthId = body["oauthId"]?.stringValue else { fatalError("an install without an oauthId was acknowledged") }
+        guard let oauthId = body["oauthId"]?.stringValue else {
+            fatalError("an install without an oauthId was acknowledged")
+        }
         guard let stored = try? await store.installation(oauthId: oauthId) else {
             fatalError("an acknowledged install of \(oauthId.debugDescription) does not read back")
         }

@@ -75,7 +75,8 @@ public struct ObjectShape: Sendable {
     public var extra: Extra = .warn
 
     public init(
-        name: String, isModule: Bool = false, properties: [(String, Shape)], required: [String] = [], extra: Extra = .warn
+        name: String, isModule: Bool = false, properties: [(String, Shape)], required: [String] = [],
+        extra: Extra = .warn
     ) {
         self.name = name
         self.isModule = isModule
@@ -106,17 +107,21 @@ public enum DescriptorShape {
 
     public static let localizable = ObjectShape(
         name: "text",
-        properties: [("value", .string(StringRule(minLength: 1, maxLength: 100))),
-                     ("i18n", .string(StringRule(minLength: 1, maxLength: 40)))],
+        properties: [
+            ("value", .string(StringRule(minLength: 1, maxLength: 100))),
+            ("i18n", .string(StringRule(minLength: 1, maxLength: 40))),
+        ],
         required: ["value"], extra: .forbidden)
 
     public static let icon = ObjectShape(
         name: "icon", properties: [("url", .string(.url)), ("url@2x", .string(.url))],
         required: ["url", "url@2x"])
 
-    public static let target = Shape.stringOrObject(.moduleKey, ObjectShape(
-        name: "target", properties: [("key", .string(.moduleKey)), ("options", .anyObject)],
-        required: ["key"]))
+    public static let target = Shape.stringOrObject(
+        .moduleKey,
+        ObjectShape(
+            name: "target", properties: [("key", .string(.moduleKey)), ("options", .anyObject)],
+            required: ["key"]))
 
     public static let button = ObjectShape(
         name: "button",
@@ -129,10 +134,18 @@ public enum DescriptorShape {
             ("style", .string(.oneOf(dialogStyles))),
             ("primaryAction", .object(button)),
             ("secondaryActions", .array(.object(button))),
-            ("size", .enumOrObject(dialogSizes, ObjectShape(
-                name: "size",
-                properties: [("width", .string(StringRule(format: .length))), ("height", .string(StringRule(format: .length)))],
-                required: ["width", "height"]))),
+            (
+                "size",
+                .enumOrObject(
+                    dialogSizes,
+                    ObjectShape(
+                        name: "size",
+                        properties: [
+                            ("width", .string(StringRule(format: .length))),
+                            ("height", .string(StringRule(format: .length))),
+                        ],
+                        required: ["width", "height"]))
+            ),
             ("hint", .object(localizable)),
             ("filter", .object(ObjectShape(name: "filter", properties: [("placeholder", .object(localizable))]))),
         ],
@@ -191,49 +204,93 @@ public enum DescriptorShape {
     public static let capabilities = ObjectShape(
         name: "capabilities",
         properties: [
-            (ModuleKind.hipchatApiConsumer.rawValue, .object(ObjectShape(
-                name: ModuleKind.hipchatApiConsumer.rawValue,
-                properties: [
-                    ("scopes", .array(.string(.oneOf(scopes)))), ("fromName", .string(.plain)),
-                    ("avatar", .stringOrObject(.url, ObjectShape(
-                        name: "avatar", properties: [("url", .string(.url)), ("url@2x", .string(.url))], required: ["url"]))),
-                ],
-                required: ["scopes"]))),
-            (ModuleKind.installable.rawValue, .object(ObjectShape(
-                name: ModuleKind.installable.rawValue,
-                properties: [
-                    ("allowGlobal", .boolean), ("allowRoom", .boolean), ("callbackUrl", .string(.url)),
-                    ("updateCallbackUrl", .string(.url)), ("installedUrl", .string(.url)),
-                    ("updatedUrl", .string(.url)), ("uninstalledUrl", .string(.url)),
-                ]))),
-            (ModuleKind.configurable.rawValue, .object(ObjectShape(
-                name: ModuleKind.configurable.rawValue,
-                properties: [("url", .string(.url)), ("allowAccessToRoomAdmins", .boolean),
-                             ("authentication", .string(.oneOf(authentication)))],
-                required: ["url"]))),
-            (ModuleKind.adminPage.rawValue, .object(ObjectShape(name: ModuleKind.adminPage.rawValue, properties: [("url", .string(.url))], required: ["url"]))),
+            (
+                ModuleKind.hipchatApiConsumer.rawValue,
+                .object(
+                    ObjectShape(
+                        name: ModuleKind.hipchatApiConsumer.rawValue,
+                        properties: [
+                            ("scopes", .array(.string(.oneOf(scopes)))), ("fromName", .string(.plain)),
+                            (
+                                "avatar",
+                                .stringOrObject(
+                                    .url,
+                                    ObjectShape(
+                                        name: "avatar",
+                                        properties: [("url", .string(.url)), ("url@2x", .string(.url))],
+                                        required: ["url"]))
+                            ),
+                        ],
+                        required: ["scopes"]))
+            ),
+            (
+                ModuleKind.installable.rawValue,
+                .object(
+                    ObjectShape(
+                        name: ModuleKind.installable.rawValue,
+                        properties: [
+                            ("allowGlobal", .boolean), ("allowRoom", .boolean), ("callbackUrl", .string(.url)),
+                            ("updateCallbackUrl", .string(.url)), ("installedUrl", .string(.url)),
+                            ("updatedUrl", .string(.url)), ("uninstalledUrl", .string(.url)),
+                        ]))
+            ),
+            (
+                ModuleKind.configurable.rawValue,
+                .object(
+                    ObjectShape(
+                        name: ModuleKind.configurable.rawValue,
+                        properties: [
+                            ("url", .string(.url)), ("allowAccessToRoomAdmins", .boolean),
+                            ("authentication", .string(.oneOf(authentication))),
+                        ],
+                        required: ["url"]))
+            ),
+            (
+                ModuleKind.adminPage.rawValue,
+                .object(
+                    ObjectShape(
+                        name: ModuleKind.adminPage.rawValue, properties: [("url", .string(.url))], required: ["url"]))
+            ),
             (ModuleKind.webhook.rawValue, .array(.object(webhook))),
             (ModuleKind.glance.rawValue, .array(.object(glance))),
             (ModuleKind.webPanel.rawValue, .array(.object(webPanel))),
             (ModuleKind.dialog.rawValue, .array(.object(dialog))),
             (ModuleKind.action.rawValue, .array(.object(action))),
             (ModuleKind.externalPage.rawValue, .array(.object(externalPage))),
-            (ModuleKind.oauth2Consumer.rawValue, .object(ObjectShape(
-                name: ModuleKind.oauth2Consumer.rawValue, properties: [("redirectionUrls", .array(.string(.url)))], required: ["redirectionUrls"]))),
-            (ModuleKind.oauth2Provider.rawValue, .object(ObjectShape(
-                name: ModuleKind.oauth2Provider.rawValue, properties: [("authorizationUrl", .string(.url)), ("tokenUrl", .string(.url))]))),
+            (
+                ModuleKind.oauth2Consumer.rawValue,
+                .object(
+                    ObjectShape(
+                        name: ModuleKind.oauth2Consumer.rawValue,
+                        properties: [("redirectionUrls", .array(.string(.url)))], required: ["redirectionUrls"]))
+            ),
+            (
+                ModuleKind.oauth2Provider.rawValue,
+                .object(
+                    ObjectShape(
+                        name: ModuleKind.oauth2Provider.rawValue,
+                        properties: [("authorizationUrl", .string(.url)), ("tokenUrl", .string(.url))]))
+            ),
         ])
 
     public static let descriptor = ObjectShape(
         name: "descriptor",
         properties: [
             ("key", .string(.nonEmpty)), ("name", .string(.nonEmpty)), ("description", .string(.plain)),
-            ("vendor", .object(ObjectShape(
-                name: "vendor", properties: [("name", .string(.nonEmpty)), ("url", .string(.nonEmpty))],
-                required: ["name", "url"], extra: .forbidden))),
-            ("links", .object(ObjectShape(
-                name: "links", properties: [("self", .string(.url)), ("homepage", .string(.nonEmpty))],
-                required: ["self"], extra: .allowed))),
+            (
+                "vendor",
+                .object(
+                    ObjectShape(
+                        name: "vendor", properties: [("name", .string(.nonEmpty)), ("url", .string(.nonEmpty))],
+                        required: ["name", "url"], extra: .forbidden))
+            ),
+            (
+                "links",
+                .object(
+                    ObjectShape(
+                        name: "links", properties: [("self", .string(.url)), ("homepage", .string(.nonEmpty))],
+                        required: ["self"], extra: .allowed))
+            ),
             ("apiVersion", .string(StringRule(format: .apiVersion))),
             ("capabilities", .object(capabilities)),
         ],
@@ -241,7 +298,8 @@ public enum DescriptorShape {
 
     /// The module lists, by their descriptor name, with the words used for them in messages.
     public static let modules: [(name: String, shape: ObjectShape)] = [
-        (ModuleKind.webhook.rawValue, webhook), (ModuleKind.glance.rawValue, glance), (ModuleKind.webPanel.rawValue, webPanel), (ModuleKind.dialog.rawValue, dialog),
+        (ModuleKind.webhook.rawValue, webhook), (ModuleKind.glance.rawValue, glance),
+        (ModuleKind.webPanel.rawValue, webPanel), (ModuleKind.dialog.rawValue, dialog),
         (ModuleKind.action.rawValue, action), (ModuleKind.externalPage.rawValue, externalPage),
     ]
 }

@@ -18,7 +18,8 @@ public struct Diagnostic: Hashable, Sendable {
     public var field: String?
 
     public init(
-        _ severity: Severity, code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil,
+        _ severity: Severity, code: DiagnosticCode, _ message: String, at location: SourceLocation?,
+        hint: String? = nil,
         field: String? = nil
     ) {
         self.severity = severity
@@ -30,13 +31,15 @@ public struct Diagnostic: Hashable, Sendable {
     }
 
     public static func error(
-        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil, field: String? = nil
+        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil,
+        field: String? = nil
     ) -> Diagnostic {
         Diagnostic(.error, code: code, message, at: location, hint: hint, field: field)
     }
 
     public static func warning(
-        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil, field: String? = nil
+        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, hint: String? = nil,
+        field: String? = nil
     ) -> Diagnostic {
         Diagnostic(.warning, code: code, message, at: location, hint: hint, field: field)
     }
@@ -50,12 +53,13 @@ extension Array where Element == Diagnostic {
     /// diagnostics at the same spot keep the order the checks found them in.
     public func sortedByLocation() -> [Diagnostic] {
         enumerated().sorted { a, b in
-            let la = a.element.location, lb = b.element.location
+            let la = a.element.location
+            let lb = b.element.location
             switch (la, lb) {
             case (nil, nil): return a.offset < b.offset
             case (nil, _): return true
             case (_, nil): return false
-            case let (x?, y?):
+            case (let x?, let y?):
                 if x.file != y.file { return x.file < y.file }
                 if x.line != y.line { return x.line < y.line }
                 if x.column != y.column { return x.column < y.column }

@@ -21,13 +21,19 @@ extension SourceLocation {
     /// Where the first byte of `bytes` that is not UTF-8 is (the start when all of it is), so
     /// that an encoding error points at the bad character, not at the top of the file.
     public static func firstInvalidUTF8(in bytes: some Collection<UInt8>, file: String) -> SourceLocation {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
         loop: while true {
             switch decoder.decode(&iterator) {
             case .scalarValue(let scalar):
-                if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+                if scalar == "\n" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
             case .emptyInput: return SourceLocation(file: file, line: 1, column: 1)
             case .error: break loop
             }

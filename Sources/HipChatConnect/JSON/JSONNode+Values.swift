@@ -17,8 +17,12 @@ extension JSONNode: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
     }
 
     public static let null = JSONNode(.null)
-    public static func integer(_ i: Int, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.integer(i), at: location) }
-    public static func double(_ d: Double, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.double(d), at: location) }
+    public static func integer(_ i: Int, at location: SourceLocation? = nil) -> JSONNode {
+        JSONNode(.integer(i), at: location)
+    }
+    public static func double(_ d: Double, at location: SourceLocation? = nil) -> JSONNode {
+        JSONNode(.double(d), at: location)
+    }
 }
 
 extension JSONNode {
@@ -90,7 +94,8 @@ extension JSONNode: Codable {
     public init(from decoder: any Decoder) throws {
         if let object = try? decoder.container(keyedBy: MemberKey.self) {
             let keys = object.allKeys.sorted { $0.stringValue < $1.stringValue }
-            self.init(.object(try keys.map { JSONMember($0.stringValue, try object.decode(JSONNode.self, forKey: $0)) }))
+            self.init(
+                .object(try keys.map { JSONMember($0.stringValue, try object.decode(JSONNode.self, forKey: $0)) }))
             return
         }
         if var list = try? decoder.unkeyedContainer() {

@@ -29,10 +29,18 @@ public struct JSONNode: Sendable, Hashable {
     public static func == (a: JSONNode, b: JSONNode) -> Bool { a.value == b.value }
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 
-    public static func string(_ s: String, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.string(s), at: location) }
-    public static func bool(_ b: Bool, at location: SourceLocation? = nil) -> JSONNode { JSONNode(.bool(b), at: location) }
-    public static func object(_ members: [JSONMember] = [], at location: SourceLocation? = nil) -> JSONNode { JSONNode(.object(members), at: location) }
-    public static func array(_ items: [JSONNode], at location: SourceLocation? = nil) -> JSONNode { JSONNode(.array(items), at: location) }
+    public static func string(_ s: String, at location: SourceLocation? = nil) -> JSONNode {
+        JSONNode(.string(s), at: location)
+    }
+    public static func bool(_ b: Bool, at location: SourceLocation? = nil) -> JSONNode {
+        JSONNode(.bool(b), at: location)
+    }
+    public static func object(_ members: [JSONMember] = [], at location: SourceLocation? = nil) -> JSONNode {
+        JSONNode(.object(members), at: location)
+    }
+    public static func array(_ items: [JSONNode], at location: SourceLocation? = nil) -> JSONNode {
+        JSONNode(.array(items), at: location)
+    }
 
     public var stringValue: String? { if case .string(let s) = value { s } else { nil } }
     public var boolValue: Bool? { if case .bool(let b) = value { b } else { nil } }

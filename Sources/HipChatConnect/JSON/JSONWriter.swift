@@ -17,10 +17,19 @@ public enum JSONWriter {
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
         case .double(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int(d)) } else if d.isFinite { out += "\(d)" } else { out += "null" }
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+                out += String(Int(d))
+            } else if d.isFinite {
+                out += "\(d)"
+            } else {
+                out += "null"
+            }
         case .string(let s): writeString(s, into: &out)
         case .array(let items):
-            guard !items.isEmpty else { out += "[]"; return }
+            guard !items.isEmpty else {
+                out += "[]"
+                return
+            }
             out += "[\n"
             for (i, item) in items.enumerated() {
                 out += String(repeating: "  ", count: indent + 1)
@@ -29,7 +38,10 @@ public enum JSONWriter {
             }
             out += String(repeating: "  ", count: indent) + "]"
         case .object(let members):
-            guard !members.isEmpty else { out += "{}"; return }
+            guard !members.isEmpty else {
+                out += "{}"
+                return
+            }
             out += "{\n"
             for (i, member) in members.enumerated() {
                 out += String(repeating: "  ", count: indent + 1)

@@ -1,6 +1,6 @@
-import HipChatConnect
 import Crypto
 import Foundation
+import HipChatConnect
 
 /// Rendered pages kept under `.hipkit/cache` in the project, keyed by a SHA-256 of everything
 /// that went into them, so a build of an unchanged project — in this run or a later one —
@@ -66,7 +66,8 @@ public final class BuildCache: @unchecked Sendable {
     func lookup(_ key: String, output: String, stillValid: (Entry) -> Bool) -> PageRenderer.Result? {
         let meta = directory.appendingPathComponent(key + ".json")
         guard let data = try? Data(contentsOf: meta), let entry = try? JSONDecoder().decode(Entry.self, from: data),
-              stillValid(entry), let html = try? Data(contentsOf: directory.appendingPathComponent(key + ".html")) else {
+            stillValid(entry), let html = try? Data(contentsOf: directory.appendingPathComponent(key + ".html"))
+        else {
             lock.withLock { misses += 1 }
             return nil
         }
@@ -111,6 +112,8 @@ public final class BuildCache: @unchecked Sendable {
             return true
         }
         close(fd)
-        if !complete || rename(temporary.path, directory.appendingPathComponent(name).path) != 0 { unlink(temporary.path) }
+        if !complete || rename(temporary.path, directory.appendingPathComponent(name).path) != 0 {
+            unlink(temporary.path)
+        }
     }
 }

@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the last build wrote, kept in `.hipkit/cache/last-build.json`: each file's digest, size
@@ -47,9 +48,9 @@ struct BuildRecord: Codable {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         #if os(Linux)
-        let time = info.st_mtim
+            let time = info.st_mtim
         #else
-        let time = info.st_mtimespec
+            let time = info.st_mtimespec
         #endif
         return (Int(info.st_size), Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
     }

@@ -1,9 +1,10 @@
-import HipChatConnect
 import Crypto
 import Foundation
+import HipChatConnect
 import HipKitTemplates
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fingerprint of everything a build reads, taken from file metadata alone: every file of the
@@ -22,9 +23,14 @@ enum InputStamp {
     static func compute(projectDirectory: URL, options: LoadOptions) -> String? {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(data: Data(text.utf8)) }
-        add("hipkit-input-stamp-2\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}")
+        add(
+            "hipkit-input-stamp-2\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}"
+        )
         guard walk(projectDirectory.path, relative: "", top: true, into: &hasher),
-              walk(TemplatesBundle.root.appendingPathComponent("layouts").path, relative: "layouts", top: false, into: &hasher) else {
+            walk(
+                TemplatesBundle.root.appendingPathComponent("layouts").path, relative: "layouts", top: false,
+                into: &hasher)
+        else {
             return nil
         }
         return BuildCache.hex(hasher.finalize())
@@ -45,11 +51,14 @@ enum InputStamp {
                 guard walk(full, relative: path, top: false, into: &hasher) else { return false }
             case S_IFREG:
                 #if os(Linux)
-                let modified = info.st_mtim
+                    let modified = info.st_mtim
                 #else
-                let modified = info.st_mtimespec
+                    let modified = info.st_mtimespec
                 #endif
-                hasher.update(data: Data("\(path)\u{0}\(info.st_size)\u{0}\(info.st_ino)\u{0}\(modified.tv_sec).\(modified.tv_nsec)\n".utf8))
+                hasher.update(
+                    data: Data(
+                        "\(path)\u{0}\(info.st_size)\u{0}\(info.st_ino)\u{0}\(modified.tv_sec).\(modified.tv_nsec)\n"
+                            .utf8))
             default:
                 return false
             }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// A project read, checked and rendered in memory: everything `hipkit build` would write, and
 /// every problem found on the way. Nothing touches the disk until ``write(to:)``.
@@ -21,7 +21,10 @@ public struct ProjectBuild: Sendable {
     /// no diagnostics, the only kind a later build may skip.
     var inputStamp: String?
 
-    public init(project: AddonProject?, diagnostics: [Diagnostic], sources: SourceStore, files: [SiteFile], cacheDirectory: URL? = nil) {
+    public init(
+        project: AddonProject?, diagnostics: [Diagnostic], sources: SourceStore, files: [SiteFile],
+        cacheDirectory: URL? = nil
+    ) {
         self.project = project
         self.diagnostics = diagnostics
         self.sources = sources
@@ -34,12 +37,15 @@ public struct ProjectBuild: Sendable {
     /// being rendered again, and ``write(to:)`` writes only what changed.
     /// - Parameter inputStamp: the fingerprint ``check(_:options:output:)`` took, so that it
     ///   is not taken twice; nil to take it here.
-    public static func prepare(_ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader(),
-                               cached: Bool = false, inputStamp: String? = nil) throws -> ProjectBuild {
+    public static func prepare(
+        _ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader(),
+        cached: Bool = false, inputStamp: String? = nil
+    ) throws -> ProjectBuild {
         // Taken first: a file saved while the build runs must make the next build look again.
         var stamp = cached ? inputStamp : nil
         if cached, stamp == nil, case .spec(let spec) = try ProjectLoader.input(for: path) {
-            stamp = InputStamp.compute(projectDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), options: options)
+            stamp = InputStamp.compute(
+                projectDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), options: options)
         }
         let outcome = try loader.load(path, options: options)
         var diagnostics = outcome.diagnostics
@@ -47,16 +53,24 @@ public struct ProjectBuild: Sendable {
         var cacheDirectory: URL?
         if let project = outcome.project, project.baseUrl.isEmpty == false {
             cacheDirectory = cached ? project.directory.appendingPathComponent(".hipkit/cache") : nil
-            let site = SiteRenderer(cache: cacheDirectory.map { BuildCache(directory: $0.appendingPathComponent("pages")) }).render(project)
+            let site = SiteRenderer(
+                cache: cacheDirectory.map { BuildCache(directory: $0.appendingPathComponent("pages")) }
+            ).render(project)
             diagnostics += site.diagnostics
             let generated = [
-                SiteFile(path: StagedDirectory.marker, data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)),
+                SiteFile(
+                    path: StagedDirectory.marker,
+                    data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)),
                 SiteFile(path: RuntimeManifest.path, data: Data(JSONWriter.string(RuntimeManifest.make(project)).utf8)),
             ]
-            files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted { $0.path < $1.path }
+            files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted {
+                $0.path < $1.path
+            }
         }
-        var build = ProjectBuild(project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources, files: files,
-                                 cacheDirectory: cacheDirectory)
+        var build = ProjectBuild(
+            project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources,
+            files: files,
+            cacheDirectory: cacheDirectory)
         build.inputStamp = diagnostics.isEmpty ? stamp : nil
         return build
     }
@@ -80,10 +94,11 @@ public struct ProjectBuild: Sendable {
         let stamp = InputStamp.compute(projectDirectory: directory, options: options)
         let cache = directory.appendingPathComponent(".hipkit/cache")
         guard let record = BuildRecord.load(from: cache), let recorded = record.inputs,
-              record.output == output.standardizedFileURL.path, stamp == recorded,
-              FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
-              InputStamp.countFiles(output.path) == record.files.count,
-              record.files.keys.allSatisfy({ record.isIntact($0, in: output) }) else { return Freshness(inputStamp: stamp) }
+            record.output == output.standardizedFileURL.path, stamp == recorded,
+            FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
+            InputStamp.countFiles(output.path) == record.files.count,
+            record.files.keys.allSatisfy({ record.isIntact($0, in: output) })
+        else { return Freshness(inputStamp: stamp) }
         return Freshness(upToDateFiles: record.files.count, inputStamp: stamp)
     }
 

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// `_hipkit/runtime.json`: what `hipkit serve` needs beyond the descriptor — static glance data,
 /// webhooks' canned replies and the configuration settings. It sits in the built site so the
@@ -16,25 +16,30 @@ public enum RuntimeManifest {
             JSONMember("key", .string(project.descriptor["key"]?.stringValue ?? "")),
         ])
         if !project.glances.isEmpty {
-            manifest["glances"] = .array(project.glances.map { glance in
-                .object([JSONMember("key", .string(glance.key)), JSONMember("path", .string(glance.urlPath)),
-                         JSONMember("data", glance.data.withoutLocations)])
-            })
+            manifest["glances"] = .array(
+                project.glances.map { glance in
+                    .object([
+                        JSONMember("key", .string(glance.key)), JSONMember("path", .string(glance.urlPath)),
+                        JSONMember("data", glance.data.withoutLocations),
+                    ])
+                })
         }
         if !project.webhooks.isEmpty {
-            manifest["webhooks"] = .array(project.webhooks.map { webhook in
-                var node = JSONNode.object()
-                if let key = webhook.key { node["key"] = .string(key) }
-                node["path"] = .string(webhook.path)
-                node["event"] = .string(webhook.event)
-                if let pattern = webhook.pattern { node["pattern"] = .string(pattern) }
-                node["authentication"] = .string(webhook.authentication)
-                if let reply = webhook.reply { node["reply"] = reply.withoutLocations }
-                return node
-            })
+            manifest["webhooks"] = .array(
+                project.webhooks.map { webhook in
+                    var node = JSONNode.object()
+                    if let key = webhook.key { node["key"] = .string(key) }
+                    node["path"] = .string(webhook.path)
+                    node["event"] = .string(webhook.event)
+                    if let pattern = webhook.pattern { node["pattern"] = .string(pattern) }
+                    node["authentication"] = .string(webhook.authentication)
+                    if let reply = webhook.reply { node["reply"] = reply.withoutLocations }
+                    return node
+                })
         }
         if let settings = project.settings {
-            let perRoom = project.descriptor["capabilities"]?["configurable"]?["allowAccessToRoomAdmins"]?.boolValue ?? false
+            let perRoom =
+                project.descriptor["capabilities"]?["configurable"]?["allowAccessToRoomAdmins"]?.boolValue ?? false
             manifest["settings"] = .object([
                 JSONMember("path", .string(settingsPath)),
                 JSONMember("fields", .array(settings)),

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Writes a rendered site to disk, replacing the output folder whole.
 public struct SiteBuilder: Sendable {
@@ -35,19 +35,23 @@ public struct SiteBuilder: Sendable {
         let previous = cacheDirectory.flatMap(BuildRecord.load)
             .flatMap { $0.output == output.standardizedFileURL.path ? $0 : nil }
         if let previous, Set(previous.files.keys) == Set(digests.keys),
-           digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value && previous.isIntact($0.key, in: output) }),
-           FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
-           (try? FileTree.files(under: output).count) == digests.count {
+            digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value && previous.isIntact($0.key, in: output) }),
+            FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
+            (try? FileTree.files(under: output).count) == digests.count
+        {
             if let cacheDirectory, previous.inputs != inputs {
                 BuildRecord(output: previous.output, files: previous.files, inputs: inputs).save(to: cacheDirectory)
             }
             return .unchanged
         }
-        var written = 0, linked = 0
+        var written = 0
+        var linked = 0
         try StagedDirectory.replace(output, durable: durable) { staging in
             for file in files {
                 let target = staging.appendingPathComponent(file.path)
-                if let previous, previous.files[file.path]?.digest == digests[file.path], previous.isIntact(file.path, in: output) {
+                if let previous, previous.files[file.path]?.digest == digests[file.path],
+                    previous.isIntact(file.path, in: output)
+                {
                     try StagedDirectory.link(output.appendingPathComponent(file.path), to: target)
                     linked += 1
                 } else {
@@ -56,7 +60,9 @@ public struct SiteBuilder: Sendable {
                 }
             }
         }
-        if let cacheDirectory { BuildRecord.make(output: output, digests: digests, inputs: inputs).save(to: cacheDirectory) }
+        if let cacheDirectory {
+            BuildRecord.make(output: output, digests: digests, inputs: inputs).save(to: cacheDirectory)
+        }
         return .replaced(written: written, linked: linked)
     }
 
@@ -65,8 +71,9 @@ public struct SiteBuilder: Sendable {
         let p = project.standardizedFileURL.resolvingSymlinksInPath().path
         let o = output.standardizedFileURL.resolvingSymlinksInPath().path
         if p == o || (p + "/").hasPrefix(o + "/") {
-            throw HipKitError("--out \(output.path) holds the project itself; hipkit replaces its output folder whole",
-                              hint: "build into a folder of its own, such as dist")
+            throw HipKitError(
+                "--out \(output.path) holds the project itself; hipkit replaces its output folder whole",
+                hint: "build into a folder of its own, such as dist")
         }
     }
 }

@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Replaces an output folder as one step: the new content is written to a staging folder beside
@@ -102,7 +103,8 @@ public enum StagedDirectory {
             return
         }
         // No atomic exchange on this system: two renames, with a moment where target is absent.
-        let old = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
+        let old = target.deletingLastPathComponent().appendingPathComponent(
+            ".\(target.lastPathComponent).old-\(getpid())")
         try? fm.removeItem(at: old)
         guard rename(target.path, old.path) == 0 else {
             throw HipKitError("cannot replace \(target.path): \(String(cString: strerror(errno)))")
@@ -118,13 +120,14 @@ public enum StagedDirectory {
     /// does not export it, so it is looked up at run time.
     private static func exchange(_ a: String, _ b: String) -> Bool {
         #if os(Linux)
-        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }
-        let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
-        let renameExchange: UInt32 = 2
-        return renameat2(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
+            typealias RenameAt2 =
+                @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }
+            let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
+            let renameExchange: UInt32 = 2
+            return renameat2(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
         #else
-        return false
+            return false
         #endif
     }
 
@@ -142,7 +145,10 @@ public enum StagedDirectory {
     /// Linux's `syncfs` flushes the file system holding `url`; `sync` flushes them all.
     private static func syncFileSystem(of url: URL) {
         let fd = open(url.path, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { sync(); return }
+        guard fd >= 0 else {
+            sync()
+            return
+        }
         defer { close(fd) }
         typealias SyncFS = @convention(c) (Int32) -> Int32
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") {

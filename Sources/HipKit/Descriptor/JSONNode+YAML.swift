@@ -13,8 +13,10 @@ extension JSONNode {
             case .integer(let i): return JSONNode(.integer(i), at: node.location)
             case .double(let d):
                 guard d.isFinite else {
-                    diagnostics.append(.error(.invalidNumber, "'\(scalar.value)' is not a number JSON can hold", at: node.location,
-                                              hint: "quote it to make it a string"))
+                    diagnostics.append(
+                        .error(
+                            .invalidNumber, "'\(scalar.value)' is not a number JSON can hold", at: node.location,
+                            hint: "quote it to make it a string"))
                     return JSONNode(.null, at: node.location)
                 }
                 return JSONNode(.double(d), at: node.location)
@@ -27,11 +29,15 @@ extension JSONNode {
             members.reserveCapacity(entries.count)
             for entry in entries {
                 guard let key = entry.key.scalar else {
-                    diagnostics.append(.error(.complexKey, "a mapping key must be a plain name, not \(entry.key.kindDescription)",
-                                              at: entry.key.location))
+                    diagnostics.append(
+                        .error(
+                            .complexKey, "a mapping key must be a plain name, not \(entry.key.kindDescription)",
+                            at: entry.key.location))
                     continue
                 }
-                members.append(JSONMember(key.value, from(entry.value, diagnostics: &diagnostics), nameLocation: entry.key.location))
+                members.append(
+                    JSONMember(
+                        key.value, from(entry.value, diagnostics: &diagnostics), nameLocation: entry.key.location))
             }
             return JSONNode(.object(members), at: node.location)
         }

@@ -15,8 +15,9 @@ enum JSONSyntax {
         guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
         var checker = Checker(bytes: bytes)
         guard let failure = checker.check() else { return nil }
-        return .error(.jsonSyntax, failure.message, at: SourceLocation(file: file, line: failure.line, column: failure.column),
-                      hint: failure.hint)
+        return .error(
+            .jsonSyntax, failure.message, at: SourceLocation(file: file, line: failure.line, column: failure.column),
+            hint: failure.hint)
     }
 
     struct Failure {
@@ -104,15 +105,17 @@ enum JSONSyntax {
                     continue
                 }
                 guard bytes[index] == UInt8(ascii: ",") else {
-                    return unexpected(container == .object ? "where ',' or '}' should be" : "where ',' or ']' should be",
-                                      hint: "members and items are separated by commas")
+                    return unexpected(
+                        container == .object ? "where ',' or '}' should be" : "where ',' or ']' should be",
+                        hint: "members and items are separated by commas")
                 }
                 let comma = (line, column)
                 advance()
                 skipBlank()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") || bytes[index] == UInt8(ascii: "]") {
-                    return Failure(message: "a comma ends the last member of an object or list; JSON allows none there",
-                                   hint: "remove this comma", line: comma.0, column: comma.1)
+                    return Failure(
+                        message: "a comma ends the last member of an object or list; JSON allows none there",
+                        hint: "remove this comma", line: comma.0, column: comma.1)
                 }
                 if container == .object, let failure = key() { return failure }
                 expectingValue = true
@@ -129,7 +132,9 @@ enum JSONSyntax {
             if let failure = string() { return failure }
             skipBlank()
             guard index < bytes.count else { return endOfFile("':'") }
-            guard bytes[index] == UInt8(ascii: ":") else { return unexpected("where ':' should be", hint: "a member is \"name\": value") }
+            guard bytes[index] == UInt8(ascii: ":") else {
+                return unexpected("where ':' should be", hint: "a member is \"name\": value")
+            }
             advance()
             return nil
         }
@@ -147,8 +152,9 @@ enum JSONSyntax {
                     advance()
                     guard index < bytes.count else { break }
                     switch bytes[index] {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                        UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         advance()
                     case UInt8(ascii: "u"):
                         advance()
@@ -159,39 +165,54 @@ enum JSONSyntax {
                             advance()
                         }
                     default:
-                        return failure("'\\\(Self.shown(bytes[index]))' is not an escape JSON knows",
-                                       hint: "JSON escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX")
+                        return failure(
+                            "'\\\(Self.shown(bytes[index]))' is not an escape JSON knows",
+                            hint: "JSON escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX")
                     }
                 case 0x00..<0x20:
-                    return failure("a string holds a raw control character (\(byte == 0x0A ? "a line break" : "code \(byte)"))",
-                                   hint: byte == 0x0A ? "a string ends on its line; write \\n for a line break" : "escape it as \\u00\(String(byte, radix: 16).count == 1 ? "0" : "")\(String(byte, radix: 16))")
+                    return failure(
+                        "a string holds a raw control character (\(byte == 0x0A ? "a line break" : "code \(byte)"))",
+                        hint: byte == 0x0A
+                            ? "a string ends on its line; write \\n for a line break"
+                            : "escape it as \\u00\(String(byte, radix: 16).count == 1 ? "0" : "")\(String(byte, radix: 16))"
+                    )
                 default:
                     advance()
                 }
             }
-            return Failure(message: "a string opened here is never closed", hint: "end it with a double quote", line: start.0, column: start.1)
+            return Failure(
+                message: "a string opened here is never closed", hint: "end it with a double quote", line: start.0,
+                column: start.1)
         }
 
         mutating func number() -> Failure? {
             if peek(UInt8(ascii: "-")) { advance() }
-            guard index < bytes.count, Self.isDigit(bytes[index]) else { return unexpected("in a number", hint: "a number is written like -12.5e3") }
+            guard index < bytes.count, Self.isDigit(bytes[index]) else {
+                return unexpected("in a number", hint: "a number is written like -12.5e3")
+            }
             if bytes[index] == UInt8(ascii: "0") {
                 advance()
                 if index < bytes.count, Self.isDigit(bytes[index]) {
-                    return failure("a number starts with 0", hint: "JSON numbers have no leading zeros; write it without, or as a string")
+                    return failure(
+                        "a number starts with 0",
+                        hint: "JSON numbers have no leading zeros; write it without, or as a string")
                 }
             } else {
                 while index < bytes.count, Self.isDigit(bytes[index]) { advance() }
             }
             if peek(UInt8(ascii: ".")) {
                 advance()
-                guard index < bytes.count, Self.isDigit(bytes[index]) else { return unexpected("after a decimal point", hint: "write a digit after the point") }
+                guard index < bytes.count, Self.isDigit(bytes[index]) else {
+                    return unexpected("after a decimal point", hint: "write a digit after the point")
+                }
                 while index < bytes.count, Self.isDigit(bytes[index]) { advance() }
             }
             if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
                 advance()
                 if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { advance() }
-                guard index < bytes.count, Self.isDigit(bytes[index]) else { return unexpected("in an exponent", hint: "write digits after e") }
+                guard index < bytes.count, Self.isDigit(bytes[index]) else {
+                    return unexpected("in an exponent", hint: "write digits after e")
+                }
                 while index < bytes.count, Self.isDigit(bytes[index]) { advance() }
             }
             return nil
@@ -200,7 +221,9 @@ enum JSONSyntax {
         mutating func literal(_ word: String) -> Failure? {
             for byte in word.utf8 {
                 guard index < bytes.count, bytes[index] == byte else {
-                    return unexpected("where \(word) should be", hint: "strings take double quotes; true, false and null are lower-case")
+                    return unexpected(
+                        "where \(word) should be",
+                        hint: "strings take double quotes; true, false and null are lower-case")
                 }
                 advance()
             }
@@ -231,8 +254,10 @@ enum JSONSyntax {
         }
 
         func endOfFile(_ expected: String) -> Failure {
-            Failure(message: "the file ends where \(expected) should be", hint: "the file may be cut short; close every { and [",
-                    line: line, column: column)
+            Failure(
+                message: "the file ends where \(expected) should be",
+                hint: "the file may be cut short; close every { and [",
+                line: line, column: column)
         }
 
         /// The character here is not what the grammar allows; says what it looks like it meant.
@@ -240,23 +265,28 @@ enum JSONSyntax {
             guard index < bytes.count else { return endOfFile("more") }
             let byte = bytes[index]
             let next = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let (what, better): (String, String) = switch byte {
-            case UInt8(ascii: "/") where next == UInt8(ascii: "/") || next == UInt8(ascii: "*"):
-                ("a comment", "JSON has no comments; remove it")
-            case UInt8(ascii: "#"): ("a comment", "JSON has no comments; remove it")
-            case UInt8(ascii: "'"): ("a single quote", "JSON strings and names take double quotes")
-            case UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"): ("YAML syntax", "JSON has no anchors, aliases or tags; write the value out")
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: "$"):
-                ("a bare word", "JSON strings and names take double quotes")
-            default: ("'\(Self.shown(byte))'", hint)
-            }
-            return Failure(message: "the file is not valid JSON: \(what) \(place)", hint: better, line: line, column: column)
+            let (what, better): (String, String) =
+                switch byte {
+                case UInt8(ascii: "/") where next == UInt8(ascii: "/") || next == UInt8(ascii: "*"):
+                    ("a comment", "JSON has no comments; remove it")
+                case UInt8(ascii: "#"): ("a comment", "JSON has no comments; remove it")
+                case UInt8(ascii: "'"): ("a single quote", "JSON strings and names take double quotes")
+                case UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"):
+                    ("YAML syntax", "JSON has no anchors, aliases or tags; write the value out")
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"),
+                    UInt8(ascii: "$"):
+                    ("a bare word", "JSON strings and names take double quotes")
+                default: ("'\(Self.shown(byte))'", hint)
+                }
+            return Failure(
+                message: "the file is not valid JSON: \(what) \(place)", hint: better, line: line, column: column)
         }
 
         static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
 
         static func isHexDigit(_ byte: UInt8) -> Bool {
-            isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+            isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
         }
 
         /// A byte as text for a message: the character when printable ASCII, else its code.

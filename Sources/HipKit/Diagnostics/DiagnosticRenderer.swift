@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Turns diagnostics into text for people (swiftc's and rustc's look), or JSON for tools.
 public struct DiagnosticRenderer: Sendable {
@@ -26,7 +26,8 @@ public struct DiagnosticRenderer: Sendable {
                 let shown = line.replacingOccurrences(of: "\t", with: "    ")
                 out += " \(paint(number, .blue)) \(paint("|", .blue)) \(shown)\n"
                 let caretColumn = caretOffset(in: line, column: location.column)
-                out += " \(gutter) \(paint("|", .blue)) \(String(repeating: " ", count: caretColumn))\(paint("^", .green))\n"
+                out +=
+                    " \(gutter) \(paint("|", .blue)) \(String(repeating: " ", count: caretColumn))\(paint("^", .green))\n"
             }
             if let hint = d.hint {
                 out += "   \(paint("hint:", .cyan)) \(hint)\n"
@@ -58,16 +59,19 @@ public struct DiagnosticRenderer: Sendable {
                 JSONMember("message", .string(d.message)),
             ]
             if let l = d.location {
-                members += [JSONMember("file", .string(l.file)), JSONMember("line", JSONNode(.integer(l.line))),
-                            JSONMember("column", JSONNode(.integer(l.column)))]
+                members += [
+                    JSONMember("file", .string(l.file)), JSONMember("line", JSONNode(.integer(l.line))),
+                    JSONMember("column", JSONNode(.integer(l.column))),
+                ]
             }
             if let hint = d.hint { members.append(JSONMember("hint", .string(hint))) }
             return .object(members)
         }
-        return JSONWriter.string(.object([
-            JSONMember("valid", .bool(!diagnostics.hasErrors)),
-            JSONMember("diagnostics", .array(items)),
-        ]))
+        return JSONWriter.string(
+            .object([
+                JSONMember("valid", .bool(!diagnostics.hasErrors)),
+                JSONMember("diagnostics", .array(items)),
+            ]))
     }
 
     private func annotation(_ d: Diagnostic) -> String {
@@ -84,7 +88,8 @@ public struct DiagnosticRenderer: Sendable {
 
     // GitHub's workflow-command escaping.
     private func escapeData(_ s: String) -> String {
-        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(
+            of: "\n", with: "%0A")
     }
 
     private func escapeProperty(_ s: String) -> String {
@@ -101,7 +106,11 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     private enum Color: String {
-        case red = "31", green = "32", magenta = "35", blue = "34", cyan = "36"
+        case red = "31"
+        case green = "32"
+        case magenta = "35"
+        case blue = "34"
+        case cyan = "36"
     }
 
     private func paint(_ s: String, _ color: Color) -> String {
@@ -112,4 +121,3 @@ public struct DiagnosticRenderer: Sendable {
         useColor ? "\u{1B}[1m\(s)\u{1B}[0m" : s
     }
 }
-

@@ -22,7 +22,9 @@ public struct DescriptorImporter: Sendable {
         let base: String
         if let baseUrl {
             base = baseUrl
-        } else if placeholder == nil, let selfURL = descriptor["links"]?["self"]?.stringValue, let origin = Self.origin(of: selfURL) {
+        } else if placeholder == nil, let selfURL = descriptor["links"]?["self"]?.stringValue,
+            let origin = Self.origin(of: selfURL)
+        {
             base = origin
         } else {
             base = Self.defaultBaseUrl
@@ -42,7 +44,9 @@ public struct DescriptorImporter: Sendable {
                 for link in v.members ?? [] {
                     switch link.name {
                     case "self":
-                        if let s = link.value.stringValue, let p = placeholder, s == p + "/atlassian-connect.json" { continue }
+                        if let s = link.value.stringValue, let p = placeholder, s == p + "/atlassian-connect.json" {
+                            continue
+                        }
                         links.add("self", url.map(link.value))
                     case "homepage": links.add("homepage", url.map(link.value))
                     default: linksExtra.add(link.name, link.value)
@@ -67,7 +71,9 @@ public struct DescriptorImporter: Sendable {
 
     static let specOrder = SpecSchema.addon.fields.map(\.name)
 
-    private func importCapability(_ capability: JSONMember, into spec: inout Builder, extra: inout Builder, url: URLMapper) {
+    private func importCapability(
+        _ capability: JSONMember, into spec: inout Builder, extra: inout Builder, url: URLMapper
+    ) {
         let v = capability.value
         switch capability.name {
         case "hipchatApiConsumer":
@@ -80,14 +86,19 @@ public struct DescriptorImporter: Sendable {
                 default: rest.add(m.name, m.value)
                 }
             }
-            if spec.node["scopes"] == nil && v.isObject && (spec.node["fromName"] != nil || spec.node["avatar"] != nil) {
+            if spec.node["scopes"] == nil && v.isObject && (spec.node["fromName"] != nil || spec.node["avatar"] != nil)
+            {
                 // The spec writes an empty scope list only when asked; keep the descriptor's shape.
                 rest.add("scopes", .array([]))
             }
             if !rest.isEmpty { extra.add("hipchatApiConsumer", rest.node) }
         case "installable":
-            spec.add("install", object(v, renames: ["allowGlobal": "global", "allowRoom": "room"],
-                                       urls: ["callbackUrl", "updateCallbackUrl", "installedUrl", "updatedUrl", "uninstalledUrl"], url: url))
+            spec.add(
+                "install",
+                object(
+                    v, renames: ["allowGlobal": "global", "allowRoom": "room"],
+                    urls: ["callbackUrl", "updateCallbackUrl", "installedUrl", "updatedUrl", "uninstalledUrl"], url: url
+                ))
         case "configurable":
             spec.add("configure", object(v, urls: ["url"], url: url))
         case "adminPage":
@@ -98,7 +109,9 @@ public struct DescriptorImporter: Sendable {
             for m in v.members ?? [] {
                 if m.name == "redirectionUrls", let items = m.value.arrayValue {
                     b.add(m.name, .array(items.map(url.map)))
-                } else { rest.add(m.name, m.value) }
+                } else {
+                    rest.add(m.name, m.value)
+                }
             }
             b.addExtra(rest)
             spec.add("oauth2Consumer", b.node)
@@ -116,7 +129,14 @@ public struct DescriptorImporter: Sendable {
         case "action":
             spec.add("actions", .array((v.arrayValue ?? []).map { action($0) }))
         case "externalPage":
-            spec.add("externalPages", .array((v.arrayValue ?? []).map { object($0, localizable: ["name"], urls: ["url"], url: url, known: SpecSchema.externalPage, allowExtra: false) }))
+            spec.add(
+                "externalPages",
+                .array(
+                    (v.arrayValue ?? []).map {
+                        object(
+                            $0, localizable: ["name"], urls: ["url"], url: url, known: SpecSchema.externalPage,
+                            allowExtra: false)
+                    }))
         default:
             extra.add(capability.name, v)
         }
@@ -172,12 +192,17 @@ public struct DescriptorImporter: Sendable {
                     case "style", "size": b.add(o.name, o.value)
                     case "hint": b.add("hint", localizable(o.value))
                     case "primaryAction": b.add("primaryAction", button(o.value))
-                    case "secondaryActions" where o.value.arrayValue != nil: b.add("secondaryActions", .array(o.value.arrayValue!.map(button)))
+                    case "secondaryActions" where o.value.arrayValue != nil:
+                        b.add("secondaryActions", .array(o.value.arrayValue!.map(button)))
                     case "filter" where o.value.isObject:
                         let p = o.value["placeholder"]
-                        if let p, o.value.members?.count == 1, p["i18n"] == nil, let text = p["value"]?.stringValue, p.members?.count == 1 {
+                        if let p, o.value.members?.count == 1, p["i18n"] == nil, let text = p["value"]?.stringValue,
+                            p.members?.count == 1
+                        {
                             b.add("filter", .string(text))
-                        } else { b.add("filter", o.value) }
+                        } else {
+                            b.add("filter", o.value)
+                        }
                     default: options.add(o.name, o.value)
                     }
                 }
@@ -192,7 +217,9 @@ public struct DescriptorImporter: Sendable {
 
     private func button(_ v: JSONNode) -> JSONNode {
         guard v.isObject else { return v }
-        if v.members?.count == 1, let name = v["name"], name["i18n"] == nil, name.members?.count == 1, let text = name["value"]?.stringValue {
+        if v.members?.count == 1, let name = v["name"], name["i18n"] == nil, name.members?.count == 1,
+            let text = name["value"]?.stringValue
+        {
             return .string(text)
         }
         var b = Builder()
@@ -231,18 +258,26 @@ public struct DescriptorImporter: Sendable {
 
     /// An object copied member by member: `renames` map descriptor names to spec names, `urls`
     /// are made relative, `localizable` ones shortened, and unknown members go to `extra:`.
-    private func object(_ v: JSONNode, renames: [String: String] = [:], localizable names: [String] = [], urls: [String],
-                        url: URLMapper, known: SpecObject? = nil, allowExtra: Bool = true) -> JSONNode {
+    private func object(
+        _ v: JSONNode, renames: [String: String] = [:], localizable names: [String] = [], urls: [String],
+        url: URLMapper, known: SpecObject? = nil, allowExtra: Bool = true
+    ) -> JSONNode {
         guard v.isObject else { return v }
         var b = Builder()
         var rest = Builder()
         let knownNames = Set((known?.fields.map(\.name) ?? []) + urls + names + Array(renames.keys))
         for m in v.members ?? [] {
-            if urls.contains(m.name) { b.add(m.name, url.map(m.value)) }
-            else if names.contains(m.name) { b.add(m.name, localizable(m.value)) }
-            else if let renamed = renames[m.name] { b.add(renamed, m.value) }
-            else if known == nil || knownNames.contains(m.name) || !allowExtra { b.add(m.name, m.value) }
-            else { rest.add(m.name, m.value) }
+            if urls.contains(m.name) {
+                b.add(m.name, url.map(m.value))
+            } else if names.contains(m.name) {
+                b.add(m.name, localizable(m.value))
+            } else if let renamed = renames[m.name] {
+                b.add(renamed, m.value)
+            } else if known == nil || knownNames.contains(m.name) || !allowExtra {
+                b.add(m.name, m.value)
+            } else {
+                rest.add(m.name, m.value)
+            }
         }
         b.addExtra(rest)
         return known.map { b.ordered(by: $0) } ?? b.node
@@ -257,12 +292,15 @@ public struct DescriptorImporter: Sendable {
     /// `{condition: x}` is written `x`, at every level.
     private func conditions(_ v: JSONNode) -> JSONNode {
         guard let items = v.arrayValue else { return v }
-        return .array(items.map { item in
-            if let members = item.members, members.count == 1, let name = item["condition"]?.stringValue { return .string(name) }
-            var copy = item
-            if let nested = item["conditions"] { copy["conditions"] = conditions(nested) }
-            return copy
-        })
+        return .array(
+            items.map { item in
+                if let members = item.members, members.count == 1, let name = item["condition"]?.stringValue {
+                    return .string(name)
+                }
+                var copy = item
+                if let nested = item["conditions"] { copy["conditions"] = conditions(nested) }
+                return copy
+            })
     }
 
     /// An icon `{url, url@2x}` with the same URL twice is written as that one URL.
@@ -270,12 +308,14 @@ public struct DescriptorImporter: Sendable {
         if v.stringValue != nil { return url.map(v) }
         guard let members = v.members else { return v }
         if collapse, members.count == 2, let a = v["url"]?.stringValue, a == v["url@2x"]?.stringValue,
-           let mapped = url.map(.string(a)).stringValue, mapped.hasPrefix("/") || SpecTranslator.isAbsolute(mapped) {
+            let mapped = url.map(.string(a)).stringValue, mapped.hasPrefix("/") || SpecTranslator.isAbsolute(mapped)
+        {
             return .string(mapped)
         }
-        return .object(members.map { m in
-            ["url", "url@2x"].contains(m.name) ? JSONMember(m.name, url.map(m.value)) : JSONMember(m.name, m.value)
-        })
+        return .object(
+            members.map { m in
+                ["url", "url@2x"].contains(m.name) ? JSONMember(m.name, url.map(m.value)) : JSONMember(m.name, m.value)
+            })
     }
 
     // MARK: Placeholders

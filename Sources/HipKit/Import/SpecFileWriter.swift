@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Writes `addon.yaml` text: a header comment, the spec, and a blank line between top-level
 /// sections so the file reads like one written by hand.

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Makes a listing image of an exact size from a bigger one, such as the 580×330 "cropped
 /// highlight" the Marketplace wants beside each 1840×900 highlight.
@@ -20,19 +20,27 @@ public enum ImageCropper {
     static func crop(_ image: RGBAImage, toWidth width: Int, height: Int) throws -> RGBAImage {
         precondition(width > 0 && height > 0, "ImageCropper: the target size must be positive")
         guard width <= RGBAImage.maxPixels, height <= RGBAImage.maxPixels, width * height <= RGBAImage.maxPixels else {
-            throw ImageError(.tooLarge, "cannot make a \(width)×\(height) image; the limit is \(RGBAImage.maxPixels / 1_000_000) megapixels")
+            throw ImageError(
+                .tooLarge,
+                "cannot make a \(width)×\(height) image; the limit is \(RGBAImage.maxPixels / 1_000_000) megapixels")
         }
         let area = cropArea(width: image.width, height: image.height, aspectWidth: width, aspectHeight: height)
         guard area.width >= width, area.height >= height else {
-            throw ImageError(.tooSmall, "the image is \(image.width)×\(image.height) pixels; cut to the shape of \(width)×\(height) it is \(area.width)×\(area.height), smaller than \(width)×\(height) (hipkit does not enlarge images)")
+            throw ImageError(
+                .tooSmall,
+                "the image is \(image.width)×\(image.height) pixels; cut to the shape of \(width)×\(height) it is \(area.width)×\(area.height), smaller than \(width)×\(height) (hipkit does not enlarge images)"
+            )
         }
         return resample(image, area: area, toWidth: width, height: height)
     }
 
     /// The largest centred rectangle of `width`×`height` with the aspect ratio
     /// `aspectWidth`:`aspectHeight`, rounded to whole pixels.
-    static func cropArea(width: Int, height: Int, aspectWidth: Int, aspectHeight: Int) -> (x: Int, y: Int, width: Int, height: Int) {
-        var w = width, h = height
+    static func cropArea(width: Int, height: Int, aspectWidth: Int, aspectHeight: Int) -> (
+        x: Int, y: Int, width: Int, height: Int
+    ) {
+        var w = width
+        var h = height
         if width * aspectHeight > aspectWidth * height {
             // Wider than the target: keep the full height, trim left and right.
             w = min(width, max(1, (height * aspectWidth + aspectHeight / 2) / aspectHeight))
@@ -58,7 +66,8 @@ public enum ImageCropper {
 
         init(source: Int, target: Int, offset: Int) {
             for i in 0..<target {
-                let lo = i * source, hi = (i + 1) * source
+                let lo = i * source
+                let hi = (i + 1) * source
                 var j = lo / target
                 while j * target < hi {
                     index.append(offset + j)
@@ -74,7 +83,9 @@ public enum ImageCropper {
     ///
     /// Colours are averaged weighted by alpha, so fully transparent pixels (whose colour is
     /// meaningless) do not bleed dark fringes into their neighbours.
-    private static func resample(_ image: RGBAImage, area: (x: Int, y: Int, width: Int, height: Int), toWidth width: Int, height: Int) -> RGBAImage {
+    private static func resample(
+        _ image: RGBAImage, area: (x: Int, y: Int, width: Int, height: Int), toWidth width: Int, height: Int
+    ) -> RGBAImage {
         let columns = Taps(source: area.width, target: width, offset: area.x)
         let rows = Taps(source: area.height, target: height, offset: area.y)
         // Pass 1: each source row of the crop area shrunk to `width` sums of (r·a, g·a, b·a, a).
@@ -85,14 +96,23 @@ public enum ImageCropper {
                 for y in 0..<area.height {
                     let rowStart = (area.y + y) * image.width * 4
                     for x in 0..<width {
-                        var r = 0, g = 0, b = 0, a = 0
+                        var r = 0
+                        var g = 0
+                        var b = 0
+                        var a = 0
                         for t in columns.start[x]..<columns.start[x + 1] {
                             let p = rowStart + columns.index[t] * 4
                             let wa = columns.weight[t] * Int(src[p + 3])
-                            r += wa * Int(src[p]); g += wa * Int(src[p + 1]); b += wa * Int(src[p + 2]); a += wa
+                            r += wa * Int(src[p])
+                            g += wa * Int(src[p + 1])
+                            b += wa * Int(src[p + 2])
+                            a += wa
                         }
                         let o = (y * width + x) * 4
-                        out[o] = r; out[o + 1] = g; out[o + 2] = b; out[o + 3] = a
+                        out[o] = r
+                        out[o + 1] = g
+                        out[o + 2] = b
+                        out[o + 3] = a
                     }
                 }
             }
@@ -104,11 +124,17 @@ public enum ImageCropper {
             pixels.withUnsafeMutableBufferPointer { out in
                 for y in 0..<height {
                     for x in 0..<width {
-                        var r = 0, g = 0, b = 0, a = 0
+                        var r = 0
+                        var g = 0
+                        var b = 0
+                        var a = 0
                         for t in rows.start[y]..<rows.start[y + 1] {
                             let p = ((rows.index[t] - area.y) * width + x) * 4
                             let w = rows.weight[t]
-                            r += w * src[p]; g += w * src[p + 1]; b += w * src[p + 2]; a += w * src[p + 3]
+                            r += w * src[p]
+                            g += w * src[p + 1]
+                            b += w * src[p + 2]
+                            a += w * src[p + 3]
                         }
                         let o = (y * width + x) * 4
                         if a > 0 {

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// The format and pixel size of a PNG or JPEG image, read from its header bytes.
 ///
@@ -51,10 +51,11 @@ public struct ImageInfo: Sendable, Hashable {
     /// as big-endian 32-bit numbers (the PNG spec requires IHDR first and both sizes in 1...2³¹−1).
     private static func readPNG(_ bytes: UnsafeRawBufferPointer) -> ImageInfo? {
         guard bytes.count >= 24,
-              be32(bytes, 8) == 13,
-              bytes[12] == 0x49, bytes[13] == 0x48, bytes[14] == 0x44, bytes[15] == 0x52 // "IHDR"
+            be32(bytes, 8) == 13,
+            bytes[12] == 0x49, bytes[13] == 0x48, bytes[14] == 0x44, bytes[15] == 0x52  // "IHDR"
         else { return nil }
-        let width = be32(bytes, 16), height = be32(bytes, 20)
+        let width = be32(bytes, 16)
+        let height = be32(bytes, 20)
         guard (1...0x7FFF_FFFF).contains(width), (1...0x7FFF_FFFF).contains(height) else { return nil }
         return ImageInfo(format: .png, width: width, height: height)
     }
@@ -73,19 +74,20 @@ public struct ImageInfo: Sendable, Hashable {
             i += 1
             switch marker {
             case 0x01, 0xD0...0xD8:
-                continue // TEM, RSTn, a stray SOI: markers without a length
+                continue  // TEM, RSTn, a stray SOI: markers without a length
             case 0xD9, 0xDA:
-                return nil // EOI or start of scan before any frame header: no size to read
+                return nil  // EOI or start of scan before any frame header: no size to read
             default:
                 break
             }
             guard i + 2 <= bytes.count else { return nil }
             let length = be16(bytes, i)
-            guard length >= 2 else { return nil } // the length counts itself; less would not advance
+            guard length >= 2 else { return nil }  // the length counts itself; less would not advance
             if isStartOfFrame(marker) {
                 // Length, precision (1 byte), height, width.
                 guard length >= 7, i + 7 <= bytes.count else { return nil }
-                let height = be16(bytes, i + 3), width = be16(bytes, i + 5)
+                let height = be16(bytes, i + 3)
+                let width = be16(bytes, i + 5)
                 // Height 0 defers it to a DNL marker after the first scan; no listing tool
                 // writes that, and its size cannot be known from the header.
                 guard width > 0, height > 0 else { return nil }

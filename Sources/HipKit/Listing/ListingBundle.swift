@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import ZIPFoundation
 
 /// The Marketplace bundle: `marketplace/` with the app-level and version payloads in the shapes
@@ -17,7 +17,8 @@ struct ListingBundle {
         var diagnostics: [Diagnostic] = []
         var images: [SiteFile] = []
         func add(_ image: MarketplaceListing.Image, as name: String) -> String {
-            let path = "images/\(name)-\(image.info.width)x\(image.info.height).\(image.info.format == .png ? "png" : "jpg")"
+            let path =
+                "images/\(name)-\(image.info.width)x\(image.info.height).\(image.info.format == .png ? "png" : "jpg")"
             images.append(SiteFile(path: path, data: image.data))
             return path
         }
@@ -29,18 +30,25 @@ struct ListingBundle {
             var crop = highlight.crop.map { add($0, as: "highlight-\(i + 1)") }
             if crop == nil, let source = highlight.screenshot {
                 do {
-                    let data = try ImageCropper.crop(source.data, toWidth: ListingSchema.cropSize.width, height: ListingSchema.cropSize.height)
-                    let path = "images/highlight-\(i + 1)-\(ListingSchema.cropSize.width)x\(ListingSchema.cropSize.height).png"
+                    let data = try ImageCropper.crop(
+                        source.data, toWidth: ListingSchema.cropSize.width, height: ListingSchema.cropSize.height)
+                    let path =
+                        "images/highlight-\(i + 1)-\(ListingSchema.cropSize.width)x\(ListingSchema.cropSize.height).png"
                     images.append(SiteFile(path: path, data: data))
                     crop = path
                 } catch {
-                    diagnostics.append(.error(.listingCrop, "cannot make the 580×330 crop of \(source.source): \(error)", at: source.location,
-                                              hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)"))
+                    diagnostics.append(
+                        .error(
+                            .listingCrop, "cannot make the 580×330 crop of \(source.source): \(error)",
+                            at: source.location,
+                            hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)"))
                 }
             }
             highlights.append((screenshot, crop))
         }
-        let shots = listing.screenshots.enumerated().map { i, shot in shot.image.map { add($0, as: "screenshot-\(i + 1)") } }
+        let shots = listing.screenshots.enumerated().map { i, shot in
+            shot.image.map { add($0, as: "screenshot-\(i + 1)") }
+        }
 
         let listingJSON = appPayload(logo: logo, banner: banner)
         let versionJSON = versionPayload(highlights: highlights, screenshots: shots)
@@ -48,12 +56,18 @@ struct ListingBundle {
         files.append(SiteFile(path: "listing.json", data: Data(JSONWriter.string(listingJSON).utf8)))
         files.append(SiteFile(path: "version.json", data: Data(JSONWriter.string(versionJSON).utf8)))
         files.append(SiteFile(path: "descriptor.json", data: descriptor))
-        if let html = layouts.render(previewContext(logo: logo, banner: banner, highlights: highlights, screenshots: shots), layout: "listing") {
+        if let html = layouts.render(
+            previewContext(logo: logo, banner: banner, highlights: highlights, screenshots: shots), layout: "listing")
+        {
             files.append(SiteFile(path: "preview.html", data: Data(html.utf8)))
         }
         files.sort { $0.path < $1.path }
         let zip = try Self.zip(files, under: Self.folder)
-        return (files.map { SiteFile(path: Self.folder + "/" + $0.path, data: $0.data) } + [SiteFile(path: Self.folder + ".zip", data: zip)], diagnostics)
+        return (
+            files.map { SiteFile(path: Self.folder + "/" + $0.path, data: $0.data) } + [
+                SiteFile(path: Self.folder + ".zip", data: zip)
+            ], diagnostics
+        )
     }
 
     // MARK: Payloads
@@ -70,7 +84,9 @@ struct ListingBundle {
         ])
         if let stores = listing.storesPersonalData { payload["storesPersonalData"] = .bool(stores) }
         var vendorLinks = JSONNode.object()
-        for (field, name) in [("issueTracker", "issueTracker"), ("support", "supportTicketSystem"), ("privacy", "privacy")] {
+        for (field, name) in [
+            ("issueTracker", "issueTracker"), ("support", "supportTicketSystem"), ("privacy", "privacy"),
+        ] {
             if let url = listing.links[field] { vendorLinks[name] = .string(url) }
         }
         if !(vendorLinks.members?.isEmpty ?? true) { payload["vendorLinks"] = vendorLinks }
@@ -89,30 +105,47 @@ struct ListingBundle {
 
     /// `POST /rest/2/addons/{key}/versions`: a Connect-style version whose artifact is the
     /// descriptor URL, so no build number.
-    private func versionPayload(highlights: [(screenshot: String?, crop: String?)], screenshots: [String?]) -> JSONNode {
+    private func versionPayload(highlights: [(screenshot: String?, crop: String?)], screenshots: [String?]) -> JSONNode
+    {
         let href = { (path: String?) -> JSONNode in .object([JSONMember("href", .string(path ?? ""))]) }
         var payload = JSONNode.object([
-            JSONMember("_links", .object([
-                JSONMember("artifact", href(project.descriptor["links"]?["self"]?.stringValue)),
-                JSONMember("agreement", href("http://www.atlassian.com/licensing/marketplace/publisheragreement")),
-            ])),
-            JSONMember("_embedded", .object([
-                JSONMember("highlights", .array(listing.highlights.enumerated().map { i, h in
-                    var item = JSONNode.object([
-                        JSONMember("_links", .object([JSONMember("screenshot", href(highlights[i].screenshot)),
-                                                      JSONMember("thumbnail", href(highlights[i].crop))])),
-                        JSONMember("title", .string(h.title)),
-                        JSONMember("body", .string(h.summary)),
-                    ])
-                    if let caption = h.caption { item["explanation"] = .string(caption) }
-                    return item
-                })),
-                JSONMember("screenshots", .array(listing.screenshots.enumerated().map { i, s in
-                    var item = JSONNode.object([JSONMember("_links", .object([JSONMember("image", href(screenshots[i]))]))])
-                    if let caption = s.caption { item["caption"] = .string(caption) }
-                    return item
-                })),
-            ])),
+            JSONMember(
+                "_links",
+                .object([
+                    JSONMember("artifact", href(project.descriptor["links"]?["self"]?.stringValue)),
+                    JSONMember("agreement", href("http://www.atlassian.com/licensing/marketplace/publisheragreement")),
+                ])),
+            JSONMember(
+                "_embedded",
+                .object([
+                    JSONMember(
+                        "highlights",
+                        .array(
+                            listing.highlights.enumerated().map { i, h in
+                                var item = JSONNode.object([
+                                    JSONMember(
+                                        "_links",
+                                        .object([
+                                            JSONMember("screenshot", href(highlights[i].screenshot)),
+                                            JSONMember("thumbnail", href(highlights[i].crop)),
+                                        ])),
+                                    JSONMember("title", .string(h.title)),
+                                    JSONMember("body", .string(h.summary)),
+                                ])
+                                if let caption = h.caption { item["explanation"] = .string(caption) }
+                                return item
+                            })),
+                    JSONMember(
+                        "screenshots",
+                        .array(
+                            listing.screenshots.enumerated().map { i, s in
+                                var item = JSONNode.object([
+                                    JSONMember("_links", .object([JSONMember("image", href(screenshots[i]))]))
+                                ])
+                                if let caption = s.caption { item["caption"] = .string(caption) }
+                                return item
+                            })),
+                ])),
         ])
         if let version = listing.release.version { payload["name"] = .string(version) }
         payload["status"] = .string(listing.status)
@@ -123,12 +156,17 @@ struct ListingBundle {
         release["supported"] = .bool(listing.release.supported ?? true)
         payload["release"] = release
         var vendorLinks = JSONNode.object()
-        for field in ["documentation", "eula"] { if let url = listing.links[field] { vendorLinks[field] = .string(url) } }
+        for field in ["documentation", "eula"] {
+            if let url = listing.links[field] { vendorLinks[field] = .string(url) }
+        }
         if !(vendorLinks.members?.isEmpty ?? true) { payload["vendorLinks"] = vendorLinks }
-        payload["compatibilities"] = .array(listing.compatibility.map { hosting in
-            .object([JSONMember("application", .string("hipchat")),
-                     JSONMember("hosting", .object([JSONMember(hosting, .object())]))])
-        })
+        payload["compatibilities"] = .array(
+            listing.compatibility.map { hosting in
+                .object([
+                    JSONMember("application", .string("hipchat")),
+                    JSONMember("hosting", .object([JSONMember(hosting, .object())])),
+                ])
+            })
         payload["deployment"] = .object([
             JSONMember("cloud", .bool(listing.compatibility.contains("cloud"))),
             JSONMember("server", .bool(listing.compatibility.contains("server"))),
@@ -144,7 +182,9 @@ struct ListingBundle {
         return payload
     }
 
-    private func previewContext(logo: String?, banner: String?, highlights: [(screenshot: String?, crop: String?)], screenshots: [String?]) -> [String: Any] {
+    private func previewContext(
+        logo: String?, banner: String?, highlights: [(screenshot: String?, crop: String?)], screenshots: [String?]
+    ) -> [String: Any] {
         let d = project.descriptor
         var context: [String: Any] = [
             "name": d["name"]?.stringValue ?? "", "key": d["key"]?.stringValue ?? "",
@@ -157,14 +197,20 @@ struct ListingBundle {
         context["logo"] = logo
         context["banner"] = banner
         context["highlights"] = listing.highlights.enumerated().map { i, h -> [String: Any] in
-            ["index": i + 1, "title": h.title, "summary": h.summary, "caption": h.caption ?? "",
-             "screenshot": highlights[i].screenshot ?? "", "crop": highlights[i].crop ?? "", "checked": i == 0]
+            [
+                "index": i + 1, "title": h.title, "summary": h.summary, "caption": h.caption ?? "",
+                "screenshot": highlights[i].screenshot ?? "", "crop": highlights[i].crop ?? "", "checked": i == 0,
+            ]
         }
         context["screenshots"] = listing.screenshots.enumerated().compactMap { i, s -> [String: Any]? in
             screenshots[i].map { ["image": $0, "caption": s.caption ?? ""] }
         }
-        let names = ["support": "Support", "issueTracker": "Issue tracker", "documentation": "Documentation", "privacy": "Privacy policy", "eula": "EULA"]
-        context["links"] = ["support", "issueTracker", "documentation", "privacy", "eula"].compactMap { field -> [String: Any]? in
+        let names = [
+            "support": "Support", "issueTracker": "Issue tracker", "documentation": "Documentation",
+            "privacy": "Privacy policy", "eula": "EULA",
+        ]
+        context["links"] = ["support", "issueTracker", "documentation", "privacy", "eula"].compactMap {
+            field -> [String: Any]? in
             listing.links[field].map { ["name": names[field]!, "url": $0] }
         }
         var release: [String: Any] = [:]
@@ -184,8 +230,10 @@ struct ListingBundle {
         let stamp = fixedTimestamp
         for file in files.sorted(by: { $0.path < $1.path }) {
             let data = file.data
-            try archive.addEntry(with: folder + "/" + file.path, type: .file, uncompressedSize: Int64(data.count),
-                                 modificationDate: stamp, permissions: 0o644, compressionMethod: .deflate) { position, size in
+            try archive.addEntry(
+                with: folder + "/" + file.path, type: .file, uncompressedSize: Int64(data.count),
+                modificationDate: stamp, permissions: 0o644, compressionMethod: .deflate
+            ) { position, size in
                 data.subdata(in: Int(position)..<Int(position) + size)
             }
         }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Reads `listing:` from `addon.yaml` and checks it against Marketplace's rules: lengths, counts,
 /// image formats and exact pixel sizes read from the files, HTTPS links, enums, the name rules,
@@ -25,41 +25,56 @@ struct ListingReader {
         listing.summary = text(node, "summary", max: ListingSchema.summaryMax, required: true) ?? ""
         if let details = node["details"] { listing.detailsHTML = markdownFile(details) }
         listing.logo = image(node["logo"], field: "logo", parent: node, sizes: [ListingSchema.logoSize], required: true)
-        listing.banner = image(node["banner"], field: "banner", parent: node, sizes: [ListingSchema.bannerSize], required: true,
-                               hint: "Atlassian's guidelines also mention 560×274; hipkit asks for the 1120×548 size they require for display")
+        listing.banner = image(
+            node["banner"], field: "banner", parent: node, sizes: [ListingSchema.bannerSize], required: true,
+            hint:
+                "Atlassian's guidelines also mention 560×274; hipkit asks for the 1120×548 size they require for display"
+        )
         readHighlights(node, into: &listing)
         if let shots = node["screenshots"] {
             if let items = shots.sequence {
                 for item in items {
                     checkFields(item, ListingSchema.screenshot, subject: "a screenshot")
-                    listing.screenshots.append(MarketplaceListing.Screenshot(
-                        image: image(item["image"], field: "image", parent: item, sizes: [ListingSchema.screenshotSize, ListingSchema.smallScreenshotSize], required: true),
-                        caption: text(item, "caption", max: ListingSchema.captionMax, required: false)))
+                    listing.screenshots.append(
+                        MarketplaceListing.Screenshot(
+                            image: image(
+                                item["image"], field: "image", parent: item,
+                                sizes: [ListingSchema.screenshotSize, ListingSchema.smallScreenshotSize], required: true
+                            ),
+                            caption: text(item, "caption", max: ListingSchema.captionMax, required: false)))
                 }
             } else {
-                error(.wrongType, "screenshots must be a list of { image, caption }, not \(shots.kindDescription)", shots.location)
+                error(
+                    .wrongType, "screenshots must be a list of { image, caption }, not \(shots.kindDescription)",
+                    shots.location)
             }
         }
         listing.categories = strings(node["categories"], field: "categories")
         if let links = node["links"], links.mapping == nil {
-            error(.wrongType, "links must be a mapping of link names to URLs, not \(links.kindDescription)", links.location,
-                  hint: "for example links: { support: https://support.example.com }")
+            error(
+                .wrongType, "links must be a mapping of link names to URLs, not \(links.kindDescription)",
+                links.location,
+                hint: "for example links: { support: https://support.example.com }")
         } else if let links = node["links"] {
             checkFields(links, ListingSchema.links, subject: "the listing's links")
             for field in ListingSchema.links.fields {
                 guard let value = links[field.name] else { continue }
-                guard let url = value.string, let components = URLComponents(string: url), components.host?.isEmpty == false,
-                      components.scheme?.lowercased() == "https" else {
-                    error(.insecureUrl, "listing link '\(field.name)' must be an https URL", value.location,
-                          hint: "Marketplace shows these links to buyers; give full https:// URLs")
+                guard let url = value.string, let components = URLComponents(string: url),
+                    components.host?.isEmpty == false,
+                    components.scheme?.lowercased() == "https"
+                else {
+                    error(
+                        .insecureUrl, "listing link '\(field.name)' must be an https URL", value.location,
+                        hint: "Marketplace shows these links to buyers; give full https:// URLs")
                     continue
                 }
                 listing.links[field.name] = url
             }
         }
         if listing.links["support"] == nil && listing.links["issueTracker"] == nil {
-            error(.missingField, "the listing needs a support or issue-tracker link", node.location,
-                  hint: "add links: { support: https://… } so buyers can reach you")
+            error(
+                .missingField, "the listing needs a support or issue-tracker link", node.location,
+                hint: "add links: { support: https://… } so buyers can reach you")
         }
         listing.payment = choice(node, "payment", ListingSchema.paymentModels) ?? "free"
         listing.status = choice(node, "status", ListingSchema.statuses) ?? "private"
@@ -67,12 +82,16 @@ struct ListingReader {
         listing.compatibility = strings(node["compatibility"], field: "compatibility")
         for (i, hosting) in listing.compatibility.enumerated() where !ListingSchema.hostings.contains(hosting) {
             let item = node["compatibility"]?.sequence?[i]
-            error(.invalidValue, "compatibility '\(hosting)' is not one of \(ListingSchema.hostings.joined(separator: ", "))", item?.location ?? node.location,
-                  hint: Suggestion.hint(for: hosting, in: ListingSchema.hostings))
+            error(
+                .invalidValue,
+                "compatibility '\(hosting)' is not one of \(ListingSchema.hostings.joined(separator: ", "))",
+                item?.location ?? node.location,
+                hint: Suggestion.hint(for: hosting, in: ListingSchema.hostings))
         }
         if listing.compatibility.isEmpty {
-            error(.missingField, "the listing needs at least one compatibility (cloud, server or dataCenter)",
-                  node["compatibility"]?.location ?? node.location, hint: "Marketplace refuses a version without one")
+            error(
+                .missingField, "the listing needs at least one compatibility (cloud, server or dataCenter)",
+                node["compatibility"]?.location ?? node.location, hint: "Marketplace refuses a version without one")
         }
         listing.youtube = text(node, "youtube", max: 64, required: false)
         if let release = node["release"] { listing.release = readRelease(release) }
@@ -83,8 +102,9 @@ struct ListingReader {
 
     private mutating func readHighlights(_ node: YAMLNode, into listing: inout MarketplaceListing) {
         guard let list = node["highlights"] else {
-            error(.missingField, "the listing needs exactly three highlights", node.location,
-                  hint: "each: { title, summary, screenshot } with a 1840×900 screenshot")
+            error(
+                .missingField, "the listing needs exactly three highlights", node.location,
+                hint: "each: { title, summary, screenshot } with a 1840×900 screenshot")
             return
         }
         guard let items = list.sequence else {
@@ -92,18 +112,25 @@ struct ListingReader {
             return
         }
         if items.count != ListingSchema.highlightCount {
-            error(.highlightCount, "the listing has \(items.count) highlight\(items.count == 1 ? "" : "s"); Marketplace wants exactly three", list.location)
+            error(
+                .highlightCount,
+                "the listing has \(items.count) highlight\(items.count == 1 ? "" : "s"); Marketplace wants exactly three",
+                list.location)
         }
         for item in items {
             checkFields(item, ListingSchema.highlight, subject: "a highlight")
-            let screenshot = image(item["screenshot"], field: "screenshot", parent: item, sizes: [ListingSchema.screenshotSize], required: true,
-                                   hint: "Atlassian's notes also quote 920×450; hipkit asks for the full 1840×900")
-            let crop = image(item["crop"], field: "crop", parent: item, sizes: [ListingSchema.cropSize], required: false)
-            listing.highlights.append(MarketplaceListing.Highlight(
-                title: text(item, "title", max: ListingSchema.highlightTitleMax, required: true) ?? "",
-                summary: text(item, "summary", max: ListingSchema.highlightSummaryMax, required: true) ?? "",
-                caption: text(item, "caption", max: ListingSchema.captionMax, required: false),
-                screenshot: screenshot, crop: crop))
+            let screenshot = image(
+                item["screenshot"], field: "screenshot", parent: item, sizes: [ListingSchema.screenshotSize],
+                required: true,
+                hint: "Atlassian's notes also quote 920×450; hipkit asks for the full 1840×900")
+            let crop = image(
+                item["crop"], field: "crop", parent: item, sizes: [ListingSchema.cropSize], required: false)
+            listing.highlights.append(
+                MarketplaceListing.Highlight(
+                    title: text(item, "title", max: ListingSchema.highlightTitleMax, required: true) ?? "",
+                    summary: text(item, "summary", max: ListingSchema.highlightSummaryMax, required: true) ?? "",
+                    caption: text(item, "caption", max: ListingSchema.captionMax, required: false),
+                    screenshot: screenshot, crop: crop))
         }
     }
 
@@ -113,7 +140,9 @@ struct ListingReader {
         release.version = text(node, "version", max: 64, required: false)
         if let date = node["date"] {
             let s = date.scalar?.value ?? ""
-            if Self.isDate(s) { release.date = s } else {
+            if Self.isDate(s) {
+                release.date = s
+            } else {
                 error(.invalidValue, "release date '\(s)' is not a date of the form YYYY-MM-DD", date.location)
             }
         }
@@ -132,31 +161,50 @@ struct ListingReader {
     private mutating func checkName(_ root: YAMLNode) {
         guard let node = root["name"], let name = node.scalar?.value else { return }
         if name.count > ListingSchema.nameMax {
-            error(.listingName, "the name is \(name.count) characters long; Marketplace allows at most \(ListingSchema.nameMax)", node.location)
+            error(
+                .listingName,
+                "the name is \(name.count) characters long; Marketplace allows at most \(ListingSchema.nameMax)",
+                node.location)
         }
         let words = name.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "-") }.map(String.init)
         if let banned = words.first(where: ListingSchema.bannedNameWords.contains) {
-            error(.listingName, "the name contains '\(banned)', which Marketplace's naming rules forbid", node.location,
-                  hint: "names must not contain Atlassian, plugin, beta, add-on or app")
+            error(
+                .listingName, "the name contains '\(banned)', which Marketplace's naming rules forbid", node.location,
+                hint: "names must not contain Atlassian, plugin, beta, add-on or app")
         }
         if let first = words.first, ListingSchema.productNames.contains(first) {
-            error(.listingName, "the name starts with the Atlassian product name '\(first)'", node.location,
-                  hint: "put the product last: \"\(name.split(separator: " ").dropFirst().joined(separator: " ")) for \(name.split(separator: " ").first ?? "")\"")
+            error(
+                .listingName, "the name starts with the Atlassian product name '\(first)'", node.location,
+                hint:
+                    "put the product last: \"\(name.split(separator: " ").dropFirst().joined(separator: " ")) for \(name.split(separator: " ").first ?? "")\""
+            )
         }
-        if let key = project.descriptor["key"]?.stringValue, key.count > ListingSchema.keyMax, let keyNode = root["key"] {
-            error(.listingKey, "the key is \(key.count) characters long; Marketplace allows at most \(ListingSchema.keyMax)", keyNode.location)
+        if let key = project.descriptor["key"]?.stringValue, key.count > ListingSchema.keyMax, let keyNode = root["key"]
+        {
+            error(
+                .listingKey,
+                "the key is \(key.count) characters long; Marketplace allows at most \(ListingSchema.keyMax)",
+                keyNode.location)
         }
     }
 
     /// The version's artifact is the descriptor's URL, which Marketplace fetches itself.
     private mutating func checkArtifact() {
-        guard let url = project.descriptor["links"]?["self"]?.stringValue, let components = URLComponents(string: url) else { return }
+        guard let url = project.descriptor["links"]?["self"]?.stringValue, let components = URLComponents(string: url)
+        else { return }
         let location = project.descriptor["links"]?["self"]?.location
         if components.scheme?.lowercased() != "https" {
-            diagnostics.append(.warning(.listingArtifact, "the listing's artifact is the descriptor URL \(url), which is not https", at: location,
-                                        hint: "Marketplace fetches the descriptor over https; build the listing for the production baseUrl"))
+            diagnostics.append(
+                .warning(
+                    .listingArtifact, "the listing's artifact is the descriptor URL \(url), which is not https",
+                    at: location,
+                    hint: "Marketplace fetches the descriptor over https; build the listing for the production baseUrl")
+            )
         } else if let port = components.port, ![80, 443, 8080].contains(port) {
-            diagnostics.append(.warning(.listingArtifact, "Marketplace fetches descriptors only on ports 80, 443 and 8080, not \(port)", at: location))
+            diagnostics.append(
+                .warning(
+                    .listingArtifact, "Marketplace fetches descriptors only on ports 80, 443 and 8080, not \(port)",
+                    at: location))
         }
     }
 
@@ -165,8 +213,10 @@ struct ListingReader {
     private mutating func checkFields(_ node: YAMLNode, _ spec: SpecObject, subject: String) {
         for entry in node.mapping ?? [] {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
-            diagnostics.append(.warning(.unknownField, "unknown field '\(name)' in \(subject); hipkit ignores it", at: entry.key.location,
-                                        hint: Suggestion.hint(for: name, in: spec.fields.map(\.name))))
+            diagnostics.append(
+                .warning(
+                    .unknownField, "unknown field '\(name)' in \(subject); hipkit ignores it", at: entry.key.location,
+                    hint: Suggestion.hint(for: name, in: spec.fields.map(\.name))))
         }
     }
 
@@ -180,8 +230,9 @@ struct ListingReader {
             return nil
         }
         if s.count > max {
-            error(.tooLong, "'\(field)' is \(s.count) characters long; Marketplace allows at most \(max)", value.location,
-                  hint: "shorten it to \(max) characters or fewer")
+            error(
+                .tooLong, "'\(field)' is \(s.count) characters long; Marketplace allows at most \(max)", value.location,
+                hint: "shorten it to \(max) characters or fewer")
         }
         if required && s.trimmingCharacters(in: .whitespaces).isEmpty {
             error(.emptyValue, "'\(field)' must not be empty", value.location)
@@ -192,13 +243,18 @@ struct ListingReader {
     private mutating func choice(_ node: YAMLNode, _ field: String, _ allowed: [String]) -> String? {
         guard let value = node[field] else { return nil }
         guard value.scalar != nil else {
-            error(.wrongType, "'\(field)' must be one of \(allowed.joined(separator: ", ")), not \(value.kindDescription)", value.location)
+            error(
+                .wrongType,
+                "'\(field)' must be one of \(allowed.joined(separator: ", ")), not \(value.kindDescription)",
+                value.location)
             return nil
         }
         guard let s = value.string, allowed.contains(s) else {
             let s = value.scalar?.value ?? ""
-            error(.invalidValue, "'\(field)' is '\(s)'; Marketplace accepts one of \(allowed.joined(separator: ", "))", value.location,
-                  hint: Suggestion.hint(for: s, in: allowed))
+            error(
+                .invalidValue, "'\(field)' is '\(s)'; Marketplace accepts one of \(allowed.joined(separator: ", "))",
+                value.location,
+                hint: Suggestion.hint(for: s, in: allowed))
             return nil
         }
         return s
@@ -230,21 +286,27 @@ struct ListingReader {
 
     private mutating func markdownFile(_ node: YAMLNode) -> String? {
         guard let path = node.string, let file = projectFile(path, at: node.location, field: "details") else {
-            if node.string == nil { error(.wrongType, "'details' must name a Markdown file of the project", node.location) }
+            if node.string == nil {
+                error(.wrongType, "'details' must name a Markdown file of the project", node.location)
+            }
             return nil
         }
         let shown = ProjectLoader.join(displayDirectory, file)
         guard [".md", ".markdown"].contains(where: file.lowercased().hasSuffix) else {
-            error(.notMarkdown, "'details' names '\(path)', which is not a Markdown file (.md)", node.location,
-                  hint: "Marketplace shows the details as formatted text; write them in a .md file")
+            error(
+                .notMarkdown, "'details' names '\(path)', which is not a Markdown file (.md)", node.location,
+                hint: "Marketplace shows the details as formatted text; write them in a .md file")
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path) else {
+        guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path)
+        else {
             error(.unreadableFile, "cannot read \(shown)", node.location)
             return nil
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            error(.invalidUtf8, "\(shown) is not UTF-8 text", SourceLocation.firstInvalidUTF8(in: data, file: shown), hint: "save it as UTF-8")
+            error(
+                .invalidUtf8, "\(shown) is not UTF-8 text", SourceLocation.firstInvalidUTF8(in: data, file: shown),
+                hint: "save it as UTF-8")
             return nil
         }
         let matter = FrontMatter.parse(text, file: shown, diagnostics: &diagnostics)
@@ -252,11 +314,16 @@ struct ListingReader {
     }
 
     /// An image field: the file must exist, be PNG or JPEG by its header, and have one of `sizes`.
-    private mutating func image(_ node: YAMLNode?, field: String, parent: YAMLNode, sizes: [(width: Int, height: Int)],
-                                required: Bool, hint: String? = nil) -> MarketplaceListing.Image? {
+    private mutating func image(
+        _ node: YAMLNode?, field: String, parent: YAMLNode, sizes: [(width: Int, height: Int)],
+        required: Bool, hint: String? = nil
+    ) -> MarketplaceListing.Image? {
         let wanted = sizes.map { "\($0.width)×\($0.height)" }.joined(separator: " or ")
         guard let node else {
-            if required { error(.missingField, "'\(field)' is required: a \(wanted) PNG or JPEG file", parent.location, hint: hint) }
+            if required {
+                error(
+                    .missingField, "'\(field)' is required: a \(wanted) PNG or JPEG file", parent.location, hint: hint)
+            }
             return nil
         }
         guard let path = node.string else {
@@ -264,14 +331,18 @@ struct ListingReader {
             return nil
         }
         guard let file = projectFile(path, at: node.location, field: field),
-              let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path) else { return nil }
+            let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(file).path)
+        else { return nil }
         guard let info = ImageInfo.read(data) else {
-            error(.imageFormat, "\(field): \(path) is not a PNG or JPEG image", node.location,
-                  hint: "Marketplace takes PNG and JPEG; the format is read from the file, not its name")
+            error(
+                .imageFormat, "\(field): \(path) is not a PNG or JPEG image", node.location,
+                hint: "Marketplace takes PNG and JPEG; the format is read from the file, not its name")
             return nil
         }
         if !sizes.contains(where: { $0.width == info.width && $0.height == info.height }) {
-            error(.imageSize, "\(field): \(path) is \(info.width)×\(info.height) px; Marketplace wants \(wanted)", node.location, hint: hint)
+            error(
+                .imageSize, "\(field): \(path) is \(info.width)×\(info.height) px; Marketplace wants \(wanted)",
+                node.location, hint: hint)
         }
         return MarketplaceListing.Image(source: file, info: info, data: data, location: node.location)
     }
@@ -282,9 +353,15 @@ struct ListingReader {
             return nil
         }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(normalised).path, isDirectory: &isDirectory),
-              !isDirectory.boolValue else {
-            error(.missingFile, "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))", location)
+        guard
+            FileManager.default.fileExists(
+                atPath: project.directory.appendingPathComponent(normalised).path, isDirectory: &isDirectory),
+            !isDirectory.boolValue
+        else {
+            error(
+                .missingFile,
+                "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))",
+                location)
             return nil
         }
         return normalised
@@ -293,12 +370,15 @@ struct ListingReader {
     static func isDate(_ s: String) -> Bool {
         let parts = s.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
-              let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month), (1...31).contains(day) else { return false }
+            parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
+            let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month), (1...31).contains(day)
+        else { return false }
         return true
     }
 
-    private mutating func error(_ code: DiagnosticCode, _ message: String, _ location: SourceLocation?, hint: String? = nil) {
+    private mutating func error(
+        _ code: DiagnosticCode, _ message: String, _ location: SourceLocation?, hint: String? = nil
+    ) {
         diagnostics.append(.error(code, message, at: location, hint: hint))
     }
 }

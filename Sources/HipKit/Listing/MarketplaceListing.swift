@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// A Marketplace listing as `addon.yaml` describes it, checked, with its images read.
 public struct MarketplaceListing: Sendable {

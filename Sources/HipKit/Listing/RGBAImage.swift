@@ -1,7 +1,7 @@
-import HipChatConnect
 import CLibPNG
 import CTurboJPEG
 import Foundation
+import HipChatConnect
 
 /// A decoded image: 8-bit sRGB red, green, blue, alpha per pixel, rows top to bottom, no padding.
 ///
@@ -17,7 +17,9 @@ struct RGBAImage: Sendable, Hashable {
     var pixels: [UInt8]
 
     init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(width > 0 && height > 0 && pixels.count == width * height * 4, "RGBAImage: pixel count does not match \(width)×\(height)")
+        precondition(
+            width > 0 && height > 0 && pixels.count == width * height * 4,
+            "RGBAImage: pixel count does not match \(width)×\(height)")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -60,7 +62,10 @@ struct RGBAImage: Sendable, Hashable {
     private static func checkSize(_ width: Int, _ height: Int, _ format: ImageInfo.Format) throws {
         // Each side is checked first, so the product cannot overflow.
         guard width <= maxPixels, height <= maxPixels, width * height <= maxPixels else {
-            throw ImageError(.tooLarge, "the \(format.name) image is \(width)×\(height) pixels; hipkit reads images of at most \(maxPixels / 1_000_000) megapixels")
+            throw ImageError(
+                .tooLarge,
+                "the \(format.name) image is \(width)×\(height) pixels; hipkit reads images of at most \(maxPixels / 1_000_000) megapixels"
+            )
         }
     }
 
@@ -75,7 +80,8 @@ struct RGBAImage: Sendable, Hashable {
             guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
                 throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
             }
-            let width = Int(image.width), height = Int(image.height)
+            let width = Int(image.width)
+            let height = Int(image.height)
             try checkSize(width, height, .png)
             // Any colour type, bit depth or gamma comes out as 8-bit sRGB with alpha.
             image.format = formatRGBA
@@ -104,8 +110,14 @@ struct RGBAImage: Sendable, Hashable {
         defer { tjDestroy(handle) }
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBAImage in
             let jpeg = raw.bindMemory(to: UInt8.self)
-            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-            guard tjDecompressHeader3(handle, jpeg.baseAddress, UInt(jpeg.count), &width, &height, &subsampling, &colorspace) == 0 else {
+            var width: Int32 = 0
+            var height: Int32 = 0
+            var subsampling: Int32 = 0
+            var colorspace: Int32 = 0
+            guard
+                tjDecompressHeader3(
+                    handle, jpeg.baseAddress, UInt(jpeg.count), &width, &height, &subsampling, &colorspace) == 0
+            else {
                 throw ImageError(.corrupt, "the JPEG data is damaged: \(String(cString: tjGetErrorStr2(handle)))")
             }
             if colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue) {
@@ -120,7 +132,9 @@ struct RGBAImage: Sendable, Hashable {
             // made from that would be wrong, so any warning is an error.
             let flags = Int32(TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING)
             let status = pixels.withUnsafeMutableBufferPointer { out in
-                tjDecompress2(handle, jpeg.baseAddress, UInt(jpeg.count), out.baseAddress, width, 0, height, Int32(TJPF_RGBA.rawValue), flags)
+                tjDecompress2(
+                    handle, jpeg.baseAddress, UInt(jpeg.count), out.baseAddress, width, 0, height,
+                    Int32(TJPF_RGBA.rawValue), flags)
             }
             guard status == 0 else {
                 throw ImageError(.corrupt, "the JPEG data is damaged: \(String(cString: tjGetErrorStr2(handle)))")
@@ -144,7 +158,9 @@ struct RGBAImage: Sendable, Hashable {
             pixels.withUnsafeBufferPointer { rgba in
                 rgb.withUnsafeMutableBufferPointer { out in
                     for p in 0..<(width * height) {
-                        out[p * 3] = rgba[p * 4]; out[p * 3 + 1] = rgba[p * 4 + 1]; out[p * 3 + 2] = rgba[p * 4 + 2]
+                        out[p * 3] = rgba[p * 4]
+                        out[p * 3 + 1] = rgba[p * 4 + 1]
+                        out[p * 3 + 2] = rgba[p * 4 + 2]
                     }
                 }
             }

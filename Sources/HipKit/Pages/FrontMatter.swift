@@ -41,8 +41,11 @@ public struct FrontMatter: Sendable {
         }
         guard let close = closeLine else {
             if lines.isEmpty { return FrontMatter(body: text, bodyFirstLine: 1) }
-            diagnostics.append(.error(.frontMatterUnclosed, "the front matter that starts here is never closed", at: SourceLocation(file: file, line: 1, column: 1),
-                                      hint: "end it with a line holding only ---"))
+            diagnostics.append(
+                .error(
+                    .frontMatterUnclosed, "the front matter that starts here is never closed",
+                    at: SourceLocation(file: file, line: 1, column: 1),
+                    hint: "end it with a line holding only ---"))
             return FrontMatter(body: text, bodyFirstLine: 1)
         }
         // A leading empty line keeps libyaml's line numbers equal to the file's.
@@ -55,31 +58,46 @@ public struct FrontMatter: Sendable {
         diagnostics += result.diagnostics
         guard let root = result.root else { return matter }
         guard root.mapping != nil else {
-            diagnostics.append(.error(.wrongType, "front matter must be a mapping such as `title: Help`, not \(root.kindDescription)", at: root.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "front matter must be a mapping such as `title: Help`, not \(root.kindDescription)",
+                    at: root.location))
             return matter
         }
         var ignored: [Diagnostic] = []
         matter.fields = JSONNode.from(root, diagnostics: &ignored)
         diagnostics += ignored
         if let node = root["title"] {
-            if let s = node.scalar?.value, node.scalar?.resolved != .null { matter.title = s } else {
-                diagnostics.append(.error(.wrongType, "title must be text, not \(node.kindDescription)", at: node.location))
+            if let s = node.scalar?.value, node.scalar?.resolved != .null {
+                matter.title = s
+            } else {
+                diagnostics.append(
+                    .error(.wrongType, "title must be text, not \(node.kindDescription)", at: node.location))
             }
         }
         if let node = root["layout"] {
-            if let s = node.string { matter.layout = s; matter.layoutLocation = node.location } else {
-                diagnostics.append(.error(.wrongType, "layout must be a layout name such as page or sidebar, not \(node.kindDescription)", at: node.location))
+            if let s = node.string {
+                matter.layout = s
+                matter.layoutLocation = node.location
+            } else {
+                diagnostics.append(
+                    .error(
+                        .wrongType, "layout must be a layout name such as page or sidebar, not \(node.kindDescription)",
+                        at: node.location))
             }
         }
         if let node = root["unsafe"] {
-            if case .bool(let b)? = node.scalar?.resolved { matter.unsafe = b } else {
-                diagnostics.append(.error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+            if case .bool(let b)? = node.scalar?.resolved {
+                matter.unsafe = b
+            } else {
+                diagnostics.append(
+                    .error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
             }
         }
         return matter
     }
 }
 
-private extension Substring {
-    func trimmingTrailingCR() -> Substring { hasSuffix("\r") ? dropLast() : self }
+extension Substring {
+    fileprivate func trimmingTrailingCR() -> Substring { hasSuffix("\r") ? dropLast() : self }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKitTemplates
 import Mustache
 
@@ -30,22 +30,32 @@ public struct LayoutLibrary: Sendable {
 
     /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
     /// at their file and line.
-    public static func load(projectDirectory: URL, displayDirectory: String, diagnostics: inout [Diagnostic]) -> LayoutLibrary {
+    public static func load(projectDirectory: URL, displayDirectory: String, diagnostics: inout [Diagnostic])
+        -> LayoutLibrary
+    {
         var texts: [String: (text: String, origin: String)] = [:]
         let builtIn = TemplatesBundle.root.appendingPathComponent("layouts")
         for (name, url) in templates(in: builtIn) {
-            if let text = try? String(contentsOf: url, encoding: .utf8) { texts[name] = (text, "built-in \(name).mustache") }
+            if let text = try? String(contentsOf: url, encoding: .utf8) {
+                texts[name] = (text, "built-in \(name).mustache")
+            }
         }
         let projectTemplates = projectDirectory.appendingPathComponent("templates")
         for (name, url) in templates(in: projectTemplates) {
             let shown = ProjectLoader.join(displayDirectory, "templates/" + url.lastPathComponent)
             guard let data = try? Data(contentsOf: url) else {
-                diagnostics.append(.error(.unreadableFile, "cannot read the template \(shown)", at: SourceLocation(file: shown, line: 1, column: 1)))
+                diagnostics.append(
+                    .error(
+                        .unreadableFile, "cannot read the template \(shown)",
+                        at: SourceLocation(file: shown, line: 1, column: 1)))
                 continue
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                diagnostics.append(.error(.invalidUtf8, "the template \(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
-                                          hint: "save it as UTF-8"))
+                diagnostics.append(
+                    .error(
+                        .invalidUtf8, "the template \(shown) is not UTF-8 text",
+                        at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
+                        hint: "save it as UTF-8"))
                 continue
             }
             texts[name] = (text, shown)
@@ -56,33 +66,43 @@ public struct LayoutLibrary: Sendable {
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
             if let line = deepestNesting(in: entry.text) {
-                diagnostics.append(.error(
-                    .templateTooDeep, "sections nest more than \(maxNesting) levels deep here", at: SourceLocation(file: entry.origin, line: line, column: 1),
-                    hint: "a layout needs only a few levels of {{#section}}"))
+                diagnostics.append(
+                    .error(
+                        .templateTooDeep, "sections nest more than \(maxNesting) levels deep here",
+                        at: SourceLocation(file: entry.origin, line: line, column: 1),
+                        hint: "a layout needs only a few levels of {{#section}}"))
                 failed.insert(name)
                 continue
             }
             if let problem = sectionProblem(in: entry.text) {
-                diagnostics.append(.error(
-                    .templateSyntax, "template syntax error: \(problem.message)",
-                    at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column), hint: problem.hint))
+                diagnostics.append(
+                    .error(
+                        .templateSyntax, "template syntax error: \(problem.message)",
+                        at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column),
+                        hint: problem.hint))
                 failed.insert(name)
                 continue
             }
             if let missing = references(in: entry.text).first(where: { texts[$0] == nil }) {
                 // swift-mustache renders a missing partial as nothing, which would hide a typo.
-                diagnostics.append(.error(
-                    .missingPartial, "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
-                    at: SourceLocation(file: entry.origin, line: lineOfReference(to: missing, in: entry.text), column: 1),
-                    hint: Suggestion.hint(for: missing, in: texts.keys) ?? "add templates/\(missing).mustache, or remove the tag"))
+                diagnostics.append(
+                    .error(
+                        .missingPartial,
+                        "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
+                        at: SourceLocation(
+                            file: entry.origin, line: lineOfReference(to: missing, in: entry.text), column: 1),
+                        hint: Suggestion.hint(for: missing, in: texts.keys)
+                            ?? "add templates/\(missing).mustache, or remove the tag"))
                 failed.insert(name)
                 continue
             }
             if let cycle = cycle(from: name, in: texts.mapValues(\.text)) {
-                diagnostics.append(.error(
-                    .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
-                    at: SourceLocation(file: entry.origin, line: lineOfReference(to: cycle[1], in: entry.text), column: 1),
-                    hint: "a partial cannot include the template that includes it"))
+                diagnostics.append(
+                    .error(
+                        .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
+                        at: SourceLocation(
+                            file: entry.origin, line: lineOfReference(to: cycle[1], in: entry.text), column: 1),
+                        hint: "a partial cannot include the template that includes it"))
                 failed.insert(name)
                 continue
             }
@@ -91,13 +111,19 @@ public struct LayoutLibrary: Sendable {
                 origins[name] = entry.origin
             } catch let error as MustacheTemplate.ParserError {
                 failed.insert(name)
-                diagnostics.append(.error(
-                    .templateSyntax, "template syntax error: \(describe(error.error))",
-                    at: SourceLocation(file: entry.origin, line: error.context.lineNumber, column: max(1, error.context.columnNumber)),
-                    hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
+                diagnostics.append(
+                    .error(
+                        .templateSyntax, "template syntax error: \(describe(error.error))",
+                        at: SourceLocation(
+                            file: entry.origin, line: error.context.lineNumber,
+                            column: max(1, error.context.columnNumber)),
+                        hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
             } catch {
                 failed.insert(name)
-                diagnostics.append(.error(.templateSyntax, "template syntax error: \(error)", at: SourceLocation(file: entry.origin, line: 1, column: 1)))
+                diagnostics.append(
+                    .error(
+                        .templateSyntax, "template syntax error: \(error)",
+                        at: SourceLocation(file: entry.origin, line: 1, column: 1)))
             }
         }
         return LayoutLibrary(library: library, origins: origins, texts: texts.mapValues(\.text), failed: failed)
@@ -109,7 +135,8 @@ public struct LayoutLibrary: Sendable {
 
     /// The line where section nesting first goes past ``maxNesting``, if it does.
     static func deepestNesting(in text: String) -> Int? {
-        var depth = 0, line = 1
+        var depth = 0
+        var line = 1
         var rest = Substring(text)
         while let open = rest.range(of: "{{") {
             line += rest[..<open.lowerBound].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
@@ -130,16 +157,23 @@ public struct LayoutLibrary: Sendable {
     /// closes, and when the text changes its delimiters, which leaves the check to swift-mustache.
     static func sectionProblem(in text: String) -> (message: String, hint: String, line: Int, column: Int)? {
         var open: [(name: String, line: Int, column: Int)] = []
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         var rest = Substring(text)
         func advance(over part: Substring) {
             for c in part.unicodeScalars {
-                if c == "\n" { line += 1; column = 1 } else { column += 1 }
+                if c == "\n" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
             }
         }
         while let tag = rest.range(of: "{{") {
             advance(over: rest[..<tag.lowerBound])
-            let tagLine = line, tagColumn = column
+            let tagLine = line
+            let tagColumn = column
             let body = rest[tag.upperBound...]
             guard let end = body.range(of: "}}") else { break }
             let content = body[..<end.lowerBound]
@@ -152,23 +186,35 @@ public struct LayoutLibrary: Sendable {
             case "#", "^", "$", "<": open.append((name, tagLine, tagColumn))
             case "/":
                 guard let innermost = open.last else {
-                    return ("{{/\(name)}} closes a section that was never opened", "remove it, or open the section with {{#\(name)}}", tagLine, tagColumn)
+                    return (
+                        "{{/\(name)}} closes a section that was never opened",
+                        "remove it, or open the section with {{#\(name)}}", tagLine, tagColumn
+                    )
                 }
                 guard innermost.name == name else {
-                    return ("{{/\(name)}} does not match the open section '\(innermost.name)' (opened at line \(innermost.line))",
-                            "close it with {{/\(innermost.name)}}", tagLine, tagColumn)
+                    return (
+                        "{{/\(name)}} does not match the open section '\(innermost.name)' (opened at line \(innermost.line))",
+                        "close it with {{/\(innermost.name)}}", tagLine, tagColumn
+                    )
                 }
                 open.removeLast()
             default: break
             }
         }
-        return open.last.map { ("the section '\($0.name)' opened here is never closed", "close it with {{/\($0.name)}}", $0.line, $0.column) }
+        return open.last.map {
+            (
+                "the section '\($0.name)' opened here is never closed", "close it with {{/\($0.name)}}", $0.line,
+                $0.column
+            )
+        }
     }
 
     /// The line of the first `{{> name}}` or `{{< name}}` in `text`.
     static func lineOfReference(to name: String, in text: String) -> Int {
         for match in partialTag.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-            guard let range = Range(match.range(at: 1), in: text), text[range] == name, let whole = Range(match.range, in: text) else { continue }
+            guard let range = Range(match.range(at: 1), in: text), text[range] == name,
+                let whole = Range(match.range, in: text)
+            else { continue }
             return text[..<whole.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
         }
         return 1

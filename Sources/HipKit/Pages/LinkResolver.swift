@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Checks the relative links of a page and rewrites them for the built site: `faq.md` becomes
 /// `faq.html`, and every path is made relative to where the page itself lands.
@@ -32,7 +32,9 @@ struct LinkResolver: Sendable {
     }
 
     func resolve(_ url: String, fromSource source: String, output: String) -> Resolution {
-        guard !url.isEmpty, !url.hasPrefix("#"), !url.hasPrefix("?"), !url.hasPrefix("/"), !SpecTranslator.isAbsolute(url) else {
+        guard !url.isEmpty, !url.hasPrefix("#"), !url.hasPrefix("?"), !url.hasPrefix("/"),
+            !SpecTranslator.isAbsolute(url)
+        else {
             return .untouched
         }
         let split = url.firstIndex { $0 == "?" || $0 == "#" }
@@ -51,9 +53,13 @@ struct LinkResolver: Sendable {
         }
         var isDirectory: ObjCBool = false
         let absolute = projectDirectory.appendingPathComponent(target).path
-        if !target.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), !isDirectory.boolValue {
+        if !target.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory),
+            !isDirectory.boolValue
+        {
             if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages
-            return .rewritten(encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix, asset: target)
+            return .rewritten(
+                encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,
+                asset: target)
         }
         return .missing(target)
     }

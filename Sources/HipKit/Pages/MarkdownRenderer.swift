@@ -1,8 +1,9 @@
-import HipChatConnect
 import CCmarkGFM
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Renders GitHub-flavoured Markdown to HTML with libcmark-gfm.
@@ -59,7 +60,9 @@ public struct MarkdownRenderer: Sendable {
         var bytes = Array(markdown.utf8)
         bytes.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.map { base in
-                base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { cmark_parser_feed(parser, $0, buffer.count) }
+                base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    cmark_parser_feed(parser, $0, buffer.count)
+                }
             }
         }
         guard let document = cmark_parser_finish(parser) else { return Output(html: "", links: []) }
@@ -74,8 +77,9 @@ public struct MarkdownRenderer: Sendable {
             switch type {
             case CMARK_NODE_LINK, CMARK_NODE_IMAGE:
                 let url = cmark_node_get_url(node).map { String(cString: $0) } ?? ""
-                let link = Link(url: url, isImage: type == CMARK_NODE_IMAGE,
-                                line: Int(cmark_node_get_start_line(node)), column: Int(cmark_node_get_start_column(node)))
+                let link = Link(
+                    url: url, isImage: type == CMARK_NODE_IMAGE,
+                    line: Int(cmark_node_get_start_line(node)), column: Int(cmark_node_get_start_column(node)))
                 links.append(link)
                 var final = rewrite(link) ?? url
                 if Self.isDangerous(final, isImage: link.isImage) { final = "" }
@@ -105,7 +109,11 @@ public struct MarkdownRenderer: Sendable {
             .prefix(20).map { Character($0) }.reduce("") { $0 + String($1) }.lowercased()
         if scheme.hasPrefix("javascript:") || scheme.hasPrefix("vbscript:") { return true }
         if scheme.hasPrefix("data:") {
-            return !(isImage && ["data:image/png", "data:image/gif", "data:image/jpe", "data:image/web"].contains { scheme.hasPrefix($0) })
+            return
+                !(isImage
+                && ["data:image/png", "data:image/gif", "data:image/jpe", "data:image/web"].contains {
+                    scheme.hasPrefix($0)
+                })
         }
         return false
     }
@@ -117,5 +125,6 @@ public struct MarkdownRenderer: Sendable {
         return scriptURL.stringByReplacingMatches(in: html, range: range, withTemplate: "#")
     }
 
-    private static let scriptURL = try! NSRegularExpression(pattern: #"(?i)(java|vb)[\s\x00-\x1f]*script[\s\x00-\x1f]*:[^"'\s>]*"#)
+    private static let scriptURL = try! NSRegularExpression(
+        pattern: #"(?i)(java|vb)[\s\x00-\x1f]*script[\s\x00-\x1f]*:[^"'\s>]*"#)
 }

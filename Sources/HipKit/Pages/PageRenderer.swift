@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Renders one Markdown page of the project into its finished HTML view.
 struct PageRenderer: Sendable {
@@ -25,25 +25,36 @@ struct PageRenderer: Sendable {
     /// templates see. Nil when the page cannot be read (it is rendered, and reported, instead).
     func cacheKey(source: String, output: String, references: [PageReference]) -> String? {
         guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path),
-              let text = String(data: bytes, encoding: .utf8) else { return nil }
+            let text = String(data: bytes, encoding: .utf8)
+        else { return nil }
         var ignored: [Diagnostic] = []
         let matter = FrontMatter.parse(text, file: source, diagnostics: &ignored)
         let layout = matter.layout ?? Self.layout(forModuleKind: references.first?.moduleKind)
         var inputs = JSONNode.object([
-            JSONMember("addon", .object(["key", "name", "description"].map { JSONMember($0, .string(project.descriptor[$0]?.stringValue ?? "")) })),
+            JSONMember(
+                "addon",
+                .object(
+                    ["key", "name", "description"].map {
+                        JSONMember($0, .string(project.descriptor[$0]?.stringValue ?? ""))
+                    })),
             JSONMember("vendor", project.descriptor["vendor"]?.withoutLocations ?? JSONNode(.null)),
             JSONMember("self", .string(project.descriptor["links"]?["self"]?.stringValue ?? "")),
             JSONMember("baseUrl", .string(project.baseUrl)),
             JSONMember("environment", .string(project.pageSettings.environment ?? "")),
-            JSONMember("hipchat", .array([.string(project.pageSettings.hipchatJs), .string(project.pageSettings.hipchatCss)])),
+            JSONMember(
+                "hipchat", .array([.string(project.pageSettings.hipchatJs), .string(project.pageSettings.hipchatCss)])),
             JSONMember("unsafe", .bool(project.pageSettings.unsafe)),
             JSONMember("display", .string(displayDirectory)),
             JSONMember("references", .array(references.map { .string("\($0.moduleKind) \($0.moduleKey ?? "")") })),
         ])
         if let module = references.first.flatMap(moduleNode) { inputs["module"] = module.withoutLocations }
-        if references.first?.moduleKind == "configure", let settings = project.settings { inputs["settings"] = .array(settings) }
-        return BuildCache.key([Data(BuildCache.formatVersion.utf8), Data(source.utf8), Data(output.utf8), bytes,
-                               Data(layouts.closure(of: layout).joined(separator: "\n\u{0}").utf8), Data(JSONWriter.string(inputs).utf8)])
+        if references.first?.moduleKind == "configure", let settings = project.settings {
+            inputs["settings"] = .array(settings)
+        }
+        return BuildCache.key([
+            Data(BuildCache.formatVersion.utf8), Data(source.utf8), Data(output.utf8), bytes,
+            Data(layouts.closure(of: layout).joined(separator: "\n\u{0}").utf8), Data(JSONWriter.string(inputs).utf8),
+        ])
     }
 
     /// The layout for pages shown by each kind of module.
@@ -61,13 +72,20 @@ struct PageRenderer: Sendable {
         let shown = ProjectLoader.join(displayDirectory, source)
         let start = SourceLocation(file: shown, line: 1, column: 1)
         var result = Result(title: Self.fallbackTitle(source))
-        guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path) else {
-            result.diagnostics.append(.error(.unreadableFile, "cannot read \(shown)", at: start, hint: "check that the file exists and is readable"))
+        guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path)
+        else {
+            result.diagnostics.append(
+                .error(
+                    .unreadableFile, "cannot read \(shown)", at: start,
+                    hint: "check that the file exists and is readable"))
             return result
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            result.diagnostics.append(.error(.invalidUtf8, "\(shown) is not UTF-8 text", at: SourceLocation.firstInvalidUTF8(in: bytes, file: shown),
-                                             hint: "save the page as UTF-8"))
+            result.diagnostics.append(
+                .error(
+                    .invalidUtf8, "\(shown) is not UTF-8 text",
+                    at: SourceLocation.firstInvalidUTF8(in: bytes, file: shown),
+                    hint: "save the page as UTF-8"))
             return result
         }
         var diagnostics: [Diagnostic] = []
@@ -75,7 +93,8 @@ struct PageRenderer: Sendable {
         var assets: [String] = []
         var resolutions: [String: String] = [:]
         let rendered = markdown.render(matter.body, unsafe: matter.unsafe ?? project.pageSettings.unsafe) { link in
-            let location = SourceLocation(file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
+            let location = SourceLocation(
+                file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
             let resolution = links.resolve(link.url, fromSource: source, output: output)
             resolutions[link.url] = resolution.summary
             switch resolution {
@@ -85,19 +104,28 @@ struct PageRenderer: Sendable {
                 if let asset { assets.append(asset) }
                 return url
             case .missing(let target):
-                diagnostics.append(.error(
-                    .brokenLink, "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not a page or file of the project",
-                    at: location, hint: Suggestion.hint(for: link.url, in: links.pageOutputs.keys.map { SitePath.relative(from: source, to: $0) }.sorted())))
+                diagnostics.append(
+                    .error(
+                        .brokenLink,
+                        "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not a page or file of the project",
+                        at: location,
+                        hint: Suggestion.hint(
+                            for: link.url,
+                            in: links.pageOutputs.keys.map { SitePath.relative(from: source, to: $0) }.sorted())))
                 return nil
             case .outside:
-                diagnostics.append(.error(.brokenLink, "link '\(link.url)' points outside the project", at: location,
-                                          hint: "link only to pages and files inside the project"))
+                diagnostics.append(
+                    .error(
+                        .brokenLink, "link '\(link.url)' points outside the project", at: location,
+                        hint: "link only to pages and files inside the project"))
                 return nil
             }
         }
         let reference = references.first
         let module = reference.flatMap(moduleContext)
-        let title = matter.title ?? Self.firstHeading(in: rendered.html) ?? (module?["title"] as? String) ?? (module?["name"] as? String) ?? Self.fallbackTitle(source)
+        let title =
+            matter.title ?? Self.firstHeading(in: rendered.html) ?? (module?["title"] as? String)
+            ?? (module?["name"] as? String) ?? Self.fallbackTitle(source)
         result.title = title
         let layout = matter.layout ?? Self.layout(forModuleKind: reference?.moduleKind)
         if layouts.failed.contains(layout) {
@@ -106,9 +134,12 @@ struct PageRenderer: Sendable {
             return result
         }
         guard layouts.has(layout) else {
-            diagnostics.append(.error(
-                .unknownLayout, "there is no layout called '\(layout)'", at: matter.layoutLocation ?? start,
-                hint: Suggestion.hint(for: layout, in: layouts.layoutNames) ?? "layouts: \(layouts.layoutNames.joined(separator: ", ")); add templates/\(layout).mustache to make one"))
+            diagnostics.append(
+                .error(
+                    .unknownLayout, "there is no layout called '\(layout)'", at: matter.layoutLocation ?? start,
+                    hint: Suggestion.hint(for: layout, in: layouts.layoutNames)
+                        ?? "layouts: \(layouts.layoutNames.joined(separator: ", ")); add templates/\(layout).mustache to make one"
+                ))
             result.diagnostics = diagnostics
             return result
         }
@@ -133,8 +164,10 @@ struct PageRenderer: Sendable {
         }
         if reference != nil {
             // Views run inside HipChat and load its JavaScript API; other pages are plain documents.
-            context["hipchat"] = ["js": resourceURL(project.pageSettings.hipchatJs, from: output),
-                                  "css": resourceURL(project.pageSettings.hipchatCss, from: output)]
+            context["hipchat"] = [
+                "js": resourceURL(project.pageSettings.hipchatJs, from: output),
+                "css": resourceURL(project.pageSettings.hipchatCss, from: output),
+            ]
         }
         context["config"] = TemplateValue.scriptJSON(viewConfig(view: view, module: module))
         guard let html = layouts.render(context, layout: layout) else {
@@ -169,12 +202,16 @@ struct PageRenderer: Sendable {
             case .bool(let v)?: item["checked"] = v
             default: break
             }
-            item["options"] = (field["options"]?.arrayValue ?? []).compactMap(\.stringValue).map { option -> [String: Any] in
+            item["options"] = (field["options"]?.arrayValue ?? []).compactMap(\.stringValue).map {
+                option -> [String: Any] in
                 ["value": option, "selected": defaultValue?.stringValue == option]
             }
             return item
         }
-        return ["fields": items, "endpoint": SitePath.relative(from: output, to: String(RuntimeManifest.settingsPath.dropFirst()))]
+        return [
+            "fields": items,
+            "endpoint": SitePath.relative(from: output, to: String(RuntimeManifest.settingsPath.dropFirst())),
+        ]
     }
 
     private func addonContext() -> [String: Any] {
@@ -190,9 +227,12 @@ struct PageRenderer: Sendable {
     private func moduleNode(_ reference: PageReference) -> JSONNode? {
         let capabilities = project.descriptor["capabilities"]
         switch reference.moduleKind {
-        case "sidebar": return capabilities?["webPanel"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "dialog": return capabilities?["dialog"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "externalPage": return capabilities?["externalPage"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "sidebar":
+            return capabilities?["webPanel"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "dialog":
+            return capabilities?["dialog"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
+        case "externalPage":
+            return capabilities?["externalPage"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
         case "configure": return capabilities?["configurable"]
         case "adminPage": return capabilities?["adminPage"]
         default: return nil
@@ -209,7 +249,9 @@ struct PageRenderer: Sendable {
         if let title = TemplateValue.text(node?["title"]) { module["title"] = title }
         if let options = node?["options"] {
             var keys: [String] = []
-            if let primary = options["primaryAction"] { keys.append(primary["key"]?.stringValue ?? "primary-action-selected") }
+            if let primary = options["primaryAction"] {
+                keys.append(primary["key"]?.stringValue ?? "primary-action-selected")
+            }
             keys += options["secondaryActions"]?.arrayValue?.compactMap { $0["key"]?.stringValue } ?? []
             module["actionKeys"] = keys
         }
@@ -221,15 +263,19 @@ struct PageRenderer: Sendable {
         if let module {
             if let kind = module["kind"] as? String { moduleNode["kind"] = .string(kind) }
             if let key = module["key"] as? String { moduleNode["key"] = .string(key) }
-            if let keys = module["actionKeys"] as? [String] { moduleNode["actionKeys"] = .array(keys.map { .string($0) }) }
+            if let keys = module["actionKeys"] as? [String] {
+                moduleNode["actionKeys"] = .array(keys.map { .string($0) })
+            }
         }
         return .object([
             JSONMember("view", .string(view)),
-            JSONMember("addon", .object([
-                JSONMember("key", .string(project.descriptor["key"]?.stringValue ?? "")),
-                JSONMember("name", .string(project.descriptor["name"]?.stringValue ?? "")),
-                JSONMember("baseUrl", .string(project.baseUrl)),
-            ])),
+            JSONMember(
+                "addon",
+                .object([
+                    JSONMember("key", .string(project.descriptor["key"]?.stringValue ?? "")),
+                    JSONMember("name", .string(project.descriptor["name"]?.stringValue ?? "")),
+                    JSONMember("baseUrl", .string(project.baseUrl)),
+                ])),
             JSONMember("module", moduleNode),
         ])
     }
@@ -241,7 +287,9 @@ struct PageRenderer: Sendable {
     }
 
     static func firstHeading(in html: String) -> String? {
-        guard let open = html.range(of: "<h1>"), let close = html.range(of: "</h1>", range: open.upperBound..<html.endIndex) else { return nil }
+        guard let open = html.range(of: "<h1>"),
+            let close = html.range(of: "</h1>", range: open.upperBound..<html.endIndex)
+        else { return nil }
         var text = ""
         var inTag = false
         for c in html[open.upperBound..<close.lowerBound] {

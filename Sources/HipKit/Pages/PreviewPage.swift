@@ -21,10 +21,12 @@ struct PreviewPage {
         if let environment = project.pageSettings.environment { context["environment"] = environment }
         context["scopes"] = caps?["hipchatApiConsumer"]?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if let installable = caps?["installable"] {
-            context["install"] = [
-                "global": installable["allowGlobal"]?.boolValue ?? true, "room": installable["allowRoom"]?.boolValue ?? true,
-                "callbackUrl": installable["callbackUrl"]?.stringValue ?? "",
-            ] as [String: Any]
+            context["install"] =
+                [
+                    "global": installable["allowGlobal"]?.boolValue ?? true,
+                    "room": installable["allowRoom"]?.boolValue ?? true,
+                    "callbackUrl": installable["callbackUrl"]?.stringValue ?? "",
+                ] as [String: Any]
         }
         let staticData = Dictionary(project.glances.map { ($0.key, $0.data) }, uniquingKeysWith: { a, _ in a })
         context["glances"] = list(caps?["glance"]) { g in
@@ -34,7 +36,10 @@ struct PreviewPage {
             if let data = staticData[g["key"]?.stringValue ?? ""] {
                 item["label"] = data["label"]?["value"]?.stringValue ?? ""
                 if let lozenge = data["status"], lozenge["type"]?.stringValue == "lozenge" {
-                    item["lozenge"] = ["label": lozenge["value"]?["label"]?.stringValue ?? "", "type": lozenge["value"]?["type"]?.stringValue ?? "default"]
+                    item["lozenge"] = [
+                        "label": lozenge["value"]?["label"]?.stringValue ?? "",
+                        "type": lozenge["value"]?["type"]?.stringValue ?? "default",
+                    ]
                 }
                 item["data"] = href(g["queryUrl"]?.stringValue)
             }
@@ -44,7 +49,10 @@ struct PreviewPage {
         context["dialogs"] = list(caps?["dialog"]) { dlg in
             var item = common(dlg)
             let options = dlg["options"]
-            item["size"] = options?["size"]?.stringValue ?? options?["size"].map { "\($0["width"]?.stringValue ?? "?") × \($0["height"]?.stringValue ?? "?")" } ?? "default"
+            item["size"] =
+                options?["size"]?.stringValue ?? options?["size"].map {
+                    "\($0["width"]?.stringValue ?? "?") × \($0["height"]?.stringValue ?? "?")"
+                } ?? "default"
             item["primary"] = TemplateValue.text(options?["primaryAction"]?["name"]) ?? ""
             return item
         }
@@ -55,8 +63,11 @@ struct PreviewPage {
             return item
         }
         context["webhooks"] = list(caps?["webhook"]) { w in
-            ["event": w["event"]?.stringValue ?? "", "pattern": w["pattern"]?.stringValue ?? "", "url": w["url"]?.stringValue ?? "",
-             "name": w["name"]?.stringValue ?? ""] as [String: Any]
+            [
+                "event": w["event"]?.stringValue ?? "", "pattern": w["pattern"]?.stringValue ?? "",
+                "url": w["url"]?.stringValue ?? "",
+                "name": w["name"]?.stringValue ?? "",
+            ] as [String: Any]
         }
         context["externalPages"] = list(caps?["externalPage"]) { common($0) }
         if let configurable = caps?["configurable"] { context["configure"] = common(configurable) }
@@ -77,7 +88,9 @@ struct PreviewPage {
 
     private func common(_ module: JSONNode) -> [String: Any] {
         var item: [String: Any] = ["key": module["key"]?.stringValue ?? ""]
-        item["name"] = TemplateValue.text(module["name"]) ?? TemplateValue.text(module["title"]) ?? module["key"]?.stringValue ?? ""
+        item["name"] =
+            TemplateValue.text(module["name"]) ?? TemplateValue.text(module["title"]) ?? module["key"]?.stringValue
+            ?? ""
         if let url = module["url"]?.stringValue { item["href"] = href(url) }
         return item
     }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// One file of the built site.
 public struct SiteFile: Sendable, Hashable {

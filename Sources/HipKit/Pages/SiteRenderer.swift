@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Renders a project's whole site in memory: every Markdown page under `pages/` (and any page a
 /// module names), the files under `assets/` and those the descriptor and pages refer to, static
@@ -32,17 +32,21 @@ public struct SiteRenderer: Sendable {
         for source in sources {
             let output = SitePath.output(forProjectFile: source)
             if let other = pagesByOutput[output] {
-                diagnostics.append(.error(.pageCollision, "\(source) and \(other) would both become \(output)",
-                                          at: SourceLocation(file: ProjectLoader.join(display, source), line: 1, column: 1),
-                                          hint: "rename one of them"))
+                diagnostics.append(
+                    .error(
+                        .pageCollision, "\(source) and \(other) would both become \(output)",
+                        at: SourceLocation(file: ProjectLoader.join(display, source), line: 1, column: 1),
+                        hint: "rename one of them"))
                 continue
             }
             pageOutputs[source] = output
             pagesByOutput[output] = source
         }
 
-        let layouts = LayoutLibrary.load(projectDirectory: project.directory, displayDirectory: display, diagnostics: &diagnostics)
-        let links = LinkResolver(projectDirectory: project.directory, pageOutputs: pageOutputs, pagesByOutput: pagesByOutput)
+        let layouts = LayoutLibrary.load(
+            projectDirectory: project.directory, displayDirectory: display, diagnostics: &diagnostics)
+        let links = LinkResolver(
+            projectDirectory: project.directory, pageOutputs: pageOutputs, pagesByOutput: pagesByOutput)
         let renderer = PageRenderer(project: project, displayDirectory: display, layouts: layouts, links: links)
         let cache = diagnostics.hasErrors ? nil : self.cache
         let outputs = pageOutputs
@@ -55,9 +59,15 @@ public struct SiteRenderer: Sendable {
             let (source, output) = ordered[i]
             let refs = references[source] ?? []
             let key = cache.flatMap { _ in renderer.cacheKey(source: source, output: output, references: refs) }
-            if let cache, let key, let hit = cache.lookup(key, output: output, stillValid: { entry in
-                entry.links.allSatisfy { url, summary in links.resolve(url, fromSource: source, output: output).summary == summary }
-            }) {
+            if let cache, let key,
+                let hit = cache.lookup(
+                    key, output: output,
+                    stillValid: { entry in
+                        entry.links.allSatisfy { url, summary in
+                            links.resolve(url, fromSource: source, output: output).summary == summary
+                        }
+                    })
+            {
                 results[i] = hit
                 return
             }
@@ -77,33 +87,47 @@ public struct SiteRenderer: Sendable {
         }
 
         // Files: assets/, what the descriptor and pages refer to, and HipChat's scripts when local.
-        var copies = Set(((try? FileTree.files(under: project.directory.appendingPathComponent("assets"))) ?? []).map { "assets/" + $0 })
+        var copies = Set(
+            ((try? FileTree.files(under: project.directory.appendingPathComponent("assets"))) ?? []).map {
+                "assets/" + $0
+            })
         copies.formUnion(project.assets)
         copies.formUnion(linkedAssets)
         let settings = project.pageSettings
-        for (name, resource, location) in [("hipchatJs", settings.hipchatJs, settings.hipchatJsLocation),
-                                           ("hipchatCss", settings.hipchatCss, settings.hipchatCssLocation)]
+        for (name, resource, location) in [
+            ("hipchatJs", settings.hipchatJs, settings.hipchatJsLocation),
+            ("hipchatCss", settings.hipchatCss, settings.hipchatCssLocation),
+        ]
         where !SpecTranslator.isAbsolute(resource) && !resource.hasPrefix("/") {
             guard let path = SitePath.normalised(resource),
-                  FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(path).path) else {
-                diagnostics.append(.error(.missingFile, "\(name) names '\(resource)', which is neither a URL nor a file of the project",
-                                          at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
-                                          hint: "give a full https:// URL, or a path from the project folder to the file"))
+                FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(path).path)
+            else {
+                diagnostics.append(
+                    .error(
+                        .missingFile, "\(name) names '\(resource)', which is neither a URL nor a file of the project",
+                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
+                        hint: "give a full https:// URL, or a path from the project folder to the file"))
                 continue
             }
             copies.insert(path)
         }
         for path in copies.sorted() {
-            guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(path).path) else {
-                diagnostics.append(.error(.unreadableFile, "cannot read \(ProjectLoader.join(display, path))",
-                                          at: SourceLocation(file: ProjectLoader.join(display, path), line: 1, column: 1)))
+            guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(path).path)
+            else {
+                diagnostics.append(
+                    .error(
+                        .unreadableFile, "cannot read \(ProjectLoader.join(display, path))",
+                        at: SourceLocation(file: ProjectLoader.join(display, path), line: 1, column: 1)))
                 continue
             }
             files.append(SiteFile(path: SitePath.output(forProjectFile: path), data: data))
         }
 
         for glance in project.glances {
-            files.append(SiteFile(path: String(glance.urlPath.drop { $0 == "/" }), data: Data(JSONWriter.string(glance.data.withoutLocations).utf8)))
+            files.append(
+                SiteFile(
+                    path: String(glance.urlPath.drop { $0 == "/" }),
+                    data: Data(JSONWriter.string(glance.data.withoutLocations).utf8)))
         }
 
         if layouts.has("preview") {
@@ -120,11 +144,13 @@ public struct SiteRenderer: Sendable {
             if let listing, !reader.diagnostics.hasErrors {
                 do {
                     let descriptor = Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)
-                    let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(descriptor: descriptor)
+                    let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(
+                        descriptor: descriptor)
                     files += bundle.files
                     diagnostics += bundle.diagnostics
                 } catch {
-                    diagnostics.append(.error(.listingBundle, "cannot make the Marketplace bundle: \(error)", at: node.location))
+                    diagnostics.append(
+                        .error(.listingBundle, "cannot make the Marketplace bundle: \(error)", at: node.location))
                 }
             }
         }
@@ -134,9 +160,11 @@ public struct SiteRenderer: Sendable {
         for (i, file) in files.enumerated() {
             if let first = seen[file.path] {
                 if files[first].data != file.data {
-                    diagnostics.append(.error(.outputCollision, "two files of the project would both be written to \(file.path)",
-                                              at: SourceLocation(file: project.specFile, line: 1, column: 1),
-                                              hint: "rename one; pages lose their pages/ prefix in the site"))
+                    diagnostics.append(
+                        .error(
+                            .outputCollision, "two files of the project would both be written to \(file.path)",
+                            at: SourceLocation(file: project.specFile, line: 1, column: 1),
+                            hint: "rename one; pages lose their pages/ prefix in the site"))
                 }
             } else {
                 seen[file.path] = i

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKitTemplates
 
 /// Writes a new project from one of the built-in scaffolds.
@@ -20,15 +20,19 @@ public struct ProjectScaffolder: Sendable {
         /// Sensible values for a project folder named `folder`: `my-addon` gives the key
         /// `com.example.my-addon` and the name `My Addon`.
         public static func defaults(forFolder folder: String) -> Values {
-            let slug = folder.lowercased().map { ShapeChecker.isKeyCharacter($0.unicodeScalars.first!) && $0.isASCII ? $0 : "-" }
+            let slug = folder.lowercased().map {
+                ShapeChecker.isKeyCharacter($0.unicodeScalars.first!) && $0.isASCII ? $0 : "-"
+            }
             let trimmed = String(slug).trimmingCharacters(in: CharacterSet(charactersIn: "-."))
             let keyPart = trimmed.isEmpty ? "addon" : trimmed
             // Words Marketplace's naming rules forbid ("my-addon") are left out of the name.
             let words = keyPart.split(whereSeparator: { "-_.".contains($0) })
                 .filter { !ListingSchema.bannedNameWords.contains($0.lowercased()) }
                 .map { $0.prefix(1).uppercased() + $0.dropFirst() }
-            return Values(key: "com.example.\(keyPart)", name: words.isEmpty ? "Untitled Integration" : words.joined(separator: " "),
-                          baseUrl: "https://\(keyPart.replacingOccurrences(of: ".", with: "-")).example.com")
+            return Values(
+                key: "com.example.\(keyPart)",
+                name: words.isEmpty ? "Untitled Integration" : words.joined(separator: " "),
+                baseUrl: "https://\(keyPart.replacingOccurrences(of: ".", with: "-")).example.com")
         }
     }
 
@@ -37,7 +41,10 @@ public struct ProjectScaffolder: Sendable {
         let root = TemplatesBundle.root.appendingPathComponent("scaffolds")
         return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter {
             var isDirectory: ObjCBool = false
-            return !$0.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isDirectory) && isDirectory.boolValue
+            return !$0.hasPrefix(".")
+                && FileManager.default.fileExists(
+                    atPath: root.appendingPathComponent($0).path, isDirectory: &isDirectory)
+                && isDirectory.boolValue
         }.sorted()
     }
 
@@ -59,8 +66,10 @@ public struct ProjectScaffolder: Sendable {
         let fm = FileManager.default
         let source = TemplatesBundle.scaffold(template)
         guard fm.fileExists(atPath: source.path) else {
-            throw HipKitError("no scaffold called '\(template)'",
-                              hint: Suggestion.hint(for: template, in: Self.templates) ?? "scaffolds: \(Self.templates.joined(separator: ", "))")
+            throw HipKitError(
+                "no scaffold called '\(template)'",
+                hint: Suggestion.hint(for: template, in: Self.templates)
+                    ?? "scaffolds: \(Self.templates.joined(separator: ", "))")
         }
         guard !values.key.isEmpty, values.key.unicodeScalars.allSatisfy(ShapeChecker.isKeyCharacter) else {
             throw HipKitError("--key '\(values.key)' may hold only letters, digits, '_', '-' and '.'")
@@ -71,11 +80,14 @@ public struct ProjectScaffolder: Sendable {
             guard isDirectory.boolValue else { throw HipKitError("\(directory.path) is a file") }
             let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
             if !contents.isEmpty && !force {
-                throw HipKitError("\(directory.path) is not empty", hint: "choose a new folder, or pass --force to write into it (files of the same name are replaced)")
+                throw HipKitError(
+                    "\(directory.path) is not empty",
+                    hint: "choose a new folder, or pass --force to write into it (files of the same name are replaced)")
             }
         }
         let files = try FileTree.files(under: source).filter { $0 != Self.aboutFile }
-        let staging = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).init-\(getpid())")
+        let staging = directory.deletingLastPathComponent().appendingPathComponent(
+            ".\(directory.lastPathComponent).init-\(getpid())")
         try? fm.removeItem(at: staging)
         defer { try? fm.removeItem(at: staging) }
         do {
@@ -83,13 +95,17 @@ public struct ProjectScaffolder: Sendable {
                 var data = try Data(contentsOf: source.appendingPathComponent(file))
                 if Self.isText(file), let text = String(data: data, encoding: .utf8) {
                     var filled = fill(text, values)
-                    if file == "addon.yaml" { filled = "# yaml-language-server: $schema=./\(SpecJSONSchema.fileName)\n" + filled }
+                    if file == "addon.yaml" {
+                        filled = "# yaml-language-server: $schema=./\(SpecJSONSchema.fileName)\n" + filled
+                    }
                     data = Data(filled.utf8)
                 }
                 try StagedDirectory.write(data, to: staging.appendingPathComponent(file))
             }
             // The schema beside addon.yaml lets editors check and complete the spec as it is typed.
-            try StagedDirectory.write(Data(JSONWriter.string(SpecJSONSchema.make()).utf8), to: staging.appendingPathComponent(SpecJSONSchema.fileName))
+            try StagedDirectory.write(
+                Data(JSONWriter.string(SpecJSONSchema.make()).utf8),
+                to: staging.appendingPathComponent(SpecJSONSchema.fileName))
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
             for file in files + [SpecJSONSchema.fileName] {
                 let target = directory.appendingPathComponent(file)
@@ -112,6 +128,7 @@ public struct ProjectScaffolder: Sendable {
     }
 
     static func isText(_ file: String) -> Bool {
-        ["yaml", "yml", "md", "markdown", "json", "html", "mustache", "txt", "css", "js"].contains((file as NSString).pathExtension.lowercased())
+        ["yaml", "yml", "md", "markdown", "json", "html", "mustache", "txt", "css", "js"].contains(
+            (file as NSString).pathExtension.lowercased())
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// An `addon.yaml` project read and translated: the descriptor and everything it refers to.
 public struct AddonProject: Sendable {

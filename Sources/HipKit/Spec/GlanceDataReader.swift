@@ -12,26 +12,42 @@ struct GlanceDataReader {
         var data = JSONNode.from(node, diagnostics: &ignored)
         diagnostics += ignored
         guard data.isObject else {
-            diagnostics.append(.error(.wrongType, "glance data must be a mapping with a label, not \(node.kindDescription)", at: node.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "glance data must be a mapping with a label, not \(node.kindDescription)",
+                    at: node.location))
             return nil
         }
         if let label = data["label"], label.stringValue != nil || isScalar(label) {
-            data["label"] = .object([JSONMember("type", .string("html", at: label.location)),
-                                     JSONMember("value", .string(text(label), at: label.location))], at: label.location)
+            data["label"] = .object(
+                [
+                    JSONMember("type", .string("html", at: label.location)),
+                    JSONMember("value", .string(text(label), at: label.location)),
+                ], at: label.location)
         }
         if let status = data["status"], status["type"] == nil {
             if let lozenge = status["lozenge"] {
                 var value = lozenge
                 if lozenge.stringValue != nil {
-                    value = .object([JSONMember("label", lozenge), JSONMember("type", .string("default", at: lozenge.location))], at: lozenge.location)
+                    value = .object(
+                        [JSONMember("label", lozenge), JSONMember("type", .string("default", at: lozenge.location))],
+                        at: lozenge.location)
                 }
-                data["status"] = .object([JSONMember("type", .string("lozenge", at: status.location)), JSONMember("value", value)], at: status.location)
+                data["status"] = .object(
+                    [JSONMember("type", .string("lozenge", at: status.location)), JSONMember("value", value)],
+                    at: status.location)
             } else if let icon = status["icon"] {
                 var value = icon
                 if let url = icon.stringValue {
-                    value = .object([JSONMember("url", .string(url, at: icon.location)), JSONMember("url@2x", .string(url, at: icon.location))], at: icon.location)
+                    value = .object(
+                        [
+                            JSONMember("url", .string(url, at: icon.location)),
+                            JSONMember("url@2x", .string(url, at: icon.location)),
+                        ], at: icon.location)
                 }
-                data["status"] = .object([JSONMember("type", .string("icon", at: status.location)), JSONMember("value", value)], at: status.location)
+                data["status"] = .object(
+                    [JSONMember("type", .string("icon", at: status.location)), JSONMember("value", value)],
+                    at: status.location)
             }
         }
         // HipChat showed only a few tags in a glance; the build writes what it would have shown,
@@ -39,10 +55,16 @@ struct GlanceDataReader {
         if let label = data["label"], let value = label["value"], let html = value.stringValue {
             let shown = LimitedHTML.sanitize(html, allowing: LimitedHTML.glanceTags)
             if shown != html {
-                diagnostics.append(.warning(.glanceLabelHtml, "the glance label has HTML HipChat does not show in a glance; it is written as '\(shown)'",
-                                            at: value.location, hint: "a label may use b, i, strong, em and span, without attributes"))
-                data["label"] = .object([JSONMember("type", label["type"] ?? .string("html", at: label.location)),
-                                         JSONMember("value", .string(shown, at: value.location))], at: label.location)
+                diagnostics.append(
+                    .warning(
+                        .glanceLabelHtml,
+                        "the glance label has HTML HipChat does not show in a glance; it is written as '\(shown)'",
+                        at: value.location, hint: "a label may use b, i, strong, em and span, without attributes"))
+                data["label"] = .object(
+                    [
+                        JSONMember("type", label["type"] ?? .string("html", at: label.location)),
+                        JSONMember("value", .string(shown, at: value.location)),
+                    ], at: label.location)
             }
         }
         let problems = GlanceDataValidator().validate(data)

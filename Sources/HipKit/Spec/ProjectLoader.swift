@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Reads an `addon.yaml` project, or a descriptor `.json` file, and checks it.
 public struct ProjectLoader: Sendable {
@@ -35,7 +35,9 @@ public struct ProjectLoader: Sendable {
         if isDirectory.boolValue {
             let spec = join(path, "addon.yaml")
             guard FileManager.default.fileExists(atPath: spec) else {
-                throw HipKitError("no addon.yaml in \(path)", hint: "run `hipkit init \(path)` to start a project, or name the spec or descriptor file")
+                throw HipKitError(
+                    "no addon.yaml in \(path)",
+                    hint: "run `hipkit init \(path)` to start a project, or name the spec or descriptor file")
             }
             return .spec(file: spec)
         }
@@ -71,7 +73,8 @@ public struct ProjectLoader: Sendable {
         // A YAML syntax error in a descriptor is a JSON one, told in JSON's words; the YAML
         // reader's other findings (encoding, size and depth limits) stand.
         if !blank, !diagnostics.contains(where: { $0.code != .yamlSyntax && $0.severity == .error }),
-           let problem = JSONSyntax.problem(in: bytes, file: file) {
+            let problem = JSONSyntax.problem(in: bytes, file: file)
+        {
             diagnostics.removeAll { $0.code == .yamlSyntax }
             diagnostics.append(problem)
             root = nil
@@ -82,12 +85,15 @@ public struct ProjectLoader: Sendable {
             diagnostics += DescriptorValidator(origin: .descriptorFile).validate(json)
             descriptor = json
         } else if !diagnostics.hasErrors {
-            diagnostics.append(.error(.emptyFile, "the file is empty", at: SourceLocation(file: file, line: 1, column: 1),
-                                      hint: "a descriptor is a JSON object with key, name, description, links and capabilities"))
+            diagnostics.append(
+                .error(
+                    .emptyFile, "the file is empty", at: SourceLocation(file: file, line: 1, column: 1),
+                    hint: "a descriptor is a JSON object with key, name, description, links and capabilities"))
         }
         let project = descriptor.map {
-            AddonProject(directory: URL(fileURLWithPath: file).deletingLastPathComponent(), specFile: file, baseUrl: "",
-                         descriptor: $0, pages: [], assets: [], glances: [])
+            AddonProject(
+                directory: URL(fileURLWithPath: file).deletingLastPathComponent(), specFile: file, baseUrl: "",
+                descriptor: $0, pages: [], assets: [], glances: [])
         }
         return Outcome(project: project, diagnostics: diagnostics.sortedByLocation(), sources: sources)
     }
@@ -100,13 +106,18 @@ public struct ProjectLoader: Sendable {
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard let root = rootNode else {
             if !diagnostics.hasErrors {
-                diagnostics.append(.error(.emptyFile, "addon.yaml is empty", at: start,
-                                          hint: "run `hipkit init` in an empty folder for a complete example"))
+                diagnostics.append(
+                    .error(
+                        .emptyFile, "addon.yaml is empty", at: start,
+                        hint: "run `hipkit init` in an empty folder for a complete example"))
             }
             return Outcome(project: nil, diagnostics: diagnostics.sortedByLocation(), sources: sources)
         }
         guard root.mapping != nil else {
-            diagnostics.append(.error(.wrongType, "addon.yaml must be a mapping of fields (key: value), not \(root.kindDescription)", at: root.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "addon.yaml must be a mapping of fields (key: value), not \(root.kindDescription)",
+                    at: root.location))
             return Outcome(project: nil, diagnostics: diagnostics.sortedByLocation(), sources: sources)
         }
         let (baseUrl, baseLocation) = try selectBaseUrl(root, options: options, diagnostics: &diagnostics)
@@ -118,7 +129,8 @@ public struct ProjectLoader: Sendable {
         let descriptor = translator.translate(root)
         diagnostics += translator.diagnostics
         var checked = DescriptorValidator(origin: .built).validate(descriptor).filter {
-            !($0.code == .unknownField && $0.severity == .warning && $0.location.map(translator.quietFieldLocations.contains) == true)
+            !($0.code == .unknownField && $0.severity == .warning
+                && $0.location.map(translator.quietFieldLocations.contains) == true)
                 && !($0.code == .invalidValue && $0.location.map(translator.reportedValueLocations.contains) == true)
         }
         if baseUrl == nil {
@@ -145,24 +157,38 @@ public struct ProjectLoader: Sendable {
     }
 
     /// The base URL in force: `--base-url`, else the chosen environment's, else the spec's.
-    private func selectBaseUrl(_ root: YAMLNode, options: LoadOptions, diagnostics: inout [Diagnostic]) throws -> (String?, SourceLocation?) {
+    private func selectBaseUrl(_ root: YAMLNode, options: LoadOptions, diagnostics: inout [Diagnostic]) throws -> (
+        String?, SourceLocation?
+    ) {
         var environmentBase: YAMLNode?
         if let environments = root["environments"] {
             if let entries = environments.mapping {
                 for entry in entries {
                     guard let settings = entry.value.mapping else {
-                        diagnostics.append(.error(.wrongType, "environment '\(entry.key.scalar?.value ?? "")' must be a mapping such as { baseUrl: https://… }",
-                                                  at: entry.value.location))
+                        diagnostics.append(
+                            .error(
+                                .wrongType,
+                                "environment '\(entry.key.scalar?.value ?? "")' must be a mapping such as { baseUrl: https://… }",
+                                at: entry.value.location))
                         continue
                     }
                     for setting in settings where SpecSchema.environment.field(setting.key.scalar?.value ?? "") == nil {
-                        diagnostics.append(.warning(.unknownField, "unknown setting '\(setting.key.scalar?.value ?? "")' in environment '\(entry.key.scalar?.value ?? "")'",
-                                                    at: setting.key.location, hint: Suggestion.hint(for: setting.key.scalar?.value ?? "", in: SpecSchema.environment.fields.map(\.name))))
+                        diagnostics.append(
+                            .warning(
+                                .unknownField,
+                                "unknown setting '\(setting.key.scalar?.value ?? "")' in environment '\(entry.key.scalar?.value ?? "")'",
+                                at: setting.key.location,
+                                hint: Suggestion.hint(
+                                    for: setting.key.scalar?.value ?? "", in: SpecSchema.environment.fields.map(\.name))
+                            ))
                     }
                 }
             } else {
-                diagnostics.append(.error(.wrongType, "environments must be a mapping of names to settings, not \(environments.kindDescription)",
-                                          at: environments.location))
+                diagnostics.append(
+                    .error(
+                        .wrongType,
+                        "environments must be a mapping of names to settings, not \(environments.kindDescription)",
+                        at: environments.location))
             }
         }
         if let name = options.environment {
@@ -170,8 +196,9 @@ public struct ProjectLoader: Sendable {
             guard let settings = root["environments"]?[name] else {
                 throw HipKitError(
                     "no environment '\(name)' in \(root.location.file)",
-                    hint: names.isEmpty ? "declare it under environments:, e.g. environments: { \(name): { baseUrl: https://… } }"
-                                        : (Suggestion.hint(for: name, in: names) ?? "environments: \(names.joined(separator: ", "))"))
+                    hint: names.isEmpty
+                        ? "declare it under environments:, e.g. environments: { \(name): { baseUrl: https://… } }"
+                        : (Suggestion.hint(for: name, in: names) ?? "environments: \(names.joined(separator: ", "))"))
             }
             environmentBase = settings["baseUrl"]
         }
@@ -180,16 +207,23 @@ public struct ProjectLoader: Sendable {
             return (override, nil)
         }
         guard let node = environmentBase ?? root["baseUrl"] else {
-            diagnostics.append(.error(
-                .missingBaseUrl, "addon.yaml has no baseUrl, so its relative URLs and pages have no address", at: root.location,
-                hint: "add `baseUrl: https://your-addon.example.com`, or pass --base-url"))
+            diagnostics.append(
+                .error(
+                    .missingBaseUrl, "addon.yaml has no baseUrl, so its relative URLs and pages have no address",
+                    at: root.location,
+                    hint: "add `baseUrl: https://your-addon.example.com`, or pass --base-url"))
             return (nil, nil)
         }
         guard let value = node.string, let components = URLComponents(string: value),
-              let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme), components.host?.isEmpty == false,
-              components.query == nil, components.fragment == nil else {
-            diagnostics.append(.error(.invalidBaseUrl, "baseUrl must be an http or https URL with no query or fragment", at: node.location,
-                                      hint: "for example https://incidents.example.com"))
+            let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            components.host?.isEmpty == false,
+            components.query == nil, components.fragment == nil
+        else {
+            diagnostics.append(
+                .error(
+                    .invalidBaseUrl, "baseUrl must be an http or https URL with no query or fragment",
+                    at: node.location,
+                    hint: "for example https://incidents.example.com"))
             return (nil, nil)
         }
         return (value, node.location)
@@ -200,20 +234,28 @@ public struct ProjectLoader: Sendable {
         var settings = PageSettings(environment: environment)
         let scopes = [root] + (environment.flatMap { root["environments"]?[$0] }.map { [$0] } ?? [])
         for scope in scopes {
-            for (name, keyPath, locationPath) in [("hipchatJs", \PageSettings.hipchatJs, \PageSettings.hipchatJsLocation),
-                                                  ("hipchatCss", \PageSettings.hipchatCss, \PageSettings.hipchatCssLocation)] {
+            for (name, keyPath, locationPath) in [
+                ("hipchatJs", \PageSettings.hipchatJs, \PageSettings.hipchatJsLocation),
+                ("hipchatCss", \PageSettings.hipchatCss, \PageSettings.hipchatCssLocation),
+            ] {
                 guard let node = scope[name] else { continue }
                 if let value = node.string, !value.isEmpty {
                     settings[keyPath: keyPath] = value
                     settings[keyPath: locationPath] = node.location
                 } else {
-                    diagnostics.append(.error(.wrongType, "\(name) must be a URL or a file of the project, not \(node.kindDescription)", at: node.location))
+                    diagnostics.append(
+                        .error(
+                            .wrongType, "\(name) must be a URL or a file of the project, not \(node.kindDescription)",
+                            at: node.location))
                 }
             }
         }
         if let node = root["unsafe"] {
-            if case .bool(let b)? = node.scalar?.resolved { settings.unsafe = b } else {
-                diagnostics.append(.error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+            if case .bool(let b)? = node.scalar?.resolved {
+                settings.unsafe = b
+            } else {
+                diagnostics.append(
+                    .error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
             }
         }
         return settings
@@ -221,9 +263,12 @@ public struct ProjectLoader: Sendable {
 
     static func checkBaseUrl(_ value: String) throws {
         guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
-              ["http", "https"].contains(scheme), components.host?.isEmpty == false,
-              components.query == nil, components.fragment == nil else {
-            throw HipKitError("--base-url '\(value)' is not an http or https URL", hint: "for example --base-url https://incidents.example.com")
+            ["http", "https"].contains(scheme), components.host?.isEmpty == false,
+            components.query == nil, components.fragment == nil
+        else {
+            throw HipKitError(
+                "--base-url '\(value)' is not an http or https URL",
+                hint: "for example --base-url https://incidents.example.com")
         }
     }
 
@@ -231,7 +276,8 @@ public struct ProjectLoader: Sendable {
         compose(try Self.read(file), file, into: &sources)
     }
 
-    private func compose(_ bytes: [UInt8], _ file: String, into sources: inout SourceStore) -> (YAMLNode?, [Diagnostic]) {
+    private func compose(_ bytes: [UInt8], _ file: String, into sources: inout SourceStore) -> (YAMLNode?, [Diagnostic])
+    {
         sources.add(String(decoding: bytes, as: UTF8.self), for: file)
         let result = YAMLComposer(limits: limits).compose(bytes, file: file)
         return (result.root, result.diagnostics)
@@ -239,9 +285,13 @@ public struct ProjectLoader: Sendable {
 
     static func read(_ file: String) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { throw HipKitError("no such file: \(file)") }
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw HipKitError("no such file: \(file)")
+        }
         guard !isDirectory.boolValue else { throw HipKitError("\(file) is a folder, not a file") }
-        guard let handle = FileHandle(forReadingAtPath: file) else { throw HipKitError("cannot read \(file): permission denied") }
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw HipKitError("cannot read \(file): permission denied")
+        }
         defer { try? handle.close() }
         do {
             return Array(try handle.readToEnd() ?? Data())

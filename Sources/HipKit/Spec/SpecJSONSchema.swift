@@ -18,7 +18,8 @@ public enum SpecJSONSchema {
     }
 
     /// The descriptor object each spec object becomes, for its enums, lengths and key patterns.
-    static let shapes: [String: ObjectShape?] = Dictionary(uniqueKeysWithValues: SpecReference.sections.map { ($0.0.name, $0.1) })
+    static let shapes: [String: ObjectShape?] = Dictionary(
+        uniqueKeysWithValues: SpecReference.sections.map { ($0.0.name, $0.1) })
 
     static func object(_ spec: SpecObject, shape: ObjectShape?) -> JSONNode {
         var properties = JSONNode.object()
@@ -47,52 +48,104 @@ public enum SpecJSONSchema {
         case .urls: return array(type("string"))
         case .page: return string(pattern: "\\.(md|markdown)$")
         case .icon, .avatar:
-            return anyOf([type("string"), closedObject(["url": type("string"), "url@2x": type("string")], required: ["url"])])
+            return anyOf([
+                type("string"), closedObject(["url": type("string"), "url@2x": type("string")], required: ["url"]),
+            ])
         case .localizable: return localizable()
         case .target:
-            return anyOf([key(), .object([JSONMember("type", .string("object")),
-                                          JSONMember("properties", .object([JSONMember("key", key()), JSONMember("options", type("object"))])),
-                                          JSONMember("required", .array([.string("key")]))])])
+            return anyOf([
+                key(),
+                .object([
+                    JSONMember("type", .string("object")),
+                    JSONMember(
+                        "properties", .object([JSONMember("key", key()), JSONMember("options", type("object"))])),
+                    JSONMember("required", .array([.string("key")])),
+                ]),
+            ])
         case .conditions:
             if case .conditions(let allowed)? = descriptorShape { return conditions(allowed) }
             return conditions(DescriptorShape.allConditions)
         case .strings:
-            if case .array(.string(let rule))? = descriptorShape, let allowed = rule.allowed { return array(enumeration(allowed)) }
+            if case .array(.string(let rule))? = descriptorShape, let allowed = rule.allowed {
+                return array(enumeration(allowed))
+            }
             return array(type("string"))
         case .json: return .object()
         case .dialogSize:
             let length = anyOf([string(pattern: "^[0-9.]+(px|%)$"), type("integer")])
-            return anyOf([enumeration(DescriptorShape.dialogSizes), closedObject(["width": length, "height": length], required: ["width", "height"])])
+            return anyOf([
+                enumeration(DescriptorShape.dialogSizes),
+                closedObject(["width": length, "height": length], required: ["width", "height"]),
+            ])
         case .button: return anyOf([type("string"), object(SpecSchema.button, shape: DescriptorShape.button)])
         case .buttons: return array(anyOf([type("string"), object(SpecSchema.button, shape: DescriptorShape.button)]))
         case .filter: return anyOf([type("string"), closedObject(["placeholder": localizable()], required: [])])
         case .actionLocation: return enumeration(["message", "input"] + DescriptorShape.actionLocations)
         case .glanceData:
-            return .object([JSONMember("type", .string("object")), JSONMember("properties", .object([
-                JSONMember("label", anyOf([type("string"), closedObject(["type": enumeration(GlanceDataValidator.labelTypes), "value": type("string")], required: ["value"])])),
-                JSONMember("status", type("object")),
-                JSONMember("metadata", type("object")),
-            ])), JSONMember("required", .array([.string("label")]))])
+            return .object([
+                JSONMember("type", .string("object")),
+                JSONMember(
+                    "properties",
+                    .object([
+                        JSONMember(
+                            "label",
+                            anyOf([
+                                type("string"),
+                                closedObject(
+                                    ["type": enumeration(GlanceDataValidator.labelTypes), "value": type("string")],
+                                    required: ["value"]),
+                            ])),
+                        JSONMember("status", type("object")),
+                        JSONMember("metadata", type("object")),
+                    ])), JSONMember("required", .array([.string("label")])),
+            ])
         case .object(let inner): return object(inner, shape: shapes[inner.name] ?? nil)
         case .list(let inner): return array(object(inner, shape: shapes[inner.name] ?? nil))
         case .setting:
             switch field.name {
             case "environments":
-                return .object([JSONMember("type", .string("object")),
-                                JSONMember("additionalProperties", closedObject(["baseUrl": type("string"), "hipchatJs": type("string"), "hipchatCss": type("string")], required: []))])
+                return .object([
+                    JSONMember("type", .string("object")),
+                    JSONMember(
+                        "additionalProperties",
+                        closedObject(
+                            ["baseUrl": type("string"), "hipchatJs": type("string"), "hipchatCss": type("string")],
+                            required: [])),
+                ])
             case "unsafe": return type("boolean")
             default: return type("string")
             }
         case .listing: return object(ListingSchema.listing, shape: nil)
         case .webhookReply:
-            return anyOf([type("string"), .object([JSONMember("type", .string("object")), JSONMember("properties", .object([
-                JSONMember("message", type("string")), JSONMember("format", enumeration(CardValidator.formats)),
-                JSONMember("message_format", enumeration(CardValidator.formats)), JSONMember("color", enumeration(CardValidator.colors)),
-                JSONMember("notify", type("boolean")), JSONMember("from", type("string")),
-                JSONMember("card", .object([JSONMember("type", .string("object")), JSONMember("properties", .object([
-                    JSONMember("style", enumeration(CardValidator.styles)), JSONMember("id", type("string")), JSONMember("title", type("string")),
-                ])), JSONMember("required", .array([.string("style"), .string("id"), .string("title")]))])),
-            ])), JSONMember("required", .array([.string("message")])), JSONMember("additionalProperties", .bool(false))])])
+            return anyOf([
+                type("string"),
+                .object([
+                    JSONMember("type", .string("object")),
+                    JSONMember(
+                        "properties",
+                        .object([
+                            JSONMember("message", type("string")),
+                            JSONMember("format", enumeration(CardValidator.formats)),
+                            JSONMember("message_format", enumeration(CardValidator.formats)),
+                            JSONMember("color", enumeration(CardValidator.colors)),
+                            JSONMember("notify", type("boolean")), JSONMember("from", type("string")),
+                            JSONMember(
+                                "card",
+                                .object([
+                                    JSONMember("type", .string("object")),
+                                    JSONMember(
+                                        "properties",
+                                        .object([
+                                            JSONMember("style", enumeration(CardValidator.styles)),
+                                            JSONMember("id", type("string")), JSONMember("title", type("string")),
+                                        ])),
+                                    JSONMember(
+                                        "required", .array([.string("style"), .string("id"), .string("title")])),
+                                ])),
+                        ])), JSONMember("required", .array([.string("message")])),
+                    JSONMember("additionalProperties", .bool(false)),
+                ]),
+            ])
         case .settings:
             var setting = object(SpecSchema.setting, shape: nil)
             setting["required"] = .array([.string("name")])
@@ -114,16 +167,32 @@ public enum SpecJSONSchema {
     }
 
     private static func conditions(_ allowed: [String]) -> JSONNode {
-        let simple = closedObject(["condition": enumeration(allowed), "invert": type("boolean"), "params": type("object")], required: ["condition"])
-        let composite = closedObject(["type": enumeration(["and", "or", "AND", "OR"]), "conditions": type("array")], required: ["type", "conditions"])
+        let simple = closedObject(
+            ["condition": enumeration(allowed), "invert": type("boolean"), "params": type("object")],
+            required: ["condition"])
+        let composite = closedObject(
+            ["type": enumeration(["and", "or", "AND", "OR"]), "conditions": type("array")],
+            required: ["type", "conditions"])
         return array(anyOf([enumeration(allowed), simple, composite]))
     }
 
     private static func localizable() -> JSONNode {
-        anyOf([.object([JSONMember("type", .string("string")), JSONMember("minLength", JSONNode(.integer(1))), JSONMember("maxLength", JSONNode(.integer(100)))]),
-               closedObject(["value": .object([JSONMember("type", .string("string")), JSONMember("maxLength", JSONNode(.integer(100)))]),
-                             "i18n": .object([JSONMember("type", .string("string")), JSONMember("maxLength", JSONNode(.integer(40)))])],
-                            required: ["value"])])
+        anyOf([
+            .object([
+                JSONMember("type", .string("string")), JSONMember("minLength", JSONNode(.integer(1))),
+                JSONMember("maxLength", JSONNode(.integer(100))),
+            ]),
+            closedObject(
+                [
+                    "value": .object([
+                        JSONMember("type", .string("string")), JSONMember("maxLength", JSONNode(.integer(100))),
+                    ]),
+                    "i18n": .object([
+                        JSONMember("type", .string("string")), JSONMember("maxLength", JSONNode(.integer(40))),
+                    ]),
+                ],
+                required: ["value"]),
+        ])
     }
 
     private static func key() -> JSONNode {
@@ -133,14 +202,22 @@ public enum SpecJSONSchema {
     }
 
     private static func type(_ name: String) -> JSONNode { .object([JSONMember("type", .string(name))]) }
-    private static func string(pattern: String) -> JSONNode { .object([JSONMember("type", .string("string")), JSONMember("pattern", .string(pattern))]) }
-    private static func enumeration(_ values: [String]) -> JSONNode { .object([JSONMember("enum", .array(values.map { .string($0) }))]) }
-    private static func array(_ items: JSONNode) -> JSONNode { .object([JSONMember("type", .string("array")), JSONMember("items", items)]) }
+    private static func string(pattern: String) -> JSONNode {
+        .object([JSONMember("type", .string("string")), JSONMember("pattern", .string(pattern))])
+    }
+    private static func enumeration(_ values: [String]) -> JSONNode {
+        .object([JSONMember("enum", .array(values.map { .string($0) }))])
+    }
+    private static func array(_ items: JSONNode) -> JSONNode {
+        .object([JSONMember("type", .string("array")), JSONMember("items", items)])
+    }
     private static func anyOf(_ options: [JSONNode]) -> JSONNode { .object([JSONMember("anyOf", .array(options))]) }
 
     private static func closedObject(_ properties: KeyValuePairs<String, JSONNode>, required: [String]) -> JSONNode {
-        var node = JSONNode.object([JSONMember("type", .string("object")),
-                                    JSONMember("properties", .object(properties.map { JSONMember($0.key, $0.value) }))])
+        var node = JSONNode.object([
+            JSONMember("type", .string("object")),
+            JSONMember("properties", .object(properties.map { JSONMember($0.key, $0.value) })),
+        ])
         if !required.isEmpty { node["required"] = .array(required.map { .string($0) }) }
         node["additionalProperties"] = .bool(false)
         return node

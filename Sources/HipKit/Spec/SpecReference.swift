@@ -5,25 +5,25 @@ import HipChatConnect
 public enum SpecReference {
     public static func markdown() -> String {
         var out = """
-        # addon.yaml reference
+            # addon.yaml reference
 
-        Every field of `addon.yaml`, its type, what it becomes (the descriptor field, HipChat's name
-        for it, so HipChat's documentation applies; or, under `listing`, the Marketplace payload
-        field or bundle file), and the rules `hipkit validate` checks. This file is
-        generated from hipkit's own tables: `make docs` rewrites it, and a test fails when it is
-        out of date.
+            Every field of `addon.yaml`, its type, what it becomes (the descriptor field, HipChat's name
+            for it, so HipChat's documentation applies; or, under `listing`, the Marketplace payload
+            field or bundle file), and the rules `hipkit validate` checks. This file is
+            generated from hipkit's own tables: `make docs` rewrites it, and a test fails when it is
+            out of date.
 
-        Conventions:
-        - A URL may be relative: it is joined to `baseUrl` (or the `--env` environment's, or
-          `--base-url`). `/` alone stands for `baseUrl` itself.
-        - Text users see (names, titles, hints) is a string, or `{value, i18n}` with an i18n key.
-        - Every object also takes `extra:`, copied into the descriptor object as written, for
-          fields hipkit does not model. Unknown fields are copied too, with a warning.
-        - A condition is a name (`user_is_admin`), `{condition, invert, params}`, or a composite
-          `{type: and|or, conditions: [...]}` (two levels deep at most).
+            Conventions:
+            - A URL may be relative: it is joined to `baseUrl` (or the `--env` environment's, or
+              `--base-url`). `/` alone stands for `baseUrl` itself.
+            - Text users see (names, titles, hints) is a string, or `{value, i18n}` with an i18n key.
+            - Every object also takes `extra:`, copied into the descriptor object as written, for
+              fields hipkit does not model. Unknown fields are copied too, with a warning.
+            - A condition is a name (`user_is_admin`), `{condition, invert, params}`, or a composite
+              `{type: and|or, conditions: [...]}` (two levels deep at most).
 
 
-        """
+            """
         for (object, shape) in sections {
             out += "## \(object.name == "addon.yaml" ? "Top level" : "`\(object.name)`")\n\n"
             out += "| field | type | becomes | rules | meaning |\n| --- | --- | --- | --- | --- |\n"
@@ -33,7 +33,8 @@ public enum SpecReference {
                 var rules: [String] = []
                 if let note = requirement(field, in: object, requiredByHipChat: required) { rules.append(note) }
                 if let fieldShape { rules += describe(fieldShape) }
-                out += "| `\(field.name)` | \(type(of: field.kind)) | \(target) | \(rules.joined(separator: "; ").escapedForTable) | \(field.doc.escapedForTable) |\n"
+                out +=
+                    "| `\(field.name)` | \(type(of: field.kind)) | \(target) | \(rules.joined(separator: "; ").escapedForTable) | \(field.doc.escapedForTable) |\n"
             }
             out += "\n"
         }
@@ -41,25 +42,26 @@ public enum SpecReference {
     }
 
     /// Each spec object with the descriptor object it becomes.
-    static let sections: [(SpecObject, ObjectShape?)] = [
-        (SpecSchema.addon, DescriptorShape.descriptor),
-        (SpecSchema.vendor, DescriptorShape.descriptor.nested("vendor")),
-        (SpecSchema.links, DescriptorShape.descriptor.nested("links")),
-        (SpecSchema.environment, nil),
-        (SpecSchema.install, DescriptorShape.capabilities.nested("installable")),
-        (SpecSchema.configure, DescriptorShape.capabilities.nested("configurable")),
-        (SpecSchema.setting, nil),
-        (SpecSchema.adminPage, DescriptorShape.capabilities.nested("adminPage")),
-        (SpecSchema.webhook, DescriptorShape.webhook),
-        (SpecSchema.glance, DescriptorShape.glance),
-        (SpecSchema.sidebar, DescriptorShape.webPanel),
-        (SpecSchema.dialog, DescriptorShape.dialog),
-        (SpecSchema.button, DescriptorShape.button),
-        (SpecSchema.action, DescriptorShape.action),
-        (SpecSchema.externalPage, DescriptorShape.externalPage),
-        (SpecSchema.oauth2Consumer, DescriptorShape.capabilities.nested("oauth2Consumer")),
-        (SpecSchema.oauth2Provider, DescriptorShape.capabilities.nested("oauth2Provider")),
-    ] + ListingSchema.all.map { ($0, nil) }
+    static let sections: [(SpecObject, ObjectShape?)] =
+        [
+            (SpecSchema.addon, DescriptorShape.descriptor),
+            (SpecSchema.vendor, DescriptorShape.descriptor.nested("vendor")),
+            (SpecSchema.links, DescriptorShape.descriptor.nested("links")),
+            (SpecSchema.environment, nil),
+            (SpecSchema.install, DescriptorShape.capabilities.nested("installable")),
+            (SpecSchema.configure, DescriptorShape.capabilities.nested("configurable")),
+            (SpecSchema.setting, nil),
+            (SpecSchema.adminPage, DescriptorShape.capabilities.nested("adminPage")),
+            (SpecSchema.webhook, DescriptorShape.webhook),
+            (SpecSchema.glance, DescriptorShape.glance),
+            (SpecSchema.sidebar, DescriptorShape.webPanel),
+            (SpecSchema.dialog, DescriptorShape.dialog),
+            (SpecSchema.button, DescriptorShape.button),
+            (SpecSchema.action, DescriptorShape.action),
+            (SpecSchema.externalPage, DescriptorShape.externalPage),
+            (SpecSchema.oauth2Consumer, DescriptorShape.capabilities.nested("oauth2Consumer")),
+            (SpecSchema.oauth2Provider, DescriptorShape.capabilities.nested("oauth2Provider")),
+        ] + ListingSchema.all.map { ($0, nil) }
 
     /// Whether the spec needs the field, which differs from the descriptor where hipkit fills a
     /// value in (links.self, a sidebar's location) or offers `page` as the other way to a URL.
@@ -85,7 +87,8 @@ public enum SpecReference {
         }
         if field.name == "extra" { return "— (merged)" }
         if let first = field.path.first, first.hasSuffix(".json") {
-            return "`\(first)`" + (field.path.count > 1 ? " `" + field.path.dropFirst().joined(separator: ".") + "`" : "")
+            return "`\(first)`"
+                + (field.path.count > 1 ? " `" + field.path.dropFirst().joined(separator: ".") + "`" : "")
         }
         return "`" + field.path.joined(separator: ".") + "`"
     }
@@ -113,7 +116,8 @@ public enum SpecReference {
             return []
         case .array(let item): return describe(item).map { "each: " + $0 }
         case .stringOrObject(let rule, _): return describe(rule)
-        case .enumOrObject(let words, _): return ["one of " + words.joined(separator: ", ") + ", or {width, height} in px or %"]
+        case .enumOrObject(let words, _):
+            return ["one of " + words.joined(separator: ", ") + ", or {width, height} in px or %"]
         case .conditions(let allowed): return ["conditions: " + allowed.joined(separator: ", ")]
         }
     }
@@ -173,8 +177,8 @@ extension ObjectShape {
     }
 }
 
-private extension String {
-    var escapedForTable: String {
+extension String {
+    fileprivate var escapedForTable: String {
         var s = ""
         for c in self { s += c == "|" ? "\\|" : String(c) }
         return s

@@ -6,179 +6,286 @@ import HipChatConnect
 /// shorter: module lists are plural (`glances`, `dialogs`), a sidebar is HipChat's `webPanel`,
 /// dialog options sit on the dialog itself, and `hipchatApiConsumer`'s fields sit at the top.
 enum SpecSchema {
-    static let extra = SpecField("extra", .json, to: [], "Fields copied into the descriptor object as they are, for what hipkit does not model.")
+    static let extra = SpecField(
+        "extra", .json, to: [], "Fields copied into the descriptor object as they are, for what hipkit does not model.")
 
-    static let vendor = SpecObject(name: "vendor", fields: [
-        SpecField("name", .string, "The vendor's name."),
-        SpecField("url", .string, "The vendor's web site."),
-    ])
+    static let vendor = SpecObject(
+        name: "vendor",
+        fields: [
+            SpecField("name", .string, "The vendor's name."),
+            SpecField("url", .string, "The vendor's web site."),
+        ])
 
-    static let links = SpecObject(name: "links", fields: [
-        SpecField("self", .url, "The descriptor's own URL. Default: {baseUrl}/atlassian-connect.json."),
-        SpecField("homepage", .url, "The add-on's home page."),
-        extra,
-    ])
+    static let links = SpecObject(
+        name: "links",
+        fields: [
+            SpecField("self", .url, "The descriptor's own URL. Default: {baseUrl}/atlassian-connect.json."),
+            SpecField("homepage", .url, "The add-on's home page."),
+            extra,
+        ])
 
-    static let install = SpecObject(name: "install", fields: [
-        SpecField("global", .boolean, to: ["allowGlobal"], "Whether a group admin may install it for all rooms (HipChat's allowGlobal; default true)."),
-        SpecField("room", .boolean, to: ["allowRoom"], "Whether a room admin may install it in one room (HipChat's allowRoom; default true)."),
-        SpecField("callbackUrl", .url, "Where HipChat POSTs each new installation."),
-        SpecField("updateCallbackUrl", .url, "Where HipChat POSTs an update of an installation."),
-        SpecField("installedUrl", .url, "Where the browser goes after an install."),
-        SpecField("updatedUrl", .url, "Where the browser goes after an update."),
-        SpecField("uninstalledUrl", .url, "Where the browser goes after an uninstall."),
-        extra,
-    ])
+    static let install = SpecObject(
+        name: "install",
+        fields: [
+            SpecField(
+                "global", .boolean, to: ["allowGlobal"],
+                "Whether a group admin may install it for all rooms (HipChat's allowGlobal; default true)."),
+            SpecField(
+                "room", .boolean, to: ["allowRoom"],
+                "Whether a room admin may install it in one room (HipChat's allowRoom; default true)."),
+            SpecField("callbackUrl", .url, "Where HipChat POSTs each new installation."),
+            SpecField("updateCallbackUrl", .url, "Where HipChat POSTs an update of an installation."),
+            SpecField("installedUrl", .url, "Where the browser goes after an install."),
+            SpecField("updatedUrl", .url, "Where the browser goes after an update."),
+            SpecField("uninstalledUrl", .url, "Where the browser goes after an uninstall."),
+            extra,
+        ])
 
-    static let configure = SpecObject(name: "configure", fields: [
-        SpecField("page", .page, to: ["url"], "The configuration page, a Markdown file of the project."),
-        SpecField("url", .url, "The configuration page's URL, when it is not a page of the project."),
-        SpecField("allowAccessToRoomAdmins", .boolean, "Let room admins open it for a global install (default false)."),
-        SpecField("authentication", .string, "jwt (default) or none."),
-        SpecField("settings", .settings, to: [], "Settings the page edits and `hipkit serve` stores per installation (and per room with allowAccessToRoomAdmins): a list of {name, type, label, required, default, pattern, options}."),
-        extra,
-    ])
+    static let configure = SpecObject(
+        name: "configure",
+        fields: [
+            SpecField("page", .page, to: ["url"], "The configuration page, a Markdown file of the project."),
+            SpecField("url", .url, "The configuration page's URL, when it is not a page of the project."),
+            SpecField(
+                "allowAccessToRoomAdmins", .boolean, "Let room admins open it for a global install (default false)."),
+            SpecField("authentication", .string, "jwt (default) or none."),
+            SpecField(
+                "settings", .settings, to: [],
+                "Settings the page edits and `hipkit serve` stores per installation (and per room with allowAccessToRoomAdmins): a list of {name, type, label, required, default, pattern, options}."
+            ),
+            extra,
+        ])
 
-    static let setting = SpecObject(name: "setting", fields: [
-        SpecField("name", .string, "The setting's name, used as {{settings.NAME}} in replies."),
-        SpecField("type", .string, "text (default), number, boolean or select."),
-        SpecField("label", .string, "The form label (default: the name)."),
-        SpecField("required", .boolean, "Whether a value must be given (default false)."),
-        SpecField("default", .json, "The value before anyone sets one."),
-        SpecField("pattern", .string, "A regular expression text values must match."),
-        SpecField("options", .strings, "The choices of a select."),
-    ])
+    static let setting = SpecObject(
+        name: "setting",
+        fields: [
+            SpecField("name", .string, "The setting's name, used as {{settings.NAME}} in replies."),
+            SpecField("type", .string, "text (default), number, boolean or select."),
+            SpecField("label", .string, "The form label (default: the name)."),
+            SpecField("required", .boolean, "Whether a value must be given (default false)."),
+            SpecField("default", .json, "The value before anyone sets one."),
+            SpecField("pattern", .string, "A regular expression text values must match."),
+            SpecField("options", .strings, "The choices of a select."),
+        ])
 
-    static let adminPage = SpecObject(name: "adminPage", fields: [
-        SpecField("page", .page, to: ["url"], "The admin page, a Markdown file of the project."),
-        SpecField("url", .url, "The admin page's URL, when it is not a page of the project."),
-        extra,
-    ])
+    static let adminPage = SpecObject(
+        name: "adminPage",
+        fields: [
+            SpecField("page", .page, to: ["url"], "The admin page, a Markdown file of the project."),
+            SpecField("url", .url, "The admin page's URL, when it is not a page of the project."),
+            extra,
+        ])
 
-    static let webhook = SpecObject(name: "webhook", fields: [
-        SpecField("key", .string, "A key for the webhook, unique among webhooks."),
-        SpecField("event", .string, "room_message, room_enter, room_exit, room_topic_change, … (HipChat's ten events)."),
-        SpecField("pattern", .string, "A regular expression a message must match (room_message only)."),
-        SpecField("url", .url, "Where HipChat POSTs the event."),
-        SpecField("name", .string, "A label for the webhook."),
-        SpecField("authentication", .string, "jwt or none (default none)."),
-        SpecField("reply", .webhookReply, to: [], "A canned reply `hipkit serve` answers with: a message, or {message, format, color, notify, card}; {{sender.name}}, {{room.name}}, {{message}}, {{match.1}} and {{settings.NAME}} are filled in."),
-        extra,
-    ])
+    static let webhook = SpecObject(
+        name: "webhook",
+        fields: [
+            SpecField("key", .string, "A key for the webhook, unique among webhooks."),
+            SpecField(
+                "event", .string, "room_message, room_enter, room_exit, room_topic_change, … (HipChat's ten events)."),
+            SpecField("pattern", .string, "A regular expression a message must match (room_message only)."),
+            SpecField("url", .url, "Where HipChat POSTs the event."),
+            SpecField("name", .string, "A label for the webhook."),
+            SpecField("authentication", .string, "jwt or none (default none)."),
+            SpecField(
+                "reply", .webhookReply, to: [],
+                "A canned reply `hipkit serve` answers with: a message, or {message, format, color, notify, card}; {{sender.name}}, {{room.name}}, {{message}}, {{match.1}} and {{settings.NAME}} are filled in."
+            ),
+            extra,
+        ])
 
-    static let glance = SpecObject(name: "glance", fields: [
-        SpecField("key", .string, "The glance's key, unique among glances."),
-        SpecField("name", .localizable, "Shown when the glance's data cannot be loaded."),
-        SpecField("queryUrl", .url, "Where HipChat fetches the glance's data. Default with data: /glances/{key}.json."),
-        SpecField("icon", .icon, "The glance's 16×16 icon; an @2x twin beside it is used for high-density screens."),
-        SpecField("target", .target, "The sidebar, dialog or external page a click opens."),
-        SpecField("weight", .integer, "Order among glances, smaller first (default 100)."),
-        SpecField("conditions", .conditions, "When to show it: room_is_public, user_is_admin, user_is_guest, user_is_room_owner, glance_matches."),
-        SpecField("data", .glanceData, to: [], "The glance's data, served at its queryUrl: {label, status, metadata}."),
-        extra,
-    ])
+    static let glance = SpecObject(
+        name: "glance",
+        fields: [
+            SpecField("key", .string, "The glance's key, unique among glances."),
+            SpecField("name", .localizable, "Shown when the glance's data cannot be loaded."),
+            SpecField(
+                "queryUrl", .url, "Where HipChat fetches the glance's data. Default with data: /glances/{key}.json."),
+            SpecField(
+                "icon", .icon, "The glance's 16×16 icon; an @2x twin beside it is used for high-density screens."),
+            SpecField("target", .target, "The sidebar, dialog or external page a click opens."),
+            SpecField("weight", .integer, "Order among glances, smaller first (default 100)."),
+            SpecField(
+                "conditions", .conditions,
+                "When to show it: room_is_public, user_is_admin, user_is_guest, user_is_room_owner, glance_matches."),
+            SpecField(
+                "data", .glanceData, to: [], "The glance's data, served at its queryUrl: {label, status, metadata}."),
+            extra,
+        ])
 
-    static let sidebar = SpecObject(name: "sidebar", fields: [
-        SpecField("key", .string, "The sidebar's key, unique among sidebars; targets name it."),
-        SpecField("name", .localizable, "The sidebar's title."),
-        SpecField("page", .page, to: ["url"], "The sidebar's page, a Markdown file of the project."),
-        SpecField("url", .url, "The sidebar's URL, when it is not a page of the project."),
-        SpecField("location", .string, "hipchat.sidebar.right, the only location HipChat has (the default)."),
-        SpecField("icon", .icon, "An icon for the sidebar."),
-        SpecField("weight", .integer, "Order among sidebars (default 100)."),
-        SpecField("conditions", .conditions, "When to show it: room_is_public, user_is_admin, user_is_guest, user_is_room_owner."),
-        SpecField("authentication", .string, "jwt (default) or none."),
-        extra,
-    ], fixed: [("location", "hipchat.sidebar.right")])
+    static let sidebar = SpecObject(
+        name: "sidebar",
+        fields: [
+            SpecField("key", .string, "The sidebar's key, unique among sidebars; targets name it."),
+            SpecField("name", .localizable, "The sidebar's title."),
+            SpecField("page", .page, to: ["url"], "The sidebar's page, a Markdown file of the project."),
+            SpecField("url", .url, "The sidebar's URL, when it is not a page of the project."),
+            SpecField("location", .string, "hipchat.sidebar.right, the only location HipChat has (the default)."),
+            SpecField("icon", .icon, "An icon for the sidebar."),
+            SpecField("weight", .integer, "Order among sidebars (default 100)."),
+            SpecField(
+                "conditions", .conditions,
+                "When to show it: room_is_public, user_is_admin, user_is_guest, user_is_room_owner."),
+            SpecField("authentication", .string, "jwt (default) or none."),
+            extra,
+        ], fixed: [("location", "hipchat.sidebar.right")])
 
-    static let dialog = SpecObject(name: "dialog", fields: [
-        SpecField("key", .string, "The dialog's key, unique among dialogs; targets name it."),
-        SpecField("title", .localizable, "The dialog's title."),
-        SpecField("page", .page, to: ["url"], "The dialog's page, a Markdown file of the project."),
-        SpecField("url", .url, "The dialog's URL, when it is not a page of the project; may hold {placeholders} for urlTemplateValues."),
-        SpecField("authentication", .string, "jwt (default) or none."),
-        SpecField("style", .string, to: ["options", "style"], "normal (default) or warning."),
-        SpecField("size", .dialogSize, to: ["options", "size"], "small, medium, large, xlarge, or {width, height} in px or %."),
-        SpecField("primaryAction", .button, to: ["options", "primaryAction"], "The primary button: its name, or {name, key, enabled}."),
-        SpecField("secondaryActions", .buttons, to: ["options", "secondaryActions"], "Link buttons beside it."),
-        SpecField("hint", .localizable, to: ["options", "hint"], "Text at the left of the bottom bar."),
-        SpecField("filter", .filter, to: ["options", "filter"], "A filter box in the header: its placeholder text."),
-        extra,
-    ])
+    static let dialog = SpecObject(
+        name: "dialog",
+        fields: [
+            SpecField("key", .string, "The dialog's key, unique among dialogs; targets name it."),
+            SpecField("title", .localizable, "The dialog's title."),
+            SpecField("page", .page, to: ["url"], "The dialog's page, a Markdown file of the project."),
+            SpecField(
+                "url", .url,
+                "The dialog's URL, when it is not a page of the project; may hold {placeholders} for urlTemplateValues."
+            ),
+            SpecField("authentication", .string, "jwt (default) or none."),
+            SpecField("style", .string, to: ["options", "style"], "normal (default) or warning."),
+            SpecField(
+                "size", .dialogSize, to: ["options", "size"],
+                "small, medium, large, xlarge, or {width, height} in px or %."),
+            SpecField(
+                "primaryAction", .button, to: ["options", "primaryAction"],
+                "The primary button: its name, or {name, key, enabled}."),
+            SpecField("secondaryActions", .buttons, to: ["options", "secondaryActions"], "Link buttons beside it."),
+            SpecField("hint", .localizable, to: ["options", "hint"], "Text at the left of the bottom bar."),
+            SpecField(
+                "filter", .filter, to: ["options", "filter"], "A filter box in the header: its placeholder text."),
+            extra,
+        ])
 
-    static let button = SpecObject(name: "button", fields: [
-        SpecField("name", .localizable, "The button's text."),
-        SpecField("key", .string, "The event key the dialog's page receives on a click."),
-        SpecField("enabled", .boolean, "Whether the button starts enabled (default true)."),
-        extra,
-    ])
+    static let button = SpecObject(
+        name: "button",
+        fields: [
+            SpecField("name", .localizable, "The button's text."),
+            SpecField("key", .string, "The event key the dialog's page receives on a click."),
+            SpecField("enabled", .boolean, "Whether the button starts enabled (default true)."),
+            extra,
+        ])
 
-    static let action = SpecObject(name: "action", fields: [
-        SpecField("key", .string, "The action's key, unique among actions."),
-        SpecField("name", .localizable, "The action's text in the menu."),
-        SpecField("location", .actionLocation, "message (a message's menu) or input (beside the chat input)."),
-        SpecField("target", .target, "The dialog, sidebar or external page it opens."),
-        SpecField("weight", .integer, "Order among actions (default 100)."),
-        SpecField("conditions", .conditions, "When to show it: room and user conditions, message_matches, message_contains_link, message_sent_by_current_user, card_matches."),
-        extra,
-    ])
+    static let action = SpecObject(
+        name: "action",
+        fields: [
+            SpecField("key", .string, "The action's key, unique among actions."),
+            SpecField("name", .localizable, "The action's text in the menu."),
+            SpecField("location", .actionLocation, "message (a message's menu) or input (beside the chat input)."),
+            SpecField("target", .target, "The dialog, sidebar or external page it opens."),
+            SpecField("weight", .integer, "Order among actions (default 100)."),
+            SpecField(
+                "conditions", .conditions,
+                "When to show it: room and user conditions, message_matches, message_contains_link, message_sent_by_current_user, card_matches."
+            ),
+            extra,
+        ])
 
-    static let externalPage = SpecObject(name: "externalPage", fields: [
-        SpecField("key", .string, "The page's key, unique among external pages; targets name it."),
-        SpecField("name", .localizable, "The page's name."),
-        SpecField("page", .page, to: ["url"], "The page, a Markdown file of the project."),
-        SpecField("url", .url, "The page's URL, when it is not a page of the project; may hold {message.…} placeholders."),
-    ])
+    static let externalPage = SpecObject(
+        name: "externalPage",
+        fields: [
+            SpecField("key", .string, "The page's key, unique among external pages; targets name it."),
+            SpecField("name", .localizable, "The page's name."),
+            SpecField("page", .page, to: ["url"], "The page, a Markdown file of the project."),
+            SpecField(
+                "url", .url, "The page's URL, when it is not a page of the project; may hold {message.…} placeholders."),
+        ])
 
-    static let oauth2Consumer = SpecObject(name: "oauth2Consumer", fields: [
-        SpecField("redirectionUrls", .urls, "URLs allowed as OAuth 2 redirect targets."),
-        extra,
-    ])
+    static let oauth2Consumer = SpecObject(
+        name: "oauth2Consumer",
+        fields: [
+            SpecField("redirectionUrls", .urls, "URLs allowed as OAuth 2 redirect targets."),
+            extra,
+        ])
 
-    static let oauth2Provider = SpecObject(name: "oauth2Provider", fields: [
-        SpecField("authorizationUrl", .url, "The OAuth 2 authorization URL."),
-        SpecField("tokenUrl", .url, "The OAuth 2 token URL."),
-        extra,
-    ])
+    static let oauth2Provider = SpecObject(
+        name: "oauth2Provider",
+        fields: [
+            SpecField("authorizationUrl", .url, "The OAuth 2 authorization URL."),
+            SpecField("tokenUrl", .url, "The OAuth 2 token URL."),
+            extra,
+        ])
 
-    static let environment = SpecObject(name: "environment", fields: [
-        SpecField("baseUrl", .setting, "The base URL in this environment."),
-        SpecField("hipchatJs", .setting, "HipChat's JavaScript API for the pages in this environment: a URL, or a file of the project."),
-        SpecField("hipchatCss", .setting, "HipChat's stylesheet for the pages in this environment: a URL, or a file of the project."),
-    ])
+    static let environment = SpecObject(
+        name: "environment",
+        fields: [
+            SpecField("baseUrl", .setting, "The base URL in this environment."),
+            SpecField(
+                "hipchatJs", .setting,
+                "HipChat's JavaScript API for the pages in this environment: a URL, or a file of the project."),
+            SpecField(
+                "hipchatCss", .setting,
+                "HipChat's stylesheet for the pages in this environment: a URL, or a file of the project."),
+        ])
 
-    static let addon = SpecObject(name: "addon.yaml", fields: [
-        SpecField("key", .string, "The add-on's key (its Marketplace key), such as com.example.incidents."),
-        SpecField("name", .string, "The add-on's name, shown at install."),
-        SpecField("description", .string, "A short description, shown at install."),
-        SpecField("vendor", .object(vendor), "Who makes it: {name, url}."),
-        SpecField("links", .object(links), "{homepage, self}; self defaults to {baseUrl}/atlassian-connect.json."),
-        SpecField("apiVersion", .string, "HipChat Connect API version (1:1)."),
-        SpecField("baseUrl", .setting, "Where the add-on is served; relative URLs and pages are joined to it."),
-        SpecField("environments", .setting, "Named settings (baseUrl, hipchatJs, hipchatCss) chosen with --env, such as dev and production."),
-        SpecField("hipchatJs", .setting, "HipChat's JavaScript API that view pages load. Default: https://www.hipchat.com/atlassian-connect/all.js; a HipChat Server host has its own."),
-        SpecField("hipchatCss", .setting, "HipChat's stylesheet that view pages load. Default: https://www.hipchat.com/atlassian-connect/all.css."),
-        SpecField("unsafe", .setting, "Keep raw HTML written in every page's Markdown (default false: it is left out). A page's front matter can say the same for itself."),
-        SpecField("scopes", .strings, to: ["capabilities", "hipchatApiConsumer", "scopes"], "API scopes the add-on asks for (hipchatApiConsumer.scopes)."),
-        SpecField("fromName", .string, to: ["capabilities", "hipchatApiConsumer", "fromName"], "The sender name on the add-on's messages."),
-        SpecField("avatar", .avatar, to: ["capabilities", "hipchatApiConsumer", "avatar"], "The image beside the add-on's messages."),
-        SpecField("install", .object(install), to: ["capabilities", "installable"], "How it installs (HipChat's installable)."),
-        SpecField("configure", .object(configure), to: ["capabilities", "configurable"], "The configuration page (HipChat's configurable)."),
-        SpecField("adminPage", .object(adminPage), to: ["capabilities", "adminPage"], "An admin page."),
-        SpecField("webhooks", .list(webhook), to: ["capabilities", "webhook"], "Events HipChat sends (HipChat's webhook)."),
-        SpecField("glances", .list(glance), to: ["capabilities", "glance"], "Status lines in the room's sidebar (HipChat's glance)."),
-        SpecField("sidebars", .list(sidebar), to: ["capabilities", "webPanel"], "Sidebar views (HipChat's webPanel)."),
-        SpecField("dialogs", .list(dialog), to: ["capabilities", "dialog"], "Dialogs (HipChat's dialog)."),
-        SpecField("actions", .list(action), to: ["capabilities", "action"], "Message and input actions (HipChat's action)."),
-        SpecField("externalPages", .list(externalPage), to: ["capabilities", "externalPage"], "Pages opened in a new tab (HipChat's externalPage)."),
-        SpecField("oauth2Consumer", .object(oauth2Consumer), to: ["capabilities", "oauth2Consumer"], "OAuth 2 redirect URLs."),
-        SpecField("oauth2Provider", .object(oauth2Provider), to: ["capabilities", "oauth2Provider"], "OAuth 2 endpoints."),
-        SpecField("listing", .listing, to: [], "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip."),
-        extra,
-    ])
+    static let addon = SpecObject(
+        name: "addon.yaml",
+        fields: [
+            SpecField("key", .string, "The add-on's key (its Marketplace key), such as com.example.incidents."),
+            SpecField("name", .string, "The add-on's name, shown at install."),
+            SpecField("description", .string, "A short description, shown at install."),
+            SpecField("vendor", .object(vendor), "Who makes it: {name, url}."),
+            SpecField("links", .object(links), "{homepage, self}; self defaults to {baseUrl}/atlassian-connect.json."),
+            SpecField("apiVersion", .string, "HipChat Connect API version (1:1)."),
+            SpecField("baseUrl", .setting, "Where the add-on is served; relative URLs and pages are joined to it."),
+            SpecField(
+                "environments", .setting,
+                "Named settings (baseUrl, hipchatJs, hipchatCss) chosen with --env, such as dev and production."),
+            SpecField(
+                "hipchatJs", .setting,
+                "HipChat's JavaScript API that view pages load. Default: https://www.hipchat.com/atlassian-connect/all.js; a HipChat Server host has its own."
+            ),
+            SpecField(
+                "hipchatCss", .setting,
+                "HipChat's stylesheet that view pages load. Default: https://www.hipchat.com/atlassian-connect/all.css."
+            ),
+            SpecField(
+                "unsafe", .setting,
+                "Keep raw HTML written in every page's Markdown (default false: it is left out). A page's front matter can say the same for itself."
+            ),
+            SpecField(
+                "scopes", .strings, to: ["capabilities", "hipchatApiConsumer", "scopes"],
+                "API scopes the add-on asks for (hipchatApiConsumer.scopes)."),
+            SpecField(
+                "fromName", .string, to: ["capabilities", "hipchatApiConsumer", "fromName"],
+                "The sender name on the add-on's messages."),
+            SpecField(
+                "avatar", .avatar, to: ["capabilities", "hipchatApiConsumer", "avatar"],
+                "The image beside the add-on's messages."),
+            SpecField(
+                "install", .object(install), to: ["capabilities", "installable"],
+                "How it installs (HipChat's installable)."),
+            SpecField(
+                "configure", .object(configure), to: ["capabilities", "configurable"],
+                "The configuration page (HipChat's configurable)."),
+            SpecField("adminPage", .object(adminPage), to: ["capabilities", "adminPage"], "An admin page."),
+            SpecField(
+                "webhooks", .list(webhook), to: ["capabilities", "webhook"], "Events HipChat sends (HipChat's webhook)."
+            ),
+            SpecField(
+                "glances", .list(glance), to: ["capabilities", "glance"],
+                "Status lines in the room's sidebar (HipChat's glance)."),
+            SpecField(
+                "sidebars", .list(sidebar), to: ["capabilities", "webPanel"], "Sidebar views (HipChat's webPanel)."),
+            SpecField("dialogs", .list(dialog), to: ["capabilities", "dialog"], "Dialogs (HipChat's dialog)."),
+            SpecField(
+                "actions", .list(action), to: ["capabilities", "action"],
+                "Message and input actions (HipChat's action)."),
+            SpecField(
+                "externalPages", .list(externalPage), to: ["capabilities", "externalPage"],
+                "Pages opened in a new tab (HipChat's externalPage)."),
+            SpecField(
+                "oauth2Consumer", .object(oauth2Consumer), to: ["capabilities", "oauth2Consumer"],
+                "OAuth 2 redirect URLs."),
+            SpecField(
+                "oauth2Provider", .object(oauth2Provider), to: ["capabilities", "oauth2Provider"], "OAuth 2 endpoints."),
+            SpecField(
+                "listing", .listing, to: [],
+                "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip."),
+            extra,
+        ])
 
     /// HipChat's order of top-level members and capabilities, used for every descriptor written.
     static let descriptorOrder = ["key", "name", "description", "vendor", "links", "apiVersion", "capabilities"]
-    static let capabilitiesOrder = ["hipchatApiConsumer", "installable", "configurable", "adminPage", "webhook", "glance",
-                                    "webPanel", "dialog", "action", "externalPage", "oauth2Consumer", "oauth2Provider"]
+    static let capabilitiesOrder = [
+        "hipchatApiConsumer", "installable", "configurable", "adminPage", "webhook", "glance",
+        "webPanel", "dialog", "action", "externalPage", "oauth2Consumer", "oauth2Provider",
+    ]
 }

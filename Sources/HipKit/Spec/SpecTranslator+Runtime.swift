@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// What `hipkit serve` needs beyond the descriptor: webhooks' canned replies and the settings a
 /// configuration page edits.
@@ -8,8 +8,11 @@ extension SpecTranslator {
     mutating func readReply(_ node: YAMLNode) -> JSONNode? {
         var reply: JSONNode
         if let text = node.scalar?.value, node.scalar?.resolved != .null {
-            reply = .object([JSONMember("message", .string(text, at: node.location)),
-                             JSONMember("message_format", .string("text", at: node.location))], at: node.location)
+            reply = .object(
+                [
+                    JSONMember("message", .string(text, at: node.location)),
+                    JSONMember("message_format", .string("text", at: node.location)),
+                ], at: node.location)
         } else if node.mapping != nil {
             var ignored: [Diagnostic] = []
             reply = JSONNode.from(node, diagnostics: &ignored)
@@ -19,8 +22,11 @@ extension SpecTranslator {
             }
             if reply["message_format"] == nil { reply["message_format"] = .string("text", at: node.location) }
         } else {
-            diagnostics.append(.error(.wrongType, "a webhook reply must be a message or { message, format, color, notify, card }, not \(node.kindDescription)",
-                                      at: node.location))
+            diagnostics.append(
+                .error(
+                    .wrongType,
+                    "a webhook reply must be a message or { message, format, color, notify, card }, not \(node.kindDescription)",
+                    at: node.location))
             return nil
         }
         let problems = CardValidator().validate(reply, subject: "the reply")
@@ -32,74 +38,104 @@ extension SpecTranslator {
         guard let url = webhook["url"]?.stringValue else { return }
         guard url.hasPrefix(baseUrl + "/") else {
             if case .some(.some) = reply {
-                diagnostics.append(.warning(.replyUnserved, "\(subject) has a reply, but its url is not under baseUrl, so hipkit serve never sees it",
-                                            at: webhook["url"]?.location, hint: "use a relative url such as /hooks/NAME"))
+                diagnostics.append(
+                    .warning(
+                        .replyUnserved,
+                        "\(subject) has a reply, but its url is not under baseUrl, so hipkit serve never sees it",
+                        at: webhook["url"]?.location, hint: "use a relative url such as /hooks/NAME"))
             }
             return
         }
         var path = String(url.dropFirst(baseUrl.count))
         if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = String(path[..<q]) }
-        webhooks.append(RuntimeWebhook(
-            key: webhook["key"]?.stringValue, path: path.removingPercentEncoding ?? path,
-            event: webhook["event"]?.stringValue ?? "", pattern: webhook["pattern"]?.stringValue,
-            authentication: webhook["authentication"]?.stringValue ?? "none", reply: reply ?? nil))
+        webhooks.append(
+            RuntimeWebhook(
+                key: webhook["key"]?.stringValue, path: path.removingPercentEncoding ?? path,
+                event: webhook["event"]?.stringValue ?? "", pattern: webhook["pattern"]?.stringValue,
+                authentication: webhook["authentication"]?.stringValue ?? "none", reply: reply ?? nil))
     }
 
     static let settingTypes = ["text", "number", "boolean", "select"]
 
     mutating func readSettings(_ node: YAMLNode) {
         guard let items = node.sequence else {
-            diagnostics.append(.error(.wrongType, "settings must be a list of { name, type, … }, not \(node.kindDescription)", at: node.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "settings must be a list of { name, type, … }, not \(node.kindDescription)",
+                    at: node.location))
             return
         }
         var fields: [JSONNode] = []
         var names = Set<String>()
         for item in items {
             guard item.mapping != nil else {
-                diagnostics.append(.error(.wrongType, "a setting must be a mapping such as { name: channel, type: text }", at: item.location))
+                diagnostics.append(
+                    .error(
+                        .wrongType, "a setting must be a mapping such as { name: channel, type: text }",
+                        at: item.location))
                 continue
             }
             var wrongTypes = Set<String>()
             for entry in item.mapping ?? [] {
                 guard let name = entry.key.scalar?.value else { continue }
                 guard let known = SpecSchema.setting.field(name) else {
-                    diagnostics.append(.warning(.unknownField, "unknown field '\(name)' in a setting", at: entry.key.location,
-                                                hint: Suggestion.hint(for: name, in: SpecSchema.setting.fields.map(\.name))))
+                    diagnostics.append(
+                        .warning(
+                            .unknownField, "unknown field '\(name)' in a setting", at: entry.key.location,
+                            hint: Suggestion.hint(for: name, in: SpecSchema.setting.fields.map(\.name))))
                     continue
                 }
                 // `name` has its own check below, with its rules for the characters.
                 if name != "name", let expected = Self.settingTypeProblem(entry.value, known.kind) {
-                    diagnostics.append(.error(.wrongType, "'\(name)' of a setting must be \(expected), not \(entry.value.kindDescription)",
-                                              at: entry.value.location))
+                    diagnostics.append(
+                        .error(
+                            .wrongType,
+                            "'\(name)' of a setting must be \(expected), not \(entry.value.kindDescription)",
+                            at: entry.value.location))
                     wrongTypes.insert(name)
                 }
             }
             var ignored: [Diagnostic] = []
             var field = JSONNode.from(item, diagnostics: &ignored)
             for name in wrongTypes { field[name] = nil }
-            guard let name = field["name"]?.stringValue, !name.isEmpty, name.unicodeScalars.allSatisfy({ ShapeChecker.isKeyCharacter($0) && $0 != "." }) else {
-                diagnostics.append(.error(.invalidValue, "a setting needs a name of letters, digits, '_' and '-'", at: item["name"]?.location ?? item.location))
+            guard let name = field["name"]?.stringValue, !name.isEmpty,
+                name.unicodeScalars.allSatisfy({ ShapeChecker.isKeyCharacter($0) && $0 != "." })
+            else {
+                diagnostics.append(
+                    .error(
+                        .invalidValue, "a setting needs a name of letters, digits, '_' and '-'",
+                        at: item["name"]?.location ?? item.location))
                 continue
             }
             if !names.insert(name).inserted {
-                diagnostics.append(.error(.duplicateSetting, "two settings are called '\(name)'", at: item["name"]?.location))
+                diagnostics.append(
+                    .error(.duplicateSetting, "two settings are called '\(name)'", at: item["name"]?.location))
             }
             let type = field["type"]?.stringValue ?? "text"
             if !Self.settingTypes.contains(type) {
-                diagnostics.append(.error(.invalidValue, "setting type '\(type)' is not one of \(Self.settingTypes.joined(separator: ", "))",
-                                          at: item["type"]?.location, hint: Suggestion.hint(for: type, in: Self.settingTypes)))
+                diagnostics.append(
+                    .error(
+                        .invalidValue,
+                        "setting type '\(type)' is not one of \(Self.settingTypes.joined(separator: ", "))",
+                        at: item["type"]?.location, hint: Suggestion.hint(for: type, in: Self.settingTypes)))
             }
             field["type"] = .string(type)
             let options = field["options"]?.arrayValue?.compactMap(\.stringValue) ?? []
             if type == "select" && options.isEmpty {
-                diagnostics.append(.error(.missingField, "the select setting '\(name)' needs options", at: item.location))
+                diagnostics.append(
+                    .error(.missingField, "the select setting '\(name)' needs options", at: item.location))
             }
             if let pattern = field["pattern"]?.stringValue, let problem = ShapeChecker.regexProblem(pattern) {
-                diagnostics.append(.error(.invalidRegex, "the pattern of setting '\(name)' is not a valid regular expression: \(problem)",
-                                          at: item["pattern"]?.location))
+                diagnostics.append(
+                    .error(
+                        .invalidRegex, "the pattern of setting '\(name)' is not a valid regular expression: \(problem)",
+                        at: item["pattern"]?.location))
             }
             if let value = field["default"], !Self.settingAccepts(type: type, options: options, value: value) {
-                diagnostics.append(.error(.invalidValue, "the default of setting '\(name)' is not a valid \(type)", at: item["default"]?.location))
+                diagnostics.append(
+                    .error(
+                        .invalidValue, "the default of setting '\(name)' is not a valid \(type)",
+                        at: item["default"]?.location))
             }
             fields.append(field.withoutLocations)
         }

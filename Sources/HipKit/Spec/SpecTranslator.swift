@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Turns `addon.yaml` into a capabilities descriptor, keeping every value's source location.
 ///
@@ -64,21 +64,29 @@ struct SpecTranslator {
 
     private mutating func translateObject(_ node: YAMLNode, _ spec: SpecObject, subject: String) -> JSONNode {
         guard let entries = node.mapping else {
-            diagnostics.append(.error(.wrongType, "\(subject) must be a mapping of fields, not \(node.kindDescription)", at: node.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "\(subject) must be a mapping of fields, not \(node.kindDescription)", at: node.location
+                ))
             return .object(at: node.location)
         }
         var out = JSONNode.object(at: node.location)
         var byName: [String: YAMLEntry] = [:]
         for entry in entries {
             guard let name = entry.key.scalar?.value else {
-                diagnostics.append(.error(.complexKey, "a field name must be plain text, not \(entry.key.kindDescription)", at: entry.key.location))
+                diagnostics.append(
+                    .error(
+                        .complexKey, "a field name must be plain text, not \(entry.key.kindDescription)",
+                        at: entry.key.location))
                 continue
             }
             byName[name] = entry
         }
         if byName["page"] != nil, let url = byName["url"] {
-            diagnostics.append(.error(.pageAndUrl, "\(subject) has both 'page' and 'url'", at: url.key.location,
-                                      hint: "use page: for a Markdown page of the project, url: for anything else"))
+            diagnostics.append(
+                .error(
+                    .pageAndUrl, "\(subject) has both 'page' and 'url'", at: url.key.location,
+                    hint: "use page: for a Markdown page of the project, url: for anything else"))
         }
         let moduleKey = byName["key"]?.value.string
         for field in spec.fields {
@@ -106,12 +114,18 @@ struct SpecTranslator {
                 continue
             }
             if case .glanceData = field.kind {
-                readGlanceData(entry.value, key: moduleKey, queryUrl: out["queryUrl"]?.stringValue ?? byName["queryUrl"]?.value.string.map(resolve))
+                readGlanceData(
+                    entry.value, key: moduleKey,
+                    queryUrl: out["queryUrl"]?.stringValue ?? byName["queryUrl"]?.value.string.map(resolve))
                 continue
             }
             let fieldSubject = "'\(field.name)' of \(subject)"
             if field.name == "url", byName["page"] != nil { continue }
-            guard var value = translateValue(entry.value, field.kind, subject: fieldSubject, parentSubject: subject, moduleKey: moduleKey, spec: spec) else { continue }
+            guard
+                var value = translateValue(
+                    entry.value, field.kind, subject: fieldSubject, parentSubject: subject, moduleKey: moduleKey,
+                    spec: spec)
+            else { continue }
             if value.location == nil { value.location = entry.value.location }
             Self.set(&out, at: field.path, value, keyLocation: entry.key.location)
         }
@@ -125,13 +139,15 @@ struct SpecTranslator {
         for entry in entries {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
             let hint = fieldNames.hint(for: name)
-            diagnostics.append(.warning(
-                .unknownField, "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
-                at: entry.key.location,
-                hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
+            diagnostics.append(
+                .warning(
+                    .unknownField, "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
+                    at: entry.key.location,
+                    hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
             var ignored: [Diagnostic] = []
             quietFieldLocations.insert(entry.key.location)
-            unknown.append(JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location))
+            unknown.append(
+                JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location))
         }
         Self.setMembers(&out, unknown)
         return out
@@ -171,7 +187,10 @@ struct SpecTranslator {
     /// a value that would replace a generated one is refused.
     private mutating func merge(_ extra: YAMLNode, into out: inout JSONNode, subject: String) {
         guard extra.mapping != nil else {
-            diagnostics.append(.error(.wrongType, "'extra' of \(subject) must be a mapping, not \(extra.kindDescription)", at: extra.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "'extra' of \(subject) must be a mapping, not \(extra.kindDescription)",
+                    at: extra.location))
             return
         }
         var ignored: [Diagnostic] = []
@@ -195,9 +214,11 @@ struct SpecTranslator {
                     deepMerge(member.value, into: &merged, path: path + "." + member.name)
                     members[i].value = merged
                 } else {
-                    diagnostics.append(.error(
-                        .extraConflict, "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
-                        at: member.nameLocation, hint: "set it with the spec's own field instead"))
+                    diagnostics.append(
+                        .error(
+                            .extraConflict,
+                            "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
+                            at: member.nameLocation, hint: "set it with the spec's own field instead"))
                 }
             } else {
                 index[member.name] = members.count
@@ -210,7 +231,8 @@ struct SpecTranslator {
     // MARK: Values
 
     private mutating func translateValue(
-        _ node: YAMLNode, _ kind: SpecField.Kind, subject: String, parentSubject: String, moduleKey: String?, spec: SpecObject
+        _ node: YAMLNode, _ kind: SpecField.Kind, subject: String, parentSubject: String, moduleKey: String?,
+        spec: SpecObject
     ) -> JSONNode? {
         switch kind {
         case .string:
@@ -218,29 +240,42 @@ struct SpecTranslator {
             return .string(s, at: node.location)
         case .boolean:
             guard case .bool(let b)? = node.scalar?.resolved else {
-                return typeError(node, subject, "true or false", hint: node.scalar.map { ["yes", "no", "on", "off"].contains($0.value.lowercased()) } == true ? "write true or false" : nil)
+                return typeError(
+                    node, subject, "true or false",
+                    hint: node.scalar.map { ["yes", "no", "on", "off"].contains($0.value.lowercased()) } == true
+                        ? "write true or false" : nil)
             }
             return .bool(b, at: node.location)
         case .integer:
-            guard case .integer(let i)? = node.scalar?.resolved else { return typeError(node, subject, "a whole number") }
+            guard case .integer(let i)? = node.scalar?.resolved else {
+                return typeError(node, subject, "a whole number")
+            }
             return JSONNode(.integer(i), at: node.location)
         case .url:
             guard let s = scalarText(node, subject: subject) else { return nil }
             guard !s.trimmingCharacters(in: .whitespaces).isEmpty else {
-                diagnostics.append(.error(.emptyValue, "\(subject) must not be empty", at: node.location,
-                                          hint: "write the URL, or `/` for the base URL itself"))
+                diagnostics.append(
+                    .error(
+                        .emptyValue, "\(subject) must not be empty", at: node.location,
+                        hint: "write the URL, or `/` for the base URL itself"))
                 return nil
             }
             return .string(resolve(s), at: node.location)
         case .urls:
             guard let items = node.sequence else { return typeError(node, subject, "a list of URLs") }
-            return .array(items.compactMap { item in
-                scalarText(item, subject: subject).map { JSONNode.string(resolve($0), at: item.location) }
-            }, at: node.location)
+            return .array(
+                items.compactMap { item in
+                    scalarText(item, subject: subject).map { JSONNode.string(resolve($0), at: item.location) }
+                }, at: node.location)
         case .page:
-            guard let s = scalarText(node, subject: subject), let source = projectFile(s, at: node.location, subject: subject, mustBePage: true) else { return nil }
+            guard let s = scalarText(node, subject: subject),
+                let source = projectFile(s, at: node.location, subject: subject, mustBePage: true)
+            else { return nil }
             let urlPath = PageReference.urlPath(forSource: source)
-            pages.append(PageReference(source: source, urlPath: urlPath, moduleKind: spec.name, moduleKey: moduleKey, location: node.location))
+            pages.append(
+                PageReference(
+                    source: source, urlPath: urlPath, moduleKind: spec.name, moduleKey: moduleKey,
+                    location: node.location))
             return .string(baseUrl + percentEncoded(urlPath), at: node.location)
         case .icon, .avatar:
             return image(node, subject: subject, asObject: { if case .icon = kind { true } else { false } }())
@@ -265,23 +300,31 @@ struct SpecTranslator {
                 guard let s = scalarText(node, subject: subject) else { return nil }
                 return .string(s, at: node.location)
             }
-            return .object(entries.compactMap { entry in
-                guard let name = entry.key.scalar?.value else { return nil }
-                if case .integer(let px)? = entry.value.scalar?.resolved {
-                    return JSONMember(name, .string("\(px)px", at: entry.value.location), nameLocation: entry.key.location)
-                }
-                var ignored: [Diagnostic] = []
-                return JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location)
-            }, at: node.location)
+            return .object(
+                entries.compactMap { entry in
+                    guard let name = entry.key.scalar?.value else { return nil }
+                    if case .integer(let px)? = entry.value.scalar?.resolved {
+                        return JSONMember(
+                            name, .string("\(px)px", at: entry.value.location), nameLocation: entry.key.location)
+                    }
+                    var ignored: [Diagnostic] = []
+                    return JSONMember(
+                        name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location)
+                }, at: node.location)
         case .button:
             if node.mapping != nil { return translateObject(node, SpecSchema.button, subject: subject) }
             guard let s = scalarText(node, subject: subject) else { return nil }
-            return .object([JSONMember("name", .object([JSONMember("value", .string(s, at: node.location))], at: node.location))], at: node.location)
+            return .object(
+                [JSONMember("name", .object([JSONMember("value", .string(s, at: node.location))], at: node.location))],
+                at: node.location)
         case .buttons:
             guard let items = node.sequence else { return typeError(node, subject, "a list of buttons") }
-            return .array(items.enumerated().compactMap { i, item in
-                translateValue(item, .button, subject: "\(subject)[\(i)]", parentSubject: parentSubject, moduleKey: moduleKey, spec: spec)
-            }, at: node.location)
+            return .array(
+                items.enumerated().compactMap { i, item in
+                    translateValue(
+                        item, .button, subject: "\(subject)[\(i)]", parentSubject: parentSubject, moduleKey: moduleKey,
+                        spec: spec)
+                }, at: node.location)
         case .filter:
             if node.mapping != nil { return json(node) }
             guard let s = scalarText(node, subject: subject) else { return nil }
@@ -295,8 +338,13 @@ struct SpecTranslator {
             default:
                 if !DescriptorShape.actionLocations.contains(s) {
                     let names = ["message", "input"]
-                    diagnostics.append(.error(.invalidValue, "\(subject) is '\(s)'; an action sits in each message's menu (message) or beside the input box (input)",
-                                              at: node.location, hint: Suggestion.hint(for: s, in: names + DescriptorShape.actionLocations) ?? "write message or input"))
+                    diagnostics.append(
+                        .error(
+                            .invalidValue,
+                            "\(subject) is '\(s)'; an action sits in each message's menu (message) or beside the input box (input)",
+                            at: node.location,
+                            hint: Suggestion.hint(for: s, in: names + DescriptorShape.actionLocations)
+                                ?? "write message or input"))
                     reportedValueLocations.insert(node.location)
                 }
                 return .string(s, at: node.location)
@@ -305,10 +353,12 @@ struct SpecTranslator {
             return translateObject(node, objectSpec, subject: subject)
         case .list(let itemSpec):
             guard let items = node.sequence else { return typeError(node, subject, "a list") }
-            return .array(items.enumerated().map { i, item in
-                let key = item["key"]?.string
-                return translateObject(item, itemSpec, subject: key.map { "\(itemSpec.name) '\($0)'" } ?? "\(itemSpec.name) #\(i + 1)")
-            }, at: node.location)
+            return .array(
+                items.enumerated().map { i, item in
+                    let key = item["key"]?.string
+                    return translateObject(
+                        item, itemSpec, subject: key.map { "\(itemSpec.name) '\($0)'" } ?? "\(itemSpec.name) #\(i + 1)")
+                }, at: node.location)
         case .glanceData, .setting, .image, .listing, .webhookReply, .settings:
             return nil
         }
@@ -322,12 +372,15 @@ struct SpecTranslator {
     /// Conditions with bare names expanded to `{condition: name}`, at every level of nesting.
     private func conditions(_ node: YAMLNode) -> JSONNode {
         guard let items = node.sequence else { return json(node) }
-        return .array(items.map { item in
-            if let name = item.string { return .object([JSONMember("condition", .string(name, at: item.location))], at: item.location) }
-            guard var object = item.mapping.map({ _ in json(item) }) else { return json(item) }
-            if let nested = item["conditions"] { object["conditions"] = conditions(nested) }
-            return object
-        }, at: node.location)
+        return .array(
+            items.map { item in
+                if let name = item.string {
+                    return .object([JSONMember("condition", .string(name, at: item.location))], at: item.location)
+                }
+                guard var object = item.mapping.map({ _ in json(item) }) else { return json(item) }
+                if let nested = item["conditions"] { object["conditions"] = conditions(nested) }
+                return object
+            }, at: node.location)
     }
 
     /// A scalar as text. Numbers and booleans are taken as written (`name: 2048` is the text
@@ -340,8 +393,13 @@ struct SpecTranslator {
         return scalar.value
     }
 
-    private mutating func typeError(_ node: YAMLNode, _ subject: String, _ expected: String, hint: String? = nil) -> JSONNode? {
-        diagnostics.append(.error(.wrongType, "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location, hint: hint))
+    private mutating func typeError(_ node: YAMLNode, _ subject: String, _ expected: String, hint: String? = nil)
+        -> JSONNode?
+    {
+        diagnostics.append(
+            .error(
+                .wrongType, "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location, hint: hint
+            ))
         return nil
     }
 
@@ -366,29 +424,40 @@ struct SpecTranslator {
 
     /// A path inside the project that must name an existing file; returns it normalised
     /// (`./pages//a.md` → `pages/a.md`).
-    private mutating func projectFile(_ path: String, at location: SourceLocation, subject: String, mustBePage: Bool) -> String? {
+    private mutating func projectFile(_ path: String, at location: SourceLocation, subject: String, mustBePage: Bool)
+        -> String?
+    {
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
             if part == ".." || path.hasPrefix("/") || path.contains("\\") {
-                diagnostics.append(.error(.outsideProject, "\(subject) '\(path)' points outside the project folder", at: location,
-                                          hint: "keep pages and images inside the project, and name them relative to it"))
+                diagnostics.append(
+                    .error(
+                        .outsideProject, "\(subject) '\(path)' points outside the project folder", at: location,
+                        hint: "keep pages and images inside the project, and name them relative to it"))
                 return nil
             }
             parts.append(part)
         }
         let normalised = parts.joined(separator: "/")
         if mustBePage, !(normalised.lowercased().hasSuffix(".md") || normalised.lowercased().hasSuffix(".markdown")) {
-            diagnostics.append(.error(.notMarkdown, "\(subject) '\(path)' is not a Markdown file (.md)", at: location,
-                                      hint: "page: takes a Markdown file of the project; use url: for other pages"))
+            diagnostics.append(
+                .error(
+                    .notMarkdown, "\(subject) '\(path)' is not a Markdown file (.md)", at: location,
+                    hint: "page: takes a Markdown file of the project; use url: for other pages"))
             return nil
         }
         var isDirectory: ObjCBool = false
         let absolute = projectDirectory.appendingPathComponent(normalised).path
-        guard !normalised.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            let shown = displayDirectory.isEmpty || displayDirectory == "." ? normalised : displayDirectory + "/" + normalised
-            diagnostics.append(.error(.missingFile, "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
-                                      hint: nearbyFileHint(normalised)))
+        guard !normalised.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory),
+            !isDirectory.boolValue
+        else {
+            let shown =
+                displayDirectory.isEmpty || displayDirectory == "." ? normalised : displayDirectory + "/" + normalised
+            diagnostics.append(
+                .error(
+                    .missingFile, "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
+                    hint: nearbyFileHint(normalised)))
             return nil
         }
         return normalised
@@ -405,26 +474,39 @@ struct SpecTranslator {
     /// URL, with its `name@2x.ext` twin for `url@2x` when there is one.
     private mutating func image(_ node: YAMLNode, subject: String, asObject: Bool) -> JSONNode? {
         if let entries = node.mapping {
-            return .object(entries.compactMap { entry in
-                guard let name = entry.key.scalar?.value else { return nil }
-                guard ["url", "url@2x"].contains(name), let s = scalarText(entry.value, subject: "'\(name)' of \(subject)") else {
-                    var ignored: [Diagnostic] = []
-                    return JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location)
-                }
-                return JSONMember(name, .string(imageURL(s, at: entry.value.location, subject: subject).url, at: entry.value.location),
-                                  nameLocation: entry.key.location)
-            }, at: node.location)
+            return .object(
+                entries.compactMap { entry in
+                    guard let name = entry.key.scalar?.value else { return nil }
+                    guard ["url", "url@2x"].contains(name),
+                        let s = scalarText(entry.value, subject: "'\(name)' of \(subject)")
+                    else {
+                        var ignored: [Diagnostic] = []
+                        return JSONMember(
+                            name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location)
+                    }
+                    return JSONMember(
+                        name,
+                        .string(imageURL(s, at: entry.value.location, subject: subject).url, at: entry.value.location),
+                        nameLocation: entry.key.location)
+                }, at: node.location)
         }
         guard let s = scalarText(node, subject: subject) else { return nil }
         let (url, twin, isFile) = imageURL(s, at: node.location, subject: subject, findTwin: true)
         if !asObject && !isFile { return .string(url, at: node.location) }
-        return .object([JSONMember("url", .string(url, at: node.location)),
-                        JSONMember("url@2x", .string(twin ?? url, at: node.location))], at: node.location)
+        return .object(
+            [
+                JSONMember("url", .string(url, at: node.location)),
+                JSONMember("url@2x", .string(twin ?? url, at: node.location)),
+            ], at: node.location)
     }
 
-    private mutating func imageURL(_ s: String, at location: SourceLocation, subject: String, findTwin: Bool = false) -> (url: String, twin: String?, isFile: Bool) {
+    private mutating func imageURL(_ s: String, at location: SourceLocation, subject: String, findTwin: Bool = false)
+        -> (url: String, twin: String?, isFile: Bool)
+    {
         if Self.isAbsolute(s) || s.hasPrefix("/") { return (resolve(s), nil, false) }
-        guard let file = projectFile(s, at: location, subject: subject, mustBePage: false) else { return (resolve(s), nil, true) }
+        guard let file = projectFile(s, at: location, subject: subject, mustBePage: false) else {
+            return (resolve(s), nil, true)
+        }
         assets.insert(file)
         var twin: String?
         if findTwin {
@@ -451,9 +533,11 @@ struct SpecTranslator {
         diagnostics += normaliser.diagnostics
         guard let data, let key else { return }
         guard let queryUrl, queryUrl.hasPrefix(baseUrl + "/") else {
-            diagnostics.append(.warning(
-                .glanceDataUnserved, "glance '\(key)' has data, but its queryUrl is not under baseUrl, so no static copy is written",
-                at: node.location, hint: "drop queryUrl to serve the data at /glances/\(key).json"))
+            diagnostics.append(
+                .warning(
+                    .glanceDataUnserved,
+                    "glance '\(key)' has data, but its queryUrl is not under baseUrl, so no static copy is written",
+                    at: node.location, hint: "drop queryUrl to serve the data at /glances/\(key).json"))
             return
         }
         var path = String(queryUrl.dropFirst(baseUrl.count))

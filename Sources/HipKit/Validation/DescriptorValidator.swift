@@ -23,12 +23,17 @@ public struct DescriptorValidator: Sendable {
         var diagnostics: [Diagnostic] = []
         var descriptor = descriptor
         guard descriptor.isObject else {
-            return [.error(.wrongType, "a descriptor must be a JSON object, not \(descriptor.kindDescription)", at: descriptor.location)]
+            return [
+                .error(
+                    .wrongType, "a descriptor must be a JSON object, not \(descriptor.kindDescription)",
+                    at: descriptor.location)
+            ]
         }
         if var capabilities = descriptor["capabilities"], let webhook = capabilities["webhook"], webhook.isObject {
-            diagnostics.append(.warning(
-                .webhookNotList, "'capabilities.webhook' is a single object; HipChat's schema wants a list",
-                at: webhook.location, hint: "wrap it in [ ]; hipkit reads it as a list of one"))
+            diagnostics.append(
+                .warning(
+                    .webhookNotList, "'capabilities.webhook' is a single object; HipChat's schema wants a list",
+                    at: webhook.location, hint: "wrap it in [ ]; hipkit reads it as a list of one"))
             capabilities["webhook"] = .array([webhook], at: webhook.location)
             descriptor["capabilities"] = capabilities
         }
@@ -48,12 +53,20 @@ public struct DescriptorValidator: Sendable {
     private func checkAddonKey(_ descriptor: JSONNode) -> [Diagnostic] {
         guard let node = descriptor["key"], let key = node.stringValue, !key.isEmpty else { return [] }
         if let template = URLRule.unexpandedTemplate(in: key) {
-            return [.error(.unexpandedPlaceholder, "the add-on key '\(key)' still holds the template placeholder '\(template)'",
-                           at: node.location, hint: "HipChat identifies the add-on by this exact text; write the real key")]
+            return [
+                .error(
+                    .unexpandedPlaceholder,
+                    "the add-on key '\(key)' still holds the template placeholder '\(template)'",
+                    at: node.location, hint: "HipChat identifies the add-on by this exact text; write the real key")
+            ]
         }
         if key.unicodeScalars.contains(where: { !ShapeChecker.isKeyCharacter($0) }) {
-            return [.warning(.invalidKey, "the add-on key '\(key)' has characters other than letters, digits, '_', '-' and '.'",
-                             at: node.location, hint: "Marketplace keys are usually reverse-domain names such as com.example.addon")]
+            return [
+                .warning(
+                    .invalidKey, "the add-on key '\(key)' has characters other than letters, digits, '_', '-' and '.'",
+                    at: node.location,
+                    hint: "Marketplace keys are usually reverse-domain names such as com.example.addon")
+            ]
         }
         return []
     }
@@ -66,9 +79,11 @@ public struct DescriptorValidator: Sendable {
             for module in capabilities[name]?.arrayValue ?? [] {
                 guard let keyNode = module["key"], let key = keyNode.stringValue else { continue }
                 if let first = seen[key] {
-                    diagnostics.append(.error(
-                        .duplicateModuleKey, "two \(name) modules share the key '\(key)'\(first.map { " (the first is at line \($0.line))" } ?? "")",
-                        at: keyNode.location, hint: "keys must be unique within each module type; rename one"))
+                    diagnostics.append(
+                        .error(
+                            .duplicateModuleKey,
+                            "two \(name) modules share the key '\(key)'\(first.map { " (the first is at line \($0.line))" } ?? "")",
+                            at: keyNode.location, hint: "keys must be unique within each module type; rename one"))
                 } else {
                     seen[key] = keyNode.location
                 }
@@ -77,9 +92,11 @@ public struct DescriptorValidator: Sendable {
         }
         for (key, kinds) in targets where kinds.count > 1 {
             let location = capabilities[kinds[1]]?.arrayValue?.first { $0["key"]?.stringValue == key }?["key"]?.location
-            diagnostics.append(.warning(
-                .ambiguousTarget, "'\(key)' is the key of both a \(kinds[0]) and a \(kinds[1]); a target naming it is ambiguous",
-                at: location, hint: "give each view its own key"))
+            diagnostics.append(
+                .warning(
+                    .ambiguousTarget,
+                    "'\(key)' is the key of both a \(kinds[0]) and a \(kinds[1]); a target naming it is ambiguous",
+                    at: location, hint: "give each view its own key"))
         }
         let known = targets.keys.sorted()
         let suggestions = Suggestion.Candidates(known)
@@ -89,20 +106,27 @@ public struct DescriptorValidator: Sendable {
                 let keyNode = target.stringValue != nil ? target : target["key"]
                 guard let keyNode, let key = keyNode.stringValue, targets[key] == nil else { continue }
                 let owner = module["key"]?.stringValue.map { "\(kind) '\($0)'" } ?? kind
-                let hint = suggestions.hint(for: key)
-                    ?? (known.isEmpty ? "declare a dialog, sidebar or external page with this key"
-                                      : "known views: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
-                diagnostics.append(.error(
-                    .unknownTarget, "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
-                    at: keyNode.location, hint: hint))
+                let hint =
+                    suggestions.hint(for: key)
+                    ?? (known.isEmpty
+                        ? "declare a dialog, sidebar or external page with this key"
+                        : "known views: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
+                diagnostics.append(
+                    .error(
+                        .unknownTarget,
+                        "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
+                        at: keyNode.location, hint: hint))
             }
         }
         for webhook in capabilities["webhook"]?.arrayValue ?? [] {
             guard let pattern = webhook["pattern"], let event = webhook["event"]?.stringValue,
-                  !["room_message", "room_notification"].contains(event) else { continue }
-            diagnostics.append(.warning(
-                .patternIgnored, "a webhook for '\(event)' has a pattern, but HipChat matches patterns only against messages",
-                at: pattern.location, hint: "remove the pattern, or use the room_message event"))
+                !["room_message", "room_notification"].contains(event)
+            else { continue }
+            diagnostics.append(
+                .warning(
+                    .patternIgnored,
+                    "a webhook for '\(event)' has a pattern, but HipChat matches patterns only against messages",
+                    at: pattern.location, hint: "remove the pattern, or use the room_message event"))
         }
         return diagnostics
     }
@@ -113,19 +137,28 @@ public struct DescriptorValidator: Sendable {
         let global = installable?["allowGlobal"]?.boolValue ?? true
         let room = installable?["allowRoom"]?.boolValue ?? true
         if let installable, !global, !room {
-            diagnostics.append(.error(
-                .notInstallable, "installable forbids both global and room installs, so the add-on cannot be installed anywhere",
-                at: installable.location, hint: "allow at least one of allowGlobal and allowRoom"))
+            diagnostics.append(
+                .error(
+                    .notInstallable,
+                    "installable forbids both global and room installs, so the add-on cannot be installed anywhere",
+                    at: installable.location, hint: "allow at least one of allowGlobal and allowRoom"))
         }
         if let installable, installable["updateCallbackUrl"] != nil, installable["callbackUrl"] == nil {
-            diagnostics.append(.warning(
-                .updateWithoutInstall, "installable has an updateCallbackUrl but no callbackUrl, so HipChat never sends the first install",
-                at: installable.location(ofMember: "updateCallbackUrl"), hint: "add a callbackUrl"))
+            diagnostics.append(
+                .warning(
+                    .updateWithoutInstall,
+                    "installable has an updateCallbackUrl but no callbackUrl, so HipChat never sends the first install",
+                    at: installable.location(ofMember: "updateCallbackUrl"), hint: "add a callbackUrl"))
         }
-        if let configurable = capabilities["configurable"], configurable["allowAccessToRoomAdmins"]?.boolValue == true, !global {
-            diagnostics.append(.warning(
-                .roomAdminsWithoutGlobal, "allowAccessToRoomAdmins has effect only for global installs, and this add-on allows none",
-                at: configurable.location(ofMember: "allowAccessToRoomAdmins"), hint: "allow global installs, or remove allowAccessToRoomAdmins"))
+        if let configurable = capabilities["configurable"], configurable["allowAccessToRoomAdmins"]?.boolValue == true,
+            !global
+        {
+            diagnostics.append(
+                .warning(
+                    .roomAdminsWithoutGlobal,
+                    "allowAccessToRoomAdmins has effect only for global installs, and this add-on allows none",
+                    at: configurable.location(ofMember: "allowAccessToRoomAdmins"),
+                    hint: "allow global installs, or remove allowAccessToRoomAdmins"))
         }
         return diagnostics
     }

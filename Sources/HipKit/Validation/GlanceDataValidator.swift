@@ -24,25 +24,39 @@ public struct GlanceDataValidator: Sendable {
             return out
         }
         for member in data.members ?? [] where !["label", "status", "metadata"].contains(member.name) {
-            out.append(.warning(.unknownField, "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
-                                at: member.nameLocation, hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"])))
+            out.append(
+                .warning(
+                    .unknownField,
+                    "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
+                    at: member.nameLocation,
+                    hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"])))
         }
         if let label = data["label"], !label.isObject {
-            error(.wrongType, "the label of \(subject) must be text or { type: html, value }, not \(label.kindDescription)", label,
-                  hint: "write label: \"<b>3</b> open\"")
+            error(
+                .wrongType,
+                "the label of \(subject) must be text or { type: html, value }, not \(label.kindDescription)", label,
+                hint: "write label: \"<b>3</b> open\"")
         } else if let label = data["label"] {
             if let typeNode = label["type"] {
                 if let type = typeNode.stringValue {
                     if !Self.labelTypes.contains(type) {
-                        error(.invalidValue, "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode)
+                        error(
+                            .invalidValue,
+                            "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode)
                     }
                 } else {
-                    error(.wrongType, "the label type of \(subject) must be the string 'html', not \(typeNode.kindDescription)", typeNode)
+                    error(
+                        .wrongType,
+                        "the label type of \(subject) must be the string 'html', not \(typeNode.kindDescription)",
+                        typeNode)
                 }
             }
             if let value = label["value"]?.stringValue {
                 if value.count > Self.maxLabelLength {
-                    error(.tooLong, "the label of \(subject) is \(value.count) characters long; the limit is \(Self.maxLabelLength)", label["value"])
+                    error(
+                        .tooLong,
+                        "the label of \(subject) is \(value.count) characters long; the limit is \(Self.maxLabelLength)",
+                        label["value"])
                 }
             } else {
                 error(.missingField, "the label of \(subject) needs a 'value' string", label)
@@ -59,8 +73,10 @@ public struct GlanceDataValidator: Sendable {
                 }
                 if let typeNode = value?["type"] {
                     if let type = typeNode.stringValue, !Self.lozengeTypes.contains(type) {
-                        error(.invalidValue, "the lozenge type of \(subject) is '\(type)'; HipChat accepts one of \(Self.lozengeTypes.joined(separator: ", "))",
-                              typeNode, hint: Suggestion.hint(for: type, in: Self.lozengeTypes))
+                        error(
+                            .invalidValue,
+                            "the lozenge type of \(subject) is '\(type)'; HipChat accepts one of \(Self.lozengeTypes.joined(separator: ", "))",
+                            typeNode, hint: Suggestion.hint(for: type, in: Self.lozengeTypes))
                     } else if typeNode.stringValue == nil {
                         error(.wrongType, "the lozenge type of \(subject) must be a string", typeNode)
                     }
@@ -71,8 +87,9 @@ public struct GlanceDataValidator: Sendable {
                     error(.missingField, "the status icon of \(subject) needs '\(field)'", value ?? status)
                 }
             default:
-                error(.invalidValue, "the status of \(subject) must be a lozenge or an icon", status,
-                      hint: "write status: { lozenge: { label: NEW, type: new } } or status: { icon: /img/ok.png }")
+                error(
+                    .invalidValue, "the status of \(subject) must be a lozenge or an icon", status,
+                    hint: "write status: { lozenge: { label: NEW, type: new } } or status: { icon: /img/ok.png }")
             }
         }
         if let metadata = data["metadata"], !metadata.isObject {

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Cuts HTML down to the few tags HipChat shows in a place: glance labels (`b`, `i`, `strong`,
 /// `em`, `span`), card fields (`a`, `b`, `i`, `strong`, `span`) and HTML notifications.
@@ -14,8 +14,10 @@ public enum LimitedHTML {
     public static let glanceTags: Set<String> = ["b", "i", "strong", "em", "span"]
     public static let cardTags: Set<String> = ["a", "b", "i", "strong", "span"]
     /// What an HTML room notification may use.
-    public static let messageTags: Set<String> = ["a", "b", "i", "strong", "em", "span", "br", "p", "code", "pre", "ul", "ol", "li",
-                                            "table", "tr", "td", "th", "tbody", "thead"]
+    public static let messageTags: Set<String> = [
+        "a", "b", "i", "strong", "em", "span", "br", "p", "code", "pre", "ul", "ol", "li",
+        "table", "tr", "td", "th", "tbody", "thead",
+    ]
     /// Dropped with everything up to their closing tag: their content is code, not text.
     private static let droppedWithContent: Set<String> = ["script", "style"]
 
@@ -96,7 +98,8 @@ public enum LimitedHTML {
                 tag += " href=\"\(escapeAttribute(href))\" target=\"_blank\" rel=\"noopener noreferrer\""
             }
         }
-        if let target = attribute("data-target", in: attributes), target.wholeMatch(of: /[A-Za-z0-9_.\-]{1,40}/) != nil {
+        if let target = attribute("data-target", in: attributes), target.wholeMatch(of: /[A-Za-z0-9_.\-]{1,40}/) != nil
+        {
             tag += " data-target=\"\(target)\""
         }
         return tag + ">"
@@ -108,12 +111,16 @@ public enum LimitedHTML {
     }
 
     private static func attribute(_ name: String, in attributes: String) -> String? {
-        let pattern = "(?i)(?:^|\\s)" + NSRegularExpression.escapedPattern(for: name) + "\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s\"'>]+))"
+        let pattern =
+            "(?i)(?:^|\\s)" + NSRegularExpression.escapedPattern(for: name)
+            + "\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s\"'>]+))"
         guard let regex = try? NSRegularExpression(pattern: pattern),
-              let match = regex.firstMatch(in: attributes, range: NSRange(attributes.startIndex..., in: attributes)) else { return nil }
+            let match = regex.firstMatch(in: attributes, range: NSRange(attributes.startIndex..., in: attributes))
+        else { return nil }
         for group in 1...3 {
             if let range = Range(match.range(at: group), in: attributes) {
-                return String(attributes[range]).trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "&amp;", with: "&")
+                return String(attributes[range]).trimmingCharacters(in: .whitespaces).replacingOccurrences(
+                    of: "&amp;", with: "&")
             }
         }
         return nil

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Applies ``Shape`` rules to a descriptor tree and collects every breach.
 struct ShapeChecker {
@@ -30,7 +30,8 @@ struct ShapeChecker {
             guard let items = node.arrayValue else { return typeError(node, "a list", subject, field) }
             for (i, element) in items.enumerated() {
                 if case .object(let module) = item, module.isModule {
-                    let name = element["key"]?.stringValue.map { "\(module.name) '\($0)'" } ?? "\(module.name) #\(i + 1)"
+                    let name =
+                        element["key"]?.stringValue.map { "\(module.name) '\($0)'" } ?? "\(module.name) #\(i + 1)"
                     check(element, item, subject: name, field: "")
                 } else {
                     check(element, item, subject: subject, field: "\(field)[\(i)]")
@@ -68,9 +69,10 @@ struct ShapeChecker {
         let members = node.members ?? []
         let prefix = field.isEmpty ? "" : field + "."
         for name in shape.required where !members.contains(where: { $0.name == name }) {
-            diagnostics.append(.error(
-                .missingField, "\(describe(subject, field)) is missing the required field '\(name)'",
-                at: node.location, hint: missingHint(name, in: shape)))
+            diagnostics.append(
+                .error(
+                    .missingField, "\(describe(subject, field)) is missing the required field '\(name)'",
+                    at: node.location, hint: missingHint(name, in: shape)))
         }
         for member in members {
             if let propertyShape = shape.shape(of: member.name) {
@@ -83,17 +85,19 @@ struct ShapeChecker {
                 break
             case .warn:
                 let suggestion = Suggestion.closest(to: member.name, in: known)
-                diagnostics.append(.warning(
-                    .unknownField,
-                    "unknown field '\(prefix + member.name)' in \(subject); HipChat ignores it",
-                    at: member.nameLocation,
-                    hint: suggestion.map { "did you mean '\($0)'?" }))
+                diagnostics.append(
+                    .warning(
+                        .unknownField,
+                        "unknown field '\(prefix + member.name)' in \(subject); HipChat ignores it",
+                        at: member.nameLocation,
+                        hint: suggestion.map { "did you mean '\($0)'?" }))
             case .forbidden:
-                diagnostics.append(.error(
-                    .unknownField,
-                    "'\(prefix + member.name)' is not allowed in \(subject); HipChat rejects fields other than \(known.map { "'\($0)'" }.joined(separator: ", "))",
-                    at: member.nameLocation,
-                    hint: Suggestion.hint(for: member.name, in: known)))
+                diagnostics.append(
+                    .error(
+                        .unknownField,
+                        "'\(prefix + member.name)' is not allowed in \(subject); HipChat rejects fields other than \(known.map { "'\($0)'" }.joined(separator: ", "))",
+                        at: member.nameLocation,
+                        hint: Suggestion.hint(for: member.name, in: known)))
             }
         }
     }
@@ -106,55 +110,74 @@ struct ShapeChecker {
             return
         }
         if let max = rule.maxLength, length > max {
-            diagnostics.append(.error(
-                .tooLong, "\(what) is \(length) characters long; HipChat allows at most \(max)", at: node.location,
-                hint: "shorten it to \(max) characters or fewer"))
+            diagnostics.append(
+                .error(
+                    .tooLong, "\(what) is \(length) characters long; HipChat allows at most \(max)", at: node.location,
+                    hint: "shorten it to \(max) characters or fewer"))
         }
         if let allowed = rule.allowed, !allowed.contains(s) {
             let hint = Suggestion.hint(for: s, in: allowed) ?? "use one of: \(allowed.joined(separator: ", "))"
-            diagnostics.append(.error(
-                .invalidValue, "\(what) is '\(s)'; HipChat accepts \(allowed.count == 1 ? "only '\(allowed[0])'" : "one of \(allowed.joined(separator: ", "))")",
-                at: node.location, hint: hint))
+            diagnostics.append(
+                .error(
+                    .invalidValue,
+                    "\(what) is '\(s)'; HipChat accepts \(allowed.count == 1 ? "only '\(allowed[0])'" : "one of \(allowed.joined(separator: ", "))")",
+                    at: node.location, hint: hint))
         }
         switch rule.format {
         case .plain:
             break
         case .moduleKey:
             if let bad = s.unicodeScalars.first(where: { !Self.isKeyCharacter($0) }) {
-                diagnostics.append(.error(
-                    .invalidKey, "\(what) '\(s)' contains '\(bad)', which HipChat does not allow in a key", at: node.location,
-                    hint: "use only letters, digits, '_', '-' and '.'"))
+                diagnostics.append(
+                    .error(
+                        .invalidKey, "\(what) '\(s)' contains '\(bad)', which HipChat does not allow in a key",
+                        at: node.location,
+                        hint: "use only letters, digits, '_', '-' and '.'"))
             }
         case .apiVersion:
             let parts = s.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count != 2 || parts.contains(where: { $0.isEmpty || !$0.allSatisfy(\.isASCIIDigit) }) {
-                diagnostics.append(.error(.invalidValue, "\(what) '\(s)' is not of the form MAJOR:MINOR", at: node.location,
-                                          hint: "HipChat's only version is '1:1'"))
+                diagnostics.append(
+                    .error(
+                        .invalidValue, "\(what) '\(s)' is not of the form MAJOR:MINOR", at: node.location,
+                        hint: "HipChat's only version is '1:1'"))
             }
         case .url:
             diagnostics += urlRule.check(s, at: node.location, what: what)
         case .regex:
             if let problem = Self.regexProblem(s) {
-                diagnostics.append(.error(
-                    .invalidRegex, "\(what) '\(s)' is not a valid regular expression: \(problem)", at: node.location,
-                    hint: "HipChat matches with JavaScript regular expressions; escape special characters with a backslash"))
+                diagnostics.append(
+                    .error(
+                        .invalidRegex, "\(what) '\(s)' is not a valid regular expression: \(problem)",
+                        at: node.location,
+                        hint:
+                            "HipChat matches with JavaScript regular expressions; escape special characters with a backslash"
+                    ))
             }
         case .length:
             if !Self.isCSSLength(s) {
-                diagnostics.append(.error(
-                    .invalidValue, "\(what) '\(s)' is not a length in px or %", at: node.location,
-                    hint: "write it like '600px' or '80%'"))
+                diagnostics.append(
+                    .error(
+                        .invalidValue, "\(what) '\(s)' is not a length in px or %", at: node.location,
+                        hint: "write it like '600px' or '80%'"))
             }
         }
     }
 
     static func isKeyCharacter(_ c: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-" || c == "."
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-"
+            || c == "."
     }
 
     static func isCSSLength(_ s: String) -> Bool {
         let number: Substring
-        if s.hasSuffix("px") { number = s.dropLast(2) } else if s.hasSuffix("%") { number = s.dropLast() } else { return false }
+        if s.hasSuffix("px") {
+            number = s.dropLast(2)
+        } else if s.hasSuffix("%") {
+            number = s.dropLast()
+        } else {
+            return false
+        }
         guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1 else { return false }
         return number.allSatisfy { $0.isASCIIDigit || $0 == "." } && number.contains(where: \.isASCIIDigit)
     }
@@ -172,9 +195,14 @@ struct ShapeChecker {
 
     /// A plain reason for the commonest mistakes; ICU itself only says "the pattern is invalid".
     private static func regexErrorDescription(_ pattern: String) -> String {
-        var depth = 0, inClass = false, escaped = false
+        var depth = 0
+        var inClass = false
+        var escaped = false
         for c in pattern {
-            if escaped { escaped = false; continue }
+            if escaped {
+                escaped = false
+                continue
+            }
             switch c {
             case "\\": escaped = true
             case "[" where !inClass: inClass = true
@@ -193,8 +221,10 @@ struct ShapeChecker {
     }
 
     private mutating func typeError(_ node: JSONNode, _ expected: String, _ subject: String, _ field: String) {
-        diagnostics.append(.error(
-            .wrongType, "\(describe(subject, field)) must be \(expected), not \(node.kindDescription)", at: node.location))
+        diagnostics.append(
+            .error(
+                .wrongType, "\(describe(subject, field)) must be \(expected), not \(node.kindDescription)",
+                at: node.location))
     }
 
     private func missingHint(_ name: String, in shape: ObjectShape) -> String? {

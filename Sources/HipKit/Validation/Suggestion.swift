@@ -42,7 +42,8 @@ public enum Suggestion {
                 // than the best so far can replace it; the distance stops counting past that.
                 let limit = min(allowed, (best?.distance ?? allowed + 1) - 1)
                 guard limit >= 0, abs(candidate.lowered.count - lowered.count) <= limit,
-                      Suggestion.bagDistance(lowered.count, histogram: &histogram, candidate.buckets) <= limit else { continue }
+                    Suggestion.bagDistance(lowered.count, histogram: &histogram, candidate.buckets) <= limit
+                else { continue }
                 let d = Suggestion.distance(lowered, candidate.lowered, limit: limit, rows: &rows)
                 if d <= limit { best = (candidate.name, d) }
             }
@@ -103,8 +104,9 @@ public enum Suggestion {
         if b.isEmpty { return min(a.count, limit + 1) }
         let width = b.count + 1
         if rows.current.count < width {
-            rows = Rows(previous2: [Int](repeating: 0, count: width), previous: [Int](repeating: 0, count: width),
-                        current: [Int](repeating: 0, count: width))
+            rows = Rows(
+                previous2: [Int](repeating: 0, count: width), previous: [Int](repeating: 0, count: width),
+                current: [Int](repeating: 0, count: width))
         }
         for j in 0..<width { rows.previous[j] = j }
         for i in 1...a.count {

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Checks URLs the way HipChat uses them: absolute, fully expanded, and HTTPS outside local
 /// development.
@@ -14,7 +14,9 @@ struct URLRule: Sendable {
     /// Splits a leading base placeholder off `url`: the placeholder and the rest.
     static func splitPlaceholder(_ url: String) -> (placeholder: String, rest: String)? {
         let range = NSRange(url.startIndex..., in: url)
-        guard let match = basePlaceholder.firstMatch(in: url, range: range), let r = Range(match.range, in: url) else { return nil }
+        guard let match = basePlaceholder.firstMatch(in: url, range: range), let r = Range(match.range, in: url) else {
+            return nil
+        }
         return (String(url[r]), String(url[r.upperBound...]))
     }
 
@@ -26,34 +28,49 @@ struct URLRule: Sendable {
             hasBase = true
         }
         if let template = Self.unexpandedTemplate(in: rest) {
-            return [.error(
-                .unexpandedPlaceholder,
-                "\(what) is '\(url)', which still holds the template placeholder '\(template)'",
-                at: location,
-                hint: acceptsBasePlaceholders
-                    ? "HipChat would fetch this text literally; use the same base-URL placeholder as the rest of the file ({{localBaseUrl}} or ${host})"
-                    : "HipChat would fetch this text literally; write the real value")]
+            return [
+                .error(
+                    .unexpandedPlaceholder,
+                    "\(what) is '\(url)', which still holds the template placeholder '\(template)'",
+                    at: location,
+                    hint: acceptsBasePlaceholders
+                        ? "HipChat would fetch this text literally; use the same base-URL placeholder as the rest of the file ({{localBaseUrl}} or ${host})"
+                        : "HipChat would fetch this text literally; write the real value")
+            ]
         }
         if hasBase { return [] }
         if let colon = url.firstIndex(of: ":"), SpecTranslator.isAbsolute(url), !url.hasPrefix("//"),
-           !["http", "https"].contains(url[..<colon].lowercased()) {
-            return [.error(.invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location,
-                           hint: "HipChat opens and fetches add-on URLs over https")]
+            !["http", "https"].contains(url[..<colon].lowercased())
+        {
+            return [
+                .error(
+                    .invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location,
+                    hint: "HipChat opens and fetches add-on URLs over https")
+            ]
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              let host = components.host, !host.isEmpty else {
-            return [.error(
-                .relativeUrl, "\(what) is '\(url)', which is not an absolute URL", at: location,
-                hint: "HipChat needs full URLs such as https://addon.example.com/path; in addon.yaml, relative URLs are joined to baseUrl")]
+            let host = components.host, !host.isEmpty
+        else {
+            return [
+                .error(
+                    .relativeUrl, "\(what) is '\(url)', which is not an absolute URL", at: location,
+                    hint:
+                        "HipChat needs full URLs such as https://addon.example.com/path; in addon.yaml, relative URLs are joined to baseUrl"
+                )
+            ]
         }
         switch scheme {
         case "https":
             return []
         case "http":
             if Self.isLoopback(host) { return [] }
-            return [.warning(
-                .insecureUrl, "\(what) is '\(url)', which uses http; HipChat requires https outside local development",
-                at: location, hint: "serve the add-on over https (a reverse proxy with TLS in front of `hipkit serve`)")]
+            return [
+                .warning(
+                    .insecureUrl,
+                    "\(what) is '\(url)', which uses http; HipChat requires https outside local development",
+                    at: location,
+                    hint: "serve the add-on over https (a reverse proxy with TLS in front of `hipkit serve`)")
+            ]
         default:
             return [.error(.invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location)]
         }

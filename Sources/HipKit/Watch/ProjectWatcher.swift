@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Tells when files of a project change, in batches: a burst of events (an editor writing a
@@ -60,16 +61,20 @@ public final class ProjectWatcher: @unchecked Sendable {
         if first.hasPrefix("."), first.contains(".staging-") { return true }
         let name = (relative as NSString).lastPathComponent
         // Editors' swap and backup files.
-        return name.hasSuffix("~") || name.hasSuffix(".swp") || name.hasSuffix(".swx") || name.hasPrefix(".#") || name == "4913"
+        return name.hasSuffix("~") || name.hasSuffix(".swp") || name.hasSuffix(".swx") || name.hasPrefix(".#")
+            || name == "4913"
     }
 
     // MARK: inotify
 
-    private func watchWithInotify(_ continuation: AsyncStream<Set<String>>.Continuation, ready: DispatchSemaphore) -> Bool {
+    private func watchWithInotify(_ continuation: AsyncStream<Set<String>>.Continuation, ready: DispatchSemaphore)
+        -> Bool
+    {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB)
+        let mask = UInt32(
+            IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB)
         var folders: [Int32: String] = [:]
         func watch(_ relative: String) {
             let path = relative.isEmpty ? root.path : root.appendingPathComponent(relative).path
@@ -78,7 +83,11 @@ public final class ProjectWatcher: @unchecked Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
                 let child = relative.isEmpty ? name : relative + "/" + name
                 var isDirectory: ObjCBool = false
-                if !isIgnored(child), FileManager.default.fileExists(atPath: root.appendingPathComponent(child).path, isDirectory: &isDirectory), isDirectory.boolValue {
+                if !isIgnored(child),
+                    FileManager.default.fileExists(
+                        atPath: root.appendingPathComponent(child).path, isDirectory: &isDirectory),
+                    isDirectory.boolValue
+                {
                     watch(child)
                 }
             }
@@ -92,13 +101,16 @@ public final class ProjectWatcher: @unchecked Sendable {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             // Wake exactly when the quiet period ends, rather than up to one poll interval later.
             let remaining = pending.isEmpty ? Duration.milliseconds(50) : quiet - (ContinuousClock.now - lastEvent)
-            let wait = max(1, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+            let wait = max(
+                1, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            )
             let ready = poll(&poller, 1, wait)
             if ready > 0 {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 var offset = 0
                 while count > 0, offset + MemoryLayout<inotify_event>.size <= count {
-                    let (wd, eventMask, nameLength, name) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, Int, String) in
+                    let (wd, eventMask, nameLength, name) = buffer.withUnsafeBytes {
+                        raw -> (Int32, UInt32, Int, String) in
                         let event = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
                         let start = offset + MemoryLayout<inotify_event>.size
                         let bytes = raw[start..<start + Int(event.len)].prefix { $0 != 0 }
@@ -108,7 +120,9 @@ public final class ProjectWatcher: @unchecked Sendable {
                     guard let folder = folders[wd] else { continue }
                     let relative = name.isEmpty ? folder : (folder.isEmpty ? name : folder + "/" + name)
                     if isIgnored(relative) { continue }
-                    if eventMask & UInt32(IN_ISDIR) != 0, eventMask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { watch(relative) }
+                    if eventMask & UInt32(IN_ISDIR) != 0, eventMask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+                        watch(relative)
+                    }
                     if eventMask & UInt32(IN_DELETE_SELF) != 0 { folders[wd] = nil }
                     pending.insert(relative)
                     lastEvent = .now
@@ -130,7 +144,8 @@ public final class ProjectWatcher: @unchecked Sendable {
         while !isStopped {
             usleep(300_000)
             let now = snapshot()
-            let changed = Set(now.keys).symmetricDifference(previous.keys).union(now.keys.filter { previous[$0] != nil && previous[$0] != now[$0] })
+            let changed = Set(now.keys).symmetricDifference(previous.keys).union(
+                now.keys.filter { previous[$0] != nil && previous[$0] != now[$0] })
             if !changed.isEmpty { continuation.yield(changed) }
             previous = now
         }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import CLibYAML
+import HipChatConnect
 
 /// Builds a ``YAMLNode`` tree from YAML or JSON text with libyaml's event API.
 ///
@@ -22,11 +22,15 @@ public struct YAMLComposer: Sendable {
     /// Composes the single document in `bytes`, naming `file` in locations.
     public func compose(_ bytes: [UInt8], file: String) -> Result {
         guard bytes.count <= limits.maxInputBytes else {
-            return Result(root: nil, diagnostics: [.error(
-                .inputTooLarge,
-                "file is \(bytes.count) bytes; the limit is \(limits.maxInputBytes)",
-                at: SourceLocation(file: file, line: 1, column: 1),
-                hint: "an add-on spec or descriptor is a few kilobytes; check that this is the right file")])
+            return Result(
+                root: nil,
+                diagnostics: [
+                    .error(
+                        .inputTooLarge,
+                        "file is \(bytes.count) bytes; the limit is \(limits.maxInputBytes)",
+                        at: SourceLocation(file: file, line: 1, column: 1),
+                        hint: "an add-on spec or descriptor is a few kilobytes; check that this is the right file")
+                ])
         }
         return bytes.withUnsafeBufferPointer { buffer in
             var run = ComposerRun(file: file, limits: limits)
@@ -104,9 +108,10 @@ private struct ComposerRun {
                 case YAML_DOCUMENT_START_EVENT:
                     documents += 1
                     if documents > 1 {
-                        throw Stop(diagnostic: .error(
-                            .yamlMultipleDocuments, "this file holds more than one YAML document", at: location,
-                            hint: "remove the `---` line, or split the documents into separate files"))
+                        throw Stop(
+                            diagnostic: .error(
+                                .yamlMultipleDocuments, "this file holds more than one YAML document", at: location,
+                                hint: "remove the `---` line, or split the documents into separate files"))
                     }
                 case YAML_SCALAR_EVENT:
                     let s = event.data.scalar
@@ -126,7 +131,9 @@ private struct ComposerRun {
                 case YAML_ALIAS_EVENT:
                     let name = cString(event.data.alias.anchor) ?? ""
                     guard let target = anchors[name] else {
-                        throw Stop(diagnostic: .error(.yamlUnknownAlias, "alias *\(name) names no anchor defined before it", at: location))
+                        throw Stop(
+                            diagnostic: .error(
+                                .yamlUnknownAlias, "alias *\(name) names no anchor defined before it", at: location))
                     }
                     try count(target.size, at: location)
                     // Re-locate the copy's root at the alias so diagnostics about it point where it is used.
@@ -135,10 +142,14 @@ private struct ComposerRun {
                     try add(node, size: target.size, to: &stack, root: &root)
                 case YAML_SEQUENCE_START_EVENT:
                     try count(1, at: location)
-                    try push(Frame(isMapping: false, location: location, anchor: cString(event.data.sequence_start.anchor)), onto: &stack)
+                    try push(
+                        Frame(isMapping: false, location: location, anchor: cString(event.data.sequence_start.anchor)),
+                        onto: &stack)
                 case YAML_MAPPING_START_EVENT:
                     try count(1, at: location)
-                    try push(Frame(isMapping: true, location: location, anchor: cString(event.data.mapping_start.anchor)), onto: &stack)
+                    try push(
+                        Frame(isMapping: true, location: location, anchor: cString(event.data.mapping_start.anchor)),
+                        onto: &stack)
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     guard let frame = stack.popLast() else { break }
                     let (node, size, anchor) = finish(frame)
@@ -159,19 +170,22 @@ private struct ComposerRun {
     private mutating func count(_ n: Int, at location: SourceLocation) throws {
         nodeCount += n
         if nodeCount > limits.maxNodes {
-            throw Stop(diagnostic: .error(
-                .yamlTooManyNodes,
-                "the document grows past \(limits.maxNodes) nodes here (aliases count every node they copy)",
-                at: location,
-                hint: "this looks like an alias bomb; expand fewer aliases"))
+            throw Stop(
+                diagnostic: .error(
+                    .yamlTooManyNodes,
+                    "the document grows past \(limits.maxNodes) nodes here (aliases count every node they copy)",
+                    at: location,
+                    hint: "this looks like an alias bomb; expand fewer aliases"))
         }
     }
 
     private func push(_ frame: Frame, onto stack: inout [Frame]) throws {
         if stack.count >= limits.maxDepth {
-            throw Stop(diagnostic: .error(
-                .yamlTooDeep, "lists and mappings nest more than \(limits.maxDepth) levels deep here", at: frame.location,
-                hint: "add-on specs and descriptors need only a few levels"))
+            throw Stop(
+                diagnostic: .error(
+                    .yamlTooDeep, "lists and mappings nest more than \(limits.maxDepth) levels deep here",
+                    at: frame.location,
+                    hint: "add-on specs and descriptors need only a few levels"))
         }
         stack.append(frame)
     }
@@ -193,11 +207,12 @@ private struct ComposerRun {
         top.pendingKey = nil
         let name = key.scalar.flatMap { $0.style == .plain && $0.value == "<<" ? nil : $0.value }
         if let name, let first = top.keys[name] {
-            diagnostics.append(.error(
-                .yamlDuplicateKey,
-                "duplicate key '\(name)' (first written at line \(first.line))",
-                at: key.location,
-                hint: "a key may appear once in a mapping; remove or merge one of them"))
+            diagnostics.append(
+                .error(
+                    .yamlDuplicateKey,
+                    "duplicate key '\(name)' (first written at line \(first.line))",
+                    at: key.location,
+                    hint: "a key may appear once in a mapping; remove or merge one of them"))
             return
         }
         if let name { top.keys[name] = key.location }
@@ -205,7 +220,8 @@ private struct ComposerRun {
     }
 
     private func finish(_ frame: Frame) -> (YAMLNode, Int, String?) {
-        let node = frame.isMapping
+        let node =
+            frame.isMapping
             ? YAMLNode(.mapping(applyingMergeKeys(frame.entries)), at: frame.location)
             : YAMLNode(.sequence(frame.items), at: frame.location)
         return (node, frame.size, frame.anchor)
@@ -237,7 +253,8 @@ private struct ComposerRun {
     }
 
     private func location(ofByte offset: Int, in input: UnsafeBufferPointer<UInt8>) -> SourceLocation {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for byte in input.prefix(offset) {
             if byte == UInt8(ascii: "\n") {
                 line += 1
@@ -258,7 +275,9 @@ private struct ComposerRun {
         var message = problem
         if let context = cString(parser.context) {
             let start = Int(parser.context_mark.line) + 1
-            message = start == Int(parser.problem_mark.line) + 1 ? "\(problem) \(context)" : "\(problem) \(context) (which starts at line \(start))"
+            message =
+                start == Int(parser.problem_mark.line) + 1
+                ? "\(problem) \(context)" : "\(problem) \(context) (which starts at line \(start))"
         }
         var hint: String? = nil
         if problem.contains("tab") || problem.contains("found character that cannot start any token") {

@@ -1,5 +1,5 @@
-import HipChatConnect
 import CLibYAML
+import HipChatConnect
 
 /// Writes JSON values as readable YAML with libyaml's emitter, which decides quoting.
 ///
@@ -18,9 +18,11 @@ public struct YAMLEmitter: Sendable {
         guard yaml_emitter_initialize(&emitter) == 1 else { return "" }
         defer { yaml_emitter_delete(&emitter) }
         let sink = Sink()
-        let handler: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int) -> Int32 = { data, buffer, size in
+        let handler: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int) -> Int32 = {
+            data, buffer, size in
             guard let data, let buffer else { return 0 }
-            Unmanaged<Sink>.fromOpaque(data).takeUnretainedValue().bytes.append(contentsOf: UnsafeBufferPointer(start: buffer, count: size))
+            Unmanaged<Sink>.fromOpaque(data).takeUnretainedValue().bytes.append(
+                contentsOf: UnsafeBufferPointer(start: buffer, count: size))
             return 1
         }
         yaml_emitter_set_output(&emitter, handler, Unmanaged.passUnretained(sink).toOpaque())
@@ -57,14 +59,16 @@ public struct YAMLEmitter: Sendable {
         case .string(let s): scalar(s, plain: Self.isPlainSafe(s), &emitter)
         case .array(let items):
             let asFlow = flow || fitsOnOneLine(node)
-            yaml_sequence_start_event_initialize(&event, nil, nil, 1, asFlow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE)
+            yaml_sequence_start_event_initialize(
+                &event, nil, nil, 1, asFlow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE)
             yaml_emitter_emit(&emitter, &event)
             for item in items { emitNode(item, &emitter, flow: asFlow) }
             yaml_sequence_end_event_initialize(&event)
             yaml_emitter_emit(&emitter, &event)
         case .object(let members):
             let asFlow = flow || fitsOnOneLine(node)
-            yaml_mapping_start_event_initialize(&event, nil, nil, 1, asFlow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE)
+            yaml_mapping_start_event_initialize(
+                &event, nil, nil, 1, asFlow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE)
             yaml_emitter_emit(&emitter, &event)
             for member in members {
                 scalar(member.name, plain: Self.isPlainSafe(member.name), &emitter)
@@ -81,7 +85,8 @@ public struct YAMLEmitter: Sendable {
         var bytes = Array(text.utf8)
         bytes.append(0)
         bytes.withUnsafeBufferPointer { buffer in
-            _ = yaml_scalar_event_initialize(&event, nil, nil, buffer.baseAddress, Int32(buffer.count - 1), plain ? 1 : 0, 1, style)
+            _ = yaml_scalar_event_initialize(
+                &event, nil, nil, buffer.baseAddress, Int32(buffer.count - 1), plain ? 1 : 0, 1, style)
         }
         yaml_emitter_emit(&emitter, &event)
     }
@@ -93,7 +98,8 @@ public struct YAMLEmitter: Sendable {
         let yaml11Words: Set<String> = ["y", "n", "yes", "no", "on", "off"]
         if yaml11Words.contains(s.lowercased()) { return false }
         if let first = s.first, first.isNumber || first == "+" || first == "-" || first == ".",
-           s.allSatisfy({ $0.isNumber || ":._+-eE".contains($0) }) {
+            s.allSatisfy({ $0.isNumber || ":._+-eE".contains($0) })
+        {
             return false
         }
         return true

@@ -33,8 +33,10 @@ public struct YAMLScalar: Sendable, Hashable {
             switch tag {
             case core + "str": return .string(value)
             case core + "null": return .null
-            case core + "bool": return Self.resolvePlain(value).flatMap { if case .bool = $0 { $0 } else { nil } } ?? .string(value)
-            case core + "int": return Self.resolvePlain(value).flatMap { if case .integer = $0 { $0 } else { nil } } ?? .string(value)
+            case core + "bool":
+                return Self.resolvePlain(value).flatMap { if case .bool = $0 { $0 } else { nil } } ?? .string(value)
+            case core + "int":
+                return Self.resolvePlain(value).flatMap { if case .integer = $0 { $0 } else { nil } } ?? .string(value)
             case core + "float":
                 switch Self.resolvePlain(value) {
                 case .integer(let i)?: return .double(Double(i))
@@ -62,7 +64,9 @@ public struct YAMLScalar: Sendable, Hashable {
         case ".nan", ".NaN", ".NAN": return .double(.nan)
         default: break
         }
-        guard let first = s.unicodeScalars.first, first == "-" || first == "+" || first == "." || ("0"..."9").contains(first) else {
+        guard let first = s.unicodeScalars.first,
+            first == "-" || first == "+" || first == "." || ("0"..."9").contains(first)
+        else {
             return nil
         }
         if s.hasPrefix("0x"), let i = Int(s.dropFirst(2), radix: 16) { return .integer(i) }
@@ -80,17 +84,26 @@ public struct YAMLScalar: Sendable, Hashable {
         var chars = Substring(s).unicodeScalars[...]
         if let c = chars.first, c == "-" || c == "+" { chars = chars.dropFirst() }
         var digits = 0
-        while let c = chars.first, ("0"..."9").contains(c) { digits += 1; chars = chars.dropFirst() }
+        while let c = chars.first, ("0"..."9").contains(c) {
+            digits += 1
+            chars = chars.dropFirst()
+        }
         if chars.first == "." {
             chars = chars.dropFirst()
-            while let c = chars.first, ("0"..."9").contains(c) { digits += 1; chars = chars.dropFirst() }
+            while let c = chars.first, ("0"..."9").contains(c) {
+                digits += 1
+                chars = chars.dropFirst()
+            }
         }
         guard digits > 0 else { return false }
         if let c = chars.first, c == "e" || c == "E" {
             chars = chars.dropFirst()
             if let c = chars.first, c == "-" || c == "+" { chars = chars.dropFirst() }
             var exp = 0
-            while let c = chars.first, ("0"..."9").contains(c) { exp += 1; chars = chars.dropFirst() }
+            while let c = chars.first, ("0"..."9").contains(c) {
+                exp += 1
+                chars = chars.dropFirst()
+            }
             guard exp > 0 else { return false }
         }
         return chars.isEmpty

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import Logging
 
@@ -16,14 +16,18 @@ struct AdminHandler: Sendable {
         path == "/admin/installations" || (path.hasPrefix("/admin/glances/") && path.count > "/admin/glances/".count)
     }
 
-    func handle(path: String, request: Request, snapshot: SiteSnapshot, body: () async throws(APIError) -> JSONValue) async throws(APIError) -> Response {
+    func handle(path: String, request: Request, snapshot: SiteSnapshot, body: () async throws(APIError) -> JSONValue)
+        async throws(APIError) -> Response
+    {
         try authorize(request)
         if path == "/admin/installations" {
             guard request.method == .get || request.method == .head else {
                 throw APIError(.methodNotAllowed, "GET lists installations", headers: [.allow: "GET, HEAD"])
             }
             let all: [Installation]
-            do { all = try await store.installations() } catch { throw APIError(.internalServerError, "installations cannot be read") }
+            do { all = try await store.installations() } catch {
+                throw APIError(.internalServerError, "installations cannot be read")
+            }
             return JSONResponse.make(.object(["installations": .array(all.map(\.summary))]))
         }
         let key = String(path.dropFirst("/admin/glances/".count))
@@ -35,12 +39,15 @@ struct AdminHandler: Sendable {
         }
         var room: Int?
         if let text = RequestPath.queryParameter("room", in: request.uri.query) {
-            guard let id = Int(text), id > 0 else { throw APIError.badRequest("room must be a room id (a positive integer)", field: "room") }
+            guard let id = Int(text), id > 0 else {
+                throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
+            }
             room = id
         }
         let received = try await body()
         guard received.objectValue != nil else {
-            throw APIError.badRequest("glance data must be a JSON object with a label, not \(received.kindDescription)", field: "body")
+            throw APIError.badRequest(
+                "glance data must be a JSON object with a label, not \(received.kindDescription)", field: "body")
         }
         let data = GlanceData.normalize(received)
         try GlanceData.validate(data)
@@ -56,16 +63,20 @@ struct AdminHandler: Sendable {
         for push in pushes { pusher.submit(push) }
         let unpushable = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
         if !unpushable.isEmpty {
-            logger.warning("glance data not pushed to installations stored without verification (no API URL)",
-                           metadata: ["glance": "\(key)", "installations": "\(unpushable.joined(separator: ","))"])
+            logger.warning(
+                "glance data not pushed to installations stored without verification (no API URL)",
+                metadata: ["glance": "\(key)", "installations": "\(unpushable.joined(separator: ","))"])
         }
-        logger.info("glance data stored", metadata: ["glance": "\(key)", "room": "\(room.map(String.init) ?? "-")", "pushes": "\(pushes.count)"])
-        return JSONResponse.make(.object([
-            "glance": .string(key),
-            "room": room.map(JSONValue.int) ?? .null,
-            "data": data,
-            "pushes": .int(pushes.count),
-        ]))
+        logger.info(
+            "glance data stored",
+            metadata: ["glance": "\(key)", "room": "\(room.map(String.init) ?? "-")", "pushes": "\(pushes.count)"])
+        return JSONResponse.make(
+            .object([
+                "glance": .string(key),
+                "room": room.map(JSONValue.int) ?? .null,
+                "data": data,
+                "pushes": .int(pushes.count),
+            ]))
     }
 
     private func authorize(_ request: Request) throws(APIError) {
@@ -75,7 +86,8 @@ struct AdminHandler: Sendable {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].caseInsensitiveCompare("Bearer") == .orderedSame,
-              ConstantTime.equals(String(parts[1]).trimmingCharacters(in: .whitespaces), token) else {
+            ConstantTime.equals(String(parts[1]).trimmingCharacters(in: .whitespaces), token)
+        else {
             throw APIError(.unauthorized, "the admin token is not right", headers: challenge)
         }
     }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import JWTKit
 
@@ -30,7 +30,8 @@ struct JWTVerifier: Sendable {
     /// Checks the token of `request`; throws a 401 saying why not.
     func verify(_ request: Request) async throws(APIError) -> VerifiedToken {
         guard let token = Self.token(in: request), !token.isEmpty else {
-            throw refuse("this page needs a JWT from HipChat (signed_request or Authorization: JWT); open it from HipChat")
+            throw refuse(
+                "this page needs a JWT from HipChat (signed_request or Authorization: JWT); open it from HipChat")
         }
         return try await verify(token)
     }
@@ -38,12 +39,20 @@ struct JWTVerifier: Sendable {
     func verify(_ token: String) async throws(APIError) -> VerifiedToken {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count <= 8192 else { throw refuse("the token is not a JWT") }
-        guard let header = Self.decodeSegment(parts[0])?.objectValue else { throw refuse("the token's header cannot be read") }
-        guard let alg = header["alg"]?.stringValue, alg == "HS256" else {
-            throw refuse("the token's algorithm is \(header["alg"]?.stringValue.map { "'\($0)'" } ?? "missing"); only HS256 is accepted")
+        guard let header = Self.decodeSegment(parts[0])?.objectValue else {
+            throw refuse("the token's header cannot be read")
         }
-        guard let claims = Self.decodeSegment(parts[1])?.objectValue else { throw refuse("the token's claims cannot be read") }
-        guard let issuer = claims["iss"]?.stringValue, !issuer.isEmpty else { throw refuse("the token names no issuer (iss)") }
+        guard let alg = header["alg"]?.stringValue, alg == "HS256" else {
+            throw refuse(
+                "the token's algorithm is \(header["alg"]?.stringValue.map { "'\($0)'" } ?? "missing"); only HS256 is accepted"
+            )
+        }
+        guard let claims = Self.decodeSegment(parts[1])?.objectValue else {
+            throw refuse("the token's claims cannot be read")
+        }
+        guard let issuer = claims["iss"]?.stringValue, !issuer.isEmpty else {
+            throw refuse("the token names no issuer (iss)")
+        }
         let found: Installation?
         do {
             found = try await store.installation(oauthId: issuer)
@@ -51,7 +60,9 @@ struct JWTVerifier: Sendable {
             throw APIError(.internalServerError, "the installation store cannot be read")
         }
         guard let installation = found else { throw refuse("the token's issuer is not an installation of this add-on") }
-        guard installation.oauthSecret.utf8.count >= 32 else { throw refuse("the installation's secret is too short to check tokens with") }
+        guard installation.oauthSecret.utf8.count >= 32 else {
+            throw refuse("the installation's secret is too short to check tokens with")
+        }
 
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: installation.oauthSecret), digestAlgorithm: .sha256)
@@ -64,13 +75,18 @@ struct JWTVerifier: Sendable {
         let now = now().timeIntervalSince1970
         guard let exp = claims["exp"].flatMap(Self.seconds) else { throw refuse("the token has no expiry (exp)") }
         guard now <= exp + leeway else { throw refuse("the token expired; reload the page in HipChat") }
-        if let nbf = claims["nbf"].flatMap(Self.seconds), nbf > now + leeway { throw refuse("the token is not valid yet (nbf)") }
-        if let iat = claims["iat"].flatMap(Self.seconds), iat > now + leeway { throw refuse("the token was issued in the future (iat)") }
+        if let nbf = claims["nbf"].flatMap(Self.seconds), nbf > now + leeway {
+            throw refuse("the token is not valid yet (nbf)")
+        }
+        if let iat = claims["iat"].flatMap(Self.seconds), iat > now + leeway {
+            throw refuse("the token was issued in the future (iat)")
+        }
 
         let user = claims["sub"] ?? claims["prn"]
         let room = claims["context"]?["room_id"]?.intValue
-        return VerifiedToken(installation: installation, userId: user.map(\.templateText).flatMap { $0.isEmpty ? nil : $0 },
-                             roomId: room, claims: claims)
+        return VerifiedToken(
+            installation: installation, userId: user.map(\.templateText).flatMap { $0.isEmpty ? nil : $0 },
+            roomId: room, claims: claims)
     }
 
     private func refuse(_ message: String) -> APIError {

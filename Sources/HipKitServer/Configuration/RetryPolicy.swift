@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// How a failed glance push is tried again: after `initialDelay`, then twice as long each time
 /// up to `maxDelay`, `maxAttempts` tries in all. Bounded, so a HipChat that is gone for good

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Everything `hipkit serve` can be told. The command fills it from flags and environment
 /// variables; tests build it directly, shortening the timings that would slow them down.

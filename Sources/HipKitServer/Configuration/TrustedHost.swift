@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// A host the server may call: `api.hipchat.com`, or `hipchat.example.com:8443` for a HipChat
 /// Server. Without a port it stands for the scheme's default port only, so trusting a host
@@ -48,7 +48,8 @@ public struct TrustedHost: Sendable, Hashable, CustomStringConvertible {
     /// Whether `url` points at this host and port.
     func matches(_ url: URL) -> Bool {
         guard let urlHost = url.host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
-              urlHost == host else { return false }
+            urlHost == host
+        else { return false }
         let defaultPort = url.scheme?.lowercased() == "http" ? 80 : 443
         return (url.port ?? defaultPort) == (port ?? defaultPort)
     }

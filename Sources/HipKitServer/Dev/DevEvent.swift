@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// What `hipkit dev` tells the open pages, as Server-Sent Events on `/_hipkit/dev/events`.
 enum DevEvent: ServerSentEvent {

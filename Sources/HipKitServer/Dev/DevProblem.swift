@@ -28,12 +28,15 @@ public struct DevProblem: Sendable, Hashable, Codable {
             var excerpt: [Line] = []
             if let location = diagnostic.location {
                 for number in max(1, location.line - 2)...(location.line + 2) {
-                    if let text = sources.line(number, of: location.file) { excerpt.append(Line(number: number, text: text)) }
+                    if let text = sources.line(number, of: location.file) {
+                        excerpt.append(Line(number: number, text: text))
+                    }
                 }
             }
-            return DevProblem(severity: diagnostic.severity.rawValue, code: diagnostic.code.rawValue, message: diagnostic.message,
-                              hint: diagnostic.hint, file: diagnostic.location?.file, line: diagnostic.location?.line,
-                              column: diagnostic.location?.column, excerpt: excerpt)
+            return DevProblem(
+                severity: diagnostic.severity.rawValue, code: diagnostic.code.rawValue, message: diagnostic.message,
+                hint: diagnostic.hint, file: diagnostic.location?.file, line: diagnostic.location?.line,
+                column: diagnostic.location?.column, excerpt: excerpt)
         }
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 import Logging
 import ServiceLifecycle
@@ -37,16 +37,19 @@ public final class DevRebuilder: Service, Sendable {
     /// - Parameters:
     ///   - output: where builds go; nil for the project's `dist/`.
     ///   - report: shows each rebuild's diagnostics on the terminal.
-    public init(path: String, options: LoadOptions, output: URL?, session: DevSession, logger: Logger,
-                report: @escaping @Sendable (Outcome) -> Void) throws {
+    public init(
+        path: String, options: LoadOptions, output: URL?, session: DevSession, logger: Logger,
+        report: @escaping @Sendable (Outcome) -> Void
+    ) throws {
         self.path = path
         self.options = options
         self.session = session
         self.logger = logger
         self.report = report
         guard case .spec(let spec) = try ProjectLoader.input(for: path) else {
-            throw HipKitError("\(path) is a descriptor; hipkit dev reads addon.yaml",
-                              hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
+            throw HipKitError(
+                "\(path) is a descriptor; hipkit dev reads addon.yaml",
+                hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
         }
         projectDirectory = URL(fileURLWithPath: spec).deletingLastPathComponent().standardizedFileURL
         self.output = (output ?? projectDirectory.appendingPathComponent("dist")).standardizedFileURL

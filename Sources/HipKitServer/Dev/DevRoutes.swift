@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKitTemplates
 import Hummingbird
 import NIOCore
@@ -21,7 +21,9 @@ struct DevRoutes: Sendable {
     init(session: DevSession) {
         self.session = session
         let file = TemplatesBundle.root.appendingPathComponent("dev/reload.js")
-        script = ByteBuffer(bytes: (try? Data(contentsOf: file)) ?? Data("console.error('hipkit dev: reload.js is missing from the installation');".utf8))
+        script = ByteBuffer(
+            bytes: (try? Data(contentsOf: file))
+                ?? Data("console.error('hipkit dev: reload.js is missing from the installation');".utf8))
     }
 
     func handle(path: String, request: Request) throws -> Response {
@@ -30,15 +32,17 @@ struct DevRoutes: Sendable {
         }
         switch path {
         case Self.scriptPath:
-            return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
-                            body: .init(byteBuffer: script))
+            return Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: script))
         case "/_hipkit/dev/events":
             return events()
         case "/_hipkit/dev/status":
             let status = session.status
             var object: [String: JSONValue] = ["instance": .string(session.instance), "build": .int(status.build)]
             if let problems = status.problems, let data = try? JSONEncoder().encode(problems),
-               let value = try? JSONDecoder().decode(JSONValue.self, from: data) {
+                let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+            {
                 object["problems"] = value
             } else {
                 object["problems"] = .null
@@ -66,7 +70,9 @@ struct DevRoutes: Sendable {
         case .memory(let bytes, _):
             html = bytes
         case .disk(let path):
-            guard let data = FileManager.default.contents(atPath: path) else { throw APIError.notFound("this page is not in the build") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw APIError.notFound("this page is not in the build")
+            }
             html = ByteBuffer(bytes: data)
         }
         var headers = extraHeaders

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import ServiceLifecycle
 import Synchronization
 

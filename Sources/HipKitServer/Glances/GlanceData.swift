@@ -23,10 +23,12 @@ enum GlanceData {
         }
         if let status = object["status"], status["type"] == nil {
             if let lozenge = status["lozenge"] {
-                let value: JSONValue = lozenge.stringValue.map { .object(["label": .string($0), "type": .string("default")]) } ?? lozenge
+                let value: JSONValue =
+                    lozenge.stringValue.map { .object(["label": .string($0), "type": .string("default")]) } ?? lozenge
                 object["status"] = .object(["type": .string("lozenge"), "value": value])
             } else if let icon = status["icon"] {
-                let value: JSONValue = icon.stringValue.map { .object(["url": .string($0), "url@2x": .string($0)]) } ?? icon
+                let value: JSONValue =
+                    icon.stringValue.map { .object(["url": .string($0), "url@2x": .string($0)]) } ?? icon
                 object["status"] = .object(["type": .string("icon"), "value": value])
             }
         }
@@ -44,7 +46,9 @@ enum GlanceData {
     /// the name of the missing member for a missing field.
     private static func field(of diagnostic: Diagnostic) -> String {
         let path = diagnostic.location?.file ?? ""
-        guard diagnostic.code == .missingField, let missing = quoted(diagnostic.message) else { return path.isEmpty ? "body" : path }
+        guard diagnostic.code == .missingField, let missing = quoted(diagnostic.message) else {
+            return path.isEmpty ? "body" : path
+        }
         return path.isEmpty ? missing : "\(path).\(missing)"
     }
 

@@ -40,7 +40,9 @@ final class GlancePushService: Service, Sendable {
             await withGracefulShutdownHandler {
                 for await push in stream {
                     if Task.isShuttingDownGracefully {
-                        logger.error("glance push abandoned at shutdown", metadata: metadata(push).merging(["attempts": "0"]) { a, _ in a })
+                        logger.error(
+                            "glance push abandoned at shutdown",
+                            metadata: metadata(push).merging(["attempts": "0"]) { a, _ in a })
                         continue
                     }
                     group.addTask { await self.deliver(push) }
@@ -60,21 +62,31 @@ final class GlancePushService: Service, Sendable {
                 logger.info("glance pushed", metadata: metadata(push).merging(["attempt": "\(attempt)"]) { a, _ in a })
                 return
             case .permanent(let reason):
-                logger.error("glance push refused by HipChat; not retried", metadata: metadata(push).merging(["reason": "\(reason)"]) { a, _ in a })
+                logger.error(
+                    "glance push refused by HipChat; not retried",
+                    metadata: metadata(push).merging(["reason": "\(reason)"]) { a, _ in a })
                 return
             case .retry(let reason):
                 guard attempt < retry.maxAttempts else {
-                    logger.error("glance push given up", metadata: metadata(push).merging([
-                        "attempts": "\(attempt)", "reason": "\(reason)"]) { a, _ in a })
+                    logger.error(
+                        "glance push given up",
+                        metadata: metadata(push).merging([
+                            "attempts": "\(attempt)", "reason": "\(reason)",
+                        ]) { a, _ in a })
                     return
                 }
                 let delay = retry.delay(afterAttempt: attempt)
-                logger.warning("glance push failed; will retry", metadata: metadata(push).merging([
-                    "attempt": "\(attempt)", "retryIn": "\(delay)", "reason": "\(reason)"]) { a, _ in a })
+                logger.warning(
+                    "glance push failed; will retry",
+                    metadata: metadata(push).merging([
+                        "attempt": "\(attempt)", "retryIn": "\(delay)", "reason": "\(reason)",
+                    ]) { a, _ in a })
                 do {
                     try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 } catch {
-                    logger.error("glance push abandoned at shutdown", metadata: metadata(push).merging(["attempts": "\(attempt)"]) { a, _ in a })
+                    logger.error(
+                        "glance push abandoned at shutdown",
+                        metadata: metadata(push).merging(["attempts": "\(attempt)"]) { a, _ in a })
                     return
                 }
                 attempt += 1
@@ -96,11 +108,13 @@ final class GlancePushService: Service, Sendable {
         do {
             token = try await tokens.token(for: push.installation)
         } catch {
-            return error.status == .forbidden || error.status == .conflict ? .permanent(error.message) : .retry(error.message)
+            return error.status == .forbidden || error.status == .conflict
+                ? .permanent(error.message) : .retry(error.message)
         }
         let response: OutgoingResponse
         do {
-            response = try await api.pushGlance(apiUrl: apiUrl, target: push.target, key: push.key, data: push.data, token: token)
+            response = try await api.pushGlance(
+                apiUrl: apiUrl, target: push.target, key: push.key, data: push.data, token: token)
         } catch {
             return error.status == .forbidden ? .permanent(error.message) : .retry(error.message)
         }

@@ -33,7 +33,8 @@ struct GlanceQueryHandler: Sendable {
                 let response = JSONResponse.make(data, headers: headers)
                 return request.method == .head ? response.createHeadResponse() : response
             default:
-                throw APIError(.methodNotAllowed, "a glance answers GET and OPTIONS", headers: [.allow: "GET, HEAD, OPTIONS"])
+                throw APIError(
+                    .methodNotAllowed, "a glance answers GET and OPTIONS", headers: [.allow: "GET, HEAD, OPTIONS"])
             }
         } catch {
             var error = error

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// API tokens per installation, kept until shortly before they expire so that a burst of
 /// glance pushes costs one token request, not one each.
@@ -34,9 +34,12 @@ actor AccessTokens {
             return entry.value
         }
         guard let tokenUrl = installation.tokenUrl else {
-            throw APIError(.conflict, "installation \(installation.oauthId) has no token URL (installed without verification)")
+            throw APIError(
+                .conflict, "installation \(installation.oauthId) has no token URL (installed without verification)")
         }
-        switch try await api.token(tokenUrl: tokenUrl, oauthId: installation.oauthId, oauthSecret: installation.oauthSecret) {
+        switch try await api.token(
+            tokenUrl: tokenUrl, oauthId: installation.oauthId, oauthSecret: installation.oauthSecret)
+        {
         case .granted(let token):
             remember(token, for: installation.oauthId)
             return token.value

@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The calls the runtime makes to HipChat: read a capabilities document, get a
@@ -36,20 +37,28 @@ struct HipChatAPI: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         let response = try await send(request, "the capabilities document")
         guard response.isSuccess else {
-            throw APIError(.forbidden, "the capabilities document at \(capabilitiesUrl) answered \(response.status)"
-                           + ((300..<400).contains(response.status) ? " (redirects are not followed)" : ""), field: "capabilitiesUrl")
+            throw APIError(
+                .forbidden,
+                "the capabilities document at \(capabilitiesUrl) answered \(response.status)"
+                    + ((300..<400).contains(response.status) ? " (redirects are not followed)" : ""),
+                field: "capabilitiesUrl")
         }
         guard let document = response.json, document.objectValue != nil else {
-            throw APIError(.forbidden, "the capabilities document at \(capabilitiesUrl) is not JSON", field: "capabilitiesUrl")
+            throw APIError(
+                .forbidden, "the capabilities document at \(capabilitiesUrl) is not JSON", field: "capabilitiesUrl")
         }
         guard document["links"]?["self"]?.stringValue == capabilitiesUrl else {
-            throw APIError(.forbidden, "the capabilities document's links.self is not \(capabilitiesUrl)", field: "capabilitiesUrl")
+            throw APIError(
+                .forbidden, "the capabilities document's links.self is not \(capabilitiesUrl)", field: "capabilitiesUrl"
+            )
         }
         guard let tokenUrl = document["capabilities"]?["oauth2Provider"]?["tokenUrl"]?.stringValue else {
-            throw APIError(.forbidden, "the capabilities document names no oauth2Provider.tokenUrl", field: "capabilitiesUrl")
+            throw APIError(
+                .forbidden, "the capabilities document names no oauth2Provider.tokenUrl", field: "capabilitiesUrl")
         }
         guard let apiUrl = document["capabilities"]?["hipchatApiProvider"]?["url"]?.stringValue else {
-            throw APIError(.forbidden, "the capabilities document names no hipchatApiProvider.url", field: "capabilitiesUrl")
+            throw APIError(
+                .forbidden, "the capabilities document names no hipchatApiProvider.url", field: "capabilitiesUrl")
         }
         _ = try trust.check(tokenUrl, "tokenUrl")
         _ = try trust.check(apiUrl, "hipchatApiProvider.url")
@@ -81,7 +90,9 @@ struct HipChatAPI: Sendable {
     }
 
     /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.
-    func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONValue, token: String) async throws(APIError) -> OutgoingResponse {
+    func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONValue, token: String)
+        async throws(APIError) -> OutgoingResponse
+    {
         let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
         let address = base + target.pathComponent
         let url = try trust.check(address, "hipchatApiProvider.url")
@@ -89,7 +100,8 @@ struct HipChatAPI: Sendable {
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.httpBody = JSONValue.object(["glance": .array([.object(["key": .string(key), "content": data])])]).jsonData
+        request.httpBody =
+            JSONValue.object(["glance": .array([.object(["key": .string(key), "content": data])])]).jsonData
         return try await send(request, "HipChat's API")
     }
 

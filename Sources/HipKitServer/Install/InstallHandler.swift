@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import Logging
 
@@ -25,7 +25,9 @@ struct InstallHandler: Sendable {
 
     /// `POST callbackUrl` (`isUpdate` false) or `POST updateCallbackUrl`.
     func install(_ body: JSONValue, isUpdate: Bool) async throws(APIError) -> Response {
-        guard body.objectValue != nil else { throw APIError.badRequest("the install body must be a JSON object", field: "body") }
+        guard body.objectValue != nil else {
+            throw APIError.badRequest("the install body must be a JSON object", field: "body")
+        }
         let oauthId = try Self.requiredString(body, "oauthId", maxLength: 256)
         let capabilitiesUrl = try Self.requiredString(body, "capabilitiesUrl", maxLength: 2048)
         let existing = try await lookup(oauthId)
@@ -40,11 +42,14 @@ struct InstallHandler: Sendable {
             secret = existing!.oauthSecret
         }
         guard secret.utf8.count >= Self.minimumSecretLength else {
-            throw APIError.badRequest("oauthSecret is shorter than \(Self.minimumSecretLength) characters", field: "oauthSecret")
+            throw APIError.badRequest(
+                "oauthSecret is shorter than \(Self.minimumSecretLength) characters", field: "oauthSecret")
         }
         let groupId: Int
         if let value = body["groupId"], !value.isNull {
-            guard let id = value.intValue else { throw APIError.badRequest("groupId must be an integer", field: "groupId") }
+            guard let id = value.intValue else {
+                throw APIError.badRequest("groupId must be an integer", field: "groupId")
+            }
             groupId = id
         } else if let existing {
             groupId = existing.groupId
@@ -53,7 +58,9 @@ struct InstallHandler: Sendable {
         }
         var roomId: Int?
         if let value = body["roomId"], !value.isNull {
-            guard let id = value.intValue else { throw APIError.badRequest("roomId must be an integer", field: "roomId") }
+            guard let id = value.intValue else {
+                throw APIError.badRequest("roomId must be an integer", field: "roomId")
+            }
             roomId = id
         } else if isUpdate, body["roomId"] == nil {
             roomId = existing?.roomId
@@ -65,29 +72,37 @@ struct InstallHandler: Sendable {
         // them could otherwise replace another's installation, secret and all.
         if let existing {
             guard existing.capabilitiesUrl == capabilitiesUrl else {
-                throw APIError(.forbidden, "installation \(oauthId) was made by the HipChat at \(existing.capabilitiesUrl); "
-                               + "another capabilitiesUrl cannot replace it", field: "capabilitiesUrl")
+                throw APIError(
+                    .forbidden,
+                    "installation \(oauthId) was made by the HipChat at \(existing.capabilitiesUrl); "
+                        + "another capabilitiesUrl cannot replace it", field: "capabilitiesUrl")
             }
             guard existing.groupId == groupId else {
-                throw APIError(.forbidden, "installation \(oauthId) belongs to another group; a reinstall cannot move it", field: "groupId")
+                throw APIError(
+                    .forbidden, "installation \(oauthId) belongs to another group; a reinstall cannot move it",
+                    field: "groupId")
             }
         }
 
-        var installation = Installation(oauthId: oauthId, oauthSecret: secret, capabilitiesUrl: capabilitiesUrl, groupId: groupId,
-                                        roomId: roomId, installedAt: existing?.installedAt ?? Date(), updatedAt: Date())
+        var installation = Installation(
+            oauthId: oauthId, oauthSecret: secret, capabilitiesUrl: capabilitiesUrl, groupId: groupId,
+            roomId: roomId, installedAt: existing?.installedAt ?? Date(), updatedAt: Date())
         if verifyInstalls {
             let capabilities = try await api.capabilities(capabilitiesUrl)
             switch try await api.token(tokenUrl: capabilities.tokenUrl, oauthId: oauthId, oauthSecret: secret) {
             case .granted(let token):
                 // HipChat's token answer names the group the credentials belong to.
                 if let tokenGroup = token.groupId, tokenGroup != groupId {
-                    throw APIError(.forbidden, "groupId is \(groupId) but HipChat issued these credentials to group \(tokenGroup); "
-                                   + "nothing was stored", field: "groupId")
+                    throw APIError(
+                        .forbidden,
+                        "groupId is \(groupId) but HipChat issued these credentials to group \(tokenGroup); "
+                            + "nothing was stored", field: "groupId")
                 }
                 await tokens.remember(token, for: oauthId)
             case .refused(let status):
-                throw APIError(.forbidden, "HipChat's token endpoint refused these credentials (\(status)); nothing was stored",
-                               field: "oauthSecret")
+                throw APIError(
+                    .forbidden, "HipChat's token endpoint refused these credentials (\(status)); nothing was stored",
+                    field: "oauthSecret")
             }
             installation.tokenUrl = capabilities.tokenUrl
             installation.apiUrl = capabilities.apiUrl
@@ -100,10 +115,12 @@ struct InstallHandler: Sendable {
             logger.error("cannot store installation", metadata: ["oauthId": "\(oauthId)", "error": "\(error)"])
             throw APIError(.internalServerError, "the installation cannot be stored")
         }
-        logger.info(isUpdate ? "installation updated" : (existing == nil ? "installed" : "reinstalled"), metadata: [
-            "oauthId": "\(oauthId)", "groupId": "\(groupId)", "roomId": "\(roomId.map(String.init) ?? "-")",
-            "verified": "\(verifyInstalls)",
-        ])
+        logger.info(
+            isUpdate ? "installation updated" : (existing == nil ? "installed" : "reinstalled"),
+            metadata: [
+                "oauthId": "\(oauthId)", "groupId": "\(groupId)", "roomId": "\(roomId.map(String.init) ?? "-")",
+                "verified": "\(verifyInstalls)",
+            ])
         return JSONResponse.make(.object([:]))
     }
 
@@ -126,7 +143,9 @@ struct InstallHandler: Sendable {
                 }
                 allowed = true
             } else if let tokenUrl = installation.tokenUrl {
-                if case .refused = try await api.token(tokenUrl: tokenUrl, oauthId: oauthId, oauthSecret: installation.oauthSecret) {
+                if case .refused = try await api.token(
+                    tokenUrl: tokenUrl, oauthId: oauthId, oauthSecret: installation.oauthSecret)
+                {
                     allowed = true
                 }
             }
@@ -154,10 +173,16 @@ struct InstallHandler: Sendable {
     }
 
     private static func requiredString(_ body: JSONValue, _ name: String, maxLength: Int) throws(APIError) -> String {
-        guard let value = body[name], !value.isNull else { throw APIError.badRequest("\(name) is missing", field: name) }
-        guard let text = value.stringValue else { throw APIError.badRequest("\(name) must be a string, not \(value.kindDescription)", field: name) }
+        guard let value = body[name], !value.isNull else {
+            throw APIError.badRequest("\(name) is missing", field: name)
+        }
+        guard let text = value.stringValue else {
+            throw APIError.badRequest("\(name) must be a string, not \(value.kindDescription)", field: name)
+        }
         guard !text.isEmpty else { throw APIError.badRequest("\(name) is empty", field: name) }
-        guard text.count <= maxLength else { throw APIError.badRequest("\(name) is longer than \(maxLength) characters", field: name) }
+        guard text.count <= maxLength else {
+            throw APIError.badRequest("\(name) is longer than \(maxLength) characters", field: name)
+        }
         // HipChat's ids, secrets and URLs are printable. A NUL would not survive the store (SQLite
         // text ends at it), and other control characters have no business in a log line or URL.
         guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {

@@ -1,9 +1,10 @@
-import HipChatConnect
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HipChatConnect
 import Synchronization
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The answer to a call the server made.
 struct OutgoingResponse: Sendable {
@@ -84,13 +85,17 @@ final class OutgoingHTTP: Sendable {
             pending.withLock { $0[id] = Pending(continuation: continuation) }
         }
 
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+            newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+        ) {
             completionHandler(nil)
         }
 
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+        func urlSession(
+            _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+            completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
+        ) {
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             pending.withLock { $0[dataTask.taskIdentifier]?.status = status }
             completionHandler(.allow)

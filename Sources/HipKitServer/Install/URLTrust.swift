@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Decides which URLs the server may call: only on a `--trust-host`, only over HTTPS (plain
 /// HTTP is allowed for loopback hosts, for local stand-ins and tests), and never with
@@ -14,7 +14,8 @@ struct URLTrust: Sendable {
         // Foundation percent-encodes what a URL cannot hold (spaces, CR/LF) instead of refusing
         // it; a URL from HipChat never has any, so such a string is refused, not repaired.
         guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
-              let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+            let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
+        else {
             throw APIError(.badRequest, "\(what) is not an absolute URL", field: what)
         }
         guard url.user == nil, url.password == nil else {
@@ -25,8 +26,10 @@ struct URLTrust: Sendable {
         }
         guard trustedHosts.contains(where: { $0.matches(url) }) else {
             let shown = url.port.map { "\(host):\($0)" } ?? host
-            throw APIError(.forbidden, "\(what) is on \(shown), which is not a trusted HipChat host (trusted: "
-                           + trustedHosts.map(\.description).joined(separator: ", ") + "); see --trust-host", field: what)
+            throw APIError(
+                .forbidden,
+                "\(what) is on \(shown), which is not a trusted HipChat host (trusted: "
+                    + trustedHosts.map(\.description).joined(separator: ", ") + "); see --trust-host", field: what)
         }
         return url
     }

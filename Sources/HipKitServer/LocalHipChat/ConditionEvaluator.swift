@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Synchronization
 
 /// Decides whether a glance, sidebar panel or action shows, as HipChat's web client did
@@ -66,13 +66,18 @@ struct ConditionEvaluator: Sendable {
         if let type = params["type"]?.stringValue, type != message.kind.rawValue { return false }
         if let fileType = params["file_type"]?.stringValue {
             // The local room has no file messages; only an image link could be one.
-            guard fileType == "image", message.body.range(of: #"\.(png|jpe?g|gif|webp)\b"#, options: [.regularExpression, .caseInsensitive]) != nil
+            guard fileType == "image",
+                message.body.range(of: #"\.(png|jpe?g|gif|webp)\b"#, options: [.regularExpression, .caseInsensitive])
+                    != nil
             else { return false }
         }
-        if let sender = params["sender"]?.stringValue, sender != message.senderName, sender != message.senderMention { return false }
+        if let sender = params["sender"]?.stringValue, sender != message.senderName, sender != message.senderMention {
+            return false
+        }
         if let regex = params["regex"] {
             guard let pattern = regex["pattern"]?.stringValue ?? regex.stringValue,
-                  let expression = Self.javaScriptRegex(pattern, flags: regex["flags"]?.stringValue ?? "") else { return false }
+                let expression = Self.javaScriptRegex(pattern, flags: regex["flags"]?.stringValue ?? "")
+            else { return false }
             let body = message.body
             if expression.firstMatch(in: body, range: NSRange(body.startIndex..., in: body)) == nil { return false }
         }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// An add-on's descriptor read the way HipChat's web client read it: module lists, localisable
 /// names, targets given as a key or as `{key, options}`, `webhook` as one object or a list, and
@@ -32,7 +32,10 @@ struct EmulatedAddon: Sendable {
     }
 
     struct Action: Sendable {
-        enum Location: String, Sendable { case message = "hipchat.message.action", input = "hipchat.input.action" }
+        enum Location: String, Sendable {
+            case message = "hipchat.message.action"
+            case input = "hipchat.input.action"
+        }
         var key: String
         var name: String
         var location: Location
@@ -80,10 +83,14 @@ struct EmulatedAddon: Sendable {
     /// Reads `descriptor`, fetched from `url`. Throws when it is not a descriptor at all; what
     /// HipChat would have ignored (a module with no key, an unknown member) is skipped.
     init(descriptor: JSONValue, url: URL) throws(Invalid) {
-        guard descriptor.objectValue != nil else { throw Invalid(description: "the descriptor at \(url) is not a JSON object") }
+        guard descriptor.objectValue != nil else {
+            throw Invalid(description: "the descriptor at \(url) is not a JSON object")
+        }
         self.descriptor = descriptor
         self.descriptorURL = url
-        guard let key = descriptor["key"]?.stringValue, !key.isEmpty else { throw Invalid(description: "the descriptor at \(url) has no key") }
+        guard let key = descriptor["key"]?.stringValue, !key.isEmpty else {
+            throw Invalid(description: "the descriptor at \(url) has no key")
+        }
         self.key = key
         self.name = Self.text(descriptor["name"]) ?? key
         self.description = Self.text(descriptor["description"]) ?? ""
@@ -101,38 +108,59 @@ struct EmulatedAddon: Sendable {
 
         for glance in Self.list(capabilities["glance"]) {
             guard let key = glance["key"]?.stringValue else { continue }
-            glances.append(Glance(key: key, name: Self.text(glance["name"]) ?? key,
-                                  iconURL: Self.absolute(glance["icon"]?["url"]?.stringValue, against: url),
-                                  iconURL2x: Self.absolute(glance["icon"]?["url@2x"]?.stringValue, against: url),
-                                  queryUrl: Self.absolute(glance["queryUrl"]?.stringValue, against: url),
-                                  target: Self.target(glance["target"]), weight: glance["weight"]?.intValue ?? 100,
-                                  conditions: glance["conditions"]))
+            glances.append(
+                Glance(
+                    key: key, name: Self.text(glance["name"]) ?? key,
+                    iconURL: Self.absolute(glance["icon"]?["url"]?.stringValue, against: url),
+                    iconURL2x: Self.absolute(glance["icon"]?["url@2x"]?.stringValue, against: url),
+                    queryUrl: Self.absolute(glance["queryUrl"]?.stringValue, against: url),
+                    target: Self.target(glance["target"]), weight: glance["weight"]?.intValue ?? 100,
+                    conditions: glance["conditions"]))
         }
         glances.sort { ($0.weight, $0.key) < ($1.weight, $1.key) }
         for (member, kind) in [("webPanel", View.Kind.webPanel), ("dialog", .dialog), ("externalPage", .externalPage)] {
             for module in Self.list(capabilities[member]) {
-                guard let key = module["key"]?.stringValue, let address = Self.absolute(module["url"]?.stringValue, against: url) else { continue }
-                views.append(View(kind: kind, key: key, name: Self.text(module["name"]) ?? Self.text(module["title"]) ?? key, url: address,
-                                  signed: module["authentication"]?.stringValue != "none", options: module["options"] ?? .object([:]),
-                                  weight: module["weight"]?.intValue ?? 100, conditions: module["conditions"]))
+                guard let key = module["key"]?.stringValue,
+                    let address = Self.absolute(module["url"]?.stringValue, against: url)
+                else { continue }
+                views.append(
+                    View(
+                        kind: kind, key: key, name: Self.text(module["name"]) ?? Self.text(module["title"]) ?? key,
+                        url: address,
+                        signed: module["authentication"]?.stringValue != "none",
+                        options: module["options"] ?? .object([:]),
+                        weight: module["weight"]?.intValue ?? 100, conditions: module["conditions"]))
             }
         }
-        if let configurable = capabilities["configurable"], let address = Self.absolute(configurable["url"]?.stringValue, against: url) {
-            views.append(View(kind: .configurable, key: "configurable", name: "Configure \(name)", url: address,
-                              signed: configurable["authentication"]?.stringValue != "none", options: .object([:]), weight: 100,
-                              conditions: nil))
+        if let configurable = capabilities["configurable"],
+            let address = Self.absolute(configurable["url"]?.stringValue, against: url)
+        {
+            views.append(
+                View(
+                    kind: .configurable, key: "configurable", name: "Configure \(name)", url: address,
+                    signed: configurable["authentication"]?.stringValue != "none", options: .object([:]), weight: 100,
+                    conditions: nil))
         }
         for action in Self.list(capabilities["action"]) {
-            guard let key = action["key"]?.stringValue, let location = action["location"]?.stringValue.flatMap(Action.Location.init) else { continue }
-            actions.append(Action(key: key, name: Self.text(action["name"]) ?? key, location: location, target: Self.target(action["target"]),
-                                  weight: action["weight"]?.intValue ?? 100, conditions: action["conditions"]))
+            guard let key = action["key"]?.stringValue,
+                let location = action["location"]?.stringValue.flatMap(Action.Location.init)
+            else { continue }
+            actions.append(
+                Action(
+                    key: key, name: Self.text(action["name"]) ?? key, location: location,
+                    target: Self.target(action["target"]),
+                    weight: action["weight"]?.intValue ?? 100, conditions: action["conditions"]))
         }
         actions.sort { ($0.weight, $0.key) < ($1.weight, $1.key) }
         for webhook in Self.list(capabilities["webhook"]) {
-            guard let event = webhook["event"]?.stringValue, let address = Self.absolute(webhook["url"]?.stringValue, against: url) else { continue }
-            webhooks.append(Webhook(key: webhook["key"]?.stringValue, name: webhook["name"]?.stringValue, event: event,
-                                    pattern: webhook["pattern"]?.stringValue, url: address,
-                                    jwt: webhook["authentication"]?.stringValue == "jwt"))
+            guard let event = webhook["event"]?.stringValue,
+                let address = Self.absolute(webhook["url"]?.stringValue, against: url)
+            else { continue }
+            webhooks.append(
+                Webhook(
+                    key: webhook["key"]?.stringValue, name: webhook["name"]?.stringValue, event: event,
+                    pattern: webhook["pattern"]?.stringValue, url: address,
+                    jwt: webhook["authentication"]?.stringValue == "jwt"))
         }
     }
 

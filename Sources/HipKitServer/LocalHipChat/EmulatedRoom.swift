@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Who the developer plays in the local HipChat; conditions such as `user_is_admin` and
 /// `user_is_room_owner` are evaluated for this person.
@@ -27,24 +27,38 @@ struct EmulatedUser: Sendable {
     /// exactly the `owner` role and `message_sent_by_current_user` changes with the role.
     static func playing(_ role: EmulatedRole) -> EmulatedUser {
         switch role {
-        case .admin: EmulatedUser(id: 101, name: "Ada Admin", mentionName: "ada", email: "ada@example.com", isAdmin: true, isGuest: false)
-        case .owner: EmulatedUser(id: 102, name: "Otto Owner", mentionName: "otto", email: "otto@example.com", isAdmin: false, isGuest: false)
-        case .member: EmulatedUser(id: 103, name: "Mia Member", mentionName: "mia", email: "mia@example.com", isAdmin: false, isGuest: false)
-        case .guest: EmulatedUser(id: 104, name: "Gus Guest", mentionName: "gus", email: "gus@example.com", isAdmin: false, isGuest: true)
+        case .admin:
+            EmulatedUser(
+                id: 101, name: "Ada Admin", mentionName: "ada", email: "ada@example.com", isAdmin: true, isGuest: false)
+        case .owner:
+            EmulatedUser(
+                id: 102, name: "Otto Owner", mentionName: "otto", email: "otto@example.com", isAdmin: false,
+                isGuest: false)
+        case .member:
+            EmulatedUser(
+                id: 103, name: "Mia Member", mentionName: "mia", email: "mia@example.com", isAdmin: false,
+                isGuest: false)
+        case .guest:
+            EmulatedUser(
+                id: 104, name: "Gus Guest", mentionName: "gus", email: "gus@example.com", isAdmin: false, isGuest: true)
         }
     }
 
     /// `HipChat.user.getCurrentUser`'s answer.
     var json: JSONValue {
-        .object(["id": .int(id), "name": .string(name), "mention_name": .string(mentionName), "email": .string(email),
-                 "title": .string(isGuest ? "Guest" : "Engineer"), "photo_url": .null, "is_admin": .bool(isAdmin),
-                 "is_guest": .bool(isGuest), "presence": .object(["show": .string("chat")]), "timezone": .string("UTC")])
+        .object([
+            "id": .int(id), "name": .string(name), "mention_name": .string(mentionName), "email": .string(email),
+            "title": .string(isGuest ? "Guest" : "Engineer"), "photo_url": .null, "is_admin": .bool(isAdmin),
+            "is_guest": .bool(isGuest), "presence": .object(["show": .string("chat")]), "timezone": .string("UTC"),
+        ])
     }
 
     /// The `from` of a message in webhook payloads.
     var sender: JSONValue {
-        .object(["id": .int(id), "mention_name": .string(mentionName), "name": .string(name),
-                 "links": .object(["self": .string("https://api.hipchat.local/v2/user/\(id)")])])
+        .object([
+            "id": .int(id), "mention_name": .string(mentionName), "name": .string(name),
+            "links": .object(["self": .string("https://api.hipchat.local/v2/user/\(id)")]),
+        ])
     }
 }
 
@@ -60,8 +74,11 @@ struct EmulatedRoom: Sendable {
     var ownerId = EmulatedUser.playing(.owner).id
 
     var json: JSONValue {
-        .object(["id": .int(id), "name": .string(name), "topic": .string(topic), "privacy": .string(isPublic ? "public" : "private"),
-                 "owner": .object(["id": .int(ownerId)]), "is_archived": .bool(false)])
+        .object([
+            "id": .int(id), "name": .string(name), "topic": .string(topic),
+            "privacy": .string(isPublic ? "public" : "private"),
+            "owner": .object(["id": .int(ownerId)]), "is_archived": .bool(false),
+        ])
     }
 
     /// `HipChat.room.getParticipants`: everyone a role can be, plus the room's regulars.

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Synchronization
 
 /// Every request between the local HipChat and the add-on, in both directions, with JWT
@@ -30,7 +30,8 @@ final class HostEventLog: Sendable {
 
         var json: JSONValue {
             var object: [String: JSONValue] = [
-                "id": .int(id), "time": .string(ISO8601DateFormatter().string(from: time)), "direction": .string(direction.rawValue),
+                "id": .int(id), "time": .string(ISO8601DateFormatter().string(from: time)),
+                "direction": .string(direction.rawValue),
                 "method": .string(method), "url": .string(url),
             ]
             if let status { object["status"] = .int(status) }
@@ -111,12 +112,15 @@ final class HostEventLog: Sendable {
     static func loggable(_ data: Data?) -> String? {
         guard let data, !data.isEmpty else { return nil }
         var text = String(decoding: data.prefix(bodyLimit * 4), as: UTF8.self)
-        text = text.replacingOccurrences(of: #"("oauthSecret"\s*:\s*")([^"]{0,4})[^"]*""#, with: "$1$2…\"", options: .regularExpression)
+        text = text.replacingOccurrences(
+            of: #"("oauthSecret"\s*:\s*")([^"]{0,4})[^"]*""#, with: "$1$2…\"", options: .regularExpression)
         return text.count > bodyLimit ? String(text.prefix(bodyLimit)) + "…" : text
     }
 
     /// `url` with the value of `signed_request` shortened: the claims are shown beside it.
     static func loggableURL(_ url: String) -> String {
-        url.replacingOccurrences(of: #"signed_request=([A-Za-z0-9_-]{8})[A-Za-z0-9_.-]*"#, with: "signed_request=$1…", options: .regularExpression)
+        url.replacingOccurrences(
+            of: #"signed_request=([A-Za-z0-9_-]{8})[A-Za-z0-9_.-]*"#, with: "signed_request=$1…",
+            options: .regularExpression)
     }
 }

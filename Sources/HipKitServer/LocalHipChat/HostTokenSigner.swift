@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import JWTKit
 
 /// Signs the JWTs the local HipChat puts on what it sends an add-on (view URLs, glance
@@ -30,8 +30,10 @@ struct HostTokenSigner: Sendable {
 
     func claims(oauthId: String, userId: Int, roomId: Int?, timeZone: String = "UTC") -> Claims {
         let issued = Int(now().timeIntervalSince1970)
-        return Claims(iss: oauthId, sub: String(userId), iat: issued, exp: issued + Int(Self.lifetime), jti: LocalHipChat.randomCharacters(20),
-                      context: .init(room_id: roomId, user_tz: timeZone))
+        return Claims(
+            iss: oauthId, sub: String(userId), iat: issued, exp: issued + Int(Self.lifetime),
+            jti: LocalHipChat.randomCharacters(20),
+            context: .init(room_id: roomId, user_tz: timeZone))
     }
 
     func sign(_ claims: Claims, secret: String) async throws -> String {

@@ -1,8 +1,9 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 extension LocalHipChat {
@@ -14,7 +15,8 @@ extension LocalHipChat {
         for glance in installed.addon.glances {
             guard let queryUrl = glance.queryUrl, var components = URLComponents(string: queryUrl) else { continue }
             if let jwt {
-                components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "signed_request", value: jwt)]
+                components.queryItems =
+                    (components.queryItems ?? []) + [URLQueryItem(name: "signed_request", value: jwt)]
             }
             guard let url = components.url else { continue }
             var request = URLRequest(url: url)
@@ -49,7 +51,8 @@ extension LocalHipChat {
             out["label"] = .string(LimitedHTML.sanitize(text, allowing: LimitedHTML.glanceTags))
         } else if let value = label?["value"]?.stringValue {
             let html = label?["type"]?.stringValue == "html"
-            out["label"] = .string(html ? LimitedHTML.sanitize(value, allowing: LimitedHTML.glanceTags) : HTMLText.escape(value))
+            out["label"] = .string(
+                html ? LimitedHTML.sanitize(value, allowing: LimitedHTML.glanceTags) : HTMLText.escape(value))
         } else {
             throw Failure("glance data needs a label: {\"type\": \"html\", \"value\": \"…\"}")
         }
@@ -58,16 +61,23 @@ extension LocalHipChat {
             switch status["type"]?.stringValue {
             case "lozenge":
                 guard let text = status["value"]?["label"]?.stringValue,
-                      let type = status["value"]?["type"]?.stringValue, lozenges.contains(type) else {
-                    throw Failure("a lozenge status needs value.label and value.type (one of \(lozenges.joined(separator: ", ")))")
+                    let type = status["value"]?["type"]?.stringValue, lozenges.contains(type)
+                else {
+                    throw Failure(
+                        "a lozenge status needs value.label and value.type (one of \(lozenges.joined(separator: ", ")))"
+                    )
                 }
                 out["status"] = .object(["type": .string("lozenge"), "label": .string(text), "lozenge": .string(type)])
             case "icon":
-                guard let url = status["value"]?["url"]?.stringValue, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                guard let url = status["value"]?["url"]?.stringValue,
+                    url.hasPrefix("http://") || url.hasPrefix("https://")
+                else {
                     throw Failure("an icon status needs value.url, an http(s) URL")
                 }
-                out["status"] = .object(["type": .string("icon"), "url": .string(url),
-                                         "url2x": status["value"]?["url@2x"] ?? .string(url)])
+                out["status"] = .object([
+                    "type": .string("icon"), "url": .string(url),
+                    "url2x": status["value"]?["url@2x"] ?? .string(url),
+                ])
             default:
                 throw Failure("status.type must be lozenge or icon")
             }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 extension LocalHipChat {
     /// An answer of the emulated REST API.
@@ -11,12 +11,16 @@ extension LocalHipChat {
     /// HipChat's side of what an add-on calls: `GET /v2/capabilities`, `POST /v2/oauth/token`,
     /// `POST /v2/room/{id}/notification`, `POST /v2/addon/ui/{room|group|user}/{id}` and
     /// `GET /v2/room/{id}`. `path` is below `/v2/`.
-    func restAPI(method: String, path: String, authorization: String?, contentType: String?, body: Data) async -> APIAnswer {
+    func restAPI(method: String, path: String, authorization: String?, contentType: String?, body: Data) async
+        -> APIAnswer
+    {
         let start = ContinuousClock.now
-        let answer = await answerAPI(method: method, path: path, authorization: authorization, contentType: contentType, body: body)
-        var entry = HostEventLog.Entry(direction: .toHipChat, method: method, url: configuration.publicURL + "/v2/" + path, status: answer.status,
-                                       milliseconds: Self.milliseconds(since: start), requestBody: HostEventLog.loggable(body),
-                                       responseBody: answer.body.map { HostEventLog.loggable($0.jsonData) } ?? nil)
+        let answer = await answerAPI(
+            method: method, path: path, authorization: authorization, contentType: contentType, body: body)
+        var entry = HostEventLog.Entry(
+            direction: .toHipChat, method: method, url: configuration.publicURL + "/v2/" + path, status: answer.status,
+            milliseconds: Self.milliseconds(since: start), requestBody: HostEventLog.loggable(body),
+            responseBody: answer.body.map { HostEventLog.loggable($0.jsonData) } ?? nil)
         if path == "oauth/token" {
             // The granted token is a credential of the add-on's; the log shows that one was granted.
             entry.responseBody = answer.status == 200 ? "{\"access_token\": \"…\", …}" : entry.responseBody
@@ -26,7 +30,9 @@ extension LocalHipChat {
         return answer
     }
 
-    private func answerAPI(method: String, path: String, authorization: String?, contentType: String?, body: Data) async -> APIAnswer {
+    private func answerAPI(method: String, path: String, authorization: String?, contentType: String?, body: Data) async
+        -> APIAnswer
+    {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         switch (method, parts.count) {
         case ("GET", 1) where parts[0] == "capabilities":
@@ -38,11 +44,15 @@ extension LocalHipChat {
         case ("POST", 4) where parts[0] == "addon" && parts[1] == "ui" && ["room", "group", "user"].contains(parts[2]):
             return pushGlances(authorization: authorization, body: body)
         case ("GET", 2) where parts[0] == "room":
-            guard let token = bearer(authorization) else { return Self.apiError(401, "a Bearer token from the token endpoint is required") }
+            guard let token = bearer(authorization) else {
+                return Self.apiError(401, "a Bearer token from the token endpoint is required")
+            }
             guard token.scopes.contains("view_room") || token.scopes.contains("admin_room") else {
                 return Self.apiError(403, "the token lacks the view_room scope")
             }
-            guard parts[1] == String(room.id) || parts[1] == room.name else { return Self.apiError(404, "no room \(parts[1])") }
+            guard parts[1] == String(room.id) || parts[1] == room.name else {
+                return Self.apiError(404, "no room \(parts[1])")
+            }
             return APIAnswer(status: 200, body: room.json)
         default:
             return Self.apiError(404, "the local HipChat has no \(method) /v2/\(path)")
@@ -52,23 +62,34 @@ extension LocalHipChat {
     /// HipChat's capabilities document, pointing at this HipChat's token endpoint and API.
     var capabilitiesDocument: JSONValue {
         .object([
-            "name": .string("Local HipChat"), "key": .string("hipchat"), "description": .string("HipChat, played by hipkit"),
-            "links": .object(["self": .string(configuration.capabilitiesURL), "api": .string(configuration.apiURL),
-                              "homepage": .string(configuration.publicURL + "/")]),
+            "name": .string("Local HipChat"), "key": .string("hipchat"),
+            "description": .string("HipChat, played by hipkit"),
+            "links": .object([
+                "self": .string(configuration.capabilitiesURL), "api": .string(configuration.apiURL),
+                "homepage": .string(configuration.publicURL + "/"),
+            ]),
             "capabilities": .object([
-                "oauth2Provider": .object(["tokenUrl": .string(configuration.tokenURL),
-                                           "authorizationUrl": .string(configuration.publicURL + "/users/authorize")]),
-                "hipchatApiProvider": .object(["url": .string(configuration.apiURL),
-                                               "availableScopes": .object(Dictionary(uniqueKeysWithValues: Self.scopes.map {
-                                                   ($0, JSONValue.object(["id": .string($0), "name": .string($0)]))
-                                               }))]),
+                "oauth2Provider": .object([
+                    "tokenUrl": .string(configuration.tokenURL),
+                    "authorizationUrl": .string(configuration.publicURL + "/users/authorize"),
+                ]),
+                "hipchatApiProvider": .object([
+                    "url": .string(configuration.apiURL),
+                    "availableScopes": .object(
+                        Dictionary(
+                            uniqueKeysWithValues: Self.scopes.map {
+                                ($0, JSONValue.object(["id": .string($0), "name": .string($0)]))
+                            })),
+                ]),
             ]),
             "connect_server_api_version": .int(1),
         ])
     }
 
-    static let scopes = ["send_notification", "send_message", "view_room", "admin_room", "view_group", "admin_group", "manage_rooms",
-                         "view_messages", "import_data"]
+    static let scopes = [
+        "send_notification", "send_message", "view_room", "admin_room", "view_group", "admin_group", "manage_rooms",
+        "view_messages", "import_data",
+    ]
 
     /// `client_credentials` with HTTP Basic `oauthId:oauthSecret`; granted only for the
     /// credentials of the current installation (or one whose install callback is running).
@@ -78,22 +99,36 @@ extension LocalHipChat {
             return APIAnswer(status: 400, body: .object(["error": .string("unsupported_grant_type")]))
         }
         guard let (id, secret) = Self.basicCredentials(authorization), let known = credentials[id],
-              ConstantTime.equals(known, secret) else {
-            return APIAnswer(status: 401, body: .object(["error": .string("invalid_client"),
-                                                         "error_description": .string("unknown or revoked client credentials")]))
+            ConstantTime.equals(known, secret)
+        else {
+            return APIAnswer(
+                status: 401,
+                body: .object([
+                    "error": .string("invalid_client"),
+                    "error_description": .string("unknown or revoked client credentials"),
+                ]))
         }
         let allowed = (installed?.oauthId == id ? installed?.addon.scopes : addon?.scopes) ?? []
         let asked = form["scope"].map { $0.split(separator: " ").map(String.init) } ?? allowed
         guard asked.allSatisfy(allowed.contains) else {
-            return APIAnswer(status: 400, body: .object(["error": .string("invalid_scope"),
-                                                         "error_description": .string("the descriptor does not ask for \(asked.filter { !allowed.contains($0) }.joined(separator: " "))")]))
+            return APIAnswer(
+                status: 400,
+                body: .object([
+                    "error": .string("invalid_scope"),
+                    "error_description": .string(
+                        "the descriptor does not ask for \(asked.filter { !allowed.contains($0) }.joined(separator: " "))"
+                    ),
+                ]))
         }
         let token = Self.randomSecret()
         tokens[token] = IssuedToken(oauthId: id, scopes: asked, expires: Date().addingTimeInterval(3600))
-        return APIAnswer(status: 200, body: .object([
-            "access_token": .string(token), "expires_in": .int(3600), "group_id": .int(EmulatedRoom.groupId),
-            "group_name": .string(EmulatedRoom.groupName), "token_type": .string("bearer"), "scope": .string(asked.joined(separator: " ")),
-        ]))
+        return APIAnswer(
+            status: 200,
+            body: .object([
+                "access_token": .string(token), "expires_in": .int(3600), "group_id": .int(EmulatedRoom.groupId),
+                "group_name": .string(EmulatedRoom.groupName), "token_type": .string("bearer"),
+                "scope": .string(asked.joined(separator: " ")),
+            ]))
     }
 
     private func bearer(_ authorization: String?) -> IssuedToken? {
@@ -104,9 +139,15 @@ extension LocalHipChat {
     }
 
     private func notify(room id: String, authorization: String?, body: Data) -> APIAnswer {
-        guard let token = bearer(authorization) else { return Self.apiError(401, "a Bearer token from the token endpoint is required") }
-        guard token.scopes.contains("send_notification") else { return Self.apiError(403, "the token lacks the send_notification scope") }
-        guard id == String(room.id) || id.removingPercentEncoding == room.name else { return Self.apiError(404, "no room \(id)") }
+        guard let token = bearer(authorization) else {
+            return Self.apiError(401, "a Bearer token from the token endpoint is required")
+        }
+        guard token.scopes.contains("send_notification") else {
+            return Self.apiError(403, "the token lacks the send_notification scope")
+        }
+        guard id == String(room.id) || id.removingPercentEncoding == room.name else {
+            return Self.apiError(404, "no room \(id)")
+        }
         guard let json = JSONValue.parse(body) else { return Self.apiError(400, "the body is not JSON") }
         let from = installed?.addon.fromName ?? installed?.addon.name ?? "Add-on"
         do {
@@ -119,14 +160,17 @@ extension LocalHipChat {
     }
 
     private func pushGlances(authorization: String?, body: Data) -> APIAnswer {
-        guard bearer(authorization) != nil else { return Self.apiError(401, "a Bearer token from the token endpoint is required") }
+        guard bearer(authorization) != nil else {
+            return Self.apiError(401, "a Bearer token from the token endpoint is required")
+        }
         guard let json = JSONValue.parse(body), let glances = json["glance"]?.arrayValue else {
             return Self.apiError(400, "the body must be {\"glance\": [{\"key\": …, \"content\": …}]}")
         }
         let known = Set(installed?.addon.glances.map(\.key) ?? [])
         for glance in glances {
             guard let key = glance["key"]?.stringValue, known.contains(key) else {
-                return Self.apiError(400, "glance key \(glance["key"]?.templateText ?? "(none)") is not a glance of the add-on")
+                return Self.apiError(
+                    400, "glance key \(glance["key"]?.templateText ?? "(none)") is not a glance of the add-on")
             }
             guard let content = glance["content"] else { return Self.apiError(400, "glance \(key) has no content") }
             do {
@@ -140,13 +184,19 @@ extension LocalHipChat {
     }
 
     static func apiError(_ status: Int, _ message: String) -> APIAnswer {
-        APIAnswer(status: status, body: .object(["error": .object(["code": .int(status), "message": .string(message), "type": .string("hipkit")])]))
+        APIAnswer(
+            status: status,
+            body: .object([
+                "error": .object(["code": .int(status), "message": .string(message), "type": .string("hipkit")])
+            ]))
     }
 
     static func form(_ body: Data) -> [String: String] {
         var out: [String: String] = [:]
         for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
             if let name = parts.first { out[name] = parts.count > 1 ? parts[1] : "" }
         }
         return out
@@ -154,8 +204,9 @@ extension LocalHipChat {
 
     static func basicCredentials(_ authorization: String?) -> (String, String)? {
         guard let authorization, authorization.lowercased().hasPrefix("basic "),
-              let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+            let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 

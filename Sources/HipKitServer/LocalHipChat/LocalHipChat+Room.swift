@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 extension LocalHipChat {
@@ -12,20 +13,24 @@ extension LocalHipChat {
         guard !trimmed.isEmpty else { throw Failure("type a message first") }
         guard trimmed.count <= 10_000 else { throw Failure("a message is at most 10,000 characters") }
         let user = self.user
-        let message = RoomMessage(id: nextMessageId(), date: Date(), kind: .message, senderId: user.id, senderName: user.name,
-                                  senderMention: user.mentionName, body: trimmed, html: HTMLText.escape(trimmed), color: nil, card: nil)
+        let message = RoomMessage(
+            id: nextMessageId(), date: Date(), kind: .message, senderId: user.id, senderName: user.name,
+            senderMention: user.mentionName, body: trimmed, html: HTMLText.escape(trimmed), color: nil, card: nil)
         messages.append(message)
         log.changed()
         guard let installed else { return }
         for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event == "room_message" {
             if let pattern = webhook.pattern {
                 guard let regex = ConditionEvaluator.javaScriptRegex(pattern, flags: ""),
-                      regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil else { continue }
+                    regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil
+                else { continue }
             }
             let item: JSONValue = .object([
-                "message": .object(["id": .string(message.id), "date": .string(ISO8601DateFormatter().string(from: message.date)),
-                                    "from": user.sender, "message": .string(trimmed), "type": .string("message"),
-                                    "message_format": .string("text"), "mentions": .array([])]),
+                "message": .object([
+                    "id": .string(message.id), "date": .string(ISO8601DateFormatter().string(from: message.date)),
+                    "from": user.sender, "message": .string(trimmed), "type": .string("message"),
+                    "message_format": .string("text"), "mentions": .array([]),
+                ]),
                 "room": roomPayload,
             ])
             await deliver(webhook, index: index, item: item)
@@ -38,7 +43,9 @@ extension LocalHipChat {
             throw Failure("the room can fire room_enter, room_exit and room_topic_change")
         }
         if event == "room_topic_change" {
-            room.topic = topic.flatMap { $0.isEmpty ? nil : $0 } ?? "Topic changed at \(ISO8601DateFormatter().string(from: Date()))"
+            room.topic =
+                topic.flatMap { $0.isEmpty ? nil : $0 }
+                ?? "Topic changed at \(ISO8601DateFormatter().string(from: Date()))"
             log.changed()
         }
         guard let installed else { return }
@@ -50,17 +57,21 @@ extension LocalHipChat {
     }
 
     private var roomPayload: JSONValue {
-        .object(["id": .int(room.id), "name": .string(room.name), "privacy": .string(room.isPublic ? "public" : "private"),
-                 "is_archived": .bool(false), "version": .string("1"),
-                 "links": .object(["self": .string(configuration.apiURL + "room/\(room.id)")])])
+        .object([
+            "id": .int(room.id), "name": .string(room.name), "privacy": .string(room.isPublic ? "public" : "private"),
+            "is_archived": .bool(false), "version": .string("1"),
+            "links": .object(["self": .string(configuration.apiURL + "room/\(room.id)")]),
+        ])
     }
 
     /// POSTs one webhook delivery; JWT in the `Authorization` header when the webhook asks for
     /// `authentication: jwt`, `oauth_client_id` in the body always.
     private func deliver(_ webhook: EmulatedAddon.Webhook, index: Int, item: JSONValue) async {
         guard let installed, let url = URL(string: webhook.url) else { return }
-        let payload: JSONValue = .object(["event": .string(webhook.event), "webhook_id": .int(index + 1),
-                                          "oauth_client_id": .string(installed.oauthId), "item": item])
+        let payload: JSONValue = .object([
+            "event": .string(webhook.event), "webhook_id": .int(index + 1),
+            "oauth_client_id": .string(installed.oauthId), "item": item,
+        ])
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -76,7 +87,8 @@ extension LocalHipChat {
                 return
             }
             guard !response.body.isEmpty, let reply = response.json, reply.objectValue != nil else { return }
-            let message = try RoomMessage.notification(reply, id: nextMessageId(), from: installed.addon.fromName ?? installed.addon.name)
+            let message = try RoomMessage.notification(
+                reply, id: nextMessageId(), from: installed.addon.fromName ?? installed.addon.name)
             messages.append(message)
             log.changed()
         } catch let error as RoomMessage.NotificationError {
@@ -88,8 +100,10 @@ extension LocalHipChat {
 
     /// A grey line from the local HipChat itself, for what went wrong with the add-on.
     func systemNote(_ text: String) {
-        messages.append(RoomMessage(id: nextMessageId(), date: Date(), kind: .notification, senderId: nil, senderName: "Local HipChat",
-                                    senderMention: nil, body: text, html: HTMLText.escape(text), color: "gray", card: nil))
+        messages.append(
+            RoomMessage(
+                id: nextMessageId(), date: Date(), kind: .notification, senderId: nil, senderName: "Local HipChat",
+                senderMention: nil, body: text, html: HTMLText.escape(text), color: "gray", card: nil))
         log.changed()
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 extension LocalHipChat {
     /// Where a click, an action or `HipChat.dialog.open`/`sidebar.openView` leads: the target
@@ -8,14 +8,19 @@ extension LocalHipChat {
     ///
     /// `roomOrigin` is where the room page runs (it may be `localhost` where the server names
     /// itself `127.0.0.1`); it becomes the view's `xdm_e`, the origin `all.js` talks to.
-    func open(target key: String, actionKey: String?, messageId: String?, urlTemplateValues: JSONValue?,
-              options extraOptions: JSONValue?, roomOrigin: String? = nil) async throws(Failure) -> JSONValue {
+    func open(
+        target key: String, actionKey: String?, messageId: String?, urlTemplateValues: JSONValue?,
+        options extraOptions: JSONValue?, roomOrigin: String? = nil
+    ) async throws(Failure) -> JSONValue {
         guard let installed else { throw Failure("the add-on is not installed") }
-        guard let view = installed.addon.view(key) else { throw Failure("the add-on has no dialog, sidebar panel or external page '\(key)'", status: 404) }
+        guard let view = installed.addon.view(key) else {
+            throw Failure("the add-on has no dialog, sidebar panel or external page '\(key)'", status: 404)
+        }
         let message = messageId.flatMap { id in messages.first { $0.id == id } }
         var url = Self.fill(view.url, values: urlTemplateValues, message: message)
         var claims: JSONValue?
-        let host = roomOrigin.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? Self.origin($0) : nil }
+        let host =
+            roomOrigin.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? Self.origin($0) : nil }
             ?? Self.origin(configuration.publicURL)
         if view.signed {
             let jwt = try await token()
@@ -24,12 +29,16 @@ extension LocalHipChat {
         } else {
             url = Self.appending(["xdm_e": host], to: url)
         }
-        log.record(HostEventLog.Entry(direction: .view, method: "GET", url: HostEventLog.loggableURL(url), claims: claims,
-                                      note: "\(view.kind.rawValue) \(view.key)" + (actionKey.map { " from action \($0)" } ?? "")))
+        log.record(
+            HostEventLog.Entry(
+                direction: .view, method: "GET", url: HostEventLog.loggableURL(url), claims: claims,
+                note: "\(view.kind.rawValue) \(view.key)" + (actionKey.map { " from action \($0)" } ?? "")))
         var options = view.options.objectValue ?? [:]
         for (name, value) in extraOptions?.objectValue ?? [:] { options[name] = value }
-        var answer: [String: JSONValue] = ["kind": .string(view.kind.rawValue), "key": .string(view.key), "name": .string(view.name),
-                                           "url": .string(url), "options": .object(options)]
+        var answer: [String: JSONValue] = [
+            "kind": .string(view.kind.rawValue), "key": .string(view.key), "name": .string(view.name),
+            "url": .string(url), "options": .object(options),
+        ]
         if let actionKey { answer["actionKey"] = .string(actionKey) }
         if let message { answer["message"] = message.json }
         return .object(answer)
@@ -62,14 +71,17 @@ extension LocalHipChat {
         for (name, value) in parameters {
             let fragment = out.firstIndex(of: "#").map { String(out[$0...]) } ?? ""
             if !fragment.isEmpty { out = String(out.dropLast(fragment.count)) }
-            out += (out.contains("?") ? "&" : "?") + name + "=" + (value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
+            out +=
+                (out.contains("?") ? "&" : "?") + name + "="
+                + (value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
             out += fragment
         }
         return out
     }
 
     static func origin(_ url: String) -> String {
-        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return url }
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host
+        else { return url }
         return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 }
@@ -77,7 +89,8 @@ extension LocalHipChat {
 extension CharacterSet {
     /// What may stand unescaped in a query value.
     static let urlQueryValueAllowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        var set = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
         set.insert(charactersIn: "-._~")
         return set
     }()

@@ -1,9 +1,10 @@
-import HipChatConnect
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HipChatConnect
 import Logging
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A HipChat that runs inside hipkit: one room in the browser, where an add-on is installed,
 /// shows its glances, opens its views, offers its actions and answers its webhooks — the
@@ -94,8 +95,9 @@ public actor LocalHipChat {
         http = OutgoingHTTP(timeout: configuration.timeout)
         messages = Self.seed.enumerated().map { index, seed in
             let user = EmulatedUser.playing(seed.0)
-            return RoomMessage(id: "seed-\(index + 1)", date: Date(), kind: .message, senderId: user.id, senderName: user.name,
-                               senderMention: user.mentionName, body: seed.1, html: HTMLText.escape(seed.1), color: nil, card: nil)
+            return RoomMessage(
+                id: "seed-\(index + 1)", date: Date(), kind: .message, senderId: user.id, senderName: user.name,
+                senderMention: user.mentionName, body: seed.1, html: HTMLText.escape(seed.1), color: nil, card: nil)
         }
     }
 
@@ -116,8 +118,12 @@ public actor LocalHipChat {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         do {
             let response = try await send(request, note: "the descriptor")
-            guard response.isSuccess else { throw Failure("the descriptor at \(configuration.descriptorURL) answered \(response.status)") }
-            guard let json = response.json else { throw Failure("the descriptor at \(configuration.descriptorURL) is not JSON") }
+            guard response.isSuccess else {
+                throw Failure("the descriptor at \(configuration.descriptorURL) answered \(response.status)")
+            }
+            guard let json = response.json else {
+                throw Failure("the descriptor at \(configuration.descriptorURL) is not JSON")
+            }
             let parsed = try EmulatedAddon(descriptor: json, url: configuration.descriptorURL)
             addon = parsed
             addonError = nil
@@ -136,12 +142,16 @@ public actor LocalHipChat {
     func install(inRoom: Bool) async throws(Failure) {
         try beginChange()
         defer { changingInstallation = false }
-        guard installed == nil else { throw Failure("the add-on is already installed; uninstall it first, or update it") }
+        guard installed == nil else {
+            throw Failure("the add-on is already installed; uninstall it first, or update it")
+        }
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         if inRoom && !addon.allowRoom { throw Failure("the descriptor says installable.allowRoom: false") }
         if !inRoom && !addon.allowGlobal { throw Failure("the descriptor says installable.allowGlobal: false") }
-        let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: inRoom ? room.id : nil, what: "install")
-        installed = Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: inRoom ? room.id : nil, installedAt: Date())
+        let (oauthId, secret) = try await postFreshInstallation(
+            to: addon.callbackUrl, roomId: inRoom ? room.id : nil, what: "install")
+        installed = Installed(
+            addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: inRoom ? room.id : nil, installedAt: Date())
         log.changed()
         await refreshGlances()
     }
@@ -156,9 +166,12 @@ public actor LocalHipChat {
         var next = current
         next.addon = addon
         if let updateUrl = addon.updateCallbackUrl {
-            try await postInstall(to: updateUrl, body: installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId), what: "update")
+            try await postInstall(
+                to: updateUrl, body: installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId),
+                what: "update")
         } else if addon.callbackUrl != nil {
-            let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: current.roomId, what: "reinstall")
+            let (oauthId, secret) = try await postFreshInstallation(
+                to: addon.callbackUrl, roomId: current.roomId, what: "reinstall")
             credentials[current.oauthId] = nil
             next.oauthId = oauthId
             next.oauthSecret = secret
@@ -180,7 +193,8 @@ public actor LocalHipChat {
         glanceData = [:]
         glanceErrors = [:]
         log.changed()
-        guard let callbackUrl = current.addon.callbackUrl, let url = URL(string: callbackUrl + "/" + current.oauthId) else { return }
+        guard let callbackUrl = current.addon.callbackUrl, let url = URL(string: callbackUrl + "/" + current.oauthId)
+        else { return }
         var request = URLRequest(url: url)
         request.httpMethod = "DELETE"
         do {
@@ -197,13 +211,16 @@ public actor LocalHipChat {
 
     /// New credentials, honoured by the token endpoint from now on so the add-on can check them
     /// while `callbackUrl` (if any) takes them; forgotten again if the add-on refuses them.
-    private func postFreshInstallation(to callbackUrl: String?, roomId: Int?, what: String) async throws(Failure) -> (String, String) {
+    private func postFreshInstallation(to callbackUrl: String?, roomId: Int?, what: String) async throws(Failure) -> (
+        String, String
+    ) {
         let oauthId = UUID().uuidString.lowercased()
         let secret = Self.randomSecret()
         credentials[oauthId] = secret
         guard let callbackUrl else { return (oauthId, secret) }
         do {
-            try await postInstall(to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: roomId), what: what)
+            try await postInstall(
+                to: callbackUrl, body: installBody(oauthId: oauthId, secret: secret, roomId: roomId), what: what)
         } catch {
             credentials[oauthId] = nil
             throw error
@@ -214,7 +231,9 @@ public actor LocalHipChat {
     /// What HipChat POSTed to `callbackUrl` (with the secret) and to `updateCallbackUrl`
     /// (without: the add-on keeps the one it has).
     private func installBody(oauthId: String, secret: String?, roomId: Int?) -> JSONValue {
-        var body: [String: JSONValue] = ["capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId)]
+        var body: [String: JSONValue] = [
+            "capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId),
+        ]
         if let secret {
             body["oauthSecret"] = .string(secret)
             body["groupId"] = .int(EmulatedRoom.groupId)
@@ -224,7 +243,9 @@ public actor LocalHipChat {
     }
 
     private func beginChange() throws(Failure) {
-        guard !changingInstallation else { throw Failure("an install, update or uninstall is still running", status: 409) }
+        guard !changingInstallation else {
+            throw Failure("an install, update or uninstall is still running", status: 409)
+        }
         changingInstallation = true
     }
 
@@ -246,7 +267,9 @@ public actor LocalHipChat {
     }
 
     static func errorText(_ response: OutgoingResponse) -> String {
-        if let message = response.json?["error"]?["message"]?.stringValue ?? response.json?["message"]?.stringValue { return message }
+        if let message = response.json?["error"]?["message"]?.stringValue ?? response.json?["message"]?.stringValue {
+            return message
+        }
         let text = String(decoding: response.body.prefix(300), as: UTF8.self)
         return text.isEmpty ? "no details" : text
     }
@@ -286,10 +309,18 @@ public actor LocalHipChat {
     func send(_ request: URLRequest, note: String) async throws -> OutgoingResponse {
         let start = ContinuousClock.now
         let address = request.url?.absoluteString ?? ""
-        var entry = HostEventLog.Entry(direction: .toAddon, method: request.httpMethod ?? "GET", url: HostEventLog.loggableURL(address),
-                                       note: note, requestBody: HostEventLog.loggable(request.httpBody))
-        let token = request.value(forHTTPHeaderField: "Authorization").flatMap { $0.hasPrefix("JWT ") ? String($0.dropFirst(4)) : nil }
-            ?? request.url.flatMap { URLComponents(url: $0, resolvingAgainstBaseURL: false)?.queryItems?.first { $0.name == "signed_request" }?.value }
+        var entry = HostEventLog.Entry(
+            direction: .toAddon, method: request.httpMethod ?? "GET", url: HostEventLog.loggableURL(address),
+            note: note, requestBody: HostEventLog.loggable(request.httpBody))
+        let token =
+            request.value(forHTTPHeaderField: "Authorization").flatMap {
+                $0.hasPrefix("JWT ") ? String($0.dropFirst(4)) : nil
+            }
+            ?? request.url.flatMap {
+                URLComponents(url: $0, resolvingAgainstBaseURL: false)?.queryItems?.first {
+                    $0.name == "signed_request"
+                }?.value
+            }
         entry.claims = token.flatMap(HostTokenSigner.decodedClaims)
         do {
             let response = try await http.send(request)

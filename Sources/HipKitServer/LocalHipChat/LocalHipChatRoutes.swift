@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKitTemplates
 import Hummingbird
 import NIOCore
@@ -20,13 +20,17 @@ struct LocalHipChatRoutes: Sendable {
         self.hipchat = hipchat
         let folder = TemplatesBundle.root.appendingPathComponent("hipchat")
         var assets: [String: (String, ByteBuffer)] = [:]
-        for (path, file, type) in [("/", "room.html", "text/html; charset=utf-8"), ("/room.js", "room.js", "text/javascript; charset=utf-8"),
-                                   ("/room.css", "room.css", "text/css; charset=utf-8"),
-                                   ("/atlassian-connect/all.js", "all.js", "text/javascript; charset=utf-8"),
-                                   ("/atlassian-connect/all-debug.js", "all.js", "text/javascript; charset=utf-8"),
-                                   ("/atlassian-connect/all.css", "all.css", "text/css; charset=utf-8"),
-                                   ("/atlassian-connect/all-debug.css", "all.css", "text/css; charset=utf-8")] {
-            let data = (try? Data(contentsOf: folder.appendingPathComponent(file))) ?? Data("/* \(file) is missing from the installation */".utf8)
+        for (path, file, type) in [
+            ("/", "room.html", "text/html; charset=utf-8"), ("/room.js", "room.js", "text/javascript; charset=utf-8"),
+            ("/room.css", "room.css", "text/css; charset=utf-8"),
+            ("/atlassian-connect/all.js", "all.js", "text/javascript; charset=utf-8"),
+            ("/atlassian-connect/all-debug.js", "all.js", "text/javascript; charset=utf-8"),
+            ("/atlassian-connect/all.css", "all.css", "text/css; charset=utf-8"),
+            ("/atlassian-connect/all-debug.css", "all.css", "text/css; charset=utf-8"),
+        ] {
+            let data =
+                (try? Data(contentsOf: folder.appendingPathComponent(file)))
+                ?? Data("/* \(file) is missing from the installation */".utf8)
             assets[path] = (type, ByteBuffer(bytes: data))
         }
         self.assets = assets
@@ -41,9 +45,10 @@ struct LocalHipChatRoutes: Sendable {
         let sub = String(path.dropFirst(Self.prefix.count))
         if sub.hasPrefix("/v2/") {
             let body = try await Self.body(request)
-            let answer = await hipchat.restAPI(method: request.method.rawValue, path: String(sub.dropFirst(4)),
-                                               authorization: request.headers[.authorization], contentType: request.headers[.contentType],
-                                               body: body)
+            let answer = await hipchat.restAPI(
+                method: request.method.rawValue, path: String(sub.dropFirst(4)),
+                authorization: request.headers[.authorization], contentType: request.headers[.contentType],
+                body: body)
             guard let json = answer.body else { return Response(status: .init(code: answer.status)) }
             return JSONResponse.make(json, status: .init(code: answer.status))
         }
@@ -55,9 +60,13 @@ struct LocalHipChatRoutes: Sendable {
                 throw APIError(.methodNotAllowed, "GET \(path)", headers: [.allow: "GET, HEAD"])
             }
             // Views on other origins load all.js and all.css, as they loaded HipChat's.
-            let response = Response(status: .ok, headers: [.contentType: asset.type, .cacheControl: "no-cache",
-                                                            .accessControlAllowOrigin: "*", .xContentTypeOptions: "nosniff"],
-                                    body: .init(byteBuffer: asset.bytes))
+            let response = Response(
+                status: .ok,
+                headers: [
+                    .contentType: asset.type, .cacheControl: "no-cache",
+                    .accessControlAllowOrigin: "*", .xContentTypeOptions: "nosniff",
+                ],
+                body: .init(byteBuffer: asset.bytes))
             return request.method == .head ? response.createHeadResponse() : response
         }
         throw APIError.notFound("the local HipChat has no \(path)")
@@ -85,7 +94,9 @@ struct LocalHipChatRoutes: Sendable {
                 throw APIError.notFound("no such call")
             }
         }
-        guard request.method == .post else { throw APIError(.methodNotAllowed, "the room's API is called with GET or POST") }
+        guard request.method == .post else {
+            throw APIError(.methodNotAllowed, "the room's API is called with GET or POST")
+        }
         try Self.checkSameOrigin(request)
         let data = try await Self.body(request)
         let body = data.isEmpty ? JSONValue.object([:]) : (JSONValue.parse(data) ?? .null)
@@ -97,27 +108,32 @@ struct LocalHipChatRoutes: Sendable {
             case "uninstall": try await hipchat.uninstall()
             case "role":
                 guard let role = body["role"]?.stringValue.flatMap(EmulatedRole.init) else {
-                    throw LocalHipChat.Failure("role must be one of \(EmulatedRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw LocalHipChat.Failure(
+                        "role must be one of \(EmulatedRole.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 await hipchat.play(role)
             case "messages": try await hipchat.say(body["text"]?.stringValue ?? "")
-            case "room-event": try await hipchat.roomEvent(body["event"]?.stringValue ?? "", topic: body["topic"]?.stringValue)
+            case "room-event":
+                try await hipchat.roomEvent(body["event"]?.stringValue ?? "", topic: body["topic"]?.stringValue)
             case "glances/refresh": await hipchat.refreshGlances()
             case "open":
                 guard let target = body["target"]?.stringValue else { throw LocalHipChat.Failure("target is missing") }
-                let answer = try await hipchat.open(target: target, actionKey: body["action"]?.stringValue, messageId: body["message"]?.stringValue,
-                                                    urlTemplateValues: body["urlTemplateValues"], options: body["options"],
-                                                    roomOrigin: body["roomOrigin"]?.stringValue)
+                let answer = try await hipchat.open(
+                    target: target, actionKey: body["action"]?.stringValue, messageId: body["message"]?.stringValue,
+                    urlTemplateValues: body["urlTemplateValues"], options: body["options"],
+                    roomOrigin: body["roomOrigin"]?.stringValue)
                 return JSONResponse.make(answer)
             case "token":
                 return JSONResponse.make(.object(["token": .string(try await hipchat.token())]))
             case "scoped":
-                return JSONResponse.make(.object(["result": try await hipchat.scopedAPI(body["call"]?.stringValue ?? "")]))
+                return JSONResponse.make(
+                    .object(["result": try await hipchat.scopedAPI(body["call"]?.stringValue ?? "")]))
             default:
                 throw APIError.notFound("no such call")
             }
         } catch let failure as LocalHipChat.Failure {
-            return JSONResponse.make(.object(["error": .string(failure.description)]), status: .init(code: failure.status))
+            return JSONResponse.make(
+                .object(["error": .string(failure.description)]), status: .init(code: failure.status))
         }
         return JSONResponse.make(.object(["ok": .bool(true)]))
     }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import Logging
 
@@ -36,11 +36,17 @@ public struct LocalHipChatServer: Sendable {
         func respond(to request: Request, context: Context) async throws -> Response {
             let path = request.uri.path
             do {
-                if path == "/" { return Response(status: .found, headers: [.location: LocalHipChatRoutes.prefix + "/"]) }
-                guard LocalHipChatRoutes.claims(path) else { throw APIError.notFound("the local HipChat is at /_hipchat/") }
+                if path == "/" {
+                    return Response(status: .found, headers: [.location: LocalHipChatRoutes.prefix + "/"])
+                }
+                guard LocalHipChatRoutes.claims(path) else {
+                    throw APIError.notFound("the local HipChat is at /_hipchat/")
+                }
                 return try await routes.handle(path: path, request: request)
             } catch let error as APIError {
-                logger.info("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(path)", "error": "\(error.message)"])
+                logger.info(
+                    "request",
+                    metadata: ["method": "\(request.method.rawValue)", "path": "\(path)", "error": "\(error.message)"])
                 return error.response(forHTML: ServerResponder.wantsHTML(request))
             }
         }

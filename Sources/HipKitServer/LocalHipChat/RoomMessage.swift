@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 
 /// A message in the local HipChat's room: one a person typed, or a notification an add-on
@@ -27,12 +27,17 @@ struct RoomMessage: Sendable {
         var object: [String: JSONValue] = [
             "mid": .string(id), "id": .string(id), "body": .string(body), "type": .string(kind.rawValue),
             "date": .string(ISO8601DateFormatter().string(from: date)),
-            "sender": .object(["id": senderId.map(JSONValue.int) ?? .null, "name": .string(senderName),
-                               "mention": senderMention.map(JSONValue.string) ?? .null]),
+            "sender": .object([
+                "id": senderId.map(JSONValue.int) ?? .null, "name": .string(senderName),
+                "mention": senderMention.map(JSONValue.string) ?? .null,
+            ]),
         ]
         if let card {
-            object["card"] = .object(["title": card["title"] ?? .null, "description": card["description"] ?? .null, "url": card["url"] ?? .null,
-                                      "style": card["style"] ?? .null])
+            object["card"] = .object([
+                "title": card["title"] ?? .null, "description": card["description"] ?? .null,
+                "url": card["url"] ?? .null,
+                "style": card["style"] ?? .null,
+            ])
             object["metadata"] = card["metadata"] ?? .null
         }
         return .object(object)
@@ -40,23 +45,33 @@ struct RoomMessage: Sendable {
 
     /// A notification from a reply body or the notification API; throws a message for the
     /// add-on when the body is not one HipChat would have shown.
-    static func notification(_ body: JSONValue, id: String, from defaultFrom: String) throws(NotificationError) -> RoomMessage {
+    static func notification(_ body: JSONValue, id: String, from defaultFrom: String) throws(NotificationError)
+        -> RoomMessage
+    {
         guard body.objectValue != nil else { throw NotificationError("the notification must be a JSON object") }
-        guard let text = body["message"]?.stringValue, !text.isEmpty else { throw NotificationError("message is required (1 to 10,000 characters)") }
+        guard let text = body["message"]?.stringValue, !text.isEmpty else {
+            throw NotificationError("message is required (1 to 10,000 characters)")
+        }
         guard text.count <= 10_000 else { throw NotificationError("message is longer than 10,000 characters") }
         let format = body["message_format"]?.stringValue ?? "html"
-        guard format == "html" || format == "text" else { throw NotificationError("message_format must be html or text") }
+        guard format == "html" || format == "text" else {
+            throw NotificationError("message_format must be html or text")
+        }
         let colors = ["yellow", "green", "red", "purple", "gray", "random"]
         let color = body["color"]?.stringValue ?? "yellow"
-        guard colors.contains(color) else { throw NotificationError("color must be one of \(colors.joined(separator: ", "))") }
+        guard colors.contains(color) else {
+            throw NotificationError("color must be one of \(colors.joined(separator: ", "))")
+        }
         var card: JSONValue?
         if let value = body["card"], !value.isNull {
             card = try sanitisedCard(value)
         }
-        let html = format == "text" ? HTMLText.escape(text) : LimitedHTML.sanitize(text, allowing: LimitedHTML.messageTags)
-        return RoomMessage(id: id, date: Date(), kind: .notification, senderId: nil,
-                           senderName: body["from"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? defaultFrom, senderMention: nil,
-                           body: text, html: html, color: color == "random" ? colors[Int.random(in: 0..<5)] : color, card: card)
+        let html =
+            format == "text" ? HTMLText.escape(text) : LimitedHTML.sanitize(text, allowing: LimitedHTML.messageTags)
+        return RoomMessage(
+            id: id, date: Date(), kind: .notification, senderId: nil,
+            senderName: body["from"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? defaultFrom, senderMention: nil,
+            body: text, html: html, color: color == "random" ? colors[Int.random(in: 0..<5)] : color, card: card)
     }
 
     struct NotificationError: Error, CustomStringConvertible {
@@ -80,8 +95,10 @@ struct RoomMessage: Sendable {
             object["description"] = .object(["value": .string(HTMLText.escape(text)), "format": .string("html")])
         case .object(let description)?:
             let value = description["value"]?.stringValue ?? ""
-            object["description"] = .object(["value": description["format"]?.stringValue == "html" ? html(value) : .string(HTMLText.escape(value)),
-                                             "format": .string("html")])
+            object["description"] = .object([
+                "value": description["format"]?.stringValue == "html" ? html(value) : .string(HTMLText.escape(value)),
+                "format": .string("html"),
+            ])
         default:
             break
         }

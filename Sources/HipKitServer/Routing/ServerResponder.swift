@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import Logging
 
@@ -48,7 +48,8 @@ struct ServerResponder: HTTPResponder {
             "method": "\(request.method.rawValue)",
             "path": "\(Self.loggedPath(request))",
             "status": "\(response.status.code)",
-            "duration_ms": "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+            "duration_ms":
+                "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
         ]
         if let failure { metadata["error"] = "\(failure.message)" }
         logger.info("request", metadata: metadata)
@@ -99,7 +100,9 @@ struct ServerResponder: HTTPResponder {
         let routes = snapshot.routes
         if let installPath = routes.installPath {
             if path == installPath {
-                guard request.method == .post else { throw APIError(.methodNotAllowed, "installs are POSTed", headers: [.allow: "POST"]) }
+                guard request.method == .post else {
+                    throw APIError(.methodNotAllowed, "installs are POSTed", headers: [.allow: "POST"])
+                }
                 return try await install.install(try await readBody(), isUpdate: false)
             }
             let prefix = installPath.hasSuffix("/") ? installPath : installPath + "/"
@@ -110,15 +113,20 @@ struct ServerResponder: HTTPResponder {
             }
         }
         if let updatePath = routes.updatePath, path == updatePath {
-            guard request.method == .post else { throw APIError(.methodNotAllowed, "updates are POSTed", headers: [.allow: "POST"]) }
+            guard request.method == .post else {
+                throw APIError(.methodNotAllowed, "updates are POSTed", headers: [.allow: "POST"])
+            }
             return try await install.install(try await readBody(), isUpdate: true)
         }
         if let glance = snapshot.glancesByPath[path] {
             return try await glances.handle(glance, request: request)
         }
         if let webhook = snapshot.webhooksByPath[path] {
-            guard request.method == .post else { throw APIError(.methodNotAllowed, "webhooks are POSTed", headers: [.allow: "POST"]) }
-            return try await webhooks.handle(webhook, request: request, body: try await readBody(), settings: snapshot.settings)
+            guard request.method == .post else {
+                throw APIError(.methodNotAllowed, "webhooks are POSTed", headers: [.allow: "POST"])
+            }
+            return try await webhooks.handle(
+                webhook, request: request, body: try await readBody(), settings: snapshot.settings)
         }
         if let settingsRoute = snapshot.settings, path == settingsRoute.path {
             return try await settings.handle(settingsRoute, request: request, body: readBody)
@@ -126,11 +134,16 @@ struct ServerResponder: HTTPResponder {
         if path == routes.selfPath {
             // The descriptor is fetched by HipChat and by browsers (the install page), from anywhere.
             if request.method == .options {
-                return Response(status: .noContent, headers: [.accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, HEAD, OPTIONS",
-                                                              .accessControlMaxAge: "600"])
+                return Response(
+                    status: .noContent,
+                    headers: [
+                        .accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, HEAD, OPTIONS",
+                        .accessControlMaxAge: "600",
+                    ])
             }
-            return try await respondFile(snapshot.descriptor, request: request, context: context, root: snapshot.root,
-                                         extraHeaders: [.accessControlAllowOrigin: "*"])
+            return try await respondFile(
+                snapshot.descriptor, request: request, context: context, root: snapshot.root,
+                extraHeaders: [.accessControlAllowOrigin: "*"])
         }
         if let access = routes.views[path] {
             if access == .jwt && configuration.viewsRequireToken {
@@ -139,11 +152,14 @@ struct ServerResponder: HTTPResponder {
                 }
                 _ = try await verifier.verify(request)
             }
-            guard let file = snapshot.file(forPath: path) else { throw APIError.notFound("this view's page is not in the build") }
+            guard let file = snapshot.file(forPath: path) else {
+                throw APIError.notFound("this view's page is not in the build")
+            }
             let policy = "frame-ancestors " + configuration.frameAncestors.joined(separator: " ")
-            return try await respondFile(file, request: request, context: context, root: snapshot.root,
-                                         cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
-                                         extraHeaders: [.contentSecurityPolicy: policy])
+            return try await respondFile(
+                file, request: request, context: context, root: snapshot.root,
+                cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
+                extraHeaders: [.contentSecurityPolicy: policy])
         }
         guard let file = snapshot.file(forPath: path) else { throw APIError.notFound() }
         return try await respondFile(file, request: request, context: context, root: snapshot.root)
@@ -151,17 +167,21 @@ struct ServerResponder: HTTPResponder {
 
     /// A file of the build; under `hipkit dev`, pages carry the reload script and nothing is
     /// cached, so a reload always shows the newest build.
-    private func respondFile(_ file: StaticFile, request: Request, context: Context, root: String,
-                             cacheControl: String? = nil, extraHeaders: HTTPFields = [:]) async throws -> Response {
+    private func respondFile(
+        _ file: StaticFile, request: Request, context: Context, root: String,
+        cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
+    ) async throws -> Response {
         guard let dev else {
-            return try await files.respond(file, request: request, context: context, root: root,
-                                           cacheControl: cacheControl, extraHeaders: extraHeaders)
+            return try await files.respond(
+                file, request: request, context: context, root: root,
+                cacheControl: cacheControl, extraHeaders: extraHeaders)
         }
         if file.contentType.hasPrefix("text/html") {
             return try dev.page(file, request: request, extraHeaders: extraHeaders)
         }
-        return try await files.respond(file, request: request, context: context, root: root,
-                                       cacheControl: "no-cache", extraHeaders: extraHeaders)
+        return try await files.respond(
+            file, request: request, context: context, root: root,
+            cacheControl: "no-cache", extraHeaders: extraHeaders)
     }
 
     /// The body as JSON, refusing more than the configured limit (413) and anything that is
@@ -177,7 +197,9 @@ struct ServerResponder: HTTPResponder {
         } catch {
             throw APIError.badRequest("the request body could not be read")
         }
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request body is empty; JSON was expected", field: "body") }
+        guard buffer.readableBytes > 0 else {
+            throw APIError.badRequest("the request body is empty; JSON was expected", field: "body")
+        }
         guard let value = JSONValue.parse(Data(buffer.readableBytesView)) else {
             throw APIError.badRequest("the request body is not valid JSON", field: "body")
         }

@@ -5,14 +5,20 @@ import HipChatConnect
 struct EffectiveSettings: Sendable {
     let store: any InstallationStore
 
-    func values(fields: [LoadedManifest.SettingField], oauthId: String, room: Int?) async throws(APIError) -> [String: JSONValue] {
+    func values(fields: [LoadedManifest.SettingField], oauthId: String, room: Int?) async throws(APIError) -> [String:
+        JSONValue]
+    {
         var values: [String: JSONValue] = [:]
         for field in fields {
             if let value = field.defaultValue { values[field.name] = value }
         }
         do {
-            if let stored = try await store.settings(oauthId: oauthId, room: nil) { values.merge(stored) { _, new in new } }
-            if let room, let stored = try await store.settings(oauthId: oauthId, room: room) { values.merge(stored) { _, new in new } }
+            if let stored = try await store.settings(oauthId: oauthId, room: nil) {
+                values.merge(stored) { _, new in new }
+            }
+            if let room, let stored = try await store.settings(oauthId: oauthId, room: room) {
+                values.merge(stored) { _, new in new }
+            }
         } catch {
             throw APIError(.internalServerError, "settings cannot be read")
         }

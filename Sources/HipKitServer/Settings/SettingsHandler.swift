@@ -11,13 +11,16 @@ struct SettingsHandler: Sendable {
     let verifier: JWTVerifier
     let logger: Logger
 
-    func handle(_ settings: SiteSnapshot.Settings, request: Request, body: () async throws(APIError) -> JSONValue) async throws(APIError) -> Response {
+    func handle(_ settings: SiteSnapshot.Settings, request: Request, body: () async throws(APIError) -> JSONValue)
+        async throws(APIError) -> Response
+    {
         let effective = EffectiveSettings(store: store)
         switch request.method {
         case .get, .head:
             let token = try await verifier.verify(request)
             let room = settings.perRoom ? token.roomId : nil
-            let values = try await effective.values(fields: settings.fields, oauthId: token.installation.oauthId, room: room)
+            let values = try await effective.values(
+                fields: settings.fields, oauthId: token.installation.oauthId, room: room)
             let response = JSONResponse.make(.object(values), headers: [.cacheControl: CachePolicy.dynamic])
             return request.method == .head ? response.createHeadResponse() : response
         case .post, .put:
@@ -27,14 +30,20 @@ struct SettingsHandler: Sendable {
             do {
                 try await store.putSettings(values, oauthId: token.installation.oauthId, room: room)
             } catch {
-                logger.error("cannot store settings", metadata: ["oauthId": "\(token.installation.oauthId)", "error": "\(error)"])
+                logger.error(
+                    "cannot store settings",
+                    metadata: ["oauthId": "\(token.installation.oauthId)", "error": "\(error)"])
                 throw APIError(.internalServerError, "the settings cannot be stored")
             }
-            logger.info("settings saved", metadata: ["oauthId": "\(token.installation.oauthId)", "room": "\(room.map(String.init) ?? "-")"])
-            let merged = try await effective.values(fields: settings.fields, oauthId: token.installation.oauthId, room: room)
+            logger.info(
+                "settings saved",
+                metadata: ["oauthId": "\(token.installation.oauthId)", "room": "\(room.map(String.init) ?? "-")"])
+            let merged = try await effective.values(
+                fields: settings.fields, oauthId: token.installation.oauthId, room: room)
             return JSONResponse.make(.object(merged), headers: [.cacheControl: CachePolicy.dynamic])
         default:
-            throw APIError(.methodNotAllowed, "settings answer GET, POST and PUT", headers: [.allow: "GET, HEAD, POST, PUT"])
+            throw APIError(
+                .methodNotAllowed, "settings answer GET, POST and PUT", headers: [.allow: "GET, HEAD, POST, PUT"])
         }
     }
 }

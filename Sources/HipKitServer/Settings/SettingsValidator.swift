@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Checks posted configuration settings against the fields of the runtime manifest: type,
 /// required, select options, pattern. The first bad field is the answer, named in the 400.
@@ -11,7 +11,8 @@ struct SettingsValidator: Sendable {
 
     func validate(_ body: JSONValue) throws(APIError) -> [String: JSONValue] {
         guard let object = body.objectValue else {
-            throw APIError.badRequest("settings must be a JSON object of name: value, not \(body.kindDescription)", field: "body")
+            throw APIError.badRequest(
+                "settings must be a JSON object of name: value, not \(body.kindDescription)", field: "body")
         }
         var out: [String: JSONValue] = [:]
         for field in fields {
@@ -32,13 +33,15 @@ struct SettingsValidator: Sendable {
 
     private func check(_ value: JSONValue, _ field: LoadedManifest.SettingField) throws(APIError) -> JSONValue {
         func wrong(_ expected: String) -> APIError {
-            APIError.badRequest("setting '\(field.name)' must be \(expected), not \(value.kindDescription)", field: field.name)
+            APIError.badRequest(
+                "setting '\(field.name)' must be \(expected), not \(value.kindDescription)", field: field.name)
         }
         switch field.kind {
         case .text:
             guard let text = value.stringValue else { throw wrong("a string") }
             guard text.count <= Self.maxTextLength else {
-                throw APIError.badRequest("setting '\(field.name)' is longer than \(Self.maxTextLength) characters", field: field.name)
+                throw APIError.badRequest(
+                    "setting '\(field.name)' is longer than \(Self.maxTextLength) characters", field: field.name)
             }
             if let pattern = field.pattern, let regex = try? MessagePattern(pattern), !regex.matches(text) {
                 throw APIError.badRequest("setting '\(field.name)' does not match \(pattern)", field: field.name)
@@ -53,8 +56,9 @@ struct SettingsValidator: Sendable {
         case .select:
             guard let text = value.stringValue else { throw wrong("a string") }
             guard field.options.contains(text) else {
-                throw APIError.badRequest("setting '\(field.name)' must be one of \(field.options.joined(separator: ", ")), not '\(text)'",
-                                          field: field.name)
+                throw APIError.badRequest(
+                    "setting '\(field.name)' must be one of \(field.options.joined(separator: ", ")), not '\(text)'",
+                    field: field.name)
             }
             return value
         }

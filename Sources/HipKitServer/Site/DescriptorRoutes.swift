@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 
 /// Which paths the descriptor asks the server to answer, and how.
@@ -42,15 +42,20 @@ struct DescriptorRoutes: Sendable {
     /// (the rest still works); a descriptor without `links.self` is an error.
     static func read(_ descriptor: JSONNode, diagnostics: inout [Diagnostic]) -> DescriptorRoutes? {
         guard descriptor.isObject else {
-            diagnostics.append(.error(.wrongType, "the descriptor must be a JSON object, not \(descriptor.kindDescription)",
-                                      at: descriptor.location))
+            diagnostics.append(
+                .error(
+                    .wrongType, "the descriptor must be a JSON object, not \(descriptor.kindDescription)",
+                    at: descriptor.location))
             return nil
         }
         guard let selfNode = descriptor["links"]?["self"], let selfText = selfNode.stringValue,
-              let selfURL = URL(string: selfText), let selfPath = path(of: selfURL) else {
-            diagnostics.append(.error(.missingField, "the descriptor has no usable links.self URL; the server learns its paths from it",
-                                      at: descriptor["links"]?.location ?? descriptor.location,
-                                      hint: "rebuild with `hipkit build`, which always writes links.self"))
+            let selfURL = URL(string: selfText), let selfPath = path(of: selfURL)
+        else {
+            diagnostics.append(
+                .error(
+                    .missingField, "the descriptor has no usable links.self URL; the server learns its paths from it",
+                    at: descriptor["links"]?.location ?? descriptor.location,
+                    hint: "rebuild with `hipkit build`, which always writes links.self"))
             return nil
         }
         var base = selfPath
@@ -65,8 +70,10 @@ struct DescriptorRoutes: Sendable {
                 return nil
             }
             if text.contains("{") {
-                diagnostics.append(.warning(.urlTemplate, "the \(what) URL '\(text)' has placeholders; the server does not answer it",
-                                            at: node.location))
+                diagnostics.append(
+                    .warning(
+                        .urlTemplate, "the \(what) URL '\(text)' has placeholders; the server does not answer it",
+                        at: node.location))
                 return nil
             }
             guard let url = URL(string: text, relativeTo: selfURL), let path = path(of: url.absoluteURL) else {
@@ -94,12 +101,16 @@ struct DescriptorRoutes: Sendable {
 
         for panel in items("webPanel") { addView(panel, "webPanel", access: access(panel, default: .jwt)) }
         for dialog in items("dialog") { addView(dialog, "dialog", access: access(dialog, default: .jwt)) }
-        for configurable in items("configurable") { addView(configurable, "configurable", access: access(configurable, default: .jwt)) }
+        for configurable in items("configurable") {
+            addView(configurable, "configurable", access: access(configurable, default: .jwt))
+        }
         // adminPage and externalPage have no authentication field: HipChat signs them anyway.
         for page in items("adminPage") { addView(page, "adminPage", access: .jwt) }
         for page in items("externalPage") { addView(page, "externalPage", access: .jwt) }
         for glance in items("glance") {
-            guard let key = glance["key"]?.stringValue, let path = resolve(glance["queryUrl"], "glance queryUrl") else { continue }
+            guard let key = glance["key"]?.stringValue, let path = resolve(glance["queryUrl"], "glance queryUrl") else {
+                continue
+            }
             routes.glances.append(Glance(key: key, path: path))
         }
         if let installable = capabilities?["installable"] {
@@ -108,9 +119,11 @@ struct DescriptorRoutes: Sendable {
         }
         for webhook in items("webhook") {
             guard let path = resolve(webhook["url"], "webhook") else { continue }
-            routes.webhooks.append(Webhook(key: webhook["key"]?.stringValue, path: path, event: webhook["event"]?.stringValue,
-                                           pattern: webhook["pattern"]?.stringValue,
-                                           authentication: access(webhook, default: .none)))
+            routes.webhooks.append(
+                Webhook(
+                    key: webhook["key"]?.stringValue, path: path, event: webhook["event"]?.stringValue,
+                    pattern: webhook["pattern"]?.stringValue,
+                    authentication: access(webhook, default: .none)))
         }
         return routes
     }

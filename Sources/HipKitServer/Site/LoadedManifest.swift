@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 
 /// `dist/_hipkit/runtime.json` as the server reads it: what `hipkit build` (HipKit's
@@ -101,8 +101,10 @@ struct LoadedManifest: Sendable {
         switch root["version"]?.value {
         case .integer(supportedVersion)?: break
         case .integer(let v)?:
-            error(.unsupportedVersion, "runtime manifest version \(v) is newer than this hipkit understands (\(supportedVersion))",
-                  root["version"], hint: "serve with the hipkit that built dist/")
+            error(
+                .unsupportedVersion,
+                "runtime manifest version \(v) is newer than this hipkit understands (\(supportedVersion))",
+                root["version"], hint: "serve with the hipkit that built dist/")
         default:
             error(.missingField, "the runtime manifest needs \"version\": \(supportedVersion)", root["version"])
         }
@@ -122,25 +124,33 @@ struct LoadedManifest: Sendable {
 
         for node in list(root["webhooks"], "webhooks") {
             guard let path = string(node["path"], "a webhook's path", required: true) else { continue }
-            var webhook = Webhook(key: string(node["key"], "a webhook's key"), path: path,
-                                  event: string(node["event"], "a webhook's event"),
-                                  pattern: string(node["pattern"], "a webhook's pattern"), location: node.location)
+            var webhook = Webhook(
+                key: string(node["key"], "a webhook's key"), path: path,
+                event: string(node["event"], "a webhook's event"),
+                pattern: string(node["pattern"], "a webhook's pattern"), location: node.location)
             checkPattern(webhook.pattern, node["pattern"])
             switch string(node["authentication"], "a webhook's authentication") {
             case "jwt"?: webhook.authentication = .jwt
             case "none"?: webhook.authentication = DescriptorRoutes.Access.none
             case nil: break
-            case let other?: error(.invalidValue, "webhook authentication is '\(other)'; it must be jwt or none", node["authentication"])
+            case let other?:
+                error(
+                    .invalidValue, "webhook authentication is '\(other)'; it must be jwt or none",
+                    node["authentication"])
             }
             if let replyNode = node["reply"], replyNode.value != .null {
                 if let message = string(replyNode["message"], "the reply's message", required: true) {
                     let format = string(replyNode["message_format"], "the reply's message_format") ?? "html"
                     if format != "html" && format != "text" {
-                        error(.invalidValue, "message_format is '\(format)'; HipChat accepts html or text", replyNode["message_format"])
+                        error(
+                            .invalidValue, "message_format is '\(format)'; HipChat accepts html or text",
+                            replyNode["message_format"])
                     }
                     let color = string(replyNode["color"], "the reply's color")
                     if let color, !colors.contains(color) {
-                        error(.invalidValue, "color is '\(color)'; HipChat accepts \(colors.joined(separator: ", "))", replyNode["color"])
+                        error(
+                            .invalidValue, "color is '\(color)'; HipChat accepts \(colors.joined(separator: ", "))",
+                            replyNode["color"])
                     }
                     var notify: Bool?
                     if let node = replyNode["notify"], node.value != .null {
@@ -149,9 +159,14 @@ struct LoadedManifest: Sendable {
                     }
                     var card: JSONValue?
                     if let node = replyNode["card"], node.value != .null {
-                        if node.isObject { card = JSONValue(node) } else { error(.wrongType, "the reply's card must be an object", node) }
+                        if node.isObject {
+                            card = JSONValue(node)
+                        } else {
+                            error(.wrongType, "the reply's card must be an object", node)
+                        }
                     }
-                    webhook.reply = Reply(message: message, messageFormat: format, color: color, notify: notify, card: card)
+                    webhook.reply = Reply(
+                        message: message, messageFormat: format, color: color, notify: notify, card: card)
                 }
             }
             manifest.webhooks.append(webhook)
@@ -164,11 +179,14 @@ struct LoadedManifest: Sendable {
                     guard let name = string(fieldNode["name"], "a setting's name", required: true) else { continue }
                     let typeName = string(fieldNode["type"], "the type of setting '\(name)'") ?? "text"
                     guard let kind = SettingField.Kind(rawValue: typeName) else {
-                        error(.invalidValue, "setting '\(name)' has type '\(typeName)'; use one of text, number, boolean, select",
-                              fieldNode["type"])
+                        error(
+                            .invalidValue,
+                            "setting '\(name)' has type '\(typeName)'; use one of text, number, boolean, select",
+                            fieldNode["type"])
                         continue
                     }
-                    let options = list(fieldNode["options"], "the options of setting '\(name)'").compactMap { option -> String? in
+                    let options = list(fieldNode["options"], "the options of setting '\(name)'").compactMap {
+                        option -> String? in
                         string(option, "an option of setting '\(name)'")
                     }
                     if kind == .select && options.isEmpty {
@@ -178,11 +196,17 @@ struct LoadedManifest: Sendable {
                     checkPattern(pattern, fieldNode["pattern"])
                     var required = false
                     if let node = fieldNode["required"], node.value != .null {
-                        if let b = node.boolValue { required = b } else { error(.wrongType, "required must be true or false", node) }
+                        if let b = node.boolValue {
+                            required = b
+                        } else {
+                            error(.wrongType, "required must be true or false", node)
+                        }
                     }
                     let defaultValue = fieldNode["default"].flatMap { $0.value == .null ? nil : JSONValue($0) }
-                    fields.append(SettingField(name: name, kind: kind, options: options, defaultValue: defaultValue,
-                                               required: required, pattern: pattern, location: fieldNode.location))
+                    fields.append(
+                        SettingField(
+                            name: name, kind: kind, options: options, defaultValue: defaultValue,
+                            required: required, pattern: pattern, location: fieldNode.location))
                 }
                 manifest.settings = Settings(path: path, fields: fields, perRoom: node["perRoom"]?.boolValue ?? false)
             }

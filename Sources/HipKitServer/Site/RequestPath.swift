@@ -13,7 +13,9 @@ enum RequestPath {
     static func decode(_ raw: String) -> String? {
         guard raw.hasPrefix("/") else { return nil }
         let lowered = raw.lowercased()
-        if lowered.contains("%2f") || lowered.contains("%5c") || raw.contains("\\") || lowered.contains("%00") { return nil }
+        if lowered.contains("%2f") || lowered.contains("%5c") || raw.contains("\\") || lowered.contains("%00") {
+            return nil
+        }
         guard let decoded = percentDecode(raw) else { return nil }
         if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" }) { return nil }
         let segments = decoded.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
@@ -31,7 +33,9 @@ enum RequestPath {
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                    return nil
+                }
                 bytes.append(high << 4 | low)
             } else {
                 bytes.append(byte)

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 
 /// Reads a build of `dist/` into a ``SiteSnapshot``.
@@ -42,18 +42,27 @@ struct SiteLoader {
 
         let descriptorShown = shownDist + "/atlassian-connect.json"
         guard let descriptorData = FileManager.default.contents(atPath: root + "/atlassian-connect.json") else {
-            throw fail("no atlassian-connect.json in \(shownDist)", hint: "run `hipkit build`; the server reads the descriptor it writes")
+            throw fail(
+                "no atlassian-connect.json in \(shownDist)",
+                hint: "run `hipkit build`; the server reads the descriptor it writes")
         }
-        guard let descriptorNode = Self.parse(descriptorData, file: descriptorShown, diagnostics: &diagnostics, sources: &sources),
-              let routes = DescriptorRoutes.read(descriptorNode, diagnostics: &diagnostics) else {
+        guard
+            let descriptorNode = Self.parse(
+                descriptorData, file: descriptorShown, diagnostics: &diagnostics, sources: &sources),
+            let routes = DescriptorRoutes.read(descriptorNode, diagnostics: &diagnostics)
+        else {
             throw Failure(diagnostics: diagnostics, sources: sources)
         }
 
         var manifest = LoadedManifest.empty
         let manifestPath = root + "/" + RuntimeManifest.path
         if let manifestData = FileManager.default.contents(atPath: manifestPath) {
-            guard let node = Self.parse(manifestData, file: shownDist + "/" + RuntimeManifest.path, diagnostics: &diagnostics, sources: &sources),
-                  let read = LoadedManifest.read(node, diagnostics: &diagnostics) else {
+            guard
+                let node = Self.parse(
+                    manifestData, file: shownDist + "/" + RuntimeManifest.path, diagnostics: &diagnostics,
+                    sources: &sources),
+                let read = LoadedManifest.read(node, diagnostics: &diagnostics)
+            else {
                 throw Failure(diagnostics: diagnostics, sources: sources)
             }
             manifest = read
@@ -62,8 +71,10 @@ struct SiteLoader {
         var files: [String: StaticFile] = [:]
         var memoryUsed = 0
         do {
-            try walk(root: root, directory: root, relative: "", depth: 0, into: &files, memoryUsed: &memoryUsed, diagnostics: &diagnostics,
-                     previous: previous?.files ?? [:])
+            try walk(
+                root: root, directory: root, relative: "", depth: 0, into: &files, memoryUsed: &memoryUsed,
+                diagnostics: &diagnostics,
+                previous: previous?.files ?? [:])
         } catch {
             throw fail("cannot read \(shownDist): \(error)")
         }
@@ -76,16 +87,21 @@ struct SiteLoader {
         let manifestGlances = Dictionary(manifest.glances.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         func staticData(path: String, key: String) -> JSONValue? {
             if let data = manifestGlances[key]?.data { return data }
-            let relative = path.hasPrefix(routes.basePath + "/") ? String(path.dropFirst(routes.basePath.count + 1)) : nil
-            guard let relative, let file = files[relative], case .memory(let buffer, _) = file.storage else { return nil }
+            let relative =
+                path.hasPrefix(routes.basePath + "/") ? String(path.dropFirst(routes.basePath.count + 1)) : nil
+            guard let relative, let file = files[relative], case .memory(let buffer, _) = file.storage else {
+                return nil
+            }
             return JSONValue.parse(Data(buffer.readableBytesView))
         }
         for glance in routes.glances where seen.insert(glance.key).inserted {
-            snapshotGlances.append(.init(key: glance.key, path: glance.path, staticData: staticData(path: glance.path, key: glance.key)))
+            snapshotGlances.append(
+                .init(key: glance.key, path: glance.path, staticData: staticData(path: glance.path, key: glance.key)))
         }
         for glance in manifest.glances where seen.insert(glance.key).inserted {
             let path = routes.basePath + "/" + (glance.path ?? "glances/\(glance.key).json").drop { $0 == "/" }
-            snapshotGlances.append(.init(key: glance.key, path: path, staticData: staticData(path: path, key: glance.key)))
+            snapshotGlances.append(
+                .init(key: glance.key, path: path, staticData: staticData(path: path, key: glance.key)))
         }
 
         var webhooks: [SiteSnapshot.Webhook] = []
@@ -96,36 +112,49 @@ struct SiteLoader {
             do {
                 let pattern = try (hook.pattern ?? described?.pattern).map(MessagePattern.init)
                 let reply = try hook.reply.map(ReplyTemplate.init)
-                webhooks.append(.init(key: hook.key ?? described?.key, path: path, event: hook.event ?? described?.event, pattern: pattern,
-                                      authentication: hook.authentication ?? described?.authentication ?? .none, reply: reply))
+                webhooks.append(
+                    .init(
+                        key: hook.key ?? described?.key, path: path, event: hook.event ?? described?.event,
+                        pattern: pattern,
+                        authentication: hook.authentication ?? described?.authentication ?? .none, reply: reply))
                 webhookPaths.insert(path)
             } catch {
-                diagnostics.append(.error(.invalidTemplate, "the reply of webhook '\(hook.key ?? hook.path)' cannot be used: \(error)",
-                                          at: hook.location))
+                diagnostics.append(
+                    .error(
+                        .invalidTemplate, "the reply of webhook '\(hook.key ?? hook.path)' cannot be used: \(error)",
+                        at: hook.location))
             }
         }
         // Webhooks only the descriptor knows: acknowledged (and authenticated), never answered.
         for hook in routes.webhooks where !webhookPaths.contains(hook.path) {
-            webhooks.append(.init(key: hook.key, path: hook.path, event: hook.event,
-                                  pattern: try? hook.pattern.map(MessagePattern.init), authentication: hook.authentication, reply: nil))
+            webhooks.append(
+                .init(
+                    key: hook.key, path: hook.path, event: hook.event,
+                    pattern: try? hook.pattern.map(MessagePattern.init), authentication: hook.authentication, reply: nil
+                ))
             webhookPaths.insert(hook.path)
         }
         let settings = manifest.settings.map {
-            SiteSnapshot.Settings(path: routes.basePath + "/" + $0.path.drop { $0 == "/" }, fields: $0.fields, perRoom: $0.perRoom)
+            SiteSnapshot.Settings(
+                path: routes.basePath + "/" + $0.path.drop { $0 == "/" }, fields: $0.fields, perRoom: $0.perRoom)
         }
         if diagnostics.hasErrors { throw Failure(diagnostics: diagnostics, sources: sources) }
-        return SiteSnapshot(root: root, signature: signature, routes: routes, manifest: manifest, files: files, descriptor: descriptor,
-                            glances: snapshotGlances, webhooks: webhooks, settings: settings, warnings: diagnostics)
+        return SiteSnapshot(
+            root: root, signature: signature, routes: routes, manifest: manifest, files: files, descriptor: descriptor,
+            glances: snapshotGlances, webhooks: webhooks, settings: settings, warnings: diagnostics)
     }
 
-    private static func parse(_ data: Data, file: String, diagnostics: inout [Diagnostic], sources: inout SourceStore) -> JSONNode? {
+    private static func parse(_ data: Data, file: String, diagnostics: inout [Diagnostic], sources: inout SourceStore)
+        -> JSONNode?
+    {
         let text = String(decoding: data, as: UTF8.self)
         sources.add(text, for: file)
         let result = YAMLComposer().compose([UInt8](data), file: file)
         diagnostics += result.diagnostics
         guard let root = result.root, !result.diagnostics.hasErrors else {
             if result.diagnostics.isEmpty {
-                diagnostics.append(.error(.emptyFile, "\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1)))
+                diagnostics.append(
+                    .error(.emptyFile, "\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1)))
             }
             return nil
         }
@@ -135,9 +164,11 @@ struct SiteLoader {
         return conversion.hasErrors ? nil : node
     }
 
-    private func walk(root: String, directory: String, relative: String, depth: Int,
-                      into files: inout [String: StaticFile], memoryUsed: inout Int, diagnostics: inout [Diagnostic],
-                      previous: [String: StaticFile]) throws {
+    private func walk(
+        root: String, directory: String, relative: String, depth: Int,
+        into files: inout [String: StaticFile], memoryUsed: inout Int, diagnostics: inout [Diagnostic],
+        previous: [String: StaticFile]
+    ) throws {
         guard depth <= limits.maxDepth else { return }
         for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
             if relative.isEmpty && name == "_hipkit" { continue }
@@ -149,26 +180,32 @@ struct SiteLoader {
             var target = full
             if (info.st_mode & S_IFMT) == S_IFLNK {
                 // Followed only when it stays inside dist/; directories behind links are not walked.
-                guard let resolved = Self.realPath(full), resolved.hasPrefix(root + "/"), stat(resolved, &info) == 0 else { continue }
+                guard let resolved = Self.realPath(full), resolved.hasPrefix(root + "/"), stat(resolved, &info) == 0
+                else { continue }
                 target = resolved
                 guard (info.st_mode & S_IFMT) == S_IFREG else { continue }
             }
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
-                try walk(root: root, directory: full, relative: path, depth: depth + 1, into: &files, memoryUsed: &memoryUsed,
-                         diagnostics: &diagnostics, previous: previous)
+                try walk(
+                    root: root, directory: full, relative: path, depth: depth + 1, into: &files,
+                    memoryUsed: &memoryUsed,
+                    diagnostics: &diagnostics, previous: previous)
             case S_IFREG:
                 guard files.count < limits.maxFiles else {
-                    diagnostics.append(.warning(.tooManyFiles, "more than \(limits.maxFiles) files in dist/; \(path) and later ones are not served",
-                                                at: nil))
+                    diagnostics.append(
+                        .warning(
+                            .tooManyFiles,
+                            "more than \(limits.maxFiles) files in dist/; \(path) and later ones are not served",
+                            at: nil))
                     return
                 }
                 guard path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0 != "\\" }) else { continue }
                 let size = Int(info.st_size)
                 #if os(Linux)
-                let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
+                    let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
                 #else
-                let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtimespec.tv_sec))
+                    let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtimespec.tv_sec))
                 #endif
                 let inMemory = size < StaticFile.memoryLimit && memoryUsed + size <= limits.maxMemoryBytes
                 let identity = FileIdentity(info)
@@ -176,8 +213,9 @@ struct SiteLoader {
                 if let kept = previous[path], kept.identity == identity, kept.isInMemory == inMemory {
                     file = kept
                 } else {
-                    file = try StaticFile.load(file: URL(fileURLWithPath: target), relativePath: path, size: size, modified: modified,
-                                               inMemory: inMemory)
+                    file = try StaticFile.load(
+                        file: URL(fileURLWithPath: target), relativePath: path, size: size, modified: modified,
+                        inMemory: inMemory)
                     file.identity = identity
                 }
                 if inMemory { memoryUsed += size + (file.gzip?.readableBytes ?? 0) }

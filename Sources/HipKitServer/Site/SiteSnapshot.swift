@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 
 /// One build of `dist/` as the server answers it: files, descriptor routes and the runtime
@@ -45,15 +45,19 @@ final class SiteSnapshot: Sendable {
     /// Problems worth a log line that did not stop the build from being served.
     let warnings: [Diagnostic]
 
-    init(root: String, signature: SiteSignature, routes: DescriptorRoutes, manifest: LoadedManifest, files: [String: StaticFile],
-         descriptor: StaticFile, glances: [Glance], webhooks: [Webhook], settings: Settings?, warnings: [Diagnostic]) {
+    init(
+        root: String, signature: SiteSignature, routes: DescriptorRoutes, manifest: LoadedManifest,
+        files: [String: StaticFile],
+        descriptor: StaticFile, glances: [Glance], webhooks: [Webhook], settings: Settings?, warnings: [Diagnostic]
+    ) {
         self.root = root
         self.signature = signature
         self.routes = routes
         self.manifest = manifest
         self.files = files
         self.descriptor = descriptor
-        var byPath: [String: Glance] = [:], byKey: [String: Glance] = [:]
+        var byPath: [String: Glance] = [:]
+        var byKey: [String: Glance] = [:]
         for glance in glances {
             byPath[glance.path] = glance
             byKey[glance.key] = glance
@@ -128,19 +132,21 @@ struct SiteSignature: Sendable, Equatable {
     var manifest: Stamp?
 
     static func read(dist: String) -> SiteSignature {
-        SiteSignature(folder: stamp(dist), descriptor: stamp(dist + "/atlassian-connect.json"),
-                      manifest: stamp(dist + "/" + RuntimeManifest.path))
+        SiteSignature(
+            folder: stamp(dist), descriptor: stamp(dist + "/atlassian-connect.json"),
+            manifest: stamp(dist + "/" + RuntimeManifest.path))
     }
 
     static func stamp(_ path: String) -> Stamp? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         #if os(Linux)
-        let modified = info.st_mtim
+            let modified = info.st_mtim
         #else
-        let modified = info.st_mtimespec
+            let modified = info.st_mtimespec
         #endif
-        return Stamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                     seconds: Int(modified.tv_sec), nanoseconds: Int(modified.tv_nsec))
+        return Stamp(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            seconds: Int(modified.tv_sec), nanoseconds: Int(modified.tv_nsec))
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 import Logging
 import Synchronization
@@ -38,7 +38,9 @@ final class SiteWatcher: Sendable {
     func current() -> SiteSnapshot {
         let now = Date()
         let (snapshot, due): (SiteSnapshot, Bool) = state.withLock { state in
-            guard !state.reloading, now.timeIntervalSince(state.lastCheck) >= interval else { return (state.snapshot, false) }
+            guard !state.reloading, now.timeIntervalSince(state.lastCheck) >= interval else {
+                return (state.snapshot, false)
+            }
             state.lastCheck = now
             return (state.snapshot, true)
         }
@@ -78,7 +80,9 @@ final class SiteWatcher: Sendable {
                 state.reloading = false
                 state.failedSignature = signature
             }
-            logger.error("the new build of dist/ cannot be served; still serving the previous one", metadata: ["problems": "\(error)"])
+            logger.error(
+                "the new build of dist/ cannot be served; still serving the previous one",
+                metadata: ["problems": "\(error)"])
             return previous
         }
     }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 
 /// One file of `dist/` as the server answers it: its validators and headers worked out once
@@ -42,15 +42,18 @@ struct StaticFile: Sendable {
     }
 
     /// Reads `file` (at `relativePath` in `dist/`) and prepares it.
-    static func load(file: URL, relativePath: String, size: Int, modified: Date, inMemory: Bool = true) throws -> StaticFile {
+    static func load(file: URL, relativePath: String, size: Int, modified: Date, inMemory: Bool = true) throws
+        -> StaticFile
+    {
         let contentType = ContentType.forPath(relativePath)
         let lastModified = HTTPDate.string(modified)
         let cacheControl = CachePolicy.forPath(relativePath)
         guard inMemory, size < memoryLimit else {
             let seconds = Int(modified.timeIntervalSince1970)
             let etag = "\"\(String(size, radix: 16))-\(String(seconds, radix: 16))\""
-            return StaticFile(relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
-                              gzipETag: nil, lastModified: lastModified, cacheControl: cacheControl, storage: .disk(path: file.path))
+            return StaticFile(
+                relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
+                gzipETag: nil, lastModified: lastModified, cacheControl: cacheControl, storage: .disk(path: file.path))
         }
         let data = try Data(contentsOf: file)
         let hash = fnv1a(data)
@@ -58,13 +61,15 @@ struct StaticFile: Sendable {
         var gzip: ByteBuffer?
         var gzipETag: String?
         if ContentType.isCompressible(contentType), data.count >= gzipThreshold,
-           let compressed = Gzip.compress(data), compressed.count < data.count {
+            let compressed = Gzip.compress(data), compressed.count < data.count
+        {
             gzip = ByteBuffer(bytes: compressed)
             gzipETag = "\"\(hash)-\(String(data.count, radix: 16))-gz\""
         }
-        return StaticFile(relativePath: relativePath, contentType: contentType, size: data.count, modified: modified, etag: etag,
-                          gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
-                          storage: .memory(ByteBuffer(bytes: data), gzip: gzip))
+        return StaticFile(
+            relativePath: relativePath, contentType: contentType, size: data.count, modified: modified, etag: etag,
+            gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
+            storage: .memory(ByteBuffer(bytes: data), gzip: gzip))
     }
 
     /// FNV-1a, 64 bits, in hex: enough to tell builds apart, and no cryptography is needed for
@@ -98,11 +103,11 @@ struct FileIdentity: Sendable, Hashable {
         inode = UInt64(info.st_ino)
         size = Int64(info.st_size)
         #if os(Linux)
-        seconds = Int(info.st_mtim.tv_sec)
-        nanoseconds = Int(info.st_mtim.tv_nsec)
+            seconds = Int(info.st_mtim.tv_sec)
+            nanoseconds = Int(info.st_mtim.tv_nsec)
         #else
-        seconds = Int(info.st_mtimespec.tv_sec)
-        nanoseconds = Int(info.st_mtimespec.tv_nsec)
+            seconds = Int(info.st_mtimespec.tv_sec)
+            nanoseconds = Int(info.st_mtimespec.tv_nsec)
         #endif
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 
 /// Answers GET and HEAD for one ``StaticFile``: conditional requests (`If-None-Match`,
@@ -8,8 +8,10 @@ import Hummingbird
 struct StaticResponder: Sendable {
     let fileIO = FileIO()
 
-    func respond(_ file: StaticFile, request: Request, context: some RequestContext, root: String,
-                 cacheControl: String? = nil, extraHeaders: HTTPFields = [:]) async throws -> Response {
+    func respond(
+        _ file: StaticFile, request: Request, context: some RequestContext, root: String,
+        cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
+    ) async throws -> Response {
         guard request.method == .get || request.method == .head else {
             throw APIError(.methodNotAllowed, "files answer GET and HEAD", headers: [.allow: "GET, HEAD"])
         }
@@ -27,7 +29,10 @@ struct StaticResponder: Sendable {
 
         if notModified(file, request: request) {
             var kept = HTTPFields()
-            for name in [HTTPFields.Element.Name.eTag, .lastModified, .cacheControl, .vary, .contentSecurityPolicy, .accessControlAllowOrigin] {
+            for name in [
+                HTTPFields.Element.Name.eTag, .lastModified, .cacheControl, .vary, .contentSecurityPolicy,
+                .accessControlAllowOrigin,
+            ] {
                 if let value = headers[name] { kept[name] = value }
             }
             return Response(status: .notModified, headers: kept)
@@ -67,10 +72,12 @@ struct StaticResponder: Sendable {
         case .disk(let path):
             // Checked again at the moment of reading: the file must still be inside dist/.
             guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
-                  let current = SiteSignature.stamp(real), current.size == Int64(file.size) else {
+                let current = SiteSignature.stamp(real), current.size == Int64(file.size)
+            else {
                 throw APIError.notFound()
             }
-            let body = try await fileIO.loadFile(path: real, range: range ?? 0...max(0, file.size - 1), context: context)
+            let body = try await fileIO.loadFile(
+                path: real, range: range ?? 0...max(0, file.size - 1), context: context)
             return Response(status: status, headers: headers, body: body)
         }
     }

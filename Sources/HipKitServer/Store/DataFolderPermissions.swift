@@ -1,9 +1,10 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Checks that the data folder is private to its owner.
@@ -25,9 +26,11 @@ public enum DataFolderPermissions {
             let mode = info.st_mode & 0o777
             guard mode & 0o066 != 0 else { continue }
             let isFolder = info.st_mode & mode_t(S_IFMT) == mode_t(S_IFDIR)
-            out.append("\(path) is \(mode & 0o060 != 0 ? "open to its group" : "open to others")"
-                       + "\(mode & 0o006 != 0 && mode & 0o060 != 0 ? " and others" : "") (mode \(String(mode, radix: 8))); "
-                       + "it holds the installations\(isFolder ? " and may hold the secrets' key" : ""): run `chmod \(isFolder ? "700" : "600") \(path)`")
+            out.append(
+                "\(path) is \(mode & 0o060 != 0 ? "open to its group" : "open to others")"
+                    + "\(mode & 0o006 != 0 && mode & 0o060 != 0 ? " and others" : "") (mode \(String(mode, radix: 8))); "
+                    + "it holds the installations\(isFolder ? " and may hold the secrets' key" : ""): run `chmod \(isFolder ? "700" : "600") \(path)`"
+            )
         }
         return out
     }

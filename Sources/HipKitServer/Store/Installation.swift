@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// One HipChat installation of the add-on: a group (global install) or a single room.
 ///
@@ -19,8 +19,10 @@ public struct Installation: Sendable, Hashable {
     public var installedAt: Date
     public var updatedAt: Date
 
-    public init(oauthId: String, oauthSecret: String, capabilitiesUrl: String, groupId: Int, roomId: Int? = nil,
-                apiUrl: String? = nil, tokenUrl: String? = nil, installedAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(
+        oauthId: String, oauthSecret: String, capabilitiesUrl: String, groupId: Int, roomId: Int? = nil,
+        apiUrl: String? = nil, tokenUrl: String? = nil, installedAt: Date = Date(), updatedAt: Date = Date()
+    ) {
         self.oauthId = oauthId
         self.oauthSecret = oauthSecret
         self.capabilitiesUrl = capabilitiesUrl

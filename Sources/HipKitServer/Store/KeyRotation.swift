@@ -1,6 +1,6 @@
-import HipChatConnect
 import Crypto
 import Foundation
+import HipChatConnect
 
 /// Changes the key that encrypts a data folder's secrets (`hipkit rotate-key`), without losing
 /// an installation whatever moment it is interrupted at.
@@ -33,14 +33,17 @@ public enum KeyRotation {
     ///     folder's `secret.key`.
     ///   - newKey: the value of `HIPKIT_NEW_SECRET_KEY`: required with `currentKey`; with the
     ///     key file, optional (a random key is made when it is nil).
-    public static func rotate(databaseFile: URL, dataDirectory: URL, currentKey: String?, newKey: String?) async throws -> Outcome {
+    public static func rotate(databaseFile: URL, dataDirectory: URL, currentKey: String?, newKey: String?) async throws
+        -> Outcome
+    {
         guard FileManager.default.fileExists(atPath: databaseFile.path) else {
             throw SecretKeyError.keyFile(databaseFile.path, "does not exist; there is nothing to re-encrypt")
         }
         if let currentKey, !currentKey.isEmpty {
             guard let newKey, !newKey.isEmpty else {
-                throw SecretKeyError.badKey("\(SecretBox.newEnvironmentVariable) is not set: with the key in \(SecretBox.environmentVariable), "
-                                            + "give the new one in \(SecretBox.newEnvironmentVariable)")
+                throw SecretKeyError.badKey(
+                    "\(SecretBox.newEnvironmentVariable) is not set: with the key in \(SecretBox.environmentVariable), "
+                        + "give the new one in \(SecretBox.newEnvironmentVariable)")
             }
             let old = try SecretBox(keyBytes: SecretBox.parseKey(currentKey))
             let new = try SecretBox(keyBytes: parseNewKey(newKey))
@@ -50,10 +53,13 @@ public enum KeyRotation {
 
         let keyPath = dataDirectory.appendingPathComponent(SecretBox.keyFileName).path
         guard let oldBytes = try SecretBox.readKeyFile(keyPath) else {
-            throw SecretKeyError.keyFile(keyPath, "does not exist, and \(SecretBox.environmentVariable) is not set: "
-                                         + "give the key the store was written with")
+            throw SecretKeyError.keyFile(
+                keyPath,
+                "does not exist, and \(SecretBox.environmentVariable) is not set: "
+                    + "give the key the store was written with")
         }
-        let fresh = try newKey.flatMap { $0.isEmpty ? nil : $0 }.map(parseNewKey)
+        let fresh =
+            try newKey.flatMap { $0.isEmpty ? nil : $0 }.map(parseNewKey)
             ?? SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         let newBytes = try SecretBox.pendingKeyFile(in: dataDirectory, fresh: fresh)
         let new = try SecretBox(keyBytes: newBytes)
@@ -84,7 +90,9 @@ public enum KeyRotation {
         do {
             return try SecretBox.parseKey(text)
         } catch {
-            throw .badKey("\(SecretBox.newEnvironmentVariable) is not a 256-bit key: give 32 bytes as base64 (44 characters) or as 64 hexadecimal digits")
+            throw .badKey(
+                "\(SecretBox.newEnvironmentVariable) is not a 256-bit key: give 32 bytes as base64 (44 characters) or as 64 hexadecimal digits"
+            )
         }
     }
 

@@ -1,6 +1,6 @@
-import HipChatConnect
 import Foundation
 import GRDB
+import HipChatConnect
 
 /// ``InstallationStore`` in one SQLite file, through GRDB.
 ///
@@ -16,7 +16,8 @@ public final class SQLiteStore: InstallationStore {
 
     /// Opens the store with the key file beside it (`secret.key`, created on first use).
     public convenience init(file: URL) throws {
-        try self.init(file: file, secrets: SecretBox.load(environmentValue: nil, dataDirectory: file.deletingLastPathComponent()))
+        try self.init(
+            file: file, secrets: SecretBox.load(environmentValue: nil, dataDirectory: file.deletingLastPathComponent()))
     }
 
     /// Opens (or creates) the store, encrypting secrets with `secrets`.
@@ -28,8 +29,9 @@ public final class SQLiteStore: InstallationStore {
         self.file = file
         self.secrets = secrets
         let directory = file.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -66,10 +68,13 @@ public final class SQLiteStore: InstallationStore {
     /// that does not open was altered.
     private static func checkKey(_ db: Database, _ secrets: SecretBox) throws {
         if let sealed = try String.fetchOne(db, sql: "SELECT value FROM secret_key_check") {
-            guard (try? secrets.open(sealed, boundTo: keyCheckContext)) == keyCheckValue else { throw SecretKeyError.wrongKey }
+            guard (try? secrets.open(sealed, boundTo: keyCheckContext)) == keyCheckValue else {
+                throw SecretKeyError.wrongKey
+            }
         } else {
-            try db.execute(sql: "INSERT INTO secret_key_check (value) VALUES (?)",
-                           arguments: [try secrets.seal(keyCheckValue, boundTo: keyCheckContext)])
+            try db.execute(
+                sql: "INSERT INTO secret_key_check (value) VALUES (?)",
+                arguments: [try secrets.seal(keyCheckValue, boundTo: keyCheckContext)])
         }
     }
 
@@ -78,33 +83,34 @@ public final class SQLiteStore: InstallationStore {
     static func migrator(secrets: SecretBox) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE installation (
-                    oauth_id TEXT PRIMARY KEY NOT NULL,
-                    oauth_secret TEXT NOT NULL,
-                    capabilities_url TEXT NOT NULL,
-                    group_id INTEGER NOT NULL,
-                    room_id INTEGER,
-                    api_url TEXT,
-                    token_url TEXT,
-                    installed_at DOUBLE NOT NULL,
-                    updated_at DOUBLE NOT NULL
-                );
-                CREATE TABLE glance_data (
-                    key TEXT NOT NULL,
-                    room_id INTEGER,
-                    data TEXT NOT NULL,
-                    updated_at DOUBLE NOT NULL
-                );
-                CREATE UNIQUE INDEX glance_data_key_room ON glance_data (key, ifnull(room_id, -1));
-                CREATE TABLE setting (
-                    oauth_id TEXT NOT NULL REFERENCES installation (oauth_id) ON DELETE CASCADE,
-                    room_id INTEGER,
-                    data TEXT NOT NULL,
-                    updated_at DOUBLE NOT NULL
-                );
-                CREATE UNIQUE INDEX setting_installation_room ON setting (oauth_id, ifnull(room_id, -1));
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE installation (
+                        oauth_id TEXT PRIMARY KEY NOT NULL,
+                        oauth_secret TEXT NOT NULL,
+                        capabilities_url TEXT NOT NULL,
+                        group_id INTEGER NOT NULL,
+                        room_id INTEGER,
+                        api_url TEXT,
+                        token_url TEXT,
+                        installed_at DOUBLE NOT NULL,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    CREATE TABLE glance_data (
+                        key TEXT NOT NULL,
+                        room_id INTEGER,
+                        data TEXT NOT NULL,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    CREATE UNIQUE INDEX glance_data_key_room ON glance_data (key, ifnull(room_id, -1));
+                    CREATE TABLE setting (
+                        oauth_id TEXT NOT NULL REFERENCES installation (oauth_id) ON DELETE CASCADE,
+                        room_id INTEGER,
+                        data TEXT NOT NULL,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    CREATE UNIQUE INDEX setting_installation_room ON setting (oauth_id, ifnull(room_id, -1));
+                    """)
         }
         // Secrets were kept in plain text up to here: every one is encrypted, in the same
         // transaction as the migration's record, so it happens exactly once and a value is
@@ -115,8 +121,9 @@ public final class SQLiteStore: InstallationStore {
             for row in rows {
                 let oauthId: String = row["oauth_id"]
                 let plaintext: String = row["oauth_secret"]
-                try db.execute(sql: "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?",
-                               arguments: [try secrets.seal(plaintext, boundTo: oauthId), oauthId])
+                try db.execute(
+                    sql: "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?",
+                    arguments: [try secrets.seal(plaintext, boundTo: oauthId), oauthId])
             }
         }
         return migrator
@@ -125,36 +132,46 @@ public final class SQLiteStore: InstallationStore {
     public func upsert(_ installation: Installation) async throws {
         let sealed = try secrets.seal(installation.oauthSecret, boundTo: installation.oauthId)
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (oauth_id) DO UPDATE SET
-                    oauth_secret = excluded.oauth_secret, capabilities_url = excluded.capabilities_url,
-                    group_id = excluded.group_id, room_id = excluded.room_id, api_url = excluded.api_url,
-                    token_url = excluded.token_url, updated_at = excluded.updated_at
-                """, arguments: [installation.oauthId, sealed, installation.capabilitiesUrl,
-                                 installation.groupId, installation.roomId, installation.apiUrl, installation.tokenUrl,
-                                 installation.installedAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (oauth_id) DO UPDATE SET
+                        oauth_secret = excluded.oauth_secret, capabilities_url = excluded.capabilities_url,
+                        group_id = excluded.group_id, room_id = excluded.room_id, api_url = excluded.api_url,
+                        token_url = excluded.token_url, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    installation.oauthId, sealed, installation.capabilitiesUrl,
+                    installation.groupId, installation.roomId, installation.apiUrl, installation.tokenUrl,
+                    installation.installedAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970,
+                ])
         }
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
         let stored = try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(Self.stored)
+            try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(
+                Self.stored)
         }
         return try stored.map(unseal)
     }
 
     public func deleteInstallation(oauthId: String) async throws -> Bool {
         try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId])
+            else {
                 return false
             }
             let removed: Int? = row["room_id"]
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
             if let room = removed {
-                let others = try Int.fetchOne(db, sql: "SELECT count(*) FROM installation WHERE room_id = ?", arguments: [room]) ?? 0
+                let others =
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM installation WHERE room_id = ?", arguments: [room])
+                    ?? 0
                 if others == 0 {
                     try db.execute(sql: "DELETE FROM glance_data WHERE room_id = ?", arguments: [room])
                 }
@@ -174,14 +191,16 @@ public final class SQLiteStore: InstallationStore {
         let text = data.jsonString
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
-            try db.execute(sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
-                           arguments: [key, room, text, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
+                arguments: [key, room, text, Date().timeIntervalSince1970])
         }
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONValue? {
         let text = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
+            try String.fetchOne(
+                db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
         }
         return text.flatMap { JSONValue.parse(Data($0.utf8)) }
     }
@@ -190,14 +209,16 @@ public final class SQLiteStore: InstallationStore {
         let text = JSONValue.object(values).jsonString
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
-            try db.execute(sql: "INSERT INTO setting (oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
-                           arguments: [oauthId, room, text, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO setting (oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
+                arguments: [oauthId, room, text, Date().timeIntervalSince1970])
         }
     }
 
     public func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]? {
         let text = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT data FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
+            try String.fetchOne(
+                db, sql: "SELECT data FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
         }
         return text.flatMap { JSONValue.parse(Data($0.utf8))?.objectValue }
     }
@@ -213,22 +234,28 @@ public final class SQLiteStore: InstallationStore {
             for row in rows {
                 let oauthId: String = row["oauth_id"]
                 let plaintext = try secrets.open(row["oauth_secret"], boundTo: oauthId)
-                try db.execute(sql: "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?",
-                               arguments: [try newSecrets.seal(plaintext, boundTo: oauthId), oauthId])
+                try db.execute(
+                    sql: "UPDATE installation SET oauth_secret = ? WHERE oauth_id = ?",
+                    arguments: [try newSecrets.seal(plaintext, boundTo: oauthId), oauthId])
             }
-            try db.execute(sql: "UPDATE secret_key_check SET value = ?",
-                           arguments: [try newSecrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)])
+            try db.execute(
+                sql: "UPDATE secret_key_check SET value = ?",
+                arguments: [try newSecrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)])
             return rows.count
         }
         // The old ciphertext leaves the WAL at once (secure_delete clears it from the file's pages).
-        try await pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try await pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
         return count
     }
 
     /// The journal mode and synchronous level in force, for checking durability settings.
     func pragmas() async throws -> (journalMode: String, synchronous: Int) {
         try await pool.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            )
         }
     }
 

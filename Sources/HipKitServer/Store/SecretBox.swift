@@ -1,10 +1,11 @@
-import HipChatConnect
 import Crypto
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Encrypts the secrets the store keeps (each installation's `oauthSecret`), so that a copy of
@@ -61,9 +62,10 @@ public struct SecretBox: Sendable {
     public func open(_ stored: String, boundTo context: String) throws(SecretKeyError) -> String {
         guard stored.hasPrefix(Self.prefix) else { throw .notSealed(context) }
         guard let combined = Data(base64Encoded: String(stored.dropFirst(Self.prefix.count))),
-              let box = try? AES.GCM.SealedBox(combined: combined),
-              let plaintext = try? AES.GCM.open(box, using: key, authenticating: Self.associatedData(context)),
-              let text = String(data: plaintext, encoding: .utf8) else {
+            let box = try? AES.GCM.SealedBox(combined: combined),
+            let plaintext = try? AES.GCM.open(box, using: key, authenticating: Self.associatedData(context)),
+            let text = String(data: plaintext, encoding: .utf8)
+        else {
             throw .cannotOpen(context)
         }
         return text
@@ -98,7 +100,9 @@ public struct SecretBox: Sendable {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
         if let bytes = Data(base64Encoded: base64), bytes.count == 32 { return bytes }
-        throw .badKey("\(environmentVariable) is not a 256-bit key: give 32 bytes as base64 (44 characters) or as 64 hexadecimal digits")
+        throw .badKey(
+            "\(environmentVariable) is not a 256-bit key: give 32 bytes as base64 (44 characters) or as 64 hexadecimal digits"
+        )
     }
 
     private static func hexBytes(_ text: String) -> Data? {
@@ -134,8 +138,9 @@ public struct SecretBox: Sendable {
     static func keyFile(in directory: URL) throws(SecretKeyError) -> Data {
         let path = directory.appendingPathComponent(keyFileName).path
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             throw .keyFile(path, "its folder cannot be created: \(error.localizedDescription)")
         }
@@ -149,7 +154,9 @@ public struct SecretBox: Sendable {
         let written = fresh.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
         close(fd)
-        guard written == fresh.count, synced else { throw .keyFile(path, "cannot be written: \(String(cString: strerror(errno)))") }
+        guard written == fresh.count, synced else {
+            throw .keyFile(path, "cannot be written: \(String(cString: strerror(errno)))")
+        }
         if link(temporary, path) != 0 {
             let failure = errno
             // Another server created it first: use theirs.
@@ -188,7 +195,9 @@ public struct SecretBox: Sendable {
     static func installPendingKeyFile(in directory: URL) throws(SecretKeyError) {
         let pending = directory.appendingPathComponent(pendingKeyFileName).path
         let path = directory.appendingPathComponent(keyFileName).path
-        guard rename(pending, path) == 0 else { throw .keyFile(path, "cannot be replaced: \(String(cString: strerror(errno)))") }
+        guard rename(pending, path) == 0 else {
+            throw .keyFile(path, "cannot be replaced: \(String(cString: strerror(errno)))")
+        }
         syncDirectory(directory)
     }
 
@@ -210,12 +219,16 @@ public struct SecretBox: Sendable {
         }
         guard info.st_mode & mode_t(S_IFMT) == mode_t(S_IFREG) else { throw .keyFile(path, "is not a regular file") }
         guard info.st_mode & 0o077 == 0 else {
-            throw .keyFile(path, "is open to group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
-                           + "run `chmod 600 \(path)`, and treat the key as exposed if others could read it")
+            throw .keyFile(
+                path,
+                "is open to group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "run `chmod 600 \(path)`, and treat the key as exposed if others could read it")
         }
         guard info.st_size == 32 else {
-            throw .keyFile(path, "is \(info.st_size) bytes, not the 32 of a key; restore it from your backup "
-                           + "(the installations cannot be read without it)")
+            throw .keyFile(
+                path,
+                "is \(info.st_size) bytes, not the 32 of a key; restore it from your backup "
+                    + "(the installations cannot be read without it)")
         }
         guard let data = FileManager.default.contents(atPath: path), data.count == 32 else {
             throw .keyFile(path, "cannot be read")
@@ -227,9 +240,9 @@ public struct SecretBox: Sendable {
 /// `open(2)`, named apart from ``SecretBox/open(_:boundTo:)``.
 private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
     #if canImport(Glibc)
-    Glibc.open(path, flags, mode)
+        Glibc.open(path, flags, mode)
     #else
-    Darwin.open(path, flags, mode)
+        Darwin.open(path, flags, mode)
     #endif
 }
 

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 
 /// A refusal: the status, one sentence saying why, and the request field at fault if there is
@@ -19,7 +19,9 @@ struct APIError: Error, Sendable {
         self.headers = headers
     }
 
-    static func badRequest(_ message: String, field: String? = nil) -> APIError { APIError(.badRequest, message, field: field) }
+    static func badRequest(_ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, message, field: field)
+    }
     static func notFound(_ message: String = "not found") -> APIError { APIError(.notFound, message) }
 
     /// The answer: a page when the client is a browser asking for HTML, JSON otherwise.
@@ -30,11 +32,11 @@ struct APIError: Error, Sendable {
         if html {
             let escaped = HTMLText.escape(message)
             let page = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(status.code) \(HTMLText.escape(status.reasonPhrase))</title></head>
-            <body><h1>\(status.code) \(HTMLText.escape(status.reasonPhrase))</h1><p>\(escaped)</p></body></html>
+                <!doctype html>
+                <html lang="en"><head><meta charset="utf-8"><title>\(status.code) \(HTMLText.escape(status.reasonPhrase))</title></head>
+                <body><h1>\(status.code) \(HTMLText.escape(status.reasonPhrase))</h1><p>\(escaped)</p></body></html>
 
-            """
+                """
             headers[.contentType] = "text/html; charset=utf-8"
             return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }

@@ -19,7 +19,10 @@ enum EventStream {
         let milliseconds = retry.components.seconds * 1000 + retry.components.attoseconds / 1_000_000_000_000_000
         return Response(
             status: .ok,
-            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
+            headers: [
+                .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
+                .xContentTypeOptions: "nosniff",
+            ],
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: \(milliseconds)\n\n"))
                 for await event in events.cancelOnGracefulShutdown() {

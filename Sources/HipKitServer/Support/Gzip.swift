@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import ZIPFoundation
 
 /// gzip (RFC 1952) of a buffer: ZIPFoundation's raw deflate (zlib underneath) inside a gzip
@@ -9,11 +9,14 @@ enum Gzip {
         var deflated = Data()
         let crc: CRC32
         do {
-            crc = try Data.compress(size: Int64(data.count), bufferSize: 64 * 1024, provider: { position, size in
-                data.subdata(in: Int(position)..<Int(position) + size)
-            }, consumer: { chunk in
-                deflated.append(chunk)
-            })
+            crc = try Data.compress(
+                size: Int64(data.count), bufferSize: 64 * 1024,
+                provider: { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
+                },
+                consumer: { chunk in
+                    deflated.append(chunk)
+                })
         } catch {
             return nil
         }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
 
 /// A JSON value as it arrives over HTTP or goes into the store.
@@ -127,13 +127,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .double(let d): return JSONNode(.double(d), at: location)
         case .string(let s): return JSONNode(.string(s), at: location)
         case .array(let items):
-            return JSONNode(.array(items.enumerated().map { $0.element.jsonNode(path: "\(path)[\($0.offset)]") }), at: location)
+            return JSONNode(
+                .array(items.enumerated().map { $0.element.jsonNode(path: "\(path)[\($0.offset)]") }), at: location)
         case .object(let members):
-            return JSONNode(.object(members.keys.sorted().map { name in
-                let childPath = path.isEmpty ? name : "\(path).\(name)"
-                return JSONMember(name, members[name]!.jsonNode(path: childPath),
-                                  nameLocation: SourceLocation(file: childPath, line: 1, column: 1))
-            }), at: location)
+            return JSONNode(
+                .object(
+                    members.keys.sorted().map { name in
+                        let childPath = path.isEmpty ? name : "\(path).\(name)"
+                        return JSONMember(
+                            name, members[name]!.jsonNode(path: childPath),
+                            nameLocation: SourceLocation(file: childPath, line: 1, column: 1))
+                    }), at: location)
         }
     }
 

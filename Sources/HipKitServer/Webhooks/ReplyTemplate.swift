@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Mustache
 
 /// A canned webhook reply, compiled once per build of `dist/`: the message and every string of

@@ -13,9 +13,13 @@ struct WebhookHandler: Sendable {
     let verifier: JWTVerifier
     let logger: Logger
 
-    func handle(_ webhook: SiteSnapshot.Webhook, request: Request, body: JSONValue,
-                settings: SiteSnapshot.Settings?) async throws(APIError) -> Response {
-        guard body.objectValue != nil else { throw APIError.badRequest("a webhook delivery must be a JSON object", field: "body") }
+    func handle(
+        _ webhook: SiteSnapshot.Webhook, request: Request, body: JSONValue,
+        settings: SiteSnapshot.Settings?
+    ) async throws(APIError) -> Response {
+        guard body.objectValue != nil else {
+            throw APIError.badRequest("a webhook delivery must be a JSON object", field: "body")
+        }
         let delivery = try Delivery(body)
 
         let installation: Installation
@@ -32,7 +36,10 @@ struct WebhookHandler: Sendable {
             } catch {
                 throw APIError(.internalServerError, "the installation store cannot be read")
             }
-            guard let found else { throw APIError(.forbidden, "oauth_client_id names no installation of this add-on", field: "oauth_client_id") }
+            guard let found else {
+                throw APIError(
+                    .forbidden, "oauth_client_id names no installation of this add-on", field: "oauth_client_id")
+            }
             installation = found
         }
 
@@ -52,18 +59,24 @@ struct WebhookHandler: Sendable {
         var settingValues: [String: JSONValue] = [:]
         if let settings {
             let room = settings.perRoom ? delivery.roomId : nil
-            settingValues = try await EffectiveSettings(store: store).values(fields: settings.fields, oauthId: installation.oauthId, room: room)
+            settingValues = try await EffectiveSettings(store: store).values(
+                fields: settings.fields, oauthId: installation.oauthId, room: room)
         }
         var match: [String: Any] = [:]
         for (i, group) in groups.enumerated() { match[String(i)] = group }
         let context: [String: Any] = [
-            "sender": ["name": delivery.senderName ?? "", "mention_name": delivery.senderMention ?? "", "id": delivery.senderId ?? ""],
+            "sender": [
+                "name": delivery.senderName ?? "", "mention_name": delivery.senderMention ?? "",
+                "id": delivery.senderId ?? "",
+            ],
             "room": ["name": delivery.roomName ?? "", "id": delivery.roomId.map(String.init) ?? ""],
             "message": text,
             "match": match,
             "settings": settingValues.mapValues { value -> Any in value.boolValue ?? value.templateText },
         ]
-        logger.debug("webhook answered", metadata: ["webhook": "\(webhook.key ?? webhook.path)", "oauthId": "\(installation.oauthId)"])
+        logger.debug(
+            "webhook answered",
+            metadata: ["webhook": "\(webhook.key ?? webhook.path)", "oauthId": "\(installation.oauthId)"])
         return JSONResponse.make(reply.render(context))
     }
 
@@ -81,12 +94,16 @@ struct WebhookHandler: Sendable {
         init(_ body: JSONValue) throws(APIError) {
             func string(_ value: JSONValue?, _ field: String) throws(APIError) -> String? {
                 guard let value, !value.isNull else { return nil }
-                guard let s = value.stringValue else { throw APIError.badRequest("\(field) must be a string, not \(value.kindDescription)", field: field) }
+                guard let s = value.stringValue else {
+                    throw APIError.badRequest("\(field) must be a string, not \(value.kindDescription)", field: field)
+                }
                 return s
             }
             func object(_ value: JSONValue?, _ field: String) throws(APIError) -> JSONValue? {
                 guard let value, !value.isNull else { return nil }
-                guard value.objectValue != nil else { throw APIError.badRequest("\(field) must be an object, not \(value.kindDescription)", field: field) }
+                guard value.objectValue != nil else {
+                    throw APIError.badRequest("\(field) must be an object, not \(value.kindDescription)", field: field)
+                }
                 return value
             }
             event = try string(body["event"], "event")
@@ -96,14 +113,18 @@ struct WebhookHandler: Sendable {
             message = try string(messageObject?["message"], "item.message.message")
             let from = try object(messageObject?["from"], "item.message.from")
             if let id = from?["id"], !id.isNull {
-                guard id.intValue != nil || id.stringValue != nil else { throw APIError.badRequest("item.message.from.id must be a number", field: "item.message.from.id") }
+                guard id.intValue != nil || id.stringValue != nil else {
+                    throw APIError.badRequest("item.message.from.id must be a number", field: "item.message.from.id")
+                }
                 senderId = id.templateText
             }
             senderName = try string(from?["name"], "item.message.from.name")
             senderMention = try string(from?["mention_name"], "item.message.from.mention_name")
             let room = try object(item?["room"], "item.room")
             if let id = room?["id"], !id.isNull {
-                guard let value = id.intValue else { throw APIError.badRequest("item.room.id must be a number", field: "item.room.id") }
+                guard let value = id.intValue else {
+                    throw APIError.badRequest("item.room.id must be a number", field: "item.room.id")
+                }
                 roomId = value
             }
             roomName = try string(room?["name"], "item.room.name")

@@ -1,12 +1,14 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
 
 /// Every input the fuzzers kept (Fuzz/corpus) or found failing (Fuzz/crashes), fed to the
 /// same readers again: what once crashed, hung or leaked must stay fixed. `FuzzTarget.swift`
 /// here is a link to the fuzz package's own, so these are the fuzzer's targets exactly.
 @Suite struct FuzzRegressionTests {
-    static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Fuzz").standardizedFileURL
+    static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../../Fuzz"
+    ).standardizedFileURL
 
     static func inputs(_ target: FuzzTarget) -> [URL] {
         ["corpus", "crashes"].flatMap { kind -> [URL] in

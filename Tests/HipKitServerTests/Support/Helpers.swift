@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
+
 @testable import HipKitServer
 
 extension TestResponse {
@@ -14,9 +15,11 @@ extension TestResponse {
 func jsonBody(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
 /// Runs `body` against the fixture site with HummingbirdTesting's router framework.
-func withServer<T: Sendable>(_ site: TestSite, _ configuration: ServerConfiguration? = nil, logs: LogCapture? = nil,
-                             setup: @Sendable (SQLiteStore) async throws -> Void = { _ in },
-                             _ body: @Sendable (any TestClientProtocol, SQLiteStore) async throws -> T) async throws -> T {
+func withServer<T: Sendable>(
+    _ site: TestSite, _ configuration: ServerConfiguration? = nil, logs: LogCapture? = nil,
+    setup: @Sendable (SQLiteStore) async throws -> Void = { _ in },
+    _ body: @Sendable (any TestClientProtocol, SQLiteStore) async throws -> T
+) async throws -> T {
     let (server, store) = try site.server(configuration, logs: logs)
     try await setup(store)
     let app = try server.makeApplication()

@@ -10,7 +10,10 @@ final class LogCapture: Sendable {
         var metadata: [String: String]
 
         /// The whole line as text, for checking that something never appears anywhere in it.
-        var text: String { "\(level) \(message) " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        var text: String {
+            "\(level) \(message) "
+                + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
     }
 
     private let lines = Mutex<[Line]>([])
@@ -40,7 +43,8 @@ final class LogCapture: Sendable {
         func log(event: LogEvent) {
             var merged = metadata
             for (key, value) in event.metadata ?? [:] { merged[key] = value }
-            capture.append(Line(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
+            capture.append(
+                Line(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
         }
     }
 }

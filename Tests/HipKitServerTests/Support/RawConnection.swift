@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bare TCP client for what HTTP clients will not do: send half a request and wait.
@@ -17,13 +18,17 @@ enum RawConnection {
         String(decoding: try await run(port: port, bytes: bytes, timeout: 10).received, as: UTF8.self)
     }
 
-    private static func run(port: Int, bytes: String, timeout: TimeInterval) async throws -> (closed: Bool, received: [UInt8]) {
+    private static func run(port: Int, bytes: String, timeout: TimeInterval) async throws -> (
+        closed: Bool, received: [UInt8]
+    ) {
         try await Task.detached {
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             var list: UnsafeMutablePointer<addrinfo>?
             var received: [UInt8] = []
-            guard getaddrinfo("localhost", String(port), &hints, &list) == 0, let first = list else { return (false, received) }
+            guard getaddrinfo("localhost", String(port), &hints, &list) == 0, let first = list else {
+                return (false, received)
+            }
             defer { freeaddrinfo(list) }
             var fd: Int32 = -1
             var entry: UnsafeMutablePointer<addrinfo>? = first
@@ -79,7 +84,9 @@ extension RawConnection {
     /// reads until the server closes or `timeout` seconds pass after the last part. Writes use
     /// `MSG_NOSIGNAL`: a server that hangs up mid-request must fail the write, not kill the
     /// test process with SIGPIPE.
-    static func drive(port: Int, parts: [[UInt8]], pause: Duration = .zero, timeout: TimeInterval = 30) async throws -> Outcome {
+    static func drive(port: Int, parts: [[UInt8]], pause: Duration = .zero, timeout: TimeInterval = 30) async throws
+        -> Outcome
+    {
         try await Task.detached {
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -117,7 +124,10 @@ extension RawConnection {
                 var failed = false
                 while offset < part.count {
                     let n = part[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                    if n <= 0 { failed = true; break }
+                    if n <= 0 {
+                        failed = true
+                        break
+                    }
                     offset += n
                     drain(0)
                 }

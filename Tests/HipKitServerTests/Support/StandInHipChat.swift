@@ -1,8 +1,9 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Hummingbird
 import Logging
 import Synchronization
+
 @testable import HipKitServer
 
 /// A stand-in for HipChat's API on loopback: a capabilities document (and broken variants),
@@ -95,12 +96,15 @@ final class StandInHipChat: Sendable {
             "name": "HipChat",
             "links": ["self": selfURL, "api": apiUrl],
             "capabilities": [
-                "oauth2Provider": ["authorizationUrl": base + "/users/authorize", "tokenUrl": tokenUrl ?? self.tokenUrl],
+                "oauth2Provider": [
+                    "authorizationUrl": base + "/users/authorize", "tokenUrl": tokenUrl ?? self.tokenUrl,
+                ],
                 "hipchatApiProvider": ["url": apiUrl],
             ],
         ]
         let data = try! JSONSerialization.data(withJSONObject: document)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     private func router() -> Router<BasicRequestContext> {
@@ -115,14 +119,17 @@ final class StandInHipChat: Sendable {
         }
         router.get("/v2/capabilities/untrusted-token") { _, _ in
             self.state.withLock { $0.capabilityRequests += 1 }
-            return self.capabilities(selfURL: self.capabilitiesUrl + "/untrusted-token", tokenUrl: "https://tokens.example.net/v2/oauth/token")
+            return self.capabilities(
+                selfURL: self.capabilitiesUrl + "/untrusted-token",
+                tokenUrl: "https://tokens.example.net/v2/oauth/token")
         }
         router.get("/v2/capabilities/custom") { _, _ in
             let (selfURL, tokenUrl, apiUrl) = self.state.withLock { state in
                 state.capabilityRequests += 1
                 return (state.customSelf, state.customTokenUrl, state.customApiUrl)
             }
-            return self.capabilities(selfURL: selfURL ?? self.capabilitiesUrl + "/custom", tokenUrl: tokenUrl, apiUrl: apiUrl)
+            return self.capabilities(
+                selfURL: selfURL ?? self.capabilitiesUrl + "/custom", tokenUrl: tokenUrl, apiUrl: apiUrl)
         }
         router.get("/v2/capabilities/redirect-to") { _, _ in
             let target = self.state.withLock { state in
@@ -140,12 +147,14 @@ final class StandInHipChat: Sendable {
             let body = String(buffer: try await request.collectBody(upTo: 10_000))
             let basic = request.headers[.authorization].flatMap { header -> (String, String)? in
                 guard header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
-                      let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+                    let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+                else { return nil }
                 return (String(text[..<colon]), String(text[text.index(after: colon)...]))
             }
             let (granted, group, failure) = self.state.withLock { state -> (String?, Int, Int?) in
                 state.tokenRequests.append((basic?.0 ?? "", body))
-                guard let basic, state.credentials[basic.0] == basic.1, body.contains("grant_type=client_credentials") else {
+                guard let basic, state.credentials[basic.0] == basic.1, body.contains("grant_type=client_credentials")
+                else {
                     return (nil, 0, state.tokenFailure)
                 }
                 state.issued += 1
@@ -153,15 +162,20 @@ final class StandInHipChat: Sendable {
             }
             if let failure {
                 let body = failure == 200 ? #"{"access_token":"","expires_in":3599}"# : #"{"error":"server_error"}"#
-                return Response(status: .init(code: failure), headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: body)))
+                return Response(
+                    status: .init(code: failure), headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: body)))
             }
             guard let granted else {
-                return Response(status: .unauthorized, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_client"}"#)))
+                return Response(
+                    status: .unauthorized, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_client"}"#)))
             }
-            let json = #"{"access_token":"\#(granted)","expires_in":3599,"group_id":\#(group),"group_name":"Example","token_type":"bearer","scope":"send_notification"}"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+            let json =
+                #"{"access_token":"\#(granted)","expires_in":3599,"group_id":\#(group),"group_name":"Example","token_type":"bearer","scope":"send_notification"}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         let push: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             var request = request
@@ -171,8 +185,10 @@ final class StandInHipChat: Sendable {
                     state.failingPushes -= 1
                     return true
                 }
-                state.pushes.append(Push(path: request.uri.path, authorization: request.headers[.authorization],
-                                         body: JSONValue.parse(Data(buffer: body))))
+                state.pushes.append(
+                    Push(
+                        path: request.uri.path, authorization: request.headers[.authorization],
+                        body: JSONValue.parse(Data(buffer: body))))
                 return false
             }
             return Response(status: fail ? .serviceUnavailable : .noContent)
@@ -182,4 +198,3 @@ final class StandInHipChat: Sendable {
         return router
     }
 }
-

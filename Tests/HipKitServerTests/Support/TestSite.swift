@@ -1,8 +1,9 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import HipKit
-@testable import HipKitServer
 import Logging
+
+@testable import HipKitServer
 
 /// A copy of the fixture `dist/` in a fresh temporary project folder, with its data folder
 /// beside it, removed when the test is done.
@@ -11,10 +12,12 @@ struct TestSite {
     let dist: URL
     let data: URL
 
-    static let fixture: URL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("dist")
+    static let fixture: URL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(
+        "dist")
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-server-\(UUID().uuidString)", isDirectory: true)
+        root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hipkit-server-\(UUID().uuidString)", isDirectory: true)
         dist = root.appendingPathComponent("dist", isDirectory: true)
         data = root.appendingPathComponent(".hipkit", isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -25,17 +28,22 @@ struct TestSite {
         try? FileManager.default.removeItem(at: root)
     }
 
-    func configuration(adminToken: String? = nil, trustedHosts: [TrustedHost] = [TrustedHost.hipchatCloud],
-                       verifyInstalls: Bool = true, checkInterval: TimeInterval = 0) -> ServerConfiguration {
-        ServerConfiguration(distDirectory: dist, host: "127.0.0.1", port: 0, dataDirectory: data, trustedHosts: trustedHosts,
-                            adminToken: adminToken, verifyInstalls: verifyInstalls, idleTimeout: .seconds(60),
-                            siteCheckInterval: checkInterval, outgoingTimeout: 60,
-                            pushRetry: RetryPolicy(maxAttempts: 4, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200)))
+    func configuration(
+        adminToken: String? = nil, trustedHosts: [TrustedHost] = [TrustedHost.hipchatCloud],
+        verifyInstalls: Bool = true, checkInterval: TimeInterval = 0
+    ) -> ServerConfiguration {
+        ServerConfiguration(
+            distDirectory: dist, host: "127.0.0.1", port: 0, dataDirectory: data, trustedHosts: trustedHosts,
+            adminToken: adminToken, verifyInstalls: verifyInstalls, idleTimeout: .seconds(60),
+            siteCheckInterval: checkInterval, outgoingTimeout: 60,
+            pushRetry: RetryPolicy(maxAttempts: 4, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200)))
     }
 
     /// The server, with the SQLite store in the data folder opened here so tests can plant
     /// installations directly.
-    func server(_ configuration: ServerConfiguration? = nil, logs: LogCapture? = nil) throws -> (HipKitServer, SQLiteStore) {
+    func server(_ configuration: ServerConfiguration? = nil, logs: LogCapture? = nil) throws -> (
+        HipKitServer, SQLiteStore
+    ) {
         let configuration = configuration ?? self.configuration()
         let store = try SQLiteStore(file: configuration.databaseFile)
         let logger = logs?.logger ?? Logger(label: "hipkit-test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -56,9 +64,12 @@ enum Fixture {
     static let otherId = "7a3b2c1d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
     static let otherSecret = "Pm4nB7vC2xZ9lK5jH8gF3dS6aQ1wE0rT4yU7iO2p"
 
-    static func installation(_ oauthId: String = oauthId, secret: String = secret, groupId: Int = 9001, roomId: Int? = nil,
-                             apiUrl: String? = nil, tokenUrl: String? = nil) -> Installation {
-        Installation(oauthId: oauthId, oauthSecret: secret, capabilitiesUrl: "https://api.hipchat.com/v2/capabilities",
-                     groupId: groupId, roomId: roomId, apiUrl: apiUrl, tokenUrl: tokenUrl)
+    static func installation(
+        _ oauthId: String = oauthId, secret: String = secret, groupId: Int = 9001, roomId: Int? = nil,
+        apiUrl: String? = nil, tokenUrl: String? = nil
+    ) -> Installation {
+        Installation(
+            oauthId: oauthId, oauthSecret: secret, capabilitiesUrl: "https://api.hipchat.com/v2/capabilities",
+            groupId: groupId, roomId: roomId, apiUrl: apiUrl, tokenUrl: tokenUrl)
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import JWTKit
 
 /// JWTs as HipChat mints them (HS256 with the installation's secret), and broken ones.
@@ -21,13 +21,16 @@ enum Tokens {
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
-    static func mint(iss: String = Fixture.oauthId, secret: String = Fixture.secret, room: Int? = nil, user: String = "1234",
-                     expiresIn: TimeInterval = 3600, issuedAgo: TimeInterval = 0, notBefore: TimeInterval? = nil,
-                     omitExpiry: Bool = false) async throws -> String {
+    static func mint(
+        iss: String = Fixture.oauthId, secret: String = Fixture.secret, room: Int? = nil, user: String = "1234",
+        expiresIn: TimeInterval = 3600, issuedAgo: TimeInterval = 0, notBefore: TimeInterval? = nil,
+        omitExpiry: Bool = false
+    ) async throws -> String {
         let now = Date().timeIntervalSince1970
-        let claims = Claims(iss: iss, sub: user, iat: Int(now - issuedAgo), exp: omitExpiry ? nil : Int(now + expiresIn),
-                            nbf: notBefore.map { Int(now + $0) }, jti: "abcdefghij0123456789",
-                            context: Context(room_id: room, user_tz: "Europe/Paris"))
+        let claims = Claims(
+            iss: iss, sub: user, iat: Int(now - issuedAgo), exp: omitExpiry ? nil : Int(now + expiresIn),
+            nbf: notBefore.map { Int(now + $0) }, jti: "abcdefghij0123456789",
+            context: Context(room_id: room, user_tz: "Europe/Paris"))
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         return try await keys.sign(claims)
@@ -42,7 +45,9 @@ enum Tokens {
     }
 
     static func base64URL(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
 
 /// `hipkit dev` seen from a browser: a real headless Chromium page on a real `hipkit dev`
@@ -16,7 +16,10 @@ struct DevReloadInBrowserTests {
         try #require(created.status == 0, "\(created.stderr)")
         let spec = project.appendingPathComponent("addon.yaml")
         let specText = try String(contentsOf: spec, encoding: .utf8)
-        let nameLine = try #require(specText.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("name: ") }) + 1
+        let nameLine =
+            try #require(
+                specText.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("name: ") })
+            + 1
         let oldName = try #require(specText.split(separator: "\n").first { $0.hasPrefix("name: ") }).dropFirst(6)
 
         let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--no-auth"]) }
@@ -24,28 +27,42 @@ struct DevReloadInBrowserTests {
         // The build output has no trace of the dev script; only the served page does.
         let built = try String(contentsOf: project.appendingPathComponent("dist/sidebar.html"), encoding: .utf8)
         #expect(!built.contains("_hipkit/dev"))
-        #expect(String(decoding: await dev.fetch("GET", "sidebar.html").body, as: UTF8.self).contains("/_hipkit/dev/reload.js"))
+        #expect(
+            String(decoding: await dev.fetch("GET", "sidebar.html").body, as: UTF8.self).contains(
+                "/_hipkit/dev/reload.js"))
 
         let overlay = "document.getElementById('hipkit-dev-overlay')"
-        let report = try await Blocking.run { try HeadlessChromium().run([
-            .navigate(dev.url("sidebar.html"), "open the sidebar view (no token: --no-auth)"),
-            .waitFor("window.__hipkitDev && window.__hipkitDev.instance !== null", "the page hears from hipkit dev"),
-            .eval("window.__beforeEdit = true; document.querySelector('h1').textContent", "the heading before the edit"),
-            .replace(in: project.appendingPathComponent("pages/sidebar.md"), "# Open incidents", with: "# Incidents right now", "save an edit"),
-            .waitFor("!window.__beforeEdit && document.querySelector('h1') && document.querySelector('h1').textContent === 'Incidents right now'",
-                     timeout: 20, "the page reloaded with the edit"),
-            .screenshot(Self.screenshots.appendingPathComponent("1-reloaded.png")),
-            .eval("window.__beforeBreak = true", "mark the page"),
-            .replace(in: spec, "name: \(oldName)", with: "name: [\(oldName)]", "break the spec"),
-            .waitFor("!!\(overlay) && \(overlay).shadowRoot.textContent.includes('addon.yaml:\(nameLine):')", timeout: 20,
-                     "the overlay names the broken line"),
-            .eval("\(overlay).shadowRoot.textContent", "the overlay's text"),
-            .eval("window.__beforeBreak === true && document.querySelector('h1').textContent", "still the last good page"),
-            .screenshot(Self.screenshots.appendingPathComponent("2-overlay.png")),
-            .replace(in: spec, "name: [\(oldName)]", with: "name: \(oldName)", "fix the spec"),
-            .waitFor("!\(overlay)", timeout: 20, "the overlay went away"),
-            .screenshot(Self.screenshots.appendingPathComponent("3-fixed.png")),
-        ]) }
+        let report = try await Blocking.run {
+            try HeadlessChromium().run([
+                .navigate(dev.url("sidebar.html"), "open the sidebar view (no token: --no-auth)"),
+                .waitFor(
+                    "window.__hipkitDev && window.__hipkitDev.instance !== null", "the page hears from hipkit dev"),
+                .eval(
+                    "window.__beforeEdit = true; document.querySelector('h1').textContent",
+                    "the heading before the edit"),
+                .replace(
+                    in: project.appendingPathComponent("pages/sidebar.md"), "# Open incidents",
+                    with: "# Incidents right now", "save an edit"),
+                .waitFor(
+                    "!window.__beforeEdit && document.querySelector('h1') && document.querySelector('h1').textContent === 'Incidents right now'",
+                    timeout: 20, "the page reloaded with the edit"),
+                .screenshot(Self.screenshots.appendingPathComponent("1-reloaded.png")),
+                .eval("window.__beforeBreak = true", "mark the page"),
+                .replace(in: spec, "name: \(oldName)", with: "name: [\(oldName)]", "break the spec"),
+                .waitFor(
+                    "!!\(overlay) && \(overlay).shadowRoot.textContent.includes('addon.yaml:\(nameLine):')",
+                    timeout: 20,
+                    "the overlay names the broken line"),
+                .eval("\(overlay).shadowRoot.textContent", "the overlay's text"),
+                .eval(
+                    "window.__beforeBreak === true && document.querySelector('h1').textContent",
+                    "still the last good page"),
+                .screenshot(Self.screenshots.appendingPathComponent("2-overlay.png")),
+                .replace(in: spec, "name: [\(oldName)]", with: "name: \(oldName)", "fix the spec"),
+                .waitFor("!\(overlay)", timeout: 20, "the overlay went away"),
+                .screenshot(Self.screenshots.appendingPathComponent("3-fixed.png")),
+            ])
+        }
         #expect(report.ok, "\(report)\n\(dev.log)")
         guard report.ok else { return }
         #expect(report.values[2]?.string == "Open incidents")
@@ -57,6 +74,7 @@ struct DevReloadInBrowserTests {
         // Our own script raised nothing; pages may still miss HipChat's all.js, which no test host has.
         #expect(report.errors.filter { $0.contains("_hipkit") || $0.contains("EventSource") } == [], "\(report.errors)")
         #expect(dev.log.contains("addon.yaml:\(nameLine):"), "the terminal shows the diagnostics too:\n\(dev.log)")
-        #expect(try await Blocking.run { dev.stop() }, "hipkit dev stops on Ctrl-C even with a page listening:\n\(dev.log)")
+        #expect(
+            try await Blocking.run { dev.stop() }, "hipkit dev stops on Ctrl-C even with a page listening:\n\(dev.log)")
     }
 }

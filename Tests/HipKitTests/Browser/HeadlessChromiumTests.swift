@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
 
 /// The browser harness itself: that it sees errors when there are some, none when there are none,
@@ -14,14 +14,18 @@ struct HeadlessChromiumTests {
         let dir = try TestSupport.temporaryDirectory("browser-" + name)
         try TestSupport.write(html, to: dir.appendingPathComponent("index.html"))
         for file in ["all.js", "all.css"] {
-            try FileManager.default.copyItem(at: HeadlessChromium.standIn.appendingPathComponent(file),
-                                             to: dir.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: HeadlessChromium.standIn.appendingPathComponent(file),
+                to: dir.appendingPathComponent(file))
         }
         return dir
     }
 
     static func open(_ url: URL, in dir: URL) async throws -> PageReport {
-        try await Blocking.run { try HeadlessChromium().open(url, screenshot: dir.appendingPathComponent("shot.png"), width: 800, height: 600) }
+        try await Blocking.run {
+            try HeadlessChromium().open(
+                url, screenshot: dir.appendingPathComponent("shot.png"), width: 800, height: 600)
+        }
     }
 
     /// A page that uses every stand-in function and paints a large coloured block and some text.
@@ -76,7 +80,8 @@ struct HeadlessChromiumTests {
     }
 
     @Test func thrownErrorAndConsoleErrorAreReported() async throws {
-        let dir = try Self.site("""
+        let dir = try Self.site(
+            """
             <!doctype html><html><body><p>text</p>
             <script>console.error("custom failure", 42);</script>
             <script>throw new Error("boom");</script>
@@ -93,7 +98,8 @@ struct HeadlessChromiumTests {
 
     @Test(arguments: [false, true])
     func missingScriptIsReported(overHTTP: Bool) async throws {
-        let dir = try Self.site("""
+        let dir = try Self.site(
+            """
             <!doctype html><html><body><p>text</p><script src="missing.js"></script></body></html>
             """)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -111,7 +117,8 @@ struct HeadlessChromiumTests {
 
     @Test func theNetworkIsOutOfReach() async throws {
         // Layouts must use the stand-in: the real HipChat URL fails fast and is reported.
-        let dir = try Self.site("""
+        let dir = try Self.site(
+            """
             <!doctype html><html><head>
             <script src="https://www.hipchat.com/atlassian-connect/all.js"></script></head><body></body></html>
             """)
@@ -127,7 +134,9 @@ struct HeadlessChromiumTests {
         let server = try LoopbackServer(serving: dir)
         defer { server.stop() }
         let report = try await Self.open(server.url(for: "nowhere.html"), in: dir)
-        #expect(report.consoleErrors.contains { $0.contains("404") && $0.contains("nowhere.html") }, "\(report.consoleErrors)")
+        #expect(
+            report.consoleErrors.contains { $0.contains("404") && $0.contains("nowhere.html") },
+            "\(report.consoleErrors)")
     }
 
     @Test func emptyWhitePageIsBlank() async throws {
@@ -155,8 +164,9 @@ struct HeadlessChromiumTests {
     @Test func pngDecoderHandlesEveryFilterType() throws {
         // The blank check is only as good as the decoder; this round-trips images through all five
         // PNG row filters and every 8-bit colour type.
-        let run = try BoundedProcess.run("python3", [HeadlessChromium.scripts.appendingPathComponent("pngstats.py").path, "--self-test"],
-                                         timeout: 30, what: "pngstats.py --self-test")
+        let run = try BoundedProcess.run(
+            "python3", [HeadlessChromium.scripts.appendingPathComponent("pngstats.py").path, "--self-test"],
+            timeout: 30, what: "pngstats.py --self-test")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "ok\n")
     }

@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// Built sites opened in a real headless Chromium, served over loopback HTTP: every view page
@@ -14,9 +15,12 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("../../../.build/screenshots").standardizedFileURL
 
     static let examples: [String] = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../examples").standardizedFileURL
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../examples"
+        ).standardizedFileURL
         return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
-            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0 + "/addon.yaml").path) }.sorted()
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0 + "/addon.yaml").path) }
+            .sorted()
     }()
 
     /// A copy of `project` that loads the stand-in instead of hipchat.com, built into dist/.
@@ -43,7 +47,8 @@ import Testing
         let dist = project.appendingPathComponent("dist")
         let server = try LoopbackServer(serving: dist)
         defer { server.stop() }
-        let descriptor = try #require(try TestSupport.load(project, options: LoadOptions(environment: "dev")).project?.descriptor)
+        let descriptor = try #require(
+            try TestSupport.load(project, options: LoadOptions(environment: "dev")).project?.descriptor)
         let caps = descriptor["capabilities"]
         let views: [(kind: String, url: String?)] =
             (caps?["webPanel"]?.arrayValue ?? []).map { ("sidebar", $0["url"]?.stringValue) }
@@ -56,9 +61,14 @@ import Testing
             guard let url, url.hasPrefix(base) else { continue }
             let path = String(url.dropFirst(base.count))
             let size = kind == "sidebar" ? (320, 560) : (800, 520)
-            let shot = Self.screenshots.appendingPathComponent("\(name)-\(kind)-\(path.replacingOccurrences(of: "/", with: "_")).png")
+            let shot = Self.screenshots.appendingPathComponent(
+                "\(name)-\(kind)-\(path.replacingOccurrences(of: "/", with: "_")).png")
             try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
-            let report = try await Blocking.run { try browser.open(URL(string: server.url(for: path).absoluteString + "?signed_request=stand-in.jwt")!, screenshot: shot, width: size.0, height: size.1) }
+            let report = try await Blocking.run {
+                try browser.open(
+                    URL(string: server.url(for: path).absoluteString + "?signed_request=stand-in.jwt")!,
+                    screenshot: shot, width: size.0, height: size.1)
+            }
             #expect(report.consoleErrors.isEmpty, "\(name) \(path): \(report.consoleErrors)")
             if kind == "sidebar" || kind == "dialog" {
                 #expect(!report.isBlank, "\(name) \(path) looks blank (\(report.offDominantFraction))")
@@ -67,7 +77,11 @@ import Testing
         }
         #expect(opened >= 2, "\(name): no views to open")
         // The preview opens cleanly too.
-        let preview = try await Blocking.run { try browser.open(server.url(for: "index.html"), screenshot: Self.screenshots.appendingPathComponent("\(name)-index.png"), width: 1000, height: 900) }
+        let preview = try await Blocking.run {
+            try browser.open(
+                server.url(for: "index.html"), screenshot: Self.screenshots.appendingPathComponent("\(name)-index.png"),
+                width: 1000, height: 900)
+        }
         #expect(preview.consoleErrors.isEmpty, "\(name) index.html: \(preview.consoleErrors)")
         #expect(!preview.isBlank)
     }
@@ -84,7 +98,9 @@ import Testing
 
     @Test(arguments: examples)
     func exampleViewsOpenCleanly(_ example: String) async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../examples/\(example)").standardizedFileURL
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../examples/\(example)"
+        ).standardizedFileURL
         let built = try buildWithStandIn(root, name: "example-\(example)")
         defer { try? FileManager.default.removeItem(at: built) }
         try await checkViews(of: built, name: example)
@@ -102,12 +118,15 @@ import Testing
         let server = try LoopbackServer(serving: project.appendingPathComponent("dist"))
         defer { server.stop() }
         let report = try await Blocking.run {
-            try HeadlessChromium().open(server.url(for: "marketplace/preview.html"),
-                                        screenshot: Self.screenshots.appendingPathComponent("listing-preview.png"), width: 1100, height: 1400)
+            try HeadlessChromium().open(
+                server.url(for: "marketplace/preview.html"),
+                screenshot: Self.screenshots.appendingPathComponent("listing-preview.png"), width: 1100, height: 1400)
         }
         #expect(report.consoleErrors.isEmpty, "\(report.consoleErrors)")
         #expect(!report.isBlank)
-        let html = String(decoding: try Data(contentsOf: project.appendingPathComponent("dist/marketplace/preview.html")), as: UTF8.self)
+        let html = String(
+            decoding: try Data(contentsOf: project.appendingPathComponent("dist/marketplace/preview.html")),
+            as: UTF8.self)
         #expect(html.components(separatedBy: "<img ").count - 1 >= 8, "logo, banner, three screenshots and three crops")
     }
 
@@ -119,38 +138,42 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("dlg")
         _ = try ProjectScaffolder().create(template: "full", in: project, values: .defaults(forFolder: "dlg"))
-        try TestSupport.write("""
-        {{<base}}
-        {{$head}}<style>html, body { background: #ff0000 !important; }</style>{{/head}}
-        {{$content}}<main>{{{page.content}}}</main>
-        <script>
-        window.addEventListener("load", function () {
-          var detail = null, closed = false;
-          document.addEventListener("hipkit:dialog-action", function (e) { detail = e.detail; });
-          var handler = window.HipChat.standIn.handlers["dialog-button-click"];
-          if (!handler) { console.error("no dialog-button-click handler registered"); return; }
-          handler({ action: "incident-ack" }, function () { closed = true; });
-          if (!detail || detail.action !== "incident-ack" || detail.known !== true || !closed) {
-            console.error("dialog buttons not wired: " + JSON.stringify(detail) + " closed=" + closed);
-            return;
-          }
-          var style = document.createElement("style");
-          style.textContent = "html, body { background: #ffffff !important; } main { display: none; }";
-          document.head.appendChild(style);
-        });
-        </script>
-        {{/content}}
-        {{/base}}
-        """, to: project.appendingPathComponent("templates/dialog.mustache"))
+        try TestSupport.write(
+            """
+            {{<base}}
+            {{$head}}<style>html, body { background: #ff0000 !important; }</style>{{/head}}
+            {{$content}}<main>{{{page.content}}}</main>
+            <script>
+            window.addEventListener("load", function () {
+              var detail = null, closed = false;
+              document.addEventListener("hipkit:dialog-action", function (e) { detail = e.detail; });
+              var handler = window.HipChat.standIn.handlers["dialog-button-click"];
+              if (!handler) { console.error("no dialog-button-click handler registered"); return; }
+              handler({ action: "incident-ack" }, function () { closed = true; });
+              if (!detail || detail.action !== "incident-ack" || detail.known !== true || !closed) {
+                console.error("dialog buttons not wired: " + JSON.stringify(detail) + " closed=" + closed);
+                return;
+              }
+              var style = document.createElement("style");
+              style.textContent = "html, body { background: #ffffff !important; } main { display: none; }";
+              document.head.appendChild(style);
+            });
+            </script>
+            {{/content}}
+            {{/base}}
+            """, to: project.appendingPathComponent("templates/dialog.mustache"))
         let built = try buildWithStandIn(project, name: "dialog-probe")
         defer { try? FileManager.default.removeItem(at: built) }
         let server = try LoopbackServer(serving: built.appendingPathComponent("dist"))
         defer { server.stop() }
         let report = try await Blocking.run {
-            try HeadlessChromium().open(URL(string: server.url(for: "dialog.html").absoluteString + "?signed_request=x")!,
-                                        screenshot: Self.screenshots.appendingPathComponent("dialog-probe.png"), width: 600, height: 400)
+            try HeadlessChromium().open(
+                URL(string: server.url(for: "dialog.html").absoluteString + "?signed_request=x")!,
+                screenshot: Self.screenshots.appendingPathComponent("dialog-probe.png"), width: 600, height: 400)
         }
         #expect(report.consoleErrors.isEmpty, "\(report.consoleErrors)")
-        #expect(report.dominantColour.hasPrefix("#ffffff"), "the probe did not run to the end (page is \(report.dominantColour))")
+        #expect(
+            report.dominantColour.hasPrefix("#ffffff"),
+            "the probe did not run to the end (page is \(report.dominantColour))")
     }
 }

@@ -1,6 +1,6 @@
-import HipChatConnect
 import Crypto
 import Foundation
+import HipChatConnect
 import Testing
 
 @testable import HipKit
@@ -43,7 +43,8 @@ import Testing
         let built = try TestSupport.hipkit(["build", project.path, "--out", out.path] + parts.dropFirst(2))
         try #require(built.status == 0, "\(name): \(built.stderr)")
 
-        let record = Self.goldenFolder.appendingPathComponent(parts.joined(separator: "-").replacingOccurrences(of: "--", with: ""))
+        let record = Self.goldenFolder.appendingPathComponent(
+            parts.joined(separator: "-").replacingOccurrences(of: "--", with: ""))
         let descriptor = try Data(contentsOf: out.appendingPathComponent("atlassian-connect.json"))
         let digests = try Self.digests(of: out)
         if Self.updating {

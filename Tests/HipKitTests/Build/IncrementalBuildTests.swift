@@ -1,22 +1,23 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// What each kind of change renders again, and that an incremental build's output is
 /// byte-identical to a clean build's.
 @Suite struct IncrementalBuildTests {
     static let spec = """
-    key: com.example.inc
-    name: Incremental
-    description: d
-    baseUrl: https://inc.example.com
-    sidebars:
-      - {key: side, name: Side, page: pages/side.md}
-    dialogs:
-      - {key: dlg, title: Dialog, page: pages/dlg.md}
+        key: com.example.inc
+        name: Incremental
+        description: d
+        baseUrl: https://inc.example.com
+        sidebars:
+          - {key: side, name: Side, page: pages/side.md}
+        dialogs:
+          - {key: dlg, title: Dialog, page: pages/dlg.md}
 
-    """
+        """
 
     static let files = [
         "pages/side.md": "# Side\n\nSee [help](help.md) and ![logo](../assets/logo.png).\n",
@@ -58,7 +59,9 @@ import Testing
         #expect(try build(dir).rendered == 1)
 
         // A template edit renders the pages using it: a project sidebar layout touches side.md only.
-        try edit(dir, "templates/sidebar.mustache", "{{<base}}{{$content}}<aside>{{{page.content}}}</aside>{{/content}}{{/base}}")
+        try edit(
+            dir, "templates/sidebar.mustache",
+            "{{<base}}{{$content}}<aside>{{{page.content}}}</aside>{{/content}}{{/base}}")
         #expect(try build(dir).rendered == 1)
         // The base layout is used by every page.
         try edit(dir, "templates/base.mustache", "<html><body>{{$content}}{{{page.content}}}{{/content}}</body></html>")
@@ -69,7 +72,10 @@ import Testing
         try edit(dir, "addon.yaml", Self.spec.replacingOccurrences(of: "name: Side", with: "name: Sidebar"))
         #expect(try build(dir).rendered == 1)
         // … the add-on's name, every page.
-        try edit(dir, "addon.yaml", try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(of: "name: Incremental", with: "name: Renamed"))
+        try edit(
+            dir, "addon.yaml",
+            try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(
+                of: "name: Incremental", with: "name: Renamed"))
         #expect(try build(dir).rendered == 4)
 
         // An asset edit renders no page; the build writes that one file and links the rest.
@@ -97,7 +103,8 @@ import Testing
         let dir = try TestSupport.project(Self.spec, files: Self.files)
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try build(dir)
-        try FileManager.default.moveItem(at: dir.appendingPathComponent("assets/logo.png"), to: dir.appendingPathComponent("assets/brand.png"))
+        try FileManager.default.moveItem(
+            at: dir.appendingPathComponent("assets/logo.png"), to: dir.appendingPathComponent("assets/brand.png"))
         let renamed = try build(dir)
         #expect(renamed.rendered == 1)
         #expect(renamed.build.diagnostics.contains { $0.code == .brokenLink && $0.location?.line == 3 })

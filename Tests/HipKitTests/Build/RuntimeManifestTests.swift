@@ -1,29 +1,30 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 @Suite struct RuntimeManifestTests {
     @Test func buildWritesWhatTheRuntimeNeeds() throws {
         let spec = """
-        key: com.example.runtime
-        name: Runtime
-        description: d
-        baseUrl: https://runtime.example.com/base
-        configure:
-          url: /configure
-          allowAccessToRoomAdmins: true
-          settings:
-            - {name: channel, type: text, pattern: "^#", required: true}
-            - {name: level, type: select, options: [a, b], default: b}
-        webhooks:
-          - {key: echo, event: room_message, pattern: '^/echo (.*)', url: /hooks/echo, reply: "You said {{match.1}}"}
-          - {event: room_enter, url: /hooks/enter}
-          - {event: room_exit, url: "https://elsewhere.example.org/exit"}
-        glances:
-          - {key: g, name: G, icon: /g.png, data: {label: "<b>1</b>"}}
+            key: com.example.runtime
+            name: Runtime
+            description: d
+            baseUrl: https://runtime.example.com/base
+            configure:
+              url: /configure
+              allowAccessToRoomAdmins: true
+              settings:
+                - {name: channel, type: text, pattern: "^#", required: true}
+                - {name: level, type: select, options: [a, b], default: b}
+            webhooks:
+              - {key: echo, event: room_message, pattern: '^/echo (.*)', url: /hooks/echo, reply: "You said {{match.1}}"}
+              - {event: room_enter, url: /hooks/enter}
+              - {event: room_exit, url: "https://elsewhere.example.org/exit"}
+            glances:
+              - {key: g, name: G, icon: /g.png, data: {label: "<b>1</b>"}}
 
-        """
+            """
         let dir = try TestSupport.project(spec)
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = try ProjectBuild.prepare(dir.path)
@@ -41,7 +42,8 @@ import Testing
         #expect((settings["fields"] as? [[String: Any]])?.map { $0["name"] as? String } == ["channel", "level"])
         #expect(((manifest["glances"] as? [[String: Any]])?.first)?["path"] as? String == "/glances/g.json")
         // The descriptor carries none of it.
-        let descriptor = String(decoding: try #require(build.files.first { $0.path == "atlassian-connect.json" }?.data), as: UTF8.self)
+        let descriptor = String(
+            decoding: try #require(build.files.first { $0.path == "atlassian-connect.json" }?.data), as: UTF8.self)
         #expect(!descriptor.contains("reply"))
         #expect(!descriptor.contains("settings"))
     }
@@ -50,15 +52,15 @@ import Testing
     /// b, i, strong, em and span is cut, with a warning at the label.
     @Test func staticGlanceLabelsAreCutToWhatHipChatShowed() throws {
         let spec = """
-        key: com.example.labels
-        name: Labels
-        description: d
-        baseUrl: https://labels.example.com
-        glances:
-          - {key: g, name: G, icon: /g.png, data: {label: "<b>2</b> <img src=x onerror=alert(1)><a href='https://x.example'>open</a><script>bad()</script>"}}
-          - {key: h, name: H, icon: /h.png, data: {label: "<strong>fine</strong>"}}
+            key: com.example.labels
+            name: Labels
+            description: d
+            baseUrl: https://labels.example.com
+            glances:
+              - {key: g, name: G, icon: /g.png, data: {label: "<b>2</b> <img src=x onerror=alert(1)><a href='https://x.example'>open</a><script>bad()</script>"}}
+              - {key: h, name: H, icon: /h.png, data: {label: "<strong>fine</strong>"}}
 
-        """
+            """
         let dir = try TestSupport.project(spec)
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = try ProjectBuild.prepare(dir.path)
@@ -68,7 +70,8 @@ import Testing
         #expect(warnings.first?.location?.line == 6)
         func label(_ key: String) throws -> String? {
             let data = try #require(build.files.first { $0.path == "glances/\(key).json" }?.data)
-            return ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["label"] as? [String: Any])?["value"] as? String
+            return ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["label"] as? [String: Any])?[
+                "value"] as? String
         }
         #expect(try label("g") == "<b>2</b> open")
         #expect(try label("h") == "<strong>fine</strong>")

@@ -1,19 +1,29 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// Every scaffold makes a project that validates with no warnings and builds, every example
 /// builds with no warnings, and every descriptor they give passes HipChat's official schema.
 @Suite struct ScaffoldsAndExamplesTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardizedFileURL
-    static let examples: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("examples").path)) ?? [])
-        .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("examples/\($0)/addon.yaml").path) }.sorted()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..")
+        .standardizedFileURL
+    static let examples: [String] =
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("examples").path)) ?? [])
+        .filter {
+            FileManager.default.fileExists(atPath: root.appendingPathComponent("examples/\($0)/addon.yaml").path)
+        }.sorted()
 
     @Test func thereAreFiveScaffoldsAndFourExamples() {
-        #expect(Set(ProjectScaffolder.templates).isSuperset(of: ["full", "glance", "slash-command", "configurable", "dialog"]))
+        #expect(
+            Set(ProjectScaffolder.templates).isSuperset(of: [
+                "full", "glance", "slash-command", "configurable", "dialog",
+            ]))
         #expect(Self.examples.count >= 4)
-        for name in ProjectScaffolder.templates { #expect(!ProjectScaffolder.about(name).isEmpty, "\(name) has no about.txt") }
+        for name in ProjectScaffolder.templates {
+            #expect(!ProjectScaffolder.about(name).isEmpty, "\(name) has no about.txt")
+        }
     }
 
     @Test(arguments: ProjectScaffolder.templates)
@@ -21,8 +31,9 @@ import Testing
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("made-from-\(template)")
-        _ = try ProjectScaffolder().create(template: template, in: project,
-                                           values: .init(key: "com.example.made", name: "Made", baseUrl: "https://made.example.com"))
+        _ = try ProjectScaffolder().create(
+            template: template, in: project,
+            values: .init(key: "com.example.made", name: "Made", baseUrl: "https://made.example.com"))
         try check(project, name: template)
     }
 
@@ -33,11 +44,15 @@ import Testing
 
     func check(_ project: URL, name: String) throws {
         let build = try ProjectBuild.prepare(project.path)
-        #expect(build.diagnostics.isEmpty, "\(name): \(build.diagnostics.map { "\($0.code) \($0.location?.description ?? ""): \($0.message)" })")
+        #expect(
+            build.diagnostics.isEmpty,
+            "\(name): \(build.diagnostics.map { "\($0.code) \($0.location?.description ?? ""): \($0.message)" })")
         let out = try TestSupport.temporaryDirectory("out")
         defer { try? FileManager.default.removeItem(at: out) }
         try build.write(to: out.appendingPathComponent("dist"))
-        let (ok, output) = try SchemaConformanceTests.conforms([out.appendingPathComponent("dist/atlassian-connect.json")])
+        let (ok, output) = try SchemaConformanceTests.conforms([
+            out.appendingPathComponent("dist/atlassian-connect.json")
+        ])
         #expect(ok, "\(name): \(output)")
     }
 }

@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// What `hipkit build` writes passes HipChat's official schema, checked by an independent
@@ -33,8 +34,10 @@ import Testing
 
     @Test(arguments: DescriptorFileTests.shapes)
     func importedDescriptorsRebuildToConformingOnes(_ name: String) throws {
-        let source = try #require(try ProjectLoader().loadDescriptorFile(TestSupport.fixture("descriptors/" + name).path).project?.descriptor)
-        let dir = try TestSupport.project(SpecFileWriter.text(for: DescriptorImporter().spec(from: source), header: []), name: "conform")
+        let source = try #require(
+            try ProjectLoader().loadDescriptorFile(TestSupport.fixture("descriptors/" + name).path).project?.descriptor)
+        let dir = try TestSupport.project(
+            SpecFileWriter.text(for: DescriptorImporter().spec(from: source), header: []), name: "conform")
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = try ProjectBuild.prepare(dir.path, options: LoadOptions(baseUrl: "https://c.example.com"))
         try build.write(to: dir.appendingPathComponent("dist"))

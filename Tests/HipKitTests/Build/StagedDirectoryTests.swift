@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 @Suite struct StagedDirectoryTests {
@@ -17,7 +18,8 @@ import Testing
         struct Midway: Error {}
         #expect(throws: Midway.self) {
             try StagedDirectory.replace(out) { staging in
-                try StagedDirectory.write(Data("{\"new\": 1}".utf8), to: staging.appendingPathComponent(StagedDirectory.marker))
+                try StagedDirectory.write(
+                    Data("{\"new\": 1}".utf8), to: staging.appendingPathComponent(StagedDirectory.marker))
                 try StagedDirectory.write(Data("new page".utf8), to: staging.appendingPathComponent("a.html"))
                 throw Midway()
             }
@@ -30,8 +32,13 @@ import Testing
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("dist")
-        try StagedDirectory.replace(out) { try StagedDirectory.write(Data("1".utf8), to: $0.appendingPathComponent(StagedDirectory.marker)); try StagedDirectory.write(Data("x".utf8), to: $0.appendingPathComponent("stale.html")) }
-        try StagedDirectory.replace(out) { try StagedDirectory.write(Data("2".utf8), to: $0.appendingPathComponent(StagedDirectory.marker)) }
+        try StagedDirectory.replace(out) {
+            try StagedDirectory.write(Data("1".utf8), to: $0.appendingPathComponent(StagedDirectory.marker))
+            try StagedDirectory.write(Data("x".utf8), to: $0.appendingPathComponent("stale.html"))
+        }
+        try StagedDirectory.replace(out) {
+            try StagedDirectory.write(Data("2".utf8), to: $0.appendingPathComponent(StagedDirectory.marker))
+        }
         #expect(try TestSupport.snapshot(out) == [StagedDirectory.marker: Data("2".utf8)])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["dist"])
     }
@@ -42,7 +49,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("p")
         var files: [String: String] = [:]
-        for i in 0..<300 { files["pages/p\(i).md"] = "# Page \(i)\n\n" + String(repeating: "Some text for page \(i). ", count: 200) + "\n" }
+        for i in 0..<300 {
+            files["pages/p\(i).md"] =
+                "# Page \(i)\n\n" + String(repeating: "Some text for page \(i). ", count: 200) + "\n"
+        }
         let spec = "key: com.example.kill\nname: Kill\ndescription: d\nbaseUrl: https://kill.example.com\n"
         try TestSupport.write(spec, to: project.appendingPathComponent("addon.yaml"))
         for (path, text) in files { try TestSupport.write(text, to: project.appendingPathComponent(path)) }
@@ -50,14 +60,17 @@ import Testing
         #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
         let old = try TestSupport.snapshot(dist)
         // Change every page so old and new sites differ everywhere.
-        for (path, text) in files { try TestSupport.write(text + "\nEdited.\n", to: project.appendingPathComponent(path)) }
+        for (path, text) in files {
+            try TestSupport.write(text + "\nEdited.\n", to: project.appendingPathComponent(path))
+        }
         let new = try { () throws -> [String: Data] in
             let other = root.appendingPathComponent("expected")
             #expect(try TestSupport.hipkit(["build", project.path, "--out", other.path]).status == 0)
             return try TestSupport.snapshot(other)
         }()
         #expect(old != new)
-        var sawOld = 0, sawNew = 0
+        var sawOld = 0
+        var sawNew = 0
         for attempt in 0..<12 {
             let process = Process()
             process.executableURL = TestSupport.hipkitExecutable
@@ -75,7 +88,9 @@ import Testing
             if now == new {
                 for (path, text) in files { try TestSupport.write(text, to: project.appendingPathComponent(path)) }
                 #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
-                for (path, text) in files { try TestSupport.write(text + "\nEdited.\n", to: project.appendingPathComponent(path)) }
+                for (path, text) in files {
+                    try TestSupport.write(text + "\nEdited.\n", to: project.appendingPathComponent(path))
+                }
             }
         }
         #expect(sawOld + sawNew == 12)

@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// `hipkit build` skipping its work when nothing it reads has changed (``InputStamp``), and
@@ -18,7 +19,8 @@ import Testing
 
     /// Whether a build of `dir` into dist/ may be skipped now.
     func skippable(_ dir: URL, baseUrl: String? = nil) -> Bool {
-        ProjectBuild.check(dir.path, options: LoadOptions(baseUrl: baseUrl), output: dir.appendingPathComponent("dist")).upToDateFiles != nil
+        ProjectBuild.check(dir.path, options: LoadOptions(baseUrl: baseUrl), output: dir.appendingPathComponent("dist"))
+            .upToDateFiles != nil
     }
 
     func build(_ dir: URL, _ extra: [String] = []) throws -> String {
@@ -58,7 +60,9 @@ import Testing
         try TestSupport.write("tampered", to: dir.appendingPathComponent("dist/side.html"))
         #expect(!skippable(dir))
         _ = try build(dir)
-        #expect(try TestSupport.snapshot(dir.appendingPathComponent("dist")) == edited, "the tampered file is written again")
+        #expect(
+            try TestSupport.snapshot(dir.appendingPathComponent("dist")) == edited, "the tampered file is written again"
+        )
         try TestSupport.write("stray", to: dir.appendingPathComponent("dist/stray.html"))
         #expect(!skippable(dir), "a file added to the output")
     }
@@ -75,7 +79,8 @@ import Testing
     @Test func aProjectWithSymbolicLinksHasNoStamp() throws {
         let dir = try TestSupport.project(Self.spec, files: ["pages/real.md": "# Side\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("pages/side.md").path, withDestinationPath: "real.md")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("pages/side.md").path, withDestinationPath: "real.md")
         #expect(InputStamp.compute(projectDirectory: dir, options: LoadOptions()) == nil)
         let plain = try TestSupport.project(Self.spec, files: ["pages/side.md": "# Side\n"])
         defer { try? FileManager.default.removeItem(at: plain) }

@@ -1,20 +1,21 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// The `hipkit` executable as users and scripts run it: exit codes, output formats, files.
 @Suite(.serialized) struct CommandLineTests {
     static let broken = """
-    key: com.example.broken
-    name: Broken
-    description: Two problems.
-    baseUrl: https://broken.example.com
-    dialogs:
-      - {key: d, title: D, url: /d, style: loud}
-    install: {callbackUrl: 'http://hooks.example.com/installed'}
+        key: com.example.broken
+        name: Broken
+        description: Two problems.
+        baseUrl: https://broken.example.com
+        dialogs:
+          - {key: d, title: D, url: /d, style: loud}
+        install: {callbackUrl: 'http://hooks.example.com/installed'}
 
-    """
+        """
 
     @Test func validateExitCodes() throws {
         let dir = try TestSupport.project(Self.broken)
@@ -78,7 +79,10 @@ import Testing
         #expect(validated.stderr.isEmpty, "warnings: \(validated.stderr)")
 
         // Real PNG icons of the sizes HipChat draws them at.
-        for (file, size) in [("assets/glance.png", 16), ("assets/glance@2x.png", 32), ("assets/sidebar.png", 16), ("assets/avatar.png", 64)] {
+        for (file, size) in [
+            ("assets/glance.png", 16), ("assets/glance@2x.png", 32), ("assets/sidebar.png", 16),
+            ("assets/avatar.png", 64),
+        ] {
             let data = try Data(contentsOf: project.appendingPathComponent(file))
             #expect(data.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
             let width = data[16..<20].reduce(0) { $0 << 8 | Int($1) }
@@ -89,7 +93,10 @@ import Testing
         // Every module type is used.
         let outcome = try TestSupport.load(project)
         let capabilities = try #require(outcome.project?.descriptor["capabilities"])
-        for module in ["glance", "webPanel", "dialog", "action", "webhook", "configurable", "externalPage", "installable", "hipchatApiConsumer"] {
+        for module in [
+            "glance", "webPanel", "dialog", "action", "webhook", "configurable", "externalPage", "installable",
+            "hipchatApiConsumer",
+        ] {
             #expect(capabilities[module] != nil, "\(module)")
         }
         let locations = capabilities["action"]?.arrayValue?.compactMap { $0["location"]?.stringValue } ?? []
@@ -97,7 +104,8 @@ import Testing
 
         let built = try TestSupport.hipkit(["build", project.path])
         #expect(built.status == 0, "\(built.stderr)")
-        #expect(FileManager.default.fileExists(atPath: project.appendingPathComponent("dist/atlassian-connect.json").path))
+        #expect(
+            FileManager.default.fileExists(atPath: project.appendingPathComponent("dist/atlassian-connect.json").path))
 
         let again = try TestSupport.hipkit(["init", project.path])
         #expect(again.status == 2)
@@ -109,8 +117,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let project = root.appendingPathComponent("p")
         #expect(try TestSupport.hipkit(["init", project.path]).status == 0)
-        #expect(try TestSupport.hipkit(["build", project.path, "--out", root.appendingPathComponent("a").path]).status == 0)
-        #expect(try TestSupport.hipkit(["build", project.path, "--out", root.appendingPathComponent("b").path]).status == 0)
+        #expect(
+            try TestSupport.hipkit(["build", project.path, "--out", root.appendingPathComponent("a").path]).status == 0)
+        #expect(
+            try TestSupport.hipkit(["build", project.path, "--out", root.appendingPathComponent("b").path]).status == 0)
         let a = try TestSupport.snapshot(root.appendingPathComponent("a"))
         let b = try TestSupport.snapshot(root.appendingPathComponent("b"))
         #expect(!a.isEmpty)
@@ -128,14 +138,17 @@ import Testing
 
         let spec = project.appendingPathComponent("addon.yaml")
         let text = try String(contentsOf: spec, encoding: .utf8)
-        try TestSupport.write(text.replacingOccurrences(of: "target: incident-dialog", with: "target: no-such-dialog"), to: spec)
+        try TestSupport.write(
+            text.replacingOccurrences(of: "target: incident-dialog", with: "target: no-such-dialog"), to: spec)
         let failed = try TestSupport.hipkit(["build", project.path])
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("unknown-target") || failed.stderr.contains("names no dialog"))
         #expect(failed.stderr.contains("nothing written"))
         #expect(try TestSupport.snapshot(dist) == before)
         // No staging folder is left behind.
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: project.path).filter { $0.hasPrefix(".dist") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: project.path).filter {
+            $0.hasPrefix(".dist")
+        }
         #expect(leftovers.isEmpty)
     }
 
@@ -159,7 +172,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let fixture = TestSupport.fixture("descriptors/shape01-object-webhook.json.tmpl")
         let out = root.appendingPathComponent("imported")
-        let run = try TestSupport.hipkit(["import", fixture.path, "--out", out.path, "--base-url", "https://imported.example.com"])
+        let run = try TestSupport.hipkit([
+            "import", fixture.path, "--out", out.path, "--base-url", "https://imported.example.com",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("webhook-not-list") || run.stderr.contains("single object"))
         let built = try TestSupport.hipkit(["build", out.path])

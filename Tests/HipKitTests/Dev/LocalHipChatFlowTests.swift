@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
 
 /// The local HipChat of a real `hipkit dev` process, driven over HTTP as the room page drives
@@ -19,7 +19,9 @@ struct LocalHipChatFlowTests {
     }
 
     /// One of the room page's calls (`install`, `messages`, `open`…).
-    static func roomCall(_ server: DevProcess, _ name: String, _ body: String) async -> (status: Int, json: [String: Any]) {
+    static func roomCall(_ server: DevProcess, _ name: String, _ body: String) async -> (
+        status: Int, json: [String: Any]
+    ) {
         let answer = await server.fetch("POST", "_hipchat/api/" + name, json: body)
         return (answer.status, json(answer.body))
     }
@@ -29,16 +31,24 @@ struct LocalHipChatFlowTests {
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
         let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
         try #require(created.status == 0, "\(created.stderr)")
-        let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"]) }
+        let dev = try await Blocking.run {
+            try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
+        }
         defer { dev.stop() }
         func state() async -> [String: Any] { await Self.roomState(dev) }
-        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) { await Self.roomCall(dev, name, body) }
+        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
+            await Self.roomCall(dev, name, body)
+        }
 
         // The room, HipChat's JavaScript API, and pages pointing at it.
         #expect(String(decoding: await dev.fetch("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
-        #expect(String(decoding: await dev.fetch("GET", "_hipchat/atlassian-connect/all.js").body, as: UTF8.self).contains("HipChat"))
+        #expect(
+            String(decoding: await dev.fetch("GET", "_hipchat/atlassian-connect/all.js").body, as: UTF8.self).contains(
+                "HipChat"))
         let built = try String(contentsOf: project.appendingPathComponent("dist/sidebar.html"), encoding: .utf8)
-        #expect(built.contains("http://127.0.0.1:\(dev.port)/_hipchat/atlassian-connect/all.js"), "dev builds load the local all.js")
+        #expect(
+            built.contains("http://127.0.0.1:\(dev.port)/_hipchat/atlassian-connect/all.js"),
+            "dev builds load the local all.js")
 
         var room = await state()
         #expect((room["addon"] as? [String: Any])?["key"] as? String == "com.example.incidents")
@@ -52,22 +62,37 @@ struct LocalHipChatFlowTests {
         #expect(installation["scope"] as? String == "global")
         let log = (room["log"] as? [[String: Any]]) ?? []
         func logged(_ method: String, _ suffix: String, status: Int) -> Bool {
-            log.contains { ($0["method"] as? String) == method && (($0["url"] as? String) ?? "").contains(suffix) && ($0["status"] as? Int) == status }
+            log.contains {
+                ($0["method"] as? String) == method && (($0["url"] as? String) ?? "").contains(suffix)
+                    && ($0["status"] as? Int) == status
+            }
         }
         #expect(logged("POST", "/installed", status: 200), "\(log)")
-        #expect(logged("GET", "/_hipchat/v2/capabilities", status: 200), "the runtime fetched the capabilities document")
-        #expect(logged("POST", "/_hipchat/v2/oauth/token", status: 200), "the runtime got a token with the new credentials")
+        #expect(
+            logged("GET", "/_hipchat/v2/capabilities", status: 200), "the runtime fetched the capabilities document")
+        #expect(
+            logged("POST", "/_hipchat/v2/oauth/token", status: 200), "the runtime got a token with the new credentials")
         let glanceQuery = try #require(log.first { (($0["url"] as? String) ?? "").contains("/glances/") })
-        #expect(glanceQuery["status"] as? Int == 200, "the glance query carried a JWT the runtime accepted: \(glanceQuery)")
+        #expect(
+            glanceQuery["status"] as? Int == 200, "the glance query carried a JWT the runtime accepted: \(glanceQuery)")
         #expect((glanceQuery["claims"] as? [String: Any])?["iss"] as? String == installation["oauthId"] as? String)
 
         // Only the room page drives the room: another site's page can send neither JSON nor its origin.
-        #expect(await dev.fetch("POST", "_hipchat/api/messages", json: #"{"text": "/incident forged"}"#,
-                                headers: ["Origin": "https://elsewhere.example"]).status == 403)
-        #expect(await dev.fetch("POST", "_hipchat/api/messages", json: #"{"text": "/incident forged"}"#,
-                                headers: ["Content-Type": "text/plain"]).status == 415)
-        #expect(await dev.fetch("POST", "_hipchat/api/role", json: #"{"role": "admin"}"#,
-                                headers: ["Origin": "http://127.0.0.1:\(dev.port)"]).status == 200, "the room page's own origin")
+        #expect(
+            await dev.fetch(
+                "POST", "_hipchat/api/messages", json: #"{"text": "/incident forged"}"#,
+                headers: ["Origin": "https://elsewhere.example"]
+            ).status == 403)
+        #expect(
+            await dev.fetch(
+                "POST", "_hipchat/api/messages", json: #"{"text": "/incident forged"}"#,
+                headers: ["Content-Type": "text/plain"]
+            ).status == 415)
+        #expect(
+            await dev.fetch(
+                "POST", "_hipchat/api/role", json: #"{"role": "admin"}"#,
+                headers: ["Origin": "http://127.0.0.1:\(dev.port)"]
+            ).status == 200, "the room page's own origin")
 
         // The glance: label and lozenge for an admin; hidden for a member (user_is_admin).
         let glance = try #require((room["glances"] as? [[String: Any]])?.first)
@@ -82,15 +107,20 @@ struct LocalHipChatFlowTests {
         // Message actions follow message_matches: only the message saying "down" offers one.
         let messages = (await state()["messages"] as? [[String: Any]]) ?? []
         func actions(_ id: String) -> [String] {
-            ((messages.first { $0["id"] as? String == id }?["actions"] as? [[String: Any]]) ?? []).compactMap { $0["key"] as? String }
+            ((messages.first { $0["id"] as? String == id }?["actions"] as? [[String: Any]]) ?? []).compactMap {
+                $0["key"] as? String
+            }
         }
         #expect(actions("seed-1") == [])
         #expect(actions("seed-2") == ["raise-incident"])
 
         // A view opened from the action is signed; the runtime serves it with the token only.
-        let opened = await post("open", #"{"target": "incident-dialog", "action": "raise-incident", "message": "seed-2"}"#)
+        let opened = await post(
+            "open", #"{"target": "incident-dialog", "action": "raise-incident", "message": "seed-2"}"#)
         #expect(opened.json["kind"] as? String == "dialog")
-        #expect(((opened.json["message"] as? [String: Any])?["body"] as? String)?.contains("down") == true, "the action's message goes to the view")
+        #expect(
+            ((opened.json["message"] as? [String: Any])?["body"] as? String)?.contains("down") == true,
+            "the action's message goes to the view")
         let viewURL = try #require(opened.json["url"] as? String)
         #expect(viewURL.contains("signed_request="))
         #expect(await dev.fetch("GET", viewURL).status == 200)
@@ -105,13 +135,15 @@ struct LocalHipChatFlowTests {
         #expect(reply["color"] as? String == "red")
 
         // A glance update through the runtime's admin API is pushed to the local HipChat.
-        let push = await dev.fetch("POST", "admin/glances/incidents-glance", json: #"{"label": "<b>5</b> open"}"#,
-                               headers: ["Authorization": "Bearer local-admin-token"])
+        let push = await dev.fetch(
+            "POST", "admin/glances/incidents-glance", json: #"{"label": "<b>5</b> open"}"#,
+            headers: ["Authorization": "Bearer local-admin-token"])
         #expect((200..<300).contains(push.status), "\(String(decoding: push.body, as: UTF8.self))")
         var label: String?
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            label = ((await state()["glances"] as? [[String: Any]])?.first?["data"] as? [String: Any])?["label"] as? String
+            label =
+                ((await state()["glances"] as? [[String: Any]])?.first?["data"] as? [String: Any])?["label"] as? String
             if label == "<b>5</b> open" { break }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -119,7 +151,8 @@ struct LocalHipChatFlowTests {
 
         // Uninstall: the credentials stop working, the runtime checks that and forgets them.
         #expect(await post("uninstall").status == 200)
-        let installations = Self.json(await dev.fetch("GET", "admin/installations", headers: ["Authorization": "Bearer local-admin-token"]).body)
+        let installations = Self.json(
+            await dev.fetch("GET", "admin/installations", headers: ["Authorization": "Bearer local-admin-token"]).body)
         #expect((installations["installations"] as? [Any])?.isEmpty == true, "\(installations)")
         #expect(await dev.fetch("GET", viewURL).status == 401, "the old token no longer opens the view")
         #expect(await state()["installation"] is NSNull)
@@ -136,19 +169,30 @@ struct LocalHipChatFlowTests {
         var freePort = try DevProcess.freePort()
         while freePort == servePort { freePort = try DevProcess.freePort() }
         let emulatePort = freePort
-        let build = try await Blocking.run { try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"]) }
+        let build = try await Blocking.run {
+            try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"])
+        }
         try #require(build.status == 0, "\(build.stderr)")
-        let serve = try await Blocking.run { try DevProcess(port: servePort, readyPath: "/healthz") { port in
-            ["serve", project.appendingPathComponent("dist").path, "--port", String(port), "--trust-host", "127.0.0.1:\(emulatePort)",
-             "--frame-ancestor", "http://127.0.0.1:\(emulatePort)"]
-        } }
+        let serve = try await Blocking.run {
+            try DevProcess(port: servePort, readyPath: "/healthz") { port in
+                [
+                    "serve", project.appendingPathComponent("dist").path, "--port", String(port), "--trust-host",
+                    "127.0.0.1:\(emulatePort)",
+                    "--frame-ancestor", "http://127.0.0.1:\(emulatePort)",
+                ]
+            }
+        }
         defer { serve.stop() }
-        let emulate = try await Blocking.run { try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
-            ["emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port)]
-        } }
+        let emulate = try await Blocking.run {
+            try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
+                ["emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port)]
+            }
+        }
         defer { emulate.stop() }
         func state() async -> [String: Any] { await Self.roomState(emulate) }
-        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) { await Self.roomCall(emulate, name, body) }
+        func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
+            await Self.roomCall(emulate, name, body)
+        }
         #expect(String(decoding: await emulate.fetch("GET", "_hipchat/").body, as: UTF8.self).contains("room.js"))
 
         let installed = await post("install", #"{"room": true}"#)
@@ -172,7 +216,8 @@ struct LocalHipChatFlowTests {
         #expect(await serve.fetch("GET", viewURL).status == 401, "the uninstall reached hipkit serve")
     }
 
-    static let projects: [String] = ["full", "glance", "slash-command", "configurable", "dialog"].map { "scaffold " + $0 }
+    static let projects: [String] =
+        ["full", "glance", "slash-command", "configurable", "dialog"].map { "scaffold " + $0 }
         + ViewPagesInBrowserTests.examples.map { "example " + $0 }
 
     /// Every scaffold and example installs in the local HipChat, every glance gets its data
@@ -187,7 +232,9 @@ struct LocalHipChatFlowTests {
             let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", name]) }
             try #require(created.status == 0, "\(created.stderr)")
         } else {
-            let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../examples/\(name)").standardizedFileURL
+            let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../../examples/\(name)"
+            ).standardizedFileURL
             try FileManager.default.copyItem(at: example, to: project)
             try? FileManager.default.removeItem(at: project.appendingPathComponent("dist"))
             try? FileManager.default.removeItem(at: project.appendingPathComponent(".hipkit"))
@@ -212,9 +259,12 @@ struct LocalHipChatFlowTests {
             }
         }
         for target in targets.sorted() {
-            let opened = Self.json(await dev.fetch("POST", "_hipchat/api/open", json: #"{"target": "\#(target)"}"#).body)
+            let opened = Self.json(
+                await dev.fetch("POST", "_hipchat/api/open", json: #"{"target": "\#(target)"}"#).body)
             let url = try #require(opened["url"] as? String, "\(which): \(target): \(opened)")
-            #expect(await dev.fetch("GET", url).status == 200, "\(which): the view \(target) is served with the local HipChat's token")
+            #expect(
+                await dev.fetch("GET", url).status == 200,
+                "\(which): the view \(target) is served with the local HipChat's token")
         }
     }
 }

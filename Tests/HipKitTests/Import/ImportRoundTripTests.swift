@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// `hipkit import` then `hipkit build --base-url U` gives back the original descriptor, with its
@@ -24,7 +25,8 @@ import Testing
         let descriptor = try #require(built.project?.descriptor)
 
         let rawText = try String(contentsOf: fixture, encoding: .utf8)
-        let expectedText = rawText.replacingOccurrences(of: "{{localBaseUrl}}", with: Self.base).replacingOccurrences(of: "${host}", with: Self.base)
+        let expectedText = rawText.replacingOccurrences(of: "{{localBaseUrl}}", with: Self.base).replacingOccurrences(
+            of: "${host}", with: Self.base)
         let expectedRoot = try #require(YAMLComposer().compose(expectedText, file: "expected").root)
         var ignored: [Diagnostic] = []
         let expected = JSONNode.from(expectedRoot, diagnostics: &ignored)
@@ -49,11 +51,12 @@ import Testing
             }
             func fill(_ list: String, _ defaults: [(String, JSONNode)]) {
                 guard let items = caps[list]?.arrayValue else { return }
-                caps[list] = .array(items.map { item in
-                    var m = item
-                    for (k, v) in defaults where m[k] == nil { m[k] = v }
-                    return m
-                })
+                caps[list] = .array(
+                    items.map { item in
+                        var m = item
+                        for (k, v) in defaults where m[k] == nil { m[k] = v }
+                        return m
+                    })
             }
             fill("webhook", [("authentication", .string("none"))])
             fill("glance", [("weight", JSONNode(.integer(100)))])
@@ -68,7 +71,8 @@ import Testing
 
     static func sorted(_ node: JSONNode) -> JSONNode {
         switch node.value {
-        case .object(let members): return .object(members.sorted { $0.name < $1.name }.map { JSONMember($0.name, sorted($0.value)) })
+        case .object(let members):
+            return .object(members.sorted { $0.name < $1.name }.map { JSONMember($0.name, sorted($0.value)) })
         case .array(let items): return .array(items.map(sorted))
         default: return node
         }
@@ -77,9 +81,18 @@ import Testing
     @Test func placeholderURLsBecomeRelativeAndOthersStayAbsolute() throws {
         let source = JSONNode.object([
             JSONMember("key", .string("k")),
-            JSONMember("links", .object([JSONMember("self", .string("{{localBaseUrl}}/atlassian-connect.json")),
-                                         JSONMember("homepage", .string("https://elsewhere.example.org/home"))])),
-            JSONMember("capabilities", .object([JSONMember("installable", .object([JSONMember("callbackUrl", .string("{{ localBaseUrl }}/installed"))]))])),
+            JSONMember(
+                "links",
+                .object([
+                    JSONMember("self", .string("{{localBaseUrl}}/atlassian-connect.json")),
+                    JSONMember("homepage", .string("https://elsewhere.example.org/home")),
+                ])),
+            JSONMember(
+                "capabilities",
+                .object([
+                    JSONMember(
+                        "installable", .object([JSONMember("callbackUrl", .string("{{ localBaseUrl }}/installed"))]))
+                ])),
         ])
         let spec = DescriptorImporter(baseUrl: "https://x.example.com").spec(from: source)
         #expect(spec["links"]?["self"] == nil)  // derived again by build

@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// Image headers, decoding and the cropped-highlight maker. Every PNG here is made by the test
@@ -16,8 +17,12 @@ import Testing
         pixels.withUnsafeMutableBufferPointer { out in
             for y in 0..<height {
                 for x in 0..<width {
-                    let c = colour(x, y), i = (y * width + x) * 4
-                    out[i] = c.x; out[i + 1] = c.y; out[i + 2] = c.z; out[i + 3] = c.w
+                    let c = colour(x, y)
+                    let i = (y * width + x) * 4
+                    out[i] = c.x
+                    out[i + 1] = c.y
+                    out[i + 2] = c.z
+                    out[i + 3] = c.w
                 }
             }
         }
@@ -62,19 +67,23 @@ import Testing
     }
 
     @Test func readsTheJPEGHeaderPastJFIFAndTables() throws {
-        #expect(ImageInfo.read(try Self.jpegFixture("bands-1840x900.jpg")) == ImageInfo(format: .jpeg, width: 1840, height: 900))
+        #expect(
+            ImageInfo.read(try Self.jpegFixture("bands-1840x900.jpg"))
+                == ImageInfo(format: .jpeg, width: 1840, height: 900))
         // Progressive (SOF2), greyscale.
-        #expect(ImageInfo.read(try Self.jpegFixture("gray-progressive-40x24.jpg")) == ImageInfo(format: .jpeg, width: 40, height: 24))
+        #expect(
+            ImageInfo.read(try Self.jpegFixture("gray-progressive-40x24.jpg"))
+                == ImageInfo(format: .jpeg, width: 40, height: 24))
     }
 
     @Test func walksFillBytesStandaloneMarkersAndLookAlikeSegments() {
         let jpeg = Data([
-            0xFF, 0xD8,                                     // SOI
-            0xFF, 0xFF, 0xFF, 0xE1, 0x00, 0x06, 1, 2, 3, 4, // fill bytes, then APP1 with 4 bytes
-            0xFF, 0xD3,                                     // RST3, no length
-            0xFF, 0xC4, 0x00, 0x07, 0, 0x12, 0x34, 0x56, 0x78, // DHT: C4 is not a frame header
-            0xFF, 0xCC, 0x00, 0x04, 0, 0,                   // DAC: nor is CC
-            0xFF, 0xC2, 0x00, 0x0B, 8, 0x01, 0x2C, 0x02, 0x58, 3, 0, 0, 0, // SOF2 600×300
+            0xFF, 0xD8,  // SOI
+            0xFF, 0xFF, 0xFF, 0xE1, 0x00, 0x06, 1, 2, 3, 4,  // fill bytes, then APP1 with 4 bytes
+            0xFF, 0xD3,  // RST3, no length
+            0xFF, 0xC4, 0x00, 0x07, 0, 0x12, 0x34, 0x56, 0x78,  // DHT: C4 is not a frame header
+            0xFF, 0xCC, 0x00, 0x04, 0, 0,  // DAC: nor is CC
+            0xFF, 0xC2, 0x00, 0x0B, 8, 0x01, 0x2C, 0x02, 0x58, 3, 0, 0, 0,  // SOF2 600×300
         ])
         #expect(ImageInfo.read(jpeg) == ImageInfo(format: .jpeg, width: 600, height: 300))
     }
@@ -93,13 +102,27 @@ import Testing
             ("empty", []),
             ("GIF", Array("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8)),
             ("text", Array("<svg xmlns='http://www.w3.org/2000/svg'/>".utf8)),
-            ("PNG without IHDR", ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IDAT".utf8) + [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
-            ("PNG of width 0", ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 0, 0, 0, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
-            ("PNG of width 2³¹", ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0x80, 0, 0, 0, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
+            (
+                "PNG without IHDR",
+                ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IDAT".utf8) + [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]
+            ),
+            (
+                "PNG of width 0",
+                ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 0, 0, 0, 0, 0, 0, 1, 8, 6, 0, 0, 0]
+            ),
+            (
+                "PNG of width 2³¹",
+                ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [
+                    0x80, 0, 0, 0, 0, 0, 0, 1, 8, 6, 0, 0, 0,
+                ]
+            ),
             ("JPEG segment of length 0", [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00, 0xFF, 0xC0]),
             ("JPEG segment of length 1", [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x01, 0xFF, 0xC0]),
             ("JPEG segment longer than the file", [0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xF0, 0, 0]),
-            ("JPEG scan before frame", [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xC0, 0x00, 0x0B, 8, 0, 1, 0, 1, 1, 0, 0, 0]),
+            (
+                "JPEG scan before frame",
+                [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xC0, 0x00, 0x0B, 8, 0, 1, 0, 1, 1, 0, 0, 0]
+            ),
             ("JPEG end before frame", [0xFF, 0xD8, 0xFF, 0xD9]),
             ("JPEG bytes that are not a marker", [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02, 0x12, 0x34]),
             ("JPEG only fill bytes", [0xFF, 0xD8] + Array(repeating: 0xFF, count: 100)),
@@ -111,10 +134,12 @@ import Testing
 
     /// Random damage to real headers must never trap or hang, whatever it returns.
     @Test func survivesRandomDamage() throws {
-        let seeds = [try Self.jpegFixture("gray-progressive-40x24.jpg"), try Self.image(3, 2) { _, _ in Self.red }.pngData()]
+        let seeds = [
+            try Self.jpegFixture("gray-progressive-40x24.jpg"), try Self.image(3, 2) { _, _ in Self.red }.pngData(),
+        ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(truncatingIfNeeded: state >> 33)
         }
         for seed in seeds {
@@ -140,7 +165,8 @@ import Testing
     @Test func decodesJPEG() throws {
         let image = try RGBAImage.decode(try Self.jpegFixture("bands-1840x900.jpg"))
         #expect(image.width == 1840 && image.height == 900)
-        let left = image.pixel(40, 450), centre = image.pixel(920, 450)
+        let left = image.pixel(40, 450)
+        let centre = image.pixel(920, 450)
         #expect(left.x > 180 && left.z < 80, "\(left)")
         #expect(Self.isBlueish(centre), "\(centre)")
         let grey = try RGBAImage.decode(try Self.jpegFixture("gray-progressive-40x24.jpg"))
@@ -162,7 +188,8 @@ import Testing
     /// libpng's simplified writer must add nothing that varies between runs (no tIME, no text).
     @Test func pngEncodingIsDeterministic() throws {
         let image = Self.bands()
-        let first = try image.pngData(), second = try image.pngData()
+        let first = try image.pngData()
+        let second = try image.pngData()
         #expect(first == second)
         let chunks = Set(Self.chunkTypes(first))
         #expect(chunks.isSubset(of: ["IHDR", "sRGB", "gAMA", "cHRM", "IDAT", "IEND"]), "\(chunks)")
@@ -171,9 +198,12 @@ import Testing
     // MARK: Cropping
 
     @Test func centreCropArea() {
-        #expect(ImageCropper.cropArea(width: 1840, height: 900, aspectWidth: 580, aspectHeight: 330) == (129, 0, 1582, 900))
-        #expect(ImageCropper.cropArea(width: 900, height: 1840, aspectWidth: 580, aspectHeight: 330) == (0, 664, 900, 512))
-        #expect(ImageCropper.cropArea(width: 1160, height: 660, aspectWidth: 580, aspectHeight: 330) == (0, 0, 1160, 660))
+        #expect(
+            ImageCropper.cropArea(width: 1840, height: 900, aspectWidth: 580, aspectHeight: 330) == (129, 0, 1582, 900))
+        #expect(
+            ImageCropper.cropArea(width: 900, height: 1840, aspectWidth: 580, aspectHeight: 330) == (0, 664, 900, 512))
+        #expect(
+            ImageCropper.cropArea(width: 1160, height: 660, aspectWidth: 580, aspectHeight: 330) == (0, 0, 1160, 660))
     }
 
     @Test func cropsA1840x900PNGToExactly580x330() throws {
@@ -193,9 +223,12 @@ import Testing
 
     @Test func cropIsDeterministic() throws {
         let jpeg = try Self.jpegFixture("bands-1840x900.jpg")
-        #expect(try ImageCropper.crop(jpeg, toWidth: 580, height: 330) == ImageCropper.crop(jpeg, toWidth: 580, height: 330))
+        #expect(
+            try ImageCropper.crop(jpeg, toWidth: 580, height: 330) == ImageCropper.crop(jpeg, toWidth: 580, height: 330)
+        )
         let png = try Self.bands().pngData()
-        #expect(try ImageCropper.crop(png, toWidth: 580, height: 330) == ImageCropper.crop(png, toWidth: 580, height: 330))
+        #expect(
+            try ImageCropper.crop(png, toWidth: 580, height: 330) == ImageCropper.crop(png, toWidth: 580, height: 330))
     }
 
     /// The red side bands lie exactly outside the centred crop, so not a trace of red may remain.
@@ -257,9 +290,14 @@ import Testing
         #expect(kind(try Self.image(400, 300) { _, _ in Self.blue }.pngData()) == .tooSmall)
 
         // Headers announcing huge images are refused before anything is allocated.
-        let hugePNG = Data(ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 0x01, 0x86, 0xA0, 0, 0x01, 0x86, 0xA0, 8, 6, 0, 0, 0] + [0, 0, 0, 0])
+        let hugePNG = Data(
+            ImageInfo.pngSignature + [0, 0, 0, 13] + Array("IHDR".utf8) + [
+                0, 0x01, 0x86, 0xA0, 0, 0x01, 0x86, 0xA0, 8, 6, 0, 0, 0,
+            ] + [0, 0, 0, 0])
         #expect(kind(hugePNG) == .tooLarge)
-        let hugeJPEG = Data([0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 8, 0xFF, 0xFF, 0xFF, 0xFF, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1])
+        let hugeJPEG = Data([
+            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 8, 0xFF, 0xFF, 0xFF, 0xFF, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
+        ])
         #expect(kind(hugeJPEG) == .tooLarge)
         #expect(kind(png, 10_000, 10_000) == .tooLarge)
     }

@@ -1,7 +1,8 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Synchronization
 import Testing
+
 @testable import HipKit
 
 /// The Marketplace listing: one failing input per rule with its diagnostic and line, the
@@ -22,45 +23,48 @@ import Testing
         var pixels = [UInt8](repeating: 255, count: width * height * 4)
         for i in stride(from: 0, to: pixels.count, by: 4) {
             let x = (i / 4) % width
-            pixels[i] = shade; pixels[i + 1] = UInt8(x * 255 / max(1, width - 1)); pixels[i + 2] = 200
+            pixels[i] = shade
+            pixels[i + 1] = UInt8(x * 255 / max(1, width - 1))
+            pixels[i + 2] = 200
         }
         return try RGBAImage(width: width, height: height, pixels: pixels).pngData()
     }
 
     static let header = """
-    key: com.example.listed
-    name: Listed Tracker
-    description: A listed add-on.
-    baseUrl: https://listed.example.com
-    vendor: {name: Example, url: "https://example.com"}
+        key: com.example.listed
+        name: Listed Tracker
+        description: A listed add-on.
+        baseUrl: https://listed.example.com
+        vendor: {name: Example, url: "https://example.com"}
 
-    """
+        """
 
     /// A valid listing; cases replace one of its lines. Its first line is line 6.
     static let listing = """
-    listing:
-      tagline: Short and clear.
-      summary: What it does, in a sentence.
-      details: listing/details.md
-      logo: listing/logo.png
-      banner: listing/banner.png
-      highlights:
-        - {title: One, summary: First, screenshot: listing/h1.png}
-        - {title: Two, summary: Second, screenshot: listing/h2.png, crop: listing/c2.png}
-        - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}
-      screenshots:
-        - {image: listing/s1.png, caption: Another view.}
-      categories: [Integrations]
-      links: {support: "https://example.com/help", documentation: "https://example.com/docs"}
-      payment: free
-      status: private
-      compatibility: [cloud]
-      release: {version: 1.2.0, date: 2026-01-31, notes: "**Bold** notes"}
+        listing:
+          tagline: Short and clear.
+          summary: What it does, in a sentence.
+          details: listing/details.md
+          logo: listing/logo.png
+          banner: listing/banner.png
+          highlights:
+            - {title: One, summary: First, screenshot: listing/h1.png}
+            - {title: Two, summary: Second, screenshot: listing/h2.png, crop: listing/c2.png}
+            - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}
+          screenshots:
+            - {image: listing/s1.png, caption: Another view.}
+          categories: [Integrations]
+          links: {support: "https://example.com/help", documentation: "https://example.com/docs"}
+          payment: free
+          status: private
+          compatibility: [cloud]
+          release: {version: 1.2.0, date: 2026-01-31, notes: "**Bold** notes"}
 
-    """
+        """
 
     func project(_ spec: String, extraFiles: [String: Data] = [:], name: String = #function) throws -> URL {
-        let dir = try TestSupport.project(spec, files: ["listing/details.md": "# Details\n\nMore *details*.\n"], name: name)
+        let dir = try TestSupport.project(
+            spec, files: ["listing/details.md": "# Details\n\nMore *details*.\n"], name: name)
         var files: [String: Data] = [
             "listing/logo.png": try Self.png(144, 144), "listing/banner.png": try Self.png(1120, 548),
             "listing/h1.png": try Self.png(1840, 900, shade: 10), "listing/h2.png": try Self.png(1840, 900, shade: 60),
@@ -69,7 +73,8 @@ import Testing
         ]
         for (k, v) in extraFiles { files[k] = v }
         for (path, data) in files {
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: dir.appendingPathComponent(path))
         }
         return dir
@@ -87,33 +92,84 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "tagline at most 130", replace: "tagline: Short and clear.", with: "tagline: \(String(repeating: "t", count: 131))", code: .tooLong, line: 7),
-        Case(name: "summary at most 250", replace: "summary: What it does, in a sentence.", with: "summary: \(String(repeating: "s", count: 251))", code: .tooLong, line: 8),
-        Case(name: "tagline is required", replace: "  tagline: Short and clear.\n", with: "", code: .missingField, line: 7),
-        Case(name: "exactly three highlights", replace: "    - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}\n", with: "", code: .highlightCount, line: 13),
-        Case(name: "highlight title at most 50", replace: "title: One,", with: "title: \(String(repeating: "o", count: 51)),", code: .tooLong, line: 13),
-        Case(name: "highlight summary at most 220", replace: "summary: Second,", with: "summary: \(String(repeating: "x", count: 221)),", code: .tooLong, line: 14),
-        Case(name: "caption at most 220", replace: "caption: A caption.", with: "caption: \(String(repeating: "c", count: 221))", code: .tooLong, line: 15),
-        Case(name: "screenshot is 1840x900", replace: "screenshot: listing/h1.png", with: "screenshot: listing/s1.png", code: .imageSize, line: 13),
-        Case(name: "crop is 580x330", replace: "crop: listing/c2.png", with: "crop: listing/logo.png", code: .imageSize, line: 14),
-        Case(name: "logo is 144x144", replace: "logo: listing/logo.png", with: "logo: listing/c2.png", code: .imageSize, line: 10),
-        Case(name: "banner is 1120x548", replace: "banner: listing/banner.png", with: "banner: listing/logo.png", code: .imageSize, line: 11),
-        Case(name: "images are PNG or JPEG by content", replace: "logo: listing/logo.png", with: "logo: listing/fake.png", code: .imageFormat, line: 10,
-             files: ["listing/fake.png": "GIF89a not really a png"]),
-        Case(name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/nope.png", code: .missingFile, line: 11),
-        Case(name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: .missingField, line: 7),
-        Case(name: "details file exists", replace: "details: listing/details.md", with: "details: listing/missing.md", code: .missingFile, line: 9),
-        Case(name: "links are https", replace: "support: \"https://example.com/help\"", with: "support: \"http://example.com/help\"", code: .insecureUrl, line: 19),
-        Case(name: "a support link is required", replace: "links: {support: \"https://example.com/help\", documentation: \"https://example.com/docs\"}", with: "links: {documentation: \"https://example.com/docs\"}", code: .missingField, line: 7),
-        Case(name: "payment model", replace: "payment: free", with: "payment: fre", code: .invalidValue, line: 20, hint: "did you mean 'free'?"),
+        Case(
+            name: "tagline at most 130", replace: "tagline: Short and clear.",
+            with: "tagline: \(String(repeating: "t", count: 131))", code: .tooLong, line: 7),
+        Case(
+            name: "summary at most 250", replace: "summary: What it does, in a sentence.",
+            with: "summary: \(String(repeating: "s", count: 251))", code: .tooLong, line: 8),
+        Case(
+            name: "tagline is required", replace: "  tagline: Short and clear.\n", with: "", code: .missingField,
+            line: 7),
+        Case(
+            name: "exactly three highlights",
+            replace: "    - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}\n",
+            with: "", code: .highlightCount, line: 13),
+        Case(
+            name: "highlight title at most 50", replace: "title: One,",
+            with: "title: \(String(repeating: "o", count: 51)),", code: .tooLong, line: 13),
+        Case(
+            name: "highlight summary at most 220", replace: "summary: Second,",
+            with: "summary: \(String(repeating: "x", count: 221)),", code: .tooLong, line: 14),
+        Case(
+            name: "caption at most 220", replace: "caption: A caption.",
+            with: "caption: \(String(repeating: "c", count: 221))", code: .tooLong, line: 15),
+        Case(
+            name: "screenshot is 1840x900", replace: "screenshot: listing/h1.png", with: "screenshot: listing/s1.png",
+            code: .imageSize, line: 13),
+        Case(
+            name: "crop is 580x330", replace: "crop: listing/c2.png", with: "crop: listing/logo.png", code: .imageSize,
+            line: 14),
+        Case(
+            name: "logo is 144x144", replace: "logo: listing/logo.png", with: "logo: listing/c2.png", code: .imageSize,
+            line: 10),
+        Case(
+            name: "banner is 1120x548", replace: "banner: listing/banner.png", with: "banner: listing/logo.png",
+            code: .imageSize, line: 11),
+        Case(
+            name: "images are PNG or JPEG by content", replace: "logo: listing/logo.png",
+            with: "logo: listing/fake.png", code: .imageFormat, line: 10,
+            files: ["listing/fake.png": "GIF89a not really a png"]),
+        Case(
+            name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/nope.png",
+            code: .missingFile, line: 11),
+        Case(
+            name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: .missingField, line: 7),
+        Case(
+            name: "details file exists", replace: "details: listing/details.md", with: "details: listing/missing.md",
+            code: .missingFile, line: 9),
+        Case(
+            name: "links are https", replace: "support: \"https://example.com/help\"",
+            with: "support: \"http://example.com/help\"", code: .insecureUrl, line: 19),
+        Case(
+            name: "a support link is required",
+            replace: "links: {support: \"https://example.com/help\", documentation: \"https://example.com/docs\"}",
+            with: "links: {documentation: \"https://example.com/docs\"}", code: .missingField, line: 7),
+        Case(
+            name: "payment model", replace: "payment: free", with: "payment: fre", code: .invalidValue, line: 20,
+            hint: "did you mean 'free'?"),
         Case(name: "status", replace: "status: private", with: "status: rejected", code: .invalidValue, line: 21),
-        Case(name: "at least one compatibility", replace: "compatibility: [cloud]", with: "compatibility: []", code: .missingField, line: 22),
-        Case(name: "compatibility names", replace: "compatibility: [cloud]", with: "compatibility: [clud]", code: .invalidValue, line: 22, hint: "did you mean 'cloud'?"),
-        Case(name: "release date format", replace: "date: 2026-01-31", with: "date: 31/01/2026", code: .invalidValue, line: 23),
-        Case(name: "unknown listing field", replace: "status: private", with: "status: private\n  tagLine: typo", code: .unknownField, line: 22, hint: "did you mean 'tagline'?"),
-        Case(name: "name at most 60", replace: "name: Listed Tracker", with: "name: \(String(repeating: "N", count: 61))", code: .listingName, line: 2),
-        Case(name: "no banned words in the name", replace: "name: Listed Tracker", with: "name: Listed Tracker Plugin", code: .listingName, line: 2),
-        Case(name: "name does not start with a product", replace: "name: Listed Tracker", with: "name: HipChat Tracker", code: .listingName, line: 2),
+        Case(
+            name: "at least one compatibility", replace: "compatibility: [cloud]", with: "compatibility: []",
+            code: .missingField, line: 22),
+        Case(
+            name: "compatibility names", replace: "compatibility: [cloud]", with: "compatibility: [clud]",
+            code: .invalidValue, line: 22, hint: "did you mean 'cloud'?"),
+        Case(
+            name: "release date format", replace: "date: 2026-01-31", with: "date: 31/01/2026", code: .invalidValue,
+            line: 23),
+        Case(
+            name: "unknown listing field", replace: "status: private", with: "status: private\n  tagLine: typo",
+            code: .unknownField, line: 22, hint: "did you mean 'tagline'?"),
+        Case(
+            name: "name at most 60", replace: "name: Listed Tracker",
+            with: "name: \(String(repeating: "N", count: 61))", code: .listingName, line: 2),
+        Case(
+            name: "no banned words in the name", replace: "name: Listed Tracker", with: "name: Listed Tracker Plugin",
+            code: .listingName, line: 2),
+        Case(
+            name: "name does not start with a product", replace: "name: Listed Tracker", with: "name: HipChat Tracker",
+            code: .listingName, line: 2),
     ]
 
     @Test(arguments: cases)
@@ -124,12 +180,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = try ProjectBuild.prepare(dir.path)
         let match = build.diagnostics.first { $0.code == c.code && $0.location?.line == c.line }
-        #expect(match != nil, "expected \(c.code) at line \(c.line); got \(build.diagnostics.map { "\($0.code) \($0.location?.line ?? 0): \($0.message)" })")
+        #expect(
+            match != nil,
+            "expected \(c.code) at line \(c.line); got \(build.diagnostics.map { "\($0.code) \($0.location?.line ?? 0): \($0.message)" })"
+        )
         if let hint = c.hint { #expect(match?.hint == hint) }
     }
 
     @Test func imageSizeMessagesSayFoundAndWanted() throws {
-        let spec = (Self.header + Self.listing).replacingOccurrences(of: "logo: listing/logo.png", with: "logo: listing/c2.png")
+        let spec = (Self.header + Self.listing).replacingOccurrences(
+            of: "logo: listing/logo.png", with: "logo: listing/c2.png")
         let dir = try project(spec)
         defer { try? FileManager.default.removeItem(at: dir) }
         let d = try ProjectBuild.prepare(dir.path).diagnostics.first { $0.code == .imageSize }
@@ -142,10 +202,14 @@ import Testing
         let build = try ProjectBuild.prepare(dir.path)
         #expect(!build.hasErrors, "\(build.diagnostics)")
         let files = Dictionary(uniqueKeysWithValues: build.files.map { ($0.path, $0.data) })
-        for path in ["marketplace/listing.json", "marketplace/version.json", "marketplace/descriptor.json", "marketplace/preview.html",
-                     "marketplace/images/logo-144x144.png", "marketplace/images/banner-1120x548.png",
-                     "marketplace/images/highlight-1-1840x900.png", "marketplace/images/highlight-1-580x330.png",
-                     "marketplace/images/highlight-2-580x330.png", "marketplace/images/screenshot-1-920x450.png", "marketplace.zip"] {
+        for path in [
+            "marketplace/listing.json", "marketplace/version.json", "marketplace/descriptor.json",
+            "marketplace/preview.html",
+            "marketplace/images/logo-144x144.png", "marketplace/images/banner-1120x548.png",
+            "marketplace/images/highlight-1-1840x900.png", "marketplace/images/highlight-1-580x330.png",
+            "marketplace/images/highlight-2-580x330.png", "marketplace/images/screenshot-1-920x450.png",
+            "marketplace.zip",
+        ] {
             #expect(files[path] != nil, "\(path)")
         }
         // The generated crop is exactly 580×330; the given one is copied as it is.
@@ -154,18 +218,27 @@ import Testing
         #expect(files["marketplace/images/highlight-2-580x330.png"] == (try Self.png(580, 330)))
         // The descriptor copy is the built descriptor; its key and name are the listing's.
         #expect(files["marketplace/descriptor.json"] == files["atlassian-connect.json"])
-        let listing = try #require(try JSONSerialization.jsonObject(with: files["marketplace/listing.json"]!) as? [String: Any])
+        let listing = try #require(
+            try JSONSerialization.jsonObject(with: files["marketplace/listing.json"]!) as? [String: Any])
         #expect(listing["key"] as? String == "com.example.listed")
         #expect(listing["name"] as? String == "Listed Tracker")
         #expect(listing["tagLine"] as? String == "Short and clear.")
-        let version = try #require(try JSONSerialization.jsonObject(with: files["marketplace/version.json"]!) as? [String: Any])
-        #expect((version["_links"] as? [String: Any]).flatMap { ($0["artifact"] as? [String: Any])?["href"] as? String } == "https://listed.example.com/atlassian-connect.json")
+        let version = try #require(
+            try JSONSerialization.jsonObject(with: files["marketplace/version.json"]!) as? [String: Any])
+        #expect(
+            (version["_links"] as? [String: Any]).flatMap { ($0["artifact"] as? [String: Any])?["href"] as? String }
+                == "https://listed.example.com/atlassian-connect.json")
         #expect(version["name"] as? String == "1.2.0")
-        #expect((version["text"] as? [String: Any])?["moreDetails"] as? String == "<h1>Details</h1>\n<p>More <em>details</em>.</p>\n")
-        #expect((version["text"] as? [String: Any])?["releaseNotes"] as? String == "<p><strong>Bold</strong> notes</p>\n")
+        #expect(
+            (version["text"] as? [String: Any])?["moreDetails"] as? String
+                == "<h1>Details</h1>\n<p>More <em>details</em>.</p>\n")
+        #expect(
+            (version["text"] as? [String: Any])?["releaseNotes"] as? String == "<p><strong>Bold</strong> notes</p>\n")
         let highlights = (version["_embedded"] as? [String: Any])?["highlights"] as? [[String: Any]]
         #expect(highlights?.count == 3)
-        #expect(((highlights?.first?["_links"] as? [String: Any])?["thumbnail"] as? [String: Any])?["href"] as? String == "images/highlight-1-580x330.png")
+        #expect(
+            ((highlights?.first?["_links"] as? [String: Any])?["thumbnail"] as? [String: Any])?["href"] as? String
+                == "images/highlight-1-580x330.png")
     }
 
     @Test func theZipIsTheSameEveryTimeAndHoldsTheFolder() throws {
@@ -180,7 +253,11 @@ import Testing
         try a!.data.write(to: zip)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); z.testzip(); print('\\n'.join(f'{i.filename} {i.date_time[0]}' for i in z.infolist()))", zip.path]
+        process.arguments = [
+            "python3", "-c",
+            "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); z.testzip(); print('\\n'.join(f'{i.filename} {i.date_time[0]}' for i in z.infolist()))",
+            zip.path,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

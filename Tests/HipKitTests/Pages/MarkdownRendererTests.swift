@@ -2,6 +2,7 @@ import Foundation
 import HipChatConnect
 import Synchronization
 import Testing
+
 @testable import HipKit
 
 @Suite struct MarkdownRendererTests {
@@ -21,22 +22,24 @@ import Testing
     }
 
     @Test func rendersGitHubFlavouredMarkdown() {
-        let html = renderer.render("""
-        | a | b |
-        | - | - |
-        | 1 | 2 |
+        let html = renderer.render(
+            """
+            | a | b |
+            | - | - |
+            | 1 | 2 |
 
-        - [x] done
-        - [ ] todo
+            - [x] done
+            - [ ] todo
 
-        ~~gone~~ and https://example.com
+            ~~gone~~ and https://example.com
 
-        ```swift
-        let x = 1
-        ```
+            ```swift
+            let x = 1
+            ```
 
-        "Smart" quotes -- and dashes...
-        """).html
+            "Smart" quotes -- and dashes...
+            """
+        ).html
         #expect(html.contains("<table>"))
         #expect(html.contains("<td>1</td>"))
         #expect(html.contains("<input type=\"checkbox\" checked=\"\" disabled=\"\" /> done"))
@@ -61,7 +64,10 @@ import Testing
 
     @Test(arguments: [false, true])
     func dropsScriptURLs(unsafe: Bool) {
-        let html = renderer.render("[a](javascript:alert(1)) [b](JaVaScRiPt:alert(2)) [c](vbscript:x) ![i](data:image/png;base64,AAAA) [d](data:text/html,x)", unsafe: unsafe).html
+        let html = renderer.render(
+            "[a](javascript:alert(1)) [b](JaVaScRiPt:alert(2)) [c](vbscript:x) ![i](data:image/png;base64,AAAA) [d](data:text/html,x)",
+            unsafe: unsafe
+        ).html
         #expect(!html.lowercased().contains("javascript:"))
         #expect(!html.contains("vbscript:"))
         #expect(!html.contains("data:text/html"))
@@ -69,7 +75,9 @@ import Testing
     }
 
     @Test func neutralisesScriptURLsInAllowedRawHTML() {
-        let html = renderer.render("<a href=\"javascript:alert(1)\">x</a> <img src='  JAVASCRIPT:alert(2)'>\n", unsafe: true).html
+        let html = renderer.render(
+            "<a href=\"javascript:alert(1)\">x</a> <img src='  JAVASCRIPT:alert(2)'>\n", unsafe: true
+        ).html
         #expect(!html.lowercased().contains("javascript"))
         #expect(html.contains("href=\"#\""))
     }

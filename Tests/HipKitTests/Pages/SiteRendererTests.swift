@@ -1,27 +1,30 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// Whole projects rendered to sites: layouts, overrides, links, front matter and bad input.
 @Suite struct SiteRendererTests {
     static let spec = """
-    key: com.example.pages
-    name: Pages
-    description: A site of pages.
-    baseUrl: https://pages.example.com/addon
-    sidebars:
-      - {key: side, name: Side, page: pages/side.md}
-    dialogs:
-      - key: dlg
-        title: Dialog
-        page: pages/dlg.md
-        primaryAction: {key: ok, name: OK}
-        secondaryActions: [{key: nope, name: No}]
+        key: com.example.pages
+        name: Pages
+        description: A site of pages.
+        baseUrl: https://pages.example.com/addon
+        sidebars:
+          - {key: side, name: Side, page: pages/side.md}
+        dialogs:
+          - key: dlg
+            title: Dialog
+            page: pages/dlg.md
+            primaryAction: {key: ok, name: OK}
+            secondaryActions: [{key: nope, name: No}]
 
-    """
+        """
 
-    func build(_ files: [String: String], spec: String = SiteRendererTests.spec, name: String = #function) throws -> (ProjectBuild, URL) {
+    func build(_ files: [String: String], spec: String = SiteRendererTests.spec, name: String = #function) throws -> (
+        ProjectBuild, URL
+    ) {
         var all = ["pages/side.md": "# Side\n", "pages/dlg.md": "# Dialog\n"]
         for (k, v) in files { all[k] = v }
         let dir = try TestSupport.project(spec, files: all, name: name)
@@ -33,15 +36,24 @@ import Testing
     }
 
     @Test func everyPageUnderPagesBecomesHTMLAtItsPath() throws {
-        let (build, dir) = try build(["pages/help/faq.md": "# FAQ\n\nBack to [the sidebar](../side.md).\n", "assets/logo.png": "png", "notes.txt": "x"])
+        let (build, dir) = try build([
+            "pages/help/faq.md": "# FAQ\n\nBack to [the sidebar](../side.md).\n", "assets/logo.png": "png",
+            "notes.txt": "x",
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(!build.hasErrors, "\(build.diagnostics)")
         let paths = build.files.map(\.path)
-        #expect(paths == ["_hipkit/runtime.json", "assets/logo.png", "atlassian-connect.json", "dlg.html", "help/faq.html", "index.html", "side.html"])
+        #expect(
+            paths == [
+                "_hipkit/runtime.json", "assets/logo.png", "atlassian-connect.json", "dlg.html", "help/faq.html",
+                "index.html", "side.html",
+            ])
         #expect(page(build, "help/faq.html")?.contains("<a href=\"../side.html\">the sidebar</a>") == true)
         // The descriptor's page URLs are those files, under the base URL's own path.
         let descriptor = try #require(build.project?.descriptor)
-        #expect(descriptor["capabilities"]?["webPanel"]?.arrayValue?.first?["url"]?.stringValue == "https://pages.example.com/addon/side.html")
+        #expect(
+            descriptor["capabilities"]?["webPanel"]?.arrayValue?.first?["url"]?.stringValue
+                == "https://pages.example.com/addon/side.html")
     }
 
     @Test func viewsLoadHipChatsScriptAndPlainPagesDoNot() throws {
@@ -60,8 +72,15 @@ import Testing
     }
 
     @Test func environmentsPointTheScriptElsewhere() throws {
-        let spec = Self.spec + "environments:\n  test: {baseUrl: 'http://localhost:8080', hipchatJs: stand-in/all.js, hipchatCss: 'http://localhost:9/all.css'}\n"
-        let dir = try TestSupport.project(spec, files: ["pages/side.md": "# S\n", "pages/dlg.md": "# D\n", "pages/sub/deep.md": "x", "stand-in/all.js": "window.HipChat = {};"])
+        let spec =
+            Self.spec
+            + "environments:\n  test: {baseUrl: 'http://localhost:8080', hipchatJs: stand-in/all.js, hipchatCss: 'http://localhost:9/all.css'}\n"
+        let dir = try TestSupport.project(
+            spec,
+            files: [
+                "pages/side.md": "# S\n", "pages/dlg.md": "# D\n", "pages/sub/deep.md": "x",
+                "stand-in/all.js": "window.HipChat = {};",
+            ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = try ProjectBuild.prepare(dir.path, options: LoadOptions(environment: "test"))
         #expect(!build.hasErrors, "\(build.diagnostics)")
@@ -73,16 +92,21 @@ import Testing
     @Test func frontMatterSetsTitleLayoutAndVariables() throws {
         let (build, dir) = try build([
             "pages/side.md": "---\ntitle: Custom title\nteam: Platform\nlayout: page\n---\n# Heading\n",
-            "templates/page.mustache": "<title>{{page.title}}</title><p>{{page.team}} · {{addon.name}} · {{module.key}} · {{environment.baseUrl}}</p>{{{page.content}}}",
+            "templates/page.mustache":
+                "<title>{{page.title}}</title><p>{{page.team}} · {{addon.name}} · {{module.key}} · {{environment.baseUrl}}</p>{{{page.content}}}",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(!build.hasErrors, "\(build.diagnostics)")
-        #expect(page(build, "side.html") == "<title>Custom title</title><p>Platform · Pages · side · https://pages.example.com/addon</p><h1>Heading</h1>\n")
+        #expect(
+            page(build, "side.html")
+                == "<title>Custom title</title><p>Platform · Pages · side · https://pages.example.com/addon</p><h1>Heading</h1>\n"
+        )
     }
 
     @Test func projectTemplatesOverrideBuiltInOnesAndAddPartials() throws {
         let (build, dir) = try build([
-            "templates/sidebar.mustache": "{{<base}}{{$content}}<aside>{{> badge}}{{{page.content}}}</aside>{{/content}}{{/base}}",
+            "templates/sidebar.mustache":
+                "{{<base}}{{$content}}<aside>{{> badge}}{{{page.content}}}</aside>{{/content}}{{/base}}",
             "templates/badge.mustache": "<b class=\"badge\">{{module.name}}</b>",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -106,7 +130,10 @@ import Testing
     }
 
     @Test func brokenLinksAreErrorsAtTheirLine() throws {
-        let (build, dir) = try build(["pages/side.md": "---\ntitle: S\n---\n# Side\n\nSee [the guide](guide.md) and\n![a chart](../assets/chart.png).\n\n[out](../../etc/passwd)\n"])
+        let (build, dir) = try build([
+            "pages/side.md":
+                "---\ntitle: S\n---\n# Side\n\nSee [the guide](guide.md) and\n![a chart](../assets/chart.png).\n\n[out](../../etc/passwd)\n"
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let broken = build.diagnostics.filter { $0.code == .brokenLink }
         #expect(broken.map(\.location?.line) == [6, 7, 9])
@@ -116,8 +143,10 @@ import Testing
     }
 
     @Test func linksToAssetsAreCopiedAndRelative() throws {
-        let (build, dir) = try build(["pages/help/howto.md": "![chart](../../assets/img/chart.png) [pdf](../../docs/guide.pdf)\n",
-                                      "assets/img/chart.png": "png", "docs/guide.pdf": "pdf"])
+        let (build, dir) = try build([
+            "pages/help/howto.md": "![chart](../../assets/img/chart.png) [pdf](../../docs/guide.pdf)\n",
+            "assets/img/chart.png": "png", "docs/guide.pdf": "pdf",
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(!build.hasErrors, "\(build.diagnostics)")
         let html = try #require(page(build, "help/howto.html"))
@@ -134,9 +163,12 @@ import Testing
             "templates/page.mustache": "<p>{{#page}}unclosed section</p>",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data([0x23, 0x20, 0x4F, 0x4B, 0x0A, 0x62, 0x61, 0x64, 0xFF, 0x0A]).write(to: dir.appendingPathComponent("pages/binary.md"))
+        try Data([0x23, 0x20, 0x4F, 0x4B, 0x0A, 0x62, 0x61, 0x64, 0xFF, 0x0A]).write(
+            to: dir.appendingPathComponent("pages/binary.md"))
         let rebuilt = try ProjectBuild.prepare(dir.path)
-        let byFile = Dictionary(grouping: rebuilt.diagnostics) { ($0.location?.file as NSString?)?.lastPathComponent ?? "" }
+        let byFile = Dictionary(grouping: rebuilt.diagnostics) {
+            ($0.location?.file as NSString?)?.lastPathComponent ?? ""
+        }
         #expect(byFile["side.md"]?.first?.code == .yamlSyntax)
         #expect(byFile["side.md"]?.first?.location?.line == 3)
         #expect(byFile["side.md"]?.first?.message.contains("starts at line 2") == true)
@@ -152,11 +184,14 @@ import Testing
     }
 
     @Test func outputIsDeterministic() throws {
-        let files = (1...40).reduce(into: [String: String]()) { $0["pages/p\($1).md"] = "# Page \($1)\n\n[next](p\($1 % 40 + 1).md)\n" }
+        let files = (1...40).reduce(into: [String: String]()) {
+            $0["pages/p\($1).md"] = "# Page \($1)\n\n[next](p\($1 % 40 + 1).md)\n"
+        }
         let (a, dir) = try build(files)
         defer { try? FileManager.default.removeItem(at: dir) }
         let b = try ProjectBuild.prepare(dir.path)
         #expect(a.files == b.files)
-        #expect(a.files.count == 40 + 2 + 3)  // 40 pages, the two view pages, the descriptor, the runtime manifest, index.html
+        // 40 pages, the two view pages, the descriptor, the runtime manifest, index.html
+        #expect(a.files.count == 40 + 2 + 3)
     }
 }

@@ -1,12 +1,14 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// The editor schema of addon.yaml accepts every example and scaffold, and rejects a broken
 /// field — checked by an independent validator (Python's jsonschema).
 @Suite struct SpecJSONSchemaTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardizedFileURL
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..")
+        .standardizedFileURL
 
     /// addon.yaml as JSON, read by hipkit's YAML layer.
     static func json(ofSpec url: URL) throws -> Data {
@@ -40,10 +42,14 @@ import Testing
     }
 
     @Test func everyExampleAndScaffoldValidates() throws {
-        let examples = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("examples").path).sorted()
+        let examples = try FileManager.default.contentsOfDirectory(
+            atPath: Self.root.appendingPathComponent("examples").path
+        ).sorted()
             .map { Self.root.appendingPathComponent("examples/\($0)/addon.yaml") }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
-        let scaffolds = ProjectScaffolder.templates.map { Self.root.appendingPathComponent("templates/scaffolds/\($0)/addon.yaml") }
+        let scaffolds = ProjectScaffolder.templates.map {
+            Self.root.appendingPathComponent("templates/scaffolds/\($0)/addon.yaml")
+        }
         #expect(!examples.isEmpty && !scaffolds.isEmpty)
         let (ok, output) = try Self.check(examples + scaffolds)
         #expect(ok, "\(output)")
@@ -57,7 +63,9 @@ import Testing
         ("dialogs:\n  - {key: 'bad key', title: T, url: /d}\n", "key"),
     ])
     func aBrokenFieldFails(_ body: String, _ field: String) throws {
-        let dir = try TestSupport.project("key: com.example.s\nname: S\ndescription: d\nbaseUrl: https://s.example.com\n" + body, name: "schema-broken")
+        let dir = try TestSupport.project(
+            "key: com.example.s\nname: S\ndescription: d\nbaseUrl: https://s.example.com\n" + body,
+            name: "schema-broken")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (ok, output) = try Self.check([dir.appendingPathComponent("addon.yaml")])
         #expect(!ok)

@@ -1,12 +1,15 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 @Suite struct SpecReferenceTests {
     /// docs/spec.md is what the tables say today; `make docs` rewrites it.
     @Test func docsSpecIsCurrent() throws {
-        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../docs/spec.md").standardizedFileURL
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../docs/spec.md"
+        ).standardizedFileURL
         let written = try String(contentsOf: docs, encoding: .utf8)
         #expect(written == SpecReference.markdown(), "docs/spec.md is out of date: run `make docs`")
     }

@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// Blocking work for async tests: child processes, browser sessions, polling loops.
 ///

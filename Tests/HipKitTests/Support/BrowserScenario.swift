@@ -1,5 +1,5 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 
 /// One step of a scripted browser session (see `Fixtures/browser/scenario.py`).
 struct ScenarioStep: Encodable, Sendable {
@@ -18,7 +18,9 @@ struct ScenarioStep: Encodable, Sendable {
     var click: String?
     var type: String?
 
-    static func navigate(_ url: URL, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, navigate: url.absoluteString) }
+    static func navigate(_ url: URL, _ name: String? = nil) -> ScenarioStep {
+        ScenarioStep(name: name, navigate: url.absoluteString)
+    }
     static func eval(_ js: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, eval: js) }
     static func waitFor(_ js: String, timeout: Double = 10, _ name: String? = nil) -> ScenarioStep {
         ScenarioStep(name: name, waitFor: js, timeout: timeout)
@@ -27,10 +29,14 @@ struct ScenarioStep: Encodable, Sendable {
         ScenarioStep(name: name, replace: file.path, old: old, new: new)
     }
     /// A real mouse click on the first element matching `selector`, which must not be covered.
-    static func click(_ selector: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, click: selector) }
+    static func click(_ selector: String, _ name: String? = nil) -> ScenarioStep {
+        ScenarioStep(name: name, click: selector)
+    }
     /// Typing into the focused element.
     static func type(_ text: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, type: text) }
-    static func screenshot(_ file: URL) -> ScenarioStep { ScenarioStep(name: file.lastPathComponent, screenshot: file.path) }
+    static func screenshot(_ file: URL) -> ScenarioStep {
+        ScenarioStep(name: file.lastPathComponent, screenshot: file.path)
+    }
 }
 
 /// What a scenario did: whether every step passed, the first that did not, the values the
@@ -56,14 +62,22 @@ struct ScenarioReport: Decodable, CustomStringConvertible, Sendable {
 
 /// A JSON value returned from the page.
 enum ScenarioValue: Decodable, Equatable, Sendable {
-    case bool(Bool), number(Double), string(String), other
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case other
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else { self = .other }
+        if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else {
+            self = .other
+        }
     }
 
     var string: String? { if case .string(let s) = self { s } else { nil } }
@@ -71,14 +85,20 @@ enum ScenarioValue: Decodable, Equatable, Sendable {
 
 extension HeadlessChromium {
     /// Runs `steps` in one page of a fresh headless Chromium.
-    func run(_ steps: [ScenarioStep], timeout: Double = 90, width: Int = 1024, height: Int = 768) throws -> ScenarioReport {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-scenario-\(UUID().uuidString).json")
+    func run(_ steps: [ScenarioStep], timeout: Double = 90, width: Int = 1024, height: Int = 768) throws
+        -> ScenarioReport
+    {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hipkit-scenario-\(UUID().uuidString).json")
         try JSONEncoder().encode(steps).write(to: scratch)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let run = try BoundedProcess.run(
             "python3",
-            [Self.scripts.appendingPathComponent("scenario.py").path, "--chromium", chromium.path, "--steps", scratch.path,
-             "--timeout", String(timeout), "--width", String(width), "--height", String(height)],
+            [
+                Self.scripts.appendingPathComponent("scenario.py").path, "--chromium", chromium.path, "--steps",
+                scratch.path,
+                "--timeout", String(timeout), "--width", String(width), "--height", String(height),
+            ],
             timeout: timeout + 15, what: "A browser scenario")
         guard run.status == 0 else {
             throw BrowserHarnessError.failed("scenario.py failed (exit \(run.status)):\n\(run.stderr)")
@@ -86,7 +106,8 @@ extension HeadlessChromium {
         do {
             return try JSONDecoder().decode(ScenarioReport.self, from: Data(run.stdout.utf8))
         } catch {
-            throw BrowserHarnessError.failed("scenario.py printed something unexpected (\(error)):\n\(run.stdout)\n\(run.stderr)")
+            throw BrowserHarnessError.failed(
+                "scenario.py printed something unexpected (\(error)):\n\(run.stdout)\n\(run.stderr)")
         }
     }
 }

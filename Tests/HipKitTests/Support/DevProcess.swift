@@ -1,10 +1,11 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `hipkit dev` (or another serving command) running as a child process on a free loopback
@@ -75,8 +76,11 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
 
     /// Any request, without blocking a thread; the status and body of whatever answer came
     /// (status 0 when none did).
-    func fetch(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) async -> (status: Int, body: Data) {
-        let address = path.hasPrefix("http") ? URL(string: path)! : url(path.hasPrefix("/") ? String(path.dropFirst()) : path)
+    func fetch(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) async -> (
+        status: Int, body: Data
+    ) {
+        let address =
+            path.hasPrefix("http") ? URL(string: path)! : url(path.hasPrefix("/") ? String(path.dropFirst()) : path)
         var request = URLRequest(url: address)
         request.httpMethod = method
         request.timeoutInterval = 30
@@ -119,9 +123,13 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
         guard bound == 0 else { throw BrowserHarnessError.failed("bind() failed") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

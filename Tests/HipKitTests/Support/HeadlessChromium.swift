@@ -1,9 +1,10 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a real browser made of one page.
@@ -96,16 +97,20 @@ struct HeadlessChromium: Sendable {
     /// Loads `url` (file:// or http://127.0.0.1) in a `width`×`height` viewport, waits for it to
     /// settle, writes a PNG screenshot to `screenshot` and reports the page's errors.
     func open(_ url: URL, screenshot: URL, width: Int = 1024, height: Int = 768) throws -> PageReport {
-        try FileManager.default.createDirectory(at: screenshot.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: screenshot.deletingLastPathComponent(), withIntermediateDirectories: true)
         let run = try BoundedProcess.run(
             "python3",
-            [Self.scripts.appendingPathComponent("open_page.py").path,
-             "--chromium", chromium.path, "--url", url.absoluteString, "--screenshot", screenshot.path,
-             "--width", String(width), "--height", String(height), "--timeout", String(timeout),
-             "--settle", String(settle), "--threshold", String(blankThreshold)],
+            [
+                Self.scripts.appendingPathComponent("open_page.py").path,
+                "--chromium", chromium.path, "--url", url.absoluteString, "--screenshot", screenshot.path,
+                "--width", String(width), "--height", String(height), "--timeout", String(timeout),
+                "--settle", String(settle), "--threshold", String(blankThreshold),
+            ],
             timeout: timeout + 10, what: "Opening \(url.absoluteString) in Chromium")
         guard run.status == 0 else {
-            throw BrowserHarnessError.failed("Opening \(url.absoluteString) in Chromium failed (exit \(run.status)):\n\(run.stderr)")
+            throw BrowserHarnessError.failed(
+                "Opening \(url.absoluteString) in Chromium failed (exit \(run.status)):\n\(run.stderr)")
         }
         struct Output: Decodable {
             struct Stats: Decodable {
@@ -122,7 +127,8 @@ struct HeadlessChromium: Sendable {
         do {
             output = try JSONDecoder().decode(Output.self, from: Data(run.stdout.utf8))
         } catch {
-            throw BrowserHarnessError.failed("open_page.py printed something unexpected (\(error)):\n\(run.stdout)\n\(run.stderr)")
+            throw BrowserHarnessError.failed(
+                "open_page.py printed something unexpected (\(error)):\n\(run.stdout)\n\(run.stderr)")
         }
         return PageReport(
             consoleErrors: output.errors, isBlank: output.stats.blank, screenshot: screenshot,
@@ -148,13 +154,16 @@ final class LoopbackServer: @unchecked Sendable {  // immutable apart from `stop
         self.directory = directory
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let portFile = scratch.appendingPathComponent("port"), errFile = scratch.appendingPathComponent("stderr")
+        let portFile = scratch.appendingPathComponent("port")
+        let errFile = scratch.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
 
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", HeadlessChromium.scripts.appendingPathComponent("serve.py").path,
-                             directory.path, portFile.path]
+        process.arguments = [
+            "python3", HeadlessChromium.scripts.appendingPathComponent("serve.py").path,
+            directory.path, portFile.path,
+        ]
         stdin = Pipe()
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
@@ -215,10 +224,12 @@ enum BoundedProcess {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+        let outURL = scratch.appendingPathComponent("stdout")
+        let errURL = scratch.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
         defer {
             try? out.close()
             try? err.close()
@@ -234,9 +245,10 @@ enum BoundedProcess {
         if !wait(process, timeout: timeout) {
             throw BrowserHarnessError.timedOut(what, seconds: timeout)
         }
-        return Result(status: process.terminationStatus,
-                      stdout: try String(contentsOf: outURL, encoding: .utf8),
-                      stderr: try String(contentsOf: errURL, encoding: .utf8))
+        return Result(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8))
     }
 
     /// Waits up to `timeout` seconds for `process`; then SIGTERM (which lets it clean up after itself),

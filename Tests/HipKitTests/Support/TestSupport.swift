@@ -1,5 +1,6 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
+
 @testable import HipKit
 
 /// Files and folders the tests use, all under a fresh temporary folder per call.
@@ -10,7 +11,8 @@ enum TestSupport {
 
     static func temporaryDirectory(_ name: String = #function) throws -> URL {
         let safe = name.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-tests-\(safe)-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hipkit-tests-\(safe)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -45,7 +47,9 @@ enum TestSupport {
     }
 
     /// Runs `hipkit` with `arguments` in `directory` and waits for it.
-    static func hipkit(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Run {
+    static func hipkit(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
+        -> Run
+    {
         let process = Process()
         process.executableURL = hipkitExecutable
         process.arguments = arguments
@@ -57,10 +61,12 @@ enum TestSupport {
         // Output goes to files, not pipes, so a chatty child can never block on a full pipe.
         let scratch = try temporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+        let outURL = scratch.appendingPathComponent("stdout")
+        let errURL = scratch.appendingPathComponent("stderr")
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -68,9 +74,10 @@ enum TestSupport {
         process.waitUntilExit()
         try out.close()
         try err.close()
-        return Run(status: process.terminationStatus,
-                   stdout: try String(contentsOf: outURL, encoding: .utf8),
-                   stderr: try String(contentsOf: errURL, encoding: .utf8))
+        return Run(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8))
     }
 
     /// Every file under `dir`, relative path → bytes.

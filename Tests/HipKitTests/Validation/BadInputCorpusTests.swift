@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// The bad-input corpus in `Fixtures/bad-inputs`: broken specs, pages, templates and descriptors,
@@ -47,8 +48,12 @@ import Testing
 
     /// The lines of expected.tsv, split into columns; comments left out.
     static let rows: [[String]] = {
-        guard let text = try? String(contentsOf: corpus.appendingPathComponent("expected.tsv"), encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        guard let text = try? String(contentsOf: corpus.appendingPathComponent("expected.tsv"), encoding: .utf8) else {
+            return []
+        }
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        }
     }()
 
     static let cases: [Case] = {
@@ -56,7 +61,8 @@ import Testing
         var byName: [String: Case] = [:]
         for columns in rows {
             guard columns.count >= 5, let line = Int(columns[3]), let exit = Int32(columns[4]) else { continue }
-            let expectation = Expectation(code: columns[1], file: columns[2], line: line, text: columns.count > 5 ? columns[5] : "")
+            let expectation = Expectation(
+                code: columns[1], file: columns[2], line: line, text: columns.count > 5 ? columns[5] : "")
             if byName[columns[0]] == nil {
                 order.append(columns[0])
                 byName[columns[0]] = Case(name: columns[0], exit: exit, expectations: [])
@@ -70,7 +76,8 @@ import Testing
         #expect(Self.cases.count >= 100)
         var exits: [String: Set<String>] = [:]
         for columns in Self.rows {
-            let wellFormed = (5...6).contains(columns.count) && Int(columns[3]) != nil && ["0", "1", "2"].contains(columns[4])
+            let wellFormed =
+                (5...6).contains(columns.count) && Int(columns[3]) != nil && ["0", "1", "2"].contains(columns[4])
             #expect(wellFormed, "malformed line in expected.tsv: \(columns.joined(separator: " | "))")
             if wellFormed { exits[columns[0], default: []].insert(columns[4]) }
         }
@@ -78,7 +85,9 @@ import Testing
             Issue.record("\(name) has lines with different exit statuses: \(statuses.sorted())")
         }
         let listed = Set(Self.cases.map(\.name))
-        let onDisk = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { !["expected.tsv", "README.md", "known-failures.txt"].contains($0) && !$0.hasPrefix(".") }
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter {
+            !["expected.tsv", "README.md", "known-failures.txt"].contains($0) && !$0.hasPrefix(".")
+        }
         for name in onDisk where !listed.contains(name) {
             Issue.record("bad-inputs/\(name) has no line in expected.tsv")
         }
@@ -98,8 +107,12 @@ import Testing
     /// Cases that show open bugs (listed, with what is wrong, in bad-inputs/known-failures.txt).
     /// They stay out of the run until fixed; each fix removes its line.
     static let knownFailures: Set<String> = {
-        guard let text = try? String(contentsOf: corpus.appendingPathComponent("known-failures.txt"), encoding: .utf8) else { return [] }
-        return Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map { String($0.split(separator: " ").first ?? "") })
+        guard let text = try? String(contentsOf: corpus.appendingPathComponent("known-failures.txt"), encoding: .utf8)
+        else { return [] }
+        return Set(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map {
+                String($0.split(separator: " ").first ?? "")
+            })
     }()
 
     static let runnable: [Case] = cases.filter { !knownFailures.contains($0.name) }
@@ -108,7 +121,8 @@ import Testing
     func eachCaseGivesItsDiagnosticsQuickly(_ c: Case) throws {
         let scratch = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let path = c.generated ? try Self.generate(c.name, in: scratch) : Self.corpus.appendingPathComponent(c.name).path
+        let path =
+            c.generated ? try Self.generate(c.name, in: scratch) : Self.corpus.appendingPathComponent(c.name).path
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -118,7 +132,9 @@ import Testing
             Issue.record("hipkit validate crashed (status \(run.status)) after \(cliTime):\n\(run.stderr.prefix(1500))")
             return
         }
-        #expect(run.status == c.exit, "hipkit validate exited with \(run.status), not \(c.exit):\n\(run.stderr.prefix(2000))")
+        #expect(
+            run.status == c.exit,
+            "hipkit validate exited with \(run.status), not \(c.exit):\n\(run.stderr.prefix(2000))")
 
         var build: ProjectBuild?
         var thrown: (any Error)?
@@ -140,25 +156,32 @@ import Testing
         }
         #expect(thrown == nil, "prepare threw \(thrown.map { "\($0)" } ?? "")")
         let diagnostics = build?.diagnostics ?? []
-        let shown = diagnostics.prefix(40).map { d in
-            "\(d.location.map { "\(($0.file as NSString).lastPathComponent):\($0.line)" } ?? "-") \(d.code): \(d.message.prefix(160))"
-        }.joined(separator: "\n") + (diagnostics.count > 40 ? "\n… and \(diagnostics.count - 40) more" : "")
+        let shown =
+            diagnostics.prefix(40).map { d in
+                "\(d.location.map { "\(($0.file as NSString).lastPathComponent):\($0.line)" } ?? "-") \(d.code): \(d.message.prefix(160))"
+            }.joined(separator: "\n") + (diagnostics.count > 40 ? "\n… and \(diagnostics.count - 40) more" : "")
         for e in c.expectations {
             if e.mustBeAbsent {
                 let code = String(e.code.dropFirst())
-                #expect(!diagnostics.contains { e.matches($0, code: code) },
-                        "\(code) must not be reported at \(e.file):\(e.line); got:\n\(shown)")
+                #expect(
+                    !diagnostics.contains { e.matches($0, code: code) },
+                    "\(code) must not be reported at \(e.file):\(e.line); got:\n\(shown)")
             } else {
-                #expect(diagnostics.contains { e.matches($0, code: e.code) },
-                        "expected \(e.code) at \(e.file):\(e.line)\(e.text.isEmpty ? "" : " saying \"\(e.text)\""); got:\n\(shown)")
+                #expect(
+                    diagnostics.contains { e.matches($0, code: e.code) },
+                    "expected \(e.code) at \(e.file):\(e.line)\(e.text.isEmpty ? "" : " saying \"\(e.text)\""); got:\n\(shown)"
+                )
             }
         }
-        #expect(diagnostics.hasErrors == (c.exit == 1), "errors found: \(diagnostics.hasErrors), but the expected exit is \(c.exit)")
+        #expect(
+            diagnostics.hasErrors == (c.exit == 1),
+            "errors found: \(diagnostics.hasErrors), but the expected exit is \(c.exit)")
     }
 
     // MARK: Inputs too big to commit
 
-    static let header = "key: com.example.bad\nname: Bad Inputs\ndescription: One defect per case.\nbaseUrl: https://bad.example.com\n"
+    static let header =
+        "key: com.example.bad\nname: Bad Inputs\ndescription: One defect per case.\nbaseUrl: https://bad.example.com\n"
 
     /// Writes the generated case `name` (`generate:NNN-what`) into `dir`; returns the path to validate.
     static func generate(_ name: String, in dir: URL) throws -> String {
@@ -172,51 +195,64 @@ import Testing
         case "input-too-large":
             return try spec("extra:\n  x-pad: '" + String(repeating: "x", count: 9 << 20) + "'\n")
         case "two-megabyte-glance-name":
-            return try spec("glances:\n  - key: g\n    name: " + String(repeating: "n", count: megabytes2) + "\n    icon: /i.png\n")
+            return try spec(
+                "glances:\n  - key: g\n    name: " + String(repeating: "n", count: megabytes2) + "\n    icon: /i.png\n")
         case "two-megabyte-webhook-event":
-            return try spec("webhooks:\n  - url: /hook\n    event: " + String(repeating: "room_mesage", count: megabytes2 / 11) + "\n")
+            return try spec(
+                "webhooks:\n  - url: /hook\n    event: " + String(repeating: "room_mesage", count: megabytes2 / 11)
+                    + "\n")
         case "two-hundred-kilobyte-plain-key":
             return try spec(String(repeating: "k", count: 200_000) + ": 1\n")
         case "two-hundred-kilobyte-explicit-key":
             return try spec("? " + String(repeating: "k", count: 200_000) + "\n: 1\n")
         case "two-hundred-kilobyte-condition-name":
-            return try spec("glances:\n  - key: g\n    name: G\n    icon: /i.png\n    conditions: [" + String(repeating: "u", count: 200_000) + "]\n")
+            return try spec(
+                "glances:\n  - key: g\n    name: G\n    icon: /i.png\n    conditions: ["
+                    + String(repeating: "u", count: 200_000) + "]\n")
         case "six-hundred-thousand-list-items":
             return try spec("extra:\n  x-list: [" + String(repeating: "1,", count: 599_999) + "1]\n")
         case "hundred-thousand-deep-lists":
-            return try spec("extra:\n  x-deep: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n")
+            return try spec(
+                "extra:\n  x-deep: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+                    + "\n")
         case "thousand-unknown-targets":
             let dialogs = (0..<1000).map { "  - {key: dialog-\($0), title: D, url: /d\($0)}\n" }.joined()
-            let actions = (0..<1000).map { "  - {key: a\($0), name: A, location: input, target: dialgo-\($0)}\n" }.joined()
+            let actions = (0..<1000).map { "  - {key: a\($0), name: A, location: input, target: dialgo-\($0)}\n" }
+                .joined()
             return try spec("dialogs:\n" + dialogs + "actions:\n" + actions)
         case "ten-thousand-top-level-fields":
             return try spec((0..<10_000).map { "x-field-\($0): \($0)\n" }.joined())
         case "ten-thousand-extra-fields":
-            return try spec("extra:\n" + (0..<10_000).map { "  x-field-\($0): \($0)\n" }.joined() + "apiVersion: '1.1'\n")
+            return try spec(
+                "extra:\n" + (0..<10_000).map { "  x-field-\($0): \($0)\n" }.joined() + "apiVersion: '1.1'\n")
         case "two-megabyte-page":
-            let text = "# Help\n\n" + String(repeating: "lorem ipsum dolor sit amet, consectetur adipiscing elit.\n", count: 36_800)
+            let text =
+                "# Help\n\n"
+                + String(repeating: "lorem ipsum dolor sit amet, consectetur adipiscing elit.\n", count: 36_800)
                 + "\n[missing](missing.md)\n"
             try TestSupport.write(text, to: dir.appendingPathComponent("pages/help.md"))
             return try spec("")
         case "two-megabyte-descriptor-value":
             let file = dir.appendingPathComponent("descriptor.json")
-            try TestSupport.write("""
-            {
-              "key": "com.example.bad",
-              "name": "Bad Inputs",
-              "description": "One defect per case.",
-              "links": {"self": "https://bad.example.com/atlassian-connect.json"},
-              "capabilities": {
-                "glance": [{"key": "g", "name": {"value": "\(String(repeating: "n", count: megabytes2))"}, "icon": {"url": "https://bad.example.com/i.png", "url@2x": "https://bad.example.com/i.png"}}]
-              }
-            }
+            try TestSupport.write(
+                """
+                {
+                  "key": "com.example.bad",
+                  "name": "Bad Inputs",
+                  "description": "One defect per case.",
+                  "links": {"self": "https://bad.example.com/atlassian-connect.json"},
+                  "capabilities": {
+                    "glance": [{"key": "g", "name": {"value": "\(String(repeating: "n", count: megabytes2))"}, "icon": {"url": "https://bad.example.com/i.png", "url@2x": "https://bad.example.com/i.png"}}]
+                  }
+                }
 
-            """, to: file)
+                """, to: file)
             return file.path
         case "empty-folder":
             return dir.path
         case "addon-yaml-symlink-loop":
-            try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("addon.yaml").path, withDestinationPath: "addon.yaml")
+            try FileManager.default.createSymbolicLink(
+                atPath: dir.appendingPathComponent("addon.yaml").path, withDestinationPath: "addon.yaml")
             return dir.path
         default:
             throw HipKitError("no generator for \(name)")

@@ -1,6 +1,7 @@
-import HipChatConnect
 import Foundation
+import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// Hand-written descriptors, checked as HipChat would check them.
@@ -46,10 +47,11 @@ import Testing
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("d.json")
-        try TestSupport.write("""
-        {"key": "k", "name": "n", "description": "d",
-         "links": {"self": "/atlassian-connect.json"}}
-        """, to: file)
+        try TestSupport.write(
+            """
+            {"key": "k", "name": "n", "description": "d",
+             "links": {"self": "/atlassian-connect.json"}}
+            """, to: file)
         let outcome = try ProjectLoader().load(file.path)
         #expect(outcome.diagnostics.first?.code == .relativeUrl)
         #expect(outcome.diagnostics.first?.location?.line == 2)

@@ -1,5 +1,6 @@
 import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 /// "Did you mean": the distance that ranks candidates, and the early stop that keeps a thousand
@@ -32,7 +33,8 @@ import Testing
         }
         var rows = Suggestion.Rows()
         for _ in 0..<3000 {
-            let a = word(), b = word()
+            let a = word()
+            let b = word()
             let full = Self.fullDistance(a, b)
             var histogram = [Int](repeating: 0, count: Suggestion.buckets)
             for scalar in a { histogram[Suggestion.bucket(scalar)] += 1 }
@@ -41,7 +43,9 @@ import Testing
             #expect(histogram == before)
             for limit in 0...4 {
                 let bounded = Suggestion.distance(a, b, limit: limit, rows: &rows)
-                #expect(bounded == min(full, limit + 1), "\(String(String.UnicodeScalarView(a))) / \(String(String.UnicodeScalarView(b))) limit \(limit)")
+                #expect(
+                    bounded == min(full, limit + 1),
+                    "\(String(String.UnicodeScalarView(a))) / \(String(String.UnicodeScalarView(b))) limit \(limit)")
             }
         }
     }

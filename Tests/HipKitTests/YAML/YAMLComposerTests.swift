@@ -1,5 +1,6 @@
 import HipChatConnect
 import Testing
+
 @testable import HipKit
 
 @Suite struct YAMLComposerTests {
