@@ -3,7 +3,7 @@ SWIFT ?= swift
 HIPKIT = .build/debug/hipkit
 EXAMPLE ?= examples/deploy-board
 
-.PHONY: deps build test example release clean docs bench crash soak attacks fuzz
+.PHONY: deps build test example release clean docs bench crash soak attacks fuzz lint format
 
 deps:
 	@scripts/install-deps
@@ -49,6 +49,15 @@ attacks: build
 FUZZ_SECONDS ?= 60
 fuzz:
 	Fuzz/run $(FUZZ_SECONDS)
+
+# swift-format (it ships with the toolchain), configured by .swift-format: `make lint` fails on
+# code that `make format` would change, and .ci/run runs it before the tests.
+FORMAT_PATHS = Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources templates/TemplatesBundle.swift
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMAT_PATHS)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMAT_PATHS)
 
 clean:
 	rm -rf .build
