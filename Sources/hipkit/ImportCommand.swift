@@ -39,7 +39,7 @@ struct ImportCommand: ParsableCommand {
             if let baseUrl { _ = try LoadOptions.validatedBaseUrl(baseUrl) }
             let outcome = try ProjectLoader().loadDescriptorFile(descriptor)
             Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
-            guard let source = outcome.project?.descriptor, source.isObject else {
+            guard let source = outcome.project?.descriptor.json, source.isObject else {
                 throw ExitCode(1)
             }
             let text = SpecFileWriter.text(

@@ -60,8 +60,8 @@ public struct ProjectBuild: Sendable {
             let generated = [
                 SiteFile(
                     path: StagedDirectory.marker,
-                    data: Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)),
-                SiteFile(path: RuntimeManifest.path, data: Data(JSONWriter.string(RuntimeManifest.make(project)).utf8)),
+                    data: Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)),
+                SiteFile(path: RuntimeManifest.path, data: RuntimeManifest(project: project).encoded()),
             ]
             files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted {
                 $0.path < $1.path

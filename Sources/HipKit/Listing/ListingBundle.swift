@@ -76,8 +76,8 @@ struct ListingBundle {
     private func appPayload(logo: String?, banner: String?) -> JSONNode {
         let d = project.descriptor
         var payload = JSONNode.object([
-            JSONMember("name", .string(d["name"]?.stringValue ?? "")),
-            JSONMember("key", .string(d["key"]?.stringValue ?? "")),
+            JSONMember("name", .string(d.name ?? "")),
+            JSONMember("key", .string(d.key ?? "")),
             JSONMember("tagLine", .string(listing.tagline)),
             JSONMember("summary", .string(listing.summary)),
             JSONMember("status", .string(listing.status)),
@@ -98,7 +98,7 @@ struct ListingBundle {
         if !listing.categories.isEmpty {
             embedded["categories"] = .array(listing.categories.map { .object([JSONMember("name", .string($0))]) })
         }
-        if let vendor = d["vendor"] { embedded["vendor"] = vendor.withoutLocations }
+        if let vendor = d.vendor { embedded["vendor"] = vendor.json.withoutLocations }
         if !(embedded.members?.isEmpty ?? true) { payload["_embedded"] = embedded }
         return payload
     }
@@ -112,7 +112,7 @@ struct ListingBundle {
             JSONMember(
                 "_links",
                 .object([
-                    JSONMember("artifact", href(project.descriptor["links"]?["self"]?.stringValue)),
+                    JSONMember("artifact", href(project.descriptor.selfURL?.value)),
                     JSONMember("agreement", href("http://www.atlassian.com/licensing/marketplace/publisheragreement")),
                 ])),
             JSONMember(
@@ -187,13 +187,13 @@ struct ListingBundle {
     ) -> [String: Any] {
         let d = project.descriptor
         var context: [String: Any] = [
-            "name": d["name"]?.stringValue ?? "", "key": d["key"]?.stringValue ?? "",
+            "name": d.name ?? "", "key": d.key ?? "",
             "tagline": listing.tagline, "summary": listing.summary,
             "details": listing.detailsHTML ?? "", "payment": listing.payment, "status": listing.status,
             "compatibility": listing.compatibility.joined(separator: ", "),
             "categories": listing.categories,
         ]
-        context["vendor"] = d["vendor"].flatMap(TemplateValue.from)
+        context["vendor"] = d.vendor.flatMap { TemplateValue.from($0.json) }
         context["logo"] = logo
         context["banner"] = banner
         context["highlights"] = listing.highlights.enumerated().map { i, h -> [String: Any] in

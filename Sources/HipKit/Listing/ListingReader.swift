@@ -179,8 +179,7 @@ struct ListingReader {
                     "put the product last: \"\(name.split(separator: " ").dropFirst().joined(separator: " ")) for \(name.split(separator: " ").first ?? "")\""
             )
         }
-        if let key = project.descriptor["key"]?.stringValue, key.count > ListingSchema.keyMax, let keyNode = root["key"]
-        {
+        if let key = project.descriptor.key, key.count > ListingSchema.keyMax, let keyNode = root["key"] {
             error(
                 .listingKey,
                 "the key is \(key.count) characters long; Marketplace allows at most \(ListingSchema.keyMax)",
@@ -190,9 +189,9 @@ struct ListingReader {
 
     /// The version's artifact is the descriptor's URL, which Marketplace fetches itself.
     private mutating func checkArtifact() {
-        guard let url = project.descriptor["links"]?["self"]?.stringValue, let components = URLComponents(string: url)
+        guard let url = project.descriptor.selfURL?.value, let components = URLComponents(string: url)
         else { return }
-        let location = project.descriptor["links"]?["self"]?.location
+        let location = project.descriptor.selfURL?.location
         if components.scheme?.lowercased() != "https" {
             diagnostics.append(
                 .warning(

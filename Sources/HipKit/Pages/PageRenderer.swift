@@ -33,23 +33,25 @@ struct PageRenderer: Sendable {
         var inputs = JSONNode.object([
             JSONMember(
                 "addon",
-                .object(
-                    ["key", "name", "description"].map {
-                        JSONMember($0, .string(project.descriptor[$0]?.stringValue ?? ""))
-                    })),
-            JSONMember("vendor", project.descriptor["vendor"]?.withoutLocations ?? JSONNode(.null)),
-            JSONMember("self", .string(project.descriptor["links"]?["self"]?.stringValue ?? "")),
+                .object([
+                    JSONMember("key", .string(project.descriptor.key ?? "")),
+                    JSONMember("name", .string(project.descriptor.name ?? "")),
+                    JSONMember("description", .string(project.descriptor.description ?? "")),
+                ])),
+            JSONMember("vendor", project.descriptor.vendor?.json.withoutLocations ?? JSONNode(.null)),
+            JSONMember("self", .string(project.descriptor.selfURL?.value ?? "")),
             JSONMember("baseUrl", .string(project.baseUrl)),
             JSONMember("environment", .string(project.pageSettings.environment ?? "")),
             JSONMember(
                 "hipchat", .array([.string(project.pageSettings.hipchatJs), .string(project.pageSettings.hipchatCss)])),
             JSONMember("unsafe", .bool(project.pageSettings.unsafe)),
             JSONMember("display", .string(displayDirectory)),
-            JSONMember("references", .array(references.map { .string("\($0.moduleKind) \($0.moduleKey ?? "")") })),
+            JSONMember(
+                "references", .array(references.map { .string("\($0.moduleKind.rawValue) \($0.moduleKey ?? "")") })),
         ])
-        if let module = references.first.flatMap(moduleNode) { inputs["module"] = module.withoutLocations }
-        if references.first?.moduleKind == "configure", let settings = project.settings {
-            inputs["settings"] = .array(settings)
+        if let module = references.first.flatMap(module) { inputs["module"] = module.json.withoutLocations }
+        if references.first?.moduleKind == .configurable, let settings = project.settings {
+            inputs["settings"] = JSONNode.parse((try? JSONEncoder().encode(settings)) ?? Data()) ?? JSONNode(.null)
         }
         return BuildCache.key([
             Data(BuildCache.formatVersion.utf8), Data(source.utf8), Data(output.utf8), bytes,
@@ -58,12 +60,12 @@ struct PageRenderer: Sendable {
     }
 
     /// The layout for pages shown by each kind of module.
-    static func layout(forModuleKind kind: String?) -> String {
+    static func layout(forModuleKind kind: ModuleKind?) -> String {
         switch kind {
-        case "sidebar": return "sidebar"
-        case "dialog": return "dialog"
-        case "configure", "adminPage": return "configure"
-        case "externalPage": return "external"
+        case .webPanel?: return "sidebar"
+        case .dialog?: return "dialog"
+        case .configurable?, .adminPage?: return "configure"
+        case .externalPage?: return "external"
         default: return "page"
         }
     }
@@ -159,7 +161,7 @@ struct PageRenderer: Sendable {
             "view": view,
         ]
         if let module { context["module"] = module }
-        if reference?.moduleKind == "configure", let settings = project.settings {
+        if reference?.moduleKind == .configurable, let settings = project.settings {
             context["settings"] = settingsContext(settings, output: output)
         }
         if reference != nil {
@@ -184,17 +186,16 @@ struct PageRenderer: Sendable {
 
     /// The settings form of a configuration page: one entry per field, with flags a Mustache
     /// template can branch on, and the runtime's endpoint relative to the page.
-    private func settingsContext(_ fields: [JSONNode], output: String) -> [String: Any] {
+    private func settingsContext(_ fields: [RuntimeManifest.SettingField], output: String) -> [String: Any] {
         let items = fields.map { field -> [String: Any] in
-            let name = field["name"]?.stringValue ?? ""
-            let type = field["type"]?.stringValue ?? "text"
-            let defaultValue = field["default"]
+            let name = field.name
+            let type = field.type.rawValue
+            let defaultValue = field.defaultValue
             var item: [String: Any] = [
-                "name": name, "label": field["label"]?.stringValue ?? name, "type": type,
-                "required": field["required"]?.boolValue ?? false,
+                "name": name, "label": field.label ?? name, "type": type, "required": field.required,
                 "is" + type.prefix(1).uppercased() + type.dropFirst(): true,
             ]
-            if let pattern = field["pattern"]?.stringValue { item["pattern"] = pattern }
+            if let pattern = field.pattern { item["pattern"] = pattern }
             switch defaultValue?.value {
             case .string(let v)?: item["value"] = v
             case .integer(let v)?: item["value"] = String(v)
@@ -202,7 +203,7 @@ struct PageRenderer: Sendable {
             case .bool(let v)?: item["checked"] = v
             default: break
             }
-            item["options"] = (field["options"]?.arrayValue ?? []).compactMap(\.stringValue).map {
+            item["options"] = field.options.map {
                 option -> [String: Any] in
                 ["value": option, "selected": defaultValue?.stringValue == option]
             }
@@ -217,37 +218,29 @@ struct PageRenderer: Sendable {
     private func addonContext() -> [String: Any] {
         let d = project.descriptor
         var addon: [String: Any] = ["baseUrl": project.baseUrl]
-        for field in ["key", "name", "description"] { addon[field] = d[field]?.stringValue }
-        if let vendor = d["vendor"] { addon["vendor"] = TemplateValue.from(vendor) }
-        addon["descriptorUrl"] = d["links"]?["self"]?.stringValue
+        addon["key"] = d.key
+        addon["name"] = d.name
+        addon["description"] = d.description
+        if let vendor = d.vendor { addon["vendor"] = TemplateValue.from(vendor.json) }
+        addon["descriptorUrl"] = d.selfURL?.value
         return addon
     }
 
-    /// The descriptor's entry for the module showing a page.
-    private func moduleNode(_ reference: PageReference) -> JSONNode? {
-        let capabilities = project.descriptor["capabilities"]
-        switch reference.moduleKind {
-        case "sidebar":
-            return capabilities?["webPanel"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "dialog":
-            return capabilities?["dialog"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "externalPage":
-            return capabilities?["externalPage"]?.arrayValue?.first { $0["key"]?.stringValue == reference.moduleKey }
-        case "configure": return capabilities?["configurable"]
-        case "adminPage": return capabilities?["adminPage"]
-        default: return nil
-        }
+    /// The module showing a page.
+    private func module(_ reference: PageReference) -> (any ConnectView)? {
+        project.descriptor.view(reference.moduleKind, key: reference.moduleKey)
     }
 
-    /// The module showing the page, as the descriptor has it, with its kind and plain-text name.
+    /// The module showing the page, as the descriptor has it, with its kind (the spec's word for
+    /// it: `sidebar`, `configure`) and plain-text name.
     private func moduleContext(_ reference: PageReference) -> [String: Any]? {
-        let node = moduleNode(reference)
-        var module = node.flatMap { TemplateValue.from($0) as? [String: Any] } ?? [:]
-        module["kind"] = reference.moduleKind
+        let view = module(reference)
+        var module = view.flatMap { TemplateValue.from($0.json) as? [String: Any] } ?? [:]
+        module["kind"] = SpecSchema.object(for: reference.moduleKind)?.name ?? reference.moduleKind.rawValue
         if let key = reference.moduleKey { module["key"] = key }
-        if let name = TemplateValue.text(node?["name"]) { module["name"] = name }
-        if let title = TemplateValue.text(node?["title"]) { module["title"] = title }
-        if let options = node?["options"] {
+        if let name = TemplateValue.text(view?.json["name"]) { module["name"] = name }
+        if let title = TemplateValue.text(view?.json["title"]) { module["title"] = title }
+        if let options = (view as? ConnectDescriptor.Dialog)?.options {
             var keys: [String] = []
             if let primary = options["primaryAction"] {
                 keys.append(primary["key"]?.stringValue ?? "primary-action-selected")
@@ -272,8 +265,8 @@ struct PageRenderer: Sendable {
             JSONMember(
                 "addon",
                 .object([
-                    JSONMember("key", .string(project.descriptor["key"]?.stringValue ?? "")),
-                    JSONMember("name", .string(project.descriptor["name"]?.stringValue ?? "")),
+                    JSONMember("key", .string(project.descriptor.key ?? "")),
+                    JSONMember("name", .string(project.descriptor.name ?? "")),
                     JSONMember("baseUrl", .string(project.baseUrl)),
                 ])),
             JSONMember("module", moduleNode),

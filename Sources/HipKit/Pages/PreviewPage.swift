@@ -9,31 +9,29 @@ struct PreviewPage {
 
     func context() -> [String: Any] {
         let d = project.descriptor
-        let caps = d["capabilities"]
         var context: [String: Any] = [
             "addon": [
-                "key": d["key"]?.stringValue ?? "", "name": d["name"]?.stringValue ?? "",
-                "description": d["description"]?.stringValue ?? "", "baseUrl": project.baseUrl,
-                "vendor": d["vendor"].flatMap(TemplateValue.from) ?? [:],
+                "key": d.key ?? "", "name": d.name ?? "", "description": d.description ?? "",
+                "baseUrl": project.baseUrl,
+                "vendor": d.vendor.flatMap { TemplateValue.from($0.json) } ?? [:],
             ] as [String: Any],
             "descriptor": "atlassian-connect.json",
         ]
         if let environment = project.pageSettings.environment { context["environment"] = environment }
-        context["scopes"] = caps?["hipchatApiConsumer"]?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        if let installable = caps?["installable"] {
+        context["scopes"] = d.consumer?.scopes.map(\.value) ?? []
+        if let installable = d.installable {
             context["install"] =
                 [
-                    "global": installable["allowGlobal"]?.boolValue ?? true,
-                    "room": installable["allowRoom"]?.boolValue ?? true,
-                    "callbackUrl": installable["callbackUrl"]?.stringValue ?? "",
+                    "global": installable.allowGlobal, "room": installable.allowRoom,
+                    "callbackUrl": installable.callbackUrl?.value ?? "",
                 ] as [String: Any]
         }
         let staticData = Dictionary(project.glances.map { ($0.key, $0.data) }, uniquingKeysWith: { a, _ in a })
-        context["glances"] = list(caps?["glance"]) { g in
-            var item = common(g)
-            item["icon"] = href(g["icon"]?["url"]?.stringValue)
-            item["target"] = target(g["target"])
-            if let data = staticData[g["key"]?.stringValue ?? ""] {
+        context["glances"] = d.glances.map { glance -> [String: Any] in
+            var item = common(glance, name: glance.name)
+            item["icon"] = href(glance.icon?.url?.value)
+            item["target"] = glance.target?.key.value ?? ""
+            if let data = staticData[glance.key ?? ""] {
                 item["label"] = data["label"]?["value"]?.stringValue ?? ""
                 if let lozenge = data["status"], lozenge["type"]?.stringValue == "lozenge" {
                     item["lozenge"] = [
@@ -41,36 +39,37 @@ struct PreviewPage {
                         "type": lozenge["value"]?["type"]?.stringValue ?? "default",
                     ]
                 }
-                item["data"] = href(g["queryUrl"]?.stringValue)
+                item["data"] = href(glance.queryUrl?.value)
             }
             return item
         }
-        context["sidebars"] = list(caps?["webPanel"]) { common($0) }
-        context["dialogs"] = list(caps?["dialog"]) { dlg in
-            var item = common(dlg)
-            let options = dlg["options"]
-            item["size"] =
-                options?["size"]?.stringValue ?? options?["size"].map {
-                    "\($0["width"]?.stringValue ?? "?") × \($0["height"]?.stringValue ?? "?")"
-                } ?? "default"
-            item["primary"] = TemplateValue.text(options?["primaryAction"]?["name"]) ?? ""
+        context["sidebars"] = d.webPanels.map { common($0, name: $0.name, url: $0.url) }
+        context["dialogs"] = d.dialogs.map { dialog -> [String: Any] in
+            var item = common(dialog, name: dialog.title, url: dialog.url)
+            switch dialog.size {
+            case .named(let name)?: item["size"] = name
+            case .custom(let width, let height)?: item["size"] = "\(width ?? "?") × \(height ?? "?")"
+            case nil: item["size"] = "default"
+            }
+            item["primary"] = dialog.primaryActionName?.value ?? ""
             return item
         }
-        context["actions"] = list(caps?["action"]) { a in
-            var item = common(a)
-            item["location"] = a["location"]?.stringValue == "hipchat.input.action" ? "input" : "message"
-            item["target"] = target(a["target"])
+        context["actions"] = d.actions.map { action -> [String: Any] in
+            var item = common(action, name: action.name)
+            item["location"] = (action.location ?? .message).shortName
+            item["target"] = action.target?.key.value ?? ""
             return item
         }
-        context["webhooks"] = list(caps?["webhook"]) { w in
+        context["webhooks"] = d.webhooks.map { webhook -> [String: Any] in
             [
-                "event": w["event"]?.stringValue ?? "", "pattern": w["pattern"]?.stringValue ?? "",
-                "url": w["url"]?.stringValue ?? "",
-                "name": w["name"]?.stringValue ?? "",
-            ] as [String: Any]
+                "event": webhook.event?.value ?? "", "pattern": webhook.pattern ?? "", "url": webhook.url?.value ?? "",
+                "name": webhook.name ?? "",
+            ]
         }
-        context["externalPages"] = list(caps?["externalPage"]) { common($0) }
-        if let configurable = caps?["configurable"] { context["configure"] = common(configurable) }
+        context["externalPages"] = d.externalPages.map { common($0, name: $0.name, url: $0.url) }
+        if let configurable = d.configurable {
+            context["configure"] = common(configurable, name: nil, url: configurable.url)
+        }
         context["pages"] = pageOutputs.keys.sorted().map { source -> [String: Any] in
             ["title": titles[source] ?? source, "href": pageOutputs[source]!, "source": source]
         }
@@ -82,21 +81,13 @@ struct PreviewPage {
         return context
     }
 
-    private func list(_ node: JSONNode?, _ transform: (JSONNode) -> [String: Any]) -> [[String: Any]] {
-        node?.arrayValue?.map(transform) ?? []
-    }
-
-    private func common(_ module: JSONNode) -> [String: Any] {
-        var item: [String: Any] = ["key": module["key"]?.stringValue ?? ""]
-        item["name"] =
-            TemplateValue.text(module["name"]) ?? TemplateValue.text(module["title"]) ?? module["key"]?.stringValue
-            ?? ""
-        if let url = module["url"]?.stringValue { item["href"] = href(url) }
+    /// A module's key, name (its key when it has none) and link.
+    private func common(_ module: any ConnectModule, name: LocalizedText?, url: Located<String>? = nil) -> [String: Any]
+    {
+        var item: [String: Any] = ["key": module.key ?? ""]
+        item["name"] = name?.value ?? module.key ?? ""
+        if let url { item["href"] = href(url.value) }
         return item
-    }
-
-    private func target(_ node: JSONNode?) -> String {
-        node?.stringValue ?? node?["key"]?.stringValue ?? ""
     }
 
     /// A URL under the base URL as a path inside the site, so the preview works from any host

@@ -143,7 +143,7 @@ public struct SiteRenderer: Sendable {
             diagnostics += reader.diagnostics
             if let listing, !reader.diagnostics.hasErrors {
                 do {
-                    let descriptor = Data(JSONWriter.string(project.descriptor.withoutLocations).utf8)
+                    let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)
                     let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(
                         descriptor: descriptor)
                     files += bundle.files

@@ -9,8 +9,8 @@ public struct AddonProject: Sendable {
     public var specFile: String
     /// The base URL in force, without a trailing slash.
     public var baseUrl: String
-    /// The capabilities descriptor, each value located in the spec.
-    public var descriptor: JSONNode
+    /// The capabilities descriptor, read into its modules, each value located in the spec.
+    public var descriptor: ConnectDescriptor
     /// Markdown pages the descriptor's modules show.
     public var pages: [PageReference]
     /// Project files the descriptor refers to (icons, avatar), relative to the project.
@@ -24,7 +24,7 @@ public struct AddonProject: Sendable {
     /// The spec's root, for checks on the add-on's own fields (the listing's name rules).
     public var specRoot: YAMLNode?
     /// Webhooks `hipkit serve` answers, with their canned replies.
-    public var webhooks: [RuntimeWebhook] = []
+    public var webhooks: [RuntimeManifest.Webhook] = []
     /// Settings the configuration page edits, when the spec declares some.
-    public var settings: [JSONNode]?
+    public var settings: [RuntimeManifest.SettingField]?
 }

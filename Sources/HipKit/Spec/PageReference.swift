@@ -6,8 +6,8 @@ public struct PageReference: Sendable, Hashable {
     public var source: String
     /// The path of the rendered page under the base URL (`/incidents.html`).
     public var urlPath: String
-    /// The kind of module that shows it (`sidebar`, `dialog`, `configure`, …).
-    public var moduleKind: String
+    /// The kind of module that shows it (a web panel, dialog, configurable, …).
+    public var moduleKind: ModuleKind
     /// That module's key, when it has one.
     public var moduleKey: String?
     /// Where `addon.yaml` names the page.

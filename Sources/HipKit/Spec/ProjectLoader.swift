@@ -93,7 +93,7 @@ public struct ProjectLoader: Sendable {
         let project = descriptor.map {
             AddonProject(
                 directory: URL(fileURLWithPath: file).deletingLastPathComponent(), specFile: file, baseUrl: "",
-                descriptor: $0, pages: [], assets: [], glances: [])
+                descriptor: ConnectDescriptor($0), pages: [], assets: [], glances: [])
         }
         return Outcome(project: project, diagnostics: diagnostics.sortedByLocation(), sources: sources)
     }
@@ -139,7 +139,8 @@ public struct ProjectLoader: Sendable {
         }
         diagnostics += checked
         var project = AddonProject(
-            directory: directory, specFile: file, baseUrl: translator.baseUrl, descriptor: descriptor,
+            directory: directory, specFile: file, baseUrl: translator.baseUrl,
+            descriptor: ConnectDescriptor(descriptor),
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
         project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
         if let host = options.hipchatHost {

@@ -80,6 +80,15 @@ struct SpecObject: Sendable {
     var fields: [SpecField]
     /// Members every descriptor object of this kind gets (a sidebar's location).
     var fixed: [(String, String)] = []
+    /// The descriptor module this object becomes, for the module lists and single capabilities.
+    var module: ModuleKind?
+
+    init(name: String, module: ModuleKind? = nil, fields: [SpecField], fixed: [(String, String)] = []) {
+        self.name = name
+        self.module = module
+        self.fields = fields
+        self.fixed = fixed
+    }
 
     func field(_ name: String) -> SpecField? { fields.first { $0.name == name } }
 }

@@ -25,7 +25,7 @@ enum SpecSchema {
         ])
 
     static let install = SpecObject(
-        name: "install",
+        name: "install", module: .installable,
         fields: [
             SpecField(
                 "global", .boolean, to: ["allowGlobal"],
@@ -42,7 +42,7 @@ enum SpecSchema {
         ])
 
     static let configure = SpecObject(
-        name: "configure",
+        name: "configure", module: .configurable,
         fields: [
             SpecField("page", .page, to: ["url"], "The configuration page, a Markdown file of the project."),
             SpecField("url", .url, "The configuration page's URL, when it is not a page of the project."),
@@ -69,7 +69,7 @@ enum SpecSchema {
         ])
 
     static let adminPage = SpecObject(
-        name: "adminPage",
+        name: "adminPage", module: .adminPage,
         fields: [
             SpecField("page", .page, to: ["url"], "The admin page, a Markdown file of the project."),
             SpecField("url", .url, "The admin page's URL, when it is not a page of the project."),
@@ -77,7 +77,7 @@ enum SpecSchema {
         ])
 
     static let webhook = SpecObject(
-        name: "webhook",
+        name: "webhook", module: .webhook,
         fields: [
             SpecField("key", .string, "A key for the webhook, unique among webhooks."),
             SpecField(
@@ -94,7 +94,7 @@ enum SpecSchema {
         ])
 
     static let glance = SpecObject(
-        name: "glance",
+        name: "glance", module: .glance,
         fields: [
             SpecField("key", .string, "The glance's key, unique among glances."),
             SpecField("name", .localizable, "Shown when the glance's data cannot be loaded."),
@@ -113,7 +113,7 @@ enum SpecSchema {
         ])
 
     static let sidebar = SpecObject(
-        name: "sidebar",
+        name: "sidebar", module: .webPanel,
         fields: [
             SpecField("key", .string, "The sidebar's key, unique among sidebars; targets name it."),
             SpecField("name", .localizable, "The sidebar's title."),
@@ -130,7 +130,7 @@ enum SpecSchema {
         ], fixed: [("location", "hipchat.sidebar.right")])
 
     static let dialog = SpecObject(
-        name: "dialog",
+        name: "dialog", module: .dialog,
         fields: [
             SpecField("key", .string, "The dialog's key, unique among dialogs; targets name it."),
             SpecField("title", .localizable, "The dialog's title."),
@@ -164,7 +164,7 @@ enum SpecSchema {
         ])
 
     static let action = SpecObject(
-        name: "action",
+        name: "action", module: .action,
         fields: [
             SpecField("key", .string, "The action's key, unique among actions."),
             SpecField("name", .localizable, "The action's text in the menu."),
@@ -179,7 +179,7 @@ enum SpecSchema {
         ])
 
     static let externalPage = SpecObject(
-        name: "externalPage",
+        name: "externalPage", module: .externalPage,
         fields: [
             SpecField("key", .string, "The page's key, unique among external pages; targets name it."),
             SpecField("name", .localizable, "The page's name."),
@@ -189,14 +189,14 @@ enum SpecSchema {
         ])
 
     static let oauth2Consumer = SpecObject(
-        name: "oauth2Consumer",
+        name: "oauth2Consumer", module: .oauth2Consumer,
         fields: [
             SpecField("redirectionUrls", .urls, "URLs allowed as OAuth 2 redirect targets."),
             extra,
         ])
 
     static let oauth2Provider = SpecObject(
-        name: "oauth2Provider",
+        name: "oauth2Provider", module: .oauth2Provider,
         fields: [
             SpecField("authorizationUrl", .url, "The OAuth 2 authorization URL."),
             SpecField("tokenUrl", .url, "The OAuth 2 token URL."),
@@ -241,41 +241,55 @@ enum SpecSchema {
                 "Keep raw HTML written in every page's Markdown (default false: it is left out). A page's front matter can say the same for itself."
             ),
             SpecField(
-                "scopes", .strings, to: ["capabilities", "hipchatApiConsumer", "scopes"],
+                "scopes", .strings,
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.hipchatApiConsumer.rawValue, "scopes"],
                 "API scopes the add-on asks for (hipchatApiConsumer.scopes)."),
             SpecField(
-                "fromName", .string, to: ["capabilities", "hipchatApiConsumer", "fromName"],
+                "fromName", .string,
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.hipchatApiConsumer.rawValue, "fromName"],
                 "The sender name on the add-on's messages."),
             SpecField(
-                "avatar", .avatar, to: ["capabilities", "hipchatApiConsumer", "avatar"],
+                "avatar", .avatar,
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.hipchatApiConsumer.rawValue, "avatar"],
                 "The image beside the add-on's messages."),
             SpecField(
-                "install", .object(install), to: ["capabilities", "installable"],
+                "install", .object(install),
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.installable.rawValue],
                 "How it installs (HipChat's installable)."),
             SpecField(
-                "configure", .object(configure), to: ["capabilities", "configurable"],
+                "configure", .object(configure),
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.configurable.rawValue],
                 "The configuration page (HipChat's configurable)."),
-            SpecField("adminPage", .object(adminPage), to: ["capabilities", "adminPage"], "An admin page."),
             SpecField(
-                "webhooks", .list(webhook), to: ["capabilities", "webhook"], "Events HipChat sends (HipChat's webhook)."
+                "adminPage", .object(adminPage),
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.adminPage.rawValue], "An admin page."),
+            SpecField(
+                "webhooks", .list(webhook), to: [DescriptorField.capabilities.rawValue, ModuleKind.webhook.rawValue],
+                "Events HipChat sends (HipChat's webhook)."
             ),
             SpecField(
-                "glances", .list(glance), to: ["capabilities", "glance"],
+                "glances", .list(glance), to: [DescriptorField.capabilities.rawValue, ModuleKind.glance.rawValue],
                 "Status lines in the room's sidebar (HipChat's glance)."),
             SpecField(
-                "sidebars", .list(sidebar), to: ["capabilities", "webPanel"], "Sidebar views (HipChat's webPanel)."),
-            SpecField("dialogs", .list(dialog), to: ["capabilities", "dialog"], "Dialogs (HipChat's dialog)."),
+                "sidebars", .list(sidebar), to: [DescriptorField.capabilities.rawValue, ModuleKind.webPanel.rawValue],
+                "Sidebar views (HipChat's webPanel)."),
             SpecField(
-                "actions", .list(action), to: ["capabilities", "action"],
+                "dialogs", .list(dialog), to: [DescriptorField.capabilities.rawValue, ModuleKind.dialog.rawValue],
+                "Dialogs (HipChat's dialog)."),
+            SpecField(
+                "actions", .list(action), to: [DescriptorField.capabilities.rawValue, ModuleKind.action.rawValue],
                 "Message and input actions (HipChat's action)."),
             SpecField(
-                "externalPages", .list(externalPage), to: ["capabilities", "externalPage"],
+                "externalPages", .list(externalPage),
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.externalPage.rawValue],
                 "Pages opened in a new tab (HipChat's externalPage)."),
             SpecField(
-                "oauth2Consumer", .object(oauth2Consumer), to: ["capabilities", "oauth2Consumer"],
+                "oauth2Consumer", .object(oauth2Consumer),
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.oauth2Consumer.rawValue],
                 "OAuth 2 redirect URLs."),
             SpecField(
-                "oauth2Provider", .object(oauth2Provider), to: ["capabilities", "oauth2Provider"], "OAuth 2 endpoints."),
+                "oauth2Provider", .object(oauth2Provider),
+                to: [DescriptorField.capabilities.rawValue, ModuleKind.oauth2Provider.rawValue], "OAuth 2 endpoints."),
             SpecField(
                 "listing", .listing, to: [],
                 "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip."),
@@ -283,9 +297,15 @@ enum SpecSchema {
         ])
 
     /// HipChat's order of top-level members and capabilities, used for every descriptor written.
-    static let descriptorOrder = ["key", "name", "description", "vendor", "links", "apiVersion", "capabilities"]
-    static let capabilitiesOrder = [
-        "hipchatApiConsumer", "installable", "configurable", "adminPage", "webhook", "glance",
-        "webPanel", "dialog", "action", "externalPage", "oauth2Consumer", "oauth2Provider",
-    ]
+    static let descriptorOrder = DescriptorField.names
+    static let capabilitiesOrder = ModuleKind.descriptorOrder.map(\.rawValue)
+
+    /// The spec object that becomes a module of `kind` (`sidebar` for webPanel).
+    static func object(for kind: ModuleKind) -> SpecObject? {
+        [
+            install, configure, adminPage, webhook, glance, sidebar, dialog, action, externalPage, oauth2Consumer,
+            oauth2Provider,
+        ]
+        .first { $0.module == kind }
+    }
 }

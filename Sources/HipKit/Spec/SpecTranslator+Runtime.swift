@@ -34,28 +34,29 @@ extension SpecTranslator {
         return problems.hasErrors ? nil : reply
     }
 
-    mutating func recordWebhook(_ webhook: JSONNode, reply: JSONNode??, subject: String) {
-        guard let url = webhook["url"]?.stringValue else { return }
+    mutating func recordWebhook(_ node: JSONNode, reply: JSONNode??, subject: String) {
+        let webhook = ConnectDescriptor.Webhook(node)
+        guard let url = webhook.url?.value else { return }
         guard url.hasPrefix(baseUrl + "/") else {
             if case .some(.some) = reply {
                 diagnostics.append(
                     .warning(
                         .replyUnserved,
                         "\(subject) has a reply, but its url is not under baseUrl, so hipkit serve never sees it",
-                        at: webhook["url"]?.location, hint: "use a relative url such as /hooks/NAME"))
+                        at: webhook.url?.location, hint: "use a relative url such as /hooks/NAME"))
             }
             return
         }
         var path = String(url.dropFirst(baseUrl.count))
         if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = String(path[..<q]) }
         webhooks.append(
-            RuntimeWebhook(
-                key: webhook["key"]?.stringValue, path: path.removingPercentEncoding ?? path,
-                event: webhook["event"]?.stringValue ?? "", pattern: webhook["pattern"]?.stringValue,
-                authentication: webhook["authentication"]?.stringValue ?? "none", reply: reply ?? nil))
+            RuntimeManifest.Webhook(
+                key: webhook.key, path: path.removingPercentEncoding ?? path, event: webhook.event?.value ?? "",
+                pattern: webhook.pattern, authentication: webhook.authentication,
+                reply: (reply ?? nil).flatMap(RuntimeManifest.Reply.init(json:))))
     }
 
-    static let settingTypes = ["text", "number", "boolean", "select"]
+    static let settingTypes = SettingType.names
 
     mutating func readSettings(_ node: YAMLNode) {
         guard let items = node.sequence else {
@@ -65,7 +66,7 @@ extension SpecTranslator {
                     at: node.location))
             return
         }
-        var fields: [JSONNode] = []
+        var fields: [RuntimeManifest.SettingField] = []
         var names = Set<String>()
         for item in items {
             guard item.mapping != nil else {
@@ -137,7 +138,7 @@ extension SpecTranslator {
                         .invalidValue, "the default of setting '\(name)' is not a valid \(type)",
                         at: item["default"]?.location))
             }
-            fields.append(field.withoutLocations)
+            if let typed = RuntimeManifest.SettingField(json: field) { fields.append(typed) }
         }
         settings = fields
     }
@@ -161,14 +162,31 @@ extension SpecTranslator {
     }
 }
 
-/// A webhook that `hipkit serve` answers: where HipChat posts it and what to reply.
-public struct RuntimeWebhook: Sendable, Hashable {
-    public var key: String?
-    /// The URL path under the base URL (`/hooks/incident`).
-    public var path: String
-    public var event: String
-    public var pattern: String?
-    public var authentication: String
-    /// The room notification to answer with, with `{{…}}` variables; nil answers 204.
-    public var reply: JSONNode?
+extension RuntimeManifest.Reply {
+    /// A reply in HipChat's notification shape, as checked by ``CardValidator``; nil without a
+    /// message or with a format or colour HipChat does not know.
+    init?(json: JSONNode) {
+        guard let message = json["message"]?.stringValue,
+            let format = MessageFormat(rawValue: json["message_format"]?.stringValue ?? MessageFormat.html.rawValue)
+        else { return nil }
+        let color = json["color"]?.stringValue.flatMap(NotificationColor.init(rawValue:))
+        if json["color"] != nil && color == nil { return nil }
+        self.init(
+            message: message, messageFormat: format, color: color, notify: json["notify"]?.boolValue,
+            card: json["card"].map(\.withoutLocations))
+    }
+}
+
+extension RuntimeManifest.SettingField {
+    /// A setting as the spec reader checked it.
+    init?(json: JSONNode) {
+        guard let name = json["name"]?.stringValue,
+            let type = SettingType(rawValue: json["type"]?.stringValue ?? "text")
+        else { return nil }
+        self.init(
+            name: name, type: type, label: json["label"]?.stringValue, required: json["required"]?.boolValue ?? false,
+            defaultValue: json["default"].flatMap { $0.isNull ? nil : $0.withoutLocations },
+            pattern: json["pattern"]?.stringValue,
+            options: json["options"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
 }

@@ -19,14 +19,14 @@ struct SpecTranslator {
     var pages: [PageReference] = []
     var assets: Set<String> = []
     var glances: [GlanceDocument] = []
-    var webhooks: [RuntimeWebhook] = []
+    var webhooks: [RuntimeManifest.Webhook] = []
     /// Where fields the spec reader already warned about, or that `extra:` adds on purpose, are
     /// written: the descriptor check does not warn about them a second time.
     var quietFieldLocations = Set<SourceLocation>()
     /// Where the spec reader already reported a value as invalid, in the spec's own words: the
     /// descriptor check's `invalid-value` there, in the descriptor's words, would repeat it.
     var reportedValueLocations = Set<SourceLocation>()
-    var settings: [JSONNode]?
+    var settings: [RuntimeManifest.SettingField]?
     /// A webhook's reply, read while its webhook object is translated.
     private var pendingReply: YAMLNode?
 
@@ -274,7 +274,7 @@ struct SpecTranslator {
             let urlPath = PageReference.urlPath(forSource: source)
             pages.append(
                 PageReference(
-                    source: source, urlPath: urlPath, moduleKind: spec.name, moduleKey: moduleKey,
+                    source: source, urlPath: urlPath, moduleKind: spec.module ?? .externalPage, moduleKey: moduleKey,
                     location: node.location))
             return .string(baseUrl + percentEncoded(urlPath), at: node.location)
         case .icon, .avatar:

@@ -4,8 +4,8 @@ import HipChatConnect
 /// format and colour, and the card with its style, fields, lengths and the few HTML tags HipChat
 /// renders in cards. Used for the canned replies of webhooks.
 public struct CardValidator: Sendable {
-    public static let colors = ["yellow", "green", "red", "purple", "gray", "random"]
-    public static let formats = ["html", "text"]
+    public static let colors = NotificationColor.names
+    public static let formats = MessageFormat.names
     public static let styles = ["file", "image", "application", "link", "media"]
     public static let cardFormats = ["compact", "medium"]
     public static let attributeStyles = [

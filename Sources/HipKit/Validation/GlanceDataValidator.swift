@@ -6,7 +6,7 @@ import HipChatConnect
 /// `{label: {type: html, value}, status?: {type: lozenge, value: {label, type}} |
 /// {type: icon, value: {url, url@2x}}, metadata?: {…}}`
 public struct GlanceDataValidator: Sendable {
-    public static let lozengeTypes = ["default", "success", "error", "current", "complete", "new", "moved"]
+    public static let lozengeTypes = LozengeType.names
     public static let labelTypes = ["html"]
     /// A glance label is one line in a narrow sidebar; HipChat documented no limit, so this
     /// is a generous bound that still catches pasted documents.

@@ -6,7 +6,7 @@ import HipKit
 /// `RuntimeManifest`) tells the server beyond the descriptor — static glance data, canned
 /// webhook replies and the configuration settings' fields. Never served over HTTP.
 struct LoadedManifest: Sendable {
-    static let supportedVersion = RuntimeManifest.version
+    static let supportedVersion = RuntimeManifest.currentVersion
 
     struct Glance: Sendable {
         var key: String

@@ -48,7 +48,7 @@ import Testing
         let server = try LoopbackServer(serving: dist)
         defer { server.stop() }
         let descriptor = try #require(
-            try TestSupport.load(project, options: LoadOptions(environment: "dev")).project?.descriptor)
+            try TestSupport.load(project, options: LoadOptions(environment: "dev")).project?.descriptor.json)
         let caps = descriptor["capabilities"]
         let views: [(kind: String, url: String?)] =
             (caps?["webPanel"]?.arrayValue ?? []).map { ("sidebar", $0["url"]?.stringValue) }

@@ -35,7 +35,8 @@ import Testing
     @Test(arguments: DescriptorFileTests.shapes)
     func importedDescriptorsRebuildToConformingOnes(_ name: String) throws {
         let source = try #require(
-            try ProjectLoader().loadDescriptorFile(TestSupport.fixture("descriptors/" + name).path).project?.descriptor)
+            try ProjectLoader().loadDescriptorFile(TestSupport.fixture("descriptors/" + name).path).project?.descriptor
+                .json)
         let dir = try TestSupport.project(
             SpecFileWriter.text(for: DescriptorImporter().spec(from: source), header: []), name: "conform")
         defer { try? FileManager.default.removeItem(at: dir) }

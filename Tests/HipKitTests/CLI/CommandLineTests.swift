@@ -92,7 +92,7 @@ import Testing
 
         // Every module type is used.
         let outcome = try TestSupport.load(project)
-        let capabilities = try #require(outcome.project?.descriptor["capabilities"])
+        let capabilities = try #require(outcome.project?.descriptor.json["capabilities"])
         for module in [
             "glance", "webPanel", "dialog", "action", "webhook", "configurable", "externalPage", "installable",
             "hipchatApiConsumer",

@@ -13,7 +13,7 @@ import Testing
     func importThenBuildGivesTheDescriptorBack(_ name: String) throws {
         let fixture = TestSupport.fixture("descriptors/" + name)
         let original = try ProjectLoader().loadDescriptorFile(fixture.path)
-        let source = try #require(original.project?.descriptor)
+        let source = try #require(original.project?.descriptor.json)
 
         let spec = DescriptorImporter().spec(from: source)
         let text = SpecFileWriter.text(for: spec, header: ["test"])
@@ -22,7 +22,7 @@ import Testing
 
         let built = try TestSupport.load(dir, options: LoadOptions(baseUrl: Self.base))
         #expect(!built.hasErrors, "\(built.diagnostics)\n\(text)")
-        let descriptor = try #require(built.project?.descriptor)
+        let descriptor = try #require(built.project?.descriptor.json)
 
         let rawText = try String(contentsOf: fixture, encoding: .utf8)
         let expectedText = rawText.replacingOccurrences(of: "{{localBaseUrl}}", with: Self.base).replacingOccurrences(
@@ -103,7 +103,7 @@ import Testing
 
     @Test func writtenSpecReadsWell() throws {
         let fixture = TestSupport.fixture("descriptors/shape04-dialog-options.json.tmpl")
-        let source = try #require(try ProjectLoader().loadDescriptorFile(fixture.path).project?.descriptor)
+        let source = try #require(try ProjectLoader().loadDescriptorFile(fixture.path).project?.descriptor.json)
         let text = SpecFileWriter.text(for: DescriptorImporter().spec(from: source), header: ["Imported"])
         #expect(text.hasPrefix("# Imported\n\nkey: "))
         #expect(text.contains("baseUrl: http://localhost:8080"))

@@ -50,7 +50,7 @@ import Testing
             ])
         #expect(page(build, "help/faq.html")?.contains("<a href=\"../side.html\">the sidebar</a>") == true)
         // The descriptor's page URLs are those files, under the base URL's own path.
-        let descriptor = try #require(build.project?.descriptor)
+        let descriptor = try #require(build.project?.descriptor.json)
         #expect(
             descriptor["capabilities"]?["webPanel"]?.arrayValue?.first?["url"]?.stringValue
                 == "https://pages.example.com/addon/side.html")

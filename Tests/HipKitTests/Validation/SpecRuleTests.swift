@@ -299,6 +299,6 @@ import Testing
         #expect(throws: HipKitError.self) { try TestSupport.load(dir, options: LoadOptions(environment: "prod")) }
         let dev = try TestSupport.load(dir, options: LoadOptions(environment: "dev"))
         #expect(
-            dev.project?.descriptor["links"]?["self"]?.stringValue == "http://localhost:8080/atlassian-connect.json")
+            dev.project?.descriptor.selfURL?.value == "http://localhost:8080/atlassian-connect.json")
     }
 }
