@@ -73,6 +73,14 @@ public struct ConnectDescriptor: Sendable {
         views.first { $0.kind == kind && ($0.key == key || !kind.isList) }
     }
 
+    /// The keyed module lists, in HipChat's order.
+    public var keyedModules: [(kind: ModuleKind, modules: [any ConnectModule])] {
+        [
+            (.webhook, webhooks), (.glance, glances), (.webPanel, webPanels), (.dialog, dialogs), (.action, actions),
+            (.externalPage, externalPages),
+        ]
+    }
+
     /// The keyed module a target names, of any kind.
     public func module(forTarget key: String) -> (any ConnectModule)? {
         let keyed: [any ConnectModule] = glances + webPanels + dialogs + actions + externalPages
@@ -189,11 +197,13 @@ extension ConnectDescriptor {
 
     /// `hipchatApiConsumer`: the REST API scopes and how the add-on's messages look.
     public struct APIConsumer: Sendable {
+        public var json: JSONNode
         public var scopes: [Located<String>]
         public var fromName: String?
         public var avatar: Icon?
 
         public init(_ node: JSONNode) {
+            json = node
             scopes = node["scopes"]?.arrayValue?.compactMap { Located(string: $0) } ?? []
             fromName = node["fromName"]?.stringValue
             avatar = Icon(node["avatar"])
@@ -202,6 +212,7 @@ extension ConnectDescriptor {
 
     /// `installable`: who may install the add-on and where HipChat says so.
     public struct Installable: Sendable {
+        public var json: JSONNode
         public var allowGlobal: Bool
         public var allowRoom: Bool
         public var callbackUrl: Located<String>?
@@ -211,6 +222,7 @@ extension ConnectDescriptor {
         public var uninstalledUrl: Located<String>?
 
         public init(_ node: JSONNode) {
+            json = node
             allowGlobal = node["allowGlobal"]?.boolValue ?? true
             allowRoom = node["allowRoom"]?.boolValue ?? true
             callbackUrl = Located(string: node["callbackUrl"])

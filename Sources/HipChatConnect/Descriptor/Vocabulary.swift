@@ -29,6 +29,14 @@ public enum ModuleKind: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
+    /// Whether HipChat opens the module as a page at its `url`.
+    public var isView: Bool {
+        switch self {
+        case .webPanel, .dialog, .configurable, .adminPage, .externalPage: true
+        default: false
+        }
+    }
+
     /// The module lists, in HipChat's order.
     public static let lists: [ModuleKind] = allCases.filter(\.isList)
 }

@@ -48,10 +48,10 @@ public enum SpecReference {
             (SpecSchema.vendor, DescriptorShape.descriptor.nested("vendor")),
             (SpecSchema.links, DescriptorShape.descriptor.nested("links")),
             (SpecSchema.environment, nil),
-            (SpecSchema.install, DescriptorShape.capabilities.nested("installable")),
-            (SpecSchema.configure, DescriptorShape.capabilities.nested("configurable")),
+            (SpecSchema.install, DescriptorShape.capabilities.nested(ModuleKind.installable.rawValue)),
+            (SpecSchema.configure, DescriptorShape.capabilities.nested(ModuleKind.configurable.rawValue)),
             (SpecSchema.setting, nil),
-            (SpecSchema.adminPage, DescriptorShape.capabilities.nested("adminPage")),
+            (SpecSchema.adminPage, DescriptorShape.capabilities.nested(ModuleKind.adminPage.rawValue)),
             (SpecSchema.webhook, DescriptorShape.webhook),
             (SpecSchema.glance, DescriptorShape.glance),
             (SpecSchema.sidebar, DescriptorShape.webPanel),
@@ -59,8 +59,8 @@ public enum SpecReference {
             (SpecSchema.button, DescriptorShape.button),
             (SpecSchema.action, DescriptorShape.action),
             (SpecSchema.externalPage, DescriptorShape.externalPage),
-            (SpecSchema.oauth2Consumer, DescriptorShape.capabilities.nested("oauth2Consumer")),
-            (SpecSchema.oauth2Provider, DescriptorShape.capabilities.nested("oauth2Provider")),
+            (SpecSchema.oauth2Consumer, DescriptorShape.capabilities.nested(ModuleKind.oauth2Consumer.rawValue)),
+            (SpecSchema.oauth2Provider, DescriptorShape.capabilities.nested(ModuleKind.oauth2Provider.rawValue)),
         ] + ListingSchema.all.map { ($0, nil) }
 
     /// Whether the spec needs the field, which differs from the descriptor where hipkit fills a

@@ -47,9 +47,9 @@ struct SpecTranslator {
             links["self"] = .string(baseUrl + "/atlassian-connect.json", at: baseUrlLocation)
             descriptor["links"] = links
         }
-        if var capabilities = descriptor["capabilities"] {
+        if var capabilities = descriptor[DescriptorField.capabilities.rawValue] {
             capabilities.value = .object(Self.ordered(capabilities.members ?? [], by: SpecSchema.capabilitiesOrder))
-            descriptor["capabilities"] = capabilities
+            descriptor[DescriptorField.capabilities.rawValue] = capabilities
         }
         descriptor.value = .object(Self.ordered(descriptor.members ?? [], by: SpecSchema.descriptorOrder))
         return descriptor
@@ -129,7 +129,7 @@ struct SpecTranslator {
             if value.location == nil { value.location = entry.value.location }
             Self.set(&out, at: field.path, value, keyLocation: entry.key.location)
         }
-        if spec.name == "webhook" {
+        if spec.module == .webhook {
             let reply: JSONNode?? = pendingReply.map { readReply($0) }
             recordWebhook(out, reply: reply, subject: subject)
         }

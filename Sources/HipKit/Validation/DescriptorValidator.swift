@@ -29,23 +29,26 @@ public struct DescriptorValidator: Sendable {
                     at: descriptor.location)
             ]
         }
-        if var capabilities = descriptor["capabilities"], let webhook = capabilities["webhook"], webhook.isObject {
+        let capabilitiesName = DescriptorField.capabilities.rawValue
+        let webhookName = ModuleKind.webhook.rawValue
+        if var capabilities = descriptor[capabilitiesName], let webhook = capabilities[webhookName], webhook.isObject {
             diagnostics.append(
                 .warning(
                     .webhookNotList, "'capabilities.webhook' is a single object; HipChat's schema wants a list",
                     at: webhook.location, hint: "wrap it in [ ]; hipkit reads it as a list of one"))
-            capabilities["webhook"] = .array([webhook], at: webhook.location)
-            descriptor["capabilities"] = capabilities
+            capabilities[webhookName] = .array([webhook], at: webhook.location)
+            descriptor[capabilitiesName] = capabilities
         }
 
         var shapes = ShapeChecker(urlRule: URLRule(acceptsBasePlaceholders: origin == .descriptorFile))
         shapes.checkObject(descriptor, DescriptorShape.descriptor, subject: "the descriptor", field: "")
         diagnostics += shapes.diagnostics
         diagnostics += checkAddonKey(descriptor)
-        if let capabilities = descriptor["capabilities"], capabilities.isObject {
-            diagnostics += checkModules(capabilities)
-            diagnostics += checkInstallable(capabilities)
-            diagnostics += checkScopes(capabilities)
+        if let capabilities = descriptor[capabilitiesName], capabilities.isObject {
+            let model = ConnectDescriptor(descriptor)
+            diagnostics += checkModules(model)
+            diagnostics += checkInstallable(model)
+            diagnostics += checkScopes(model)
         }
         return diagnostics
     }
@@ -71,41 +74,45 @@ public struct DescriptorValidator: Sendable {
         return []
     }
 
-    private func checkModules(_ capabilities: JSONNode) -> [Diagnostic] {
+    private func checkModules(_ model: ConnectDescriptor) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        var targets: [String: [String]] = [:]
-        for (name, _) in DescriptorShape.modules {
+        /// The views a target may name, by key: their kinds and where each key is written.
+        var targets: [String: [(kind: ModuleKind, location: SourceLocation?)]] = [:]
+        let viewKinds: [ModuleKind] = [.dialog, .webPanel, .externalPage]
+        for (kind, modules) in model.keyedModules {
             var seen: [String: SourceLocation?] = [:]
-            for module in capabilities[name]?.arrayValue ?? [] {
-                guard let keyNode = module["key"], let key = keyNode.stringValue else { continue }
+            for module in modules {
+                guard let key = module.key else { continue }
+                let location = module.json["key"]?.location
                 if let first = seen[key] {
                     diagnostics.append(
                         .error(
                             .duplicateModuleKey,
-                            "two \(name) modules share the key '\(key)'\(first.map { " (the first is at line \($0.line))" } ?? "")",
-                            at: keyNode.location, hint: "keys must be unique within each module type; rename one"))
+                            "two \(kind.rawValue) modules share the key '\(key)'\(first.map { " (the first is at line \($0.line))" } ?? "")",
+                            at: location, hint: "keys must be unique within each module type; rename one"))
                 } else {
-                    seen[key] = keyNode.location
+                    seen[key] = location
                 }
-                if ["dialog", "webPanel", "externalPage"].contains(name) { targets[key, default: []].append(name) }
+                if viewKinds.contains(kind) { targets[key, default: []].append((kind, location)) }
             }
         }
         for (key, kinds) in targets where kinds.count > 1 {
-            let location = capabilities[kinds[1]]?.arrayValue?.first { $0["key"]?.stringValue == key }?["key"]?.location
             diagnostics.append(
                 .warning(
                     .ambiguousTarget,
-                    "'\(key)' is the key of both a \(kinds[0]) and a \(kinds[1]); a target naming it is ambiguous",
-                    at: location, hint: "give each view its own key"))
+                    "'\(key)' is the key of both a \(kinds[0].kind.rawValue) and a \(kinds[1].kind.rawValue); a target naming it is ambiguous",
+                    at: kinds.first { $0.kind == kinds[1].kind }?.location, hint: "give each view its own key"))
         }
         let known = targets.keys.sorted()
         let suggestions = Suggestion.Candidates(known)
-        for kind in ["glance", "action"] {
-            for module in capabilities[kind]?.arrayValue ?? [] {
-                guard let target = module["target"] else { continue }
-                let keyNode = target.stringValue != nil ? target : target["key"]
-                guard let keyNode, let key = keyNode.stringValue, targets[key] == nil else { continue }
-                let owner = module["key"]?.stringValue.map { "\(kind) '\($0)'" } ?? kind
+        let targeting: [(ModuleKind, [(key: String?, target: Target?)])] = [
+            (.glance, model.glances.map { ($0.key, $0.target) }), (.action, model.actions.map { ($0.key, $0.target) }),
+        ]
+        for (kind, modules) in targeting {
+            for (moduleKey, target) in modules {
+                guard let target, targets[target.key.value] == nil else { continue }
+                let key = target.key.value
+                let owner = moduleKey.map { "\(kind.rawValue) '\($0)'" } ?? kind.rawValue
                 let hint =
                     suggestions.hint(for: key)
                     ?? (known.isEmpty
@@ -115,12 +122,13 @@ public struct DescriptorValidator: Sendable {
                     .error(
                         .unknownTarget,
                         "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
-                        at: keyNode.location, hint: hint))
+                        at: target.key.location, hint: hint))
             }
         }
-        for webhook in capabilities["webhook"]?.arrayValue ?? [] {
-            guard let pattern = webhook["pattern"], let event = webhook["event"]?.stringValue,
-                !["room_message", "room_notification"].contains(event)
+        let matchedEvents = [WebhookEvent.roomMessage, .roomNotification].map(\.rawValue)
+        for webhook in model.webhooks {
+            guard let pattern = webhook.json["pattern"], let event = webhook.event?.value,
+                !matchedEvents.contains(event)
             else { continue }
             diagnostics.append(
                 .warning(
@@ -131,11 +139,11 @@ public struct DescriptorValidator: Sendable {
         return diagnostics
     }
 
-    private func checkInstallable(_ capabilities: JSONNode) -> [Diagnostic] {
+    private func checkInstallable(_ model: ConnectDescriptor) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let installable = capabilities["installable"]
-        let global = installable?["allowGlobal"]?.boolValue ?? true
-        let room = installable?["allowRoom"]?.boolValue ?? true
+        let installable = model.installable?.json
+        let global = model.installable?.allowGlobal ?? true
+        let room = model.installable?.allowRoom ?? true
         if let installable, !global, !room {
             diagnostics.append(
                 .error(
@@ -150,9 +158,7 @@ public struct DescriptorValidator: Sendable {
                     "installable has an updateCallbackUrl but no callbackUrl, so HipChat never sends the first install",
                     at: installable.location(ofMember: "updateCallbackUrl"), hint: "add a callbackUrl"))
         }
-        if let configurable = capabilities["configurable"], configurable["allowAccessToRoomAdmins"]?.boolValue == true,
-            !global
-        {
+        if let configurable = model.configurable?.json, model.configurable?.allowAccessToRoomAdmins == true, !global {
             diagnostics.append(
                 .warning(
                     .roomAdminsWithoutGlobal,
@@ -163,11 +169,11 @@ public struct DescriptorValidator: Sendable {
         return diagnostics
     }
 
-    private func checkScopes(_ capabilities: JSONNode) -> [Diagnostic] {
+    private func checkScopes(_ model: ConnectDescriptor) -> [Diagnostic] {
         var seen = Set<String>()
         var diagnostics: [Diagnostic] = []
-        for scope in capabilities["hipchatApiConsumer"]?["scopes"]?.arrayValue ?? [] {
-            guard let s = scope.stringValue else { continue }
+        for scope in model.consumer?.scopes ?? [] {
+            let s = scope.value
             if !seen.insert(s).inserted {
                 diagnostics.append(.warning(.duplicateScope, "the scope '\(s)' is listed twice", at: scope.location))
             }

@@ -229,7 +229,7 @@ struct ShapeChecker {
 
     private func missingHint(_ name: String, in shape: ObjectShape) -> String? {
         switch name {
-        case "url" where ["webPanel", "dialog", "configurable", "adminPage", "externalPage"].contains(shape.name):
+        case "url" where ModuleKind(rawValue: shape.name)?.isView == true:
             return "give the page's URL, or in addon.yaml a Markdown file with 'page:'"
         case "icon": return "give an image file (its @2x twin is found beside it) or {url, url@2x}"
         case "name", "title", "value": return "a short text shown to users"
