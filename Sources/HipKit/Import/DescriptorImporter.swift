@@ -36,9 +36,7 @@ public struct DescriptorImporter: Sendable {
         for member in descriptor.members ?? [] {
             let v = member.value
             switch member.name {
-            case "key", "name", "description", "vendor", "apiVersion":
-                spec.add(member.name, v)
-            case "links":
+            case DescriptorField.links.rawValue:
                 var links = Builder()
                 var linksExtra = Builder()
                 for link in v.members ?? [] {
@@ -55,232 +53,161 @@ public struct DescriptorImporter: Sendable {
                 links.addExtra(linksExtra)
                 if !links.isEmpty { spec.add("links", links.node) }
                 spec.add("baseUrl", .string(base))
-            case "capabilities":
+            case DescriptorField.capabilities.rawValue:
                 for capability in v.members ?? [] {
                     importCapability(capability, into: &spec, extra: &capabilitiesExtra, url: url)
                 }
             default:
-                extra.add(member.name, v)
+                if let field = Self.field(writing: [member.name], in: SpecSchema.addon),
+                    let value = importValue(v, field.kind, url: url)
+                {
+                    spec.add(field.name, value)
+                } else {
+                    extra.add(member.name, v)
+                }
             }
         }
         if spec.node["baseUrl"] == nil { spec.add("baseUrl", .string(base)) }
-        if !capabilitiesExtra.isEmpty { extra.add("capabilities", capabilitiesExtra.node) }
+        if !capabilitiesExtra.isEmpty { extra.add(DescriptorField.capabilities.rawValue, capabilitiesExtra.node) }
         spec.addExtra(extra)
         return .object(SpecTranslator.ordered(spec.node.members ?? [], by: Self.specOrder))
     }
 
     static let specOrder = SpecSchema.addon.fields.map(\.name)
 
+    /// The spec field that writes the descriptor member at `path` (relative to the object `spec`
+    /// becomes): the spec's own table, read backwards. A field named as the member wins, so
+    /// `url` comes back as `url:`, never as `page:`, which only the translator reads.
+    static func field(writing path: [String], in spec: SpecObject) -> SpecField? {
+        let candidates = spec.fields.filter { $0.path == path }
+        return candidates.first { $0.name == path.last }
+            ?? candidates.first {
+                if case .page = $0.kind { false } else { true }
+            }
+    }
+
+    /// A capability becomes the spec field whose path is `capabilities.NAME` (`webPanel` →
+    /// `sidebars`); `hipchatApiConsumer`'s members become the top-level fields whose paths lead
+    /// into it (`scopes`, `fromName`, `avatar`). What the spec does not model goes under
+    /// `extra.capabilities`.
     private func importCapability(
         _ capability: JSONMember, into spec: inout Builder, extra: inout Builder, url: URLMapper
     ) {
         let v = capability.value
-        switch capability.name {
-        case "hipchatApiConsumer":
-            var rest = Builder()
-            for m in v.members ?? [] {
-                switch m.name {
-                case "scopes": spec.add("scopes", m.value)
-                case "fromName": spec.add("fromName", m.value)
-                case "avatar": spec.add("avatar", image(m.value, url: url, collapse: false))
-                default: rest.add(m.name, m.value)
-                }
-            }
-            if spec.node["scopes"] == nil && v.isObject && (spec.node["fromName"] != nil || spec.node["avatar"] != nil)
-            {
-                // The spec writes an empty scope list only when asked; keep the descriptor's shape.
-                rest.add("scopes", .array([]))
-            }
-            if !rest.isEmpty { extra.add("hipchatApiConsumer", rest.node) }
-        case "installable":
-            spec.add(
-                "install",
-                object(
-                    v, renames: ["allowGlobal": "global", "allowRoom": "room"],
-                    urls: ["callbackUrl", "updateCallbackUrl", "installedUrl", "updatedUrl", "uninstalledUrl"], url: url
-                ))
-        case "configurable":
-            spec.add("configure", object(v, urls: ["url"], url: url))
-        case "adminPage":
-            spec.add("adminPage", object(v, urls: ["url"], url: url))
-        case "oauth2Consumer":
-            var b = Builder()
-            var rest = Builder()
-            for m in v.members ?? [] {
-                if m.name == "redirectionUrls", let items = m.value.arrayValue {
-                    b.add(m.name, .array(items.map(url.map)))
-                } else {
-                    rest.add(m.name, m.value)
-                }
-            }
-            b.addExtra(rest)
-            spec.add("oauth2Consumer", b.node)
-        case "oauth2Provider":
-            spec.add("oauth2Provider", object(v, urls: ["authorizationUrl", "tokenUrl"], url: url))
-        case "webhook":
-            let items = v.arrayValue ?? (v.isObject ? [v] : [])
-            spec.add("webhooks", .array(items.map { object($0, urls: ["url"], url: url, known: SpecSchema.webhook) }))
-        case "glance":
-            spec.add("glances", .array((v.arrayValue ?? []).map { glance($0, url: url) }))
-        case "webPanel":
-            spec.add("sidebars", .array((v.arrayValue ?? []).map { sidebar($0, url: url) }))
-        case "dialog":
-            spec.add("dialogs", .array((v.arrayValue ?? []).map { dialog($0, url: url) }))
-        case "action":
-            spec.add("actions", .array((v.arrayValue ?? []).map { action($0) }))
-        case "externalPage":
-            spec.add(
-                "externalPages",
-                .array(
-                    (v.arrayValue ?? []).map {
-                        object(
-                            $0, localizable: ["name"], urls: ["url"], url: url, known: SpecSchema.externalPage,
-                            allowExtra: false)
-                    }))
-        default:
+        let path = [DescriptorField.capabilities.rawValue, capability.name]
+        if let field = Self.field(writing: path, in: SpecSchema.addon), let value = importValue(v, field.kind, url: url)
+        {
+            spec.add(field.name, value)
+            return
+        }
+        let spread = SpecSchema.addon.fields.filter { $0.path.count == 3 && Array($0.path.prefix(2)) == path }
+        guard !spread.isEmpty, v.isObject else {
             extra.add(capability.name, v)
+            return
         }
-    }
-
-    private func glance(_ v: JSONNode, url: URLMapper) -> JSONNode {
-        var b = Builder()
         var rest = Builder()
         for m in v.members ?? [] {
-            switch m.name {
-            case "key", "target", "weight": b.add(m.name, m.value)
-            case "name": b.add("name", localizable(m.value))
-            case "queryUrl": b.add("queryUrl", url.map(m.value))
-            case "icon": b.add("icon", image(m.value, url: url, collapse: true))
-            case "conditions": b.add("conditions", conditions(m.value))
-            default: rest.add(m.name, m.value)
+            if let field = Self.field(writing: path + [m.name], in: SpecSchema.addon),
+                let value = importValue(m.value, field.kind, url: url)
+            {
+                spec.add(field.name, value)
+            } else {
+                rest.add(m.name, m.value)
             }
         }
-        b.addExtra(rest)
-        return b.ordered(by: SpecSchema.glance)
-    }
-
-    private func sidebar(_ v: JSONNode, url: URLMapper) -> JSONNode {
-        var b = Builder()
-        var rest = Builder()
-        for m in v.members ?? [] {
-            switch m.name {
-            case "key", "weight", "authentication": b.add(m.name, m.value)
-            case "location": if m.value.stringValue != "hipchat.sidebar.right" { b.add(m.name, m.value) }
-            case "name": b.add("name", localizable(m.value))
-            case "url": b.add("url", url.map(m.value))
-            case "icon": b.add("icon", image(m.value, url: url, collapse: true))
-            case "conditions": b.add("conditions", conditions(m.value))
-            default: rest.add(m.name, m.value)
-            }
+        if capability.name == ModuleKind.hipchatApiConsumer.rawValue, spec.node["scopes"] == nil,
+            spec.node["fromName"] != nil || spec.node["avatar"] != nil
+        {
+            // The spec writes an empty scope list only when asked; keep the descriptor's shape.
+            rest.add("scopes", .array([]))
         }
-        b.addExtra(rest)
-        return b.ordered(by: SpecSchema.sidebar)
+        if !rest.isEmpty { extra.add(capability.name, rest.node) }
     }
 
-    private func dialog(_ v: JSONNode, url: URLMapper) -> JSONNode {
+    /// A descriptor object as the spec object `spec` writes it, member by member through the
+    /// spec's table: members a field writes are converted back (URLs made relative, texts and
+    /// icons shortened), members nested a level down (a dialog's `options`) are lifted to their
+    /// fields, a fixed member with its fixed value (a sidebar's location) is left out, and the
+    /// rest goes under `extra:` (or stays as written where the object has no `extra:`).
+    private func importObject(_ v: JSONNode, _ spec: SpecObject, url: URLMapper) -> JSONNode {
+        guard v.isObject else { return v }
         var b = Builder()
         var rest = Builder()
+        let hasExtra = spec.field("extra") != nil
         for m in v.members ?? [] {
-            switch m.name {
-            case "key", "authentication": b.add(m.name, m.value)
-            case "title": b.add("title", localizable(m.value))
-            case "url": b.add("url", url.map(m.value))
-            case "options" where m.value.isObject:
-                var options = Builder()
+            if let fixed = spec.fixed.first(where: { $0.0 == m.name }), m.value.stringValue == fixed.1 { continue }
+            if m.value.isObject, spec.fields.contains(where: { $0.path.count == 2 && $0.path[0] == m.name }) {
+                var nestedRest = Builder()
                 for o in m.value.members ?? [] {
-                    switch o.name {
-                    case "style", "size": b.add(o.name, o.value)
-                    case "hint": b.add("hint", localizable(o.value))
-                    case "primaryAction": b.add("primaryAction", button(o.value))
-                    case "secondaryActions" where o.value.arrayValue != nil:
-                        b.add("secondaryActions", .array(o.value.arrayValue!.map(button)))
-                    case "filter" where o.value.isObject:
-                        let p = o.value["placeholder"]
-                        if let p, o.value.members?.count == 1, p["i18n"] == nil, let text = p["value"]?.stringValue,
-                            p.members?.count == 1
-                        {
-                            b.add("filter", .string(text))
-                        } else {
-                            b.add("filter", o.value)
-                        }
-                    default: options.add(o.name, o.value)
+                    if let field = Self.field(writing: [m.name, o.name], in: spec),
+                        let value = importValue(o.value, field.kind, url: url)
+                    {
+                        b.add(field.name, value)
+                    } else {
+                        nestedRest.add(o.name, o.value)
                     }
                 }
                 // `options: {}` is kept as written.
-                if !options.isEmpty || m.value.members?.isEmpty == true { rest.add("options", options.node) }
-            default: rest.add(m.name, m.value)
+                if !nestedRest.isEmpty || m.value.members?.isEmpty == true { rest.add(m.name, nestedRest.node) }
+                continue
+            }
+            if let field = Self.field(writing: [m.name], in: spec),
+                let value = importValue(m.value, field.kind, url: url)
+            {
+                b.add(field.name, value)
+            } else if hasExtra {
+                rest.add(m.name, m.value)
+            } else {
+                b.add(m.name, m.value)
             }
         }
         b.addExtra(rest)
-        return b.ordered(by: SpecSchema.dialog)
+        return b.ordered(by: spec)
     }
 
-    private func button(_ v: JSONNode) -> JSONNode {
-        guard v.isObject else { return v }
+    /// A descriptor value as a field of `kind` writes it; nil when it does not have the shape
+    /// the field reads, so that it is kept under `extra:` as written.
+    private func importValue(_ v: JSONNode, _ kind: SpecField.Kind, url: URLMapper) -> JSONNode? {
+        switch kind {
+        case .url: return url.map(v)
+        case .urls: return v.arrayValue.map { .array($0.map(url.map)) }
+        case .localizable: return localizable(v)
+        case .icon: return image(v, url: url, collapse: true)
+        case .avatar: return image(v, url: url, collapse: false)
+        case .conditions: return conditions(v)
+        case .button: return button(v, url: url)
+        case .buttons: return v.arrayValue.map { .array($0.map { button($0, url: url) }) }
+        case .filter: return v.isObject ? filter(v) : nil
+        case .actionLocation:
+            return v.stringValue.flatMap(ActionLocation.init(rawValue:)).map { .string($0.shortName) } ?? v
+        case .object(let spec): return importObject(v, spec, url: url)
+        case .list(let spec):
+            // HipChat took a lone object where a list belongs (webhooks often came that way).
+            let items = v.arrayValue ?? (v.isObject ? [v] : [])
+            return .array(items.map { importObject($0, spec, url: url) })
+        case .string, .boolean, .integer, .target, .strings, .json, .dialogSize: return v
+        case .page, .setting, .image, .listing, .webhookReply, .settings, .glanceData: return nil
+        }
+    }
+
+    /// A button with nothing but a name is written as that name.
+    private func button(_ v: JSONNode, url: URLMapper) -> JSONNode {
         if v.members?.count == 1, let name = v["name"], name["i18n"] == nil, name.members?.count == 1,
             let text = name["value"]?.stringValue
         {
             return .string(text)
         }
-        var b = Builder()
-        var rest = Builder()
-        for m in v.members ?? [] {
-            switch m.name {
-            case "name": b.add("name", localizable(m.value))
-            case "key", "enabled": b.add(m.name, m.value)
-            default: rest.add(m.name, m.value)
-            }
-        }
-        b.addExtra(rest)
-        return b.ordered(by: SpecSchema.button)
+        return importObject(v, SpecSchema.button, url: url)
     }
 
-    private func action(_ v: JSONNode) -> JSONNode {
-        var b = Builder()
-        var rest = Builder()
-        for m in v.members ?? [] {
-            switch m.name {
-            case "key", "target", "weight": b.add(m.name, m.value)
-            case "name": b.add("name", localizable(m.value))
-            case "location":
-                switch m.value.stringValue {
-                case "hipchat.message.action": b.add("location", .string("message"))
-                case "hipchat.input.action": b.add("location", .string("input"))
-                default: b.add("location", m.value)
-                }
-            case "conditions": b.add("conditions", conditions(m.value))
-            default: rest.add(m.name, m.value)
-            }
+    /// A filter with nothing but a placeholder text is written as that text.
+    private func filter(_ v: JSONNode) -> JSONNode {
+        if let p = v["placeholder"], v.members?.count == 1, p["i18n"] == nil, let text = p["value"]?.stringValue,
+            p.members?.count == 1
+        {
+            return .string(text)
         }
-        b.addExtra(rest)
-        return b.ordered(by: SpecSchema.action)
-    }
-
-    /// An object copied member by member: `renames` map descriptor names to spec names, `urls`
-    /// are made relative, `localizable` ones shortened, and unknown members go to `extra:`.
-    private func object(
-        _ v: JSONNode, renames: [String: String] = [:], localizable names: [String] = [], urls: [String],
-        url: URLMapper, known: SpecObject? = nil, allowExtra: Bool = true
-    ) -> JSONNode {
-        guard v.isObject else { return v }
-        var b = Builder()
-        var rest = Builder()
-        let knownNames = Set((known?.fields.map(\.name) ?? []) + urls + names + Array(renames.keys))
-        for m in v.members ?? [] {
-            if urls.contains(m.name) {
-                b.add(m.name, url.map(m.value))
-            } else if names.contains(m.name) {
-                b.add(m.name, localizable(m.value))
-            } else if let renamed = renames[m.name] {
-                b.add(renamed, m.value)
-            } else if known == nil || knownNames.contains(m.name) || !allowExtra {
-                b.add(m.name, m.value)
-            } else {
-                rest.add(m.name, m.value)
-            }
-        }
-        b.addExtra(rest)
-        return known.map { b.ordered(by: $0) } ?? b.node
+        return v
     }
 
     /// `{value: "x"}` is written `x`.
