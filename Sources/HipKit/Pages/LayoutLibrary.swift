@@ -3,11 +3,27 @@ import HipChatConnect
 import HipKitTemplates
 import Mustache
 
+/// The built-in layouts: one per kind of view, and `page` for the rest.
+public enum ViewLayout: String, Sendable, CaseIterable {
+    case sidebar, dialog, configure, external, page
+
+    /// The layout for pages shown by a module of `kind` (`page` for pages no module shows).
+    public init(showing kind: ModuleKind?) {
+        switch kind {
+        case .webPanel?: self = .sidebar
+        case .dialog?: self = .dialog
+        case .configurable?, .adminPage?: self = .configure
+        case .externalPage?: self = .external
+        default: self = .page
+        }
+    }
+}
+
 /// The Mustache layouts pages are rendered with: hipkit's built-in ones, overridden by any file
 /// of the same name in the project's `templates/` folder, which may also add partials.
 public struct LayoutLibrary: Sendable {
     /// The layout each kind of page uses unless its front matter names another.
-    public static let viewLayouts = ["sidebar", "dialog", "configure", "external", "page"]
+    public static let viewLayouts = ViewLayout.names
 
     let library: MustacheLibrary
     /// Layout name → where it was read from, for messages.

@@ -61,13 +61,7 @@ struct PageRenderer: Sendable {
 
     /// The layout for pages shown by each kind of module.
     static func layout(forModuleKind kind: ModuleKind?) -> String {
-        switch kind {
-        case .webPanel?: return "sidebar"
-        case .dialog?: return "dialog"
-        case .configurable?, .adminPage?: return "configure"
-        case .externalPage?: return "external"
-        default: return "page"
-        }
+        ViewLayout(showing: kind).rawValue
     }
 
     func render(source: String, output: String, references: [PageReference]) -> Result {

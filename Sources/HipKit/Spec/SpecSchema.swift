@@ -48,7 +48,7 @@ enum SpecSchema {
             SpecField("url", .url, "The configuration page's URL, when it is not a page of the project."),
             SpecField(
                 "allowAccessToRoomAdmins", .boolean, "Let room admins open it for a global install (default false)."),
-            SpecField("authentication", .string, "jwt (default) or none."),
+            SpecField("authentication", .string, "\(orList(Authentication.names, first: "(default)"))."),
             SpecField(
                 "settings", .settings, to: [],
                 "Settings the page edits and `hipkit serve` stores per installation (and per room with allowAccessToRoomAdmins): a list of {name, type, label, required, default, pattern, options}."
@@ -60,7 +60,7 @@ enum SpecSchema {
         name: "setting",
         fields: [
             SpecField("name", .string, "The setting's name, used as {{settings.NAME}} in replies."),
-            SpecField("type", .string, "text (default), number, boolean or select."),
+            SpecField("type", .string, "\(orList(SettingType.names, first: "(default)"))."),
             SpecField("label", .string, "The form label (default: the name)."),
             SpecField("required", .boolean, "Whether a value must be given (default false)."),
             SpecField("default", .json, "The value before anyone sets one."),
@@ -106,7 +106,7 @@ enum SpecSchema {
             SpecField("weight", .integer, "Order among glances, smaller first (default 100)."),
             SpecField(
                 "conditions", .conditions,
-                "When to show it: room_is_public, user_is_admin, user_is_guest, user_is_room_owner, glance_matches."),
+                "When to show it: \(ConditionName.allowed(in: .glance).map(\.rawValue).joined(separator: ", "))."),
             SpecField(
                 "data", .glanceData, to: [], "The glance's data, served at its queryUrl: {label, status, metadata}."),
             extra,
@@ -119,15 +119,17 @@ enum SpecSchema {
             SpecField("name", .localizable, "The sidebar's title."),
             SpecField("page", .page, to: ["url"], "The sidebar's page, a Markdown file of the project."),
             SpecField("url", .url, "The sidebar's URL, when it is not a page of the project."),
-            SpecField("location", .string, "hipchat.sidebar.right, the only location HipChat has (the default)."),
+            SpecField(
+                "location", .string,
+                "\(WebPanelLocation.sidebarRight.rawValue), the only location HipChat has (the default)."),
             SpecField("icon", .icon, "An icon for the sidebar."),
             SpecField("weight", .integer, "Order among sidebars (default 100)."),
             SpecField(
                 "conditions", .conditions,
-                "When to show it: room_is_public, user_is_admin, user_is_guest, user_is_room_owner."),
-            SpecField("authentication", .string, "jwt (default) or none."),
+                "When to show it: \(ConditionName.allowed(in: .webPanel).map(\.rawValue).joined(separator: ", "))."),
+            SpecField("authentication", .string, "\(orList(Authentication.names, first: "(default)"))."),
             extra,
-        ], fixed: [("location", "hipchat.sidebar.right")])
+        ], fixed: [("location", WebPanelLocation.sidebarRight.rawValue)])
 
     static let dialog = SpecObject(
         name: "dialog", module: .dialog,
@@ -139,11 +141,11 @@ enum SpecSchema {
                 "url", .url,
                 "The dialog's URL, when it is not a page of the project; may hold {placeholders} for urlTemplateValues."
             ),
-            SpecField("authentication", .string, "jwt (default) or none."),
-            SpecField("style", .string, to: ["options", "style"], "normal (default) or warning."),
+            SpecField("authentication", .string, "\(orList(Authentication.names, first: "(default)"))."),
+            SpecField("style", .string, to: ["options", "style"], "\(orList(DialogStyle.names, first: "(default)"))."),
             SpecField(
                 "size", .dialogSize, to: ["options", "size"],
-                "small, medium, large, xlarge, or {width, height} in px or %."),
+                "\(DialogSize.list), or {width, height} in px or %."),
             SpecField(
                 "primaryAction", .button, to: ["options", "primaryAction"],
                 "The primary button: its name, or {name, key, enabled}."),
@@ -173,7 +175,7 @@ enum SpecSchema {
             SpecField("weight", .integer, "Order among actions (default 100)."),
             SpecField(
                 "conditions", .conditions,
-                "When to show it: room and user conditions, message_matches, message_contains_link, message_sent_by_current_user, card_matches."
+                "When to show it: room and user conditions, \(ConditionName.allowed(in: .action).filter { !ConditionName.room.contains($0) }.map(\.rawValue).joined(separator: ", "))."
             ),
             extra,
         ])
@@ -295,6 +297,15 @@ enum SpecSchema {
                 "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip."),
             extra,
         ])
+
+    /// `a (default), b or c`: HipChat's words for a field's documentation, from the enums that
+    /// list them, so the reference never drifts from what the checks accept.
+    static func orList(_ names: [String], first note: String? = nil) -> String {
+        var words = names
+        if let note, !words.isEmpty { words[0] += " " + note }
+        guard words.count > 1 else { return words.first ?? "" }
+        return words.dropLast().joined(separator: ", ") + " or " + words.last!
+    }
 
     /// HipChat's order of top-level members and capabilities, used for every descriptor written.
     static let descriptorOrder = DescriptorField.names
