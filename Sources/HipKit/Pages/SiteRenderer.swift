@@ -137,21 +137,17 @@ public struct SiteRenderer: Sendable {
             }
         }
 
-        if let node = project.listingNode {
-            var reader = ListingReader(project: project)
-            let listing = reader.read(node, root: project.specRoot ?? node)
-            diagnostics += reader.diagnostics
-            if let listing, !reader.diagnostics.hasErrors {
-                do {
-                    let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)
-                    let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(
-                        descriptor: descriptor)
-                    files += bundle.files
-                    diagnostics += bundle.diagnostics
-                } catch {
-                    diagnostics.append(
-                        .error(.listingBundle, "cannot make the Marketplace bundle: \(error)", at: node.location))
-                }
+        if let listing = project.listing {
+            do {
+                let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)
+                let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(
+                    descriptor: descriptor)
+                files += bundle.files
+                diagnostics += bundle.diagnostics
+            } catch {
+                diagnostics.append(
+                    .error(
+                        .listingBundle, "cannot make the Marketplace bundle: \(error)", at: project.listingLocation))
             }
         }
 

@@ -19,10 +19,11 @@ public struct AddonProject: Sendable {
     public var glances: [GlanceDocument]
     /// How pages are rendered.
     public var pageSettings = PageSettings()
-    /// The spec's `listing:` section, read by the Marketplace bundle step.
-    public var listingNode: YAMLNode?
-    /// The spec's root, for checks on the add-on's own fields (the listing's name rules).
-    public var specRoot: YAMLNode?
+    /// The Marketplace listing, read and checked with the spec; nil when the spec has none or
+    /// it has errors.
+    public var listing: MarketplaceListing?
+    /// Where the spec's `listing:` is, for problems making its bundle.
+    public var listingLocation: SourceLocation?
     /// Webhooks `hipkit serve` answers, with their canned replies.
     public var webhooks: [RuntimeManifest.Webhook] = []
     /// Settings the configuration page edits, when the spec declares some.

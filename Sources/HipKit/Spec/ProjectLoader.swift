@@ -150,10 +150,15 @@ public struct ProjectLoader: Sendable {
                 project.pageSettings[keyPath: keyPath] = "\(base)/atlassian-connect/\(file)"
             }
         }
-        project.listingNode = root["listing"]
+        if let node = root["listing"] {
+            var reader = ListingReader(project: project)
+            let listing = reader.read(node, root: root)
+            diagnostics += reader.diagnostics
+            project.listing = reader.diagnostics.hasErrors ? nil : listing
+            project.listingLocation = node.location
+        }
         project.webhooks = translator.webhooks
         project.settings = translator.settings
-        project.specRoot = root
         return Outcome(project: project, diagnostics: Self.unique(diagnostics).sortedByLocation(), sources: sources)
     }
 
