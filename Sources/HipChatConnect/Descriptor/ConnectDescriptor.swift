@@ -146,6 +146,12 @@ public struct LocalizedText: Sendable, Equatable {
 }
 
 /// An image in two densities.
+///
+/// A glance's `icon: assets/open.png` in `addon.yaml` is read by the spec's `.icon` field kind
+/// (HipKit's `SpecTranslator`), which records the file and its `open@2x.png` twin as project
+/// assets — copied into `dist/` by the build — and writes their URLs into the descriptor as
+/// `{url, url@2x}`; ``ConnectDescriptor`` reads them back here for the preview, the served
+/// routes and the local HipChat.
 public struct Icon: Sendable, Equatable {
     public var url: Located<String>?
     public var url2x: Located<String>?
