@@ -127,6 +127,16 @@ public enum ConditionName: String, Sendable, Hashable, CaseIterable, Codable {
     case messageSentByCurrentUser = "message_sent_by_current_user"
     case cardMatches = "card_matches"
 
+    /// The `params` the condition reads; HipChat ignored any other.
+    public var parameters: [String] {
+        switch self {
+        case .messageMatches: ["type", "file_type", "regex", "sender"]
+        case .cardMatches: ["style", "metadata"]
+        case .glanceMatches: ["metadata"]
+        default: []
+        }
+    }
+
     /// Conditions on the room and the user, which every module kind with conditions takes.
     public static let room: [ConditionName] = [.roomIsPublic, .userIsAdmin, .userIsGuest, .userIsRoomOwner]
 

@@ -11,7 +11,7 @@ extension SpecTranslator {
             reply = .object(
                 [
                     JSONMember("message", .string(text, at: node.location)),
-                    JSONMember("message_format", .string("text", at: node.location)),
+                    JSONMember("message_format", .string(MessageFormat.text.rawValue, at: node.location)),
                 ], at: node.location)
         } else if node.mapping != nil {
             var ignored: [Diagnostic] = []
@@ -20,7 +20,9 @@ extension SpecTranslator {
                 reply["format"] = nil
                 reply["message_format"] = format
             }
-            if reply["message_format"] == nil { reply["message_format"] = .string("text", at: node.location) }
+            if reply["message_format"] == nil {
+                reply["message_format"] = .string(MessageFormat.text.rawValue, at: node.location)
+            }
         } else {
             diagnostics.append(
                 .error(

@@ -73,13 +73,8 @@ struct ConditionChecker {
 
     private mutating func checkParams(of condition: String, _ params: JSONNode?, subject: String) {
         let members = params?.members ?? []
-        let accepted: [String]
-        switch condition {
-        case "message_matches": accepted = ["type", "file_type", "regex", "sender"]
-        case "card_matches": accepted = ["style", "metadata"]
-        case "glance_matches": accepted = ["metadata"]
-        default: accepted = []
-        }
+        let known = ConditionName(rawValue: condition)
+        let accepted = known?.parameters ?? []
         if accepted.isEmpty, let params, !members.isEmpty {
             return warning(
                 .conditionParams, "condition '\(condition)' takes no params; HipChat ignores them", params.location)
@@ -93,7 +88,7 @@ struct ConditionChecker {
         }
         for member in members {
             let value = member.value
-            switch (condition, member.name) {
+            switch (known, member.name) {
             case (_, "type"), (_, "file_type"), (_, "sender"), (_, "style"):
                 if value.stringValue == nil {
                     error(
@@ -101,7 +96,7 @@ struct ConditionChecker {
                         "'\(member.name)' of condition '\(condition)' must be a string, not \(value.kindDescription)",
                         value.location)
                 }
-            case ("message_matches", "regex"):
+            case (.messageMatches?, "regex"):
                 checkRegexParam(value, condition: condition)
             case (_, "metadata"):
                 checkMetadata(value, condition: condition)
@@ -109,7 +104,7 @@ struct ConditionChecker {
                 break
             }
         }
-        if condition == "glance_matches" || condition == "card_matches", members.isEmpty {
+        if known == .glanceMatches || known == .cardMatches, members.isEmpty {
             warning(
                 .conditionParams, "condition '\(condition)' has no params, so it matches everything", params?.location)
         }
