@@ -128,10 +128,15 @@ public struct ProjectLoader: Sendable {
             baseUrl: baseUrl ?? "https://addon.invalid", baseUrlLocation: baseLocation)
         let descriptor = translator.translate(root)
         diagnostics += translator.diagnostics
-        var checked = DescriptorValidator(origin: .built).validate(descriptor).filter {
-            !($0.code == .unknownField && $0.severity == .warning
-                && $0.location.map(translator.quietFieldLocations.contains) == true)
-                && !($0.code == .invalidValue && $0.location.map(translator.reportedValueLocations.contains) == true)
+        var checked = DescriptorValidator(origin: .built).validate(descriptor).filter { d in
+            !(d.code == .unknownField && d.severity == .warning
+                && d.location.map(translator.quietFieldLocations.contains) == true)
+                && !(d.code == .invalidValue && d.location.map(translator.reportedValueLocations.contains) == true)
+                && !(d.code == .missingField
+                    && d.location.map { location in
+                        let member = d.field?.split(separator: ".").last.map(String.init) ?? ""
+                        return translator.reportedFields.contains(.init(object: location, member: member))
+                    } == true)
         }
         if baseUrl == nil {
             // Without a base URL every URL would be reported; report the cause once instead.

@@ -26,6 +26,14 @@ struct SpecTranslator {
     /// Where the spec reader already reported a value as invalid, in the spec's own words: the
     /// descriptor check's `invalid-value` there, in the descriptor's words, would repeat it.
     var reportedValueLocations = Set<SourceLocation>()
+    /// Descriptor members the spec reader reported a problem with and so left out, by the object
+    /// they belong in: the descriptor check does not call them missing as well.
+    var reportedFields = Set<ReportedField>()
+
+    struct ReportedField: Hashable {
+        var object: SourceLocation
+        var member: String
+    }
     var settings: [RuntimeManifest.SettingField]?
     /// A webhook's reply, read while its webhook object is translated.
     private var pendingReply: YAMLNode?
@@ -125,7 +133,14 @@ struct SpecTranslator {
                 var value = translateValue(
                     entry.value, field.kind, subject: fieldSubject, parentSubject: subject, moduleKey: moduleKey,
                     spec: spec)
-            else { continue }
+            else {
+                // Reported already (a wrong type, a missing page): the descriptor check's "missing
+                // required field" for the member it would have written says the same again.
+                if let member = field.path.first {
+                    reportedFields.insert(ReportedField(object: node.location, member: member))
+                }
+                continue
+            }
             if value.location == nil { value.location = entry.value.location }
             Self.set(&out, at: field.path, value, keyLocation: entry.key.location)
         }

@@ -72,7 +72,7 @@ struct ShapeChecker {
             diagnostics.append(
                 .error(
                     .missingField, "\(describe(subject, field)) is missing the required field '\(name)'",
-                    at: node.location, hint: missingHint(name, in: shape)))
+                    at: node.location, hint: missingHint(name, in: shape), field: prefix + name))
         }
         for member in members {
             if let propertyShape = shape.shape(of: member.name) {

@@ -283,6 +283,22 @@ import Testing
         #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics)")
     }
 
+    /// A field of the wrong type is reported as that alone: the descriptor check does not then
+    /// also call the field it could not write missing.
+    @Test(arguments: [
+        ("key: com.example.x\nname: [not, text]\ndescription: d\nbaseUrl: https://x.example.com\n", 2),
+        (header + views + "glances:\n  - {key: g, name: [a], icon: /i.png}\n", 10),
+        (header + views + "actions:\n  - {key: a, name: [x], location: message, target: side}\n", 10),
+    ])
+    func aWrongTypeIsNotAlsoAMissingField(_ spec: String, line: Int) throws {
+        let dir = try TestSupport.project(spec, name: "wrong-type")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let diagnostics = try TestSupport.load(dir).diagnostics
+        #expect(
+            diagnostics.map(\.code) == [.wrongType] && diagnostics.first?.location?.line == line,
+            "\(diagnostics.map { "\($0.code) \($0.location?.line ?? 0): \($0.message)" })")
+    }
+
     @Test func reportsEveryProblemInOneRun() throws {
         let dir = try TestSupport.project(
             Self.header
