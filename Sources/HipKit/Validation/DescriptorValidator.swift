@@ -103,26 +103,34 @@ public struct DescriptorValidator: Sendable {
                     "'\(key)' is the key of both a \(kinds[0].kind.rawValue) and a \(kinds[1].kind.rawValue); a target naming it is ambiguous",
                     at: kinds.first { $0.kind == kinds[1].kind }?.location, hint: "give each view its own key"))
         }
-        let known = targets.keys.sorted()
-        let suggestions = Suggestion.Candidates(known)
-        let targeting: [(ModuleKind, [(key: String?, target: Target?)])] = [
-            (.glance, model.glances.map { ($0.key, $0.target) }), (.action, model.actions.map { ($0.key, $0.target) }),
+        // HipChat's schema lets an action open a glance too ("the key of a dialog, glance or web
+        // panel"): the glance then opens its own target. Shipped add-ons used that with a glance
+        // that shows nothing itself.
+        let glanceKeys = Set(model.glances.compactMap(\.key))
+        let targeting: [(ModuleKind, [(key: String?, target: Target?)], takesGlances: Bool)] = [
+            (.glance, model.glances.map { ($0.key, $0.target) }, false),
+            (.action, model.actions.map { ($0.key, $0.target) }, true),
         ]
-        for (kind, modules) in targeting {
+        for (kind, modules, takesGlances) in targeting {
+            let known = (Array(targets.keys) + (takesGlances ? Array(glanceKeys) : [])).sorted()
+            let suggestions = Suggestion.Candidates(known)
+            let what =
+                takesGlances
+                ? "dialog, sidebar (webPanel), glance or external page" : "dialog, sidebar (webPanel) or external page"
             for (moduleKey, target) in modules {
                 guard let target, targets[target.key.value] == nil else { continue }
                 let key = target.key.value
+                if takesGlances && glanceKeys.contains(key) { continue }
                 let owner = moduleKey.map { "\(kind.rawValue) '\($0)'" } ?? kind.rawValue
                 let hint =
                     suggestions.hint(for: key)
                     ?? (known.isEmpty
-                        ? "declare a dialog, sidebar or external page with this key"
-                        : "known views: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
+                        ? "declare a \(what.replacingOccurrences(of: " (webPanel)", with: "")) with this key"
+                        : "known targets: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
                 diagnostics.append(
                     .error(
-                        .unknownTarget,
-                        "the target '\(key)' of \(owner) names no dialog, sidebar (webPanel) or external page",
-                        at: target.key.location, hint: hint))
+                        .unknownTarget, "the target '\(key)' of \(owner) names no \(what)", at: target.key.location,
+                        hint: hint))
             }
         }
         let matchedEvents = [WebhookEvent.roomMessage, .roomNotification].map(\.rawValue)

@@ -9,7 +9,7 @@ import Testing
     static let shapes = [
         "shape01-object-webhook.json.tmpl", "shape03-tabs-message-action.json.tmpl", "shape04-dialog-options.json.tmpl",
         "shape05-alternation-pattern.json.tmpl", "shape07-room-only.json.tmpl", "shape10-capabilities-first.json.tmpl",
-        "shape11-no-placeholder.json", "shape14-fixed.json",
+        "shape11-no-placeholder.json", "shape14-fixed.json", "shape15-action-opens-glance.json.tmpl",
     ]
 
     func load(_ name: String) throws -> ProjectLoader.Outcome {
