@@ -11,6 +11,16 @@ extension JSONNode: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
     public init(arrayLiteral elements: JSONNode...) { self.init(.array(elements)) }
     public typealias ArrayLiteralElement = JSONNode
 
+    /// An object with the members of `dictionary`, sorted by name so the same dictionary always
+    /// gives the same node.
+    @_disfavoredOverload
+    public static func object(_ dictionary: [String: JSONNode]) -> JSONNode {
+        JSONNode(.object(dictionary.keys.sorted().map { JSONMember($0, dictionary[$0]!) }))
+    }
+
+    /// A string node, for `map(JSONNode.text)` where `string(_:at:)` does not fit.
+    public static func text(_ s: String) -> JSONNode { JSONNode(.string(s)) }
+
     /// An object with `pairs` as its members, in the order written: `.object(["a": 1, "b": "x"])`.
     public static func object(_ pairs: KeyValuePairs<String, JSONNode>) -> JSONNode {
         JSONNode(.object(pairs.map { JSONMember($0.key, $0.value) }))
@@ -69,6 +79,28 @@ extension JSONNode {
         case .bool(let b): return b ? "true" : "false"
         case .null, .array, .object: return ""
         }
+    }
+
+    /// The node at a field path as diagnostics name them (`webhooks[0].reply.color`); nil when
+    /// there is none. The empty path is this node.
+    public func node(atPath path: String) -> JSONNode? {
+        var node: JSONNode? = self
+        for part in path.split(separator: ".") {
+            var name = Substring(part)
+            var indexes: [Int] = []
+            while name.hasSuffix("]"), let open = name.lastIndex(of: "["),
+                let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)])
+            {
+                indexes.insert(index, at: 0)
+                name = name[..<open]
+            }
+            if !name.isEmpty { node = node?[String(name)] }
+            for index in indexes {
+                guard let items = node?.arrayValue, items.indices.contains(index) else { return nil }
+                node = items[index]
+            }
+        }
+        return node
     }
 
     /// The same object keeping only the members `keep` accepts.

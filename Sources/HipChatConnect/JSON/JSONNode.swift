@@ -4,8 +4,9 @@
 /// reported at the line of `addon.yaml` (or of the descriptor `.json`) that produced it. Values
 /// that arrive over HTTP or come from the store are the same type with no locations.
 ///
-/// Two nodes are equal when their values are, wherever they were written: a location says
-/// where a value came from, not what it is.
+/// Two nodes are equal when their values are, wherever they were written and in whatever order
+/// an object's members come: a location says where a value came from, and member order how it
+/// reads, not what it is.
 public struct JSONNode: Sendable, Hashable {
     public indirect enum Value: Sendable, Hashable {
         case null
@@ -26,8 +27,31 @@ public struct JSONNode: Sendable, Hashable {
         self.location = location
     }
 
-    public static func == (a: JSONNode, b: JSONNode) -> Bool { a.value == b.value }
-    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    public static func == (a: JSONNode, b: JSONNode) -> Bool {
+        switch (a.value, b.value) {
+        case (.object, .object): return a.count == b.count && a.dictionaryValue == b.dictionaryValue
+        case (.array(let x), .array(let y)): return x == y
+        case (.object, _), (_, .object), (.array, _), (_, .array): return false
+        default: return a.value == b.value
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch value {
+        case .object: hasher.combine(dictionaryValue)
+        case .array(let items): hasher.combine(items)
+        default: hasher.combine(value)
+        }
+    }
+
+    /// The number of members or items; 0 for other values.
+    var count: Int {
+        switch value {
+        case .object(let members): members.count
+        case .array(let items): items.count
+        default: 0
+        }
+    }
 
     public static func string(_ s: String, at location: SourceLocation? = nil) -> JSONNode {
         JSONNode(.string(s), at: location)

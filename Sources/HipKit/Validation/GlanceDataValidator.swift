@@ -16,11 +16,12 @@ public struct GlanceDataValidator: Sendable {
 
     public func validate(_ data: JSONNode, subject: String = "glance data") -> [Diagnostic] {
         var out: [Diagnostic] = []
-        func error(_ code: DiagnosticCode, _ message: String, _ node: JSONNode?, hint: String? = nil) {
-            out.append(.error(code, message, at: node?.location ?? data.location, hint: hint))
+        /// `field` is the path of the field the problem is about, which an API answers with.
+        func error(_ code: DiagnosticCode, _ message: String, _ node: JSONNode?, field: String, hint: String? = nil) {
+            out.append(.error(code, message, at: node?.location ?? data.location, hint: hint, field: field))
         }
         guard data.isObject else {
-            error(.wrongType, "\(subject) must be an object, not \(data.kindDescription)", data)
+            error(.wrongType, "\(subject) must be an object, not \(data.kindDescription)", data, field: "")
             return out
         }
         for member in data.members ?? [] where !["label", "status", "metadata"].contains(member.name) {
@@ -29,26 +30,27 @@ public struct GlanceDataValidator: Sendable {
                     .unknownField,
                     "unknown field '\(member.name)' in \(subject); HipChat reads label, status and metadata",
                     at: member.nameLocation,
-                    hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"])))
+                    hint: Suggestion.hint(for: member.name, in: ["label", "status", "metadata"]), field: member.name))
         }
         if let label = data["label"], !label.isObject {
             error(
                 .wrongType,
                 "the label of \(subject) must be text or { type: html, value }, not \(label.kindDescription)", label,
-                hint: "write label: \"<b>3</b> open\"")
+                field: "label", hint: "write label: \"<b>3</b> open\"")
         } else if let label = data["label"] {
             if let typeNode = label["type"] {
                 if let type = typeNode.stringValue {
                     if !Self.labelTypes.contains(type) {
                         error(
                             .invalidValue,
-                            "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode)
+                            "the label type of \(subject) is '\(type)'; HipChat shows only 'html' labels", typeNode,
+                            field: "label.type")
                     }
                 } else {
                     error(
                         .wrongType,
                         "the label type of \(subject) must be the string 'html', not \(typeNode.kindDescription)",
-                        typeNode)
+                        typeNode, field: "label.type")
                 }
             }
             if let value = label["value"]?.stringValue {
@@ -56,44 +58,53 @@ public struct GlanceDataValidator: Sendable {
                     error(
                         .tooLong,
                         "the label of \(subject) is \(value.count) characters long; the limit is \(Self.maxLabelLength)",
-                        label["value"])
+                        label["value"], field: "label.value")
                 }
             } else {
-                error(.missingField, "the label of \(subject) needs a 'value' string", label)
+                error(.missingField, "the label of \(subject) needs a 'value' string", label, field: "label.value")
             }
         } else {
-            error(.missingField, "\(subject) is missing 'label', the text HipChat shows", data)
+            error(.missingField, "\(subject) is missing 'label', the text HipChat shows", data, field: "label")
         }
         if let status = data["status"] {
             switch status["type"]?.stringValue {
             case "lozenge":
                 let value = status["value"]
                 if value?["label"]?.stringValue == nil {
-                    error(.missingField, "the lozenge of \(subject) needs a 'label' string", value ?? status)
+                    error(
+                        .missingField, "the lozenge of \(subject) needs a 'label' string", value ?? status,
+                        field: "status.value.label")
                 }
                 if let typeNode = value?["type"] {
                     if let type = typeNode.stringValue, !Self.lozengeTypes.contains(type) {
                         error(
                             .invalidValue,
                             "the lozenge type of \(subject) is '\(type)'; HipChat accepts one of \(Self.lozengeTypes.joined(separator: ", "))",
-                            typeNode, hint: Suggestion.hint(for: type, in: Self.lozengeTypes))
+                            typeNode, field: "status.value.type",
+                            hint: Suggestion.hint(for: type, in: Self.lozengeTypes))
                     } else if typeNode.stringValue == nil {
-                        error(.wrongType, "the lozenge type of \(subject) must be a string", typeNode)
+                        error(
+                            .wrongType, "the lozenge type of \(subject) must be a string", typeNode,
+                            field: "status.value.type")
                     }
                 }
             case "icon":
                 let value = status["value"]
                 for field in ["url", "url@2x"] where value?[field]?.stringValue == nil {
-                    error(.missingField, "the status icon of \(subject) needs '\(field)'", value ?? status)
+                    error(
+                        .missingField, "the status icon of \(subject) needs '\(field)'", value ?? status,
+                        field: "status.value.\(field)")
                 }
             default:
                 error(
-                    .invalidValue, "the status of \(subject) must be a lozenge or an icon", status,
+                    .invalidValue, "the status of \(subject) must be a lozenge or an icon", status, field: "status",
                     hint: "write status: { lozenge: { label: NEW, type: new } } or status: { icon: /img/ok.png }")
             }
         }
         if let metadata = data["metadata"], !metadata.isObject {
-            error(.wrongType, "the metadata of \(subject) must be an object, not \(metadata.kindDescription)", metadata)
+            error(
+                .wrongType, "the metadata of \(subject) must be an object, not \(metadata.kindDescription)", metadata,
+                field: "metadata")
         }
         return out
     }
