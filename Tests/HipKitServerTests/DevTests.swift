@@ -211,7 +211,7 @@ struct DevTests {
             let script = try await client.execute(uri: "/_hipkit/dev/reload.js", method: .get)
             #expect(script.status == .ok && script.text.contains("EventSource(\"/_hipkit/dev/events\")"))
             let status = try await client.execute(uri: "/_hipkit/dev/status", method: .get)
-            #expect(status.json?["build"] == .int(0))
+            #expect(status.json?["build"] == .integer(0))
             let glance = try await client.execute(uri: "/glances/incidents-glance.json", method: .get)
             #expect(glance.status == .unauthorized, "glances keep their JWT check")
         }

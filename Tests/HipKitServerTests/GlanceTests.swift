@@ -80,6 +80,23 @@ struct GlanceTests {
         }
     }
 
+    /// The rule docs/runtime.md gives: a number or boolean label is its text, as in addon.yaml.
+    @Test(
+        "a label given as a number or boolean is taken as its text",
+        arguments: [("5", "5"), ("2.5", "2.5"), ("true", "true")])
+    func scalarLabels(_ label: String, _ shown: String) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, _ in
+            let response = try await client.execute(
+                uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": \#(label)}"#))
+            #expect(response.status == .ok)
+            #expect(response.json?["data"]?["label"]?["type"]?.stringValue == "html")
+            #expect(response.json?["data"]?["label"]?["value"]?.stringValue == shown)
+        }
+    }
+
     @Test("admin routes: 404 without a configured token, 401 with a wrong one")
     func adminAuthorization() async throws {
         let site = try TestSite()

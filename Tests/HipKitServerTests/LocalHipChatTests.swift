@@ -9,7 +9,7 @@ import Testing
 /// evaluated them, the JWTs it signs (checked by the runtime's own verifier), the
 /// notifications and cards it accepts, and the descriptor as it reads it.
 @Suite struct LocalHipChatTests {
-    static func message(_ body: String, from role: EmulatedRole = .member, card: JSONValue? = nil) -> RoomMessage {
+    static func message(_ body: String, from role: EmulatedRole = .member, card: JSONNode? = nil) -> RoomMessage {
         let user = EmulatedUser.playing(role)
         return RoomMessage(
             id: "m1", date: Date(), kind: card == nil ? .message : .notification, senderId: user.id,
@@ -18,14 +18,14 @@ import Testing
     }
 
     static func evaluate(
-        _ conditions: String, as role: EmulatedRole = .member, message: RoomMessage? = nil, glance: JSONValue? = nil,
+        _ conditions: String, as role: EmulatedRole = .member, message: RoomMessage? = nil, glance: JSONNode? = nil,
         publicRoom: Bool = true
     ) -> Bool {
         var room = EmulatedRoom()
         room.isPublic = publicRoom
         let evaluator = ConditionEvaluator(
             context: .init(user: .playing(role), room: room, message: message, glanceData: glance))
-        return evaluator.evaluate(JSONValue.parse(Data(conditions.utf8)))
+        return evaluator.evaluate(JSONNode.parse(Data(conditions.utf8)))
     }
 
     @Test func rolesDecideTheUserConditions() {
@@ -102,10 +102,10 @@ import Testing
     }
 
     @Test func cardAndGlanceMatchesCompareMetadata() {
-        let card: JSONValue = .object([
+        let card: JSONNode = .object([
             "style": .string("application"), "id": .string("c"), "title": .string("t"),
             "metadata": .object([
-                "kind": .string("event"), "count": .int(7), "nested": .object(["level": .string("3")]),
+                "kind": .string("event"), "count": .integer(7), "nested": .object(["level": .string("3")]),
             ]),
         ])
         let message = Self.message("event", card: card)
@@ -134,8 +134,8 @@ import Testing
         #expect(!Self.evaluate(#"[{"condition": "card_matches"}]"#, message: Self.message("no card")))
 
         let glance = #"[{"condition": "glance_matches", "params": {"metadata": [{"attr": "open", "gt": 0}]}}]"#
-        #expect(Self.evaluate(glance, glance: .object(["metadata": .object(["open": .int(3)])])))
-        #expect(!Self.evaluate(glance, glance: .object(["metadata": .object(["open": .int(0)])])))
+        #expect(Self.evaluate(glance, glance: .object(["metadata": .object(["open": .integer(3)])])))
+        #expect(!Self.evaluate(glance, glance: .object(["metadata": .object(["open": .integer(0)])])))
         #expect(!Self.evaluate(glance), "a glance whose data is not loaded yet does not show")
     }
 
@@ -187,7 +187,7 @@ import Testing
     }
 
     @Test func notificationsAreCheckedAndTheirHTMLCutDown() throws {
-        let card: JSONValue = .object([
+        let card: JSONNode = .object([
             "style": .string("application"), "id": .string("x"), "title": .string("Incident"),
             "description": .object([
                 "value": .string(
@@ -249,7 +249,7 @@ import Testing
     @Test func descriptorsAreReadAsHipChatReadThem() throws {
         let url = URL(string: "https://addon.example.com/addon/atlassian-connect.json")!
         let json = try #require(
-            JSONValue.parse(
+            JSONNode.parse(
                 Data(
                     #"""
                     {"key": "k", "name": "Demo", "description": "d", "links": {"self": "https://addon.example.com/addon/atlassian-connect.json"},
@@ -290,7 +290,7 @@ import Testing
             "db is down & out", from: .member,
             card: .object([
                 "style": .string("link"), "id": .string("c"), "title": .string("t"),
-                "metadata": .object(["incident": .object(["id": .int(42)])]),
+                "metadata": .object(["incident": .object(["id": .integer(42)])]),
             ]))
         let filled = LocalHipChat.fill(
             "https://a.example/view/{id}?q={message.body}&who={message.sender.name}&i={message.metadata.incident.id}&none={nothing}",

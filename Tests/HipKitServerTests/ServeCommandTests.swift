@@ -110,9 +110,9 @@ struct ServeCommandTests {
         let query = try await second.request(
             "/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token)"])
         #expect(query.0 == 200)
-        #expect(JSONValue.parse(query.1)?["label"]?["value"]?.stringValue == "<b>survived</b>")
+        #expect(JSONNode.parse(query.1)?["label"]?["value"]?.stringValue == "<b>survived</b>")
         let list = try await second.request("/admin/installations", headers: admin)
-        #expect(JSONValue.parse(list.1)?["installations"]?.arrayValue?.count == 1)
+        #expect(JSONNode.parse(list.1)?["installations"]?.arrayValue?.count == 1)
 
         kill(second.process.processIdentifier, SIGTERM)
         #expect(await second.waitForExit(seconds: 60))

@@ -185,14 +185,15 @@ struct ServerTests {
         let site = try TestSite()
         defer { site.remove() }
         try site.write(
-            "{\n  \"version\": 1,\n  \"webhooks\": [{\"path\": \"/h\", \"pattern\": \"([\"}]\n}\n",
+            "{\n  \"version\": 1,\n  \"webhooks\": [{\"path\": \"/h\", \"event\": \"room_message\",\n"
+                + "    \"authentication\": \"none\", \"pattern\": \"([\"}]\n}\n",
             to: "_hipkit/runtime.json")
         #expect {
             _ = try HipKitServer(configuration: site.configuration()).makeApplication()
         } throws: { error in
             guard let failure = error as? SiteLoadError else { return false }
             return failure.diagnostics.contains {
-                $0.code == .invalidPattern && $0.location?.line == 3
+                $0.code == .invalidPattern && $0.location?.line == 4 && $0.field == "webhooks[0].pattern"
                     && $0.location?.file.hasSuffix("runtime.json") == true
             }
         }
@@ -217,16 +218,16 @@ final class RecordingStore: InstallationStore {
         try await base.deleteInstallation(oauthId: oauthId)
     }
     func installations() async throws -> [Installation] { try await base.installations() }
-    func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws {
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws {
         try await base.putGlanceData(data, key: key, room: room)
     }
-    func glanceData(key: String, room: Int?) async throws -> JSONValue? {
+    func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         try await base.glanceData(key: key, room: room)
     }
-    func putSettings(_ values: [String: JSONValue], oauthId: String, room: Int?) async throws {
+    func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
         try await base.putSettings(values, oauthId: oauthId, room: room)
     }
-    func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]? {
+    func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]? {
         try await base.settings(oauthId: oauthId, room: room)
     }
     func close() async throws {

@@ -84,11 +84,9 @@ struct SettingsTests {
     @Test("required fields without a default must be given")
     func required() throws {
         let fields = [
-            LoadedManifest.SettingField(
-                name: "project", kind: .text, options: [], defaultValue: nil, required: true, pattern: nil),
-            LoadedManifest.SettingField(
-                name: "level", kind: .select, options: ["a", "b"], defaultValue: .string("a"), required: true,
-                pattern: nil),
+            RuntimeManifest.SettingField(name: "project", type: .text, required: true),
+            RuntimeManifest.SettingField(
+                name: "level", type: .select, required: true, defaultValue: .string("a"), options: ["a", "b"]),
         ]
         let validator = SettingsValidator(fields: fields)
         #expect(throws: APIError.self) { try validator.validate(.object([:])) }

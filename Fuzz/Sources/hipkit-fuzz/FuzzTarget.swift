@@ -168,9 +168,9 @@ final class FuzzFixture: Sendable {
         let header = JWTVerifier.decodeSegment(parts[0])
         let claims = JWTVerifier.decodeSegment(parts[1])
         let expiry: Double? =
-            switch claims?["exp"] {
-            case .int(let seconds): Double(seconds)
-            case .double(let seconds): seconds
+            switch claims?["exp"]?.value {
+            case .integer(let seconds)?: Double(seconds)
+            case .double(let seconds)?: seconds
             default: nil
             }
         guard header?["alg"]?.stringValue == "HS256",
@@ -200,7 +200,7 @@ final class FuzzFixture: Sendable {
     /// the store as it was.
     func checkInstall(_ bytes: [UInt8]) async {
         await reset()
-        guard let form = bytes.first, let body = JSONValue.parse(Data(bytes.dropFirst())) else { return }
+        guard let form = bytes.first, let body = JSONNode.parse(Data(bytes.dropFirst())) else { return }
         let before = try? await store.installations()
         do {
             _ = try await installer.install(body, isUpdate: form & 1 == 1)

@@ -16,7 +16,7 @@ struct AdminHandler: Sendable {
         path == "/admin/installations" || (path.hasPrefix("/admin/glances/") && path.count > "/admin/glances/".count)
     }
 
-    func handle(path: String, request: Request, snapshot: SiteSnapshot, body: () async throws(APIError) -> JSONValue)
+    func handle(path: String, request: Request, snapshot: SiteSnapshot, body: () async throws(APIError) -> JSONNode)
         async throws(APIError) -> Response
     {
         try authorize(request)
@@ -45,7 +45,7 @@ struct AdminHandler: Sendable {
             room = id
         }
         let received = try await body()
-        guard received.objectValue != nil else {
+        guard received.dictionaryValue != nil else {
             throw APIError.badRequest(
                 "glance data must be a JSON object with a label, not \(received.kindDescription)", field: "body")
         }
@@ -73,9 +73,9 @@ struct AdminHandler: Sendable {
         return JSONResponse.make(
             .object([
                 "glance": .string(key),
-                "room": room.map(JSONValue.int) ?? .null,
+                "room": room.map { JSONNode.integer($0) } ?? .null,
                 "data": data,
-                "pushes": .int(pushes.count),
+                "pushes": .integer(pushes.count),
             ]))
     }
 

@@ -39,7 +39,7 @@ struct JWTVerifier: Sendable {
     func verify(_ token: String) async throws(APIError) -> VerifiedToken {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count <= 8192 else { throw refuse("the token is not a JWT") }
-        guard let header = Self.decodeSegment(parts[0])?.objectValue else {
+        guard let header = Self.decodeSegment(parts[0])?.dictionaryValue else {
             throw refuse("the token's header cannot be read")
         }
         guard let alg = header["alg"]?.stringValue, alg == "HS256" else {
@@ -47,7 +47,7 @@ struct JWTVerifier: Sendable {
                 "the token's algorithm is \(header["alg"]?.stringValue.map { "'\($0)'" } ?? "missing"); only HS256 is accepted"
             )
         }
-        guard let claims = Self.decodeSegment(parts[1])?.objectValue else {
+        guard let claims = Self.decodeSegment(parts[1])?.dictionaryValue else {
             throw refuse("the token's claims cannot be read")
         }
         guard let issuer = claims["iss"]?.stringValue, !issuer.isEmpty else {
@@ -93,22 +93,22 @@ struct JWTVerifier: Sendable {
         APIError(.unauthorized, message, headers: [.wwwAuthenticate: "JWT realm=\"hipkit\""])
     }
 
-    private static func seconds(_ value: JSONValue) -> Double? {
-        switch value {
-        case .int(let i): return Double(i)
+    private static func seconds(_ value: JSONNode) -> Double? {
+        switch value.value {
+        case .integer(let i): return Double(i)
         case .double(let d): return d
         default: return nil
         }
     }
 
     /// A base64url segment decoded and parsed as JSON.
-    static func decodeSegment(_ segment: Substring) -> JSONValue? {
+    static func decodeSegment(_ segment: Substring) -> JSONNode? {
         var text = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         guard !text.contains("=") || text.hasSuffix("=") else { return nil }
         text = text.trimmingCharacters(in: CharacterSet(charactersIn: "="))
         text += String(repeating: "=", count: (4 - text.count % 4) % 4)
         guard let data = Data(base64Encoded: text) else { return nil }
-        return JSONValue.parse(data)
+        return JSONNode.parse(data)
     }
 }
 
@@ -116,7 +116,7 @@ struct JWTVerifier: Sendable {
 /// above, on the raw claims, with the server's clock and leeway.
 private struct UncheckedClaims: JWTPayload {
     init(from decoder: any Decoder) throws {
-        _ = try JSONValue(from: decoder)
+        _ = try JSONNode(from: decoder)
     }
 
     func encode(to encoder: any Encoder) throws {}

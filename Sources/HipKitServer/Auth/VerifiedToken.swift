@@ -8,5 +8,5 @@ struct VerifiedToken: Sendable {
     let userId: String?
     /// `context.room_id`, when the request comes from a room.
     let roomId: Int?
-    let claims: [String: JSONValue]
+    let claims: [String: JSONNode]
 }

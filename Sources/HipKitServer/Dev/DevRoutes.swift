@@ -39,9 +39,9 @@ struct DevRoutes: Sendable {
             return events()
         case "/_hipkit/dev/status":
             let status = session.status
-            var object: [String: JSONValue] = ["instance": .string(session.instance), "build": .int(status.build)]
+            var object: [String: JSONNode] = ["instance": .string(session.instance), "build": .integer(status.build)]
             if let problems = status.problems, let data = try? JSONEncoder().encode(problems),
-                let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+                let value = try? JSONDecoder().decode(JSONNode.self, from: data)
             {
                 object["problems"] = value
             } else {

@@ -17,13 +17,13 @@ struct GlancePush: Sendable {
     var installation: Installation
     var target: Target
     var key: String
-    var data: JSONValue
+    var data: JSONNode
 
     /// The pushes an update concerns. Room data goes to the room, through every installation
     /// that covers it (the room's own, and group-wide ones); add-on-wide data goes to each
     /// installation: its room for a room installation, its group for a global one.
     /// Installations stored without verification have no API URL or token URL and get none.
-    static func pushes(key: String, room: Int?, data: JSONValue, installations: [Installation]) -> [GlancePush] {
+    static func pushes(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> [GlancePush] {
         installations.compactMap { installation in
             guard installation.apiUrl != nil, installation.tokenUrl != nil else { return nil }
             if let room {

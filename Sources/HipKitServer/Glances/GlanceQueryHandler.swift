@@ -43,7 +43,7 @@ struct GlanceQueryHandler: Sendable {
         }
     }
 
-    private func latest(_ glance: SiteSnapshot.Glance, room: Int?) async throws(APIError) -> JSONValue? {
+    private func latest(_ glance: SiteSnapshot.Glance, room: Int?) async throws(APIError) -> JSONNode? {
         do {
             if let room, let data = try await store.glanceData(key: glance.key, room: room) { return data }
             if let data = try await store.glanceData(key: glance.key, room: nil) { return data }

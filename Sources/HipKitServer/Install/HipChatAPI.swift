@@ -43,7 +43,7 @@ struct HipChatAPI: Sendable {
                     + ((300..<400).contains(response.status) ? " (redirects are not followed)" : ""),
                 field: "capabilitiesUrl")
         }
-        guard let document = response.json, document.objectValue != nil else {
+        guard let document = response.json, document.dictionaryValue != nil else {
             throw APIError(
                 .forbidden, "the capabilities document at \(capabilitiesUrl) is not JSON", field: "capabilitiesUrl")
         }
@@ -52,11 +52,13 @@ struct HipChatAPI: Sendable {
                 .forbidden, "the capabilities document's links.self is not \(capabilitiesUrl)", field: "capabilitiesUrl"
             )
         }
-        guard let tokenUrl = document["capabilities"]?["oauth2Provider"]?["tokenUrl"]?.stringValue else {
+        // HipChat's own capabilities document speaks the descriptor's vocabulary.
+        let capabilities = document[DescriptorField.capabilities.rawValue]
+        guard let tokenUrl = capabilities?[ModuleKind.oauth2Provider.rawValue]?["tokenUrl"]?.stringValue else {
             throw APIError(
                 .forbidden, "the capabilities document names no oauth2Provider.tokenUrl", field: "capabilitiesUrl")
         }
-        guard let apiUrl = document["capabilities"]?["hipchatApiProvider"]?["url"]?.stringValue else {
+        guard let apiUrl = capabilities?["hipchatApiProvider"]?["url"]?.stringValue else {
             throw APIError(
                 .forbidden, "the capabilities document names no hipchatApiProvider.url", field: "capabilitiesUrl")
         }
@@ -90,7 +92,7 @@ struct HipChatAPI: Sendable {
     }
 
     /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.
-    func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONValue, token: String)
+    func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONNode, token: String)
         async throws(APIError) -> OutgoingResponse
     {
         let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
@@ -101,7 +103,8 @@ struct HipChatAPI: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.httpBody =
-            JSONValue.object(["glance": .array([.object(["key": .string(key), "content": data])])]).jsonData
+            JSONNode.object([ModuleKind.glance.rawValue: .array([.object(["key": .string(key), "content": data])])])
+            .jsonData
         return try await send(request, "HipChat's API")
     }
 

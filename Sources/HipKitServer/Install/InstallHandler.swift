@@ -24,8 +24,8 @@ struct InstallHandler: Sendable {
     static let minimumSecretLength = 32
 
     /// `POST callbackUrl` (`isUpdate` false) or `POST updateCallbackUrl`.
-    func install(_ body: JSONValue, isUpdate: Bool) async throws(APIError) -> Response {
-        guard body.objectValue != nil else {
+    func install(_ body: JSONNode, isUpdate: Bool) async throws(APIError) -> Response {
+        guard body.dictionaryValue != nil else {
             throw APIError.badRequest("the install body must be a JSON object", field: "body")
         }
         let oauthId = try Self.requiredString(body, "oauthId", maxLength: 256)
@@ -172,7 +172,7 @@ struct InstallHandler: Sendable {
         }
     }
 
-    private static func requiredString(_ body: JSONValue, _ name: String, maxLength: Int) throws(APIError) -> String {
+    private static func requiredString(_ body: JSONNode, _ name: String, maxLength: Int) throws(APIError) -> String {
         guard let value = body[name], !value.isNull else {
             throw APIError.badRequest("\(name) is missing", field: name)
         }

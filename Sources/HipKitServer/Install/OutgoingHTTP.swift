@@ -10,7 +10,7 @@ import Synchronization
 struct OutgoingResponse: Sendable {
     var status: Int
     var body: Data
-    var json: JSONValue? { JSONValue.parse(body) }
+    var json: JSONNode? { JSONNode.parse(body) }
     var isSuccess: Bool { (200..<300).contains(status) }
 }
 

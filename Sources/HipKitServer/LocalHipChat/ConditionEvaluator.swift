@@ -14,20 +14,20 @@ struct ConditionEvaluator: Sendable {
         /// The message an action is offered on; nil for glances, panels and input actions.
         var message: RoomMessage?
         /// The glance's loaded data (`glance_matches` reads its `metadata`); nil while not loaded.
-        var glanceData: JSONValue?
+        var glanceData: JSONNode?
     }
 
     var context: Context
 
     /// `conditions` as the descriptor gives them: a list, one condition, or nothing.
-    func evaluate(_ conditions: JSONValue?) -> Bool {
+    func evaluate(_ conditions: JSONNode?) -> Bool {
         guard let conditions, !conditions.isNull else { return true }
         if let list = conditions.arrayValue { return list.allSatisfy(evaluateOne) }
         return evaluateOne(conditions)
     }
 
-    private func evaluateOne(_ condition: JSONValue) -> Bool {
-        guard condition.objectValue != nil else { return false }
+    private func evaluateOne(_ condition: JSONNode) -> Bool {
+        guard condition.dictionaryValue != nil else { return false }
         if let parts = condition["conditions"]?.arrayValue {
             let type = condition["type"]?.stringValue?.lowercased() ?? "and"
             let result = type == "or" ? parts.contains(where: evaluateOne) : parts.allSatisfy(evaluateOne)
@@ -38,7 +38,7 @@ struct ConditionEvaluator: Sendable {
         return condition["invert"]?.boolValue == true ? !result : result
     }
 
-    private func holds(_ name: String, params: JSONValue) -> Bool {
+    private func holds(_ name: String, params: JSONNode) -> Bool {
         let user = context.user
         switch name {
         case "room_is_public": return context.room.isPublic
@@ -62,7 +62,7 @@ struct ConditionEvaluator: Sendable {
     }
 
     /// Every given parameter must match: `type`, `file_type`, `regex {pattern, flags}`, `sender`.
-    private func messageMatches(_ message: RoomMessage, _ params: JSONValue) -> Bool {
+    private func messageMatches(_ message: RoomMessage, _ params: JSONNode) -> Bool {
         if let type = params["type"]?.stringValue, type != message.kind.rawValue { return false }
         if let fileType = params["file_type"]?.stringValue {
             // The local room has no file messages; only an image link could be one.
@@ -115,7 +115,7 @@ struct ConditionEvaluator: Sendable {
     private static let compiled = Mutex<[String: CompiledPattern]>([:])
 
     /// `[{attr: "a.b", eq|lt|gt: value}, …]`, all of which must hold against `metadata`.
-    static func metadataMatches(_ metadata: JSONValue?, _ rules: JSONValue?) -> Bool {
+    static func metadataMatches(_ metadata: JSONNode?, _ rules: JSONNode?) -> Bool {
         guard let rules = rules?.arrayValue else { return true }
         return rules.allSatisfy { rule in
             guard let path = rule["attr"]?.stringValue else { return false }
@@ -130,21 +130,21 @@ struct ConditionEvaluator: Sendable {
     }
 
     /// `==` in JavaScript's spirit for the values metadata holds: `3` equals `"3"`.
-    private static func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    private static func looselyEqual(_ a: JSONNode, _ b: JSONNode) -> Bool {
         if a == b { return true }
         if let x = number(a), let y = number(b) { return x == y }
-        return a.templateText == b.templateText && a.objectValue == nil && a.arrayValue == nil
+        return a.templateText == b.templateText && a.dictionaryValue == nil && a.arrayValue == nil
     }
 
-    private static func compare(_ a: JSONValue, _ b: JSONValue) -> Int? {
+    private static func compare(_ a: JSONNode, _ b: JSONNode) -> Int? {
         if let x = number(a), let y = number(b) { return x < y ? -1 : (x > y ? 1 : 0) }
         if let x = a.stringValue, let y = b.stringValue { return x < y ? -1 : (x > y ? 1 : 0) }
         return nil
     }
 
-    private static func number(_ value: JSONValue) -> Double? {
-        switch value {
-        case .int(let i): Double(i)
+    private static func number(_ value: JSONNode) -> Double? {
+        switch value.value {
+        case .integer(let i): Double(i)
         case .double(let d): d
         case .string(let s): Double(s)
         default: nil

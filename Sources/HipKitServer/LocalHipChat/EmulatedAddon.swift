@@ -7,17 +7,17 @@ import HipChatConnect
 struct EmulatedAddon: Sendable {
     /// A sidebar panel, dialog, external page or configuration page: something that opens.
     struct View: Sendable {
-        enum Kind: String, Sendable { case webPanel, dialog, externalPage, configurable }
-        var kind: Kind
+        /// A web panel, dialog, external page or the configuration page.
+        var kind: ModuleKind
         var key: String
         var name: String
         var url: String
         /// `authentication: none` views get no `signed_request`.
         var signed: Bool
         /// The dialog's `options` (size, style, buttons, hint, filter); `{}` for the others.
-        var options: JSONValue
+        var options: JSONNode
         var weight: Int
-        var conditions: JSONValue?
+        var conditions: JSONNode?
     }
 
     struct Glance: Sendable {
@@ -28,20 +28,16 @@ struct EmulatedAddon: Sendable {
         var queryUrl: String?
         var target: Target?
         var weight: Int
-        var conditions: JSONValue?
+        var conditions: JSONNode?
     }
 
     struct Action: Sendable {
-        enum Location: String, Sendable {
-            case message = "hipchat.message.action"
-            case input = "hipchat.input.action"
-        }
         var key: String
         var name: String
-        var location: Location
+        var location: ActionLocation
         var target: Target?
         var weight: Int
-        var conditions: JSONValue?
+        var conditions: JSONNode?
     }
 
     struct Webhook: Sendable {
@@ -56,10 +52,15 @@ struct EmulatedAddon: Sendable {
     /// A module key to open, with the options the referrer gives it.
     struct Target: Sendable {
         var key: String
-        var options: JSONValue?
+        var options: JSONNode?
+
+        init(_ target: HipChatConnect.Target) {
+            key = target.key.value
+            options = target.options
+        }
     }
 
-    var descriptor: JSONValue
+    var descriptor: JSONNode
     var descriptorURL: URL
     var key: String
     var name: String
@@ -82,106 +83,81 @@ struct EmulatedAddon: Sendable {
 
     /// Reads `descriptor`, fetched from `url`. Throws when it is not a descriptor at all; what
     /// HipChat would have ignored (a module with no key, an unknown member) is skipped.
-    init(descriptor: JSONValue, url: URL) throws(Invalid) {
-        guard descriptor.objectValue != nil else {
+    init(descriptor json: JSONNode, url: URL) throws(Invalid) {
+        guard json.isObject else {
             throw Invalid(description: "the descriptor at \(url) is not a JSON object")
         }
-        self.descriptor = descriptor
+        let descriptor = ConnectDescriptor(json)
+        self.descriptor = json
         self.descriptorURL = url
-        guard let key = descriptor["key"]?.stringValue, !key.isEmpty else {
+        guard let key = descriptor.key, !key.isEmpty else {
             throw Invalid(description: "the descriptor at \(url) has no key")
         }
         self.key = key
-        self.name = Self.text(descriptor["name"]) ?? key
-        self.description = Self.text(descriptor["description"]) ?? ""
-        let capabilities = descriptor["capabilities"] ?? descriptor["modules"] ?? .object([:])
-        let consumer = capabilities["hipchatApiConsumer"]
-        scopes = consumer?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        fromName = consumer?["fromName"]?.stringValue
-        let avatar = consumer?["avatar"]
-        avatarURL = Self.absolute(avatar?.stringValue ?? avatar?["url"]?.stringValue, against: url)
-        let installable = capabilities["installable"]
-        allowGlobal = installable?["allowGlobal"]?.boolValue ?? true
-        allowRoom = installable?["allowRoom"]?.boolValue ?? true
-        callbackUrl = Self.absolute(installable?["callbackUrl"]?.stringValue, against: url)
-        updateCallbackUrl = Self.absolute(installable?["updateCallbackUrl"]?.stringValue, against: url)
+        self.name = Self.text(json[DescriptorField.name.rawValue]) ?? key
+        self.description = Self.text(json[DescriptorField.description.rawValue]) ?? ""
+        scopes = descriptor.consumer?.scopes.map(\.value) ?? []
+        fromName = descriptor.consumer?.fromName
+        avatarURL = Self.absolute(descriptor.consumer?.avatar?.url?.value, against: url)
+        allowGlobal = descriptor.installable?.allowGlobal ?? true
+        allowRoom = descriptor.installable?.allowRoom ?? true
+        callbackUrl = Self.absolute(descriptor.installable?.callbackUrl?.value, against: url)
+        updateCallbackUrl = Self.absolute(descriptor.installable?.updateCallbackUrl?.value, against: url)
 
-        for glance in Self.list(capabilities["glance"]) {
-            guard let key = glance["key"]?.stringValue else { continue }
+        for glance in descriptor.glances {
+            guard let key = glance.key else { continue }
             glances.append(
                 Glance(
-                    key: key, name: Self.text(glance["name"]) ?? key,
-                    iconURL: Self.absolute(glance["icon"]?["url"]?.stringValue, against: url),
-                    iconURL2x: Self.absolute(glance["icon"]?["url@2x"]?.stringValue, against: url),
-                    queryUrl: Self.absolute(glance["queryUrl"]?.stringValue, against: url),
-                    target: Self.target(glance["target"]), weight: glance["weight"]?.intValue ?? 100,
-                    conditions: glance["conditions"]))
+                    key: key, name: glance.name?.value ?? key,
+                    iconURL: Self.absolute(glance.icon?.url?.value, against: url),
+                    iconURL2x: Self.absolute(glance.icon?.url2x?.value, against: url),
+                    queryUrl: Self.absolute(glance.queryUrl?.value, against: url),
+                    target: glance.target.map(Target.init), weight: glance.weight, conditions: glance.conditions))
         }
         glances.sort { ($0.weight, $0.key) < ($1.weight, $1.key) }
-        for (member, kind) in [("webPanel", View.Kind.webPanel), ("dialog", .dialog), ("externalPage", .externalPage)] {
-            for module in Self.list(capabilities[member]) {
-                guard let key = module["key"]?.stringValue,
-                    let address = Self.absolute(module["url"]?.stringValue, against: url)
-                else { continue }
-                views.append(
-                    View(
-                        kind: kind, key: key, name: Self.text(module["name"]) ?? Self.text(module["title"]) ?? key,
-                        url: address,
-                        signed: module["authentication"]?.stringValue != "none",
-                        options: module["options"] ?? .object([:]),
-                        weight: module["weight"]?.intValue ?? 100, conditions: module["conditions"]))
-            }
+        for view in descriptor.webPanels as [any ConnectView] + descriptor.dialogs + descriptor.externalPages {
+            guard let key = view.key, let address = Self.absolute(view.url?.value, against: url) else { continue }
+            views.append(
+                View(
+                    kind: view.kind, key: key, name: view.displayName?.value ?? key, url: address,
+                    signed: view.authentication != .none,
+                    options: (view as? ConnectDescriptor.Dialog)?.options ?? .object([]),
+                    weight: (view as? ConnectDescriptor.WebPanel)?.weight ?? 100,
+                    conditions: (view as? ConnectDescriptor.WebPanel)?.conditions))
         }
-        if let configurable = capabilities["configurable"],
-            let address = Self.absolute(configurable["url"]?.stringValue, against: url)
+        if let configurable = descriptor.configurable,
+            let address = Self.absolute(configurable.url?.value, against: url)
         {
             views.append(
                 View(
-                    kind: .configurable, key: "configurable", name: "Configure \(name)", url: address,
-                    signed: configurable["authentication"]?.stringValue != "none", options: .object([:]), weight: 100,
+                    kind: .configurable, key: ModuleKind.configurable.rawValue, name: "Configure \(name)",
+                    url: address, signed: configurable.authentication != .none, options: .object([]), weight: 100,
                     conditions: nil))
         }
-        for action in Self.list(capabilities["action"]) {
-            guard let key = action["key"]?.stringValue,
-                let location = action["location"]?.stringValue.flatMap(Action.Location.init)
-            else { continue }
+        for action in descriptor.actions {
+            guard let key = action.key, let location = action.location else { continue }
             actions.append(
                 Action(
-                    key: key, name: Self.text(action["name"]) ?? key, location: location,
-                    target: Self.target(action["target"]),
-                    weight: action["weight"]?.intValue ?? 100, conditions: action["conditions"]))
+                    key: key, name: action.name?.value ?? key, location: location,
+                    target: action.target.map(Target.init),
+                    weight: action.weight, conditions: action.conditions))
         }
         actions.sort { ($0.weight, $0.key) < ($1.weight, $1.key) }
-        for webhook in Self.list(capabilities["webhook"]) {
-            guard let event = webhook["event"]?.stringValue,
-                let address = Self.absolute(webhook["url"]?.stringValue, against: url)
+        for webhook in descriptor.webhooks {
+            guard let event = webhook.event?.value, let address = Self.absolute(webhook.url?.value, against: url)
             else { continue }
             webhooks.append(
                 Webhook(
-                    key: webhook["key"]?.stringValue, name: webhook["name"]?.stringValue, event: event,
-                    pattern: webhook["pattern"]?.stringValue, url: address,
-                    jwt: webhook["authentication"]?.stringValue == "jwt"))
+                    key: webhook.key, name: webhook.name, event: event, pattern: webhook.pattern, url: address,
+                    jwt: webhook.authentication == .jwt))
         }
     }
 
     func view(_ key: String) -> View? { views.first { $0.key == key } }
 
     /// A localisable text: a string, or `{value, i18n}`.
-    static func text(_ value: JSONValue?) -> String? {
+    static func text(_ value: JSONNode?) -> String? {
         value?.stringValue ?? value?["value"]?.stringValue
-    }
-
-    /// Module lists; `webhook` was often given as a single object, which HipChat accepted.
-    private static func list(_ value: JSONValue?) -> [JSONValue] {
-        if let array = value?.arrayValue { return array }
-        if let value, value.objectValue != nil { return [value] }
-        return []
-    }
-
-    private static func target(_ value: JSONValue?) -> Target? {
-        if let key = value?.stringValue { return Target(key: key, options: nil) }
-        if let key = value?["key"]?.stringValue { return Target(key: key, options: value?["options"]) }
-        return nil
     }
 
     /// URLs in a descriptor are absolute in practice; a relative one is read against the

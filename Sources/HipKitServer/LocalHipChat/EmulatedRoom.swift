@@ -45,18 +45,18 @@ struct EmulatedUser: Sendable {
     }
 
     /// `HipChat.user.getCurrentUser`'s answer.
-    var json: JSONValue {
+    var json: JSONNode {
         .object([
-            "id": .int(id), "name": .string(name), "mention_name": .string(mentionName), "email": .string(email),
+            "id": .integer(id), "name": .string(name), "mention_name": .string(mentionName), "email": .string(email),
             "title": .string(isGuest ? "Guest" : "Engineer"), "photo_url": .null, "is_admin": .bool(isAdmin),
             "is_guest": .bool(isGuest), "presence": .object(["show": .string("chat")]), "timezone": .string("UTC"),
         ])
     }
 
     /// The `from` of a message in webhook payloads.
-    var sender: JSONValue {
+    var sender: JSONNode {
         .object([
-            "id": .int(id), "mention_name": .string(mentionName), "name": .string(name),
+            "id": .integer(id), "mention_name": .string(mentionName), "name": .string(name),
             "links": .object(["self": .string("https://api.hipchat.local/v2/user/\(id)")]),
         ])
     }
@@ -73,16 +73,16 @@ struct EmulatedRoom: Sendable {
     var isPublic = true
     var ownerId = EmulatedUser.playing(.owner).id
 
-    var json: JSONValue {
+    var json: JSONNode {
         .object([
-            "id": .int(id), "name": .string(name), "topic": .string(topic),
+            "id": .integer(id), "name": .string(name), "topic": .string(topic),
             "privacy": .string(isPublic ? "public" : "private"),
-            "owner": .object(["id": .int(ownerId)]), "is_archived": .bool(false),
+            "owner": .object(["id": .integer(ownerId)]), "is_archived": .bool(false),
         ])
     }
 
     /// `HipChat.room.getParticipants`: everyone a role can be, plus the room's regulars.
-    var participants: JSONValue {
+    var participants: JSONNode {
         let members = EmulatedRole.allCases.filter { $0 != .guest }.map { EmulatedUser.playing($0).json }
         return .object(["members": .array(members), "guests": .array([EmulatedUser.playing(.guest).json])])
     }

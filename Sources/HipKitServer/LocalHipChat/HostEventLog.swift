@@ -23,18 +23,18 @@ final class HostEventLog: Sendable {
         var url: String
         var status: Int?
         var milliseconds: Double?
-        var claims: JSONValue?
+        var claims: JSONNode?
         var note: String?
         var requestBody: String?
         var responseBody: String?
 
-        var json: JSONValue {
-            var object: [String: JSONValue] = [
-                "id": .int(id), "time": .string(ISO8601DateFormatter().string(from: time)),
+        var json: JSONNode {
+            var object: [String: JSONNode] = [
+                "id": .integer(id), "time": .string(ISO8601DateFormatter().string(from: time)),
                 "direction": .string(direction.rawValue),
                 "method": .string(method), "url": .string(url),
             ]
-            if let status { object["status"] = .int(status) }
+            if let status { object["status"] = .integer(status) }
             if let milliseconds { object["ms"] = .double((milliseconds * 10).rounded() / 10) }
             if let claims { object["claims"] = claims }
             if let note { object["note"] = .string(note) }

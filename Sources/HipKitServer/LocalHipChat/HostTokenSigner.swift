@@ -43,7 +43,7 @@ struct HostTokenSigner: Sendable {
     }
 
     /// A token's claims without checking it, for the event log.
-    static func decodedClaims(_ token: String) -> JSONValue? {
+    static func decodedClaims(_ token: String) -> JSONNode? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return nil }
         return JWTVerifier.decodeSegment(parts[1])

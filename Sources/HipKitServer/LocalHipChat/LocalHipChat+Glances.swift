@@ -27,7 +27,7 @@ extension LocalHipChat {
                     glanceErrors[glance.key] = "queryUrl answered \(response.status): \(Self.errorText(response))"
                     continue
                 }
-                guard let data = response.json, data.objectValue != nil else {
+                guard let data = response.json, data.dictionaryValue != nil else {
                     glanceErrors[glance.key] = "queryUrl answered something that is not a JSON object"
                     continue
                 }
@@ -43,9 +43,9 @@ extension LocalHipChat {
 
     /// Glance data from a query or a push, checked as HipChat read it: `label {type, value}`
     /// (or a plain string), `status` a lozenge or an icon, `metadata` anything.
-    func acceptGlance(_ key: String, _ data: JSONValue) throws(Failure) {
-        guard data.objectValue != nil else { throw Failure("glance data must be a JSON object") }
-        var out: [String: JSONValue] = [:]
+    func acceptGlance(_ key: String, _ data: JSONNode) throws(Failure) {
+        guard data.dictionaryValue != nil else { throw Failure("glance data must be a JSON object") }
+        var out: [String: JSONNode] = [:]
         let label = data["label"]
         if let text = label?.stringValue {
             out["label"] = .string(LimitedHTML.sanitize(text, allowing: LimitedHTML.glanceTags))

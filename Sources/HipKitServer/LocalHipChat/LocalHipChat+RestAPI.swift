@@ -5,7 +5,7 @@ extension LocalHipChat {
     /// An answer of the emulated REST API.
     struct APIAnswer: Sendable {
         var status: Int
-        var body: JSONValue?
+        var body: JSONNode?
     }
 
     /// HipChat's side of what an add-on calls: `GET /v2/capabilities`, `POST /v2/oauth/token`,
@@ -60,7 +60,7 @@ extension LocalHipChat {
     }
 
     /// HipChat's capabilities document, pointing at this HipChat's token endpoint and API.
-    var capabilitiesDocument: JSONValue {
+    var capabilitiesDocument: JSONNode {
         .object([
             "name": .string("Local HipChat"), "key": .string("hipchat"),
             "description": .string("HipChat, played by hipkit"),
@@ -68,8 +68,8 @@ extension LocalHipChat {
                 "self": .string(configuration.capabilitiesURL), "api": .string(configuration.apiURL),
                 "homepage": .string(configuration.publicURL + "/"),
             ]),
-            "capabilities": .object([
-                "oauth2Provider": .object([
+            DescriptorField.capabilities.rawValue: .object([
+                ModuleKind.oauth2Provider.rawValue: .object([
                     "tokenUrl": .string(configuration.tokenURL),
                     "authorizationUrl": .string(configuration.publicURL + "/users/authorize"),
                 ]),
@@ -78,11 +78,11 @@ extension LocalHipChat {
                     "availableScopes": .object(
                         Dictionary(
                             uniqueKeysWithValues: Self.scopes.map {
-                                ($0, JSONValue.object(["id": .string($0), "name": .string($0)]))
+                                ($0, JSONNode.object(["id": .string($0), "name": .string($0)]))
                             })),
                 ]),
             ]),
-            "connect_server_api_version": .int(1),
+            "connect_server_api_version": .integer(1),
         ])
     }
 
@@ -125,7 +125,8 @@ extension LocalHipChat {
         return APIAnswer(
             status: 200,
             body: .object([
-                "access_token": .string(token), "expires_in": .int(3600), "group_id": .int(EmulatedRoom.groupId),
+                "access_token": .string(token), "expires_in": .integer(3600),
+                "group_id": .integer(EmulatedRoom.groupId),
                 "group_name": .string(EmulatedRoom.groupName), "token_type": .string("bearer"),
                 "scope": .string(asked.joined(separator: " ")),
             ]))
@@ -148,7 +149,7 @@ extension LocalHipChat {
         guard id == String(room.id) || id.removingPercentEncoding == room.name else {
             return Self.apiError(404, "no room \(id)")
         }
-        guard let json = JSONValue.parse(body) else { return Self.apiError(400, "the body is not JSON") }
+        guard let json = JSONNode.parse(body) else { return Self.apiError(400, "the body is not JSON") }
         let from = installed?.addon.fromName ?? installed?.addon.name ?? "Add-on"
         do {
             messages.append(try RoomMessage.notification(json, id: nextMessageId(), from: from))
@@ -163,7 +164,7 @@ extension LocalHipChat {
         guard bearer(authorization) != nil else {
             return Self.apiError(401, "a Bearer token from the token endpoint is required")
         }
-        guard let json = JSONValue.parse(body), let glances = json["glance"]?.arrayValue else {
+        guard let json = JSONNode.parse(body), let glances = json[ModuleKind.glance.rawValue]?.arrayValue else {
             return Self.apiError(400, "the body must be {\"glance\": [{\"key\": …, \"content\": …}]}")
         }
         let known = Set(installed?.addon.glances.map(\.key) ?? [])
@@ -187,7 +188,7 @@ extension LocalHipChat {
         APIAnswer(
             status: status,
             body: .object([
-                "error": .object(["code": .int(status), "message": .string(message), "type": .string("hipkit")])
+                "error": .object(["code": .integer(status), "message": .string(message), "type": .string("hipkit")])
             ]))
     }
 

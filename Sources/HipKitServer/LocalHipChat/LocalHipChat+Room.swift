@@ -25,7 +25,7 @@ extension LocalHipChat {
                     regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil
                 else { continue }
             }
-            let item: JSONValue = .object([
+            let item: JSONNode = .object([
                 "message": .object([
                     "id": .string(message.id), "date": .string(ISO8601DateFormatter().string(from: message.date)),
                     "from": user.sender, "message": .string(trimmed), "type": .string("message"),
@@ -49,16 +49,17 @@ extension LocalHipChat {
             log.changed()
         }
         guard let installed else { return }
-        var item: [String: JSONValue] = ["room": roomPayload, "sender": user.sender]
+        var item: [String: JSONNode] = ["room": roomPayload, "sender": user.sender]
         if event == "room_topic_change" { item["topic"] = .string(room.topic) }
         for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event == event {
             await deliver(webhook, index: index, item: .object(item))
         }
     }
 
-    private var roomPayload: JSONValue {
+    private var roomPayload: JSONNode {
         .object([
-            "id": .int(room.id), "name": .string(room.name), "privacy": .string(room.isPublic ? "public" : "private"),
+            "id": .integer(room.id), "name": .string(room.name),
+            "privacy": .string(room.isPublic ? "public" : "private"),
             "is_archived": .bool(false), "version": .string("1"),
             "links": .object(["self": .string(configuration.apiURL + "room/\(room.id)")]),
         ])
@@ -66,10 +67,10 @@ extension LocalHipChat {
 
     /// POSTs one webhook delivery; JWT in the `Authorization` header when the webhook asks for
     /// `authentication: jwt`, `oauth_client_id` in the body always.
-    private func deliver(_ webhook: EmulatedAddon.Webhook, index: Int, item: JSONValue) async {
+    private func deliver(_ webhook: EmulatedAddon.Webhook, index: Int, item: JSONNode) async {
         guard let installed, let url = URL(string: webhook.url) else { return }
-        let payload: JSONValue = .object([
-            "event": .string(webhook.event), "webhook_id": .int(index + 1),
+        let payload: JSONNode = .object([
+            "event": .string(webhook.event), "webhook_id": .integer(index + 1),
             "oauth_client_id": .string(installed.oauthId), "item": item,
         ])
         var request = URLRequest(url: url)
@@ -86,7 +87,7 @@ extension LocalHipChat {
                 systemNote("Webhook \(name) answered \(response.status): \(Self.errorText(response))")
                 return
             }
-            guard !response.body.isEmpty, let reply = response.json, reply.objectValue != nil else { return }
+            guard !response.body.isEmpty, let reply = response.json, reply.dictionaryValue != nil else { return }
             let message = try RoomMessage.notification(
                 reply, id: nextMessageId(), from: installed.addon.fromName ?? installed.addon.name)
             messages.append(message)

@@ -4,24 +4,25 @@ import HipChatConnect
 extension LocalHipChat {
     /// Everything the room page draws, with the conditions already evaluated for the role
     /// being played: which glances show, which actions each message offers.
-    func state() -> JSONValue {
+    func state() -> JSONNode {
         let user = self.user
         let context = ConditionEvaluator.Context(user: user, room: room, message: nil, glanceData: nil)
-        var object: [String: JSONValue] = [
+        var object: [String: JSONNode] = [
             "room": room.json, "user": user.json, "role": .string(role.rawValue),
             "roles": .array(EmulatedRole.allCases.map { .string($0.rawValue) }),
             "descriptorUrl": .string(configuration.descriptorURL.absoluteString),
-            "addonError": addonError.map(JSONValue.string) ?? .null,
+            "addonError": addonError.map(JSONNode.text) ?? .null,
         ]
         object["addon"] =
             (installed?.addon ?? addon).map { addon in
                 .object([
                     "key": .string(addon.key), "name": .string(addon.name), "description": .string(addon.description),
-                    "scopes": .array(addon.scopes.map(JSONValue.string)), "allowGlobal": .bool(addon.allowGlobal),
-                    "allowRoom": .bool(addon.allowRoom), "avatar": addon.avatarURL.map(JSONValue.string) ?? .null,
+                    "scopes": .array(addon.scopes.map(JSONNode.text)), "allowGlobal": .bool(addon.allowGlobal),
+                    "allowRoom": .bool(addon.allowRoom), "avatar": addon.avatarURL.map(JSONNode.text) ?? .null,
                     "hasUpdateCallback": .bool(addon.updateCallbackUrl != nil),
-                    "configurable": .bool(addon.view("configurable")?.kind == .configurable),
-                    "webhookEvents": .array(Array(Set(addon.webhooks.map(\.event))).sorted().map(JSONValue.string)),
+                    ModuleKind.configurable.rawValue: .bool(
+                        addon.view(ModuleKind.configurable.rawValue)?.kind == .configurable),
+                    "webhookEvents": .array(Array(Set(addon.webhooks.map(\.event))).sorted().map(JSONNode.text)),
                 ])
             } ?? .null
         guard let installed else {
@@ -42,14 +43,16 @@ extension LocalHipChat {
                 var evaluator = ConditionEvaluator(context: context)
                 evaluator.context.glanceData = data
                 guard evaluator.evaluate(glance.conditions) else { return nil }
-                return .object([
-                    "key": .string(glance.key), "name": .string(glance.name),
-                    "icon": glance.iconURL.map(JSONValue.string) ?? .null,
-                    "icon2x": glance.iconURL2x.map(JSONValue.string) ?? .null,
-                    "target": glance.target.map { .string($0.key) } ?? .null,
-                    "targetOptions": glance.target?.options ?? .null,
-                    "data": data ?? .null, "error": glanceErrors[glance.key].map(JSONValue.string) ?? .null,
+                let icon: JSONNode = glance.iconURL.map(JSONNode.text) ?? .null
+                let icon2x: JSONNode = glance.iconURL2x.map(JSONNode.text) ?? .null
+                let target: JSONNode = glance.target.map { JSONNode.text($0.key) } ?? .null
+                let targetOptions: JSONNode = glance.target?.options ?? .null
+                let error: JSONNode = glanceErrors[glance.key].map(JSONNode.text) ?? .null
+                let item: JSONNode = .object([
+                    "key": .string(glance.key), "name": .string(glance.name), "icon": icon, "icon2x": icon2x,
+                    "target": target, "targetOptions": targetOptions, "data": data ?? .null, "error": error,
                 ])
+                return item
             })
         object["inputActions"] = .array(
             addon.actions.filter {
@@ -70,7 +73,7 @@ extension LocalHipChat {
         return .object(object)
     }
 
-    private func actionJSON(_ action: EmulatedAddon.Action) -> JSONValue {
+    private func actionJSON(_ action: EmulatedAddon.Action) -> JSONNode {
         .object([
             "key": .string(action.key), "name": .string(action.name),
             "target": action.target.map { .string($0.key) } ?? .null,
@@ -78,11 +81,11 @@ extension LocalHipChat {
         ])
     }
 
-    private func messageJSON(_ message: RoomMessage, actions: [EmulatedAddon.Action]) -> JSONValue {
+    private func messageJSON(_ message: RoomMessage, actions: [EmulatedAddon.Action]) -> JSONNode {
         .object([
             "id": .string(message.id), "kind": .string(message.kind.rawValue), "sender": .string(message.senderName),
             "mine": .bool(message.senderId == user.id), "html": .string(message.html),
-            "color": message.color.map(JSONValue.string) ?? .null,
+            "color": message.color.map(JSONNode.text) ?? .null,
             "card": message.card ?? .null, "date": .string(ISO8601DateFormatter().string(from: message.date)),
             "actions": .array(actions.map(actionJSON)),
         ])
@@ -90,7 +93,7 @@ extension LocalHipChat {
 
     /// `HipChat.user.getCurrentUser`, `room.getRoomDetails`, `room.getParticipants`: answered
     /// only when the add-on holds `view_room`, as HipChat's client enforced.
-    func scopedAPI(_ call: String) throws(Failure) -> JSONValue {
+    func scopedAPI(_ call: String) throws(Failure) -> JSONNode {
         guard let installed else { throw Failure("the add-on is not installed") }
         guard installed.addon.scopes.contains("view_room") else {
             throw Failure("\(call) needs the view_room scope, which the descriptor does not ask for", status: 403)

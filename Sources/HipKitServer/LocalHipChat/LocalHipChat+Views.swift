@@ -9,16 +9,16 @@ extension LocalHipChat {
     /// `roomOrigin` is where the room page runs (it may be `localhost` where the server names
     /// itself `127.0.0.1`); it becomes the view's `xdm_e`, the origin `all.js` talks to.
     func open(
-        target key: String, actionKey: String?, messageId: String?, urlTemplateValues: JSONValue?,
-        options extraOptions: JSONValue?, roomOrigin: String? = nil
-    ) async throws(Failure) -> JSONValue {
+        target key: String, actionKey: String?, messageId: String?, urlTemplateValues: JSONNode?,
+        options extraOptions: JSONNode?, roomOrigin: String? = nil
+    ) async throws(Failure) -> JSONNode {
         guard let installed else { throw Failure("the add-on is not installed") }
         guard let view = installed.addon.view(key) else {
             throw Failure("the add-on has no dialog, sidebar panel or external page '\(key)'", status: 404)
         }
         let message = messageId.flatMap { id in messages.first { $0.id == id } }
         var url = Self.fill(view.url, values: urlTemplateValues, message: message)
-        var claims: JSONValue?
+        var claims: JSONNode?
         let host =
             roomOrigin.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? Self.origin($0) : nil }
             ?? Self.origin(configuration.publicURL)
@@ -33,9 +33,9 @@ extension LocalHipChat {
             HostEventLog.Entry(
                 direction: .view, method: "GET", url: HostEventLog.loggableURL(url), claims: claims,
                 note: "\(view.kind.rawValue) \(view.key)" + (actionKey.map { " from action \($0)" } ?? "")))
-        var options = view.options.objectValue ?? [:]
-        for (name, value) in extraOptions?.objectValue ?? [:] { options[name] = value }
-        var answer: [String: JSONValue] = [
+        var options = view.options.dictionaryValue ?? [:]
+        for (name, value) in extraOptions?.dictionaryValue ?? [:] { options[name] = value }
+        var answer: [String: JSONNode] = [
             "kind": .string(view.kind.rawValue), "key": .string(view.key), "name": .string(view.name),
             "url": .string(url), "options": .object(options),
         ]
@@ -46,16 +46,16 @@ extension LocalHipChat {
 
     /// `{message.body}`, `{message.sender.name}`, `{message.metadata.a.b}`… and the keys of
     /// `urlTemplateValues`, URL-encoded. Placeholders with no value are left empty.
-    static func fill(_ template: String, values: JSONValue?, message: RoomMessage?) -> String {
+    static func fill(_ template: String, values: JSONNode?, message: RoomMessage?) -> String {
         guard template.contains("{") else { return template }
         var result = ""
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
             result += rest[..<open]
             let name = String(rest[rest.index(after: open)..<close])
-            var value: JSONValue? = values?[name]
+            var value: JSONNode? = values?[name]
             if value == nil, name.hasPrefix("message."), let message {
-                var node: JSONValue? = message.json
+                var node: JSONNode? = message.json
                 for part in name.dropFirst("message.".count).split(separator: ".") { node = node?[String(part)] }
                 value = node
             }

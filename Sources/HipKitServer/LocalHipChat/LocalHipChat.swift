@@ -82,7 +82,7 @@ public actor LocalHipChat {
     var role: EmulatedRole = .admin
     var room = EmulatedRoom()
     var messages: [RoomMessage] = []
-    var glanceData: [String: JSONValue] = [:]
+    var glanceData: [String: JSONNode] = [:]
     var glanceErrors: [String: String] = [:]
     var nextMessage = 1
     /// Set while an install, update or uninstall runs: each awaits the add-on, and a second
@@ -230,15 +230,15 @@ public actor LocalHipChat {
 
     /// What HipChat POSTed to `callbackUrl` (with the secret) and to `updateCallbackUrl`
     /// (without: the add-on keeps the one it has).
-    private func installBody(oauthId: String, secret: String?, roomId: Int?) -> JSONValue {
-        var body: [String: JSONValue] = [
+    private func installBody(oauthId: String, secret: String?, roomId: Int?) -> JSONNode {
+        var body: [String: JSONNode] = [
             "capabilitiesUrl": .string(configuration.capabilitiesURL), "oauthId": .string(oauthId),
         ]
         if let secret {
             body["oauthSecret"] = .string(secret)
-            body["groupId"] = .int(EmulatedRoom.groupId)
+            body["groupId"] = .integer(EmulatedRoom.groupId)
         }
-        if let roomId { body["roomId"] = .int(roomId) }
+        if let roomId { body["roomId"] = .integer(roomId) }
         return .object(body)
     }
 
@@ -249,7 +249,7 @@ public actor LocalHipChat {
         changingInstallation = true
     }
 
-    private func postInstall(to address: String, body: JSONValue, what: String) async throws(Failure) {
+    private func postInstall(to address: String, body: JSONNode, what: String) async throws(Failure) {
         guard let url = URL(string: address) else { throw Failure("callbackUrl \(address) is not a URL") }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"

@@ -83,10 +83,7 @@ struct LocalHipChatRoutes: Sendable {
                     await hipchat.loadDescriptor()
                 }
                 var state = await hipchat.state()
-                if case .object(var object) = state {
-                    object["log"] = .array(hipchat.log.entries.map(\.json))
-                    state = .object(object)
-                }
+                if state.isObject { state["log"] = .array(hipchat.log.entries.map(\.json)) }
                 return JSONResponse.make(state)
             case "events":
                 return events()
@@ -99,8 +96,8 @@ struct LocalHipChatRoutes: Sendable {
         }
         try Self.checkSameOrigin(request)
         let data = try await Self.body(request)
-        let body = data.isEmpty ? JSONValue.object([:]) : (JSONValue.parse(data) ?? .null)
-        guard body.objectValue != nil else { throw APIError.badRequest("the body must be a JSON object") }
+        let body = data.isEmpty ? JSONNode.object([:]) : (JSONNode.parse(data) ?? .null)
+        guard body.dictionaryValue != nil else { throw APIError.badRequest("the body must be a JSON object") }
         do {
             switch name {
             case "install": try await hipchat.install(inRoom: body["room"]?.boolValue ?? false)

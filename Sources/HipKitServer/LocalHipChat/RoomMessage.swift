@@ -19,17 +19,17 @@ struct RoomMessage: Sendable {
     var html: String
     var color: String?
     /// The card, its HTML fields sanitised to `a`, `b`, `i`, `strong`, `span`.
-    var card: JSONValue?
+    var card: JSONNode?
 
     /// The message as `message_matches` / `card_matches` and the JavaScript API's action events
     /// see it.
-    var json: JSONValue {
-        var object: [String: JSONValue] = [
+    var json: JSONNode {
+        var object: [String: JSONNode] = [
             "mid": .string(id), "id": .string(id), "body": .string(body), "type": .string(kind.rawValue),
             "date": .string(ISO8601DateFormatter().string(from: date)),
             "sender": .object([
-                "id": senderId.map(JSONValue.int) ?? .null, "name": .string(senderName),
-                "mention": senderMention.map(JSONValue.string) ?? .null,
+                "id": senderId.map { JSONNode.integer($0) } ?? .null, "name": .string(senderName),
+                "mention": senderMention.map(JSONNode.text) ?? .null,
             ]),
         ]
         if let card {
@@ -45,10 +45,10 @@ struct RoomMessage: Sendable {
 
     /// A notification from a reply body or the notification API; throws a message for the
     /// add-on when the body is not one HipChat would have shown.
-    static func notification(_ body: JSONValue, id: String, from defaultFrom: String) throws(NotificationError)
+    static func notification(_ body: JSONNode, id: String, from defaultFrom: String) throws(NotificationError)
         -> RoomMessage
     {
-        guard body.objectValue != nil else { throw NotificationError("the notification must be a JSON object") }
+        guard body.dictionaryValue != nil else { throw NotificationError("the notification must be a JSON object") }
         guard let text = body["message"]?.stringValue, !text.isEmpty else {
             throw NotificationError("message is required (1 to 10,000 characters)")
         }
@@ -62,7 +62,7 @@ struct RoomMessage: Sendable {
         guard colors.contains(color) else {
             throw NotificationError("color must be one of \(colors.joined(separator: ", "))")
         }
-        var card: JSONValue?
+        var card: JSONNode?
         if let value = body["card"], !value.isNull {
             card = try sanitisedCard(value)
         }
@@ -82,18 +82,19 @@ struct RoomMessage: Sendable {
     static let cardStyles = ["file", "image", "application", "link", "media"]
 
     /// Checks what HipChat required of a card and sanitises its HTML.
-    private static func sanitisedCard(_ card: JSONValue) throws(NotificationError) -> JSONValue {
-        guard var object = card.objectValue else { throw NotificationError("card must be an object") }
+    private static func sanitisedCard(_ card: JSONNode) throws(NotificationError) -> JSONNode {
+        guard var object = card.dictionaryValue else { throw NotificationError("card must be an object") }
         guard let style = object["style"]?.stringValue, cardStyles.contains(style) else {
             throw NotificationError("card.style must be one of \(cardStyles.joined(separator: ", "))")
         }
         guard object["id"]?.stringValue?.isEmpty == false else { throw NotificationError("card.id is required") }
         guard object["title"]?.stringValue?.isEmpty == false else { throw NotificationError("card.title is required") }
-        func html(_ text: String) -> JSONValue { .string(LimitedHTML.sanitize(text, allowing: LimitedHTML.cardTags)) }
-        switch object["description"] {
+        func html(_ text: String) -> JSONNode { .string(LimitedHTML.sanitize(text, allowing: LimitedHTML.cardTags)) }
+        switch object["description"]?.value {
         case .string(let text)?:
             object["description"] = .object(["value": .string(HTMLText.escape(text)), "format": .string("html")])
-        case .object(let description)?:
+        case .object?:
+            let description = object["description"]?.dictionaryValue ?? [:]
             let value = description["value"]?.stringValue ?? ""
             object["description"] = .object([
                 "value": description["format"]?.stringValue == "html" ? html(value) : .string(HTMLText.escape(value)),
@@ -102,7 +103,7 @@ struct RoomMessage: Sendable {
         default:
             break
         }
-        if var activity = object["activity"]?.objectValue, let text = activity["html"]?.stringValue {
+        if var activity = object["activity"]?.dictionaryValue, let text = activity["html"]?.stringValue {
             activity["html"] = html(text)
             object["activity"] = .object(activity)
         }

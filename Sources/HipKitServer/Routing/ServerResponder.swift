@@ -75,7 +75,7 @@ struct ServerResponder: HTTPResponder {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
             throw APIError(.contentTooLarge, "the request body is larger than \(configuration.maxBodyBytes) bytes")
         }
-        let readBody: () async throws(APIError) -> JSONValue = { () async throws(APIError) -> JSONValue in
+        let readBody: () async throws(APIError) -> JSONNode = { () async throws(APIError) -> JSONNode in
             try await self.readJSON(request)
         }
 
@@ -186,7 +186,7 @@ struct ServerResponder: HTTPResponder {
 
     /// The body as JSON, refusing more than the configured limit (413) and anything that is
     /// not JSON (400).
-    private func readJSON(_ request: Request) async throws(APIError) -> JSONValue {
+    private func readJSON(_ request: Request) async throws(APIError) -> JSONNode {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
@@ -200,7 +200,7 @@ struct ServerResponder: HTTPResponder {
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("the request body is empty; JSON was expected", field: "body")
         }
-        guard let value = JSONValue.parse(Data(buffer.readableBytesView)) else {
+        guard let value = JSONNode.parse(Data(buffer.readableBytesView)) else {
             throw APIError.badRequest("the request body is not valid JSON", field: "body")
         }
         return value

@@ -5,10 +5,10 @@ import HipChatConnect
 struct EffectiveSettings: Sendable {
     let store: any InstallationStore
 
-    func values(fields: [LoadedManifest.SettingField], oauthId: String, room: Int?) async throws(APIError) -> [String:
-        JSONValue]
+    func values(fields: [RuntimeManifest.SettingField], oauthId: String, room: Int?) async throws(APIError) -> [String:
+        JSONNode]
     {
-        var values: [String: JSONValue] = [:]
+        var values: [String: JSONNode] = [:]
         for field in fields {
             if let value = field.defaultValue { values[field.name] = value }
         }

@@ -11,7 +11,7 @@ struct SettingsHandler: Sendable {
     let verifier: JWTVerifier
     let logger: Logger
 
-    func handle(_ settings: SiteSnapshot.Settings, request: Request, body: () async throws(APIError) -> JSONValue)
+    func handle(_ settings: SiteSnapshot.Settings, request: Request, body: () async throws(APIError) -> JSONNode)
         async throws(APIError) -> Response
     {
         let effective = EffectiveSettings(store: store)

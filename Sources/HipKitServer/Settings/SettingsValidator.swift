@@ -4,17 +4,17 @@ import HipChatConnect
 /// Checks posted configuration settings against the fields of the runtime manifest: type,
 /// required, select options, pattern. The first bad field is the answer, named in the 400.
 struct SettingsValidator: Sendable {
-    let fields: [LoadedManifest.SettingField]
+    let fields: [RuntimeManifest.SettingField]
 
     /// Longest text value kept; settings are short by nature.
     static let maxTextLength = 2000
 
-    func validate(_ body: JSONValue) throws(APIError) -> [String: JSONValue] {
-        guard let object = body.objectValue else {
+    func validate(_ body: JSONNode) throws(APIError) -> [String: JSONNode] {
+        guard let object = body.dictionaryValue else {
             throw APIError.badRequest(
                 "settings must be a JSON object of name: value, not \(body.kindDescription)", field: "body")
         }
-        var out: [String: JSONValue] = [:]
+        var out: [String: JSONNode] = [:]
         for field in fields {
             let value = object[field.name] ?? .null
             if value.isNull || value == .string("") {
@@ -31,12 +31,12 @@ struct SettingsValidator: Sendable {
         return out
     }
 
-    private func check(_ value: JSONValue, _ field: LoadedManifest.SettingField) throws(APIError) -> JSONValue {
+    private func check(_ value: JSONNode, _ field: RuntimeManifest.SettingField) throws(APIError) -> JSONNode {
         func wrong(_ expected: String) -> APIError {
             APIError.badRequest(
                 "setting '\(field.name)' must be \(expected), not \(value.kindDescription)", field: field.name)
         }
-        switch field.kind {
+        switch field.type {
         case .text:
             guard let text = value.stringValue else { throw wrong("a string") }
             guard text.count <= Self.maxTextLength else {

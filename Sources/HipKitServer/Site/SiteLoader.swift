@@ -54,17 +54,27 @@ struct SiteLoader {
             throw Failure(diagnostics: diagnostics, sources: sources)
         }
 
-        var manifest = LoadedManifest.empty
+        // The same type `hipkit build` wrote, checked with the same validator it ran.
+        var manifest = RuntimeManifest(key: "")
         let manifestPath = root + "/" + RuntimeManifest.path
         if let manifestData = FileManager.default.contents(atPath: manifestPath) {
-            guard
-                let node = Self.parse(
-                    manifestData, file: shownDist + "/" + RuntimeManifest.path, diagnostics: &diagnostics,
-                    sources: &sources),
-                let read = LoadedManifest.read(node, diagnostics: &diagnostics)
-            else {
-                throw Failure(diagnostics: diagnostics, sources: sources)
+            let shown = shownDist + "/" + RuntimeManifest.path
+            let (read, problems) = RuntimeManifest.decode(manifestData, file: shown)
+            let checked = read.map { RuntimeManifestValidator(file: shown).validate($0) } ?? []
+            if !(problems + checked).isEmpty {
+                // Point at the line of the field each problem names, as in any other file.
+                var ignored: [Diagnostic] = []
+                let located = Self.parse(manifestData, file: shown, diagnostics: &ignored, sources: &sources)
+                diagnostics += (problems + checked).map { problem in
+                    var problem = problem
+                    if let field = problem.field, let node = located?.node(atPath: field), let location = node.location
+                    {
+                        problem.location = location
+                    }
+                    return problem
+                }
             }
+            guard let read, !checked.hasErrors else { throw Failure(diagnostics: diagnostics, sources: sources) }
             manifest = read
         }
 
@@ -85,21 +95,21 @@ struct SiteLoader {
         var snapshotGlances: [SiteSnapshot.Glance] = []
         var seen = Set<String>()
         let manifestGlances = Dictionary(manifest.glances.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        func staticData(path: String, key: String) -> JSONValue? {
+        func staticData(path: String, key: String) -> JSONNode? {
             if let data = manifestGlances[key]?.data { return data }
             let relative =
                 path.hasPrefix(routes.basePath + "/") ? String(path.dropFirst(routes.basePath.count + 1)) : nil
             guard let relative, let file = files[relative], case .memory(let buffer, _) = file.storage else {
                 return nil
             }
-            return JSONValue.parse(Data(buffer.readableBytesView))
+            return JSONNode.parse(Data(buffer.readableBytesView))
         }
         for glance in routes.glances where seen.insert(glance.key).inserted {
             snapshotGlances.append(
                 .init(key: glance.key, path: glance.path, staticData: staticData(path: glance.path, key: glance.key)))
         }
         for glance in manifest.glances where seen.insert(glance.key).inserted {
-            let path = routes.basePath + "/" + (glance.path ?? "glances/\(glance.key).json").drop { $0 == "/" }
+            let path = routes.basePath + "/" + glance.path.drop { $0 == "/" }
             snapshotGlances.append(
                 .init(key: glance.key, path: path, staticData: staticData(path: path, key: glance.key)))
         }
@@ -114,15 +124,14 @@ struct SiteLoader {
                 let reply = try hook.reply.map(ReplyTemplate.init)
                 webhooks.append(
                     .init(
-                        key: hook.key ?? described?.key, path: path, event: hook.event ?? described?.event,
-                        pattern: pattern,
-                        authentication: hook.authentication ?? described?.authentication ?? .none, reply: reply))
+                        key: hook.key ?? described?.key, path: path, event: hook.event, pattern: pattern,
+                        authentication: hook.authentication, reply: reply))
                 webhookPaths.insert(path)
             } catch {
                 diagnostics.append(
                     .error(
                         .invalidTemplate, "the reply of webhook '\(hook.key ?? hook.path)' cannot be used: \(error)",
-                        at: hook.location))
+                        at: SourceLocation(file: shownDist + "/" + RuntimeManifest.path, line: 1, column: 1)))
             }
         }
         // Webhooks only the descriptor knows: acknowledged (and authenticated), never answered.

@@ -11,7 +11,7 @@ final class SiteSnapshot: Sendable {
         var path: String
         /// What the query answers before any data was posted: the manifest's, else the
         /// static file `hipkit build` wrote at the glance's path.
-        var staticData: JSONValue?
+        var staticData: JSONNode?
     }
 
     struct Webhook: Sendable {
@@ -19,13 +19,13 @@ final class SiteSnapshot: Sendable {
         var path: String
         var event: String?
         var pattern: MessagePattern?
-        var authentication: DescriptorRoutes.Access
+        var authentication: Authentication
         var reply: ReplyTemplate?
     }
 
     struct Settings: Sendable {
         var path: String
-        var fields: [LoadedManifest.SettingField]
+        var fields: [RuntimeManifest.SettingField]
         var perRoom: Bool
     }
 
@@ -33,7 +33,7 @@ final class SiteSnapshot: Sendable {
     let root: String
     let signature: SiteSignature
     let routes: DescriptorRoutes
-    let manifest: LoadedManifest
+    let manifest: RuntimeManifest
     /// Files by their path in `dist/`.
     let files: [String: StaticFile]
     /// `atlassian-connect.json`, served at ``DescriptorRoutes/selfPath``.
@@ -46,7 +46,7 @@ final class SiteSnapshot: Sendable {
     let warnings: [Diagnostic]
 
     init(
-        root: String, signature: SiteSignature, routes: DescriptorRoutes, manifest: LoadedManifest,
+        root: String, signature: SiteSignature, routes: DescriptorRoutes, manifest: RuntimeManifest,
         files: [String: StaticFile],
         descriptor: StaticFile, glances: [Glance], webhooks: [Webhook], settings: Settings?, warnings: [Diagnostic]
     ) {

@@ -35,12 +35,12 @@ public struct Installation: Sendable, Hashable {
     }
 
     /// What the admin listing shows: everything but the secret.
-    public var summary: JSONValue {
-        var object: [String: JSONValue] = [
+    public var summary: JSONNode {
+        var object: [String: JSONNode] = [
             "oauthId": .string(oauthId),
             "capabilitiesUrl": .string(capabilitiesUrl),
-            "groupId": .int(groupId),
-            "roomId": roomId.map(JSONValue.int) ?? .null,
+            "groupId": .integer(groupId),
+            "roomId": roomId.map { JSONNode.integer($0) } ?? .null,
             "installedAt": .string(ISO8601DateFormatter().string(from: installedAt)),
             "updatedAt": .string(ISO8601DateFormatter().string(from: updatedAt)),
         ]

@@ -17,12 +17,12 @@ public protocol InstallationStore: Sendable {
     func installations() async throws -> [Installation]
 
     /// Stores glance data for the whole add-on (`room` nil) or for one room.
-    func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws
-    func glanceData(key: String, room: Int?) async throws -> JSONValue?
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws
+    func glanceData(key: String, room: Int?) async throws -> JSONNode?
 
     /// Stores an installation's settings, for the installation (`room` nil) or one room.
-    func putSettings(_ values: [String: JSONValue], oauthId: String, room: Int?) async throws
-    func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]?
+    func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws
+    func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]?
 
     /// Flushes and closes; called once, at shutdown.
     func close() async throws

@@ -187,7 +187,7 @@ public final class SQLiteStore: InstallationStore {
         return try stored.map(unseal)
     }
 
-    public func putGlanceData(_ data: JSONValue, key: String, room: Int?) async throws {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws {
         let text = data.jsonString
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
@@ -197,16 +197,16 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    public func glanceData(key: String, room: Int?) async throws -> JSONValue? {
+    public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         let text = try await pool.read { db in
             try String.fetchOne(
                 db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
         }
-        return text.flatMap { JSONValue.parse(Data($0.utf8)) }
+        return text.flatMap { JSONNode.parse(Data($0.utf8)) }
     }
 
-    public func putSettings(_ values: [String: JSONValue], oauthId: String, room: Int?) async throws {
-        let text = JSONValue.object(values).jsonString
+    public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
+        let text = JSONNode.object(values).jsonString
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
             try db.execute(
@@ -215,12 +215,12 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    public func settings(oauthId: String, room: Int?) async throws -> [String: JSONValue]? {
+    public func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]? {
         let text = try await pool.read { db in
             try String.fetchOne(
                 db, sql: "SELECT data FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
         }
-        return text.flatMap { JSONValue.parse(Data($0.utf8))?.objectValue }
+        return text.flatMap { JSONNode.parse(Data($0.utf8))?.dictionaryValue }
     }
 
     /// Re-encrypts every stored secret, and the key check, under `newSecrets`, in one

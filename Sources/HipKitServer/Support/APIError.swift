@@ -40,7 +40,7 @@ struct APIError: Error, Sendable {
             headers[.contentType] = "text/html; charset=utf-8"
             return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }
-        var object: [String: JSONValue] = ["error": .string(message)]
+        var object: [String: JSONNode] = ["error": .string(message)]
         if let field { object["field"] = .string(field) }
         return JSONResponse.make(.object(object), status: status, headers: headers)
     }
@@ -48,7 +48,7 @@ struct APIError: Error, Sendable {
 
 /// Builds JSON answers with the headers every one of them carries.
 enum JSONResponse {
-    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    static func make(_ value: JSONNode, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
         if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }

@@ -12,7 +12,7 @@ import Mustache
 struct ReplyTemplate: Sendable {
     indirect enum Tree: Sendable {
         case template(MustacheTemplate)
-        case value(JSONValue)
+        case value(JSONNode)
         case array([Tree])
         case object([String: Tree])
     }
@@ -29,13 +29,13 @@ struct ReplyTemplate: Sendable {
     }
 
     let message: MustacheTemplate
-    let messageFormat: String
-    let color: String?
+    let messageFormat: MessageFormat
+    let color: NotificationColor?
     let notify: Bool?
     let card: Tree?
 
-    init(_ reply: LoadedManifest.Reply) throws {
-        message = try Self.compile(reply.message, reply.messageFormat == "text" ? .text : .html)
+    init(_ reply: RuntimeManifest.Reply) throws {
+        message = try Self.compile(reply.message, reply.messageFormat == .text ? .text : .html)
         messageFormat = reply.messageFormat
         color = reply.color
         notify = reply.notify
@@ -43,12 +43,12 @@ struct ReplyTemplate: Sendable {
     }
 
     /// The room notification for one delivery.
-    func render(_ context: [String: Any]) -> JSONValue {
-        var object: [String: JSONValue] = [
+    func render(_ context: [String: Any]) -> JSONNode {
+        var object: [String: JSONNode] = [
             "message": .string(message.render(context)),
-            "message_format": .string(messageFormat),
+            "message_format": .string(messageFormat.rawValue),
         ]
-        if let color { object["color"] = .string(color) }
+        if let color { object["color"] = .string(color.rawValue) }
         if let notify { object["notify"] = .bool(notify) }
         if let card { object["card"] = Self.render(card, context) }
         return .object(object)
@@ -58,13 +58,14 @@ struct ReplyTemplate: Sendable {
         try MustacheTemplate(string: escaping.pragma + text)
     }
 
-    private static func tree(_ value: JSONValue, path: [String], parent: [String: JSONValue]? = nil) throws -> Tree {
-        switch value {
+    private static func tree(_ value: JSONNode, path: [String], parent: [String: JSONNode]? = nil) throws -> Tree {
+        switch value.value {
         case .string(let s) where s.contains("{{"):
             return .template(try compile(s, escaping(for: path, parent: parent)))
         case .array(let items):
             return .array(try items.map { try tree($0, path: path + ["[]"]) })
-        case .object(let members):
+        case .object:
+            let members = value.dictionaryValue ?? [:]
             var out: [String: Tree] = [:]
             for (name, member) in members { out[name] = try tree(member, path: path + [name], parent: members) }
             return .object(out)
@@ -74,7 +75,7 @@ struct ReplyTemplate: Sendable {
     }
 
     /// HTML for the card strings HipChat renders as HTML, text for the rest.
-    private static func escaping(for path: [String], parent: [String: JSONValue]?) -> Escaping {
+    private static func escaping(for path: [String], parent: [String: JSONNode]?) -> Escaping {
         guard let last = path.last else { return .text }
         if last == "html" { return .html }
         if path == ["description"] { return .text }
@@ -82,7 +83,7 @@ struct ReplyTemplate: Sendable {
         return .text
     }
 
-    private static func render(_ tree: Tree, _ context: [String: Any]) -> JSONValue {
+    private static func render(_ tree: Tree, _ context: [String: Any]) -> JSONNode {
         switch tree {
         case .template(let template): return .string(template.render(context))
         case .value(let value): return value

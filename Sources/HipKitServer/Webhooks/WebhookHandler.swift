@@ -14,10 +14,10 @@ struct WebhookHandler: Sendable {
     let logger: Logger
 
     func handle(
-        _ webhook: SiteSnapshot.Webhook, request: Request, body: JSONValue,
+        _ webhook: SiteSnapshot.Webhook, request: Request, body: JSONNode,
         settings: SiteSnapshot.Settings?
     ) async throws(APIError) -> Response {
-        guard body.objectValue != nil else {
+        guard body.dictionaryValue != nil else {
             throw APIError.badRequest("a webhook delivery must be a JSON object", field: "body")
         }
         let delivery = try Delivery(body)
@@ -56,7 +56,7 @@ struct WebhookHandler: Sendable {
         }
         guard let reply = webhook.reply else { return Response(status: .noContent) }
 
-        var settingValues: [String: JSONValue] = [:]
+        var settingValues: [String: JSONNode] = [:]
         if let settings {
             let room = settings.perRoom ? delivery.roomId : nil
             settingValues = try await EffectiveSettings(store: store).values(
@@ -91,17 +91,17 @@ struct WebhookHandler: Sendable {
         var roomId: Int?
         var roomName: String?
 
-        init(_ body: JSONValue) throws(APIError) {
-            func string(_ value: JSONValue?, _ field: String) throws(APIError) -> String? {
+        init(_ body: JSONNode) throws(APIError) {
+            func string(_ value: JSONNode?, _ field: String) throws(APIError) -> String? {
                 guard let value, !value.isNull else { return nil }
                 guard let s = value.stringValue else {
                     throw APIError.badRequest("\(field) must be a string, not \(value.kindDescription)", field: field)
                 }
                 return s
             }
-            func object(_ value: JSONValue?, _ field: String) throws(APIError) -> JSONValue? {
+            func object(_ value: JSONNode?, _ field: String) throws(APIError) -> JSONNode? {
                 guard let value, !value.isNull else { return nil }
-                guard value.objectValue != nil else {
+                guard value.dictionaryValue != nil else {
                     throw APIError.badRequest("\(field) must be an object, not \(value.kindDescription)", field: field)
                 }
                 return value

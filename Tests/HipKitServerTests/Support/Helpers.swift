@@ -6,7 +6,7 @@ import HummingbirdTesting
 @testable import HipKitServer
 
 extension TestResponse {
-    var json: JSONValue? { JSONValue.parse(Data(buffer: body)) }
+    var json: JSONNode? { JSONNode.parse(Data(buffer: body)) }
     var text: String { String(buffer: body) }
     var errorField: String? { json?["field"]?.stringValue }
     var errorMessage: String? { json?["error"]?.stringValue }

@@ -12,7 +12,7 @@ final class StandInHipChat: Sendable {
     struct Push: Sendable {
         var path: String
         var authorization: String?
-        var body: JSONValue?
+        var body: JSONNode?
     }
 
     struct State {
@@ -188,7 +188,7 @@ final class StandInHipChat: Sendable {
                 state.pushes.append(
                     Push(
                         path: request.uri.path, authorization: request.headers[.authorization],
-                        body: JSONValue.parse(Data(buffer: body))))
+                        body: JSONNode.parse(Data(buffer: body))))
                 return false
             }
             return Response(status: fail ? .serviceUnavailable : .noContent)

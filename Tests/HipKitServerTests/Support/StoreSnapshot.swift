@@ -9,15 +9,15 @@ import HummingbirdTesting
 /// can say "refused, and nothing changed".
 struct StoreSnapshot: Equatable, CustomStringConvertible {
     var installations: [Installation]
-    var glances: [String: JSONValue]
-    var settings: [String: JSONValue]
+    var glances: [String: JSONNode]
+    var settings: [String: JSONNode]
 
     static let glanceKeys = ["incidents-glance"]
     static let rooms: [Int?] = [nil, 7, 42]
 
     static func take(_ store: any InstallationStore) async throws -> StoreSnapshot {
         let installations = try await store.installations()
-        var glances: [String: JSONValue] = [:]
+        var glances: [String: JSONNode] = [:]
         for key in glanceKeys {
             for room in rooms {
                 if let data = try await store.glanceData(key: key, room: room) {
@@ -25,7 +25,7 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
                 }
             }
         }
-        var settings: [String: JSONValue] = [:]
+        var settings: [String: JSONNode] = [:]
         for installation in installations {
             for room in rooms {
                 if let values = try await store.settings(oauthId: installation.oauthId, room: room) {
