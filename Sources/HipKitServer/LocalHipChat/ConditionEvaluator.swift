@@ -34,30 +34,31 @@ struct ConditionEvaluator: Sendable {
             return condition["invert"]?.boolValue == true ? !result : result
         }
         guard let name = condition["condition"]?.stringValue else { return false }
-        let result = holds(name, params: condition["params"] ?? .object([:]))
+        // A condition this HipChat does not know never holds, as in HipChat.
+        let result =
+            ConditionName(rawValue: name).map { holds($0, params: condition["params"] ?? .object([])) } ?? false
         return condition["invert"]?.boolValue == true ? !result : result
     }
 
-    private func holds(_ name: String, params: JSONNode) -> Bool {
+    private func holds(_ name: ConditionName, params: JSONNode) -> Bool {
         let user = context.user
         switch name {
-        case "room_is_public": return context.room.isPublic
-        case "user_is_admin": return user.isAdmin
-        case "user_is_guest": return user.isGuest
-        case "user_is_room_owner": return context.room.ownerId == user.id
-        case "message_matches": return context.message.map { messageMatches($0, params) } ?? false
-        case "message_contains_link":
+        case .roomIsPublic: return context.room.isPublic
+        case .userIsAdmin: return user.isAdmin
+        case .userIsGuest: return user.isGuest
+        case .userIsRoomOwner: return context.room.ownerId == user.id
+        case .messageMatches: return context.message.map { messageMatches($0, params) } ?? false
+        case .messageContainsLink:
             guard let message = context.message else { return false }
             return message.body.range(of: #"https?://\S"#, options: [.regularExpression, .caseInsensitive]) != nil
-        case "message_sent_by_current_user": return context.message?.senderId == user.id
-        case "card_matches":
+        case .messageSentByCurrentUser: return context.message?.senderId == user.id
+        case .cardMatches:
             guard let card = context.message?.card else { return false }
             if let style = params["style"]?.stringValue, card["style"]?.stringValue != style { return false }
             return Self.metadataMatches(card["metadata"], params["metadata"])
-        case "glance_matches":
+        case .glanceMatches:
             guard let data = context.glanceData else { return false }
             return Self.metadataMatches(data["metadata"], params["metadata"])
-        default: return false
         }
     }
 

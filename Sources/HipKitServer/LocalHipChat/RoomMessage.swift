@@ -53,25 +53,24 @@ struct RoomMessage: Sendable {
             throw NotificationError("message is required (1 to 10,000 characters)")
         }
         guard text.count <= 10_000 else { throw NotificationError("message is longer than 10,000 characters") }
-        let format = body["message_format"]?.stringValue ?? "html"
-        guard format == "html" || format == "text" else {
-            throw NotificationError("message_format must be html or text")
+        guard let format = MessageFormat(rawValue: body["message_format"]?.stringValue ?? MessageFormat.html.rawValue)
+        else {
+            throw NotificationError("message_format must be \(MessageFormat.names.joined(separator: " or "))")
         }
-        let colors = ["yellow", "green", "red", "purple", "gray", "random"]
-        let color = body["color"]?.stringValue ?? "yellow"
-        guard colors.contains(color) else {
-            throw NotificationError("color must be one of \(colors.joined(separator: ", "))")
+        guard let color = NotificationColor(rawValue: body["color"]?.stringValue ?? NotificationColor.yellow.rawValue)
+        else {
+            throw NotificationError("color must be one of \(NotificationColor.list)")
         }
         var card: JSONNode?
         if let value = body["card"], !value.isNull {
             card = try sanitisedCard(value)
         }
         let html =
-            format == "text" ? HTMLText.escape(text) : LimitedHTML.sanitize(text, allowing: LimitedHTML.messageTags)
+            format == .text ? HTMLText.escape(text) : LimitedHTML.sanitize(text, allowing: LimitedHTML.messageTags)
         return RoomMessage(
             id: id, date: Date(), kind: .notification, senderId: nil,
             senderName: body["from"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? defaultFrom, senderMention: nil,
-            body: text, html: html, color: color == "random" ? colors[Int.random(in: 0..<5)] : color, card: card)
+            body: text, html: html, color: Self.shown(color).rawValue, card: card)
     }
 
     struct NotificationError: Error, CustomStringConvertible {
@@ -82,6 +81,12 @@ struct RoomMessage: Sendable {
     static let cardStyles = ["file", "image", "application", "link", "media"]
 
     /// Checks what HipChat required of a card and sanitises its HTML.
+    /// `random` is one of the other colours, chosen per message, as in HipChat.
+    static func shown(_ color: NotificationColor) -> NotificationColor {
+        guard color == .random else { return color }
+        return NotificationColor.allCases.filter { $0 != .random }.randomElement() ?? .yellow
+    }
+
     private static func sanitisedCard(_ card: JSONNode) throws(NotificationError) -> JSONNode {
         guard var object = card.dictionaryValue else { throw NotificationError("card must be an object") }
         guard let style = object["style"]?.stringValue, cardStyles.contains(style) else {
