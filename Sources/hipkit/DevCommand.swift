@@ -81,7 +81,7 @@ struct DevCommand: AsyncParsableCommand {
         if !rebuilder.rebuild().succeeded {
             guard
                 FileManager.default.fileExists(
-                    atPath: rebuilder.output.appendingPathComponent("atlassian-connect.json").path)
+                    atPath: rebuilder.output.appendingPathComponent(ConnectDescriptor.fileName).path)
             else {
                 Output.say("hipkit dev: waiting for the errors to be fixed; serving starts with the first good build")
                 guard await rebuilder.untilGoodBuild() else { throw ExitCode(1) }
@@ -109,12 +109,12 @@ struct DevCommand: AsyncParsableCommand {
         var server = HipKitServer(configuration: configuration, logger: logger)
         server.dev = session
         server.services = [rebuilder]
-        if let descriptor = URL(string: base + "/atlassian-connect.json") {
+        if let descriptor = URL(string: base + "/" + ConnectDescriptor.fileName) {
             server.hipchat = LocalHipChat(
                 configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path),
                 logger: logger)
         }
-        Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/atlassian-connect.json")
+        Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/\(ConnectDescriptor.fileName)")
         Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
         Output.say(
             "hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")

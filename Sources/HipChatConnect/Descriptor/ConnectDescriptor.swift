@@ -7,6 +7,9 @@
 /// it was read from. ``json`` is the descriptor as read, which is what is written back, so
 /// reading changes no byte of the output.
 public struct ConnectDescriptor: Sendable {
+    /// The descriptor's file name in a built site, and the last part of its default URL.
+    public static let fileName = "atlassian-connect.json"
+
     /// The descriptor as read: written back as it is.
     public var json: JSONNode
     public var key: String?

@@ -59,7 +59,7 @@ public struct ProjectBuild: Sendable {
             diagnostics += site.diagnostics
             let generated = [
                 SiteFile(
-                    path: StagedDirectory.marker,
+                    path: ConnectDescriptor.fileName,
                     data: Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)),
                 SiteFile(path: RuntimeManifest.path, data: RuntimeManifest(project: project).encoded()),
             ]
@@ -95,7 +95,7 @@ public struct ProjectBuild: Sendable {
         let cache = directory.appendingPathComponent(".hipkit/cache")
         guard let record = BuildRecord.load(from: cache), let recorded = record.inputs,
             record.output == output.standardizedFileURL.path, stamp == recorded,
-            FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
+            FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
             InputStamp.countFiles(output.path) == record.files.count,
             record.files.keys.allSatisfy({ record.isIntact($0, in: output) })
         else { return Freshness(inputStamp: stamp) }

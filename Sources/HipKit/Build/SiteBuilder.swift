@@ -36,7 +36,7 @@ public struct SiteBuilder: Sendable {
             .flatMap { $0.output == output.standardizedFileURL.path ? $0 : nil }
         if let previous, Set(previous.files.keys) == Set(digests.keys),
             digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value && previous.isIntact($0.key, in: output) }),
-            FileManager.default.fileExists(atPath: output.appendingPathComponent(StagedDirectory.marker).path),
+            FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
             (try? FileTree.files(under: output).count) == digests.count
         {
             if let cacheDirectory, previous.inputs != inputs {

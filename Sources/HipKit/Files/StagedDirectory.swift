@@ -8,10 +8,8 @@ import HipChatConnect
 /// Replaces an output folder as one step: the new content is written to a staging folder beside
 /// it, flushed to disk, and swapped in whole, so a build that fails or is killed midway leaves
 /// the previous output exactly as it was.
+/// A folder holding `ConnectDescriptor.fileName` is taken for hipkit output, safe to replace.
 public enum StagedDirectory {
-    /// The file whose presence marks a folder as hipkit output, safe to replace.
-    public static let marker = "atlassian-connect.json"
-
     /// Fills a fresh staging folder with `fill`, then puts it in place of `target`.
     ///
     /// Refuses to replace a non-empty folder that does not look like an earlier build, so a
@@ -82,9 +80,9 @@ public enum StagedDirectory {
             throw HipKitError("\(target.path) exists and is not a folder", hint: "choose another --out")
         }
         let contents = (try? fm.contentsOfDirectory(atPath: target.path)) ?? []
-        if !contents.isEmpty && !contents.contains(marker) {
+        if !contents.isEmpty && !contents.contains(ConnectDescriptor.fileName) {
             throw HipKitError(
-                "refusing to replace \(target.path): it is not empty and holds no \(marker) from an earlier build",
+                "refusing to replace \(target.path): it is not empty and holds no \(ConnectDescriptor.fileName) from an earlier build",
                 hint: "hipkit replaces its output folder whole; choose an empty or new folder for --out")
         }
     }

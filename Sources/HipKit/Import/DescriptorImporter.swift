@@ -42,7 +42,9 @@ public struct DescriptorImporter: Sendable {
                 for link in v.members ?? [] {
                     switch link.name {
                     case "self":
-                        if let s = link.value.stringValue, let p = placeholder, s == p + "/atlassian-connect.json" {
+                        if let s = link.value.stringValue, let p = placeholder,
+                            s == p + "/" + ConnectDescriptor.fileName
+                        {
                             continue
                         }
                         links.add("self", url.map(link.value))

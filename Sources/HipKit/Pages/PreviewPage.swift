@@ -15,7 +15,7 @@ struct PreviewPage {
                 "baseUrl": project.baseUrl,
                 "vendor": d.vendor.flatMap { TemplateValue.from($0.json) } ?? [:],
             ] as [String: Any],
-            "descriptor": "atlassian-connect.json",
+            "descriptor": ConnectDescriptor.fileName,
         ]
         if let environment = project.pageSettings.environment { context["environment"] = environment }
         context["scopes"] = d.consumer?.scopes.map(\.value) ?? []

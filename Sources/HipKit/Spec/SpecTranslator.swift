@@ -52,7 +52,7 @@ struct SpecTranslator {
         var descriptor = translateObject(root, SpecSchema.addon, subject: "the add-on")
         if descriptor["links"]?["self"] == nil {
             var links = descriptor["links"] ?? .object(at: baseUrlLocation)
-            links["self"] = .string(baseUrl + "/atlassian-connect.json", at: baseUrlLocation)
+            links["self"] = .string(baseUrl + "/" + ConnectDescriptor.fileName, at: baseUrlLocation)
             descriptor["links"] = links
         }
         if var capabilities = descriptor[DescriptorField.capabilities.rawValue] {

@@ -40,8 +40,8 @@ struct SiteLoader {
         }
         let signature = SiteSignature.read(dist: root)
 
-        let descriptorShown = shownDist + "/atlassian-connect.json"
-        guard let descriptorData = FileManager.default.contents(atPath: root + "/atlassian-connect.json") else {
+        let descriptorShown = shownDist + "/" + ConnectDescriptor.fileName
+        guard let descriptorData = FileManager.default.contents(atPath: root + "/" + ConnectDescriptor.fileName) else {
             throw fail(
                 "no atlassian-connect.json in \(shownDist)",
                 hint: "run `hipkit build`; the server reads the descriptor it writes")
@@ -88,7 +88,7 @@ struct SiteLoader {
         } catch {
             throw fail("cannot read \(shownDist): \(error)")
         }
-        guard let descriptor = files["atlassian-connect.json"] else {
+        guard let descriptor = files[ConnectDescriptor.fileName] else {
             throw fail("atlassian-connect.json in \(shownDist) is not a regular file")
         }
 

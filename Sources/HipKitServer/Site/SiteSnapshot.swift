@@ -133,7 +133,7 @@ struct SiteSignature: Sendable, Equatable {
 
     static func read(dist: String) -> SiteSignature {
         SiteSignature(
-            folder: stamp(dist), descriptor: stamp(dist + "/atlassian-connect.json"),
+            folder: stamp(dist), descriptor: stamp(dist + "/" + ConnectDescriptor.fileName),
             manifest: stamp(dist + "/" + RuntimeManifest.path))
     }
 

@@ -10,7 +10,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("dist")
         try StagedDirectory.replace(out) { staging in
-            try StagedDirectory.write(Data("{}".utf8), to: staging.appendingPathComponent(StagedDirectory.marker))
+            try StagedDirectory.write(Data("{}".utf8), to: staging.appendingPathComponent(ConnectDescriptor.fileName))
             try StagedDirectory.write(Data("old page".utf8), to: staging.appendingPathComponent("a.html"))
         }
         let before = try TestSupport.snapshot(out)
@@ -19,7 +19,7 @@ import Testing
         #expect(throws: Midway.self) {
             try StagedDirectory.replace(out) { staging in
                 try StagedDirectory.write(
-                    Data("{\"new\": 1}".utf8), to: staging.appendingPathComponent(StagedDirectory.marker))
+                    Data("{\"new\": 1}".utf8), to: staging.appendingPathComponent(ConnectDescriptor.fileName))
                 try StagedDirectory.write(Data("new page".utf8), to: staging.appendingPathComponent("a.html"))
                 throw Midway()
             }
@@ -33,13 +33,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("dist")
         try StagedDirectory.replace(out) {
-            try StagedDirectory.write(Data("1".utf8), to: $0.appendingPathComponent(StagedDirectory.marker))
+            try StagedDirectory.write(Data("1".utf8), to: $0.appendingPathComponent(ConnectDescriptor.fileName))
             try StagedDirectory.write(Data("x".utf8), to: $0.appendingPathComponent("stale.html"))
         }
         try StagedDirectory.replace(out) {
-            try StagedDirectory.write(Data("2".utf8), to: $0.appendingPathComponent(StagedDirectory.marker))
+            try StagedDirectory.write(Data("2".utf8), to: $0.appendingPathComponent(ConnectDescriptor.fileName))
         }
-        #expect(try TestSupport.snapshot(out) == [StagedDirectory.marker: Data("2".utf8)])
+        #expect(try TestSupport.snapshot(out) == [ConnectDescriptor.fileName: Data("2".utf8)])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["dist"])
     }
 
