@@ -37,49 +37,27 @@ struct BuildCommand: ParsableCommand {
     @Flag(help: "Render every page again instead of reusing those unchanged since the last build (.hipkit/cache).")
     var noCache = false
 
+    @Flag(help: "Print how long each step of the build took.")
+    var timings = false
+
     func run() throws {
-        do {
-            if case .descriptor(let file) = try ProjectLoader.input(for: path) {
-                throw HipKitError(
-                    "\(file) is a descriptor; build reads addon.yaml",
-                    hint: "run `hipkit import \(file) --out DIR` to make a spec of it")
+        let builder = ProjectBuilder(
+            path: path, options: LoadOptions(environment: environment, baseUrl: baseUrl),
+            output: out.map { URL(fileURLWithPath: $0) }, cached: !noCache)
+        let report = try Output.run { try builder.run() }
+        Output.report(report.diagnostics, sources: report.sources, format: format)
+        if format == .human {
+            let shown = out ?? ProjectLoader.displayPath(report.output)
+            switch report.result {
+            case .upToDate(let files): Output.say("\(shown) is up to date (\(files) files)")
+            case .replaced(let files, let changed):
+                Output.say(
+                    "built \(files) file\(files == 1 ? "" : "s") into \(shown)"
+                        + (changed.map { " (\($0) changed)" } ?? ""))
+            case .failed: FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8))
             }
-            let options = LoadOptions(environment: environment, baseUrl: baseUrl)
-            var inputStamp: String?
-            if !noCache, case .spec(let spec) = try ProjectLoader.input(for: path) {
-                let output =
-                    out.map { URL(fileURLWithPath: $0) }
-                    ?? URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
-                let freshness = ProjectBuild.check(path, options: options, output: output)
-                if let count = freshness.upToDateFiles {
-                    Output.report([], sources: SourceStore(), format: format)
-                    if format == .human {
-                        Output.say("\(out ?? ProjectLoader.displayPath(output)) is up to date (\(count) files)")
-                    }
-                    return
-                }
-                inputStamp = freshness.inputStamp
-            }
-            let build = try ProjectBuild.prepare(path, options: options, cached: !noCache, inputStamp: inputStamp)
-            Output.report(build.diagnostics, sources: build.sources, format: format)
-            guard let project = build.project, !build.hasErrors else {
-                if format == .human { FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8)) }
-                throw ExitCode(1)
-            }
-            let output = out.map { URL(fileURLWithPath: $0) } ?? project.directory.appendingPathComponent("dist")
-            let outcome = try build.write(to: output)
-            if format == .human {
-                let shown = out ?? ProjectLoader.displayPath(output)
-                switch outcome {
-                case .unchanged: Output.say("\(shown) is up to date (\(build.files.count) files)")
-                case .replaced(let written, let linked):
-                    Output.say(
-                        "built \(build.files.count) file\(build.files.count == 1 ? "" : "s") into \(shown)"
-                            + (linked > 0 ? " (\(written) changed)" : ""))
-                }
-            }
-        } catch let error as HipKitError {
-            throw Output.fail(error)
         }
+        if timings { Output.say(report.timings.table) }
+        if report.result == .failed { throw ExitCode(1) }
     }
 }

@@ -55,26 +55,17 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let port = try listen.fixedPort()
         let logger = listen.logger(defaultLevel: .notice)
-        let base: String
-        do {
-            base = try LoadOptions.validatedBaseUrl(
-                baseUrl ?? ListenOptions.localURL(host: listen.resolvedHost, port: port))
-        } catch let error as HipKitError {
-            throw Output.fail(error)
+        let base = try Output.run {
+            try LoadOptions.validatedBaseUrl(baseUrl ?? ListenOptions.localURL(host: listen.resolvedHost, port: port))
         }
 
         let session = DevSession()
-        let rebuilder: DevRebuilder
-        do {
-            rebuilder = try DevRebuilder(
+        let rebuilder = try Output.run {
+            try DevRebuilder(
                 path: path,
-                options: LoadOptions(
-                    environment: environment, baseUrl: base,
-                    hipchatHost: base + LocalHipChat.path),
+                options: LoadOptions(environment: environment, baseUrl: base, hipchatHost: base + LocalHipChat.path),
                 output: out.map { URL(fileURLWithPath: $0) },
                 session: session, logger: logger, report: Self.report)
-        } catch let error as HipKitError {
-            throw Output.fail(error)
         }
 
         let shown = ProjectLoader.displayPath(rebuilder.output)
@@ -96,16 +87,9 @@ struct DevCommand: AsyncParsableCommand {
     private func serve(
         _ rebuilder: DevRebuilder, session: DevSession, port: Int, base: String, shown: String, logger: Logger
     ) async throws {
-        var configuration = ServerConfiguration(
-            distDirectory: rebuilder.output, host: listen.resolvedHost, port: port,
-            dataDirectory: rebuilder.projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
-            trustedHosts: [TrustedHost.hipchatCloud]
-                + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
-            adminToken: adminToken ?? ProcessInfo.processInfo.environment["HIPKIT_ADMIN_TOKEN"],
-            frameAncestors: ["'self'", "https://*.hipchat.com", "http://127.0.0.1:*", "http://localhost:*"],
-            siteCheckInterval: 1)
-        configuration.viewsRequireToken = !noAuth
-        configuration.secretKey = ProcessInfo.processInfo.environment["HIPKIT_SECRET_KEY"]
+        let configuration = ServerConfiguration.dev(
+            dist: rebuilder.output, projectDirectory: rebuilder.projectDirectory, host: listen.resolvedHost, port: port,
+            adminToken: adminToken, viewsRequireToken: !noAuth)
         var server = HipKitServer(configuration: configuration, logger: logger)
         server.dev = session
         server.services = [rebuilder]
@@ -118,14 +102,7 @@ struct DevCommand: AsyncParsableCommand {
         Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
         Output.say(
             "hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")
-        do {
-            try await server.run()
-        } catch let failure as SiteLoadError {
-            Output.report(failure.diagnostics, sources: failure.sources, format: .human, summary: false)
-            throw ExitCode(2)
-        } catch let error as HipKitError {
-            throw Output.fail(error)
-        }
+        try await Output.runAsync { try await server.run() }
     }
 
     /// Each rebuild on the terminal: its diagnostics, then one line saying what happened.

@@ -35,7 +35,7 @@ struct ImportCommand: ParsableCommand {
     var format: OutputFormat = .human
 
     func run() throws {
-        do {
+        try Output.run {
             if let baseUrl { _ = try LoadOptions.validatedBaseUrl(baseUrl) }
             let outcome = try ProjectLoader().loadDescriptorFile(descriptor)
             Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
@@ -52,8 +52,6 @@ struct ImportCommand: ParsableCommand {
             try SpecFileWriter.write(text, to: target, replacing: force)
             if format == .human { Output.say("wrote \(ProjectLoader.join(out, "addon.yaml"))") }
             if outcome.hasErrors { throw ExitCode(1) }
-        } catch let error as HipKitError {
-            throw Output.fail(error)
         }
     }
 }

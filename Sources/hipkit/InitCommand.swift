@@ -62,12 +62,10 @@ struct InitCommand: ParsableCommand {
         if let key { values.key = key }
         if let name { values.name = name }
         if let baseUrl { values.baseUrl = baseUrl }
-        do {
-            let files = try ProjectScaffolder().create(template: template, in: url, values: values, force: force)
-            Output.say("created \(directory) (\(files.count) files) from the \(template) scaffold")
-            Output.say("next: hipkit validate \(directory) && hipkit build \(directory)")
-        } catch let error as HipKitError {
-            throw Output.fail(error)
+        let files = try Output.run {
+            try ProjectScaffolder().create(template: template, in: url, values: values, force: force)
         }
+        Output.say("created \(directory) (\(files.count) files) from the \(template) scaffold")
+        Output.say("next: hipkit validate \(directory) && hipkit build \(directory)")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HipChatConnect
 import HipKit
+import HipKitServer
 
 /// How diagnostics are printed.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -34,6 +35,37 @@ enum Output {
         if let hint = error.hint { text += "   hint: \(hint)\n" }
         FileHandle.standardError.write(Data(text.utf8))
         return ExitCode(2)
+    }
+
+    /// Runs `body`, turning a usage or I/O problem (``HipKitError``) or a build that cannot be
+    /// served (``SiteLoadError``, with its diagnostics) into exit status 2: the one place the
+    /// commands map errors to exit codes.
+    static func run<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw exit(for: error)
+        }
+    }
+
+    static func runAsync<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw exit(for: error)
+        }
+    }
+
+    private static func exit(for error: any Error) -> any Error {
+        switch error {
+        case let error as HipKitError:
+            return fail(error)
+        case let failure as SiteLoadError:
+            report(failure.diagnostics, sources: failure.sources, format: .human, summary: false)
+            return ExitCode(2)
+        default:
+            return error
+        }
     }
 
     static func say(_ text: String) {

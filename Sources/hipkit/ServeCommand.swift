@@ -85,28 +85,21 @@ struct ServeCommand: AsyncParsableCommand {
             port: resolvedPort,
             dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) },
             trustedHosts: trustHosts.isEmpty ? [TrustedHost.hipchatCloud] : trustHosts.compactMap(TrustedHost.init),
-            adminToken: adminToken ?? environment["HIPKIT_ADMIN_TOKEN"],
+            adminToken: adminToken ?? environment[ServerConfiguration.adminTokenVariable],
             verifyInstalls: !noVerifyInstalls,
-            frameAncestors: ["'self'", "https://*.hipchat.com"] + frameAncestors,
-            secretKey: environment["HIPKIT_SECRET_KEY"])
+            frameAncestors: ServerConfiguration.hipchatFrameAncestors + frameAncestors,
+            secretKey: environment[SecretBox.environmentVariable])
         let server = HipKitServer(configuration: configuration, logger: logger)
-        do {
-            logger.info(
-                "serving",
-                metadata: [
-                    "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
-                    "data": "\(configuration.dataDirectory.path)",
-                    // Where the key comes from, never the key.
-                    "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
-                    "admin": "\(configuration.adminToken == nil ? "off" : "on")",
-                    "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
-                ])
-            try await server.run()
-        } catch let failure as SiteLoadError {
-            Output.report(failure.diagnostics, sources: failure.sources, format: .human, summary: false)
-            throw ExitCode(2)
-        } catch let error as HipKitError {
-            throw Output.fail(error)
-        }
+        logger.info(
+            "serving",
+            metadata: [
+                "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
+                "data": "\(configuration.dataDirectory.path)",
+                // Where the key comes from, never the key.
+                "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
+                "admin": "\(configuration.adminToken == nil ? "off" : "on")",
+                "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
+            ])
+        try await Output.runAsync { try await server.run() }
     }
 }

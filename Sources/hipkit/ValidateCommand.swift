@@ -28,12 +28,7 @@ struct ValidateCommand: ParsableCommand {
     var environment: String?
 
     func run() throws {
-        let outcome: ProjectBuild
-        do {
-            outcome = try ProjectBuild.prepare(path, options: LoadOptions(environment: environment))
-        } catch let error as HipKitError {
-            throw Output.fail(error)
-        }
+        let outcome = try Output.run { try ProjectBuild.prepare(path, options: LoadOptions(environment: environment)) }
         Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
         if format == .human && outcome.diagnostics.isEmpty {
             Output.say("\(outcome.project?.specFile ?? path): valid")

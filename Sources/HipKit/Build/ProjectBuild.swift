@@ -15,6 +15,9 @@ public struct ProjectBuild: Sendable {
 
     public var hasErrors: Bool { diagnostics.hasErrors }
 
+    /// How long loading the project and each ``BuildStep`` took, in the order they ran.
+    public var timings: [BuildTiming] = []
+
     /// The project's cache folder, when the build uses one.
     public var cacheDirectory: URL?
     /// The inputs' ``InputStamp``, taken before anything was read; kept only for a build with
@@ -47,30 +50,27 @@ public struct ProjectBuild: Sendable {
             stamp = InputStamp.compute(
                 projectDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), options: options)
         }
-        let outcome = try loader.load(path, options: options)
+        var outcome: ProjectLoader.Outcome?
+        let loading = try ContinuousClock().measure { outcome = try loader.load(path, options: options) }
+        guard let outcome else { throw HipKitError("cannot read \(path)") }
+        var timings = [BuildTiming(step: "load project", duration: loading)]
         var diagnostics = outcome.diagnostics
         var files: [SiteFile] = []
         var cacheDirectory: URL?
         if let project = outcome.project, project.baseUrl.isEmpty == false {
             cacheDirectory = cached ? project.directory.appendingPathComponent(".hipkit/cache") : nil
-            let site = SiteRenderer(
-                cache: cacheDirectory.map { BuildCache(directory: $0.appendingPathComponent("pages")) }
-            ).render(project)
-            diagnostics += site.diagnostics
-            let generated = [
-                SiteFile(
-                    path: ConnectDescriptor.fileName,
-                    data: Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)),
-                SiteFile(path: RuntimeManifest.path, data: RuntimeManifest(project: project).encoded()),
-            ]
-            files = (generated + site.files.filter { file in !generated.contains { $0.path == file.path } }).sorted {
-                $0.path < $1.path
-            }
+            var context = BuildContext(
+                project: project,
+                cache: cacheDirectory.map { BuildCache(directory: $0.appendingPathComponent("pages")) })
+            timings += BuildStep.run(on: &context)
+            diagnostics += context.diagnostics
+            files = context.files.sorted { $0.path < $1.path }
         }
         var build = ProjectBuild(
             project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources,
             files: files,
             cacheDirectory: cacheDirectory)
+        build.timings = timings
         build.inputStamp = diagnostics.isEmpty ? stamp : nil
         return build
     }

@@ -51,7 +51,7 @@ public struct ServerConfiguration: Sendable {
         trustedHosts: [TrustedHost] = [TrustedHost.hipchatCloud],
         adminToken: String? = nil,
         verifyInstalls: Bool = true,
-        frameAncestors: [String] = ["'self'", "https://*.hipchat.com"],
+        frameAncestors: [String] = ServerConfiguration.hipchatFrameAncestors,
         jwtLeeway: TimeInterval = 60,
         maxBodyBytes: Int = 64 * 1024,
         idleTimeout: Duration = .seconds(30),
@@ -77,6 +77,31 @@ public struct ServerConfiguration: Sendable {
         self.outgoingTimeout = outgoingTimeout
         self.pushRetry = pushRetry
         self.secretKey = secretKey
+    }
+
+    /// The origins that may frame the add-on's views: its own, and HipChat's.
+    public static let hipchatFrameAncestors = ["'self'", "https://*.hipchat.com"]
+    /// The environment variable that stands in for `--admin-token`.
+    public static let adminTokenVariable = "HIPKIT_ADMIN_TOKEN"
+
+    /// `hipkit dev`'s server: the project's build on loopback, with its data in the project's
+    /// `.hipkit/`, trusting HipChat and the local HipChat on the same port, framed by both, and
+    /// with a fresh build looked for every second.
+    public static func dev(
+        dist: URL, projectDirectory: URL, host: String, port: Int, adminToken: String?, viewsRequireToken: Bool,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ServerConfiguration {
+        var configuration = ServerConfiguration(
+            distDirectory: dist, host: host, port: port,
+            dataDirectory: projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
+            trustedHosts: [TrustedHost.hipchatCloud]
+                + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
+            adminToken: adminToken ?? environment[adminTokenVariable],
+            frameAncestors: hipchatFrameAncestors + ["http://127.0.0.1:*", "http://localhost:*"],
+            siteCheckInterval: 1)
+        configuration.viewsRequireToken = viewsRequireToken
+        configuration.secretKey = environment[SecretBox.environmentVariable]
+        return configuration
     }
 
     /// `.hipkit/` beside `dist/`, in the project folder, so the data outlives every rebuild.

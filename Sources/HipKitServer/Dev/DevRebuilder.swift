@@ -61,21 +61,21 @@ public final class DevRebuilder: Service, Sendable {
     public func rebuild() -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
-        var build: ProjectBuild
-        do {
-            build = try ProjectBuild.prepare(path, options: options, cached: true)
-        } catch {
-            build = ProjectBuild(project: nil, diagnostics: [Self.failure(error)], sources: SourceStore(), files: [])
-        }
-        // Dev builds use a local http base URL on purpose; the listing's https rule is for the
-        // production build and would only repeat itself on every save.
-        build.diagnostics.removeAll { $0.code == .listingArtifact && $0.severity == .warning }
+        let builder = ProjectBuilder(
+            path: path, options: options, output: output, cached: true,
+            // Not flushed to disk: dev output is rebuilt at every start (see StagedDirectory).
+            durable: false, skipWhenUpToDate: false)
+        var build = ProjectBuild(project: nil, diagnostics: [], sources: SourceStore(), files: [])
         var changed: [String] = []
         var succeeded = false
-        if !build.hasErrors, build.project != nil {
-            do {
-                // Not flushed to disk: dev output is rebuilt at every start (see StagedDirectory).
-                try build.write(to: output, durable: false)
+        do {
+            let report = try builder.run { build in
+                // Dev builds use a local http base URL on purpose; the listing's https rule is for
+                // the production build and would only repeat itself on every save.
+                build.diagnostics.removeAll { $0.code == .listingArtifact && $0.severity == .warning }
+            }
+            build = report.build ?? build
+            if report.result != .failed {
                 let files = Dictionary(build.files.map { ($0.path, $0.data) }, uniquingKeysWith: { first, _ in first })
                 changed = lastGood.withLock { previous in
                     defer { previous = files }
@@ -84,9 +84,9 @@ public final class DevRebuilder: Service, Sendable {
                     return (files.filter { previous[$0.key] != $0.value }.map(\.key) + removed).sorted()
                 }
                 succeeded = true
-            } catch {
-                build.diagnostics.append(Self.failure(error))
             }
+        } catch {
+            build.diagnostics.append(Self.failure(error))
         }
         if build.project == nil, build.diagnostics.isEmpty {
             build.diagnostics.append(.error(.build, "the project could not be read", at: nil))

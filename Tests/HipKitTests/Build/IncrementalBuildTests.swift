@@ -33,10 +33,10 @@ import Testing
         let outcome = try loader.load(dir.path)
         let project = try #require(outcome.project)
         let cache = BuildCache(project: project.directory)
-        let site = SiteRenderer(cache: cache).render(project)
+        var context = BuildContext(project: project, cache: cache)
+        _ = BuildStep.run(on: &context)
         let prepared = try ProjectBuild.prepare(dir.path, cached: true)
         let written = prepared.hasErrors ? nil : try prepared.write(to: dir.appendingPathComponent("dist"))
-        _ = site
         return (cache.misses, written, prepared)
     }
 

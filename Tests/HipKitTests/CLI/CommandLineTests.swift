@@ -112,6 +112,29 @@ import Testing
         #expect(again.stderr.contains("not empty"))
     }
 
+    /// `--timings` prints each named step of the build with its time, then the total; the
+    /// output is otherwise unchanged, and a second build's only timed work is the check.
+    @Test func buildTimingsNameEveryStep() throws {
+        let dir = try TestSupport.temporaryDirectory("timings")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let project = dir.appendingPathComponent("p")
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        let run = try TestSupport.hipkit(["build", project.path, "--timings"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("built ") == true, "\(run.stdout)")
+        let steps = ["up-to-date check", "load project"] + BuildStep.all.map(\.name) + ["write", "total"]
+        for step in steps {
+            let line = lines.first { $0.hasPrefix(step + " ") }
+            #expect(line?.wholeMatch(of: /[a-z -]+ +[0-9]+\.[0-9] ms/) != nil, "\(step): \(run.stdout)")
+        }
+        let again = try TestSupport.hipkit(["build", project.path, "--timings"])
+        #expect(again.stdout.contains("is up to date") && again.stdout.contains("up-to-date check"))
+        #expect(!again.stdout.contains("render pages"), "\(again.stdout)")
+        let plain = try TestSupport.hipkit(["build", project.path, "--no-cache"])
+        #expect(!plain.stdout.contains(" ms"), "\(plain.stdout)")
+    }
+
     @Test func buildIsDeterministic() throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -35,6 +35,33 @@ import Testing
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
+    /// A project file that would land where the build writes the descriptor (or the runtime
+    /// manifest) is an error naming it; it was dropped without a word.
+    @Test(arguments: [ConnectDescriptor.fileName, RuntimeManifest.path])
+    func aFileAtTheDescriptorsPathIsAnError(_ path: String) throws {
+        let (build, dir) = try build([
+            "pages/home.md": "# Home\n\nThe [descriptor](\(path)).\n", "pages/\(path)": "{\"not\": \"it\"}",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let collision = build.diagnostics.first { $0.code == .outputCollision }
+        #expect(
+            collision?.message.contains("pages/\(path) would be written to \(path)") == true, "\(build.diagnostics)")
+        #expect(collision?.location?.file.hasSuffix("pages/\(path)") == true)
+        #expect(build.hasErrors)
+    }
+
+    @Test func twoFilesForOnePathNameBothSources() throws {
+        let (build, dir) = try build([
+            "pages/side/logo.png": "one", "assets/../pages/x.md": "", "pages/y.md": "[logo](side/logo.png)",
+            "side/logo.png": "two", "pages/z.md": "[other](../side/logo.png)",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let collision = build.diagnostics.first { $0.code == .outputCollision }
+        #expect(
+            collision?.message == "pages/side/logo.png and side/logo.png would both be written to side/logo.png",
+            "\(build.diagnostics)")
+    }
+
     @Test func everyPageUnderPagesBecomesHTMLAtItsPath() throws {
         let (build, dir) = try build([
             "pages/help/faq.md": "# FAQ\n\nBack to [the sidebar](../side.md).\n", "assets/logo.png": "png",

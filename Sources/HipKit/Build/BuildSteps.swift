@@ -1,0 +1,230 @@
+import Foundation
+import HipChatConnect
+
+extension BuildStep {
+    /// Every Markdown file under `pages/`, and the pages modules name from elsewhere, with the
+    /// path each becomes; two sources of one page are an error.
+    static let collectPages = BuildStep("collect pages") { context in
+        let project = context.project
+        var sources = ((try? FileTree.files(under: project.directory.appendingPathComponent("pages"))) ?? [])
+            .filter(SitePath.isMarkdown).map { "pages/" + $0 }
+        for reference in project.pages where !sources.contains(reference.source) { sources.append(reference.source) }
+        sources.sort()
+        for source in sources {
+            let output = SitePath.output(forProjectFile: source)
+            if let other = context.pagesByOutput[output] {
+                context.diagnostics.append(
+                    .error(
+                        .pageCollision, "\(source) and \(other) would both become \(output)",
+                        at: SourceLocation(
+                            file: ProjectLoader.join(context.displayDirectory, source), line: 1, column: 1),
+                        hint: "rename one of them"))
+                continue
+            }
+            context.pageOutputs[source] = output
+            context.pagesByOutput[output] = source
+        }
+        context.pageSources = sources
+    }
+
+    /// The built-in layouts, overridden and extended by the project's `templates/`.
+    static let loadLayouts = BuildStep("load layouts") { context in
+        context.layouts = LayoutLibrary.load(
+            projectDirectory: context.project.directory, displayDirectory: context.displayDirectory,
+            diagnostics: &context.diagnostics)
+    }
+
+    /// Every page rendered on every core, or taken from the cache when nothing it reads changed.
+    static let renderPages = BuildStep("render pages") { context in
+        guard let layouts = context.layouts else { return }
+        let project = context.project
+        let links = LinkResolver(
+            projectDirectory: project.directory, pageOutputs: context.pageOutputs,
+            pagesByOutput: context.pagesByOutput)
+        let renderer = PageRenderer(
+            project: project, displayDirectory: context.displayDirectory, layouts: layouts, links: links)
+        // A broken layout or page collision would be cached with the pages it broke.
+        let cache = context.diagnostics.hasErrors ? nil : context.cache
+        let outputs = context.pageOutputs
+        let ordered = context.pageSources.compactMap { source in outputs[source].map { (source, $0) } }
+        let references = Dictionary(grouping: project.pages, by: \.source)
+
+        // Results land in fixed slots, so output order never varies.
+        let results = ResultSlots<PageRenderer.Result>(count: ordered.count)
+        DispatchQueue.concurrentPerform(iterations: ordered.count) { i in
+            let (source, output) = ordered[i]
+            let refs = references[source] ?? []
+            let key = cache.flatMap { _ in renderer.cacheKey(source: source, output: output, references: refs) }
+            if let cache, let key,
+                let hit = cache.lookup(
+                    key, output: output,
+                    stillValid: { entry in
+                        entry.links.allSatisfy { url, summary in
+                            links.resolve(url, fromSource: source, output: output).summary == summary
+                        }
+                    })
+            {
+                results[i] = hit
+                return
+            }
+            let result = renderer.render(source: source, output: output, references: refs)
+            if let cache, let key { cache.store(key, result) }
+            results[i] = result
+        }
+        for (i, (source, _)) in ordered.enumerated() {
+            guard let result = results[i] else { continue }
+            context.diagnostics += result.diagnostics
+            if let file = result.file { context.add(file, from: source) }
+            context.linkedAssets += result.assets
+            context.titles[source] = result.title
+        }
+    }
+
+    /// `assets/`, the files the descriptor and the pages refer to, and HipChat's script and
+    /// stylesheet when they are project files.
+    static let copyAssets = BuildStep("copy assets") { context in
+        let project = context.project
+        var copies = Set(
+            ((try? FileTree.files(under: project.directory.appendingPathComponent("assets"))) ?? []).map {
+                "assets/" + $0
+            })
+        copies.formUnion(project.assets)
+        copies.formUnion(context.linkedAssets)
+        let settings = project.pageSettings
+        for (name, resource, location) in [
+            ("hipchatJs", settings.hipchatJs, settings.hipchatJsLocation),
+            ("hipchatCss", settings.hipchatCss, settings.hipchatCssLocation),
+        ]
+        where !SpecTranslator.isAbsolute(resource) && !resource.hasPrefix("/") {
+            guard let path = SitePath.normalised(resource),
+                FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(path).path)
+            else {
+                context.diagnostics.append(
+                    .error(
+                        .missingFile, "\(name) names '\(resource)', which is neither a URL nor a file of the project",
+                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
+                        hint: "give a full https:// URL, or a path from the project folder to the file"))
+                continue
+            }
+            copies.insert(path)
+        }
+        for path in copies.sorted() {
+            let shown = ProjectLoader.join(context.displayDirectory, path)
+            guard let data = FileManager.default.contents(atPath: project.directory.appendingPathComponent(path).path)
+            else {
+                context.diagnostics.append(
+                    .error(.unreadableFile, "cannot read \(shown)", at: SourceLocation(file: shown, line: 1, column: 1))
+                )
+                continue
+            }
+            context.add(SiteFile(path: SitePath.output(forProjectFile: path), data: data), from: path)
+        }
+    }
+
+    /// Each glance's static `data:`, where its `queryUrl` points.
+    static let glanceData = BuildStep("glance data") { context in
+        for glance in context.project.glances {
+            context.add(
+                SiteFile(
+                    path: String(glance.urlPath.drop { $0 == "/" }),
+                    data: Data(JSONWriter.string(glance.data.withoutLocations).utf8)),
+                from: "the data of glance '\(glance.key)'")
+        }
+    }
+
+    /// `index.html`, the preview of the whole add-on.
+    static let preview = BuildStep("preview") { context in
+        guard let layouts = context.layouts, layouts.has("preview") else { return }
+        let preview = PreviewPage(project: context.project, pageOutputs: context.pageOutputs, titles: context.titles)
+        if let html = layouts.render(preview.context(), layout: "preview") {
+            context.add(SiteFile(path: "index.html", data: Data(html.utf8)), from: "the preview")
+        }
+    }
+
+    /// `marketplace/` and `marketplace.zip`, from the listing the loader read.
+    static let listing = BuildStep("listing") { context in
+        guard let listing = context.project.listing, let layouts = context.layouts else { return }
+        let project = context.project
+        do {
+            let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)
+            let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(
+                descriptor: descriptor)
+            for file in bundle.files { context.add(file, from: "the Marketplace listing") }
+            context.diagnostics += bundle.diagnostics
+        } catch {
+            context.diagnostics.append(
+                .error(.listingBundle, "cannot make the Marketplace bundle: \(error)", at: project.listingLocation))
+        }
+    }
+
+    /// `atlassian-connect.json`.
+    static let descriptor = BuildStep("descriptor") { context in
+        context.add(
+            SiteFile(
+                path: ConnectDescriptor.fileName,
+                data: Data(JSONWriter.string(context.project.descriptor.json.withoutLocations).utf8)),
+            from: BuildStep.generated)
+    }
+
+    /// `_hipkit/runtime.json`, checked with the rules the server will apply to it.
+    static let runtimeManifest = BuildStep("runtime manifest") { context in
+        let manifest = RuntimeManifest(project: context.project)
+        context.diagnostics += RuntimeManifestValidator(file: context.project.specFile).validate(manifest)
+            .filter { $0.severity == .error }
+        context.add(SiteFile(path: RuntimeManifest.path, data: manifest.encoded()), from: BuildStep.generated)
+    }
+
+    /// Two files for one output path would overwrite each other: an error naming both sources,
+    /// unless they are the same bytes (a page linking an asset also under `assets/`).
+    static let collisionCheck = BuildStep("collision check") { context in
+        var first: [String: Int] = [:]
+        var keep: [Bool] = []
+        for (i, file) in context.files.enumerated() {
+            guard let j = first[file.path] else {
+                first[file.path] = i
+                keep.append(true)
+                continue
+            }
+            keep.append(false)
+            let (a, b) = (context.origins[j], context.origins[i])
+            let generated = [a, b].contains(BuildStep.generated)
+            guard generated || context.files[j].data != file.data else { continue }
+            let source = generated ? (a == BuildStep.generated ? b : a) : b
+            let message =
+                generated
+                ? "\(source) would be written to \(file.path), where hipkit writes the add-on's own \(file.path)"
+                : "\(a) and \(b) would both be written to \(file.path)"
+            // At the project file among the two, where there is one.
+            let file = [source, a].first {
+                FileManager.default.fileExists(atPath: context.project.directory.appendingPathComponent($0).path)
+            }
+            let location = SourceLocation(
+                file: file.map { ProjectLoader.join(context.displayDirectory, $0) } ?? context.project.specFile,
+                line: 1, column: 1)
+            context.diagnostics.append(
+                .error(
+                    .outputCollision, message, at: location,
+                    hint: generated
+                        ? "rename or move \(source); the path is the add-on's"
+                        : "rename one; pages lose their pages/ prefix in the site"))
+        }
+        context.files = zip(context.files, keep).filter(\.1).map(\.0)
+        context.origins = zip(context.origins, keep).filter(\.1).map(\.0)
+    }
+
+    /// The origin of the files the build itself makes (descriptor, runtime manifest).
+    static let generated = "hipkit"
+}
+
+/// Fixed slots written from `concurrentPerform`, one per index, each by one thread.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private var slots: [T?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    subscript(i: Int) -> T? {
+        get { lock.withLock { slots[i] } }
+        set { lock.withLock { slots[i] = newValue } }
+    }
+}
