@@ -95,7 +95,7 @@ extension BuildStep {
             ("hipchatJs", settings.hipchatJs, settings.hipchatJsLocation),
             ("hipchatCss", settings.hipchatCss, settings.hipchatCssLocation),
         ]
-        where !SpecTranslator.isAbsolute(resource) && !resource.hasPrefix("/") {
+        where !URLReference.isAbsolute(resource) && !resource.hasPrefix("/") {
             guard let path = SitePath.normalised(resource),
                 FileManager.default.fileExists(atPath: project.directory.appendingPathComponent(path).path)
             else {

@@ -237,7 +237,7 @@ public struct DescriptorImporter: Sendable {
         if v.stringValue != nil { return url.map(v) }
         guard let members = v.members else { return v }
         if collapse, members.count == 2, let a = v["url"]?.stringValue, a == v["url@2x"]?.stringValue,
-            let mapped = url.map(.string(a)).stringValue, mapped.hasPrefix("/") || SpecTranslator.isAbsolute(mapped)
+            let mapped = url.map(.string(a)).stringValue, mapped.hasPrefix("/") || URLReference.isAbsolute(mapped)
         {
             return .string(mapped)
         }

@@ -33,7 +33,7 @@ struct LinkResolver: Sendable {
 
     func resolve(_ url: String, fromSource source: String, output: String) -> Resolution {
         guard !url.isEmpty, !url.hasPrefix("#"), !url.hasPrefix("?"), !url.hasPrefix("/"),
-            !SpecTranslator.isAbsolute(url)
+            !URLReference.isAbsolute(url)
         else {
             return .untouched
         }

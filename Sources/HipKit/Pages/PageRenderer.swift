@@ -269,7 +269,7 @@ struct PageRenderer: Sendable {
 
     /// A URL as given, or a project file's path relative to the page.
     private func resourceURL(_ value: String, from output: String) -> String {
-        if SpecTranslator.isAbsolute(value) || value.hasPrefix("/") { return value }
+        if URLReference.isAbsolute(value) || value.hasPrefix("/") { return value }
         return SitePath.relative(from: output, to: SitePath.output(forProjectFile: SitePath.normalised(value) ?? value))
     }
 

@@ -423,18 +423,10 @@ struct SpecTranslator {
     /// Joins a relative URL to the base URL. `/` alone stands for the base URL itself, so an
     /// imported `{{localBaseUrl}}` comes back exactly.
     func resolve(_ reference: String) -> String {
-        if Self.isAbsolute(reference) { return reference }
+        if URLReference.isAbsolute(reference) { return reference }
         if reference == "/" { return baseUrl }
         if reference.hasPrefix("/") { return baseUrl + reference }
         return baseUrl + "/" + reference
-    }
-
-    /// `scheme:` at the start (RFC 3986), or a protocol-relative `//host`.
-    static func isAbsolute(_ reference: String) -> Bool {
-        if reference.hasPrefix("//") { return true }
-        guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }
-        let scheme = reference[..<colon]
-        return scheme.first!.isLetter && scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
     }
 
     /// A path inside the project that must name an existing file; returns it normalised
@@ -518,7 +510,7 @@ struct SpecTranslator {
     private mutating func imageURL(_ s: String, at location: SourceLocation, subject: String, findTwin: Bool = false)
         -> (url: String, twin: String?, isFile: Bool)
     {
-        if Self.isAbsolute(s) || s.hasPrefix("/") { return (resolve(s), nil, false) }
+        if URLReference.isAbsolute(s) || s.hasPrefix("/") { return (resolve(s), nil, false) }
         guard let file = projectFile(s, at: location, subject: subject, mustBePage: false) else {
             return (resolve(s), nil, true)
         }

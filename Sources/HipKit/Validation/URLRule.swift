@@ -39,7 +39,7 @@ struct URLRule: Sendable {
             ]
         }
         if hasBase { return [] }
-        if let colon = url.firstIndex(of: ":"), SpecTranslator.isAbsolute(url), !url.hasPrefix("//"),
+        if let colon = url.firstIndex(of: ":"), URLReference.isAbsolute(url), !url.hasPrefix("//"),
             !["http", "https"].contains(url[..<colon].lowercased())
         {
             return [
