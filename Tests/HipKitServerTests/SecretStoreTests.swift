@@ -402,9 +402,13 @@ struct SecretStoreTests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        // The child's output is read on a thread of its own, not on the concurrency pool.
+        let text = try await Blocking.run {
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("2 installation secrets re-encrypted"), "\(text)")
         let newKey = try #require(

@@ -6,6 +6,11 @@ import HipChatConnect
 #endif
 
 /// A bare TCP client for what HTTP clients will not do: send half a request and wait.
+///
+/// Its sockets block, so they run on a thread of their own (``Blocking``): on Swift's
+/// concurrency pool — two threads here — two waiting clients would leave no thread for the
+/// server under test, whose handlers run there too, and a request would go unanswered until the
+/// client gave up (an empty answer, seen once in CI as a traversal "answered" with nothing).
 enum RawConnection {
     /// Connects to localhost:`port`, sends `bytes`, then waits until the server closes the
     /// connection (true) or `timeout` seconds pass (false).
@@ -21,7 +26,7 @@ enum RawConnection {
     private static func run(port: Int, bytes: String, timeout: TimeInterval) async throws -> (
         closed: Bool, received: [UInt8]
     ) {
-        try await Task.detached {
+        try await Blocking.run {
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             var list: UnsafeMutablePointer<addrinfo>?
@@ -54,7 +59,7 @@ enum RawConnection {
                 }
             }
             return (false, received)
-        }.value
+        }
     }
 }
 
@@ -87,7 +92,7 @@ extension RawConnection {
     static func drive(port: Int, parts: [[UInt8]], pause: Duration = .zero, timeout: TimeInterval = 30) async throws
         -> Outcome
     {
-        try await Task.detached {
+        try await Blocking.run {
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             hints.ai_family = AF_INET
@@ -138,7 +143,7 @@ extension RawConnection {
             let deadline = Date().addingTimeInterval(timeout)
             while !closed, Date() < deadline { drain(100) }
             return Outcome(closed: closed, received: received, partsSent: sent)
-        }.value
+        }
     }
 
     /// One request's bytes: `head` (request line and headers, without the blank line) and `body`.

@@ -1,0 +1,1 @@
+../../HipKitTests/Support/Blocking.swift
