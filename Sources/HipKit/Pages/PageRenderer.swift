@@ -21,8 +21,9 @@ struct PageRenderer: Sendable {
         var links: [String: String] = [:]
     }
 
-    /// The build cache's key for a page: its bytes, the layouts it uses and the values its
-    /// templates see. Nil when the page cannot be read (it is rendered, and reported, instead).
+    /// The build cache's key for a page: its bytes, the layouts it uses and its ``PageInputs``,
+    /// which are all of the project that rendering it reads. Nil when the page cannot be read
+    /// (it is rendered, and reported, instead).
     func cacheKey(source: String, output: String, references: [PageReference]) -> String? {
         guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path),
             let text = String(data: bytes, encoding: .utf8)
@@ -30,33 +31,18 @@ struct PageRenderer: Sendable {
         var ignored: [Diagnostic] = []
         let matter = FrontMatter.parse(text, file: source, diagnostics: &ignored)
         let layout = matter.layout ?? Self.layout(forModuleKind: references.first?.moduleKind)
-        var inputs = JSONNode.object([
-            JSONMember(
-                "addon",
-                .object([
-                    JSONMember("key", .string(project.descriptor.key ?? "")),
-                    JSONMember("name", .string(project.descriptor.name ?? "")),
-                    JSONMember("description", .string(project.descriptor.description ?? "")),
-                ])),
-            JSONMember("vendor", project.descriptor.vendor?.json.withoutLocations ?? JSONNode(.null)),
-            JSONMember("self", .string(project.descriptor.selfURL?.value ?? "")),
-            JSONMember("baseUrl", .string(project.baseUrl)),
-            JSONMember("environment", .string(project.pageSettings.environment ?? "")),
-            JSONMember(
-                "hipchat", .array([.string(project.pageSettings.hipchatJs), .string(project.pageSettings.hipchatCss)])),
-            JSONMember("unsafe", .bool(project.pageSettings.unsafe)),
-            JSONMember("display", .string(displayDirectory)),
-            JSONMember(
-                "references", .array(references.map { .string("\($0.moduleKind.rawValue) \($0.moduleKey ?? "")") })),
-        ])
-        if let module = references.first.flatMap(module) { inputs["module"] = module.json.withoutLocations }
-        if references.first?.moduleKind == .configurable, let settings = project.settings {
-            inputs["settings"] = JSONNode.parse((try? JSONEncoder().encode(settings)) ?? Data()) ?? JSONNode(.null)
-        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let inputs = try? encoder.encode(inputs(references)) else { return nil }
         return BuildCache.key([
             Data(BuildCache.formatVersion.utf8), Data(source.utf8), Data(output.utf8), bytes,
-            Data(layouts.closure(of: layout).joined(separator: "\n\u{0}").utf8), Data(JSONWriter.string(inputs).utf8),
+            Data(layouts.closure(of: layout).joined(separator: "\n\u{0}").utf8), inputs,
         ])
+    }
+
+    /// What rendering a page shown by `references` reads of the project.
+    func inputs(_ references: [PageReference]) -> PageInputs {
+        PageInputs(project: project, references: references, displayDirectory: displayDirectory)
     }
 
     /// The layout for pages shown by each kind of module.
@@ -65,6 +51,7 @@ struct PageRenderer: Sendable {
     }
 
     func render(source: String, output: String, references: [PageReference]) -> Result {
+        let inputs = inputs(references)
         let shown = ProjectLoader.join(displayDirectory, source)
         let start = SourceLocation(file: shown, line: 1, column: 1)
         var result = Result(title: Self.fallbackTitle(source))
@@ -88,7 +75,7 @@ struct PageRenderer: Sendable {
         let matter = FrontMatter.parse(text, file: shown, diagnostics: &diagnostics)
         var assets: [String] = []
         var resolutions: [String: String] = [:]
-        let rendered = markdown.render(matter.body, unsafe: matter.unsafe ?? project.pageSettings.unsafe) { link in
+        let rendered = markdown.render(matter.body, unsafe: matter.unsafe ?? inputs.unsafe) { link in
             let location = SourceLocation(
                 file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
             let resolution = links.resolve(link.url, fromSource: source, output: output)
@@ -118,7 +105,7 @@ struct PageRenderer: Sendable {
             }
         }
         let reference = references.first
-        let module = reference.flatMap(moduleContext)
+        let module = reference.map { _ in moduleContext(inputs) }
         let title =
             matter.title ?? Self.firstHeading(in: rendered.html) ?? (module?["title"] as? String)
             ?? (module?["name"] as? String) ?? Self.fallbackTitle(source)
@@ -150,22 +137,22 @@ struct PageRenderer: Sendable {
 
         var context: [String: Any] = [
             "page": page,
-            "addon": addonContext(),
-            "environment": ["name": project.pageSettings.environment ?? "", "baseUrl": project.baseUrl],
+            "addon": addonContext(inputs.addon),
+            "environment": ["name": inputs.environment ?? "", "baseUrl": inputs.addon.baseUrl],
             "view": view,
         ]
         if let module { context["module"] = module }
-        if reference?.moduleKind == .configurable, let settings = project.settings {
+        if let settings = inputs.settings {
             context["settings"] = settingsContext(settings, output: output)
         }
         if reference != nil {
             // Views run inside HipChat and load its JavaScript API; other pages are plain documents.
             context["hipchat"] = [
-                "js": resourceURL(project.pageSettings.hipchatJs, from: output),
-                "css": resourceURL(project.pageSettings.hipchatCss, from: output),
+                "js": resourceURL(inputs.hipchatJs, from: output),
+                "css": resourceURL(inputs.hipchatCss, from: output),
             ]
         }
-        context["config"] = TemplateValue.scriptJSON(viewConfig(view: view, module: module))
+        context["config"] = TemplateValue.scriptJSON(viewConfig(view: view, module: module, addon: inputs.addon))
         guard let html = layouts.render(context, layout: layout) else {
             diagnostics.append(.error(.templateRender, "the layout '\(layout)' could not be rendered", at: start))
             result.diagnostics = diagnostics
@@ -209,32 +196,26 @@ struct PageRenderer: Sendable {
         ]
     }
 
-    private func addonContext() -> [String: Any] {
-        let d = project.descriptor
-        var addon: [String: Any] = ["baseUrl": project.baseUrl]
-        addon["key"] = d.key
-        addon["name"] = d.name
-        addon["description"] = d.description
-        if let vendor = d.vendor { addon["vendor"] = TemplateValue.from(vendor.json) }
-        addon["descriptorUrl"] = d.selfURL?.value
-        return addon
-    }
-
-    /// The module showing a page.
-    private func module(_ reference: PageReference) -> (any ConnectView)? {
-        project.descriptor.view(reference.moduleKind, key: reference.moduleKey)
+    private func addonContext(_ addon: PageInputs.Addon) -> [String: Any] {
+        var context: [String: Any] = ["baseUrl": addon.baseUrl]
+        context["key"] = addon.key
+        context["name"] = addon.name
+        context["description"] = addon.description
+        if let vendor = addon.vendor { context["vendor"] = TemplateValue.from(vendor) }
+        context["descriptorUrl"] = addon.descriptorUrl
+        return context
     }
 
     /// The module showing the page, as the descriptor has it, with its kind (the spec's word for
     /// it: `sidebar`, `configure`) and plain-text name.
-    private func moduleContext(_ reference: PageReference) -> [String: Any]? {
-        let view = module(reference)
-        var module = view.flatMap { TemplateValue.from($0.json) as? [String: Any] } ?? [:]
-        module["kind"] = SpecSchema.object(for: reference.moduleKind)?.name ?? reference.moduleKind.rawValue
-        if let key = reference.moduleKey { module["key"] = key }
-        if let name = TemplateValue.text(view?.json["name"]) { module["name"] = name }
-        if let title = TemplateValue.text(view?.json["title"]) { module["title"] = title }
-        if let options = (view as? ConnectDescriptor.Dialog)?.options {
+    private func moduleContext(_ inputs: PageInputs) -> [String: Any] {
+        let json = inputs.module
+        var module = json.flatMap { TemplateValue.from($0) as? [String: Any] } ?? [:]
+        if let kind = inputs.moduleKind { module["kind"] = SpecSchema.object(for: kind)?.name ?? kind.rawValue }
+        if let key = inputs.moduleKey { module["key"] = key }
+        if let name = TemplateValue.text(json?["name"]) { module["name"] = name }
+        if let title = TemplateValue.text(json?["title"]) { module["title"] = title }
+        if inputs.moduleKind == .dialog, let options = json?["options"] {
             var keys: [String] = []
             if let primary = options["primaryAction"] {
                 keys.append(primary["key"]?.stringValue ?? "primary-action-selected")
@@ -245,7 +226,7 @@ struct PageRenderer: Sendable {
         return module
     }
 
-    private func viewConfig(view: String, module: [String: Any]?) -> JSONNode {
+    private func viewConfig(view: String, module: [String: Any]?, addon: PageInputs.Addon) -> JSONNode {
         var moduleNode = JSONNode.object()
         if let module {
             if let kind = module["kind"] as? String { moduleNode["kind"] = .string(kind) }
@@ -259,9 +240,9 @@ struct PageRenderer: Sendable {
             JSONMember(
                 "addon",
                 .object([
-                    JSONMember("key", .string(project.descriptor.key ?? "")),
-                    JSONMember("name", .string(project.descriptor.name ?? "")),
-                    JSONMember("baseUrl", .string(project.baseUrl)),
+                    JSONMember("key", .string(addon.key ?? "")),
+                    JSONMember("name", .string(addon.name ?? "")),
+                    JSONMember("baseUrl", .string(addon.baseUrl)),
                 ])),
             JSONMember("module", moduleNode),
         ])
