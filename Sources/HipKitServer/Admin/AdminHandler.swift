@@ -56,7 +56,8 @@ struct AdminHandler: Sendable {
             try await store.putGlanceData(data, key: key, room: room)
             installations = try await store.installations()
         } catch {
-            logger.error("cannot store glance data", metadata: ["glance": "\(key)", "error": "\(error)"])
+            logger.error(
+                "cannot store glance data", metadata: [ModuleKind.glance.rawValue: "\(key)", "error": "\(error)"])
             throw APIError(.internalServerError, "the glance data cannot be stored")
         }
         let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
@@ -65,14 +66,19 @@ struct AdminHandler: Sendable {
         if !unpushable.isEmpty {
             logger.warning(
                 "glance data not pushed to installations stored without verification (no API URL)",
-                metadata: ["glance": "\(key)", "installations": "\(unpushable.joined(separator: ","))"])
+                metadata: [
+                    ModuleKind.glance.rawValue: "\(key)", "installations": "\(unpushable.joined(separator: ","))",
+                ])
         }
         logger.info(
             "glance data stored",
-            metadata: ["glance": "\(key)", "room": "\(room.map(String.init) ?? "-")", "pushes": "\(pushes.count)"])
+            metadata: [
+                ModuleKind.glance.rawValue: "\(key)", "room": "\(room.map(String.init) ?? "-")",
+                "pushes": "\(pushes.count)",
+            ])
         return JSONResponse.make(
             .object([
-                "glance": .string(key),
+                ModuleKind.glance.rawValue: .string(key),
                 "room": room.map { JSONNode.integer($0) } ?? .null,
                 "data": data,
                 "pushes": .integer(pushes.count),

@@ -132,6 +132,9 @@ final class GlancePushService: Service, Sendable {
     }
 
     private func metadata(_ push: GlancePush) -> Logger.Metadata {
-        ["glance": "\(push.key)", "oauthId": "\(push.installation.oauthId)", "target": "\(push.target.pathComponent)"]
+        [
+            ModuleKind.glance.rawValue: "\(push.key)", "oauthId": "\(push.installation.oauthId)",
+            "target": "\(push.target.pathComponent)",
+        ]
     }
 }

@@ -35,7 +35,7 @@ extension LocalHipChat {
     {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         switch (method, parts.count) {
-        case ("GET", 1) where parts[0] == "capabilities":
+        case ("GET", 1) where parts[0] == DescriptorField.capabilities.rawValue:  // HipChat's own capabilities document
             return APIAnswer(status: 200, body: capabilitiesDocument)
         case ("POST", 2) where path == "oauth/token":
             return grantToken(authorization: authorization, body: body)

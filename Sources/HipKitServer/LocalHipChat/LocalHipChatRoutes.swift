@@ -116,7 +116,8 @@ struct LocalHipChatRoutes: Sendable {
             case "open":
                 guard let target = body["target"]?.stringValue else { throw LocalHipChat.Failure("target is missing") }
                 let answer = try await hipchat.open(
-                    target: target, actionKey: body["action"]?.stringValue, messageId: body["message"]?.stringValue,
+                    target: target, actionKey: body[ModuleKind.action.rawValue]?.stringValue,
+                    messageId: body["message"]?.stringValue,
                     urlTemplateValues: body["urlTemplateValues"], options: body["options"],
                     roomOrigin: body["roomOrigin"]?.stringValue)
                 return JSONResponse.make(answer)

@@ -76,7 +76,9 @@ struct WebhookHandler: Sendable {
         ]
         logger.debug(
             "webhook answered",
-            metadata: ["webhook": "\(webhook.key ?? webhook.path)", "oauthId": "\(installation.oauthId)"])
+            metadata: [
+                ModuleKind.webhook.rawValue: "\(webhook.key ?? webhook.path)", "oauthId": "\(installation.oauthId)",
+            ])
         return JSONResponse.make(reply.render(context))
     }
 
