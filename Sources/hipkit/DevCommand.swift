@@ -88,7 +88,7 @@ struct DevCommand: AsyncParsableCommand {
         _ rebuilder: DevRebuilder, session: DevSession, port: Int, base: String, shown: String, logger: Logger
     ) async throws {
         let configuration = ServerConfiguration.dev(
-            dist: rebuilder.output, projectDirectory: rebuilder.projectDirectory, host: listen.resolvedHost, port: port,
+            dist: rebuilder.output, project: rebuilder.project, host: listen.resolvedHost, port: port,
             adminToken: adminToken, viewsRequireToken: !noAuth)
         var server = HipKitServer(configuration: configuration, logger: logger)
         server.dev = session

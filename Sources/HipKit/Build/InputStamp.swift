@@ -17,9 +17,6 @@ import HipKitTemplates
 /// A project holding symbolic links gets no stamp (their targets' changes would not show),
 /// so it always takes the full path, which still reuses rendered pages from the cache.
 enum InputStamp {
-    /// Folders of the project that are not inputs: outputs and caches.
-    static let ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]
-
     static func compute(projectDirectory: URL, options: LoadOptions) -> String? {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(data: Data(text.utf8)) }
@@ -41,7 +38,7 @@ enum InputStamp {
     private static func walk(_ directory: String, relative: String, top: Bool, into hasher: inout SHA256) -> Bool {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return false }
         for name in names.sorted() {
-            if top, ignored.contains(name) || (name.hasPrefix(".") && name.contains(".staging-")) { continue }
+            if top, ProjectLayout.ignored.contains(name) || ProjectLayout.isStaging(name) { continue }
             let full = directory + "/" + name
             let path = relative.isEmpty ? name : relative + "/" + name
             var info = stat()

@@ -47,8 +47,7 @@ public struct ProjectBuild: Sendable {
         // Taken first: a file saved while the build runs must make the next build look again.
         var stamp = cached ? inputStamp : nil
         if cached, stamp == nil, case .spec(let spec) = try ProjectLoader.input(for: path) {
-            stamp = InputStamp.compute(
-                projectDirectory: URL(fileURLWithPath: spec).deletingLastPathComponent(), options: options)
+            stamp = InputStamp.compute(projectDirectory: ProjectLayout(spec: spec).directory, options: options)
         }
         var outcome: ProjectLoader.Outcome?
         let loading = try ContinuousClock().measure { outcome = try loader.load(path, options: options) }
@@ -58,10 +57,10 @@ public struct ProjectBuild: Sendable {
         var files: [SiteFile] = []
         var cacheDirectory: URL?
         if let project = outcome.project, project.baseUrl.isEmpty == false {
-            cacheDirectory = cached ? project.directory.appendingPathComponent(".hipkit/cache") : nil
+            let layout = ProjectLayout(directory: project.directory)
+            cacheDirectory = cached ? layout.cacheDirectory : nil
             var context = BuildContext(
-                project: project,
-                cache: cacheDirectory.map { BuildCache(directory: $0.appendingPathComponent("pages")) })
+                project: project, cache: cached ? BuildCache(directory: layout.pageCacheDirectory) : nil)
             timings += BuildStep.run(on: &context)
             diagnostics += context.diagnostics
             files = context.files.sorted { $0.path < $1.path }
@@ -90,10 +89,9 @@ public struct ProjectBuild: Sendable {
     /// output file, and reads no page.
     public static func check(_ path: String, options: LoadOptions, output: URL) -> Freshness {
         guard case .spec(let spec)? = try? ProjectLoader.input(for: path) else { return Freshness() }
-        let directory = URL(fileURLWithPath: spec).deletingLastPathComponent()
-        let stamp = InputStamp.compute(projectDirectory: directory, options: options)
-        let cache = directory.appendingPathComponent(".hipkit/cache")
-        guard let record = BuildRecord.load(from: cache), let recorded = record.inputs,
+        let layout = ProjectLayout(spec: spec)
+        let stamp = InputStamp.compute(projectDirectory: layout.directory, options: options)
+        guard let record = BuildRecord.load(from: layout.cacheDirectory), let recorded = record.inputs,
             record.output == output.standardizedFileURL.path, stamp == recorded,
             FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
             InputStamp.countFiles(output.path) == record.files.count,

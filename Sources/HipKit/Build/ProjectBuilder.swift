@@ -56,17 +56,25 @@ public struct ProjectBuilder: Sendable {
         public var build: ProjectBuild?
     }
 
-    /// The output folder for the project `path` names.
+    /// Where a build of the project reads and writes: worked out once, here, for the command
+    /// line and the dev server alike.
+    public struct Location: Sendable, Equatable {
+        /// The project's folders.
+        public var project: ProjectLayout
+        /// The output folder: `--out`, or the project's `dist/`.
+        public var output: URL
+    }
+
+    /// The project `path` names and its output folder.
     /// Throws when `path` names no project, or names a descriptor (which is checked, not built).
-    public func outputFolder() throws -> URL {
+    public func locate() throws -> Location {
         guard case .spec(let spec) = try ProjectLoader.input(for: path) else {
             throw HipKitError(
                 "\(path) is a descriptor; build reads addon.yaml",
                 hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
         }
-        if let output { return output.standardizedFileURL }
-        return URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("dist")
-            .standardizedFileURL
+        let project = ProjectLayout(spec: spec)
+        return Location(project: project, output: (output ?? project.defaultOutput).standardizedFileURL)
     }
 
     /// Builds. Throws for usage and I/O problems (no such project, an output that cannot be
@@ -74,7 +82,7 @@ public struct ProjectBuilder: Sendable {
     /// - Parameter adjust: a last look at the build before it is written (the dev server drops
     ///   warnings that only concern production builds).
     public func run(adjust: (inout ProjectBuild) -> Void = { _ in }) throws -> Report {
-        let output = try outputFolder()
+        let output = try locate().output
         var timings: [BuildTiming] = []
         var stamp: String?
         if cached && skipWhenUpToDate {

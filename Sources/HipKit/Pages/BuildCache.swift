@@ -28,7 +28,7 @@ public final class BuildCache: @unchecked Sendable {
 
     /// The cache of the project in `projectDirectory`.
     public convenience init(project projectDirectory: URL) {
-        self.init(directory: projectDirectory.appendingPathComponent(".hipkit/cache/pages"))
+        self.init(directory: ProjectLayout(directory: projectDirectory).pageCacheDirectory)
     }
 
     struct Entry: Codable {

@@ -23,7 +23,7 @@ public final class ProjectWatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
 
-    public init(root: URL, ignoring ignored: Set<String> = ["dist", ".hipkit", ".git", ".build"]) {
+    public init(root: URL, ignoring ignored: Set<String> = ProjectLayout.ignored) {
         self.root = root.standardizedFileURL.resolvingSymlinksInPath()
         self.ignored = ignored
     }
@@ -56,9 +56,9 @@ public final class ProjectWatcher: @unchecked Sendable {
     private func isIgnored(_ relative: String) -> Bool {
         guard let first = relative.split(separator: "/").first.map(String.init) else { return false }
         if ignored.contains(first) { return true }
-        // The staging folder a build fills beside its output (see StagedDirectory) comes and goes
-        // with every build; seeing it would start the next one.
-        if first.hasPrefix("."), first.contains(".staging-") { return true }
+        // The staging folder a build fills beside its output comes and goes with every build;
+        // seeing it would start the next one.
+        if ProjectLayout.isStaging(first) { return true }
         let name = (relative as NSString).lastPathComponent
         // Editors' swap and backup files.
         return name.hasSuffix("~") || name.hasSuffix(".swp") || name.hasSuffix(".swx") || name.hasPrefix(".#")

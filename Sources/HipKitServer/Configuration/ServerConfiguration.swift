@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 
 /// Everything `hipkit serve` can be told. The command fills it from flags and environment
 /// variables; tests build it directly, shortening the timings that would slow them down.
@@ -88,12 +89,12 @@ public struct ServerConfiguration: Sendable {
     /// `.hipkit/`, trusting HipChat and the local HipChat on the same port, framed by both, and
     /// with a fresh build looked for every second.
     public static func dev(
-        dist: URL, projectDirectory: URL, host: String, port: Int, adminToken: String?, viewsRequireToken: Bool,
+        dist: URL, project: ProjectLayout, host: String, port: Int, adminToken: String?, viewsRequireToken: Bool,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> ServerConfiguration {
         var configuration = ServerConfiguration(
             distDirectory: dist, host: host, port: port,
-            dataDirectory: projectDirectory.appendingPathComponent(".hipkit", isDirectory: true),
+            dataDirectory: project.hipkitDirectory,
             trustedHosts: [TrustedHost.hipchatCloud]
                 + [TrustedHost("127.0.0.1:\(port)"), TrustedHost("localhost:\(port)")].compactMap { $0 },
             adminToken: adminToken ?? environment[adminTokenVariable],
@@ -106,7 +107,7 @@ public struct ServerConfiguration: Sendable {
 
     /// `.hipkit/` beside `dist/`, in the project folder, so the data outlives every rebuild.
     public static func defaultDataDirectory(for dist: URL) -> URL {
-        dist.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".hipkit", isDirectory: true)
+        ProjectLayout(directory: dist.standardizedFileURL.deletingLastPathComponent()).hipkitDirectory
     }
 
     /// The SQLite file in ``dataDirectory``.

@@ -26,8 +26,12 @@ public final class DevRebuilder: Service, Sendable {
     public let path: String
     public let options: LoadOptions
     public let output: URL
+    /// The project's folders; its own is the one watched.
+    public let project: ProjectLayout
     /// The folder watched: the project's.
-    public let projectDirectory: URL
+    public var projectDirectory: URL { project.directory }
+    /// Every rebuild's build, with the output folder it worked out.
+    private let builder: ProjectBuilder
     private let session: DevSession
     private let logger: Logger
     private let report: @Sendable (Outcome) -> Void
@@ -46,13 +50,13 @@ public final class DevRebuilder: Service, Sendable {
         self.session = session
         self.logger = logger
         self.report = report
-        guard case .spec(let spec) = try ProjectLoader.input(for: path) else {
-            throw HipKitError(
-                "\(path) is a descriptor; hipkit dev reads addon.yaml",
-                hint: "run `hipkit import \(path) --out DIR` to make a spec of it")
-        }
-        projectDirectory = URL(fileURLWithPath: spec).deletingLastPathComponent().standardizedFileURL
-        self.output = (output ?? projectDirectory.appendingPathComponent("dist")).standardizedFileURL
+        builder = ProjectBuilder(
+            path: path, options: options, output: output, cached: true,
+            // Not flushed to disk: dev output is rebuilt at every start (see StagedDirectory).
+            durable: false, skipWhenUpToDate: false)
+        let location = try builder.locate()
+        project = location.project
+        self.output = location.output
     }
 
     /// Builds now. On success `dist/` is replaced and the session told which files changed;
@@ -61,10 +65,6 @@ public final class DevRebuilder: Service, Sendable {
     public func rebuild() -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
-        let builder = ProjectBuilder(
-            path: path, options: options, output: output, cached: true,
-            // Not flushed to disk: dev output is rebuilt at every start (see StagedDirectory).
-            durable: false, skipWhenUpToDate: false)
         var build = ProjectBuild(project: nil, diagnostics: [], sources: SourceStore(), files: [])
         var changed: [String] = []
         var succeeded = false
@@ -126,13 +126,7 @@ public final class DevRebuilder: Service, Sendable {
     /// Watches the project but not the output (when it lies inside the project) nor hipkit's
     /// own cache: writing them must not start another rebuild.
     private func makeWatcher() -> ProjectWatcher {
-        var ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]
-        let project = projectDirectory.resolvingSymlinksInPath().path + "/"
-        let out = output.resolvingSymlinksInPath().path
-        if out.hasPrefix(project), let first = out.dropFirst(project.count).split(separator: "/").first {
-            ignored.insert(String(first))
-        }
-        return ProjectWatcher(root: projectDirectory, ignoring: ignored)
+        return ProjectWatcher(root: projectDirectory, ignoring: project.ignored(output: output))
     }
 
     private static func failure(_ error: any Error) -> Diagnostic {

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The folders of a project that are not its input: the build's output and hipkit's own
+/// `.hipkit/` with the page cache and the dev server's data.
+///
+/// Named once here so that the build, the up-to-date check, the watcher and the dev server agree
+/// on where things go and on which folders to leave alone: a watcher that looked at the output
+/// would start a rebuild with every build.
+public struct ProjectLayout: Sendable, Hashable {
+    /// The project folder, the one holding `addon.yaml`.
+    public let directory: URL
+
+    public init(directory: URL) {
+        self.directory = directory.standardizedFileURL
+    }
+
+    /// The project whose spec is `spec` (a path to its `addon.yaml`).
+    public init(spec: String) {
+        self.init(directory: URL(fileURLWithPath: spec).deletingLastPathComponent())
+    }
+
+    /// `dist/`: where a build goes unless told otherwise.
+    public var defaultOutput: URL { directory.appendingPathComponent("dist") }
+
+    /// `.hipkit/`: hipkit's own folder, kept between builds (the cache, dev's installations).
+    public var hipkitDirectory: URL { directory.appendingPathComponent(".hipkit", isDirectory: true) }
+
+    /// `.hipkit/cache`: the record of the last build and the rendered pages.
+    public var cacheDirectory: URL { hipkitDirectory.appendingPathComponent("cache") }
+
+    /// `.hipkit/cache/pages`: the rendered pages (see ``BuildCache``).
+    public var pageCacheDirectory: URL { cacheDirectory.appendingPathComponent("pages") }
+
+    /// Top-level folders that are never inputs: the default output, hipkit's folder, and those
+    /// of version control and other tools.
+    public static let ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]
+
+    /// ``ignored``, and the top-level folder holding `output` when it lies inside the project
+    /// (`--out site`): writing it must not look like a change of the input.
+    public func ignored(output: URL) -> Set<String> {
+        var ignored = Self.ignored
+        let project = directory.resolvingSymlinksInPath().path + "/"
+        let out = output.standardizedFileURL.resolvingSymlinksInPath().path
+        if out.hasPrefix(project), let first = out.dropFirst(project.count).split(separator: "/").first {
+            ignored.insert(String(first))
+        }
+        return ignored
+    }
+
+    /// Whether the top-level entry `name` is a folder a build fills beside its output before
+    /// swapping it in (see ``StagedDirectory``): it comes and goes with every build.
+    public static func isStaging(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.contains(".staging-")
+    }
+}
