@@ -3,10 +3,6 @@ import Foundation
 import HipChatConnect
 import HipKitTemplates
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A fingerprint of everything a build reads, taken from file metadata alone: every file of the
 /// project (path, size, inode and modification time to the nanosecond), hipkit's built-in
 /// layouts, and the build options. When it equals the one recorded by the last build, that build
@@ -23,41 +19,33 @@ enum InputStamp {
         add(
             "hipkit-input-stamp-2\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}"
         )
-        guard walk(projectDirectory.path, relative: "", top: true, into: &hasher),
-            walk(
-                TemplatesBundle.root.appendingPathComponent("layouts").path, relative: "layouts", top: false,
-                into: &hasher)
+        guard
+            Self.add(
+                FileTree.walk(projectDirectory) { path in
+                    !path.contains("/") && (ProjectLayout.ignored.contains(path) || ProjectLayout.isStaging(path))
+                }, under: "", to: &hasher),
+            Self.add(
+                FileTree.walk(TemplatesBundle.root.appendingPathComponent("layouts")), under: "layouts/", to: &hasher)
         else {
             return nil
         }
         return BuildCache.hex(hasher.finalize())
     }
 
-    /// Adds every file under `directory` in name order; false when a link or an unreadable
-    /// folder makes the stamp untrustworthy.
-    private static func walk(_ directory: String, relative: String, top: Bool, into hasher: inout SHA256) -> Bool {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return false }
-        for name in names.sorted() {
-            if top, ProjectLayout.ignored.contains(name) || ProjectLayout.isStaging(name) { continue }
-            let full = directory + "/" + name
-            let path = relative.isEmpty ? name : relative + "/" + name
-            var info = stat()
-            guard lstat(full, &info) == 0 else { return false }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
-                guard walk(full, relative: path, top: false, into: &hasher) else { return false }
-            case S_IFREG:
-                #if os(Linux)
-                    let modified = info.st_mtim
-                #else
-                    let modified = info.st_mtimespec
-                #endif
+    /// Adds every file of a walk, in its order; false when the walk was incomplete or found a
+    /// link or something other than files and folders, which make the stamp untrustworthy.
+    private static func add(_ entries: [FileTree.Entry]?, under prefix: String, to hasher: inout SHA256) -> Bool {
+        guard let entries else { return false }
+        for entry in entries {
+            let file = entry.stat
+            switch file.kind {
+            case .directory: continue
+            case .file:
                 hasher.update(
                     data: Data(
-                        "\(path)\u{0}\(info.st_size)\u{0}\(info.st_ino)\u{0}\(modified.tv_sec).\(modified.tv_nsec)\n"
+                        "\(prefix)\(entry.path)\u{0}\(file.size)\u{0}\(file.inode)\u{0}\(file.modifiedSeconds).\(file.modifiedNanoseconds)\n"
                             .utf8))
-            default:
-                return false
+            case .link, .other: return false
             }
         }
         return true
@@ -65,21 +53,6 @@ enum InputStamp {
 
     /// The number of regular files under `directory`, or nil when it cannot be read.
     static func countFiles(_ directory: String) -> Int? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
-        var count = 0
-        for name in names {
-            var info = stat()
-            guard lstat(directory + "/" + name, &info) == 0 else { return nil }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
-                guard let inner = countFiles(directory + "/" + name) else { return nil }
-                count += inner
-            case S_IFREG:
-                count += 1
-            default:
-                break
-            }
-        }
-        return count
+        FileTree.walk(URL(fileURLWithPath: directory))?.count { $0.stat.kind == .file }
     }
 }

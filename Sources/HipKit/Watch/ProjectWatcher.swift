@@ -76,20 +76,14 @@ public final class ProjectWatcher: @unchecked Sendable {
         let mask = UInt32(
             IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB)
         var folders: [Int32: String] = [:]
+        /// Watches the folder `relative` and every folder under it.
         func watch(_ relative: String) {
-            let path = relative.isEmpty ? root.path : root.appendingPathComponent(relative).path
-            let wd = inotify_add_watch(fd, path, mask)
-            if wd >= 0 { folders[wd] = relative }
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                let child = relative.isEmpty ? name : relative + "/" + name
-                var isDirectory: ObjCBool = false
-                if !isIgnored(child),
-                    FileManager.default.fileExists(
-                        atPath: root.appendingPathComponent(child).path, isDirectory: &isDirectory),
-                    isDirectory.boolValue
-                {
-                    watch(child)
-                }
+            let folder = relative.isEmpty ? root : root.appendingPathComponent(relative)
+            let prefix = relative.isEmpty ? "" : relative + "/"
+            let inner = FileTree.walk(folder, complete: false) { isIgnored(prefix + $0) } ?? []
+            for path in [relative] + inner.filter({ $0.stat.kind == .directory }).map({ prefix + $0.path }) {
+                let wd = inotify_add_watch(fd, path.isEmpty ? root.path : root.appendingPathComponent(path).path, mask)
+                if wd >= 0 { folders[wd] = path }
             }
         }
         watch("")
@@ -153,9 +147,8 @@ public final class ProjectWatcher: @unchecked Sendable {
 
     private func snapshot() -> [String: Double] {
         var result: [String: Double] = [:]
-        for path in (try? FileTree.files(under: root)) ?? [] where !isIgnored(path) {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
-            result[path] = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        for entry in FileTree.walk(root, complete: false, skipping: isIgnored) ?? [] where entry.stat.kind == .file {
+            result[entry.path] = Double(entry.stat.modifiedSeconds) + Double(entry.stat.modifiedNanoseconds) / 1e9
         }
         return result
     }

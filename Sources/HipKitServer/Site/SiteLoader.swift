@@ -211,11 +211,7 @@ struct SiteLoader {
                 }
                 guard path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0 != "\\" }) else { continue }
                 let size = Int(info.st_size)
-                #if os(Linux)
-                    let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
-                #else
-                    let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtimespec.tv_sec))
-                #endif
+                let modified = FileStat(info).modified
                 let inMemory = size < StaticFile.memoryLimit && memoryUsed + size <= limits.maxMemoryBytes
                 let identity = FileIdentity(info)
                 var file: StaticFile

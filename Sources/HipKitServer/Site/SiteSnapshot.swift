@@ -138,15 +138,9 @@ struct SiteSignature: Sendable, Equatable {
     }
 
     static func stamp(_ path: String) -> Stamp? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        #if os(Linux)
-            let modified = info.st_mtim
-        #else
-            let modified = info.st_mtimespec
-        #endif
+        guard let file = FileStat.read(path) else { return nil }
         return Stamp(
-            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-            seconds: Int(modified.tv_sec), nanoseconds: Int(modified.tv_nsec))
+            device: file.device, inode: file.inode, size: file.size, seconds: file.modifiedSeconds,
+            nanoseconds: file.modifiedNanoseconds)
     }
 }

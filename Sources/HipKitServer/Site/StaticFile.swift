@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 import Hummingbird
 
 /// One file of `dist/` as the server answers it: its validators and headers worked out once
@@ -99,15 +100,11 @@ struct FileIdentity: Sendable, Hashable {
     var nanoseconds: Int
 
     init(_ info: stat) {
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        #if os(Linux)
-            seconds = Int(info.st_mtim.tv_sec)
-            nanoseconds = Int(info.st_mtim.tv_nsec)
-        #else
-            seconds = Int(info.st_mtimespec.tv_sec)
-            nanoseconds = Int(info.st_mtimespec.tv_nsec)
-        #endif
+        let file = FileStat(info)
+        device = file.device
+        inode = file.inode
+        size = file.size
+        seconds = file.modifiedSeconds
+        nanoseconds = file.modifiedNanoseconds
     }
 }
