@@ -109,9 +109,7 @@ struct DevCommand: AsyncParsableCommand {
     @Sendable private static func report(_ outcome: DevRebuilder.Outcome) {
         let build = outcome.build
         Output.report(build.diagnostics, sources: build.sources, format: .human)
-        let ms =
-            Double(outcome.duration.components.seconds) * 1000 + Double(outcome.duration.components.attoseconds) / 1e15
-        let time = String(format: "%.0f ms", ms)
+        let time = String(format: "%.0f ms", outcome.duration.inMilliseconds)
         if outcome.succeeded {
             let count = outcome.changed.count
             Output.say(

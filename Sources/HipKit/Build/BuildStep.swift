@@ -77,7 +77,5 @@ public struct BuildTiming: Sendable, Equatable {
     }
 
     /// The duration in milliseconds.
-    public var milliseconds: Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
+    public var milliseconds: Double { duration.inMilliseconds }
 }

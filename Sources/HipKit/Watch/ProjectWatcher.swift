@@ -95,9 +95,7 @@ public final class ProjectWatcher: @unchecked Sendable {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             // Wake exactly when the quiet period ends, rather than up to one poll interval later.
             let remaining = pending.isEmpty ? Duration.milliseconds(50) : quiet - (ContinuousClock.now - lastEvent)
-            let wait = max(
-                1, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
-            )
+            let wait = max(1, Int32(remaining.inMilliseconds))
             let ready = poll(&poller, 1, wait)
             if ready > 0 {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

@@ -338,8 +338,7 @@ public actor LocalHipChat {
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        (ContinuousClock.now - start).inMilliseconds
     }
 
     func nextMessageId() -> String {

@@ -48,8 +48,7 @@ struct ServerResponder: HTTPResponder {
             "method": "\(request.method.rawValue)",
             "path": "\(Self.loggedPath(request))",
             "status": "\(response.status.code)",
-            "duration_ms":
-                "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+            "duration_ms": "\(String(format: "%.1f", elapsed.inMilliseconds))",
         ]
         if let failure { metadata["error"] = "\(failure.message)" }
         logger.info("request", metadata: metadata)

@@ -16,7 +16,7 @@ enum EventStream {
     /// `retry` tells the browser how soon to reconnect after the stream drops (it waits 3 s
     /// by default).
     static func response<Event: ServerSentEvent>(_ events: AsyncStream<Event>, retry: Duration) -> Response {
-        let milliseconds = retry.components.seconds * 1000 + retry.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = Int(retry.inMilliseconds)
         return Response(
             status: .ok,
             headers: [
