@@ -420,14 +420,8 @@ struct SpecTranslator {
 
     // MARK: URLs and files
 
-    /// Joins a relative URL to the base URL. `/` alone stands for the base URL itself, so an
-    /// imported `{{localBaseUrl}}` comes back exactly.
-    func resolve(_ reference: String) -> String {
-        if URLReference.isAbsolute(reference) { return reference }
-        if reference == "/" { return baseUrl }
-        if reference.hasPrefix("/") { return baseUrl + reference }
-        return baseUrl + "/" + reference
-    }
+    /// Joins a relative URL to the base URL (see ``URLReference/join(_:to:)``).
+    func resolve(_ reference: String) -> String { URLReference.join(reference, to: baseUrl) }
 
     /// A path inside the project that must name an existing file; returns it normalised
     /// (`./pages//a.md` → `pages/a.md`).
