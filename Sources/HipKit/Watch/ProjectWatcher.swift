@@ -77,13 +77,19 @@ public final class ProjectWatcher: @unchecked Sendable {
             IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB)
         var folders: [Int32: String] = [:]
         /// Watches the folder `relative` and every folder under it.
+        ///
+        /// Each folder is watched *before* it is listed: a folder made inside it after the listing
+        /// then arrives as an event, and one made before is in the listing. Listing first would
+        /// miss a folder made between the two (`mkdir -p a/b` seen while `a` is being looked at).
         func watch(_ relative: String) {
-            let folder = relative.isEmpty ? root : root.appendingPathComponent(relative)
-            let prefix = relative.isEmpty ? "" : relative + "/"
-            let inner = FileTree.walk(folder, complete: false) { isIgnored(prefix + $0) } ?? []
-            for path in [relative] + inner.filter({ $0.stat.kind == .directory }).map({ prefix + $0.path }) {
-                let wd = inotify_add_watch(fd, path.isEmpty ? root.path : root.appendingPathComponent(path).path, mask)
-                if wd >= 0 { folders[wd] = path }
+            let path = relative.isEmpty ? root.path : root.appendingPathComponent(relative).path
+            let wd = inotify_add_watch(fd, path, mask)
+            if wd >= 0 { folders[wd] = relative }
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() {
+                let child = relative.isEmpty ? name : relative + "/" + name
+                if !isIgnored(child), FileStat.read(path + "/" + name, followingLinks: false)?.kind == .directory {
+                    watch(child)
+                }
             }
         }
         watch("")
