@@ -20,46 +20,6 @@ struct EmulatedAddon: Sendable {
         var conditions: JSONNode?
     }
 
-    struct Glance: Sendable {
-        var key: String
-        var name: String
-        var iconURL: String?
-        var iconURL2x: String?
-        var queryUrl: String?
-        var target: Target?
-        var weight: Int
-        var conditions: JSONNode?
-    }
-
-    struct Action: Sendable {
-        var key: String
-        var name: String
-        var location: ActionLocation
-        var target: Target?
-        var weight: Int
-        var conditions: JSONNode?
-    }
-
-    struct Webhook: Sendable {
-        var key: String?
-        var name: String?
-        var event: String
-        var pattern: String?
-        var url: String
-        var jwt: Bool
-    }
-
-    /// A module key to open, with the options the referrer gives it.
-    struct Target: Sendable {
-        var key: String
-        var options: JSONNode?
-
-        init(_ target: HipChatConnect.Target) {
-            key = target.key.value
-            options = target.options
-        }
-    }
-
     var descriptor: JSONNode
     var descriptorURL: URL
     var key: String
@@ -72,10 +32,13 @@ struct EmulatedAddon: Sendable {
     var allowRoom: Bool
     var callbackUrl: String?
     var updateCallbackUrl: String?
-    var glances: [Glance] = []
+    /// The glances, by weight then key.
+    var glances: [ConnectDescriptor.Glance] = []
     var views: [View] = []
-    var actions: [Action] = []
-    var webhooks: [Webhook] = []
+    /// The actions with a location, by weight then key.
+    var actions: [ConnectDescriptor.Action] = []
+    /// The webhooks with an event and a URL.
+    var webhooks: [ConnectDescriptor.Webhook] = []
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
@@ -104,17 +67,7 @@ struct EmulatedAddon: Sendable {
         callbackUrl = Self.absolute(descriptor.installable?.callbackUrl?.value, against: url)
         updateCallbackUrl = Self.absolute(descriptor.installable?.updateCallbackUrl?.value, against: url)
 
-        for glance in descriptor.glances {
-            guard let key = glance.key else { continue }
-            glances.append(
-                Glance(
-                    key: key, name: glance.name?.value ?? key,
-                    iconURL: Self.absolute(glance.icon?.url?.value, against: url),
-                    iconURL2x: Self.absolute(glance.icon?.url2x?.value, against: url),
-                    queryUrl: Self.absolute(glance.queryUrl?.value, against: url),
-                    target: glance.target.map(Target.init), weight: glance.weight, conditions: glance.conditions))
-        }
-        glances.sort { ($0.weight, $0.key) < ($1.weight, $1.key) }
+        glances = descriptor.glances.sorted { ($0.weight, $0.key ?? "") < ($1.weight, $1.key ?? "") }
         for view in descriptor.webPanels as [any ConnectView] + descriptor.dialogs + descriptor.externalPages {
             guard let key = view.key, let address = Self.absolute(view.url?.value, against: url) else { continue }
             views.append(
@@ -134,26 +87,17 @@ struct EmulatedAddon: Sendable {
                     url: address, signed: configurable.authentication != .none, options: .object([]), weight: 100,
                     conditions: nil))
         }
-        for action in descriptor.actions {
-            guard let key = action.key, let location = action.location else { continue }
-            actions.append(
-                Action(
-                    key: key, name: action.name?.value ?? key, location: location,
-                    target: action.target.map(Target.init),
-                    weight: action.weight, conditions: action.conditions))
-        }
-        actions.sort { ($0.weight, $0.key) < ($1.weight, $1.key) }
-        for webhook in descriptor.webhooks {
-            guard let event = webhook.event?.value, let address = Self.absolute(webhook.url?.value, against: url)
-            else { continue }
-            webhooks.append(
-                Webhook(
-                    key: webhook.key, name: webhook.name, event: event, pattern: webhook.pattern, url: address,
-                    jwt: webhook.authentication == .jwt))
-        }
+        actions = descriptor.actions.filter { $0.location != nil }
+            .sorted { ($0.weight, $0.key ?? "") < ($1.weight, $1.key ?? "") }
+        webhooks = descriptor.webhooks.filter { $0.event != nil && Self.absolute($0.url?.value, against: url) != nil }
     }
 
     func view(_ key: String) -> View? { views.first { $0.key == key } }
+
+    /// `value` (a URL of the descriptor) made absolute against the descriptor's address.
+    func absolute(_ value: Located<String>?) -> String? {
+        Self.absolute(value?.value, against: descriptorURL)
+    }
 
     /// A localisable text: a string, or `{value, i18n}`.
     static func text(_ value: JSONNode?) -> String? {
@@ -166,4 +110,14 @@ struct EmulatedAddon: Sendable {
         guard let value, !value.isEmpty else { return nil }
         return URL(string: value, relativeTo: base)?.absoluteURL.absoluteString ?? value
     }
+}
+
+extension ConnectDescriptor.Glance {
+    /// What HipChat shows for the glance: its name, else its key.
+    var shownName: String { name?.value ?? key ?? "" }
+}
+
+extension ConnectDescriptor.Action {
+    /// What HipChat shows for the action: its name, else its key.
+    var shownName: String { name?.value ?? key ?? "" }
 }

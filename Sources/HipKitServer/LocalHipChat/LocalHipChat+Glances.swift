@@ -13,7 +13,9 @@ extension LocalHipChat {
         guard let installed else { return }
         let jwt = try? await token()
         for glance in installed.addon.glances {
-            guard let queryUrl = glance.queryUrl, var components = URLComponents(string: queryUrl) else { continue }
+            guard let key = glance.key, let queryUrl = installed.addon.absolute(glance.queryUrl),
+                var components = URLComponents(string: queryUrl)
+            else { continue }
             if let jwt {
                 components.queryItems =
                     (components.queryItems ?? []) + [URLQueryItem(name: "signed_request", value: jwt)]
@@ -22,20 +24,20 @@ extension LocalHipChat {
             var request = URLRequest(url: url)
             request.setValue("application/json", forHTTPHeaderField: "Accept")
             do {
-                let response = try await send(request, note: "glance \(glance.key)")
+                let response = try await send(request, note: "glance \(key)")
                 guard response.isSuccess else {
-                    glanceErrors[glance.key] = "queryUrl answered \(response.status): \(Self.errorText(response))"
+                    glanceErrors[key] = "queryUrl answered \(response.status): \(Self.errorText(response))"
                     continue
                 }
                 guard let data = response.json, data.dictionaryValue != nil else {
-                    glanceErrors[glance.key] = "queryUrl answered something that is not a JSON object"
+                    glanceErrors[key] = "queryUrl answered something that is not a JSON object"
                     continue
                 }
-                try acceptGlance(glance.key, data)
+                try acceptGlance(key, data)
             } catch let failure as Failure {
-                glanceErrors[glance.key] = failure.description
+                glanceErrors[key] = failure.description
             } catch {
-                glanceErrors[glance.key] = "queryUrl cannot be reached: \(error)"
+                glanceErrors[key] = "queryUrl cannot be reached: \(error)"
             }
         }
         log.changed()
@@ -57,7 +59,7 @@ extension LocalHipChat {
             throw Failure("glance data needs a label: {\"type\": \"html\", \"value\": \"…\"}")
         }
         if let status = data["status"], !status.isNull {
-            let lozenges = ["default", "success", "error", "current", "complete", "new", "moved"]
+            let lozenges = LozengeType.names
             switch status["type"]?.stringValue {
             case "lozenge":
                 guard let text = status["value"]?["label"]?.stringValue,

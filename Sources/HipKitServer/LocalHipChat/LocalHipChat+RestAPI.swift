@@ -167,7 +167,7 @@ extension LocalHipChat {
         guard let json = JSONNode.parse(body), let glances = json[ModuleKind.glance.rawValue]?.arrayValue else {
             return Self.apiError(400, "the body must be {\"glance\": [{\"key\": …, \"content\": …}]}")
         }
-        let known = Set(installed?.addon.glances.map(\.key) ?? [])
+        let known = Set(installed?.addon.glances.compactMap(\.key) ?? [])
         for glance in glances {
             guard let key = glance["key"]?.stringValue, known.contains(key) else {
                 return Self.apiError(

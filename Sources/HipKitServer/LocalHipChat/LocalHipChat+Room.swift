@@ -19,7 +19,8 @@ extension LocalHipChat {
         messages.append(message)
         log.changed()
         guard let installed else { return }
-        for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event == "room_message" {
+        for (index, webhook) in installed.addon.webhooks.enumerated()
+        where webhook.event?.value == WebhookEvent.roomMessage.rawValue {
             if let pattern = webhook.pattern {
                 guard let regex = ConditionEvaluator.javaScriptRegex(pattern, flags: ""),
                     regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil
@@ -29,7 +30,7 @@ extension LocalHipChat {
                 "message": .object([
                     "id": .string(message.id), "date": .string(ISO8601DateFormatter().string(from: message.date)),
                     "from": user.sender, "message": .string(trimmed), "type": .string("message"),
-                    "message_format": .string("text"), "mentions": .array([]),
+                    "message_format": .string(MessageFormat.text.rawValue), "mentions": .array([]),
                 ]),
                 "room": roomPayload,
             ])
@@ -39,10 +40,11 @@ extension LocalHipChat {
 
     /// `room_enter`, `room_exit` or `room_topic_change`, as the buttons under the room fire them.
     func roomEvent(_ event: String, topic: String?) async throws(Failure) {
-        guard ["room_enter", "room_exit", "room_topic_change"].contains(event) else {
+        let fired: [WebhookEvent] = [.roomEnter, .roomExit, .roomTopicChange]
+        guard let known = WebhookEvent(rawValue: event), fired.contains(known) else {
             throw Failure("the room can fire room_enter, room_exit and room_topic_change")
         }
-        if event == "room_topic_change" {
+        if known == .roomTopicChange {
             room.topic =
                 topic.flatMap { $0.isEmpty ? nil : $0 }
                 ?? "Topic changed at \(ISO8601DateFormatter().string(from: Date()))"
@@ -50,8 +52,8 @@ extension LocalHipChat {
         }
         guard let installed else { return }
         var item: [String: JSONNode] = ["room": roomPayload, "sender": user.sender]
-        if event == "room_topic_change" { item["topic"] = .string(room.topic) }
-        for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event == event {
+        if known == .roomTopicChange { item["topic"] = .string(room.topic) }
+        for (index, webhook) in installed.addon.webhooks.enumerated() where webhook.event?.value == event {
             await deliver(webhook, index: index, item: .object(item))
         }
     }
@@ -67,20 +69,22 @@ extension LocalHipChat {
 
     /// POSTs one webhook delivery; JWT in the `Authorization` header when the webhook asks for
     /// `authentication: jwt`, `oauth_client_id` in the body always.
-    private func deliver(_ webhook: EmulatedAddon.Webhook, index: Int, item: JSONNode) async {
-        guard let installed, let url = URL(string: webhook.url) else { return }
+    private func deliver(_ webhook: ConnectDescriptor.Webhook, index: Int, item: JSONNode) async {
+        guard let installed, let event = webhook.event?.value, let address = installed.addon.absolute(webhook.url),
+            let url = URL(string: address)
+        else { return }
         let payload: JSONNode = .object([
-            "event": .string(webhook.event), "webhook_id": .integer(index + 1),
+            "event": .string(event), "webhook_id": .integer(index + 1),
             "oauth_client_id": .string(installed.oauthId), "item": item,
         ])
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = payload.jsonData
-        if webhook.jwt, let jwt = try? await token() {
+        if webhook.authentication == .jwt, let jwt = try? await token() {
             request.setValue("JWT \(jwt)", forHTTPHeaderField: "Authorization")
         }
-        let name = webhook.key ?? webhook.name ?? webhook.event
+        let name = webhook.key ?? webhook.name ?? event
         do {
             let response = try await send(request, note: "webhook \(name)")
             guard response.isSuccess else {

@@ -22,7 +22,8 @@ extension LocalHipChat {
                     "hasUpdateCallback": .bool(addon.updateCallbackUrl != nil),
                     ModuleKind.configurable.rawValue: .bool(
                         addon.view(ModuleKind.configurable.rawValue)?.kind == .configurable),
-                    "webhookEvents": .array(Array(Set(addon.webhooks.map(\.event))).sorted().map(JSONNode.text)),
+                    "webhookEvents": .array(
+                        Array(Set(addon.webhooks.compactMap(\.event?.value))).sorted().map(JSONNode.text)),
                 ])
             } ?? .null
         guard let installed else {
@@ -39,17 +40,18 @@ extension LocalHipChat {
         let addon = installed.addon
         object["glances"] = .array(
             addon.glances.compactMap { glance in
-                let data = glanceData[glance.key]
+                guard let key = glance.key else { return nil }
+                let data = glanceData[key]
                 var evaluator = ConditionEvaluator(context: context)
                 evaluator.context.glanceData = data
                 guard evaluator.evaluate(glance.conditions) else { return nil }
-                let icon: JSONNode = glance.iconURL.map(JSONNode.text) ?? .null
-                let icon2x: JSONNode = glance.iconURL2x.map(JSONNode.text) ?? .null
-                let target: JSONNode = glance.target.map { JSONNode.text($0.key) } ?? .null
+                let icon: JSONNode = addon.absolute(glance.icon?.url).map(JSONNode.text) ?? .null
+                let icon2x: JSONNode = addon.absolute(glance.icon?.url2x).map(JSONNode.text) ?? .null
+                let target: JSONNode = glance.target.map { JSONNode.text($0.key.value) } ?? .null
                 let targetOptions: JSONNode = glance.target?.options ?? .null
-                let error: JSONNode = glanceErrors[glance.key].map(JSONNode.text) ?? .null
+                let error: JSONNode = glanceErrors[key].map(JSONNode.text) ?? .null
                 let item: JSONNode = .object([
-                    "key": .string(glance.key), "name": .string(glance.name), "icon": icon, "icon2x": icon2x,
+                    "key": .string(key), "name": .string(glance.shownName), "icon": icon, "icon2x": icon2x,
                     "target": target, "targetOptions": targetOptions, "data": data ?? .null, "error": error,
                 ])
                 return item
@@ -73,15 +75,15 @@ extension LocalHipChat {
         return .object(object)
     }
 
-    private func actionJSON(_ action: EmulatedAddon.Action) -> JSONNode {
+    private func actionJSON(_ action: ConnectDescriptor.Action) -> JSONNode {
         .object([
-            "key": .string(action.key), "name": .string(action.name),
-            "target": action.target.map { .string($0.key) } ?? .null,
+            "key": action.key.map(JSONNode.text) ?? .null, "name": .string(action.shownName),
+            "target": action.target.map { .string($0.key.value) } ?? .null,
             "targetOptions": action.target?.options ?? .null,
         ])
     }
 
-    private func messageJSON(_ message: RoomMessage, actions: [EmulatedAddon.Action]) -> JSONNode {
+    private func messageJSON(_ message: RoomMessage, actions: [ConnectDescriptor.Action]) -> JSONNode {
         .object([
             "id": .string(message.id), "kind": .string(message.kind.rawValue), "sender": .string(message.senderName),
             "mine": .bool(message.senderId == user.id), "html": .string(message.html),

@@ -8,17 +8,10 @@ import HipKit
 /// host the descriptor names (it may sit behind a proxy, or the descriptor may name a
 /// production host while the server runs locally). Paths here are full URL paths as requested.
 struct DescriptorRoutes: Sendable {
-    struct Glance: Sendable, Equatable {
-        var key: String
+    /// A module of the descriptor, as read, at the full request path its URL names.
+    struct Routed<Module: ConnectModule>: Sendable {
         var path: String
-    }
-
-    struct Webhook: Sendable, Equatable {
-        var key: String?
-        var path: String
-        var event: String?
-        var pattern: String?
-        var authentication: Authentication
+        var module: Module
     }
 
     /// The path of `links.self`, where the descriptor itself is served.
@@ -28,10 +21,12 @@ struct DescriptorRoutes: Sendable {
     var basePath: String
     /// View pages (sidebars, dialogs, configure, admin and external pages) by path.
     var views: [String: Authentication] = [:]
-    var glances: [Glance] = []
+    /// Glances with a usable `queryUrl`.
+    var glances: [Routed<ConnectDescriptor.Glance>] = []
     var installPath: String?
     var updatePath: String?
-    var webhooks: [Webhook] = []
+    /// Webhooks with a usable `url`.
+    var webhooks: [Routed<ConnectDescriptor.Webhook>] = []
 
     /// Reads the routes from the descriptor's modules. Problems that leave a route unusable are
     /// warnings (the rest still works); a descriptor without `links.self` is an error.
@@ -81,8 +76,8 @@ struct DescriptorRoutes: Sendable {
             if routes.views[path] != .jwt { routes.views[path] = view.authentication }
         }
         for glance in descriptor.glances {
-            guard let key = glance.key, let path = resolve(glance.queryUrl, "glance queryUrl") else { continue }
-            routes.glances.append(Glance(key: key, path: path))
+            guard let path = resolve(glance.queryUrl, "glance queryUrl") else { continue }
+            routes.glances.append(Routed(path: path, module: glance))
         }
         if let installable = descriptor.installable {
             routes.installPath = resolve(installable.callbackUrl, "installable callbackUrl")
@@ -90,10 +85,7 @@ struct DescriptorRoutes: Sendable {
         }
         for webhook in descriptor.webhooks {
             guard let path = resolve(webhook.url, ModuleKind.webhook.rawValue) else { continue }
-            routes.webhooks.append(
-                Webhook(
-                    key: webhook.key, path: path, event: webhook.event?.value, pattern: webhook.pattern,
-                    authentication: webhook.authentication))
+            routes.webhooks.append(Routed(path: path, module: webhook))
         }
         return routes
     }

@@ -104,28 +104,28 @@ struct SiteLoader {
             }
             return JSONNode.parse(Data(buffer.readableBytesView))
         }
-        for glance in routes.glances where seen.insert(glance.key).inserted {
+        for glance in routes.glances {
+            guard let key = glance.module.key, seen.insert(key).inserted else { continue }
             snapshotGlances.append(
-                .init(key: glance.key, path: glance.path, staticData: staticData(path: glance.path, key: glance.key)))
+                .init(
+                    path: glance.path, described: glance.module, built: manifestGlances[key],
+                    staticData: staticData(path: glance.path, key: key)))
         }
         for glance in manifest.glances where seen.insert(glance.key).inserted {
             let path = routes.basePath + "/" + glance.path.drop { $0 == "/" }
             snapshotGlances.append(
-                .init(key: glance.key, path: path, staticData: staticData(path: path, key: glance.key)))
+                .init(path: path, described: nil, built: glance, staticData: staticData(path: path, key: glance.key)))
         }
 
         var webhooks: [SiteSnapshot.Webhook] = []
         var webhookPaths = Set<String>()
         for hook in manifest.webhooks {
             let path = routes.basePath + "/" + hook.path.drop { $0 == "/" }
-            let described = routes.webhooks.first { $0.path == path }
+            let described = routes.webhooks.first { $0.path == path }?.module
             do {
                 let pattern = try (hook.pattern ?? described?.pattern).map(MessagePattern.init)
                 let reply = try hook.reply.map(ReplyTemplate.init)
-                webhooks.append(
-                    .init(
-                        key: hook.key ?? described?.key, path: path, event: hook.event, pattern: pattern,
-                        authentication: hook.authentication, reply: reply))
+                webhooks.append(.init(path: path, built: hook, described: described, pattern: pattern, reply: reply))
                 webhookPaths.insert(path)
             } catch {
                 diagnostics.append(
@@ -138,9 +138,8 @@ struct SiteLoader {
         for hook in routes.webhooks where !webhookPaths.contains(hook.path) {
             webhooks.append(
                 .init(
-                    key: hook.key, path: hook.path, event: hook.event,
-                    pattern: try? hook.pattern.map(MessagePattern.init), authentication: hook.authentication, reply: nil
-                ))
+                    path: hook.path, built: nil, described: hook.module,
+                    pattern: try? hook.module.pattern.map(MessagePattern.init), reply: nil))
             webhookPaths.insert(hook.path)
         }
         let settings = manifest.settings.map {

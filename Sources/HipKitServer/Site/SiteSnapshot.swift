@@ -6,21 +6,41 @@ import HipKit
 /// manifest, with every lookup table ready. Immutable, so a new build is swapped in whole and
 /// a request always sees one build, never a mix of two.
 final class SiteSnapshot: Sendable {
+    /// A glance the server answers at ``path``: the descriptor's glance, the manifest's, or both
+    /// (matched by key), with the data its query answers before any was posted.
     struct Glance: Sendable {
-        var key: String
+        /// The full request path HipChat queries.
         var path: String
-        /// What the query answers before any data was posted: the manifest's, else the
-        /// static file `hipkit build` wrote at the glance's path.
+        /// The descriptor's glance, when the descriptor names one with this key.
+        var described: ConnectDescriptor.Glance?
+        /// What `hipkit build` wrote for the glance in the runtime manifest.
+        var built: RuntimeManifest.Glance?
+        /// The manifest's data, else the static file `hipkit build` wrote at ``path``.
         var staticData: JSONNode?
+
+        /// The glance's key; the admin API posts data by it. A descriptor glance always has one
+        /// (``ConnectDescriptor/Glance`` reads none without).
+        var key: String { described?.key ?? built?.key ?? "" }
     }
 
+    /// A webhook the server answers at ``path``: the manifest's webhook (with the descriptor's
+    /// at the same path, if any), or one only the descriptor names — acknowledged and
+    /// authenticated, never answered. The pattern and reply are compiled once per build.
     struct Webhook: Sendable {
-        var key: String?
+        /// The full request path HipChat posts to.
         var path: String
-        var event: String?
+        /// What `hipkit build` wrote for the webhook; nil when only the descriptor names it.
+        var built: RuntimeManifest.Webhook?
+        /// The descriptor's webhook at ``path``, if any.
+        var described: ConnectDescriptor.Webhook?
+        /// The manifest's pattern, else the descriptor's.
         var pattern: MessagePattern?
-        var authentication: Authentication
         var reply: ReplyTemplate?
+
+        var key: String? { built?.key ?? described?.key }
+        /// The event deliveries must name; nil accepts any.
+        var event: String? { built?.event ?? described?.event?.value }
+        var authentication: Authentication { built?.authentication ?? described?.authentication ?? .none }
     }
 
     struct Settings: Sendable {
