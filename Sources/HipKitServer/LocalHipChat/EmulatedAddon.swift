@@ -57,8 +57,10 @@ struct EmulatedAddon: Sendable {
             throw Invalid(description: "the descriptor at \(url) has no key")
         }
         self.key = key
-        self.name = Self.text(json[DescriptorField.name.rawValue]) ?? key
-        self.description = Self.text(json[DescriptorField.description.rawValue]) ?? ""
+        // HipChat's client also showed `{value, i18n}` here, which the model reads as a string only.
+        self.name = descriptor.name ?? LocalizedText(json[DescriptorField.name.rawValue])?.value ?? key
+        self.description =
+            descriptor.description ?? LocalizedText(json[DescriptorField.description.rawValue])?.value ?? ""
         scopes = descriptor.consumer?.scopes.map(\.value) ?? []
         fromName = descriptor.consumer?.fromName
         avatarURL = Self.absolute(descriptor.consumer?.avatar?.url?.value, against: url)
@@ -97,11 +99,6 @@ struct EmulatedAddon: Sendable {
     /// `value` (a URL of the descriptor) made absolute against the descriptor's address.
     func absolute(_ value: Located<String>?) -> String? {
         Self.absolute(value?.value, against: descriptorURL)
-    }
-
-    /// A localisable text: a string, or `{value, i18n}`.
-    static func text(_ value: JSONNode?) -> String? {
-        value?.stringValue ?? value?["value"]?.stringValue
     }
 
     /// URLs in a descriptor are absolute in practice; a relative one is read against the
