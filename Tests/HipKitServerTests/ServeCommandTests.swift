@@ -19,11 +19,18 @@ struct ServeCommandTests {
         let stderr: URL
         private(set) var port = 0
 
-        init(site: TestSite, extra: [String] = []) throws {
-            stderr = site.root.appendingPathComponent("stderr-\(UUID().uuidString).log")
+        convenience init(site: TestSite, extra: [String] = []) throws {
+            try self.init(
+                arguments: ["serve", site.dist.path, "--port", "0", "--data", site.data.path] + extra,
+                logFolder: site.root)
+        }
+
+        /// `hipkit` with `arguments`, its standard error kept in a file in `logFolder`.
+        init(arguments: [String], logFolder: URL) throws {
+            stderr = logFolder.appendingPathComponent("stderr-\(UUID().uuidString).log")
             FileManager.default.createFile(atPath: stderr.path, contents: nil)
             process.executableURL = ServeCommandTests.executable
-            process.arguments = ["serve", site.dist.path, "--port", "0", "--data", site.data.path] + extra
+            process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             environment["HIPKIT_ADMIN_TOKEN"] = GlanceTests.adminToken
             environment.removeValue(forKey: "PORT")
@@ -118,6 +125,45 @@ struct ServeCommandTests {
         #expect(await second.waitForExit(seconds: 60))
         #expect(second.process.terminationStatus == 0)
         #expect(second.log.contains("stopped"))
+    }
+
+    @Test("a new project's .hipkit is private: build makes it 0700, and serve then warns of nothing")
+    func newProjectDataFolderIsPrivate() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-private-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("addon")
+        for arguments in [["init", project.path], ["build", project.path]] {
+            let status = try await Blocking.run { () -> Int32 in
+                let process = Process()
+                // The usual umask, which leaves what is made open to group and others unless
+                // hipkit asks for a private mode.
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = ["-c", "umask 022 && exec \"$0\" \"$@\"", Self.executable.path] + arguments
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                process.waitUntilExit()
+                return process.terminationStatus
+            }
+            #expect(status == 0, "hipkit \(arguments[0]) exited with \(status)")
+        }
+        func mode(_ path: String) -> String {
+            let number = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber
+            return number.map { String($0.intValue, radix: 8) } ?? "missing"
+        }
+        let data = project.appendingPathComponent(".hipkit")
+        #expect(mode(data.path) == "700")
+        #expect(mode(data.appendingPathComponent("cache").path) == "700")
+
+        let server = try Server(
+            arguments: ["serve", project.appendingPathComponent("dist").path, "--port", "0"], logFolder: root)
+        try await server.waitUntilListening()
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(await server.waitForExit(seconds: 60))
+        #expect(!server.log.contains("open to"), "\(server.log)")
+        #expect(mode(data.appendingPathComponent("hipkit.sqlite").path) == "600")
+        #expect(mode(data.appendingPathComponent("secret.key").path) == "600")
     }
 
     @Test("a missing dist/ fails at start with exit status 2")

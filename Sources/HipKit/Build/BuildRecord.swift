@@ -32,7 +32,7 @@ struct BuildRecord: Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(self) else { return }
-        try? FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
+        try? ProjectLayout.createPrivateDirectory(cacheDirectory)
         try? data.write(to: Self.url(in: cacheDirectory), options: .atomic)
     }
 

@@ -31,6 +31,18 @@ public struct ProjectLayout: Sendable, Hashable {
     /// `.hipkit/cache/pages`: the rendered pages (see ``BuildCache``).
     public var pageCacheDirectory: URL { cacheDirectory.appendingPathComponent("pages") }
 
+    /// Creates `folder` and any missing folder above it private to the user (0700).
+    ///
+    /// Used for everything under ``hipkitDirectory``: `hipkit build` is usually the first to make
+    /// `.hipkit/`, and `hipkit serve` and `hipkit dev` later keep installations and the secrets'
+    /// key there. A folder made with the default mode would be open to the group and others, and
+    /// the server would rightly warn about it. Folders that exist already keep their mode, so a
+    /// folder a user opened up on purpose is still reported.
+    public static func createPrivateDirectory(_ folder: URL) throws {
+        try FileManager.default.createDirectory(
+            at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
     /// Top-level folders that are never inputs: the default output, hipkit's folder, and those
     /// of version control and other tools.
     public static let ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]

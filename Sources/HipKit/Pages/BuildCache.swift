@@ -86,7 +86,7 @@ public final class BuildCache: @unchecked Sendable {
         guard let meta = try? JSONEncoder().encode(entry) else { return }
         lock.withLock {
             if !directoryExists {
-                try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try? ProjectLayout.createPrivateDirectory(directory)
                 directoryExists = true
             }
         }
