@@ -56,6 +56,7 @@ struct BuildCommand: ParsableCommand {
                         + (changed.map { " (\($0) changed)" } ?? ""))
             case .failed: FileHandle.standardError.write(Data("hipkit: nothing written\n".utf8))
             }
+            if report.result != .failed, let note = report.listingLeftOut { Output.say("note: \(note)") }
         }
         if timings { Output.say(report.timings.table) }
         if report.result == .failed { throw ExitCode(1) }

@@ -141,9 +141,12 @@ extension BuildStep {
         }
     }
 
-    /// `marketplace/` and `marketplace.zip`, from the listing the loader read.
+    /// `marketplace/` and `marketplace.zip`, from the listing the loader read; only in a build
+    /// Marketplace can take (see ``AddonProject/isMarketplaceBuild``).
     static let listing = BuildStep("listing") { context in
-        guard let listing = context.project.listing, let layouts = context.layouts else { return }
+        guard let listing = context.project.listing, context.project.isMarketplaceBuild,
+            let layouts = context.layouts
+        else { return }
         let project = context.project
         do {
             let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)

@@ -54,6 +54,9 @@ public struct ProjectBuilder: Sendable {
         public var timings: [BuildTiming]
         /// The build, when one was made (not when the output was up to date).
         public var build: ProjectBuild?
+
+        /// Why the Marketplace bundle is not in the build, when it was made without one.
+        public var listingLeftOut: String? { build?.project?.listingLeftOut }
     }
 
     /// Where a build of the project reads and writes: worked out once, here, for the command

@@ -29,3 +29,23 @@ public struct AddonProject: Sendable {
     /// Settings the configuration page edits, when the spec declares some.
     public var settings: [RuntimeManifest.SettingField]?
 }
+
+extension AddonProject {
+    /// Whether this build is one Marketplace can take: its base URL is https.
+    ///
+    /// Marketplace fetches a version's descriptor over https only, so a build for a local or
+    /// plain-http base URL (`hipkit build --env dev`, `hipkit dev`) cannot be listed; building
+    /// the listing's bundle for it, and warning that its artifact is not https, would only be
+    /// noise. The listing is still read and checked in every build.
+    public var isMarketplaceBuild: Bool {
+        URLComponents(string: baseUrl)?.scheme?.lowercased() == "https"
+    }
+
+    /// One line saying why the Marketplace bundle is not in this build, when the project has a
+    /// listing and ``isMarketplaceBuild`` is false.
+    public var listingLeftOut: String? {
+        guard listing != nil, !isMarketplaceBuild else { return nil }
+        return "the Marketplace bundle (marketplace/, marketplace.zip) is left out: the base URL \(baseUrl) "
+            + "is not https, and Marketplace takes only https descriptors"
+    }
+}

@@ -187,9 +187,12 @@ struct ListingReader {
         }
     }
 
-    /// The version's artifact is the descriptor's URL, which Marketplace fetches itself.
+    /// The version's artifact is the descriptor's URL, which Marketplace fetches itself. Checked
+    /// only in a build for Marketplace: a build for a plain-http base URL leaves the bundle out
+    /// (``AddonProject/listingLeftOut`` says so) rather than warning about it.
     private mutating func checkArtifact() {
-        guard let url = project.descriptor.selfURL?.value, let components = URLComponents(string: url)
+        guard project.isMarketplaceBuild, let url = project.descriptor.selfURL?.value,
+            let components = URLComponents(string: url)
         else { return }
         let location = project.descriptor.selfURL?.location
         if components.scheme?.lowercased() != "https" {

@@ -294,7 +294,8 @@ enum SpecSchema {
                 to: [DescriptorField.capabilities.rawValue, ModuleKind.oauth2Provider.rawValue], "OAuth 2 endpoints."),
             SpecField(
                 "listing", .listing, to: [],
-                "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip."),
+                "The Marketplace listing, written to dist/marketplace/ and dist/marketplace.zip when the base URL is https."
+            ),
             extra,
         ])
 

@@ -270,6 +270,35 @@ import Testing
         #expect(lines.count == 13)  // 9 images, listing.json, version.json, descriptor.json, preview.html
     }
 
+    /// A dev build is not a Marketplace build: `hipkit build --env dev` of the `full` scaffold
+    /// leaves the bundle out with one line saying why, and warns of nothing; the production
+    /// build of the same project still makes the bundle and checks its artifact.
+    @Test func onlyAnHttpsBuildMakesTheBundle() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let project = dir.appendingPathComponent("full")
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "full"]).status == 0)
+
+        let dev = try TestSupport.hipkit(["build", project.path, "--env", "dev"])
+        #expect(dev.status == 0)
+        #expect(dev.stderr.isEmpty, "\(dev.stderr)")
+        let notes = dev.stdout.split(separator: "\n").filter { $0.hasPrefix("note:") }
+        #expect(notes.count == 1)
+        #expect(notes.first?.contains("http://localhost:8080 is not https") == true, "\(dev.stdout)")
+        let dist = project.appendingPathComponent("dist")
+        #expect(!FileManager.default.fileExists(atPath: dist.appendingPathComponent("marketplace.zip").path))
+        #expect(!FileManager.default.fileExists(atPath: dist.appendingPathComponent("marketplace").path))
+
+        let production = try TestSupport.hipkit(["build", project.path])
+        #expect(production.status == 0)
+        #expect(!production.stdout.contains("note:"), "\(production.stdout)")
+        #expect(FileManager.default.fileExists(atPath: dist.appendingPathComponent("marketplace.zip").path))
+
+        let odd = try ProjectBuild.prepare(project.path, options: LoadOptions(baseUrl: "https://x.example.com:9443"))
+        #expect(odd.diagnostics.contains { $0.code == .listingArtifact && $0.message.contains("9443") })
+        #expect(odd.files.contains { $0.path == "marketplace.zip" })
+    }
+
     @Test func noListingNoBundle() throws {
         let dir = try project(Self.header)
         defer { try? FileManager.default.removeItem(at: dir) }
