@@ -99,6 +99,7 @@ struct DevCommand: AsyncParsableCommand {
                 logger: logger)
         }
         Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/\(ConnectDescriptor.fileName)")
+        Output.say("hipkit dev: a preview of every module: \(base)\(SitePath.previewFolder)")
         Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
         Output.say(
             "hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")

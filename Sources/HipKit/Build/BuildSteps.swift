@@ -132,12 +132,18 @@ extension BuildStep {
         }
     }
 
-    /// `index.html`, the preview of the whole add-on.
+    /// The preview of the whole add-on, at ``SitePath/preview``, and at `index.html` too when the
+    /// project has no root page of its own.
     static let preview = BuildStep("preview") { context in
         guard let layouts = context.layouts, layouts.has("preview") else { return }
-        let preview = PreviewPage(project: context.project, pageOutputs: context.pageOutputs, titles: context.titles)
-        if let html = layouts.render(preview.context(), layout: "preview") {
-            context.add(SiteFile(path: "index.html", data: Data(html.utf8)), from: "the preview")
+        var paths = [SitePath.preview]
+        if !context.files.contains(where: { $0.path == "index.html" }) { paths.append("index.html") }
+        for path in paths {
+            let preview = PreviewPage(
+                project: context.project, pageOutputs: context.pageOutputs, titles: context.titles, path: path)
+            if let html = layouts.render(preview.context(), layout: "preview") {
+                context.add(SiteFile(path: path, data: Data(html.utf8)), from: "the preview")
+            }
         }
     }
 

@@ -1,11 +1,14 @@
 import HipChatConnect
 
-/// The values of `index.html`, the preview of the whole add-on for a person: its modules, each
-/// linking to its page, and its glances with their data.
+/// The values of the preview of the whole add-on for a person: its modules, each linking to its
+/// page, and its glances with their data.
 struct PreviewPage {
     let project: AddonProject
     let pageOutputs: [String: String]
     let titles: [String: String]
+    /// Where this preview is written in the site (``SitePath/preview``, or `index.html`): its
+    /// links are relative to it, so the preview works under any base URL and from disk.
+    var path = SitePath.preview
 
     func context() -> [String: Any] {
         let d = project.descriptor
@@ -15,7 +18,7 @@ struct PreviewPage {
                 "baseUrl": project.baseUrl,
                 "vendor": d.vendor.flatMap { TemplateValue.from($0.json) } ?? [:],
             ] as [String: Any],
-            "descriptor": ConnectDescriptor.fileName,
+            "descriptor": SitePath.relative(from: path, to: ConnectDescriptor.fileName),
         ]
         if let environment = project.pageSettings.environment { context["environment"] = environment }
         context["scopes"] = d.consumer?.scopes.map(\.value) ?? []
@@ -71,7 +74,10 @@ struct PreviewPage {
             context["configure"] = common(configurable, name: nil, url: configurable.url)
         }
         context["pages"] = pageOutputs.keys.sorted().map { source -> [String: Any] in
-            ["title": titles[source] ?? source, "href": pageOutputs[source]!, "source": source]
+            [
+                "title": titles[source] ?? source, "href": SitePath.relative(from: path, to: pageOutputs[source]!),
+                "source": source,
+            ]
         }
         // Mustache cannot test a list for emptiness without iterating it: flags head each section.
         for name in ["glances", "sidebars", "dialogs", "actions", "webhooks", "externalPages", "pages", "scopes"] {
@@ -90,12 +96,12 @@ struct PreviewPage {
         return item
     }
 
-    /// A URL under the base URL as a path inside the site, so the preview works from any host
-    /// and from disk; other URLs as they are.
+    /// A URL under the base URL as a path relative to the preview, so the preview works from any
+    /// host and from disk; other URLs as they are.
     private func href(_ url: String?) -> String {
         guard let url else { return "" }
         let prefix = project.baseUrl + "/"
         guard url.hasPrefix(prefix) else { return url }
-        return String(url.dropFirst(prefix.count))
+        return SitePath.relative(from: path, to: String(url.dropFirst(prefix.count)))
     }
 }

@@ -1,7 +1,15 @@
 import HipChatConnect
 
 /// Paths of the built site, relative to its root and written with `/`.
-enum SitePath {
+public enum SitePath {
+    /// Where the preview of the whole add-on always is (`/_preview/`). The site's root,
+    /// `index.html`, is the project's own `pages/index.md` when it has one, as in any static site
+    /// generator; without one, the root shows the preview too.
+    public static let preview = "_preview/index.html"
+
+    /// The folder of ``preview``, as a URL path from the site's root: `/_preview/`.
+    public static let previewFolder = "/_preview/"
+
     /// Where a project file lands in the site: under `pages/` the prefix goes and Markdown
     /// becomes `.html`; other files keep their path. Same rule as ``PageReference/urlPath(forSource:)``.
     static func output(forProjectFile file: String) -> String {

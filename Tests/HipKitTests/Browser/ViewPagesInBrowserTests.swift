@@ -76,14 +76,18 @@ import Testing
             opened += 1
         }
         #expect(opened >= 2, "\(name): no views to open")
-        // The preview opens cleanly too.
-        let preview = try await Blocking.run {
-            try browser.open(
-                server.url(for: "index.html"), screenshot: Self.screenshots.appendingPathComponent("\(name)-index.png"),
-                width: 1000, height: 900)
+        // The preview opens cleanly too, at its own path and (without pages/index.md) at the root.
+        for path in [SitePath.preview, "index.html"] {
+            let preview = try await Blocking.run {
+                try browser.open(
+                    server.url(for: path),
+                    screenshot: Self.screenshots.appendingPathComponent(
+                        "\(name)-\(path.replacingOccurrences(of: "/", with: "-")).png"),
+                    width: 1000, height: 900)
+            }
+            #expect(preview.consoleErrors.isEmpty, "\(name) \(path): \(preview.consoleErrors)")
+            #expect(!preview.isBlank)
         }
-        #expect(preview.consoleErrors.isEmpty, "\(name) index.html: \(preview.consoleErrors)")
-        #expect(!preview.isBlank)
     }
 
     @Test func initProjectViewsOpenCleanly() async throws {

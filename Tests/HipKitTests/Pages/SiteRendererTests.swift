@@ -62,6 +62,40 @@ import Testing
             "\(build.diagnostics)")
     }
 
+    /// `pages/index.md` is the site's root, as in any static site generator; the preview is then
+    /// only at its own path, linking up to the pages. Without a root page the root is the preview.
+    @Test func aRootPageIsTheSitesIndexAndThePreviewKeepsItsOwnPath() throws {
+        let (build, dir) = try build(["pages/index.md": "# Welcome\n\nSee [the sidebar](side.md).\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let root = try #require(page(build, "index.html"))
+        #expect(root.contains("<title>Welcome</title>"))
+        #expect(root.contains("<a href=\"side.html\">the sidebar</a>"))
+        let preview = try #require(page(build, SitePath.preview))
+        #expect(preview.contains("<a href=\"../side.html\">"))
+        #expect(preview.contains("<a href=\"../index.html\">Welcome</a>"))
+        #expect(preview.contains("href=\"../atlassian-connect.json\""))
+
+        let (plain, plainDir) = try self.build([:])
+        defer { try? FileManager.default.removeItem(at: plainDir) }
+        let index = try #require(page(plain, "index.html"))
+        #expect(index.contains("<a href=\"side.html\">"))
+        #expect(index.contains("href=\"atlassian-connect.json\""))
+        #expect(page(plain, SitePath.preview)?.contains("<a href=\"../side.html\">") == true)
+    }
+
+    /// The preview's path is hipkit's: a page written there is an error naming both.
+    @Test func aPageAtThePreviewsPathIsAnErrorNamingBoth() throws {
+        let (build, dir) = try build(["pages/_preview/index.md": "# Mine\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let collision = build.diagnostics.first { $0.code == .outputCollision }
+        #expect(
+            collision?.message
+                == "pages/_preview/index.md and the preview would both be written to _preview/index.html",
+            "\(build.diagnostics)")
+        #expect(collision?.location?.file.hasSuffix("pages/_preview/index.md") == true)
+    }
+
     @Test func everyPageUnderPagesBecomesHTMLAtItsPath() throws {
         let (build, dir) = try build([
             "pages/help/faq.md": "# FAQ\n\nBack to [the sidebar](../side.md).\n", "assets/logo.png": "png",
@@ -72,8 +106,8 @@ import Testing
         let paths = build.files.map(\.path)
         #expect(
             paths == [
-                "_hipkit/runtime.json", "assets/logo.png", "atlassian-connect.json", "dlg.html", "help/faq.html",
-                "index.html", "side.html",
+                "_hipkit/runtime.json", "_preview/index.html", "assets/logo.png", "atlassian-connect.json",
+                "dlg.html", "help/faq.html", "index.html", "side.html",
             ])
         #expect(page(build, "help/faq.html")?.contains("<a href=\"../side.html\">the sidebar</a>") == true)
         // The descriptor's page URLs are those files, under the base URL's own path.
@@ -218,7 +252,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let b = try ProjectBuild.prepare(dir.path)
         #expect(a.files == b.files)
-        // 40 pages, the two view pages, the descriptor, the runtime manifest, index.html
-        #expect(a.files.count == 40 + 2 + 3)
+        // 40 pages, the two view pages, the descriptor, the runtime manifest, the preview twice
+        #expect(a.files.count == 40 + 2 + 4)
     }
 }
