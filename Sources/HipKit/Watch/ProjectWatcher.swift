@@ -76,21 +76,28 @@ public final class ProjectWatcher: @unchecked Sendable {
         let mask = UInt32(
             IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ATTRIB)
         var folders: [Int32: String] = [:]
-        /// Watches the folder `relative` and every folder under it.
+        /// Watches the folder `relative` and every folder under it; returns the files found there.
         ///
-        /// Each folder is watched *before* it is listed: a folder made inside it after the listing
-        /// then arrives as an event, and one made before is in the listing. Listing first would
-        /// miss a folder made between the two (`mkdir -p a/b` seen while `a` is being looked at).
-        func watch(_ relative: String) {
+        /// Each folder is watched *before* it is listed: what is made inside it after the listing
+        /// then arrives as an event, and what was made before is in the listing. For a folder that
+        /// has just appeared (`mkdir -p pages/help` and a page written in it), those files were
+        /// made before any watch could see them, so the caller reports them as changed.
+        @discardableResult
+        func watch(_ relative: String) -> [String] {
             let path = relative.isEmpty ? root.path : root.appendingPathComponent(relative).path
             let wd = inotify_add_watch(fd, path, mask)
             if wd >= 0 { folders[wd] = relative }
+            var files: [String] = []
             for name in ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() {
                 let child = relative.isEmpty ? name : relative + "/" + name
-                if !isIgnored(child), FileStat.read(path + "/" + name, followingLinks: false)?.kind == .directory {
-                    watch(child)
+                guard !isIgnored(child) else { continue }
+                switch FileStat.read(path + "/" + name, followingLinks: false)?.kind {
+                case .directory?: files += watch(child)
+                case .file?: files.append(child)
+                default: continue
                 }
             }
+            return files
         }
         watch("")
         ready.signal()
@@ -119,7 +126,7 @@ public final class ProjectWatcher: @unchecked Sendable {
                     let relative = name.isEmpty ? folder : (folder.isEmpty ? name : folder + "/" + name)
                     if isIgnored(relative) { continue }
                     if eventMask & UInt32(IN_ISDIR) != 0, eventMask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
-                        watch(relative)
+                        pending.formUnion(watch(relative))
                     }
                     if eventMask & UInt32(IN_DELETE_SELF) != 0 { folders[wd] = nil }
                     pending.insert(relative)

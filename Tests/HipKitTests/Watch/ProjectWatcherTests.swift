@@ -64,6 +64,17 @@ import Testing
         try FileManager.default.removeItem(at: dir.appendingPathComponent("pages/a.md"))
         #expect(await changes.until("pages/a.md") == ["pages/a.md"])
 
+        // Pages written into new nested folders at once (an unpacked archive, a `git checkout`):
+        // each is reported, although it was written before its folder could be watched.
+        let nested = (1...10).map { "pages/batch/n\($0)/deeper/page.md" }
+        for path in nested { try TestSupport.write("# N\n", to: dir.appendingPathComponent(path)) }
+        var seen = Set<String>()
+        while let missing = nested.first(where: { !seen.contains($0) }) {
+            guard let batches = await changes.until(missing) else { break }
+            seen.formUnion(batches)
+        }
+        #expect(Set(nested).subtracting(seen).isEmpty, "not reported: \(Set(nested).subtracting(seen).sorted())")
+
         // The output folder and a build's staging folder are not the project's source: ignored.
         try TestSupport.write("x", to: dir.appendingPathComponent("dist/x.html"))
         try TestSupport.write("x", to: dir.appendingPathComponent(".dist.staging-1-2/x.html"))
