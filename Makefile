@@ -52,7 +52,7 @@ fuzz:
 
 # swift-format (it ships with the toolchain), configured by .swift-format: `make lint` fails on
 # code that `make format` would change, and .ci/run runs it before the tests.
-FORMAT_PATHS = Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources templates/TemplatesBundle.swift
+FORMAT_PATHS = Package.swift Sources Tests Plugins Fuzz/Package.swift Fuzz/Sources templates/TemplatesBundle.swift
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel $(FORMAT_PATHS)
 

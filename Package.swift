@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -44,14 +44,17 @@ let package = Package(
             providers: [.apt(["libturbojpeg0-dev"])]
         ),
         // Built-in scaffolds and page layouts live at the top of the repository so they are easy to
-        // find and edit; this target only exists to ship them as SwiftPM resources.
+        // find and edit; this target embeds them in the binary (see Plugins/EmbedTemplates), so that
+        // `hipkit` is one file to install.
         .target(
             name: "HipKitTemplates",
             path: "templates",
-            exclude: ["README.md"],
+            exclude: ["README.md", "scaffolds", "layouts", "dev", "hipchat"],
             sources: ["TemplatesBundle.swift"],
-            resources: [.copy("scaffolds"), .copy("layouts"), .copy("dev"), .copy("hipchat")]
+            plugins: ["EmbedTemplates"]
         ),
+        .executableTarget(name: "TemplateEmbedder"),
+        .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["TemplateEmbedder"]),
         // The typed model of a HipChat Connect add-on — its vocabulary, the descriptor, the runtime
         // manifest, JSON values and diagnostics — shared by the build, the server and the local
         // HipChat. It depends on none of them.
@@ -91,6 +94,7 @@ let package = Package(
                 "HipChatConnect",
                 "HipKit",
                 "HipKitServer",
+                "HipKitTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -11,7 +11,7 @@ struct HipKitCommand: AsyncParsableCommand {
             Start with `hipkit init my-addon`, describe the add-on in my-addon/addon.yaml, then
             `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
             """,
-        version: HipKitVersion.current,
+        version: HipKitVersion.full,
         subcommands: [
             InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self,
             ServeCommand.self, RotateKeyCommand.self, DevCommand.self, EmulateCommand.self, SpecReferenceCommand.self,

@@ -17,17 +17,20 @@ enum InputStamp {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(data: Data(text.utf8)) }
         add(
-            "hipkit-input-stamp-2\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}"
+            "hipkit-input-stamp-3\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}"
         )
         guard
             Self.add(
                 FileTree.walk(projectDirectory) { path in
                     !path.contains("/") && (ProjectLayout.ignored.contains(path) || ProjectLayout.isStaging(path))
-                }, under: "", to: &hasher),
-            Self.add(
-                FileTree.walk(TemplatesBundle.root.appendingPathComponent("layouts")), under: "layouts/", to: &hasher)
+                }, under: "", to: &hasher)
         else {
             return nil
+        }
+        // The built-in layouts are part of the binary: a hipkit with other layouts renders again.
+        for path in TemplatesBundle.paths(under: "layouts/") {
+            add("\(path)\u{0}")
+            hasher.update(data: TemplatesBundle.data(path) ?? Data())
         }
         return BuildCache.hex(hasher.finalize())
     }

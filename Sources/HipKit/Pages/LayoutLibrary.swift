@@ -50,9 +50,9 @@ public struct LayoutLibrary: Sendable {
         -> LayoutLibrary
     {
         var texts: [String: (text: String, origin: String)] = [:]
-        let builtIn = TemplatesBundle.root.appendingPathComponent("layouts")
-        for (name, url) in templates(in: builtIn) {
-            if let text = try? String(contentsOf: url, encoding: .utf8) {
+        for path in TemplatesBundle.paths(under: "layouts/") where path.hasSuffix(".mustache") {
+            let name = String(path.dropFirst("layouts/".count).dropLast(".mustache".count))
+            if !name.contains("/"), let text = TemplatesBundle.text(path) {
                 texts[name] = (text, "built-in \(name).mustache")
             }
         }

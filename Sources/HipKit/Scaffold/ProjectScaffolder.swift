@@ -38,20 +38,23 @@ public struct ProjectScaffolder: Sendable {
 
     /// The scaffolds that ship with hipkit, by name.
     public static var templates: [String] {
-        let root = TemplatesBundle.root.appendingPathComponent("scaffolds")
-        return ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter {
-            var isDirectory: ObjCBool = false
-            return !$0.hasPrefix(".")
-                && FileManager.default.fileExists(
-                    atPath: root.appendingPathComponent($0).path, isDirectory: &isDirectory)
-                && isDirectory.boolValue
-        }.sorted()
+        let names = TemplatesBundle.paths(under: "scaffolds/").compactMap { path -> String? in
+            let parts = path.split(separator: "/")
+            return parts.count > 2 ? String(parts[1]) : nil
+        }
+        return Set(names).sorted()
+    }
+
+    /// The files of scaffold `template`, relative to it, sorted; none when there is no such scaffold.
+    static func files(of template: String) -> [String] {
+        let prefix = "scaffolds/\(template)/"
+        return TemplatesBundle.paths(under: prefix).map { String($0.dropFirst(prefix.count)) }
     }
 
     /// A scaffold's one-line description, from its `about.txt` (which is not copied).
     public static func about(_ template: String) -> String {
-        let url = TemplatesBundle.scaffold(template).appendingPathComponent(aboutFile)
-        return ((try? String(contentsOf: url, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        (TemplatesBundle.text("scaffolds/\(template)/\(aboutFile)") ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     static let aboutFile = "about.txt"
@@ -64,8 +67,8 @@ public struct ProjectScaffolder: Sendable {
     /// moved in one by one only once all of them exist, so a failure leaves nothing half-written.
     public func create(template: String, in directory: URL, values: Values, force: Bool = false) throws -> [String] {
         let fm = FileManager.default
-        let source = TemplatesBundle.scaffold(template)
-        guard fm.fileExists(atPath: source.path) else {
+        let files = Self.files(of: template).filter { $0 != Self.aboutFile }
+        guard !files.isEmpty else {
             throw HipKitError(
                 "no scaffold called '\(template)'",
                 hint: Suggestion.hint(for: template, in: Self.templates)
@@ -85,14 +88,15 @@ public struct ProjectScaffolder: Sendable {
                     hint: "choose a new folder, or pass --force to write into it (files of the same name are replaced)")
             }
         }
-        let files = try FileTree.files(under: source).filter { $0 != Self.aboutFile }
         let staging = directory.deletingLastPathComponent().appendingPathComponent(
             ".\(directory.lastPathComponent).init-\(getpid())")
         try? fm.removeItem(at: staging)
         defer { try? fm.removeItem(at: staging) }
         do {
             for file in files {
-                var data = try Data(contentsOf: source.appendingPathComponent(file))
+                guard var data = TemplatesBundle.data("scaffolds/\(template)/\(file)") else {
+                    throw HipKitError("the scaffold file \(template)/\(file) is missing from this hipkit")
+                }
                 if Self.isText(file), let text = String(data: data, encoding: .utf8) {
                     var filled = fill(text, values)
                     if file == "addon.yaml" {

@@ -20,10 +20,9 @@ struct DevRoutes: Sendable {
 
     init(session: DevSession) {
         self.session = session
-        let file = TemplatesBundle.root.appendingPathComponent("dev/reload.js")
         script = ByteBuffer(
-            bytes: (try? Data(contentsOf: file))
-                ?? Data("console.error('hipkit dev: reload.js is missing from the installation');".utf8))
+            bytes: TemplatesBundle.data("dev/reload.js")
+                ?? Data("console.error('hipkit dev: reload.js is missing from this hipkit');".utf8))
     }
 
     func handle(path: String, request: Request) throws -> Response {

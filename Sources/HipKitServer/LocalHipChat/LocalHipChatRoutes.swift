@@ -18,7 +18,6 @@ struct LocalHipChatRoutes: Sendable {
 
     init(hipchat: LocalHipChat) {
         self.hipchat = hipchat
-        let folder = TemplatesBundle.root.appendingPathComponent("hipchat")
         var assets: [String: (String, ByteBuffer)] = [:]
         for (path, file, type) in [
             ("/", "room.html", "text/html; charset=utf-8"), ("/room.js", "room.js", "text/javascript; charset=utf-8"),
@@ -28,9 +27,7 @@ struct LocalHipChatRoutes: Sendable {
             ("/atlassian-connect/all.css", "all.css", "text/css; charset=utf-8"),
             ("/atlassian-connect/all-debug.css", "all.css", "text/css; charset=utf-8"),
         ] {
-            let data =
-                (try? Data(contentsOf: folder.appendingPathComponent(file)))
-                ?? Data("/* \(file) is missing from the installation */".utf8)
+            let data = TemplatesBundle.data("hipchat/\(file)") ?? Data("/* \(file) is missing from this hipkit */".utf8)
             assets[path] = (type, ByteBuffer(bytes: data))
         }
         self.assets = assets

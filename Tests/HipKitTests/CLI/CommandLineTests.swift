@@ -226,8 +226,23 @@ import Testing
             #expect(run.status == 0)
             #expect(run.stdout.contains("Example"), "\(command)")
         }
+        // The release and the commit the binary was built from: the repository's HEAD here.
         let version = try TestSupport.hipkit(["--version"])
         #expect(version.status == 0)
-        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        let line = version.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let release = line.split(separator: " ").first.map(String.init) ?? ""
+        #expect(release.split(separator: ".").count == 3 && release.allSatisfy { $0.isNumber || $0 == "." }, "\(line)")
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..")
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        git.arguments = ["git", "-C", repository.path, "rev-parse", "--short=12", "HEAD"]
+        let pipe = Pipe()
+        git.standardOutput = pipe
+        try git.run()
+        let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        git.waitUntilExit()
+        #expect(head.count == 12)
+        #expect(line == "\(release) (commit \(head))")
     }
 }
