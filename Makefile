@@ -3,7 +3,7 @@ SWIFT ?= swift
 HIPKIT = .build/debug/hipkit
 EXAMPLE ?= examples/deploy-board
 
-.PHONY: deps build test example release clean docs bench crash soak attacks fuzz lint format
+.PHONY: deps build test example release manual install dist clean docs bench crash soak attacks fuzz lint format
 
 deps:
 	@scripts/install-deps
@@ -17,13 +17,39 @@ example: build
 	$(HIPKIT) build $(EXAMPLE)
 	@echo "descriptor: $(EXAMPLE)/dist/atlassian-connect.json"
 
+# The man page goes first: a test packs the debug binary with it as `make dist` does.
 test: deps
 	$(SWIFT) build --build-tests
+	$(MAKE) manual CONFIG=debug
 	$(SWIFT) test --skip-build
 
-# An optimised binary in .build/release, with its resource bundle beside it.
+# An optimised binary in .build/release: one file, with the templates and the Swift runtime inside.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# The man page, generated from the commands by swift-argument-parser's GenerateManual plugin and
+# dated by the last commit, so the same commit gives the same page.
+CONFIG ?= release
+MANUAL = .build/plugins/GenerateManual/outputs/hipkit/hipkit.1
+MANUAL_DATE = $(shell git log -1 --format=%cs 2>/dev/null || date +%F)
+manual:
+	$(SWIFT) package generate-manual --configuration $(CONFIG) --date $(MANUAL_DATE)
+
+# Installs the release binary, its man page and bash, zsh and fish completions under PREFIX
+# (and DESTDIR, for packagers).
+PREFIX ?= /usr/local
+# The manual first: its plugin links its own release binary, which `release` then links again.
+install: deps
+	$(MAKE) manual CONFIG=release
+	$(MAKE) release
+	scripts/stage-install "$(DESTDIR)$(PREFIX)" .build/release/hipkit $(MANUAL)
+
+# .build/dist/hipkit-VERSION-linux-ARCH.tar.gz (what `make install` installs, in one folder) and
+# its .sha256.
+dist: deps
+	$(MAKE) manual CONFIG=release
+	$(MAKE) release
+	scripts/dist .build/release/hipkit $(MANUAL) .build/dist
 
 # Benchmarks against Hugo, cmark-gfm and nginx (Benchmarks/README.md): the release binary, then
 # the suite (7–10 minutes on 2 cores), which writes Benchmarks/results/latest.json.

@@ -23,15 +23,24 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         }
     }
 
-    /// Starts `hipkit ARGUMENTS(port)` and waits until `readyPath` answers 2xx.
-    init(port: Int, readyPath: String, startTimeout: Double = 60, _ arguments: (Int) -> [String]) throws {
+    /// Starts `hipkit ARGUMENTS(port)` and waits until `readyPath` answers 2xx. With a `launcher`,
+    /// runs `LAUNCHER… ARGUMENTS(port)` instead, the launcher naming the hipkit to run.
+    init(
+        port: Int, readyPath: String, startTimeout: Double = 60, launcher: [String] = [],
+        _ arguments: (Int) -> [String]
+    ) throws {
         self.port = port
         scratch = try TestSupport.temporaryDirectory("dev-process")
         output = scratch.appendingPathComponent("output")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process = Process()
-        process.executableURL = TestSupport.hipkitExecutable
-        process.arguments = arguments(port)
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = launcher.dropFirst() + arguments(port)
+        } else {
+            process.executableURL = TestSupport.hipkitExecutable
+            process.arguments = arguments(port)
+        }
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
