@@ -2,13 +2,20 @@ import HipChatConnect
 
 /// The YAML block between `---` lines at the top of a Markdown page.
 ///
-/// `title`, `layout` and `unsafe` steer rendering; every other key becomes a template variable
-/// under `page`.
+/// `title`, `layout`, `unsafe` and `scripts` steer rendering; every other key becomes a template
+/// variable under `page`.
 public struct FrontMatter: Sendable {
     public var title: String?
     public var layout: String?
     public var layoutLocation: SourceLocation?
     public var unsafe: Bool?
+    /// Project files the page loads as scripts, after HipChat's and hipkit's own, each with where
+    /// it is named.
+    ///
+    /// This is how a Markdown page gets behaviour: raw HTML may add markup (`unsafe: true`), but
+    /// GitHub's tag filter never lets a `<script>` through, so a script is a file of the project,
+    /// checked and copied like any linked file.
+    public var scripts: [(path: String, location: SourceLocation)] = []
     /// All keys, including the three above, for templates.
     public var fields: JSONNode = .object()
     /// The Markdown after the front matter.
@@ -84,6 +91,20 @@ public struct FrontMatter: Sendable {
                     .error(
                         .wrongType, "layout must be a layout name such as page or sidebar, not \(node.kindDescription)",
                         at: node.location))
+            }
+        }
+        if let node = root["scripts"] {
+            let items = node.sequence ?? [node]
+            for item in items {
+                if let path = item.string, !path.isEmpty {
+                    matter.scripts.append((path, item.location))
+                } else {
+                    diagnostics.append(
+                        .error(
+                            .wrongType,
+                            "scripts must be a path or a list of paths of the project's files, not \(item.kindDescription)",
+                            at: item.location, hint: "for example scripts: [assets/checklist.js]"))
+                }
             }
         }
         if let node = root["unsafe"] {

@@ -118,6 +118,19 @@ public struct MarkdownRenderer: Sendable {
         return false
     }
 
+    /// `html` with the boxes of its task lists (`- [ ] item`) enabled, so they can be ticked.
+    ///
+    /// cmark-gfm writes every task-list box disabled, which suits a document. In a view — a dialog
+    /// or sidebar running inside HipChat — a task list is a checklist the user works through (a
+    /// rollback's "I checked the dashboards"), so the page renderer enables them there: Markdown's
+    /// own form control, with no raw HTML needed. Only the extension's exact output is changed.
+    static func enablingTaskListBoxes(in html: String) -> String {
+        html.replacingOccurrences(of: #"<input type="checkbox" disabled="" />"#, with: #"<input type="checkbox" />"#)
+            .replacingOccurrences(
+                of: #"<input type="checkbox" checked="" disabled="" />"#, with: #"<input type="checkbox" checked="" />"#
+            )
+    }
+
     /// `javascript:` and `vbscript:` URLs in raw HTML (attributes such as `href` and `src`)
     /// become `#`.
     static func neutraliseScriptURLs(in html: String) -> String {

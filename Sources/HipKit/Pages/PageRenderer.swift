@@ -104,6 +104,26 @@ struct PageRenderer: Sendable {
                 return nil
             }
         }
+        var scripts: [String] = []
+        for script in matter.scripts {
+            switch links.resolve(script.path, fromSource: source, output: output) {
+            case .untouched:
+                scripts.append(script.path)
+            case .rewritten(let url, let asset):
+                if let asset { assets.append(asset) }
+                scripts.append(url)
+            case .missing(let target):
+                diagnostics.append(
+                    .error(
+                        .brokenLink, "script '\(script.path)' points to \(target), which is not a file of the project",
+                        at: script.location, hint: "paths are relative to the page, as links are"))
+            case .outside:
+                diagnostics.append(
+                    .error(
+                        .brokenLink, "script '\(script.path)' points outside the project", at: script.location,
+                        hint: "keep the page's scripts inside the project, for example under assets/"))
+            }
+        }
         let reference = references.first
         let module = reference.map { _ in moduleContext(inputs) }
         let title =
@@ -129,8 +149,10 @@ struct PageRenderer: Sendable {
         let view = reference.map { Self.layout(forModuleKind: $0.moduleKind) } ?? "page"
         var page = (TemplateValue.from(matter.fields) as? [String: Any]) ?? [:]
         page["title"] = title
-        page["content"] = rendered.html
+        // In views, task lists are checklists to tick (see MarkdownRenderer.enablingTaskListBoxes).
+        page["content"] = reference == nil ? rendered.html : MarkdownRenderer.enablingTaskListBoxes(in: rendered.html)
         page["source"] = source
+        page["scripts"] = scripts
         page["path"] = "/" + output
         let depth = output.split(separator: "/").count - 1
         page["root"] = depth == 0 ? "./" : String(repeating: "../", count: depth)

@@ -96,6 +96,37 @@ import Testing
         #expect(collision?.location?.file.hasSuffix("pages/_preview/index.md") == true)
     }
 
+    /// A view's task list is a checklist that can be ticked; a plain page's stays a document.
+    /// `scripts:` in front matter loads project files after hipkit's own script, copied as assets;
+    /// one that names no file is an error at its line.
+    @Test func viewsTickTaskListsAndLoadTheirScripts() throws {
+        let (build, dir) = try build([
+            "pages/dlg.md":
+                "---\nscripts: [../assets/dlg.js, \"https://cdn.example.com/x.js\"]\n---\n- [ ] one\n- [x] two\n",
+            "assets/dlg.js": "console.log('hi')", "pages/help.md": "- [ ] one\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let dialog = try #require(page(build, "dlg.html"))
+        #expect(dialog.contains("<li><input type=\"checkbox\" /> one</li>"))
+        #expect(dialog.contains("<li><input type=\"checkbox\" checked=\"\" /> two</li>"))
+        #expect(!dialog.contains("disabled"))
+        let own = try #require(dialog.range(of: "id=\"hipkit-view\""))
+        let loaded = try #require(dialog.range(of: "<script src=\"assets/dlg.js\"></script>"))
+        #expect(own.lowerBound < loaded.lowerBound, "the page's script runs after hipkit's")
+        #expect(dialog.contains("<script src=\"https://cdn.example.com/x.js\"></script>"))
+        #expect(build.files.contains { $0.path == "assets/dlg.js" })
+        #expect(page(build, "help.html")?.contains("<input type=\"checkbox\" disabled=\"\" />") == true)
+
+        let (broken, brokenDir) = try self.build([
+            "pages/dlg.md": "---\ntitle: D\nscripts: ../assets/nope.js\n---\n# D\n"
+        ])
+        defer { try? FileManager.default.removeItem(at: brokenDir) }
+        let missing = broken.diagnostics.first { $0.code == .brokenLink }
+        #expect(missing?.message.contains("script '../assets/nope.js'") == true, "\(broken.diagnostics)")
+        #expect(missing?.location?.line == 3)
+    }
+
     @Test func everyPageUnderPagesBecomesHTMLAtItsPath() throws {
         let (build, dir) = try build([
             "pages/help/faq.md": "# FAQ\n\nBack to [the sidebar](../side.md).\n", "assets/logo.png": "png",
