@@ -120,4 +120,93 @@ struct LocalHipChatInBrowserTests {
                 "\(shot).png")
         }
     }
+
+    /// The flagship example does what it says: `/deploy` gets its canned reply, the sidebar's
+    /// table fits the 300 px panel, and the rollback dialog opened from a deploy message names
+    /// that deploy, refuses Roll back until its checklist is ticked (by real clicks), then writes
+    /// the announcement into the message box.
+    @Test func theDeployBoardExampleDoesWhatItSays() async throws {
+        let root = try TestSupport.temporaryDirectory("deploy-board-browser")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent("deploy-board")
+        try FileManager.default.copyItem(
+            at: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../../examples/deploy-board").standardizedFileURL,
+            to: project)
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        defer { dev.stop() }
+        let shots = Self.screenshots.appendingPathComponent("deploy-board")
+        try? FileManager.default.removeItem(at: shots)
+
+        let panel = "document.getElementById('hc-panel-frame').contentDocument"
+        let dialog = "document.getElementById('hc-dialog-frame').contentDocument"
+        let last = "#hc-messages > .hc-message:last-child"
+        let steps: [ScenarioStep] = [
+            .navigate(dev.url("_hipchat/"), "open the local HipChat"),
+            .waitFor("!!document.getElementById('hc-install-global')", "the install screen"),
+            .click("#hc-install-global", "install for all rooms"),
+            .waitFor("!!document.querySelector('.hc-glance[data-key=\"deploys\"]')", timeout: 20, "the glance"),
+            .click(".hc-glance[data-key=\"deploys\"]", "open Recent deploys from the glance"),
+            .waitFor(
+                "!!\(panel) && !!\(panel).querySelector('table')", timeout: 20, "the sidebar shows its table"),
+            .eval(
+                "[\(panel).querySelector('table').scrollWidth, \(panel).querySelector('table').clientWidth, \(panel).documentElement.scrollWidth, document.getElementById('hc-panel-frame').clientWidth].join(' ')",
+                "the table's width, the width it has, the page's width and the panel's"),
+            .screenshot(shots.appendingPathComponent("1-sidebar.png")),
+            .click("#hc-input", "focus the message box"),
+            .type("/deploy", "type the slash command"),
+            .click(".hc-send", "send it"),
+            .waitFor(
+                "document.getElementById('hc-messages').textContent.includes(\"today's deploys are on the Deploys glance\")",
+                timeout: 20, "the canned reply is in the room"),
+            .click("#hc-input", "focus the message box again"),
+            .type("checkout deployed 4f2a9c1 to production", "type a deploy message"),
+            .click(".hc-send", "send it"),
+            .waitFor(
+                "!!document.querySelector('\(last) .hc-message-menu') && document.querySelector('\(last)').textContent.includes('4f2a9c1')",
+                timeout: 20, "the deploy message offers its actions"),
+            .click("\(last) .hc-message-menu", "open its menu"),
+            .click("\(last) .hc-action[data-key=\"rollback-from-message\"]", "Roll back this deploy"),
+            .waitFor(
+                "!document.getElementById('hc-dialog').hidden && !!\(dialog) && !!\(dialog).getElementById('deploy-message') && \(dialog).getElementById('deploy-message').textContent.includes('4f2a9c1')",
+                timeout: 20, "the dialog names the deploy it was opened from"),
+            .eval("\(dialog).getElementById('deploy-message').textContent", "the deploy the dialog names"),
+            .click("#hc-dialog-primary", "press Roll back with nothing ticked"),
+            .waitFor("!\(dialog).getElementById('rollback-note').hidden", "the dialog asks for the boxes"),
+            .eval("document.getElementById('hc-dialog').hidden", "whether the dialog closed"),
+            .click("li:nth-of-type(1) > input[type=checkbox]", inFrame: "#hc-dialog-frame", "tick the first box"),
+            .click("li:nth-of-type(2) > input[type=checkbox]", inFrame: "#hc-dialog-frame", "tick the second box"),
+            .eval(
+                "[...\(dialog).querySelectorAll('li > input[type=checkbox]')].map(b => b.checked).join(',')",
+                "the boxes after the clicks"),
+            .screenshot(shots.appendingPathComponent("2-rollback.png")),
+            .click("#hc-dialog-primary", "press Roll back"),
+            .waitFor("document.getElementById('hc-dialog').hidden", timeout: 10, "the dialog closed"),
+            .eval("document.getElementById('hc-input').value", "the message box"),
+            .screenshot(shots.appendingPathComponent("3-announcement.png")),
+        ]
+        let report = try await Blocking.run {
+            try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
+        }
+        func value(_ name: String) -> String {
+            guard let index = steps.firstIndex(where: { $0.name == name }), index < report.values.count else {
+                return ""
+            }
+            switch report.values[index] {
+            case .string(let text)?: return text
+            case .bool(let flag)?: return String(flag)
+            default: return ""
+            }
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
+        guard report.ok else { return }
+        let widths = value("the table's width, the width it has, the page's width and the panel's")
+            .split(separator: " ").compactMap { Int($0) }
+        #expect(widths.count == 4 && widths[0] <= widths[1] && widths[2] <= widths[3], "\(widths)")
+        #expect(value("the deploy the dialog names").contains("checkout deployed 4f2a9c1"))
+        #expect(value("whether the dialog closed") == "false")
+        #expect(value("the boxes after the clicks") == "true,true")
+        #expect(value("the message box") == "Rolling back checkout 4f2a9c1 to the release before it.")
+        #expect(report.errors == [], "\(report.errors)")
+    }
 }

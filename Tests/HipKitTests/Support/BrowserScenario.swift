@@ -16,6 +16,7 @@ struct ScenarioStep: Encodable, Sendable {
     var screenshot: String?
     var sleep: Double?
     var click: String?
+    var frame: String?
     var type: String?
 
     static func navigate(_ url: URL, _ name: String? = nil) -> ScenarioStep {
@@ -31,6 +32,10 @@ struct ScenarioStep: Encodable, Sendable {
     /// A real mouse click on the first element matching `selector`, which must not be covered.
     static func click(_ selector: String, _ name: String? = nil) -> ScenarioStep {
         ScenarioStep(name: name, click: selector)
+    }
+    /// The same, on an element of the page in the iframe matching `frame` (a view in the room).
+    static func click(_ selector: String, inFrame frame: String, _ name: String? = nil) -> ScenarioStep {
+        ScenarioStep(name: name, click: selector, frame: frame)
     }
     /// Typing into the focused element.
     static func type(_ text: String, _ name: String? = nil) -> ScenarioStep { ScenarioStep(name: name, type: text) }

@@ -11,6 +11,7 @@ file; each is an object with one action:
     {"replace": PATH, "old": A, "new": B}   replace A by B in a file (A must be there)
     {"click": CSS}                          a real mouse click at the centre of the first match; fails
                                             when it is missing or something else covers that point
+    {"click": CSS, "frame": CSS}            the same inside the (same-origin) iframe FRAME matches
     {"type": TEXT}                          type TEXT into the focused element
     {"screenshot": PATH}                    save a PNG of the page
     {"sleep": SECONDS}
@@ -112,14 +113,26 @@ def run(args):
                         f.write(text.replace(step["old"], step["new"], 1))
                 elif "click" in step:
                     selector = json.dumps(step["click"])
+                    frame = json.dumps(step.get("frame"))
+                    # Inside a frame: the element's centre in the frame's document, then that point
+                    # moved by the frame's own place in the page; both must hit what is meant.
                     box = evaluate(browser, session, f"""(() => {{
-                        const e = document.querySelector({selector});
+                        const f = {frame} ? document.querySelector({frame}) : null;
+                        if ({frame} && (!f || !f.contentDocument)) return null;
+                        const doc = f ? f.contentDocument : document;
+                        const e = doc.querySelector({selector});
                         if (!e) return null;
                         e.scrollIntoView({{block: 'center', inline: 'center'}});
                         const r = e.getBoundingClientRect();
-                        const x = r.left + r.width / 2, y = r.top + r.height / 2;
-                        const hit = document.elementFromPoint(x, y);
-                        return {{x: x, y: y, hit: !!hit && (hit === e || e.contains(hit)), what: hit ? hit.outerHTML.slice(0, 160) : null}};
+                        let x = r.left + r.width / 2, y = r.top + r.height / 2;
+                        const hit = doc.elementFromPoint(x, y);
+                        let ok = !!hit && (hit === e || e.contains(hit));
+                        if (f) {{
+                            const fr = f.getBoundingClientRect();
+                            x += fr.left + f.clientLeft; y += fr.top + f.clientTop;
+                            ok = ok && document.elementFromPoint(x, y) === f;
+                        }}
+                        return {{x: x, y: y, hit: ok, what: hit ? hit.outerHTML.slice(0, 160) : null}};
                     }})()""")
                     if not box:
                         raise StepFailed(f"nothing matches {step['click']!r}")
