@@ -52,16 +52,36 @@ public enum StagedDirectory {
 
     /// Writes `data` to `url`, creating folders on the way. Inside ``replace(_:fill:)`` the
     /// staging folder is flushed whole before the swap; elsewhere pass `flush: true`.
+    ///
+    /// Plain `open`, `write` and `close`: the staging folder is what makes a build atomic, so
+    /// each file needs no atomic write of its own. (Foundation's `createFile` writes through a
+    /// temporary file and a rename, and checking the folder first costs a `stat` per level:
+    /// together about three times the system calls per file.) The folder is made only when the
+    /// first `open` says it is missing.
     public static func write(_ data: Data, to url: URL, flush: Bool = false) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard fm.createFile(atPath: url.path, contents: nil) else {
-            throw HipKitError("cannot create \(url.path)")
+        let path = url.path
+        var fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        if fd < 0, errno == ENOENT {
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.write(contentsOf: data)
-        if flush { try handle.synchronize() }
+        guard fd >= 0 else { throw HipKitError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw HipKitError("cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                offset += count
+            }
+        }
+        if flush, fsync(fd) != 0 {
+            throw HipKitError("cannot flush \(path) to disk: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Links `source` to `url` (same file system, so no bytes are copied), or copies it.
