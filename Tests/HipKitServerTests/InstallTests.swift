@@ -231,6 +231,35 @@ struct InstallTests {
         }
     }
 
+    @Test("a reinstall with a new secret refuses tokens of the old one at once, though they were just accepted")
+    func newSecretRefusesOldTokens() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            try await Self.withInstallServer(hipchat) { client, _ in
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat)
+                    ).status == .ok)
+                let old = try await Tokens.mint()
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(old)", method: .get).status == .ok)
+
+                let secret = "N3wSecretN3wSecretN3wSecretN3wSecretN3wS"
+                hipchat.accept(Fixture.oauthId, secret)
+                #expect(
+                    try await client.execute(
+                        uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, secret: secret)
+                    ).status == .ok)
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(old)", method: .get).status
+                        == .unauthorized)
+                let new = try await Tokens.mint(secret: secret)
+                #expect(
+                    try await client.execute(uri: "/incidents.html?signed_request=\(new)", method: .get).status == .ok)
+            }
+        }
+    }
+
     @Test("an unsigned uninstall goes through only once HipChat has forgotten the credentials")
     func uninstallChecked() async throws {
         try await StandInHipChat.with { hipchat in

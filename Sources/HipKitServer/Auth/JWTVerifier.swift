@@ -2,6 +2,7 @@ import Foundation
 import HipChatConnect
 import Hummingbird
 import JWTKit
+import Synchronization
 
 /// Checks the JWTs HipChat puts on requests (`signed_request` or `Authorization: JWT …`).
 ///
@@ -14,6 +15,8 @@ struct JWTVerifier: Sendable {
     let store: any InstallationStore
     let leeway: TimeInterval
     var now: @Sendable () -> Date = { Date() }
+    /// The key set of each installation's current secret, made once rather than per request.
+    private let keys = KeyCache()
 
     /// The token of a request: the `Authorization: JWT` header, else the `signed_request`
     /// query parameter.
@@ -64,8 +67,7 @@ struct JWTVerifier: Sendable {
             throw refuse("the installation's secret is too short to check tokens with")
         }
 
-        let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: installation.oauthSecret), digestAlgorithm: .sha256)
+        let keys = await self.keys.keys(for: installation)
         do {
             _ = try await keys.verify(token, as: UncheckedClaims.self)
         } catch {
@@ -115,11 +117,35 @@ struct JWTVerifier: Sendable {
 /// The claims as jwt-kit decodes them for the signature check; the checks themselves are done
 /// above, on the raw claims, with the server's clock and leeway.
 private struct UncheckedClaims: JWTPayload {
-    init(from decoder: any Decoder) throws {
-        _ = try JSONNode(from: decoder)
-    }
+    /// Nothing to read: the claims were parsed, and must be an object, before the signature check.
+    init(from decoder: any Decoder) throws {}
 
     func encode(to encoder: any Encoder) throws {}
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// The jwt-kit key set for each installation's secret.
+///
+/// The installation is still read from the store on every request, so an uninstall or a new
+/// secret takes effect at once: a cached set is used only while the secret it was made from is
+/// the installation's current one. What is saved is making the key set, which was a fair part
+/// of a JWT-checked request.
+private final class KeyCache: Sendable {
+    private let entries = Mutex<[String: (secret: String, keys: JWTKeyCollection)]>([:])
+    /// Beyond this many installations the cache starts again, so it cannot grow without bound.
+    private static let limit = 10_000
+
+    func keys(for installation: Installation) async -> JWTKeyCollection {
+        if let cached = entries.withLock({ $0[installation.oauthId] }), cached.secret == installation.oauthSecret {
+            return cached.keys
+        }
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: installation.oauthSecret), digestAlgorithm: .sha256)
+        entries.withLock {
+            if $0.count >= Self.limit { $0.removeAll() }
+            $0[installation.oauthId] = (installation.oauthSecret, keys)
+        }
+        return keys
+    }
 }
