@@ -20,11 +20,16 @@ import Testing
 
         deinit { task?.cancel() }
 
-        /// The union of the batches that arrive until one holds `path`, or nil after `seconds`.
+        /// The union of the batches that arrive until one holds `path`, or nil after `seconds`
+        /// of polling.
+        ///
+        /// The bound counts polls 10 ms apart, not the clock: other suites that block the
+        /// concurrency pool's two threads (child processes waited for) can keep both this task
+        /// and the one collecting batches from running for many seconds, and a clock deadline
+        /// then ran out with the batch already waiting in the stream (a failure seen in CI).
         func until(_ path: String, seconds: Double = 20) async -> Set<String>? {
             var seen = Set<String>()
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
+            for _ in 0..<Int(seconds * 100) {
                 let taken: [Set<String>] = lock.withLock {
                     defer { items.removeAll() }
                     return items
