@@ -17,27 +17,11 @@ import Testing
     /// Written by `make manual`, which `make test` runs before the tests.
     static let manual = repository.appendingPathComponent(".build/plugins/GenerateManual/outputs/hipkit/hipkit.1")
 
-    /// Runs `executable arguments…` to its end; its status and everything it printed.
-    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> (
-        status: Int32, output: String
-    ) {
-        try await Blocking.run {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            if let directory { process.currentDirectoryURL = directory }
-            let log = try TestSupport.temporaryDirectory("dist-log").appendingPathComponent("output")
-            defer { try? FileManager.default.removeItem(at: log.deletingLastPathComponent()) }
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            try handle.close()
-            return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
-        }
+    /// Runs `executable arguments…` to its end, off the concurrency pool.
+    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws
+        -> TestSupport.Run
+    {
+        try await Blocking.run { try TestSupport.run(URL(fileURLWithPath: executable), arguments, in: directory) }
     }
 
     /// A command line that runs `hipkit` from `binary` in `directory`, in a mount namespace of its
@@ -60,20 +44,20 @@ import Testing
         let made = try await Self.run(
             Self.repository.appendingPathComponent("scripts/dist").path,
             [TestSupport.hipkitExecutable.path, Self.manual.path, root.appendingPathComponent("out").path])
-        #expect(made.status == 0, "\(made.output)")
-        let archive = try #require(made.output.split(separator: "\n").last.map(String.init))
+        #expect(made.status == 0, "\(made.stdout)\(made.stderr)")
+        let archive = try #require(made.stdout.split(separator: "\n").last.map(String.init))
         let name = ((archive as NSString).lastPathComponent as NSString).deletingPathExtension
             .replacingOccurrences(of: ".tar", with: "")
         #expect(name.hasPrefix("hipkit-") && name.hasSuffix("-linux-\(Self.machine())"), "\(name)")
         let checked = try await Self.run(
             "/usr/bin/sha256sum", ["-c", "\(name).tar.gz.sha256"], in: root.appendingPathComponent("out"))
-        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
 
         // Unpacked into an empty folder: exactly the binary, the man page and three completions.
         let unpacked = root.appendingPathComponent("unpacked")
         try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
         let untar = try await Self.run("/bin/tar", ["-xzf", archive, "-C", unpacked.path])
-        #expect(untar.status == 0, "\(untar.output)")
+        #expect(untar.status == 0, "\(untar.stderr)")
         #expect(
             try FileTree.files(under: unpacked) == [
                 "\(name)/bin/hipkit", "\(name)/share/bash-completion/completions/hipkit",
@@ -88,7 +72,7 @@ import Testing
         let launcher = Self.isolated(binary, in: work)
         for arguments in [["init", "x"], ["build", "x"]] {
             let step = try await Self.run(launcher[0], Array(launcher.dropFirst()) + arguments)
-            #expect(step.status == 0, "hipkit \(arguments.joined(separator: " ")): \(step.output)")
+            #expect(step.status == 0, "hipkit \(arguments.joined(separator: " ")): \(step.stdout)\(step.stderr)")
         }
         #expect(
             FileManager.default.fileExists(atPath: work.appendingPathComponent("x/dist/atlassian-connect.json").path))

@@ -50,14 +50,22 @@ enum TestSupport {
     static func hipkit(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
         -> Run
     {
-        let process = Process()
-        process.executableURL = hipkitExecutable
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "GITHUB_ACTIONS")
         for (k, v) in environment { env[k] = v }
-        process.environment = env
+        return try run(hipkitExecutable, arguments, in: directory, environment: env)
+    }
+
+    /// Runs `executable` with `arguments` in `directory` and waits for it.
+    static func run(
+        _ executable: URL, _ arguments: [String], in directory: URL? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        process.environment = environment
         // Output goes to files, not pipes, so a chatty child can never block on a full pipe.
         let scratch = try temporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: scratch) }
