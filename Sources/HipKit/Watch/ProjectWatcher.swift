@@ -102,9 +102,6 @@ public final class ProjectWatcher: @unchecked Sendable {
         watch("")
         ready.signal()
         var pending = Set<String>()
-        // Folders that appeared since the last batch: listed again when the batch goes out, so a
-        // file written into one while its watch was being set up is reported all the same.
-        var appeared = Set<String>()
         var lastEvent = ContinuousClock.now
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !isStopped {
@@ -130,7 +127,6 @@ public final class ProjectWatcher: @unchecked Sendable {
                     if isIgnored(relative) { continue }
                     if eventMask & UInt32(IN_ISDIR) != 0, eventMask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
                         pending.formUnion(watch(relative))
-                        appeared.insert(relative)
                     }
                     if eventMask & UInt32(IN_DELETE_SELF) != 0 { folders[wd] = nil }
                     pending.insert(relative)
@@ -138,15 +134,6 @@ public final class ProjectWatcher: @unchecked Sendable {
                 }
             }
             if !pending.isEmpty, ContinuousClock.now - lastEvent >= quiet {
-                for folder in appeared {
-                    let entries = FileTree.walk(root.appendingPathComponent(folder), complete: false) {
-                        isIgnored(folder + "/" + $0)
-                    }
-                    for entry in entries ?? [] where entry.stat.kind == .file {
-                        pending.insert(folder + "/" + entry.path)
-                    }
-                }
-                appeared.removeAll()
                 continuation.yield(pending)
                 pending.removeAll()
             }
