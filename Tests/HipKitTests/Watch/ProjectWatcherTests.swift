@@ -34,10 +34,10 @@ import Testing
                     defer { items.removeAll() }
                     return items
                 }
-                for batch in taken {
-                    seen.formUnion(batch)
-                    if seen.contains(path) { return seen }
-                }
+                // Every batch taken counts, also those after the one holding `path`: they are
+                // gone from `items`, and dropping them lost paths when several had queued up.
+                for batch in taken { seen.formUnion(batch) }
+                if seen.contains(path) { return seen }
                 try? await Task.sleep(for: .milliseconds(10))
             }
             return nil
