@@ -83,7 +83,9 @@ public struct HipKitServer: Sendable {
             http: OutgoingHTTP(timeout: configuration.outgoingTimeout),
             trust: URLTrust(trustedHosts: configuration.trustedHosts))
         let tokens = AccessTokens(api: api)
-        let pusher = GlancePushService(api: api, tokens: tokens, retry: configuration.pushRetry, logger: logger)
+        let pusher = GlancePushService(
+            store: store, api: api, tokens: tokens, retry: configuration.pushRetry, lease: configuration.pushLease,
+            logger: logger)
         let responder = ServerResponder(
             configuration: configuration,
             site: site,

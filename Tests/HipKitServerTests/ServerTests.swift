@@ -218,9 +218,15 @@ final class RecordingStore: InstallationStore {
         try await base.deleteInstallation(oauthId: oauthId)
     }
     func installations() async throws -> [Installation] { try await base.installations() }
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws {
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
         try await base.putGlanceData(data, key: key, room: room)
     }
+    func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush] {
+        try await base.claimPushes(limit: limit, lease: lease)
+    }
+    func finishPush(_ claimed: ClaimedPush) async throws { try await base.finishPush(claimed) }
+    func retryPush(_ claimed: ClaimedPush, at due: Date) async throws { try await base.retryPush(claimed, at: due) }
+    func nextPushDue() async throws -> Date? { try await base.nextPushDue() }
     func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         try await base.glanceData(key: key, room: room)
     }

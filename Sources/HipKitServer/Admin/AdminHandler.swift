@@ -52,16 +52,16 @@ struct AdminHandler: Sendable {
         let data = GlanceData.normalize(received)
         try GlanceData.validate(data)
         let installations: [Installation]
+        let pushes: Int
         do {
-            try await store.putGlanceData(data, key: key, room: room)
+            pushes = try await store.putGlanceData(data, key: key, room: room)
             installations = try await store.installations()
         } catch {
             logger.error(
                 "cannot store glance data", metadata: [ModuleKind.glance.rawValue: "\(key)", "error": "\(error)"])
             throw APIError(.internalServerError, "the glance data cannot be stored")
         }
-        let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
-        for push in pushes { pusher.submit(push) }
+        pusher.wake()
         let unpushable = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
         if !unpushable.isEmpty {
             logger.warning(
@@ -74,14 +74,14 @@ struct AdminHandler: Sendable {
             "glance data stored",
             metadata: [
                 ModuleKind.glance.rawValue: "\(key)", "room": "\(room.map(String.init) ?? "-")",
-                "pushes": "\(pushes.count)",
+                "pushes": "\(pushes)",
             ])
         return JSONResponse.make(
             .object([
                 ModuleKind.glance.rawValue: .string(key),
                 "room": room.map { JSONNode.integer($0) } ?? .null,
                 "data": data,
-                "pushes": .integer(pushes.count),
+                "pushes": .integer(pushes),
             ]))
     }
 

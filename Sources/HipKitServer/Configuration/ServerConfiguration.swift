@@ -110,6 +110,13 @@ public struct ServerConfiguration: Sendable {
         ProjectLayout(directory: dist.standardizedFileURL.deletingLastPathComponent()).hipkitDirectory
     }
 
+    /// How long a glance push taken from the outbox is this server's alone: two calls to HipChat
+    /// (a token and the push) and a margin. Another server sharing the database takes the push
+    /// again after this when the one that took it died.
+    public var pushLease: Duration {
+        .milliseconds(Int64(outgoingTimeout * 2000)) + .seconds(5)
+    }
+
     /// The SQLite file in ``dataDirectory``.
     public var databaseFile: URL { dataDirectory.appendingPathComponent("hipkit.sqlite") }
 }

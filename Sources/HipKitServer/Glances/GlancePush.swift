@@ -1,8 +1,9 @@
+import Foundation
 import HipChatConnect
 
-/// One glance update to deliver to one installation.
-struct GlancePush: Sendable {
-    enum Target: Sendable, Equatable {
+/// One glance update to deliver to one installation: what the store's push outbox holds.
+public struct GlancePush: Sendable, Equatable {
+    public enum Target: Sendable, Hashable {
         case room(Int)
         case group(Int)
 
@@ -12,26 +13,77 @@ struct GlancePush: Sendable {
             case .group(let id): "addon/ui/group/\(id)"
             }
         }
+
+        /// How the outbox stores the target: `room/42`, `group/9001`.
+        public var stored: String {
+            switch self {
+            case .room(let id): "room/\(id)"
+            case .group(let id): "group/\(id)"
+            }
+        }
+
+        public init?(stored: String) {
+            let parts = stored.split(separator: "/")
+            guard parts.count == 2, let id = Int(parts[1]) else { return nil }
+            switch parts[0] {
+            case "room": self = .room(id)
+            case "group": self = .group(id)
+            default: return nil
+            }
+        }
     }
 
-    var installation: Installation
-    var target: Target
-    var key: String
-    var data: JSONNode
+    public var oauthId: String
+    public var target: Target
+    public var key: String
+    public var data: JSONNode
+
+    public init(oauthId: String, target: Target, key: String, data: JSONNode) {
+        self.oauthId = oauthId
+        self.target = target
+        self.key = key
+        self.data = data
+    }
 
     /// The pushes an update concerns. Room data goes to the room, through every installation
     /// that covers it (the room's own, and group-wide ones); add-on-wide data goes to each
     /// installation: its room for a room installation, its group for a global one.
     /// Installations stored without verification have no API URL or token URL and get none.
-    static func pushes(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> [GlancePush] {
+    ///
+    /// Stores call this inside the transaction that saves the data, so the pushes queued are
+    /// exactly those of the installations at that moment.
+    public static func pushes(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> [GlancePush] {
         installations.compactMap { installation in
             guard installation.apiUrl != nil, installation.tokenUrl != nil else { return nil }
+            let target: Target
             if let room {
                 guard installation.roomId == nil || installation.roomId == room else { return nil }
-                return GlancePush(installation: installation, target: .room(room), key: key, data: data)
+                target = .room(room)
+            } else {
+                target = installation.roomId.map(Target.room) ?? .group(installation.groupId)
             }
-            let target: Target = installation.roomId.map(Target.room) ?? .group(installation.groupId)
-            return GlancePush(installation: installation, target: target, key: key, data: data)
+            return GlancePush(oauthId: installation.oauthId, target: target, key: key, data: data)
         }
+    }
+}
+
+/// A push taken from the outbox by one server: while its lease runs, no other server takes it.
+///
+/// `generation` tells whether newer data for the same installation, target and glance arrived
+/// while this one was being delivered: the outbox keeps one row per (installation, target,
+/// glance) — only the latest data is worth pushing — and a newer update bumps the generation
+/// instead of racing the delivery in flight.
+public struct ClaimedPush: Sendable, Equatable {
+    public var id: Int64
+    public var generation: Int
+    public var push: GlancePush
+    /// Failed attempts before this one.
+    public var attempts: Int
+
+    public init(id: Int64, generation: Int, push: GlancePush, attempts: Int) {
+        self.id = id
+        self.generation = generation
+        self.push = push
+        self.attempts = attempts
     }
 }

@@ -1,96 +1,134 @@
+import Foundation
 import HipChatConnect
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// Delivers glance updates to HipChat in the background, so the admin call that stored the data
-/// answers at once.
+/// Delivers the glance updates waiting in the store's push outbox to HipChat, in the background,
+/// so the admin call that stored the data answers at once.
+///
+/// The outbox is in the store, not in memory: an update acknowledged with 2xx reaches HipChat
+/// even if this server is restarted or killed before it is sent. Each push is taken with a
+/// lease (``InstallationStore/claimPushes(limit:lease:)``), so when several servers share one
+/// database, one of them sends it; if that one dies mid-delivery, another takes the push again
+/// when the lease ends.
 ///
 /// A push that fails for a reason that may pass (network, 5xx, 429, an expired token) is tried
 /// again after an exponentially growing delay, up to the retry policy's number of attempts; one
 /// HipChat refuses for good (another 4xx) is not. Every failure is logged, and so is every push
-/// given up — after the last attempt, or when the server shuts down with pushes still waiting.
+/// given up.
 final class GlancePushService: Service, Sendable {
+    private let store: any InstallationStore
     private let api: HipChatAPI
     private let tokens: AccessTokens
     private let retry: RetryPolicy
+    private let lease: Duration
+    private let pollInterval: Duration
     private let logger: Logger
-    private let stream: AsyncStream<GlancePush>
-    private let continuation: AsyncStream<GlancePush>.Continuation
+    private let doorbell = Doorbell()
+    /// Pushes taken and not yet finished; at most ``concurrency``.
+    private let inFlight = Mutex(0)
+    private static let concurrency = 32
 
-    init(api: HipChatAPI, tokens: AccessTokens, retry: RetryPolicy, logger: Logger) {
+    /// - Parameters:
+    ///   - lease: how long a taken push is this server's alone; longer than one delivery (a token
+    ///     request and a push, each bounded by the outgoing timeout).
+    ///   - pollInterval: how often the outbox is looked at when nothing told this server to look:
+    ///     for pushes queued through other servers, and ones left by a server that died.
+    init(
+        store: any InstallationStore, api: HipChatAPI, tokens: AccessTokens, retry: RetryPolicy, lease: Duration,
+        pollInterval: Duration = .seconds(1), logger: Logger
+    ) {
+        self.store = store
         self.api = api
         self.tokens = tokens
         self.retry = retry
+        self.lease = lease
+        self.pollInterval = pollInterval
         self.logger = logger
-        (stream, continuation) = AsyncStream.makeStream(of: GlancePush.self)
     }
 
-    /// Queues `push`; returns at once.
-    func submit(_ push: GlancePush) {
-        if case .terminated = continuation.yield(push) {
-            logger.error("glance push dropped: the server is shutting down", metadata: metadata(push))
-        }
+    /// Tells the service pushes were queued: it looks at the outbox at once.
+    func wake() {
+        doorbell.ring()
     }
 
-    /// Runs until the server shuts down. Pushes already being sent are finished (each call is
-    /// bounded by the outgoing timeout); pushes waiting for a retry, or still queued, are
-    /// logged as abandoned.
+    /// Runs until the server shuts down. Pushes being sent are finished (each call is bounded by
+    /// the outgoing timeout); the rest stay in the outbox for the next start.
     func run() async throws {
         await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
-                for await push in stream {
-                    if Task.isShuttingDownGracefully {
-                        logger.error(
-                            "glance push abandoned at shutdown",
-                            metadata: metadata(push).merging(["attempts": "0"]) { a, _ in a })
-                        continue
+                while !Task.isShuttingDownGracefully {
+                    let free = Self.concurrency - inFlight.withLock { $0 }
+                    var claimed: [ClaimedPush] = []
+                    if free > 0 {
+                        do {
+                            claimed = try await store.claimPushes(limit: free, lease: lease)
+                        } catch {
+                            logger.error("the push outbox cannot be read", metadata: ["error": "\(error)"])
+                        }
                     }
-                    group.addTask { await self.deliver(push) }
+                    for push in claimed {
+                        inFlight.withLock { $0 += 1 }
+                        group.addTask {
+                            await self.deliver(push)
+                            self.inFlight.withLock { $0 -= 1 }
+                            self.doorbell.ring()
+                        }
+                    }
+                    if !claimed.isEmpty, claimed.count == free { continue }
+                    await doorbell.wait(upTo: await nextWait())
                 }
             } onGracefulShutdown: {
-                self.continuation.finish()
+                self.doorbell.ring()
             }
         }
     }
 
-    private func deliver(_ push: GlancePush) async {
-        var attempt = 1
-        while true {
-            let outcome = await sendOnce(push)
+    /// How long to sleep when nothing rings: until the next push is due, at most the poll interval.
+    private func nextWait() async -> Duration {
+        guard let next = try? await store.nextPushDue() else { return pollInterval }
+        let seconds = next.timeIntervalSinceNow
+        guard seconds > 0 else { return .milliseconds(1) }
+        return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
+    }
+
+    private func deliver(_ claimed: ClaimedPush) async {
+        let push = claimed.push
+        let attempt = claimed.attempts + 1
+        let outcome = await sendOnce(push)
+        do {
             switch outcome {
             case .delivered:
+                try await store.finishPush(claimed)
                 logger.info("glance pushed", metadata: metadata(push).merging(["attempt": "\(attempt)"]) { a, _ in a })
-                return
             case .permanent(let reason):
+                try await store.finishPush(claimed)
                 logger.error(
                     "glance push refused by HipChat; not retried",
                     metadata: metadata(push).merging(["reason": "\(reason)"]) { a, _ in a })
-                return
             case .retry(let reason):
                 guard attempt < retry.maxAttempts else {
+                    try await store.finishPush(claimed)
                     logger.error(
                         "glance push given up",
-                        metadata: metadata(push).merging([
-                            "attempts": "\(attempt)", "reason": "\(reason)",
-                        ]) { a, _ in a })
+                        metadata: metadata(push).merging(["attempts": "\(attempt)", "reason": "\(reason)"]) { a, _ in a
+                        })
                     return
                 }
                 let delay = retry.delay(afterAttempt: attempt)
+                try await store.retryPush(claimed, at: Date().addingTimeInterval(delay / .seconds(1)))
                 logger.warning(
                     "glance push failed; will retry",
                     metadata: metadata(push).merging([
                         "attempt": "\(attempt)", "retryIn": "\(delay)", "reason": "\(reason)",
                     ]) { a, _ in a })
-                do {
-                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
-                } catch {
-                    logger.error(
-                        "glance push abandoned at shutdown",
-                        metadata: metadata(push).merging(["attempts": "\(attempt)"]) { a, _ in a })
-                    return
-                }
-                attempt += 1
             }
+        } catch {
+            // The lease runs out and the push is taken again: sent twice at worst, never lost.
+            logger.error(
+                "the push outbox cannot be updated",
+                metadata: metadata(push).merging(["error": "\(error)"]) { a, _ in a })
         }
     }
 
@@ -101,12 +139,19 @@ final class GlancePushService: Service, Sendable {
     }
 
     private func sendOnce(_ push: GlancePush) async -> Outcome {
-        guard let apiUrl = push.installation.apiUrl else {
+        let found: Installation?
+        do {
+            found = try await store.installation(oauthId: push.oauthId)
+        } catch {
+            return .retry("the installation cannot be read: \(error)")
+        }
+        guard let installation = found else { return .permanent("the add-on was uninstalled") }
+        guard let apiUrl = installation.apiUrl else {
             return .permanent("the installation has no API URL (installed without verification)")
         }
         let token: String
         do {
-            token = try await tokens.token(for: push.installation)
+            token = try await tokens.token(for: installation)
         } catch {
             return error.status == .forbidden || error.status == .conflict
                 ? .permanent(error.message) : .retry(error.message)
@@ -122,7 +167,7 @@ final class GlancePushService: Service, Sendable {
         case 200..<300:
             return .delivered
         case 401:
-            await tokens.forget(push.installation.oauthId)
+            await tokens.forget(installation.oauthId)
             return .retry("HipChat answered 401; a new token will be requested")
         case 408, 429, 500..<600:
             return .retry("HipChat answered \(response.status)")
@@ -133,8 +178,52 @@ final class GlancePushService: Service, Sendable {
 
     private func metadata(_ push: GlancePush) -> Logger.Metadata {
         [
-            ModuleKind.glance.rawValue: "\(push.key)", "oauthId": "\(push.installation.oauthId)",
+            ModuleKind.glance.rawValue: "\(push.key)", "oauthId": "\(push.oauthId)",
             "target": "\(push.target.pathComponent)",
         ]
+    }
+}
+
+/// Wakes one waiting task early: a ring while nobody waits is kept for the next wait.
+final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the first ring (or at once, if one came since the last wait), or after `limit`.
+    func wait(upTo limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                self.ring()
+            }
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.rung {
+                        state.rung = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+            group.cancelAll()
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HipChatConnect
 
 /// What the runtime keeps between requests and restarts: installations, glance data posted by
@@ -16,13 +17,33 @@ public protocol InstallationStore: Sendable {
     func deleteInstallation(oauthId: String) async throws -> Bool
     func installations() async throws -> [Installation]
 
-    /// Stores glance data for the whole add-on (`room` nil) or for one room.
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws
+    /// Stores glance data for the whole add-on (`room` nil) or for one room, and queues its
+    /// pushes (``GlancePush/pushes(key:room:data:installations:)``) in the push outbox, in the
+    /// same transaction: once this returns, the update reaches HipChat even if the server stops
+    /// right after. A push still queued for the same installation, target and glance is
+    /// replaced, so only the latest data is sent. Returns how many pushes were queued.
+    @discardableResult
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
 
     /// Stores an installation's settings, for the installation (`room` nil) or one room.
     func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws
     func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]?
+
+    // MARK: The push outbox
+
+    /// Takes up to `limit` queued pushes that are due and not taken, for `lease`: until it runs
+    /// out no other caller (in this process or another server) gets them. A server that dies
+    /// while delivering leaves them to be taken again when the lease ends.
+    func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush]
+    /// Removes a push that was delivered, or given up. When newer data arrived meanwhile, the
+    /// newer push stays, due at once.
+    func finishPush(_ claimed: ClaimedPush) async throws
+    /// Releases a push that failed, to be taken again at `due`, with one more failed attempt
+    /// counted. When newer data arrived meanwhile, that is due at once, counted afresh.
+    func retryPush(_ claimed: ClaimedPush, at due: Date) async throws
+    /// When the next queued push can be taken (due, and its lease over); nil when none is queued.
+    func nextPushDue() async throws -> Date?
 
     /// Flushes and closes; called once, at shutdown.
     func close() async throws

@@ -48,7 +48,12 @@ public final class SQLiteStore: InstallationStore {
         pool = try DatabasePool(path: file.path, configuration: configuration)
         do {
             try Self.migrator(secrets: secrets).migrate(pool)
-            try pool.write { db in try Self.checkKey(db, secrets) }
+            try pool.write { db in
+                try Self.checkKey(db, secrets)
+                // One server owns a SQLite file: pushes it had taken when it last stopped (a
+                // `kill -9`, a power cut) are free again at once, not when their lease ends.
+                try db.execute(sql: "UPDATE glance_push SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+            }
             // Moves what the migrations rewrote into the database file at once, so older page
             // versions do not linger in the WAL.
             try pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -126,6 +131,28 @@ public final class SQLiteStore: InstallationStore {
                     arguments: [try secrets.seal(plaintext, boundTo: oauthId), oauthId])
             }
         }
+        // Glance pushes wait here, not in memory, so a restart or a crash loses none. One row per
+        // installation, target and glance: a newer update replaces the data and bumps
+        // `generation`, and keeps the lease of a delivery in flight.
+        migrator.registerMigration("v3-push-outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE glance_push (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        oauth_id TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        glance_key TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        generation INTEGER NOT NULL DEFAULT 1,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        due_at DOUBLE NOT NULL,
+                        claimed_until DOUBLE,
+                        created_at DOUBLE NOT NULL
+                    );
+                    CREATE UNIQUE INDEX glance_push_once ON glance_push (oauth_id, target, glance_key);
+                    CREATE INDEX glance_push_due ON glance_push (due_at);
+                    """)
+        }
         return migrator
     }
 
@@ -167,6 +194,7 @@ public final class SQLiteStore: InstallationStore {
             }
             let removed: Int? = row["room_id"]
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ?", arguments: [oauthId])
+            try db.execute(sql: "DELETE FROM glance_push WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
             if let room = removed {
                 let others =
@@ -187,13 +215,27 @@ public final class SQLiteStore: InstallationStore {
         return try stored.map(unseal)
     }
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
         let text = data.jsonString
-        try await pool.write { db in
+        return try await pool.write { db in
+            let now = Date().timeIntervalSince1970
             try db.execute(sql: "DELETE FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
             try db.execute(
                 sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
-                arguments: [key, room, text, Date().timeIntervalSince1970])
+                arguments: [key, room, text, now])
+            let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
+            let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+            for push in pushes {
+                try db.execute(
+                    sql: """
+                        INSERT INTO glance_push (oauth_id, target, glance_key, data, due_at, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (oauth_id, target, glance_key) DO UPDATE SET
+                            data = excluded.data, generation = generation + 1, attempts = 0, due_at = excluded.due_at
+                        """,
+                    arguments: [push.oauthId, push.target.stored, push.key, text, now, now])
+            }
+            return pushes.count
         }
     }
 
@@ -221,6 +263,68 @@ public final class SQLiteStore: InstallationStore {
                 db, sql: "SELECT data FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
         }
         return text.flatMap { JSONNode.parse(Data($0.utf8))?.dictionaryValue }
+    }
+
+    public func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush] {
+        let rows = try await pool.write { db in
+            let now = Date().timeIntervalSince1970
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE glance_push SET claimed_until = ?
+                    WHERE id IN (
+                        SELECT id FROM glance_push
+                        WHERE due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+                        ORDER BY due_at, id LIMIT ?)
+                    RETURNING id, generation, oauth_id, target, glance_key, data, attempts
+                    """,
+                arguments: [now + lease / .seconds(1), now, now, limit])
+        }
+        return rows.compactMap(Self.claimed).sorted { $0.id < $1.id }
+    }
+
+    public func finishPush(_ claimed: ClaimedPush) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM glance_push WHERE id = ? AND generation = ?",
+                arguments: [claimed.id, claimed.generation])
+            if db.changesCount == 0 {
+                try db.execute(sql: "UPDATE glance_push SET claimed_until = NULL WHERE id = ?", arguments: [claimed.id])
+            }
+        }
+    }
+
+    public func retryPush(_ claimed: ClaimedPush, at due: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE glance_push SET attempts = attempts + 1, due_at = ?, claimed_until = NULL
+                    WHERE id = ? AND generation = ?
+                    """,
+                arguments: [due.timeIntervalSince1970, claimed.id, claimed.generation])
+            if db.changesCount == 0 {
+                try db.execute(sql: "UPDATE glance_push SET claimed_until = NULL WHERE id = ?", arguments: [claimed.id])
+            }
+        }
+    }
+
+    public func nextPushDue() async throws -> Date? {
+        let next = try readNow { db in
+            try Double.fetchOne(db, sql: "SELECT min(max(due_at, ifnull(claimed_until, 0))) FROM glance_push")
+        }
+        return next.map(Date.init(timeIntervalSince1970:))
+    }
+
+    /// The outbox row in `row` (claimed by ``claimPushes(limit:lease:)``); nil for a row this
+    /// version cannot read, which stays in the table for the version that wrote it.
+    private static func claimed(_ row: Row) -> ClaimedPush? {
+        guard let target = GlancePush.Target(stored: row["target"]),
+            let data = JSONNode.parse(Data((row["data"] as String).utf8))
+        else { return nil }
+        return ClaimedPush(
+            id: row["id"], generation: row["generation"],
+            push: GlancePush(oauthId: row["oauth_id"], target: target, key: row["glance_key"], data: data),
+            attempts: row["attempts"])
     }
 
     /// Re-encrypts every stored secret, and the key check, under `newSecrets`, in one

@@ -24,6 +24,8 @@ final class StandInHipChat: Sendable {
         var pushes: [Push] = []
         /// Glance pushes to answer 503 before accepting.
         var failingPushes = 0
+        /// Glance pushes answered 503 so far.
+        var refusedPushes = 0
         var issued = 0
         /// oauthId → the group_id the token endpoint names (9001 when not set).
         var groups: [String: Int] = [:]
@@ -183,6 +185,7 @@ final class StandInHipChat: Sendable {
             let fail = self.state.withLock { state -> Bool in
                 if state.failingPushes > 0 {
                     state.failingPushes -= 1
+                    state.refusedPushes += 1
                     return true
                 }
                 state.pushes.append(
