@@ -40,44 +40,82 @@ public struct HipKitServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests
     /// in flight and closes the store.
     public func run() async throws {
-        let application = try makeApplication()
+        let store = try await openStore()
+        let application: any ApplicationProtocol
+        do {
+            application = try makeApplication(store: store)
+        } catch {
+            if storeOverride == nil { try? await store.close() }
+            throw error
+        }
         try await application.runService()
         logger.info("stopped")
+    }
+
+    /// The store the configuration names: the caller's, PostgreSQL at ``ServerConfiguration/database``
+    /// (connected, migrated, listening for changes), or SQLite in the data folder.
+    public func openStore() async throws -> any InstallationStore {
+        if let storeOverride { return storeOverride }
+        guard let database = configuration.database else { return try openSQLite() }
+        guard let key = configuration.secretKey, !key.isEmpty else {
+            throw HipKitError(
+                "--database needs HIPKIT_SECRET_KEY",
+                hint: "every instance on one database seals and opens the installations' secrets with the same key: "
+                    + "set HIPKIT_SECRET_KEY to it (32 bytes as base64 or 64 hex digits: `openssl rand -base64 32`)")
+        }
+        let secrets: SecretBox
+        do {
+            secrets = try SecretBox(keyBytes: SecretBox.parseKey(key))
+        } catch {
+            throw HipKitError("HIPKIT_SECRET_KEY: \(error)", hint: "32 bytes as base64 or 64 hex digits")
+        }
+        do {
+            return try await PostgresStore.open(url: database, secrets: secrets, logger: logger)
+        } catch let error as PostgresStoreError {
+            throw HipKitError("cannot use \(database): \(error)")
+        } catch {
+            throw HipKitError(
+                "cannot use \(database): \(String(reflecting: error))",
+                hint:
+                    "check that PostgreSQL answers at \(database.host):\(database.port), and the user, password and database"
+            )
+        }
+    }
+
+    private func openSQLite() throws -> any InstallationStore {
+        do {
+            let secrets = try SecretBox.load(
+                environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
+            let store = try SQLiteStore(file: configuration.databaseFile, secrets: secrets)
+            for warning in DataFolderPermissions.warnings(
+                dataDirectory: configuration.dataDirectory, databaseFile: configuration.databaseFile)
+            {
+                logger.warning("\(warning)")
+            }
+            return store
+        } catch let error as SecretKeyError {
+            throw HipKitError(
+                "cannot open \(configuration.databaseFile.path): \(error)",
+                hint: KeyRotation.interruptedRotationHint(dataDirectory: configuration.dataDirectory))
+        } catch {
+            throw HipKitError(
+                "cannot open \(configuration.databaseFile.path): \(error)",
+                hint: "--data names a folder the server can write; it keeps installations there")
+        }
     }
 
     /// The application, ready to run or to test with HummingbirdTesting. Reads `dist/` and
     /// opens the store, so a build that cannot be served or a data folder that cannot be
     /// written fails here, before anything listens.
     public func makeApplication() throws -> some ApplicationProtocol {
+        try makeApplication(store: storeOverride ?? openSQLite())
+    }
+
+    /// The application on `store`, which it closes when it stops.
+    public func makeApplication(store: any InstallationStore) throws -> some ApplicationProtocol {
         let site = try SiteWatcher(
             loader: SiteLoader(dist: configuration.distDirectory), interval: configuration.siteCheckInterval,
             logger: logger)
-        let store: any InstallationStore
-        if let storeOverride {
-            store = storeOverride
-        } else {
-            do {
-                let secrets = try SecretBox.load(
-                    environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
-                store = try SQLiteStore(file: configuration.databaseFile, secrets: secrets)
-            } catch let error as SecretKeyError {
-                throw HipKitError(
-                    "cannot open \(configuration.databaseFile.path): \(error)",
-                    hint: KeyRotation.interruptedRotationHint(dataDirectory: configuration.dataDirectory))
-            } catch {
-                throw HipKitError(
-                    "cannot open \(configuration.databaseFile.path): \(error)",
-                    hint: "--data names a folder the server can write; it keeps installations there")
-            }
-        }
-        if storeOverride == nil {
-            for warning in DataFolderPermissions.warnings(
-                dataDirectory: configuration.dataDirectory,
-                databaseFile: configuration.databaseFile)
-            {
-                logger.warning("\(warning)")
-            }
-        }
         let verifier = JWTVerifier(store: store, leeway: configuration.jwtLeeway)
         let api = HipChatAPI(
             http: OutgoingHTTP(timeout: configuration.outgoingTimeout),

@@ -20,6 +20,10 @@ struct ServeCommand: AsyncParsableCommand {
             DIST), their secrets encrypted with the key in HIPKIT_SECRET_KEY (32 bytes as base64 or
             64 hex digits: `openssl rand -base64 32`), else with DATA/secret.key, created on first
             run. Back the key up with the database: without it the installations cannot be read.
+            With --database (or HIPKIT_DATABASE_URL), installations, glance data, settings and the
+            glance push outbox live in PostgreSQL instead, shared by every `hipkit serve` given the
+            same URL, so several servers can stand behind one load balancer; HIPKIT_SECRET_KEY is
+            then required, the same for all of them. The schema is created or migrated at start.
             With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and pushes it
             to HipChat, and `GET /admin/installations` lists installations.
 
@@ -31,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
               hipkit serve my-addon/dist --port 3000
               HIPKIT_ADMIN_TOKEN=$(openssl rand -hex 20) hipkit serve dist --host 0.0.0.0
               hipkit serve dist --trust-host hipchat.example.com:8443
+              HIPKIT_SECRET_KEY=… hipkit serve dist --database postgres://hipkit@db.internal/hipkit?sslmode=require
             """)
 
     @Argument(help: "The built site: `hipkit build`'s output folder.")
@@ -40,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("data"), help: "Folder for hipkit.sqlite (default: DIST/../.hipkit).")
     var dataDirectory: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL database several servers share, postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require] (default: $HIPKIT_DATABASE_URL; without one, SQLite in --data).",
+            valueName: "url"))
+    var database: String?
 
     @Option(
         name: .customLong("trust-host"),
@@ -75,11 +86,19 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        let databaseURL: DatabaseURL?
+        do {
+            databaseURL = try (database ?? environment[ServerConfiguration.databaseVariable]).flatMap {
+                $0.isEmpty ? nil : try DatabaseURL($0)
+            }
+        } catch {
+            throw ValidationError("--database: \(error)")
+        }
         let resolvedPort = try listen.resolvedPort()
         let logger = listen.logger(defaultLevel: .info)
 
         let distURL = URL(fileURLWithPath: dist)
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             distDirectory: distURL,
             host: listen.resolvedHost,
             port: resolvedPort,
@@ -89,12 +108,13 @@ struct ServeCommand: AsyncParsableCommand {
             verifyInstalls: !noVerifyInstalls,
             frameAncestors: ServerConfiguration.hipchatFrameAncestors + frameAncestors,
             secretKey: environment[SecretBox.environmentVariable])
+        configuration.database = databaseURL
         let server = HipKitServer(configuration: configuration, logger: logger)
         logger.info(
             "serving",
             metadata: [
                 "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
-                "data": "\(configuration.dataDirectory.path)",
+                "data": "\(configuration.database?.description ?? configuration.dataDirectory.path)",
                 // Where the key comes from, never the key.
                 "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
                 "admin": "\(configuration.adminToken == nil ? "off" : "on")",

@@ -43,6 +43,10 @@ public struct ServerConfiguration: Sendable {
     /// The key that encrypts the stored secrets, as `HIPKIT_SECRET_KEY` gives it (base64 or 64
     /// hex digits). Nil: the data folder's `secret.key`, created on first run.
     public var secretKey: String?
+    /// The PostgreSQL database several servers share (`--database`, `HIPKIT_DATABASE_URL`); nil
+    /// keeps installations in SQLite in ``dataDirectory``. With one, ``secretKey`` is required:
+    /// every instance must seal and open secrets with the same key.
+    public var database: DatabaseURL?
 
     public init(
         distDirectory: URL,
@@ -84,6 +88,8 @@ public struct ServerConfiguration: Sendable {
     public static let hipchatFrameAncestors = ["'self'", "https://*.hipchat.com"]
     /// The environment variable that stands in for `--admin-token`.
     public static let adminTokenVariable = "HIPKIT_ADMIN_TOKEN"
+    /// The environment variable that stands in for `--database`.
+    public static let databaseVariable = "HIPKIT_DATABASE_URL"
 
     /// `hipkit dev`'s server: the project's build on loopback, with its data in the project's
     /// `.hipkit/`, trusting HipChat and the local HipChat on the same port, framed by both, and

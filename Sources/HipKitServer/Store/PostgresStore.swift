@@ -1,0 +1,539 @@
+import Foundation
+import HipChatConnect
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// ``InstallationStore`` on PostgreSQL, through postgres-nio's connection pool: the store that
+/// several `hipkit serve` instances share behind one load balancer.
+///
+/// Every write is one transaction, committed before it returns. The secrets are sealed with the
+/// ``SecretBox`` every instance shares (`HIPKIT_SECRET_KEY`), as in the SQLite store.
+///
+/// Installations are kept in memory once read, since every JWT-checked request needs one, and
+/// every instance learns of a change at once: a write that changes or removes an installation
+/// sends `NOTIFY hipkit_installation` in its transaction, and each instance listens on a
+/// connection of its own. While that connection is down, nothing is kept in memory, so an
+/// instance that missed a notification never answers from a stale entry.
+public final class PostgresStore: InstallationStore {
+    /// The schema version this binary writes; a database at a higher one was written by a newer
+    /// hipkit, and is not touched.
+    public static let schemaVersion = 1
+    static let channel = "hipkit_installation"
+    /// The advisory lock the migrations hold, so instances started at once migrate one by one.
+    static let migrationLock: Int64 = 0x6869_706B_6974  // "hipkit"
+
+    private let client: PostgresClient
+    private let secrets: SecretBox
+    private let logger: Logger
+    private let cache = InstallationCache()
+    private let tasks: Task<Void, Never>
+    public let url: DatabaseURL
+
+    /// Connects, migrates the schema (or checks it), and checks the key. Throws a
+    /// ``PostgresStoreError`` that says what to do.
+    public static func open(url: DatabaseURL, secrets: SecretBox, logger: Logger) async throws -> PostgresStore {
+        let store = PostgresStore(url: url, secrets: secrets, logger: logger)
+        do {
+            try await store.migrate()
+            try await store.cache.waitUntilListening(timeout: .seconds(10))
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger) {
+        self.url = url
+        self.secrets = secrets
+        self.logger = logger
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: Self.poolTLS(url.tls))
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        let cache = self.cache
+        tasks = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await Self.listen(url: url, cache: cache, logger: logger) }
+            }
+        }
+    }
+
+    /// What libpq's `sslmode` asks for: no TLS (nil), or TLS with this configuration, which the
+    /// connection must get (`required`) or takes when the server offers it.
+    private static func tls(_ mode: DatabaseURL.TLSMode) -> (configuration: TLSConfiguration, required: Bool)? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case .disable: return nil
+        case .allow, .prefer, .require: configuration.certificateVerification = .none
+        case .verifyCA: configuration.certificateVerification = .noHostnameVerification
+        case .verifyFull: break
+        }
+        return (configuration, mode != .allow && mode != .prefer)
+    }
+
+    private static func poolTLS(_ mode: DatabaseURL.TLSMode) -> PostgresClient.Configuration.TLS {
+        guard let tls = tls(mode) else { return .disable }
+        return tls.required ? .require(tls.configuration) : .prefer(tls.configuration)
+    }
+
+    /// Runs `body` on a connection of its own, closed afterwards.
+    private static func withConnection<T: Sendable>(
+        _ url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await connect(url, logger: logger)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// A connection of its own, outside the pool: for the migrations, and for `LISTEN`, which
+    /// holds its connection for as long as the store is open.
+    private static func connect(_ url: DatabaseURL, logger: Logger) async throws -> PostgresConnection {
+        var tls = PostgresConnection.Configuration.TLS.disable
+        if let mode = Self.tls(url.tls) {
+            let context = try NIOSSLContext(configuration: mode.configuration)
+            tls = mode.required ? .require(context) : .prefer(context)
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+    }
+
+    /// Keeps a connection listening for installation changes, and the cache in step with it:
+    /// emptied and off whenever the connection is not listening.
+    private static func listen(url: DatabaseURL, cache: InstallationCache, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await withConnection(url, logger: logger) { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        cache.startListening()
+                        for try await notification in notifications {
+                            cache.invalidate(notification.payload)
+                        }
+                    }
+                }
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning(
+                        "lost the database connection that hears of installation changes; reconnecting",
+                        metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+            cache.stopListening()
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    // MARK: Schema
+
+    private func migrate() async throws {
+        let secrets = self.secrets
+        try await Self.withConnection(url, logger: logger) { connection in
+            try await connection.withTransaction(logger: self.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS hipkit_schema (version INTEGER NOT NULL)", logger: self.logger)
+                var version = 0
+                for try await value in try await connection.query(
+                    "SELECT version FROM hipkit_schema", logger: self.logger
+                )
+                .decode(Int.self) {
+                    version = value
+                }
+                guard version <= Self.schemaVersion else {
+                    throw PostgresStoreError.newerSchema(version, known: Self.schemaVersion)
+                }
+                if version < 1 {
+                    for statement in Self.version1 {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO hipkit_secret_key_check (value) VALUES (\(try secrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)))",
+                        logger: self.logger)
+                    try await connection.query("DELETE FROM hipkit_schema", logger: self.logger)
+                    try await connection.query(
+                        "INSERT INTO hipkit_schema (version) VALUES (\(Self.schemaVersion))", logger: self.logger)
+                }
+                var sealed: String?
+                for try await value in try await connection.query(
+                    "SELECT value FROM hipkit_secret_key_check", logger: self.logger
+                ).decode(String.self) {
+                    sealed = value
+                }
+                guard let sealed, (try? secrets.open(sealed, boundTo: Self.keyCheckContext)) == Self.keyCheckValue
+                else {
+                    throw PostgresStoreError.wrongKey
+                }
+            }
+        }
+    }
+
+    private static let keyCheckContext = "key-check"
+    private static let keyCheckValue = "hipkit"
+
+    private static let version1 = [
+        """
+        CREATE TABLE hipkit_installation (
+            oauth_id TEXT PRIMARY KEY,
+            oauth_secret TEXT NOT NULL,
+            capabilities_url TEXT NOT NULL,
+            group_id BIGINT NOT NULL,
+            room_id BIGINT,
+            api_url TEXT,
+            token_url TEXT,
+            installed_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE hipkit_glance_data (
+            key TEXT NOT NULL,
+            room_id BIGINT,
+            data TEXT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX hipkit_glance_data_key_room ON hipkit_glance_data (key, (coalesce(room_id, -1)))",
+        """
+        CREATE TABLE hipkit_setting (
+            oauth_id TEXT NOT NULL REFERENCES hipkit_installation (oauth_id) ON DELETE CASCADE,
+            room_id BIGINT,
+            data TEXT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX hipkit_setting_installation_room ON hipkit_setting (oauth_id, (coalesce(room_id, -1)))",
+        "CREATE TABLE hipkit_secret_key_check (value TEXT NOT NULL)",
+        """
+        CREATE TABLE hipkit_glance_push (
+            id BIGSERIAL PRIMARY KEY,
+            oauth_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            glance_key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            generation BIGINT NOT NULL DEFAULT 1,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            due_at DOUBLE PRECISION NOT NULL,
+            claimed_until DOUBLE PRECISION,
+            created_at DOUBLE PRECISION NOT NULL,
+            UNIQUE (oauth_id, target, glance_key)
+        )
+        """,
+        "CREATE INDEX hipkit_glance_push_due ON hipkit_glance_push (due_at)",
+    ]
+
+    // MARK: Installations
+
+    public func upsert(_ installation: Installation) async throws {
+        let sealed = try secrets.seal(installation.oauthSecret, boundTo: installation.oauthId)
+        try await withTransaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO hipkit_installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
+                VALUES (\(installation.oauthId), \(sealed), \(installation.capabilitiesUrl), \(installation.groupId),
+                        \(installation.roomId), \(installation.apiUrl), \(installation.tokenUrl),
+                        \(installation.installedAt.timeIntervalSince1970), \(installation.updatedAt.timeIntervalSince1970))
+                ON CONFLICT (oauth_id) DO UPDATE SET
+                    oauth_secret = excluded.oauth_secret, capabilities_url = excluded.capabilities_url,
+                    group_id = excluded.group_id, room_id = excluded.room_id, api_url = excluded.api_url,
+                    token_url = excluded.token_url, updated_at = excluded.updated_at
+                """, logger: self.logger)
+            try await self.notify(installation.oauthId, on: connection)
+        }
+        cache.invalidate(installation.oauthId)
+    }
+
+    public func installation(oauthId: String) async throws -> Installation? {
+        if let cached = cache.lookup(oauthId) { return cached }
+        let ticket = cache.ticket()
+        let found = try await client.query(
+            "SELECT \(unescaped: Self.columns) FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: logger
+        ).decode(StoredRow.self).first { _ in true }.map(unseal)
+        if let found { cache.store(found, ticket: ticket) }
+        return found
+    }
+
+    public func deleteInstallation(oauthId: String) async throws -> Bool {
+        let removed = try await withTransaction { connection -> Bool in
+            var found = false
+            var room: Int?
+            for try await value in try await connection.query(
+                "SELECT room_id FROM hipkit_installation WHERE oauth_id = \(oauthId) FOR UPDATE", logger: self.logger
+            ).decode(Int?.self) {
+                found = true
+                room = value
+            }
+            guard found else { return false }
+            try await connection.query(
+                "DELETE FROM hipkit_glance_push WHERE oauth_id = \(oauthId)", logger: self.logger)
+            try await connection.query("DELETE FROM hipkit_setting WHERE oauth_id = \(oauthId)", logger: self.logger)
+            try await connection.query(
+                "DELETE FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: self.logger)
+            if let room {
+                try await connection.query(
+                    """
+                    DELETE FROM hipkit_glance_data WHERE room_id = \(room)
+                    AND NOT EXISTS (SELECT 1 FROM hipkit_installation WHERE room_id = \(room))
+                    """, logger: self.logger)
+            }
+            try await self.notify(oauthId, on: connection)
+            return true
+        }
+        cache.invalidate(oauthId)
+        return removed
+    }
+
+    public func installations() async throws -> [Installation] {
+        var all: [Installation] = []
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.columns) FROM hipkit_installation ORDER BY installed_at, oauth_id", logger: logger
+        ).decode(StoredRow.self) {
+            all.append(try unseal(row))
+        }
+        return all
+    }
+
+    // MARK: Glance data and settings
+
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
+        let text = data.jsonString
+        return try await withTransaction { connection -> Int in
+            let now = Date().timeIntervalSince1970
+            try await connection.query(
+                """
+                INSERT INTO hipkit_glance_data (key, room_id, data, updated_at) VALUES (\(key), \(room), \(text), \(now))
+                ON CONFLICT (key, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+                """, logger: self.logger)
+            var installations: [Installation] = []
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM hipkit_installation", logger: self.logger
+            ).decode(StoredRow.self) {
+                installations.append(Self.installation(row))
+            }
+            let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+            for push in pushes {
+                try await connection.query(
+                    """
+                    INSERT INTO hipkit_glance_push (oauth_id, target, glance_key, data, due_at, created_at)
+                    VALUES (\(push.oauthId), \(push.target.stored), \(push.key), \(text), \(now), \(now))
+                    ON CONFLICT (oauth_id, target, glance_key) DO UPDATE SET
+                        data = excluded.data, generation = hipkit_glance_push.generation + 1, attempts = 0,
+                        due_at = excluded.due_at
+                    """, logger: self.logger)
+            }
+            return pushes.count
+        }
+    }
+
+    public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+        let text = try await client.query(
+            "SELECT data FROM hipkit_glance_data WHERE key = \(key) AND room_id IS NOT DISTINCT FROM \(room)",
+            logger: logger
+        ).decode(String.self).first { _ in true }
+        return text.flatMap { JSONNode.parse(Data($0.utf8)) }
+    }
+
+    public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
+        let text = JSONNode.object(values).jsonString
+        let now = Date().timeIntervalSince1970
+        try await client.query(
+            """
+            INSERT INTO hipkit_setting (oauth_id, room_id, data, updated_at) VALUES (\(oauthId), \(room), \(text), \(now))
+            ON CONFLICT (oauth_id, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+            """, logger: logger)
+    }
+
+    public func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]? {
+        let text = try await client.query(
+            "SELECT data FROM hipkit_setting WHERE oauth_id = \(oauthId) AND room_id IS NOT DISTINCT FROM \(room)",
+            logger: logger
+        ).decode(String.self).first { _ in true }
+        return text.flatMap { JSONNode.parse(Data($0.utf8))?.dictionaryValue }
+    }
+
+    // MARK: The push outbox
+
+    public func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush] {
+        let now = Date().timeIntervalSince1970
+        let until = now + lease / .seconds(1)
+        var claimed: [ClaimedPush] = []
+        for try await (id, generation, oauthId, target, key, data, attempts) in try await client.query(
+            """
+            UPDATE hipkit_glance_push SET claimed_until = \(until)
+            WHERE id IN (
+                SELECT id FROM hipkit_glance_push
+                WHERE due_at <= \(now) AND (claimed_until IS NULL OR claimed_until <= \(now))
+                ORDER BY due_at, id LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id, generation, oauth_id, target, glance_key, data, attempts
+            """, logger: logger
+        ).decode((Int64, Int, String, String, String, String, Int).self) {
+            guard let target = GlancePush.Target(stored: target), let data = JSONNode.parse(Data(data.utf8)) else {
+                continue
+            }
+            claimed.append(
+                ClaimedPush(
+                    id: id, generation: generation,
+                    push: GlancePush(oauthId: oauthId, target: target, key: key, data: data), attempts: attempts))
+        }
+        return claimed.sorted { $0.id < $1.id }
+    }
+
+    public func finishPush(_ claimed: ClaimedPush) async throws {
+        try await client.query(
+            """
+            WITH gone AS (
+                DELETE FROM hipkit_glance_push WHERE id = \(claimed.id) AND generation = \(claimed.generation)
+                RETURNING id)
+            UPDATE hipkit_glance_push SET claimed_until = NULL
+            WHERE id = \(claimed.id) AND NOT EXISTS (SELECT 1 FROM gone)
+            """, logger: logger)
+    }
+
+    public func retryPush(_ claimed: ClaimedPush, at due: Date) async throws {
+        try await client.query(
+            """
+            UPDATE hipkit_glance_push SET
+                attempts = CASE WHEN generation = \(claimed.generation) THEN attempts + 1 ELSE attempts END,
+                due_at = CASE WHEN generation = \(claimed.generation) THEN \(due.timeIntervalSince1970) ELSE due_at END,
+                claimed_until = NULL
+            WHERE id = \(claimed.id)
+            """, logger: logger)
+    }
+
+    public func nextPushDue() async throws -> Date? {
+        let next = try await client.query(
+            "SELECT min(greatest(due_at, coalesce(claimed_until, 0))) FROM hipkit_glance_push", logger: logger
+        ).decode(Double?.self).first { _ in true }
+        return next.flatMap { $0 }.map(Date.init(timeIntervalSince1970:))
+    }
+
+    public func close() async throws {
+        tasks.cancel()
+        await tasks.value
+    }
+
+    // MARK: Helpers
+
+    private func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    private func notify(_ oauthId: String, on connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_notify(\(Self.channel), \(oauthId))", logger: logger)
+    }
+
+    private static let columns =
+        "oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at"
+    private typealias StoredRow = (String, String, String, Int, Int?, String?, String?, Double, Double)
+
+    /// The installation in `row` as stored: `oauthSecret` still sealed.
+    private static func installation(_ row: StoredRow) -> Installation {
+        Installation(
+            oauthId: row.0, oauthSecret: row.1, capabilitiesUrl: row.2, groupId: row.3, roomId: row.4, apiUrl: row.5,
+            tokenUrl: row.6, installedAt: Date(timeIntervalSince1970: row.7),
+            updatedAt: Date(timeIntervalSince1970: row.8))
+    }
+
+    private func unseal(_ row: StoredRow) throws -> Installation {
+        var installation = Self.installation(row)
+        installation.oauthSecret = try secrets.open(row.1, boundTo: row.0)
+        return installation
+    }
+}
+
+/// Why the PostgreSQL store cannot be used.
+public enum PostgresStoreError: Error, Equatable, CustomStringConvertible {
+    case newerSchema(Int, known: Int)
+    case wrongKey
+    case notListening
+
+    public var description: String {
+        switch self {
+        case .newerSchema(let found, let known):
+            "the database's schema is version \(found), written by a newer hipkit; this one knows up to \(known). "
+                + "Run the newer hipkit, or point --database at another database"
+        case .wrongKey:
+            "the database's secrets were sealed with another key: HIPKIT_SECRET_KEY must be the key every "
+                + "instance on this database shares"
+        case .notListening:
+            "the database does not take LISTEN for installation changes"
+        }
+    }
+}
+
+/// Installations read from the database, kept while the change notifications are heard.
+///
+/// A read that raced a change must not put the old row back after the change's notification
+/// emptied the entry: each read takes a ``ticket()`` first, and its row is kept only if no
+/// invalidation came since.
+final class InstallationCache: Sendable {
+    private struct State {
+        var listening = false
+        var epoch = 0
+        var entries: [String: Installation] = [:]
+    }
+
+    private let state = Mutex(State())
+    private static let limit = 10_000
+
+    func lookup(_ oauthId: String) -> Installation? {
+        state.withLock { $0.listening ? $0.entries[oauthId] : nil }
+    }
+
+    func ticket() -> Int { state.withLock { $0.epoch } }
+
+    func store(_ installation: Installation, ticket: Int) {
+        state.withLock {
+            guard $0.listening, $0.epoch == ticket else { return }
+            if $0.entries.count >= Self.limit { $0.entries.removeAll() }
+            $0.entries[installation.oauthId] = installation
+        }
+    }
+
+    func invalidate(_ oauthId: String) {
+        state.withLock {
+            $0.epoch += 1
+            $0.entries[oauthId] = nil
+        }
+    }
+
+    func startListening() {
+        state.withLock {
+            $0.epoch += 1
+            $0.entries.removeAll()
+            $0.listening = true
+        }
+    }
+
+    func stopListening() {
+        state.withLock {
+            $0.epoch += 1
+            $0.listening = false
+            $0.entries.removeAll()
+        }
+    }
+
+    /// Waits until the first `LISTEN` is in place, so a store that opened hears every change.
+    func waitUntilListening(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !state.withLock({ $0.listening }) {
+            guard ContinuousClock.now < deadline else { throw PostgresStoreError.notListening }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}

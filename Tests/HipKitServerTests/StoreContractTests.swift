@@ -1,0 +1,175 @@
+import Foundation
+import HipChatConnect
+import Testing
+
+@testable import HipKitServer
+
+/// What every ``InstallationStore`` promises, checked on SQLite and on PostgreSQL alike.
+@Suite("The store's contract, on SQLite and PostgreSQL")
+struct StoreContractTests {
+    private static func pushable(_ oauthId: String = Fixture.oauthId, roomId: Int? = nil) -> Installation {
+        Fixture.installation(
+            oauthId, roomId: roomId, apiUrl: "https://api.hipchat.com/v2/",
+            tokenUrl: "https://api.hipchat.com/v2/oauth/token")
+    }
+
+    private static func location(_ kind: StoreKind, _ body: (StoreLocation) async throws -> Void) async throws {
+        let location = try await StoreLocation.make(kind)
+        defer { location.remove() }
+        try await body(location)
+    }
+
+    @Test(
+        "installations: added, replaced by oauthId, listed, read back after reopening, removed",
+        arguments: StoreKind.allCases)
+    func installations(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Fixture.installation(roomId: 42))
+                try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+                var replaced = Fixture.installation(roomId: 42, apiUrl: "https://api.hipchat.com/v2/")
+                replaced.oauthSecret = Fixture.otherSecret
+                try await store.upsert(replaced)
+                #expect(try await store.installations().count == 2)
+            }
+            try await location.with { store throws in
+                let found = try #require(try await store.installation(oauthId: Fixture.oauthId))
+                #expect(found.oauthSecret == Fixture.otherSecret)
+                #expect(found.roomId == 42 && found.groupId == 9001 && found.apiUrl == "https://api.hipchat.com/v2/")
+                #expect(try await store.installation(oauthId: "nobody") == nil)
+                #expect(try await store.deleteInstallation(oauthId: Fixture.oauthId))
+                #expect(try await !store.deleteInstallation(oauthId: Fixture.oauthId))
+                #expect(try await store.installation(oauthId: Fixture.oauthId) == nil)
+                #expect(try await store.installations().map(\.oauthId) == [Fixture.otherId])
+            }
+        }
+    }
+
+    @Test(
+        "glance data and settings per room; an uninstall takes its settings and its room's data",
+        arguments: StoreKind.allCases)
+    func dataAndSettings(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Fixture.installation(roomId: 42))
+                try await store.putGlanceData(.object(["label": "all"]), key: "g", room: nil)
+                try await store.putGlanceData(.object(["label": "one"]), key: "g", room: 42)
+                try await store.putGlanceData(.object(["label": "two"]), key: "g", room: 42)
+                try await store.putSettings(["a": .string("x")], oauthId: Fixture.oauthId, room: nil)
+                try await store.putSettings(["a": .string("y")], oauthId: Fixture.oauthId, room: 42)
+                try await store.putSettings(["a": .string("z")], oauthId: Fixture.oauthId, room: 42)
+            }
+            try await location.with { store throws in
+                #expect(try await store.glanceData(key: "g", room: nil)?["label"]?.stringValue == "all")
+                #expect(try await store.glanceData(key: "g", room: 42)?["label"]?.stringValue == "two")
+                #expect(try await store.glanceData(key: "g", room: 7) == nil)
+                #expect(try await store.settings(oauthId: Fixture.oauthId, room: nil)?["a"]?.stringValue == "x")
+                #expect(try await store.settings(oauthId: Fixture.oauthId, room: 42)?["a"]?.stringValue == "z")
+                #expect(try await store.deleteInstallation(oauthId: Fixture.oauthId))
+                #expect(try await store.settings(oauthId: Fixture.oauthId, room: 42) == nil)
+                #expect(try await store.glanceData(key: "g", room: 42) == nil)
+                #expect(try await store.glanceData(key: "g", room: nil)?["label"]?.stringValue == "all")
+            }
+        }
+    }
+
+    @Test("another key is refused at open", arguments: StoreKind.allCases)
+    func wrongKey(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in try await store.upsert(Fixture.installation()) }
+            let other = StoreLocation(
+                kind: kind, secrets: .random(), folder: location.folder, database: location.database)
+            await #expect(throws: (any Error).self) { try await other.with { _ in } }
+            try await location.with { store throws in
+                #expect(try await store.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
+            }
+        }
+    }
+
+    @Test(
+        "an update queues one push per installation and target, in the same write as the data",
+        arguments: StoreKind.allCases)
+    func queued(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Self.pushable())
+                try await store.upsert(Self.pushable("room-install", roomId: 42))
+                try await store.upsert(Fixture.installation("unverified"))
+                #expect(try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil) == 2)
+                let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30))
+                #expect(Set(claimed.map(\.push.target)) == [.group(9001), .room(42)])
+                #expect(Set(claimed.map(\.push.oauthId)) == [Fixture.oauthId, "room-install"])
+                #expect(claimed.allSatisfy { $0.attempts == 0 && $0.push.data["label"]?.stringValue == "a" })
+                // Room data reaches the room through the group's installation and the room's own.
+                #expect(try await store.putGlanceData(.object(["label": "b"]), key: "g", room: 42) == 2)
+                #expect(try await store.putGlanceData(.object(["label": "c"]), key: "g", room: 7) == 1)
+            }
+        }
+    }
+
+    @Test(
+        "queued pushes survive closing the store; a taken one is nobody else's until its lease ends",
+        arguments: StoreKind.allCases)
+    func durableAndLeased(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Self.pushable())
+                try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil)
+            }
+            try await location.with { store throws in
+                let taken = try await store.claimPushes(limit: 10, lease: .milliseconds(300))
+                #expect(taken.count == 1)
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                let due = try #require(try await store.nextPushDue())
+                #expect(due > Date())
+                try await Task.sleep(until: .now + .milliseconds(350))
+                let again = try await store.claimPushes(limit: 10, lease: .seconds(30))
+                #expect(again.map(\.id) == taken.map(\.id))
+                try await store.finishPush(again[0])
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                #expect(try await store.nextPushDue() == nil)
+            }
+        }
+    }
+
+    @Test(
+        "newer data while a push is out waits for it, then goes alone; a retry counts attempts",
+        arguments: StoreKind.allCases)
+    func newerDataWaits(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Self.pushable())
+                try await store.putGlanceData(.object(["label": "old"]), key: "g", room: nil)
+                let out = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30)).first)
+                try await store.putGlanceData(.object(["label": "new"]), key: "g", room: nil)
+                // The delivery of "old" still holds the lease: "new" is not sent beside it.
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                try await store.finishPush(out)
+                let next = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30)).first)
+                #expect(next.id == out.id && next.generation == out.generation + 1)
+                #expect(next.push.data["label"]?.stringValue == "new")
+
+                try await store.retryPush(next, at: Date().addingTimeInterval(0.2))
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                try await Task.sleep(until: .now + .milliseconds(250))
+                let retried = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30)).first)
+                #expect(retried.attempts == 1)
+                try await store.finishPush(retried)
+                #expect(try await store.nextPushDue() == nil)
+            }
+        }
+    }
+
+    @Test("an uninstall drops the installation's queued pushes", arguments: StoreKind.allCases)
+    func uninstallDrops(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Self.pushable())
+                try await store.upsert(Self.pushable("other"))
+                try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil)
+                #expect(try await store.deleteInstallation(oauthId: Fixture.oauthId))
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).map(\.push.oauthId) == ["other"])
+            }
+        }
+    }
+}

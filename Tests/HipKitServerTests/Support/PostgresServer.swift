@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// A throwaway PostgreSQL server for the test run, from Debian's `postgresql` package: a new
+/// cluster in a temporary folder, on a free loopback port, started once per test process and
+/// stopped when the process ends (by a watchdog process, so a crashed or interrupted run leaves
+/// no server behind). Each test takes a database of its own with ``createDatabase()``.
+///
+/// PostgreSQL refuses to run as root, so under root (CI) the cluster belongs to the `postgres`
+/// user. When no server can be started the tests that need one fail, saying why; they are
+/// never skipped.
+actor PostgresServer {
+    let port: Int
+    let folder: URL
+    private var databases = 0
+
+    private static let startup = Mutex<Task<PostgresServer, any Error>?>(nil)
+
+    /// The test process's server, started on first use.
+    static func shared() async throws -> PostgresServer {
+        let task = startup.withLock { task in
+            if let task { return task }
+            let started = Task { try await Blocking.run { try PostgresServer.start() } }
+            task = started
+            return started
+        }
+        return try await task.value
+    }
+
+    private init(port: Int, folder: URL) {
+        self.port = port
+        self.folder = folder
+    }
+
+    /// A new empty database; its `postgres://` URL.
+    func createDatabase() async throws -> String {
+        databases += 1
+        let name = "hipkit_test_\(databases)"
+        let configuration = PostgresConnection.Configuration(
+            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: "postgres", tls: .disable)
+        let connection = try await PostgresConnection.connect(
+            configuration: configuration, id: 1, logger: Logger(label: "hipkit-test-postgres"))
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return url(name)
+    }
+
+    nonisolated func url(_ database: String) -> String { "postgres://hipkit@127.0.0.1:\(port)/\(database)" }
+
+    private static let logger = Logger(label: "hipkit-test-postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    // MARK: Starting and stopping
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The newest installed server's programs: /usr/lib/postgresql/VERSION/bin.
+    private static func binaries() throws -> URL {
+        let root = URL(fileURLWithPath: "/usr/lib/postgresql")
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        guard
+            let newest = versions.compactMap(Int.init).sorted().last(where: {
+                FileManager.default.isExecutableFile(atPath: root.path + "/\($0)/bin/pg_ctl")
+            })
+        else {
+            throw StartError(
+                description:
+                    "no PostgreSQL server under /usr/lib/postgresql: install Debian's postgresql package (scripts/install-deps does)"
+            )
+        }
+        return root.appendingPathComponent("\(newest)/bin")
+    }
+
+    private static func start() throws -> PostgresServer {
+        let bin = try binaries()
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "hipkit-postgres-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let asRoot = getuid() == 0
+        if asRoot {
+            guard let user = getpwnam("postgres") else {
+                throw StartError(description: "running as root, and there is no postgres user to run PostgreSQL as")
+            }
+            guard chown(folder.path, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
+                throw StartError(description: "cannot give \(folder.path) to the postgres user")
+            }
+        }
+        let data = folder.appendingPathComponent("data").path
+        try watch(folder: folder, data: data, bin: bin, asRoot: asRoot)
+        try run(
+            bin.appendingPathComponent("initdb").path,
+            ["-D", data, "-A", "trust", "-U", "hipkit", "-E", "UTF8", "--no-sync", "--no-instructions"],
+            asRoot: asRoot, folder: folder)
+        var failures: [String] = []
+        for _ in 0..<5 {
+            let port = try freePort()
+            let options = [
+                "-c listen_addresses=127.0.0.1", "-p \(port)", "-c unix_socket_directories='\(folder.path)'",
+                // A throwaway cluster: the tests kill hipkit, never PostgreSQL.
+                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+                "-c max_connections=400",
+            ].joined(separator: " ")
+            do {
+                try run(
+                    bin.appendingPathComponent("pg_ctl").path,
+                    [
+                        "-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o", options,
+                        "start",
+                    ],
+                    asRoot: asRoot, folder: folder)
+                return PostgresServer(port: port, folder: folder)
+            } catch {
+                // Another process may have taken the port between the probe and the start.
+                failures.append("\(error)")
+            }
+        }
+        throw StartError(description: "PostgreSQL did not start: " + failures.joined(separator: "; "))
+    }
+
+    /// Runs a server program, as the postgres user under root; throws with its output if it fails.
+    private static func run(_ program: String, _ arguments: [String], asRoot: Bool, folder: URL) throws {
+        let command =
+            asRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
+        let output = folder.appendingPathComponent("output-\(UUID().uuidString)")
+        let pid = try spawn(command, output: output.path)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            throw StartError(
+                description: "\(URL(fileURLWithPath: program).lastPathComponent) failed (\(status)): \(text)")
+        }
+    }
+
+    /// Starts `command` with its output into the file at `output` (or nowhere), and no other file
+    /// of this process open.
+    ///
+    /// Not Foundation's `Process`: it learns that a child ended when a descriptor the child
+    /// inherited closes, and `pg_ctl start` leaves a server running that holds it open, so
+    /// `waitUntilExit()` would never return.
+    private static func spawn(_ command: [String], output: String?) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(
+            &actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Every other descriptor of the test process stays behind.
+        _ = spawnCloseFrom(&actions, 3)
+        let argv = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw StartError(description: "cannot run \(command[0]): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// Stops the server and removes its folder once this test process has ended, however it ends.
+    private static func watch(folder: URL, data: String, bin: URL, asRoot: Bool) throws {
+        let stop =
+            (asRoot ? "/usr/sbin/runuser -u postgres -- " : "")
+            + "'\(bin.path)/pg_ctl' -D '\(data)' -m immediate stop"
+        let script = """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done
+            [ -f '\(data)/postmaster.pid' ] && \(stop) >/dev/null 2>&1
+            rm -rf '\(folder.path)'
+            """
+        _ = try spawn(["/usr/bin/setsid", "/bin/sh", "-c", script], output: nil)
+    }
+
+    /// A loopback port nobody listens on right now.
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw StartError(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw StartError(description: "no free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which its Swift module
+/// does not show.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
