@@ -14,7 +14,9 @@ struct ServeCommandTests {
     /// The `hipkit` executable SwiftPM built next to the test bundle.
     static var executable: URL { Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("hipkit") }
 
-    final class Server {
+    /// Sendable so tests can call several servers at once: `port` is set once, by
+    /// ``waitUntilListening()``, before any request.
+    final class Server: @unchecked Sendable {
         let process = Process()
         let stderr: URL
         private(set) var port = 0
@@ -25,8 +27,9 @@ struct ServeCommandTests {
                 logFolder: site.root)
         }
 
-        /// `hipkit` with `arguments`, its standard error kept in a file in `logFolder`.
-        init(arguments: [String], logFolder: URL) throws {
+        /// `hipkit` with `arguments` (and `environment` added to the test's), its standard error
+        /// kept in a file in `logFolder`.
+        init(arguments: [String], logFolder: URL, environment extra: [String: String] = [:]) throws {
             stderr = logFolder.appendingPathComponent("stderr-\(UUID().uuidString).log")
             FileManager.default.createFile(atPath: stderr.path, contents: nil)
             process.executableURL = ServeCommandTests.executable
@@ -35,6 +38,7 @@ struct ServeCommandTests {
             environment["HIPKIT_ADMIN_TOKEN"] = GlanceTests.adminToken
             environment.removeValue(forKey: "PORT")
             environment.removeValue(forKey: "HOST")
+            environment.merge(extra) { _, new in new }
             process.environment = environment
             process.standardError = try FileHandle(forWritingTo: stderr)
             process.standardOutput = FileHandle.nullDevice
