@@ -14,7 +14,8 @@ struct HipKitCommand: AsyncParsableCommand {
         version: HipKitVersion.full,
         subcommands: [
             InitCommand.self, ValidateCommand.self, BuildCommand.self, ImportCommand.self, SchemaCommand.self,
-            ServeCommand.self, RotateKeyCommand.self, DevCommand.self, EmulateCommand.self, SpecReferenceCommand.self,
+            ServeCommand.self, CopyStoreCommand.self, RotateKeyCommand.self, DevCommand.self, EmulateCommand.self,
+            SpecReferenceCommand.self,
         ]
     )
 }

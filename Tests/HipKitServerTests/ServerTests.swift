@@ -227,6 +227,8 @@ final class RecordingStore: InstallationStore {
     func finishPush(_ claimed: ClaimedPush) async throws { try await base.finishPush(claimed) }
     func retryPush(_ claimed: ClaimedPush, at due: Date) async throws { try await base.retryPush(claimed, at: due) }
     func nextPushDue() async throws -> Date? { try await base.nextPushDue() }
+    func contents() async throws -> StoreContents { try await base.contents() }
+    func restore(_ contents: StoreContents) async throws { try await base.restore(contents) }
     func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         try await base.glanceData(key: key, room: room)
     }

@@ -20,7 +20,7 @@ struct SeveralServersTests {
         let site = try TestSite()
         defer { site.remove() }
         let database = try await PostgresServer.shared().createDatabase()
-        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let key = SecretBox.randomKeyText()
         let servers = try (0..<count).map { _ in
             try Server(
                 arguments: [

@@ -45,6 +45,14 @@ public protocol InstallationStore: Sendable {
     /// When the next queued push can be taken (due, and its lease over); nil when none is queued.
     func nextPushDue() async throws -> Date?
 
+    // MARK: Copying
+
+    /// Everything the store holds, in a stable order.
+    func contents() async throws -> StoreContents
+    /// Fills an empty store with `contents`, in one transaction. Throws ``StoreNotEmptyError``,
+    /// changing nothing, when the store holds anything already.
+    func restore(_ contents: StoreContents) async throws
+
     /// Flushes and closes; called once, at shutdown.
     func close() async throws
 }

@@ -420,6 +420,73 @@ public final class PostgresStore: InstallationStore {
         return next.flatMap { $0 }.map(Date.init(timeIntervalSince1970:))
     }
 
+    // MARK: Copying
+
+    public func contents() async throws -> StoreContents {
+        var contents = StoreContents()
+        contents.installations = try await installations()
+        for try await (key, room, data) in try await client.query(
+            "SELECT key, room_id, data FROM hipkit_glance_data ORDER BY key, room_id NULLS FIRST", logger: logger
+        ).decode((String, Int?, String).self) {
+            if let data = JSONNode.parse(Data(data.utf8)) {
+                contents.glanceData.append(StoreContents.GlanceRecord(key: key, room: room, data: data))
+            }
+        }
+        for try await (oauthId, room, data) in try await client.query(
+            "SELECT oauth_id, room_id, data FROM hipkit_setting ORDER BY oauth_id, room_id NULLS FIRST", logger: logger
+        ).decode((String, Int?, String).self) {
+            if let values = JSONNode.parse(Data(data.utf8))?.dictionaryValue {
+                contents.settings.append(StoreContents.SettingsRecord(oauthId: oauthId, room: room, values: values))
+            }
+        }
+        return contents
+    }
+
+    public func restore(_ contents: StoreContents) async throws {
+        let sealed = try contents.installations.map { try secrets.seal($0.oauthSecret, boundTo: $0.oauthId) }
+        try await withTransaction { connection in
+            // Another copy or a server writing at the same moment waits here, then finds rows.
+            try await connection.query(
+                "LOCK TABLE hipkit_installation, hipkit_glance_data, hipkit_setting IN EXCLUSIVE MODE",
+                logger: self.logger)
+            var rows = 0
+            for try await count in try await connection.query(
+                """
+                SELECT (SELECT count(*) FROM hipkit_installation) + (SELECT count(*) FROM hipkit_glance_data)
+                    + (SELECT count(*) FROM hipkit_setting)
+                """, logger: self.logger
+            ).decode(Int.self) {
+                rows = count
+            }
+            guard rows == 0 else { throw StoreNotEmptyError() }
+            let now = Date().timeIntervalSince1970
+            for (installation, secret) in zip(contents.installations, sealed) {
+                try await connection.query(
+                    """
+                    INSERT INTO hipkit_installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
+                    VALUES (\(installation.oauthId), \(secret), \(installation.capabilitiesUrl), \(installation.groupId),
+                            \(installation.roomId), \(installation.apiUrl), \(installation.tokenUrl),
+                            \(installation.installedAt.timeIntervalSince1970), \(installation.updatedAt.timeIntervalSince1970))
+                    """, logger: self.logger)
+                try await self.notify(installation.oauthId, on: connection)
+            }
+            for record in contents.glanceData {
+                try await connection.query(
+                    """
+                    INSERT INTO hipkit_glance_data (key, room_id, data, updated_at)
+                    VALUES (\(record.key), \(record.room), \(record.data.jsonString), \(now))
+                    """, logger: self.logger)
+            }
+            for record in contents.settings {
+                try await connection.query(
+                    """
+                    INSERT INTO hipkit_setting (oauth_id, room_id, data, updated_at)
+                    VALUES (\(record.oauthId), \(record.room), \(JSONNode.object(record.values).jsonString), \(now))
+                    """, logger: self.logger)
+            }
+        }
+    }
+
     public func close() async throws {
         tasks.cancel()
         await tasks.value

@@ -327,6 +327,65 @@ public final class SQLiteStore: InstallationStore {
             attempts: row["attempts"])
     }
 
+    public func contents() async throws -> StoreContents {
+        var contents = StoreContents()
+        let (stored, glances, settings) = try await pool.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT * FROM installation ORDER BY installed_at, oauth_id").map(
+                    Self.stored),
+                try Row.fetchAll(db, sql: "SELECT key, room_id, data FROM glance_data ORDER BY key, room_id"),
+                try Row.fetchAll(db, sql: "SELECT oauth_id, room_id, data FROM setting ORDER BY oauth_id, room_id")
+            )
+        }
+        contents.installations = try stored.map(unseal)
+        contents.glanceData = glances.compactMap { row in
+            JSONNode.parse(Data((row["data"] as String).utf8)).map {
+                StoreContents.GlanceRecord(key: row["key"], room: row["room_id"], data: $0)
+            }
+        }
+        contents.settings = settings.compactMap { row in
+            JSONNode.parse(Data((row["data"] as String).utf8))?.dictionaryValue.map {
+                StoreContents.SettingsRecord(oauthId: row["oauth_id"], room: row["room_id"], values: $0)
+            }
+        }
+        return contents
+    }
+
+    public func restore(_ contents: StoreContents) async throws {
+        let sealed = try contents.installations.map { try secrets.seal($0.oauthSecret, boundTo: $0.oauthId) }
+        try await pool.write { db in
+            let rows = try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT (SELECT count(*) FROM installation) + (SELECT count(*) FROM glance_data) + (SELECT count(*) FROM setting)"
+            )
+            guard rows == 0 else { throw StoreNotEmptyError() }
+            let now = Date().timeIntervalSince1970
+            for (installation, secret) in zip(contents.installations, sealed) {
+                try db.execute(
+                    sql: """
+                        INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        installation.oauthId, secret, installation.capabilitiesUrl, installation.groupId,
+                        installation.roomId, installation.apiUrl, installation.tokenUrl,
+                        installation.installedAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970,
+                    ])
+            }
+            for record in contents.glanceData {
+                try db.execute(
+                    sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
+                    arguments: [record.key, record.room, record.data.jsonString, now])
+            }
+            for record in contents.settings {
+                try db.execute(
+                    sql: "INSERT INTO setting (oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
+                    arguments: [record.oauthId, record.room, JSONNode.object(record.values).jsonString, now])
+            }
+        }
+    }
+
     /// Re-encrypts every stored secret, and the key check, under `newSecrets`, in one
     /// transaction: the store is either all under the old key or all under the new one. Returns
     /// how many installations it re-encrypted. This store keeps the old key: close it, and open

@@ -20,13 +20,19 @@ struct StoreLocation: Sendable {
     let secrets: SecretBox
     let folder: URL
     let database: DatabaseURL?
+    /// The database's URL as given on a command line.
+    var databaseText = ""
 
-    static func make(_ kind: StoreKind) async throws -> StoreLocation {
+    /// A new location; `key` (as `HIPKIT_SECRET_KEY` gives it) seals the secrets, else a random key.
+    static func make(_ kind: StoreKind, key: String? = nil) async throws -> StoreLocation {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "hipkit-store-\(UUID().uuidString)", isDirectory: true)
-        let database: DatabaseURL? =
-            kind == .postgres ? try DatabaseURL(try await PostgresServer.shared().createDatabase()) : nil
-        return StoreLocation(kind: kind, secrets: .random(), folder: folder, database: database)
+        let text = kind == .postgres ? try await PostgresServer.shared().createDatabase() : ""
+        let secrets = try key.map { try SecretBox(keyBytes: SecretBox.parseKey($0)) } ?? .random()
+        var location = StoreLocation(
+            kind: kind, secrets: secrets, folder: folder, database: text.isEmpty ? nil : try DatabaseURL(text))
+        location.databaseText = text
+        return location
     }
 
     var file: URL { folder.appendingPathComponent("hipkit.sqlite") }
@@ -56,4 +62,11 @@ struct StoreLocation: Sendable {
     }
 
     static let quiet = Logger(label: "hipkit-test", factory: { _ in SwiftLogNoOpLogHandler() })
+}
+
+extension SecretBox {
+    /// A new key as `HIPKIT_SECRET_KEY` takes it: 32 random bytes in base64.
+    static func randomKeyText() -> String {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
 }

@@ -1,0 +1,94 @@
+import Foundation
+import HipChatConnect
+import HipKit
+import Logging
+
+/// `hipkit copy-store SOURCE TARGET`: moves everything from one store to another — a data
+/// folder's SQLite file or a PostgreSQL database — so going from one server to several is one
+/// command.
+public enum StoreCopy {
+    /// A store named on the command line: a `postgres://` URL, else a data folder.
+    public enum Address: Sendable, CustomStringConvertible {
+        case dataFolder(URL)
+        case postgres(DatabaseURL)
+
+        public init(_ text: String) throws(DatabaseURLError) {
+            let lowered = text.lowercased()
+            if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
+                self = .postgres(try DatabaseURL(text))
+            } else {
+                self = .dataFolder(URL(fileURLWithPath: text, isDirectory: true).standardizedFileURL)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .dataFolder(let folder): ProjectLoader.displayPath(folder)
+            case .postgres(let url): url.description
+            }
+        }
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var installations: Int
+        public var glanceData: Int
+        public var settings: Int
+    }
+
+    /// Copies `source` into `target`, which must be empty (nothing is changed when it is not).
+    ///
+    /// Keys: a data folder with a `secret.key` is opened with it; one without, and every
+    /// PostgreSQL database, with `HIPKIT_SECRET_KEY` — so a folder moves to PostgreSQL under the
+    /// key its servers will share. A new data folder without that variable gets a key file.
+    public static func copy(
+        from source: Address, to target: Address, secretKey: String?, logger: Logger
+    ) async throws -> Outcome {
+        let from = try await open(source, secretKey: secretKey, mustExist: true, logger: logger)
+        let contents: StoreContents
+        do {
+            contents = try await from.contents()
+            try await from.close()
+        } catch {
+            try? await from.close()
+            throw error
+        }
+        let to = try await open(target, secretKey: secretKey, mustExist: false, logger: logger)
+        do {
+            try await to.restore(contents)
+            try await to.close()
+        } catch {
+            try? await to.close()
+            throw error
+        }
+        return Outcome(
+            installations: contents.installations.count, glanceData: contents.glanceData.count,
+            settings: contents.settings.count)
+    }
+
+    private static func open(_ address: Address, secretKey: String?, mustExist: Bool, logger: Logger) async throws
+        -> any InstallationStore
+    {
+        switch address {
+        case .postgres(let url):
+            guard let secretKey, !secretKey.isEmpty else {
+                throw HipKitError(
+                    "\(url) needs HIPKIT_SECRET_KEY",
+                    hint: "the key every server on that database shares (`openssl rand -base64 32` for a new one)")
+            }
+            return try await PostgresStore.open(
+                url: url, secrets: SecretBox(keyBytes: SecretBox.parseKey(secretKey)), logger: logger)
+        case .dataFolder(let folder):
+            let file = folder.appendingPathComponent("hipkit.sqlite")
+            if mustExist, !FileManager.default.fileExists(atPath: file.path) {
+                throw HipKitError(
+                    "\(ProjectLoader.displayPath(folder)) holds no hipkit.sqlite",
+                    hint: "name the data folder `hipkit serve` keeps (--data, or .hipkit/ beside dist/)")
+            }
+            let hasKeyFile = FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent(SecretBox.keyFileName).path)
+            let secrets = try SecretBox.load(
+                environmentValue: hasKeyFile ? nil : secretKey, dataDirectory: folder)
+            return try SQLiteStore(file: file, secrets: secrets)
+        }
+    }
+}

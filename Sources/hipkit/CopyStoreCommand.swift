@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import HipChatConnect
+import HipKit
+import HipKitServer
+import Logging
+
+struct CopyStoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy-store",
+        abstract: "Copy installations, glance data and settings from one store to another.",
+        discussion: """
+            SOURCE and TARGET are each a data folder (its hipkit.sqlite) or a PostgreSQL database
+            (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require]). TARGET must be empty:
+            otherwise nothing changes and the command fails. Stop the servers on SOURCE first, so
+            that nothing is written there during the copy.
+
+            A data folder with a secret.key is read with it; PostgreSQL, and a data folder without
+            one, with HIPKIT_SECRET_KEY. Moving from one server to several is then:
+
+              export HIPKIT_SECRET_KEY=$(openssl rand -base64 32)
+              hipkit copy-store my-addon/.hipkit postgres://hipkit@db.internal/hipkit
+              hipkit serve my-addon/dist --database postgres://hipkit@db.internal/hipkit
+            """)
+
+    @Argument(help: ArgumentHelp("Where the installations are now.", valueName: "source"))
+    var source: String
+
+    @Argument(help: ArgumentHelp("An empty store to fill.", valueName: "target"))
+    var target: String
+
+    func run() async throws {
+        let from: StoreCopy.Address
+        let to: StoreCopy.Address
+        do {
+            from = try StoreCopy.Address(source)
+            to = try StoreCopy.Address(target)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let logger = Logger(label: "hipkit", factory: { _ in SwiftLogNoOpLogHandler() })
+        do {
+            let outcome = try await StoreCopy.copy(
+                from: from, to: to, secretKey: ProcessInfo.processInfo.environment[SecretBox.environmentVariable],
+                logger: logger)
+            Output.say(
+                "copied \(count(outcome.installations, "installation")), \(count(outcome.glanceData, "glance value")) "
+                    + "and \(count(outcome.settings, "settings record")) from \(from) to \(to)")
+        } catch let error as HipKitError {
+            throw Output.fail(error)
+        } catch {
+            throw Output.fail(HipKitError("cannot copy \(from) to \(to): \(error)"))
+        }
+    }
+
+    private func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+}

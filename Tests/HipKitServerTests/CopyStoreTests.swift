@@ -1,0 +1,101 @@
+import Foundation
+import HipChatConnect
+import Testing
+
+@testable import HipKitServer
+
+/// `hipkit copy-store`, the command: from one server's data folder to PostgreSQL and back,
+/// nothing lost, and a store that is not empty left alone.
+@Suite("hipkit copy-store")
+struct CopyStoreTests {
+    /// Runs `hipkit ARGUMENTS` with `environment` added; its status and output.
+    static func hipkit(_ arguments: [String], environment extra: [String: String]) async throws -> (
+        Int32, String
+    ) {
+        try await Blocking.run {
+            let process = Process()
+            process.executableURL = ServeCommandTests.executable
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+            let output = FileManager.default.temporaryDirectory.appendingPathComponent("copy-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: output) }
+            let handle = try FileHandle(forWritingTo: output)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            try handle.close()
+            return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+        }
+    }
+
+    /// A store as a server leaves it: two installations, glance data for the add-on and a room,
+    /// settings for an installation and a room.
+    static func fill(_ store: any InstallationStore) async throws {
+        try await store.upsert(Fixture.installation(roomId: 42, apiUrl: "https://api.hipchat.com/v2/"))
+        try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+        try await store.putGlanceData(.object(["label": .string("all")]), key: "incidents-glance", room: nil)
+        try await store.putGlanceData(.object(["label": .string("room")]), key: "incidents-glance", room: 42)
+        try await store.putSettings(["severity": .string("high")], oauthId: Fixture.oauthId, room: nil)
+        try await store.putSettings(["severity": .string("low")], oauthId: Fixture.otherId, room: 7)
+    }
+
+    @Test("a data folder moves to PostgreSQL and back with nothing lost")
+    func roundTrip() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        // The server's own data folder, with its secret.key.
+        let original = try SQLiteStore(file: site.configuration().databaseFile)
+        try await Self.fill(original)
+        let expected = try await original.contents()
+        try await original.close()
+        #expect(expected.installations.count == 2 && expected.glanceData.count == 2 && expected.settings.count == 2)
+
+        let key = SecretBox.randomKeyText()
+        let database = try await PostgresServer.shared().createDatabase()
+        let (status, output) = try await Self.hipkit(
+            ["copy-store", site.data.path, database], environment: [SecretBox.environmentVariable: key])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("copied 2 installations, 2 glance values and 2 settings records"), "\(output)")
+        let copied = try await PostgresStore.open(
+            url: DatabaseURL(database), secrets: SecretBox(keyBytes: SecretBox.parseKey(key)),
+            logger: StoreLocation.quiet)
+        #expect(try await copied.contents() == expected)
+        try await copied.close()
+
+        let back = site.root.appendingPathComponent("back")
+        let (again, againOutput) = try await Self.hipkit(
+            ["copy-store", database, back.path], environment: [SecretBox.environmentVariable: key])
+        #expect(again == 0, "\(againOutput)")
+        let folder = try SQLiteStore(
+            file: back.appendingPathComponent("hipkit.sqlite"),
+            secrets: SecretBox(keyBytes: SecretBox.parseKey(key)))
+        #expect(try await folder.contents() == expected)
+        try await folder.close()
+    }
+
+    @Test("a target that holds anything is refused, and left as it was", arguments: StoreKind.allCases)
+    func refusesNonEmptyTarget(_ kind: StoreKind) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let source = try SQLiteStore(file: site.configuration().databaseFile)
+        try await Self.fill(source)
+        try await source.close()
+
+        let key = SecretBox.randomKeyText()
+        let target = try await StoreLocation.make(kind, key: key)
+        defer { target.remove() }
+        let before = try await target.with { store throws in
+            try await store.upsert(Fixture.installation("already-there"))
+            return try await store.contents()
+        }
+        let address = target.kind == .postgres ? target.databaseText : target.folder.path
+        let (status, output) = try await Self.hipkit(
+            ["copy-store", site.data.path, address], environment: [SecretBox.environmentVariable: key])
+        #expect(status != 0)
+        #expect(output.contains("not empty"), "\(output)")
+        #expect(try await target.with { store throws in try await store.contents() } == before)
+    }
+}
