@@ -76,6 +76,13 @@ struct ServeCommandTests {
         func request(_ path: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil)
             async throws -> (Int, Data)
         {
+            try await Self.request(port: port, path, method: method, headers: headers, body: body)
+        }
+
+        /// A request to whatever listens on loopback at `port`.
+        static func request(
+            port: Int, _ path: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil
+        ) async throws -> (Int, Data) {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             request.httpMethod = method
             for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

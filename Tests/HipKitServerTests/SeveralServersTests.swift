@@ -151,3 +151,130 @@ struct SeveralServersTests {
         }
     }
 }
+
+/// nginx from Debian's package in front of two instances, on the configuration docs/runtime.md
+/// gives (docs/nginx/several-servers.conf), with only the test's ports and paths put in.
+@Suite("nginx in front of several servers", .serialized)
+struct LoadBalancerTests {
+    static let documented = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("docs/nginx/several-servers.conf")
+
+    /// nginx on a free loopback port, balancing `servers`; stopped when `body` returns.
+    static func withNginx(
+        in folder: URL, dist: URL, servers: [Int], _ body: (Int) async throws -> Void
+    ) async throws {
+        var text = try String(contentsOf: documented, encoding: .utf8)
+        let port = try Loopback.freePort()
+        let replacements = [
+            "server 127.0.0.1:8081": "server 127.0.0.1:\(servers[0])",
+            "server 127.0.0.1:8082": "server 127.0.0.1:\(servers[1])",
+            "listen 80;": "listen 127.0.0.1:\(port);",
+            "/srv/my-addon/dist": dist.path,
+        ]
+        for (from, to) in replacements {
+            #expect(text.contains(from), "docs/nginx/several-servers.conf no longer has '\(from)'")
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        let tmp = folder.appendingPathComponent("nginx", isDirectory: true)
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        try text.write(to: tmp.appendingPathComponent("site.conf"), atomically: true, encoding: .utf8)
+        let main = """
+            \(getuid() == 0 ? "user root;" : "")
+            worker_processes 1;
+            daemon off;
+            pid \(tmp.path)/nginx.pid;
+            error_log \(tmp.path)/error.log warn;
+            events { worker_connections 256; }
+            http {
+                include /etc/nginx/mime.types;
+                access_log off;
+                client_body_temp_path \(tmp.path)/body;
+                proxy_temp_path \(tmp.path)/proxy;
+                fastcgi_temp_path \(tmp.path)/fastcgi;
+                uwsgi_temp_path \(tmp.path)/uwsgi;
+                scgi_temp_path \(tmp.path)/scgi;
+                include \(tmp.path)/site.conf;
+            }
+            """
+        try main.write(to: tmp.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        let nginx = Process()
+        nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        nginx.arguments = ["-c", tmp.appendingPathComponent("nginx.conf").path, "-e", tmp.path + "/error.log"]
+        nginx.standardInput = FileHandle.nullDevice
+        nginx.standardOutput = FileHandle.nullDevice
+        nginx.standardError = FileHandle.nullDevice
+        try nginx.run()
+        defer {
+            kill(nginx.processIdentifier, SIGQUIT)
+            let deadline = Date().addingTimeInterval(10)
+            while nginx.isRunning, Date() < deadline { usleep(20_000) }
+            if nginx.isRunning { kill(nginx.processIdentifier, SIGKILL) }
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while (try? await ServeCommandTests.Server.request(port: port, "/healthz").0) != 200 {
+            let log = (try? String(contentsOf: tmp.appendingPathComponent("error.log"), encoding: .utf8)) ?? ""
+            guard nginx.isRunning, Date() < deadline else {
+                Issue.record("nginx did not start: \(log)")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await body(port)
+    }
+
+    @Test("install, JWT view, glance update and query, uninstall: all through nginx, across two instances")
+    func fullFlow() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            try await SeveralServersTests.withServers(2, hipchat: hipchat) { servers, site throws in
+                try await Self.withNginx(in: site.root, dist: site.dist, servers: servers.map(\.port)) { port in
+                    func request(
+                        _ path: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil
+                    )
+                        async throws -> (Int, Data)
+                    {
+                        try await ServeCommandTests.Server.request(
+                            port: port, path, method: method, headers: headers, body: body)
+                    }
+                    let install = try await request(
+                        "/installed", method: "POST", headers: ["Content-Type": "application/json"],
+                        body:
+                            #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "groupId": 9001}"#
+                    )
+                    #expect(install.0 == 200)
+                    let token = try await Tokens.mint(room: 42)
+                    // Round robin: consecutive requests reach both instances.
+                    for _ in 0..<4 {
+                        #expect(try await request("/incidents.html?signed_request=\(token)").0 == 200)
+                    }
+                    #expect(try await request("/incidents.html").0 == 401)
+                    let update = try await request(
+                        "/admin/glances/incidents-glance?room=42", method: "POST", headers: SeveralServersTests.admin,
+                        body: #"{"label": "through nginx"}"#)
+                    #expect(update.0 == 200)
+                    for _ in 0..<2 {
+                        let glance = try await request(
+                            "/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token)"])
+                        #expect(JSONNode.parse(glance.1)?["label"]?["value"]?.stringValue == "through nginx")
+                    }
+                    #expect(await hipchat.wait { $0.pushes.count == 1 })
+                    let uninstall = try await request(
+                        "/installed/\(Fixture.oauthId)", method: "DELETE", headers: ["Authorization": "JWT \(token)"])
+                    #expect(uninstall.0 == 204)
+                    for _ in 0..<2 {
+                        #expect(try await request("/incidents.html?signed_request=\(token)").0 == 401)
+                    }
+                    // nginx serves the build's assets itself, with no instance left running.
+                    for server in servers { kill(server.process.processIdentifier, SIGKILL) }
+                    for server in servers { _ = await server.waitForExit(seconds: 60) }
+                    let css = try await request("/assets/site.css")
+                    #expect(css.0 == 200)
+                    #expect(
+                        css.1 == (try Data(contentsOf: site.dist.appendingPathComponent("assets/site.css"))))
+                    #expect(try await request("/healthz").0 == 502)
+                }
+            }
+        }
+    }
+}

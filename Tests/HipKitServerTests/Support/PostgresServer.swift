@@ -101,7 +101,7 @@ actor PostgresServer {
             asRoot: asRoot, folder: folder)
         var failures: [String] = []
         for _ in 0..<5 {
-            let port = try freePort()
+            let port = try Loopback.freePort()
             let options = [
                 "-c listen_addresses=127.0.0.1", "-p \(port)", "-c unix_socket_directories='\(folder.path)'",
                 // A throwaway cluster: the tests kill hipkit, never PostgreSQL.
@@ -179,24 +179,6 @@ actor PostgresServer {
         _ = try spawn(["/usr/bin/setsid", "/bin/sh", "-c", script], output: nil)
     }
 
-    /// A loopback port nobody listens on right now.
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StartError(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw StartError(description: "no free loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which its Swift module
