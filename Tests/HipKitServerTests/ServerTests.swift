@@ -221,8 +221,8 @@ final class RecordingStore: InstallationStore {
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
         try await base.putGlanceData(data, key: key, room: room)
     }
-    func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush] {
-        try await base.claimPushes(limit: limit, lease: lease)
+    func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
+        try await base.claimPushes(limit: limit, lease: lease, now: now)
     }
     func finishPush(_ claimed: ClaimedPush) async throws { try await base.finishPush(claimed) }
     func retryPush(_ claimed: ClaimedPush, at due: Date) async throws { try await base.retryPush(claimed, at: due) }

@@ -278,3 +278,57 @@ struct LoadBalancerTests {
         }
     }
 }
+
+/// What `hipkit serve --database` refuses at start, and how it says so.
+@Suite("hipkit serve --database refusals")
+struct DatabaseStartTests {
+    static func serve(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let site = try TestSite()
+        defer { site.remove() }
+        return try await CopyStoreTests.hipkit(
+            ["serve", site.dist.path, "--port", "0"] + arguments,
+            environment: [SecretBox.environmentVariable: ""].merging(environment) { _, new in new })
+    }
+
+    @Test("without HIPKIT_SECRET_KEY, with a URL that is not postgres://, or with no server there")
+    func refusals() async throws {
+        let database = try await PostgresServer.shared().createDatabase()
+        let noKey = try await Self.serve(["--database", database])
+        #expect(noKey.0 != 0)
+        #expect(noKey.1.contains("--database needs HIPKIT_SECRET_KEY"), "\(noKey.1)")
+
+        let key = [SecretBox.environmentVariable: SecretBox.randomKeyText()]
+        let notPostgres = try await Self.serve(["--database", "mysql://u@h/db"], environment: key)
+        #expect(notPostgres.0 != 0)
+        #expect(notPostgres.1.contains("is not a postgres:// URL"), "\(notPostgres.1)")
+        let badMode = try await Self.serve(["--database", database + "?sslmode=maybe"], environment: key)
+        #expect(badMode.1.contains("sslmode is 'maybe'"), "\(badMode.1)")
+
+        let port = try Loopback.freePort()
+        let nobody = try await Self.serve(
+            ["--database", "postgres://hipkit:hunter2@127.0.0.1:\(port)/hipkit"], environment: key)
+        #expect(nobody.0 != 0)
+        #expect(nobody.1.contains("cannot use postgres://hipkit:***@127.0.0.1:\(port)/hipkit"), "\(nobody.1)")
+        #expect(!nobody.1.contains("hunter2"))
+    }
+
+    @Test("a database written by a newer hipkit, or sealed with another key, is refused and left alone")
+    func newerSchemaAndWrongKey() async throws {
+        let location = try await StoreLocation.make(.postgres, key: SecretBox.randomKeyText())
+        try await location.with { store throws in try await store.upsert(Fixture.installation()) }
+        let wrongKey = try await Self.serve(
+            ["--database", location.databaseText],
+            environment: [SecretBox.environmentVariable: SecretBox.randomKeyText()])
+        #expect(wrongKey.0 != 0)
+        #expect(wrongKey.1.contains("sealed with another key"), "\(wrongKey.1)")
+
+        try await PostgresServer.shared().execute("UPDATE hipkit_schema SET version = 99", in: location.databaseText)
+        await #expect(throws: PostgresStoreError.newerSchema(99, known: PostgresStore.schemaVersion)) {
+            try await location.with { _ in }
+        }
+        try await PostgresServer.shared().execute("UPDATE hipkit_schema SET version = 1", in: location.databaseText)
+        try await location.with { store throws in
+            #expect(try await store.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
+        }
+    }
+}

@@ -96,7 +96,7 @@ struct StoreContractTests {
                 try await store.upsert(Self.pushable("room-install", roomId: 42))
                 try await store.upsert(Fixture.installation("unverified"))
                 #expect(try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil) == 2)
-                let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30))
+                let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
                 #expect(Set(claimed.map(\.push.target)) == [.group(9001), .room(42)])
                 #expect(Set(claimed.map(\.push.oauthId)) == [Fixture.oauthId, "room-install"])
                 #expect(claimed.allSatisfy { $0.attempts == 0 && $0.push.data["label"]?.stringValue == "a" })
@@ -117,16 +117,17 @@ struct StoreContractTests {
                 try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil)
             }
             try await location.with { store throws in
-                let taken = try await store.claimPushes(limit: 10, lease: .milliseconds(300))
+                let taken = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
                 #expect(taken.count == 1)
-                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).isEmpty)
                 let due = try #require(try await store.nextPushDue())
-                #expect(due > Date())
-                try await Task.sleep(until: .now + .milliseconds(350))
-                let again = try await store.claimPushes(limit: 10, lease: .seconds(30))
+                #expect(due > Date().addingTimeInterval(20))
+                // When the lease has run out, another server takes it.
+                let later = Date().addingTimeInterval(31)
+                let again = try await store.claimPushes(limit: 10, lease: .seconds(30), now: later)
                 #expect(again.map(\.id) == taken.map(\.id))
-                try await store.finishPush(again[0])
-                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                try await store.finishPush(try #require(again.first))
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30), now: later).isEmpty)
                 #expect(try await store.nextPushDue() == nil)
             }
         }
@@ -140,19 +141,20 @@ struct StoreContractTests {
             try await location.with { store throws in
                 try await store.upsert(Self.pushable())
                 try await store.putGlanceData(.object(["label": "old"]), key: "g", room: nil)
-                let out = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30)).first)
+                let out = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).first)
                 try await store.putGlanceData(.object(["label": "new"]), key: "g", room: nil)
                 // The delivery of "old" still holds the lease: "new" is not sent beside it.
-                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).isEmpty)
                 try await store.finishPush(out)
-                let next = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30)).first)
+                let next = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).first)
                 #expect(next.id == out.id && next.generation == out.generation + 1)
                 #expect(next.push.data["label"]?.stringValue == "new")
 
-                try await store.retryPush(next, at: Date().addingTimeInterval(0.2))
-                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).isEmpty)
-                try await Task.sleep(until: .now + .milliseconds(250))
-                let retried = try #require(try await store.claimPushes(limit: 10, lease: .seconds(30)).first)
+                try await store.retryPush(next, at: Date().addingTimeInterval(60))
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).isEmpty)
+                let retried = try #require(
+                    try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date().addingTimeInterval(61))
+                        .first)
                 #expect(retried.attempts == 1)
                 try await store.finishPush(retried)
                 #expect(try await store.nextPushDue() == nil)
@@ -168,7 +170,10 @@ struct StoreContractTests {
                 try await store.upsert(Self.pushable("other"))
                 try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil)
                 #expect(try await store.deleteInstallation(oauthId: Fixture.oauthId))
-                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30)).map(\.push.oauthId) == ["other"])
+                #expect(
+                    try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).map(\.push.oauthId) == [
+                        "other"
+                    ])
             }
         }
     }

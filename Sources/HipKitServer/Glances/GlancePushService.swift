@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// The outbox is in the store, not in memory: an update acknowledged with 2xx reaches HipChat
 /// even if this server is restarted or killed before it is sent. Each push is taken with a
-/// lease (``InstallationStore/claimPushes(limit:lease:)``), so when several servers share one
+/// lease (``InstallationStore/claimPushes(limit:lease:now:)``), so when several servers share one
 /// database, one of them sends it; if that one dies mid-delivery, another takes the push again
 /// when the lease ends.
 ///
@@ -63,7 +63,7 @@ final class GlancePushService: Service, Sendable {
                     var claimed: [ClaimedPush] = []
                     if free > 0 {
                         do {
-                            claimed = try await store.claimPushes(limit: free, lease: lease)
+                            claimed = try await store.claimPushes(limit: free, lease: lease, now: Date())
                         } catch {
                             logger.error("the push outbox cannot be read", metadata: ["error": "\(error)"])
                         }

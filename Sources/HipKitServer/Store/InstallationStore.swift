@@ -32,10 +32,11 @@ public protocol InstallationStore: Sendable {
 
     // MARK: The push outbox
 
-    /// Takes up to `limit` queued pushes that are due and not taken, for `lease`: until it runs
-    /// out no other caller (in this process or another server) gets them. A server that dies
-    /// while delivering leaves them to be taken again when the lease ends.
-    func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush]
+    /// Takes up to `limit` queued pushes that are due at `now` and not taken, for `lease`: until
+    /// it runs out no other caller (in this process or another server) gets them. A server that
+    /// dies while delivering leaves them to be taken again when the lease ends. `now` is the
+    /// caller's clock (the server's `Date()`), so that tests can look ahead without waiting.
+    func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush]
     /// Removes a push that was delivered, or given up. When newer data arrived meanwhile, the
     /// newer push stays, due at once.
     func finishPush(_ claimed: ClaimedPush) async throws

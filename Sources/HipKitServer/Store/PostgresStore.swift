@@ -140,41 +140,44 @@ public final class PostgresStore: InstallationStore {
 
     private func migrate() async throws {
         let secrets = self.secrets
-        try await Self.withConnection(url, logger: logger) { connection in
-            try await connection.withTransaction(logger: self.logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
-                try await connection.query(
-                    "CREATE TABLE IF NOT EXISTS hipkit_schema (version INTEGER NOT NULL)", logger: self.logger)
-                var version = 0
-                for try await value in try await connection.query(
-                    "SELECT version FROM hipkit_schema", logger: self.logger
-                )
-                .decode(Int.self) {
-                    version = value
-                }
-                guard version <= Self.schemaVersion else {
-                    throw PostgresStoreError.newerSchema(version, known: Self.schemaVersion)
-                }
-                if version < 1 {
-                    for statement in Self.version1 {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+        try await Self.unwrapping {
+            try await Self.withConnection(url, logger: logger) { connection in
+                try await connection.withTransaction(logger: self.logger) { connection in
+                    try await connection.query(
+                        "SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+                    try await connection.query(
+                        "CREATE TABLE IF NOT EXISTS hipkit_schema (version INTEGER NOT NULL)", logger: self.logger)
+                    var version = 0
+                    for try await value in try await connection.query(
+                        "SELECT version FROM hipkit_schema", logger: self.logger
+                    )
+                    .decode(Int.self) {
+                        version = value
                     }
-                    try await connection.query(
-                        "INSERT INTO hipkit_secret_key_check (value) VALUES (\(try secrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)))",
-                        logger: self.logger)
-                    try await connection.query("DELETE FROM hipkit_schema", logger: self.logger)
-                    try await connection.query(
-                        "INSERT INTO hipkit_schema (version) VALUES (\(Self.schemaVersion))", logger: self.logger)
-                }
-                var sealed: String?
-                for try await value in try await connection.query(
-                    "SELECT value FROM hipkit_secret_key_check", logger: self.logger
-                ).decode(String.self) {
-                    sealed = value
-                }
-                guard let sealed, (try? secrets.open(sealed, boundTo: Self.keyCheckContext)) == Self.keyCheckValue
-                else {
-                    throw PostgresStoreError.wrongKey
+                    guard version <= Self.schemaVersion else {
+                        throw PostgresStoreError.newerSchema(version, known: Self.schemaVersion)
+                    }
+                    if version < 1 {
+                        for statement in Self.version1 {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                        }
+                        try await connection.query(
+                            "INSERT INTO hipkit_secret_key_check (value) VALUES (\(try secrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)))",
+                            logger: self.logger)
+                        try await connection.query("DELETE FROM hipkit_schema", logger: self.logger)
+                        try await connection.query(
+                            "INSERT INTO hipkit_schema (version) VALUES (\(Self.schemaVersion))", logger: self.logger)
+                    }
+                    var sealed: String?
+                    for try await value in try await connection.query(
+                        "SELECT value FROM hipkit_secret_key_check", logger: self.logger
+                    ).decode(String.self) {
+                        sealed = value
+                    }
+                    guard let sealed, (try? secrets.open(sealed, boundTo: Self.keyCheckContext)) == Self.keyCheckValue
+                    else {
+                        throw PostgresStoreError.wrongKey
+                    }
                 }
             }
         }
@@ -365,8 +368,8 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: The push outbox
 
-    public func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush] {
-        let now = Date().timeIntervalSince1970
+    public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
+        let now = now.timeIntervalSince1970
         let until = now + lease / .seconds(1)
         var claimed: [ClaimedPush] = []
         for try await (id, generation, oauthId, target, key, data, attempts) in try await client.query(
@@ -495,8 +498,21 @@ public final class PostgresStore: InstallationStore {
     // MARK: Helpers
 
     private func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+        try await Self.unwrapping {
+            try await client.withConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
+        }
+    }
+
+    /// postgres-nio wraps what a transaction's body threw in a `PostgresTransactionError`; the
+    /// body's own error (``StoreNotEmptyError``, ``PostgresStoreError``) is what callers act on.
+    private static func unwrapping<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError, error.rollbackError == nil { throw inner }
+            throw error
         }
     }
 

@@ -265,9 +265,9 @@ public final class SQLiteStore: InstallationStore {
         return text.flatMap { JSONNode.parse(Data($0.utf8))?.dictionaryValue }
     }
 
-    public func claimPushes(limit: Int, lease: Duration) async throws -> [ClaimedPush] {
+    public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
+        let now = now.timeIntervalSince1970
         let rows = try await pool.write { db in
-            let now = Date().timeIntervalSince1970
             return try Row.fetchAll(
                 db,
                 sql: """
@@ -315,7 +315,7 @@ public final class SQLiteStore: InstallationStore {
         return next.map(Date.init(timeIntervalSince1970:))
     }
 
-    /// The outbox row in `row` (claimed by ``claimPushes(limit:lease:)``); nil for a row this
+    /// The outbox row in `row` (claimed by ``claimPushes(limit:lease:now:)``); nil for a row this
     /// version cannot read, which stays in the table for the version that wrote it.
     private static func claimed(_ row: Row) -> ClaimedPush? {
         guard let target = GlancePush.Target(stored: row["target"]),

@@ -38,18 +38,23 @@ actor PostgresServer {
     func createDatabase() async throws -> String {
         databases += 1
         let name = "hipkit_test_\(databases)"
+        try await execute("CREATE DATABASE \(name)", in: url("postgres"))
+        return url(name)
+    }
+
+    /// Runs `sql` in the database at `url` (one of this server's), around the store under test.
+    nonisolated func execute(_ sql: String, in url: String) async throws {
+        let database = String(url.split(separator: "/").last ?? "postgres")
         let configuration = PostgresConnection.Configuration(
-            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: "postgres", tls: .disable)
-        let connection = try await PostgresConnection.connect(
-            configuration: configuration, id: 1, logger: Logger(label: "hipkit-test-postgres"))
+            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: database, tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Self.logger)
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
             try await connection.close()
         } catch {
             try? await connection.close()
             throw error
         }
-        return url(name)
     }
 
     nonisolated func url(_ database: String) -> String { "postgres://hipkit@127.0.0.1:\(port)/\(database)" }
