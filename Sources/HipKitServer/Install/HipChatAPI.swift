@@ -1,10 +1,6 @@
 import Foundation
 import HipChatConnect
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// The calls the runtime makes to HipChat: read a capabilities document, get a
 /// `client_credentials` token, push glance data. Every URL is checked with ``URLTrust`` first.
 struct HipChatAPI: Sendable {
@@ -33,7 +29,7 @@ struct HipChatAPI: Sendable {
     /// Fetches `capabilitiesUrl` and checks it is HipChat's own document for that URL.
     func capabilities(_ capabilitiesUrl: String) async throws(APIError) -> Capabilities {
         let url = try trust.check(capabilitiesUrl, "capabilitiesUrl")
-        var request = URLRequest(url: url)
+        var request = OutgoingRequest(url: url)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         let response = try await send(request, "the capabilities document")
         guard response.isSuccess else {
@@ -70,7 +66,7 @@ struct HipChatAPI: Sendable {
     /// Asks `tokenUrl` for a `client_credentials` token with the installation's credentials.
     func token(tokenUrl: String, oauthId: String, oauthSecret: String) async throws(APIError) -> TokenResult {
         let url = try trust.check(tokenUrl, "tokenUrl")
-        var request = URLRequest(url: url)
+        var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         request.setValue("application/json", forHTTPHeaderField: "Accept")
@@ -98,7 +94,7 @@ struct HipChatAPI: Sendable {
         let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
         let address = base + target.pathComponent
         let url = try trust.check(address, "hipchatApiProvider.url")
-        var request = URLRequest(url: url)
+        var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
@@ -108,7 +104,7 @@ struct HipChatAPI: Sendable {
         return try await send(request, "HipChat's API")
     }
 
-    private func send(_ request: URLRequest, _ what: String) async throws(APIError) -> OutgoingResponse {
+    private func send(_ request: OutgoingRequest, _ what: String) async throws(APIError) -> OutgoingResponse {
         do {
             return try await http.send(request)
         } catch {

@@ -1,10 +1,31 @@
+import AsyncHTTPClient
 import Foundation
 import HipChatConnect
-import Synchronization
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+/// A call the server makes: the parts of a request the runtime and the local HipChat use.
+struct OutgoingRequest: Sendable {
+    var url: URL?
+    var httpMethod: String?
+    var httpBody: Data?
+    private(set) var headers: [(name: String, value: String)] = []
+
+    init(url: URL) {
+        self.url = url
+    }
+
+    /// Sets `field` to `value`, replacing an earlier value (header names are case-insensitive).
+    mutating func setValue(_ value: String, forHTTPHeaderField field: String) {
+        headers.removeAll { $0.name.caseInsensitiveCompare(field) == .orderedSame }
+        headers.append((field, value))
+    }
+
+    func value(forHTTPHeaderField field: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(field) == .orderedSame }?.value
+    }
+}
 
 /// The answer to a call the server made.
 struct OutgoingResponse: Sendable {
@@ -14,15 +35,14 @@ struct OutgoingResponse: Sendable {
     var isSuccess: Bool { (200..<300).contains(status) }
 }
 
-/// Calls from the server to HipChat (capabilities, tokens, glance pushes), through
-/// `URLSession`.
+/// Calls from the server to HipChat (capabilities, tokens, glance pushes) and from the local
+/// HipChat to the add-on, through AsyncHTTPClient on the process's NIO event loops, the ones
+/// Hummingbird serves on.
 ///
 /// Redirects are never followed: a trusted host redirecting to an untrusted one would
 /// otherwise receive the installation's credentials. The 3xx itself comes back as the answer,
-/// and callers treat it as a refusal. Tasks are driven through the session delegate because
-/// Foundation on Linux asks the delegate about redirects only for delegate-driven tasks, not
-/// for tasks with a completion handler.
-final class OutgoingHTTP: Sendable {
+/// and callers treat it as a refusal. Answers are cut off at ``maxResponseBytes``.
+struct OutgoingHTTP: Sendable {
     enum Failure: Error, CustomStringConvertible {
         case transport(String)
         case tooLarge
@@ -39,99 +59,53 @@ final class OutgoingHTTP: Sendable {
 
     static let maxResponseBytes = 1 << 20
 
-    private let session: URLSession
-    private let delegate: Delegate
+    /// One client for the process, as `HTTPClient.shared` is, but refusing redirects. Like that
+    /// one it is never shut down (a static lives as long as the process), so no server or test
+    /// can forget to shut it down — which AsyncHTTPClient would otherwise trap on.
+    private static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)), decompression: .disabled))
 
+    private let timeout: TimeAmount
+
+    /// `timeout` bounds each call as a whole: connecting, sending and reading the answer.
     init(timeout: TimeInterval) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout * 2
-        configuration.httpCookieStorage = nil
-        configuration.urlCache = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        delegate = Delegate()
-        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
+        self.timeout = .milliseconds(Int64(timeout * 1000))
     }
 
-    deinit {
-        session.invalidateAndCancel()
+    func send(_ request: OutgoingRequest) async throws(Failure) -> OutgoingResponse {
+        guard let url = request.url else { throw .transport("the request has no URL") }
+        var outgoing = HTTPClientRequest(url: url.absoluteString)
+        outgoing.method = HTTPMethod(rawValue: request.httpMethod ?? "GET")
+        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        if let body = request.httpBody { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await Self.client.execute(outgoing, timeout: timeout)
+            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            return OutgoingResponse(status: Int(response.status.code), body: Data(buffer: body))
+        } catch is NIOTooManyBytesError {
+            throw .tooLarge
+        } catch is CancellationError {
+            throw .cancelled
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw .cancelled
+        } catch {
+            throw .transport(Self.describe(error))
+        }
     }
 
-    func send(_ request: URLRequest) async throws(Failure) -> OutgoingResponse {
-        let task = session.dataTask(with: request)
-        let result: Result<OutgoingResponse, Failure> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                delegate.register(task.taskIdentifier, continuation)
-                task.resume()
+    /// What went wrong, in words a log line can carry.
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as HTTPClientError:
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout: "no answer in time"
+            case .remoteConnectionClosed: "the connection was closed before the answer"
+            default: "\(error)"
             }
-        } onCancel: {
-            task.cancel()
-        }
-        return try result.get()
-    }
-
-    /// Collects each task's answer and refuses every redirect.
-    private final class Delegate: NSObject, URLSessionDataDelegate, Sendable {
-        private struct Pending {
-            var continuation: CheckedContinuation<Result<OutgoingResponse, Failure>, Never>
-            var status = 0
-            var body = Data()
-            var tooLarge = false
-        }
-
-        private let pending = Mutex<[Int: Pending]>([:])
-
-        func register(_ id: Int, _ continuation: CheckedContinuation<Result<OutgoingResponse, Failure>, Never>) {
-            pending.withLock { $0[id] = Pending(continuation: continuation) }
-        }
-
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-            newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
-        }
-
-        func urlSession(
-            _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-            completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
-        ) {
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            pending.withLock { $0[dataTask.taskIdentifier]?.status = status }
-            completionHandler(.allow)
-        }
-
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-            let cancel = pending.withLock { all -> Bool in
-                guard var entry = all[dataTask.taskIdentifier] else { return false }
-                if entry.body.count + data.count > OutgoingHTTP.maxResponseBytes {
-                    entry.tooLarge = true
-                    all[dataTask.taskIdentifier] = entry
-                    return true
-                }
-                entry.body.append(data)
-                all[dataTask.taskIdentifier] = entry
-                return false
-            }
-            if cancel { dataTask.cancel() }
-        }
-
-        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-            guard let entry = pending.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
-            // A refused redirect completes without error, with the 3xx as the answer.
-            let status = entry.status != 0 ? entry.status : ((task.response as? HTTPURLResponse)?.statusCode ?? 0)
-            if entry.tooLarge {
-                entry.continuation.resume(returning: .failure(.tooLarge))
-            } else if let error {
-                let nsError = error as NSError
-                if nsError.code == NSURLErrorCancelled {
-                    entry.continuation.resume(returning: .failure(.cancelled))
-                } else {
-                    entry.continuation.resume(returning: .failure(.transport(nsError.localizedDescription)))
-                }
-            } else {
-                entry.continuation.resume(returning: .success(OutgoingResponse(status: status, body: entry.body)))
-            }
+        default:
+            "\(error)"
         }
     }
 }

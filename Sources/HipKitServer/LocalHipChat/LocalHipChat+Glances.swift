@@ -2,10 +2,6 @@ import Foundation
 import HipChatConnect
 import HipKit
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 extension LocalHipChat {
     /// Fetches every glance's data from its `queryUrl` with a signed JWT, as HipChat did when
     /// a room's sidebar loaded. Glances without one show their name.
@@ -21,7 +17,7 @@ extension LocalHipChat {
                     (components.queryItems ?? []) + [URLQueryItem(name: "signed_request", value: jwt)]
             }
             guard let url = components.url else { continue }
-            var request = URLRequest(url: url)
+            var request = OutgoingRequest(url: url)
             request.setValue("application/json", forHTTPHeaderField: "Accept")
             do {
                 let response = try await send(request, note: "glance \(key)")

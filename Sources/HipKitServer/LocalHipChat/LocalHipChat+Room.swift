@@ -1,10 +1,6 @@
 import Foundation
 import HipChatConnect
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 extension LocalHipChat {
     /// Someone typed `text` into the room: it is posted, and every `room_message` webhook whose
     /// pattern matches gets HipChat's payload; a reply in the notification format is shown.
@@ -77,7 +73,7 @@ extension LocalHipChat {
             "event": .string(event), "webhook_id": .integer(index + 1),
             "oauth_client_id": .string(installed.oauthId), "item": item,
         ])
-        var request = URLRequest(url: url)
+        var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = payload.jsonData

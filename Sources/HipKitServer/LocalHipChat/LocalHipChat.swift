@@ -2,10 +2,6 @@ import Foundation
 import HipChatConnect
 import Logging
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// A HipChat that runs inside hipkit: one room in the browser, where an add-on is installed,
 /// shows its glances, opens its views, offers its actions and answers its webhooks — the
 /// host side of HipChat Connect, played faithfully enough that an add-on working here would
@@ -114,7 +110,7 @@ public actor LocalHipChat {
     /// Fetches the descriptor again (the room page does on load and after a rebuild).
     @discardableResult
     func loadDescriptor() async -> EmulatedAddon? {
-        var request = URLRequest(url: configuration.descriptorURL)
+        var request = OutgoingRequest(url: configuration.descriptorURL)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         do {
             let response = try await send(request, note: "the descriptor")
@@ -195,7 +191,7 @@ public actor LocalHipChat {
         log.changed()
         guard let callbackUrl = current.addon.callbackUrl, let url = URL(string: callbackUrl + "/" + current.oauthId)
         else { return }
-        var request = URLRequest(url: url)
+        var request = OutgoingRequest(url: url)
         request.httpMethod = "DELETE"
         do {
             let response = try await send(request, note: "uninstall")
@@ -251,7 +247,7 @@ public actor LocalHipChat {
 
     private func postInstall(to address: String, body: JSONNode, what: String) async throws(Failure) {
         guard let url = URL(string: address) else { throw Failure("callbackUrl \(address) is not a URL") }
-        var request = URLRequest(url: url)
+        var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = body.jsonData
@@ -306,7 +302,7 @@ public actor LocalHipChat {
     // MARK: Sending
 
     /// Sends `request` to the add-on and logs it (with the claims of the JWT it carries).
-    func send(_ request: URLRequest, note: String) async throws -> OutgoingResponse {
+    func send(_ request: OutgoingRequest, note: String) async throws -> OutgoingResponse {
         let start = ContinuousClock.now
         let address = request.url?.absoluteString ?? ""
         var entry = HostEventLog.Entry(
