@@ -42,9 +42,14 @@ public final class SQLiteStore: InstallationStore {
         configuration.busyMode = .timeout(5)
         // Created empty and private before SQLite opens it: SQLite gives the -wal and -shm files
         // the database file's permissions, and the WAL holds secrets too.
-        if !FileManager.default.fileExists(atPath: file.path) {
-            _ = FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
+        // Opened without O_TRUNC, so a server starting beside another never empties its file.
+        let lock = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw SQLiteStoreError.cannotOpen(file.path, errno) }
+        // Held while the schema is checked and migrated: two servers started at once on a new
+        // data folder would otherwise both see no tables and both create them. flock is apart
+        // from the POSIX locks SQLite itself takes on the file.
+        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        defer { _ = Glibc.close(lock) }
         pool = try DatabasePool(path: file.path, configuration: configuration)
         do {
             try Self.migrator(secrets: secrets).migrate(pool)
@@ -452,5 +457,15 @@ public final class SQLiteStore: InstallationStore {
         var installation = stored
         installation.oauthSecret = try secrets.open(stored.oauthSecret, boundTo: stored.oauthId)
         return installation
+    }
+}
+
+enum SQLiteStoreError: Error, CustomStringConvertible {
+    case cannotOpen(String, Int32)
+
+    var description: String {
+        switch self {
+        case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
+        }
     }
 }
