@@ -6,7 +6,8 @@ import Synchronization
 /// A throwaway PostgreSQL server for the test run, from Debian's `postgresql` package: a new
 /// cluster in a temporary folder, on a free loopback port, started once per test process and
 /// stopped when the process ends (by a watchdog process, so a crashed or interrupted run leaves
-/// no server behind). Each test takes a database of its own with ``createDatabase()``.
+/// no server behind). Each test takes a database of its own with ``createDatabase()``; a test
+/// about the server itself can start one of its own with ``start()`` and ``stop()`` it.
 ///
 /// PostgreSQL refuses to run as root, so under root (CI) the cluster belongs to the `postgres`
 /// user. When no server can be started the tests that need one fail, saying why; they are
@@ -14,6 +15,8 @@ import Synchronization
 actor PostgresServer {
     let port: Int
     let folder: URL
+    private let bin: URL
+    private let asRoot: Bool
     private var databases = 0
 
     private static let startup = Mutex<Task<PostgresServer, any Error>?>(nil)
@@ -22,17 +25,28 @@ actor PostgresServer {
     static func shared() async throws -> PostgresServer {
         let task = startup.withLock { task in
             if let task { return task }
-            let started = Task { try await Blocking.run { try PostgresServer.start() } }
+            let started = Task { try await PostgresServer.start() }
             task = started
             return started
         }
         return try await task.value
     }
 
-    private init(port: Int, folder: URL) {
+    /// A new server of the caller's own, beside the shared one; ``stop()`` ends it, and the
+    /// watchdog does when the test process ends first.
+    static func start() async throws -> PostgresServer {
+        try await Blocking.run { try PostgresServer.launch() }
+    }
+
+    private init(port: Int, folder: URL, bin: URL, asRoot: Bool) {
         self.port = port
         self.folder = folder
+        self.bin = bin
+        self.asRoot = asRoot
     }
+
+    /// The server's `postgres` database, which is always there.
+    nonisolated var url: String { url("postgres") }
 
     /// A new empty database; its `postgres://` URL.
     func createDatabase() async throws -> String {
@@ -84,7 +98,7 @@ actor PostgresServer {
         return root.appendingPathComponent("\(newest)/bin")
     }
 
-    private static func start() throws -> PostgresServer {
+    private static func launch() throws -> PostgresServer {
         let bin = try binaries()
         let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
             "hipkit-postgres-\(UUID().uuidString)", isDirectory: true)
@@ -121,13 +135,26 @@ actor PostgresServer {
                         "start",
                     ],
                     asRoot: asRoot, folder: folder)
-                return PostgresServer(port: port, folder: folder)
+                return PostgresServer(port: port, folder: folder, bin: bin, asRoot: asRoot)
             } catch {
                 // Another process may have taken the port between the probe and the start.
                 failures.append("\(error)")
             }
         }
         throw StartError(description: "PostgreSQL did not start: " + failures.joined(separator: "; "))
+    }
+
+    /// Stops the server at once (`pg_ctl -m immediate`, which waits until every process of it
+    /// has ended) and removes its folder. Not for the shared server: other tests use it.
+    func stop() async throws {
+        let (bin, asRoot, folder) = (self.bin, self.asRoot, self.folder)
+        try await Blocking.run {
+            try Self.run(
+                bin.appendingPathComponent("pg_ctl").path,
+                ["-D", folder.appendingPathComponent("data").path, "-w", "-t", "60", "-m", "immediate", "stop"],
+                asRoot: asRoot, folder: folder)
+            try FileManager.default.removeItem(at: folder)
+        }
     }
 
     /// Runs a server program, as the postgres user under root; throws with its output if it fails.
