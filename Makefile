@@ -57,14 +57,17 @@ dist: deps
 bench: release
 	python3 Benchmarks/run.py --hipkit .build/release/hipkit $(BENCH_FLAGS)
 
-# SIGKILL `hipkit build` 200 times and `hipkit serve` after 200 acknowledged writes (Reliability/).
+# SIGKILL `hipkit build` 200 times, and `hipkit serve` after 200 acknowledged writes, alone on
+# SQLite and two on one PostgreSQL database (Reliability/).
 crash: release
 	python3 Reliability/crash_safety.py --hipkit .build/release/hipkit
 
-# 10 minutes of views, JWT glance queries and glance updates at once (SOAK_SECONDS to change).
+# 10 minutes of views, JWT glance queries and glance updates at once (SOAK_SECONDS to change),
+# on one server with SQLite, then on two servers sharing a PostgreSQL database.
 SOAK_SECONDS ?= 600
 soak: release
-	python3 Reliability/soak.py --hipkit .build/release/hipkit --seconds $(SOAK_SECONDS)
+	python3 Reliability/soak.py --hipkit .build/release/hipkit --seconds $(SOAK_SECONDS) --store sqlite
+	python3 Reliability/soak.py --hipkit .build/release/hipkit --seconds $(SOAK_SECONDS) --store postgres
 
 # The attack and secrets-at-rest suites against a running server (also part of `make test`).
 attacks: build

@@ -13,6 +13,7 @@ come from Debian and are installed with apt-get when missing.
 """
 
 import argparse
+import base64
 import hashlib
 import datetime
 import json
@@ -35,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import sitegen  # noqa: E402
-from hipkit_support import free_port, jwt, request, rss_kib  # noqa: E402
+from hipkit_support import PostgresCluster, free_port, jwt, request, rss_kib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GNU_TIME = "/usr/bin/time"
@@ -542,10 +543,12 @@ def parse_wrk(text):
     return out
 
 
-def run_wrk(url, seconds, headers=()):
-    argv = ["wrk", "-t%d" % WRK_THREADS, "-c%d" % WRK_CONNECTIONS, "-d%ds" % seconds, "--timeout", "5s", "--latency"]
+def run_wrk(url, seconds, headers=(), script=None, connections=WRK_CONNECTIONS):
+    argv = ["wrk", "-t%d" % WRK_THREADS, "-c%d" % connections, "-d%ds" % seconds, "--timeout", "5s", "--latency"]
     for h in headers:
         argv += ["-H", h]
+    if script:
+        argv += ["-s", str(script)]
     argv.append(url)
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=seconds + 30)
     result = parse_wrk(p.stdout)
@@ -763,6 +766,112 @@ def bench_serving(ctx):
             load_mb / idle_mb if idle_mb else None, "load/idle", "", None)
 
 
+def bench_stores(ctx):
+    """The JWT-checked glance query and glance updates (POST /admin/glances/KEY) on the SQLite
+    store and on PostgreSQL with one and two instances, side by side in one run. With two
+    instances, wrk drives both at once (half the connections each) and the rates add up. The
+    PostgreSQL server is a throwaway cluster with PostgreSQL's default durability (fsync on), as
+    hipkit's SQLite store commits with synchronous=FULL."""
+    hipkit, work, res, cfg = ctx["hipkit"], ctx["work"], ctx["results"], ctx["cfg"]
+    project = work / "stores"
+    sitegen.serve_project(project, ctx["seed"])
+    dist = project / "dist"
+    subprocess.run([hipkit, "build", str(project), "--out", str(dist)], check=True, stdout=subprocess.DEVNULL)
+    descriptor = json.loads((dist / "atlassian-connect.json").read_text())
+    caps = descriptor["capabilities"]
+    glance_path = urllib.parse.urlparse(caps["glance"][0]["queryUrl"]).path
+    glance_key = caps["glance"][0]["key"]
+    install_path = urllib.parse.urlparse(caps["installable"]["callbackUrl"]).path
+    admin = "bench-admin-token"
+    update_script = work / "update.lua"
+    update_script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.body = \'{"label": "<b>7</b> open", "status": {"lozenge": {"label": "NEW", "type": "new"}}}\'\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        'wrk.headers["Authorization"] = "Bearer %s"\n' % admin)
+    oauth_id = "bench-" + hashlib.sha256(ctx["seed"].encode()).hexdigest()[:12]
+    secret = hashlib.sha256(("secret" + ctx["seed"]).encode()).hexdigest()[:40]
+    auth = "Authorization: JWT " + jwt(oauth_id, secret)
+    quiet = ["--log-level", "warning"] if "--log-level" in serve_help(hipkit) else []
+    key = base64.b64encode(hashlib.sha256(ctx["seed"].encode()).digest()).decode()
+    seconds, rounds = cfg["wrk_seconds"], cfg["wrk_rounds"]
+
+    # Both stores on the same file system, the system's temporary folder rather than the work
+    # folder (often a tmpfs, where SQLite's fsync would cost nothing), in a folder PostgreSQL's
+    # own user can pass through.
+    stores = Path(tempfile.mkdtemp(prefix="hipkit-bench-stores-"))
+    os.chmod(stores, 0o711)
+    cluster = PostgresCluster(stores / "postgres")
+    figures = {}
+    try:
+        for name, instances in (("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)):
+            label = "%s ×%d" % (name, instances)
+            store = (["--data", str(stores / "sqlite")] if name == "SQLite"
+                     else ["--database", cluster.create_database()])
+            env = dict(os.environ, HIPKIT_SECRET_KEY=key, HIPKIT_ADMIN_TOKEN=admin)
+            servers = []
+            try:
+                for i in range(instances):
+                    port = free_port()
+                    argv = [hipkit, "serve", str(dist), "--host", "127.0.0.1", "--port", str(port),
+                            "--no-verify-installs"] + store + quiet
+                    proc_log = open(work / ("stores-%s-%d-%d.out" % (name, instances, i)), "wb")
+                    proc = subprocess.Popen(argv, stdout=proc_log, stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)
+                    srv = Server.__new__(Server)
+                    srv.name, srv.port, srv.log, srv.proc = "hipkit", port, proc_log, proc
+                    servers.append(srv)
+                    wait_for_port(port, proc, 60)
+                code, body = request(servers[0].url(install_path), {
+                    "oauthId": oauth_id, "oauthSecret": secret, "groupId": 1,
+                    "capabilitiesUrl": servers[0].url("/atlassian-connect.json")})
+                if code >= 300:
+                    raise BenchError("install through %s: %d %s" % (label, code, body[:300]))
+                for srv in servers:
+                    code, body = request(srv.url(glance_path), headers={"Authorization": auth.split(": ", 1)[1]})
+                    if code != 200:
+                        raise BenchError("%s %s: %d %s" % (label, glance_path, code, body[:300]))
+                for case, path, headers, script in (
+                        ("query", glance_path, (auth,), None),
+                        ("update", "/admin/glances/%s?room=1" % glance_key, (), update_script)):
+                    samples = []
+                    for r in range(rounds):
+                        log("stores: %s, %s, round %d/%d" % (label, case, r + 1, rounds))
+                        results = [None] * len(servers)
+
+                        def drive(i):
+                            results[i] = run_wrk(servers[i].url(path), seconds, headers, script,
+                                                 WRK_CONNECTIONS // len(servers))
+                        threads = [threading.Thread(target=drive, args=(i,)) for i in range(len(servers))]
+                        for t in threads:
+                            t.start()
+                        for t in threads:
+                            t.join()
+                        if any(x is None for x in results):
+                            raise BenchError("wrk failed against %s" % label)
+                        samples.append({"rps": sum(x["rps"] for x in results),
+                                        "p99": max(x["p99"] for x in results)})
+                    figures[(label, case)] = {"rps": median([x["rps"] for x in samples]),
+                                              "p99": median([x["p99"] for x in samples]), "samples": samples}
+            finally:
+                for srv in servers:
+                    srv.stop()
+    finally:
+        cluster.stop()
+        rmtree(stores)
+
+    res.measurements["stores"] = {"%s, %s" % k: v for k, v in figures.items()}
+    res.measurements["stores"]["file_system"] = filesystem_of(stores.parent)
+    for case, title in (("query", "glance queryUrl with JWT check"), ("update", "glance update (admin API)")):
+        base = figures[("SQLite ×1", case)]
+        for label in ("SQLite ×1", "PostgreSQL ×1", "PostgreSQL ×2"):
+            m = figures[(label, case)]
+            res.row("stores", "%s, %s: req/s" % (title, label), "%.0f/s" % m["rps"],
+                    "SQLite ×1 %.0f/s" % base["rps"], m["rps"] / base["rps"], "store/SQLite ×1", "", None)
+            res.row("stores", "%s, %s: p99" % (title, label), fmt_time(m["p99"]),
+                    "SQLite ×1 %s" % fmt_time(base["p99"]), m["p99"] / base["p99"], "store/SQLite ×1", "", None)
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. Incremental (hipkit dev)
 
@@ -827,7 +936,7 @@ def main():
     ap.add_argument("--hipkit", default=str(ROOT / ".build" / "release" / "hipkit"), help="the hipkit binary (release)")
     ap.add_argument("--quick", action="store_true", help="few repetitions and small sites: a smoke test, not a result")
     ap.add_argument("--sizes", help="page counts for the build benchmark, e.g. 100,1000")
-    ap.add_argument("--only", help="comma-separated groups: build,cold,validate,serve,dev")
+    ap.add_argument("--only", help="comma-separated groups: build,cold,validate,serve,stores,dev")
     ap.add_argument("--output", help="where to write the JSON (default Benchmarks/results/latest.json; "
                                      "with --quick, Benchmarks/results/quick.json)")
     ap.add_argument("--seed", default="hipkit-bench-1", help="seed of the generated sites")
@@ -840,7 +949,7 @@ def main():
     cfg = dict(QUICK if args.quick else FULL)
     if args.sizes:
         cfg["sizes"] = [int(s) for s in args.sizes.split(",")]
-    groups = set((args.only or "build,cold,validate,serve,dev").split(","))
+    groups = set((args.only or "build,cold,validate,serve,stores,dev").split(","))
     hipkit = str(Path(args.hipkit).resolve())
     if not os.access(hipkit, os.X_OK):
         raise SystemExit("no hipkit binary at %s: run `swift build -c release` (or `make bench`)" % hipkit)
@@ -870,6 +979,8 @@ def main():
             bench_validate(ctx)
         if "serve" in groups:
             bench_serving(ctx)
+        if "stores" in groups:
+            bench_stores(ctx)
         if "dev" in groups:
             bench_incremental(ctx)
     finally:

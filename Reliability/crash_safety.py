@@ -16,6 +16,9 @@
    every acknowledged installation must be listed by the admin API, and every room's glance
    must answer the data last acknowledged for it, read with a JWT signed by an installation
    that was itself acknowledged just before a kill.
+3. The same 200 kills with two `hipkit serve` processes on one throwaway PostgreSQL database
+   (Debian's postgresql, PostgreSQL's default durability): the writes alternate between the two,
+   each killed the moment it answers, and everything acknowledged is checked through both.
 
 Prints a summary and exits 1 if anything was lost or mixed. Python standard library only.
 """
@@ -35,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from hipkit_support import free_port, jwt, request  # noqa: E402
+from hipkit_support import PostgresCluster, free_port, jwt, request  # noqa: E402
 
 
 def snapshot(folder):
@@ -113,10 +116,10 @@ def crash_builds(hipkit, work, count, rng):
 
 
 class Server:
-    def __init__(self, hipkit, dist, data, port, token):
-        self.argv = [hipkit, "serve", str(dist), "--port", str(port), "--data", str(data), "--no-verify-installs",
-                     "--log-level", "error"]
-        self.env = {**os.environ, "HIPKIT_ADMIN_TOKEN": token}
+    def __init__(self, hipkit, dist, store_args, port, token, env=None):
+        self.argv = [hipkit, "serve", str(dist), "--port", str(port), "--no-verify-installs",
+                     "--log-level", "error"] + store_args
+        self.env = {**os.environ, **(env or {}), "HIPKIT_ADMIN_TOKEN": token}
         self.port = port
         self.process = None
 
@@ -134,24 +137,36 @@ class Server:
         raise SystemExit("hipkit serve did not start")
 
     def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        if self.process:
+            self.process.wait()
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
 
-def crash_serves(hipkit, work, count, rng):
+def crash_serves(hipkit, work, count, rng, postgres=None):
+    """SIGKILL a server right after each acknowledged write, then check nothing was lost. With
+    `postgres` (a PostgresCluster), two servers share one database: the writes alternate between
+    them, each killed right after its answer, and the survivors are checked through both."""
     project = work / "serve-project"
-    shutil.copytree(ROOT / "examples" / "deploy-board", project)
-    build(hipkit, project)
+    if not project.exists():
+        shutil.copytree(ROOT / "examples" / "deploy-board", project)
+        build(hipkit, project)
     token = "crash-test-admin-token-0123456789"
-    server = Server(hipkit, project / "dist", work / "data", free_port(), token)
+    if postgres:
+        store_args = ["--database", postgres.create_database()]
+        env = {"HIPKIT_SECRET_KEY": base64.b64encode(os.urandom(32)).decode()}
+        servers = [Server(hipkit, project / "dist", store_args, free_port(), token, env) for _ in range(2)]
+    else:
+        servers = [Server(hipkit, project / "dist", ["--data", str(work / "data")], free_port(), token)]
     installs = {}   # oauthId -> secret, acknowledged
     glances = {}    # room -> label, acknowledged
     for i in range(count):
+        server = servers[i % len(servers)]
         server.start()
-        if i % 2 == 0:
+        if (i // len(servers)) % 2 == 0:
             oauth_id = "crash-%04d-%s" % (i, os.urandom(3).hex())
             secret = base64.b64encode(os.urandom(30)).decode()
             status, body = request(server.url("/installed"), {
@@ -173,25 +188,28 @@ def crash_serves(hipkit, work, count, rng):
             else:
                 raise SystemExit("glance update %d refused: %d %s" % (i, status, body[:200]))
 
-    server.start()
+    lost_installs, lost_glances = [], []
+    for server in servers:
+        server.start()
     try:
-        status, body = request(server.url("/admin/installations"), headers={"Authorization": "Bearer " + token})
-        listed = {entry["oauthId"] for entry in json.loads(body)["installations"]} if status == 200 else set()
-        lost_installs = sorted(set(installs) - listed)
-        oauth_id, secret = next(iter(sorted(installs.items())))
-        lost_glances = []
-        for room, label in sorted(glances.items()):
-            status, body = request(server.url("/glances/deploys.json"), headers={"Authorization": "JWT " + jwt(oauth_id, secret, room, 600)})
-            got = json.loads(body).get("label", {}) if status == 200 else {}
-            value = got.get("value") if isinstance(got, dict) else got
-            if value != label:
-                lost_glances.append((room, label, status, value))
+        for server in servers:
+            status, body = request(server.url("/admin/installations"), headers={"Authorization": "Bearer " + token})
+            listed = {entry["oauthId"] for entry in json.loads(body)["installations"]} if status == 200 else set()
+            lost_installs += sorted(set(installs) - listed)
+            oauth_id, secret = next(iter(sorted(installs.items())))
+            for room, label in sorted(glances.items()):
+                status, body = request(server.url("/glances/deploys.json"), headers={"Authorization": "JWT " + jwt(oauth_id, secret, room, 600)})
+                got = json.loads(body).get("label", {}) if status == 200 else {}
+                value = got.get("value") if isinstance(got, dict) else got
+                if value != label:
+                    lost_glances.append((room, label, status, value))
     finally:
-        server.kill()
+        for server in servers:
+            server.kill()
     if lost_installs or lost_glances:
         raise SystemExit("lost after kills: installs %s, glances %s" % (lost_installs[:5], lost_glances[:5]))
-    return {"kills": count, "acknowledged_installs": len(installs), "acknowledged_glance_updates": count - len(installs),
-            "rooms_checked": len(glances)}
+    return {"kills": count, "servers": len(servers), "acknowledged_installs": len(installs),
+            "acknowledged_glance_updates": count - len(installs), "rooms_checked": len(glances)}
 
 
 def main():
@@ -211,6 +229,14 @@ def main():
         serves = crash_serves(args.hipkit, work, args.serves, rng)
         print("serve: %(kills)d kills right after acknowledged writes (%(acknowledged_installs)d installs, "
               "%(acknowledged_glance_updates)d glance updates over %(rooms_checked)d rooms); none lost" % serves)
+        cluster = PostgresCluster(tempfile.mkdtemp(prefix="hipkit-crash-postgres-"))
+        try:
+            shared = crash_serves(args.hipkit, work, args.serves, rng, postgres=cluster)
+        finally:
+            cluster.stop()
+        print("serve on PostgreSQL, %(servers)d servers: %(kills)d kills right after acknowledged writes "
+              "(%(acknowledged_installs)d installs, %(acknowledged_glance_updates)d glance updates over "
+              "%(rooms_checked)d rooms); none lost, checked through both" % shared)
         print("crash safety: passed in %.0f s" % (time.monotonic() - started))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -55,3 +55,61 @@ def rss_kib(pid):
     except OSError:
         pass
     return None
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL server from Debian's `postgresql` package: a new cluster in
+    `folder` on a free loopback port, as the `postgres` user when run as root (PostgreSQL
+    refuses root), with PostgreSQL's default durability (fsync on). `stop()` ends it and removes
+    the folder."""
+
+    def __init__(self, folder):
+        import glob
+        import os
+        import shutil
+        import subprocess
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+                            key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+        if not candidates:
+            raise RuntimeError("no PostgreSQL server under /usr/lib/postgresql: install Debian's postgresql "
+                               "package (scripts/install-deps does)")
+        self.bin = os.path.dirname(candidates[-1])
+        self.folder = str(folder)
+        self._shutil, self._subprocess = shutil, subprocess
+        os.makedirs(self.folder, exist_ok=True)
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            import pwd
+            user = pwd.getpwnam("postgres")
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+        self.data = os.path.join(self.folder, "data")
+        self._run(["initdb", "-D", self.data, "-A", "trust", "-U", "hipkit", "-E", "UTF8", "--no-sync",
+                   "--no-instructions"])
+        self.port = free_port()
+        options = "-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s -c max_connections=300" % (
+            self.port, self.folder)
+        self._run(["pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "-t", "60",
+                   "-o", options, "start"])
+        self.databases = 0
+
+    def _run(self, argv):
+        argv = [self.bin + "/" + argv[0]] + argv[1:]
+        if self.as_root:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        p = self._subprocess.run(argv, cwd=self.folder, stdin=self._subprocess.DEVNULL,
+                                 stdout=self._subprocess.PIPE, stderr=self._subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s" % (argv, p.returncode, p.stdout))
+
+    def create_database(self):
+        """A new empty database; its postgres:// URL."""
+        self.databases += 1
+        name = "hipkit_%d" % self.databases
+        self._run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "hipkit", name])
+        return "postgres://hipkit@127.0.0.1:%d/%s?sslmode=disable" % (self.port, name)
+
+    def stop(self):
+        try:
+            self._run(["pg_ctl", "-D", self.data, "-m", "fast", "stop"])
+        finally:
+            self._shutil.rmtree(self.folder, ignore_errors=True)
