@@ -218,7 +218,7 @@ final class RecordingStore: InstallationStore {
         try await base.deleteInstallation(oauthId: oauthId)
     }
     func installations() async throws -> [Installation] { try await base.installations() }
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
         try await base.putGlanceData(data, key: key, room: room)
     }
     func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {

@@ -95,14 +95,14 @@ struct StoreContractTests {
                 try await store.upsert(Self.pushable())
                 try await store.upsert(Self.pushable("room-install", roomId: 42))
                 try await store.upsert(Fixture.installation("unverified"))
-                #expect(try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil) == 2)
+                #expect(try await store.putGlanceData(.object(["label": "a"]), key: "g", room: nil).pushes == 2)
                 let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
                 #expect(Set(claimed.map(\.push.target)) == [.group(9001), .room(42)])
                 #expect(Set(claimed.map(\.push.oauthId)) == [Fixture.oauthId, "room-install"])
                 #expect(claimed.allSatisfy { $0.attempts == 0 && $0.push.data["label"]?.stringValue == "a" })
                 // Room data reaches the room through the group's installation and the room's own.
-                #expect(try await store.putGlanceData(.object(["label": "b"]), key: "g", room: 42) == 2)
-                #expect(try await store.putGlanceData(.object(["label": "c"]), key: "g", room: 7) == 1)
+                #expect(try await store.putGlanceData(.object(["label": "b"]), key: "g", room: 42).pushes == 2)
+                #expect(try await store.putGlanceData(.object(["label": "c"]), key: "g", room: 7).pushes == 1)
             }
         }
     }

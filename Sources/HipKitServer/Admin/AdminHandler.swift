@@ -51,18 +51,16 @@ struct AdminHandler: Sendable {
         }
         let data = GlanceData.normalize(received)
         try GlanceData.validate(data)
-        let installations: [Installation]
-        let pushes: Int
+        let update: GlanceUpdate
         do {
-            pushes = try await store.putGlanceData(data, key: key, room: room)
-            installations = try await store.installations()
+            update = try await store.putGlanceData(data, key: key, room: room)
         } catch {
             logger.error(
                 "cannot store glance data", metadata: [ModuleKind.glance.rawValue: "\(key)", "error": "\(error)"])
             throw APIError(.internalServerError, "the glance data cannot be stored")
         }
-        pusher.wake()
-        let unpushable = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
+        if update.pushes > 0 { pusher.wake() }
+        let unpushable = update.unverified
         if !unpushable.isEmpty {
             logger.warning(
                 "glance data not pushed to installations stored without verification (no API URL)",
@@ -74,14 +72,14 @@ struct AdminHandler: Sendable {
             "glance data stored",
             metadata: [
                 ModuleKind.glance.rawValue: "\(key)", "room": "\(room.map(String.init) ?? "-")",
-                "pushes": "\(pushes)",
+                "pushes": "\(update.pushes)",
             ])
         return JSONResponse.make(
             .object([
                 ModuleKind.glance.rawValue: .string(key),
                 "room": room.map { JSONNode.integer($0) } ?? .null,
                 "data": data,
-                "pushes": .integer(pushes),
+                "pushes": .integer(update.pushes),
             ]))
     }
 

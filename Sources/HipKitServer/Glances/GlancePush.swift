@@ -67,6 +67,22 @@ public struct GlancePush: Sendable, Equatable {
     }
 }
 
+/// What storing a glance update queued: the pushes, and the installations it could not be pushed
+/// to because they were stored without verification (no API URL), which the admin API warns of.
+public struct GlanceUpdate: Sendable, Equatable {
+    public var pushes: Int
+    public var unverified: [String]
+
+    /// The pushes of an update to `installations`, and those left out.
+    static func of(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> (
+        [GlancePush], GlanceUpdate
+    ) {
+        let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+        let unverified = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
+        return (pushes, GlanceUpdate(pushes: pushes.count, unverified: unverified))
+    }
+}
+
 /// A push taken from the outbox by one server: while its lease runs, no other server takes it.
 ///
 /// `generation` tells whether newer data for the same installation, target and glance arrived

@@ -21,9 +21,9 @@ public protocol InstallationStore: Sendable {
     /// pushes (``GlancePush/pushes(key:room:data:installations:)``) in the push outbox, in the
     /// same transaction: once this returns, the update reaches HipChat even if the server stops
     /// right after. A push still queued for the same installation, target and glance is
-    /// replaced, so only the latest data is sent. Returns how many pushes were queued.
+    /// replaced, so only the latest data is sent.
     @discardableResult
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
 
     /// Stores an installation's settings, for the installation (`room` nil) or one room.

@@ -310,9 +310,9 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: Glance data and settings
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
         let text = data.jsonString
-        return try await withTransaction { connection -> Int in
+        return try await withTransaction { connection -> GlanceUpdate in
             let now = Date().timeIntervalSince1970
             try await connection.query(
                 """
@@ -325,7 +325,7 @@ public final class PostgresStore: InstallationStore {
             ).decode(StoredRow.self) {
                 installations.append(Self.installation(row))
             }
-            let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+            let (pushes, update) = GlanceUpdate.of(key: key, room: room, data: data, installations: installations)
             for push in pushes {
                 try await connection.query(
                     """
@@ -336,7 +336,7 @@ public final class PostgresStore: InstallationStore {
                         due_at = excluded.due_at
                     """, logger: self.logger)
             }
-            return pushes.count
+            return update
         }
     }
 

@@ -220,7 +220,7 @@ public final class SQLiteStore: InstallationStore {
         return try stored.map(unseal)
     }
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> Int {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
         let text = data.jsonString
         return try await pool.write { db in
             let now = Date().timeIntervalSince1970
@@ -229,7 +229,7 @@ public final class SQLiteStore: InstallationStore {
                 sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
                 arguments: [key, room, text, now])
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
-            let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+            let (pushes, update) = GlanceUpdate.of(key: key, room: room, data: data, installations: installations)
             for push in pushes {
                 try db.execute(
                     sql: """
@@ -240,7 +240,7 @@ public final class SQLiteStore: InstallationStore {
                         """,
                     arguments: [push.oauthId, push.target.stored, push.key, text, now, now])
             }
-            return pushes.count
+            return update
         }
     }
 
