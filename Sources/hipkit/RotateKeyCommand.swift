@@ -3,6 +3,7 @@ import Foundation
 import HipChatConnect
 import HipKit
 import HipKitServer
+import Logging
 
 struct RotateKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +20,11 @@ struct RotateKeyCommand: AsyncParsableCommand {
             with `openssl rand -base64 32`); once the command succeeds, put the new key in
             HIPKIT_SECRET_KEY wherever the server reads it.
 
+            With --database (or HIPKIT_DATABASE_URL), the PostgreSQL store several servers share is
+            re-encrypted from HIPKIT_SECRET_KEY to HIPKIT_NEW_SECRET_KEY in one transaction. Stop
+            every instance first, or expect them to refuse requests until they are restarted with
+            the new key.
+
             Afterwards, replace the backups of the old key and of the database together.
 
             Examples:
@@ -32,8 +38,28 @@ struct RotateKeyCommand: AsyncParsableCommand {
     @Option(name: .customLong("data"), help: "The data folder, when the server runs with --data.")
     var dataDirectory: String?
 
+    @Option(help: "The PostgreSQL database the servers share (default: $HIPKIT_DATABASE_URL).")
+    var database: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        if let text = database ?? environment[ServerConfiguration.databaseVariable], !text.isEmpty {
+            let url: DatabaseURL
+            do { url = try DatabaseURL(text) } catch { throw ValidationError("--database: \(error)") }
+            do {
+                let outcome = try await KeyRotation.rotate(
+                    database: url, currentKey: environment[SecretBox.environmentVariable],
+                    newKey: environment[SecretBox.newEnvironmentVariable],
+                    logger: Logger(label: "hipkit", factory: { _ in SwiftLogNoOpLogHandler() }))
+                Output.say(
+                    "\(outcome.reencrypted) installation secret\(outcome.reencrypted == 1 ? "" : "s") re-encrypted in \(url); "
+                        + "now set \(SecretBox.environmentVariable) to the value of \(SecretBox.newEnvironmentVariable) "
+                        + "on every instance, and restart them")
+                return
+            } catch {
+                throw Output.fail(HipKitError("cannot rotate the key of \(url): \(error)"))
+            }
+        }
         let configuration = ServerConfiguration(
             distDirectory: URL(fileURLWithPath: dist),
             dataDirectory: dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) })

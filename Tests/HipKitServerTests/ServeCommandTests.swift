@@ -27,6 +27,18 @@ struct ServeCommandTests {
                 logFolder: site.root)
         }
 
+        /// The PostgreSQL database and key it was started with, if any (for tests that start more).
+        private(set) var database = ""
+        private(set) var secretKey = ""
+
+        convenience init(
+            database: String, secretKey: String, arguments: [String], logFolder: URL, environment: [String: String]
+        ) throws {
+            try self.init(arguments: arguments, logFolder: logFolder, environment: environment)
+            self.database = database
+            self.secretKey = secretKey
+        }
+
         /// `hipkit` with `arguments` (and `environment` added to the test's), its standard error
         /// kept in a file in `logFolder`.
         init(arguments: [String], logFolder: URL, environment extra: [String: String] = [:]) throws {

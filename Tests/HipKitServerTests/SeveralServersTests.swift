@@ -23,6 +23,7 @@ struct SeveralServersTests {
         let key = SecretBox.randomKeyText()
         let servers = try (0..<count).map { _ in
             try Server(
+                database: database, secretKey: key,
                 arguments: [
                     "serve", site.dist.path, "--port", "0", "--database", database,
                     "--trust-host", "127.0.0.1:\(hipchat.port)",
@@ -42,10 +43,23 @@ struct SeveralServersTests {
         ).0
     }
 
-    static func glance(from server: Server, room: Int = 42) async throws -> (Int, JSONNode?) {
-        let token = try await Tokens.mint(room: room)
+    /// Whether `server` answers `status` (a refusal, 401, unless told) to `token` within a second
+    /// of now: what another instance writes reaches this one through LISTEN/NOTIFY, in
+    /// milliseconds, not at once.
+    static func answersWithinOneSecond(_ server: Server, token: String, status: Int = 401) async throws -> Bool {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(1) {
+            if try await glance(from: server, token: token).0 == status { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    static func glance(from server: Server, room: Int = 42, token: String? = nil) async throws -> (Int, JSONNode?) {
+        var token = token
+        if token == nil { token = try await Tokens.mint(room: room) }
         let (status, data) = try await server.request(
-            "/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token)"])
+            "/glances/incidents-glance.json", headers: ["Authorization": "JWT \(token ?? "")"])
         return (status, JSONNode.parse(data))
     }
 
@@ -73,22 +87,30 @@ struct SeveralServersTests {
                 #expect(hipchat.pushes.count == 1)
                 #expect(hipchat.pushes.first?.path == "/v2/addon/ui/room/42")
 
-                // Both have the installation in memory now; an uninstall through one reaches the other.
-                #expect(try await Self.glance(from: a).0 == 200)
+                // A reinstall with a new secret through one: the other refuses the old secret's
+                // tokens at once, and takes the new one's.
+                let newSecret = "Nw7xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4q"
+                hipchat.accept(Fixture.oauthId, newSecret)
+                #expect(
+                    try await a.request(
+                        "/installed", method: "POST", headers: ["Content-Type": "application/json"],
+                        body:
+                            #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(newSecret)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "groupId": 9001}"#
+                    ).0 == 200)
+                #expect(try await Self.answersWithinOneSecond(b, token: Tokens.mint(room: 42)))
+                #expect(try await Self.glance(from: b, token: Tokens.mint(secret: newSecret, room: 42)).0 == 200)
+                hipchat.accept(Fixture.oauthId, Fixture.secret)
+                #expect(try await Self.install(through: b, hipchat) == 200)
+
+                // Back to the first secret, through the other server this time; then both have the
+                // installation in memory, and an uninstall through one reaches the other.
+                #expect(try await Self.answersWithinOneSecond(a, token: Tokens.mint(room: 42), status: 200))
+                #expect(try await Self.glance(from: b).0 == 200)
                 let token = try await Tokens.mint()
                 let uninstall = try await a.request(
                     "/installed/\(Fixture.oauthId)", method: "DELETE", headers: ["Authorization": "JWT \(token)"])
                 #expect(uninstall.0 == 204)
-                let uninstalled = ContinuousClock.now
-                var refused = false
-                while ContinuousClock.now - uninstalled < .seconds(1) {
-                    if try await Self.glance(from: b).0 == 401 {
-                        refused = true
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                #expect(refused, "the other server still took the uninstalled installation's token after 1 s")
+                #expect(try await Self.answersWithinOneSecond(b, token: Tokens.mint(room: 42)))
             }
         }
     }
@@ -133,6 +155,41 @@ struct SeveralServersTests {
                 #expect(hipchat.pushes.count == 1)
                 let push = hipchat.pushes.first?.body?["glance"]?.arrayValue?.first
                 #expect(push?["content"]?["label"]?["value"]?.stringValue == "after the crash")
+            }
+        }
+    }
+
+    @Test(
+        "rotate-key on the shared database: the running servers stop using the old key at once, and serve again on the new one"
+    )
+    func rotateKey() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            try await Self.withServers(2, hipchat: hipchat) { servers, site throws in
+                #expect(try await Self.install(through: servers[0], hipchat) == 200)
+                for server in servers { #expect(try await Self.glance(from: server).0 == 200) }
+                let newKey = SecretBox.randomKeyText()
+                let (status, output) = try await CopyStoreTests.hipkit(
+                    ["rotate-key", "--database", servers[0].database],
+                    environment: [
+                        SecretBox.environmentVariable: servers[0].secretKey, SecretBox.newEnvironmentVariable: newKey,
+                    ])
+                #expect(status == 0, "\(output)")
+                #expect(output.contains("1 installation secret re-encrypted"), "\(output)")
+                // Still on the old key, neither takes the installation's tokens any more.
+                for server in servers {
+                    #expect(
+                        try await Self.answersWithinOneSecond(server, token: Tokens.mint(room: 42), status: 500))
+                }
+                let restarted = try Server(
+                    arguments: [
+                        "serve", site.dist.path, "--port", "0", "--database", servers[0].database,
+                        "--trust-host", "127.0.0.1:\(hipchat.port)",
+                    ],
+                    logFolder: site.root, environment: [SecretBox.environmentVariable: newKey])
+                defer { kill(restarted.process.processIdentifier, SIGKILL) }
+                try await restarted.waitUntilListening()
+                #expect(try await Self.glance(from: restarted).0 == 200)
             }
         }
     }
@@ -262,9 +319,16 @@ struct LoadBalancerTests {
                     let uninstall = try await request(
                         "/installed/\(Fixture.oauthId)", method: "DELETE", headers: ["Authorization": "JWT \(token)"])
                     #expect(uninstall.0 == 204)
-                    for _ in 0..<2 {
-                        #expect(try await request("/incidents.html?signed_request=\(token)").0 == 401)
+                    // The instance that took the DELETE refuses at once; the other within a second
+                    // (it hears of the uninstall through LISTEN/NOTIFY). Two refusals in a row
+                    // means both have it, since nginx alternates.
+                    let uninstalled = ContinuousClock.now
+                    var refusedInARow = 0
+                    while refusedInARow < 2, ContinuousClock.now - uninstalled < .seconds(1) {
+                        let status = try await request("/incidents.html?signed_request=\(token)").0
+                        refusedInARow = status == 401 ? refusedInARow + 1 : 0
                     }
+                    #expect(refusedInARow == 2, "an instance behind nginx still took the token 1 s after the uninstall")
                     // nginx serves the build's assets itself, with no instance left running.
                     for server in servers { kill(server.process.processIdentifier, SIGKILL) }
                     for server in servers { _ = await server.waitForExit(seconds: 60) }

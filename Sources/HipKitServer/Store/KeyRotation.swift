@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HipChatConnect
+import Logging
 
 /// Changes the key that encrypts a data folder's secrets (`hipkit rotate-key`), without losing
 /// an installation whatever moment it is interrupted at.
@@ -75,6 +76,33 @@ public enum KeyRotation {
         }
         try SecretBox.installPendingKeyFile(in: dataDirectory)
         return Outcome(reencrypted: count, keyFileReplaced: true)
+    }
+
+    /// Re-encrypts the secrets of the PostgreSQL store at `url` from `currentKey` to `newKey`
+    /// (`HIPKIT_SECRET_KEY` and `HIPKIT_NEW_SECRET_KEY`); both are required, there being no key
+    /// file. Every instance still running refuses the installations' requests from then on, until
+    /// it is restarted with the new key.
+    public static func rotate(database url: DatabaseURL, currentKey: String?, newKey: String?, logger: Logger)
+        async throws -> Outcome
+    {
+        guard let currentKey, !currentKey.isEmpty else {
+            throw SecretKeyError.badKey("--database needs the current key in \(SecretBox.environmentVariable)")
+        }
+        guard let newKey, !newKey.isEmpty else {
+            throw SecretKeyError.badKey(
+                "give the new key in \(SecretBox.newEnvironmentVariable) (`openssl rand -base64 32` makes one)")
+        }
+        let old = try SecretBox(keyBytes: SecretBox.parseKey(currentKey))
+        let new = try SecretBox(keyBytes: parseNewKey(newKey))
+        let store = try await PostgresStore.open(url: url, secrets: old, logger: logger)
+        do {
+            let count = try await store.rotateKey(to: new)
+            try await store.close()
+            return Outcome(reencrypted: count, keyFileReplaced: false)
+        } catch {
+            try? await store.close()
+            throw error
+        }
     }
 
     /// Whether a rotation was interrupted after the store changed key: the hint a server that

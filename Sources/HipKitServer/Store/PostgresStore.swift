@@ -423,6 +423,37 @@ public final class PostgresStore: InstallationStore {
         return next.flatMap { $0 }.map(Date.init(timeIntervalSince1970:))
     }
 
+    // MARK: Key rotation
+
+    /// Re-encrypts every stored secret, and the key check, under `newSecrets`, in one
+    /// transaction, and tells every instance (NOTIFY) to forget what it holds: an instance still
+    /// on the old key then refuses those installations' requests until it is restarted with the
+    /// new one. Returns how many installations it re-encrypted.
+    public func rotateKey(to newSecrets: SecretBox) async throws -> Int {
+        let secrets = self.secrets
+        return try await withTransaction { connection -> Int in
+            try await connection.query(
+                "LOCK TABLE hipkit_installation, hipkit_secret_key_check IN EXCLUSIVE MODE", logger: self.logger)
+            var rows: [(String, String)] = []
+            for try await row in try await connection.query(
+                "SELECT oauth_id, oauth_secret FROM hipkit_installation", logger: self.logger
+            ).decode((String, String).self) {
+                rows.append(row)
+            }
+            for (oauthId, sealed) in rows {
+                let resealed = try newSecrets.seal(try secrets.open(sealed, boundTo: oauthId), boundTo: oauthId)
+                try await connection.query(
+                    "UPDATE hipkit_installation SET oauth_secret = \(resealed) WHERE oauth_id = \(oauthId)",
+                    logger: self.logger)
+                try await self.notify(oauthId, on: connection)
+            }
+            try await connection.query(
+                "UPDATE hipkit_secret_key_check SET value = \(try newSecrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext))",
+                logger: self.logger)
+            return rows.count
+        }
+    }
+
     // MARK: Copying
 
     public func contents() async throws -> StoreContents {
