@@ -150,6 +150,46 @@ struct ServeCommandTests {
         #expect(second.log.contains("stopped"))
     }
 
+    @Test(
+        "many JWT-checked settings and glance requests at once: every one answered, the server stays up",
+        .timeLimit(.minutes(1)))
+    func concurrentStoreReads() async throws {
+        // Blocking store reads on the concurrency pool's threads once deadlocked the server here:
+        // they waited for a reader connection that GRDB's async reads held while waiting for
+        // those same threads. It stopped answering anything after about ten requests.
+        let site = try TestSite()
+        defer { site.remove() }
+        let server = try Server(site: site, extra: ["--no-verify-installs"])
+        defer { kill(server.process.processIdentifier, SIGKILL) }
+        try await server.waitUntilListening()
+        let install = try await server.request(
+            "/installed", method: "POST", headers: ["Content-Type": "application/json"],
+            body:
+                #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1}"#
+        )
+        #expect(install.0 == 200)
+        let token = try await Tokens.mint(room: 42)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            var statuses: [Int] = []
+            for i in 0..<400 {
+                if i >= 32, let status = try await group.next() { statuses.append(status) }
+                let port = server.port
+                group.addTask {
+                    // A connection each, as many clients at once would open.
+                    let answer = try await RawConnection.exchange(
+                        port: port,
+                        bytes: "GET \(i % 4 == 3 ? "/glances/incidents-glance.json" : "/_hipkit/settings") HTTP/1.1\r\n"
+                            + "Host: localhost\r\nAuthorization: JWT \(token)\r\nConnection: close\r\n\r\n")
+                    return answer.hasPrefix("HTTP/1.1 200") ? 200 : Int(answer.prefix(12).suffix(3)) ?? 0
+                }
+            }
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+        #expect(statuses.count == 400 && statuses.allSatisfy { $0 == 200 })
+        #expect(try await server.request("/healthz").0 == 200)
+    }
+
     @Test("two servers started at the same moment on a new data folder both start, on one store")
     func simultaneousStartOnNewDataFolder() async throws {
         // Before the start was serialised, one of the two failed about one time in three

@@ -261,9 +261,13 @@ public final class PostgresStore: InstallationStore {
     public func installation(oauthId: String) async throws -> Installation? {
         if let cached = cache.lookup(oauthId) { return cached }
         let ticket = cache.ticket()
-        let found = try await client.query(
+        var row: StoredRow?
+        for try await value in try await client.query(
             "SELECT \(unescaped: Self.columns) FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: logger
-        ).decode(StoredRow.self).first { _ in true }.map(unseal)
+        ).decode(StoredRow.self) {
+            row = value
+        }
+        let found = try row.map(unseal)
         if let found { cache.store(found, ticket: ticket) }
         return found
     }
@@ -341,10 +345,9 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        let text = try await client.query(
+        let text = try await single(
             "SELECT data FROM hipkit_glance_data WHERE key = \(key) AND room_id IS NOT DISTINCT FROM \(room)",
-            logger: logger
-        ).decode(String.self).first { _ in true }
+            as: String.self)
         return text.flatMap { JSONNode.parse(Data($0.utf8)) }
     }
 
@@ -359,10 +362,9 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]? {
-        let text = try await client.query(
+        let text = try await single(
             "SELECT data FROM hipkit_setting WHERE oauth_id = \(oauthId) AND room_id IS NOT DISTINCT FROM \(room)",
-            logger: logger
-        ).decode(String.self).first { _ in true }
+            as: String.self)
         return text.flatMap { JSONNode.parse(Data($0.utf8))?.dictionaryValue }
     }
 
@@ -417,9 +419,8 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func nextPushDue() async throws -> Date? {
-        let next = try await client.query(
-            "SELECT min(greatest(due_at, coalesce(claimed_until, 0))) FROM hipkit_glance_push", logger: logger
-        ).decode(Double?.self).first { _ in true }
+        let next = try await single(
+            "SELECT min(greatest(due_at, coalesce(claimed_until, 0))) FROM hipkit_glance_push", as: Double?.self)
         return next.flatMap { $0 }.map(Date.init(timeIntervalSince1970:))
     }
 
@@ -544,6 +545,18 @@ public final class PostgresStore: InstallationStore {
         } catch let error as PostgresTransactionError {
             if let inner = error.closureError, error.rollbackError == nil { throw inner }
             throw error
+        }
+    }
+
+    /// The one value `query` gives (nil for no row), its rows read to the end so that the
+    /// connection goes back to the pool clean.
+    private func single<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T? {
+        try await client.withConnection { connection in
+            var value: T?
+            for try await row in try await connection.query(query, logger: logger).decode(T.self) where value == nil {
+                value = row
+            }
+            return value
         }
     }
 

@@ -182,7 +182,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
-        let stored = try readNow { db in
+        let stored = try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(
                 Self.stored)
         }
@@ -245,7 +245,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        let text = try readNow { db in
+        let text = try await pool.read { db in
             try String.fetchOne(
                 db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
         }
@@ -314,7 +314,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func nextPushDue() async throws -> Date? {
-        let next = try readNow { db in
+        let next = try await pool.read { db in
             try Double.fetchOne(db, sql: "SELECT min(max(due_at, ifnull(claimed_until, 0))) FROM glance_push")
         }
         return next.map(Date.init(timeIntervalSince1970:))
@@ -425,13 +425,6 @@ public final class SQLiteStore: InstallationStore {
                 try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             )
         }
-    }
-
-    /// A read on the calling thread, for the lookups on every JWT-checked request: a read in WAL
-    /// mode never waits for a writer and takes microseconds, while GRDB's async `read` hands it to
-    /// a dispatch queue and back, two thread switches that cost more than the query.
-    private func readNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
     }
 
     public func close() async throws {
