@@ -120,3 +120,46 @@ struct PostgresServerTests {
         }
     }
 }
+
+/// `sslmode` in `--database`: encrypted when the URL asks for it, refused when the server cannot.
+@Suite("TLS to the database")
+struct DatabaseTLSTests {
+    @Test("sslmode=require encrypts every connection of the store, and fails on a server without TLS")
+    func requireMeansEncrypted() async throws {
+        let plain = try await PostgresServer.shared()
+        let database = try await plain.createDatabase()
+        await #expect(throws: (any Error).self) {
+            let store = try await PostgresStore.open(
+                url: DatabaseURL(database + "?sslmode=require"), secrets: .random(), logger: StoreLocation.quiet)
+            try await store.close()
+        }
+        // The default, prefer, takes what the server offers.
+        let preferred = try await PostgresStore.open(
+            url: DatabaseURL(database), secrets: .random(), logger: StoreLocation.quiet)
+        try await preferred.close()
+
+        let server = try await PostgresServer.start(tls: true)
+        do {
+            let url = try await server.createDatabase()
+            let store = try await PostgresStore.open(
+                url: DatabaseURL(url + "?sslmode=require"), secrets: .random(), logger: StoreLocation.quiet)
+            try await store.upsert(Fixture.installation())
+            #expect(try await store.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
+            // Seen from the server: the store's connections (its pool and its listener) use TLS, and
+            // none of them goes without.
+            let counts = try await server.query(
+                """
+                SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl)
+                FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                WHERE a.datname = '\(url.split(separator: "/").last ?? "")'
+                """)
+            #expect((counts.first ?? 0) >= 2)
+            #expect(counts.last == 0)
+            try await store.close()
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+}

@@ -34,8 +34,8 @@ actor PostgresServer {
 
     /// A new server of the caller's own, beside the shared one; ``stop()`` ends it, and the
     /// watchdog does when the test process ends first.
-    static func start() async throws -> PostgresServer {
-        try await Blocking.run { try PostgresServer.launch() }
+    static func start(tls: Bool = false) async throws -> PostgresServer {
+        try await Blocking.run { try PostgresServer.launch(tls: tls) }
     }
 
     private init(port: Int, folder: URL, bin: URL, asRoot: Bool) {
@@ -54,6 +54,25 @@ actor PostgresServer {
         let name = "hipkit_test_\(databases)"
         try await execute("CREATE DATABASE \(name)", in: url("postgres"))
         return url(name)
+    }
+
+    /// The integers of the first row `sql` answers in the `postgres` database.
+    func query(_ sql: String) async throws -> [Int] {
+        let configuration = PostgresConnection.Configuration(
+            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: "postgres", tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Self.logger)
+        do {
+            var values: [Int] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+            where values.isEmpty {
+                values = try row.makeRandomAccess().map { try $0.decode(Int.self) }
+            }
+            try await connection.close()
+            return values
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 
     /// Runs `sql` in the database at `url` (one of this server's), around the store under test.
@@ -98,7 +117,7 @@ actor PostgresServer {
         return root.appendingPathComponent("\(newest)/bin")
     }
 
-    private static func launch() throws -> PostgresServer {
+    private static func launch(tls: Bool = false) throws -> PostgresServer {
         let bin = try binaries()
         let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
             "hipkit-postgres-\(UUID().uuidString)", isDirectory: true)
@@ -118,15 +137,28 @@ actor PostgresServer {
             bin.appendingPathComponent("initdb").path,
             ["-D", data, "-A", "trust", "-U", "hipkit", "-E", "UTF8", "--no-sync", "--no-instructions"],
             asRoot: asRoot, folder: folder)
+        if tls {
+            // A self-signed certificate, made by the user the server runs as so that it can
+            // read the key; libpq's sslmode=require encrypts without checking it.
+            try run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "2",
+                    "-keyout", data + "/server.key", "-out", data + "/server.crt",
+                ],
+                asRoot: asRoot, folder: folder)
+            try run("/bin/chmod", ["600", data + "/server.key"], asRoot: asRoot, folder: folder)
+        }
         var failures: [String] = []
         for _ in 0..<5 {
             let port = try Loopback.freePort()
-            let options = [
+            let settings: [String] = [
                 "-c listen_addresses=127.0.0.1", "-p \(port)", "-c unix_socket_directories='\(folder.path)'",
                 // A throwaway cluster: the tests kill hipkit, never PostgreSQL.
                 "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
                 "-c max_connections=400",
-            ].joined(separator: " ")
+            ]
+            let options = ((tls ? ["-c ssl=on"] : []) + settings).joined(separator: " ")
             do {
                 try run(
                     bin.appendingPathComponent("pg_ctl").path,
