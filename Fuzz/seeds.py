@@ -6,10 +6,11 @@
 
 The formats are FuzzTarget.swift's. jwt: a first byte, even for a token as sent, odd for a
 header and claims (JSON split by a NUL byte) that the target signs with the installation's
-secret. install: a first byte, even for an install, odd for an update, then the body. The
-seeds are the attacks of the attack suite (alg none, algorithm confusion, expired, future,
-unknown issuer, tampered, oversized, garbage) and the install bodies HipChat sends, with the
-ways they go wrong. Each file is named by the SHA-1 of its bytes, as libFuzzer names its own.
+secret. install: a first byte, even for an install, odd for an update, then the body; or,
+with the byte's second bit set, the query string of a browser flow. The seeds are the attacks
+of the attack suite (alg none, algorithm confusion, expired, future, unknown issuer, tampered,
+oversized, garbage), the install bodies HipChat sends, with the ways they go wrong, and browser
+flow queries with forged, off-host and open-redirect parameters. Each file is named by the SHA-1 of its bytes, as libFuzzer names its own.
 """
 import base64
 import hashlib
@@ -17,6 +18,7 @@ import hmac
 import json
 import os
 import sys
+from urllib.parse import quote
 
 SECRET = b"fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # FuzzFixture.installation's
 NOW = 1767225600  # FuzzFixture.now
@@ -98,6 +100,27 @@ def install_seeds():
     body(0, b"[1,2,3]")
     body(0, b'"text"')
     body(0, b'{"oauthId": ')
+
+    def query(installable, redirect, extra=""):
+        q = "installable_url=%s&redirect_url=%s%s" % (quote(installable, safe=""), quote(redirect, safe=""), extra)
+        body(2, q.encode())
+
+    installable = "https://api.hipchat.com/v2/oauth/installable/abc"
+    query(installable, "https://example.hipchat.com/rooms/show/1")
+    query(installable, "https://api.hipchat.com/")
+    query("https://hipchat.example.org:8443/v2/oauth/installable/abc", "https://hipchat.example.org:8443/home")
+    query(installable, "https://evil.example/")
+    query(installable, "//evil.example/")
+    query(installable, "javascript:alert(1)")
+    query(installable, "https://api.hipchat.com@evil.example/")
+    query(installable, "https://hipchat.com.evil.example/")
+    query(installable, "https://example.hipchat.com/\r\nSet-Cookie: a=b")
+    query("http://127.0.0.1:1/installable", "http://127.0.0.1:1/")
+    query("http://169.254.169.254/latest/meta-data/", "https://example.hipchat.com/")
+    query("https://user:pw@api.hipchat.com/x", "https://example.hipchat.com/")
+    query(installable, "https://example.hipchat.com/", "&installable_url=https%3A%2F%2Fevil.example%2F")
+    body(2, b"installable_url=%zz&redirect_url=%")
+    body(3, b"")
     return seeds
 
 

@@ -438,6 +438,107 @@ struct AttackTests {
         }
     }
 
+    // MARK: The browser flows
+
+    @Test(
+        "installedUrl and uninstalledUrl links cannot plant, replace or remove an installation, reach elsewhere, or redirect elsewhere",
+        arguments: [
+            "replayed", "rogue-hipchat-replaces", "rogue-hipchat-uninstalls", "loopback-other-port", "localhost",
+            "decimal", "userinfo", "fragment-host", "percent-encoded-host", "metadata", "installable-redirects",
+            "oversized", "redirect-elsewhere", "redirect-userinfo", "redirect-header-injection",
+            "redirect-other-port", "uninstall-while-issued",
+        ])
+    func browserFlows(_ kind: String) async throws {
+        try await StandInHipChat.with { real in
+            try await StandInHipChat.with { rogue in
+                real.accept(Fixture.oauthId, Fixture.secret)
+                let forged = "F0rgedSecretF0rgedSecretF0rgedSecretF0rg"
+                // A second trusted HipChat, run by someone else, vouching for anything.
+                rogue.accept(Fixture.oauthId, forged)
+                let t = real.port
+                let p = rogue.port
+                let site = try BrowserFlowTests.flowSite()
+                defer { site.remove() }
+                let configuration = site.configuration(trustedHosts: [
+                    TrustedHost(host: "127.0.0.1", port: t), TrustedHost(host: "127.0.0.1", port: p),
+                ])
+                try await withLiveServer(
+                    site, configuration,
+                    setup: {
+                        try await StoreSnapshot.plant(
+                            $0, apiUrl: real.apiUrl, tokenUrl: real.tokenUrl, capabilitiesUrl: real.capabilitiesUrl)
+                    }
+                ) { client, _, store in
+                    let before = try await StoreSnapshot.take(store)
+                    let back = BrowserFlowTests.back(real)
+                    var path = "/installed-browser"
+                    var installable = real.installable(oauthId: "brand-new-installation")
+                    var redirect = back
+                    var field = "installable_url"
+                    let id = "/v2/oauth/installable/none"
+                    switch kind {
+                    case "replayed":
+                        real.accept("brand-new-installation", Fixture.secret)
+                        let link = real.installable(oauthId: "brand-new-installation")
+                        let first = try await client.execute(
+                            uri: path + "?" + BrowserFlowTests.query(link, back), method: .get)
+                        #expect(first.status == .seeOther)
+                        _ = try await store.deleteInstallation(oauthId: "brand-new-installation")
+                        installable = link
+                    case "rogue-hipchat-replaces":
+                        installable = rogue.installable(secret: forged)
+                        field = "installable_url.capabilitiesUrl"
+                    case "rogue-hipchat-uninstalls":
+                        path = "/uninstalled"
+                        installable = rogue.installable(secret: nil)
+                    case "loopback-other-port": installable = "http://127.0.0.1:1\(id)"
+                    case "localhost": installable = "http://localhost:\(t)\(id)"
+                    case "decimal": installable = "http://2130706433:\(t)\(id)"
+                    case "userinfo": installable = "http://127.0.0.1:\(t)@127.0.0.1:1\(id)"
+                    case "fragment-host": installable = "http://127.0.0.1:1#@127.0.0.1:\(t)\(id)"
+                    case "percent-encoded-host": installable = "http://127.0.0.%31:\(t)\(id)"
+                    case "metadata": installable = "http://169.254.169.254/latest/meta-data/"
+                    case "installable-redirects": installable = real.base + "/v2/oauth/installable/redirect"
+                    case "oversized": installable = real.base + "/v2/oauth/installable/huge"
+                    case "redirect-elsewhere":
+                        redirect = "https://evil.example/phish"
+                        field = "redirect_url"
+                    case "redirect-userinfo":
+                        redirect = "http://127.0.0.1:\(t)@evil.example/"
+                        field = "redirect_url"
+                    case "redirect-header-injection":
+                        redirect = back + "\r\nSet-Cookie: a=b"
+                        field = "redirect_url"
+                    case "redirect-other-port":
+                        redirect = "http://127.0.0.1:1/"
+                        field = "redirect_url"
+                    default:
+                        // HipChat still issues the credentials: nothing is removed.
+                        path = "/uninstalled"
+                        installable = real.installable(secret: nil)
+                        field = ""
+                    }
+                    let response = try await client.execute(
+                        uri: path + "?" + BrowserFlowTests.query(installable, redirect), method: .get)
+                    #expect(
+                        (400..<500).contains(Int(response.status.code)) && response.status != .notFound,
+                        "\(kind): \(response.status) \(response.text)")
+                    #expect(response.headers[.location] == nil, "\(kind)")
+                    #expect(response.headers[.setCookie] == nil, "\(kind)")
+                    if !field.isEmpty { #expect(response.errorField == field, "\(kind): \(response.text)") }
+                    #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
+                    #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
+                    #expect(
+                        try await client.execute(
+                            uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
+                        ).status == .ok)
+                }
+                // Only trusted HipChats were asked, and the rogue one never for a token.
+                #expect(rogue.state.withLock { $0.tokenRequests.count } == 0, "\(kind)")
+            }
+        }
+    }
+
     // MARK: Bodies
 
     static func chunked(_ text: String, chunk: Int = 1024) -> [UInt8] {

@@ -26,7 +26,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case glance
     /// The JWT checks of the runtime, against a store holding one installation.
     case jwt
-    /// Install and update bodies as the runtime receives them, stored and read back.
+    /// Install and update bodies as the runtime receives them, stored and read back; and the
+    /// query strings of HipChat's browser flows (`installable_url`, `redirect_url`).
     case install
 
     /// Whether the target drives async code (the runtime's), which `run` needs; the others run
@@ -195,12 +196,17 @@ final class FuzzFixture: Sendable {
         return Data(base64Encoded: base64)
     }
 
-    /// The first byte says install (even) or update (odd); the rest is the request body. An
-    /// acknowledged write must read back exactly, secret and all; anything else must leave
-    /// the store as it was.
+    /// The first byte says install (even) or update (odd), and with its second bit set, a browser
+    /// flow's query string; the rest is the request body or the query. An acknowledged write
+    /// must read back exactly, secret and all; anything else must leave the store as it was.
     func checkInstall(_ bytes: [UInt8]) async {
+        guard let form = bytes.first else { return }
+        if form & 2 != 0 {
+            Self.checkBrowserFlow(String(decoding: bytes.dropFirst(), as: UTF8.self))
+            return
+        }
         await reset()
-        guard let form = bytes.first, let body = JSONNode.parse(Data(bytes.dropFirst())) else { return }
+        guard let body = JSONNode.parse(Data(bytes.dropFirst())) else { return }
         let before = try? await store.installations()
         do {
             _ = try await installer.install(body, isUpdate: form & 1 == 1)
@@ -223,6 +229,40 @@ final class FuzzFixture: Sendable {
         }
         if oauthId != Self.installation.oauthId {
             _ = try? await store.deleteInstallation(oauthId: oauthId)
+        }
+    }
+
+    /// The hosts the browser-flow checks trust: HipChat Cloud's API and a HipChat Server.
+    static let browserTrust = URLTrust(trustedHosts: [
+        .hipchatCloud, TrustedHost(host: "hipchat.example.org", port: 8443),
+    ])
+
+    /// A browser flow's parameters, checked as `hipkit serve` checks them before fetching
+    /// anything. What passes must be an `installable_url` the server may fetch and a
+    /// `redirect_url` on the HipChat that sent the browser: anything else would be a request to
+    /// elsewhere, or an open redirect.
+    static func checkBrowserFlow(_ query: String) {
+        guard let request = try? BrowserFlowRequest(query: query, trust: browserTrust) else { return }
+        func safe(_ url: URL) -> Bool {
+            let scheme = url.scheme?.lowercased()
+            return url.user == nil && url.password == nil
+                && (scheme == "https" || (scheme == "http" && URLTrust.isLoopback(url.host ?? "")))
+                && !url.absoluteString.unicodeScalars.contains { $0.value <= 0x20 || $0.value == 0x7F }
+        }
+        let installable = request.installable
+        let redirect = request.redirect
+        guard safe(installable), browserTrust.trustedHosts.contains(where: { $0.matches(installable) }) else {
+            fatalError("an installable_url off the trusted hosts was accepted: \(installable)")
+        }
+        let host = redirect.host?.lowercased() ?? ""
+        func port(_ url: URL) -> Int { url.port ?? (url.scheme?.lowercased() == "http" ? 80 : 443) }
+        let onSender = host == installable.host?.lowercased() && port(redirect) == port(installable)
+        let onTrusted = browserTrust.trustedHosts.contains { $0.matches(redirect) }
+        let onCloud =
+            TrustedHost.hipchatCloud.matches(installable) && redirect.scheme?.lowercased() == "https"
+            && (host == "hipchat.com" || host.hasSuffix(".hipchat.com"))
+        guard safe(redirect), onSender || onTrusted || onCloud else {
+            fatalError("a redirect_url off the HipChat that sent the browser was accepted: \(redirect)")
         }
     }
 

@@ -87,6 +87,44 @@ struct HipChatAPI: Sendable {
         return .granted(AccessToken(value: token, expiresIn: expiresIn, groupId: response.json?["group_id"]?.intValue))
     }
 
+    /// Fetches an `installable_url` of HipChat's browser flows: the installation's details,
+    /// which HipChat hands out once only. `url` has passed ``URLTrust`` already.
+    ///
+    /// Every refusal is 4xx, because each one is what the link says (used, expired, forged),
+    /// not a fault of this server: HipChat answers 404 to a second use.
+    func installable(_ url: URL) async throws(APIError) -> JSONNode {
+        var request = OutgoingRequest(url: url)
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let response: OutgoingResponse
+        do {
+            response = try await http.send(request)
+        } catch .tooLarge {
+            throw APIError(
+                .badRequest, "the installable_url answered more than 1 MiB; HipChat's answer is a few hundred bytes",
+                field: "installable_url")
+        } catch {
+            throw APIError(.badGateway, "the installable_url cannot be reached: \(error)", field: "installable_url")
+        }
+        guard response.isSuccess else {
+            let reason =
+                switch response.status {
+                case 404, 410:
+                    "; HipChat gives an installation's details once only, so this link was used already or has expired"
+                case 300..<400: " (redirects are not followed)"
+                default: ""
+                }
+            throw APIError(
+                .badRequest, "the installable_url answered \(response.status)\(reason); nothing was stored",
+                field: "installable_url")
+        }
+        guard let document = response.json, document.dictionaryValue != nil else {
+            throw APIError(
+                .badRequest, "the installable_url did not answer a JSON object; nothing was stored",
+                field: "installable_url")
+        }
+        return document
+    }
+
     /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.
     func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONNode, token: String)
         async throws(APIError) -> OutgoingResponse

@@ -134,22 +134,32 @@ struct InstallHandler: Sendable {
         guard let installation = try await lookup(oauthId) else {
             throw APIError(.notFound, "no installation \(oauthId)")
         }
-        if verifyInstalls {
-            var allowed = false
-            if JWTVerifier.token(in: request) != nil {
-                let token = try await verifier.verify(request)
-                guard token.installation.oauthId == oauthId else {
-                    throw APIError(.forbidden, "the token belongs to another installation")
-                }
-                allowed = true
-            } else if let tokenUrl = installation.tokenUrl {
+        var vouched = false
+        if verifyInstalls, JWTVerifier.token(in: request) != nil {
+            let token = try await verifier.verify(request)
+            guard token.installation.oauthId == oauthId else {
+                throw APIError(.forbidden, "the token belongs to another installation")
+            }
+            vouched = true
+        }
+        try await remove(installation, vouched: vouched)
+        return Response(status: .noContent)
+    }
+
+    /// Removes `installation` once HipChat has let go of it: `vouched` (the request carried the
+    /// installation's own JWT), or its token endpoint refuses the credentials.
+    func remove(_ installation: Installation, vouched: Bool) async throws(APIError) {
+        let oauthId = installation.oauthId
+        if verifyInstalls && !vouched {
+            var revoked = false
+            if let tokenUrl = installation.tokenUrl {
                 if case .refused = try await api.token(
                     tokenUrl: tokenUrl, oauthId: oauthId, oauthSecret: installation.oauthSecret)
                 {
-                    allowed = true
+                    revoked = true
                 }
             }
-            guard allowed else {
+            guard revoked else {
                 throw APIError(.forbidden, "HipChat still accepts this installation's credentials; it was not removed")
             }
         }
@@ -161,10 +171,9 @@ struct InstallHandler: Sendable {
         }
         await tokens.forget(oauthId)
         logger.info("uninstalled", metadata: ["oauthId": "\(oauthId)"])
-        return Response(status: .noContent)
     }
 
-    private func lookup(_ oauthId: String) async throws(APIError) -> Installation? {
+    func lookup(_ oauthId: String) async throws(APIError) -> Installation? {
         do {
             return try await store.installation(oauthId: oauthId)
         } catch {

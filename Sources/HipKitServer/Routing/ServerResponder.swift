@@ -8,7 +8,7 @@ import Logging
 /// Routes come from the build being served (descriptor and runtime manifest), which can change
 /// while the server runs, so they are looked up per request in the current ``SiteSnapshot``
 /// rather than registered once in a router. Order: health, admin API, then the descriptor's
-/// install paths, glances, webhooks, settings, the descriptor itself, views, and files.
+/// browser flows and install paths, glances, webhooks, settings, the descriptor itself, views, and files.
 struct ServerResponder: HTTPResponder {
     typealias Context = BasicRequestContext
 
@@ -97,6 +97,9 @@ struct ServerResponder: HTTPResponder {
         }
 
         let routes = snapshot.routes
+        if let flow = routes.browserFlows[path], request.method != .post, request.method != .delete {
+            return try await install.browserFlow(flow, request: request)
+        }
         if let installPath = routes.installPath {
             if path == installPath {
                 guard request.method == .post else {

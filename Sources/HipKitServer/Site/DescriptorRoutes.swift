@@ -25,6 +25,8 @@ struct DescriptorRoutes: Sendable {
     var glances: [Routed<ConnectDescriptor.Glance>] = []
     var installPath: String?
     var updatePath: String?
+    /// HipChat's browser flows (`installedUrl`, `updatedUrl`, `uninstalledUrl`) by path.
+    var browserFlows: [String: BrowserFlow] = [:]
     /// Webhooks with a usable `url`.
     var webhooks: [Routed<ConnectDescriptor.Webhook>] = []
 
@@ -82,6 +84,15 @@ struct DescriptorRoutes: Sendable {
         if let installable = descriptor.installable {
             routes.installPath = resolve(installable.callbackUrl, "installable callbackUrl")
             routes.updatePath = resolve(installable.updateCallbackUrl, "installable updateCallbackUrl")
+            let flows: [(BrowserFlow, Located<String>?)] = [
+                (.installed, installable.installedUrl), (.updated, installable.updatedUrl),
+                (.uninstalled, installable.uninstalledUrl),
+            ]
+            for (flow, url) in flows {
+                guard let path = resolve(url, "installable \(flow.rawValue)") else { continue }
+                // One path for two flows: HipChat's parameters do not say which, so the first wins.
+                if routes.browserFlows[path] == nil { routes.browserFlows[path] = flow }
+            }
         }
         for webhook in descriptor.webhooks {
             guard let path = resolve(webhook.url, ModuleKind.webhook.rawValue) else { continue }

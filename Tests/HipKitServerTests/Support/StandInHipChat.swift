@@ -38,6 +38,9 @@ final class StandInHipChat: Sendable {
         /// How the token endpoint answers everyone: nil grants as usual; a status answers that
         /// status; 200 answers an empty access_token.
         var tokenFailure: Int?
+        /// Installation details the browser flows read, by id: each is answered once, then 404.
+        var installables: [String: String] = [:]
+        var installableRequests = 0
     }
 
     let state = Mutex(State())
@@ -56,6 +59,22 @@ final class StandInHipChat: Sendable {
         }
     }
     func revoke(_ oauthId: String) { state.withLock { $0.credentials[oauthId] = nil } }
+
+    /// A single-use `installable_url` answering an installation's details, as HipChat's did.
+    func installable(
+        oauthId: String = Fixture.oauthId, secret: String? = Fixture.secret, roomId: Int? = nil,
+        capabilitiesUrl: String? = nil
+    ) -> String {
+        var details: [String: Any] = [
+            "oauthId": oauthId, "capabilitiesUrl": capabilitiesUrl ?? self.capabilitiesUrl, "groupId": 9001,
+        ]
+        if let secret { details["oauthSecret"] = secret }
+        if let roomId { details["roomId"] = roomId }
+        let text = String(decoding: try! JSONSerialization.data(withJSONObject: details), as: UTF8.self)
+        let id = UUID().uuidString
+        state.withLock { $0.installables[id] = text }
+        return base + "/v2/oauth/installable/" + id
+    }
 
     /// Runs `body` while the stand-in listens on 127.0.0.1 on a free port.
     static func with<T: Sendable>(_ body: @Sendable (StandInHipChat) async throws -> T) async throws -> T {
@@ -198,6 +217,33 @@ final class StandInHipChat: Sendable {
         }
         router.post("/v2/addon/ui/room/:room", use: push)
         router.post("/v2/addon/ui/group/:group", use: push)
+        router.get("/v2/oauth/installable/:id") { _, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            let answer = self.state.withLock { state -> String? in
+                state.installableRequests += 1
+                return state.installables.removeValue(forKey: id)
+            }
+            switch (id, answer) {
+            case (_, let text?):
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: text)))
+            case ("huge", _):
+                // More than the 1 MiB a server reads of an answer.
+                let padding = String(repeating: "x", count: 2 << 20)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"oauthId": "a", "padding": "\#(padding)"}"#)))
+            case ("page", _):
+                return Response(
+                    status: .ok, headers: [.contentType: "text/html"],
+                    body: .init(byteBuffer: ByteBuffer(string: "<html>not the details</html>")))
+            case ("redirect", _):
+                return Response(status: .found, headers: [.location: self.base + "/v2/oauth/installable/page"])
+            default:
+                return Response(status: .notFound)
+            }
+        }
         return router
     }
 }
