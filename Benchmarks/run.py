@@ -18,6 +18,7 @@ import hashlib
 import datetime
 import json
 import os
+import re
 import platform
 import shutil
 import signal
@@ -44,7 +45,7 @@ NGINX = "/usr/sbin/nginx"
 
 # (command, Debian package) — all in bookworm's main archive.
 TOOLS = [("hugo", "hugo"), ("cmark-gfm", "cmark-gfm"), (NGINX, "nginx"), ("wrk", "wrk"),
-         ("hyperfine", "hyperfine"), (GNU_TIME, "time")]
+         ("hyperfine", "hyperfine"), (GNU_TIME, "time"), ("valgrind", "valgrind")]
 
 # Repetitions, chosen so the whole run fits in 15 minutes on 2 cores (see README.md).
 FULL = {
@@ -55,6 +56,7 @@ FULL = {
     "wrk_seconds": 5,
     "wrk_rounds": 3,
     "dev_edits": 30,
+    "callgrind_sizes": [1000, 10000],
 }
 QUICK = {
     "sizes": [100, 1000],
@@ -64,6 +66,7 @@ QUICK = {
     "wrk_seconds": 2,
     "wrk_rounds": 1,
     "dev_edits": 8,
+    "callgrind_sizes": [100],
 }
 
 WRK_THREADS = 2
@@ -252,6 +255,30 @@ def timed_parallel(jobs):
     return elapsed, max(peaks) if peaks else 0
 
 
+def instructions(argv, cwd=None):
+    """Instructions `argv` executes, all threads and children's own work included, as
+    `valgrind --tool=callgrind` counts them (its "Collected" Ir): a figure that does not depend
+    on the machine's load, unlike a timing."""
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + [str(a) for a in argv],
+                       cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    text = p.stderr.decode(errors="replace")
+    found = re.search(r"Collected : (\d+)", text)
+    if p.returncode != 0 or not found:
+        raise BenchError("callgrind %s: exit %d: %s" % (argv[0], p.returncode, text[-1000:]))
+    return int(found.group(1))
+
+
+def callgrind_binary(ctx):
+    """The hipkit binary without its debug information, which Debian's valgrind (3.19) cannot
+    read from a Swift 6 release build (DWARF 5 forms it does not know): the same code, so the same
+    instruction count. Made once per run, in the work folder."""
+    if "callgrind_hipkit" not in ctx:
+        stripped = ctx["work"] / "hipkit-stripped"
+        subprocess.run(["objcopy", "--strip-debug", ctx["hipkit"], str(stripped)], check=True)
+        ctx["callgrind_hipkit"] = str(stripped)
+    return ctx["callgrind_hipkit"]
+
+
 def hyperfine(commands, runs, workdir, name, warmup=3, prepare=None):
     """Runs hyperfine (no shell, -N) over {label: argv}; returns {label: {median, mean, stddev,
     min, max, runs}} in seconds."""
@@ -342,7 +369,9 @@ def bench_build(ctx, n):
     bodies, total = sitegen.markdown_site(base / "md", n, ctx["seed"])
     hk = base / "hipkit"
     hg = base / "hugo"
-    sitegen.hipkit_site(hk, base / "md")
+    # hipkit builds the `full` scaffold (its add-on, views and Marketplace listing) with the pages;
+    # Hugo builds the same Markdown.
+    sitegen.hipkit_site(hk, base / "md", scaffold_with=hipkit)
     sitegen.hugo_site(hg, base / "md", sitegen.hugo_shell(ROOT / "templates" / "layouts"))
 
     # cmark-gfm, the floor: the same Markdown (bodies without front matter) rendered with the
@@ -366,7 +395,7 @@ def bench_build(ctx, n):
     # once with the cache before the rounds; each round then times `hipkit build` there again — the
     # second of two builds with nothing changed in between.
     hk_cached = base / "hipkit-cached"
-    sitegen.hipkit_site(hk_cached, base / "md")
+    sitegen.hipkit_site(hk_cached, base / "md", scaffold_with=hipkit)
 
     def hipkit_clean():
         rmtree(hk / "dist", hk / ".hipkit")
@@ -406,27 +435,43 @@ def bench_build(ctx, n):
             samples[name].append(t)
             peaks[name].append(peak)
     med = {k: median(v) for k, v in samples.items()}
+    counted = None
+    if n in cfg["callgrind_sizes"]:
+        log("build/%d: instructions under callgrind (hipkit clean build, cmark-gfm)" % n)
+        rmtree(hk / "dist", hk / ".hipkit")
+        counted = {"hipkit": instructions([callgrind_binary(ctx), "build", str(hk), "--no-cache"]),
+                   "cmark": sum(instructions(argv) for argv, _ in cmark_jobs)}
     res.measurements["build_%d" % n] = {
+        "instructions": counted,
         "pages": n, "markdown_bytes": total, "rounds": rounds, "seconds": samples, "median_seconds": med,
         "peak_rss_kib": peaks, "median_peak_rss_mib": {k: round(median(v) / 1024, 1) for k, v in peaks.items()},
         "sample_page": sample, "sample_page_bytes": {"hipkit": hk_size, "hugo": hg_size},
         "hipkit_cache_filling_build_seconds": fill_seconds,
     }
     per = lambda t: "%s (%.3f ms/page)" % (fmt_time(t), t / n * 1000)  # noqa: E731
-    target_hugo = n >= 1000
+    # The targets apply from 1,000 pages; at 100 a build is mostly start-up and the scaffold.
+    targeted = n >= 1000
+    label = "clean build, `full` + %s pages" % format(n, ",")
     r_hugo = med["hipkit"] / med["hugo"]
-    res.row("build", "build %s pages: hipkit vs Hugo" % format(n, ","), per(med["hipkit"]), "Hugo " + per(med["hugo"]),
-            r_hugo, "hipkit/Hugo", "≤ 0.5×" if target_hugo else "", (r_hugo <= 0.5) if target_hugo else None)
+    res.row("build", label + ": hipkit vs Hugo", per(med["hipkit"]), "Hugo " + per(med["hugo"]),
+            r_hugo, "hipkit/Hugo", "≤ 0.4×" if targeted else "", (r_hugo <= 0.4) if targeted else None)
     r_cmark = med["hipkit"] / med["cmark"]
-    res.row("build", "build %s pages: hipkit vs cmark-gfm" % format(n, ","), per(med["hipkit"]),
-            "cmark-gfm " + per(med["cmark"]), r_cmark, "hipkit/cmark", "≤ 1.5×", r_cmark <= 1.5)
+    res.row("build", label + ": hipkit vs cmark-gfm, time", per(med["hipkit"]),
+            "cmark-gfm " + per(med["cmark"]), r_cmark, "hipkit/cmark", "", None)
+    if counted:
+        r_ir = counted["hipkit"] / counted["cmark"]
+        res.row("build", label + ": hipkit vs cmark-gfm, instructions (callgrind)",
+                "%.2f G" % (counted["hipkit"] / 1e9), "cmark-gfm %.2f G" % (counted["cmark"] / 1e9),
+                r_ir, "hipkit/cmark", "≤ 2×" if targeted else "", (r_ir <= 2.0) if targeted else None)
     r_re = med["hipkit_rebuild"] / med["hipkit"]
     res.row("build", "no-change rebuild, %s pages" % format(n, ","), fmt_time(med["hipkit_rebuild"]),
-            "clean " + fmt_time(med["hipkit"]), r_re, "rebuild/clean", "< 0.10×", r_re < 0.10)
+            "clean " + fmt_time(med["hipkit"]), r_re, "rebuild/clean", "< 0.10×" if targeted else "",
+            (r_re < 0.10) if targeted else None)
     if n == max(cfg["sizes"]):
         mh, mg = median(peaks["hipkit"]) / 1024, median(peaks["hugo"]) / 1024
+        big = n >= 10000
         res.row("build", "build %s pages: peak memory" % format(n, ","), "%.0f MB" % mh, "Hugo %.0f MB" % mg,
-                mh / mg, "hipkit/Hugo", "", None)
+                mh / mg, "hipkit/Hugo", "≤ 0.1×" if big else "", (mh / mg <= 0.1) if big else None)
     log("build/%d: hipkit %s, Hugo %s, cmark-gfm %s, rebuild %s" % (
         n, fmt_time(med["hipkit"]), fmt_time(med["hugo"]), fmt_time(med["cmark"]), fmt_time(med["hipkit_rebuild"])))
     rmtree(base)
@@ -452,10 +497,10 @@ def bench_cold(ctx):
     out = hyperfine(commands, runs, work, "cold", prepare=prepare)
     res.measurements["cold_start"] = out
     b, v, floor = out["build"]["median"], out["validate"]["median"], out["version"]["median"]
-    res.row("cold", "cold `hipkit build` of `full`", fmt_time(b), "`hipkit --version` " + fmt_time(floor),
-            b / floor, "build/--version", "< 50 ms", b < 0.050)
+    res.row("cold", "cold `hipkit build` of `full` (no cache)", fmt_time(b), "`hipkit --version` " + fmt_time(floor),
+            b / floor, "build/--version", "< 80 ms", b < 0.080)
     res.row("cold", "`hipkit validate` of `full`", fmt_time(v), "`hipkit --version` " + fmt_time(floor),
-            v / floor, "validate/--version", "", None)
+            v / floor, "validate/--version", "< 30 ms", v < 0.030)
     log("cold start: build %s, validate %s, --version %s" % (fmt_time(b), fmt_time(v), fmt_time(floor)))
 
 
@@ -622,9 +667,12 @@ def pending_serving(res, why):
     for figure, target in (("serve 5 KB HTML page: req/s", "≥ 0.8×"), ("serve 5 KB HTML page: p99", "≤ 2×"),
                            ("serve static glance JSON: req/s", "≥ 0.8×"), ("serve static glance JSON: p99", "≤ 2×"),
                            ("serve 1 MB asset: req/s", ""), ("serve 1 MB asset: p99", ""),
-                           ("glance queryUrl with JWT check: req/s", "≥ 0.8×"),
+                           ("serve 1,000-page preview: req/s", "≥ 0.8×"), ("serve 1,000-page preview: p99", "≤ 2×"),
+                           ("glance queryUrl with JWT check: req/s", "≥ 0.5×"),
                            ("glance queryUrl with JWT check: p99", "≤ 2×"),
-                           ("`hipkit serve` RSS idle", "< 30 MB"), ("`hipkit serve` RSS under load", "")):
+                           ("`hipkit serve` RSS idle, `full`", "< 30 MB"),
+                           ("`hipkit serve` RSS idle, 1,000-page site", "< 40 MB"),
+                           ("`hipkit serve` RSS under load (peak)", "< 60 MB")):
         res.row("serve", figure, "—", "—", None, "", target, None, True, why)
 
 
@@ -634,8 +682,28 @@ def bench_serving(ctx):
         log("serving: `hipkit serve` does not exist in this build; rows marked pending")
         pending_serving(res, "pending `hipkit serve`")
         return
+    # Idle memory with the `full` scaffold: a server started on its build, before any request.
+    full = work / "serve-full"
+    rmtree(full)
+    subprocess.run([hipkit, "init", str(full), "--template", "full"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([hipkit, "build", str(full)], check=True, stdout=subprocess.DEVNULL)
+    full_port = free_port()
+    full_server = Server("hipkit", [hipkit, "serve", str(full / "dist"), "--host", "127.0.0.1", "--port",
+                                    str(full_port), "--data", str(full / ".hipkit"), "--no-verify-installs"],
+                         full_port, work / "hipkit-serve-full.out")
+    try:
+        time.sleep(1.0)
+        full_idle_kib = rss_kib(full_server.proc.pid)
+    finally:
+        full_server.stop()
+
+    # The serving site: a public page, a glance, a 1 MB asset, and 1,000 generated pages, whose
+    # preview (`_preview/index.html`) lists them all.
     project = work / "serve"
     sitegen.serve_project(project, ctx["seed"])
+    sitegen.markdown_site(work / "serve-md", 1000, ctx["seed"])
+    for f in sorted((work / "serve-md").iterdir()):
+        os.link(f, project / "pages" / f.name)
     dist = project / "dist"
     subprocess.run([hipkit, "build", str(project), "--out", str(dist)], check=True, stdout=subprocess.DEVNULL)
     # The glance's data is written to dist/glances/KEY.json, which is also its default queryUrl:
@@ -651,6 +719,8 @@ def bench_serving(ctx):
     html_path = "/about.html"
     static_glance = "/assets/glance.json"
     asset_path = "/assets/blob.bin"
+    preview_path = "/_preview/index.html"
+    preview_bytes = (dist / "_preview" / "index.html").stat().st_size
     html_bytes = (dist / "about.html").stat().st_size
     glance_bytes = (dist / "assets" / "glance.json").stat().st_size
 
@@ -684,7 +754,8 @@ def bench_serving(ctx):
         auth = "Authorization: JWT " + token
 
         checks = [(server, html_path, ()), (nginx, html_path, ()), (server, static_glance, ()), (nginx, static_glance, ()),
-                  (server, asset_path, ()), (nginx, asset_path, ()), (server, glance_path, (auth,)), (nginx, glance_path, ())]
+                  (server, asset_path, ()), (nginx, asset_path, ()), (server, glance_path, (auth,)), (nginx, glance_path, ()),
+                  (server, preview_path, ()), (nginx, preview_path, ())]
         for srv, path, headers in checks:
             code, body = request(srv.url(path), headers=dict(h.split(": ", 1) for h in headers))
             if code != 200:
@@ -697,6 +768,7 @@ def bench_serving(ctx):
         cases = [("html", "5 KB HTML page", html_path, html_path, ()),
                  ("glance", "static glance JSON", static_glance, static_glance, ()),
                  ("asset", "1 MB asset", asset_path, asset_path, ()),
+                 ("preview", "1,000-page preview", preview_path, preview_path, ()),
                  ("jwt", "glance queryUrl with JWT check", glance_path, glance_path, (auth,))]
         seconds, rounds = cfg["wrk_seconds"], cfg["wrk_rounds"]
         samples = {key: {"hipkit": [], "nginx": []} for key, *_ in cases}
@@ -739,13 +811,16 @@ def bench_serving(ctx):
         }
     res.measurements["serving"] = {
         "wrk": {"threads": WRK_THREADS, "connections": WRK_CONNECTIONS, "seconds": seconds, "rounds": rounds},
-        "paths": {"html": html_path, "html_bytes": html_bytes, "static_glance": static_glance,
+        "paths": {"html": html_path, "html_bytes": html_bytes, "preview": preview_path, "preview_bytes": preview_bytes,
+                  "static_glance": static_glance,
                   "glance_bytes": glance_bytes, "query_url": glance_path, "asset": asset_path},
         "samples": samples, "medians": meds,
-        "rss_kib": {"hipkit_idle": idle_kib, "hipkit_load_samples": load_rss, "hipkit_after": after_kib,
+        "rss_kib": {"hipkit_idle_full": full_idle_kib, "hipkit_idle": idle_kib, "hipkit_load_samples": load_rss, "hipkit_after": after_kib,
                     "nginx_master_and_workers": nginx_idle},
     }
-    targets = {"html": True, "glance": True, "jwt": True, "asset": False}
+    # The lowest req/s ratio each answer must reach (None: no target); p99 ≤ 2× nginx's wherever
+    # there is one. The JWT-checked query does work nginx does not, against nginx's static file.
+    targets = {"html": 0.8, "glance": 0.8, "preview": 0.8, "jwt": 0.5, "asset": None}
     for key, label, *_ in cases:
         m = meds[key]
         rr = m["hipkit"]["rps"] / m["nginx"]["rps"]
@@ -754,16 +829,21 @@ def bench_serving(ctx):
         t = targets[key]
         res.row("serve", "serve %s: req/s" % label if key != "jwt" else "%s: req/s" % label,
                 "%.0f/s" % m["hipkit"]["rps"], "%s %.0f/s" % (ref, m["nginx"]["rps"]),
-                rr, "hipkit/nginx", "≥ 0.8×" if t else "", (rr >= 0.8) if t else None)
+                rr, "hipkit/nginx", "≥ %.1f×" % t if t else "", (rr >= t) if t else None)
         res.row("serve", "serve %s: p99" % label if key != "jwt" else "%s: p99" % label,
                 fmt_time(m["hipkit"]["p99"]), "%s %s" % (ref, fmt_time(m["nginx"]["p99"])),
                 pr, "hipkit/nginx", "≤ 2×" if t else "", (pr <= 2.0) if t else None)
+    nginx_mb = nginx_idle / 1024 if nginx_idle else None
+    full_mb = (full_idle_kib or 0) / 1024
     idle_mb = (idle_kib or 0) / 1024
     load_mb = (max(load_rss) if load_rss else 0) / 1024
-    res.row("serve", "`hipkit serve` RSS idle", "%.1f MB" % idle_mb, "nginx (master+2 workers) %.1f MB" % (nginx_idle / 1024),
-            idle_mb / (nginx_idle / 1024) if nginx_idle else None, "hipkit/nginx", "< 30 MB", idle_mb < 30)
+    nginx_ref = "nginx (master+2 workers) %.1f MB" % nginx_mb if nginx_mb else "nginx —"
+    res.row("serve", "`hipkit serve` RSS idle, `full`", "%.1f MB" % full_mb, nginx_ref,
+            full_mb / nginx_mb if nginx_mb else None, "hipkit/nginx", "< 30 MB", full_mb < 30)
+    res.row("serve", "`hipkit serve` RSS idle, 1,000-page site", "%.1f MB" % idle_mb, nginx_ref,
+            idle_mb / nginx_mb if nginx_mb else None, "hipkit/nginx", "< 40 MB", idle_mb < 40)
     res.row("serve", "`hipkit serve` RSS under load (peak)", "%.1f MB" % load_mb, "idle %.1f MB" % idle_mb,
-            load_mb / idle_mb if idle_mb else None, "load/idle", "", None)
+            load_mb / idle_mb if idle_mb else None, "load/idle", "< 60 MB", load_mb < 60)
 
 
 def bench_stores(ctx):

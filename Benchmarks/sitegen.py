@@ -7,6 +7,7 @@ benchmark the same bytes. Only the Python standard library is used.
 import json
 import os
 import random
+import subprocess
 from pathlib import Path
 
 WORDS = """
@@ -158,11 +159,17 @@ baseUrl: https://bench.example.com
 """
 
 
-def hipkit_site(root, pages_dir):
-    """A hipkit project at root whose pages/ is pages_dir's files (hard links)."""
+def hipkit_site(root, pages_dir, scaffold_with=None):
+    """A hipkit project at root whose pages/ holds pages_dir's files (hard links). With
+    scaffold_with (a hipkit binary), the project is first `hipkit init --template full`: the
+    scaffold's add-on, views and Marketplace listing, with the generated pages beside its own."""
     root = Path(root)
-    (root / "pages").mkdir(parents=True, exist_ok=True)
-    (root / "addon.yaml").write_text(ADDON_FOR_PAGES)
+    if scaffold_with:
+        subprocess.run([str(scaffold_with), "init", str(root), "--template", "full"], check=True,
+                       stdout=subprocess.DEVNULL)
+    else:
+        (root / "pages").mkdir(parents=True, exist_ok=True)
+        (root / "addon.yaml").write_text(ADDON_FOR_PAGES)
     for f in sorted(Path(pages_dir).iterdir()):
         os.link(f, root / "pages" / f.name)
 
