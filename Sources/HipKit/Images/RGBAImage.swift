@@ -85,9 +85,12 @@ struct RGBAImage: Sendable, Hashable {
             try checkSize(width, height, .png)
             // Any colour type, bit depth or gamma comes out as 8-bit sRGB with alpha.
             image.format = formatRGBA
-            var pixels = [UInt8](repeating: 0, count: width * height * 4)
-            let finished = pixels.withUnsafeMutableBytes { out in
-                png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
+            // libpng writes every byte, so the buffer is not cleared first.
+            var finished: Int32 = 0
+            let byteCount = width * height * 4
+            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
+                finished = png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
+                count = finished != 0 ? byteCount : 0
             }
             guard finished != 0 else {
                 throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
@@ -124,17 +127,20 @@ struct RGBAImage: Sendable, Hashable {
                 throw ImageError(.unsupportedFormat, "CMYK JPEG images are not supported; save the image as RGB")
             }
             try checkSize(Int(width), Int(height), .jpeg)
-            var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
+            // libjpeg-turbo writes every byte, so the buffer is not cleared first.
             // ACCURATEDCT: the integer IDCT, whose SIMD and plain-C versions give identical
             // pixels, so output does not depend on the CPU. LIMITSCANS: refuse progressive files
             // with absurd scan counts that would take minutes to decode. STOPONWARNING: libjpeg
             // only warns about a truncated file and fills the rest with grey; a listing image
             // made from that would be wrong, so any warning is an error.
             let flags = Int32(TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING)
-            let status = pixels.withUnsafeMutableBufferPointer { out in
-                tjDecompress2(
+            var status: Int32 = -1
+            let byteCount = Int(width) * Int(height) * 4
+            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
+                status = tjDecompress2(
                     handle, jpeg.baseAddress, UInt(jpeg.count), out.baseAddress, width, 0, height,
                     Int32(TJPF_RGBA.rawValue), flags)
+                count = status == 0 ? byteCount : 0
             }
             guard status == 0 else {
                 throw ImageError(.corrupt, "the JPEG data is damaged: \(String(cString: tjGetErrorStr2(handle)))")
@@ -190,14 +196,16 @@ struct RGBAImage: Sendable, Hashable {
         image.height = png_uint_32(height)
         image.format = channels == 4 ? Self.formatRGBA : png_uint_32(PNG_FORMAT_RGB)
         defer { png_image_free(&image) }
-        var output = [UInt8](repeating: 0, count: capacity)
         var size = png_alloc_size_t(capacity)
-        let ok = output.withUnsafeMutableBytes { out in
-            samples.withUnsafeBytes { input in
+        var ok: Int32 = 0
+        // libpng writes the first `size` bytes; only those are kept, so nothing is cleared first.
+        let output = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+            ok = samples.withUnsafeBytes { input in
                 png_image_write_to_memory(&image, out.baseAddress, &size, 0, input.baseAddress, 0, nil)
             }
+            count = ok != 0 ? min(Int(size), capacity) : 0
         }
-        if ok != 0 { return (Data(output[0..<Int(size)]), Int(size)) }
+        if ok != 0 { return (Data(output), Int(size)) }
         if Int(size) > capacity { return (nil, Int(size)) }
         throw ImageError(.corrupt, "cannot encode PNG: \(Self.message(of: image))")
     }

@@ -24,14 +24,24 @@ struct ListingBundle {
         }
         let logo = listing.logo.map { add($0, as: "logo") }
         let banner = listing.banner.map { add($0, as: "banner") }
+        // Making a crop (decode, resample, encode) is most of a build with a listing, and each
+        // is independent of the others: they are made side by side, one per core.
+        let sources = listing.highlights.map { $0.crop == nil ? $0.screenshot?.data : nil }
+        let made = ResultSlots<Result<Data, any Error>>(count: sources.count)
+        DispatchQueue.concurrentPerform(iterations: sources.count) { i in
+            guard let source = sources[i] else { return }
+            made[i] = Result {
+                try ImageCropper.crop(
+                    source, toWidth: ListingSchema.cropSize.width, height: ListingSchema.cropSize.height)
+            }
+        }
         var highlights: [(screenshot: String?, crop: String?)] = []
         for (i, highlight) in listing.highlights.enumerated() {
             let screenshot = highlight.screenshot.map { add($0, as: "highlight-\(i + 1)") }
             var crop = highlight.crop.map { add($0, as: "highlight-\(i + 1)") }
-            if crop == nil, let source = highlight.screenshot {
+            if crop == nil, let source = highlight.screenshot, let result = made[i] {
                 do {
-                    let data = try ImageCropper.crop(
-                        source.data, toWidth: ListingSchema.cropSize.width, height: ListingSchema.cropSize.height)
+                    let data = try result.get()
                     let path =
                         "images/highlight-\(i + 1)-\(ListingSchema.cropSize.width)x\(ListingSchema.cropSize.height).png"
                     images.append(SiteFile(path: path, data: data))
