@@ -28,7 +28,9 @@ struct ValidateCommand: ParsableCommand {
     var environment: String?
 
     func run() throws {
-        let outcome = try Output.run { try ProjectBuild.prepare(path, options: LoadOptions(environment: environment)) }
+        let outcome = try Output.run {
+            try ProjectBuild.prepare(path, options: LoadOptions(environment: environment), checkOnly: true)
+        }
         Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
         if format == .human && outcome.diagnostics.isEmpty {
             Output.say("\(outcome.project?.specFile ?? path): valid")

@@ -13,6 +13,9 @@ public struct BuildContext: Sendable {
     public let displayDirectory: String
     /// Where rendered pages are kept between builds; nil renders every page.
     public let cache: BuildCache?
+    /// Only the diagnostics are wanted (`hipkit validate`): a step may check what it would make
+    /// without making it, where that is much cheaper and finds the same problems.
+    public let checkOnly: Bool
 
     /// The site so far, with where each file came from (a project file, or what made it).
     public internal(set) var files: [SiteFile] = []
@@ -29,10 +32,11 @@ public struct BuildContext: Sendable {
     var titles: [String: String] = [:]
     var linkedAssets: [String] = []
 
-    public init(project: AddonProject, cache: BuildCache? = nil) {
+    public init(project: AddonProject, cache: BuildCache? = nil, checkOnly: Bool = false) {
         self.project = project
         self.displayDirectory = (project.specFile as NSString).deletingLastPathComponent
         self.cache = cache
+        self.checkOnly = checkOnly
     }
 
     mutating func add(_ file: SiteFile, from origin: String) {

@@ -148,12 +148,17 @@ extension BuildStep {
     }
 
     /// `marketplace/` and `marketplace.zip`, from the listing the loader read; only in a build
-    /// Marketplace can take (see ``AddonProject/isMarketplaceBuild``).
+    /// Marketplace can take (see ``AddonProject/isMarketplaceBuild``). A check only checks the
+    /// highlight crops it would make.
     static let listing = BuildStep("listing") { context in
         guard let listing = context.project.listing, context.project.isMarketplaceBuild,
             let layouts = context.layouts
         else { return }
         let project = context.project
+        if context.checkOnly {
+            context.diagnostics += ListingBundle(project: project, listing: listing, layouts: layouts).check()
+            return
+        }
         do {
             let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)
             let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(

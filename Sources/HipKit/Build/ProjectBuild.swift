@@ -23,6 +23,8 @@ public struct ProjectBuild: Sendable {
     /// The inputs' ``InputStamp``, taken before anything was read; kept only for a build with
     /// no diagnostics, the only kind a later build may skip.
     var inputStamp: String?
+    /// Made for its diagnostics only (`prepare(…, checkOnly: true)`): never written.
+    public private(set) var checkOnly = false
 
     public init(
         project: AddonProject?, diagnostics: [Diagnostic], sources: SourceStore, files: [SiteFile],
@@ -40,9 +42,11 @@ public struct ProjectBuild: Sendable {
     /// being rendered again, and ``write(to:)`` writes only what changed.
     /// - Parameter inputStamp: the fingerprint ``check(_:options:output:)`` took, so that it
     ///   is not taken twice; nil to take it here.
+    /// - Parameter checkOnly: only the diagnostics are wanted (`hipkit validate`); the files
+    ///   may be left incomplete (see ``BuildContext/checkOnly``), so such a build is never written.
     public static func prepare(
         _ path: String, options: LoadOptions = LoadOptions(), loader: ProjectLoader = ProjectLoader(),
-        cached: Bool = false, inputStamp: String? = nil
+        cached: Bool = false, inputStamp: String? = nil, checkOnly: Bool = false
     ) throws -> ProjectBuild {
         // Taken first: a file saved while the build runs must make the next build look again.
         var stamp = cached ? inputStamp : nil
@@ -60,7 +64,8 @@ public struct ProjectBuild: Sendable {
             let layout = ProjectLayout(directory: project.directory)
             cacheDirectory = cached ? layout.cacheDirectory : nil
             var context = BuildContext(
-                project: project, cache: cached ? BuildCache(directory: layout.pageCacheDirectory) : nil)
+                project: project, cache: cached ? BuildCache(directory: layout.pageCacheDirectory) : nil,
+                checkOnly: checkOnly)
             timings += BuildStep.run(on: &context)
             diagnostics += context.diagnostics
             files = context.files.sorted { $0.path < $1.path }
@@ -71,6 +76,7 @@ public struct ProjectBuild: Sendable {
             cacheDirectory: cacheDirectory)
         build.timings = timings
         build.inputStamp = diagnostics.isEmpty ? stamp : nil
+        build.checkOnly = checkOnly
         return build
     }
 
@@ -80,7 +86,7 @@ public struct ProjectBuild: Sendable {
         /// has work to do.
         public var upToDateFiles: Int?
         /// The fingerprint of what the build reads, taken by the check: give it to
-        /// ``prepare(_:options:loader:cached:inputStamp:)``.
+        /// ``prepare(_:options:loader:cached:inputStamp:checkOnly:)``.
         public var inputStamp: String?
     }
 
@@ -105,6 +111,7 @@ public struct ProjectBuild: Sendable {
     @discardableResult
     public func write(to output: URL, durable: Bool = true) throws -> SiteBuilder.Outcome {
         guard let project, !hasErrors else { throw HipKitError("the project has errors; nothing was written") }
+        guard !checkOnly else { throw HipKitError("a check-only build lacks files; nothing was written") }
         var builder = SiteBuilder(cacheDirectory: cacheDirectory, durable: durable)
         builder.inputs = inputStamp
         return try builder.write(files, of: project, into: output)

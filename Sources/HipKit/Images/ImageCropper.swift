@@ -18,20 +18,44 @@ public enum ImageCropper {
     }
 
     static func crop(_ image: RGBAImage, toWidth width: Int, height: Int) throws -> RGBAImage {
+        let area = try check(width: image.width, height: image.height, toWidth: width, height: height)
+        return resample(image, area: area, toWidth: width, height: height)
+    }
+
+    /// Whether an image of `info`'s size and format can be cropped to `width`×`height`, from its
+    /// header alone: the checks of ``crop(_:toWidth:height:)`` without decoding the pixels, so
+    /// `hipkit validate` gives the same size errors as a build without making the crop.
+    public static func check(_ info: ImageInfo, toWidth width: Int, height: Int) throws {
+        guard info.width <= RGBAImage.maxPixels, info.height <= RGBAImage.maxPixels,
+            info.width * info.height <= RGBAImage.maxPixels
+        else {
+            throw ImageError(
+                .tooLarge,
+                "the \(info.format.name) image is \(info.width)×\(info.height) pixels; hipkit reads images of at most \(RGBAImage.maxPixels / 1_000_000) megapixels"
+            )
+        }
+        _ = try check(width: info.width, height: info.height, toWidth: width, height: height)
+    }
+
+    /// The area of a `sourceWidth`×`sourceHeight` image that becomes the `width`×`height`
+    /// crop, or why there is none.
+    private static func check(width sourceWidth: Int, height sourceHeight: Int, toWidth width: Int, height: Int)
+        throws -> (x: Int, y: Int, width: Int, height: Int)
+    {
         precondition(width > 0 && height > 0, "ImageCropper: the target size must be positive")
         guard width <= RGBAImage.maxPixels, height <= RGBAImage.maxPixels, width * height <= RGBAImage.maxPixels else {
             throw ImageError(
                 .tooLarge,
                 "cannot make a \(width)×\(height) image; the limit is \(RGBAImage.maxPixels / 1_000_000) megapixels")
         }
-        let area = cropArea(width: image.width, height: image.height, aspectWidth: width, aspectHeight: height)
+        let area = cropArea(width: sourceWidth, height: sourceHeight, aspectWidth: width, aspectHeight: height)
         guard area.width >= width, area.height >= height else {
             throw ImageError(
                 .tooSmall,
-                "the image is \(image.width)×\(image.height) pixels; cut to the shape of \(width)×\(height) it is \(area.width)×\(area.height), smaller than \(width)×\(height) (hipkit does not enlarge images)"
+                "the image is \(sourceWidth)×\(sourceHeight) pixels; cut to the shape of \(width)×\(height) it is \(area.width)×\(area.height), smaller than \(width)×\(height) (hipkit does not enlarge images)"
             )
         }
-        return resample(image, area: area, toWidth: width, height: height)
+        return area
     }
 
     /// The largest centred rectangle of `width`×`height` with the aspect ratio

@@ -13,6 +13,28 @@ struct ListingBundle {
 
     static let folder = "marketplace"
 
+    /// What ``files(descriptor:)`` would say of the listing, without making anything: the
+    /// crops are checked against their sources' headers (size and format), not made. For
+    /// `hipkit validate`, where making them was nearly all of the time.
+    func check() -> [Diagnostic] {
+        listing.highlights.compactMap { highlight in
+            guard highlight.crop == nil, let source = highlight.screenshot else { return nil }
+            do {
+                try ImageCropper.check(
+                    source.info, toWidth: ListingSchema.cropSize.width, height: ListingSchema.cropSize.height)
+                return nil
+            } catch {
+                return Self.cropProblem(source, error)
+            }
+        }
+    }
+
+    private static func cropProblem(_ source: MarketplaceListing.Image, _ error: any Error) -> Diagnostic {
+        .error(
+            .listingCrop, "cannot make the 580×330 crop of \(source.source): \(error)", at: source.location,
+            hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)")
+    }
+
     func files(descriptor: Data) throws -> (files: [SiteFile], diagnostics: [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         var images: [SiteFile] = []
@@ -47,11 +69,7 @@ struct ListingBundle {
                     images.append(SiteFile(path: path, data: data))
                     crop = path
                 } catch {
-                    diagnostics.append(
-                        .error(
-                            .listingCrop, "cannot make the 580×330 crop of \(source.source): \(error)",
-                            at: source.location,
-                            hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)"))
+                    diagnostics.append(Self.cropProblem(source, error))
                 }
             }
             highlights.append((screenshot, crop))

@@ -185,6 +185,24 @@ import Testing
             "expected \(c.code) at line \(c.line); got \(build.diagnostics.map { "\($0.code) \($0.location?.line ?? 0): \($0.message)" })"
         )
         if let hint = c.hint { #expect(match?.hint == hint) }
+        // `hipkit validate` checks without making the crops or the bundle, and finds the same.
+        let check = try ProjectBuild.prepare(dir.path, checkOnly: true)
+        #expect(check.diagnostics == build.diagnostics)
+    }
+
+    @Test func aCheckFindsWhatTheBuildFindsWithoutMakingTheBundle() throws {
+        let dir = try project(Self.header + Self.listing)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let build = try ProjectBuild.prepare(dir.path)
+        let check = try ProjectBuild.prepare(dir.path, checkOnly: true)
+        #expect(build.diagnostics == check.diagnostics)
+        #expect(build.files.contains { $0.path == "marketplace.zip" })
+        #expect(!check.files.contains { $0.path.hasPrefix("marketplace") })
+        // A check lacks files, so it is never written.
+        #expect(throws: HipKitError.self) {
+            try check.write(to: dir.appendingPathComponent("dist"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("dist").path))
     }
 
     @Test func imageSizeMessagesSayFoundAndWanted() throws {
