@@ -235,7 +235,9 @@ def hugo_shell(layouts_dir):
 
 
 def modules_spec(path, per_kind):
-    """An addon.yaml with per_kind glances, sidebars, dialogs and actions, all by URL (no pages)."""
+    """An addon.yaml with per_kind glances, sidebars, dialogs and actions, all by URL (no pages): the
+    views and icons on another host (an add-on whose pages live elsewhere), so that the build does
+    not ask for files of its own at those URLs."""
     lines = [
         "key: com.example.many-modules",
         "name: Many Modules",
@@ -247,14 +249,14 @@ def modules_spec(path, per_kind):
         lines += ["  - key: glance-%d" % k,
                   "    name: Glance %d" % k,
                   "    queryUrl: /glances/g%d" % k,
-                  "    icon: {url: /icons/g%d.png, url@2x: /icons/g%d@2x.png}" % (k, k),
+                  "    icon: {url: \"https://static.example.net/icons/g%d.png\", url@2x: \"https://static.example.net/icons/g%d@2x.png\"}" % (k, k),
                   "    target: sidebar-%d" % k]
     lines.append("sidebars:")
     for k in range(per_kind):
-        lines.append("  - {key: sidebar-%d, name: Sidebar %d, url: /sidebars/s%d}" % (k, k, k))
+        lines.append("  - {key: sidebar-%d, name: Sidebar %d, url: \"https://static.example.net/sidebars/s%d\"}" % (k, k, k))
     lines.append("dialogs:")
     for k in range(per_kind):
-        lines.append("  - {key: dialog-%d, title: Dialog %d, url: /dialogs/d%d, size: medium}" % (k, k, k))
+        lines.append("  - {key: dialog-%d, title: Dialog %d, url: \"https://static.example.net/dialogs/d%d\", size: medium}" % (k, k, k))
     lines.append("actions:")
     for k in range(per_kind):
         lines.append("  - {key: action-%d, name: Action %d, location: %s, target: dialog-%d}"
@@ -280,7 +282,7 @@ install: {global: true, room: true, callbackUrl: /installed}
 glances:
   - key: queue
     name: Queue
-    icon: {url: /icons/q.png, url@2x: /icons/q@2x.png}
+    icon: {url: "https://static.example.net/q.png", url@2x: "https://static.example.net/q@2x.png"}
     target: queue-sidebar
     data:
       label: "<b>4</b> to review"

@@ -59,6 +59,7 @@ public enum DiagnosticCode: String, Sendable, Hashable, CaseIterable, Codable {
     case templateTooDeep = "template-too-deep"
     case tooLong = "too-long"
     case tooManyFiles = "too-many-files"
+    case unansweredUrl = "unanswered-url"
     case unexpandedPlaceholder = "unexpanded-placeholder"
     case unknownField = "unknown-field"
     case unknownLayout = "unknown-layout"

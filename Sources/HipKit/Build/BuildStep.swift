@@ -58,7 +58,7 @@ public struct BuildStep: Sendable {
     /// Every step of a build, in the order they run.
     public static let all: [BuildStep] = [
         collectPages, loadLayouts, renderPages, copyAssets, glanceData, preview, listing, descriptor,
-        runtimeManifest, collisionCheck,
+        runtimeManifest, collisionCheck, answeredURLs,
     ]
 
     /// Runs `steps` in order over `context`, timing each.

@@ -188,6 +188,59 @@ extension BuildStep {
         context.add(SiteFile(path: RuntimeManifest.path, data: manifest.encoded()), from: BuildStep.generated)
     }
 
+    /// Every URL the spec writes relative to the base URL must be answered when the build is
+    /// served: by a file of the build (a page, an asset, the descriptor), or by `hipkit serve`
+    /// itself (``RuntimeEndpoint``). Anything else is a link HipChat would follow to a 404,
+    /// reported at the spec's line. A URL written in full (or added by `extra:`) is the user's
+    /// own pointer, to an endpoint served elsewhere, and is not checked.
+    static let answeredURLs = BuildStep("url check") { context in
+        let project = context.project
+        guard let base = URLComponents(string: project.baseUrl), let host = base.host?.lowercased() else { return }
+        let basePath = base.path.hasSuffix("/") ? base.path : base.path + "/"
+        func port(_ components: URLComponents) -> Int? {
+            components.port ?? (components.scheme?.lowercased() == "http" ? 80 : 443)
+        }
+        /// The path of `url` below the base URL, or nil when it points elsewhere.
+        func relative(_ url: String) -> String? {
+            guard let components = URLComponents(string: url),
+                components.scheme?.lowercased() == base.scheme?.lowercased(),
+                components.host?.lowercased() == host, port(components) == port(base)
+            else { return nil }
+            let path = components.path.isEmpty ? "/" : components.path
+            if path + "/" == basePath { return "" }
+            return path.hasPrefix(basePath) ? String(path.dropFirst(basePath.count)) : nil
+        }
+        let files = Set(context.files.map(\.path))
+        var answered = Set(project.descriptor.runtimeEndpoints.compactMap { relative($0.url.value) })
+        // The server answers links.self with the descriptor, wherever it points.
+        if let path = project.descriptor.selfURL.flatMap({ relative($0.value) }) { answered.insert(path) }
+        var reported = Set<String>()
+        for url in project.descriptorURLs where !url.url.contains("{") {
+            guard let path = relative(url.url), !answered.contains(path),
+                !SitePath.files(for: path).contains(where: files.contains)
+            else { continue }
+            guard reported.insert("\(url.location.map(\.description) ?? "")|\(url.url)").inserted else { continue }
+            let name = path.split(separator: "/").last.map(String.init) ?? ""
+            let isPage = path.isEmpty || path.hasSuffix("/") || !name.contains(".") || name.hasSuffix(".html")
+            var add: String
+            if isPage {
+                var page = path.hasSuffix(".html") ? String(path.dropLast(5)) : path
+                if page.isEmpty || page.hasSuffix("/") { page += "index" }
+                add = "add pages/\(page).md (it becomes \(page).html)"
+            } else {
+                add = "name a project file instead of a URL (assets/\(name), say, which the build copies)"
+            }
+            context.diagnostics.append(
+                .error(
+                    .unansweredUrl,
+                    "\(url.what) is \(url.url), under the base URL, but nothing answers it: no file of the build "
+                        + "is there, and it is no path hipkit serve answers",
+                    at: url.location,
+                    hint: "\(add); or, for something served apart from this build, write its URL in full "
+                        + "(https://…)"))
+        }
+    }
+
     /// Two files for one output path would overwrite each other: an error naming both sources,
     /// unless they are the same bytes (a page linking an asset also under `assets/`).
     static let collisionCheck = BuildStep("collision check") { context in
@@ -228,17 +281,4 @@ extension BuildStep {
 
     /// The origin of the files the build itself makes (descriptor, runtime manifest).
     static let generated = "hipkit"
-}
-
-/// Fixed slots written from `concurrentPerform`, one per index, each by one thread.
-final class ResultSlots<T: Sendable>: @unchecked Sendable {
-    private var slots: [T?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    subscript(i: Int) -> T? {
-        get { lock.withLock { slots[i] } }
-        set { lock.withLock { slots[i] = newValue } }
-    }
 }

@@ -2,8 +2,13 @@ import HipChatConnect
 
 /// Turns a capabilities descriptor into `addon.yaml`, the inverse of what `hipkit build` does.
 ///
-/// URLs that start with a base-URL placeholder (`{{localBaseUrl}}`, `${host}`) become relative;
-/// other URLs stay absolute. What the spec has no field for goes under `extra:`, so that building
+/// URLs that start with a base-URL placeholder (`{{localBaseUrl}}`, `${host}`) become relative,
+/// except, when the import is told where the add-on runs (`--base-url`), the views and images its
+/// own server answered: those are written in full on that base URL. The build asks that every
+/// relative URL be answered by itself or by `hipkit serve`, and these are not until they are
+/// moved into pages and assets; written in full, they stay on the old server meanwhile. The
+/// install callbacks, webhooks and glance queries, which `hipkit serve` answers, stay relative.
+/// Other URLs stay absolute. What the spec has no field for goes under `extra:`, so that building
 /// the spec gives the same descriptor back.
 public struct DescriptorImporter: Sendable {
     /// The base URL written into the spec for descriptors with placeholders, when none is given.
@@ -29,7 +34,7 @@ public struct DescriptorImporter: Sendable {
         } else {
             base = Self.defaultBaseUrl
         }
-        let url = URLMapper(placeholder: placeholder)
+        let url = URLMapper(placeholder: placeholder, server: baseUrl)
         var extra = Builder()
         var capabilitiesExtra = Builder()
 
@@ -47,7 +52,7 @@ public struct DescriptorImporter: Sendable {
                         {
                             continue
                         }
-                        links.add("self", url.map(link.value))
+                        links.add("self", url.answeredByHipkit(true).map(link.value))
                     case "homepage": links.add("homepage", url.map(link.value))
                     default: linksExtra.add(link.name, link.value)
                     }
@@ -97,7 +102,8 @@ public struct DescriptorImporter: Sendable {
     ) {
         let v = capability.value
         let path = [DescriptorField.capabilities.rawValue, capability.name]
-        if let field = Self.field(writing: path, in: SpecSchema.addon), let value = importValue(v, field.kind, url: url)
+        if let field = Self.field(writing: path, in: SpecSchema.addon),
+            let value = importValue(v, field.kind, url: url.answeredByHipkit(Self.isRuntimeField(field)))
         {
             spec.add(field.name, value)
             return
@@ -110,7 +116,7 @@ public struct DescriptorImporter: Sendable {
         var rest = Builder()
         for m in v.members ?? [] {
             if let field = Self.field(writing: path + [m.name], in: SpecSchema.addon),
-                let value = importValue(m.value, field.kind, url: url)
+                let value = importValue(m.value, field.kind, url: url.answeredByHipkit(Self.isRuntimeField(field)))
             {
                 spec.add(field.name, value)
             } else {
@@ -142,7 +148,8 @@ public struct DescriptorImporter: Sendable {
                 var nestedRest = Builder()
                 for o in m.value.members ?? [] {
                     if let field = Self.field(writing: [m.name, o.name], in: spec),
-                        let value = importValue(o.value, field.kind, url: url)
+                        let value = importValue(
+                            o.value, field.kind, url: url.answeredByHipkit(Self.isRuntimeField(field, of: spec)))
                     {
                         b.add(field.name, value)
                     } else {
@@ -154,7 +161,8 @@ public struct DescriptorImporter: Sendable {
                 continue
             }
             if let field = Self.field(writing: [m.name], in: spec),
-                let value = importValue(m.value, field.kind, url: url)
+                let value = importValue(
+                    m.value, field.kind, url: url.answeredByHipkit(Self.isRuntimeField(field, of: spec)))
             {
                 b.add(field.name, value)
             } else if hasExtra {
@@ -267,15 +275,37 @@ public struct DescriptorImporter: Sendable {
         return String(url[..<schemeEnd.upperBound]) + host
     }
 
-    /// Makes placeholder URLs relative: `{{localBaseUrl}}/x` → `/x`, `{{localBaseUrl}}` → `/`.
+    /// Whether `hipkit serve` answers the URL a spec field writes (install callbacks and browser
+    /// flows, webhooks, glance queries; see ``RuntimeEndpoint``), so that it stays relative.
+    static func isRuntimeField(_ field: SpecField, of object: SpecObject = SpecSchema.addon) -> Bool {
+        switch (object.name, field.name) {
+        case (SpecSchema.install.name, _), (SpecSchema.webhook.name, "url"), (SpecSchema.glance.name, "queryUrl"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Resolves placeholder URLs: `{{localBaseUrl}}/x` → `/x` (`{{localBaseUrl}}` → `/`), or
+    /// `SERVER/x` for what the add-on's own server answers when that server is known.
     struct URLMapper {
         var placeholder: String?
+        /// Where the add-on's server is (`--base-url`), if the import was told.
+        var server: String?
+        var relative = false
+
+        func answeredByHipkit(_ answered: Bool) -> URLMapper {
+            var copy = self
+            copy.relative = answered
+            return copy
+        }
 
         func map(_ v: JSONNode) -> JSONNode {
             guard let s = v.stringValue, let split = URLRule.splitPlaceholder(s) else { return v }
             let rest = split.rest
-            if rest.isEmpty { return .string("/") }
-            return .string(rest.hasPrefix("/") ? rest : "/" + rest)
+            let path = rest.isEmpty ? "/" : (rest.hasPrefix("/") ? rest : "/" + rest)
+            guard let server, !relative else { return .string(path) }
+            return .string(URLReference.join(path, to: server))
         }
     }
 

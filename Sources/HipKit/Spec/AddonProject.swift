@@ -28,6 +28,9 @@ public struct AddonProject: Sendable {
     public var webhooks: [RuntimeManifest.Webhook] = []
     /// Settings the configuration page edits, when the spec declares some.
     public var settings: [RuntimeManifest.SettingField]?
+    /// The descriptor's URL-typed values the spec wrote relative to the base URL, for the build's
+    /// check that each one is answered (a URL written in full is the user's own pointer).
+    public var descriptorURLs: [DescriptorURL] = []
 }
 
 extension AddonProject {

@@ -128,7 +128,8 @@ public struct ProjectLoader: Sendable {
             baseUrl: baseUrl ?? "https://addon.invalid", baseUrlLocation: baseLocation)
         let descriptor = translator.translate(root)
         diagnostics += translator.diagnostics
-        var checked = DescriptorValidator(origin: .built).validate(descriptor).filter { d in
+        let validation = DescriptorValidator(origin: .built).check(descriptor)
+        var checked = validation.diagnostics.filter { d in
             !(d.code == .unknownField && d.severity == .warning
                 && d.location.map(translator.quietFieldLocations.contains) == true)
                 && !(d.code == .invalidValue && d.location.map(translator.reportedValueLocations.contains) == true)
@@ -147,6 +148,9 @@ public struct ProjectLoader: Sendable {
             directory: directory, specFile: file, baseUrl: translator.baseUrl,
             descriptor: ConnectDescriptor(descriptor),
             pages: translator.pages, assets: translator.assets.sorted(), glances: translator.glances)
+        project.descriptorURLs = validation.urls.filter { url in
+            url.location.map(translator.relativeURLLocations.contains) ?? false
+        }
         project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
         if let host = options.hipchatHost {
             let base = host.hasSuffix("/") ? String(host.dropLast()) : host

@@ -10,6 +10,19 @@ public enum SitePath {
     /// The folder of ``preview``, as a URL path from the site's root: `/_preview/`.
     public static let previewFolder = "/_preview/"
 
+    /// The files of a build that may answer the request path `relative` (below the site's
+    /// folder, without the leading `/`), in the order `hipkit serve` tries them: a folder's
+    /// `index.html`, and a page asked for without its `.html`. The server and the build's check
+    /// that descriptor URLs are answered both ask here.
+    public static func files(for relative: String) -> [String] {
+        if relative.isEmpty || relative.hasSuffix("/") { return [relative + "index.html"] }
+        let name = relative.split(separator: "/").last ?? ""
+        // A name's extension is what follows its last dot, unless that dot starts or ends it.
+        let hasExtension =
+            name.lastIndex(of: ".").map { $0 != name.startIndex && $0 != name.index(before: name.endIndex) } ?? false
+        return hasExtension ? [relative] : [relative, relative + ".html"]
+    }
+
     /// Where a project file lands in the site: under `pages/` the prefix goes and Markdown
     /// becomes `.html`; other files keep their path. Same rule as ``PageReference/urlPath(forSource:)``.
     static func output(forProjectFile file: String) -> String {

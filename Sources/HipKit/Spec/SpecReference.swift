@@ -15,7 +15,11 @@ public enum SpecReference {
 
             Conventions:
             - A URL may be relative: it is joined to `baseUrl` (or the `--env` environment's, or
-              `--base-url`). `/` alone stands for `baseUrl` itself.
+              `--base-url`). `/` alone stands for `baseUrl` itself. Something must answer a
+              relative URL: a file of the build (a page, an asset) or a path `hipkit serve`
+              answers (install callbacks and browser flows, glance queries, webhooks); anything
+              else is an `unanswered-url` error. A URL written in full is not checked: use one
+              for what is served apart from the build.
             - Text users see (names, titles, hints) is a string, or `{value, i18n}` with an i18n key.
             - Every object also takes `extra:`, copied into the descriptor object as written, for
               fields hipkit does not model. Unknown fields are copied too, with a warning.

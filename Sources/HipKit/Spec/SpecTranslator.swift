@@ -23,6 +23,10 @@ struct SpecTranslator {
     /// Where fields the spec reader already warned about, or that `extra:` adds on purpose, are
     /// written: the descriptor check does not warn about them a second time.
     var quietFieldLocations = Set<SourceLocation>()
+    /// Where URLs are written relative to the base URL (`/help.html`): the build checks that each
+    /// is answered by the build or by `hipkit serve`. A URL written out in full, or added by
+    /// `extra:` as written, is the user's own pointer (an endpoint served elsewhere) and is not.
+    var relativeURLLocations = Set<SourceLocation>()
     /// Where the spec reader already reported a value as invalid, in the spec's own words: the
     /// descriptor check's `invalid-value` there, in the descriptor's words, would repeat it.
     var reportedValueLocations = Set<SourceLocation>()
@@ -275,12 +279,16 @@ struct SpecTranslator {
                         hint: "write the URL, or `/` for the base URL itself"))
                 return nil
             }
+            if !URLReference.isAbsolute(s) { relativeURLLocations.insert(node.location) }
             return .string(resolve(s), at: node.location)
         case .urls:
             guard let items = node.sequence else { return typeError(node, subject, "a list of URLs") }
             return .array(
                 items.compactMap { item in
-                    scalarText(item, subject: subject).map { JSONNode.string(resolve($0), at: item.location) }
+                    scalarText(item, subject: subject).map { text in
+                        if !URLReference.isAbsolute(text) { relativeURLLocations.insert(item.location) }
+                        return JSONNode.string(resolve(text), at: item.location)
+                    }
                 }, at: node.location)
         case .page:
             guard let s = scalarText(node, subject: subject),
@@ -504,7 +512,11 @@ struct SpecTranslator {
     private mutating func imageURL(_ s: String, at location: SourceLocation, subject: String, findTwin: Bool = false)
         -> (url: String, twin: String?, isFile: Bool)
     {
-        if URLReference.isAbsolute(s) || s.hasPrefix("/") { return (resolve(s), nil, false) }
+        if URLReference.isAbsolute(s) { return (resolve(s), nil, false) }
+        if s.hasPrefix("/") {
+            relativeURLLocations.insert(location)
+            return (resolve(s), nil, false)
+        }
         guard let file = projectFile(s, at: location, subject: subject, mustBePage: false) else {
             return (resolve(s), nil, true)
         }

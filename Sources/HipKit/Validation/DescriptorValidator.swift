@@ -1,5 +1,13 @@
 import HipChatConnect
 
+/// A URL-typed value of a descriptor: the URL, what it is in words ("glance 'queue' queryUrl"),
+/// and where it was written.
+public struct DescriptorURL: Sendable, Hashable {
+    public var url: String
+    public var what: String
+    public var location: SourceLocation?
+}
+
 /// Checks a capabilities descriptor against every rule of HipChat's descriptor schema, and the
 /// rules the schema cannot express: unique module keys, targets that exist, patterns that
 /// compile, conditions each module allows, fully expanded HTTPS URLs.
@@ -20,14 +28,22 @@ public struct DescriptorValidator: Sendable {
     }
 
     public func validate(_ descriptor: JSONNode) -> [Diagnostic] {
+        check(descriptor).diagnostics
+    }
+
+    /// ``validate(_:)``, and every URL-typed value of the descriptor, which the build then
+    /// checks something answers.
+    public func check(_ descriptor: JSONNode) -> (diagnostics: [Diagnostic], urls: [DescriptorURL]) {
         var diagnostics: [Diagnostic] = []
         var descriptor = descriptor
         guard descriptor.isObject else {
-            return [
-                .error(
-                    .wrongType, "a descriptor must be a JSON object, not \(descriptor.kindDescription)",
-                    at: descriptor.location)
-            ]
+            return (
+                [
+                    .error(
+                        .wrongType, "a descriptor must be a JSON object, not \(descriptor.kindDescription)",
+                        at: descriptor.location)
+                ], []
+            )
         }
         let capabilitiesName = DescriptorField.capabilities.rawValue
         let webhookName = ModuleKind.webhook.rawValue
@@ -50,7 +66,7 @@ public struct DescriptorValidator: Sendable {
             diagnostics += checkInstallable(model)
             diagnostics += checkScopes(model)
         }
-        return diagnostics
+        return (diagnostics, shapes.urls)
     }
 
     private func checkAddonKey(_ descriptor: JSONNode) -> [Diagnostic] {

@@ -5,6 +5,8 @@ import HipChatConnect
 struct ShapeChecker {
     var urlRule: URLRule
     var diagnostics: [Diagnostic] = []
+    /// Every URL-typed value met, in order: what the build checks is answered.
+    var urls: [DescriptorURL] = []
 
     init(urlRule: URLRule) {
         self.urlRule = urlRule
@@ -144,6 +146,7 @@ struct ShapeChecker {
             }
         case .url:
             diagnostics += urlRule.check(s, at: node.location, what: what)
+            urls.append(DescriptorURL(url: s, what: what, location: node.location))
         case .regex:
             if let problem = Self.regexProblem(s) {
                 diagnostics.append(

@@ -2,15 +2,8 @@ import Foundation
 import HipChatConnect
 import Hummingbird
 
-/// HipChat's browser flows: after an install, an update or an uninstall, HipChat sends the
-/// user's browser to the descriptor's `installedUrl`, `updatedUrl` or `uninstalledUrl` with two
-/// query parameters, `installable_url` (where the installation's details can be read, once)
-/// and `redirect_url` (where the browser goes back to).
-enum BrowserFlow: String, Sendable, CaseIterable {
-    case installed = "installedUrl"
-    case updated = "updatedUrl"
-    case uninstalled = "uninstalledUrl"
-}
+/// HipChat's browser flows (`installedUrl`, `updatedUrl`, `uninstalledUrl`), named by the model.
+typealias BrowserFlow = RuntimeEndpoint.BrowserFlow
 
 /// The two parameters of a browser flow, checked before anything is fetched.
 struct BrowserFlowRequest: Sendable, Equatable {

@@ -77,26 +77,21 @@ struct DescriptorRoutes: Sendable {
             // Two modules on one page: the page needs a JWT if either asks for one.
             if routes.views[path] != .jwt { routes.views[path] = view.authentication }
         }
-        for glance in descriptor.glances {
-            guard let path = resolve(glance.queryUrl, "glance queryUrl") else { continue }
-            routes.glances.append(Routed(path: path, module: glance))
-        }
-        if let installable = descriptor.installable {
-            routes.installPath = resolve(installable.callbackUrl, "installable callbackUrl")
-            routes.updatePath = resolve(installable.updateCallbackUrl, "installable updateCallbackUrl")
-            let flows: [(BrowserFlow, Located<String>?)] = [
-                (.installed, installable.installedUrl), (.updated, installable.updatedUrl),
-                (.uninstalled, installable.uninstalledUrl),
-            ]
-            for (flow, url) in flows {
+        for (endpoint, url) in descriptor.runtimeEndpoints {
+            switch endpoint {
+            case .install: routes.installPath = resolve(url, "installable callbackUrl")
+            case .update: routes.updatePath = resolve(url, "installable updateCallbackUrl")
+            case .browserFlow(let flow):
                 guard let path = resolve(url, "installable \(flow.rawValue)") else { continue }
                 // One path for two flows: HipChat's parameters do not say which, so the first wins.
                 if routes.browserFlows[path] == nil { routes.browserFlows[path] = flow }
+            case .glanceQuery(let glance):
+                guard let path = resolve(url, "glance queryUrl") else { continue }
+                routes.glances.append(Routed(path: path, module: glance))
+            case .webhook(let webhook):
+                guard let path = resolve(url, ModuleKind.webhook.rawValue) else { continue }
+                routes.webhooks.append(Routed(path: path, module: webhook))
             }
-        }
-        for webhook in descriptor.webhooks {
-            guard let path = resolve(webhook.url, ModuleKind.webhook.rawValue) else { continue }
-            routes.webhooks.append(Routed(path: path, module: webhook))
         }
         return routes
     }

@@ -100,10 +100,8 @@ final class SiteSnapshot: Sendable {
     func file(forPath path: String) -> StaticFile? {
         let base = routes.basePath
         guard path.hasPrefix(base + "/") else { return nil }
-        var relative = String(path.dropFirst(base.count + 1))
-        if relative.isEmpty || relative.hasSuffix("/") { relative += "index.html" }
-        if let file = files[relative] { return file }
-        if ContentType.fileExtension(relative).isEmpty { return files[relative + ".html"] }
+        let relative = String(path.dropFirst(base.count + 1))
+        for name in SitePath.files(for: relative) { if let file = files[name] { return file } }
         return nil
     }
 }

@@ -12,7 +12,7 @@ import Testing
             description: d
             baseUrl: https://runtime.example.com/base
             configure:
-              url: /configure
+              url: "https://admin.example.org/configure"
               allowAccessToRoomAdmins: true
               settings:
                 - {name: channel, type: text, pattern: "^#", required: true}
@@ -22,7 +22,7 @@ import Testing
               - {event: room_enter, url: /hooks/enter}
               - {event: room_exit, url: "https://elsewhere.example.org/exit"}
             glances:
-              - {key: g, name: G, icon: /g.png, data: {label: "<b>1</b>"}}
+              - {key: g, name: G, icon: 'https://cdn.example.net/g.png', data: {label: "<b>1</b>"}}
 
             """
         let dir = try TestSupport.project(spec)
@@ -57,8 +57,8 @@ import Testing
             description: d
             baseUrl: https://labels.example.com
             glances:
-              - {key: g, name: G, icon: /g.png, data: {label: "<b>2</b> <img src=x onerror=alert(1)><a href='https://x.example'>open</a><script>bad()</script>"}}
-              - {key: h, name: H, icon: /h.png, data: {label: "<strong>fine</strong>"}}
+              - {key: g, name: G, icon: 'https://cdn.example.net/g.png', data: {label: "<b>2</b> <img src=x onerror=alert(1)><a href='https://x.example'>open</a><script>bad()</script>"}}
+              - {key: h, name: H, icon: 'https://cdn.example.net/h.png', data: {label: "<strong>fine</strong>"}}
 
             """
         let dir = try TestSupport.project(spec)

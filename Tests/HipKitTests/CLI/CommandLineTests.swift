@@ -16,9 +16,11 @@ import Testing
         install: {callbackUrl: 'http://hooks.example.com/installed'}
 
         """
+    /// The page the broken spec's dialog shows (`/d`), so that its only problems are the two.
+    static let brokenFiles = ["pages/d.md": "# D\n"]
 
     @Test func validateExitCodes() throws {
-        let dir = try TestSupport.project(Self.broken)
+        let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try TestSupport.hipkit(["validate", dir.path])
         #expect(run.status == 1)
@@ -40,7 +42,7 @@ import Testing
     }
 
     @Test func validateJSONFormat() throws {
-        let dir = try TestSupport.project(Self.broken)
+        let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try TestSupport.hipkit(["validate", dir.path, "--format", "json"])
         #expect(run.status == 1)
@@ -59,7 +61,7 @@ import Testing
     }
 
     @Test func githubActionsAnnotations() throws {
-        let dir = try TestSupport.project(Self.broken)
+        let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try TestSupport.hipkit(["validate", dir.path], environment: ["GITHUB_ACTIONS": "true"])
         #expect(run.stderr.contains("::error file="))
@@ -200,6 +202,11 @@ import Testing
         ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("webhook-not-list") || run.stderr.contains("single object"))
+        // Told where the add-on runs, the import writes its views and images in full on that
+        // server, and the endpoints hipkit serve answers relative: the spec builds.
+        let spec = try String(contentsOf: out.appendingPathComponent("addon.yaml"), encoding: .utf8)
+        #expect(spec.contains("url: https://imported.example.com/sidebar"), "\(spec)")
+        #expect(spec.contains("url: /hooks/room-message") || spec.contains("callbackUrl: /"), "\(spec)")
         let built = try TestSupport.hipkit(["build", out.path])
         #expect(built.status == 0, "\(built.stderr)")
         let refused = try TestSupport.hipkit(["import", fixture.path, "--out", out.path])

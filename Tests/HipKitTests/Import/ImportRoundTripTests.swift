@@ -21,7 +21,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
 
         let built = try TestSupport.load(dir, options: LoadOptions(baseUrl: Self.base))
-        #expect(!built.hasErrors, "\(built.diagnostics)\n\(text)")
+        // The imported views and images were the add-on's own server's: this build does not
+        // answer them, which is its only complaint (unanswered-url). The descriptor must match.
+        #expect(
+            built.diagnostics.filter { $0.severity == .error && $0.code != .unansweredUrl }.isEmpty,
+            "\(built.diagnostics)\n\(text)")
         let descriptor = try #require(built.project?.descriptor.json)
 
         let rawText = try String(contentsOf: fixture, encoding: .utf8)
