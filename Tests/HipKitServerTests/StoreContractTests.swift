@@ -177,4 +177,34 @@ struct StoreContractTests {
             }
         }
     }
+
+    @Test(
+        "notifications: one per installation covering the room, never merged, kept across a reopen",
+        arguments: StoreKind.allCases)
+    func notifications(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                try await store.upsert(Self.pushable("global"))
+                try await store.upsert(Self.pushable("room7", roomId: 7))
+                try await store.upsert(Self.pushable("room8", roomId: 8))
+                try await store.upsert(Fixture.installation("unverified", roomId: 7))
+                let first = try await store.queueNotification(.object(["message": "one"]), room: 7)
+                #expect(first == GlanceUpdate(pushes: 2, unverified: ["unverified"]))
+                // A second notification is a second delivery, not a replacement of the first.
+                _ = try await store.queueNotification(.object(["message": "two"]), room: 7)
+            }
+            try await location.with { store throws in
+                let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
+                #expect(claimed.count == 4)
+                #expect(claimed.allSatisfy { $0.push.isNotification && $0.push.target == .room(7) })
+                #expect(Set(claimed.map(\.push.oauthId)) == ["global", "room7"])
+                #expect(
+                    claimed.compactMap { $0.push.data["message"]?.stringValue }.sorted() == [
+                        "one", "one", "two", "two",
+                    ])
+                for push in claimed { try await store.finishPush(push) }
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).isEmpty)
+            }
+        }
+    }
 }

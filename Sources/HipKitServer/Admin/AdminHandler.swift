@@ -1,10 +1,12 @@
 import Foundation
 import HipChatConnect
+import HipKit
 import Hummingbird
 import Logging
 
-/// The owner's API, behind `Authorization: Bearer ADMIN_TOKEN`: post glance data, list
-/// installations. Without a configured token these routes do not exist (404).
+/// The owner's API, behind `Authorization: Bearer ADMIN_TOKEN`: post glance data, send a
+/// notification to a room, list installations. Without a configured token these routes do not
+/// exist (404).
 struct AdminHandler: Sendable {
     let token: String
     let store: any InstallationStore
@@ -13,7 +15,8 @@ struct AdminHandler: Sendable {
 
     /// Whether `path` is one of the admin routes.
     static func claims(_ path: String) -> Bool {
-        path == "/admin/installations" || (path.hasPrefix("/admin/glances/") && path.count > "/admin/glances/".count)
+        path == "/admin/installations" || path == "/admin/notifications"
+            || (path.hasPrefix("/admin/glances/") && path.count > "/admin/glances/".count)
     }
 
     func handle(path: String, request: Request, snapshot: SiteSnapshot, body: () async throws(APIError) -> JSONNode)
@@ -29,6 +32,9 @@ struct AdminHandler: Sendable {
                 throw APIError(.internalServerError, "installations cannot be read")
             }
             return JSONResponse.make(.object(["installations": .array(all.map(\.summary))]))
+        }
+        if path == "/admin/notifications" {
+            return try await notify(request: request, body: body)
         }
         let key = String(path.dropFirst("/admin/glances/".count))
         guard request.method == .post || request.method == .put else {
@@ -81,6 +87,89 @@ struct AdminHandler: Sendable {
                 "data": data,
                 "pushes": .integer(update.pushes),
             ]))
+    }
+
+    /// `POST /admin/notifications?room=ID`: HipChat's own notification body (message,
+    /// message_format, color, notify, card), checked by the rules `hipkit build` applies to
+    /// canned webhook replies, then queued in the store's outbox for every installation covering
+    /// the room: 202 once it is there, whatever happens to this server after.
+    private func notify(request: Request, body: () async throws(APIError) -> JSONNode) async throws(APIError)
+        -> Response
+    {
+        guard request.method == .post else {
+            throw APIError(.methodNotAllowed, "POST a notification here", headers: [.allow: "POST"])
+        }
+        guard let text = RequestPath.queryParameter("room", in: request.uri.query) else {
+            throw APIError.badRequest("room is missing: POST /admin/notifications?room=ID", field: "room")
+        }
+        guard let room = Int(text), room > 0 else {
+            throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
+        }
+        let notification = try Self.checkedNotification(try await body())
+        let queued: GlanceUpdate
+        do {
+            queued = try await store.queueNotification(notification, room: room)
+        } catch {
+            logger.error("cannot queue a notification", metadata: ["room": "\(room)", "error": "\(error)"])
+            throw APIError(.internalServerError, "the notification cannot be queued")
+        }
+        guard queued.pushes > 0 else {
+            if !queued.unverified.isEmpty {
+                throw APIError(
+                    .conflict,
+                    "the installations covering room \(room) were stored without verification (no API URL): "
+                        + queued.unverified.joined(separator: ", "), field: "room")
+            }
+            throw APIError(.notFound, "no installation covers room \(room); nothing was queued", field: "room")
+        }
+        pusher.wake()
+        logger.info("notification queued", metadata: ["room": "\(room)", "deliveries": "\(queued.pushes)"])
+        return JSONResponse.make(
+            .object([
+                "room": .integer(room), "deliveries": .integer(queued.pushes),
+                "unverified": .array(queued.unverified.map { .string($0) }),
+            ]), status: .accepted)
+    }
+
+    /// A notification body as HipChat takes it, or a 400 saying what is wrong with it: the
+    /// checks of canned webhook replies (``CardValidator``). Warnings (HTML HipChat would not
+    /// render) do not refuse it.
+    static func checkedNotification(_ received: JSONNode) throws(APIError) -> JSONNode {
+        guard received.dictionaryValue != nil else {
+            throw APIError.badRequest(
+                "a notification must be a JSON object with a message, not \(received.kindDescription)", field: "body")
+        }
+        guard received["message"] != nil else {
+            throw APIError.badRequest("message is missing", field: "message")
+        }
+        // Read again with positions, so that a problem can be traced to the member it is about.
+        var ignored: [Diagnostic] = []
+        let located =
+            YAMLComposer().compose([UInt8](received.jsonData), file: "body").root.map {
+                JSONNode.from($0, diagnostics: &ignored)
+            } ?? received
+        let problems = CardValidator().validate(located, subject: "the notification")
+        if let problem = problems.first(where: { $0.severity == .error }) {
+            throw APIError.badRequest(
+                problem.message + (problem.hint.map { " (\($0))" } ?? ""), field: Self.field(of: problem, in: located))
+        }
+        return received
+    }
+
+    /// The top-level member a problem is about, found by where it points; `body` when none is.
+    private static func field(of problem: Diagnostic, in body: JSONNode) -> String {
+        guard let location = problem.location else { return "body" }
+        for member in body.members ?? [] where Self.contains(member.value, location) || member.nameLocation == location
+        {
+            return member.name
+        }
+        return "body"
+    }
+
+    private static func contains(_ node: JSONNode, _ location: SourceLocation) -> Bool {
+        if node.location == location { return true }
+        return (node.members ?? []).contains { contains($0.value, location) }
+            || (node.arrayValue ?? []).contains { contains($0, location) }
     }
 
     private func authorize(_ request: Request) throws(APIError) {

@@ -67,6 +67,36 @@ public struct GlancePush: Sendable, Equatable {
     }
 }
 
+/// A room notification travels through the same outbox as glance updates, so it gets the same
+/// durability, leases and retries: its row's key is `notification/ID`, which no glance key can be
+/// (module keys hold no `/`), its target is the room, and its data is the body HipChat's
+/// `POST room/{id}/notification` takes.
+extension GlancePush {
+    static let notificationPrefix = "notification/"
+
+    /// Whether this is a room notification rather than a glance update.
+    public var isNotification: Bool { key.hasPrefix(Self.notificationPrefix) }
+
+    /// One delivery of `body` to `room` per installation covering it (the room's own and global
+    /// ones of any group; HipChat scopes each by its token), each under its own key, so that none
+    /// replaces another. Installations stored without verification have no API URL and get none.
+    public static func notifications(body: JSONNode, room: Int, installations: [Installation]) -> (
+        [GlancePush], GlanceUpdate
+    ) {
+        var pushes: [GlancePush] = []
+        var unverified: [String] = []
+        for installation in installations where installation.roomId == nil || installation.roomId == room {
+            guard installation.apiUrl != nil, installation.tokenUrl != nil else {
+                unverified.append(installation.oauthId)
+                continue
+            }
+            let key = notificationPrefix + UUID().uuidString.lowercased()
+            pushes.append(GlancePush(oauthId: installation.oauthId, target: .room(room), key: key, data: body))
+        }
+        return (pushes, GlanceUpdate(pushes: pushes.count, unverified: unverified.sorted()))
+    }
+}
+
 /// What storing a glance update queued: the pushes, and the installations it could not be pushed
 /// to because they were stored without verification (no API URL), which the admin API warns of.
 public struct GlanceUpdate: Sendable, Equatable {

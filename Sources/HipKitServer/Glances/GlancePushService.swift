@@ -4,8 +4,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Delivers the glance updates waiting in the store's push outbox to HipChat, in the background,
-/// so the admin call that stored the data answers at once.
+/// Delivers the glance updates and room notifications waiting in the store's push outbox to
+/// HipChat, in the background, so the admin call that queued them answers at once.
 ///
 /// The outbox is in the store, not in memory: an update acknowledged with 2xx reaches HipChat
 /// even if this server is restarted or killed before it is sent. Each push is taken with a
@@ -158,8 +158,12 @@ final class GlancePushService: Service, Sendable {
         }
         let response: OutgoingResponse
         do {
-            response = try await api.pushGlance(
-                apiUrl: apiUrl, target: push.target, key: push.key, data: push.data, token: token)
+            if push.isNotification, case .room(let room) = push.target {
+                response = try await api.sendNotification(apiUrl: apiUrl, room: room, body: push.data, token: token)
+            } else {
+                response = try await api.pushGlance(
+                    apiUrl: apiUrl, target: push.target, key: push.key, data: push.data, token: token)
+            }
         } catch {
             return error.status == .forbidden ? .permanent(error.message) : .retry(error.message)
         }
@@ -178,8 +182,9 @@ final class GlancePushService: Service, Sendable {
 
     private func metadata(_ push: GlancePush) -> Logger.Metadata {
         [
-            ModuleKind.glance.rawValue: "\(push.key)", "oauthId": "\(push.oauthId)",
-            "target": "\(push.target.pathComponent)",
+            push.isNotification ? "notification" : ModuleKind.glance.rawValue:
+                "\(push.isNotification ? String(push.key.dropFirst(GlancePush.notificationPrefix.count)) : push.key)",
+            "oauthId": "\(push.oauthId)", "target": "\(push.target.pathComponent)",
         ]
     }
 }

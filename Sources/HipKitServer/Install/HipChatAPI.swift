@@ -142,6 +142,21 @@ struct HipChatAPI: Sendable {
         return try await send(request, "HipChat's API")
     }
 
+    /// Sends a notification to `{apiUrl}room/{id}/notification`: `body` is HipChat's own
+    /// (message, message_format, color, notify, card).
+    func sendNotification(apiUrl: String, room: Int, body: JSONNode, token: String) async throws(APIError)
+        -> OutgoingResponse
+    {
+        let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
+        let url = try trust.check(base + "room/\(room)/notification", "hipchatApiProvider.url")
+        var request = OutgoingRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = body.jsonData
+        return try await send(request, "HipChat's API")
+    }
+
     private func send(_ request: OutgoingRequest, _ what: String) async throws(APIError) -> OutgoingResponse {
         do {
             return try await http.send(request)

@@ -25,6 +25,9 @@ public protocol InstallationStore: Sendable {
     @discardableResult
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
+    /// Queues a room notification (HipChat's notification body) for every installation covering
+    /// `room`, in one transaction: acknowledged means it will be delivered, through the outbox.
+    func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate
 
     /// Stores an installation's settings, for the installation (`room` nil) or one room.
     func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws

@@ -354,6 +354,28 @@ public final class PostgresStore: InstallationStore {
         }
     }
 
+    public func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
+        let text = body.jsonString
+        return try await withTransaction { connection -> GlanceUpdate in
+            let now = Date().timeIntervalSince1970
+            var installations: [Installation] = []
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM hipkit_installation", logger: self.logger
+            ).decode(StoredRow.self) {
+                installations.append(Self.installation(row))
+            }
+            let (pushes, update) = GlancePush.notifications(body: body, room: room, installations: installations)
+            for push in pushes {
+                try await connection.query(
+                    """
+                    INSERT INTO hipkit_glance_push (oauth_id, target, glance_key, data, due_at, created_at)
+                    VALUES (\(push.oauthId), \(push.target.stored), \(push.key), \(text), \(now), \(now))
+                    """, logger: self.logger)
+            }
+            return update
+        }
+    }
+
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         let text = try await single(
             "SELECT data FROM hipkit_glance_data WHERE key = \(key) AND room_id IS NOT DISTINCT FROM \(room)",

@@ -244,6 +244,24 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
+    public func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
+        let text = body.jsonString
+        return try await pool.write { db in
+            let now = Date().timeIntervalSince1970
+            let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
+            let (pushes, update) = GlancePush.notifications(body: body, room: room, installations: installations)
+            for push in pushes {
+                try db.execute(
+                    sql: """
+                        INSERT INTO glance_push (oauth_id, target, glance_key, data, due_at, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [push.oauthId, push.target.stored, push.key, text, now, now])
+            }
+            return update
+        }
+    }
+
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         let text = try await pool.read { db in
             try String.fetchOne(

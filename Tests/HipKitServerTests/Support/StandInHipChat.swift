@@ -7,7 +7,8 @@ import Synchronization
 @testable import HipKitServer
 
 /// A stand-in for HipChat's API on loopback: a capabilities document (and broken variants),
-/// the token endpoint, and the glance push endpoints, recording what the server sends.
+/// the token endpoint, the glance push and room notification endpoints (recorded alike, as
+/// pushes), and single-use installable URLs.
 final class StandInHipChat: Sendable {
     struct Push: Sendable {
         var path: String
@@ -217,6 +218,7 @@ final class StandInHipChat: Sendable {
         }
         router.post("/v2/addon/ui/room/:room", use: push)
         router.post("/v2/addon/ui/group/:group", use: push)
+        router.post("/v2/room/:room/notification", use: push)
         router.get("/v2/oauth/installable/:id") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
             let answer = self.state.withLock { state -> String? in

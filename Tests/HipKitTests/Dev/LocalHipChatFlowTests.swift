@@ -5,8 +5,8 @@ import Testing
 /// The local HipChat of a real `hipkit dev` process, driven over HTTP as the room page drives
 /// it, against the real runtime with JWT checks on: install (verified by the runtime through
 /// the local capabilities document and token endpoint), glance query, conditions per role,
-/// signed views, a slash command's reply card, a glance pushed through the admin API, and
-/// uninstall.
+/// signed views, a slash command's reply card, a glance pushed and a notification sent through
+/// the admin API, and uninstall.
 @Suite(.serialized, .timeLimit(.minutes(4)))
 struct LocalHipChatFlowTests {
     static func json(_ data: Data) -> [String: Any] {
@@ -148,6 +148,24 @@ struct LocalHipChatFlowTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(label == "<b>5</b> open", "\(dev.log)")
+
+        // A notification through the admin API (a CI job's "deploy done") shows in the room.
+        let sent = await dev.fetch(
+            "POST", "admin/notifications?room=1",
+            json: #"{"message": "deploy done", "message_format": "text", "color": "green"}"#,
+            headers: ["Authorization": "Bearer local-admin-token"])
+        #expect(sent.status == 202, "\(String(decoding: sent.body, as: UTF8.self))")
+        var shown: [String: Any]?
+        let shownBy = Date().addingTimeInterval(20)
+        while Date() < shownBy {
+            shown = ((await state()["messages"] as? [[String: Any]]) ?? []).last {
+                $0["html"] as? String == "deploy done"
+            }
+            if shown != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let roomNow = String(describing: await state()["messages"])
+        #expect(shown?["color"] as? String == "green", "\(dev.log) \(roomNow)")
 
         // Uninstall: the credentials stop working, the runtime checks that and forgets them.
         #expect(await post("uninstall").status == 200)
