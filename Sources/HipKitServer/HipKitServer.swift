@@ -135,6 +135,8 @@ public struct HipKitServer: Sendable {
             glances: GlanceQueryHandler(store: store, verifier: verifier),
             webhooks: WebhookHandler(store: store, verifier: verifier, logger: logger),
             settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
+            viewNotifications: ViewNotificationHandler(
+                store: store, verifier: verifier, pusher: pusher, limiter: RateLimiter(), logger: logger),
             admin: configuration.adminToken.map {
                 AdminHandler(token: $0, store: store, pusher: pusher, logger: logger)
             },

@@ -221,8 +221,8 @@ final class RecordingStore: InstallationStore {
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
         try await base.putGlanceData(data, key: key, room: room)
     }
-    func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
-        try await base.queueNotification(body, room: room)
+    func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate {
+        try await base.queueNotification(body, room: room, through: oauthId)
     }
     func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
         try await base.claimPushes(limit: limit, lease: lease, now: now)

@@ -21,13 +21,40 @@ public struct RuntimeManifest: Codable, Sendable, Equatable {
     public var glances: [Glance]
     public var webhooks: [Webhook]
     public var settings: Settings?
+    /// Notifications the add-on's views may send to their room with their JWT; nil (and left out
+    /// of the file) unless the spec turns them on.
+    public var viewNotifications: ViewNotifications?
 
-    public init(key: String, glances: [Glance] = [], webhooks: [Webhook] = [], settings: Settings? = nil) {
+    public init(
+        key: String, glances: [Glance] = [], webhooks: [Webhook] = [], settings: Settings? = nil,
+        viewNotifications: ViewNotifications? = nil
+    ) {
         self.version = Self.currentVersion
         self.key = key
         self.glances = glances
         self.webhooks = webhooks
         self.settings = settings
+        self.viewNotifications = viewNotifications
+    }
+
+    /// Where the runtime takes the views' notifications.
+    public static let notificationsPath = "/_hipkit/notifications"
+
+    /// `viewNotifications: true` in addon.yaml: `POST /_hipkit/notifications` with a view's JWT
+    /// sends a notification to the room the token names, through that installation only.
+    public struct ViewNotifications: Codable, Sendable, Equatable {
+        public var path: String
+        /// At most this many per installation and minute, per server.
+        public var perMinute: Int
+
+        /// Ten a minute: a view's button, pressed by people, never comes near it, while a page
+        /// stuck in a loop cannot flood a room (HipChat itself limited notifications per room).
+        public static let defaultPerMinute = 10
+
+        public init(path: String = RuntimeManifest.notificationsPath, perMinute: Int = defaultPerMinute) {
+            self.path = path
+            self.perMinute = perMinute
+        }
     }
 
     /// Static glance data, served at the glance's `queryUrl` until data is posted.
@@ -168,6 +195,7 @@ public struct RuntimeManifest: Codable, Sendable, Equatable {
         glances = try c.decodeIfPresent([Glance].self, forKey: .glances) ?? []
         webhooks = try c.decodeIfPresent([Webhook].self, forKey: .webhooks) ?? []
         settings = try c.decodeIfPresent(Settings.self, forKey: .settings)
+        viewNotifications = try c.decodeIfPresent(ViewNotifications.self, forKey: .viewNotifications)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -177,10 +205,11 @@ public struct RuntimeManifest: Codable, Sendable, Equatable {
         if !glances.isEmpty { try c.encode(glances, forKey: .glances) }
         if !webhooks.isEmpty { try c.encode(webhooks, forKey: .webhooks) }
         try c.encodeIfPresent(settings, forKey: .settings)
+        try c.encodeIfPresent(viewNotifications, forKey: .viewNotifications)
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, key, glances, webhooks, settings
+        case version, key, glances, webhooks, settings, viewNotifications
     }
 
     /// The manifest as `hipkit build` writes it: indented, keys sorted, so the same build

@@ -3,7 +3,7 @@ import HipChatConnect
 
 extension RuntimeManifest {
     /// The manifest for a loaded project: its static glance data, webhooks with their replies,
-    /// and the configuration page's settings.
+    /// the configuration page's settings, and whether views may send notifications.
     public init(project: AddonProject) {
         self.init(
             key: project.descriptor.key ?? "",
@@ -11,6 +11,7 @@ extension RuntimeManifest {
             webhooks: project.webhooks,
             settings: project.settings.map {
                 Settings(fields: $0, perRoom: project.descriptor.configurable?.allowAccessToRoomAdmins ?? false)
-            })
+            },
+            viewNotifications: project.pageSettings.viewNotifications ? ViewNotifications() : nil)
     }
 }

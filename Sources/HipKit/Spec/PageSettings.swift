@@ -16,6 +16,9 @@ public struct PageSettings: Sendable, Hashable {
     public var hipchatCssLocation: SourceLocation?
     /// Raw HTML in Markdown is kept for every page (front matter can still say otherwise).
     public var unsafe = false
+    /// The views may send notifications to their room through `hipkit serve`, with their JWT
+    /// (`viewNotifications: true`; off by default).
+    public var viewNotifications = false
 
     public init(environment: String? = nil) {
         self.environment = environment

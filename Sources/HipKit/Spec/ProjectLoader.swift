@@ -265,12 +265,15 @@ public struct ProjectLoader: Sendable {
                 }
             }
         }
-        if let node = root["unsafe"] {
+        for (name, keyPath) in [
+            ("unsafe", \PageSettings.unsafe), ("viewNotifications", \PageSettings.viewNotifications),
+        ] {
+            guard let node = root[name] else { continue }
             if case .bool(let b)? = node.scalar?.resolved {
-                settings.unsafe = b
+                settings[keyPath: keyPath] = b
             } else {
                 diagnostics.append(
-                    .error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+                    .error(.wrongType, "\(name) must be true or false, not \(node.kindDescription)", at: node.location))
             }
         }
         return settings

@@ -112,7 +112,7 @@ public enum SpecJSONSchema {
                             ["baseUrl": type("string"), "hipchatJs": type("string"), "hipchatCss": type("string")],
                             required: [])),
                 ])
-            case "unsafe": return type("boolean")
+            case "unsafe", "viewNotifications": return type("boolean")
             default: return type("string")
             }
         case .listing: return object(ListingSchema.listing, shape: nil)

@@ -243,6 +243,10 @@ enum SpecSchema {
                 "Keep raw HTML written in every page's Markdown (default false: it is left out). A page's front matter can say the same for itself."
             ),
             SpecField(
+                "viewNotifications", .setting,
+                "Let the add-on's views send notifications to their room without a back end of their own: hipkit serve takes POST /_hipkit/notifications with the view's JWT (default false)."
+            ),
+            SpecField(
                 "scopes", .strings,
                 to: [DescriptorField.capabilities.rawValue, ModuleKind.hipchatApiConsumer.rawValue, "scopes"],
                 "API scopes the add-on asks for (hipchatApiConsumer.scopes)."),

@@ -8,7 +8,8 @@ import Logging
 /// Routes come from the build being served (descriptor and runtime manifest), which can change
 /// while the server runs, so they are looked up per request in the current ``SiteSnapshot``
 /// rather than registered once in a router. Order: health, admin API, then the descriptor's
-/// browser flows and install paths, glances, webhooks, settings, the descriptor itself, views, and files.
+/// browser flows and install paths, glances, webhooks, settings, the views' notifications, the
+/// descriptor itself, views, and files.
 struct ServerResponder: HTTPResponder {
     typealias Context = BasicRequestContext
 
@@ -20,6 +21,7 @@ struct ServerResponder: HTTPResponder {
     let glances: GlanceQueryHandler
     let webhooks: WebhookHandler
     let settings: SettingsHandler
+    let viewNotifications: ViewNotificationHandler
     let admin: AdminHandler?
     /// Set under `hipkit dev` only.
     let dev: DevRoutes?
@@ -132,6 +134,10 @@ struct ServerResponder: HTTPResponder {
         }
         if let settingsRoute = snapshot.settings, path == settingsRoute.path {
             return try await settings.handle(settingsRoute, request: request, body: readBody)
+        }
+        if path == snapshot.fullPath(RuntimeManifest.notificationsPath) {
+            return try await viewNotifications.handle(
+                snapshot.manifest.viewNotifications, request: request, body: readBody)
         }
         if path == routes.selfPath {
             // The descriptor is fetched by HipChat and by browsers (the install page), from anywhere.

@@ -26,8 +26,9 @@ public protocol InstallationStore: Sendable {
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
     /// Queues a room notification (HipChat's notification body) for every installation covering
-    /// `room`, in one transaction: acknowledged means it will be delivered, through the outbox.
-    func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate
+    /// `room` — or only `oauthId`'s, when given and it covers the room — in one transaction:
+    /// acknowledged means it will be delivered, through the outbox.
+    func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate
 
     /// Stores an installation's settings, for the installation (`room` nil) or one room.
     func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws
@@ -59,4 +60,11 @@ public protocol InstallationStore: Sendable {
 
     /// Flushes and closes; called once, at shutdown.
     func close() async throws
+}
+
+extension InstallationStore {
+    /// ``queueNotification(_:room:through:)`` for every installation covering `room`.
+    func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
+        try await queueNotification(body, room: room, through: nil)
+    }
 }

@@ -354,7 +354,7 @@ public final class PostgresStore: InstallationStore {
         }
     }
 
-    public func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
+    public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate {
         let text = body.jsonString
         return try await withTransaction { connection -> GlanceUpdate in
             let now = Date().timeIntervalSince1970
@@ -364,7 +364,8 @@ public final class PostgresStore: InstallationStore {
             ).decode(StoredRow.self) {
                 installations.append(Self.installation(row))
             }
-            let (pushes, update) = GlancePush.notifications(body: body, room: room, installations: installations)
+            let (pushes, update) = GlancePush.notifications(
+                body: body, room: room, installations: installations.filter { oauthId == nil || $0.oauthId == oauthId })
             for push in pushes {
                 try await connection.query(
                     """

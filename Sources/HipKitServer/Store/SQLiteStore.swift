@@ -244,12 +244,13 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    public func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
+    public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate {
         let text = body.jsonString
         return try await pool.write { db in
             let now = Date().timeIntervalSince1970
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
-            let (pushes, update) = GlancePush.notifications(body: body, room: room, installations: installations)
+            let (pushes, update) = GlancePush.notifications(
+                body: body, room: room, installations: installations.filter { oauthId == nil || $0.oauthId == oauthId })
             for push in pushes {
                 try db.execute(
                     sql: """

@@ -4,7 +4,8 @@ import Testing
 
 /// The local HipChat seen in a real headless Chromium, on a real `hipkit dev` process with
 /// JWT checks on: install the `full` scaffold, see its glance's label and lozenge, open the
-/// sidebar from the glance, open the dialog from a message action and press its primary
+/// sidebar from the glance (and post a status update to the room from it), open the dialog from
+/// a message action and press its primary
 /// button, send the slash command and see the reply card, and use the views' JavaScript API.
 /// A screenshot of each step goes to `.build/screenshots/hipchat/`.
 @Suite(.serialized, .timeLimit(.minutes(4)))
@@ -55,6 +56,12 @@ struct LocalHipChatInBrowserTests {
             .eval(
                 "window.__user + ' | ' + window.__room + ' | ' + window.__token.split('.').length",
                 "what the API answered"),
+            // The sidebar's button: a JWT from HipChat.auth.withToken, posted to hipkit serve,
+            // which sends the notification to this room (viewNotifications: true).
+            .eval("\(panel).getElementById('post-status').click(); true", "press Post a status update"),
+            .waitFor(
+                "[...document.querySelectorAll('.hc-message')].some(m => m.textContent.includes('the on-call engineer is investigating')) && \(panel).getElementById('post-status-result').textContent === 'Posted to the room.'",
+                timeout: 20, "the room shows the status update the sidebar posted"),
             .click(".hc-message[data-id=\"seed-2\"] .hc-message-menu", "open the menu of the message saying 'down'"),
             .eval(
                 "[...\(message).querySelectorAll('.hc-action')].map(a => a.textContent).join(',')",
