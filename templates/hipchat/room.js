@@ -115,7 +115,14 @@
       title: state.addon.hasUpdateCallback ? "POST updateCallbackUrl" : "a fresh install to callbackUrl (no updateCallbackUrl)",
       onclick: function () { api("update", {}).then(function () { toast("Updated"); }).catch(fail); } }));
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-uninstall", text: "Uninstall",
-      onclick: function () { closePanel(); closeDialog(); api("uninstall", {}).then(function () { toast("Uninstalled"); }).catch(fail); } }));
+      onclick: function () {
+        closePanel(); closeDialog();
+        api("uninstall", {}).then(function (answer) {
+          // uninstalledUrl: the add-on hears of it in the browser, then sends it back here.
+          if (answer && safeUrl(answer.redirect)) { location.href = answer.redirect; return; }
+          toast("Uninstalled");
+        }).catch(fail);
+      } }));
   }
 
   var scopeText = {
@@ -151,7 +158,12 @@
 
   function install(inRoom) {
     document.querySelectorAll(".hc-install-buttons button").forEach(function (b) { b.disabled = true; });
-    api("install", { room: inRoom }).then(function () { toast("Installed"); }).catch(function (error) {
+    api("install", { room: inRoom }).then(function (answer) {
+      // HipChat's browser flow (installedUrl): the add-on reads the installation, then sends the
+      // browser back here.
+      if (answer && safeUrl(answer.redirect)) { location.href = answer.redirect; return; }
+      toast("Installed");
+    }).catch(function (error) {
       fail(error);
       refresh(false);
     });

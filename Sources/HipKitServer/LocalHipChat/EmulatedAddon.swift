@@ -32,6 +32,9 @@ struct EmulatedAddon: Sendable {
     var allowRoom: Bool
     var callbackUrl: String?
     var updateCallbackUrl: String?
+    /// HipChat's browser flows: where the user's browser goes after an install or an uninstall.
+    var installedUrl: String?
+    var uninstalledUrl: String?
     /// The glances, by weight then key.
     var glances: [ConnectDescriptor.Glance] = []
     var views: [View] = []
@@ -68,6 +71,8 @@ struct EmulatedAddon: Sendable {
         allowRoom = descriptor.installable?.allowRoom ?? true
         callbackUrl = Self.absolute(descriptor.installable?.callbackUrl?.value, against: url)
         updateCallbackUrl = Self.absolute(descriptor.installable?.updateCallbackUrl?.value, against: url)
+        installedUrl = Self.absolute(descriptor.installable?.installedUrl?.value, against: url)
+        uninstalledUrl = Self.absolute(descriptor.installable?.uninstalledUrl?.value, against: url)
 
         glances = descriptor.glances.sorted { ($0.weight, $0.key ?? "") < ($1.weight, $1.key ?? "") }
         for view in descriptor.webPanels as [any ConnectView] + descriptor.dialogs + descriptor.externalPages {

@@ -43,6 +43,12 @@ extension LocalHipChat {
             return notify(room: parts[1], authorization: authorization, body: body)
         case ("POST", 4) where parts[0] == "addon" && parts[1] == "ui" && ["room", "group", "user"].contains(parts[2]):
             return pushGlances(authorization: authorization, body: body)
+        case ("GET", 3) where parts[0] == "oauth" && parts[1] == "installable":
+            // HipChat's browser flows: the details behind an installable_url, read once.
+            guard let details = takeInstallable(parts[2]) else {
+                return Self.apiError(404, "no such installable, or it was read already")
+            }
+            return APIAnswer(status: 200, body: details)
         case ("GET", 2) where parts[0] == "room":
             guard let token = bearer(authorization) else {
                 return Self.apiError(401, "a Bearer token from the token endpoint is required")

@@ -84,6 +84,8 @@ public actor LocalHipChat {
     /// Set while an install, update or uninstall runs: each awaits the add-on, and a second
     /// one meanwhile (a double click) would interleave with it.
     var changingInstallation = false
+    /// Installation details waiting to be read at their `installable_url`, once, by id.
+    var installables: [String: JSONNode] = [:]
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "hipkit.hipchat")) {
         self.configuration = configuration
@@ -135,7 +137,13 @@ public actor LocalHipChat {
     /// The install flow: fetch the descriptor, then POST the new installation's credentials to
     /// `callbackUrl`; the add-on may check them against this HipChat's capabilities document
     /// and token endpoint while the POST is open.
-    func install(inRoom: Bool) async throws(Failure) {
+    ///
+    /// A descriptor with `installedUrl` and no `callbackUrl` installs through the browser instead,
+    /// as HipChat did: the installation is made, and the answer is where to send the browser —
+    /// `installedUrl?installable_url=…&redirect_url=…`, the details readable once at
+    /// `installable_url`, and `redirect_url` back to this room.
+    @discardableResult
+    func install(inRoom: Bool) async throws(Failure) -> String? {
         try beginChange()
         defer { changingInstallation = false }
         guard installed == nil else {
@@ -144,12 +152,34 @@ public actor LocalHipChat {
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         if inRoom && !addon.allowRoom { throw Failure("the descriptor says installable.allowRoom: false") }
         if !inRoom && !addon.allowGlobal { throw Failure("the descriptor says installable.allowGlobal: false") }
-        let (oauthId, secret) = try await postFreshInstallation(
-            to: addon.callbackUrl, roomId: inRoom ? room.id : nil, what: "install")
-        installed = Installed(
-            addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: inRoom ? room.id : nil, installedAt: Date())
+        let roomId = inRoom ? room.id : nil
+        let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: roomId, what: "install")
+        installed = Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: roomId, installedAt: Date())
         log.changed()
+        if addon.callbackUrl == nil, let installedUrl = addon.installedUrl {
+            return browserFlow(installedUrl, details: installBody(oauthId: oauthId, secret: secret, roomId: roomId))
+        }
         await refreshGlances()
+        return nil
+    }
+
+    /// Where to send the browser for one of HipChat's browser flows: `address` with
+    /// `installable_url` (the details, readable once) and `redirect_url` (this room).
+    private func browserFlow(_ address: String, details: JSONNode) -> String {
+        let id = Self.randomCharacters(24)
+        installables[id] = details
+        var components = URLComponents(string: address)
+        var query = components?.queryItems ?? []
+        query.append(URLQueryItem(name: "installable_url", value: configuration.apiURL + "oauth/installable/" + id))
+        query.append(URLQueryItem(name: "redirect_url", value: configuration.publicURL + "/"))
+        components?.queryItems = query
+        return components?.string ?? address
+    }
+
+    /// The details waiting at an `installable_url`, handed out once: a second read finds nothing,
+    /// as with HipChat.
+    func takeInstallable(_ id: String) -> JSONNode? {
+        installables.removeValue(forKey: id)
     }
 
     /// An update after the descriptor changed: `updateCallbackUrl` gets the same oauthId;
@@ -179,7 +209,10 @@ public actor LocalHipChat {
 
     /// Uninstall: the credentials stop working first (so the add-on can tell the removal is
     /// real by asking the token endpoint), then `DELETE {callbackUrl}/{oauthId}`.
-    func uninstall() async throws(Failure) {
+    /// When the descriptor declares `uninstalledUrl`, the answer is where to send the browser next,
+    /// with the installation's details (no secret) at a single-use `installable_url`.
+    @discardableResult
+    func uninstall() async throws(Failure) -> String? {
         try beginChange()
         defer { changingInstallation = false }
         guard let current = installed else { throw Failure("the add-on is not installed") }
@@ -189,8 +222,14 @@ public actor LocalHipChat {
         glanceData = [:]
         glanceErrors = [:]
         log.changed()
+        let redirect = current.addon.uninstalledUrl.map { address in
+            // The installation, without its secret, and with its group.
+            var details = installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId)
+            details["groupId"] = .integer(EmulatedRoom.groupId)
+            return browserFlow(address, details: details)
+        }
         guard let callbackUrl = current.addon.callbackUrl, let url = URL(string: callbackUrl + "/" + current.oauthId)
-        else { return }
+        else { return redirect }
         var request = OutgoingRequest(url: url)
         request.httpMethod = "DELETE"
         do {
@@ -203,6 +242,7 @@ public actor LocalHipChat {
         } catch {
             throw Failure("the add-on cannot be reached for the uninstall: \(error)")
         }
+        return redirect
     }
 
     /// New credentials, honoured by the token endpoint from now on so the add-on can check them

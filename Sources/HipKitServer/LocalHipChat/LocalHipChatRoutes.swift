@@ -97,9 +97,15 @@ struct LocalHipChatRoutes: Sendable {
         guard body.dictionaryValue != nil else { throw APIError.badRequest("the body must be a JSON object") }
         do {
             switch name {
-            case "install": try await hipchat.install(inRoom: body["room"]?.boolValue ?? false)
+            case "install":
+                if let redirect = try await hipchat.install(inRoom: body["room"]?.boolValue ?? false) {
+                    return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
+                }
             case "update": try await hipchat.update()
-            case "uninstall": try await hipchat.uninstall()
+            case "uninstall":
+                if let redirect = try await hipchat.uninstall() {
+                    return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
+                }
             case "role":
                 guard let role = body["role"]?.stringValue.flatMap(EmulatedRole.init) else {
                     throw LocalHipChat.Failure(

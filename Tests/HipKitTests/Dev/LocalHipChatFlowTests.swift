@@ -176,6 +176,68 @@ struct LocalHipChatFlowTests {
         #expect(await state()["installation"] is NSNull)
     }
 
+    /// HipChat's browser flows end to end: a descriptor with `installedUrl` and `uninstalledUrl`
+    /// (and no `callbackUrl`) is installed through the browser — the local HipChat makes the
+    /// installation and sends the browser to the add-on with a single-use `installable_url`; the
+    /// runtime reads it, stores the installation after checking it with the token endpoint, and
+    /// sends the browser back to the room — and uninstalled the same way.
+    @Test func theBrowserFlowsInstallAndUninstallThroughTheBrowser() async throws {
+        let project = try TestSupport.temporaryDirectory("browser-flows").appendingPathComponent("incidents")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0, "\(created.stderr)")
+        let spec = project.appendingPathComponent("addon.yaml")
+        let text = try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(
+            of: "  callbackUrl: /installed\n",
+            with: "  installedUrl: /installed-browser\n  uninstalledUrl: /uninstalled\n")
+        try text.write(to: spec, atomically: true, encoding: .utf8)
+        let dev = try await Blocking.run {
+            try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
+        }
+        defer { dev.stop() }
+        let admin = ["Authorization": "Bearer local-admin-token"]
+        func installations() async -> [[String: Any]] {
+            (Self.json(await dev.fetch("GET", "admin/installations", headers: admin).body)["installations"]
+                as? [[String: Any]]) ?? []
+        }
+
+        let installed = await Self.roomCall(dev, "install", #"{"room": true}"#)
+        try #require(installed.status == 200, "\(installed.json)\n\(dev.log)")
+        let redirect = try #require(installed.json["redirect"] as? String, "\(installed.json)")
+        let flow = try #require(URLComponents(string: redirect))
+        #expect(flow.path == "/installed-browser")
+        let installable = try #require(flow.queryItems?.first { $0.name == "installable_url" }?.value)
+        #expect(flow.queryItems?.first { $0.name == "redirect_url" }?.value == dev.url("_hipchat/").absoluteString)
+        #expect(await installations().isEmpty, "nothing is stored before the browser arrives")
+
+        // The browser goes there, and comes back to the room (URLSession follows the 303).
+        let arrived = await dev.fetch("GET", redirect, headers: ["Accept": "text/html"])
+        #expect(arrived.status == 200, "\(String(decoding: arrived.body, as: UTF8.self))\n\(dev.log)")
+        #expect(String(decoding: arrived.body, as: UTF8.self).contains("room.js"), "back on the room page")
+        let stored = await installations()
+        #expect(stored.count == 1)
+        #expect(stored.first?["roomId"] as? Int == 1)
+        // The details were handed out once.
+        #expect(await dev.fetch("GET", installable).status == 404)
+        // The same link again stores nothing more, and goes nowhere.
+        let again = await dev.fetch("GET", redirect)
+        #expect(again.status == 400)
+        #expect(await installations().count == 1)
+
+        // The installation works: its glance answers in the room.
+        let room = await Self.roomState(dev)
+        #expect((room["installation"] as? [String: Any]) != nil)
+
+        // Uninstall: the runtime hears of it through the browser, checks that HipChat no longer
+        // issues the credentials, and forgets the installation.
+        let removed = await Self.roomCall(dev, "uninstall", "{}")
+        try #require(removed.status == 200, "\(removed.json)")
+        let back = try #require(removed.json["redirect"] as? String)
+        #expect(URLComponents(string: back)?.path == "/uninstalled")
+        #expect(await dev.fetch("GET", back, headers: ["Accept": "text/html"]).status == 200, "\(dev.log)")
+        #expect(await installations().isEmpty)
+    }
+
     /// `hipkit emulate` plays HipChat for an add-on served elsewhere — here `hipkit serve` on
     /// another port, which trusts the emulator as its HipChat.
     @Test func emulatePlaysHipChatForAnAddonServedElsewhere() async throws {
