@@ -52,7 +52,7 @@ dist: deps
 	scripts/dist .build/release/hipkit $(MANUAL) .build/dist
 
 # Benchmarks against Hugo, cmark-gfm and nginx (Benchmarks/README.md): the release binary, then
-# the suite (7–10 minutes on 2 cores), which writes Benchmarks/results/latest.json.
+# the suite (about 11 minutes on 2 cores), which writes Benchmarks/results/latest.json.
 # BENCH_FLAGS=--quick is a one-minute smoke test that writes results/quick.json instead.
 bench: release
 	python3 Benchmarks/run.py --hipkit .build/release/hipkit $(BENCH_FLAGS)
