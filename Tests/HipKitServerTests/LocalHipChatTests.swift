@@ -286,6 +286,22 @@ import Testing
         }
     }
 
+    @Test func theMessageBoxSuggestsTheAddonsOwnSlashCommands() throws {
+        let descriptor = try #require(
+            JSONNode.parse(
+                Data(
+                    #"""
+                    {"key": "k", "capabilities": {"webhook": [
+                      {"key": "a", "event": "room_message", "pattern": "^/deploy(\\s+\\S+)?$", "url": "https://x/a"},
+                      {"key": "b", "event": "room_message", "pattern": "^\\/roll-back", "url": "https://x/b"},
+                      {"key": "c", "event": "room_message", "pattern": "deploy", "url": "https://x/c"},
+                      {"key": "d", "event": "room_enter", "url": "https://x/d"},
+                      {"key": "e", "event": "room_message", "pattern": "^/deploy now", "url": "https://x/e"}
+                    ]}}
+                    """#.utf8)))
+        #expect(LocalHipChat.slashCommands(ConnectDescriptor(descriptor).webhooks) == ["/deploy", "/roll-back"])
+    }
+
     @Test func viewURLsGetTheirPlaceholdersFilled() {
         let message = Self.message(
             "db is down & out", from: .member,

@@ -79,6 +79,10 @@
     renderRoomEvents();
     renderGlances();
     document.body.dataset.installed = state.installation ? "yes" : "no";
+    // The message box suggests the add-on's own slash commands, when it has any.
+    var commands = (state.addon && state.addon.commands) || [];
+    $("hc-input").placeholder = commands.length
+      ? "Send a message, or a slash command such as " + commands.join(", ") : "Send a message";
   }
 
   function renderRoles() {
@@ -116,6 +120,7 @@
       onclick: function () { api("update", {}).then(function () { toast("Updated"); }).catch(fail); } }));
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-uninstall", text: "Uninstall",
       onclick: function () {
+        if (!window.confirm("Uninstall " + state.addon.name + "? Its glances, views and webhooks leave the room, and HipChat stops issuing its credentials.")) return;
         closePanel(); closeDialog();
         api("uninstall", {}).then(function (answer) {
           // uninstalledUrl: the add-on hears of it in the browser, then sends it back here.

@@ -24,6 +24,7 @@ extension LocalHipChat {
                         addon.view(ModuleKind.configurable.rawValue)?.kind == .configurable),
                     "webhookEvents": .array(
                         Array(Set(addon.webhooks.compactMap(\.event?.value))).sorted().map(JSONNode.text)),
+                    "commands": .array(Self.slashCommands(addon.webhooks).map(JSONNode.text)),
                 ])
             } ?? .null
         guard let installed else {
@@ -106,5 +107,20 @@ extension LocalHipChat {
         case "room.getParticipants": return room.participants
         default: throw Failure("no such call \(call)", status: 404)
         }
+    }
+
+    /// The slash commands the add-on's `room_message` webhooks answer (`^/incident…` gives
+    /// `/incident`), for the message box's hint.
+    static func slashCommands(_ webhooks: [ConnectDescriptor.Webhook]) -> [String] {
+        var commands: [String] = []
+        for webhook in webhooks where webhook.event?.value == WebhookEvent.roomMessage.rawValue {
+            guard var pattern = webhook.pattern else { continue }
+            if pattern.hasPrefix("^") { pattern.removeFirst() }
+            if pattern.hasPrefix("\\/") { pattern.removeFirst() }
+            guard pattern.hasPrefix("/") else { continue }
+            let name = pattern.dropFirst().prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+            if !name.isEmpty, !commands.contains("/" + name) { commands.append("/" + name) }
+        }
+        return commands
     }
 }

@@ -39,6 +39,9 @@ struct LocalHipChatInBrowserTests {
                 "\(glance).querySelector('.hc-glance-label').innerHTML + ' | ' + \(glance).querySelector('.hc-lozenge').textContent + ' | ' + \(glance).querySelector('.hc-lozenge').className",
                 "the glance as drawn"),
             .screenshot(Self.screenshots.appendingPathComponent("2-glance.png")),
+            .waitFor(
+                "document.getElementById('hc-input').placeholder === 'Send a message, or a slash command such as /incident'",
+                "the message box suggests the add-on's own slash command"),
             .click(".hc-glance[data-key=\"incidents-glance\"]", "click the glance"),
             .waitFor(
                 "!document.getElementById('hc-panel').hidden && !!\(panel) && !!\(panel).querySelector('h1') && \(panel).querySelector('h1').textContent === 'Open incidents'",
