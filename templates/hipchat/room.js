@@ -110,6 +110,12 @@
     }
     bar.appendChild(el("span", { class: "hc-muted", id: "hc-installation",
       text: "installed " + (state.installation.scope === "room" ? "in this room" : "globally") }));
+    if (state.installation.descriptorChanged) {
+      // HipChat kept the installed descriptor until an update; say so, and offer it.
+      bar.appendChild(el("span", { class: "hc-error", id: "hc-descriptor-changed", text: "The descriptor changed." }));
+      bar.appendChild(el("button", { class: "hc-link-button", id: "hc-update-now", text: "Update now",
+        onclick: function () { api("update", {}).then(function () { toast("Updated"); }).catch(fail); } }));
+    }
     if (state.addon.configurable) {
       bar.appendChild(el("button", { class: "hc-link-button", text: "Configure", onclick: function () { openTarget("configurable", {}); } }));
     }
@@ -527,8 +533,8 @@
     dev.addEventListener("built", function (event) {
       var changed = JSON.parse(event.data).changed || [];
       if (changed.indexOf("atlassian-connect.json") >= 0) {
-        if (state && state.installation) toast("The descriptor changed: press Update to install the new one");
-        else refresh(true);
+        // Read at once; while the add-on is installed the room then offers the update.
+        refresh(true);
       }
       if (state && state.installation && changed.some(function (path) { return /^glances\//.test(path); })) {
         api("glances/refresh", {}).catch(fail);

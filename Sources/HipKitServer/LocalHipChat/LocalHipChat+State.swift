@@ -34,9 +34,14 @@ extension LocalHipChat {
             object["messages"] = .array(messages.map { messageJSON($0, actions: []) })
             return .object(object)
         }
+        // The descriptor served now differs from the one installed: HipChat kept the installed
+        // one until an update, and the room page offers that update.
+        let changed =
+            self.addon.map { $0.descriptor.withoutLocations != installed.addon.descriptor.withoutLocations } ?? false
         object["installation"] = .object([
             "oauthId": .string(installed.oauthId), "scope": .string(installed.roomId == nil ? "global" : "room"),
             "installedAt": .string(ISO8601DateFormatter().string(from: installed.installedAt)),
+            "descriptorChanged": .bool(changed),
         ])
         let addon = installed.addon
         object["glances"] = .array(

@@ -174,6 +174,29 @@ struct LocalHipChatFlowTests {
         #expect((installations["installations"] as? [Any])?.isEmpty == true, "\(installations)")
         #expect(await dev.fetch("GET", viewURL).status == 401, "the old token no longer opens the view")
         #expect(await state()["installation"] is NSNull)
+
+        // Installed again, a spec change reaches the room as an offered update: HipChat kept
+        // the installed descriptor until then.
+        #expect(await post("install", #"{"room": false}"#).status == 200)
+        let spec = project.appendingPathComponent("addon.yaml")
+        let original = try String(contentsOf: spec, encoding: .utf8)
+        try original.replacingOccurrences(
+            of: "description: Open incidents at a glance", with: "description: Incidents at a glance"
+        ).write(to: spec, atomically: true, encoding: .utf8)
+        func descriptorChanged() async -> Bool? {
+            let fresh = Self.json(await dev.fetch("GET", "_hipchat/api/state?fresh=1").body)
+            return (fresh["installation"] as? [String: Any])?["descriptorChanged"] as? Bool
+        }
+        var changed: Bool?
+        let rebuiltBy = Date().addingTimeInterval(30)
+        while Date() < rebuiltBy {
+            changed = await descriptorChanged()
+            if changed == true { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(changed == true, "\(dev.log)")
+        #expect(await post("update").status == 200)
+        #expect(await descriptorChanged() == false)
     }
 
     /// HipChat's browser flows end to end: a descriptor with `installedUrl` and `uninstalledUrl`
