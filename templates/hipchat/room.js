@@ -488,7 +488,13 @@
 
   /* ---------- wiring ---------- */
 
-  $("hc-role").addEventListener("change", function (event) { api("role", { role: event.target.value }).catch(fail); });
+  $("hc-role").addEventListener("change", function (event) {
+    api("role", { role: event.target.value }).then(function () {
+      // An open sidebar is opened again for the new person: its token is theirs, as
+      // getCurrentUser already is.
+      if (views.panel) openTarget(views.panel.key, {});
+    }).catch(fail);
+  });
   $("hc-compose").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = $("hc-input");

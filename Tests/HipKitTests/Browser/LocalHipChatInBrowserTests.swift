@@ -91,6 +91,26 @@ struct LocalHipChatInBrowserTests {
             .eval(
                 "[...document.querySelectorAll('.hc-log-entry')].map(e => e.textContent).join('\\n')", "the event log"),
             .screenshot(Self.screenshots.appendingPathComponent("6-slash-command.png")),
+            // Playing someone else: an open sidebar is opened again with that person's token.
+            .eval(
+                "if (!window.__hipchatRoom.views.panel) document.querySelector('.hc-glance[data-key=\"incidents-glance\"]').click(); true",
+                "the sidebar is open, or opened again"),
+            .waitFor("!!\(panel) && !!\(panel).querySelector('h1')", timeout: 20, "the sidebar is open"),
+            .eval(
+                """
+                window.__sub = function () {
+                  var token = new URL(document.getElementById('hc-panel-frame').src).searchParams.get('signed_request');
+                  return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+                };
+                window.__before = window.__sub();
+                var role = document.getElementById('hc-role');
+                role.value = 'member';
+                role.dispatchEvent(new Event('change'));
+                true
+                """, "play a member with the sidebar open"),
+            .waitFor(
+                "window.__sub() !== window.__before && !!\(panel) && !!\(panel).querySelector('h1')", timeout: 20,
+                "the sidebar was opened again with the member's token"),
         ]
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
