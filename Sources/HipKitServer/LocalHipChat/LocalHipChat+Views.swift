@@ -29,10 +29,21 @@ extension LocalHipChat {
         } else {
             url = Self.appending(["xdm_e": host], to: url)
         }
-        log.record(
-            HostEventLog.Entry(
-                direction: .view, method: "GET", url: HostEventLog.loggableURL(url), claims: claims,
-                note: "\(view.kind.rawValue) \(view.key)" + (actionKey.map { " from action \($0)" } ?? "")))
+        var entry = HostEventLog.Entry(
+            direction: .view, method: "GET", url: HostEventLog.loggableURL(url), claims: claims,
+            note: "\(view.kind.rawValue) \(view.key)" + (actionKey.map { " from action \($0)" } ?? ""))
+        // The browser loads the view in a frame, whose answer no page can read; so the view is
+        // asked for its headers here too, and the log shows its status and time: a view answering
+        // 401 is seen at once.
+        if let address = URL(string: url), address.scheme == "http" || address.scheme == "https" {
+            var probe = OutgoingRequest(url: address)
+            probe.httpMethod = "HEAD"
+            let start = ContinuousClock.now
+            entry.status = try? await http.send(probe).status
+            entry.milliseconds = Self.milliseconds(since: start)
+            if entry.status == nil { entry.note = (entry.note ?? "") + "; no answer" }
+        }
+        log.record(entry)
         var options = view.options.dictionaryValue ?? [:]
         for (name, value) in extraOptions?.dictionaryValue ?? [:] { options[name] = value }
         var answer: [String: JSONNode] = [

@@ -125,6 +125,10 @@ struct LocalHipChatFlowTests {
         #expect(viewURL.contains("signed_request="))
         #expect(await dev.fetch("GET", viewURL).status == 200)
         #expect(await dev.fetch("GET", "dialog.html").status == 401, "without the token the runtime refuses the view")
+        // The event log shows the view's load with its status and time.
+        let logged = ((await state()["log"] as? [[String: Any]]) ?? []).last { $0["direction"] as? String == "view" }
+        #expect(logged?["status"] as? Int == 200, "\(String(describing: logged))")
+        #expect(logged?["ms"] is Double)
 
         // The slash command reaches the webhook with a JWT; the reply card shows in the room.
         #expect(await post("messages", #"{"text": "/incident db is down"}"#).status == 200)
