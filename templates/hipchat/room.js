@@ -536,7 +536,24 @@
   fetch("/_hipkit/dev/status").then(function (response) {
     if (!response.ok) return;
     var dev = new EventSource("/_hipkit/dev/events");
+    // A failed rebuild shows on the room page too, not only inside open views; the room keeps
+    // running the last good build.
+    function showProblems(problems) {
+      var banner = $("hc-build-failed");
+      var errors = (problems || []).filter(function (p) { return p.severity === "error"; });
+      banner.hidden = errors.length === 0;
+      banner.textContent = "";
+      if (!errors.length) return;
+      var first = errors[0];
+      var where = first.file ? first.file + (first.line ? ":" + first.line + ":" + first.column : "") + ": " : "";
+      banner.appendChild(el("strong", { text: "The last rebuild failed with " + errors.length + " error" + (errors.length === 1 ? "" : "s") + ". " }));
+      banner.appendChild(el("code", { text: where + first.message }));
+      banner.appendChild(el("span", { text: " — the room still runs the last good build." }));
+    }
+    dev.addEventListener("hello", function (event) { showProblems(JSON.parse(event.data).problems); });
+    dev.addEventListener("failed", function (event) { showProblems(JSON.parse(event.data).problems); });
     dev.addEventListener("built", function (event) {
+      showProblems([]);
       var changed = JSON.parse(event.data).changed || [];
       if (changed.indexOf("atlassian-connect.json") >= 0) {
         // Read at once; while the add-on is installed the room then offers the update.

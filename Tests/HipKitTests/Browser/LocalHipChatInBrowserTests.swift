@@ -151,6 +151,39 @@ struct LocalHipChatInBrowserTests {
         }
     }
 
+    /// A rebuild that fails under `hipkit dev` shows on the room page itself, naming the line, and
+    /// goes away with the fix; the room keeps the last good build meanwhile.
+    @Test func theRoomPageShowsAFailedRebuild() async throws {
+        let project = try TestSupport.temporaryDirectory("hipchat-failed").appendingPathComponent("incidents")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0, "\(created.stderr)")
+        let spec = project.appendingPathComponent("addon.yaml")
+        let lines = try String(contentsOf: spec, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let nameLine = try #require(lines.firstIndex { $0.hasPrefix("name: ") }) + 1
+        let oldName = try #require(lines.first { $0.hasPrefix("name: ") }).dropFirst(6)
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        defer { dev.stop() }
+        let banner = "document.getElementById('hc-build-failed')"
+        let report = try await Blocking.run {
+            try HeadlessChromium().run([
+                .navigate(dev.url("_hipchat/"), "open the local HipChat"),
+                .waitFor(
+                    "!!document.getElementById('hc-install-global') && \(banner).hidden", "the room, no failure shown"),
+                .replace(in: spec, "name: \(oldName)", with: "name: [\(oldName)]", "break the spec"),
+                .waitFor(
+                    "!\(banner).hidden && \(banner).textContent.includes('addon.yaml:\(nameLine):')", timeout: 20,
+                    "the room page names the broken line"),
+                .eval("\(banner).textContent", "the banner's text"),
+                .replace(in: spec, "name: [\(oldName)]", with: "name: \(oldName)", "fix the spec"),
+                .waitFor("\(banner).hidden", timeout: 20, "the banner went away"),
+            ])
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
+        #expect(report.values[4]?.string?.contains("The last rebuild failed with 1 error") == true, "\(report)")
+    }
+
     /// The flagship example does what it says: `/deploy` gets its canned reply, the sidebar's
     /// table fits the 300 px panel, and the rollback dialog opened from a deploy message names
     /// that deploy, refuses Roll back until its checklist is ticked (by real clicks), then writes
