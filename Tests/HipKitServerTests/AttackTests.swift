@@ -556,7 +556,7 @@ struct AttackTests {
         "bodies beyond the limit, by Content-Length or chunked, and smuggling framings are refused",
         arguments: [
             "length-install", "length-glance", "chunked-install", "chunked-glance", "chunked-webhook",
-            "chunked-settings",
+            "chunked-settings", "chunked-notification", "length-view-notification",
             "length-and-chunked", "length-overflow", "length-negative", "two-lengths",
         ])
     func bodies(_ kind: String) async throws {
@@ -597,6 +597,15 @@ struct AttackTests {
                 request = RawConnection.request(
                     "POST /_hipkit/settings HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: JWT \(token)\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked",
                     body: Self.chunked(#"{"severity": ""# + String(repeating: "z", count: 70_000) + #""}"#))
+            case "chunked-notification":
+                let notification = #"{"message": ""# + String(repeating: "n", count: 70_000) + #""}"#
+                request = RawConnection.request(
+                    "POST /admin/notifications?room=42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\(admin)\r\nTransfer-Encoding: chunked",
+                    body: Self.chunked(notification))
+            case "length-view-notification":
+                request = RawConnection.request(
+                    "POST /_hipkit/notifications HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: JWT \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000000",
+                    body: Array("{".utf8))
             case "length-and-chunked":
                 // Request smuggling: two framings that disagree.
                 let small = #"{"label": "smuggled"}"#
