@@ -95,7 +95,9 @@ struct DevCommand: AsyncParsableCommand {
         server.services = [rebuilder]
         if let descriptor = URL(string: base + "/" + ConnectDescriptor.fileName) {
             server.hipchat = LocalHipChat(
-                configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path),
+                configuration: .init(
+                    descriptorURL: descriptor, publicURL: base + LocalHipChat.path,
+                    stateFile: rebuilder.project.hipkitDirectory.appendingPathComponent("local-hipchat.json")),
                 logger: logger)
         }
         Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/\(ConnectDescriptor.fileName)")

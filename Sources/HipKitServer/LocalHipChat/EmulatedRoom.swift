@@ -3,7 +3,7 @@ import HipChatConnect
 
 /// Who the developer plays in the local HipChat; conditions such as `user_is_admin` and
 /// `user_is_room_owner` are evaluated for this person.
-public enum EmulatedRole: String, Sendable, CaseIterable {
+public enum EmulatedRole: String, Sendable, CaseIterable, Codable {
     /// A group admin (who is not the room's owner).
     case admin
     /// The room's owner, not a group admin.
@@ -63,7 +63,7 @@ struct EmulatedUser: Sendable {
 }
 
 /// The one room of the local HipChat.
-struct EmulatedRoom: Sendable {
+struct EmulatedRoom: Sendable, Codable {
     static let groupId = 1
     static let groupName = "Local HipChat"
 

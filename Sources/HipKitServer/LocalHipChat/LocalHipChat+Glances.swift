@@ -36,7 +36,7 @@ extension LocalHipChat {
                 glanceErrors[key] = "queryUrl cannot be reached: \(error)"
             }
         }
-        log.changed()
+        changed()
     }
 
     /// Glance data from a query or a push, checked as HipChat read it: `label {type, value}`

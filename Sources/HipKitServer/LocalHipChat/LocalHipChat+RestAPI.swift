@@ -162,7 +162,7 @@ extension LocalHipChat {
         } catch {
             return Self.apiError(400, error.description)
         }
-        log.changed()
+        changed()
         return APIAnswer(status: 204, body: nil)
     }
 
@@ -186,7 +186,7 @@ extension LocalHipChat {
                 return Self.apiError(400, "glance \(key): \(error.description)")
             }
         }
-        log.changed()
+        changed()
         return APIAnswer(status: 204, body: nil)
     }
 

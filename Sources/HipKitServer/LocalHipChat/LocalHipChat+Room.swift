@@ -13,7 +13,7 @@ extension LocalHipChat {
             id: nextMessageId(), date: Date(), kind: .message, senderId: user.id, senderName: user.name,
             senderMention: user.mentionName, body: trimmed, html: HTMLText.escape(trimmed), color: nil, card: nil)
         messages.append(message)
-        log.changed()
+        changed()
         guard let installed else { return }
         for (index, webhook) in installed.addon.webhooks.enumerated()
         where webhook.event?.value == WebhookEvent.roomMessage.rawValue {
@@ -44,7 +44,7 @@ extension LocalHipChat {
             room.topic =
                 topic.flatMap { $0.isEmpty ? nil : $0 }
                 ?? "Topic changed at \(ISO8601DateFormatter().string(from: Date()))"
-            log.changed()
+            changed()
         }
         guard let installed else { return }
         var item: [String: JSONNode] = ["room": roomPayload, "sender": user.sender]
@@ -91,7 +91,7 @@ extension LocalHipChat {
             let message = try RoomMessage.notification(
                 reply, id: nextMessageId(), from: installed.addon.fromName ?? installed.addon.name)
             messages.append(message)
-            log.changed()
+            changed()
         } catch let error as RoomMessage.NotificationError {
             systemNote("Webhook \(name) replied with a notification HipChat would refuse: \(error)")
         } catch {
@@ -105,6 +105,6 @@ extension LocalHipChat {
             RoomMessage(
                 id: nextMessageId(), date: Date(), kind: .notification, senderId: nil, senderName: "Local HipChat",
                 senderMention: nil, body: text, html: HTMLText.escape(text), color: "gray", card: nil))
-        log.changed()
+        changed()
     }
 }

@@ -25,11 +25,15 @@ public actor LocalHipChat {
         public var publicURL: String
         /// Time allowed for each call to the add-on.
         public var timeout: TimeInterval
+        /// Where the room, its messages and the installation are kept between runs (`hipkit dev`
+        /// keeps them in the project's `.hipkit/`); nil keeps them in memory only.
+        public var stateFile: URL?
 
-        public init(descriptorURL: URL, publicURL: String, timeout: TimeInterval = 10) {
+        public init(descriptorURL: URL, publicURL: String, timeout: TimeInterval = 10, stateFile: URL? = nil) {
             self.descriptorURL = descriptorURL
             self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
             self.timeout = timeout
+            self.stateFile = stateFile
         }
 
         var capabilitiesURL: String { publicURL + "/v2/capabilities" }
@@ -97,6 +101,24 @@ public actor LocalHipChat {
                 id: "seed-\(index + 1)", date: Date(), kind: .message, senderId: user.id, senderName: user.name,
                 senderMention: user.mentionName, body: seed.1, html: HTMLText.escape(seed.1), color: nil, card: nil)
         }
+        if let file = configuration.stateFile, let saved = Self.savedState(from: file, logger: logger) {
+            role = saved.role
+            room = saved.room
+            messages = saved.messages
+            nextMessage = saved.nextMessage
+            glanceData = saved.glanceData
+            credentials = saved.credentials
+            if let kept = saved.installation {
+                do {
+                    let addon = try EmulatedAddon(descriptor: kept.descriptor, url: kept.descriptorURL)
+                    installed = Installed(
+                        addon: addon, oauthId: kept.oauthId, oauthSecret: kept.oauthSecret, roomId: kept.roomId,
+                        installedAt: kept.installedAt)
+                } catch {
+                    logger.warning("the saved installation's descriptor cannot be read; it is dropped")
+                }
+            }
+        }
     }
 
     /// What the room holds when it opens: messages for message actions to be tried on.
@@ -155,7 +177,7 @@ public actor LocalHipChat {
         let roomId = inRoom ? room.id : nil
         let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: roomId, what: "install")
         installed = Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: roomId, installedAt: Date())
-        log.changed()
+        changed()
         if addon.callbackUrl == nil, let installedUrl = addon.installedUrl {
             return browserFlow(installedUrl, details: installBody(oauthId: oauthId, secret: secret, roomId: roomId))
         }
@@ -203,7 +225,7 @@ public actor LocalHipChat {
             next.oauthSecret = secret
         }
         installed = next
-        log.changed()
+        changed()
         await refreshGlances()
     }
 
@@ -221,7 +243,7 @@ public actor LocalHipChat {
         installed = nil
         glanceData = [:]
         glanceErrors = [:]
-        log.changed()
+        changed()
         let redirect = current.addon.uninstalledUrl.map { address in
             // The installation, without its secret, and with its group.
             var details = installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId)
@@ -324,7 +346,7 @@ public actor LocalHipChat {
 
     func play(_ role: EmulatedRole) async {
         self.role = role
-        log.changed()
+        changed()
         await refreshGlances()
     }
 

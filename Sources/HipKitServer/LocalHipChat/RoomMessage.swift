@@ -4,8 +4,8 @@ import HipKit
 
 /// A message in the local HipChat's room: one a person typed, or a notification an add-on
 /// sent (a webhook's reply or `POST /v2/room/{id}/notification`), possibly with a card.
-struct RoomMessage: Sendable {
-    enum Kind: String, Sendable { case message, notification }
+struct RoomMessage: Sendable, Codable {
+    enum Kind: String, Sendable, Codable { case message, notification }
 
     var id: String
     var date: Date

@@ -203,6 +203,57 @@ struct LocalHipChatFlowTests {
         #expect(await descriptorChanged() == false)
     }
 
+    /// The local HipChat keeps its own state in `.hipkit/local-hipchat.json` (owner-only: it
+    /// holds the installation's secret): restarting `hipkit dev` on the same port keeps the
+    /// installation, who you play and the room's messages, and the add-on's views still open.
+    /// A state file that cannot be read is reported and the room starts afresh.
+    @Test func theRoomAndTheInstallationSurviveARestart() async throws {
+        let project = try TestSupport.temporaryDirectory("local-hipchat-restart").appendingPathComponent("incidents")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0, "\(created.stderr)")
+        let port = try DevProcess.freePort()
+        func start() async throws -> DevProcess {
+            try await Blocking.run {
+                try DevProcess(port: port, readyPath: "/_hipkit/dev/status") { port in
+                    ["dev", project.path, "--port", String(port)]
+                }
+            }
+        }
+
+        let first = try await start()
+        #expect(await Self.roomCall(first, "install", #"{"room": false}"#).status == 200)
+        #expect(await Self.roomCall(first, "role", #"{"role": "owner"}"#).status == 200)
+        #expect(await Self.roomCall(first, "messages", #"{"text": "said before the restart"}"#).status == 200)
+        let before = await Self.roomState(first)
+        let oauthId = (before["installation"] as? [String: Any])?["oauthId"] as? String
+        #expect(oauthId != nil)
+        _ = try await Blocking.run { first.stop() }
+
+        let file = project.appendingPathComponent(".hipkit/local-hipchat.json")
+        let permissions = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+
+        let second = try await start()
+        let after = await Self.roomState(second)
+        #expect((after["installation"] as? [String: Any])?["oauthId"] as? String == oauthId, "\(after)")
+        #expect(after["role"] as? String == "owner")
+        let texts = ((after["messages"] as? [[String: Any]]) ?? []).compactMap { $0["html"] as? String }
+        #expect(texts.contains("said before the restart"), "\(texts)")
+        // The installation still works: a view opens with a token the runtime accepts.
+        let opened = await Self.roomCall(second, "open", #"{"target": "incidents-sidebar"}"#)
+        let url = try #require(opened.json["url"] as? String, "\(opened.json)")
+        #expect(await second.fetch("GET", url).status == 200)
+        _ = try await Blocking.run { second.stop() }
+
+        // A damaged file: a warning, and a fresh room.
+        try Data("{not json".utf8).write(to: file)
+        let third = try await start()
+        defer { third.stop() }
+        #expect((await Self.roomState(third))["installation"] is NSNull)
+        #expect(third.log.contains("cannot be read; starting afresh"), "\(third.log)")
+    }
+
     /// HipChat's browser flows end to end: a descriptor with `installedUrl` and `uninstalledUrl`
     /// (and no `callbackUrl`) is installed through the browser — the local HipChat makes the
     /// installation and sends the browser to the add-on with a single-use `installable_url`; the
