@@ -24,9 +24,16 @@ struct EmulateCommand: AsyncParsableCommand {
             each view URL carries xdm_e, the origin frameworks build that address from.
             (`hipkit dev` has the same local HipChat built in.)
 
+            --public-url presents it under another address, as a HipChat Server on its own host
+            name: the capabilities document, token endpoint and REST API the add-on is given are
+            under it, so the add-on must reach it there (a hosts entry or a proxy) and trust it
+            (hipkit serve --trust-host HOST:PORT). --state keeps the room and the installation in a
+            file between runs, as `hipkit dev` does in .hipkit/.
+
             Examples:
               hipkit emulate http://127.0.0.1:8080/atlassian-connect.json
               hipkit emulate https://addon.example.com/atlassian-connect.json --port 9000
+              hipkit emulate http://127.0.0.1:8080/atlassian-connect.json --public-url http://hipchat.test:8090
             """)
 
     @Argument(help: "The add-on's descriptor URL (atlassian-connect.json).")
@@ -34,11 +41,22 @@ struct EmulateCommand: AsyncParsableCommand {
 
     @OptionGroup var listen: ListenOptions
 
+    @Option(
+        name: .customLong("public-url"),
+        help: "The address the add-on is given for this HipChat (default: http://HOST:PORT).")
+    var publicUrl: String?
+
+    @Option(help: "A file to keep the room and the installation in between runs.")
+    var state: String?
+
     func validate() throws {
-        guard let url = URL(string: descriptorUrl), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
-            url.host != nil
-        else {
-            throw ValidationError("'\(descriptorUrl)' is not an http or https URL of a descriptor")
+        for (what, text) in [("a descriptor", descriptorUrl), ("--public-url", publicUrl)] {
+            guard let text else { continue }
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil
+            else {
+                throw ValidationError("'\(text)' is not an http or https URL of \(what)")
+            }
         }
     }
 
@@ -48,9 +66,16 @@ struct EmulateCommand: AsyncParsableCommand {
         let host = listen.resolvedHost
         let base = ListenOptions.localURL(host: host, port: port)
         guard let descriptor = URL(string: descriptorUrl) else { throw ExitCode(2) }
+        let presented = publicUrl.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? base
         let hipchat = LocalHipChat(
-            configuration: .init(descriptorURL: descriptor, publicURL: base + LocalHipChat.path), logger: logger)
+            configuration: .init(
+                descriptorURL: descriptor, publicURL: presented + LocalHipChat.path,
+                stateFile: state.map { URL(fileURLWithPath: $0) }),
+            logger: logger)
         Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")
+        if presented != base {
+            Output.say("hipkit emulate: the add-on is told this HipChat is at \(presented)\(LocalHipChat.path)")
+        }
         try await LocalHipChatServer(hipchat: hipchat, host: host, port: port, logger: logger).run()
     }
 }

@@ -374,6 +374,56 @@ struct LocalHipChatFlowTests {
         #expect(await serve.fetch("GET", viewURL).status == 401, "the uninstall reached hipkit serve")
     }
 
+    /// `hipkit emulate --public-url` presents the emulator under another host name, as a HipChat
+    /// Server: the add-on is given that address (here `localhost`, which `hipkit serve` trusts
+    /// with --trust-host, where the emulator listens on 127.0.0.1), and the install goes through.
+    @Test func emulateCanPresentItselfUnderAnotherHostName() async throws {
+        let project = try TestSupport.temporaryDirectory("emulate-host").appendingPathComponent("incidents")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0)
+        let servePort = try DevProcess.freePort()
+        var freePort = try DevProcess.freePort()
+        while freePort == servePort { freePort = try DevProcess.freePort() }
+        let emulatePort = freePort
+        let build = try await Blocking.run {
+            try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"])
+        }
+        try #require(build.status == 0, "\(build.stderr)")
+        let serve = try await Blocking.run {
+            try DevProcess(port: servePort, readyPath: "/healthz") { port in
+                [
+                    "serve", project.appendingPathComponent("dist").path, "--port", String(port), "--trust-host",
+                    "localhost:\(emulatePort)", "--admin-token", "emulate-admin-token",
+                ]
+            }
+        }
+        defer { serve.stop() }
+        let emulate = try await Blocking.run {
+            try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
+                [
+                    "emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port),
+                    "--public-url", "http://localhost:\(port)",
+                ]
+            }
+        }
+        defer { emulate.stop() }
+        let capabilities = Self.json(await emulate.fetch("GET", "_hipchat/v2/capabilities").body)
+        #expect(
+            (capabilities["links"] as? [String: Any])?["self"] as? String
+                == "http://localhost:\(emulatePort)/_hipchat/v2/capabilities")
+        let installed = await Self.roomCall(emulate, "install", #"{"room": true}"#)
+        #expect(installed.status == 200, "\(installed.json)\n\(serve.log)\n\(emulate.log)")
+        // hipkit serve checked the credentials with the emulator under that name, and kept it.
+        let stored = Self.json(
+            await serve.fetch("GET", "admin/installations", headers: ["Authorization": "Bearer emulate-admin-token"])
+                .body)
+        #expect(
+            ((stored["installations"] as? [[String: Any]])?.first)?["capabilitiesUrl"] as? String
+                == "http://localhost:\(emulatePort)/_hipchat/v2/capabilities", "\(stored)")
+        #expect(((await Self.roomState(emulate))["installation"] as? [String: Any]) != nil)
+    }
+
     static let projects: [String] =
         ["full", "glance", "slash-command", "configurable", "dialog"].map { "scaffold " + $0 }
         + ViewPagesInBrowserTests.examples.map { "example " + $0 }
