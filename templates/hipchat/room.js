@@ -114,7 +114,7 @@
       // HipChat kept the installed descriptor until an update; say so, and offer it.
       bar.appendChild(el("span", { class: "hc-error", id: "hc-descriptor-changed", text: "The descriptor changed." }));
       bar.appendChild(el("button", { class: "hc-link-button", id: "hc-update-now", text: "Update now",
-        onclick: function () { api("update", {}).then(function () { toast("Updated"); }).catch(fail); } }));
+        onclick: function () { update(); } }));
     }
     if (state.addon.configurable) {
       bar.appendChild(el("button", { class: "hc-link-button", text: "Configure", onclick: function () { openTarget("configurable", {}); } }));
@@ -123,7 +123,7 @@
       onclick: function () { api("glances/refresh", {}).catch(fail); } }));
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-update", text: "Update",
       title: state.addon.hasUpdateCallback ? "POST updateCallbackUrl" : "a fresh install to callbackUrl (no updateCallbackUrl)",
-      onclick: function () { api("update", {}).then(function () { toast("Updated"); }).catch(fail); } }));
+      onclick: function () { update(); } }));
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-uninstall", text: "Uninstall",
       onclick: function () {
         if (!window.confirm("Uninstall " + state.addon.name + "? Its glances, views and webhooks leave the room, and HipChat stops issuing its credentials.")) return;
@@ -165,6 +165,14 @@
       el("h3", { text: addon.scopes.length ? "It will be able to:" : "It asks for no access to HipChat." }),
       scopes, buttons
     ]));
+  }
+
+  function update() {
+    api("update", {}).then(function (answer) {
+      // updatedUrl: the add-on reads the installation in the browser, then sends it back here.
+      if (answer && safeUrl(answer.redirect)) { location.href = answer.redirect; return; }
+      toast("Updated");
+    }).catch(fail);
   }
 
   function install(inRoom) {

@@ -34,6 +34,7 @@ struct EmulatedAddon: Sendable {
     var updateCallbackUrl: String?
     /// HipChat's browser flows: where the user's browser goes after an install or an uninstall.
     var installedUrl: String?
+    var updatedUrl: String?
     var uninstalledUrl: String?
     /// The glances, by weight then key.
     var glances: [ConnectDescriptor.Glance] = []
@@ -72,6 +73,7 @@ struct EmulatedAddon: Sendable {
         callbackUrl = Self.absolute(descriptor.installable?.callbackUrl?.value, against: url)
         updateCallbackUrl = Self.absolute(descriptor.installable?.updateCallbackUrl?.value, against: url)
         installedUrl = Self.absolute(descriptor.installable?.installedUrl?.value, against: url)
+        updatedUrl = Self.absolute(descriptor.installable?.updatedUrl?.value, against: url)
         uninstalledUrl = Self.absolute(descriptor.installable?.uninstalledUrl?.value, against: url)
 
         glances = descriptor.glances.sorted { ($0.weight, $0.key ?? "") < ($1.weight, $1.key ?? "") }

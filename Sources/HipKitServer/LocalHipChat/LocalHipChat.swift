@@ -205,8 +205,11 @@ public actor LocalHipChat {
     }
 
     /// An update after the descriptor changed: `updateCallbackUrl` gets the same oauthId;
-    /// without one, `callbackUrl` gets a fresh installation, as HipChat did.
-    func update() async throws(Failure) {
+    /// without one, `callbackUrl` gets a fresh installation, as HipChat did. A descriptor with
+    /// neither, and `updatedUrl` (or else `installedUrl`), is updated through the browser: the
+    /// answer is where to send it, with the installation's details at a single-use URL.
+    @discardableResult
+    func update() async throws(Failure) -> String? {
         try beginChange()
         defer { changingInstallation = false }
         guard let current = installed else { throw Failure("the add-on is not installed") }
@@ -226,7 +229,14 @@ public actor LocalHipChat {
         }
         installed = next
         changed()
+        if addon.updateCallbackUrl == nil, addon.callbackUrl == nil,
+            let browser = addon.updatedUrl ?? addon.installedUrl
+        {
+            return browserFlow(
+                browser, details: installBody(oauthId: next.oauthId, secret: next.oauthSecret, roomId: next.roomId))
+        }
         await refreshGlances()
+        return nil
     }
 
     /// Uninstall: the credentials stop working first (so the add-on can tell the removal is

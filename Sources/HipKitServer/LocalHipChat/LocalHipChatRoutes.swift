@@ -101,7 +101,10 @@ struct LocalHipChatRoutes: Sendable {
                 if let redirect = try await hipchat.install(inRoom: body["room"]?.boolValue ?? false) {
                     return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
                 }
-            case "update": try await hipchat.update()
+            case "update":
+                if let redirect = try await hipchat.update() {
+                    return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
+                }
             case "uninstall":
                 if let redirect = try await hipchat.uninstall() {
                     return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))

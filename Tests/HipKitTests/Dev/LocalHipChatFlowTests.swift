@@ -254,8 +254,8 @@ struct LocalHipChatFlowTests {
         #expect(third.log.contains("cannot be read; starting afresh"), "\(third.log)")
     }
 
-    /// HipChat's browser flows end to end: a descriptor with `installedUrl` and `uninstalledUrl`
-    /// (and no `callbackUrl`) is installed through the browser — the local HipChat makes the
+    /// HipChat's browser flows end to end: a descriptor with `installedUrl`, `updatedUrl` and
+    /// `uninstalledUrl` (and no `callbackUrl`) is installed through the browser — the local HipChat makes the
     /// installation and sends the browser to the add-on with a single-use `installable_url`; the
     /// runtime reads it, stores the installation after checking it with the token endpoint, and
     /// sends the browser back to the room — and uninstalled the same way.
@@ -267,7 +267,8 @@ struct LocalHipChatFlowTests {
         let spec = project.appendingPathComponent("addon.yaml")
         let text = try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(
             of: "  callbackUrl: /installed\n",
-            with: "  installedUrl: /installed-browser\n  uninstalledUrl: /uninstalled\n")
+            with: "  installedUrl: /installed-browser\n  updatedUrl: /updated-browser\n  uninstalledUrl: /uninstalled\n"
+        )
         try text.write(to: spec, atomically: true, encoding: .utf8)
         let dev = try await Blocking.run {
             try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
@@ -305,6 +306,16 @@ struct LocalHipChatFlowTests {
         // The installation works: its glance answers in the room.
         let room = await Self.roomState(dev)
         #expect((room["installation"] as? [String: Any]) != nil)
+
+        // An update goes through the browser too (updatedUrl), with the same installation.
+        let updated = await Self.roomCall(dev, "update", "{}")
+        try #require(updated.status == 200, "\(updated.json)")
+        let update = try #require(updated.json["redirect"] as? String, "\(updated.json)")
+        #expect(URLComponents(string: update)?.path == "/updated-browser")
+        #expect(await dev.fetch("GET", update, headers: ["Accept": "text/html"]).status == 200, "\(dev.log)")
+        let afterUpdate = await installations()
+        #expect(afterUpdate.count == 1)
+        #expect(afterUpdate.first?["oauthId"] as? String == stored.first?["oauthId"] as? String)
 
         // Uninstall: the runtime hears of it through the browser, checks that HipChat no longer
         // issues the credentials, and forgets the installation.
