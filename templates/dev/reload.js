@@ -3,7 +3,8 @@
 //
 // It listens to /_hipkit/dev/events (Server-Sent Events) and
 //   - reloads the page when a rebuild changed the page itself, or a file that is not a page
-//     (a stylesheet, script or image it may use);
+//     (a stylesheet, script or image it may use); a view HipChat signed reloads with a fresh
+//     token from the room it is open in;
 //   - shows the problems of a failed rebuild over the page, and hides them when a rebuild
 //     succeeds (the page keeps showing the last good build meanwhile);
 //   - reloads after reconnecting to a restarted `hipkit dev`, or when builds happened while
@@ -32,7 +33,26 @@
   function reload() {
     if (dev.reloading) return;
     dev.reloading = true;
-    location.reload();
+    // A view signed by HipChat reloads with a fresh token, asked of the room it is open in (its
+    // signed_request lasts an hour; an old one would reload into a 401). Elsewhere, or without
+    // an answer within a second, the page reloads as it is.
+    var signed = /[?&]signed_request=/.test(location.search);
+    var auth = window.HipChat && window.HipChat.auth;
+    if (!signed || !auth || typeof auth.withToken !== "function" || window.parent === window) {
+      location.reload();
+      return;
+    }
+    var done = false;
+    var fallback = setTimeout(function () { done = true; location.reload(); }, 1000);
+    auth.withToken(function (error, token) {
+      if (done) return;
+      done = true;
+      clearTimeout(fallback);
+      if (error || !token) { location.reload(); return; }
+      var url = new URL(location.href);
+      url.searchParams.set("signed_request", token);
+      location.replace(url.href);
+    });
   }
 
   function element(tag, css, text) {

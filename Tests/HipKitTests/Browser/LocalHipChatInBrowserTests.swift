@@ -111,6 +111,16 @@ struct LocalHipChatInBrowserTests {
             .waitFor(
                 "window.__sub() !== window.__before && !!\(panel) && !!\(panel).querySelector('h1')", timeout: 20,
                 "the sidebar was opened again with the member's token"),
+            // Live reload of a signed view: it comes back with a fresh token, not the old one.
+            .eval(
+                "window.__signedBefore = new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request'); true",
+                "note the sidebar's token"),
+            .replace(
+                in: project.appendingPathComponent("pages/sidebar.md"), "# Open incidents",
+                with: "# Incidents right now", "save an edit of the sidebar's page"),
+            .waitFor(
+                "!!\(panel) && !!\(panel).querySelector('h1') && \(panel).querySelector('h1').textContent === 'Incidents right now' && new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request') !== window.__signedBefore",
+                timeout: 20, "the sidebar reloaded with the edit and a fresh token"),
         ]
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
