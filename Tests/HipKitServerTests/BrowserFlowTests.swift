@@ -21,13 +21,13 @@ struct BrowserFlowTests {
     }
 
     /// The fixture site, its descriptor declaring the three browser flows.
-    static func flowSite() throws -> TestSite {
+    static func flowSite(installedUrl: String = "https://incidents.example.com/installed-browser") throws -> TestSite {
         let site = try TestSite()
         let file = site.dist.appendingPathComponent("atlassian-connect.json")
         var descriptor = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
         var capabilities = try #require(descriptor["capabilities"] as? [String: Any])
         var installable = try #require(capabilities["installable"] as? [String: Any])
-        installable["installedUrl"] = "https://incidents.example.com/installed-browser"
+        installable["installedUrl"] = installedUrl
         installable["updatedUrl"] = "https://incidents.example.com/updated-browser"
         installable["uninstalledUrl"] = "/uninstalled"
         capabilities["installable"] = installable
@@ -224,6 +224,27 @@ struct BrowserFlowTests {
                 #expect(head.status == .methodNotAllowed)
                 #expect(try await store.installations().isEmpty)
                 #expect(hipchat.state.withLock { $0.installableRequests } == 0)
+            }
+        }
+    }
+
+    @Test("a browser flow at a page's path leaves the page to visitors without installable_url")
+    func flowAtAPage() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            // installedUrl at the site's root, which is also index.html.
+            let site = try Self.flowSite(installedUrl: "https://incidents.example.com/")
+            defer { site.remove() }
+            let configuration = site.configuration(
+                trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)])
+            try await withServer(site, configuration) { client, store in
+                let page = try await client.execute(uri: "/", method: .get)
+                #expect(page.status == .ok)
+                #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+                let flow = try await client.execute(
+                    uri: "/?" + Self.query(hipchat.installable(), Self.back(hipchat)), method: .get)
+                #expect(flow.status == .seeOther, "\(flow.text)")
+                #expect(try await store.installations().count == 1)
             }
         }
     }

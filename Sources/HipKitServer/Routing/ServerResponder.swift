@@ -99,7 +99,12 @@ struct ServerResponder: HTTPResponder {
         }
 
         let routes = snapshot.routes
-        if let flow = routes.browserFlows[path], request.method != .post, request.method != .delete {
+        // A browser flow's path may also be a page of the site (`installedUrl: /`): a request
+        // without HipChat's installable_url gets the page.
+        if let flow = routes.browserFlows[path], request.method != .post, request.method != .delete,
+            RequestPath.queryParameter("installable_url", in: request.uri.query) != nil
+                || snapshot.file(forPath: path) == nil
+        {
             return try await install.browserFlow(flow, request: request)
         }
         if let installPath = routes.installPath {
