@@ -16,9 +16,10 @@ struct DevCommand: AsyncParsableCommand {
             and reloads the browser pages that show it. When a rebuild fails, the diagnostics are
             printed here and shown over every open page; the last good build keeps being served.
 
-            A local HipChat runs at http://HOST:PORT/_hipchat/: a room where the add-on is
-            installed for real, its glances, views, actions and webhooks work, and every request
-            between HipChat and the add-on is logged. Pages load its all.js instead of HipChat's.
+            A local HipChat runs at http://HOST:PORT/_hipchat/: a group of rooms where the add-on
+            is installed for real, for all rooms or in one, its glances, views, actions and
+            webhooks work where it is installed, and every request between HipChat and the add-on
+            is logged. Pages load its all.js instead of HipChat's.
 
             Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output
             never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.

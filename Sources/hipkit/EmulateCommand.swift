@@ -8,10 +8,11 @@ import Logging
 struct EmulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emulate",
-        abstract: "Play HipChat for any add-on: install it in a local room and try it in the browser.",
+        abstract: "Play HipChat for any add-on: install it in local rooms and try it in the browser.",
         discussion: """
             Serves a local HipChat at http://HOST:PORT/_hipchat/ for the add-on whose descriptor is
-            at DESCRIPTOR_URL. Install it there and it works as in HipChat: the install callback
+            at DESCRIPTOR_URL: a group with public and private rooms and four people to play.
+            Install it for all rooms or in one, and it works as in HipChat: the install callback
             gets real credentials this HipChat's token endpoint honours, glances are queried with
             signed JWTs, views open in the sidebar and in dialogs with HipChat's JavaScript API,
             actions follow their conditions, typed messages reach matching webhooks, and the
@@ -27,7 +28,7 @@ struct EmulateCommand: AsyncParsableCommand {
             --public-url presents it under another address, as a HipChat Server on its own host
             name: the capabilities document, token endpoint and REST API the add-on is given are
             under it, so the add-on must reach it there (a hosts entry or a proxy) and trust it
-            (hipkit serve --trust-host HOST:PORT). --state keeps the room and the installation in a
+            (hipkit serve --trust-host HOST:PORT). --state keeps the rooms and the installations in a
             file between runs, as `hipkit dev` does in .hipkit/.
 
             Examples:
@@ -46,7 +47,7 @@ struct EmulateCommand: AsyncParsableCommand {
         help: "The address the add-on is given for this HipChat (default: http://HOST:PORT).")
     var publicUrl: String?
 
-    @Option(help: "A file to keep the room and the installation in between runs.")
+    @Option(help: "A file to keep the rooms and the installations in between runs.")
     var state: String?
 
     func validate() throws {

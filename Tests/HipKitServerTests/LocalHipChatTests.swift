@@ -286,6 +286,34 @@ import Testing
         }
     }
 
+    @Test func roomsFollowHipChatsRulesForNamesPrivacyAndOwners() {
+        let rooms = EmulatedRoom.seeded()
+        #expect(rooms.map(\.name) == ["Operations", "Leadership"])
+        let (open, closed) = (rooms[0], rooms[1])
+        let guest = EmulatedUser.playing(.guest)
+        let member = EmulatedUser.playing(.member)
+        #expect(open.isVisible(to: guest) && !closed.isVisible(to: guest))
+        #expect(closed.isVisible(to: member))
+        #expect(open.isAdministered(by: .playing(.owner)) && open.isAdministered(by: .playing(.admin)))
+        #expect(!open.isAdministered(by: member))
+        #expect(closed.participants["guests"]?.arrayValue?.isEmpty == true, "a private room has no guests")
+        #expect(closed.json["privacy"] == .string("private"))
+
+        func name(_ text: String, except id: Int? = nil) -> String {
+            switch EmulatedRoom.checkedName(text, among: rooms, except: id) {
+            case .success(let name): return name
+            case .failure(let failure): return "\(failure.status): \(failure.description)"
+            }
+        }
+        #expect(name("  Payments ") == "Payments")
+        #expect(name(String(repeating: "é", count: 50)) == String(repeating: "é", count: 50))
+        #expect(name(String(repeating: "é", count: 51)) == "400: a room's name is at most 50 characters")
+        #expect(name("") == "400: a room needs a name")
+        #expect(name("line\nbreak") == "400: a room's name cannot hold control characters")
+        #expect(name("operations") == "409: there is already a room called operations")
+        #expect(name("Operations", except: 1) == "Operations", "a room keeps its own name")
+    }
+
     @Test func theMessageBoxSuggestsTheAddonsOwnSlashCommands() throws {
         let descriptor = try #require(
             JSONNode.parse(

@@ -1,4 +1,5 @@
-/* The local HipChat's room page: draws the room the server describes (api/state), follows
+/* The local HipChat's page: draws the group's rooms and the room shown, as the server
+   describes them (api/state), follows
    it over Server-Sent Events (api/events), and plays HipChat's side of the views' JavaScript
    API for the sidebar panel and the dialog, whose all.js talks to this page over postMessage.
    What HipChat decided (conditions, signatures, sanitising) is decided by the server. */
@@ -70,7 +71,13 @@
 
   function render() {
     $("hc-room-name").textContent = state.room.name;
+    $("hc-room-privacy").textContent = state.room.privacy === "private" ? "private" : "";
     $("hc-room-topic").textContent = state.room.topic;
+    $("hc-rename-room").hidden = !state.may.administerRoom || !$("hc-rename-form").hidden;
+    if (!state.may.administerRoom) $("hc-rename-form").hidden = true;
+    document.body.dataset.room = String(state.room.id);
+    renderRooms();
+    renderGroupAdmin();
     renderRoles();
     renderAddonBar();
     renderInstall();
@@ -83,6 +90,71 @@
     var commands = (state.addon && state.addon.commands) || [];
     $("hc-input").placeholder = commands.length
       ? "Send a message, or a slash command such as " + commands.join(", ") : "Send a message";
+  }
+
+  /* The rooms the person played sees; the add-on's mark on those it is installed in. */
+  function renderRooms() {
+    var list = $("hc-room-list");
+    list.textContent = "";
+    state.rooms.forEach(function (room) {
+      list.appendChild(el("li", {}, [el("button", { class: "hc-room-link", "data-room": String(room.id),
+        "aria-current": room.current ? "true" : "false", title: room.privacy + " room",
+        onclick: function () { if (!room.current) enterRoom(room.id); } }, [
+        el("span", { class: "hc-room-name", text: room.name }),
+        room.privacy === "private" ? el("span", { class: "hc-privacy", text: "private" }) : null,
+        room.installed ? el("span", { class: "hc-room-installed", title: "the add-on is installed " + (room.installed === "global" ? "for all rooms" : "in this room"),
+          text: room.installed === "global" ? "all" : "room" }) : null
+      ])]));
+    });
+    $("hc-new-room").hidden = !state.may.createRooms;
+  }
+
+  /* Views belong to their room: they close when another room is shown. */
+  function enterRoom(id) {
+    closePanel(); closeDialog();
+    return api("enter", { room: id }).catch(fail);
+  }
+
+  /* The group admin's view: every installation, with update and uninstall, and the rooms. */
+  function renderGroupAdmin() {
+    $("hc-group-admin-open").hidden = !state.may.administerGroup;
+    if (!state.may.administerGroup) $("hc-group-admin").hidden = true;
+    var body = $("hc-admin-installations");
+    body.textContent = "";
+    if (!state.installations.length) {
+      body.appendChild(el("tr", {}, [el("td", { colspan: "4", class: "hc-muted", text: "The add-on is not installed." })]));
+    }
+    state.installations.forEach(function (installation) {
+      body.appendChild(el("tr", { class: "hc-admin-installation", "data-oauth-id": installation.oauthId,
+        "data-scope": installation.scope }, [
+        el("td", { text: installation.scope === "global" ? "for all rooms" : "in " + installation.roomName }),
+        el("td", { text: new Date(installation.installedAt).toLocaleString() }),
+        el("td", {}, [el("code", { text: installation.oauthId })]),
+        el("td", {}, [
+          el("button", { class: "hc-link-button hc-admin-update", text: "Update", onclick: function () { update(installation.oauthId); } }),
+          el("button", { class: "hc-link-button hc-admin-uninstall", text: "Uninstall", onclick: function () { uninstall(installation); } })
+        ])
+      ]));
+    });
+    var rooms = $("hc-admin-rooms");
+    rooms.textContent = "";
+    state.rooms.forEach(function (room) {
+      rooms.appendChild(el("tr", {}, [el("td", { text: room.name }), el("td", { text: room.privacy }),
+        el("td", { text: room.installed === "global" ? "installed for all rooms" : room.installed === "room" ? "installed in this room" : "—" })]));
+    });
+  }
+
+  /* Uninstalls `installation` (the one covering the room shown when not given), after asking. */
+  function uninstall(installation) {
+    var everywhere = installation.scope === "global";
+    if (!window.confirm("Uninstall " + state.addon.name + (everywhere ? " from every room" : " from " + (installation.roomName || state.room.name)) +
+      "? Its glances, views and webhooks leave " + (everywhere ? "every room" : "the room") + ", and HipChat stops issuing its credentials.")) return;
+    closePanel(); closeDialog();
+    api("uninstall", { oauthId: installation.oauthId }).then(function (answer) {
+      // uninstalledUrl: the add-on hears of it in the browser, then sends it back here.
+      if (answer && safeUrl(answer.redirect)) { location.href = answer.redirect; return; }
+      toast("Uninstalled");
+    }).catch(fail);
   }
 
   function renderRoles() {
@@ -109,7 +181,7 @@
       return;
     }
     bar.appendChild(el("span", { class: "hc-muted", id: "hc-installation",
-      text: "installed " + (state.installation.scope === "room" ? "in this room" : "globally") }));
+      text: "installed " + (state.installation.scope === "room" ? "in this room" : "for all rooms") }));
     if (state.installation.descriptorChanged) {
       // HipChat kept the installed descriptor until an update; say so, and offer it.
       bar.appendChild(el("span", { class: "hc-error", id: "hc-descriptor-changed", text: "The descriptor changed." }));
@@ -121,19 +193,12 @@
     }
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-refresh-glances", text: "Reload glances",
       onclick: function () { api("glances/refresh", {}).catch(fail); } }));
+    if (!state.installation.manageable) return;
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-update", text: "Update",
       title: state.addon.hasUpdateCallback ? "POST updateCallbackUrl" : "a fresh install to callbackUrl (no updateCallbackUrl)",
       onclick: function () { update(); } }));
     bar.appendChild(el("button", { class: "hc-link-button", id: "hc-uninstall", text: "Uninstall",
-      onclick: function () {
-        if (!window.confirm("Uninstall " + state.addon.name + "? Its glances, views and webhooks leave the room, and HipChat stops issuing its credentials.")) return;
-        closePanel(); closeDialog();
-        api("uninstall", {}).then(function (answer) {
-          // uninstalledUrl: the add-on hears of it in the browser, then sends it back here.
-          if (answer && safeUrl(answer.redirect)) { location.href = answer.redirect; return; }
-          toast("Uninstalled");
-        }).catch(fail);
-      } }));
+      onclick: function () { uninstall(state.installation); } }));
   }
 
   var scopeText = {
@@ -151,24 +216,31 @@
     var scopes = el("ul", { class: "hc-scopes" }, addon.scopes.map(function (scope) {
       return el("li", { text: (scopeText[scope] || scope) + " (" + scope + ")" });
     }));
+    var inRoom = addon.allowRoom && state.may.installInRoom;
+    var globally = addon.allowGlobal && state.may.installGlobally;
     var buttons = el("div", { class: "hc-install-buttons" }, [
-      addon.allowRoom ? el("button", { class: "hc-primary", id: "hc-install-room", text: "Approve and install in " + state.room.name,
+      inRoom ? el("button", { class: "hc-primary", id: "hc-install-room", text: "Approve and install in " + state.room.name,
         onclick: function () { install(true); } }) : null,
-      addon.allowGlobal ? el("button", { class: "hc-primary", id: "hc-install-global", text: "Approve and install for all rooms",
+      globally ? el("button", { class: "hc-primary", id: "hc-install-global", text: "Approve and install for all rooms",
         onclick: function () { install(false); } }) : null
     ]);
+    // Why a button is missing: HipChat let group admins install anywhere and room owners in
+    // their room, and a room has one installation at most.
+    var elsewhere = state.installations.filter(function (i) { return i.scope === "room"; }).map(function (i) { return i.roomName; });
+    var why = !inRoom && !globally ? "Only a group admin or this room's owner can install it here." :
+      (addon.allowGlobal && !globally && elsewhere.length ? "It is installed in " + elsewhere.join(", ") + ": uninstall it there to install it for all rooms." : null);
     box.appendChild(el("div", { class: "hc-install-card" }, [
       safeUrl(addon.avatar) ? el("img", { src: addon.avatar, alt: "", class: "hc-install-avatar" }) : null,
       el("h2", { text: "Install " + addon.name + "?" }),
       el("p", { text: addon.description }),
       el("p", { class: "hc-muted", text: "From " + state.descriptorUrl }),
       el("h3", { text: addon.scopes.length ? "It will be able to:" : "It asks for no access to HipChat." }),
-      scopes, buttons
+      scopes, buttons, why ? el("p", { class: "hc-muted", id: "hc-install-why", text: why }) : null
     ]));
   }
 
-  function update() {
-    api("update", {}).then(function (answer) {
+  function update(oauthId) {
+    api("update", oauthId ? { oauthId: oauthId } : {}).then(function (answer) {
       // updatedUrl: the add-on reads the installation in the browser, then sends it back here.
       if (answer && safeUrl(answer.redirect)) { location.href = answer.redirect; return; }
       toast("Updated");
@@ -336,7 +408,7 @@
       origin: new URL(view.url).origin };
     var size = typeof options.size === "string" ? sizes[options.size] : (options.size && options.size.width ? [options.size.width, options.size.height] : null);
     size = size || sizes.medium;
-    var box = document.querySelector(".hc-dialog");
+    var box = $("hc-dialog").querySelector(".hc-dialog");
     box.style.width = "min(" + size[0] + ", 96vw)";
     box.style.height = "min(" + size[1] + ", 90vh)";
     box.className = "hc-dialog" + (options.style === "warning" ? " hc-dialog-warning" : "");
@@ -511,6 +583,30 @@
     input.value = "";
     api("messages", { text: text }).catch(function (error) { input.value = text; fail(error); });
   });
+  $("hc-new-room").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var name = $("hc-new-room-name").value;
+    if (!name.trim()) return;
+    closePanel(); closeDialog();
+    api("rooms", { name: name, privacy: $("hc-new-room-private").checked ? "private" : "public" }).then(function () {
+      $("hc-new-room-name").value = "";
+      $("hc-new-room-private").checked = false;
+    }).catch(fail);
+  });
+  $("hc-rename-room").addEventListener("click", function () {
+    $("hc-rename-input").value = state.room.name;
+    $("hc-rename-form").hidden = false;
+    $("hc-rename-room").hidden = true;
+    $("hc-rename-input").focus();
+  });
+  function endRename() { $("hc-rename-form").hidden = true; if (state) render(); }
+  $("hc-rename-cancel").addEventListener("click", endRename);
+  $("hc-rename-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    api("rooms/rename", { room: state.room.id, name: $("hc-rename-input").value }).then(endRename).catch(fail);
+  });
+  $("hc-group-admin-open").addEventListener("click", function () { $("hc-group-admin").hidden = false; });
+  $("hc-group-admin-close").addEventListener("click", function () { $("hc-group-admin").hidden = true; });
   $("hc-panel-back").addEventListener("click", closePanel);
   $("hc-panel-close").addEventListener("click", closePanel);
   $("hc-dialog-close").addEventListener("click", closeDialog);
@@ -528,7 +624,9 @@
     openTarget(link.dataset.target, { message: message ? message.dataset.id : undefined });
   });
   $("hc-log-clear").addEventListener("click", function () { $("hc-log").textContent = ""; });
-  document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeDialog(); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeDialog(); $("hc-group-admin").hidden = true; }
+  });
   document.addEventListener("click", function (event) {
     if (!event.target.closest(".hc-message-head")) document.querySelectorAll(".hc-menu").forEach(function (menu) { menu.hidden = true; });
   });

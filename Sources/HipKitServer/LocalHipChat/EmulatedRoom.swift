@@ -62,28 +62,89 @@ struct EmulatedUser: Sendable {
     }
 }
 
-/// The one room of the local HipChat.
+/// A room of the local HipChat's group, with its messages.
+///
+/// Public rooms are open to everyone, guests included; private rooms to the group's members
+/// only (guests do not see them). Whoever creates a room owns it, so `user_is_room_owner`
+/// follows the room as it did in HipChat.
 struct EmulatedRoom: Sendable, Codable {
     static let groupId = 1
     static let groupName = "Local HipChat"
+    /// HipChat's limit on a room's name.
+    static let maxNameLength = 50
 
     var id = 1
     var name = "Operations"
     var topic = "Incidents and deploys"
     var isPublic = true
     var ownerId = EmulatedUser.playing(.owner).id
+    var messages: [RoomMessage] = []
+
+    /// The rooms a new local HipChat has: a public one, with messages for message actions to be
+    /// tried on, and a private one, so that a room install can be seen to stay in its room.
+    static func seeded() -> [EmulatedRoom] {
+        let seeds: [(room: Int, role: EmulatedRole, text: String)] = [
+            (1, .owner, "Morning! Deploy of api 2.4 starts at 10:00."),
+            (
+                1, .member,
+                "The checkout service is down again: error rate 12% since 09:41 https://status.example.com/checkout"
+            ),
+            (2, .admin, "Budget review moves to Thursday."),
+        ]
+        var rooms = [
+            EmulatedRoom(),
+            EmulatedRoom(id: 2, name: "Leadership", topic: "Plans and budgets", isPublic: false),
+        ]
+        for (index, seed) in seeds.enumerated() {
+            let user = EmulatedUser.playing(seed.role)
+            rooms[seed.room - 1].messages.append(
+                RoomMessage(
+                    id: "seed-\(index + 1)", date: Date(), kind: .message, senderId: user.id, senderName: user.name,
+                    senderMention: user.mentionName, body: seed.text, html: HTMLText.escape(seed.text), color: nil,
+                    card: nil))
+        }
+        return rooms
+    }
+
+    /// Whether `user` sees the room: guests see public rooms only.
+    func isVisible(to user: EmulatedUser) -> Bool { isPublic || !user.isGuest }
+
+    /// Whether `user` may rename the room, install an add-on in it or remove one: a group admin
+    /// or the room's owner.
+    func isAdministered(by user: EmulatedUser) -> Bool { user.isAdmin || ownerId == user.id }
+
+    var privacy: String { isPublic ? "public" : "private" }
 
     var json: JSONNode {
         .object([
-            "id": .integer(id), "name": .string(name), "topic": .string(topic),
-            "privacy": .string(isPublic ? "public" : "private"),
+            "id": .integer(id), "name": .string(name), "topic": .string(topic), "privacy": .string(privacy),
             "owner": .object(["id": .integer(ownerId)]), "is_archived": .bool(false),
         ])
     }
 
-    /// `HipChat.room.getParticipants`: everyone a role can be, plus the room's regulars.
+    /// `HipChat.room.getParticipants`: everyone a role can be who sees the room.
     var participants: JSONNode {
         let members = EmulatedRole.allCases.filter { $0 != .guest }.map { EmulatedUser.playing($0).json }
-        return .object(["members": .array(members), "guests": .array([EmulatedUser.playing(.guest).json])])
+        let guests = isPublic ? [EmulatedUser.playing(.guest).json] : []
+        return .object(["members": .array(members), "guests": .array(guests)])
+    }
+
+    /// A room name as HipChat took one: 1 to 50 characters, no control characters, and not the
+    /// name of another room (compared without case).
+    static func checkedName(_ name: String, among rooms: [EmulatedRoom], except id: Int? = nil) -> Result<
+        String, LocalHipChat.Failure
+    > {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return .failure(.init("a room needs a name")) }
+        guard trimmed.count <= maxNameLength else {
+            return .failure(.init("a room's name is at most \(maxNameLength) characters"))
+        }
+        guard !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
+            return .failure(.init("a room's name cannot hold control characters"))
+        }
+        if rooms.contains(where: { $0.id != id && $0.name.lowercased() == trimmed.lowercased() }) {
+            return .failure(.init("there is already a room called \(trimmed)", status: 409))
+        }
+        return .success(trimmed)
     }
 }

@@ -3,11 +3,14 @@ import HipChatConnect
 import HipKit
 
 extension LocalHipChat {
-    /// Fetches every glance's data from its `queryUrl` with a signed JWT, as HipChat did when
-    /// a room's sidebar loaded. Glances without one show their name.
-    func refreshGlances() async {
-        guard let installed else { return }
-        let jwt = try? await token()
+    /// Fetches every glance's data from its `queryUrl` with a JWT for room `id` (the room shown
+    /// by default), as HipChat did when a room's sidebar loaded; the answers are that room's.
+    /// Glances without one show their name. A room the add-on is not installed in has none.
+    func refreshGlances(inRoom id: Int? = nil) async {
+        let roomId = id ?? currentRoomId
+        guard let installed = installation(covering: roomId) else { return }
+        let jwt = try? await token(inRoom: roomId)
+        if roomGlances[roomId] == nil { roomGlances[roomId] = [:] }
         for glance in installed.addon.glances {
             guard let key = glance.key, let queryUrl = installed.addon.absolute(glance.queryUrl),
                 var components = URLComponents(string: queryUrl)
@@ -22,26 +25,29 @@ extension LocalHipChat {
             do {
                 let response = try await send(request, note: "glance \(key)")
                 guard response.isSuccess else {
-                    glanceErrors[key] = "queryUrl answered \(response.status): \(Self.errorText(response))"
+                    glanceErrors[roomId, default: [:]][key] =
+                        "queryUrl answered \(response.status): \(Self.errorText(response))"
                     continue
                 }
                 guard let data = response.json, data.dictionaryValue != nil else {
-                    glanceErrors[key] = "queryUrl answered something that is not a JSON object"
+                    glanceErrors[roomId, default: [:]][key] = "queryUrl answered something that is not a JSON object"
                     continue
                 }
-                try acceptGlance(key, data)
+                roomGlances[roomId, default: [:]][key] = try Self.checkedGlance(data)
+                glanceErrors[roomId]?[key] = nil
             } catch let failure as Failure {
-                glanceErrors[key] = failure.description
+                glanceErrors[roomId, default: [:]][key] = failure.description
             } catch {
-                glanceErrors[key] = "queryUrl cannot be reached: \(error)"
+                glanceErrors[roomId, default: [:]][key] = "queryUrl cannot be reached: \(error)"
             }
         }
         changed()
     }
 
     /// Glance data from a query or a push, checked as HipChat read it: `label {type, value}`
-    /// (or a plain string), `status` a lozenge or an icon, `metadata` anything.
-    func acceptGlance(_ key: String, _ data: JSONNode) throws(Failure) {
+    /// (or a plain string), `status` a lozenge or an icon, `metadata` anything. The answer is
+    /// what the room shows, its HTML cut down to what a glance may hold.
+    static func checkedGlance(_ data: JSONNode) throws(Failure) -> JSONNode {
         guard data.dictionaryValue != nil else { throw Failure("glance data must be a JSON object") }
         var out: [String: JSONNode] = [:]
         let label = data["label"]
@@ -81,7 +87,6 @@ extension LocalHipChat {
             }
         }
         out["metadata"] = data["metadata"] ?? .null
-        glanceData[key] = .object(out)
-        glanceErrors[key] = nil
+        return .object(out)
     }
 }

@@ -2,13 +2,13 @@ import Foundation
 import HipChatConnect
 import Logging
 
-/// The local HipChat's own store: the room, who you are playing, the messages, the glance data
-/// and the installation with its credentials, in one JSON file written after each change, so
-/// that restarting `hipkit dev` keeps the add-on installed and the room as it was. It is not
-/// the add-on's store (`hipkit serve` has its own): it is HipChat's side.
+/// The local HipChat's own store: the rooms and their messages, who you are playing, the glance
+/// data and the installations with their credentials, in one JSON file written after each
+/// change, so that restarting `hipkit dev` keeps the add-on installed and the rooms as they
+/// were. It is not the add-on's store (`hipkit serve` has its own): it is HipChat's side.
 extension LocalHipChat {
     struct SavedState: Codable {
-        static let currentVersion = 1
+        static let currentVersion = 2
 
         struct Installation: Codable {
             var descriptor: JSONNode
@@ -21,12 +21,31 @@ extension LocalHipChat {
 
         var version = currentVersion
         var role: EmulatedRole
-        var room: EmulatedRoom
-        var messages: [RoomMessage]
+        var rooms: [EmulatedRoom]
+        var currentRoomId: Int
+        var nextRoomId: Int
         var nextMessage: Int
-        var glanceData: [String: JSONNode]
+        var roomGlances: [Int: [String: JSONNode]]
+        var groupGlances: [String: JSONNode]
         var credentials: [String: String]
-        var installation: Installation?
+        var installations: [Installation]
+    }
+
+    /// The saved installations, read back. One whose descriptor can no longer be read is dropped
+    /// with a warning, and so is one whose room is gone.
+    static func installations(_ saved: SavedState, logger: Logger) -> [Installed] {
+        saved.installations.compactMap { kept in
+            guard kept.roomId.map({ id in saved.rooms.contains { $0.id == id } }) ?? true,
+                let addon = try? EmulatedAddon(descriptor: kept.descriptor, url: kept.descriptorURL)
+            else {
+                logger.warning(
+                    "a saved installation cannot be read back; it is dropped", metadata: ["oauthId": "\(kept.oauthId)"])
+                return nil
+            }
+            return Installed(
+                addon: addon, oauthId: kept.oauthId, oauthSecret: kept.oauthSecret, roomId: kept.roomId,
+                installedAt: kept.installedAt)
+        }
     }
 
     /// The room changed: the page hears of it, and the state is saved.
@@ -40,9 +59,9 @@ extension LocalHipChat {
     func persist() {
         guard let file = configuration.stateFile else { return }
         let state = SavedState(
-            role: role, room: room, messages: messages, nextMessage: nextMessage, glanceData: glanceData,
-            credentials: credentials,
-            installation: installed.map {
+            role: role, rooms: rooms, currentRoomId: currentRoomId, nextRoomId: nextRoomId, nextMessage: nextMessage,
+            roomGlances: roomGlances, groupGlances: groupGlances, credentials: credentials,
+            installations: installations.map {
                 .init(
                     descriptor: $0.addon.descriptor.withoutLocations, descriptorURL: $0.addon.descriptorURL,
                     oauthId: $0.oauthId, oauthSecret: $0.oauthSecret, roomId: $0.roomId, installedAt: $0.installedAt)
@@ -76,15 +95,16 @@ extension LocalHipChat {
         guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        struct Version: Decodable { var version: Int }
         do {
-            let state = try decoder.decode(SavedState.self, from: data)
-            guard state.version <= SavedState.currentVersion else {
+            let version = try decoder.decode(Version.self, from: data).version
+            guard version == SavedState.currentVersion else {
                 logger.warning(
-                    "the local HipChat's state was saved by a newer hipkit; starting afresh",
+                    "the local HipChat's state was saved by \(version > SavedState.currentVersion ? "a newer" : "an older") hipkit; starting afresh",
                     metadata: ["file": "\(file.path)"])
                 return nil
             }
-            return state
+            return try decoder.decode(SavedState.self, from: data)
         } catch {
             logger.warning(
                 "the local HipChat's state cannot be read; starting afresh",

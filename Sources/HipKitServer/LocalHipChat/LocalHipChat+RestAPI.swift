@@ -2,8 +2,9 @@ import Foundation
 import HipChatConnect
 
 extension LocalHipChat {
-    /// An answer of the emulated REST API.
-    struct APIAnswer: Sendable {
+    /// An answer of the emulated REST API (an `Error` too, so that a refusal can travel in a
+    /// `Result`).
+    struct APIAnswer: Sendable, Error {
         var status: Int
         var body: JSONNode?
     }
@@ -42,7 +43,7 @@ extension LocalHipChat {
         case ("POST", 3) where parts[0] == "room" && parts[2] == "notification":
             return notify(room: parts[1], authorization: authorization, body: body)
         case ("POST", 4) where parts[0] == "addon" && parts[1] == "ui" && ["room", "group", "user"].contains(parts[2]):
-            return pushGlances(authorization: authorization, body: body)
+            return pushGlances(to: parts[2], id: parts[3], authorization: authorization, body: body)
         case ("GET", 3) where parts[0] == "oauth" && parts[1] == "installable":
             // HipChat's browser flows: the details behind an installable_url, read once.
             guard let details = takeInstallable(parts[2]) else {
@@ -56,10 +57,10 @@ extension LocalHipChat {
             guard token.scopes.contains("view_room") || token.scopes.contains("admin_room") else {
                 return Self.apiError(403, "the token lacks the view_room scope")
             }
-            guard parts[1] == String(room.id) || parts[1] == room.name else {
-                return Self.apiError(404, "no room \(parts[1])")
+            switch coveredRoom(parts[1], by: token) {
+            case .success(let room): return APIAnswer(status: 200, body: room.json)
+            case .failure(let answer): return answer
             }
-            return APIAnswer(status: 200, body: room.json)
         default:
             return Self.apiError(404, "the local HipChat has no \(method) /v2/\(path)")
         }
@@ -114,7 +115,7 @@ extension LocalHipChat {
                     "error_description": .string("unknown or revoked client credentials"),
                 ]))
         }
-        let allowed = (installed?.oauthId == id ? installed?.addon.scopes : addon?.scopes) ?? []
+        let allowed = (installations.first { $0.oauthId == id }?.addon.scopes ?? addon?.scopes) ?? []
         let asked = form["scope"].map { $0.split(separator: " ").map(String.init) } ?? allowed
         guard asked.allSatisfy(allowed.contains) else {
             return APIAnswer(
@@ -145,6 +146,21 @@ extension LocalHipChat {
         return token
     }
 
+    /// The room `value` names (its id, or its name percent-encoded), when the token's
+    /// installation covers it: HipChat answered a room outside the installation with 403.
+    private func coveredRoom(_ value: String, by token: IssuedToken) -> Result<EmulatedRoom, APIAnswer> {
+        let name = value.removingPercentEncoding ?? value
+        guard let room = rooms.first(where: { String($0.id) == value || $0.name == name }) else {
+            return .failure(Self.apiError(404, "no room \(value)"))
+        }
+        guard let installation = installations.first(where: { $0.oauthId == token.oauthId }),
+            installation.roomId == nil || installation.roomId == room.id
+        else {
+            return .failure(Self.apiError(403, "the add-on is not installed in room \(room.id)"))
+        }
+        return .success(room)
+    }
+
     private func notify(room id: String, authorization: String?, body: Data) -> APIAnswer {
         guard let token = bearer(authorization) else {
             return Self.apiError(401, "a Bearer token from the token endpoint is required")
@@ -152,28 +168,45 @@ extension LocalHipChat {
         guard token.scopes.contains("send_notification") else {
             return Self.apiError(403, "the token lacks the send_notification scope")
         }
-        guard id == String(room.id) || id.removingPercentEncoding == room.name else {
-            return Self.apiError(404, "no room \(id)")
+        let room: EmulatedRoom
+        switch coveredRoom(id, by: token) {
+        case .success(let found): room = found
+        case .failure(let answer): return answer
         }
         guard let json = JSONNode.parse(body) else { return Self.apiError(400, "the body is not JSON") }
+        let installed = installation(covering: room.id)
         let from = installed?.addon.fromName ?? installed?.addon.name ?? "Add-on"
         do {
-            messages.append(try RoomMessage.notification(json, id: nextMessageId(), from: from))
+            post(try RoomMessage.notification(json, id: nextMessageId(), from: from), inRoom: room.id)
         } catch {
             return Self.apiError(400, error.description)
         }
-        changed()
         return APIAnswer(status: 204, body: nil)
     }
 
-    private func pushGlances(authorization: String?, body: Data) -> APIAnswer {
-        guard bearer(authorization) != nil else {
+    /// `POST addon/ui/{room|group|user}/{id}`: data for one room, or for every room the token's
+    /// installation covers (`group`; `user` too, as this HipChat keeps no data per person). A
+    /// room's own data wins over the group's, as in HipChat.
+    private func pushGlances(to scope: String, id: String, authorization: String?, body: Data) -> APIAnswer {
+        guard let token = bearer(authorization),
+            let installed = installations.first(where: { $0.oauthId == token.oauthId })
+        else {
             return Self.apiError(401, "a Bearer token from the token endpoint is required")
+        }
+        var room: EmulatedRoom?
+        if scope == "room" {
+            switch coveredRoom(id, by: token) {
+            case .success(let found): room = found
+            case .failure(let answer): return answer
+            }
+        } else if scope == "group", id != String(EmulatedRoom.groupId) {
+            return Self.apiError(404, "no group \(id)")
         }
         guard let json = JSONNode.parse(body), let glances = json[ModuleKind.glance.rawValue]?.arrayValue else {
             return Self.apiError(400, "the body must be {\"glance\": [{\"key\": …, \"content\": …}]}")
         }
-        let known = Set(installed?.addon.glances.compactMap(\.key) ?? [])
+        let known = Set(installed.addon.glances.compactMap(\.key))
+        var accepted: [(String, JSONNode)] = []
         for glance in glances {
             guard let key = glance["key"]?.stringValue, known.contains(key) else {
                 return Self.apiError(
@@ -181,9 +214,23 @@ extension LocalHipChat {
             }
             guard let content = glance["content"] else { return Self.apiError(400, "glance \(key) has no content") }
             do {
-                try acceptGlance(key, content)
+                accepted.append((key, try Self.checkedGlance(content)))
             } catch {
                 return Self.apiError(400, "glance \(key): \(error.description)")
+            }
+        }
+        for (key, data) in accepted {
+            if let room {
+                roomGlances[room.id, default: [:]][key] = data
+                glanceErrors[room.id]?[key] = nil
+            } else if let only = installed.roomId {
+                // A room installation's group-wide data is its room's.
+                roomGlances[only, default: [:]][key] = data
+                glanceErrors[only]?[key] = nil
+            } else {
+                groupGlances[key] = data
+                // The group's data replaces what each room had for the glance.
+                for id in roomGlances.keys { roomGlances[id]?[key] = nil }
             }
         }
         changed()

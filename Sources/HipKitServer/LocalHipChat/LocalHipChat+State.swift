@@ -3,12 +3,34 @@ import HipChatConnect
 
 extension LocalHipChat {
     /// Everything the room page draws, with the conditions already evaluated for the role
-    /// being played: which glances show, which actions each message offers.
+    /// being played: the rooms they see, which glances show in the room shown, which actions
+    /// each message offers, and what they may do (install, rename, manage installations).
     func state() -> JSONNode {
         let user = self.user
+        let room = self.room
         let context = ConditionEvaluator.Context(user: user, room: room, message: nil, glanceData: nil)
         var object: [String: JSONNode] = [
             "room": room.json, "user": user.json, "role": .string(role.rawValue),
+            "group": .object(["id": .integer(EmulatedRoom.groupId), "name": .string(EmulatedRoom.groupName)]),
+            "rooms": .array(
+                rooms.filter { $0.isVisible(to: user) }.map { listed in
+                    .object([
+                        "id": .integer(listed.id), "name": .string(listed.name), "privacy": .string(listed.privacy),
+                        "current": .bool(listed.id == room.id),
+                        "installed": installation(covering: listed.id).map {
+                            .string($0.roomId == nil ? "global" : "room")
+                        }
+                            ?? .null,
+                    ])
+                }),
+            "installations": .array(installations.map(installationJSON)),
+            "may": .object([
+                "installInRoom": .bool((try? checkInstall(room)) != nil),
+                "installGlobally": .bool((try? checkInstall(nil)) != nil),
+                "administerRoom": .bool(room.isAdministered(by: user)),
+                "createRooms": .bool(!user.isGuest),
+                "administerGroup": .bool(user.isAdmin),
+            ]),
             "roles": .array(EmulatedRole.allCases.map { .string($0.rawValue) }),
             "descriptorUrl": .string(configuration.descriptorURL.absoluteString),
             "addonError": addonError.map(JSONNode.text) ?? .null,
@@ -31,23 +53,15 @@ extension LocalHipChat {
             object["installation"] = .null
             object["glances"] = .array([])
             object["inputActions"] = .array([])
-            object["messages"] = .array(messages.map { messageJSON($0, actions: []) })
+            object["messages"] = .array(room.messages.map { messageJSON($0, actions: []) })
             return .object(object)
         }
-        // The descriptor served now differs from the one installed: HipChat kept the installed
-        // one until an update, and the room page offers that update.
-        let changed =
-            self.addon.map { $0.descriptor.withoutLocations != installed.addon.descriptor.withoutLocations } ?? false
-        object["installation"] = .object([
-            "oauthId": .string(installed.oauthId), "scope": .string(installed.roomId == nil ? "global" : "room"),
-            "installedAt": .string(ISO8601DateFormatter().string(from: installed.installedAt)),
-            "descriptorChanged": .bool(changed),
-        ])
+        object["installation"] = installationJSON(installed)
         let addon = installed.addon
         object["glances"] = .array(
             addon.glances.compactMap { glance in
                 guard let key = glance.key else { return nil }
-                let data = glanceData[key]
+                let data = glanceData(key, inRoom: room.id, installation: installed)
                 var evaluator = ConditionEvaluator(context: context)
                 evaluator.context.glanceData = data
                 guard evaluator.evaluate(glance.conditions) else { return nil }
@@ -55,7 +69,7 @@ extension LocalHipChat {
                 let icon2x: JSONNode = addon.absolute(glance.icon?.url2x).map(JSONNode.text) ?? .null
                 let target: JSONNode = glance.target.map { JSONNode.text($0.key.value) } ?? .null
                 let targetOptions: JSONNode = glance.target?.options ?? .null
-                let error: JSONNode = glanceErrors[key].map(JSONNode.text) ?? .null
+                let error: JSONNode = glanceErrors[room.id]?[key].map(JSONNode.text) ?? .null
                 let item: JSONNode = .object([
                     "key": .string(key), "name": .string(glance.shownName), "icon": icon, "icon2x": icon2x,
                     "target": target, "targetOptions": targetOptions, "data": data ?? .null, "error": error,
@@ -68,7 +82,7 @@ extension LocalHipChat {
             }
             .map(actionJSON))
         object["messages"] = .array(
-            messages.map { message in
+            room.messages.map { message in
                 var evaluator = ConditionEvaluator(context: context)
                 evaluator.context.message = message
                 return messageJSON(
@@ -79,6 +93,21 @@ extension LocalHipChat {
             addon.views.filter { $0.kind == .webPanel && ConditionEvaluator(context: context).evaluate($0.conditions) }
                 .map { .object(["key": .string($0.key), "name": .string($0.name)]) })
         return .object(object)
+    }
+
+    /// An installation as the room's bar and the group admin's list show it. `descriptorChanged`:
+    /// the descriptor served now differs from the one installed; HipChat kept the installed one
+    /// until an update, and the page offers that update.
+    private func installationJSON(_ installed: Installed) -> JSONNode {
+        let changed =
+            addon.map { $0.descriptor.withoutLocations != installed.addon.descriptor.withoutLocations } ?? false
+        return .object([
+            "oauthId": .string(installed.oauthId), "scope": .string(installed.roomId == nil ? "global" : "room"),
+            "roomId": installed.roomId.map { .integer($0) } ?? .null,
+            "roomName": installed.roomId.flatMap(room).map { .string($0.name) } ?? .null,
+            "installedAt": .string(ISO8601DateFormatter().string(from: installed.installedAt)),
+            "descriptorChanged": .bool(changed), "manageable": .bool(mayManage(installed)),
+        ])
     }
 
     private func actionJSON(_ action: ConnectDescriptor.Action) -> JSONNode {

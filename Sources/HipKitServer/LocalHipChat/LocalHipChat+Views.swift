@@ -12,11 +12,11 @@ extension LocalHipChat {
         target key: String, actionKey: String?, messageId: String?, urlTemplateValues: JSONNode?,
         options extraOptions: JSONNode?, roomOrigin: String? = nil
     ) async throws(Failure) -> JSONNode {
-        guard let installed else { throw Failure("the add-on is not installed") }
+        guard let installed else { throw Failure("the add-on is not installed in this room") }
         guard let view = installed.addon.view(key) else {
             throw Failure("the add-on has no dialog, sidebar panel or external page '\(key)'", status: 404)
         }
-        let message = messageId.flatMap { id in messages.first { $0.id == id } }
+        let message = messageId.flatMap { id in room.messages.first { $0.id == id } }
         var url = Self.fill(view.url, values: urlTemplateValues, message: message)
         var claims: JSONNode?
         let host =

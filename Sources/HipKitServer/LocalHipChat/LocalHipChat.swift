@@ -2,10 +2,11 @@ import Foundation
 import HipChatConnect
 import Logging
 
-/// A HipChat that runs inside hipkit: one room in the browser, where an add-on is installed,
-/// shows its glances, opens its views, offers its actions and answers its webhooks — the
-/// host side of HipChat Connect, played faithfully enough that an add-on working here would
-/// have worked in HipChat.
+/// A HipChat that runs inside hipkit: a group with rooms and people in the browser, where an
+/// add-on is installed for all rooms or in some of them, shows its glances, opens its views,
+/// offers its actions and answers its webhooks where it is installed — the host side of
+/// HipChat Connect, played faithfully enough that an add-on working here would have worked in
+/// HipChat.
 ///
 /// It is the HipChat end of every exchange: it serves a capabilities document and a
 /// `client_credentials` token endpoint (so the add-on's install verification passes for
@@ -25,7 +26,7 @@ public actor LocalHipChat {
         public var publicURL: String
         /// Time allowed for each call to the add-on.
         public var timeout: TimeInterval
-        /// Where the room, its messages and the installation are kept between runs (`hipkit dev`
+        /// Where the rooms, their messages and the installations are kept between runs (`hipkit dev`
         /// keeps them in the project's `.hipkit/`); nil keeps them in memory only.
         public var stateFile: URL?
 
@@ -41,7 +42,7 @@ public actor LocalHipChat {
         var apiURL: String { publicURL + "/v2/" }
     }
 
-    /// An add-on installed here.
+    /// An installation of the add-on: for all rooms (`roomId` nil) or in one room.
     struct Installed: Sendable {
         var addon: EmulatedAddon
         var oauthId: String
@@ -74,16 +75,25 @@ public actor LocalHipChat {
 
     var addon: EmulatedAddon?
     var addonError: String?
-    var installed: Installed?
-    /// The credentials the token endpoint honours: those of the current installation, and of
-    /// one being installed while its callback runs.
+    /// The add-on's installations. As in HipChat, a room is covered by one at most: the global
+    /// installation, or the room's own.
+    var installations: [Installed] = []
+    /// The credentials the token endpoint honours: those of the installations, and of one being
+    /// installed while its callback runs.
     var credentials: [String: String] = [:]
     var tokens: [String: IssuedToken] = [:]
     var role: EmulatedRole = .admin
-    var room = EmulatedRoom()
-    var messages: [RoomMessage] = []
-    var glanceData: [String: JSONNode] = [:]
-    var glanceErrors: [String: String] = [:]
+    var rooms = EmulatedRoom.seeded()
+    /// The room the page shows.
+    var currentRoomId = 1
+    var nextRoomId = 3
+    /// Glance data by room, then glance key: what a query made with the room's token answered,
+    /// or what was pushed to the room.
+    var roomGlances: [Int: [String: JSONNode]] = [:]
+    /// Glance data pushed to the whole group through the global installation: what each room
+    /// shows until it has data of its own.
+    var groupGlances: [String: JSONNode] = [:]
+    var glanceErrors: [Int: [String: String]] = [:]
     var nextMessage = 1
     /// Set while an install, update or uninstall runs: each awaits the add-on, and a second
     /// one meanwhile (a double click) would interleave with it.
@@ -95,39 +105,56 @@ public actor LocalHipChat {
         self.configuration = configuration
         self.logger = logger
         http = OutgoingHTTP(timeout: configuration.timeout)
-        messages = Self.seed.enumerated().map { index, seed in
-            let user = EmulatedUser.playing(seed.0)
-            return RoomMessage(
-                id: "seed-\(index + 1)", date: Date(), kind: .message, senderId: user.id, senderName: user.name,
-                senderMention: user.mentionName, body: seed.1, html: HTMLText.escape(seed.1), color: nil, card: nil)
-        }
-        if let file = configuration.stateFile, let saved = Self.savedState(from: file, logger: logger) {
+        if let file = configuration.stateFile, let saved = Self.savedState(from: file, logger: logger),
+            !saved.rooms.isEmpty
+        {
             role = saved.role
-            room = saved.room
-            messages = saved.messages
+            rooms = saved.rooms
+            currentRoomId =
+                saved.rooms.contains { $0.id == saved.currentRoomId } ? saved.currentRoomId : saved.rooms[0].id
+            nextRoomId = max(saved.nextRoomId, (saved.rooms.map(\.id).max() ?? 0) + 1)
             nextMessage = saved.nextMessage
-            glanceData = saved.glanceData
-            credentials = saved.credentials
-            if let kept = saved.installation {
-                do {
-                    let addon = try EmulatedAddon(descriptor: kept.descriptor, url: kept.descriptorURL)
-                    installed = Installed(
-                        addon: addon, oauthId: kept.oauthId, oauthSecret: kept.oauthSecret, roomId: kept.roomId,
-                        installedAt: kept.installedAt)
-                } catch {
-                    logger.warning("the saved installation's descriptor cannot be read; it is dropped")
-                }
-            }
+            roomGlances = saved.roomGlances
+            groupGlances = saved.groupGlances
+            let kept = Self.installations(saved, logger: logger)
+            installations = kept
+            credentials = saved.credentials.filter { id, _ in kept.contains { $0.oauthId == id } }
         }
     }
 
-    /// What the room holds when it opens: messages for message actions to be tried on.
-    static let seed: [(EmulatedRole, String)] = [
-        (.owner, "Morning! Deploy of api 2.4 starts at 10:00."),
-        (.member, "The checkout service is down again: error rate 12% since 09:41 https://status.example.com/checkout"),
-    ]
-
     var user: EmulatedUser { EmulatedUser.playing(role) }
+
+    /// The room the page shows.
+    var room: EmulatedRoom { rooms.first { $0.id == currentRoomId } ?? rooms[0] }
+
+    func room(_ id: Int) -> EmulatedRoom? { rooms.first { $0.id == id } }
+
+    /// The installation covering room `id`: the global one, or the room's own.
+    func installation(covering id: Int) -> Installed? {
+        installations.first { $0.roomId == nil || $0.roomId == id }
+    }
+
+    /// The installation covering the room the page shows.
+    var installed: Installed? { installation(covering: currentRoomId) }
+
+    /// The rooms `installation` covers.
+    func rooms(coveredBy installation: Installed) -> [EmulatedRoom] {
+        rooms.filter { installation.roomId == nil || installation.roomId == $0.id }
+    }
+
+    /// The glance data room `id` shows for `key`: its own, else the group's when the global
+    /// installation covers it.
+    func glanceData(_ key: String, inRoom id: Int, installation: Installed) -> JSONNode? {
+        roomGlances[id]?[key] ?? (installation.roomId == nil ? groupGlances[key] : nil)
+    }
+
+    /// Adds `message` to room `id` (which may no longer be the room the page shows when a
+    /// webhook's reply arrives).
+    func post(_ message: RoomMessage, inRoom id: Int) {
+        guard let index = rooms.firstIndex(where: { $0.id == id }) else { return }
+        rooms[index].messages.append(message)
+        changed()
+    }
 
     // MARK: The descriptor
 
@@ -168,21 +195,73 @@ public actor LocalHipChat {
     func install(inRoom: Bool) async throws(Failure) -> String? {
         try beginChange()
         defer { changingInstallation = false }
-        guard installed == nil else {
-            throw Failure("the add-on is already installed; uninstall it first, or update it")
-        }
+        let room = self.room
+        try checkInstall(inRoom ? room : nil)
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         if inRoom && !addon.allowRoom { throw Failure("the descriptor says installable.allowRoom: false") }
         if !inRoom && !addon.allowGlobal { throw Failure("the descriptor says installable.allowGlobal: false") }
         let roomId = inRoom ? room.id : nil
         let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: roomId, what: "install")
-        installed = Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: roomId, installedAt: Date())
+        installations.append(
+            Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: roomId, installedAt: Date()))
         changed()
         if addon.callbackUrl == nil, let installedUrl = addon.installedUrl {
             return browserFlow(installedUrl, details: installBody(oauthId: oauthId, secret: secret, roomId: roomId))
         }
         await refreshGlances()
         return nil
+    }
+
+    /// Whether the person played may install the add-on in `room` (nil: for all rooms), as
+    /// HipChat allowed: a group admin anywhere, a room's owner in that room; and only where no
+    /// installation covers the room already.
+    func checkInstall(_ room: EmulatedRoom?) throws(Failure) {
+        let user = self.user
+        guard let room else {
+            guard user.isAdmin else {
+                throw Failure("only a group admin installs an add-on for all rooms", status: 403)
+            }
+            if installations.contains(where: { $0.roomId == nil }) {
+                throw Failure("the add-on is already installed for all rooms", status: 409)
+            }
+            let names = installations.compactMap { $0.roomId.flatMap(self.room)?.name }
+            if !names.isEmpty {
+                throw Failure(
+                    "the add-on is installed in \(names.joined(separator: ", ")); uninstall it there before installing it for all rooms",
+                    status: 409)
+            }
+            return
+        }
+        guard room.isAdministered(by: user) else {
+            throw Failure("only a group admin or the room's owner installs an add-on in \(room.name)", status: 403)
+        }
+        if let covering = installation(covering: room.id) {
+            throw Failure(
+                covering.roomId == nil
+                    ? "the add-on is installed for all rooms, \(room.name) included"
+                    : "the add-on is already installed in \(room.name); update or uninstall it",
+                status: 409)
+        }
+    }
+
+    /// Whether the person played may update or remove `installation`: a group admin, or the
+    /// owner of its room.
+    func mayManage(_ installation: Installed) -> Bool {
+        installation.roomId.flatMap(room).map { $0.isAdministered(by: user) } ?? user.isAdmin
+    }
+
+    /// The installation `oauthId` names, or the one covering the room the page shows; the person
+    /// played must be allowed to manage it (a group admin, or the owner of its room).
+    private func managed(_ oauthId: String?) throws(Failure) -> Installed {
+        let found = oauthId.map { id in installations.first { $0.oauthId == id } } ?? installed
+        guard let found else { throw Failure("the add-on is not installed" + (oauthId == nil ? " here" : "")) }
+        guard mayManage(found) else {
+            throw Failure(
+                found.roomId == nil
+                    ? "only a group admin manages an installation for all rooms"
+                    : "only a group admin or the room's owner manages the add-on in its room", status: 403)
+        }
+        return found
     }
 
     /// Where to send the browser for one of HipChat's browser flows: `address` with
@@ -209,10 +288,10 @@ public actor LocalHipChat {
     /// neither, and `updatedUrl` (or else `installedUrl`), is updated through the browser: the
     /// answer is where to send it, with the installation's details at a single-use URL.
     @discardableResult
-    func update() async throws(Failure) -> String? {
+    func update(_ oauthId: String? = nil) async throws(Failure) -> String? {
         try beginChange()
         defer { changingInstallation = false }
-        guard let current = installed else { throw Failure("the add-on is not installed") }
+        let current = try managed(oauthId)
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         var next = current
         next.addon = addon
@@ -227,7 +306,9 @@ public actor LocalHipChat {
             next.oauthId = oauthId
             next.oauthSecret = secret
         }
-        installed = next
+        if let index = installations.firstIndex(where: { $0.oauthId == current.oauthId }) {
+            installations[index] = next
+        }
         changed()
         if addon.updateCallbackUrl == nil, addon.callbackUrl == nil,
             let browser = addon.updatedUrl ?? addon.installedUrl
@@ -240,19 +321,23 @@ public actor LocalHipChat {
     }
 
     /// Uninstall: the credentials stop working first (so the add-on can tell the removal is
-    /// real by asking the token endpoint), then `DELETE {callbackUrl}/{oauthId}`.
+    /// real by asking the token endpoint), then `DELETE {callbackUrl}/{oauthId}`. The add-on's
+    /// glances, views and webhooks leave every room the installation covered.
     /// When the descriptor declares `uninstalledUrl`, the answer is where to send the browser next,
     /// with the installation's details (no secret) at a single-use `installable_url`.
     @discardableResult
-    func uninstall() async throws(Failure) -> String? {
+    func uninstall(_ oauthId: String? = nil) async throws(Failure) -> String? {
         try beginChange()
         defer { changingInstallation = false }
-        guard let current = installed else { throw Failure("the add-on is not installed") }
+        let current = try managed(oauthId)
         credentials[current.oauthId] = nil
         tokens = tokens.filter { $0.value.oauthId != current.oauthId }
-        installed = nil
-        glanceData = [:]
-        glanceErrors = [:]
+        installations.removeAll { $0.oauthId == current.oauthId }
+        for room in rooms(coveredBy: current) {
+            roomGlances[room.id] = nil
+            glanceErrors[room.id] = nil
+        }
+        if current.roomId == nil { groupGlances = [:] }
         changed()
         let redirect = current.addon.uninstalledUrl.map { address in
             // The installation, without its secret, and with its group.
@@ -352,18 +437,63 @@ public actor LocalHipChat {
         return String((0..<count).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
-    // MARK: Roles and tokens
+    // MARK: People, rooms and tokens
 
+    /// Plays someone else. A guest does not see private rooms: playing one from a private room
+    /// leads to the first public room.
     func play(_ role: EmulatedRole) async {
         self.role = role
+        if !room.isVisible(to: user), let open = rooms.first(where: { $0.isVisible(to: user) }) {
+            currentRoomId = open.id
+        }
         changed()
         await refreshGlances()
     }
 
-    /// A JWT for the installation, as HipChat signed them for the current user in this room.
-    func token() async throws(Failure) -> String {
-        guard let installed else { throw Failure("the add-on is not installed") }
-        let claims = signer.claims(oauthId: installed.oauthId, userId: user.id, roomId: room.id)
+    /// Shows room `id`. Its glances are queried the first time it is shown with the add-on
+    /// installed, as HipChat's client did when it opened a room; after that the room keeps what
+    /// it was pushed, and "Reload glances" queries again.
+    func enter(_ id: Int) async throws(Failure) {
+        guard let room = room(id), room.isVisible(to: user) else { throw Failure("no room \(id)", status: 404) }
+        currentRoomId = room.id
+        changed()
+        if roomGlances[room.id] == nil { await refreshGlances() }
+    }
+
+    /// A new room, owned by whoever creates it (guests cannot), shown at once.
+    @discardableResult
+    func createRoom(name: String, isPublic: Bool) async throws(Failure) -> EmulatedRoom {
+        guard !user.isGuest else { throw Failure("guests cannot create rooms", status: 403) }
+        let name = try EmulatedRoom.checkedName(name, among: rooms).get()
+        let room = EmulatedRoom(id: nextRoomId, name: name, topic: "", isPublic: isPublic, ownerId: user.id)
+        nextRoomId += 1
+        rooms.append(room)
+        currentRoomId = room.id
+        changed()
+        await refreshGlances()
+        return room
+    }
+
+    /// Renames room `id`: its owner or a group admin may.
+    func renameRoom(_ id: Int, to name: String) throws(Failure) {
+        guard let index = rooms.firstIndex(where: { $0.id == id }), rooms[index].isVisible(to: user) else {
+            throw Failure("no room \(id)", status: 404)
+        }
+        guard rooms[index].isAdministered(by: user) else {
+            throw Failure("only a group admin or the room's owner renames \(rooms[index].name)", status: 403)
+        }
+        rooms[index].name = try EmulatedRoom.checkedName(name, among: rooms, except: id).get()
+        changed()
+    }
+
+    /// A JWT for the installation covering room `id` (the room shown by default), as HipChat
+    /// signed them for the current user in that room.
+    func token(inRoom id: Int? = nil) async throws(Failure) -> String {
+        let roomId = id ?? currentRoomId
+        guard let installed = installation(covering: roomId) else {
+            throw Failure("the add-on is not installed in this room")
+        }
+        let claims = signer.claims(oauthId: installed.oauthId, userId: user.id, roomId: roomId)
         do {
             return try await signer.sign(claims, secret: installed.oauthSecret)
         } catch {

@@ -5,7 +5,7 @@ import Hummingbird
 import NIOCore
 import ServiceLifecycle
 
-/// The local HipChat's HTTP side, under `/_hipchat/`: the room page and its scripts, the
+/// The local HipChat's HTTP side, under `/_hipchat/`: the group's page and its scripts, the
 /// views' JavaScript API (`atlassian-connect/all.js`), the room page's own API (`api/…`) and
 /// the REST API an add-on calls (`v2/…`).
 struct LocalHipChatRoutes: Sendable {
@@ -102,13 +102,22 @@ struct LocalHipChatRoutes: Sendable {
                     return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
                 }
             case "update":
-                if let redirect = try await hipchat.update() {
+                // Without an oauthId: the installation covering the room shown.
+                if let redirect = try await hipchat.update(body["oauthId"]?.stringValue) {
                     return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
                 }
             case "uninstall":
-                if let redirect = try await hipchat.uninstall() {
+                if let redirect = try await hipchat.uninstall(body["oauthId"]?.stringValue) {
                     return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
                 }
+            case "rooms":
+                let room = try await hipchat.createRoom(
+                    name: body["name"]?.stringValue ?? "", isPublic: body["privacy"]?.stringValue != "private")
+                return JSONResponse.make(.object(["ok": .bool(true), "room": .integer(room.id)]))
+            case "rooms/rename":
+                try await hipchat.renameRoom(Self.roomId(body), to: body["name"]?.stringValue ?? "")
+            case "enter":
+                try await hipchat.enter(Self.roomId(body))
             case "role":
                 guard let role = body["role"]?.stringValue.flatMap(EmulatedRole.init) else {
                     throw LocalHipChat.Failure(
@@ -140,6 +149,14 @@ struct LocalHipChatRoutes: Sendable {
                 .object(["error": .string(failure.description)]), status: .init(code: failure.status))
         }
         return JSONResponse.make(.object(["ok": .bool(true)]))
+    }
+
+    /// The `room` of a call's body: a room's id.
+    private static func roomId(_ body: JSONNode) throws(LocalHipChat.Failure) -> Int {
+        guard case .integer(let id)? = body["room"]?.value else {
+            throw LocalHipChat.Failure("room must be a room's id")
+        }
+        return id
     }
 
     /// The event log and "the room changed" signals, as Server-Sent Events.

@@ -161,6 +161,185 @@ struct LocalHipChatInBrowserTests {
         }
     }
 
+    /// The group: a room install shows the add-on in its room and nowhere else; a room is created
+    /// and renamed in the page; a global install shows the glance in every room, with tokens
+    /// for the room shown; uninstalling from the group admin's view takes the views and glances
+    /// out of every room, and the add-on refuses the old view's token from then on.
+    @Test func roomAndGlobalInstallsAcrossTheGroupsRooms() async throws {
+        let project = try TestSupport.temporaryDirectory("hipchat-group").appendingPathComponent("incidents")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0, "\(created.stderr)")
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        defer { dev.stop() }
+        let shots = Self.screenshots.appendingPathComponent("group")
+        try? FileManager.default.removeItem(at: shots)
+
+        let glance = "document.querySelector('.hc-glance[data-key=\"incidents-glance\"]')"
+        let panel = "document.getElementById('hc-panel-frame').contentDocument"
+        let shown = "document.body.dataset.room"
+        func inRoom(_ id: Int) -> String { "\(shown) === '\(id)'" }
+        let roomName = "document.getElementById('hc-room-name').textContent"
+        let tokenRoom =
+            "JSON.parse(atob(new URL(document.getElementById('hc-panel-frame').src).searchParams.get('signed_request').split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).context.room_id"
+        let steps: [ScenarioStep] = [
+            .navigate(dev.url("_hipchat/"), "open the local HipChat"),
+            .waitFor(
+                "!!document.getElementById('hc-install-room') && \(inRoom(1))", "the install screen in Operations"),
+            .click("#hc-install-room", "approve and install in Operations"),
+            .waitFor(
+                "!!\(glance) && !!\(glance).querySelector('.hc-lozenge')", timeout: 20, "the glance in Operations"),
+            .eval(
+                "[...document.querySelectorAll('.hc-room-link')].map(r => r.textContent).join(' | ')",
+                "the room list after a room install"),
+            .click(".hc-room-link[data-room=\"2\"]", "go to Leadership"),
+            .waitFor(
+                "\(inRoom(2)) && !document.getElementById('hc-install').hidden && !\(glance)", timeout: 10,
+                "Leadership has no glance and offers the install"),
+            .eval(
+                "[!!document.getElementById('hc-install-room'), !!document.getElementById('hc-install-global'), document.getElementById('hc-install-why').textContent].join(' | ')",
+                "what Leadership's install screen offers"),
+            .screenshot(shots.appendingPathComponent("1-other-room.png")),
+            .eval(
+                "document.getElementById('hc-new-room-name').value = 'Payments'; document.getElementById('hc-new-room-private').checked = true; true",
+                "name a new private room"),
+            .click("#hc-new-room-create", "create it"),
+            .waitFor("\(inRoom(3)) && \(roomName) === 'Payments'", timeout: 10, "the new room is shown"),
+            .click("#hc-rename-room", "rename it"),
+            .eval("document.getElementById('hc-rename-input').value = 'Payments team'; true", "type the new name"),
+            .click("#hc-rename-form button[type=submit]", "save the name"),
+            .waitFor(
+                "\(roomName) === 'Payments team' && document.querySelector('.hc-room-link[data-room=\"3\"]').textContent.includes('Payments team')",
+                timeout: 10, "the room is renamed in the title and the list"),
+            .eval("document.getElementById('hc-room-privacy').textContent", "the new room's privacy"),
+            .click(".hc-room-link[data-room=\"1\"]", "back to Operations"),
+            .waitFor("\(inRoom(1)) && !!\(glance)", timeout: 10, "Operations still has its glance"),
+            .eval("window.confirm = function () { return true; }; true", "answer confirmations with OK"),
+            .click("#hc-group-admin-open", "open the group admin's view"),
+            .eval(
+                "[...document.querySelectorAll('.hc-admin-installation')].map(r => r.dataset.scope + ' ' + r.cells[0].textContent).join(' | ')",
+                "the installations the group admin sees"),
+            .click(".hc-admin-installation .hc-admin-uninstall", "uninstall the room installation"),
+            .waitFor(
+                "document.body.dataset.installed === 'no' && !\(glance) && document.querySelectorAll('.hc-admin-installation').length === 0",
+                timeout: 20, "the add-on left Operations"),
+            .click("#hc-group-admin-close", "close the group admin's view"),
+            .click("#hc-install-global", "approve and install for all rooms"),
+            .waitFor(
+                "!!\(glance) && !!\(glance).querySelector('.hc-lozenge')", timeout: 20, "the glance in Operations"),
+            .click(".hc-room-link[data-room=\"3\"]", "go to Payments team"),
+            .waitFor(
+                "\(inRoom(3)) && !!\(glance) && !!\(glance).querySelector('.hc-lozenge')", timeout: 20,
+                "the glance in Payments team"),
+            .click(".hc-room-link[data-room=\"2\"]", "go to Leadership"),
+            .waitFor(
+                "\(inRoom(2)) && !!\(glance) && !!\(glance).querySelector('.hc-lozenge')", timeout: 20,
+                "the glance in Leadership"),
+            .click(".hc-glance[data-key=\"incidents-glance\"]", "open the sidebar in Leadership"),
+            .waitFor("!!\(panel) && !!\(panel).querySelector('h1')", timeout: 20, "the sidebar is open"),
+            .eval(
+                "window.__oldView = document.getElementById('hc-panel-frame').src; \(tokenRoom)",
+                "the sidebar token's room"),
+            .screenshot(shots.appendingPathComponent("2-global.png")),
+            .click("#hc-group-admin-open", "open the group admin's view again"),
+            .click(
+                ".hc-admin-installation[data-scope=\"global\"] .hc-admin-uninstall", "uninstall the global installation"
+            ),
+            .waitFor(
+                "document.body.dataset.installed === 'no' && !\(glance) && document.getElementById('hc-panel').hidden",
+                timeout: 20, "the sidebar and glance left Leadership"),
+            .click("#hc-group-admin-close", "close the group admin's view once more"),
+            .click(".hc-room-link[data-room=\"1\"]", "back to Operations again"),
+            .waitFor(
+                "\(inRoom(1)) && document.body.dataset.installed === 'no' && !\(glance) && !document.getElementById('hc-install').hidden",
+                timeout: 10, "nothing of the add-on is left in Operations"),
+            .eval(
+                "fetch(window.__oldView).then(function (r) { window.__oldStatus = r.status; }); true",
+                "load the old sidebar URL again"),
+            .waitFor("!!window.__oldStatus", timeout: 10, "the add-on answered"),
+            .eval("window.__oldStatus", "what the add-on answers the old sidebar token"),
+            .screenshot(shots.appendingPathComponent("3-uninstalled.png")),
+        ]
+        let report = try await Blocking.run {
+            try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
+        }
+        func value(_ name: String) -> String {
+            guard let index = steps.firstIndex(where: { $0.name == name }), index < report.values.count else {
+                return ""
+            }
+            switch report.values[index] {
+            case .string(let text)?: return text
+            case .number(let number)?: return String(Int(number))
+            case .bool(let flag)?: return String(flag)
+            default: return ""
+            }
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
+        guard report.ok else { return }
+        #expect(value("the room list after a room install") == "Operationsroom | Leadershipprivate")
+        #expect(
+            value("what Leadership's install screen offers")
+                == "true | false | It is installed in Operations: uninstall it there to install it for all rooms.")
+        #expect(value("the new room's privacy") == "private")
+        #expect(value("the installations the group admin sees") == "room in Operations")
+        #expect(value("the sidebar token's room") == "2")
+        #expect(value("what the add-on answers the old sidebar token") == "401")
+        // The one error the page saw is that refusal, which the console reports.
+        #expect(
+            report.errors.allSatisfy { $0.contains("status of 401") && $0.contains("/sidebar.html?signed_request=") },
+            "\(report.errors)")
+    }
+
+    /// HipChat's browser flows in the browser: with `installedUrl` and `uninstalledUrl` (and no
+    /// `callbackUrl`), approving the install sends the browser to the add-on, which reads the
+    /// single-use `installable_url` and sends it back to the room, now with the add-on; the
+    /// uninstall from the group admin's view goes through the add-on the same way.
+    @Test func theBrowserInstallFlowGoesThroughTheAddonAndBack() async throws {
+        let project = try TestSupport.temporaryDirectory("hipchat-browser-flow").appendingPathComponent("incidents")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
+        try #require(created.status == 0, "\(created.stderr)")
+        let spec = project.appendingPathComponent("addon.yaml")
+        try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(
+            of: "  callbackUrl: /installed\n",
+            with: "  installedUrl: /installed-browser\n  uninstalledUrl: /uninstalled\n"
+        ).write(to: spec, atomically: true, encoding: .utf8)
+        let dev = try await Blocking.run {
+            try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
+        }
+        defer { dev.stop() }
+        let glance = "document.querySelector('.hc-glance[data-key=\"incidents-glance\"]')"
+        let log = "document.getElementById('hc-log').textContent"
+        let steps: [ScenarioStep] = [
+            .navigate(dev.url("_hipchat/"), "open the local HipChat"),
+            .waitFor("!!document.getElementById('hc-install-room')", "the install screen"),
+            .eval("window.__marked = true; true", "mark this page load"),
+            .click("#hc-install-room", "approve and install in Operations"),
+            .waitFor(
+                "!window.__marked && document.readyState === 'complete' && document.body.dataset.installed === 'yes' && !!\(glance) && \(log).includes('/oauth/installable/')",
+                timeout: 20, "the browser came back to a new load of the room, with the add-on installed"),
+            .eval("location.pathname", "where the browser is"),
+            .eval(
+                "window.confirm = function () { return true; }; window.__marked = true; true",
+                "answer confirmations with OK"),
+            .click("#hc-group-admin-open", "open the group admin's view"),
+            .click(".hc-admin-installation .hc-admin-uninstall", "uninstall"),
+            .waitFor(
+                "!window.__marked && document.readyState === 'complete' && document.body.dataset.installed === 'no' && !\(glance)",
+                timeout: 20, "the browser went through the add-on and came back to the room, without it"),
+        ]
+        let report = try await Blocking.run {
+            try HeadlessChromium().run(steps, timeout: 90, width: 1280, height: 900)
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
+        guard report.ok else { return }
+        #expect(report.values[5]?.string == "/_hipchat/")
+        let stored = LocalHipChatFlowTests.json(
+            await dev.fetch("GET", "admin/installations", headers: ["Authorization": "Bearer local-admin-token"]).body)
+        #expect((stored["installations"] as? [Any])?.isEmpty == true, "\(stored)")
+        #expect(report.errors == [], "\(report.errors)")
+    }
+
     /// A rebuild that fails under `hipkit dev` shows on the room page itself, naming the line, and
     /// goes away with the fix; the room keeps the last good build meanwhile.
     @Test func theRoomPageShowsAFailedRebuild() async throws {

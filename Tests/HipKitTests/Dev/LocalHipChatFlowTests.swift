@@ -205,7 +205,7 @@ struct LocalHipChatFlowTests {
 
     /// The local HipChat keeps its own state in `.hipkit/local-hipchat.json` (owner-only: it
     /// holds the installation's secret): restarting `hipkit dev` on the same port keeps the
-    /// installation, who you play and the room's messages, and the add-on's views still open.
+    /// installation, who you play, the rooms and their messages, and the add-on's views still open.
     /// A state file that cannot be read is reported and the room starts afresh.
     @Test func theRoomAndTheInstallationSurviveARestart() async throws {
         let project = try TestSupport.temporaryDirectory("local-hipchat-restart").appendingPathComponent("incidents")
@@ -222,6 +222,8 @@ struct LocalHipChatFlowTests {
         }
 
         let first = try await start()
+        #expect(await Self.roomCall(first, "rooms", #"{"name": "Payments", "privacy": "private"}"#).status == 200)
+        #expect(await Self.roomCall(first, "enter", #"{"room": 1}"#).status == 200)
         #expect(await Self.roomCall(first, "install", #"{"room": false}"#).status == 200)
         #expect(await Self.roomCall(first, "role", #"{"role": "owner"}"#).status == 200)
         #expect(await Self.roomCall(first, "messages", #"{"text": "said before the restart"}"#).status == 200)
@@ -238,6 +240,8 @@ struct LocalHipChatFlowTests {
         let after = await Self.roomState(second)
         #expect((after["installation"] as? [String: Any])?["oauthId"] as? String == oauthId, "\(after)")
         #expect(after["role"] as? String == "owner")
+        let rooms = ((after["rooms"] as? [[String: Any]]) ?? []).map { "\($0["name"] ?? "") \($0["privacy"] ?? "")" }
+        #expect(rooms == ["Operations public", "Leadership private", "Payments private"], "\(after)")
         let texts = ((after["messages"] as? [[String: Any]]) ?? []).compactMap { $0["html"] as? String }
         #expect(texts.contains("said before the restart"), "\(texts)")
         // The installation still works: a view opens with a token the runtime accepts.
