@@ -121,7 +121,7 @@ public struct HipKitServer: Sendable {
             http: OutgoingHTTP(timeout: configuration.outgoingTimeout),
             trust: URLTrust(trustedHosts: configuration.trustedHosts))
         let tokens = AccessTokens(api: api)
-        let pusher = GlancePushService(
+        let pusher = PushOutboxService(
             store: store, api: api, tokens: tokens, retry: configuration.pushRetry, lease: configuration.pushLease,
             logger: logger)
         let responder = ServerResponder(

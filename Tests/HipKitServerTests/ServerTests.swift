@@ -218,17 +218,19 @@ final class RecordingStore: InstallationStore {
         try await base.deleteInstallation(oauthId: oauthId)
     }
     func installations() async throws -> [Installation] { try await base.installations() }
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         try await base.putGlanceData(data, key: key, room: room)
     }
-    func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate {
+    func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
         try await base.queueNotification(body, room: room, through: oauthId)
     }
-    func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
+    func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem] {
         try await base.claimPushes(limit: limit, lease: lease, now: now)
     }
-    func finishPush(_ claimed: ClaimedPush) async throws { try await base.finishPush(claimed) }
-    func retryPush(_ claimed: ClaimedPush, at due: Date) async throws { try await base.retryPush(claimed, at: due) }
+    func finishPush(_ claimed: ClaimedOutboxItem) async throws { try await base.finishPush(claimed) }
+    func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
+        try await base.retryPush(claimed, at: due)
+    }
     func nextPushDue() async throws -> Date? { try await base.nextPushDue() }
     func contents() async throws -> StoreContents { try await base.contents() }
     func restore(_ contents: StoreContents) async throws { try await base.restore(contents) }

@@ -189,7 +189,7 @@ struct StoreContractTests {
                 try await store.upsert(Self.pushable("room8", roomId: 8))
                 try await store.upsert(Fixture.installation("unverified", roomId: 7))
                 let first = try await store.queueNotification(.object(["message": "one"]), room: 7)
-                #expect(first == GlanceUpdate(pushes: 2, unverified: ["unverified"]))
+                #expect(first == QueuedPushes(pushes: 2, unverified: ["unverified"]))
                 // A second notification is a second delivery, not a replacement of the first.
                 _ = try await store.queueNotification(.object(["message": "two"]), room: 7)
             }

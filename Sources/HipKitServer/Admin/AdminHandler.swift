@@ -10,7 +10,7 @@ import Logging
 struct AdminHandler: Sendable {
     let token: String
     let store: any InstallationStore
-    let pusher: GlancePushService
+    let pusher: PushOutboxService
     let logger: Logger
 
     /// Whether `path` is one of the admin routes.
@@ -57,7 +57,7 @@ struct AdminHandler: Sendable {
         }
         let data = GlanceData.normalize(received)
         try GlanceData.validate(data)
-        let update: GlanceUpdate
+        let update: QueuedPushes
         do {
             update = try await store.putGlanceData(data, key: key, room: room)
         } catch {
@@ -106,7 +106,7 @@ struct AdminHandler: Sendable {
             throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
         }
         let notification = try NotificationBody.checked(try await body())
-        let queued: GlanceUpdate
+        let queued: QueuedPushes
         do {
             queued = try await store.queueNotification(notification, room: room)
         } catch {

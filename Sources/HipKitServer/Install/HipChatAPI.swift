@@ -126,7 +126,7 @@ struct HipChatAPI: Sendable {
     }
 
     /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.
-    func pushGlance(apiUrl: String, target: GlancePush.Target, key: String, data: JSONNode, token: String)
+    func pushGlance(apiUrl: String, target: OutboxItem.Target, key: String, data: JSONNode, token: String)
         async throws(APIError) -> OutgoingResponse
     {
         let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"

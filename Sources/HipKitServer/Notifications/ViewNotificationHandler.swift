@@ -14,7 +14,7 @@ import Logging
 struct ViewNotificationHandler: Sendable {
     let store: any InstallationStore
     let verifier: JWTVerifier
-    let pusher: GlancePushService
+    let pusher: PushOutboxService
     let limiter: RateLimiter
     let logger: Logger
 
@@ -48,7 +48,7 @@ struct ViewNotificationHandler: Sendable {
                 "at most \(config.perMinute) notifications a minute from this installation's views; "
                     + "try again in \(seconds) s", headers: [.retryAfter: String(seconds)])
         }
-        let queued: GlanceUpdate
+        let queued: QueuedPushes
         do {
             queued = try await store.queueNotification(notification, room: room, through: oauthId)
         } catch {

@@ -18,17 +18,17 @@ public protocol InstallationStore: Sendable {
     func installations() async throws -> [Installation]
 
     /// Stores glance data for the whole add-on (`room` nil) or for one room, and queues its
-    /// pushes (``GlancePush/pushes(key:room:data:installations:)``) in the push outbox, in the
+    /// pushes (``OutboxItem/pushes(key:room:data:installations:)``) in the push outbox, in the
     /// same transaction: once this returns, the update reaches HipChat even if the server stops
     /// right after. A push still queued for the same installation, target and glance is
     /// replaced, so only the latest data is sent.
     @discardableResult
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
     /// Queues a room notification (HipChat's notification body) for every installation covering
     /// `room` — or only `oauthId`'s, when given and it covers the room — in one transaction:
     /// acknowledged means it will be delivered, through the outbox.
-    func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate
+    func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes
 
     /// Stores an installation's settings, for the installation (`room` nil) or one room.
     func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws
@@ -40,13 +40,13 @@ public protocol InstallationStore: Sendable {
     /// it runs out no other caller (in this process or another server) gets them. A server that
     /// dies while delivering leaves them to be taken again when the lease ends. `now` is the
     /// caller's clock (the server's `Date()`), so that tests can look ahead without waiting.
-    func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush]
+    func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem]
     /// Removes a push that was delivered, or given up. When newer data arrived meanwhile, the
     /// newer push stays, due at once.
-    func finishPush(_ claimed: ClaimedPush) async throws
+    func finishPush(_ claimed: ClaimedOutboxItem) async throws
     /// Releases a push that failed, to be taken again at `due`, with one more failed attempt
     /// counted. When newer data arrived meanwhile, that is due at once, counted afresh.
-    func retryPush(_ claimed: ClaimedPush, at due: Date) async throws
+    func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws
     /// When the next queued push can be taken (due, and its lease over); nil when none is queued.
     func nextPushDue() async throws -> Date?
 
@@ -64,7 +64,7 @@ public protocol InstallationStore: Sendable {
 
 extension InstallationStore {
     /// ``queueNotification(_:room:through:)`` for every installation covering `room`.
-    func queueNotification(_ body: JSONNode, room: Int) async throws -> GlanceUpdate {
+    func queueNotification(_ body: JSONNode, room: Int) async throws -> QueuedPushes {
         try await queueNotification(body, room: room, through: nil)
     }
 }

@@ -324,9 +324,9 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: Glance data and settings
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         let text = data.jsonString
-        return try await withTransaction { connection -> GlanceUpdate in
+        return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
             try await connection.query(
                 """
@@ -339,7 +339,7 @@ public final class PostgresStore: InstallationStore {
             ).decode(StoredRow.self) {
                 installations.append(Self.installation(row))
             }
-            let (pushes, update) = GlanceUpdate.of(key: key, room: room, data: data, installations: installations)
+            let (pushes, update) = QueuedPushes.of(key: key, room: room, data: data, installations: installations)
             for push in pushes {
                 try await connection.query(
                     """
@@ -354,9 +354,9 @@ public final class PostgresStore: InstallationStore {
         }
     }
 
-    public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate {
+    public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
         let text = body.jsonString
-        return try await withTransaction { connection -> GlanceUpdate in
+        return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
             var installations: [Installation] = []
             for try await row in try await connection.query(
@@ -364,7 +364,7 @@ public final class PostgresStore: InstallationStore {
             ).decode(StoredRow.self) {
                 installations.append(Self.installation(row))
             }
-            let (pushes, update) = GlancePush.notifications(
+            let (pushes, update) = OutboxItem.notifications(
                 body: body, room: room, installations: installations.filter { oauthId == nil || $0.oauthId == oauthId })
             for push in pushes {
                 try await connection.query(
@@ -403,10 +403,10 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: The push outbox
 
-    public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
+    public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem] {
         let now = now.timeIntervalSince1970
         let until = now + lease / .seconds(1)
-        var claimed: [ClaimedPush] = []
+        var claimed: [ClaimedOutboxItem] = []
         for try await (id, generation, oauthId, target, key, data, attempts) in try await client.query(
             """
             UPDATE hipkit_glance_push SET claimed_until = \(until)
@@ -418,18 +418,18 @@ public final class PostgresStore: InstallationStore {
             RETURNING id, generation, oauth_id, target, glance_key, data, attempts
             """, logger: logger
         ).decode((Int64, Int, String, String, String, String, Int).self) {
-            guard let target = GlancePush.Target(stored: target), let data = JSONNode.parse(Data(data.utf8)) else {
+            guard let target = OutboxItem.Target(stored: target), let data = JSONNode.parse(Data(data.utf8)) else {
                 continue
             }
             claimed.append(
-                ClaimedPush(
+                ClaimedOutboxItem(
                     id: id, generation: generation,
-                    push: GlancePush(oauthId: oauthId, target: target, key: key, data: data), attempts: attempts))
+                    push: OutboxItem(oauthId: oauthId, target: target, key: key, data: data), attempts: attempts))
         }
         return claimed.sorted { $0.id < $1.id }
     }
 
-    public func finishPush(_ claimed: ClaimedPush) async throws {
+    public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
         try await client.query(
             """
             WITH gone AS (
@@ -440,7 +440,7 @@ public final class PostgresStore: InstallationStore {
             """, logger: logger)
     }
 
-    public func retryPush(_ claimed: ClaimedPush, at due: Date) async throws {
+    public func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
         try await client.query(
             """
             UPDATE hipkit_glance_push SET

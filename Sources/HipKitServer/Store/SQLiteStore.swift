@@ -220,7 +220,7 @@ public final class SQLiteStore: InstallationStore {
         return try stored.map(unseal)
     }
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> GlanceUpdate {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         let text = data.jsonString
         return try await pool.write { db in
             let now = Date().timeIntervalSince1970
@@ -229,7 +229,7 @@ public final class SQLiteStore: InstallationStore {
                 sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
                 arguments: [key, room, text, now])
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
-            let (pushes, update) = GlanceUpdate.of(key: key, room: room, data: data, installations: installations)
+            let (pushes, update) = QueuedPushes.of(key: key, room: room, data: data, installations: installations)
             for push in pushes {
                 try db.execute(
                     sql: """
@@ -244,12 +244,12 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> GlanceUpdate {
+    public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
         let text = body.jsonString
         return try await pool.write { db in
             let now = Date().timeIntervalSince1970
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
-            let (pushes, update) = GlancePush.notifications(
+            let (pushes, update) = OutboxItem.notifications(
                 body: body, room: room, installations: installations.filter { oauthId == nil || $0.oauthId == oauthId })
             for push in pushes {
                 try db.execute(
@@ -289,7 +289,7 @@ public final class SQLiteStore: InstallationStore {
         return text.flatMap { JSONNode.parse(Data($0.utf8))?.dictionaryValue }
     }
 
-    public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedPush] {
+    public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem] {
         let now = now.timeIntervalSince1970
         let rows = try await pool.write { db in
             return try Row.fetchAll(
@@ -307,7 +307,7 @@ public final class SQLiteStore: InstallationStore {
         return rows.compactMap(Self.claimed).sorted { $0.id < $1.id }
     }
 
-    public func finishPush(_ claimed: ClaimedPush) async throws {
+    public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: "DELETE FROM glance_push WHERE id = ? AND generation = ?",
@@ -318,7 +318,7 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    public func retryPush(_ claimed: ClaimedPush, at due: Date) async throws {
+    public func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -341,13 +341,13 @@ public final class SQLiteStore: InstallationStore {
 
     /// The outbox row in `row` (claimed by ``claimPushes(limit:lease:now:)``); nil for a row this
     /// version cannot read, which stays in the table for the version that wrote it.
-    private static func claimed(_ row: Row) -> ClaimedPush? {
-        guard let target = GlancePush.Target(stored: row["target"]),
+    private static func claimed(_ row: Row) -> ClaimedOutboxItem? {
+        guard let target = OutboxItem.Target(stored: row["target"]),
             let data = JSONNode.parse(Data((row["data"] as String).utf8))
         else { return nil }
-        return ClaimedPush(
+        return ClaimedOutboxItem(
             id: row["id"], generation: row["generation"],
-            push: GlancePush(oauthId: row["oauth_id"], target: target, key: row["glance_key"], data: data),
+            push: OutboxItem(oauthId: row["oauth_id"], target: target, key: row["glance_key"], data: data),
             attempts: row["attempts"])
     }
 

@@ -17,7 +17,7 @@ import Synchronization
 /// again after an exponentially growing delay, up to the retry policy's number of attempts; one
 /// HipChat refuses for good (another 4xx) is not. Every failure is logged, and so is every push
 /// given up.
-final class GlancePushService: Service, Sendable {
+final class PushOutboxService: Service, Sendable {
     private let store: any InstallationStore
     private let api: HipChatAPI
     private let tokens: AccessTokens
@@ -60,7 +60,7 @@ final class GlancePushService: Service, Sendable {
             await withGracefulShutdownHandler {
                 while !Task.isShuttingDownGracefully {
                     let free = Self.concurrency - inFlight.withLock { $0 }
-                    var claimed: [ClaimedPush] = []
+                    var claimed: [ClaimedOutboxItem] = []
                     if free > 0 {
                         do {
                             claimed = try await store.claimPushes(limit: free, lease: lease, now: Date())
@@ -93,7 +93,7 @@ final class GlancePushService: Service, Sendable {
         return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }
 
-    private func deliver(_ claimed: ClaimedPush) async {
+    private func deliver(_ claimed: ClaimedOutboxItem) async {
         let push = claimed.push
         let attempt = claimed.attempts + 1
         let outcome = await sendOnce(push)
@@ -138,7 +138,7 @@ final class GlancePushService: Service, Sendable {
         case permanent(String)
     }
 
-    private func sendOnce(_ push: GlancePush) async -> Outcome {
+    private func sendOnce(_ push: OutboxItem) async -> Outcome {
         let found: Installation?
         do {
             found = try await store.installation(oauthId: push.oauthId)
@@ -180,10 +180,10 @@ final class GlancePushService: Service, Sendable {
         }
     }
 
-    private func metadata(_ push: GlancePush) -> Logger.Metadata {
+    private func metadata(_ push: OutboxItem) -> Logger.Metadata {
         [
             push.isNotification ? "notification" : ModuleKind.glance.rawValue:
-                "\(push.isNotification ? String(push.key.dropFirst(GlancePush.notificationPrefix.count)) : push.key)",
+                "\(push.isNotification ? String(push.key.dropFirst(OutboxItem.notificationPrefix.count)) : push.key)",
             "oauthId": "\(push.oauthId)", "target": "\(push.target.pathComponent)",
         ]
     }

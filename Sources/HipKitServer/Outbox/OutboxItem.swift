@@ -1,8 +1,9 @@
 import Foundation
 import HipChatConnect
 
-/// One glance update to deliver to one installation: what the store's push outbox holds.
-public struct GlancePush: Sendable, Equatable {
+/// One delivery to one installation's HipChat — a glance update or a room notification — as the
+/// store's push outbox holds it.
+public struct OutboxItem: Sendable, Equatable {
     public enum Target: Sendable, Hashable {
         case room(Int)
         case group(Int)
@@ -52,7 +53,7 @@ public struct GlancePush: Sendable, Equatable {
     ///
     /// Stores call this inside the transaction that saves the data, so the pushes queued are
     /// exactly those of the installations at that moment.
-    public static func pushes(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> [GlancePush] {
+    public static func pushes(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> [OutboxItem] {
         installations.compactMap { installation in
             guard installation.apiUrl != nil, installation.tokenUrl != nil else { return nil }
             let target: Target
@@ -62,7 +63,7 @@ public struct GlancePush: Sendable, Equatable {
             } else {
                 target = installation.roomId.map(Target.room) ?? .group(installation.groupId)
             }
-            return GlancePush(oauthId: installation.oauthId, target: target, key: key, data: data)
+            return OutboxItem(oauthId: installation.oauthId, target: target, key: key, data: data)
         }
     }
 }
@@ -71,7 +72,7 @@ public struct GlancePush: Sendable, Equatable {
 /// durability, leases and retries: its row's key is `notification/ID`, which no glance key can be
 /// (module keys hold no `/`), its target is the room, and its data is the body HipChat's
 /// `POST room/{id}/notification` takes.
-extension GlancePush {
+extension OutboxItem {
     static let notificationPrefix = "notification/"
 
     /// Whether this is a room notification rather than a glance update.
@@ -81,9 +82,9 @@ extension GlancePush {
     /// ones of any group; HipChat scopes each by its token), each under its own key, so that none
     /// replaces another. Installations stored without verification have no API URL and get none.
     public static func notifications(body: JSONNode, room: Int, installations: [Installation]) -> (
-        [GlancePush], GlanceUpdate
+        [OutboxItem], QueuedPushes
     ) {
-        var pushes: [GlancePush] = []
+        var pushes: [OutboxItem] = []
         var unverified: [String] = []
         for installation in installations where installation.roomId == nil || installation.roomId == room {
             guard installation.apiUrl != nil, installation.tokenUrl != nil else {
@@ -91,25 +92,25 @@ extension GlancePush {
                 continue
             }
             let key = notificationPrefix + UUID().uuidString.lowercased()
-            pushes.append(GlancePush(oauthId: installation.oauthId, target: .room(room), key: key, data: body))
+            pushes.append(OutboxItem(oauthId: installation.oauthId, target: .room(room), key: key, data: body))
         }
-        return (pushes, GlanceUpdate(pushes: pushes.count, unverified: unverified.sorted()))
+        return (pushes, QueuedPushes(pushes: pushes.count, unverified: unverified.sorted()))
     }
 }
 
 /// What storing a glance update queued: the pushes, and the installations it could not be pushed
 /// to because they were stored without verification (no API URL), which the admin API warns of.
-public struct GlanceUpdate: Sendable, Equatable {
+public struct QueuedPushes: Sendable, Equatable {
     public var pushes: Int
     public var unverified: [String]
 
     /// The pushes of an update to `installations`, and those left out.
     static func of(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> (
-        [GlancePush], GlanceUpdate
+        [OutboxItem], QueuedPushes
     ) {
-        let pushes = GlancePush.pushes(key: key, room: room, data: data, installations: installations)
+        let pushes = OutboxItem.pushes(key: key, room: room, data: data, installations: installations)
         let unverified = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
-        return (pushes, GlanceUpdate(pushes: pushes.count, unverified: unverified))
+        return (pushes, QueuedPushes(pushes: pushes.count, unverified: unverified))
     }
 }
 
@@ -119,14 +120,14 @@ public struct GlanceUpdate: Sendable, Equatable {
 /// while this one was being delivered: the outbox keeps one row per (installation, target,
 /// glance) — only the latest data is worth pushing — and a newer update bumps the generation
 /// instead of racing the delivery in flight.
-public struct ClaimedPush: Sendable, Equatable {
+public struct ClaimedOutboxItem: Sendable, Equatable {
     public var id: Int64
     public var generation: Int
-    public var push: GlancePush
+    public var push: OutboxItem
     /// Failed attempts before this one.
     public var attempts: Int
 
-    public init(id: Int64, generation: Int, push: GlancePush, attempts: Int) {
+    public init(id: Int64, generation: Int, push: OutboxItem, attempts: Int) {
         self.id = id
         self.generation = generation
         self.push = push
