@@ -390,7 +390,8 @@ struct DatabaseStartTests {
         await #expect(throws: PostgresStoreError.newerSchema(99, known: PostgresStore.schemaVersion)) {
             try await location.with { _ in }
         }
-        try await PostgresServer.shared().execute("UPDATE hipkit_schema SET version = 1", in: location.databaseText)
+        try await PostgresServer.shared().execute(
+            "UPDATE hipkit_schema SET version = \(PostgresStore.schemaVersion)", in: location.databaseText)
         try await location.with { store throws in
             #expect(try await store.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
         }

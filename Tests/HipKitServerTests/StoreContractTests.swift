@@ -196,7 +196,7 @@ struct StoreContractTests {
             try await location.with { store throws in
                 let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
                 #expect(claimed.count == 4)
-                #expect(claimed.allSatisfy { $0.push.isNotification && $0.push.target == .room(7) })
+                #expect(claimed.allSatisfy { $0.push.kind == .notification && $0.push.target == .room(7) })
                 #expect(Set(claimed.map(\.push.oauthId)) == ["global", "room7"])
                 #expect(
                     claimed.compactMap { $0.push.data["message"]?.stringValue }.sorted() == [

@@ -4,6 +4,15 @@ import HipChatConnect
 /// One delivery to one installation's HipChat — a glance update or a room notification — as the
 /// store's push outbox holds it.
 public struct OutboxItem: Sendable, Equatable {
+    /// What the item delivers, which says what its key is.
+    public enum Kind: String, Sendable, Equatable {
+        /// Glance data: the key is the glance's, and the outbox keeps one item per installation,
+        /// target and glance, newer data replacing older.
+        case glance
+        /// A room notification: the key is the notification's own id, so none replaces another.
+        case notification
+    }
+
     public enum Target: Sendable, Hashable {
         case room(Int)
         case group(Int)
@@ -36,12 +45,16 @@ public struct OutboxItem: Sendable, Equatable {
 
     public var oauthId: String
     public var target: Target
+    public var kind: Kind
+    /// The glance's key, or the notification's id.
     public var key: String
+    /// The glance data, or the body HipChat's `POST room/{id}/notification` takes.
     public var data: JSONNode
 
-    public init(oauthId: String, target: Target, key: String, data: JSONNode) {
+    public init(oauthId: String, target: Target, kind: Kind = .glance, key: String, data: JSONNode) {
         self.oauthId = oauthId
         self.target = target
+        self.kind = kind
         self.key = key
         self.data = data
     }
@@ -69,15 +82,9 @@ public struct OutboxItem: Sendable, Equatable {
 }
 
 /// A room notification travels through the same outbox as glance updates, so it gets the same
-/// durability, leases and retries: its row's key is `notification/ID`, which no glance key can be
-/// (module keys hold no `/`), its target is the room, and its data is the body HipChat's
-/// `POST room/{id}/notification` takes.
+/// durability, leases and retries: its kind is `notification`, its key a fresh id, its target
+/// the room.
 extension OutboxItem {
-    static let notificationPrefix = "notification/"
-
-    /// Whether this is a room notification rather than a glance update.
-    public var isNotification: Bool { key.hasPrefix(Self.notificationPrefix) }
-
     /// One delivery of `body` to `room` per installation covering it (the room's own and global
     /// ones of any group; HipChat scopes each by its token), each under its own key, so that none
     /// replaces another. Installations stored without verification have no API URL and get none.
@@ -91,8 +98,10 @@ extension OutboxItem {
                 unverified.append(installation.oauthId)
                 continue
             }
-            let key = notificationPrefix + UUID().uuidString.lowercased()
-            pushes.append(OutboxItem(oauthId: installation.oauthId, target: .room(room), key: key, data: body))
+            pushes.append(
+                OutboxItem(
+                    oauthId: installation.oauthId, target: .room(room), kind: .notification,
+                    key: UUID().uuidString.lowercased(), data: body))
         }
         return (pushes, QueuedPushes(pushes: pushes.count, unverified: unverified.sorted()))
     }

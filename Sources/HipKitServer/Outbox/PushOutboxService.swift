@@ -158,7 +158,7 @@ final class PushOutboxService: Service, Sendable {
         }
         let response: OutgoingResponse
         do {
-            if push.isNotification, case .room(let room) = push.target {
+            if push.kind == .notification, case .room(let room) = push.target {
                 response = try await api.sendNotification(apiUrl: apiUrl, room: room, body: push.data, token: token)
             } else {
                 response = try await api.pushGlance(
@@ -182,8 +182,7 @@ final class PushOutboxService: Service, Sendable {
 
     private func metadata(_ push: OutboxItem) -> Logger.Metadata {
         [
-            push.isNotification ? "notification" : ModuleKind.glance.rawValue:
-                "\(push.isNotification ? String(push.key.dropFirst(OutboxItem.notificationPrefix.count)) : push.key)",
+            push.kind.rawValue: "\(push.key)",
             "oauthId": "\(push.oauthId)", "target": "\(push.target.pathComponent)",
         ]
     }

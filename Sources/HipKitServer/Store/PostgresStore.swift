@@ -18,7 +18,7 @@ import Synchronization
 public final class PostgresStore: InstallationStore {
     /// The schema version this binary writes; a database at a higher one was written by a newer
     /// hipkit, and is not touched.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     static let channel = "hipkit_installation"
     /// The advisory lock the migrations hold, so instances started at once migrate one by one.
     static let migrationLock: Int64 = 0x6869_706B_6974  // "hipkit"
@@ -174,6 +174,13 @@ public final class PostgresStore: InstallationStore {
                         try await connection.query(
                             "INSERT INTO hipkit_secret_key_check (value) VALUES (\(try secrets.seal(Self.keyCheckValue, boundTo: Self.keyCheckContext)))",
                             logger: self.logger)
+                    }
+                    if version < 2 {
+                        for statement in Self.version2 {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                        }
+                    }
+                    if version < Self.schemaVersion {
                         try await connection.query("DELETE FROM hipkit_schema", logger: self.logger)
                         try await connection.query(
                             "INSERT INTO hipkit_schema (version) VALUES (\(Self.schemaVersion))", logger: self.logger)
@@ -193,10 +200,12 @@ public final class PostgresStore: InstallationStore {
         }
     }
 
-    private static let keyCheckContext = "key-check"
-    private static let keyCheckValue = "hipkit"
+    // Internal, with the schema's versions, so tests can build a database as an older version
+    // left it.
+    static let keyCheckContext = "key-check"
+    static let keyCheckValue = "hipkit"
 
-    private static let version1 = [
+    static let version1 = [
         """
         CREATE TABLE hipkit_installation (
             oauth_id TEXT PRIMARY KEY,
@@ -247,6 +256,25 @@ public final class PostgresStore: InstallationStore {
         "CREATE INDEX hipkit_glance_push_due ON hipkit_glance_push (due_at)",
     ]
 
+    /// The outbox carries room notifications as well as glance updates: it is renamed, and a
+    /// `kind` column says what each item is, instead of a `notification/` prefix on the key.
+    /// Notifications are never merged (their key is their own id); glance updates stay one item
+    /// per installation, target and glance.
+    static let version2 = [
+        "ALTER TABLE hipkit_glance_push RENAME TO hipkit_push_outbox",
+        "ALTER TABLE hipkit_push_outbox RENAME COLUMN glance_key TO item_key",
+        "ALTER TABLE hipkit_push_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'glance'",
+        """
+        UPDATE hipkit_push_outbox SET kind = 'notification', item_key = substr(item_key, 14)
+        WHERE substr(item_key, 1, 13) = 'notification/'
+        """,
+        "ALTER TABLE hipkit_push_outbox DROP CONSTRAINT hipkit_glance_push_oauth_id_target_glance_key_key",
+        "ALTER TABLE hipkit_push_outbox ADD CONSTRAINT hipkit_push_outbox_once UNIQUE (oauth_id, kind, target, item_key)",
+        "ALTER INDEX hipkit_glance_push_pkey RENAME TO hipkit_push_outbox_pkey",
+        "ALTER INDEX hipkit_glance_push_due RENAME TO hipkit_push_outbox_due",
+        "ALTER SEQUENCE hipkit_glance_push_id_seq RENAME TO hipkit_push_outbox_id_seq",
+    ]
+
     // MARK: Installations
 
     public func upsert(_ installation: Installation) async throws {
@@ -294,7 +322,7 @@ public final class PostgresStore: InstallationStore {
             }
             guard found else { return false }
             try await connection.query(
-                "DELETE FROM hipkit_glance_push WHERE oauth_id = \(oauthId)", logger: self.logger)
+                "DELETE FROM hipkit_push_outbox WHERE oauth_id = \(oauthId)", logger: self.logger)
             try await connection.query("DELETE FROM hipkit_setting WHERE oauth_id = \(oauthId)", logger: self.logger)
             try await connection.query(
                 "DELETE FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: self.logger)
@@ -343,10 +371,10 @@ public final class PostgresStore: InstallationStore {
             for push in pushes {
                 try await connection.query(
                     """
-                    INSERT INTO hipkit_glance_push (oauth_id, target, glance_key, data, due_at, created_at)
-                    VALUES (\(push.oauthId), \(push.target.stored), \(push.key), \(text), \(now), \(now))
-                    ON CONFLICT (oauth_id, target, glance_key) DO UPDATE SET
-                        data = excluded.data, generation = hipkit_glance_push.generation + 1, attempts = 0,
+                    INSERT INTO hipkit_push_outbox (oauth_id, target, kind, item_key, data, due_at, created_at)
+                    VALUES (\(push.oauthId), \(push.target.stored), \(push.kind.rawValue), \(push.key), \(text), \(now), \(now))
+                    ON CONFLICT (oauth_id, kind, target, item_key) DO UPDATE SET
+                        data = excluded.data, generation = hipkit_push_outbox.generation + 1, attempts = 0,
                         due_at = excluded.due_at
                     """, logger: self.logger)
             }
@@ -369,8 +397,8 @@ public final class PostgresStore: InstallationStore {
             for push in pushes {
                 try await connection.query(
                     """
-                    INSERT INTO hipkit_glance_push (oauth_id, target, glance_key, data, due_at, created_at)
-                    VALUES (\(push.oauthId), \(push.target.stored), \(push.key), \(text), \(now), \(now))
+                    INSERT INTO hipkit_push_outbox (oauth_id, target, kind, item_key, data, due_at, created_at)
+                    VALUES (\(push.oauthId), \(push.target.stored), \(push.kind.rawValue), \(push.key), \(text), \(now), \(now))
                     """, logger: self.logger)
             }
             return update
@@ -407,24 +435,27 @@ public final class PostgresStore: InstallationStore {
         let now = now.timeIntervalSince1970
         let until = now + lease / .seconds(1)
         var claimed: [ClaimedOutboxItem] = []
-        for try await (id, generation, oauthId, target, key, data, attempts) in try await client.query(
+        for try await (id, generation, oauthId, target, kind, key, data, attempts) in try await client.query(
             """
-            UPDATE hipkit_glance_push SET claimed_until = \(until)
+            UPDATE hipkit_push_outbox SET claimed_until = \(until)
             WHERE id IN (
-                SELECT id FROM hipkit_glance_push
+                SELECT id FROM hipkit_push_outbox
                 WHERE due_at <= \(now) AND (claimed_until IS NULL OR claimed_until <= \(now))
                 ORDER BY due_at, id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED)
-            RETURNING id, generation, oauth_id, target, glance_key, data, attempts
+            RETURNING id, generation, oauth_id, target, kind, item_key, data, attempts
             """, logger: logger
-        ).decode((Int64, Int, String, String, String, String, Int).self) {
-            guard let target = OutboxItem.Target(stored: target), let data = JSONNode.parse(Data(data.utf8)) else {
+        ).decode((Int64, Int, String, String, String, String, String, Int).self) {
+            guard let target = OutboxItem.Target(stored: target), let kind = OutboxItem.Kind(rawValue: kind),
+                let data = JSONNode.parse(Data(data.utf8))
+            else {
                 continue
             }
             claimed.append(
                 ClaimedOutboxItem(
                     id: id, generation: generation,
-                    push: OutboxItem(oauthId: oauthId, target: target, key: key, data: data), attempts: attempts))
+                    push: OutboxItem(oauthId: oauthId, target: target, kind: kind, key: key, data: data),
+                    attempts: attempts))
         }
         return claimed.sorted { $0.id < $1.id }
     }
@@ -433,9 +464,9 @@ public final class PostgresStore: InstallationStore {
         try await client.query(
             """
             WITH gone AS (
-                DELETE FROM hipkit_glance_push WHERE id = \(claimed.id) AND generation = \(claimed.generation)
+                DELETE FROM hipkit_push_outbox WHERE id = \(claimed.id) AND generation = \(claimed.generation)
                 RETURNING id)
-            UPDATE hipkit_glance_push SET claimed_until = NULL
+            UPDATE hipkit_push_outbox SET claimed_until = NULL
             WHERE id = \(claimed.id) AND NOT EXISTS (SELECT 1 FROM gone)
             """, logger: logger)
     }
@@ -443,7 +474,7 @@ public final class PostgresStore: InstallationStore {
     public func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
         try await client.query(
             """
-            UPDATE hipkit_glance_push SET
+            UPDATE hipkit_push_outbox SET
                 attempts = CASE WHEN generation = \(claimed.generation) THEN attempts + 1 ELSE attempts END,
                 due_at = CASE WHEN generation = \(claimed.generation) THEN \(due.timeIntervalSince1970) ELSE due_at END,
                 claimed_until = NULL
@@ -453,7 +484,7 @@ public final class PostgresStore: InstallationStore {
 
     public func nextPushDue() async throws -> Date? {
         let next = try await single(
-            "SELECT min(greatest(due_at, coalesce(claimed_until, 0))) FROM hipkit_glance_push", as: Double?.self)
+            "SELECT min(greatest(due_at, coalesce(claimed_until, 0))) FROM hipkit_push_outbox", as: Double?.self)
         return next.flatMap { $0 }.map(Date.init(timeIntervalSince1970:))
     }
 

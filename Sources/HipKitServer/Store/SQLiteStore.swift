@@ -57,7 +57,7 @@ public final class SQLiteStore: InstallationStore {
                 try Self.checkKey(db, secrets)
                 // One server owns a SQLite file: pushes it had taken when it last stopped (a
                 // `kill -9`, a power cut) are free again at once, not when their lease ends.
-                try db.execute(sql: "UPDATE glance_push SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+                try db.execute(sql: "UPDATE push_outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
             }
             // Moves what the migrations rewrote into the database file at once, so older page
             // versions do not linger in the WAL.
@@ -158,6 +158,24 @@ public final class SQLiteStore: InstallationStore {
                     CREATE INDEX glance_push_due ON glance_push (due_at);
                     """)
         }
+        // The outbox carries room notifications as well as glance updates: it is renamed, and a
+        // `kind` column says what each item is, instead of a `notification/` prefix on the key.
+        // Notifications are never merged (their key is their own id); glance updates stay one
+        // item per installation, target and glance.
+        migrator.registerMigration("v4-outbox-kind") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE glance_push RENAME TO push_outbox;
+                    ALTER TABLE push_outbox RENAME COLUMN glance_key TO item_key;
+                    ALTER TABLE push_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'glance';
+                    UPDATE push_outbox SET kind = 'notification', item_key = substr(item_key, 14)
+                        WHERE substr(item_key, 1, 13) = 'notification/';
+                    DROP INDEX glance_push_once;
+                    DROP INDEX glance_push_due;
+                    CREATE UNIQUE INDEX push_outbox_once ON push_outbox (oauth_id, kind, target, item_key);
+                    CREATE INDEX push_outbox_due ON push_outbox (due_at);
+                    """)
+        }
         return migrator
     }
 
@@ -199,7 +217,7 @@ public final class SQLiteStore: InstallationStore {
             }
             let removed: Int? = row["room_id"]
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ?", arguments: [oauthId])
-            try db.execute(sql: "DELETE FROM glance_push WHERE oauth_id = ?", arguments: [oauthId])
+            try db.execute(sql: "DELETE FROM push_outbox WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
             if let room = removed {
                 let others =
@@ -233,12 +251,12 @@ public final class SQLiteStore: InstallationStore {
             for push in pushes {
                 try db.execute(
                     sql: """
-                        INSERT INTO glance_push (oauth_id, target, glance_key, data, due_at, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (oauth_id, target, glance_key) DO UPDATE SET
+                        INSERT INTO push_outbox (oauth_id, target, kind, item_key, data, due_at, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (oauth_id, kind, target, item_key) DO UPDATE SET
                             data = excluded.data, generation = generation + 1, attempts = 0, due_at = excluded.due_at
                         """,
-                    arguments: [push.oauthId, push.target.stored, push.key, text, now, now])
+                    arguments: [push.oauthId, push.target.stored, push.kind.rawValue, push.key, text, now, now])
             }
             return update
         }
@@ -254,10 +272,10 @@ public final class SQLiteStore: InstallationStore {
             for push in pushes {
                 try db.execute(
                     sql: """
-                        INSERT INTO glance_push (oauth_id, target, glance_key, data, due_at, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO push_outbox (oauth_id, target, kind, item_key, data, due_at, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [push.oauthId, push.target.stored, push.key, text, now, now])
+                    arguments: [push.oauthId, push.target.stored, push.kind.rawValue, push.key, text, now, now])
             }
             return update
         }
@@ -295,12 +313,12 @@ public final class SQLiteStore: InstallationStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    UPDATE glance_push SET claimed_until = ?
+                    UPDATE push_outbox SET claimed_until = ?
                     WHERE id IN (
-                        SELECT id FROM glance_push
+                        SELECT id FROM push_outbox
                         WHERE due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
                         ORDER BY due_at, id LIMIT ?)
-                    RETURNING id, generation, oauth_id, target, glance_key, data, attempts
+                    RETURNING id, generation, oauth_id, target, kind, item_key, data, attempts
                     """,
                 arguments: [now + lease / .seconds(1), now, now, limit])
         }
@@ -310,10 +328,10 @@ public final class SQLiteStore: InstallationStore {
     public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "DELETE FROM glance_push WHERE id = ? AND generation = ?",
+                sql: "DELETE FROM push_outbox WHERE id = ? AND generation = ?",
                 arguments: [claimed.id, claimed.generation])
             if db.changesCount == 0 {
-                try db.execute(sql: "UPDATE glance_push SET claimed_until = NULL WHERE id = ?", arguments: [claimed.id])
+                try db.execute(sql: "UPDATE push_outbox SET claimed_until = NULL WHERE id = ?", arguments: [claimed.id])
             }
         }
     }
@@ -322,19 +340,19 @@ public final class SQLiteStore: InstallationStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE glance_push SET attempts = attempts + 1, due_at = ?, claimed_until = NULL
+                    UPDATE push_outbox SET attempts = attempts + 1, due_at = ?, claimed_until = NULL
                     WHERE id = ? AND generation = ?
                     """,
                 arguments: [due.timeIntervalSince1970, claimed.id, claimed.generation])
             if db.changesCount == 0 {
-                try db.execute(sql: "UPDATE glance_push SET claimed_until = NULL WHERE id = ?", arguments: [claimed.id])
+                try db.execute(sql: "UPDATE push_outbox SET claimed_until = NULL WHERE id = ?", arguments: [claimed.id])
             }
         }
     }
 
     public func nextPushDue() async throws -> Date? {
         let next = try await pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT min(max(due_at, ifnull(claimed_until, 0))) FROM glance_push")
+            try Double.fetchOne(db, sql: "SELECT min(max(due_at, ifnull(claimed_until, 0))) FROM push_outbox")
         }
         return next.map(Date.init(timeIntervalSince1970:))
     }
@@ -343,11 +361,12 @@ public final class SQLiteStore: InstallationStore {
     /// version cannot read, which stays in the table for the version that wrote it.
     private static func claimed(_ row: Row) -> ClaimedOutboxItem? {
         guard let target = OutboxItem.Target(stored: row["target"]),
+            let kind = OutboxItem.Kind(rawValue: row["kind"]),
             let data = JSONNode.parse(Data((row["data"] as String).utf8))
         else { return nil }
         return ClaimedOutboxItem(
             id: row["id"], generation: row["generation"],
-            push: OutboxItem(oauthId: row["oauth_id"], target: target, key: row["glance_key"], data: data),
+            push: OutboxItem(oauthId: row["oauth_id"], target: target, kind: kind, key: row["item_key"], data: data),
             attempts: row["attempts"])
     }
 
