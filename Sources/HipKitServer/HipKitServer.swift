@@ -136,7 +136,8 @@ public struct HipKitServer: Sendable {
             webhooks: WebhookHandler(store: store, verifier: verifier, logger: logger),
             settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
             viewNotifications: ViewNotificationHandler(
-                store: store, verifier: verifier, pusher: pusher, limiter: RateLimiter(), logger: logger),
+                verifier: verifier, notifications: NotificationQueue(store: store, pusher: pusher, logger: logger),
+                limiter: RateLimiter()),
             admin: configuration.adminToken.map {
                 AdminHandler(token: $0, store: store, pusher: pusher, logger: logger)
             },

@@ -13,6 +13,8 @@ struct AdminHandler: Sendable {
     let pusher: PushOutboxService
     let logger: Logger
 
+    private var notifications: NotificationQueue { NotificationQueue(store: store, pusher: pusher, logger: logger) }
+
     /// Whether `path` is one of the admin routes.
     static func claims(_ path: String) -> Bool {
         path == "/admin/installations" || path == "/admin/notifications"
@@ -106,13 +108,7 @@ struct AdminHandler: Sendable {
             throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
         }
         let notification = try NotificationBody.checked(try await body())
-        let queued: QueuedPushes
-        do {
-            queued = try await store.queueNotification(notification, room: room)
-        } catch {
-            logger.error("cannot queue a notification", metadata: ["room": "\(room)", "error": "\(error)"])
-            throw APIError(.internalServerError, "the notification cannot be queued")
-        }
+        let queued = try await notifications.queue(notification, room: room)
         guard queued.pushes > 0 else {
             if !queued.unverified.isEmpty {
                 throw APIError(
@@ -122,8 +118,6 @@ struct AdminHandler: Sendable {
             }
             throw APIError(.notFound, "no installation covers room \(room); nothing was queued", field: "room")
         }
-        pusher.wake()
-        logger.info("notification queued", metadata: ["room": "\(room)", "deliveries": "\(queued.pushes)"])
         return JSONResponse.make(
             .object([
                 "room": .integer(room), "deliveries": .integer(queued.pushes),

@@ -12,11 +12,9 @@ import Logging
 /// refused — checked like the admin API's, at most ``RuntimeManifest/ViewNotifications/perMinute``
 /// per installation (429 with `Retry-After`), and queued in the push outbox.
 struct ViewNotificationHandler: Sendable {
-    let store: any InstallationStore
     let verifier: JWTVerifier
-    let pusher: PushOutboxService
+    let notifications: NotificationQueue
     let limiter: RateLimiter
-    let logger: Logger
 
     func handle(
         _ config: RuntimeManifest.ViewNotifications?, request: Request,
@@ -48,21 +46,12 @@ struct ViewNotificationHandler: Sendable {
                 "at most \(config.perMinute) notifications a minute from this installation's views; "
                     + "try again in \(seconds) s", headers: [.retryAfter: String(seconds)])
         }
-        let queued: QueuedPushes
-        do {
-            queued = try await store.queueNotification(notification, room: room, through: oauthId)
-        } catch {
-            logger.error("cannot queue a notification", metadata: ["room": "\(room)", "error": "\(error)"])
-            throw APIError(.internalServerError, "the notification cannot be queued")
-        }
+        let queued = try await notifications.queue(notification, room: room, through: oauthId)
         guard queued.pushes > 0 else {
             throw APIError(
                 .conflict,
                 "this installation was stored without verification (no HipChat API to send to); nothing was queued")
         }
-        pusher.wake()
-        logger.info(
-            "notification queued from a view", metadata: ["room": "\(room)", "oauthId": "\(oauthId)"])
         return JSONResponse.make(.object(["room": .integer(room), "deliveries": .integer(1)]), status: .accepted)
     }
 }
