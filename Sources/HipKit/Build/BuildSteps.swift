@@ -195,21 +195,7 @@ extension BuildStep {
     /// own pointer, to an endpoint served elsewhere, and is not checked.
     static let answeredURLs = BuildStep("url check") { context in
         let project = context.project
-        guard let base = URLComponents(string: project.baseUrl), let host = base.host?.lowercased() else { return }
-        let basePath = base.path.hasSuffix("/") ? base.path : base.path + "/"
-        func port(_ components: URLComponents) -> Int? {
-            components.port ?? (components.scheme?.lowercased() == "http" ? 80 : 443)
-        }
-        /// The path of `url` below the base URL, or nil when it points elsewhere.
-        func relative(_ url: String) -> String? {
-            guard let components = URLComponents(string: url),
-                components.scheme?.lowercased() == base.scheme?.lowercased(),
-                components.host?.lowercased() == host, port(components) == port(base)
-            else { return nil }
-            let path = components.path.isEmpty ? "/" : components.path
-            if path + "/" == basePath { return "" }
-            return path.hasPrefix(basePath) ? String(path.dropFirst(basePath.count)) : nil
-        }
+        func relative(_ url: String) -> String? { URLOrigin.path(of: url, below: project.baseUrl) }
         let files = Set(context.files.map(\.path))
         var answered = Set(project.descriptor.runtimeEndpoints.compactMap { relative($0.url.value) })
         // The server answers links.self with the descriptor, wherever it points.

@@ -50,7 +50,7 @@ public struct TrustedHost: Sendable, Hashable, CustomStringConvertible {
         guard let urlHost = url.host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
             urlHost == host
         else { return false }
-        let defaultPort = url.scheme?.lowercased() == "http" ? 80 : 443
+        let defaultPort = URLOrigin.defaultPort(url.scheme)
         return (url.port ?? defaultPort) == (port ?? defaultPort)
     }
 }

@@ -64,7 +64,7 @@ struct URLTrust: Sendable {
     }
 
     private static func port(of url: URL) -> Int {
-        url.port ?? (url.scheme?.lowercased() == "http" ? 80 : 443)
+        url.port ?? URLOrigin.defaultPort(url.scheme)
     }
 
     private static func shownHost(_ url: URL) -> String {
