@@ -1,6 +1,7 @@
 import Foundation
 import HipChatConnect
 import HipKit
+import Logging
 import Testing
 
 @testable import HipKitServer
@@ -312,6 +313,36 @@ import Testing
         #expect(name("line\nbreak") == "400: a room's name cannot hold control characters")
         #expect(name("operations") == "409: there is already a room called operations")
         #expect(name("Operations", except: 1) == "Operations", "a room keeps its own name")
+    }
+
+    @Test func aBurstOfChangesWritesTheStateFileOnce() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hipchat-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("local-hipchat.json")
+        let hipchat = LocalHipChat(
+            configuration: .init(
+                descriptorURL: URL(string: "http://127.0.0.1:9/atlassian-connect.json")!,
+                publicURL: "http://127.0.0.1:9/_hipchat", stateFile: file))
+        let start = ContinuousClock.now
+        for index in 1...50 { try await hipchat.say("message \(index)") }
+        // At most one write per tick that passed, and one at shutdown for what is still due.
+        let ticks = Int((ContinuousClock.now - start) / LocalHipChat.saveTick)
+        await hipchat.flushState()
+        await hipchat.flushState()
+        let writes = await hipchat.stateWrites
+        #expect(writes >= 1 && writes <= ticks + 1, "\(writes) writes in \(ticks) ticks")
+        let saved = try #require(LocalHipChat.savedState(from: file, logger: Logger(label: "test")))
+        #expect(saved.rooms.first?.messages.last?.body == "message 50")
+        // Left alone, a change is written within the tick.
+        try await hipchat.say("one more")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await hipchat.stateWrites == writes, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await hipchat.stateWrites == writes + 1)
+        #expect(
+            LocalHipChat.savedState(from: file, logger: Logger(label: "test"))?.rooms.first?.messages.last?.body
+                == "one more")
     }
 
     @Test func theMessageBoxSuggestsTheAddonsOwnSlashCommands() throws {

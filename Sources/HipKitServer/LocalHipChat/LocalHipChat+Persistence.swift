@@ -48,9 +48,34 @@ extension LocalHipChat {
         }
     }
 
-    /// The room changed: the page hears of it, and the state is saved.
-    func changed() {
+    /// Something changed: the page hears of it at once, and the state file is rewritten within a
+    /// tick, once for a burst of changes (a message and the webhook reply it brings, a glance
+    /// query per glance). A change of the installations (`saveNow`) is written at once: the
+    /// credentials must not be lost to a crash while the add-on already holds them. Shutdown
+    /// writes what is still due (``flushState()``).
+    func changed(saveNow: Bool = false) {
         log.changed()
+        guard configuration.stateFile != nil else { return }
+        if saveNow {
+            saveScheduled = false
+            persist()
+            return
+        }
+        guard !saveScheduled else { return }
+        saveScheduled = true
+        Task {
+            try? await Task.sleep(for: Self.saveTick)
+            await self.flushState()
+        }
+    }
+
+    /// How long changes gather before the state file is written.
+    static let saveTick = Duration.milliseconds(100)
+
+    /// Writes the state file now if a save is due.
+    func flushState() {
+        guard saveScheduled else { return }
+        saveScheduled = false
         persist()
     }
 
@@ -83,6 +108,7 @@ extension LocalHipChat {
                 try? FileManager.default.removeItem(at: temporary)
                 throw CocoaError(.fileWriteUnknown)
             }
+            stateWrites += 1
         } catch {
             logger.warning(
                 "the local HipChat's state cannot be saved", metadata: ["file": "\(file.path)", "error": "\(error)"])

@@ -98,6 +98,10 @@ public actor LocalHipChat {
     /// Set while an install, update or uninstall runs: each awaits the add-on, and a second
     /// one meanwhile (a double click) would interleave with it.
     var changingInstallation = false
+    /// A save of the state file is due within a tick (see ``changed(saveNow:)``).
+    var saveScheduled = false
+    /// How many times the state file was written (tests check that changes are coalesced).
+    var stateWrites = 0
     /// Installation details waiting to be read at their `installable_url`, once, by id.
     var installables: [String: JSONNode] = [:]
 
@@ -204,7 +208,7 @@ public actor LocalHipChat {
         let (oauthId, secret) = try await postFreshInstallation(to: addon.callbackUrl, roomId: roomId, what: "install")
         installations.append(
             Installed(addon: addon, oauthId: oauthId, oauthSecret: secret, roomId: roomId, installedAt: Date()))
-        changed()
+        changed(saveNow: true)
         if addon.callbackUrl == nil, let installedUrl = addon.installedUrl {
             return browserFlow(installedUrl, details: installBody(oauthId: oauthId, secret: secret, roomId: roomId))
         }
@@ -309,7 +313,7 @@ public actor LocalHipChat {
         if let index = installations.firstIndex(where: { $0.oauthId == current.oauthId }) {
             installations[index] = next
         }
-        changed()
+        changed(saveNow: true)
         if addon.updateCallbackUrl == nil, addon.callbackUrl == nil,
             let browser = addon.updatedUrl ?? addon.installedUrl
         {
@@ -338,7 +342,7 @@ public actor LocalHipChat {
             glanceErrors[room.id] = nil
         }
         if current.roomId == nil { groupGlances = [:] }
-        changed()
+        changed(saveNow: true)
         let redirect = current.addon.uninstalledUrl.map { address in
             // The installation, without its secret, and with its group.
             var details = installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId)
