@@ -10,10 +10,8 @@ struct DevReloadInBrowserTests {
     static let screenshots = ViewPagesInBrowserTests.screenshots.appendingPathComponent("dev")
 
     @Test func pageReloadsAfterAnEditAndShowsTheOverlayWhileTheSpecIsBroken() async throws {
-        let project = try TestSupport.temporaryDirectory("dev-browser").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "dev-browser")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let spec = project.appendingPathComponent("addon.yaml")
         let specText = try String(contentsOf: spec, encoding: .utf8)
         let nameLine =

@@ -13,10 +13,8 @@ struct LocalHipChatInBrowserTests {
     static let screenshots = ViewPagesInBrowserTests.screenshots.appendingPathComponent("hipchat")
 
     @Test func installTheFullScaffoldAndUseItAsAHipChatUser() async throws {
-        let project = try TestSupport.temporaryDirectory("hipchat-browser").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "hipchat-browser")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let dev = try await Blocking.run { try DevProcess(project: project) }
         defer { dev.stop() }
         try? FileManager.default.removeItem(at: Self.screenshots)
@@ -125,12 +123,7 @@ struct LocalHipChatInBrowserTests {
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
         }
-        func value(_ name: String) -> String {
-            guard let index = steps.firstIndex(where: { $0.name == name }), index < report.values.count else {
-                return ""
-            }
-            return report.values[index]?.string ?? ""
-        }
+        func value(_ name: String) -> String { report.value(of: name, in: steps) }
         #expect(report.ok, "\(report)\n\(dev.log)")
         guard report.ok else { return }
         let install = value("the install screen's text")
@@ -166,10 +159,8 @@ struct LocalHipChatInBrowserTests {
     /// for the room shown; uninstalling from the group admin's view takes the views and glances
     /// out of every room, and the add-on refuses the old view's token from then on.
     @Test func roomAndGlobalInstallsAcrossTheGroupsRooms() async throws {
-        let project = try TestSupport.temporaryDirectory("hipchat-group").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "hipchat-group")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let dev = try await Blocking.run { try DevProcess(project: project) }
         defer { dev.stop() }
         let shots = Self.screenshots.appendingPathComponent("group")
@@ -263,17 +254,7 @@ struct LocalHipChatInBrowserTests {
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
         }
-        func value(_ name: String) -> String {
-            guard let index = steps.firstIndex(where: { $0.name == name }), index < report.values.count else {
-                return ""
-            }
-            switch report.values[index] {
-            case .string(let text)?: return text
-            case .number(let number)?: return String(Int(number))
-            case .bool(let flag)?: return String(flag)
-            default: return ""
-            }
-        }
+        func value(_ name: String) -> String { report.value(of: name, in: steps) }
         #expect(report.ok, "\(report)\n\(dev.log)")
         guard report.ok else { return }
         #expect(value("the room list after a room install") == "Operationsroom | Leadershipprivate")
@@ -295,10 +276,8 @@ struct LocalHipChatInBrowserTests {
     /// single-use `installable_url` and sends it back to the room, now with the add-on; the
     /// uninstall from the group admin's view goes through the add-on the same way.
     @Test func theBrowserInstallFlowGoesThroughTheAddonAndBack() async throws {
-        let project = try TestSupport.temporaryDirectory("hipchat-browser-flow").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "hipchat-browser-flow")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let spec = project.appendingPathComponent("addon.yaml")
         try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(
             of: "  callbackUrl: /installed\n",
@@ -343,10 +322,8 @@ struct LocalHipChatInBrowserTests {
     /// A rebuild that fails under `hipkit dev` shows on the room page itself, naming the line, and
     /// goes away with the fix; the room keeps the last good build meanwhile.
     @Test func theRoomPageShowsAFailedRebuild() async throws {
-        let project = try TestSupport.temporaryDirectory("hipchat-failed").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "hipchat-failed")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let spec = project.appendingPathComponent("addon.yaml")
         let lines = try String(contentsOf: spec, encoding: .utf8).split(
             separator: "\n", omittingEmptySubsequences: false)
@@ -440,16 +417,7 @@ struct LocalHipChatInBrowserTests {
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
         }
-        func value(_ name: String) -> String {
-            guard let index = steps.firstIndex(where: { $0.name == name }), index < report.values.count else {
-                return ""
-            }
-            switch report.values[index] {
-            case .string(let text)?: return text
-            case .bool(let flag)?: return String(flag)
-            default: return ""
-            }
-        }
+        func value(_ name: String) -> String { report.value(of: name, in: steps) }
         #expect(report.ok, "\(report)\n\(dev.log)")
         guard report.ok else { return }
         let widths = value("the table's width, the width it has, the page's width and the panel's")

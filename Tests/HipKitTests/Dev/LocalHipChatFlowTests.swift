@@ -27,10 +27,8 @@ struct LocalHipChatFlowTests {
     }
 
     @Test func theFullScaffoldInstallsAndWorksInTheLocalHipChat() async throws {
-        let project = try TestSupport.temporaryDirectory("local-hipchat").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "local-hipchat")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let dev = try await Blocking.run {
             try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
         }
@@ -208,10 +206,8 @@ struct LocalHipChatFlowTests {
     /// installation, who you play, the rooms and their messages, and the add-on's views still open.
     /// A state file that cannot be read is reported and the room starts afresh.
     @Test func theRoomAndTheInstallationSurviveARestart() async throws {
-        let project = try TestSupport.temporaryDirectory("local-hipchat-restart").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "local-hipchat-restart")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let port = try DevProcess.freePort()
         func start() async throws -> DevProcess {
             try await Blocking.run {
@@ -264,10 +260,8 @@ struct LocalHipChatFlowTests {
     /// runtime reads it, stores the installation after checking it with the token endpoint, and
     /// sends the browser back to the room — and uninstalled the same way.
     @Test func theBrowserFlowsInstallAndUninstallThroughTheBrowser() async throws {
-        let project = try TestSupport.temporaryDirectory("browser-flows").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "browser-flows")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let spec = project.appendingPathComponent("addon.yaml")
         let text = try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(
             of: "  callbackUrl: /installed\n",
@@ -331,37 +325,53 @@ struct LocalHipChatFlowTests {
         #expect(await installations().isEmpty)
     }
 
-    /// `hipkit emulate` plays HipChat for an add-on served elsewhere — here `hipkit serve` on
-    /// another port, which trusts the emulator as its HipChat.
-    @Test func emulatePlaysHipChatForAnAddonServedElsewhere() async throws {
-        let project = try TestSupport.temporaryDirectory("emulate").appendingPathComponent("incidents")
-        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0)
+    /// `project` built for `hipkit serve` on one free port and served there with `serveExtra`
+    /// (given the emulator's port), and `hipkit emulate` for its descriptor on another, with
+    /// `emulateExtra` (given its own port). Both are stopped by the caller.
+    static func serveAndEmulate(
+        _ project: URL, serveExtra: @escaping @Sendable (Int) -> [String],
+        emulateExtra: @escaping @Sendable (Int) -> [String] = { _ in [] }
+    ) async throws -> (serve: DevProcess, emulate: DevProcess) {
         let servePort = try DevProcess.freePort()
-        var freePort = try DevProcess.freePort()
-        while freePort == servePort { freePort = try DevProcess.freePort() }
-        let emulatePort = freePort
+        var emulatePort = try DevProcess.freePort()
+        while emulatePort == servePort { emulatePort = try DevProcess.freePort() }
         let build = try await Blocking.run {
             try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"])
         }
         try #require(build.status == 0, "\(build.stderr)")
-        let serve = try await Blocking.run {
+        let serve = try await Blocking.run { [emulatePort] in
             try DevProcess(port: servePort, readyPath: "/healthz") { port in
-                [
-                    "serve", project.appendingPathComponent("dist").path, "--port", String(port), "--trust-host",
-                    "127.0.0.1:\(emulatePort)",
-                    "--frame-ancestor", "http://127.0.0.1:\(emulatePort)",
-                ]
+                ["serve", project.appendingPathComponent("dist").path, "--port", String(port)]
+                    + serveExtra(emulatePort)
             }
         }
-        defer { serve.stop() }
-        let emulate = try await Blocking.run {
-            try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
-                ["emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port)]
+        do {
+            let emulate = try await Blocking.run { [emulatePort] in
+                try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
+                    ["emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port)]
+                        + emulateExtra(port)
+                }
             }
+            return (serve, emulate)
+        } catch {
+            serve.stop()
+            throw error
         }
-        defer { emulate.stop() }
+    }
+
+    /// `hipkit emulate` plays HipChat for an add-on served elsewhere — here `hipkit serve` on
+    /// another port, which trusts the emulator as its HipChat.
+    @Test func emulatePlaysHipChatForAnAddonServedElsewhere() async throws {
+        let project = try await TestSupport.scaffold("full", in: "emulate")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let (serve, emulate) = try await Self.serveAndEmulate(project) { emulatePort in
+            ["--trust-host", "127.0.0.1:\(emulatePort)", "--frame-ancestor", "http://127.0.0.1:\(emulatePort)"]
+        }
+        defer {
+            serve.stop()
+            emulate.stop()
+        }
+        let (servePort, emulatePort) = (serve.port, emulate.port)
         func state() async -> [String: Any] { await Self.roomState(emulate) }
         func post(_ name: String, _ body: String = "{}") async -> (status: Int, json: [String: Any]) {
             await Self.roomCall(emulate, name, body)
@@ -393,36 +403,16 @@ struct LocalHipChatFlowTests {
     /// Server: the add-on is given that address (here `localhost`, which `hipkit serve` trusts
     /// with --trust-host, where the emulator listens on 127.0.0.1), and the install goes through.
     @Test func emulateCanPresentItselfUnderAnotherHostName() async throws {
-        let project = try TestSupport.temporaryDirectory("emulate-host").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "emulate-host")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0)
-        let servePort = try DevProcess.freePort()
-        var freePort = try DevProcess.freePort()
-        while freePort == servePort { freePort = try DevProcess.freePort() }
-        let emulatePort = freePort
-        let build = try await Blocking.run {
-            try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:\(servePort)"])
+        let (serve, emulate) = try await Self.serveAndEmulate(
+            project, serveExtra: { ["--trust-host", "localhost:\($0)", "--admin-token", "emulate-admin-token"] },
+            emulateExtra: { ["--public-url", "http://localhost:\($0)"] })
+        defer {
+            serve.stop()
+            emulate.stop()
         }
-        try #require(build.status == 0, "\(build.stderr)")
-        let serve = try await Blocking.run {
-            try DevProcess(port: servePort, readyPath: "/healthz") { port in
-                [
-                    "serve", project.appendingPathComponent("dist").path, "--port", String(port), "--trust-host",
-                    "localhost:\(emulatePort)", "--admin-token", "emulate-admin-token",
-                ]
-            }
-        }
-        defer { serve.stop() }
-        let emulate = try await Blocking.run {
-            try DevProcess(port: emulatePort, readyPath: "/_hipchat/atlassian-connect/all.js") { port in
-                [
-                    "emulate", "http://127.0.0.1:\(servePort)/atlassian-connect.json", "--port", String(port),
-                    "--public-url", "http://localhost:\(port)",
-                ]
-            }
-        }
-        defer { emulate.stop() }
+        let emulatePort = emulate.port
         let capabilities = Self.json(await emulate.fetch("GET", "_hipchat/v2/capabilities").body)
         #expect(
             (capabilities["links"] as? [String: Any])?["self"] as? String

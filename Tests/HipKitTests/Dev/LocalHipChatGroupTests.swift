@@ -21,10 +21,8 @@ struct LocalHipChatGroupTests {
     }
 
     @Test func roomsPeopleAndInstallationsAsHipChatHadThem() async throws {
-        let project = try TestSupport.temporaryDirectory("local-hipchat-group").appendingPathComponent("incidents")
+        let project = try await TestSupport.scaffold("full", in: "local-hipchat-group")
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
-        let created = try await Blocking.run { try TestSupport.hipkit(["init", project.path, "--template", "full"]) }
-        try #require(created.status == 0, "\(created.stderr)")
         let dev = try await Blocking.run {
             try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
         }

@@ -59,6 +59,18 @@ struct ScenarioReport: Decodable, CustomStringConvertible, Sendable {
     var timings: [Double]
     var errors: [String]
 
+    /// What the step called `name` of `steps` returned, as text: a string as it is, a whole
+    /// number without decimals, `true`/`false`; `""` for anything else or a step not reached.
+    func value(of name: String, in steps: [ScenarioStep]) -> String {
+        guard let index = steps.firstIndex(where: { $0.name == name }), index < values.count else { return "" }
+        switch values[index] {
+        case .string(let text)?: return text
+        case .number(let number)?: return number == number.rounded() ? String(Int(number)) : String(number)
+        case .bool(let flag)?: return String(flag)
+        default: return ""
+        }
+    }
+
     var description: String {
         guard let failed else { return "passed in \(timings.last ?? 0) s; page errors: \(errors)" }
         return "step \(failed.step) (\(failed.name ?? "unnamed")) failed: \(failed.error); page errors: \(errors)"

@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import Testing
 
 @testable import HipKit
 
@@ -28,6 +29,15 @@ enum TestSupport {
         try write(spec, to: dir.appendingPathComponent("addon.yaml"))
         for (path, text) in files { try write(text, to: dir.appendingPathComponent(path)) }
         return dir
+    }
+
+    /// A project made by `hipkit init --template TEMPLATE`, folder `name` inside a fresh
+    /// temporary folder (`label` names it); the caller removes its parent folder.
+    static func scaffold(_ template: String, in label: String, named name: String = "incidents") async throws -> URL {
+        let project = try temporaryDirectory(label).appendingPathComponent(name)
+        let created = try await Blocking.run { try hipkit(["init", project.path, "--template", template]) }
+        try #require(created.status == 0, "hipkit init --template \(template): \(created.stderr)")
+        return project
     }
 
     /// Loads the project in `dir` and returns what the loader found.
