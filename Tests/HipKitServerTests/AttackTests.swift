@@ -252,117 +252,97 @@ struct AttackTests {
             "token-endpoint-empty-token", "uninstall-with-other-installations-jwt", "uninstall-with-other-hipchat-jwt",
         ])
     func forgedInstall(_ kind: String) async throws {
-        try await StandInHipChat.with { real in
-            try await StandInHipChat.with { rogue in
-                real.accept(Fixture.oauthId, Fixture.secret)
-                real.accept(Fixture.otherId, Fixture.otherSecret, group: 9002)
-                let forged = "F0rgedSecretF0rgedSecretF0rgedSecretF0rg"
-                // A second HipChat the server also trusts, run by someone else, who vouches for anything.
-                rogue.accept(Fixture.oauthId, forged)
-                let site = try TestSite()
-                defer { site.remove() }
-                let configuration = site.configuration(trustedHosts: [
-                    TrustedHost(host: "127.0.0.1", port: real.port),
-                    TrustedHost(host: "127.0.0.1", port: rogue.port),
-                ])
-                try await withLiveServer(
-                    site, configuration,
-                    setup: {
-                        try await StoreSnapshot.plant(
-                            $0, apiUrl: real.apiUrl, tokenUrl: real.tokenUrl, capabilitiesUrl: real.capabilitiesUrl)
-                    }
-                ) { client, _, store in
-                    let before = try await StoreSnapshot.take(store)
-                    func post(_ path: String, _ body: String) async throws -> TestResponse {
-                        try await client.execute(uri: path, method: .post, headers: Self.json, body: jsonBody(body))
-                    }
-                    func install(
-                        _ id: String = Fixture.oauthId, secret: String? = Fixture.secret, capabilities: String,
-                        group: Int = 9001
-                    ) -> String {
-                        #"{"oauthId": "\#(id)", "# + (secret.map { #""oauthSecret": "\#($0)", "# } ?? "")
-                            + #""capabilitiesUrl": "\#(capabilities)", "groupId": \#(group), "roomId": 42}"#
-                    }
-                    let response: TestResponse
-                    var field: String? = nil
-                    switch kind {
-                    case "other-hipchat-replaces-secret":
-                        response = try await post(
-                            "/installed", install(secret: forged, capabilities: rogue.capabilitiesUrl))
-                        field = "capabilitiesUrl"
-                    case "other-hipchat-update":
-                        response = try await post(
-                            "/updated", install(secret: forged, capabilities: rogue.capabilitiesUrl))
-                        field = "capabilitiesUrl"
-                    case "reinstall-moves-group":
-                        response = try await post("/installed", install(capabilities: real.capabilitiesUrl, group: 666))
-                        field = "groupId"
-                    case "update-moves-group":
-                        response = try await post(
-                            "/updated", install(secret: nil, capabilities: real.capabilitiesUrl, group: 666))
-                        field = "groupId"
-                    case "token-names-another-group":
-                        real.accept("brand-new-installation", Fixture.otherSecret, group: 9002)
-                        response = try await post(
-                            "/installed",
-                            install(
-                                "brand-new-installation", secret: Fixture.otherSecret,
-                                capabilities: real.capabilitiesUrl, group: 9001))
-                        field = "groupId"
-                    case "links-self-trailing-slash":
-                        let trailing = real.capabilitiesUrl + "/custom/"
-                        real.state.withLock { $0.customSelf = trailing }
-                        response = try await post(
-                            "/installed",
-                            install("brand-new-installation", capabilities: real.capabilitiesUrl + "/custom"))
-                        field = "capabilitiesUrl"
-                    case "links-self-other-hipchat":
-                        let rogueURL = rogue.capabilitiesUrl
-                        real.state.withLock { $0.customSelf = rogueURL }
-                        response = try await post(
-                            "/installed",
-                            install("brand-new-installation", capabilities: real.capabilitiesUrl + "/custom"))
-                        field = "capabilitiesUrl"
-                    case "token-endpoint-500":
-                        real.accept("brand-new-installation", Fixture.secret)
-                        real.state.withLock { $0.tokenFailure = 500 }
-                        response = try await post(
-                            "/installed", install("brand-new-installation", capabilities: real.capabilitiesUrl))
-                    case "token-endpoint-empty-token":
-                        real.accept("brand-new-installation", Fixture.secret)
-                        real.state.withLock { $0.tokenFailure = 200 }
-                        response = try await post(
-                            "/installed", install("brand-new-installation", capabilities: real.capabilitiesUrl))
-                        field = "oauthSecret"
-                    case "uninstall-with-other-installations-jwt":
-                        let token = try await Tokens.mint(iss: Fixture.otherId, secret: Fixture.otherSecret)
-                        response = try await client.execute(
-                            uri: "/installed/\(Fixture.oauthId)", method: .delete,
-                            headers: [.authorization: "JWT \(token)"])
-                    default:
-                        // The rogue HipChat's idea of the secret signs nothing here.
-                        let token = try await Tokens.mint(secret: forged)
-                        response = try await client.execute(
-                            uri: "/installed/\(Fixture.oauthId)", method: .delete,
-                            headers: [.authorization: "JWT \(token)"])
-                    }
-                    #expect(
-                        (400..<600).contains(Int(response.status.code)) && response.status != .notFound,
-                        "\(kind): \(response.status) \(response.text)")
-                    if let field { #expect(response.errorField == field, "\(kind): \(response.text)") }
-                    #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
-                    #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
-                    // The real installation's tokens still work, the forged secret's do not.
-                    #expect(
-                        try await client.execute(
-                            uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
-                        ).status == .ok)
-                    #expect(
-                        try await client.execute(
-                            uri: "/incidents.html?signed_request=\(try await Tokens.mint(secret: forged))", method: .get
-                        ).status == .unauthorized)
-                }
+        let forged = Self.forged
+        try await withRealAndRogueHipChat(TestSite.init) { real, rogue, client, store, before in
+            real.accept(Fixture.otherId, Fixture.otherSecret, group: 9002)
+            func post(_ path: String, _ body: String) async throws -> TestResponse {
+                try await client.execute(uri: path, method: .post, headers: Self.json, body: jsonBody(body))
             }
+            func install(
+                _ id: String = Fixture.oauthId, secret: String? = Fixture.secret, capabilities: String,
+                group: Int = 9001
+            ) -> String {
+                #"{"oauthId": "\#(id)", "# + (secret.map { #""oauthSecret": "\#($0)", "# } ?? "")
+                    + #""capabilitiesUrl": "\#(capabilities)", "groupId": \#(group), "roomId": 42}"#
+            }
+            let response: TestResponse
+            var field: String? = nil
+            switch kind {
+            case "other-hipchat-replaces-secret":
+                response = try await post(
+                    "/installed", install(secret: forged, capabilities: rogue.capabilitiesUrl))
+                field = "capabilitiesUrl"
+            case "other-hipchat-update":
+                response = try await post(
+                    "/updated", install(secret: forged, capabilities: rogue.capabilitiesUrl))
+                field = "capabilitiesUrl"
+            case "reinstall-moves-group":
+                response = try await post("/installed", install(capabilities: real.capabilitiesUrl, group: 666))
+                field = "groupId"
+            case "update-moves-group":
+                response = try await post(
+                    "/updated", install(secret: nil, capabilities: real.capabilitiesUrl, group: 666))
+                field = "groupId"
+            case "token-names-another-group":
+                real.accept("brand-new-installation", Fixture.otherSecret, group: 9002)
+                response = try await post(
+                    "/installed",
+                    install(
+                        "brand-new-installation", secret: Fixture.otherSecret,
+                        capabilities: real.capabilitiesUrl, group: 9001))
+                field = "groupId"
+            case "links-self-trailing-slash":
+                let trailing = real.capabilitiesUrl + "/custom/"
+                real.state.withLock { $0.customSelf = trailing }
+                response = try await post(
+                    "/installed",
+                    install("brand-new-installation", capabilities: real.capabilitiesUrl + "/custom"))
+                field = "capabilitiesUrl"
+            case "links-self-other-hipchat":
+                let rogueURL = rogue.capabilitiesUrl
+                real.state.withLock { $0.customSelf = rogueURL }
+                response = try await post(
+                    "/installed",
+                    install("brand-new-installation", capabilities: real.capabilitiesUrl + "/custom"))
+                field = "capabilitiesUrl"
+            case "token-endpoint-500":
+                real.accept("brand-new-installation", Fixture.secret)
+                real.state.withLock { $0.tokenFailure = 500 }
+                response = try await post(
+                    "/installed", install("brand-new-installation", capabilities: real.capabilitiesUrl))
+            case "token-endpoint-empty-token":
+                real.accept("brand-new-installation", Fixture.secret)
+                real.state.withLock { $0.tokenFailure = 200 }
+                response = try await post(
+                    "/installed", install("brand-new-installation", capabilities: real.capabilitiesUrl))
+                field = "oauthSecret"
+            case "uninstall-with-other-installations-jwt":
+                let token = try await Tokens.mint(iss: Fixture.otherId, secret: Fixture.otherSecret)
+                response = try await client.execute(
+                    uri: "/installed/\(Fixture.oauthId)", method: .delete,
+                    headers: [.authorization: "JWT \(token)"])
+            default:
+                // The rogue HipChat's idea of the secret signs nothing here.
+                let token = try await Tokens.mint(secret: forged)
+                response = try await client.execute(
+                    uri: "/installed/\(Fixture.oauthId)", method: .delete,
+                    headers: [.authorization: "JWT \(token)"])
+            }
+            #expect(
+                (400..<600).contains(Int(response.status.code)) && response.status != .notFound,
+                "\(kind): \(response.status) \(response.text)")
+            if let field { #expect(response.errorField == field, "\(kind): \(response.text)") }
+            #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
+            #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
+            // The real installation's tokens still work, the forged secret's do not.
+            #expect(
+                try await client.execute(
+                    uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
+                ).status == .ok)
+            #expect(
+                try await client.execute(
+                    uri: "/incidents.html?signed_request=\(try await Tokens.mint(secret: forged))", method: .get
+                ).status == .unauthorized)
         }
     }
 
@@ -449,18 +429,98 @@ struct AttackTests {
             "redirect-other-port", "uninstall-while-issued",
         ])
     func browserFlows(_ kind: String) async throws {
+        let forged = Self.forged
+        try await withRealAndRogueHipChat({ try BrowserFlowTests.flowSite() }) { real, rogue, client, store, before in
+            let (t, p) = (real.port, rogue.port)
+            let back = BrowserFlowTests.back(real)
+            var path = "/installed-browser"
+            var installable = real.installable(oauthId: "brand-new-installation")
+            var redirect = back
+            var field = "installable_url"
+            let id = "/v2/oauth/installable/none"
+            switch kind {
+            case "replayed":
+                real.accept("brand-new-installation", Fixture.secret)
+                let link = real.installable(oauthId: "brand-new-installation")
+                let first = try await client.execute(
+                    uri: path + "?" + BrowserFlowTests.query(link, back), method: .get)
+                #expect(first.status == .seeOther)
+                _ = try await store.deleteInstallation(oauthId: "brand-new-installation")
+                installable = link
+            case "rogue-hipchat-replaces":
+                installable = rogue.installable(secret: forged)
+                field = "installable_url.capabilitiesUrl"
+            case "rogue-hipchat-uninstalls":
+                path = "/uninstalled"
+                installable = rogue.installable(secret: nil)
+            case "loopback-other-port": installable = "http://127.0.0.1:1\(id)"
+            case "localhost": installable = "http://localhost:\(t)\(id)"
+            case "decimal": installable = "http://2130706433:\(t)\(id)"
+            case "userinfo": installable = "http://127.0.0.1:\(t)@127.0.0.1:1\(id)"
+            case "fragment-host": installable = "http://127.0.0.1:1#@127.0.0.1:\(t)\(id)"
+            case "percent-encoded-host": installable = "http://127.0.0.%31:\(t)\(id)"
+            case "metadata": installable = "http://169.254.169.254/latest/meta-data/"
+            case "installable-redirects": installable = real.base + "/v2/oauth/installable/redirect"
+            case "oversized": installable = real.base + "/v2/oauth/installable/huge"
+            case "redirect-elsewhere":
+                redirect = "https://evil.example/phish"
+                field = "redirect_url"
+            case "redirect-userinfo":
+                redirect = "http://127.0.0.1:\(t)@evil.example/"
+                field = "redirect_url"
+            case "redirect-header-injection":
+                redirect = back + "\r\nSet-Cookie: a=b"
+                field = "redirect_url"
+            case "redirect-other-port":
+                redirect = "http://127.0.0.1:1/"
+                field = "redirect_url"
+            default:
+                // HipChat still issues the credentials: nothing is removed.
+                path = "/uninstalled"
+                installable = real.installable(secret: nil)
+                field = ""
+            }
+            let response = try await client.execute(
+                uri: path + "?" + BrowserFlowTests.query(installable, redirect), method: .get)
+            #expect(
+                (400..<500).contains(Int(response.status.code)) && response.status != .notFound,
+                "\(kind): \(response.status) \(response.text)")
+            #expect(response.headers[.location] == nil, "\(kind)")
+            #expect(response.headers[.setCookie] == nil, "\(kind)")
+            if !field.isEmpty { #expect(response.errorField == field, "\(kind): \(response.text)") }
+            #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
+            #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
+            #expect(
+                try await client.execute(
+                    uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
+                ).status == .ok)
+            // Only trusted HipChats were asked, and the rogue one never for a token.
+            #expect(rogue.state.withLock { $0.tokenRequests.count } == 0, "\(kind)")
+        }
+    }
+
+    /// A secret the rogue HipChat of ``withRealAndRogueHipChat(_:_:)`` vouches for.
+    static let forged = "F0rgedSecretF0rgedSecretF0rgedSecretF0rg"
+
+    /// The setting of the attacks on installs: a real HipChat vouching for the planted
+    /// installation, a second HipChat the server also trusts — run by someone else — vouching for
+    /// the same oauthId with ``forged``, and the server live on the site `makeSite` gives, its
+    /// store planted with the real HipChat's URLs. `body` gets both HipChats, the client, the
+    /// store and what it held before the attack.
+    func withRealAndRogueHipChat(
+        _ makeSite: @Sendable () throws -> TestSite,
+        _ body:
+            @Sendable (StandInHipChat, StandInHipChat, any TestClientProtocol, SQLiteStore, StoreSnapshot)
+            async throws -> Void
+    ) async throws {
         try await StandInHipChat.with { real in
             try await StandInHipChat.with { rogue in
                 real.accept(Fixture.oauthId, Fixture.secret)
-                let forged = "F0rgedSecretF0rgedSecretF0rgedSecretF0rg"
-                // A second trusted HipChat, run by someone else, vouching for anything.
-                rogue.accept(Fixture.oauthId, forged)
-                let t = real.port
-                let p = rogue.port
-                let site = try BrowserFlowTests.flowSite()
+                rogue.accept(Fixture.oauthId, AttackTests.forged)
+                let site = try makeSite()
                 defer { site.remove() }
                 let configuration = site.configuration(trustedHosts: [
-                    TrustedHost(host: "127.0.0.1", port: t), TrustedHost(host: "127.0.0.1", port: p),
+                    TrustedHost(host: "127.0.0.1", port: real.port), TrustedHost(host: "127.0.0.1", port: rogue.port),
                 ])
                 try await withLiveServer(
                     site, configuration,
@@ -469,72 +529,8 @@ struct AttackTests {
                             $0, apiUrl: real.apiUrl, tokenUrl: real.tokenUrl, capabilitiesUrl: real.capabilitiesUrl)
                     }
                 ) { client, _, store in
-                    let before = try await StoreSnapshot.take(store)
-                    let back = BrowserFlowTests.back(real)
-                    var path = "/installed-browser"
-                    var installable = real.installable(oauthId: "brand-new-installation")
-                    var redirect = back
-                    var field = "installable_url"
-                    let id = "/v2/oauth/installable/none"
-                    switch kind {
-                    case "replayed":
-                        real.accept("brand-new-installation", Fixture.secret)
-                        let link = real.installable(oauthId: "brand-new-installation")
-                        let first = try await client.execute(
-                            uri: path + "?" + BrowserFlowTests.query(link, back), method: .get)
-                        #expect(first.status == .seeOther)
-                        _ = try await store.deleteInstallation(oauthId: "brand-new-installation")
-                        installable = link
-                    case "rogue-hipchat-replaces":
-                        installable = rogue.installable(secret: forged)
-                        field = "installable_url.capabilitiesUrl"
-                    case "rogue-hipchat-uninstalls":
-                        path = "/uninstalled"
-                        installable = rogue.installable(secret: nil)
-                    case "loopback-other-port": installable = "http://127.0.0.1:1\(id)"
-                    case "localhost": installable = "http://localhost:\(t)\(id)"
-                    case "decimal": installable = "http://2130706433:\(t)\(id)"
-                    case "userinfo": installable = "http://127.0.0.1:\(t)@127.0.0.1:1\(id)"
-                    case "fragment-host": installable = "http://127.0.0.1:1#@127.0.0.1:\(t)\(id)"
-                    case "percent-encoded-host": installable = "http://127.0.0.%31:\(t)\(id)"
-                    case "metadata": installable = "http://169.254.169.254/latest/meta-data/"
-                    case "installable-redirects": installable = real.base + "/v2/oauth/installable/redirect"
-                    case "oversized": installable = real.base + "/v2/oauth/installable/huge"
-                    case "redirect-elsewhere":
-                        redirect = "https://evil.example/phish"
-                        field = "redirect_url"
-                    case "redirect-userinfo":
-                        redirect = "http://127.0.0.1:\(t)@evil.example/"
-                        field = "redirect_url"
-                    case "redirect-header-injection":
-                        redirect = back + "\r\nSet-Cookie: a=b"
-                        field = "redirect_url"
-                    case "redirect-other-port":
-                        redirect = "http://127.0.0.1:1/"
-                        field = "redirect_url"
-                    default:
-                        // HipChat still issues the credentials: nothing is removed.
-                        path = "/uninstalled"
-                        installable = real.installable(secret: nil)
-                        field = ""
-                    }
-                    let response = try await client.execute(
-                        uri: path + "?" + BrowserFlowTests.query(installable, redirect), method: .get)
-                    #expect(
-                        (400..<500).contains(Int(response.status.code)) && response.status != .notFound,
-                        "\(kind): \(response.status) \(response.text)")
-                    #expect(response.headers[.location] == nil, "\(kind)")
-                    #expect(response.headers[.setCookie] == nil, "\(kind)")
-                    if !field.isEmpty { #expect(response.errorField == field, "\(kind): \(response.text)") }
-                    #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
-                    #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
-                    #expect(
-                        try await client.execute(
-                            uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
-                        ).status == .ok)
+                    try await body(real, rogue, client, store, try await StoreSnapshot.take(store))
                 }
-                // Only trusted HipChats were asked, and the rogue one never for a token.
-                #expect(rogue.state.withLock { $0.tokenRequests.count } == 0, "\(kind)")
             }
         }
     }
