@@ -227,8 +227,14 @@
     // Why a button is missing: HipChat let group admins install anywhere and room owners in
     // their room, and a room has one installation at most.
     var elsewhere = state.installations.filter(function (i) { return i.scope === "room"; }).map(function (i) { return i.roomName; });
-    var why = !inRoom && !globally ? "Only a group admin or this room's owner can install it here." :
-      (addon.allowGlobal && !globally && elsewhere.length ? "It is installed in " + elsewhere.join(", ") + ": uninstall it there to install it for all rooms." : null);
+    var why = null;
+    if (addon.allowGlobal && !globally && elsewhere.length) {
+      why = "It is installed in " + elsewhere.join(", ") + ": uninstall it there to install it for all rooms.";
+    } else if (!inRoom && !globally) {
+      why = !state.may.administerRoom ? "Only a group admin or this room's owner can install it here." :
+        addon.allowGlobal ? "It installs for all rooms only (installable.allowRoom: false), which a group admin does." :
+        "The descriptor allows no install: installable.allowRoom and allowGlobal are both false.";
+    }
     box.appendChild(el("div", { class: "hc-install-card" }, [
       safeUrl(addon.avatar) ? el("img", { src: addon.avatar, alt: "", class: "hc-install-avatar" }) : null,
       el("h2", { text: "Install " + addon.name + "?" }),
