@@ -114,8 +114,12 @@ public actor LocalHipChat {
         {
             role = saved.role
             rooms = saved.rooms
+            // The room shown must be one the person played sees (a guest sees public rooms only).
+            let user = EmulatedUser.playing(saved.role)
+            let visible = saved.rooms.filter { $0.isVisible(to: user) }
             currentRoomId =
-                saved.rooms.contains { $0.id == saved.currentRoomId } ? saved.currentRoomId : saved.rooms[0].id
+                visible.contains { $0.id == saved.currentRoomId }
+                ? saved.currentRoomId : (visible.first ?? saved.rooms[0]).id
             nextRoomId = max(saved.nextRoomId, (saved.rooms.map(\.id).max() ?? 0) + 1)
             nextMessage = saved.nextMessage
             roomGlances = saved.roomGlances
