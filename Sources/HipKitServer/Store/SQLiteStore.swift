@@ -13,6 +13,28 @@ public final class SQLiteStore: InstallationStore {
     private let pool: DatabasePool
     private let secrets: SecretBox
     public let file: URL
+    /// Installations by oauthId, with their secrets opened (nil: none with that id). A pointer
+    /// to nothing is kept too, so unknown issuers are not a read each.
+    private let installationReads = StoreReadCache<String, Installation?>()
+    /// Glance data by glance key and room (nil: the add-on-wide data).
+    private let glanceReads = StoreReadCache<GlanceDataKey, JSONNode?>()
+
+    private struct GlanceDataKey: Hashable, Sendable {
+        var key: String
+        var room: Int?
+    }
+
+    /// Every write that can change an installation or glance data empties both caches, after it
+    /// committed and also before (so no read in flight keeps what the write replaces).
+    private func written<T>(_ write: () async throws -> T) async rethrows -> T {
+        installationReads.invalidate()
+        glanceReads.invalidate()
+        defer {
+            installationReads.invalidate()
+            glanceReads.invalidate()
+        }
+        return try await write()
+    }
 
     /// Opens the store with the key file beside it (`secret.key`, created on first use).
     public convenience init(file: URL) throws {
@@ -181,6 +203,10 @@ public final class SQLiteStore: InstallationStore {
 
     public func upsert(_ installation: Installation) async throws {
         let sealed = try secrets.seal(installation.oauthSecret, boundTo: installation.oauthId)
+        try await written { try await upsert(installation, sealed: sealed) }
+    }
+
+    private func upsert(_ installation: Installation, sealed: String) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -200,14 +226,22 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
+        if let kept = installationReads.lookup(oauthId) { return kept }
+        let ticket = installationReads.ticket()
         let stored = try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(
                 Self.stored)
         }
-        return try stored.map(unseal)
+        let installation = try stored.map(unseal)
+        installationReads.store(installation, for: oauthId, ticket: ticket)
+        return installation
     }
 
     public func deleteInstallation(oauthId: String) async throws -> Bool {
+        try await written { try await delete(oauthId) }
+    }
+
+    private func delete(_ oauthId: String) async throws -> Bool {
         try await pool.write { db in
             guard
                 let row = try Row.fetchOne(
@@ -239,6 +273,10 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
+        try await written { try await put(data, key: key, room: room) }
+    }
+
+    private func put(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         let text = data.jsonString
         return try await pool.write { db in
             let now = Date().timeIntervalSince1970
@@ -282,11 +320,16 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+        let cacheKey = GlanceDataKey(key: key, room: room)
+        if let kept = glanceReads.lookup(cacheKey) { return kept }
+        let ticket = glanceReads.ticket()
         let text = try await pool.read { db in
             try String.fetchOne(
                 db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
         }
-        return text.flatMap { JSONNode.parse(Data($0.utf8)) }
+        let data = text.flatMap { JSONNode.parse(Data($0.utf8)) }
+        glanceReads.store(data, for: cacheKey, ticket: ticket)
+        return data
     }
 
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
@@ -396,6 +439,10 @@ public final class SQLiteStore: InstallationStore {
 
     public func restore(_ contents: StoreContents) async throws {
         let sealed = try contents.installations.map { try secrets.seal($0.oauthSecret, boundTo: $0.oauthId) }
+        try await written { try await restore(contents, sealed: sealed) }
+    }
+
+    private func restore(_ contents: StoreContents, sealed: [String]) async throws {
         try await pool.write { db in
             let rows = try Int.fetchOne(
                 db,
@@ -434,6 +481,10 @@ public final class SQLiteStore: InstallationStore {
     /// how many installations it re-encrypted. This store keeps the old key: close it, and open
     /// the file again with the new one.
     public func rotateKey(to newSecrets: SecretBox) async throws -> Int {
+        try await written { try await rotate(to: newSecrets) }
+    }
+
+    private func rotate(to newSecrets: SecretBox) async throws -> Int {
         let secrets = self.secrets
         let count = try await pool.write { db -> Int in
             let rows = try Row.fetchAll(db, sql: "SELECT oauth_id, oauth_secret FROM installation")
