@@ -187,6 +187,39 @@ import Testing
         await #expect(throws: APIError.self) { try await verifier.verify(tampered.joined(separator: ".")) }
     }
 
+    /// A token seen again is not worked through again, but it is still refused once its
+    /// installation's secret changes, the installation is gone, or it has expired.
+    @Test func aTokenSeenAgainIsCheckedAgainstTheCurrentInstallationAndTime() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hipkit-jwt-again-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteStore(file: folder.appendingPathComponent("hipkit.sqlite"))
+        let (secret, other) = (LocalHipChat.randomSecret(), LocalHipChat.randomSecret())
+        func install(_ secret: String) async throws {
+            try await store.upsert(
+                Installation(
+                    oauthId: "local-1", oauthSecret: secret, capabilitiesUrl: "http://127.0.0.1:1/v2/capabilities",
+                    groupId: 1, installedAt: Date(), updatedAt: Date()))
+        }
+        try await install(secret)
+        var verifier = JWTVerifier(store: store, leeway: 60)
+        let signer = HostTokenSigner()
+        let token = try await signer.sign(signer.claims(oauthId: "local-1", userId: 101, roomId: 1), secret: secret)
+        #expect(try await verifier.verify(token).roomId == 1)
+        #expect(try await verifier.verify(token).userId == "101", "the second time too")
+        try await install(other)
+        await #expect(throws: APIError.self, "another secret now") { try await verifier.verify(token) }
+        try await install(secret)
+        #expect(try await verifier.verify(token).roomId == 1)
+        verifier.now = { Date().addingTimeInterval(7200) }
+        await #expect(throws: APIError.self, "expired by now") { try await verifier.verify(token) }
+        verifier.now = { Date() }
+        #expect(try await store.deleteInstallation(oauthId: "local-1"))
+        await #expect(throws: APIError.self, "uninstalled") { try await verifier.verify(token) }
+        try await store.close()
+    }
+
     @Test func notificationsAreCheckedAndTheirHTMLCutDown() throws {
         let card: JSONNode = .object([
             "style": .string("application"), "id": .string("x"), "title": .string("Incident"),

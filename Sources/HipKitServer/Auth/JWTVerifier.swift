@@ -17,6 +17,8 @@ struct JWTVerifier: Sendable {
     var now: @Sendable () -> Date = { Date() }
     /// The key set of each installation's current secret, made once rather than per request.
     private let keys = KeyCache()
+    /// Tokens whose signature checked, with the secret that checked it.
+    private let signed = SignedTokens()
 
     /// The token of a request: the `Authorization: JWT` header, else the `signed_request`
     /// query parameter.
@@ -40,6 +42,19 @@ struct JWTVerifier: Sendable {
     }
 
     func verify(_ token: String) async throws(APIError) -> VerifiedToken {
+        // The same token again (a page's token is reused for its hour): its signature checked
+        // with the installation's current secret, so only the time and the store are asked again.
+        if let known = signed.lookup(token) {
+            let found: Installation?
+            do {
+                found = try await store.installation(oauthId: known.issuer)
+            } catch {
+                throw APIError(.internalServerError, "the installation store cannot be read")
+            }
+            if let installation = found, installation.oauthSecret == known.secret {
+                return try checkTimes(known.claims, installation: installation)
+            }
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count <= 8192 else { throw refuse("the token is not a JWT") }
         guard let header = Self.decodeSegment(parts[0])?.dictionaryValue else {
@@ -73,7 +88,16 @@ struct JWTVerifier: Sendable {
         } catch {
             throw refuse("the token's signature does not match")
         }
+        let verified = try checkTimes(claims, installation: installation)
+        signed.store(token, issuer: issuer, secret: installation.oauthSecret, claims: claims)
+        return verified
+    }
 
+    /// The checks that depend on the time (`exp` required, `nbf` and `iat` not in the future, all
+    /// with the leeway), made on every request, and the verified token.
+    private func checkTimes(_ claims: [String: JSONNode], installation: Installation) throws(APIError)
+        -> VerifiedToken
+    {
         let now = now().timeIntervalSince1970
         guard let exp = claims["exp"].flatMap(Self.seconds) else { throw refuse("the token has no expiry (exp)") }
         guard now <= exp + leeway else { throw refuse("the token expired; reload the page in HipChat") }
@@ -148,6 +172,32 @@ private struct UncheckedClaims: JWTPayload {
     func encode(to encoder: any Encoder) throws {}
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// Tokens whose signature was checked, by the token's whole text: a token seen again with the
+/// same installation secret would check the same way, so its signature and JSON are not worked
+/// through again. Only tokens that passed are kept (no one can fill this without valid tokens),
+/// and the installation is still read for each request, so an uninstall or a new secret takes
+/// effect at once.
+private final class SignedTokens: Sendable {
+    struct Entry: Sendable {
+        var issuer: String
+        var secret: String
+        var claims: [String: JSONNode]
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    /// Beyond this many tokens the set starts again, so it cannot grow without bound.
+    private static let limit = 10_000
+
+    func lookup(_ token: String) -> Entry? { entries.withLock { $0[token] } }
+
+    func store(_ token: String, issuer: String, secret: String, claims: [String: JSONNode]) {
+        entries.withLock {
+            if $0.count >= Self.limit { $0.removeAll() }
+            $0[token] = Entry(issuer: issuer, secret: secret, claims: claims)
+        }
+    }
 }
 
 /// The jwt-kit key set for each installation's secret.
