@@ -16,33 +16,16 @@ enum RequestPath {
     static func decode(_ raw: String) -> String? {
         var raw = raw
         raw.makeContiguousUTF8()
-        var bytes: [UInt8] = []
-        var encoded = false
-        let valid: Bool =
-            raw.utf8.withContiguousStorageIfAvailable { input in
-                guard input.first == UInt8(ascii: "/") else { return false }
-                if !input.contains(UInt8(ascii: "%")) { return check(input) }
-                encoded = true
-                bytes.reserveCapacity(input.count)
-                var i = 0
-                while i < input.count {
-                    var byte = input[i]
-                    if byte == UInt8(ascii: "%") {
-                        guard i + 2 < input.count, let high = hexValue(input[i + 1]), let low = hexValue(input[i + 2])
-                        else { return false }
-                        byte = high << 4 | low
-                        // An encoded slash or backslash would make one path readable two ways.
-                        if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\\") { return false }
-                        i += 3
-                    } else {
-                        i += 1
-                    }
-                    bytes.append(byte)
-                }
-                return bytes.withUnsafeBufferPointer(check)
-            } ?? false
-        guard valid else { return nil }
-        return encoded ? String(validating: bytes, as: UTF8.self) : raw
+        let decoded: String?? = raw.utf8.withContiguousStorageIfAvailable { input in
+            guard input.first == UInt8(ascii: "/") else { return nil }
+            if !input.contains(UInt8(ascii: "%")) { return check(input) ? raw : nil }
+            // An encoded slash or backslash would make one path readable two ways.
+            guard let bytes = percentDecoded(input, refusing: [UInt8(ascii: "/"), UInt8(ascii: "\\")]),
+                bytes.withUnsafeBufferPointer(check)
+            else { return nil }
+            return String(validating: bytes, as: UTF8.self)
+        }
+        return decoded ?? nil
     }
 
     /// The decoded path's bytes: no control character or backslash, and no `.`, `..` or empty
@@ -68,20 +51,31 @@ enum RequestPath {
     }
 
     static func percentDecode(_ text: String) -> String? {
+        let bytes = Array(text.utf8).withUnsafeBufferPointer { percentDecoded($0, refusing: []) }
+        return bytes.flatMap { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// `input` with each `%XX` replaced by its byte; nil for a `%` without two hexadecimal
+    /// digits, or one that encodes a byte of `refused`.
+    private static func percentDecoded(_ input: UnsafeBufferPointer<UInt8>, refusing refused: [UInt8]) -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
+        bytes.reserveCapacity(input.count)
+        var i = 0
+        while i < input.count {
+            var byte = input[i]
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard i + 2 < input.count, let high = hexValue(input[i + 1]), let low = hexValue(input[i + 2]) else {
                     return nil
                 }
-                bytes.append(high << 4 | low)
+                byte = high << 4 | low
+                if refused.contains(byte) { return nil }
+                i += 3
             } else {
-                bytes.append(byte)
+                i += 1
             }
+            bytes.append(byte)
         }
-        return String(validating: bytes, as: UTF8.self)
+        return bytes
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
