@@ -97,9 +97,7 @@ public struct SecretBox: Sendable {
     public static func parseKey(_ text: String) throws(SecretKeyError) -> Data {
         let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.utf8.count == 64, let bytes = hexBytes(text) { return bytes }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        if let bytes = Data(base64Encoded: base64), bytes.count == 32 { return bytes }
+        if let bytes = Base64URL.decode(Substring(text)), bytes.count == 32 { return bytes }
         throw .badKey(
             "\(environmentVariable) is not a 256-bit key: give 32 bytes as base64 (44 characters) or as 64 hexadecimal digits"
         )
