@@ -24,16 +24,16 @@ public final class SQLiteStore: InstallationStore {
         var room: Int?
     }
 
-    /// Every write that can change an installation or glance data empties both caches, after it
-    /// committed and also before (so no read in flight keeps what the write replaces).
-    private func written<T>(_ write: () async throws -> T) async rethrows -> T {
+    /// A write that can change an installation or glance data: it empties both caches, before
+    /// it runs and after it committed, so no read in flight keeps what the write replaces.
+    private func cachedWrite<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         installationReads.invalidate()
         glanceReads.invalidate()
         defer {
             installationReads.invalidate()
             glanceReads.invalidate()
         }
-        return try await write()
+        return try await pool.write(updates)
     }
 
     /// Opens the store with the key file beside it (`secret.key`, created on first use).
@@ -203,11 +203,7 @@ public final class SQLiteStore: InstallationStore {
 
     public func upsert(_ installation: Installation) async throws {
         let sealed = try secrets.seal(installation.oauthSecret, boundTo: installation.oauthId)
-        try await written { try await upsert(installation, sealed: sealed) }
-    }
-
-    private func upsert(_ installation: Installation, sealed: String) async throws {
-        try await pool.write { db in
+        try await cachedWrite { db in
             try db.execute(
                 sql: """
                     INSERT INTO installation (oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at)
@@ -238,11 +234,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func deleteInstallation(oauthId: String) async throws -> Bool {
-        try await written { try await delete(oauthId) }
-    }
-
-    private func delete(_ oauthId: String) async throws -> Bool {
-        try await pool.write { db in
+        try await cachedWrite { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId])
@@ -273,12 +265,8 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
-        try await written { try await put(data, key: key, room: room) }
-    }
-
-    private func put(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         let text = data.jsonString
-        return try await pool.write { db in
+        return try await cachedWrite { db in
             let now = Date().timeIntervalSince1970
             try db.execute(sql: "DELETE FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
             try db.execute(
@@ -439,11 +427,7 @@ public final class SQLiteStore: InstallationStore {
 
     public func restore(_ contents: StoreContents) async throws {
         let sealed = try contents.installations.map { try secrets.seal($0.oauthSecret, boundTo: $0.oauthId) }
-        try await written { try await restore(contents, sealed: sealed) }
-    }
-
-    private func restore(_ contents: StoreContents, sealed: [String]) async throws {
-        try await pool.write { db in
+        try await cachedWrite { db in
             let rows = try Int.fetchOne(
                 db,
                 sql:
@@ -481,12 +465,8 @@ public final class SQLiteStore: InstallationStore {
     /// how many installations it re-encrypted. This store keeps the old key: close it, and open
     /// the file again with the new one.
     public func rotateKey(to newSecrets: SecretBox) async throws -> Int {
-        try await written { try await rotate(to: newSecrets) }
-    }
-
-    private func rotate(to newSecrets: SecretBox) async throws -> Int {
         let secrets = self.secrets
-        let count = try await pool.write { db -> Int in
+        let count = try await cachedWrite { db -> Int in
             let rows = try Row.fetchAll(db, sql: "SELECT oauth_id, oauth_secret FROM installation")
             for row in rows {
                 let oauthId: String = row["oauth_id"]
