@@ -115,7 +115,7 @@ extension LocalHipChat {
                     "error_description": .string("unknown or revoked client credentials"),
                 ]))
         }
-        let allowed = (installations.first { $0.oauthId == id }?.addon.scopes ?? addon?.scopes) ?? []
+        let allowed = (installation(id)?.addon.scopes ?? addon?.scopes) ?? []
         let asked = form["scope"].map { $0.split(separator: " ").map(String.init) } ?? allowed
         guard asked.allSatisfy(allowed.contains) else {
             return APIAnswer(
@@ -153,7 +153,7 @@ extension LocalHipChat {
         guard let room = rooms.first(where: { String($0.id) == value || $0.name == name }) else {
             return .failure(Self.apiError(404, "no room \(value)"))
         }
-        guard let installation = installations.first(where: { $0.oauthId == token.oauthId }),
+        guard let installation = installation(token.oauthId),
             installation.roomId == nil || installation.roomId == room.id
         else {
             return .failure(Self.apiError(403, "the add-on is not installed in room \(room.id)"))
@@ -189,7 +189,7 @@ extension LocalHipChat {
     /// room's own data wins over the group's, as in HipChat.
     private func pushGlances(to scope: String, id: String, authorization: String?, body: Data) -> APIAnswer {
         guard let token = bearer(authorization),
-            let installed = installations.first(where: { $0.oauthId == token.oauthId })
+            let installed = installation(token.oauthId)
         else {
             return Self.apiError(401, "a Bearer token from the token endpoint is required")
         }

@@ -142,6 +142,9 @@ public actor LocalHipChat {
         installations.first { $0.roomId == nil || $0.roomId == id }
     }
 
+    /// The installation whose oauthId is `id`.
+    func installation(_ id: String) -> Installed? { installations.first { $0.oauthId == id } }
+
     /// The installation covering the room the page shows.
     var installed: Installed? { installation(covering: currentRoomId) }
 
@@ -261,7 +264,7 @@ public actor LocalHipChat {
     /// The installation `oauthId` names, or the one covering the room the page shows; the person
     /// played must be allowed to manage it (a group admin, or the owner of its room).
     private func managed(_ oauthId: String?) throws(Failure) -> Installed {
-        let found = oauthId.map { id in installations.first { $0.oauthId == id } } ?? installed
+        let found = oauthId.map(installation) ?? installed
         guard let found else { throw Failure("the add-on is not installed" + (oauthId == nil ? " here" : "")) }
         guard mayManage(found) else {
             throw Failure(

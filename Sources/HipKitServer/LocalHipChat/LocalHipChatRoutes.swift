@@ -98,18 +98,12 @@ struct LocalHipChatRoutes: Sendable {
         do {
             switch name {
             case "install":
-                if let redirect = try await hipchat.install(inRoom: body["room"]?.boolValue ?? false) {
-                    return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
-                }
+                return Self.done(redirect: try await hipchat.install(inRoom: body["room"]?.boolValue ?? false))
             case "update":
                 // Without an oauthId: the installation covering the room shown.
-                if let redirect = try await hipchat.update(body["oauthId"]?.stringValue) {
-                    return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
-                }
+                return Self.done(redirect: try await hipchat.update(body["oauthId"]?.stringValue))
             case "uninstall":
-                if let redirect = try await hipchat.uninstall(body["oauthId"]?.stringValue) {
-                    return JSONResponse.make(.object(["ok": .bool(true), "redirect": .string(redirect)]))
-                }
+                return Self.done(redirect: try await hipchat.uninstall(body["oauthId"]?.stringValue))
             case "rooms":
                 let room = try await hipchat.createRoom(
                     name: body["name"]?.stringValue ?? "", isPublic: body["privacy"]?.stringValue != "private")
@@ -148,7 +142,15 @@ struct LocalHipChatRoutes: Sendable {
             return JSONResponse.make(
                 .object(["error": .string(failure.description)]), status: .init(code: failure.status))
         }
-        return JSONResponse.make(.object(["ok": .bool(true)]))
+        return Self.done(redirect: nil)
+    }
+
+    /// A call's answer: `ok`, and where to send the browser when one of HipChat's browser flows
+    /// goes on through the add-on.
+    private static func done(redirect: String?) -> Response {
+        var answer: [String: JSONNode] = ["ok": .bool(true)]
+        if let redirect { answer["redirect"] = .string(redirect) }
+        return JSONResponse.make(.object(answer))
     }
 
     /// The `room` of a call's body: a room's id.
