@@ -332,13 +332,8 @@ struct AttackTests {
                 (400..<600).contains(Int(response.status.code)) && response.status != .notFound,
                 "\(kind): \(response.status) \(response.text)")
             if let field { #expect(response.errorField == field, "\(kind): \(response.text)") }
-            #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
-            #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
-            // The real installation's tokens still work, the forged secret's do not.
-            #expect(
-                try await client.execute(
-                    uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
-                ).status == .ok)
+            try await Self.expectNothingChanged(client, store, before, kind)
+            // The forged secret's tokens do not work.
             #expect(
                 try await client.execute(
                     uri: "/incidents.html?signed_request=\(try await Tokens.mint(secret: forged))", method: .get
@@ -488,15 +483,23 @@ struct AttackTests {
             #expect(response.headers[.location] == nil, "\(kind)")
             #expect(response.headers[.setCookie] == nil, "\(kind)")
             if !field.isEmpty { #expect(response.errorField == field, "\(kind): \(response.text)") }
-            #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
-            #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
-            #expect(
-                try await client.execute(
-                    uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
-                ).status == .ok)
+            try await Self.expectNothingChanged(client, store, before, kind)
             // Only trusted HipChats were asked, and the rogue one never for a token.
             #expect(rogue.state.withLock { $0.tokenRequests.count } == 0, "\(kind)")
         }
+    }
+
+    /// After an attack on installs: the store is as it was, nothing new was installed, and the
+    /// real installation's tokens still open its pages.
+    static func expectNothingChanged(
+        _ client: any TestClientProtocol, _ store: SQLiteStore, _ before: StoreSnapshot, _ kind: String
+    ) async throws {
+        #expect(try await StoreSnapshot.take(store) == before, "\(kind)")
+        #expect(try await store.installation(oauthId: "brand-new-installation") == nil)
+        #expect(
+            try await client.execute(
+                uri: "/incidents.html?signed_request=\(try await Tokens.mint())", method: .get
+            ).status == .ok, "\(kind)")
     }
 
     /// A secret the rogue HipChat of ``withRealAndRogueHipChat(_:_:)`` vouches for.
