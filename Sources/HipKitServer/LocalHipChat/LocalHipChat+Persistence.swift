@@ -23,7 +23,6 @@ extension LocalHipChat {
         var role: EmulatedRole
         var rooms: [EmulatedRoom]
         var currentRoomId: Int
-        var nextRoomId: Int
         var nextMessage: Int
         var roomGlances: [Int: [String: JSONNode]]
         var groupGlances: [String: JSONNode]
@@ -84,7 +83,7 @@ extension LocalHipChat {
     func persist() {
         guard let file = configuration.stateFile else { return }
         let state = SavedState(
-            role: role, rooms: rooms, currentRoomId: currentRoomId, nextRoomId: nextRoomId, nextMessage: nextMessage,
+            role: role, rooms: rooms, currentRoomId: currentRoomId, nextMessage: nextMessage,
             roomGlances: roomGlances, groupGlances: groupGlances, credentials: credentials,
             installations: installations.map {
                 .init(

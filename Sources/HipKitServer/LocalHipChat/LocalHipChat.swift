@@ -86,7 +86,6 @@ public actor LocalHipChat {
     var rooms = EmulatedRoom.seeded()
     /// The room the page shows.
     var currentRoomId = 1
-    var nextRoomId = 3
     /// Glance data by room, then glance key: what a query made with the room's token answered,
     /// or what was pushed to the room.
     var roomGlances: [Int: [String: JSONNode]] = [:]
@@ -120,7 +119,6 @@ public actor LocalHipChat {
             currentRoomId =
                 visible.contains { $0.id == saved.currentRoomId }
                 ? saved.currentRoomId : (visible.first ?? saved.rooms[0]).id
-            nextRoomId = max(saved.nextRoomId, (saved.rooms.map(\.id).max() ?? 0) + 1)
             nextMessage = saved.nextMessage
             roomGlances = saved.roomGlances
             groupGlances = saved.groupGlances
@@ -476,8 +474,9 @@ public actor LocalHipChat {
     func createRoom(name: String, isPublic: Bool) async throws(Failure) -> EmulatedRoom {
         guard !user.isGuest else { throw Failure("guests cannot create rooms", status: 403) }
         let name = try EmulatedRoom.checkedName(name, among: rooms).get()
-        let room = EmulatedRoom(id: nextRoomId, name: name, topic: "", isPublic: isPublic, ownerId: user.id)
-        nextRoomId += 1
+        // Rooms are never deleted, so the next id is one past the highest.
+        let id = (rooms.map(\.id).max() ?? 0) + 1
+        let room = EmulatedRoom(id: id, name: name, topic: "", isPublic: isPublic, ownerId: user.id)
         rooms.append(room)
         currentRoomId = room.id
         changed()
