@@ -13,20 +13,13 @@ struct CopyStoreTests {
         Int32, String
     ) {
         try await Blocking.run {
-            let process = Process()
-            process.executableURL = ServeCommandTests.executable
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("copy-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
             defer { try? FileManager.default.removeItem(at: output) }
-            let handle = try FileHandle(forWritingTo: output)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(
+                ServeCommandTests.executable, arguments,
+                environment: ProcessInfo.processInfo.environment.merging(extra) { _, new in new },
+                standardOutput: .file(output), standardError: .standardOutput)
             process.waitUntilExit()
-            try handle.close()
             return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
         }
     }

@@ -392,23 +392,19 @@ struct SecretStoreTests {
         let site = try TestSite()
         defer { site.remove() }
         let (file, oldKey, _) = try await Self.twoInstallations(site)
-        let process = Process()
-        process.executableURL = ServeCommandTests.executable
-        process.arguments = ["rotate-key", site.dist.path, "--data", site.data.path]
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "HIPKIT_SECRET_KEY")
         environment.removeValue(forKey: "HIPKIT_NEW_SECRET_KEY")
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        // The child's output is read on a thread of its own, not on the concurrency pool.
-        let text = try await Blocking.run {
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = site.root.appendingPathComponent("rotate-key-output")
+        // Waited for on a thread of its own, not on the concurrency pool.
+        let process = try await Blocking.run {
+            let process = try ChildProcess(
+                ServeCommandTests.executable, ["rotate-key", site.dist.path, "--data", site.data.path],
+                environment: environment, standardOutput: .file(output), standardError: .standardOutput)
             process.waitUntilExit()
-            return text
+            return process
         }
+        let text = try String(contentsOf: output, encoding: .utf8)
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("2 installation secrets re-encrypted"), "\(text)")
         let newKey = try #require(

@@ -17,7 +17,7 @@ struct ServeCommandTests {
     /// Sendable so tests can call several servers at once: `port` is set once, by
     /// ``waitUntilListening()``, before any request.
     final class Server: @unchecked Sendable {
-        let process = Process()
+        let process: ChildProcess
         let stderr: URL
         private(set) var port = 0
 
@@ -43,24 +43,18 @@ struct ServeCommandTests {
         /// kept in a file in `logFolder`.
         init(arguments: [String], logFolder: URL, environment extra: [String: String] = [:]) throws {
             stderr = logFolder.appendingPathComponent("stderr-\(UUID().uuidString).log")
-            FileManager.default.createFile(atPath: stderr.path, contents: nil)
-            process.executableURL = ServeCommandTests.executable
-            process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             environment["HIPKIT_ADMIN_TOKEN"] = GlanceTests.adminToken
             environment.removeValue(forKey: "PORT")
             environment.removeValue(forKey: "HOST")
             environment.merge(extra) { _, new in new }
-            process.environment = environment
-            process.standardError = try FileHandle(forWritingTo: stderr)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            process = try ChildProcess(
+                ServeCommandTests.executable, arguments, environment: environment, standardError: .file(stderr))
         }
 
         /// A test that fails midway must not leave a server running.
         deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.signal(SIGKILL)
         }
 
         var log: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
@@ -215,14 +209,11 @@ struct ServeCommandTests {
         let project = root.appendingPathComponent("addon")
         for arguments in [["init", project.path], ["build", project.path]] {
             let status = try await Blocking.run { () -> Int32 in
-                let process = Process()
                 // The usual umask, which leaves what is made open to group and others unless
                 // hipkit asks for a private mode.
-                process.executableURL = URL(fileURLWithPath: "/bin/sh")
-                process.arguments = ["-c", "umask 022 && exec \"$0\" \"$@\"", Self.executable.path] + arguments
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let process = try ChildProcess(
+                    URL(fileURLWithPath: "/bin/sh"),
+                    ["-c", "umask 022 && exec \"$0\" \"$@\"", Self.executable.path] + arguments)
                 process.waitUntilExit()
                 return process.terminationStatus
             }

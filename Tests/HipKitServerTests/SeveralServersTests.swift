@@ -255,18 +255,12 @@ struct LoadBalancerTests {
             }
             """
         try main.write(to: tmp.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
-        let nginx = Process()
-        nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-        nginx.arguments = ["-c", tmp.appendingPathComponent("nginx.conf").path, "-e", tmp.path + "/error.log"]
-        nginx.standardInput = FileHandle.nullDevice
-        nginx.standardOutput = FileHandle.nullDevice
-        nginx.standardError = FileHandle.nullDevice
-        try nginx.run()
+        let nginx = try ChildProcess(
+            URL(fileURLWithPath: "/usr/sbin/nginx"),
+            ["-c", tmp.appendingPathComponent("nginx.conf").path, "-e", tmp.path + "/error.log"])
         defer {
-            kill(nginx.processIdentifier, SIGQUIT)
-            let deadline = Date().addingTimeInterval(10)
-            while nginx.isRunning, Date() < deadline { usleep(20_000) }
-            if nginx.isRunning { kill(nginx.processIdentifier, SIGKILL) }
+            nginx.signal(SIGQUIT)
+            if !nginx.wait(timeout: 10) { nginx.signal(SIGKILL) }
         }
         let deadline = Date().addingTimeInterval(60)
         while (try? await ServeCommandTests.Server.request(port: port, "/healthz").0) != 200 {

@@ -8,16 +8,10 @@ import Testing
 /// validator (Python's jsonschema), not by hipkit's own rules.
 @Suite struct SchemaConformanceTests {
     static func conforms(_ files: [URL]) throws -> (Bool, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestSupport.fixture("schema/conformance.py").path] + files.map(\.path)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus == 0, String(decoding: output, as: UTF8.self))
+        let run = try TestSupport.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", TestSupport.fixture("schema/conformance.py").path] + files.map(\.path))
+        return (run.status == 0, run.stdout + run.stderr)
     }
 
     @Test func scaffoldDescriptorConforms() throws {

@@ -72,12 +72,7 @@ import Testing
         var sawOld = 0
         var sawNew = 0
         for attempt in 0..<12 {
-            let process = Process()
-            process.executableURL = TestSupport.hipkitExecutable
-            process.arguments = ["build", project.path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(TestSupport.hipkitExecutable, ["build", project.path])
             usleep(UInt32(5_000 + attempt * 12_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

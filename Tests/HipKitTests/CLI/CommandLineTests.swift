@@ -240,15 +240,9 @@ import Testing
         let release = line.split(separator: " ").first.map(String.init) ?? ""
         #expect(release.split(separator: ".").count == 3 && release.allSatisfy { $0.isNumber || $0 == "." }, "\(line)")
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..")
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        git.arguments = ["git", "-C", repository.path, "rev-parse", "--short=12", "HEAD"]
-        let pipe = Pipe()
-        git.standardOutput = pipe
-        try git.run()
-        let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        git.waitUntilExit()
+        let head = try TestSupport.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["git", "-C", repository.path, "rev-parse", "--short=12", "HEAD"]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(head.count == 12)
         #expect(line == "\(release) (commit \(head))")
     }

@@ -269,20 +269,15 @@ import Testing
         // Unzip with Python's zipfile, an independent reader: the same files, the fixed date.
         let zip = dir.appendingPathComponent("bundle.zip")
         try a!.data.write(to: zip)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); z.testzip(); print('\\n'.join(f'{i.filename} {i.date_time[0]}' for i in z.infolist()))",
-            zip.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let lines = out.split(separator: "\n")
+        let unzip = try TestSupport.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-c",
+                "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); z.testzip(); print('\\n'.join(f'{i.filename} {i.date_time[0]}' for i in z.infolist()))",
+                zip.path,
+            ])
+        #expect(unzip.status == 0, "\(unzip.stderr)")
+        let lines = unzip.stdout.split(separator: "\n")
         #expect(lines.contains("marketplace/listing.json 1980"))
         #expect(lines.contains("marketplace/images/logo-144x144.png 1980"))
         #expect(lines.count == 13)  // 9 images, listing.json, version.json, descriptor.json, preview.html

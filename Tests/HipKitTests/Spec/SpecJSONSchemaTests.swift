@@ -29,16 +29,10 @@ import Testing
             try json(ofSpec: spec).write(to: file)
             instances.append(file.path)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestSupport.fixture("schema/instance.py").path, schema.path] + instances
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus == 0, output)
+        let run = try TestSupport.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", TestSupport.fixture("schema/instance.py").path, schema.path] + instances)
+        return (run.status == 0, run.stdout + run.stderr)
     }
 
     @Test func everyExampleAndScaffoldValidates() throws {

@@ -12,7 +12,7 @@ import HipChatConnect
 /// port, as a user would run it.
 final class DevProcess: @unchecked Sendable {  // `process` is only touched from the test's thread
     let port: Int
-    let process: Process
+    let process: ChildProcess
     let output: URL
     private let scratch: URL
 
@@ -32,23 +32,12 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
         self.port = port
         scratch = try TestSupport.temporaryDirectory("dev-process")
         output = scratch.appendingPathComponent("output")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        process = Process()
-        if let first = launcher.first {
-            process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = launcher.dropFirst() + arguments(port)
-        } else {
-            process.executableURL = TestSupport.hipkitExecutable
-            process.arguments = arguments(port)
-        }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
-        process.environment = environment
-        try process.run()
+        let executable = launcher.first.map { URL(fileURLWithPath: $0) } ?? TestSupport.hipkitExecutable
+        process = try ChildProcess(
+            executable, launcher.dropFirst() + arguments(port), environment: environment,
+            standardOutput: .file(output), standardError: .standardOutput)
         let deadline = Date().addingTimeInterval(startTimeout)
         while (try? get(readyPath)) == nil {
             if !process.isRunning || Date() > deadline {
@@ -108,11 +97,9 @@ final class DevProcess: @unchecked Sendable {  // `process` is only touched from
     /// Stops it the way Ctrl-C does and waits; true when it exited by itself within `timeout`.
     @discardableResult
     func stop(timeout: Double = 10) -> Bool {
-        if process.isRunning { kill(process.processIdentifier, SIGINT) }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        let clean = !process.isRunning
-        if !clean { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGINT)
+        let clean = process.wait(timeout: timeout)
+        if !clean { process.signal(SIGKILL) }
         process.waitUntilExit()
         return clean
     }

@@ -144,8 +144,7 @@ struct HeadlessChromium: Sendable {
 final class LoopbackServer: @unchecked Sendable {  // immutable apart from `stopped`, which `lock` guards
     let directory: URL
     let port: Int
-    private let process: Process
-    private let stdin: Pipe
+    private let process: ChildProcess
     private let scratch: URL
     private let lock = NSLock()
     private var stopped = false
@@ -156,19 +155,13 @@ final class LoopbackServer: @unchecked Sendable {  // immutable apart from `stop
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let portFile = scratch.appendingPathComponent("port")
         let errFile = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", HeadlessChromium.scripts.appendingPathComponent("serve.py").path,
-            directory.path, portFile.path,
-        ]
-        stdin = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        try process.run()
+        process = try ChildProcess(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", HeadlessChromium.scripts.appendingPathComponent("serve.py").path, directory.path,
+                portFile.path,
+            ],
+            standardInput: .pipe, standardError: .file(errFile))
 
         // The port file is written by rename, so once it exists it is complete.
         let deadline = Date().addingTimeInterval(startTimeout)
@@ -177,8 +170,7 @@ final class LoopbackServer: @unchecked Sendable {  // immutable apart from `stop
             if let text = try? String(contentsOf: portFile, encoding: .utf8) {
                 found = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
             } else if !process.isRunning || Date() > deadline {
-                process.terminate()
-                process.waitUntilExit()
+                BoundedProcess.wait(process, timeout: 0)
                 let stderr = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
                 try? FileManager.default.removeItem(at: scratch)
                 throw BrowserHarnessError.failed("Could not serve \(directory.path) on 127.0.0.1: \(stderr)")
@@ -206,7 +198,7 @@ final class LoopbackServer: @unchecked Sendable {  // immutable apart from `stop
         defer { lock.unlock() }
         guard !stopped else { return }
         stopped = true
-        try? stdin.fileHandleForWriting.close()  // the polite way: serve.py exits at end of stdin
+        try? process.standardInputWriter?.close()  // the polite way: serve.py exits at end of stdin
         BoundedProcess.wait(process, timeout: 5)
         try? FileManager.default.removeItem(at: scratch)
     }
@@ -226,22 +218,9 @@ enum BoundedProcess {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command] + arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try ChildProcess(
+            URL(fileURLWithPath: "/usr/bin/env"), [command] + arguments, standardOutput: .file(outURL),
+            standardError: .file(errURL))
         if !wait(process, timeout: timeout) {
             throw BrowserHarnessError.timedOut(what, seconds: timeout)
         }
@@ -254,17 +233,10 @@ enum BoundedProcess {
     /// Waits up to `timeout` seconds for `process`; then SIGTERM (which lets it clean up after itself),
     /// and SIGKILL 3 s later. Returns whether it ended on its own.
     @discardableResult
-    static func wait(_ process: Process, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        guard process.isRunning else {
-            process.waitUntilExit()
-            return true
-        }
+    static func wait(_ process: ChildProcess, timeout: Double) -> Bool {
+        if process.wait(timeout: timeout) { return true }
         process.terminate()
-        let grace = Date().addingTimeInterval(3)
-        while process.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if !process.wait(timeout: 3) { process.signal(SIGKILL) }
         process.waitUntilExit()
         return false
     }

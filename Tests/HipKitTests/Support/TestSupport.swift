@@ -71,27 +71,15 @@ enum TestSupport {
         _ executable: URL, _ arguments: [String], in directory: URL? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> Run {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        process.environment = environment
         // Output goes to files, not pipes, so a chatty child can never block on a full pipe.
         let scratch = try temporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            executable, arguments, environment: environment, directory: directory,
+            standardOutput: .file(outURL), standardError: .file(errURL))
         process.waitUntilExit()
-        try out.close()
-        try err.close()
         return Run(
             status: process.terminationStatus,
             stdout: try String(contentsOf: outURL, encoding: .utf8),

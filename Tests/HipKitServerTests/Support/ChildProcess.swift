@@ -1,0 +1,1 @@
+../../HipKitTests/Support/ChildProcess.swift
