@@ -21,7 +21,7 @@ example: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(MAKE) manual CONFIG=debug
-	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/run-tests
 
 # An optimised binary in .build/release: one file, with the templates and the Swift runtime inside.
 release: deps
