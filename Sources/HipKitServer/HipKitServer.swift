@@ -165,6 +165,9 @@ public struct HipKitServer: Sendable {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
             services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
                 + services,
+            onServerRunning: { [releasePages = configuration.releaseStartupPages] _ in
+                if releasePages { StartupPages.release() }
+            },
             logger: logger)
     }
 

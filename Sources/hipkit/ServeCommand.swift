@@ -109,6 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
             frameAncestors: ServerConfiguration.hipchatFrameAncestors + frameAncestors,
             secretKey: environment[SecretBox.environmentVariable])
         configuration.database = databaseURL
+        configuration.releaseStartupPages = true
         let server = HipKitServer(configuration: configuration, logger: logger)
         logger.info(
             "serving",

@@ -47,6 +47,10 @@ public struct ServerConfiguration: Sendable {
     /// keeps installations in SQLite in ``dataDirectory``. With one, ``secretKey`` is required:
     /// every instance must seal and open secrets with the same key.
     public var database: DatabaseURL?
+    /// Once listening, give back the pages of the executable that starting touched
+    /// (``StartupPages``). `hipkit serve` does; a server inside another program (the tests,
+    /// `hipkit dev`) leaves its host's pages alone.
+    public var releaseStartupPages = false
 
     public init(
         distDirectory: URL,
