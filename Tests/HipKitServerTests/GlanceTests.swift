@@ -80,6 +80,42 @@ struct GlanceTests {
         }
     }
 
+    /// The server keeps installations and glance data in memory; a change made to its file by
+    /// another process (here another store on the same file) is served by the very next query.
+    @Test("a change another process makes to the data folder is seen by the next glance query")
+    func changesFromAnotherProcess() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, setup: { try await $0.upsert(Fixture.installation()) }) { client, _ in
+            let other = try SQLiteStore(file: site.configuration().databaseFile)
+            let uri = "/glances/incidents-glance.json"
+            let token = try await Tokens.mint(room: 42)
+            let first = try await client.execute(uri: uri, method: .get, headers: [.authorization: "JWT \(token)"])
+            #expect(first.json?["label"]?["value"]?.stringValue == "<b>3</b> open")
+
+            for (room, label) in [(nil, "<b>8</b> elsewhere"), (42, "<b>9</b> in 42"), (42, "<b>10</b> in 42")] {
+                _ = try await other.putGlanceData(
+                    .object(["label": .object(["type": .string("html"), "value": .string(label)])]),
+                    key: "incidents-glance", room: room)
+                let next = try await client.execute(uri: uri, method: .get, headers: [.authorization: "JWT \(token)"])
+                #expect(next.json?["label"]?["value"]?.stringValue == label)
+            }
+
+            try await other.upsert(Fixture.installation(secret: Fixture.otherSecret))
+            let oldSecret = try await client.execute(uri: uri, method: .get, headers: [.authorization: "JWT \(token)"])
+            #expect(oldSecret.status == .unauthorized)
+            let newToken = try await Tokens.mint(secret: Fixture.otherSecret, room: 42)
+            let newSecret = try await client.execute(
+                uri: uri, method: .get, headers: [.authorization: "JWT \(newToken)"])
+            #expect(newSecret.status == .ok)
+
+            #expect(try await other.deleteInstallation(oauthId: Fixture.oauthId))
+            let gone = try await client.execute(uri: uri, method: .get, headers: [.authorization: "JWT \(newToken)"])
+            #expect(gone.status == .unauthorized)
+            try await other.close()
+        }
+    }
+
     /// The rule docs/runtime.md gives: a number or boolean label is its text, as in addon.yaml.
     @Test(
         "a label given as a number or boolean is taken as its text",

@@ -18,6 +18,8 @@ public final class SQLiteStore: InstallationStore {
     private let installationReads = StoreReadCache<String, Installation?>()
     /// Glance data by glance key and room (nil: the add-on-wide data).
     private let glanceReads = StoreReadCache<GlanceDataKey, JSONNode?>()
+    /// The file's commit version, which both caches are checked against on every read.
+    private let commits: SQLiteCommits
 
     private struct GlanceDataKey: Hashable, Sendable {
         var key: String
@@ -84,6 +86,7 @@ public final class SQLiteStore: InstallationStore {
             // Moves what the migrations rewrote into the database file at once, so older page
             // versions do not linger in the WAL.
             try pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            commits = try SQLiteCommits(path: file.path)
         } catch {
             try? pool.close()
             throw error
@@ -222,8 +225,11 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
-        if let kept = installationReads.lookup(oauthId) { return kept }
-        let ticket = installationReads.ticket()
+        let ticket: Int
+        switch installationReads.lookup(oauthId, at: try commits.current()) {
+        case .kept(let kept): return kept
+        case .missing(let missing): ticket = missing
+        }
         let stored = try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(
                 Self.stored)
@@ -309,8 +315,11 @@ public final class SQLiteStore: InstallationStore {
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
         let cacheKey = GlanceDataKey(key: key, room: room)
-        if let kept = glanceReads.lookup(cacheKey) { return kept }
-        let ticket = glanceReads.ticket()
+        let ticket: Int
+        switch glanceReads.lookup(cacheKey, at: try commits.current()) {
+        case .kept(let kept): return kept
+        case .missing(let missing): ticket = missing
+        }
         let text = try await pool.read { db in
             try String.fetchOne(
                 db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
@@ -497,6 +506,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func close() async throws {
+        commits.close()
         try pool.close()
     }
 
