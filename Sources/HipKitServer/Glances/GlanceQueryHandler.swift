@@ -1,5 +1,6 @@
 import HipChatConnect
 import Hummingbird
+import Synchronization
 
 /// Answers a glance's `queryUrl`: the latest data posted for the glance — for the room the JWT
 /// comes from when there is some for that room, else for the whole add-on — or the static data
@@ -11,6 +12,13 @@ import Hummingbird
 struct GlanceQueryHandler: Sendable {
     let store: any InstallationStore
     let verifier: JWTVerifier
+    /// The JSON text of each glance's answer, kept while the data stays the same.
+    private let bodies = AnswerBodies()
+
+    init(store: any InstallationStore, verifier: JWTVerifier) {
+        self.store = store
+        self.verifier = verifier
+    }
 
     static let cors: HTTPFields = [
         .accessControlAllowOrigin: "*",
@@ -26,11 +34,14 @@ struct GlanceQueryHandler: Sendable {
                 return Response(status: .noContent, headers: Self.cors)
             case .get, .head:
                 let token = try await verifier.verify(request)
-                let data = try await latest(glance, room: token.roomId)
-                guard let data else { throw APIError(.notFound, "glance '\(glance.key)' has no data yet") }
+                let key = glance.key
+                guard let (data, room) = try await latest(glance, key: key, room: token.roomId) else {
+                    throw APIError(.notFound, "glance '\(key)' has no data yet")
+                }
                 var headers = Self.cors
                 headers[.cacheControl] = CachePolicy.dynamic
-                let response = JSONResponse.make(data, headers: headers)
+                let body = bodies.body(of: data, for: AnswerBodies.Key(glance: key, room: room))
+                let response = JSONResponse.make(body: body, headers: headers)
                 return request.method == .head ? response.createHeadResponse() : response
             default:
                 throw APIError(
@@ -43,13 +54,68 @@ struct GlanceQueryHandler: Sendable {
         }
     }
 
-    private func latest(_ glance: SiteSnapshot.Glance, room: Int?) async throws(APIError) -> JSONNode? {
+    /// The data to answer with, and where it comes from: the room's data, the add-on-wide data
+    /// (`room` nil), or the build's static data (`room` nil too: it is never both).
+    private func latest(_ glance: SiteSnapshot.Glance, key: String, room: Int?) async throws(APIError) -> (
+        JSONNode, room: Int?
+    )? {
         do {
-            if let room, let data = try await store.glanceData(key: glance.key, room: room) { return data }
-            if let data = try await store.glanceData(key: glance.key, room: nil) { return data }
+            if let room, let data = try await store.glanceData(key: key, room: room) { return (data, room) }
+            if let data = try await store.glanceData(key: key, room: nil) { return (data, nil) }
         } catch {
             throw APIError(.internalServerError, "glance data cannot be read")
         }
-        return glance.staticData
+        return glance.staticData.map { ($0, nil) }
+    }
+}
+
+/// The JSON text last answered for each glance and room, with the data it was made from.
+///
+/// A glance answers the same data again and again until it is updated, and JSONEncoder was
+/// the largest part of a JWT-checked glance query. The text is made again as soon as the data
+/// differs in any way that could change it (see ``JSONNode/isSameText(as:)``): the answer is
+/// always the bytes JSONEncoder gives for the data served.
+final class AnswerBodies: Sendable {
+    struct Key: Hashable, Sendable {
+        var glance: String
+        var room: Int?
+    }
+
+    private let entries = Mutex<[Key: (data: JSONNode, body: ByteBuffer)]>([:])
+    /// Beyond this many glances and rooms the set starts again, so it cannot grow without bound.
+    private static let limit = 10_000
+
+    func body(of data: JSONNode, for key: Key) -> ByteBuffer {
+        if let kept = entries.withLock({ $0[key] }), kept.data.isSameText(as: data) { return kept.body }
+        let body = JSONResponse.body(data)
+        entries.withLock {
+            if $0.count >= Self.limit { $0.removeAll() }
+            $0[key] = (data, body)
+        }
+        return body
+    }
+}
+
+extension JSONNode {
+    /// True when the two are the same tree: same kinds, numbers with the same bits, strings
+    /// with the same bytes, members in the same order. Stricter than `==` (which takes an
+    /// object's members in any order, `"é"` composed or not, `-0.0` as `0.0`), so that two
+    /// nodes it calls the same always encode to the same text.
+    func isSameText(as other: JSONNode) -> Bool {
+        switch (value, other.value) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.double(let a), .double(let b)): return a.bitPattern == b.bitPattern
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.array(let a), .array(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.isSameText(as: $1) }
+        case (.object(let a), .object(let b)):
+            return a.count == b.count
+                && zip(a, b).allSatisfy {
+                    $0.name.utf8.elementsEqual($1.name.utf8) && $0.value.isSameText(as: $1.value)
+                }
+        default: return false
+        }
     }
 }

@@ -49,13 +49,23 @@ struct APIError: Error, Sendable {
 /// Builds JSON answers with the headers every one of them carries.
 enum JSONResponse {
     static func make(_ value: JSONNode, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        make(body: body(value), status: status, headers: headers)
+    }
+
+    /// An answer whose JSON text, from ``body(_:)``, was made before.
+    static func make(body: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
         if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
         headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The text of an answer: `value` as JSON, and a newline.
+    static func body(_ value: JSONNode) -> ByteBuffer {
         var data = value.jsonData
         data.append(0x0A)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ByteBuffer(bytes: data)
     }
 }
 
