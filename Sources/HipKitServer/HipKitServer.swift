@@ -132,7 +132,7 @@ public struct HipKitServer: Sendable {
             install: InstallHandler(
                 store: store, api: api, tokens: tokens, verifier: verifier,
                 verifyInstalls: configuration.verifyInstalls, logger: logger),
-            glances: GlanceQueryHandler(store: store, verifier: verifier),
+            glances: GlanceQueryHandler(verifier: verifier),
             webhooks: WebhookHandler(store: store, verifier: verifier, logger: logger),
             settings: SettingsHandler(store: store, verifier: verifier, logger: logger),
             viewNotifications: ViewNotificationHandler(

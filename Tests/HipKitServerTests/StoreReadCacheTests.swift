@@ -62,6 +62,35 @@ import Testing
         try await other.close()
     }
 
+    /// A request's reads look at the file's version once, when taken: a write through the same
+    /// store after that is still seen by them (it empties the cache), and a write by another
+    /// store is seen by the next request's reads.
+    @Test func aRequestsReadsSeeWritesAsTheStoreDoes() async throws {
+        let location = try await StoreLocation.make(.sqlite)
+        defer { location.remove() }
+        let server = try await location.open()
+        let other = try await location.open()
+        do {
+            try await server.upsert(Fixture.installation())
+            _ = try await server.putGlanceData(.object(["label": .string("one")]), key: "g", room: nil)
+            let before = try server.reads()
+            #expect(try await before.installation(oauthId: Fixture.oauthId) != nil)
+            #expect(try await before.glanceData(key: "g", room: nil)?["label"] == .string("one"))
+            _ = try await server.putGlanceData(.object(["label": .string("two")]), key: "g", room: nil)
+            #expect(try await server.deleteInstallation(oauthId: Fixture.oauthId))
+            #expect(try await before.installation(oauthId: Fixture.oauthId) == nil)
+            #expect(try await before.glanceData(key: "g", room: nil)?["label"] == .string("two"))
+
+            try await other.upsert(Fixture.installation())
+            _ = try await other.putGlanceData(.object(["label": .string("three")]), key: "g", room: nil)
+            let next = try server.reads()
+            #expect(try await next.installation(oauthId: Fixture.oauthId) != nil)
+            #expect(try await next.glanceData(key: "g", room: nil)?["label"] == .string("three"))
+        }
+        try await server.close()
+        try await other.close()
+    }
+
     @Test func aValueReadBeforeAWriteIsNotKept() {
         let cache = StoreReadCache<String, Int>()
         guard case .missing(let ticket) = cache.lookup("a", at: 1) else {

@@ -63,25 +63,52 @@ struct JWTVerifier: Sendable {
 
     /// Checks the token of `request`; throws a 401 saying why not.
     func verify(_ request: Request) async throws(APIError) -> VerifiedToken {
+        try await check(request).token
+    }
+
+    /// Checks the token of `request` (throws a 401 saying why not), and hands on the store's
+    /// reads it was checked with, for the request's other reads (a glance query's data).
+    func check(_ request: Request) async throws(APIError) -> (token: VerifiedToken, reads: any StoreReads) {
         guard let token = Self.token(in: request), !token.isEmpty else {
             throw refuse(
                 "this page needs a JWT from HipChat (signed_request or Authorization: JWT); open it from HipChat")
         }
-        return try await verify(token)
+        return try await check(token)
     }
 
     func verify(_ token: String) async throws(APIError) -> VerifiedToken {
+        try await check(token).token
+    }
+
+    /// The store's reads for one request; taken when the installation is first needed, so that
+    /// a token refused before that never reaches the store.
+    private func reads() throws(APIError) -> any StoreReads {
+        do {
+            return try store.reads()
+        } catch {
+            throw APIError(.internalServerError, "the installation store cannot be read")
+        }
+    }
+
+    private func installation(_ oauthId: String, in reads: any StoreReads) async throws(APIError) -> Installation? {
+        do {
+            return try await reads.installation(oauthId: oauthId)
+        } catch {
+            throw APIError(.internalServerError, "the installation store cannot be read")
+        }
+    }
+
+    private func check(_ token: String) async throws(APIError) -> (token: VerifiedToken, reads: any StoreReads) {
+        var taken: (any StoreReads)?
         // The same token again (a page's token is reused for its hour): its signature checked
         // with the installation's current secret, so only the time and the store are asked again.
         if let known = signed.lookup(token) {
-            let found: Installation?
-            do {
-                found = try await store.installation(oauthId: known.issuer)
-            } catch {
-                throw APIError(.internalServerError, "the installation store cannot be read")
-            }
-            if let installation = found, installation.oauthSecret == known.secret {
-                return try checkTimes(known.claims, installation: installation)
+            let reads = try reads()
+            taken = reads
+            if let installation = try await installation(known.issuer, in: reads),
+                installation.oauthSecret == known.secret
+            {
+                return (try checkTimes(known.claims, installation: installation), reads)
             }
         }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -100,13 +127,11 @@ struct JWTVerifier: Sendable {
         guard let issuer = claims["iss"]?.stringValue, !issuer.isEmpty else {
             throw refuse("the token names no issuer (iss)")
         }
-        let found: Installation?
-        do {
-            found = try await store.installation(oauthId: issuer)
-        } catch {
-            throw APIError(.internalServerError, "the installation store cannot be read")
+        let reads: any StoreReads
+        if let taken { reads = taken } else { reads = try self.reads() }
+        guard let installation = try await installation(issuer, in: reads) else {
+            throw refuse("the token's issuer is not an installation of this add-on")
         }
-        guard let installation = found else { throw refuse("the token's issuer is not an installation of this add-on") }
         guard installation.oauthSecret.utf8.count >= 32 else {
             throw refuse("the installation's secret is too short to check tokens with")
         }
@@ -119,7 +144,7 @@ struct JWTVerifier: Sendable {
         }
         let verified = try checkTimes(claims, installation: installation)
         signed.store(token, issuer: issuer, secret: installation.oauthSecret, claims: claims)
-        return verified
+        return (verified, reads)
     }
 
     /// The checks that depend on the time (`exp` required, `nbf` and `iat` not in the future, all

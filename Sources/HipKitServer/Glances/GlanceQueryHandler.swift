@@ -10,13 +10,12 @@ import Synchronization
 /// could not read them) carries `Access-Control-Allow-Origin: *`, and preflights are answered.
 /// Glances have no `authentication` field: a JWT is always required.
 struct GlanceQueryHandler: Sendable {
-    let store: any InstallationStore
+    /// Reads the store too: the glance data is read with the reads the token was checked with.
     let verifier: JWTVerifier
     /// The JSON text of each glance's answer, kept while the data stays the same.
     private let bodies = AnswerBodies()
 
-    init(store: any InstallationStore, verifier: JWTVerifier) {
-        self.store = store
+    init(verifier: JWTVerifier) {
         self.verifier = verifier
     }
 
@@ -33,9 +32,9 @@ struct GlanceQueryHandler: Sendable {
             case .options:
                 return Response(status: .noContent, headers: Self.cors)
             case .get, .head:
-                let token = try await verifier.verify(request)
+                let (token, reads) = try await verifier.check(request)
                 let key = glance.key
-                guard let (data, room) = try await latest(glance, key: key, room: token.roomId) else {
+                guard let (data, room) = try await latest(glance, key: key, room: token.roomId, reads: reads) else {
                     throw APIError(.notFound, "glance '\(key)' has no data yet")
                 }
                 var headers = Self.cors
@@ -55,13 +54,14 @@ struct GlanceQueryHandler: Sendable {
     }
 
     /// The data to answer with, and where it comes from: the room's data, the add-on-wide data
-    /// (`room` nil), or the build's static data (`room` nil too: it is never both).
-    private func latest(_ glance: SiteSnapshot.Glance, key: String, room: Int?) async throws(APIError) -> (
-        JSONNode, room: Int?
-    )? {
+    /// (`room` nil), or the build's static data (`room` nil too: it is never both). Read with the
+    /// same store reads as the token was checked with, so the store is asked for its version once.
+    private func latest(_ glance: SiteSnapshot.Glance, key: String, room: Int?, reads: any StoreReads)
+        async throws(APIError) -> (JSONNode, room: Int?)?
+    {
         do {
-            if let room, let data = try await store.glanceData(key: key, room: room) { return (data, room) }
-            if let data = try await store.glanceData(key: key, room: nil) { return (data, nil) }
+            if let room, let data = try await reads.glanceData(key: key, room: room) { return (data, room) }
+            if let data = try await reads.glanceData(key: key, room: nil) { return (data, nil) }
         } catch {
             throw APIError(.internalServerError, "glance data cannot be read")
         }

@@ -25,6 +25,10 @@ public protocol InstallationStore: Sendable {
     @discardableResult
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
+    /// The reads one request makes of installations and glance data: what they answer includes
+    /// every write committed before this call. A store that keeps those reads in memory checks
+    /// here, once per request, whether anything else has changed it, rather than once per read.
+    func reads() throws -> any StoreReads
     /// Queues a room notification (HipChat's notification body) for every installation covering
     /// `room` — or only `oauthId`'s, when given and it covers the room — in one transaction:
     /// acknowledged means it will be delivered, through the outbox.
@@ -62,9 +66,27 @@ public protocol InstallationStore: Sendable {
     func close() async throws
 }
 
+/// A request's reads of an ``InstallationStore`` (``InstallationStore/reads()``).
+public protocol StoreReads: Sendable {
+    func installation(oauthId: String) async throws -> Installation?
+    func glanceData(key: String, room: Int?) async throws -> JSONNode?
+}
+
 extension InstallationStore {
+    /// Reads that are the store's own, for a store with nothing to check once per request.
+    public func reads() throws -> any StoreReads { DirectReads(store: self) }
     /// ``queueNotification(_:room:through:)`` for every installation covering `room`.
     func queueNotification(_ body: JSONNode, room: Int) async throws -> QueuedPushes {
         try await queueNotification(body, room: room, through: nil)
+    }
+}
+
+/// ``StoreReads`` that ask the store each time.
+private struct DirectReads<Store: InstallationStore>: StoreReads {
+    let store: Store
+
+    func installation(oauthId: String) async throws -> Installation? { try await store.installation(oauthId: oauthId) }
+    func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+        try await store.glanceData(key: key, room: room)
     }
 }

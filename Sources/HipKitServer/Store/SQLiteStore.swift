@@ -225,8 +225,32 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
+        try await installation(oauthId: oauthId, at: commits.current())
+    }
+
+    /// Reads answered from memory at the file's version of this moment: one `data_version` look
+    /// for a JWT-checked glance query's three reads (installation, room and add-on-wide glance
+    /// data), where a look per read was a tenth of the request.
+    public func reads() throws -> any StoreReads {
+        Reads(store: self, version: try commits.current())
+    }
+
+    private struct Reads: StoreReads {
+        let store: SQLiteStore
+        let version: Int64
+
+        func installation(oauthId: String) async throws -> Installation? {
+            try await store.installation(oauthId: oauthId, at: version)
+        }
+
+        func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+            try await store.glanceData(key: key, room: room, at: version)
+        }
+    }
+
+    private func installation(oauthId: String, at version: Int64) async throws -> Installation? {
         let ticket: Int
-        switch installationReads.lookup(oauthId, at: try commits.current()) {
+        switch installationReads.lookup(oauthId, at: version) {
         case .kept(let kept): return kept
         case .missing(let missing): ticket = missing
         }
@@ -314,9 +338,13 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+        try await glanceData(key: key, room: room, at: commits.current())
+    }
+
+    private func glanceData(key: String, room: Int?, at version: Int64) async throws -> JSONNode? {
         let cacheKey = GlanceDataKey(key: key, room: room)
         let ticket: Int
-        switch glanceReads.lookup(cacheKey, at: try commits.current()) {
+        switch glanceReads.lookup(cacheKey, at: version) {
         case .kept(let kept): return kept
         case .missing(let missing): ticket = missing
         }
