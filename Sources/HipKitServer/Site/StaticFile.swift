@@ -29,7 +29,8 @@ struct StaticFile: Sendable {
     let gzipETag: String?
     let lastModified: String
     let cacheControl: String
-    let storage: Storage
+    /// Set once more after loading, when the bytes are packed (``packed(_:)``).
+    var storage: Storage
     /// Which file on disk this was read from, so a reload after a new build can keep the files
     /// that did not change (a build hard-links those) instead of reading and compressing again.
     var identity: FileIdentity?
