@@ -709,6 +709,14 @@ struct AttackTests {
                 parts: [health, RawConnection.request("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close")],
                 pause: .milliseconds(500))
             #expect(twice.text.components(separatedBy: "HTTP/1.1 200").count == 3, "\(twice.text.prefix(500))")
+            // The next request on a kept-alive connection is due within the deadline of the
+            // answer before it: silent after an answer, the connection is closed then, long
+            // before the idle timeout.
+            let start = ContinuousClock.now
+            let kept = try await RawConnection.drive(port: port, parts: [health], timeout: 6)
+            #expect(kept.closed)
+            #expect(kept.text.hasPrefix("HTTP/1.1 200"))
+            #expect(ContinuousClock.now - start < .seconds(4), "closed after \(ContinuousClock.now - start)")
         }
     }
 
