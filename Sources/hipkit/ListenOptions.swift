@@ -56,11 +56,7 @@ struct ListenOptions: ParsableArguments {
     /// Log lines on stderr at `--log-level`, else at `defaultLevel`, and above.
     func logger(defaultLevel: Logger.Level) -> Logger {
         let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
         var logger = Logger(label: "hipkit")
         logger.logLevel = level
         return logger
