@@ -101,6 +101,8 @@ final class SiteSnapshot: Sendable {
         let base = routes.basePath
         guard path.hasPrefix(base + "/") else { return nil }
         let relative = String(path.dropFirst(base.count + 1))
+        // The file itself, when there is one, is always the first of SitePath's list.
+        if let file = files[relative] { return file }
         for name in SitePath.files(for: relative) { if let file = files[name] { return file } }
         return nil
     }

@@ -31,6 +31,10 @@ struct StaticFile: Sendable {
     let cacheControl: String
     /// Set once more after loading, when the bytes are packed (``packed(_:)``).
     var storage: Storage
+    /// The headers of a whole answer with the identity bytes (``headersWithGzip`` with the
+    /// gzip), made once here: a request for the file as it is then sets none.
+    private(set) var headers: HTTPFields = [:]
+    private(set) var headersWithGzip: HTTPFields?
     /// Which file on disk this was read from, so a reload after a new build can keep the files
     /// that did not change (a build hard-links those) instead of reading and compressing again.
     var identity: FileIdentity?
@@ -43,6 +47,27 @@ struct StaticFile: Sendable {
         if case .memory(_, let gzip) = storage { gzip } else { nil }
     }
 
+    /// Works out ``headers`` and ``headersWithGzip``.
+    private mutating func prepareHeaders() {
+        var fields = HTTPFields()
+        fields[.contentType] = contentType
+        fields[.eTag] = etag
+        fields[.lastModified] = lastModified
+        fields[.cacheControl] = cacheControl
+        fields[.acceptRanges] = "bytes"
+        fields[.xContentTypeOptions] = "nosniff"
+        if let gzip, let gzipETag {
+            fields[.vary] = "Accept-Encoding"
+            var compressed = fields
+            compressed[.eTag] = gzipETag
+            compressed[.contentEncoding] = "gzip"
+            compressed[.contentLength] = String(gzip.readableBytes)
+            headersWithGzip = compressed
+        }
+        fields[.contentLength] = String(size)
+        headers = fields
+    }
+
     /// Reads `file` (at `relativePath` in `dist/`) and prepares it.
     static func load(file: URL, relativePath: String, size: Int, modified: Date, inMemory: Bool = true) throws
         -> StaticFile
@@ -53,9 +78,11 @@ struct StaticFile: Sendable {
         guard inMemory, size < memoryLimit else {
             let seconds = Int(modified.timeIntervalSince1970)
             let etag = "\"\(String(size, radix: 16))-\(String(seconds, radix: 16))\""
-            return StaticFile(
+            var prepared = StaticFile(
                 relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
                 gzipETag: nil, lastModified: lastModified, cacheControl: cacheControl, storage: .disk(path: file.path))
+            prepared.prepareHeaders()
+            return prepared
         }
         let data = try Data(contentsOf: file)
         let hash = fnv1a(data)
@@ -68,10 +95,12 @@ struct StaticFile: Sendable {
             gzip = ByteBuffer(bytes: compressed)
             gzipETag = "\"\(hash)-\(String(data.count, radix: 16))-gz\""
         }
-        return StaticFile(
+        var prepared = StaticFile(
             relativePath: relativePath, contentType: contentType, size: data.count, modified: modified, etag: etag,
             gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
             storage: .memory(ByteBuffer(bytes: data), gzip: gzip))
+        prepared.prepareHeaders()
+        return prepared
     }
 
     /// FNV-1a, 64 bits, in hex: enough to tell builds apart, and no cryptography is needed for

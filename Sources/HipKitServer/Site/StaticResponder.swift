@@ -17,14 +17,10 @@ struct StaticResponder: Sendable {
         let rangeHeader = request.headers[.range]
         let useGzip = file.gzip != nil && rangeHeader == nil && Self.acceptsGzip(request.headers[.acceptEncoding])
 
-        var headers = extraHeaders
-        headers[.contentType] = file.contentType
-        headers[.eTag] = useGzip ? file.gzipETag! : file.etag
-        headers[.lastModified] = file.lastModified
-        headers[.cacheControl] = cacheControl ?? file.cacheControl
-        headers[.acceptRanges] = "bytes"
-        headers[.xContentTypeOptions] = "nosniff"
-        if file.gzip != nil { headers[.vary] = "Accept-Encoding" }
+        // The file's own headers, made when it was read; most answers add nothing to them.
+        var headers = useGzip ? file.headersWithGzip! : file.headers
+        if let cacheControl { headers[.cacheControl] = cacheControl }
+        for field in extraHeaders { headers[field.name] = field.value }
 
         if notModified(file, request: request) {
             var kept = HTTPFields()
@@ -51,10 +47,10 @@ struct StaticResponder: Sendable {
         }
 
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
-        if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)" }
-        if useGzip { headers[.contentEncoding] = "gzip" }
-        let length = range.map { $0.count } ?? (useGzip ? file.gzip!.readableBytes : file.size)
-        headers[.contentLength] = String(length)
+        if let range {
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)"
+            headers[.contentLength] = String(range.count)
+        }
         if request.method == .head { return Response(status: status, headers: headers) }
 
         switch file.storage {
