@@ -26,6 +26,15 @@ struct GlanceQueryHandler: Sendable {
         .accessControlMaxAge: "600",
     ]
 
+    /// The headers of every answer with data, made once: `JSONResponse`'s with ``cors`` and a
+    /// short cache.
+    static let answerHeaders = JSONResponse.headers(
+        adding: {
+            var headers = cors
+            headers[.cacheControl] = CachePolicy.dynamic
+            return headers
+        }())
+
     func handle(_ glance: SiteSnapshot.Glance, request: Request) async throws(APIError) -> Response {
         do throws(APIError) {
             switch request.method {
@@ -37,10 +46,8 @@ struct GlanceQueryHandler: Sendable {
                 guard let (data, room) = try await latest(glance, key: key, room: token.roomId, reads: reads) else {
                     throw APIError(.notFound, "glance '\(key)' has no data yet")
                 }
-                var headers = Self.cors
-                headers[.cacheControl] = CachePolicy.dynamic
                 let body = bodies.body(of: data, for: AnswerBodies.Key(glance: key, room: room))
-                let response = JSONResponse.make(body: body, headers: headers)
+                let response = Response(status: .ok, headers: Self.answerHeaders, body: .init(byteBuffer: body))
                 return request.method == .head ? response.createHeadResponse() : response
             default:
                 throw APIError(

@@ -54,11 +54,17 @@ enum JSONResponse {
 
     /// An answer whose JSON text, from ``body(_:)``, was made before.
     static func make(body: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        Response(status: status, headers: Self.headers(adding: headers), body: .init(byteBuffer: body))
+    }
+
+    /// `headers` with those every JSON answer carries: its type, `nosniff`, and `no-store` unless
+    /// `headers` say how long it may be kept.
+    static func headers(adding headers: HTTPFields) -> HTTPFields {
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
         if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
         headers[.xContentTypeOptions] = "nosniff"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+        return headers
     }
 
     /// The text of an answer: `value` as JSON, and a newline.
