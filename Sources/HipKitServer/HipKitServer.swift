@@ -127,7 +127,6 @@ public struct HipKitServer: Sendable {
         let responder = ServerResponder(
             configuration: configuration,
             site: site,
-            store: store,
             verifier: verifier,
             install: InstallHandler(
                 store: store, api: api, tokens: tokens, verifier: verifier,

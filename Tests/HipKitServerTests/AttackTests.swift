@@ -426,7 +426,7 @@ struct AttackTests {
     func browserFlows(_ kind: String) async throws {
         let forged = Self.forged
         try await withRealAndRogueHipChat({ try BrowserFlowTests.flowSite() }) { real, rogue, client, store, before in
-            let (t, p) = (real.port, rogue.port)
+            let t = real.port
             let back = BrowserFlowTests.back(real)
             var path = "/installed-browser"
             var installable = real.installable(oauthId: "brand-new-installation")

@@ -32,7 +32,8 @@ import Testing
         defer { site.remove() }
         let loaded = try SiteLoader(dist: site.dist).load()
         let originals = loaded.files
-        let packed = StaticFile.packed(originals)
+        var packed = originals
+        StaticFile.pack(&packed)
         #expect(packed.count == originals.count)
         for (path, file) in originals {
             switch (file.storage, packed[path]!.storage) {

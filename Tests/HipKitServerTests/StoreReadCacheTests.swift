@@ -30,14 +30,28 @@ import Testing
         }
     }
 
-    /// Another store on the same file stands for another process (`hipkit copy-store`,
-    /// `rotate-key`, a second server): its own connections, its own caches.
-    @Test func aWriteByAnotherStoreOnTheFileIsSeenByTheNextRead() async throws {
+    /// A server's store and another on the same file, which stands for another process
+    /// (`hipkit copy-store`, `rotate-key`, a second server): its own connections, its own caches.
+    static func withTwoStoresOnOneFile(
+        _ body: (_ server: any InstallationStore, _ other: any InstallationStore) async throws -> Void
+    ) async throws {
         let location = try await StoreLocation.make(.sqlite)
         defer { location.remove() }
         let server = try await location.open()
         let other = try await location.open()
         do {
+            try await body(server, other)
+        } catch {
+            try? await server.close()
+            try? await other.close()
+            throw error
+        }
+        try await server.close()
+        try await other.close()
+    }
+
+    @Test func aWriteByAnotherStoreOnTheFileIsSeenByTheNextRead() async throws {
+        try await Self.withTwoStoresOnOneFile { server, other in
             try await server.upsert(Fixture.installation())
             #expect(try await server.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
             #expect(try await server.installation(oauthId: Fixture.otherId) == nil)
@@ -58,19 +72,13 @@ import Testing
             #expect(try await other.deleteInstallation(oauthId: Fixture.oauthId))
             #expect(try await server.installation(oauthId: Fixture.oauthId) == nil)
         }
-        try await server.close()
-        try await other.close()
     }
 
     /// A request's reads look at the file's version once, when taken: a write through the same
     /// store after that is still seen by them (it empties the cache), and a write by another
     /// store is seen by the next request's reads.
     @Test func aRequestsReadsSeeWritesAsTheStoreDoes() async throws {
-        let location = try await StoreLocation.make(.sqlite)
-        defer { location.remove() }
-        let server = try await location.open()
-        let other = try await location.open()
-        do {
+        try await Self.withTwoStoresOnOneFile { server, other in
             try await server.upsert(Fixture.installation())
             _ = try await server.putGlanceData(.object(["label": .string("one")]), key: "g", room: nil)
             let before = try server.reads()
@@ -87,50 +95,40 @@ import Testing
             #expect(try await next.installation(oauthId: Fixture.oauthId) != nil)
             #expect(try await next.glanceData(key: "g", room: nil)?["label"] == .string("three"))
         }
-        try await server.close()
-        try await other.close()
     }
 
-    @Test func aValueReadBeforeAWriteIsNotKept() {
+    @Test func aValueReadBeforeAWriteIsNotKept() throws {
         let cache = StoreReadCache<String, Int>()
-        guard case .missing(let ticket) = cache.lookup("a", at: 1) else {
-            Issue.record("an empty cache had a value")
-            return
-        }
+        let ticket = try #require(cache.lookup("a", at: 1).ticket, "an empty cache had a value")
         cache.invalidate()  // a write committed while the value was being read
         cache.store(1, for: "a", ticket: ticket)
-        guard case .missing(let fresh) = cache.lookup("a", at: 1) else {
-            Issue.record("the value read before the write was kept")
-            return
-        }
+        let fresh = try #require(cache.lookup("a", at: 1).ticket, "the value read before the write was kept")
         cache.store(2, for: "a", ticket: fresh)
-        guard case .kept(2) = cache.lookup("a", at: 1) else {
-            Issue.record("the value read after the write was not kept")
-            return
-        }
+        #expect(cache.lookup("a", at: 1).kept == 2, "the value read after the write was not kept")
     }
 
-    @Test func valuesKeptAtOneVersionAreNotAnsweredAtAnother() {
+    @Test func valuesKeptAtOneVersionAreNotAnsweredAtAnother() throws {
         let cache = StoreReadCache<String, Int>()
-        guard case .missing(let ticket) = cache.lookup("a", at: 1) else {
-            Issue.record("an empty cache had a value")
-            return
-        }
+        let ticket = try #require(cache.lookup("a", at: 1).ticket, "an empty cache had a value")
         cache.store(1, for: "a", ticket: ticket)
-        guard case .kept(1) = cache.lookup("a", at: 1) else {
-            Issue.record("the value was not kept")
-            return
-        }
-        guard case .missing(let later) = cache.lookup("a", at: 2) else {
-            Issue.record("a value kept at version 1 was answered at version 2")
-            return
-        }
+        #expect(cache.lookup("a", at: 1).kept == 1, "the value was not kept")
+        let later = try #require(
+            cache.lookup("a", at: 2).ticket, "a value kept at version 1 was answered at version 2")
         // A reader that took its ticket before another looked at a new version.
         _ = cache.lookup("a", at: 3)
         cache.store(2, for: "a", ticket: later)
-        guard case .missing = cache.lookup("a", at: 3) else {
-            Issue.record("a value read under version 2 was kept at version 3")
-            return
-        }
+        #expect(cache.lookup("a", at: 3).ticket != nil, "a value read under version 2 was kept at version 3")
+    }
+}
+
+extension StoreReadCache.Lookup {
+    /// The ticket of a lookup that found nothing kept; nil when it found a value.
+    var ticket: Int? {
+        if case .missing(let ticket) = self { ticket } else { nil }
+    }
+
+    /// The value a lookup found kept.
+    var kept: Value? {
+        if case .kept(let value) = self { value } else { nil }
     }
 }

@@ -18,7 +18,6 @@ final class ServerResponder: HTTPResponder, Sendable {
 
     let configuration: ServerConfiguration
     let site: SiteWatcher
-    let store: any InstallationStore
     let verifier: JWTVerifier
     let install: InstallHandler
     let glances: GlanceQueryHandler
@@ -34,14 +33,13 @@ final class ServerResponder: HTTPResponder, Sendable {
     let logger: Logger
 
     init(
-        configuration: ServerConfiguration, site: SiteWatcher, store: any InstallationStore, verifier: JWTVerifier,
+        configuration: ServerConfiguration, site: SiteWatcher, verifier: JWTVerifier,
         install: InstallHandler, glances: GlanceQueryHandler, webhooks: WebhookHandler, settings: SettingsHandler,
         viewNotifications: ViewNotificationHandler, admin: AdminHandler?, dev: DevRoutes?,
         hipchat: LocalHipChatRoutes?, logger: Logger
     ) {
         self.configuration = configuration
         self.site = site
-        self.store = store
         self.verifier = verifier
         self.install = install
         self.glances = glances
@@ -187,7 +185,7 @@ final class ServerResponder: HTTPResponder, Sendable {
                     ])
             }
             return try await respondFile(
-                snapshot.descriptor, request: request, context: context, root: snapshot.root,
+                snapshot.descriptor, request: request, root: snapshot.root,
                 extraHeaders: [.accessControlAllowOrigin: "*"])
         }
         if let access = routes.views[path] {
@@ -202,30 +200,30 @@ final class ServerResponder: HTTPResponder, Sendable {
             }
             let policy = "frame-ancestors " + configuration.frameAncestors.joined(separator: " ")
             return try await respondFile(
-                file, request: request, context: context, root: snapshot.root,
+                file, request: request, root: snapshot.root,
                 cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
                 extraHeaders: [.contentSecurityPolicy: policy])
         }
         guard let file = snapshot.file(forPath: path) else { throw APIError.notFound() }
-        return try await respondFile(file, request: request, context: context, root: snapshot.root)
+        return try await respondFile(file, request: request, root: snapshot.root)
     }
 
     /// A file of the build; under `hipkit dev`, pages carry the reload script and nothing is
     /// cached, so a reload always shows the newest build.
     private func respondFile(
-        _ file: StaticFile, request: Request, context: Context, root: String,
+        _ file: StaticFile, request: Request, root: String,
         cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
     ) async throws -> Response {
         guard let dev else {
             return try await files.respond(
-                file, request: request, context: context, root: root,
+                file, request: request, root: root,
                 cacheControl: cacheControl, extraHeaders: extraHeaders)
         }
         if file.contentType.hasPrefix("text/html") {
             return try dev.page(file, request: request, extraHeaders: extraHeaders)
         }
         return try await files.respond(
-            file, request: request, context: context, root: root,
+            file, request: request, root: root,
             cacheControl: "no-cache", extraHeaders: extraHeaders)
     }
 

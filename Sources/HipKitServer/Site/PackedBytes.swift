@@ -64,10 +64,11 @@ struct PackedBytes {
 }
 
 extension StaticFile {
-    /// `files` with the bytes of those held in memory packed (see ``PackedBytes``): every file
-    /// is repacked, kept ones too, so that a buffer of an older snapshot is not kept alive by
-    /// one file of it still served.
-    static func packed(_ files: [String: StaticFile]) -> [String: StaticFile] {
+    /// Packs the bytes of the `files` held in memory (see ``PackedBytes``): every file is
+    /// repacked, kept ones too, so that a buffer of an older snapshot is not kept alive by one
+    /// file of it still served. The buffers the files had are then free but spread through the
+    /// heap, where glibc keeps their pages unless asked: they are given back.
+    static func pack(_ files: inout [String: StaticFile]) {
         var packer = PackedBytes()
         var places: [String: (bytes: PackedBytes.Place, gzip: PackedBytes.Place?)] = [:]
         // In path order, so that the layout does not depend on the dictionary's.
@@ -76,10 +77,18 @@ extension StaticFile {
             places[path] = (packer.add(bytes), gzip.map { packer.add($0) })
         }
         packer.finish()
-        var result = files
         for (path, place) in places {
-            result[path]!.storage = .memory(packer.slice(place.bytes), gzip: place.gzip.map(packer.slice))
+            files[path]!.storage = .memory(packer.slice(place.bytes), gzip: place.gzip.map(packer.slice))
         }
-        return result
+        #if os(Linux)
+            malloc_trim(0)
+        #endif
     }
 }
+
+#if os(Linux)
+    /// glibc's `malloc_trim`, which its Swift module does not show.
+    @_silgen_name("malloc_trim")
+    @discardableResult
+    private func malloc_trim(_ pad: Int) -> Int32
+#endif

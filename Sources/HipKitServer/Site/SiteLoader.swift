@@ -88,9 +88,7 @@ struct SiteLoader {
         } catch {
             throw fail("cannot read \(shownDist): \(error)")
         }
-        files = StaticFile.packed(files)
-        // The files' buffers from before the packing are free now, and spread through the heap.
-        StartupPages.trimHeap()
+        StaticFile.pack(&files)
         guard let descriptor = files[ConnectDescriptor.fileName] else {
             throw fail("atlassian-connect.json in \(shownDist) is not a regular file")
         }

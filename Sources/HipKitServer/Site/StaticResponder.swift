@@ -8,7 +8,7 @@ import _NIOFileSystem
 /// honoured), and the prepared gzip when the client accepts it and asked for no range.
 struct StaticResponder: Sendable {
     func respond(
-        _ file: StaticFile, request: Request, context: some RequestContext, root: String,
+        _ file: StaticFile, request: Request, root: String,
         cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
     ) async throws -> Response {
         guard request.method == .get || request.method == .head else {

@@ -249,18 +249,13 @@ public final class SQLiteStore: InstallationStore {
     }
 
     private func installation(oauthId: String, at version: Int64) async throws -> Installation? {
-        let ticket: Int
-        switch installationReads.lookup(oauthId, at: version) {
-        case .kept(let kept): return kept
-        case .missing(let missing): ticket = missing
+        try await installationReads.value(for: oauthId, at: version) {
+            let stored = try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(
+                    Self.stored)
+            }
+            return try stored.map(unseal)
         }
-        let stored = try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM installation WHERE oauth_id = ?", arguments: [oauthId]).map(
-                Self.stored)
-        }
-        let installation = try stored.map(unseal)
-        installationReads.store(installation, for: oauthId, ticket: ticket)
-        return installation
     }
 
     public func deleteInstallation(oauthId: String) async throws -> Bool {
@@ -342,19 +337,13 @@ public final class SQLiteStore: InstallationStore {
     }
 
     private func glanceData(key: String, room: Int?, at version: Int64) async throws -> JSONNode? {
-        let cacheKey = GlanceDataKey(key: key, room: room)
-        let ticket: Int
-        switch glanceReads.lookup(cacheKey, at: version) {
-        case .kept(let kept): return kept
-        case .missing(let missing): ticket = missing
+        try await glanceReads.value(for: GlanceDataKey(key: key, room: room), at: version) {
+            let text = try await pool.read { db in
+                try String.fetchOne(
+                    db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
+            }
+            return text.flatMap { JSONNode.parse(Data($0.utf8)) }
         }
-        let text = try await pool.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
-        }
-        let data = text.flatMap { JSONNode.parse(Data($0.utf8)) }
-        glanceReads.store(data, for: cacheKey, ticket: ticket)
-        return data
     }
 
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {

@@ -55,6 +55,19 @@ final class StoreReadCache<Key: Hashable & Sendable, Value: Sendable>: Sendable 
         }
     }
 
+    /// The value for `key` at `version`: the kept one, else what `read` gives, which is kept
+    /// unless a write emptied the cache while it was read.
+    func value(for key: Key, at version: Int64, read: () async throws -> Value) async rethrows -> Value {
+        switch lookup(key, at: version) {
+        case .kept(let value):
+            return value
+        case .missing(let ticket):
+            let value = try await read()
+            store(value, for: key, ticket: ticket)
+            return value
+        }
+    }
+
     func store(_ value: Value, for key: Key, ticket: Int) {
         state.withLock { state in
             guard state.epoch == ticket else { return }

@@ -23,15 +23,6 @@ enum StartupPages {
 
     /// Gives back the executable's pages; how many bytes of mappings it asked about (0 where
     /// the kernel or the system has no such thing).
-    /// Gives the heap's free pages back: after a site is loaded, the buffers its files were read
-    /// into before they were packed are free but spread through the heap, where glibc keeps them
-    /// unless asked.
-    static func trimHeap() {
-        #if os(Linux)
-            malloc_trim(0)
-        #endif
-    }
-
     @discardableResult
     static func release() -> Int {
         #if os(Linux)
@@ -61,10 +52,3 @@ enum StartupPages {
         #endif
     }
 }
-
-#if os(Linux)
-    /// glibc's `malloc_trim`, which its Swift module does not show.
-    @_silgen_name("malloc_trim")
-    @discardableResult
-    private func malloc_trim(_ pad: Int) -> Int32
-#endif
