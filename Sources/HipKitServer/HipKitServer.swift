@@ -2,6 +2,7 @@ import Foundation
 import HipChatConnect
 import HipKit
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -113,6 +114,43 @@ public struct HipKitServer: Sendable {
 
     /// The application on `store`, which it closes when it stops.
     public func makeApplication(store: any InstallationStore) throws -> some ApplicationProtocol {
+        let (responder, pusher) = try makeResponder(store: store)
+        dev?.onSiteChange { [site = responder.site] in site.refresh() }
+        if !configuration.viewsRequireToken {
+            logger.warning("views open without HipChat's token (--no-auth): for designing views locally only")
+        }
+        if !configuration.verifyInstalls {
+            logger.warning(
+                "installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install"
+            )
+        }
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                RequestDeadlineHandler(deadline: Self.timeAmount(configuration.requestTimeout))
+            ],
+            idleTimeout: Self.timeAmount(configuration.idleTimeout))
+        // Under `hipkit dev` pages carry the reload script, so every answer goes through the responder.
+        let answersFilesOnEventLoop = dev == nil && hipchat == nil
+        return Application(
+            responder: responder,
+            server: HTTPServerBuilder { httpResponder in
+                let base = HTTP1Channel(responder: httpResponder, configuration: http1)
+                guard answersFilesOnEventLoop else { return base }
+                return FileAnsweringHTTP1Channel(base: base, serverResponder: responder, serverName: Self.serverName)
+            },
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),
+            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
+                + services,
+            onServerRunning: { [releasePages = configuration.releaseStartupPages] _ in
+                if releasePages { StartupPages.release() }
+            },
+            logger: logger)
+    }
+
+    /// The responder for every request, and the push outbox it hands notifications to (a
+    /// service the application runs).
+    func makeResponder(store: any InstallationStore) throws -> (ServerResponder, PushOutboxService) {
         let site = try SiteWatcher(
             loader: SiteLoader(dist: configuration.distDirectory), interval: configuration.siteCheckInterval,
             logger: logger)
@@ -143,32 +181,11 @@ public struct HipKitServer: Sendable {
             dev: dev.map(DevRoutes.init(session:)),
             hipchat: hipchat.map(LocalHipChatRoutes.init(hipchat:)),
             logger: logger)
-        dev?.onSiteChange { site.refresh() }
-        if !configuration.viewsRequireToken {
-            logger.warning("views open without HipChat's token (--no-auth): for designing views locally only")
-        }
-        if !configuration.verifyInstalls {
-            logger.warning(
-                "installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install"
-            )
-        }
-        return Application(
-            responder: responder,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [
-                        RequestDeadlineHandler(deadline: Self.timeAmount(configuration.requestTimeout))
-                    ],
-                    idleTimeout: Self.timeAmount(configuration.idleTimeout))),
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "hipkit"),
-            services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
-                + services,
-            onServerRunning: { [releasePages = configuration.releaseStartupPages] _ in
-                if releasePages { StartupPages.release() }
-            },
-            logger: logger)
+        return (responder, pusher)
     }
+
+    /// Every answer's `Server` header.
+    static let serverName = "hipkit"
 
     /// A Swift `Duration` as NIO's `TimeAmount`.
     static func timeAmount(_ duration: Duration) -> TimeAmount {

@@ -31,6 +31,8 @@ final class ServerResponder: HTTPResponder, Sendable {
     let hipchat: LocalHipChatRoutes?
     let files = StaticResponder()
     let logger: Logger
+    /// What every view's answer adds: the hosts that may frame it.
+    let viewHeaders: HTTPFields
 
     init(
         configuration: ServerConfiguration, site: SiteWatcher, verifier: JWTVerifier,
@@ -50,6 +52,7 @@ final class ServerResponder: HTTPResponder, Sendable {
         self.dev = dev
         self.hipchat = hipchat
         self.logger = logger
+        viewHeaders = [.contentSecurityPolicy: "frame-ancestors " + configuration.frameAncestors.joined(separator: " ")]
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -63,22 +66,30 @@ final class ServerResponder: HTTPResponder, Sendable {
             response = error.response(forHTML: Self.wantsHTML(request))
         } catch {
             failure = APIError(.internalServerError, "internal error")
-            logger.error("request failed", metadata: ["path": "\(Self.loggedPath(request))", "error": "\(error)"])
+            logger.error(
+                "request failed", metadata: ["path": "\(Self.loggedPath(request.uri.path))", "error": "\(error)"])
             response = failure!.response(forHTML: Self.wantsHTML(request))
         }
         if request.method == .head && failure != nil { response = response.createHeadResponse() }
-        // The log line is made only when it is written: under `--log-level warning` a request
-        // costs no formatting at all.
-        guard logger.logLevel <= .info else { return response }
+        log(method: request.method, path: request.uri.path, status: response.status, start: start, failure: failure)
+        return response
+    }
+
+    /// The request's log line, at info. It is made only when it is written: under
+    /// `--log-level warning` a request costs no formatting at all.
+    func log(
+        method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, start: ContinuousClock.Instant,
+        failure: APIError?
+    ) {
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
-            "method": "\(request.method.rawValue)",
-            "path": "\(Self.loggedPath(request))",
-            "status": "\(response.status.code)",
+            "method": "\(method.rawValue)",
+            "path": "\(Self.loggedPath(path))",
+            "status": "\(status.code)",
             "duration_ms": "\(Self.tenths(ContinuousClock.now - start))",
         ]
         if let failure { metadata["error"] = "\(failure.message)" }
         logger.info("request", metadata: metadata)
-        return response
     }
 
     /// `elapsed` in milliseconds with one decimal (`12.3`), rounded, without printf.
@@ -89,14 +100,63 @@ final class ServerResponder: HTTPResponder, Sendable {
 
     /// The path as logged: raw (never decoded into something else), without the query — which
     /// is where `signed_request` travels — and bounded.
-    static func loggedPath(_ request: Request) -> String {
-        let path = request.uri.path
+    static func loggedPath(_ path: String) -> String {
         return path.count > 256 ? String(path.prefix(256)) + "…" : path
     }
 
     /// A browser navigating (`Accept: text/html…`) gets refusals as a short page.
     static func wantsHTML(_ request: Request) -> Bool {
         request.headers[.accept]?.contains("text/html") ?? false
+    }
+
+    /// What `method`, the decoded `path` and `query` name. Only ``Route/admin(_:)`` and what
+    /// follows it look at the build, which is read once and only then.
+    func resolve(method: HTTPRequest.Method, path: String, query: String?) -> Route {
+        if path == "/healthz" { return .health }
+        if let dev, path.hasPrefix(DevRoutes.prefix) { return .dev(dev) }
+        if let hipchat, LocalHipChatRoutes.claims(path) { return .localHipChat(hipchat) }
+        let snapshot = site.current()
+        if let admin, AdminHandler.claims(path) { return .admin(admin, snapshot) }
+
+        let routes = snapshot.routes
+        // A browser flow's path may also be a page of the site (`installedUrl: /`): a request
+        // without HipChat's installable_url gets the page.
+        if let flow = routes.browserFlows[path], method != .post, method != .delete,
+            RequestPath.queryParameter("installable_url", in: query) != nil || snapshot.file(forPath: path) == nil
+        {
+            return .browserFlow(flow)
+        }
+        if let installPath = routes.installPath {
+            if path == installPath { return .install }
+            let prefix = installPath.hasSuffix("/") ? installPath : installPath + "/"
+            if path.hasPrefix(prefix), method == .delete {
+                return .uninstall(oauthId: String(path.dropFirst(prefix.count)))
+            }
+        }
+        if let updatePath = routes.updatePath, path == updatePath { return .update }
+        if let glance = snapshot.glancesByPath[path] { return .glance(glance) }
+        if let webhook = snapshot.webhooksByPath[path] { return .webhook(webhook, snapshot.settings) }
+        if let settingsRoute = snapshot.settings, path == settingsRoute.path { return .settings(settingsRoute) }
+        if path == snapshot.fullPath(RuntimeManifest.notificationsPath) {
+            return .viewNotifications(snapshot.manifest.viewNotifications)
+        }
+        if path == routes.selfPath {
+            // The descriptor is fetched by HipChat and by browsers (the install page), from anywhere.
+            if method == .options { return .descriptorPreflight }
+            return .file(
+                FileRoute(
+                    file: snapshot.descriptor, root: snapshot.root, extraHeaders: [.accessControlAllowOrigin: "*"]))
+        }
+        if let access = routes.views[path] {
+            let tokenRequired = access == .jwt && configuration.viewsRequireToken
+            guard let file = snapshot.file(forPath: path) else { return .missingView(tokenRequired: tokenRequired) }
+            return .file(
+                FileRoute(
+                    file: file, root: snapshot.root, cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
+                    extraHeaders: viewHeaders, tokenRequired: tokenRequired))
+        }
+        guard let file = snapshot.file(forPath: path) else { return .notFound }
+        return .file(FileRoute(file: file, root: snapshot.root))
     }
 
     private func route(_ request: Request, context: Context) async throws -> Response {
@@ -110,102 +170,71 @@ final class ServerResponder: HTTPResponder, Sendable {
             try await self.readJSON(request)
         }
 
-        if path == "/healthz" {
+        switch resolve(method: request.method, path: path, query: request.uri.query) {
+        case .health:
             guard request.method == .get || request.method == .head else {
                 throw APIError(.methodNotAllowed, "GET /healthz", headers: [.allow: "GET, HEAD"])
             }
             let response = JSONResponse.make(.object(["status": .string("ok")]))
             return request.method == .head ? response.createHeadResponse() : response
-        }
-        if let dev, path.hasPrefix(DevRoutes.prefix) {
+        case .dev(let dev):
             return try dev.handle(path: path, request: request)
-        }
-        if let hipchat, LocalHipChatRoutes.claims(path) {
+        case .localHipChat(let hipchat):
             return try await hipchat.handle(path: path, request: request)
-        }
-        let snapshot = site.current()
-        if let admin, AdminHandler.claims(path) {
+        case .admin(let admin, let snapshot):
             return try await admin.handle(path: path, request: request, snapshot: snapshot, body: readBody)
-        }
-
-        let routes = snapshot.routes
-        // A browser flow's path may also be a page of the site (`installedUrl: /`): a request
-        // without HipChat's installable_url gets the page.
-        if let flow = routes.browserFlows[path], request.method != .post, request.method != .delete,
-            RequestPath.queryParameter("installable_url", in: request.uri.query) != nil
-                || snapshot.file(forPath: path) == nil
-        {
+        case .browserFlow(let flow):
             return try await install.browserFlow(flow, request: request)
-        }
-        if let installPath = routes.installPath {
-            if path == installPath {
-                guard request.method == .post else {
-                    throw APIError(.methodNotAllowed, "installs are POSTed", headers: [.allow: "POST"])
-                }
-                return try await install.install(try await readBody(), isUpdate: false)
+        case .install:
+            guard request.method == .post else {
+                throw APIError(.methodNotAllowed, "installs are POSTed", headers: [.allow: "POST"])
             }
-            let prefix = installPath.hasSuffix("/") ? installPath : installPath + "/"
-            if path.hasPrefix(prefix), request.method == .delete {
-                let oauthId = String(path.dropFirst(prefix.count))
-                guard !oauthId.isEmpty, !oauthId.contains("/") else { throw APIError.notFound("no such installation") }
-                return try await install.uninstall(oauthId, request: request)
-            }
-        }
-        if let updatePath = routes.updatePath, path == updatePath {
+            return try await install.install(try await readBody(), isUpdate: false)
+        case .update:
             guard request.method == .post else {
                 throw APIError(.methodNotAllowed, "updates are POSTed", headers: [.allow: "POST"])
             }
             return try await install.install(try await readBody(), isUpdate: true)
-        }
-        if let glance = snapshot.glancesByPath[path] {
+        case .uninstall(let oauthId):
+            guard !oauthId.isEmpty, !oauthId.contains("/") else { throw APIError.notFound("no such installation") }
+            return try await install.uninstall(oauthId, request: request)
+        case .glance(let glance):
             return try await glances.handle(glance, request: request)
-        }
-        if let webhook = snapshot.webhooksByPath[path] {
+        case .webhook(let webhook, let settings):
             guard request.method == .post else {
                 throw APIError(.methodNotAllowed, "webhooks are POSTed", headers: [.allow: "POST"])
             }
-            return try await webhooks.handle(
-                webhook, request: request, body: try await readBody(), settings: snapshot.settings)
-        }
-        if let settingsRoute = snapshot.settings, path == settingsRoute.path {
+            return try await webhooks.handle(webhook, request: request, body: try await readBody(), settings: settings)
+        case .settings(let settingsRoute):
             return try await settings.handle(settingsRoute, request: request, body: readBody)
-        }
-        if path == snapshot.fullPath(RuntimeManifest.notificationsPath) {
-            return try await viewNotifications.handle(
-                snapshot.manifest.viewNotifications, request: request, body: readBody)
-        }
-        if path == routes.selfPath {
-            // The descriptor is fetched by HipChat and by browsers (the install page), from anywhere.
-            if request.method == .options {
-                return Response(
-                    status: .noContent,
-                    headers: [
-                        .accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, HEAD, OPTIONS",
-                        .accessControlMaxAge: "600",
-                    ])
-            }
+        case .viewNotifications(let declared):
+            return try await viewNotifications.handle(declared, request: request, body: readBody)
+        case .descriptorPreflight:
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, HEAD, OPTIONS",
+                    .accessControlMaxAge: "600",
+                ])
+        case .missingView(let tokenRequired):
+            if tokenRequired { try await checkViewToken(request) }
+            throw APIError.notFound("this view's page is not in the build")
+        case .file(let route):
+            if route.tokenRequired { try await checkViewToken(request) }
             return try await respondFile(
-                snapshot.descriptor, request: request, root: snapshot.root,
-                extraHeaders: [.accessControlAllowOrigin: "*"])
+                route.file, request: request, root: route.root,
+                cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
+        case .notFound:
+            throw APIError.notFound()
         }
-        if let access = routes.views[path] {
-            if access == .jwt && configuration.viewsRequireToken {
-                guard request.method == .get || request.method == .head else {
-                    throw APIError(.methodNotAllowed, "views answer GET and HEAD", headers: [.allow: "GET, HEAD"])
-                }
-                _ = try await verifier.verify(request)
-            }
-            guard let file = snapshot.file(forPath: path) else {
-                throw APIError.notFound("this view's page is not in the build")
-            }
-            let policy = "frame-ancestors " + configuration.frameAncestors.joined(separator: " ")
-            return try await respondFile(
-                file, request: request, root: snapshot.root,
-                cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
-                extraHeaders: [.contentSecurityPolicy: policy])
+    }
+
+    /// A view that needs HipChat's token: GET or HEAD, with a valid JWT.
+    private func checkViewToken(_ request: Request) async throws {
+        guard request.method == .get || request.method == .head else {
+            throw APIError(.methodNotAllowed, "views answer GET and HEAD", headers: [.allow: "GET, HEAD"])
         }
-        guard let file = snapshot.file(forPath: path) else { throw APIError.notFound() }
-        return try await respondFile(file, request: request, root: snapshot.root)
+        _ = try await verifier.verify(request)
     }
 
     /// A file of the build; under `hipkit dev`, pages carry the reload script and nothing is

@@ -3,6 +3,24 @@ import HipChatConnect
 import Hummingbird
 import _NIOFileSystem
 
+/// What a request for a ``StaticFile`` gets: status, headers, and the bytes to send.
+///
+/// Made without suspending, from the request's head alone, so the same answer serves
+/// Hummingbird's responder and the event loop's own answers (``EventLoopFiles``).
+struct FileAnswer {
+    enum Body {
+        /// No body: HEAD, 304, 416.
+        case none
+        case bytes(ByteBuffer)
+        /// A range of a file on disk, read as the connection takes it.
+        case disk(path: String, range: ClosedRange<Int>)
+    }
+
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: Body
+}
+
 /// Answers GET and HEAD for one ``StaticFile``: conditional requests (`If-None-Match`,
 /// `If-Modified-Since` → 304), single byte ranges (206, or 416 when unsatisfiable; `If-Range`
 /// honoured), and the prepared gzip when the client accepts it and asked for no range.
@@ -11,11 +29,35 @@ struct StaticResponder: Sendable {
         _ file: StaticFile, request: Request, root: String,
         cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
     ) async throws -> Response {
-        guard request.method == .get || request.method == .head else {
+        let answer = try Self.answer(file, to: request.head, cacheControl: cacheControl, extraHeaders: extraHeaders)
+        switch answer.body {
+        case .none:
+            return Response(status: answer.status, headers: answer.headers)
+        case .bytes(let bytes):
+            return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: bytes))
+        case .disk(let path, let range):
+            // Checked again at the moment of reading: the file must still be inside dist/.
+            guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
+                let current = SiteSignature.stamp(real), current.size == Int64(file.size)
+            else {
+                throw APIError.notFound()
+            }
+            return Response(
+                status: answer.status, headers: answer.headers, body: Self.fileBody(path: real, range: range))
+        }
+    }
+
+    /// The answer to `head` for `file`, with `cacheControl` and `extraHeaders` over the file's
+    /// own headers. Throws for methods other than GET and HEAD.
+    static func answer(
+        _ file: StaticFile, to head: HTTPRequest, cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
+    ) throws(APIError) -> FileAnswer {
+        guard head.method == .get || head.method == .head else {
             throw APIError(.methodNotAllowed, "files answer GET and HEAD", headers: [.allow: "GET, HEAD"])
         }
-        let rangeHeader = request.headers[.range]
-        let useGzip = file.gzip != nil && rangeHeader == nil && Self.acceptsGzip(request.headers[.acceptEncoding])
+        let request = head.headerFields
+        let rangeHeader = request[.range]
+        let useGzip = file.gzip != nil && rangeHeader == nil && acceptsGzip(request[.acceptEncoding])
 
         // The file's own headers, made when it was read; most answers add nothing to them.
         var headers = useGzip ? file.headersWithGzip! : file.headers
@@ -30,18 +72,18 @@ struct StaticResponder: Sendable {
             ] {
                 if let value = headers[name] { kept[name] = value }
             }
-            return Response(status: .notModified, headers: kept)
+            return FileAnswer(status: .notModified, headers: kept, body: .none)
         }
 
         var range: ClosedRange<Int>?
-        if let rangeHeader, request.method == .get, ifRangeAllows(file, request: request) {
-            switch Self.parseRange(rangeHeader, size: file.size) {
+        if let rangeHeader, head.method == .get, ifRangeAllows(file, request: request) {
+            switch parseRange(rangeHeader, size: file.size) {
             case .none: break
             case .unsatisfiable:
                 headers[.contentRange] = "bytes */\(file.size)"
                 headers[.contentType] = nil
                 headers[.contentLength] = "0"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
+                return FileAnswer(status: .rangeNotSatisfiable, headers: headers, body: .none)
             case .range(let r): range = r
             }
         }
@@ -51,7 +93,7 @@ struct StaticResponder: Sendable {
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)"
             headers[.contentLength] = String(range.count)
         }
-        if request.method == .head { return Response(status: status, headers: headers) }
+        if head.method == .head { return FileAnswer(status: status, headers: headers, body: .none) }
 
         switch file.storage {
         case .memory(let buffer, let gzip):
@@ -63,16 +105,10 @@ struct StaticResponder: Sendable {
             } else {
                 body = buffer
             }
-            return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+            return FileAnswer(status: status, headers: headers, body: .bytes(body))
         case .disk(let path):
-            // Checked again at the moment of reading: the file must still be inside dist/.
-            guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
-                let current = SiteSignature.stamp(real), current.size == Int64(file.size)
-            else {
-                throw APIError.notFound()
-            }
-            let body = Self.fileBody(path: real, range: range ?? 0...max(0, file.size - 1))
-            return Response(status: status, headers: headers, body: body)
+            return FileAnswer(
+                status: status, headers: headers, body: .disk(path: path, range: range ?? 0...max(0, file.size - 1)))
         }
     }
 
@@ -105,14 +141,14 @@ struct StaticResponder: Sendable {
 
     /// `If-None-Match` (weak comparison, either representation's tag) wins over
     /// `If-Modified-Since`, as RFC 9110 says.
-    private func notModified(_ file: StaticFile, request: Request) -> Bool {
-        if let ifNoneMatch = request.headers[.ifNoneMatch] {
+    private static func notModified(_ file: StaticFile, request: HTTPFields) -> Bool {
+        if let ifNoneMatch = request[.ifNoneMatch] {
             let tags = ifNoneMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if tags.contains("*") { return true }
             let ours = [file.etag, file.gzipETag].compactMap { $0 }
-            return tags.contains { tag in ours.contains(Self.opaque(tag)) }
+            return tags.contains { tag in ours.contains(opaque(tag)) }
         }
-        if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse) {
+        if let since = request[.ifModifiedSince].flatMap(HTTPDate.parse) {
             return file.modified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970
         }
         return false
@@ -120,8 +156,8 @@ struct StaticResponder: Sendable {
 
     /// `If-Range` with a strong ETag or the exact `Last-Modified` keeps the range; anything
     /// else means the client's copy is stale, so the whole file is sent.
-    private func ifRangeAllows(_ file: StaticFile, request: Request) -> Bool {
-        guard let ifRange = request.headers[.ifRange]?.trimmingCharacters(in: .whitespaces) else { return true }
+    private static func ifRangeAllows(_ file: StaticFile, request: HTTPFields) -> Bool {
+        guard let ifRange = request[.ifRange]?.trimmingCharacters(in: .whitespaces) else { return true }
         if ifRange.hasPrefix("\"") { return ifRange == file.etag }
         return ifRange == file.lastModified
     }

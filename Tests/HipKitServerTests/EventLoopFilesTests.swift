@@ -1,0 +1,255 @@
+import Foundation
+import HTTPTypes
+import HipChatConnect
+import HummingbirdTesting
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+import Testing
+
+@testable import HipKitServer
+
+/// The build's files answered on the event loop: which requests are, that their answers are
+/// the responder's own, and that HTTP/1.1's order of answers holds when some requests go on
+/// to the responder.
+@Suite("Files answered on the event loop")
+struct EventLoopFilesTests {
+    /// The handler alone in a channel, on the fixture site. What it passes on comes out of
+    /// `readInbound`; what it answers, out of `readOutbound`.
+    private func withHandler(
+        _ configuration: (TestSite) -> ServerConfiguration = { $0.configuration() },
+        _ body: (EmbeddedChannel, TestSite) throws -> Void
+    ) throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let (server, store) = try site.server(configuration(site))
+        let (responder, _) = try server.makeResponder(store: store)
+        let channel = EmbeddedChannel(handler: EventLoopFiles(responder: responder, serverName: "hipkit"))
+        defer { _ = try? channel.finish() }
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try body(channel, site)
+    }
+
+    private func send(_ channel: EmbeddedChannel, _ head: HTTPRequest, body: ByteBuffer? = nil) throws {
+        try channel.writeInbound(HTTPRequestPart.head(head))
+        if let body { try channel.writeInbound(HTTPRequestPart.body(body)) }
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+    }
+
+    private func get(_ path: String, _ method: HTTPRequest.Method = .get, headers: HTTPFields = [:]) -> HTTPRequest {
+        HTTPRequest(method: method, scheme: nil, authority: "localhost", path: path, headerFields: headers)
+    }
+
+    /// The answer written, as (head, body bytes), or nil when nothing was.
+    private func answer(_ channel: EmbeddedChannel) throws -> (HTTPResponse, [UInt8])? {
+        guard case .head(let head) = try channel.readOutbound(as: HTTPResponsePart.self) else { return nil }
+        var bytes: [UInt8] = []
+        while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+            switch part {
+            case .head: Issue.record("a second head before the end")
+            case .body(let buffer): bytes += Array(buffer.readableBytesView)
+            case .end: return (head, bytes)
+            }
+        }
+        Issue.record("no end to the answer")
+        return (head, bytes)
+    }
+
+    @Test("a page in memory is answered here, with the responder's headers, a Date and the server's name")
+    func answersAPage() throws {
+        try withHandler { channel, site in
+            try send(channel, get("/index.html"))
+            #expect(try channel.readInbound(as: HTTPRequestPart.self) == nil, "passed on to the responder")
+            let (head, body) = try #require(try answer(channel))
+            #expect(head.status == .ok)
+            #expect(body == Array(try Data(contentsOf: site.dist.appendingPathComponent("index.html"))))
+            #expect(head.headerFields[.contentType] == "text/html; charset=utf-8")
+            #expect(head.headerFields[.contentLength] == String(body.count))
+            #expect(head.headerFields[.eTag] != nil)
+            #expect(head.headerFields[.server] == "hipkit")
+            let date = try #require(head.headerFields[.date].flatMap(HTTPDate.parse))
+            #expect(abs(date.timeIntervalSinceNow) < 5)
+            #expect(channel.isActive, "a kept-alive connection stays open")
+        }
+    }
+
+    @Test("HEAD gets the headers and no body; a view gets its frame policy; the descriptor its CORS")
+    func headViewsAndDescriptor() throws {
+        try withHandler { channel, _ in
+            try send(channel, get("/index.html", .head))
+            let (head, body) = try #require(try answer(channel))
+            #expect(head.status == .ok && body.isEmpty && head.headerFields[.contentLength] != "0")
+
+            try send(channel, get("/raise.html"))  // a dialog with "authentication": "none"
+            let (view, _) = try #require(try answer(channel))
+            #expect(view.headerFields[.contentSecurityPolicy]?.hasPrefix("frame-ancestors ") == true)
+
+            try send(channel, get("/atlassian-connect.json"))
+            let (descriptor, _) = try #require(try answer(channel))
+            #expect(descriptor.headerFields[.accessControlAllowOrigin] == "*")
+        }
+    }
+
+    @Test("conditional, ranged and gzip requests are answered as the responder answers them")
+    func conditionalRangedAndGzip() throws {
+        try withHandler { channel, _ in
+            try send(channel, get("/index.html"))
+            let (first, whole) = try #require(try answer(channel))
+            let etag = try #require(first.headerFields[.eTag])
+
+            try send(channel, get("/index.html", headers: [.ifNoneMatch: etag]))
+            let (notModified, empty) = try #require(try answer(channel))
+            #expect(notModified.status == .notModified && empty.isEmpty)
+
+            try send(channel, get("/index.html", headers: [.range: "bytes=2-9"]))
+            let (partial, part) = try #require(try answer(channel))
+            #expect(partial.status == .partialContent && part == Array(whole[2...9]))
+            #expect(partial.headerFields[.contentRange] == "bytes 2-9/\(whole.count)")
+
+            try send(channel, get("/index.html", headers: [.range: "bytes=\(whole.count + 5)-"]))
+            #expect(try #require(try answer(channel)).0.status == .rangeNotSatisfiable)
+
+            try send(channel, get("/index.html", headers: [.acceptEncoding: "gzip"]))
+            let (gzipped, compressed) = try #require(try answer(channel))
+            #expect(gzipped.headerFields[.contentEncoding] == "gzip")
+            #expect(compressed.prefix(2) == [0x1f, 0x8b] && compressed.count < whole.count)
+            #expect(gzipped.headerFields[.contentLength] == String(compressed.count))
+        }
+    }
+
+    @Test(
+        "what only the responder answers is passed on",
+        arguments: [
+            ("POST", "/index.html", false),  // not GET or HEAD
+            ("GET", "/index.html", true),  // a body
+            ("GET", "/incidents.html", false),  // a view that needs HipChat's JWT
+            ("GET", "/glances/incidents-glance.json", false),  // a glance query
+            ("GET", "/healthz", false),
+            ("GET", "/no-such-page.html", false),  // the 404 is the responder's
+            ("GET", "/%2e%2e/etc/passwd", false),  // refused by RequestPath
+            ("GET", "/installed", false),  // the install callback
+        ])
+    func passesOn(method: String, path: String, withBody: Bool) throws {
+        try withHandler { channel, _ in
+            var headers: HTTPFields = [:]
+            if withBody { headers[.contentLength] = "2" }
+            try send(
+                channel, get(path, HTTPRequest.Method(method)!, headers: headers),
+                body: withBody ? ByteBuffer(string: "{}") : nil)
+            guard case .head(let passed) = try channel.readInbound(as: HTTPRequestPart.self) else {
+                Issue.record("\(method) \(path) was not passed on")
+                return
+            }
+            #expect(passed.path == path)
+            if withBody {
+                #expect(try channel.readInbound(as: HTTPRequestPart.self) == .body(ByteBuffer(string: "{}")))
+            }
+            #expect(try channel.readInbound(as: HTTPRequestPart.self) == .end(nil))
+            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil, "answered here as well")
+        }
+    }
+
+    @Test("while a request passed on is unanswered, the ones after it are passed on too")
+    func answersKeepTheirOrder() throws {
+        try withHandler { channel, _ in
+            try send(channel, get("/healthz"))
+            try send(channel, get("/index.html"))
+            // Both went on: an answer made here would have gone out before the health check's.
+            #expect(try channel.readInbound(as: HTTPRequestPart.self).map(isHead) == true)
+            #expect(try channel.readInbound(as: HTTPRequestPart.self) == .end(nil))
+            #expect(try channel.readInbound(as: HTTPRequestPart.self).map(isHead) == true)
+            #expect(try channel.readInbound(as: HTTPRequestPart.self) == .end(nil))
+            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
+
+            // The responder answers both; then a page is answered here again.
+            for _ in 0..<2 {
+                try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+                try channel.writeOutbound(HTTPResponsePart.end(nil))
+            }
+            while try channel.readOutbound(as: HTTPResponsePart.self) != nil {}
+            try send(channel, get("/index.html"))
+            #expect(try channel.readInbound(as: HTTPRequestPart.self) == nil)
+            #expect(try answer(channel)?.0.status == .ok)
+        }
+    }
+
+    @Test("Connection: close closes the connection once the answer is out")
+    func connectionClose() throws {
+        try withHandler { channel, _ in
+            try send(channel, get("/index.html", headers: [.connection: "keep-alive, Close"]))
+            #expect(try answer(channel)?.0.status == .ok)
+            channel.embeddedEventLoop.run()
+            #expect(!channel.isActive)
+        }
+    }
+
+    private func isHead(_ part: HTTPRequestPart) -> Bool {
+        if case .head = part { true } else { false }
+    }
+
+    /// Over loopback, a live server's answers (the files answered on its event loops) match the
+    /// router's (every request through the responder), header for header and byte for byte.
+    @Test("a live server's file answers are the responder's")
+    func liveAnswersMatchTheResponder() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let requests: [(String, HTTPRequest.Method, HTTPFields)] = [
+            ("/index.html", .get, [:]),
+            ("/index.html", .head, [:]),
+            ("/index.html", .get, [.acceptEncoding: "gzip, deflate"]),
+            ("/index.html", .get, [.range: "bytes=-10"]),
+            ("/index.html", .get, [.ifModifiedSince: "Fri, 01 Jan 2100 00:00:00 GMT"]),
+            ("/raise.html", .get, [:]),
+            ("/atlassian-connect.json", .get, [:]),
+            ("/configure", .get, [:]),
+        ]
+        let expected: [Seen] = try await withServer(site) { client, _ in
+            var seen: [Seen] = []
+            for (path, method, headers) in requests {
+                seen.append(Self.strip(try await client.execute(uri: path, method: method, headers: headers)))
+            }
+            return seen
+        }
+        try await withLiveServer(site) { client, _, _ in
+            for ((path, method, headers), want) in zip(requests, expected) {
+                let got = Self.strip(try await client.execute(uri: path, method: method, headers: headers))
+                #expect(got.status == want.status, "\(method) \(path)")
+                #expect(got.headers == want.headers, "\(method) \(path)")
+                #expect(got.body == want.body, "\(method) \(path)")
+            }
+        }
+    }
+
+    typealias Seen = (status: HTTPResponse.Status, headers: HTTPFields, body: [UInt8])
+
+    /// An answer without what the router's test client leaves out or adds: `Date` and `Server`
+    /// (set by a running application only), and the `Content-Length: 0` Hummingbird puts on
+    /// every empty body, a 304's too, which RFC 9110 does not ask for (a 304's length would be
+    /// the 200's).
+    static func strip(_ response: TestResponse) -> Seen {
+        var headers = response.headers
+        headers[.date] = nil
+        headers[.server] = nil
+        if response.status == .notModified { headers[.contentLength] = nil }
+        return (response.status, headers, Array(response.body.readableBytesView))
+    }
+
+    @Test("over loopback, a page asked for behind a slower request comes after its answer")
+    func pipelinedAnswersKeepTheirOrder() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withLiveServer(site) { _, port, _ in
+            // An install POST (the responder's, on the concurrency pool: 400 for an empty object)
+            // and then a page, in one write: the page's answer must not overtake the install's.
+            let install = "{}"
+            let text = try await RawConnection.exchange(
+                port: port,
+                bytes: "POST /installed HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(install.utf8.count)\r\n\r\n\(install)"
+                    + "GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            // An answer's status line follows the one before's body directly.
+            let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["400", "200"], "\(text.prefix(600))")
+        }
+    }
+}
