@@ -17,7 +17,7 @@ struct EventLoopFilesTests {
     /// The handler alone in a channel, on the fixture site. What it passes on comes out of
     /// `readInbound`; what it answers, out of `readOutbound`.
     private func withHandler(
-        _ configuration: (TestSite) -> ServerConfiguration = { $0.configuration() },
+        _ configuration: (TestSite) -> ServerConfiguration = { $0.configuration(checkInterval: 60) },
         _ body: (EmbeddedChannel, TestSite) throws -> Void
     ) throws {
         let site = try TestSite()
@@ -173,6 +173,15 @@ struct EventLoopFilesTests {
         }
     }
 
+    @Test("a request that finds dist/ due a look for a new build goes on to the responder, which looks")
+    func dueLookIsPassedOn() throws {
+        try withHandler({ $0.configuration(checkInterval: 0) }) { channel, _ in
+            try send(channel, get("/index.html"))
+            #expect(try channel.readInbound(as: HTTPRequestPart.self).map(isHead) == true)
+            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
+        }
+    }
+
     @Test("Connection: close closes the connection once the answer is out")
     func connectionClose() throws {
         try withHandler { channel, _ in
@@ -210,7 +219,8 @@ struct EventLoopFilesTests {
             }
             return seen
         }
-        try await withLiveServer(site) { client, _, _ in
+        // Looks at dist/ once a minute: with a look due, requests go on to the responder.
+        try await withLiveServer(site, site.configuration(checkInterval: 60)) { client, _, _ in
             for ((path, method, headers), want) in zip(requests, expected) {
                 let got = Self.strip(try await client.execute(uri: path, method: method, headers: headers))
                 #expect(got.status == want.status, "\(method) \(path)")
@@ -238,7 +248,7 @@ struct EventLoopFilesTests {
     func pipelinedAnswersKeepTheirOrder() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try await withLiveServer(site) { _, port, _ in
+        try await withLiveServer(site, site.configuration(checkInterval: 60)) { _, port, _ in
             // An install POST (the responder's, on the concurrency pool: 400 for an empty object)
             // and then a page, in one write: the page's answer must not overtake the install's.
             let install = "{}"

@@ -17,8 +17,9 @@ import NIOHTTPTypes
 /// and ``StaticResponder/answer(_:to:cacheControl:extraHeaders:)`` — so only who writes it differs.
 ///
 /// Passed on instead: every method but GET and HEAD, requests with a body, views that need
-/// HipChat's token, files read from disk, and anything while the connection cannot take more
-/// output (Hummingbird's writer waits for it to drain; this handler would not).
+/// HipChat's token, files read from disk, anything while the connection cannot take more
+/// output (Hummingbird's writer waits for it to drain; this handler would not), and the request
+/// that finds `dist/` due a look for a new build (the event loop never waits for a disk).
 ///
 /// HTTP/1.1 answers leave in the order their requests came in. While a request passed on is
 /// unanswered, the requests after it are passed on too, so an answer made here never overtakes
@@ -93,9 +94,11 @@ final class EventLoopFiles: ChannelDuplexHandler, RemovableChannelHandler {
         let fields = head.headerFields
         if fields[.transferEncoding] != nil { return nil }
         if let length = fields[.contentLength], length != "0" { return nil }
+        // When `dist/` is due a look, the responder takes the request and makes it.
+        guard let build = responder.site.currentWithoutLooking() else { return nil }
         let uri = URI(target)
         guard let path = RequestPath.decode(uri.path),
-            case .file(let route) = responder.resolve(method: head.method, path: path, query: uri.query),
+            case .file(let route) = responder.resolve(method: head.method, path: path, query: uri.query, in: { build }),
             !route.tokenRequired, route.file.isInMemory,
             let answer = try? StaticResponder.answer(
                 route.file, to: head, cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)

@@ -57,6 +57,18 @@ final class SiteWatcher: Sendable {
         return reload(signature: signature, previous: snapshot)
     }
 
+    /// The build being served, or nil when it is time to look at `dist/` again.
+    ///
+    /// For the event loop's answers (``EventLoopFiles``), which must never wait for a disk: the
+    /// request that finds a look due goes on to the responder, whose ``current()`` makes it
+    /// (and reads a new build, when there is one) off the event loop.
+    func currentWithoutLooking() -> SiteSnapshot? {
+        let now = Date()
+        return state.withLock { state in
+            state.reloading || now.timeIntervalSince(state.lastCheck) < interval ? state.snapshot : nil
+        }
+    }
+
     /// Looks at `dist/` now instead of at the next interval: `hipkit dev` calls this right after
     /// writing a build, before telling the pages to reload.
     func refresh() {
