@@ -136,7 +136,8 @@ public struct HipKitServer: Sendable {
             server: HTTPServerBuilder { httpResponder in
                 let base = HTTP1Channel(responder: httpResponder, configuration: http1)
                 guard answersFilesOnEventLoop else { return base }
-                return FileAnsweringHTTP1Channel(base: base, serverResponder: responder, serverName: Self.serverName)
+                return EventLoopAnsweringHTTP1Channel(
+                    base: base, serverResponder: responder, serverName: Self.serverName)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),

@@ -5,7 +5,7 @@ import Hummingbird
 /// served (``ServerResponder/resolve(method:path:query:)``), before anything is read or checked.
 ///
 /// One function decides it for both ways a request is answered — Hummingbird's responder, and
-/// the event loop's own answers for the build's files (``EventLoopFiles``) — so the two can
+/// the event loop's own answers for the build's files (``EventLoopAnswers``) — so the two can
 /// never disagree about which paths are plain files.
 enum Route {
     case health

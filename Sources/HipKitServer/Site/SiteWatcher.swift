@@ -59,7 +59,7 @@ final class SiteWatcher: Sendable {
 
     /// The build being served, or nil when it is time to look at `dist/` again.
     ///
-    /// For the event loop's answers (``EventLoopFiles``), which must never wait for a disk: the
+    /// For the event loop's answers (``EventLoopAnswers``), which must never wait for a disk: the
     /// request that finds a look due goes on to the responder, whose ``current()`` makes it
     /// (and reads a new build, when there is one) off the event loop.
     func currentWithoutLooking() -> SiteSnapshot? {

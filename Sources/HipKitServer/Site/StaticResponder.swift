@@ -6,8 +6,8 @@ import _NIOFileSystem
 /// What a request for a ``StaticFile`` gets: status, headers, and the bytes to send.
 ///
 /// Made without suspending, from the request's head alone, so the same answer serves
-/// Hummingbird's responder and the event loop's own answers (``EventLoopFiles``).
-struct FileAnswer {
+/// Hummingbird's responder and the event loop's own answers (``EventLoopAnswers``).
+struct PreparedAnswer {
     enum Body {
         /// No body: HEAD, 304, 416.
         case none
@@ -51,7 +51,7 @@ struct StaticResponder: Sendable {
     /// own headers. Throws for methods other than GET and HEAD.
     static func answer(
         _ file: StaticFile, to head: HTTPRequest, cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
-    ) throws(APIError) -> FileAnswer {
+    ) throws(APIError) -> PreparedAnswer {
         guard head.method == .get || head.method == .head else {
             throw APIError(.methodNotAllowed, "files answer GET and HEAD", headers: [.allow: "GET, HEAD"])
         }
@@ -72,7 +72,7 @@ struct StaticResponder: Sendable {
             ] {
                 if let value = headers[name] { kept[name] = value }
             }
-            return FileAnswer(status: .notModified, headers: kept, body: .none)
+            return PreparedAnswer(status: .notModified, headers: kept, body: .none)
         }
 
         var range: ClosedRange<Int>?
@@ -83,7 +83,7 @@ struct StaticResponder: Sendable {
                 headers[.contentRange] = "bytes */\(file.size)"
                 headers[.contentType] = nil
                 headers[.contentLength] = "0"
-                return FileAnswer(status: .rangeNotSatisfiable, headers: headers, body: .none)
+                return PreparedAnswer(status: .rangeNotSatisfiable, headers: headers, body: .none)
             case .range(let r): range = r
             }
         }
@@ -93,7 +93,7 @@ struct StaticResponder: Sendable {
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)"
             headers[.contentLength] = String(range.count)
         }
-        if head.method == .head { return FileAnswer(status: status, headers: headers, body: .none) }
+        if head.method == .head { return PreparedAnswer(status: status, headers: headers, body: .none) }
 
         switch file.storage {
         case .memory(let buffer, let gzip):
@@ -105,9 +105,9 @@ struct StaticResponder: Sendable {
             } else {
                 body = buffer
             }
-            return FileAnswer(status: status, headers: headers, body: .bytes(body))
+            return PreparedAnswer(status: status, headers: headers, body: .bytes(body))
         case .disk(let path):
-            return FileAnswer(
+            return PreparedAnswer(
                 status: status, headers: headers, body: .disk(path: path, range: range ?? 0...max(0, file.size - 1)))
         }
     }

@@ -13,7 +13,7 @@ import Testing
 /// the responder's own, and that HTTP/1.1's order of answers holds when some requests go on
 /// to the responder.
 @Suite("Files answered on the event loop")
-struct EventLoopFilesTests {
+struct EventLoopAnswersTests {
     /// The handler alone in a channel, on the fixture site. What it passes on comes out of
     /// `readInbound`; what it answers, out of `readOutbound`.
     private func withHandler(
@@ -24,7 +24,7 @@ struct EventLoopFilesTests {
         defer { site.remove() }
         let (server, store) = try site.server(configuration(site))
         let (responder, _) = try server.makeResponder(store: store)
-        let channel = EmbeddedChannel(handler: EventLoopFiles(responder: responder, serverName: "hipkit"))
+        let channel = EmbeddedChannel(handler: EventLoopAnswers(responder: responder, serverName: "hipkit"))
         defer { _ = try? channel.finish() }
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try body(channel, site)

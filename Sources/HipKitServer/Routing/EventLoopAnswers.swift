@@ -24,7 +24,7 @@ import NIOHTTPTypes
 /// HTTP/1.1 answers leave in the order their requests came in. While a request passed on is
 /// unanswered, the requests after it are passed on too, so an answer made here never overtakes
 /// one Hummingbird is still making.
-final class EventLoopFiles: ChannelDuplexHandler, RemovableChannelHandler {
+final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -38,7 +38,7 @@ final class EventLoopFiles: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private struct Pending {
-        var answer: FileAnswer
+        var answer: PreparedAnswer
         var method: HTTPRequest.Method
         var path: String
         var start: ContinuousClock.Instant
@@ -150,10 +150,10 @@ private struct DateField {
     }
 }
 
-/// Hummingbird's HTTP/1.1 channel with ``EventLoopFiles`` placed last before the responder,
+/// Hummingbird's HTTP/1.1 channel with ``EventLoopAnswers`` placed last before the responder,
 /// after Hummingbird's connection state handler, so that handler counts the answers given
 /// here (its idle timeout and graceful shutdown rely on the count).
-struct FileAnsweringHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+struct EventLoopAnsweringHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
@@ -167,7 +167,7 @@ struct FileAnsweringHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             let pipeline = channel.pipeline.syncOperations
             let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
             try pipeline.addHandler(
-                EventLoopFiles(responder: serverResponder, serverName: serverName), position: .after(state))
+                EventLoopAnswers(responder: serverResponder, serverName: serverName), position: .after(state))
             return value
         }
     }
