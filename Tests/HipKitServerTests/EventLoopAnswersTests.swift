@@ -9,10 +9,10 @@ import Testing
 
 @testable import HipKitServer
 
-/// The build's files answered on the event loop: which requests are, that their answers are
-/// the responder's own, and that HTTP/1.1's order of answers holds when some requests go on
+/// The build's files and glance queries answered on the event loop: which requests are, that
+/// their answers are the responder's own, and that HTTP/1.1's order of answers holds when some requests go on
 /// to the responder.
-@Suite("Files answered on the event loop")
+@Suite("Answers made on the event loop")
 struct EventLoopAnswersTests {
     /// The handler alone in a channel, on the fixture site. What it passes on comes out of
     /// `readInbound`; what it answers, out of `readOutbound`.
@@ -28,6 +28,21 @@ struct EventLoopAnswersTests {
         defer { _ = try? channel.finish() }
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try body(channel, site)
+    }
+
+    /// The handler on the fixture site with the planted store, for glance queries.
+    private func withHandlerAndStore(
+        _ body: (EmbeddedChannel, ServerResponder, SQLiteStore) async throws -> Void
+    ) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let (server, store) = try site.server(site.configuration(checkInterval: 60))
+        try await StoreSnapshot.plant(store)
+        let (responder, _) = try server.makeResponder(store: store)
+        let channel = EmbeddedChannel(handler: EventLoopAnswers(responder: responder, serverName: "hipkit"))
+        defer { _ = try? channel.finish() }
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try await body(channel, responder, store)
     }
 
     private func send(_ channel: EmbeddedChannel, _ head: HTTPRequest, body: ByteBuffer? = nil) throws {
@@ -173,6 +188,38 @@ struct EventLoopAnswersTests {
         }
     }
 
+    @Test("a glance query is answered here once its token, installation and data are held in memory, until a write")
+    func keptGlanceQueries() async throws {
+        try await withHandlerAndStore { channel, responder, store in
+            let token = try await Tokens.mint(room: 42)
+            let query = get("/glances/incidents-glance.json", headers: [.authorization: "JWT \(token)"])
+            // A token not seen before: its signature is checked by the responder.
+            try send(channel, query)
+            #expect(try channel.readInbound(as: HTTPRequestPart.self).map(isHead) == true)
+            _ = try channel.readInbound(as: HTTPRequestPart.self)
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+            while try channel.readOutbound(as: HTTPResponsePart.self) != nil {}
+
+            // What the responder's answer reads, it keeps: the token, the installation, the room's data.
+            _ = try await responder.verifier.verify(token)
+            #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+            try send(channel, query)
+            #expect(try channel.readInbound(as: HTTPRequestPart.self) == nil)
+            let (head, body) = try #require(try answer(channel))
+            #expect(head.status == .ok && head.headerFields[.accessControlAllowOrigin] == "*")
+            #expect(JSONNode.parse(Data(body))?["label"]?["value"]?.stringValue == "<b>2</b> in 42")
+
+            // A write empties what the store keeps: the next query reads it again, off the event loop.
+            try await store.putGlanceData(
+                .object(["label": .object(["type": .string("html"), "value": .string("<b>3</b> in 42")])]),
+                key: "incidents-glance", room: 42)
+            try send(channel, query)
+            #expect(try channel.readInbound(as: HTTPRequestPart.self).map(isHead) == true)
+            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
+        }
+    }
+
     @Test("a request that finds dist/ due a look for a new build goes on to the responder, which looks")
     func dueLookIsPassedOn() throws {
         try withHandler({ $0.configuration(checkInterval: 0) }) { channel, _ in
@@ -202,6 +249,7 @@ struct EventLoopAnswersTests {
     func liveAnswersMatchTheResponder() async throws {
         let site = try TestSite()
         defer { site.remove() }
+        let jwt: HTTPFields = [.authorization: "JWT \(try await Tokens.mint(room: 42))"]
         let requests: [(String, HTTPRequest.Method, HTTPFields)] = [
             ("/index.html", .get, [:]),
             ("/index.html", .head, [:]),
@@ -211,8 +259,12 @@ struct EventLoopAnswersTests {
             ("/raise.html", .get, [:]),
             ("/atlassian-connect.json", .get, [:]),
             ("/configure", .get, [:]),
+            // The first is the responder's, on both; the next ones are answered from memory.
+            ("/glances/incidents-glance.json", .get, jwt),
+            ("/glances/incidents-glance.json", .get, jwt),
+            ("/glances/incidents-glance.json", .head, jwt),
         ]
-        let expected: [Seen] = try await withServer(site) { client, _ in
+        let expected: [Seen] = try await withServer(site, setup: { try await StoreSnapshot.plant($0) }) { client, _ in
             var seen: [Seen] = []
             for (path, method, headers) in requests {
                 seen.append(Self.strip(try await client.execute(uri: path, method: method, headers: headers)))

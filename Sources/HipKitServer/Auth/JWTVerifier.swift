@@ -23,10 +23,15 @@ struct JWTVerifier: Sendable {
     /// The token of a request: the `Authorization: JWT` header, else the `signed_request`
     /// query parameter.
     static func token(in request: Request) -> String? {
-        if let authorization = request.headers[.authorization], let token = jwtCredentials(authorization) {
+        token(headers: request.headers, query: request.uri.query)
+    }
+
+    /// The token of a request with these headers and query.
+    static func token(headers: HTTPFields, query: String?) -> String? {
+        if let authorization = headers[.authorization], let token = jwtCredentials(authorization) {
             return token
         }
-        return RequestPath.queryParameter("signed_request", in: request.uri.query)
+        return RequestPath.queryParameter("signed_request", in: query)
     }
 
     /// What follows the scheme of an `Authorization` value whose scheme is `JWT` (in any case),
@@ -100,6 +105,20 @@ struct JWTVerifier: Sendable {
         } catch {
             throw APIError(.internalServerError, "the installation store cannot be read")
         }
+    }
+
+    /// The check of a token whose signature was checked before, made from memory alone: its
+    /// installation kept by the store (``StoreReads/keptInstallation(oauthId:)``) with the
+    /// secret that checked it, and its times. Nil when that cannot tell — a new token, an
+    /// installation the store would have to read, or a refusal — and ``check(_:)-(Request)``
+    /// then makes the whole check. Never waits, so the event loop may ask.
+    func checkKept(_ token: String) -> (token: VerifiedToken, reads: any StoreReads)? {
+        guard let known = signed.lookup(token), let reads = try? store.reads(),
+            case .some(let installation?) = reads.keptInstallation(oauthId: known.issuer),
+            installation.oauthSecret == known.secret,
+            let verified = try? checkTimes(known.claims, installation: installation)
+        else { return nil }
+        return (verified, reads)
     }
 
     private func check(_ token: String) async throws(APIError) -> (token: VerifiedToken, reads: any StoreReads) {

@@ -60,6 +60,36 @@ struct GlanceQueryHandler: Sendable {
         }
     }
 
+    /// The answer to a GET or HEAD made from memory alone: a token checked before
+    /// (``JWTVerifier/checkKept(_:)``) and the glance's data kept by the store. Nil when the
+    /// store would have to be read, or the answer is a refusal; ``handle(_:request:)`` then
+    /// answers. Never waits, so the event loop may ask.
+    func keptAnswer(_ glance: SiteSnapshot.Glance, to head: HTTPRequest, query: String?) -> PreparedAnswer? {
+        guard head.method == .get || head.method == .head,
+            let token = JWTVerifier.token(headers: head.headerFields, query: query), !token.isEmpty,
+            let (verified, reads) = verifier.checkKept(token),
+            case .some(let (data, room)?) = keptLatest(glance, room: verified.roomId, reads: reads)
+        else { return nil }
+        let body = bodies.body(of: data, for: AnswerBodies.Key(glance: glance.key, room: room))
+        var headers = Self.answerHeaders
+        headers[.contentLength] = String(body.readableBytes)
+        return PreparedAnswer(status: .ok, headers: headers, body: head.method == .head ? .none : .bytes(body))
+    }
+
+    /// ``latest(_:key:room:reads:)`` from what the store keeps in memory; nil when it keeps too
+    /// little to tell.
+    private func keptLatest(_ glance: SiteSnapshot.Glance, room: Int?, reads: any StoreReads)
+        -> (JSONNode, room: Int?)??
+    {
+        if let room {
+            guard let data = reads.keptGlanceData(key: glance.key, room: room) else { return nil }
+            if let data { return (data, room) }
+        }
+        guard let data = reads.keptGlanceData(key: glance.key, room: nil) else { return nil }
+        if let data { return (data, nil) }
+        return .some(glance.staticData.map { ($0, nil) })
+    }
+
     /// The data to answer with, and where it comes from: the room's data, the add-on-wide data
     /// (`room` nil), or the build's static data (`room` nil too: it is never both). Read with the
     /// same store reads as the token was checked with, so the store is asked for its version once.

@@ -6,18 +6,22 @@ import Logging
 import NIOCore
 import NIOHTTPTypes
 
-/// Answers GET and HEAD for the build's files held in memory right on the connection's event
-/// loop, and passes every other request on to Hummingbird's responder (``ServerResponder``).
+/// Answers GET and HEAD for the build's files held in memory, and glance queries whose token,
+/// installation and data are all held in memory, right on the connection's event loop; passes
+/// every other request on to Hummingbird's responder (``ServerResponder``).
 ///
 /// Through Hummingbird, each answer goes from the event loop to a task on Swift's concurrency
 /// pool and back: the request through an async sequence, the answer through an async writer.
 /// For a file already in memory that hop was most of the cost: answered here, a 5 KB page
 /// went from 59k to 84k–107k requests a second (`wrk -t2 -c32`, two cores). What to answer
-/// is decided by the same code as Hummingbird's path — ``ServerResponder/resolve(method:path:query:)``
-/// and ``StaticResponder/answer(_:to:cacheControl:extraHeaders:)`` — so only who writes it differs.
+/// is decided by the same code as Hummingbird's path — ``ServerResponder/resolve(method:path:query:in:)``,
+/// ``StaticResponder/answer(_:to:cacheControl:extraHeaders:)``, and for glances
+/// ``GlanceQueryHandler/keptAnswer(_:to:query:)`` with the verifier's and the store's own
+/// memory — so only who writes it differs.
 ///
 /// Passed on instead: every method but GET and HEAD, requests with a body, views that need
-/// HipChat's token, files read from disk, anything while the connection cannot take more
+/// HipChat's token, files read from disk, a glance query that needs a read of the store or a
+/// signature check (a token not seen before) or is refused, anything while the connection cannot take more
 /// output (Hummingbird's writer waits for it to drain; this handler would not), and the request
 /// that finds `dist/` due a look for a new build (the event loop never waits for a disk).
 ///
@@ -97,12 +101,18 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         // When `dist/` is due a look, the responder takes the request and makes it.
         guard let build = responder.site.currentWithoutLooking() else { return nil }
         let uri = URI(target)
-        guard let path = RequestPath.decode(uri.path),
-            case .file(let route) = responder.resolve(method: head.method, path: path, query: uri.query, in: { build }),
-            !route.tokenRequired, route.file.isInMemory,
-            let answer = try? StaticResponder.answer(
+        guard let path = RequestPath.decode(uri.path) else { return nil }
+        let answer: PreparedAnswer?
+        switch responder.resolve(method: head.method, path: path, query: uri.query, in: { build }) {
+        case .file(let route) where !route.tokenRequired && route.file.isInMemory:
+            answer = try? StaticResponder.answer(
                 route.file, to: head, cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
-        else { return nil }
+        case .glance(let glance):
+            answer = responder.glances.keptAnswer(glance, to: head, query: uri.query)
+        default:
+            answer = nil
+        }
+        guard let answer else { return nil }
         return Pending(
             answer: answer, method: head.method, path: uri.path, start: .now,
             closeAfter: fields[.connection].map(Self.saysClose) ?? false)

@@ -70,6 +70,16 @@ public protocol InstallationStore: Sendable {
 public protocol StoreReads: Sendable {
     func installation(oauthId: String) async throws -> Installation?
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
+    /// What ``installation(oauthId:)`` would give, when the store holds it in memory at this
+    /// version; nil when only a read can tell. Never waits, so the event loop may ask.
+    func keptInstallation(oauthId: String) -> Installation??
+    /// What ``glanceData(key:room:)`` would give, when held in memory; nil when only a read can tell.
+    func keptGlanceData(key: String, room: Int?) -> JSONNode??
+}
+
+extension StoreReads {
+    public func keptInstallation(oauthId: String) -> Installation?? { nil }
+    public func keptGlanceData(key: String, room: Int?) -> JSONNode?? { nil }
 }
 
 extension InstallationStore {

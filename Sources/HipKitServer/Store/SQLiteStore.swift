@@ -246,6 +246,14 @@ public final class SQLiteStore: InstallationStore {
         func glanceData(key: String, room: Int?) async throws -> JSONNode? {
             try await store.glanceData(key: key, room: room, at: version)
         }
+
+        func keptInstallation(oauthId: String) -> Installation?? {
+            store.installationReads.kept(oauthId, at: version)
+        }
+
+        func keptGlanceData(key: String, room: Int?) -> JSONNode?? {
+            store.glanceReads.kept(GlanceDataKey(key: key, room: room), at: version)
+        }
     }
 
     private func installation(oauthId: String, at version: Int64) async throws -> Installation? {

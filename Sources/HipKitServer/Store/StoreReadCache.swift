@@ -68,6 +68,12 @@ final class StoreReadCache<Key: Hashable & Sendable, Value: Sendable>: Sendable 
         }
     }
 
+    /// The value kept for `key` at `version`, if any: ``lookup(_:at:)`` without the ticket.
+    func kept(_ key: Key, at version: Int64) -> Value? {
+        if case .kept(let value) = lookup(key, at: version) { return value }
+        return nil
+    }
+
     func store(_ value: Value, for key: Key, ticket: Int) {
         state.withLock { state in
             guard state.epoch == ticket else { return }
