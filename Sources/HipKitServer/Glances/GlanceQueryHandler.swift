@@ -146,13 +146,24 @@ extension JSONNode {
         case (.double(let a), .double(let b)): return a.bitPattern == b.bitPattern
         case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.array(let a), .array(let b)):
+            if Self.shareStorage(a, b) { return true }
             return a.count == b.count && zip(a, b).allSatisfy { $0.isSameText(as: $1) }
         case (.object(let a), .object(let b)):
+            if Self.shareStorage(a, b) { return true }
             return a.count == b.count
                 && zip(a, b).allSatisfy {
                     $0.name.utf8.elementsEqual($1.name.utf8) && $0.value.isSameText(as: $1.value)
                 }
         default: return false
+        }
+    }
+
+    /// Whether two arrays are copies of one: the same storage, so the same elements. The store
+    /// hands out copies of the data it keeps, so a glance asked for again is told the same in
+    /// one comparison instead of a walk over its tree (a twentieth of a glance query).
+    private static func shareStorage<Element>(_ a: [Element], _ b: [Element]) -> Bool {
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress && x.count == y.count }
         }
     }
 }
