@@ -115,6 +115,13 @@ public struct HipKitServer: Sendable {
     /// The application on `store`, which it closes when it stops.
     public func makeApplication(store: any InstallationStore) throws -> some ApplicationProtocol {
         let (responder, pusher) = try makeResponder(store: store)
+        return makeApplication(responder: responder, pusher: pusher, store: store)
+    }
+
+    /// The application around a responder of ``makeResponder(store:)``.
+    func makeApplication(responder: ServerResponder, pusher: PushOutboxService, store: any InstallationStore)
+        -> some ApplicationProtocol
+    {
         dev?.onSiteChange { [site = responder.site] in site.refresh() }
         if !configuration.viewsRequireToken {
             logger.warning("views open without HipChat's token (--no-auth): for designing views locally only")

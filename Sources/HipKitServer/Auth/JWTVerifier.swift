@@ -113,7 +113,7 @@ struct JWTVerifier: Sendable {
     /// installation the store would have to read, or a refusal — and ``check(_:)-(Request)``
     /// then makes the whole check. Never waits, so the event loop may ask.
     func checkKept(_ token: String) -> (token: VerifiedToken, reads: any StoreReads)? {
-        guard let known = signed.lookup(token), let reads = try? store.reads(),
+        guard let known = signed.lookup(token), let reads = store.readsWithoutWaiting(),
             case .some(let installation?) = reads.keptInstallation(oauthId: known.issuer),
             installation.oauthSecret == known.secret,
             let verified = try? checkTimes(known.claims, installation: installation)

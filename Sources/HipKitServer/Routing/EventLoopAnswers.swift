@@ -25,6 +25,10 @@ import NIOHTTPTypes
 /// output (Hummingbird's writer waits for it to drain; this handler would not), and the request
 /// that finds `dist/` due a look for a new build (the event loop never waits for a disk).
 ///
+/// The log line of an answer made here is written here, as the responder writes its own: a
+/// standard error that cannot take it (a stalled reader) holds this event loop, as it holds
+/// the concurrency pool's threads for the responder's answers.
+///
 /// HTTP/1.1 answers leave in the order their requests came in. While a request passed on is
 /// unanswered, the requests after it are passed on too, so an answer made here never overtakes
 /// one Hummingbird is still making.
@@ -39,6 +43,9 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         case passing
         /// Reading a request answered here; the answer goes out when its end is in.
         case answering(Pending)
+        /// An answer made here closed the connection: what the client sent after is ignored,
+        /// as RFC 9112 says.
+        case closed
     }
 
     private struct Pending {
@@ -54,6 +61,10 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = State.passing
     /// Requests passed on to Hummingbird whose answer has not been written in full.
     private var unanswered = 0
+    /// A request passed on asked to close the connection: every request after it is passed on
+    /// too, so none is answered here while Hummingbird closes (or, for a `Connection` value
+    /// other than exactly `close`, answers it).
+    private var passedOnClose = false
     private var date = DateField()
 
     init(responder: ServerResponder, serverName: String?) {
@@ -62,13 +73,15 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .closed = state { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if unanswered == 0, context.channel.isWritable, let pending = answer(head) {
+            if unanswered == 0, !passedOnClose, context.channel.isWritable, let pending = answer(head) {
                 state = .answering(pending)
                 return
             }
             unanswered += 1
+            if let connection = head.headerFields[.connection], Self.saysClose(connection) { passedOnClose = true }
             state = .passing
             context.fireChannelRead(data)
         case .body:
@@ -80,7 +93,7 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(data)
                 return
             }
-            state = .passing
+            state = pending.closeAfter ? .closed : .passing
             write(pending, context: context)
         }
     }
@@ -134,6 +147,7 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
+        responder.answeredOnEventLoop.add(1, ordering: .relaxed)
         responder.log(
             method: pending.method, path: pending.path, status: pending.answer.status, start: pending.start,
             failure: nil)

@@ -2,6 +2,7 @@ import Foundation
 import HipChatConnect
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Every request goes through here: one log line, the body limit, then the route.
 ///
@@ -33,6 +34,9 @@ final class ServerResponder: HTTPResponder, Sendable {
     let logger: Logger
     /// What every view's answer adds: the hosts that may frame it.
     let viewHeaders: HTTPFields
+    /// How many answers ``EventLoopAnswers`` made, for tests and diagnostics: they are logged
+    /// exactly as the responder's own.
+    let answeredOnEventLoop = Atomic<Int>(0)
 
     init(
         configuration: ServerConfiguration, site: SiteWatcher, verifier: JWTVerifier,

@@ -29,6 +29,8 @@ public protocol InstallationStore: Sendable {
     /// every write committed before this call. A store that keeps those reads in memory checks
     /// here, once per request, whether anything else has changed it, rather than once per read.
     func reads() throws -> any StoreReads
+    /// ``reads()`` for the event loop: nil rather than wait for anything (a lock, the database).
+    func readsWithoutWaiting() -> (any StoreReads)?
     /// Queues a room notification (HipChat's notification body) for every installation covering
     /// `room` — or only `oauthId`'s, when given and it covers the room — in one transaction:
     /// acknowledged means it will be delivered, through the outbox.
@@ -85,6 +87,9 @@ extension StoreReads {
 extension InstallationStore {
     /// Reads that are the store's own, for a store with nothing to check once per request.
     public func reads() throws -> any StoreReads { DirectReads(store: self) }
+    /// Reads for the event loop: like ``reads()``, but nil rather than wait for anything.
+    /// A store that keeps nothing in memory has nothing to offer there.
+    public func readsWithoutWaiting() -> (any StoreReads)? { nil }
     /// ``queueNotification(_:room:through:)`` for every installation covering `room`.
     func queueNotification(_ body: JSONNode, room: Int) async throws -> QueuedPushes {
         try await queueNotification(body, room: room, through: nil)

@@ -27,6 +27,8 @@ final class SQLiteCommits: Sendable {
     }
 
     private let connection: Mutex<Connection?>
+    /// Milliseconds ``current()`` waits for a lock held elsewhere.
+    private static let busyTimeout: Int32 = 5000
 
     init(path: String) throws {
         var db: OpaquePointer?
@@ -36,7 +38,7 @@ final class SQLiteCommits: Sendable {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot open \(path)")
         }
         // As the pool's connections wait for a lock held by a writer elsewhere.
-        sqlite3_busy_timeout(db, 5000)
+        sqlite3_busy_timeout(db, Self.busyTimeout)
         var statement: OpaquePointer?
         code = sqlite3_prepare_v3(db, "PRAGMA data_version", -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else {
@@ -61,6 +63,23 @@ final class SQLiteCommits: Sendable {
             return .success(sqlite3_column_int64(connection.statement, 0))
         }
         return try result.get()
+    }
+
+    /// ``current()`` when it can be had at once: nil when another thread is asking, or SQLite
+    /// would have to wait for a lock (recovery after a crash, a writer holding the file
+    /// exclusively), which ``current()`` waits up to five seconds for.
+    func currentWithoutWaiting() -> Int64? {
+        let version: Int64?? = connection.withLockIfAvailable { connection -> Int64? in
+            guard let connection else { return nil }
+            sqlite3_busy_timeout(connection.db, 0)
+            defer {
+                sqlite3_reset(connection.statement)
+                sqlite3_busy_timeout(connection.db, Self.busyTimeout)
+            }
+            guard sqlite3_step(connection.statement) == SQLITE_ROW else { return nil }
+            return sqlite3_column_int64(connection.statement, 0)
+        }
+        return version ?? nil
     }
 
     func close() {

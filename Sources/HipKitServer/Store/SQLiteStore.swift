@@ -235,6 +235,12 @@ public final class SQLiteStore: InstallationStore {
         Reads(store: self, version: try commits.current())
     }
 
+    /// ``reads()`` when the file's version can be had at once
+    /// (``SQLiteCommits/currentWithoutWaiting()``).
+    public func readsWithoutWaiting() -> (any StoreReads)? {
+        commits.currentWithoutWaiting().map { Reads(store: self, version: $0) }
+    }
+
     private struct Reads: StoreReads {
         let store: SQLiteStore
         let version: Int64
