@@ -304,9 +304,10 @@ struct EventLoopAnswersTests {
     /// the answers made on the event loop). It looks at dist/ once a minute: with a look due,
     /// requests go on to the responder.
     private func withLive<T: Sendable>(
-        _ site: TestSite, _ body: @Sendable (any TestClientProtocol, Int, ServerResponder) async throws -> T
+        _ site: TestSite, checkInterval: TimeInterval = 60,
+        _ body: @Sendable (any TestClientProtocol, Int, ServerResponder) async throws -> T
     ) async throws -> T {
-        let (server, store) = try site.server(site.configuration(checkInterval: 60))
+        let (server, store) = try site.server(site.configuration(checkInterval: checkInterval))
         try await StoreSnapshot.plant(store)
         let (responder, pusher) = try server.makeResponder(store: store)
         return try await server.makeApplication(responder: responder, pusher: pusher, store: store).test(.live) {
@@ -326,6 +327,28 @@ struct EventLoopAnswersTests {
         headers[.server] = nil
         if response.status == .notModified { headers[.contentLength] = nil }
         return (response.status, headers, Array(response.body.readableBytesView))
+    }
+
+    @Test("a new build is read by the responder when a look is due, then served from the event loop")
+    func newBuildReachesTheEventLoop() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        // A look every 2 s: the request after the pause finds one due, and the one right after
+        // it (well within 2 s, even on a loaded machine) does not.
+        try await withLive(site, checkInterval: 2) { client, _, responder in
+            #expect(try await client.execute(uri: "/help/faq.html", method: .get).text.contains("Ask in the room."))
+            try Data("<h1>FAQ</h1><p>Rebuilt.</p>".utf8).write(to: site.dist.appendingPathComponent("help/faq.html"))
+            // What `hipkit build` changes with every build: the descriptor, which the look checks.
+            let descriptor = site.dist.appendingPathComponent("atlassian-connect.json")
+            try Data(try Data(contentsOf: descriptor) + Data("\n".utf8)).write(to: descriptor)
+            try await Task.sleep(for: .milliseconds(2200))
+            let before = responder.answeredOnEventLoop.load(ordering: .relaxed)
+            #expect(try await client.execute(uri: "/help/faq.html", method: .get).text.contains("Rebuilt."))
+            #expect(
+                responder.answeredOnEventLoop.load(ordering: .relaxed) == before, "the look was made on the event loop")
+            #expect(try await client.execute(uri: "/help/faq.html", method: .get).text.contains("Rebuilt."))
+            #expect(responder.answeredOnEventLoop.load(ordering: .relaxed) == before + 1)
+        }
     }
 
     @Test("over loopback, a page asked for behind a slower request comes after its answer")

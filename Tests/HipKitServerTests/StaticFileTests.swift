@@ -302,7 +302,8 @@ struct StaticFileTests {
     func rebuild() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        try await withServer(site) { client, _ in
+        // Looking at dist/ on every request, as the other tests' once a minute would not.
+        try await withServer(site, site.configuration(checkInterval: 0)) { client, _ in
             let before = try await client.execute(uri: "/help/faq.html", method: .get)
             #expect(before.text.contains("Ask in the room."))
 

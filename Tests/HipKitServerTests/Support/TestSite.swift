@@ -28,9 +28,13 @@ struct TestSite {
         try? FileManager.default.removeItem(at: root)
     }
 
+    /// The server's configuration for the site. It looks at `dist/` for a new build once a
+    /// minute: with a look due on every request (`checkInterval: 0`), live servers would pass
+    /// every request on to the responder, and the answers made on the event loop — what
+    /// `hipkit serve` gives most requests — would go untested.
     func configuration(
         adminToken: String? = nil, trustedHosts: [TrustedHost] = [TrustedHost.hipchatCloud],
-        verifyInstalls: Bool = true, checkInterval: TimeInterval = 0
+        verifyInstalls: Bool = true, checkInterval: TimeInterval = 60
     ) -> ServerConfiguration {
         ServerConfiguration(
             distDirectory: dist, host: "127.0.0.1", port: 0, dataDirectory: data, trustedHosts: trustedHosts,
