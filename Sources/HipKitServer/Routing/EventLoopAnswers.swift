@@ -116,7 +116,7 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         let uri = URI(target)
         guard let path = RequestPath.decode(uri.path) else { return nil }
         let answer: PreparedAnswer?
-        switch responder.resolve(method: head.method, path: path, query: uri.query, in: { build }) {
+        switch responder.resolve(method: head.method, path: path, query: uri.query, in: build) {
         case .file(let route) where !route.tokenRequired && route.file.isInMemory:
             answer = try? StaticResponder.answer(
                 route.file, to: head, cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)

@@ -2,11 +2,12 @@ import HipChatConnect
 import Hummingbird
 
 /// What a request names, worked out from its method, path and query and the build being
-/// served (``ServerResponder/resolve(method:path:query:)``), before anything is read or checked.
+/// served (``ServerResponder/resolve(method:path:query:in:)``), before anything is read or
+/// checked.
 ///
 /// One function decides it for both ways a request is answered — Hummingbird's responder, and
-/// the event loop's own answers for the build's files (``EventLoopAnswers``) — so the two can
-/// never disagree about which paths are plain files.
+/// the event loop's own answers for files and glance queries (``EventLoopAnswers``) — so the two
+/// can never disagree about what a path names.
 enum Route {
     case health
     case dev(DevRoutes)

@@ -116,13 +116,11 @@ final class ServerResponder: HTTPResponder, Sendable {
     /// What `method`, the decoded `path` and `query` name in `build` (by default the build
     /// being served, ``SiteWatcher/current()``). Only ``Route/admin(_:_:)`` and what follows it
     /// look at the build, which is taken once and only then.
-    func resolve(
-        method: HTTPRequest.Method, path: String, query: String?, in build: (() -> SiteSnapshot)? = nil
-    ) -> Route {
+    func resolve(method: HTTPRequest.Method, path: String, query: String?, in build: SiteSnapshot? = nil) -> Route {
         if path == "/healthz" { return .health }
         if let dev, path.hasPrefix(DevRoutes.prefix) { return .dev(dev) }
         if let hipchat, LocalHipChatRoutes.claims(path) { return .localHipChat(hipchat) }
-        let snapshot = build?() ?? site.current()
+        let snapshot = build ?? site.current()
         if let admin, AdminHandler.claims(path) { return .admin(admin, snapshot) }
 
         let routes = snapshot.routes

@@ -38,9 +38,7 @@ final class SiteWatcher: Sendable {
     func current() -> SiteSnapshot {
         let now = Date()
         let (snapshot, due): (SiteSnapshot, Bool) = state.withLock { state in
-            guard !state.reloading, now.timeIntervalSince(state.lastCheck) >= interval else {
-                return (state.snapshot, false)
-            }
+            guard isLookDue(state, now: now) else { return (state.snapshot, false) }
             state.lastCheck = now
             return (state.snapshot, true)
         }
@@ -65,8 +63,14 @@ final class SiteWatcher: Sendable {
     func currentWithoutLooking() -> SiteSnapshot? {
         let now = Date()
         return state.withLock { state in
-            state.reloading || now.timeIntervalSince(state.lastCheck) < interval ? state.snapshot : nil
+            isLookDue(state, now: now) ? nil : state.snapshot
         }
+    }
+
+    /// Whether a request at `now` should look at `dist/`: the interval has passed, and no other
+    /// request is reading a new build.
+    private func isLookDue(_ state: State, now: Date) -> Bool {
+        !state.reloading && now.timeIntervalSince(state.lastCheck) >= interval
     }
 
     /// Looks at `dist/` now instead of at the next interval: `hipkit dev` calls this right after

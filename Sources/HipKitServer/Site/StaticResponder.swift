@@ -3,24 +3,6 @@ import HipChatConnect
 import Hummingbird
 import _NIOFileSystem
 
-/// What a request for a ``StaticFile`` gets: status, headers, and the bytes to send.
-///
-/// Made without suspending, from the request's head alone, so the same answer serves
-/// Hummingbird's responder and the event loop's own answers (``EventLoopAnswers``).
-struct PreparedAnswer {
-    enum Body {
-        /// No body: HEAD, 304, 416.
-        case none
-        case bytes(ByteBuffer)
-        /// A range of a file on disk, read as the connection takes it.
-        case disk(path: String, range: ClosedRange<Int>)
-    }
-
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
-    var body: Body
-}
-
 /// Answers GET and HEAD for one ``StaticFile``: conditional requests (`If-None-Match`,
 /// `If-Modified-Since` → 304), single byte ranges (206, or 416 when unsatisfiable; `If-Range`
 /// honoured), and the prepared gzip when the client accepts it and asked for no range.

@@ -52,15 +52,7 @@ final class SQLiteCommits: Sendable {
     func current() throws -> Int64 {
         let result: Result<Int64, DatabaseError> = connection.withLock { connection in
             guard let connection else { return .failure(DatabaseError(message: "the store is closed")) }
-            defer { sqlite3_reset(connection.statement) }
-            let code = sqlite3_step(connection.statement)
-            guard code == SQLITE_ROW else {
-                return .failure(
-                    DatabaseError(
-                        resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection.db)))
-                )
-            }
-            return .success(sqlite3_column_int64(connection.statement, 0))
+            return Self.step(connection)
         }
         return try result.get()
     }
@@ -69,17 +61,25 @@ final class SQLiteCommits: Sendable {
     /// would have to wait for a lock (recovery after a crash, a writer holding the file
     /// exclusively), which ``current()`` waits up to five seconds for.
     func currentWithoutWaiting() -> Int64? {
-        let version: Int64?? = connection.withLockIfAvailable { connection -> Int64? in
+        let result = connection.withLockIfAvailable { connection -> Result<Int64, DatabaseError>? in
             guard let connection else { return nil }
             sqlite3_busy_timeout(connection.db, 0)
-            defer {
-                sqlite3_reset(connection.statement)
-                sqlite3_busy_timeout(connection.db, Self.busyTimeout)
-            }
-            guard sqlite3_step(connection.statement) == SQLITE_ROW else { return nil }
-            return sqlite3_column_int64(connection.statement, 0)
+            defer { sqlite3_busy_timeout(connection.db, Self.busyTimeout) }
+            return Self.step(connection)
         }
-        return version ?? nil
+        return try? result??.get()
+    }
+
+    /// One look at `data_version` on `connection`, whose lock the caller holds.
+    private static func step(_ connection: Connection) -> Result<Int64, DatabaseError> {
+        defer { sqlite3_reset(connection.statement) }
+        let code = sqlite3_step(connection.statement)
+        guard code == SQLITE_ROW else {
+            return .failure(
+                DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection.db))))
+        }
+        return .success(sqlite3_column_int64(connection.statement, 0))
     }
 
     func close() {
