@@ -31,7 +31,12 @@ public struct SiteBuilder: Sendable {
     @discardableResult
     public func write(_ files: [SiteFile], of project: AddonProject, into output: URL) throws -> Outcome {
         try refuseOverlap(project.directory, output)
-        let digests = Dictionary(uniqueKeysWithValues: files.map { ($0.path, BuildCache.digest($0.data)) })
+        // Digests serve only the record of this build and the comparison with the last one: a
+        // build without a cache folder has neither, and hashing every file was a tenth of a
+        // clean build's instructions.
+        let digests =
+            cacheDirectory == nil
+            ? [:] : Dictionary(uniqueKeysWithValues: files.map { ($0.path, BuildCache.digest($0.data)) })
         let previous = cacheDirectory.flatMap(BuildRecord.load)
             .flatMap { $0.output == output.standardizedFileURL.path ? $0 : nil }
         if let previous, Set(previous.files.keys) == Set(digests.keys),
