@@ -58,6 +58,12 @@ public enum JSONWriter {
     /// characters are written as they are, so HTML in glance labels stays readable.
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings need no escape at all: they are copied whole rather than scalar by scalar.
+        if !s.utf8.contains(where: needsEscape) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -77,5 +83,11 @@ public enum JSONWriter {
             }
         }
         out += "\""
+    }
+
+    /// Whether a UTF-8 byte may start something ``writeString(_:into:)`` escapes: a quote, a
+    /// backslash, a control character, or the lead byte of U+2028 and U+2029 (E2 80 A8/A9).
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2
     }
 }

@@ -6,10 +6,41 @@
 enum URLReference {
     /// `scheme:` at the start (RFC 3986), or a protocol-relative `//host`.
     static func isAbsolute(_ reference: String) -> Bool {
+        if let answer = asciiIsAbsolute(reference.utf8) { return answer }
         if reference.hasPrefix("//") { return true }
         guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }
         let scheme = reference[..<colon]
         return scheme.first!.isLetter && scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+    }
+
+    /// ``isAbsolute(_:)`` in bytes, for a reference that is ASCII up to the answer: nil when a
+    /// non-ASCII byte comes first, which could be a letter of a scheme or a combining mark that
+    /// changes a `Character`, and leaves the answer to the `Character` rules.
+    private static func asciiIsAbsolute(_ bytes: String.UTF8View) -> Bool? {
+        var i = bytes.startIndex
+        var first = true
+        while i != bytes.endIndex {
+            let byte = bytes[i]
+            let next = bytes.index(after: i)
+            if byte >= 0x80 { return nil }
+            let afterIsASCII = next == bytes.endIndex || bytes[next] < 0x80
+            let isLetter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+            if byte == UInt8(ascii: ":") { return afterIsASCII ? !first : nil }
+            if first, byte == UInt8(ascii: "/"), next != bytes.endIndex, bytes[next] == UInt8(ascii: "/") {
+                let third = bytes.index(after: next)
+                return third == bytes.endIndex || bytes[third] < 0x80 ? true : nil
+            }
+            let inScheme =
+                first
+                ? isLetter
+                : isLetter || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "+")
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            // A character no scheme holds, before any colon: not absolute, whatever follows.
+            if !inScheme { return false }
+            first = false
+            i = next
+        }
+        return false
     }
 
     /// `reference` joined to `base` (a base URL without a trailing `/`): an absolute reference

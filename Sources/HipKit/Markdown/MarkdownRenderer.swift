@@ -105,15 +105,32 @@ public struct MarkdownRenderer: Sendable {
     /// Schemes that run code when followed. cmark's safe mode drops them too; this also covers
     /// unsafe mode and mixed case or whitespace tricks (`JaVaScRiPt:`, ` javascript:`).
     static func isDangerous(_ url: String, isImage: Bool) -> Bool {
-        let scheme = url.unicodeScalars.filter { !($0.properties.isWhitespace || $0.value < 0x20) }
-            .prefix(20).map { Character($0) }.reduce("") { $0 + String($1) }.lowercased()
-        if scheme.hasPrefix("javascript:") || scheme.hasPrefix("vbscript:") { return true }
-        if scheme.hasPrefix("data:") {
+        // The first 20 scalars that are not whitespace or control characters, lower-cased, as
+        // UTF-8: every prefix compared below is ASCII, so bytes compare as characters would.
+        var head: [UInt8] = []
+        head.reserveCapacity(24)
+        var taken = 0
+        for scalar in url.unicodeScalars where taken < 20 {
+            if scalar.value < 0x80 {
+                let byte = UInt8(scalar.value)
+                if byte <= 0x20 { continue }  // controls and the space, the only ASCII whitespace left
+                head.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+            } else {
+                if scalar.properties.isWhitespace { continue }
+                head += scalar.properties.lowercaseMapping.utf8
+            }
+            taken += 1
+        }
+        func starts(_ prefix: StaticString) -> Bool {
+            head.count >= prefix.utf8CodeUnitCount
+                && head.starts(with: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+        }
+        if starts("javascript:") || starts("vbscript:") { return true }
+        if starts("data:") {
             return
                 !(isImage
-                && ["data:image/png", "data:image/gif", "data:image/jpe", "data:image/web"].contains {
-                    scheme.hasPrefix($0)
-                })
+                && (starts("data:image/png") || starts("data:image/gif") || starts("data:image/jpe")
+                    || starts("data:image/web")))
         }
         return false
     }

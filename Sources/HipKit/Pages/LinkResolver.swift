@@ -37,19 +37,22 @@ struct LinkResolver: Sendable {
         else {
             return .untouched
         }
-        let split = url.firstIndex { $0 == "?" || $0 == "#" }
+        let split = url.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
         let rawPath = split.map { String(url[..<$0]) } ?? url
         let suffix = split.map { String(url[$0...]) } ?? ""
-        let path = rawPath.removingPercentEncoding ?? rawPath
-        let joined = SitePath.directory(of: source).isEmpty ? path : SitePath.directory(of: source) + "/" + path
+        let path =
+            rawPath.utf8.contains(UInt8(ascii: "%")) ? (rawPath.removingPercentEncoding ?? rawPath) : rawPath
+        let folder = SitePath.directory(of: source)
+        let joined = folder.isEmpty ? path : folder + "/" + path
         guard let target = SitePath.normalised(joined) else { return .outside }
         if let page = pageOutputs[target] {
-            return .rewritten(encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
+            return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
         // A link written to the page's .html (or its output path) rather than its Markdown source.
         let asOutput = SitePath.output(forProjectFile: target)
         if let page = pagesByOutput[asOutput] ?? pagesByOutput[target] {
-            return .rewritten(encoded(SitePath.relative(from: output, to: pageOutputs[page]!)) + suffix, asset: nil)
+            return .rewritten(
+                Self.encoded(SitePath.relative(from: output, to: pageOutputs[page]!)) + suffix, asset: nil)
         }
         var isDirectory: ObjCBool = false
         let absolute = projectDirectory.appendingPathComponent(target).path
@@ -58,13 +61,24 @@ struct LinkResolver: Sendable {
         {
             if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages
             return .rewritten(
-                encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,
+                Self.encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,
                 asset: target)
         }
         return .missing(target)
     }
 
-    private func encoded(_ path: String) -> String {
-        path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+    /// `path` percent-encoded for a URL path, as `addingPercentEncoding(withAllowedCharacters:
+    /// .urlPathAllowed)` does; a path of only allowed ASCII, nearly every one, is returned as it
+    /// is without going through Foundation.
+    static func encoded(_ path: String) -> String {
+        if path.utf8.allSatisfy({ $0 < 0x80 && pathAllowed[Int($0)] }) { return path }
+        return path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+    }
+
+    /// The ASCII bytes `CharacterSet.urlPathAllowed` holds, looked up once, but the colon:
+    /// Foundation encodes some colons the set allows (`a:b` would read as a scheme), so a path
+    /// with one is left to it.
+    static let pathAllowed: [Bool] = (0..<128).map {
+        $0 != Int(UInt8(ascii: ":")) && CharacterSet.urlPathAllowed.contains(Unicode.Scalar(UInt8($0)))
     }
 }

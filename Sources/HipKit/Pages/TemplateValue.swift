@@ -25,10 +25,14 @@ enum TemplateValue {
     /// JSON text safe inside an HTML `<script>` element: `<` is escaped so `</script>` cannot
     /// close it early.
     static func scriptJSON(_ node: JSONNode) -> String {
-        var out = ""
-        for c in JSONWriter.string(node.withoutLocations).unicodeScalars {
-            if c == "<" { out += "\\u003c" } else { out.unicodeScalars.append(c) }
+        let json = JSONWriter.string(node.withoutLocations)
+        let lessThan = UInt8(ascii: "<")
+        guard json.utf8.contains(lessThan) else { return json }
+        var out: [UInt8] = []
+        out.reserveCapacity(json.utf8.count + 16)
+        for byte in json.utf8 {
+            if byte == lessThan { out += Array("\\u003c".utf8) } else { out.append(byte) }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

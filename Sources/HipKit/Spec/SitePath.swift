@@ -37,26 +37,35 @@ public enum SitePath {
     /// `path` relative to the folder holding `from` (`help/faq.html` → `assets/x.png` gives
     /// `../assets/x.png`), so links work whatever the base URL's own path is.
     static func relative(from: String, to path: String) -> String {
-        var fromParts = from.split(separator: "/").dropLast().map(String.init)
-        var toParts = path.split(separator: "/").map(String.init)
-        while let f = fromParts.first, let t = toParts.first, toParts.count > 1, f == t {
-            fromParts.removeFirst()
-            toParts.removeFirst()
+        let fromParts = components(of: from).dropLast()
+        let toParts = components(of: path)
+        var common = 0
+        while common < fromParts.count, toParts.count - common > 1,
+            fromParts[common].utf8.elementsEqual(toParts[common].utf8)
+        {
+            common += 1
         }
-        let result = Array(repeating: "..", count: fromParts.count) + toParts
-        return result.isEmpty ? "./" : result.joined(separator: "/")
+        let climbs = fromParts.count - common
+        if climbs == 0, common == toParts.count { return "./" }
+        var result = String(repeating: "../", count: climbs)
+        for (i, part) in toParts[common...].enumerated() {
+            if i > 0 { result += "/" }
+            result += part
+        }
+        if common == toParts.count { result.removeLast() }  // only climbs: no trailing slash
+        return result
     }
 
     /// `a/./b/../c` → `a/c`; nil when `..` climbs above the root.
     static func normalised(_ path: String) -> String? {
         var parts: [Substring] = []
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            switch part {
-            case ".": continue
-            case "..":
+        for part in components(of: path) {
+            if part == "." { continue }
+            if part == ".." {
                 guard !parts.isEmpty else { return nil }
                 parts.removeLast()
-            default: parts.append(part)
+            } else {
+                parts.append(part)
             }
         }
         return parts.joined(separator: "/")
@@ -64,7 +73,27 @@ public enum SitePath {
 
     /// The folder part of a relative path (`pages/help/faq.md` → `pages/help`).
     static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
+        guard let slash = path.utf8.lastIndex(of: slash) else { return "" }
         return String(path[..<slash])
+    }
+
+    private static let slash = UInt8(ascii: "/")
+
+    /// The non-empty parts of `path` between slashes. Split on the `/` byte, as the file system
+    /// does, not on `Character`s, which is both slower and would keep a `/` followed by a
+    /// combining mark inside one part.
+    static func components(of path: String) -> [Substring] {
+        var parts: [Substring] = []
+        var start = path.utf8.startIndex
+        var i = start
+        while i < path.utf8.endIndex {
+            if path.utf8[i] == slash {
+                if start < i { parts.append(path[start..<i]) }
+                start = path.utf8.index(after: i)
+            }
+            i = path.utf8.index(after: i)
+        }
+        if start < path.utf8.endIndex { parts.append(path[start...]) }
+        return parts
     }
 }
