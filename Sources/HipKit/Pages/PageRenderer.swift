@@ -290,8 +290,17 @@ struct PageRenderer: Sendable {
         return decoded.isEmpty ? nil : decoded
     }
 
+    /// The file name without its extension (`pages/help/faq.md` → `faq`), for a page with no
+    /// title of its own. Every result starts with it, so the usual name (ASCII, ending `.md`,
+    /// not starting with a dot) is cut in bytes; anything else goes through NSString's rules.
     static func fallbackTitle(_ source: String) -> String {
-        let name = (source as NSString).lastPathComponent
-        return (name as NSString).deletingPathExtension
+        let bytes = source.utf8
+        let start = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes.index(after: $0) } ?? bytes.startIndex
+        let name = bytes[start...]
+        if name.count > 3, name.first != UInt8(ascii: "."), name.allSatisfy({ $0 < 0x80 }), source.hasSuffix(".md") {
+            return String(source[start..<bytes.index(bytes.endIndex, offsetBy: -3)])
+        }
+        let last = (source as NSString).lastPathComponent
+        return (last as NSString).deletingPathExtension
     }
 }

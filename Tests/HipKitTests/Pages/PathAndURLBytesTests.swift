@@ -136,3 +136,18 @@ import Testing
         }
     }
 }
+
+extension PathAndURLBytesTests {
+    @Test func fallbackTitlesMatchNSString() {
+        let fixed = [
+            "pages/help/faq.md", "faq.md", "pages/.hidden.md", "pages/.md", "a.b.c", "dir/", "x.", "", "/", "ü/é.md",
+            "pages/a..md", "pages/..md", "a.b.md", "pages/x/.md", "-.md", "x.md/",
+        ]
+        // Without NUL or a doubled slash, which no page's source has and on which NSString's
+        // path methods can trap (`..//ß`).
+        for s in Self.samples(2000).filter({ !$0.contains("\u{0}") && !$0.contains("//") }) + fixed {
+            let name = (s as NSString).lastPathComponent
+            #expect(PageRenderer.fallbackTitle(s) == (name as NSString).deletingPathExtension, "\(s.debugDescription)")
+        }
+    }
+}
