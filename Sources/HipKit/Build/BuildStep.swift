@@ -31,6 +31,8 @@ public struct BuildContext: Sendable {
     /// Made by ``BuildStep/renderPages``.
     var titles: [String: String] = [:]
     var linkedAssets: [String] = []
+    /// Made by ``BuildStep/startCrops``.
+    var crops: ListingCrops?
 
     public init(project: AddonProject, cache: BuildCache? = nil, checkOnly: Bool = false) {
         self.project = project
@@ -57,7 +59,7 @@ public struct BuildStep: Sendable {
 
     /// Every step of a build, in the order they run.
     public static let all: [BuildStep] = [
-        collectPages, loadLayouts, renderPages, copyAssets, glanceData, preview, listing, descriptor,
+        startCrops, collectPages, loadLayouts, renderPages, copyAssets, glanceData, preview, listing, descriptor,
         runtimeManifest, collisionCheck, answeredURLs,
     ]
 

@@ -138,13 +138,27 @@ extension BuildStep {
         guard let layouts = context.layouts, layouts.has("preview") else { return }
         var paths = [SitePath.preview]
         if !context.files.contains(where: { $0.path == "index.html" }) { paths.append("index.html") }
-        for path in paths {
-            let preview = PreviewPage(
-                project: context.project, pageOutputs: context.pageOutputs, titles: context.titles, path: path)
-            if let html = layouts.render(preview.context(), layout: "preview") {
-                context.add(SiteFile(path: path, data: Data(html.utf8)), from: "the preview")
-            }
+        // The two copies differ only in where their links start from, and each lists every page:
+        // with thousands of pages, rendering them side by side halves the step.
+        let (project, outputs, titles, targets) = (context.project, context.pageOutputs, context.titles, paths)
+        let rendered = ResultSlots<String>(count: targets.count)
+        DispatchQueue.concurrentPerform(iterations: targets.count) { i in
+            let preview = PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: targets[i])
+            rendered[i] = layouts.render(preview.context(), layout: "preview")
         }
+        for (i, path) in paths.enumerated() {
+            if let html = rendered[i] { context.add(SiteFile(path: path, data: Data(html.utf8)), from: "the preview") }
+        }
+    }
+
+    /// Starts the listing's highlight crops (see ``ListingCrops``), to run beside the pages;
+    /// ``listing`` takes them.
+    static let startCrops = BuildStep("start crops") { context in
+        let project = context.project
+        guard let listing = project.listing, project.isMarketplaceBuild, !context.checkOnly else { return }
+        context.crops = ListingCrops(
+            listing,
+            cacheDirectory: context.cache == nil ? nil : ProjectLayout(directory: project.directory).cropCacheDirectory)
     }
 
     /// `marketplace/` and `marketplace.zip`, from the listing the loader read; only in a build
@@ -162,7 +176,7 @@ extension BuildStep {
         do {
             let descriptor = Data(JSONWriter.string(project.descriptor.json.withoutLocations).utf8)
             let bundle = try ListingBundle(project: project, listing: listing, layouts: layouts).files(
-                descriptor: descriptor)
+                descriptor: descriptor, crops: context.crops)
             for file in bundle.files { context.add(file, from: "the Marketplace listing") }
             context.diagnostics += bundle.diagnostics
         } catch {

@@ -31,6 +31,9 @@ public struct ProjectLayout: Sendable, Hashable {
     /// `.hipkit/cache/pages`: the rendered pages (see ``BuildCache``).
     public var pageCacheDirectory: URL { cacheDirectory.appendingPathComponent("pages") }
 
+    /// `.hipkit/cache/crops`: the Marketplace listing's highlight crops (see ``ListingCrops``).
+    public var cropCacheDirectory: URL { cacheDirectory.appendingPathComponent("crops") }
+
     /// Creates `folder` and any missing folder above it private to the user (0700).
     ///
     /// Used for everything under ``hipkitDirectory``: `hipkit build` is usually the first to make

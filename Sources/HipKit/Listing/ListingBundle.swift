@@ -35,7 +35,10 @@ struct ListingBundle {
             hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)")
     }
 
-    func files(descriptor: Data) throws -> (files: [SiteFile], diagnostics: [Diagnostic]) {
+    /// The bundle's files, with the highlight crops from `crops` (started earlier in the build;
+    /// nil makes them here).
+    func files(descriptor: Data, crops: ListingCrops? = nil) throws -> (files: [SiteFile], diagnostics: [Diagnostic]) {
+        let crops = crops ?? ListingCrops(listing, cacheDirectory: nil)
         var diagnostics: [Diagnostic] = []
         var images: [SiteFile] = []
         func add(_ image: MarketplaceListing.Image, as name: String) -> String {
@@ -46,22 +49,11 @@ struct ListingBundle {
         }
         let logo = listing.logo.map { add($0, as: "logo") }
         let banner = listing.banner.map { add($0, as: "banner") }
-        // Making a crop (decode, resample, encode) is most of a build with a listing, and each
-        // is independent of the others: they are made side by side, one per core.
-        let sources = listing.highlights.map { $0.crop == nil ? $0.screenshot?.data : nil }
-        let made = ResultSlots<Result<Data, any Error>>(count: sources.count)
-        DispatchQueue.concurrentPerform(iterations: sources.count) { i in
-            guard let source = sources[i] else { return }
-            made[i] = Result {
-                try ImageCropper.crop(
-                    source, toWidth: ListingSchema.cropSize.width, height: ListingSchema.cropSize.height)
-            }
-        }
         var highlights: [(screenshot: String?, crop: String?)] = []
         for (i, highlight) in listing.highlights.enumerated() {
             let screenshot = highlight.screenshot.map { add($0, as: "highlight-\(i + 1)") }
             var crop = highlight.crop.map { add($0, as: "highlight-\(i + 1)") }
-            if crop == nil, let source = highlight.screenshot, let result = made[i] {
+            if crop == nil, let source = highlight.screenshot, let result = crops.result(i) {
                 do {
                     let data = try result.get()
                     let path =

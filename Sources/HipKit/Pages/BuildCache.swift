@@ -92,11 +92,13 @@ public final class BuildCache: @unchecked Sendable {
         }
         // The HTML first and the record last, each through a rename: a record always points to
         // a whole page. No flush: a cache entry lost in a crash is only rendered again.
-        put(file.data, as: key + ".html")
-        put(meta, as: key + ".json")
+        Self.put(file.data, as: key + ".html", in: directory)
+        Self.put(meta, as: key + ".json", in: directory)
     }
 
-    private func put(_ data: Data, as name: String) {
+    /// Writes `data` as `name` in `directory` through a rename, so a reader finds the whole file
+    /// or none; failures are ignored (a cache entry not kept is only made again).
+    static func put(_ data: Data, as name: String, in directory: URL) {
         let temporary = directory.appendingPathComponent(".\(name).\(UInt32.random(in: 0...UInt32.max))")
         // Plain POSIX writes: Foundation's createFile flushes each file, which costs seconds over
         // a thousand pages.

@@ -259,6 +259,45 @@ import Testing
                 == "images/highlight-1-580x330.png")
     }
 
+    /// A cached build keeps each highlight crop under `.hipkit/cache/crops`; the next build takes
+    /// it from there (same bytes), and a kept file that is no longer a 580×330 PNG is made again.
+    @Test func cropsAreKeptPerSourceImage() throws {
+        let dir = try project(Self.header + Self.listing)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func crops(_ build: ProjectBuild) -> [Data?] {
+            ["marketplace/images/highlight-1-580x330.png", "marketplace/images/highlight-3-580x330.png"].map { path in
+                build.files.first { $0.path == path }?.data
+            }
+        }
+        let uncached = try ProjectBuild.prepare(dir.path)
+        let keptFolder = ProjectLayout(directory: dir).cropCacheDirectory
+        #expect(!FileManager.default.fileExists(atPath: keptFolder.path))
+
+        let first = try ProjectBuild.prepare(dir.path, cached: true)
+        #expect(!first.hasErrors, "\(first.diagnostics)")
+        #expect(crops(first) == crops(uncached))
+        // Two crops are made (the second highlight brings its own), from two different images.
+        let kept = try FileManager.default.contentsOfDirectory(atPath: keptFolder.path).filter { $0.hasSuffix(".png") }
+            .sorted()
+        #expect(kept.count == 2)
+        #expect(
+            Set(try kept.map { try Data(contentsOf: keptFolder.appendingPathComponent($0)) })
+                == Set(crops(uncached).compactMap { $0 }))
+
+        // What is kept is what the next build uses: a kept file changed to another valid crop shows.
+        let other = try Self.png(580, 330, shade: 200)
+        for name in kept { try other.write(to: keptFolder.appendingPathComponent(name)) }
+        #expect(crops(try ProjectBuild.prepare(dir.path, cached: true)) == [other, other])
+
+        // A damaged one is made again, and kept again.
+        for name in kept { try Data("not a png".utf8).write(to: keptFolder.appendingPathComponent(name)) }
+        let again = try ProjectBuild.prepare(dir.path, cached: true)
+        #expect(crops(again) == crops(uncached))
+        for name in kept {
+            #expect(ImageInfo.read(try Data(contentsOf: keptFolder.appendingPathComponent(name)))?.width == 580)
+        }
+    }
+
     @Test func theZipIsTheSameEveryTimeAndHoldsTheFolder() throws {
         let dir = try project(Self.header + Self.listing)
         defer { try? FileManager.default.removeItem(at: dir) }
