@@ -20,12 +20,16 @@ final class ListingCrops: Sendable {
         let sources = listing.highlights.map { $0.crop == nil ? $0.screenshot?.data : nil }
         let made = ResultSlots<Result<Data, any Error>>(count: sources.count)
         self.made = made
-        DispatchQueue.global().async(group: group) {
-            // Each crop is independent of the others: side by side, one per core.
-            DispatchQueue.concurrentPerform(iterations: sources.count) { i in
-                guard let source = sources[i] else { return }
+        // Each crop is independent of the others, and gets a thread of its own at once. (Work
+        // given to Dispatch's pool at the start of a process waited for the pool to grow: the
+        // three crops of `full` ran one after another, and its cold build took 20% longer.)
+        for (i, source) in sources.enumerated() {
+            guard let source else { continue }
+            group.enter()
+            Thread { [group] in
                 made[i] = Result { try Self.crop(source, cacheDirectory: cacheDirectory) }
-            }
+                group.leave()
+            }.start()
         }
     }
 
