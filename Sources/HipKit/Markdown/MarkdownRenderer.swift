@@ -37,35 +37,33 @@ public struct MarkdownRenderer: Sendable {
         cmark_gfm_core_extensions_ensure_registered()
     }()
 
-    /// Held from a parser's creation to its release. libcmark-gfm keeps the characters its
-    /// extensions react to (`~` for strikethrough, `|` for tables) in one table for the whole
-    /// process: a parser adds them when it starts feeding and removes them when it finishes. Two
-    /// pages parsed at once on two threads could each remove the other's, and `~~gone~~` then
-    /// came out as text in some builds and as `<del>` in others.
+    /// Held while a parser parses, from its first feed to its finish. libcmark-gfm keeps the
+    /// characters its extensions react to (`~` for strikethrough, `|` for tables) in one table
+    /// for the whole process: a parser adds them when it starts feeding and removes them when it
+    /// finishes. Two pages parsed at once on two threads could each remove the other's, and
+    /// `~~gone~~` then came out as text in some builds and as `<del>` in others. What follows the
+    /// parse (walking the tree, rewriting links, rendering HTML, freeing) reads no shared state
+    /// and runs outside the lock, on every core.
     private static let parserLock = NSLock()
 
     /// Renders `markdown`. Raw HTML is left out unless `unsafe` (cmark's safe mode); links to
     /// `javascript:`, `vbscript:` and `data:` (but images) never survive either way. `rewrite`
     /// sees each link and image and may return a new URL for it.
     public func render(_ markdown: String, unsafe: Bool = false, rewrite: (Link) -> String? = { _ in nil }) -> Output {
-        var options = CMARK_OPT_SMART | CMARK_OPT_VALIDATE_UTF8
+        // No CMARK_OPT_VALIDATE_UTF8: a Swift string is valid UTF-8 already, and the check was
+        // 2% of a page's instructions, spent under the parser lock. (NUL is replaced with U+FFFD
+        // either way, as CommonMark asks.)
+        var options = CMARK_OPT_SMART
         if unsafe { options |= CMARK_OPT_UNSAFE }
-        Self.parserLock.lock()
-        defer { Self.parserLock.unlock() }
         guard let parser = cmark_parser_new(options) else { return Output(html: "", links: []) }
         defer { cmark_parser_free(parser) }
         for name in Self.extensions {
             if let ext = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, ext) }
         }
-        var bytes = Array(markdown.utf8)
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress.map { base in
-                base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                    cmark_parser_feed(parser, $0, buffer.count)
-                }
-            }
-        }
-        guard let document = cmark_parser_finish(parser) else { return Output(html: "", links: []) }
+        let parsed =
+            markdown.utf8.withContiguousStorageIfAvailable { Self.parse($0, with: parser) }
+            ?? Array(markdown.utf8).withUnsafeBufferPointer { Self.parse($0, with: parser) }
+        guard let document = parsed else { return Output(html: "", links: []) }
         defer { cmark_node_free(document) }
 
         var links: [Link] = []
@@ -100,6 +98,20 @@ public struct MarkdownRenderer: Sendable {
         }
         defer { free(rendered) }
         return Output(html: String(cString: rendered), links: links)
+    }
+
+    /// `parser`'s document for the UTF-8 `text`, parsed under ``parserLock``.
+    private static func parse(_ text: UnsafeBufferPointer<UInt8>, with parser: OpaquePointer)
+        -> OpaquePointer?
+    {
+        parserLock.withLock {
+            if let base = text.baseAddress {
+                base.withMemoryRebound(to: CChar.self, capacity: text.count) {
+                    cmark_parser_feed(parser, $0, text.count)
+                }
+            }
+            return cmark_parser_finish(parser)
+        }
     }
 
     /// Schemes that run code when followed. cmark's safe mode drops them too; this also covers

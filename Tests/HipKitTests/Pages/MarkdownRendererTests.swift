@@ -21,6 +21,13 @@ import Testing
         #expect(broken.isEmpty, "\(broken.count) of 400 pages lost their strikethrough: \(broken.first ?? "")")
     }
 
+    /// Text reaches cmark as the Swift string's UTF-8, which needs no check: NUL becomes U+FFFD
+    /// (CommonMark's rule), and every other character comes out as it went in.
+    @Test func nulBecomesTheReplacementCharacterAndTheRestIsKept() {
+        let html = renderer.render("a\u{0}b é 日本 😀 e\u{301}\n").html
+        #expect(html == "<p>a\u{FFFD}b é 日本 😀 e\u{301}</p>\n")
+    }
+
     @Test func rendersGitHubFlavouredMarkdown() {
         let html = renderer.render(
             """
