@@ -2,6 +2,8 @@ import Foundation
 import HipChatConnect
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import ServiceLifecycle
 import Testing
 
 @testable import HipKitServer
@@ -49,6 +51,56 @@ struct PushOutboxTests {
             let push = try #require(hipchat.pushes.first)
             #expect(push.path == "/v2/addon/ui/room/42")
             #expect(push.body?["glance"]?.arrayValue?.first?["content"]?["label"]?["value"]?.stringValue == "deployed")
+        }
+    }
+
+    /// The outbox looks at an idle SQLite store only when something was committed to it: a push
+    /// queued through another connection to the file (as another process would) is seen by the
+    /// commit, not by the periodic read, and one due later is taken when it is due.
+    @Test("an idle outbox reads the store only after a commit, and still delivers what others queue")
+    func quietWhileNothingChanges() async throws {
+        try await StandInHipChat.with { hipchat in
+            hipchat.accept(Fixture.oauthId, Fixture.secret)
+            let site = try TestSite()
+            defer { site.remove() }
+            let file = site.configuration().databaseFile
+            let served = try SQLiteStore(file: file)
+            let other = try SQLiteStore(file: file)
+            let api = HipChatAPI(
+                http: OutgoingHTTP(timeout: 10),
+                trust: URLTrust(trustedHosts: [TrustedHost(host: "127.0.0.1", port: hipchat.port)]))
+            let outbox = PushOutboxService(
+                store: served, api: api, tokens: AccessTokens(api: api),
+                retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(300), maxDelay: .seconds(1)),
+                lease: .seconds(30), pollInterval: .milliseconds(50),
+                logger: Logger(label: "outbox-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let services = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [outbox], logger: Logger(label: "outbox-test", factory: { _ in SwiftLogNoOpLogHandler() })
+                ))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                // Twenty poll intervals with nothing committed: a look or two at the start only.
+                try await Task.sleep(for: .seconds(1))
+                let idle = outbox.looks.load(ordering: .relaxed)
+                #expect(idle <= 3, "\(idle) looks at an unchanged store")
+
+                // Queued through the other connection: nothing rings this outbox.
+                try await other.upsert(
+                    Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
+                try await other.putGlanceData(.object([JSONMember("label", .string("one"))]), key: "g", room: 42)
+                #expect(await hipchat.wait(seconds: 10) { $0.pushes.count == 1 })
+                #expect(outbox.looks.load(ordering: .relaxed) > idle)
+
+                // Refused once, the next push is due again 300 ms later, with no commit between.
+                hipchat.state.withLock { $0.failingPushes = 1 }
+                try await other.putGlanceData(.object([JSONMember("label", .string("two"))]), key: "g", room: 42)
+                #expect(await hipchat.wait(seconds: 10) { $0.refusedPushes >= 1 && $0.pushes.count == 2 })
+                await services.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+            try await served.close()
+            try await other.close()
         }
     }
 }

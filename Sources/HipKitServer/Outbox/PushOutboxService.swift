@@ -28,6 +28,8 @@ final class PushOutboxService: Service, Sendable {
     private let doorbell = Doorbell()
     /// Pushes taken and not yet finished; at most ``concurrency``.
     private let inFlight = Mutex(0)
+    /// How many times the outbox was read (pushes claimed); for tests of the quiet look.
+    let looks = Atomic(0)
     private static let concurrency = 32
 
     /// - Parameters:
@@ -58,13 +60,32 @@ final class PushOutboxService: Service, Sendable {
     func run() async throws {
         await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
+                // What the last look found: the store's commit version before it, and when the
+                // next queued push is due. Nil when that look was not a whole one.
+                var looked: (version: Int64, due: Date?)?
+                var rung = true
                 while !Task.isShuttingDownGracefully {
+                    // Nothing rang, nothing was committed to the store since the last look, and
+                    // nothing it held is due: the outbox is as it was, so no need to read it. An idle
+                    // server then runs almost no code each second, and its pages stay out of memory.
+                    if !rung, let last = looked, store.commitVersion() == last.version,
+                        last.due.map({ $0 > Date() }) ?? true
+                    {
+                        rung = await doorbell.wait(upTo: Self.wait(until: last.due, atMost: pollInterval))
+                        continue
+                    }
+                    looked = nil
+                    looks.add(1, ordering: .relaxed)
+                    // Taken before the look: a commit during it shows as a change at the next.
+                    let version = store.commitVersion()
                     let free = Self.concurrency - inFlight.withLock { $0 }
                     var claimed: [ClaimedOutboxItem] = []
+                    var read = free > 0
                     if free > 0 {
                         do {
                             claimed = try await store.claimPushes(limit: free, lease: lease, now: Date())
                         } catch {
+                            read = false
                             logger.error("the push outbox cannot be read", metadata: ["error": "\(error)"])
                         }
                     }
@@ -76,8 +97,19 @@ final class PushOutboxService: Service, Sendable {
                             self.doorbell.ring()
                         }
                     }
-                    if !claimed.isEmpty, claimed.count == free { continue }
-                    await doorbell.wait(upTo: await nextWait())
+                    if !claimed.isEmpty, claimed.count == free {
+                        rung = true
+                        continue
+                    }
+                    // How long to sleep when nothing rings: until the next push is due, at most
+                    // the poll interval.
+                    do {
+                        let due = try await store.nextPushDue()
+                        if read, let version { looked = (version, due) }
+                        rung = await doorbell.wait(upTo: Self.wait(until: due, atMost: pollInterval))
+                    } catch {
+                        rung = await doorbell.wait(upTo: pollInterval)
+                    }
                 }
             } onGracefulShutdown: {
                 self.doorbell.ring()
@@ -85,12 +117,12 @@ final class PushOutboxService: Service, Sendable {
         }
     }
 
-    /// How long to sleep when nothing rings: until the next push is due, at most the poll interval.
-    private func nextWait() async -> Duration {
-        guard let next = try? await store.nextPushDue() else { return pollInterval }
-        let seconds = next.timeIntervalSinceNow
+    /// The time until `due` (at least a millisecond), at most `limit`; `limit` when nothing is due.
+    private static func wait(until due: Date?, atMost limit: Duration) -> Duration {
+        guard let due else { return limit }
+        let seconds = due.timeIntervalSinceNow
         guard seconds > 0 else { return .milliseconds(1) }
-        return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
+        return min(limit, .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }
 
     private func deliver(_ claimed: ClaimedOutboxItem) async {
@@ -192,31 +224,38 @@ final class PushOutboxService: Service, Sendable {
 final class Doorbell: Sendable {
     private struct State {
         var rung = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: CheckedContinuation<Bool, Never>?
     }
 
     private let state = Mutex(State())
 
     func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        resume(rung: true)
+    }
+
+    /// Wakes the waiter, if there is one; a ring while nobody waits is kept, the end of a wait's
+    /// time is not.
+    private func resume(rung: Bool) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
-            state.rung = true
+            if rung { state.rung = true }
             return nil
         }
-        waiter?.resume()
+        waiter?.resume(returning: rung)
     }
 
-    /// Returns at the first ring (or at once, if one came since the last wait), or after `limit`.
-    func wait(upTo limit: Duration) async {
+    /// Returns at the first ring (or at once, if one came since the last wait), or after `limit`:
+    /// true when it was a ring.
+    func wait(upTo limit: Duration) async -> Bool {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 guard (try? await Task.sleep(for: limit)) != nil else { return }
-                self.ring()
+                self.resume(rung: false)
             }
-            await withCheckedContinuation { continuation in
+            let rung = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let now = state.withLock { state -> Bool in
                     if state.rung {
                         state.rung = false
@@ -225,9 +264,10 @@ final class Doorbell: Sendable {
                     state.waiter = continuation
                     return false
                 }
-                if now { continuation.resume() }
+                if now { continuation.resume(returning: true) }
             }
             group.cancelAll()
+            return rung
         }
     }
 }

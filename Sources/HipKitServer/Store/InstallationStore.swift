@@ -55,6 +55,10 @@ public protocol InstallationStore: Sendable {
     func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws
     /// When the next queued push can be taken (due, and its lease over); nil when none is queued.
     func nextPushDue() async throws -> Date?
+    /// A number that changes whenever anything may have been committed to the store, by this
+    /// process or another; nil when the store cannot tell without reading. The push outbox skips
+    /// its periodic look while it stays the same and nothing queued is due.
+    func commitVersion() -> Int64?
 
     // MARK: Copying
 
@@ -90,6 +94,8 @@ extension InstallationStore {
     /// Reads for the event loop: like ``reads()``, but nil rather than wait for anything.
     /// A store that keeps nothing in memory has nothing to offer there.
     public func readsWithoutWaiting() -> (any StoreReads)? { nil }
+    /// A store that cannot see commits cheaply is looked at every time.
+    public func commitVersion() -> Int64? { nil }
     /// ``queueNotification(_:room:through:)`` for every installation covering `room`.
     func queueNotification(_ body: JSONNode, room: Int) async throws -> QueuedPushes {
         try await queueNotification(body, room: room, through: nil)

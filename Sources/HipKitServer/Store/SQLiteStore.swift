@@ -421,6 +421,11 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
+    /// SQLite's `data_version` on the store's own connection: it changes with every commit to
+    /// the file from any other connection, the pool's writer included. Nil rather than wait for a
+    /// lock held elsewhere.
+    public func commitVersion() -> Int64? { commits.currentWithoutWaiting() }
+
     public func nextPushDue() async throws -> Date? {
         let next = try await pool.read { db in
             try Double.fetchOne(db, sql: "SELECT min(max(due_at, ifnull(claimed_until, 0))) FROM push_outbox")
