@@ -151,7 +151,12 @@ public struct HipKitServer: Sendable {
             services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
                 + services,
             onServerRunning: { [releasePages = configuration.releaseStartupPages] _ in
-                if releasePages { StartupPages.release() }
+                guard releasePages else { return }
+                // Hummingbird accepts connections once this returns: the wait runs beside them.
+                Task {
+                    await pusher.firstLookOver(upTo: .seconds(2))
+                    StartupPages.release()
+                }
             },
             logger: logger)
     }

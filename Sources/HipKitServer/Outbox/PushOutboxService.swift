@@ -30,6 +30,8 @@ final class PushOutboxService: Service, Sendable {
     private let inFlight = Mutex(0)
     /// How many times the outbox was read (pushes claimed); for tests of the quiet look.
     let looks = Atomic(0)
+    /// Rung once the first look is over (see ``firstLookOver(upTo:)``).
+    private let firstLook = Doorbell()
     private static let concurrency = 32
 
     /// - Parameters:
@@ -48,6 +50,14 @@ final class PushOutboxService: Service, Sendable {
         self.lease = lease
         self.pollInterval = pollInterval
         self.logger = logger
+    }
+
+    /// Returns once the outbox has been looked at the first time after the start, or after
+    /// `limit`. The server gives back the pages of code starting touched only then, so that the
+    /// first look's code (the store's write path) goes back with the rest and stays out while the
+    /// server is idle.
+    func firstLookOver(upTo limit: Duration) async {
+        _ = await firstLook.wait(upTo: limit)
     }
 
     /// Tells the service pushes were queued: it looks at the outbox at once.
@@ -97,6 +107,7 @@ final class PushOutboxService: Service, Sendable {
                             self.doorbell.ring()
                         }
                     }
+                    if looks.load(ordering: .relaxed) == 1 { firstLook.ring() }
                     if !claimed.isEmpty, claimed.count == free {
                         rung = true
                         continue
