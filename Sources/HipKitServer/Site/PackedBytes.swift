@@ -90,5 +90,5 @@ extension StaticFile {
     /// glibc's `malloc_trim`, which its Swift module does not show.
     @_silgen_name("malloc_trim")
     @discardableResult
-    private func malloc_trim(_ pad: Int) -> Int32
+    func malloc_trim(_ pad: Int) -> Int32
 #endif

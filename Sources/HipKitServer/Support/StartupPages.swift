@@ -46,6 +46,9 @@ enum StartupPages {
                 _ = madvise(address, Int(end - start), MADV_RANDOM)
                 if madvise(address, Int(end - start), pageOut) == 0 { released += Int(end - start) }
             }
+            // And the heap's free pages: what starting allocated and let go of (reading the site,
+            // the store's first reads) stays in glibc's arenas, spread between live blocks.
+            malloc_trim(0)
             return released
         #else
             return 0
