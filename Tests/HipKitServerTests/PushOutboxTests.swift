@@ -64,6 +64,7 @@ struct PushOutboxTests {
             let site = try TestSite()
             defer { site.remove() }
             let file = site.configuration().databaseFile
+            let quiet = Logger(label: "outbox-test", factory: { _ in SwiftLogNoOpLogHandler() })
             let served = try SQLiteStore(file: file)
             let other = try SQLiteStore(file: file)
             let api = HipChatAPI(
@@ -72,12 +73,9 @@ struct PushOutboxTests {
             let outbox = PushOutboxService(
                 store: served, api: api, tokens: AccessTokens(api: api),
                 retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(300), maxDelay: .seconds(1)),
-                lease: .seconds(30), pollInterval: .milliseconds(50),
-                logger: Logger(label: "outbox-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                lease: .seconds(30), pollInterval: .milliseconds(50), logger: quiet)
             let services = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: [outbox], logger: Logger(label: "outbox-test", factory: { _ in SwiftLogNoOpLogHandler() })
-                ))
+                configuration: ServiceGroupConfiguration(services: [outbox], logger: quiet))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await services.run() }
                 // Twenty poll intervals with nothing committed: a look or two at the start only.

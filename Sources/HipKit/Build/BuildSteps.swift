@@ -136,14 +136,15 @@ extension BuildStep {
     /// project has no root page of its own.
     static let preview = BuildStep("preview") { context in
         guard let layouts = context.layouts, layouts.has("preview") else { return }
-        var paths = [SitePath.preview]
-        if !context.files.contains(where: { $0.path == "index.html" }) { paths.append("index.html") }
+        let paths =
+            context.files.contains(where: { $0.path == "index.html" })
+            ? [SitePath.preview] : [SitePath.preview, "index.html"]
         // The two copies differ only in where their links start from, and each lists every page:
         // with thousands of pages, rendering them side by side halves the step.
-        let (project, outputs, titles, targets) = (context.project, context.pageOutputs, context.titles, paths)
-        let rendered = ResultSlots<String>(count: targets.count)
-        DispatchQueue.concurrentPerform(iterations: targets.count) { i in
-            let preview = PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: targets[i])
+        let (project, outputs, titles) = (context.project, context.pageOutputs, context.titles)
+        let rendered = ResultSlots<String>(count: paths.count)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            let preview = PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: paths[i])
             rendered[i] = layouts.render(preview.context(), layout: "preview")
         }
         for (i, path) in paths.enumerated() {

@@ -83,17 +83,6 @@ public enum SitePath {
     /// does, not on `Character`s, which is both slower and would keep a `/` followed by a
     /// combining mark inside one part.
     static func components(of path: String) -> [Substring] {
-        var parts: [Substring] = []
-        var start = path.utf8.startIndex
-        var i = start
-        while i < path.utf8.endIndex {
-            if path.utf8[i] == slash {
-                if start < i { parts.append(path[start..<i]) }
-                start = path.utf8.index(after: i)
-            }
-            i = path.utf8.index(after: i)
-        }
-        if start < path.utf8.endIndex { parts.append(path[start...]) }
-        return parts
+        path.utf8.split(separator: slash).map { Substring($0) }
     }
 }

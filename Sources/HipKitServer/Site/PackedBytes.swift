@@ -85,10 +85,3 @@ extension StaticFile {
         #endif
     }
 }
-
-#if os(Linux)
-    /// glibc's `malloc_trim`, which its Swift module does not show.
-    @_silgen_name("malloc_trim")
-    @discardableResult
-    func malloc_trim(_ pad: Int) -> Int32
-#endif
