@@ -37,6 +37,7 @@ public enum SitePath {
     /// `path` relative to the folder holding `from` (`help/faq.html` → `assets/x.png` gives
     /// `../assets/x.png`), so links work whatever the base URL's own path is.
     static func relative(from: String, to path: String) -> String {
+        if let name = nameInFolder(of: from, path) { return name }
         let fromParts = components(of: from).dropLast()
         let toParts = components(of: path)
         var common = 0
@@ -56,8 +57,38 @@ public enum SitePath {
         return result
     }
 
+    /// `path`'s last part when `path` is in the folder holding `from` (`help/faq.html` →
+    /// `help/x.html` gives `x.html`), as ``relative(from:to:)`` would make it: the common case,
+    /// found without splitting either path. Nil in any other case, and whenever a part is empty.
+    private static func nameInFolder(of from: String, _ path: String) -> String? {
+        let from = from.utf8
+        let path = path.utf8
+        var name = path[...]
+        if let end = from.lastIndex(of: slash) {
+            guard from.index(after: end) != from.endIndex else { return nil }
+            let folder = from[..<end]
+            guard !folder.isEmpty, hasNoEmptyPart(folder), path.starts(with: folder) else { return nil }
+            name = path[folder.endIndex...]
+            guard name.first == slash else { return nil }
+            name = name.dropFirst()
+        }
+        guard !name.isEmpty, !name.contains(slash) else { return nil }
+        return String(Substring(name))
+    }
+
+    /// Whether `path` neither starts nor ends with `/` nor holds `//`.
+    private static func hasNoEmptyPart(_ path: Substring.UTF8View) -> Bool {
+        var previous = slash
+        for byte in path {
+            if byte == slash, previous == slash { return false }
+            previous = byte
+        }
+        return previous != slash
+    }
+
     /// `a/./b/../c` → `a/c`; nil when `..` climbs above the root.
     static func normalised(_ path: String) -> String? {
+        if isNormalised(path) { return path }
         var parts: [Substring] = []
         for part in components(of: path) {
             if part == "." { continue }
@@ -69,6 +100,24 @@ public enum SitePath {
             }
         }
         return parts.joined(separator: "/")
+    }
+
+    /// Whether every part of `path` is neither empty, `.` nor `..`: ``normalised(_:)`` of
+    /// such a path, nearly every link, is the path itself.
+    private static func isNormalised(_ path: String) -> Bool {
+        var length = 0
+        var dots = 0
+        for byte in path.utf8 {
+            if byte == slash {
+                if length == 0 || (length == dots && dots <= 2) { return false }
+                length = 0
+                dots = 0
+            } else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return length > 0 && !(length == dots && dots <= 2)
     }
 
     /// The folder part of a relative path (`pages/help/faq.md` → `pages/help`).

@@ -106,6 +106,29 @@ import Testing
                 SitePath.relative(from: a, to: b) == relative(from: a, to: b),
                 "\(a.debugDescription) → \(b.debugDescription)")
             #expect(SitePath.normalised(a) == normalised(a), "\(a.debugDescription)")
+            // Targets in the folder of `a` (and near it), where the shortcut for a link within
+            // one folder applies.
+            let folder = a.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            for c in [folder + "/" + b, folder + b, folder + "/" + b + "/", folder + "//" + b] {
+                #expect(
+                    SitePath.relative(from: a, to: c) == relative(from: a, to: c),
+                    "\(a.debugDescription) → \(c.debugDescription)")
+            }
+        }
+        for (from, to, expected) in [
+            ("help/faq.html", "help/x.html", "x.html"), ("faq.html", "x.html", "x.html"),
+            ("help/", "help/x.html", "help/x.html"), ("a//b.html", "a/x.html", "x.html"),
+            ("help/faq.html", "helper/x.html", "../helper/x.html"), ("help/faq.html", "help", "../help"),
+            ("./a.html", "./b.html", "b.html"), ("a/b.html", "a/b/c.html", "b/c.html"),
+        ] {
+            #expect(SitePath.relative(from: from, to: to) == expected, "\(from) → \(to)")
+            #expect(relative(from: from, to: to) == expected, "reference: \(from) → \(to)")
+        }
+        for (path, expected) in [
+            ("a/b", "a/b"), ("a/./b", "a/b"), ("a/../b", "b"), ("a/...", "a/..."), ("a.", "a."), ("..", nil),
+            ("a//b", "a/b"), ("/a/", "a"), ("", ""), (".a/b.", ".a/b."),
+        ] as [(String, String?)] {
+            #expect(SitePath.normalised(path) == expected, "\(path)")
         }
         #expect(SitePath.relative(from: "help/faq.html", to: "assets/x.png") == "../assets/x.png")
         #expect(SitePath.relative(from: "a/b/c.html", to: "") == "../..")
