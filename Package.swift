@@ -120,7 +120,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HipKitTests",
-            dependencies: ["HipChatConnect", "HipKit", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "HipChatConnect", "HipKit", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
             resources: [.copy("Fixtures")]
         ),
     ],

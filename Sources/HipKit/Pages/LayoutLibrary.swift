@@ -123,7 +123,10 @@ public struct LayoutLibrary: Sendable {
                 continue
             }
             do {
-                library.register(try MustacheTemplate(string: entry.text), named: name)
+                // A first line of its own for the escaping: standalone, Mustache drops it, and the
+                // template's own first line reads as it would without it.
+                let compiled = try MustacheTemplate(string: HTMLText.mustacheContentType + "\n" + entry.text)
+                library.register(compiled, named: name)
                 origins[name] = entry.origin
             } catch let error as MustacheTemplate.ParserError {
                 failed.insert(name)
@@ -131,7 +134,7 @@ public struct LayoutLibrary: Sendable {
                     .error(
                         .templateSyntax, "template syntax error: \(describe(error.error))",
                         at: SourceLocation(
-                            file: entry.origin, line: error.context.lineNumber,
+                            file: entry.origin, line: max(1, error.context.lineNumber - 1),  // less the escaping's line
                             column: max(1, error.context.columnNumber)),
                         hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
             } catch {

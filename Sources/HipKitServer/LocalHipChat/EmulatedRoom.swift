@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 
 /// Who the developer plays in the local HipChat; conditions such as `user_is_admin` and
 /// `user_is_room_owner` are evaluated for this person.

@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 
 extension LocalHipChat {
     /// Someone typed `text` into the room shown: it is posted, and when the add-on is installed

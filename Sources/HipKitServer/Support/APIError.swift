@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 import Hummingbird
 
 /// A refusal: the status, one sentence saying why, and the request field at fault if there is
@@ -72,24 +73,5 @@ enum JSONResponse {
         var data = value.jsonData
         data.append(0x0A)
         return ByteBuffer(bytes: data)
-    }
-}
-
-/// Escaping for text put into HTML.
-enum HTMLText {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

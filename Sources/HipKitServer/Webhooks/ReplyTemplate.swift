@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 import Mustache
 
 /// A canned webhook reply, compiled once per build of `dist/`: the message and every string of
@@ -22,7 +23,7 @@ struct ReplyTemplate: Sendable {
 
         var pragma: String {
             switch self {
-            case .html: "{{% CONTENT_TYPE: HTML}}"
+            case .html: HTMLText.mustacheContentType
             case .text: "{{% CONTENT_TYPE: TEXT}}"
             }
         }
