@@ -55,8 +55,13 @@ public struct MarkdownRenderer: Sendable {
         // either way, as CommonMark asks.)
         var options = CMARK_OPT_SMART
         if unsafe { options |= CMARK_OPT_UNSAFE }
-        guard let parser = cmark_parser_new(options) else { return Output(html: "", links: []) }
-        defer { cmark_parser_free(parser) }
+        // Everything cmark allocates for this page comes from the thread's arena, and goes when
+        // the arena is left: the parser, the tree, the rendered HTML.
+        let arena = Arena.enter()
+        defer { arena.leave() }
+        guard let parser = cmark_parser_new_with_mem(options, Arena.allocator) else {
+            return Output(html: "", links: [])
+        }
         for name in Self.extensions {
             if let ext = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, ext) }
         }
@@ -64,11 +69,9 @@ public struct MarkdownRenderer: Sendable {
             markdown.utf8.withContiguousStorageIfAvailable { Self.parse($0, with: parser) }
             ?? Array(markdown.utf8).withUnsafeBufferPointer { Self.parse($0, with: parser) }
         guard let document = parsed else { return Output(html: "", links: []) }
-        defer { cmark_node_free(document) }
 
         var links: [Link] = []
         let iterator = cmark_iter_new(document)
-        defer { cmark_iter_free(iterator) }
         while case let event = cmark_iter_next(iterator), event != CMARK_EVENT_DONE {
             guard event == CMARK_EVENT_ENTER, let node = cmark_iter_get_node(iterator) else { continue }
             let type = cmark_node_get_type(node)
@@ -96,8 +99,137 @@ public struct MarkdownRenderer: Sendable {
         guard let rendered = cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser)) else {
             return Output(html: "", links: links)
         }
-        defer { free(rendered) }
         return Output(html: String(cString: rendered), links: links)
+    }
+
+    /// A bump allocator for the pages one thread renders, one page at a time: cmark's
+    /// allocations (about a hundred small ones a page, each zeroed) come from a few large
+    /// blocks, nothing is freed one by one, and the blocks are reused for the next page.
+    ///
+    /// The `cmark-gfm` program allocates the same way (its own arena, which is one for the whole
+    /// process and cannot serve pages rendered side by side). With `malloc` and `free`, a page
+    /// took 0.17 M more instructions than it does there, a sixth of cmark's own work.
+    ///
+    /// cmark's allocator functions take no context, so each thread finds its arena in a
+    /// thread-specific slot; ``enter()`` puts one there for a render and ``leave()`` resets it.
+    private final class Arena {
+        /// cmark's allocator functions, reading the calling thread's arena.
+        nonisolated(unsafe) static let allocator: UnsafeMutablePointer<cmark_mem> = {
+            let mem = UnsafeMutablePointer<cmark_mem>.allocate(capacity: 1)
+            mem.initialize(
+                to: cmark_mem(
+                    calloc: { count, size in
+                        let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+                        return overflow ? nil : Arena.current.allocate(bytes, zeroed: true)
+                    },
+                    realloc: { old, size in Arena.current.reallocate(old, size) },
+                    free: { _ in }))
+            return mem
+        }()
+
+        /// The slot holding each thread's arena (retained), released when the thread ends.
+        private static let slot: pthread_key_t = {
+            var key = pthread_key_t()
+            let created = pthread_key_create(&key) { arena in
+                if let arena { Unmanaged<Arena>.fromOpaque(arena).release() }
+            }
+            precondition(created == 0, "MarkdownRenderer: no thread-specific slot for cmark's arena")
+            return key
+        }()
+
+        private static var current: Arena {
+            Unmanaged<Arena>.fromOpaque(pthread_getspecific(slot)!).takeUnretainedValue()
+        }
+
+        /// Allocations are 16-byte aligned, as `malloc`'s are, after a 16-byte header holding
+        /// their size (for `realloc`).
+        private static let header = 16
+        private static let blockSize = 256 * 1024
+
+        private var blocks: [(start: UnsafeMutableRawPointer, size: Int)] = []
+        private var block = 0
+        private var used = 0
+        /// The last allocation, which `realloc` may grow where it is.
+        private var last: UnsafeMutableRawPointer?
+        private var inUse = false
+        /// The arena this one stands in for, when a render starts inside another on one thread.
+        private var outer: Arena?
+
+        deinit {
+            for block in blocks { free(block.start) }
+        }
+
+        /// The calling thread's arena, ready for a page.
+        static func enter() -> Arena {
+            if let held = pthread_getspecific(slot) {
+                let arena = Unmanaged<Arena>.fromOpaque(held).takeUnretainedValue()
+                if !arena.inUse {
+                    arena.inUse = true
+                    return arena
+                }
+                let inner = Arena()
+                inner.inUse = true
+                inner.outer = arena
+                pthread_setspecific(slot, Unmanaged.passRetained(inner).toOpaque())
+                return inner
+            }
+            let arena = Arena()
+            arena.inUse = true
+            pthread_setspecific(slot, Unmanaged.passRetained(arena).toOpaque())
+            return arena
+        }
+
+        /// Ends the render: everything allocated since ``enter()`` is given back at once.
+        func leave() {
+            block = 0
+            used = 0
+            last = nil
+            inUse = false
+            if let outer {
+                pthread_setspecific(Self.slot, Unmanaged.passUnretained(outer).toOpaque())
+                Unmanaged.passUnretained(self).release()
+            }
+        }
+
+        func allocate(_ bytes: Int, zeroed: Bool) -> UnsafeMutableRawPointer? {
+            guard bytes >= 0, bytes <= Int.max / 2 else { return nil }
+            let needed = Self.header + ((bytes + 15) & ~15)
+            while block < blocks.count, blocks[block].size - used < needed {
+                block += 1
+                used = 0
+            }
+            if block == blocks.count {
+                let size = max(Self.blockSize, needed)
+                guard let start = malloc(size) else { return nil }
+                blocks.append((start, size))
+                used = 0
+            }
+            let start = blocks[block].start + used
+            used += needed
+            start.storeBytes(of: bytes, as: Int.self)
+            let memory = start + Self.header
+            if zeroed { memset(memory, 0, bytes) }
+            last = memory
+            return memory
+        }
+
+        func reallocate(_ old: UnsafeMutableRawPointer?, _ bytes: Int) -> UnsafeMutableRawPointer? {
+            guard let old else { return allocate(bytes, zeroed: false) }
+            let oldBytes = (old - Self.header).load(as: Int.self)
+            // The last allocation grows in place while its block has room.
+            if old == last, bytes >= 0, bytes <= Int.max / 2 {
+                let start = old - Self.header - blocks[block].start
+                let needed = Self.header + ((bytes + 15) & ~15)
+                if start + needed <= blocks[block].size {
+                    used = start + needed
+                    (old - Self.header).storeBytes(of: bytes, as: Int.self)
+                    return old
+                }
+            }
+            guard let memory = allocate(bytes, zeroed: false) else { return nil }
+            memory.copyMemory(from: old, byteCount: min(oldBytes, bytes))
+            return memory
+        }
     }
 
     /// `parser`'s document for the UTF-8 `text`, parsed under ``parserLock``.

@@ -21,6 +21,48 @@ import Testing
         #expect(broken.isEmpty, "\(broken.count) of 400 pages lost their strikethrough: \(broken.first ?? "")")
     }
 
+    /// cmark allocates from an arena per thread, reused page after page. Pages of every size
+    /// (past the arena's first 256 KiB block, with tables whose buffers grow), on several
+    /// threads, each come out as the same page rendered alone on a fresh thread; and a render
+    /// started inside another (from its link rewriter) leaves the outer one's memory alone.
+    @Test func pagesRenderedOnOneThreadAfterAnotherAreEachWhole() throws {
+        let sizes = Array(0..<24)
+        // Each page alone, on a thread of its own that renders nothing else.
+        let alone = sizes.map { n in
+            let html = Mutex("")
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                html.withLock { $0 = MarkdownRenderer().render(Self.page(n)).html }
+                done.signal()
+            }.start()
+            done.wait()
+            return html.withLock { $0 }
+        }
+        #expect(alone.contains { $0.utf8.count > 300_000 }, "no page is larger than the arena's first block")
+        let results = Mutex([Int: String]())
+        DispatchQueue.concurrentPerform(iterations: sizes.count * 3) { i in
+            let html = renderer.render(Self.page(sizes[i % sizes.count])).html
+            results.withLock { $0[i] = html }
+        }
+        for (i, html) in results.withLock({ $0 }) {
+            #expect(html == alone[i % sizes.count], "page \(i % sizes.count) differs")
+        }
+        var inner: [String] = []
+        let outer = renderer.render(Self.page(7)) { link in
+            inner.append(renderer.render(Self.page(3)).html)
+            return link.url + "?x"
+        }
+        #expect(outer.html == alone[7].replacingOccurrences(of: ".md\"", with: ".md?x\""))
+        #expect(!inner.isEmpty && inner.allSatisfy { $0 == alone[3] })
+    }
+
+    /// Page `n` of the arena test: up to about 330 KB of text and a table of up to 400 rows.
+    static func page(_ n: Int) -> String {
+        let rows = (0..<(n * 37 % 400)).map { "| \($0) | ~~\(n)~~ [l](p\($0).md) |" }.joined(separator: "\n")
+        return "# Page \(n)\n\n" + String(repeating: "Some *text* and `code`. ", count: n * 997 % 14000)
+            + "\n\n| a | b |\n|---|---|\n" + rows + "\n\n- [ ] task \(n)\n"
+    }
+
     /// Text reaches cmark as the Swift string's UTF-8, which needs no check: NUL becomes U+FFFD
     /// (CommonMark's rule), and every other character comes out as it went in.
     @Test func nulBecomesTheReplacementCharacterAndTheRestIsKept() {
