@@ -14,7 +14,12 @@ import HipChatConnect
 public enum ImageCropper {
     /// Decodes PNG or JPEG `data`, crops and scales it to `width`×`height`, and returns a PNG.
     public static func crop(_ data: Data, toWidth width: Int, height: Int) throws -> Data {
-        try crop(RGBAImage.decode(data), toWidth: width, height: height).pngData()
+        if let rgb = try RGBAImage.decodeRGB(data) {
+            let area = try check(width: rgb.width, height: rgb.height, toWidth: width, height: height)
+            let pixels = resampleOpaque(rgb.pixels, sourceWidth: rgb.width, area: area, toWidth: width, height: height)
+            return try RGBAImage.pngData(samples: pixels, channels: 3, width: width, height: height)
+        }
+        return try crop(RGBAImage.decode(data), toWidth: width, height: height).pngData()
     }
 
     static func crop(_ image: RGBAImage, toWidth width: Int, height: Int) throws -> RGBAImage {
@@ -198,5 +203,78 @@ public enum ImageCropper {
             }
         }
         return RGBAImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// ``resample(_:area:toWidth:height:)`` for an image with no alpha channel, 3 bytes a
+    /// pixel, giving the bytes that function gives the same image with an alpha of 255 (which
+    /// are then written as RGB, the crop being opaque), with less work: no alpha to weigh by,
+    /// sum or drop, and a quarter less memory to go through.
+    ///
+    /// With every alpha 255, `resample`'s sums are 255 times the plain weighted sums taken
+    /// here, and its alpha sum is 255 times the crop's area; the division below is the same,
+    /// integer for integer.
+    private static func resampleOpaque(
+        _ source: [UInt8], sourceWidth: Int, area: (x: Int, y: Int, width: Int, height: Int), toWidth width: Int,
+        height: Int
+    ) -> [UInt8] {
+        let columns = Taps(source: area.width, target: width, offset: area.x)
+        let rows = Taps(source: area.height, target: height, offset: area.y)
+        let stride = width * 3
+        // Pass 1: each source row of the crop area shrunk to `width` sums of (r, g, b).
+        let partialCount = area.height * stride
+        let partial = [Int](unsafeUninitializedCapacity: partialCount) { out, count in
+            count = partialCount
+            source.withUnsafeBufferPointer { src in
+                columns.withBuffers { start, index, weight in
+                    let src = src.baseAddress!
+                    var o = out.baseAddress!
+                    for y in 0..<area.height {
+                        let row = src + (area.y + y) * sourceWidth * 3
+                        for x in 0..<width {
+                            var r = 0
+                            var g = 0
+                            var b = 0
+                            for t in start[x]..<start[x + 1] {
+                                let p = row + index[t] &* 3
+                                let w = weight[t]
+                                r &+= w &* Int(p[0])
+                                g &+= w &* Int(p[1])
+                                b &+= w &* Int(p[2])
+                            }
+                            o[0] = r
+                            o[1] = g
+                            o[2] = b
+                            o += 3
+                        }
+                    }
+                }
+            }
+        }
+        // Pass 2: combine rows, then divide as `resample` does, rounding to nearest.
+        let total = 255 * area.width * area.height
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        partial.withUnsafeBufferPointer { src in
+            pixels.withUnsafeMutableBufferPointer { out in
+                rows.withBuffers { start, index, weight in
+                    let src = src.baseAddress!
+                    let out = out.baseAddress!
+                    var sums = [Int](repeating: 0, count: stride)
+                    sums.withUnsafeMutableBufferPointer { sums in
+                        let sums = sums.baseAddress!
+                        for y in 0..<height {
+                            sums.update(repeating: 0, count: stride)
+                            for t in start[y]..<start[y + 1] {
+                                let line = src + (index[t] - area.y) * stride
+                                let w = weight[t]
+                                for i in 0..<stride { sums[i] &+= w &* line[i] }
+                            }
+                            let line = out + y * stride
+                            for i in 0..<stride { line[i] = UInt8((255 &* sums[i] &+ total / 2) / total) }
+                        }
+                    }
+                }
+            }
+        }
+        return pixels
     }
 }

@@ -99,6 +99,38 @@ struct RGBAImage: Sendable, Hashable {
         }
     }
 
+    /// The pixels of `data` as 8-bit red, green, blue (3 bytes a pixel) when it is a PNG stored
+    /// exactly so, with no alpha, palette, grey or 16-bit samples: libpng then copies its rows
+    /// without converting them, and they are what ``decode(_:)`` gives without the alpha of 255
+    /// it adds. Nil for any other image. Screenshots saved as RGB (the `full` scaffold's
+    /// highlights among them) take this road to their crop.
+    static func decodeRGB(_ data: Data) throws -> (width: Int, height: Int, pixels: [UInt8])? {
+        guard ImageInfo.sniff(data) == .png, let info = ImageInfo.read(data) else { return nil }
+        try checkSize(info.width, info.height, .png)
+        var image = png_image()
+        image.version = png_uint_32(PNG_IMAGE_VERSION)
+        defer { png_image_free(&image) }
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+                throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
+            }
+            guard image.format == png_uint_32(PNG_FORMAT_RGB) else { return nil }
+            let width = Int(image.width)
+            let height = Int(image.height)
+            try checkSize(width, height, .png)
+            var finished: Int32 = 0
+            let byteCount = width * height * 3
+            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
+                finished = png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
+                count = finished != 0 ? byteCount : 0
+            }
+            guard finished != 0 else {
+                throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
+            }
+            return (width, height, pixels)
+        }
+    }
+
     /// libpng's error text, kept in a fixed 64-byte field of the png_image.
     private static func message(of image: png_image) -> String {
         let bytes = withUnsafeBytes(of: image.message) { Array($0) }
@@ -156,10 +188,7 @@ struct RGBAImage: Sendable, Hashable {
     /// libpng's simplified writer adds no timestamp or other varying chunk, so the same pixels
     /// always give the same bytes (for a given zlib version).
     func pngData() throws -> Data {
-        let opaque = isOpaque
-        let channels = opaque ? 3 : 4
-        let samples: [UInt8]
-        if opaque {
+        if isOpaque {
             var rgb = [UInt8](repeating: 0, count: width * height * 3)
             pixels.withUnsafeBufferPointer { rgba in
                 rgb.withUnsafeMutableBufferPointer { out in
@@ -170,10 +199,13 @@ struct RGBAImage: Sendable, Hashable {
                     }
                 }
             }
-            samples = rgb
-        } else {
-            samples = pixels
+            return try Self.pngData(samples: rgb, channels: 3, width: width, height: height)
         }
+        return try Self.pngData(samples: pixels, channels: 4, width: width, height: height)
+    }
+
+    /// Encodes `samples`, 3 (RGB) or 4 (RGBA) bytes a pixel, as PNG.
+    static func pngData(samples: [UInt8], channels: Int, width: Int, height: Int) throws -> Data {
         // Worst case of incompressible data (PNG_IMAGE_PNG_SIZE_MAX in png.h): raw rows with a
         // filter byte each, zlib's stored-block overhead, a 12-byte header per 8 KiB IDAT chunk,
         // and the fixed chunks. libpng reports the exact size if it ever needs more.
@@ -181,7 +213,8 @@ struct RGBAImage: Sendable, Hashable {
         let zlib = raw + (raw + 7) / 8 + (raw + 63) / 64 + 11
         var capacity = zlib + 12 * (zlib / 8192 + 1) + 256
         for _ in 0..<2 {
-            let (written, needed) = try writePNG(samples, channels: channels, capacity: capacity)
+            let (written, needed) = try writePNG(
+                samples, channels: channels, width: width, height: height, capacity: capacity)
             if let written { return written }
             capacity = needed
         }
@@ -189,12 +222,14 @@ struct RGBAImage: Sendable, Hashable {
     }
 
     /// One write attempt into `capacity` bytes: the PNG, or the size libpng says it needs.
-    private func writePNG(_ samples: [UInt8], channels: Int, capacity: Int) throws -> (Data?, Int) {
+    private static func writePNG(_ samples: [UInt8], channels: Int, width: Int, height: Int, capacity: Int) throws
+        -> (Data?, Int)
+    {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         image.width = png_uint_32(width)
         image.height = png_uint_32(height)
-        image.format = channels == 4 ? Self.formatRGBA : png_uint_32(PNG_FORMAT_RGB)
+        image.format = channels == 4 ? formatRGBA : png_uint_32(PNG_FORMAT_RGB)
         defer { png_image_free(&image) }
         var size = png_alloc_size_t(capacity)
         var ok: Int32 = 0
@@ -207,7 +242,7 @@ struct RGBAImage: Sendable, Hashable {
         }
         if ok != 0 { return (Data(output), Int(size)) }
         if Int(size) > capacity { return (nil, Int(size)) }
-        throw ImageError(.corrupt, "cannot encode PNG: \(Self.message(of: image))")
+        throw ImageError(.corrupt, "cannot encode PNG: \(message(of: image))")
     }
 }
 

@@ -256,6 +256,33 @@ import Testing
         #expect(try ImageCropper.crop(stripes, toWidth: 2, height: 1).pixel(0, 0) == [128, 128, 128, 255])
     }
 
+    /// An RGB PNG is cropped without an alpha channel; the crop must be the one the RGBA road
+    /// makes of the same image, byte for byte, whatever the sizes and colours.
+    @Test(arguments: [(1840, 900), (1161, 661), (580, 330), (3001, 500), (700, 2003), (611, 347)])
+    func rgbCropsEqualTheRGBARoad(_ size: (Int, Int)) throws {
+        var state = UInt64(size.0 * 7919 + size.1)
+        let noisy = Self.image(size.0, size.1) { x, y in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let n = UInt8(truncatingIfNeeded: state >> 56)
+            return [UInt8(truncatingIfNeeded: x &* 7) ^ n, UInt8(truncatingIfNeeded: y &* 3), n, 255]
+        }
+        let png = try noisy.pngData()
+        #expect(try RGBAImage.decodeRGB(png) != nil, "not an RGB PNG, so not the RGB road")
+        let viaRGBA = try ImageCropper.crop(try RGBAImage.decode(png), toWidth: 580, height: 330).pngData()
+        #expect(try ImageCropper.crop(png, toWidth: 580, height: 330) == viaRGBA)
+    }
+
+    @Test func onlyRGBPNGsTakeTheRGBRoad() throws {
+        let translucent = Self.image(4, 4) { x, _ in [200, 10, 10, x == 0 ? 128 : 255] }
+        #expect(try RGBAImage.decodeRGB(try translucent.pngData()) == nil)
+        #expect(try RGBAImage.decodeRGB(try Data(contentsOf: TestSupport.fixture("images/palette-4x2.png"))) == nil)
+        #expect(try RGBAImage.decodeRGB(try Self.jpegFixture("bands-1840x900.jpg")) == nil)
+        // A damaged RGB PNG is refused as the RGBA road refuses it.
+        let cut = try Self.image(40, 20) { x, _ in [UInt8(x), 9, 9, 255] }.pngData().prefix(60)
+        #expect(throws: ImageError.self) { try RGBAImage.decodeRGB(cut) }
+        #expect(throws: ImageError.self) { try ImageCropper.crop(cut, toWidth: 20, height: 10) }
+    }
+
     @Test func transparentPixelsDoNotDarkenTheirNeighbours() throws {
         let half = Self.image(2, 2) { x, _ in x == 0 ? [255, 0, 0, 255] : [0, 0, 0, 0] }
         #expect(try ImageCropper.crop(half, toWidth: 1, height: 1).pixel(0, 0) == [255, 0, 0, 128])
