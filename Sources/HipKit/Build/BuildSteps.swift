@@ -67,7 +67,7 @@ extension BuildStep {
                 results[i] = hit
                 return
             }
-            let result = renderer.render(source: source, output: output, references: refs)
+            let result = renderer.render(source: source, output: output, references: refs, recordingLinks: cache != nil)
             if let cache, let key { cache.store(key, result) }
             results[i] = result
         }

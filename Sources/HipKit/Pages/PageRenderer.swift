@@ -8,6 +8,19 @@ struct PageRenderer: Sendable {
     let layouts: LayoutLibrary
     let links: LinkResolver
     let markdown = MarkdownRenderer()
+    /// What every page no module shows reads of the project, and its view's script
+    /// configuration: the same for all of them, so made once rather than once a page.
+    private let plainInputs: PageInputs
+    private let plainConfig: String
+
+    init(project: AddonProject, displayDirectory: String, layouts: LayoutLibrary, links: LinkResolver) {
+        self.project = project
+        self.displayDirectory = displayDirectory
+        self.layouts = layouts
+        self.links = links
+        plainInputs = PageInputs(project: project, references: [], displayDirectory: displayDirectory)
+        plainConfig = TemplateValue.scriptJSON(Self.viewConfig(view: "page", module: nil, addon: plainInputs.addon))
+    }
 
     /// What rendering one page gave.
     struct Result: Sendable {
@@ -42,7 +55,8 @@ struct PageRenderer: Sendable {
 
     /// What rendering a page shown by `references` reads of the project.
     func inputs(_ references: [PageReference]) -> PageInputs {
-        PageInputs(project: project, references: references, displayDirectory: displayDirectory)
+        references.isEmpty
+            ? plainInputs : PageInputs(project: project, references: references, displayDirectory: displayDirectory)
     }
 
     /// The layout for pages shown by each kind of module.
@@ -50,7 +64,9 @@ struct PageRenderer: Sendable {
         ViewLayout(showing: kind).rawValue
     }
 
-    func render(source: String, output: String, references: [PageReference]) -> Result {
+    /// Renders the page `source` to `output`. Each link's resolution is recorded in the result
+    /// for the build cache, unless `recordingLinks` is false (a build without one).
+    func render(source: String, output: String, references: [PageReference], recordingLinks: Bool = true) -> Result {
         let inputs = inputs(references)
         let shown = ProjectLoader.join(displayDirectory, source)
         let start = SourceLocation(file: shown, line: 1, column: 1)
@@ -79,7 +95,7 @@ struct PageRenderer: Sendable {
             let location = SourceLocation(
                 file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
             let resolution = links.resolve(link.url, fromSource: source, output: output)
-            resolutions[link.url] = resolution.summary
+            if recordingLinks { resolutions[link.url] = resolution.summary }
             switch resolution {
             case .untouched:
                 return nil
@@ -174,7 +190,9 @@ struct PageRenderer: Sendable {
                 "css": resourceURL(inputs.hipchatCss, from: output),
             ]
         }
-        context["config"] = TemplateValue.scriptJSON(viewConfig(view: view, module: module, addon: inputs.addon))
+        context["config"] =
+            reference == nil
+            ? plainConfig : TemplateValue.scriptJSON(Self.viewConfig(view: view, module: module, addon: inputs.addon))
         guard let html = layouts.render(context, layout: layout) else {
             diagnostics.append(.error(.templateRender, "the layout '\(layout)' could not be rendered", at: start))
             result.diagnostics = diagnostics
@@ -248,7 +266,7 @@ struct PageRenderer: Sendable {
         return module
     }
 
-    private func viewConfig(view: String, module: [String: Any]?, addon: PageInputs.Addon) -> JSONNode {
+    private static func viewConfig(view: String, module: [String: Any]?, addon: PageInputs.Addon) -> JSONNode {
         var moduleNode = JSONNode.object()
         if let module {
             if let kind = module["kind"] as? String { moduleNode["kind"] = .string(kind) }
