@@ -154,20 +154,35 @@ public struct LayoutLibrary: Sendable {
 
     /// The line where section nesting first goes past ``maxNesting``, if it does.
     static func deepestNesting(in text: String) -> Int? {
+        let bytes = Array(text.utf8)
         var depth = 0
         var line = 1
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{") {
-            line += rest[..<open.lowerBound].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
-            rest = rest[open.upperBound...]
-            switch rest.first {
-            case "#", "^", "$", "<": depth += 1
-            case "/": depth = max(0, depth - 1)
-            default: break
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\n") {
+                line += 1
+            } else if let open = tagOpening(in: bytes, at: i) {
+                i = open
+                switch i < bytes.count ? bytes[i] : 0 {
+                case UInt8(ascii: "#"), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "<"): depth += 1
+                case UInt8(ascii: "/"): depth = max(0, depth - 1)
+                default: break
+                }
+                if depth > maxNesting { return line }
+                continue
             }
-            if depth > maxNesting { return line }
+            i += 1
         }
         return nil
+    }
+
+    /// Where a tag's content starts when `{{` is at `i` in `bytes`.
+    ///
+    /// The template checks here walk the text's bytes, not its `Character`s: they run on every
+    /// build, and walking characters (with Foundation's `range(of:)`) took 34 M instructions for
+    /// the built-in layouts alone.
+    private static func tagOpening(in bytes: [UInt8], at i: Int) -> Int? {
+        i + 1 < bytes.count && bytes[i] == UInt8(ascii: "{") && bytes[i + 1] == UInt8(ascii: "{") ? i + 2 : nil
     }
 
     /// A section that does not close: one closed by a tag naming another (at that tag), or one
@@ -175,29 +190,37 @@ public struct LayoutLibrary: Sendable {
     /// only at the end of the text, and the tag is where the fix goes. Nil when every section
     /// closes, and when the text changes its delimiters, which leaves the check to swift-mustache.
     static func sectionProblem(in text: String) -> (message: String, hint: String, line: Int, column: Int)? {
+        let bytes = Array(text.utf8)
         var open: [(name: String, line: Int, column: Int)] = []
         var line = 1
         var column = 1
-        var rest = Substring(text)
-        func advance(over part: Substring) {
-            for c in part.unicodeScalars {
-                if c == "\n" {
+        var i = 0
+        /// Lines and columns (in Unicode scalars: UTF-8 bytes but continuation bytes) up to `end`.
+        func advance(to end: Int) {
+            while i < end {
+                if bytes[i] == UInt8(ascii: "\n") {
                     line += 1
                     column = 1
-                } else {
+                } else if bytes[i] & 0xC0 != 0x80 {
                     column += 1
                 }
+                i += 1
             }
         }
-        while let tag = rest.range(of: "{{") {
-            advance(over: rest[..<tag.lowerBound])
+        while true {
+            var tag = i
+            while tag < bytes.count, tagOpening(in: bytes, at: tag) == nil { tag += 1 }
+            guard tag < bytes.count else { break }
+            advance(to: tag)
             let tagLine = line
             let tagColumn = column
-            let body = rest[tag.upperBound...]
-            guard let end = body.range(of: "}}") else { break }
-            let content = body[..<end.lowerBound]
-            advance(over: rest[tag.lowerBound..<end.upperBound])
-            rest = body[end.upperBound...]
+            var end = tag + 2
+            while end + 1 < bytes.count, !(bytes[end] == UInt8(ascii: "}") && bytes[end + 1] == UInt8(ascii: "}")) {
+                end += 1
+            }
+            guard end + 1 < bytes.count else { break }
+            let content = String(decoding: bytes[(tag + 2)..<end], as: UTF8.self)
+            advance(to: end + 2)
             guard let kind = content.first else { continue }
             let name = content.dropFirst().trimmingCharacters(in: .whitespaces)
             switch kind {

@@ -275,6 +275,23 @@ import Testing
         _ = build
     }
 
+    /// The template checks count lines by line feeds (CRLF files too) and columns in Unicode
+    /// scalars, as editors show them.
+    @Test func templateChecksFindTheirTagsLine() {
+        let deep = "é\r\nb\r\n" + String(repeating: "{{#x}}", count: LayoutLibrary.maxNesting + 1)
+        #expect(LayoutLibrary.deepestNesting(in: deep) == 3)
+        #expect(LayoutLibrary.deepestNesting(in: String(repeating: "{{#x}}{{/x}}", count: 100)) == nil)
+        let stray = LayoutLibrary.sectionProblem(in: "é日\r\n  {{#a}}{{/a}} {{/x}}")
+        #expect(stray?.line == 2)
+        #expect(stray?.column == 16)
+        let unclosed = LayoutLibrary.sectionProblem(in: "{{{raw}}}\n😀 {{# outer }}\n{{^inner}}{{/inner}}")
+        #expect(unclosed?.message == "the section 'outer' opened here is never closed")
+        #expect(unclosed?.line == 2)
+        #expect(unclosed?.column == 3)
+        #expect(LayoutLibrary.sectionProblem(in: "{{=<% %>=}}<%#a%>") == nil)
+        #expect(LayoutLibrary.sectionProblem(in: "{{#a}} {{/a")?.line == 1)
+    }
+
     @Test func outputIsDeterministic() throws {
         let files = (1...40).reduce(into: [String: String]()) {
             $0["pages/p\($1).md"] = "# Page \($1)\n\n[next](p\($1 % 40 + 1).md)\n"
