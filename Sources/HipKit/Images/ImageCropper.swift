@@ -14,7 +14,8 @@ import HipChatConnect
 public enum ImageCropper {
     /// Decodes PNG or JPEG `data`, crops and scales it to `width`×`height`, and returns a PNG.
     public static func crop(_ data: Data, toWidth width: Int, height: Int) throws -> Data {
-        if let rgb = try RGBAImage.decodeRGB(data) {
+        // A 32-bit column sum holds 255 times a height of up to 8.4 million rows.
+        if let rgb = try RGBAImage.decodeRGB(data), rgb.height <= Int(Int32.max) / 255 {
             let area = try check(width: rgb.width, height: rgb.height, toWidth: width, height: height)
             let pixels = resampleOpaque(rgb.pixels, sourceWidth: rgb.width, area: area, toWidth: width, height: height)
             return try RGBAImage.pngData(samples: pixels, channels: 3, width: width, height: height)
@@ -207,74 +208,94 @@ public enum ImageCropper {
 
     /// ``resample(_:area:toWidth:height:)`` for an image with no alpha channel, 3 bytes a
     /// pixel, giving the bytes that function gives the same image with an alpha of 255 (which
-    /// are then written as RGB, the crop being opaque), with less work: no alpha to weigh by,
-    /// sum or drop, and a quarter less memory to go through.
+    /// are then written as RGB, the crop being opaque), with less work.
     ///
     /// With every alpha 255, `resample`'s sums are 255 times the plain weighted sums taken
     /// here, and its alpha sum is 255 times the crop's area; the division below is the same,
-    /// integer for integer.
+    /// integer for integer. The sums are exact, so their order is free: columns are combined
+    /// first here, a run of whole rows at a time in 32-bit lanes the compiler vectorises, and
+    /// the per-pixel taps across a row then run on the output's rows only (330, not 900).
     private static func resampleOpaque(
         _ source: [UInt8], sourceWidth: Int, area: (x: Int, y: Int, width: Int, height: Int), toWidth width: Int,
         height: Int
     ) -> [UInt8] {
         let columns = Taps(source: area.width, target: width, offset: area.x)
         let rows = Taps(source: area.height, target: height, offset: area.y)
+        let span = area.width * 3
         let stride = width * 3
-        // Pass 1: each source row of the crop area shrunk to `width` sums of (r, g, b).
-        let partialCount = area.height * stride
-        let partial = [Int](unsafeUninitializedCapacity: partialCount) { out, count in
-            count = partialCount
-            source.withUnsafeBufferPointer { src in
-                columns.withBuffers { start, index, weight in
-                    let src = src.baseAddress!
-                    var o = out.baseAddress!
-                    for y in 0..<area.height {
-                        let row = src + (area.y + y) * sourceWidth * 3
-                        for x in 0..<width {
-                            var r = 0
-                            var g = 0
-                            var b = 0
-                            for t in start[x]..<start[x + 1] {
-                                let p = row + index[t] &* 3
-                                let w = weight[t]
-                                r &+= w &* Int(p[0])
-                                g &+= w &* Int(p[1])
-                                b &+= w &* Int(p[2])
-                            }
-                            o[0] = r
-                            o[1] = g
-                            o[2] = b
-                            o += 3
-                        }
-                    }
-                }
-            }
-        }
-        // Pass 2: combine rows, then divide as `resample` does, rounding to nearest.
         let total = 255 * area.width * area.height
-        var pixels = [UInt8](repeating: 0, count: width * height * 3)
-        partial.withUnsafeBufferPointer { src in
+        let divide = Quotient(by: total)
+        var pixels = [UInt8](repeating: 0, count: height * stride)
+        source.withUnsafeBufferPointer { src in
             pixels.withUnsafeMutableBufferPointer { out in
-                rows.withBuffers { start, index, weight in
-                    let src = src.baseAddress!
-                    let out = out.baseAddress!
-                    var sums = [Int](repeating: 0, count: stride)
-                    sums.withUnsafeMutableBufferPointer { sums in
-                        let sums = sums.baseAddress!
-                        for y in 0..<height {
-                            sums.update(repeating: 0, count: stride)
-                            for t in start[y]..<start[y + 1] {
-                                let line = src + (index[t] - area.y) * stride
-                                let w = weight[t]
-                                for i in 0..<stride { sums[i] &+= w &* line[i] }
+                rows.withBuffers { rowStart, rowIndex, rowWeight in
+                    columns.withBuffers { start, index, weight in
+                        let src = src.baseAddress!
+                        let out = out.baseAddress!
+                        // One output row's source rows, combined: each sum is at most 255 times
+                        // the area's height (`crop` sends taller areas the RGBA way).
+                        var line = [Int32](repeating: 0, count: span)
+                        line.withUnsafeMutableBufferPointer { line in
+                            let line = line.baseAddress!
+                            for y in 0..<height {
+                                line.update(repeating: 0, count: span)
+                                for t in rowStart[y]..<rowStart[y + 1] {
+                                    let row = src + (rowIndex[t] * sourceWidth + area.x) * 3
+                                    let w = Int32(truncatingIfNeeded: rowWeight[t])
+                                    for i in 0..<span { line[i] &+= w &* Int32(truncatingIfNeeded: row[i]) }
+                                }
+                                // Then each output pixel's columns, and the division.
+                                let o = out + y * stride
+                                for x in 0..<width {
+                                    var r = 0
+                                    var g = 0
+                                    var b = 0
+                                    for t in start[x]..<start[x + 1] {
+                                        let p = line + (index[t] - area.x) &* 3
+                                        let w = weight[t]
+                                        r &+= w &* Int(p[0])
+                                        g &+= w &* Int(p[1])
+                                        b &+= w &* Int(p[2])
+                                    }
+                                    o[x * 3] = UInt8(divide(255 &* r &+ total / 2))
+                                    o[x * 3 + 1] = UInt8(divide(255 &* g &+ total / 2))
+                                    o[x * 3 + 2] = UInt8(divide(255 &* b &+ total / 2))
+                                }
                             }
-                            let line = out + y * stride
-                            for i in 0..<stride { line[i] = UInt8((255 &* sums[i] &+ total / 2) / total) }
                         }
                     }
                 }
             }
         }
         return pixels
+    }
+
+    /// `n / d` (rounded down) for one divisor `d` and any `n` in `0..<2⁴⁸`, by one multiplication
+    /// and a shift instead of a division, which takes tens of cycles (a crop divides half a
+    /// million times, by the same number).
+    ///
+    /// Granlund and Montgomery's method: with `l = ⌈log₂ d⌉` and `m = ⌊2⁴⁸⁺ˡ / d⌋ + 1`,
+    /// `2⁴⁸⁺ˡ < m·d ≤ 2⁴⁸⁺ˡ + 2ˡ`, and then `⌊n / d⌋ = ⌊m·n / 2⁴⁸⁺ˡ⌋` for every such `n`.
+    struct Quotient {
+        static let bits = 48
+        private let multiplier: UInt64
+        private let shift: Int
+
+        init(by divisor: Int) {
+            precondition(divisor > 0 && divisor < 1 << 40, "Quotient: divisor out of range")
+            let d = UInt64(divisor)
+            let l = d == 1 ? 0 : UInt64.bitWidth - (d - 1).leadingZeroBitCount
+            shift = Self.bits + l
+            // 2^shift as (high, low), divided by d: high < d, as dividingFullWidth needs.
+            let power: (high: UInt64, low: UInt64) =
+                shift >= 64 ? (1 << UInt64(shift - 64), 0) : (0, 1 << UInt64(shift))
+            multiplier = d.dividingFullWidth(power).quotient + 1
+        }
+
+        @inline(__always) func callAsFunction(_ n: Int) -> Int {
+            let (high, low) = multiplier.multipliedFullWidth(by: UInt64(n))
+            let q = shift >= 64 ? high >> UInt64(shift - 64) : (high << UInt64(64 - shift)) | (low >> UInt64(shift))
+            return Int(q)
+        }
     }
 }

@@ -272,6 +272,28 @@ import Testing
         #expect(try ImageCropper.crop(png, toWidth: 580, height: 330) == viaRGBA)
     }
 
+    /// The crop's division by multiplication equals integer division over its whole range.
+    @Test func quotientEqualsDivision() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        var divisors = [1, 2, 3, 7, 255, 256, 1 << 20, (1 << 40) - 1, 255 * 1582 * 900, 255 * 40_000_000]
+        divisors += (0..<200).map { _ in Int(next() % ((1 << 40) - 1)) + 1 }
+        for d in divisors {
+            let quotient = ImageCropper.Quotient(by: d)
+            var numerators = [0, 1, d - 1, d, d + 1, (1 << 48) - 1, (1 << 48) - 1 - (1 << 48) % d]
+            numerators += (0..<500).map { _ in Int(next() % (1 << 48)) }
+            numerators += (0..<100).map { _ in Int(next() % 256) * d + d - 1 }.filter { $0 < 1 << 48 }
+            for n in numerators where n >= 0 {
+                #expect(quotient(n) == n / d, "\(n) / \(d)")
+            }
+        }
+    }
+
     @Test func onlyRGBPNGsTakeTheRGBRoad() throws {
         let translucent = Self.image(4, 4) { x, _ in [200, 10, 10, x == 0 ? 128 : 255] }
         #expect(try RGBAImage.decodeRGB(try translucent.pngData()) == nil)
