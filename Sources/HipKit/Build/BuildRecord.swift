@@ -5,12 +5,16 @@ import HipChatConnect
     import Glibc
 #endif
 
-/// What the last build wrote, kept in `.hipkit/cache/last-build.json`: each file's digest, size
+/// What the last build wrote, kept in `.hipkit/cache/last-build`: each file's digest, size
 /// and modification time. A build whose files are all the same as last time, into an output
 /// folder nobody has touched since, writes nothing; one with a few changes links the unchanged
 /// files from the previous output instead of writing them again.
-struct BuildRecord: Codable {
-    struct File: Codable, Equatable {
+///
+/// The record is a text file of one line per output file, read by bytes: a no-change rebuild
+/// reads it first thing, and decoding it as JSON with `JSONDecoder` was half of such a build
+/// (47 k instructions a file).
+struct BuildRecord: Equatable {
+    struct File: Equatable {
         var digest: String
         var size: Int
         var modified: Double
@@ -21,19 +25,103 @@ struct BuildRecord: Codable {
     /// The ``InputStamp`` of the build that wrote this output, when it had no diagnostics at all.
     var inputs: String?
 
-    static func url(in cacheDirectory: URL) -> URL { cacheDirectory.appendingPathComponent("last-build.json") }
+    /// The first line; a record without it (an older format) is not read.
+    static let header = "hipkit build record 2"
+
+    static func url(in cacheDirectory: URL) -> URL { cacheDirectory.appendingPathComponent("last-build") }
 
     static func load(from cacheDirectory: URL) -> BuildRecord? {
         guard let data = try? Data(contentsOf: url(in: cacheDirectory)) else { return nil }
-        return try? JSONDecoder().decode(BuildRecord.self, from: data)
+        return BuildRecord(text: data)
     }
 
     func save(to cacheDirectory: URL) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(self) else { return }
         try? ProjectLayout.createPrivateDirectory(cacheDirectory)
-        try? data.write(to: Self.url(in: cacheDirectory), options: .atomic)
+        try? Data(text.utf8).write(to: Self.url(in: cacheDirectory), options: .atomic)
+        // The record in its earlier JSON form, if an older hipkit left one.
+        try? FileManager.default.removeItem(at: cacheDirectory.appendingPathComponent("last-build.json"))
+    }
+
+    /// The record as text: the header, `output PATH`, `inputs STAMP` (`inputs` alone without
+    /// one), then `DIGEST SIZE MODIFIED PATH` per file in path order. Paths come last on their
+    /// line, with `\` and line feeds escaped.
+    var text: String {
+        var text = Self.header + "\noutput " + Self.escaped(output) + "\ninputs"
+        if let inputs { text += " " + Self.escaped(inputs) }
+        text += "\n"
+        for (path, file) in files.sorted(by: { $0.key < $1.key }) {
+            text += "\(file.digest) \(file.size) \(file.modified) \(Self.escaped(path))\n"
+        }
+        return text
+    }
+
+    /// Reads ``text``; nil for anything else.
+    init?(text data: Data) {
+        let bytes = [UInt8](data)
+        guard let record = bytes.withUnsafeBufferPointer({ Self.read($0) }) else { return nil }
+        self = record
+    }
+
+    private static func read(_ bytes: UnsafeBufferPointer<UInt8>) -> BuildRecord? {
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)[...]
+        guard lines.last?.isEmpty == true else { return nil }
+        lines.removeLast()
+        func string(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: bytes), as: UTF8.self)
+        }
+        /// The value of the line `NAME VALUE` (nil when the line is `NAME` alone).
+        func field(_ name: String) -> String?? {
+            guard let line = lines.popFirst() else { return nil }
+            let text = string(line)
+            if text == name { return .some(nil) }
+            guard text.hasPrefix(name + " ") else { return nil }
+            return unescaped(text.dropFirst(name.count + 1)).map { .some($0) }
+        }
+        guard lines.popFirst().map(string) == header, case let output?? = field("output"),
+            let inputs = field("inputs")
+        else { return nil }
+        var files: [String: File] = [:]
+        files.reserveCapacity(lines.count)
+        for line in lines {
+            let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false)
+            guard parts.count == 4, let size = Int(string(parts[1])), let modified = Double(string(parts[2])),
+                let path = unescaped(Substring(string(parts[3])))
+            else { return nil }
+            files[path] = File(digest: string(parts[0]), size: size, modified: modified)
+        }
+        return BuildRecord(output: output, files: files, inputs: inputs)
+    }
+
+    init(output: String, files: [String: File], inputs: String?) {
+        self.output = output
+        self.files = files
+        self.inputs = inputs
+    }
+
+    private static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") }) else { return text }
+        return text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    private static func unescaped(_ text: Substring) -> String? {
+        guard text.utf8.contains(UInt8(ascii: "\\")) else { return String(text) }
+        var out = ""
+        var escaping = false
+        for c in text.unicodeScalars {
+            if escaping {
+                switch c {
+                case "\\": out += "\\"
+                case "n": out += "\n"
+                default: return nil
+                }
+                escaping = false
+            } else if c == "\\" {
+                escaping = true
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        return escaping ? nil : out
     }
 
     /// Whether `path` in `output` is still the file this record describes.

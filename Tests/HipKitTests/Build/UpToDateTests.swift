@@ -29,6 +29,32 @@ import Testing
         return run.stdout + run.stderr
     }
 
+    /// The record of the last build reads back as written, whatever its paths hold, and
+    /// anything else (a damaged or older record) reads as none.
+    @Test func theBuildRecordReadsBackAsWritten() throws {
+        let files = [
+            "index.html": BuildRecord.File(
+                digest: String(repeating: "ab", count: 32), size: 7267, modified: 1.7e9 + 0.123456789),
+            "a b/c d.html": BuildRecord.File(digest: "", size: 0, modified: -1),
+            "back\\slash\\n.png": BuildRecord.File(digest: "d", size: 1 << 40, modified: 0.1),
+            "line\nfeed é 日本.html": BuildRecord.File(digest: "e", size: 3, modified: 1_733_440_000.987654321),
+        ]
+        for inputs in ["0123abcd", nil, "with space\\and\nline"] as [String?] {
+            let record = BuildRecord(output: "/tmp/x y\\z/dist", files: files, inputs: inputs)
+            #expect(BuildRecord(text: Data(record.text.utf8)) == record)
+        }
+        let empty = BuildRecord(output: "/d", files: [:], inputs: nil)
+        #expect(BuildRecord(text: Data(empty.text.utf8)) == empty)
+        let text = BuildRecord(output: "/d", files: files, inputs: "s").text
+        for damaged in [
+            "", String(text.dropLast()), text.replacingOccurrences(of: "7267", with: "x"),
+            text.replacingOccurrences(of: BuildRecord.header, with: "hipkit build record 1"),
+            text + "abc 1\n", text + "abc 1 2 bad\\qpath\n", #"{"output": "/d", "files": {}}"# + "\n",
+        ] {
+            #expect(BuildRecord(text: Data(damaged.utf8)) == nil, "\(damaged.prefix(60).debugDescription)")
+        }
+    }
+
     @Test func skipsOnlyWhenNothingChanged() throws {
         let dir = try TestSupport.project(Self.spec, files: ["pages/side.md": "# Side\n\nFirst.\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
