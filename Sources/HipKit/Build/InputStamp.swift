@@ -39,18 +39,22 @@ enum InputStamp {
     /// link or something other than files and folders, which make the stamp untrustworthy.
     private static func add(_ entries: [FileTree.Entry]?, under prefix: String, to hasher: inout SHA256) -> Bool {
         guard let entries else { return false }
+        // One line a file, hashed at once: SHA-256 reads a stream, so the digest is the one a
+        // call per line gives, without a buffer and a call for each.
+        var text = ""
+        text.reserveCapacity(entries.count * 96)
         for entry in entries {
             let file = entry.stat
             switch file.kind {
             case .directory: continue
             case .file:
-                hasher.update(
-                    data: Data(
-                        "\(prefix)\(entry.path)\u{0}\(file.size)\u{0}\(file.inode)\u{0}\(file.modifiedSeconds).\(file.modifiedNanoseconds)\n"
-                            .utf8))
+                text += prefix
+                text += entry.path
+                text += "\u{0}\(file.size)\u{0}\(file.inode)\u{0}\(file.modifiedSeconds).\(file.modifiedNanoseconds)\n"
             case .link, .other: return false
             }
         }
+        hasher.update(data: Data(text.utf8))
         return true
     }
 
