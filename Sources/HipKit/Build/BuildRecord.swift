@@ -124,9 +124,25 @@ struct BuildRecord: Equatable {
         return escaping ? nil : out
     }
 
-    /// Whether `path` in `output` is still the file this record describes.
-    func isIntact(_ path: String, in output: URL) -> Bool {
-        guard let file = files[path], let now = Self.stamp(output.path + "/" + path) else { return false }
+    /// Whether `output` holds exactly the files of this record, each as it was written: no more,
+    /// no fewer, the same sizes and modification times. One walk of the folder, whose entries
+    /// carry what `lstat` says of each file.
+    func isIntact(_ output: URL) -> Bool {
+        guard let entries = FileTree.walk(output) else { return false }
+        var count = 0
+        for entry in entries where entry.stat.kind == .file {
+            count += 1
+            let stat = entry.stat
+            guard let file = files[entry.path], Int64(file.size) == stat.size,
+                file.modified == Double(stat.modifiedSeconds) + Double(stat.modifiedNanoseconds) / 1e9
+            else { return false }
+        }
+        return count == files.count
+    }
+
+    /// Whether `path` in the folder at `folder` is still the file this record describes.
+    func isIntact(_ path: String, inFolder folder: String) -> Bool {
+        guard let file = files[path], let now = Self.stamp(folder + "/" + path) else { return false }
         return now.size == file.size && now.modified == file.modified
     }
 

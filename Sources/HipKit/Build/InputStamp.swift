@@ -57,9 +57,4 @@ enum InputStamp {
         hasher.update(data: Data(text.utf8))
         return true
     }
-
-    /// The number of regular files under `directory`, or nil when it cannot be read.
-    static func countFiles(_ directory: String) -> Int? {
-        FileTree.walk(URL(fileURLWithPath: directory))?.count { $0.stat.kind == .file }
-    }
 }

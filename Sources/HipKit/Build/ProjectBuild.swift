@@ -100,8 +100,7 @@ public struct ProjectBuild: Sendable {
         guard let record = BuildRecord.load(from: layout.cacheDirectory), let recorded = record.inputs,
             record.output == output.standardizedFileURL.path, stamp == recorded,
             FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
-            InputStamp.countFiles(output.path) == record.files.count,
-            record.files.keys.allSatisfy({ record.isIntact($0, in: output) })
+            record.isIntact(output)
         else { return Freshness(inputStamp: stamp) }
         return Freshness(upToDateFiles: record.files.count, inputStamp: stamp)
     }

@@ -40,9 +40,9 @@ public struct SiteBuilder: Sendable {
         let previous = cacheDirectory.flatMap(BuildRecord.load)
             .flatMap { $0.output == output.standardizedFileURL.path ? $0 : nil }
         if let previous, Set(previous.files.keys) == Set(digests.keys),
-            digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value && previous.isIntact($0.key, in: output) }),
+            digests.allSatisfy({ previous.files[$0.key]?.digest == $0.value }),
             FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
-            (try? FileTree.files(under: output).count) == digests.count
+            previous.isIntact(output)
         {
             if let cacheDirectory, previous.inputs != inputs {
                 BuildRecord(output: previous.output, files: previous.files, inputs: inputs).save(to: cacheDirectory)
@@ -51,11 +51,12 @@ public struct SiteBuilder: Sendable {
         }
         var written = 0
         var linked = 0
+        let folder = output.path
         try StagedDirectory.replace(output, durable: durable) { staging in
             for file in files {
                 let target = staging.appendingPathComponent(file.path)
                 if let previous, previous.files[file.path]?.digest == digests[file.path],
-                    previous.isIntact(file.path, in: output)
+                    previous.isIntact(file.path, inFolder: folder)
                 {
                     try StagedDirectory.link(output.appendingPathComponent(file.path), to: target)
                     linked += 1
