@@ -54,11 +54,12 @@ public struct SiteBuilder: Sendable {
         let folder = output.path
         try StagedDirectory.replace(output, durable: durable) { staging in
             for file in files {
-                let target = staging.appendingPathComponent(file.path)
+                // Told it is no folder, Foundation does not lstat each path to find out.
+                let target = staging.appendingPathComponent(file.path, isDirectory: false)
                 if let previous, previous.files[file.path]?.digest == digests[file.path],
                     previous.isIntact(file.path, inFolder: folder)
                 {
-                    try StagedDirectory.link(output.appendingPathComponent(file.path), to: target)
+                    try StagedDirectory.link(output.appendingPathComponent(file.path, isDirectory: false), to: target)
                     linked += 1
                 } else {
                     try StagedDirectory.write(file.data, to: target)

@@ -64,9 +64,10 @@ public final class BuildCache: @unchecked Sendable {
 
     /// The cached result for `key`, when it exists and its links still resolve as recorded.
     func lookup(_ key: String, output: String, stillValid: (Entry) -> Bool) -> PageRenderer.Result? {
-        let meta = directory.appendingPathComponent(key + ".json")
+        let meta = directory.appendingPathComponent(key + ".json", isDirectory: false)
         guard let data = try? Data(contentsOf: meta), let entry = try? JSONDecoder().decode(Entry.self, from: data),
-            stillValid(entry), let html = try? Data(contentsOf: directory.appendingPathComponent(key + ".html"))
+            stillValid(entry),
+            let html = try? Data(contentsOf: directory.appendingPathComponent(key + ".html", isDirectory: false))
         else {
             lock.withLock { misses += 1 }
             return nil

@@ -38,7 +38,9 @@ struct PageRenderer: Sendable {
     /// which are all of the project that rendering it reads. Nil when the page cannot be read
     /// (it is rendered, and reported, instead).
     func cacheKey(source: String, output: String, references: [PageReference]) -> String? {
-        guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path),
+        guard
+            let bytes = FileManager.default.contents(
+                atPath: project.directory.appendingPathComponent(source, isDirectory: false).path),
             let text = String(data: bytes, encoding: .utf8)
         else { return nil }
         var ignored: [Diagnostic] = []
@@ -71,7 +73,9 @@ struct PageRenderer: Sendable {
         let shown = ProjectLoader.join(displayDirectory, source)
         let start = SourceLocation(file: shown, line: 1, column: 1)
         var result = Result(title: Self.fallbackTitle(source))
-        guard let bytes = FileManager.default.contents(atPath: project.directory.appendingPathComponent(source).path)
+        guard
+            let bytes = FileManager.default.contents(
+                atPath: project.directory.appendingPathComponent(source, isDirectory: false).path)
         else {
             result.diagnostics.append(
                 .error(
