@@ -53,18 +53,35 @@ public struct SiteBuilder: Sendable {
         var linked = 0
         let folder = output.path
         try StagedDirectory.replace(output, durable: durable) { staging in
-            for file in files {
-                // Told it is no folder, Foundation does not lstat each path to find out.
-                let target = staging.appendingPathComponent(file.path, isDirectory: false)
-                if let previous, previous.files[file.path]?.digest == digests[file.path],
-                    previous.isIntact(file.path, inFolder: folder)
-                {
-                    try StagedDirectory.link(output.appendingPathComponent(file.path, isDirectory: false), to: target)
-                    linked += 1
-                } else {
-                    try StagedDirectory.write(file.data, to: target)
-                    written += 1
+            // A file's open, write and close are mostly system-call time: writers on several
+            // cores share the files (a folder two of them need is made by whichever comes first).
+            let lanes = max(1, min(files.count, ProcessInfo.processInfo.activeProcessorCount, 4))
+            let done = ResultSlots<Result<(written: Int, linked: Int), any Error>>(count: lanes)
+            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                done[lane] = Result {
+                    var counts = (written: 0, linked: 0)
+                    for i in stride(from: lane, to: files.count, by: lanes) {
+                        let file = files[i]
+                        // Told it is no folder, Foundation does not lstat each path to find out.
+                        let target = staging.appendingPathComponent(file.path, isDirectory: false)
+                        if let previous, previous.files[file.path]?.digest == digests[file.path],
+                            previous.isIntact(file.path, inFolder: folder)
+                        {
+                            try StagedDirectory.link(
+                                output.appendingPathComponent(file.path, isDirectory: false), to: target)
+                            counts.linked += 1
+                        } else {
+                            try StagedDirectory.write(file.data, to: target)
+                            counts.written += 1
+                        }
+                    }
+                    return counts
                 }
+            }
+            for lane in 0..<lanes {
+                guard let counts = try done[lane]?.get() else { continue }
+                written += counts.written
+                linked += counts.linked
             }
         }
         if let cacheDirectory {

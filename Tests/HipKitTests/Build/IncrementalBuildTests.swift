@@ -116,6 +116,31 @@ import Testing
         #expect(paths.contains("assets/brand.png") && !paths.contains("assets/logo.png"))
     }
 
+    /// Files are written by several writers at once: pages in many new nested folders all land,
+    /// whole, and a second build links the unchanged ones and writes the changed.
+    @Test func manyPagesInManyFoldersAreWrittenWhole() throws {
+        var files = Self.files
+        for i in 0..<240 {
+            files["pages/s\(i % 12)/t\(i % 5)/p\(i).md"] =
+                "# Page \(i)\n\n" + String(repeating: "text \(i) ", count: i * 7)
+        }
+        let dir = try TestSupport.project(Self.spec, files: files)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try build(dir)
+        #expect(first.outcome == .replaced(written: first.build.files.count, linked: 0))
+        for file in first.build.files {
+            let written = try Data(contentsOf: dir.appendingPathComponent("dist/" + file.path))
+            #expect(written == file.data, "\(file.path)")
+        }
+        try edit(dir, "pages/s3/t3/p3.md", "# Changed\n")
+        let second = try build(dir)
+        // The page, and the preview at both its paths (the title changed).
+        #expect(second.outcome == .replaced(written: 3, linked: first.build.files.count - 3))
+        let clean = dir.appendingPathComponent("clean")
+        try ProjectBuild.prepare(dir.path, cached: false).write(to: clean)
+        #expect(try TestSupport.snapshot(clean) == TestSupport.snapshot(dir.appendingPathComponent("dist")))
+    }
+
     @Test func incrementalOutputIsByteIdenticalToACleanBuild() throws {
         let dir = try TestSupport.project(Self.spec, files: Self.files)
         defer { try? FileManager.default.removeItem(at: dir) }
