@@ -96,12 +96,24 @@ public struct ProjectBuild: Sendable {
     public static func check(_ path: String, options: LoadOptions, output: URL) -> Freshness {
         guard case .spec(let spec)? = try? ProjectLoader.input(for: path) else { return Freshness() }
         let layout = ProjectLayout(spec: spec)
-        let stamp = InputStamp.compute(projectDirectory: layout.directory, options: options)
-        guard let record = BuildRecord.load(from: layout.cacheDirectory), let recorded = record.inputs,
-            record.output == output.standardizedFileURL.path, stamp == recorded,
-            FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
-            record.isIntact(output)
-        else { return Freshness(inputStamp: stamp) }
+        // The project's side (its stamp) and the output's (the record, and the folder walked
+        // against it) need nothing of each other: they are looked at side by side.
+        let stamp = ResultSlots<String>(count: 1)
+        let intact = ResultSlots<BuildRecord>(count: 1)
+        DispatchQueue.concurrentPerform(iterations: 2) { side in
+            if side == 0 {
+                stamp[0] = InputStamp.compute(projectDirectory: layout.directory, options: options)
+            } else if let record = BuildRecord.load(from: layout.cacheDirectory), record.inputs != nil,
+                record.output == output.standardizedFileURL.path,
+                FileManager.default.fileExists(atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
+                record.isIntact(output)
+            {
+                intact[0] = record
+            }
+        }
+        guard let record = intact[0], let stamp = stamp[0], record.inputs == stamp else {
+            return Freshness(inputStamp: stamp[0])
+        }
         return Freshness(upToDateFiles: record.files.count, inputStamp: stamp)
     }
 
