@@ -22,7 +22,9 @@ enum InputStamp {
         guard
             Self.add(
                 FileTree.walk(projectDirectory) { path in
-                    !path.contains("/") && (ProjectLayout.ignored.contains(path) || ProjectLayout.isStaging(path))
+                    // By the byte: Foundation's `contains` of a string searched each path at length.
+                    !path.utf8.contains(UInt8(ascii: "/"))
+                        && (ProjectLayout.ignored.contains(path) || ProjectLayout.isStaging(path))
                 }, under: "", to: &hasher)
         else {
             return nil
@@ -39,22 +41,45 @@ enum InputStamp {
     /// link or something other than files and folders, which make the stamp untrustworthy.
     private static func add(_ entries: [FileTree.Entry]?, under prefix: String, to hasher: inout SHA256) -> Bool {
         guard let entries else { return false }
-        // One line a file, hashed at once: SHA-256 reads a stream, so the digest is the one a
-        // call per line gives, without a buffer and a call for each.
-        var text = ""
-        text.reserveCapacity(entries.count * 96)
+        // One line a file (`PATH NUL SIZE NUL INODE NUL SECONDS.NANOSECONDS LF`, numbers in
+        // decimal), gathered as bytes and hashed at once: SHA-256 reads a stream, so the digest
+        // is the one a call per line gives.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * 96)
+        /// `n` as `"\(n)"` writes it, without making a string.
+        func decimal<N: BinaryInteger>(_ n: N) {
+            if n < 0 { bytes.append(UInt8(ascii: "-")) }
+            var rest = UInt64(n.magnitude)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+                var start = 20
+                repeat {
+                    start -= 1
+                    digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                } while rest > 0
+                bytes.append(contentsOf: digits[start..<20])
+            }
+        }
         for entry in entries {
             let file = entry.stat
             switch file.kind {
             case .directory: continue
             case .file:
-                text += prefix
-                text += entry.path
-                text += "\u{0}\(file.size)\u{0}\(file.inode)\u{0}\(file.modifiedSeconds).\(file.modifiedNanoseconds)\n"
+                bytes.append(contentsOf: prefix.utf8)
+                bytes.append(contentsOf: entry.path.utf8)
+                bytes.append(0)
+                decimal(file.size)
+                bytes.append(0)
+                decimal(file.inode)
+                bytes.append(0)
+                decimal(file.modifiedSeconds)
+                bytes.append(UInt8(ascii: "."))
+                decimal(file.modifiedNanoseconds)
+                bytes.append(UInt8(ascii: "\n"))
             case .link, .other: return false
             }
         }
-        hasher.update(data: Data(text.utf8))
+        hasher.update(data: bytes)
         return true
     }
 }
