@@ -70,33 +70,11 @@ struct RGBAImage: Sendable, Hashable {
     }
 
     private static func decodePNG(_ data: Data) throws -> RGBAImage {
-        var image = png_image()
-        image.version = png_uint_32(PNG_IMAGE_VERSION)
-        // Frees libpng's state on every path; a no-op once finish_read has cleaned up itself.
-        defer { png_image_free(&image) }
-        // libpng keeps pointing into `data` between begin and finish, so both happen in one
-        // withUnsafeBytes.
-        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBAImage in
-            guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
-                throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
-            }
-            let width = Int(image.width)
-            let height = Int(image.height)
-            try checkSize(width, height, .png)
-            // Any colour type, bit depth or gamma comes out as 8-bit sRGB with alpha.
-            image.format = formatRGBA
-            // libpng writes every byte, so the buffer is not cleared first.
-            var finished: Int32 = 0
-            let byteCount = width * height * 4
-            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
-                finished = png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
-                count = finished != 0 ? byteCount : 0
-            }
-            guard finished != 0 else {
-                throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
-            }
-            return RGBAImage(width: width, height: height, pixels: pixels)
+        // Any colour type, bit depth or gamma comes out as 8-bit sRGB with alpha.
+        guard let read = try readPNG(data, as: { _ in formatRGBA }) else {
+            throw ImageError(.corrupt, "the PNG data could not be read")  // not reached: a format is always given
         }
+        return RGBAImage(width: read.width, height: read.height, pixels: read.pixels)
     }
 
     /// The pixels of `data` as 8-bit red, green, blue (3 bytes a pixel) when it is a PNG stored
@@ -107,19 +85,33 @@ struct RGBAImage: Sendable, Hashable {
     static func decodeRGB(_ data: Data) throws -> (width: Int, height: Int, pixels: [UInt8])? {
         guard ImageInfo.sniff(data) == .png, let info = ImageInfo.read(data) else { return nil }
         try checkSize(info.width, info.height, .png)
+        let rgb = png_uint_32(PNG_FORMAT_RGB)
+        return try readPNG(data) { $0 == rgb ? rgb : nil }
+    }
+
+    /// The PNG in `data` through libpng's simplified reader, in the format `choose` picks for the
+    /// file's own (RGB or RGBA: 3 or 4 bytes a pixel); nil when it picks none.
+    private static func readPNG(_ data: Data, as choose: (png_uint_32) -> png_uint_32?) throws
+        -> (width: Int, height: Int, pixels: [UInt8])?
+    {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
+        // Frees libpng's state on every path; a no-op once finish_read has cleaned up itself.
         defer { png_image_free(&image) }
+        // libpng keeps pointing into `data` between begin and finish, so both happen in one
+        // withUnsafeBytes.
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
                 throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
             }
-            guard image.format == png_uint_32(PNG_FORMAT_RGB) else { return nil }
+            guard let format = choose(image.format) else { return nil }
+            image.format = format
             let width = Int(image.width)
             let height = Int(image.height)
             try checkSize(width, height, .png)
+            // libpng writes every byte, so the buffer is not cleared first.
             var finished: Int32 = 0
-            let byteCount = width * height * 3
+            let byteCount = width * height * (format & png_uint_32(PNG_FORMAT_FLAG_ALPHA) != 0 ? 4 : 3)
             let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
                 finished = png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
                 count = finished != 0 ? byteCount : 0
