@@ -103,8 +103,9 @@ public struct MarkdownRenderer: Sendable {
     }
 
     /// A bump allocator for the pages one thread renders, one page at a time: cmark's
-    /// allocations (about a hundred small ones a page, each zeroed) come from a few large
-    /// blocks, nothing is freed one by one, and the blocks are reused for the next page.
+    /// allocations (about a thousand small ones a page, each zeroed) come from a few large
+    /// blocks, nothing is freed one by one, and the blocks are reused for the next page (up to
+    /// 1 MiB of them: a huge page's are given back after it).
     ///
     /// The `cmark-gfm` program allocates the same way (its own arena, which is one for the whole
     /// process and cannot serve pages rendered side by side). With `malloc` and `free`, cmark's
@@ -112,7 +113,7 @@ public struct MarkdownRenderer: Sendable {
     /// arena, 0.70 M.
     ///
     /// cmark's allocator functions take no context, so each thread finds its arena in a
-    /// thread-specific slot; ``enter()`` puts one there for a render and ``leave()`` resets it.
+    /// thread-specific slot; ``enter()`` puts one there for a render and ``leave(_:)`` resets it.
     /// The arena is a plain struct behind a pointer, not a class: allocation is cmark's most
     /// frequent call, and a class's reference counting and exclusivity checks tripled its cost.
     private struct Arena {
@@ -150,6 +151,8 @@ public struct MarkdownRenderer: Sendable {
         /// `realloc`).
         private static let header = 16
         private static let blockSize = 256 * 1024
+        /// How much of its blocks an arena keeps between pages.
+        private static let kept = 1024 * 1024
 
         private var first: UnsafeMutableRawPointer?
         /// The block allocations come from, and how much of it (its header included) is taken.
@@ -176,6 +179,20 @@ public struct MarkdownRenderer: Sendable {
 
         /// Ends the render: everything allocated since ``enter()`` is given back at once.
         static func leave(_ arena: UnsafeMutablePointer<Arena>) {
+            // Blocks past the first `kept` bytes go back to the system.
+            var total = 0
+            var previous: UnsafeMutableRawPointer?
+            var next = arena.pointee.first
+            while let block = next {
+                next = block.load(as: UnsafeMutableRawPointer?.self)
+                total += block.load(fromByteOffset: 8, as: Int.self)
+                if total > kept, let previous {
+                    previous.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+                    free(block)
+                } else {
+                    previous = block
+                }
+            }
             arena.pointee.block = arena.pointee.first
             arena.pointee.used = header
             arena.pointee.last = nil
