@@ -1,10 +1,6 @@
 import Foundation
 import HipChatConnect
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// What the last build wrote, kept in `.hipkit/cache/last-build`: each file's digest, size
 /// and modification time. A build whose files are all the same as last time, into an output
 /// folder nobody has touched since, writes nothing; one with a few changes links the unchanged
@@ -17,7 +13,26 @@ struct BuildRecord: Equatable {
     struct File: Equatable {
         var digest: String
         var size: Int
+        /// Seconds since 1970, with the nanoseconds as the fraction.
         var modified: Double
+
+        init(digest: String, size: Int, modified: Double) {
+            self.digest = digest
+            self.size = size
+            self.modified = modified
+        }
+
+        /// The file as `stat` finds it now (-1 for size and time when it is not there).
+        init(digest: String, stat: FileStat?) {
+            self.digest = digest
+            size = stat.map { Int($0.size) } ?? -1
+            modified = stat.map { Double($0.modifiedSeconds) + Double($0.modifiedNanoseconds) / 1e9 } ?? -1
+        }
+
+        /// Whether `stat` says this is still the file: a regular file of the same size and time.
+        func matches(_ stat: FileStat) -> Bool {
+            stat.kind == .file && File(digest: digest, stat: stat) == self
+        }
     }
 
     var output: String
@@ -132,39 +147,26 @@ struct BuildRecord: Equatable {
         var count = 0
         for entry in entries where entry.stat.kind == .file {
             count += 1
-            let stat = entry.stat
-            guard let file = files[entry.path], Int64(file.size) == stat.size,
-                file.modified == Double(stat.modifiedSeconds) + Double(stat.modifiedNanoseconds) / 1e9
-            else { return false }
+            guard let file = files[entry.path], file.matches(entry.stat) else { return false }
         }
         return count == files.count
     }
 
     /// Whether `path` in the folder at `folder` is still the file this record describes.
     func isIntact(_ path: String, inFolder folder: String) -> Bool {
-        guard let file = files[path], let now = Self.stamp(folder + "/" + path) else { return false }
-        return now.size == file.size && now.modified == file.modified
-    }
-
-    /// Size and modification time (seconds, with the nanoseconds as the fraction) from one
-    /// `lstat`: Foundation's attribute dictionary cost more than the rest of an up-to-date check.
-    static func stamp(_ path: String) -> (size: Int, modified: Double)? {
-        var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        #if os(Linux)
-            let time = info.st_mtim
-        #else
-            let time = info.st_mtimespec
-        #endif
-        return (Int(info.st_size), Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
+        guard let file = files[path], let now = FileStat.read(folder + "/" + path, followingLinks: false) else {
+            return false
+        }
+        return file.matches(now)
     }
 
     /// A record of the files now in `output`.
     static func make(output: URL, digests: [String: String], inputs: String? = nil) -> BuildRecord {
+        let folder = output.path
         var files: [String: File] = [:]
         for (path, digest) in digests {
-            let stamp = Self.stamp(output.path + "/" + path)
-            files[path] = File(digest: digest, size: stamp?.size ?? -1, modified: stamp?.modified ?? -1)
+            let stat = FileStat.read(folder + "/" + path, followingLinks: false).flatMap { $0.kind == .file ? $0 : nil }
+            files[path] = File(digest: digest, stat: stat)
         }
         return BuildRecord(output: output.standardizedFileURL.path, files: files, inputs: inputs)
     }
