@@ -150,12 +150,21 @@ public struct HipKitServer: Sendable {
                 address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),
             services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
                 + services,
-            onServerRunning: { [releasePages = configuration.releaseStartupPages] _ in
+            onServerRunning: { [releasePages = configuration.releaseStartupPages, logger] _ in
                 guard releasePages else { return }
                 // Hummingbird accepts connections once this returns: the wait runs beside them.
                 Task {
                     await pusher.firstLookOver(upTo: .seconds(2))
+                    let before = logger.logLevel <= .debug ? StartupPages.residentKiB() : nil
                     StartupPages.release()
+                    if let before {
+                        logger.debug(
+                            "startup pages given back",
+                            metadata: [
+                                "resident_kib_before": "\(before)",
+                                "resident_kib_after": "\(StartupPages.residentKiB())",
+                            ])
+                    }
                 }
             },
             logger: logger)

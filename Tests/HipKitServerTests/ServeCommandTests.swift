@@ -39,9 +39,12 @@ struct ServeCommandTests {
             self.secretKey = secretKey
         }
 
-        /// `hipkit` with `arguments` (and `environment` added to the test's), its standard error
-        /// kept in a file in `logFolder`.
-        init(arguments: [String], logFolder: URL, environment extra: [String: String] = [:]) throws {
+        /// `hipkit` (or another copy of it, `executable`) with `arguments` (and `environment`
+        /// added to the test's), its standard error kept in a file in `logFolder`.
+        init(
+            arguments: [String], logFolder: URL, environment extra: [String: String] = [:],
+            executable: URL = ServeCommandTests.executable
+        ) throws {
             stderr = logFolder.appendingPathComponent("stderr-\(UUID().uuidString).log")
             var environment = ProcessInfo.processInfo.environment
             environment["HIPKIT_ADMIN_TOKEN"] = GlanceTests.adminToken
@@ -49,7 +52,7 @@ struct ServeCommandTests {
             environment.removeValue(forKey: "HOST")
             environment.merge(extra) { _, new in new }
             process = try ChildProcess(
-                ServeCommandTests.executable, arguments, environment: environment, standardError: .file(stderr))
+                executable, arguments, environment: environment, standardError: .file(stderr))
         }
 
         /// A test that fails midway must not leave a server running.

@@ -54,4 +54,23 @@ enum StartupPages {
             return 0
         #endif
     }
+
+    /// Resident kilobytes of the read-only and executable mappings of process `pid`'s
+    /// executable (0 where there is no `/proc`): what ``release()`` gives back.
+    static func residentKiB(pid: String = "self") -> Int {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
+            let smaps = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)
+        else { return 0 }
+        var total = 0
+        var counting = false
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, first.contains("-"), fields.count >= 5 {
+                counting = fields.count == 6 && fields[5] == executable && !fields[1].contains("w")
+            } else if counting, fields.first == "Rss:", fields.count >= 2, let kib = Int(fields[1]) {
+                total += kib
+            }
+        }
+        return total
+    }
 }
