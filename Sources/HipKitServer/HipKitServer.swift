@@ -131,20 +131,15 @@ public struct HipKitServer: Sendable {
                 "installs are not verified with HipChat (--no-verify-installs): anyone who can reach this server can install"
             )
         }
-        let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [
-                RequestDeadlineHandler(deadline: Self.timeAmount(configuration.requestTimeout))
-            ],
-            idleTimeout: Self.timeAmount(configuration.idleTimeout))
         // Under `hipkit dev` pages carry the reload script, so every answer goes through the responder.
         let answersFilesOnEventLoop = dev == nil && hipchat == nil
         return Application(
             responder: responder,
             server: HTTPServerBuilder { httpResponder in
-                let base = HTTP1Channel(responder: httpResponder, configuration: http1)
-                guard answersFilesOnEventLoop else { return base }
-                return EventLoopAnsweringHTTP1Channel(
-                    base: base, serverResponder: responder, serverName: Self.serverName)
+                HipKitHTTP1Channel(
+                    responder: httpResponder, requestTimeout: Self.timeAmount(configuration.requestTimeout),
+                    idleTimeout: Self.timeAmount(configuration.idleTimeout),
+                    eventLoopResponder: answersFilesOnEventLoop ? responder : nil)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),

@@ -224,4 +224,37 @@ struct DevTests {
             #expect(page.status == .ok && !page.text.contains("_hipkit/dev"))
         }
     }
+    @Test("under dev, a request trickled past the deadline is cut off, and a HEAD's answer has no body")
+    func devConnections() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        var configuration = site.configuration()
+        configuration.requestTimeout = .seconds(1)
+        configuration.idleTimeout = .seconds(30)
+        let store = try SQLiteStore(file: configuration.databaseFile)
+        var server = HipKitServer(
+            configuration: configuration, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }),
+            store: store)
+        server.dev = DevSession()
+        try await server.makeApplication().test(.live) { client in
+            let port = try #require(client.port)
+            // Never silent for long, but the head takes 3 s against a deadline of 1 s.
+            let head = RawConnection.request("GET /help/ HTTP/1.1\r\nHost: x\r\nX-Slow: 1")
+            let parts = stride(from: 0, to: head.count, by: 4).map { Array(head[$0..<min($0 + 4, head.count)]) }
+            let slow = try await RawConnection.drive(port: port, parts: parts, pause: .milliseconds(300), timeout: 5)
+            #expect(slow.closed && slow.partsSent < parts.count)
+            #expect(!slow.text.contains("HTTP/1.1 200"))
+            // A HEAD and a GET on one connection: the GET's answer follows the HEAD's head.
+            let text = try await RawConnection.exchange(
+                port: port,
+                bytes:
+                    "HEAD /help/ HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            let answers = text.components(separatedBy: "\r\n\r\n")
+            #expect(answers.count == 3, "\(text.prefix(800))")
+            #expect(answers.first?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(answers.dropFirst().first?.hasPrefix("HTTP/1.1 200") == true, "\(text.prefix(800))")
+            #expect(answers.last?.trimmingCharacters(in: .whitespacesAndNewlines) == #"{"status":"ok"}"#)
+        }
+    }
 }

@@ -28,7 +28,12 @@ struct JWTVerifier: Sendable {
 
     /// The token of a request with these headers and query.
     static func token(headers: HTTPFields, query: String?) -> String? {
-        if let authorization = headers[.authorization], let token = jwtCredentials(authorization) {
+        token(authorization: headers[.authorization], query: query)
+    }
+
+    /// The token of a request with this `Authorization` value (if any) and query.
+    static func token(authorization: String?, query: String?) -> String? {
+        if let authorization, let token = jwtCredentials(authorization) {
             return token
         }
         return RequestPath.queryParameter("signed_request", in: query)

@@ -60,21 +60,22 @@ struct GlanceQueryHandler: Sendable {
         }
     }
 
-    /// The answer to a GET or HEAD made from memory alone: a token checked before
-    /// (``JWTVerifier/checkKept(_:)``) and the glance's data kept by the store. Nil when the
-    /// store would have to be read, or the answer is a refusal; ``handle(_:request:)`` then
-    /// answers. Never waits, so the event loop may ask.
-    func keptAnswer(_ glance: SiteSnapshot.Glance, to head: HTTPRequest, query: String?) -> PreparedAnswer? {
-        guard head.method == .get || head.method == .head,
-            let token = JWTVerifier.token(headers: head.headerFields, query: query), !token.isEmpty,
-            let (verified, reads) = verifier.checkKept(token),
+    /// The body of the answer to a GET or HEAD with `token`, made from memory alone: a token
+    /// checked before (``JWTVerifier/checkKept(_:)``) and the glance's data kept by the store.
+    /// Nil when the store would have to be read, or the answer is a refusal;
+    /// ``handle(_:request:)`` then answers. Never waits, so the event loop may ask. The answer's
+    /// head is ``answerWireHead`` and the body's length.
+    func keptBody(_ glance: SiteSnapshot.Glance, token: String) -> ByteBuffer? {
+        guard !token.isEmpty, let (verified, reads) = verifier.checkKept(token),
             case .some(let (data, room)?) = keptLatest(glance, room: verified.roomId, reads: reads)
         else { return nil }
-        let body = bodies.body(of: data, for: AnswerBodies.Key(glance: glance.key, room: room))
-        var headers = Self.answerHeaders
-        headers[.contentLength] = String(body.readableBytes)
-        return PreparedAnswer(status: .ok, headers: headers, body: head.method == .head ? .none : .bytes(body))
+        return bodies.body(of: data, for: AnswerBodies.Key(glance: glance.key, room: room))
     }
+
+    /// ``answerHeaders`` and the server's name as the start of an HTTP/1.1 head (``HTTP1Head``),
+    /// for the answers ``keptBody(_:token:)`` gives a body to.
+    static let answerWireHead = HTTP1Head.start(
+        status: .ok, fields: answerHeaders, serverName: HipKitServer.serverName)
 
     /// ``latest(_:key:room:reads:)`` from what the store keeps in memory; nil when it keeps too
     /// little to tell.

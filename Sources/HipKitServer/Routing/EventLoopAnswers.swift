@@ -4,39 +4,55 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Answers GET and HEAD for the build's files held in memory, and glance queries whose token,
-/// installation and data are all held in memory, right on the connection's event loop; passes
-/// every other request on to Hummingbird's responder (``ServerResponder``).
+/// installation and data are all held in memory, right on the connection's event loop, as
+/// bytes written to the socket; passes every other request on to Hummingbird's responder
+/// (``ServerResponder``).
 ///
 /// Through Hummingbird, each answer goes from the event loop to a task on Swift's concurrency
 /// pool and back: the request through an async sequence, the answer through an async writer.
-/// For a file already in memory that hop was most of the cost: answered here, a 5 KB page
-/// went from 59k to 84k–107k requests a second (`wrk -t2 -c32`, two cores). What to answer
-/// is decided by the same code as Hummingbird's path — ``ServerResponder/resolve(method:path:query:in:)``,
-/// ``StaticResponder/answer(_:to:cacheControl:extraHeaders:)``, and for glances
-/// ``GlanceQueryHandler/keptAnswer(_:to:query:)`` with the verifier's and the store's own
-/// memory — so only who writes it differs.
+/// For a file already in memory that hop was most of the cost. Answered on the event loop but
+/// still through the HTTP codecs, a 5 KB page cost 89k instructions a request, of which 45k
+/// went to turning the answer into bytes (Swift HTTP Types' fields to NIO's, then NIO's
+/// encoder) and most of the rest to turning the request into Swift HTTP Types and handing it
+/// through three handlers. So this handler sits right after NIO's request decoder, keeps the
+/// connection's ``RequestDeadlines``, reads NIO's request head, and writes a file's head made
+/// once with the build (``StaticFile/wireHeads``) and its bytes from the response encoder's
+/// context, past the encoder. What to answer is decided by the responder's own code —
+/// ``ServerResponder/resolve(method:path:query:in:)``; for a conditional or ranged request or
+/// a view, ``StaticResponder/answer(_:to:cacheControl:extraHeaders:)`` on the request turned
+/// into Swift HTTP Types; for a glance query, ``GlanceQueryHandler/keptBody(_:token:)`` — and
+/// the heads are written by ``HTTP1Head``, so only who writes the answer differs.
 ///
-/// Passed on instead: every method but GET and HEAD, requests with a body, views that need
-/// HipChat's token, files read from disk, a glance query that needs a read of the store or a
-/// signature check (a token not seen before) or is refused, anything while the connection cannot take more
-/// output (Hummingbird's writer waits for it to drain; this handler would not), and the request
-/// that finds `dist/` due a look for a new build (the event loop never waits for a disk).
-///
-/// The log line of an answer made here is written here, as the responder writes its own: a
-/// standard error that cannot take it (a stalled reader) holds this event loop, as it holds
-/// the concurrency pool's threads for the responder's answers.
+/// Passed on instead: every method but GET and HEAD, requests with a body, requests other than
+/// HTTP/1.1 (a 1.0 client needs its keep-alive answered in kind), views that need HipChat's
+/// token, files read from disk, a glance query that needs a read of the store or a signature
+/// check (a token not seen before) or is refused, anything while the connection cannot take
+/// more output (Hummingbird's writer waits for it to drain; this handler would not), the
+/// request that finds `dist/` due a look for a new build (the event loop never waits for a
+/// disk), and everything once the server is shutting down.
 ///
 /// HTTP/1.1 answers leave in the order their requests came in. While a request passed on is
 /// unanswered, the requests after it are passed on too, so an answer made here never overtakes
 /// one Hummingbird is still making.
+///
+/// NIO's request decoder and response encoder are not paired here (see ``HipKitHTTP1Channel``):
+/// paired, the encoder would expect an answer from itself for every request decoded. What the
+/// pairing does — no body in an answer to HEAD — this handler does for the answers it passes
+/// down: their heads are written here too, framed as NIO frames them, and nothing after.
+///
+/// The log line of an answer made here is written here, as the responder writes its own: a
+/// standard error that cannot take it (a stalled reader) holds this event loop, as it holds
+/// the concurrency pool's threads for the responder's answers.
 final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
         /// Between requests, or reading one that was passed on.
@@ -48,48 +64,100 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         case closed
     }
 
+    /// What goes on the wire for a request answered here.
+    private enum Wire {
+        /// A file's prepared head (all but the `Date` line) and its bytes (none for HEAD).
+        case file(head: ByteBuffer, body: ByteBuffer?)
+        /// A glance query's data (``GlanceQueryHandler/keptBody(_:token:)``).
+        case glance(body: ByteBuffer, isHead: Bool)
+        case prepared(PreparedAnswer)
+    }
+
     private struct Pending {
-        var answer: PreparedAnswer
+        var wire: Wire
+        var status: HTTPResponse.Status
         var method: HTTPRequest.Method
-        var path: String
+        var uri: String
         var start: ContinuousClock.Instant
         var closeAfter: Bool
     }
 
     private let responder: ServerResponder
-    private let serverName: String?
     private var state = State.passing
     /// Requests passed on to Hummingbird whose answer has not been written in full.
     private var unanswered = 0
+    /// For each request passed on and not yet answered, in order: whether it is a HEAD.
+    private var passedOnHeads: [Bool] = []
+    /// The answer going down now answers a HEAD: its head was written here, its body is dropped.
+    private var writingHeadAnswer = false
     /// A request passed on asked to close the connection: every request after it is passed on
-    /// too, so none is answered here while Hummingbird closes (or, for a `Connection` value
-    /// other than exactly `close`, answers it).
+    /// too, so none is answered here while Hummingbird closes.
     private var passedOnClose = false
-    private var date = DateField()
+    /// The server is shutting down: Hummingbird's connection handler closes the connection once
+    /// what it was passed is answered, so nothing more is answered here.
+    private var quiescing = false
+    /// Whether anything was passed on since the last read ended (``channelReadComplete(context:)``).
+    private var passedOnSinceReadComplete = false
+    private var date = DateLine()
+    /// The response encoder's context: answers made here are written from it, so they reach the
+    /// socket as they are.
+    private var socketSide: ChannelHandlerContext?
+    /// Kept here rather than by a ``RequestDeadlineHandler`` of their own: one handler fewer
+    /// for every request to pass through.
+    private let deadlines: RequestDeadlines
 
-    init(responder: ServerResponder, serverName: String?) {
+    init(responder: ServerResponder, requestTimeout: TimeAmount, idleTimeout: TimeAmount?) {
         self.responder = responder
-        self.serverName = serverName
+        deadlines = RequestDeadlines(deadline: requestTimeout, idleTimeout: idleTimeout)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        socketSide = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        if context.channel.isActive { deadlines.start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        socketSide = nil
+        deadlines.stop()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        deadlines.start(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadlines.stop()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .closed = state { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if unanswered == 0, !passedOnClose, context.channel.isWritable, let pending = answer(head) {
+            deadlines.headRead()
+            if unanswered == 0, !passedOnClose, !quiescing, socketSide != nil, context.channel.isWritable,
+                let pending = answer(head)
+            {
                 state = .answering(pending)
                 return
             }
             unanswered += 1
-            if let connection = head.headerFields[.connection], Self.saysClose(connection) { passedOnClose = true }
+            passedOnHeads.append(head.method == .HEAD)
+            if !head.isKeepAlive { passedOnClose = true }
             state = .passing
+            passedOnSinceReadComplete = true
             context.fireChannelRead(data)
         case .body:
+            deadlines.bodyRead()
             // Only requests without a body are answered here; a body part is always passed on.
             guard case .passing = state else { return }
+            passedOnSinceReadComplete = true
             context.fireChannelRead(data)
         case .end:
+            deadlines.requestRead()
             guard case .answering(let pending) = state else {
+                passedOnSinceReadComplete = true
                 context.fireChannelRead(data)
                 return
             }
@@ -98,105 +166,248 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Only after a read that passed something on: above, Hummingbird's async channel hands what
+    /// it was passed to its reader then, and the handlers between do nothing with it. A read
+    /// answered here in full ends here (a tenth of a small file's answer went to passing it up).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard passedOnSinceReadComplete else { return }
+        passedOnSinceReadComplete = false
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            // Hummingbird's handler, which never saw the request being read here, would close
+            // at once; the answer goes out first, and closes.
+            if case .answering(var pending) = state {
+                pending.closeAfter = true
+                state = .answering(pending)
+                return
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // Only Hummingbird's answers pass through here: this handler writes its own from its
-        // context, which starts below it.
-        if case .end = unwrapOutboundIn(data), unanswered > 0 { unanswered -= 1 }
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            // A 1xx other than 101 comes before the answer proper.
+            let informational = head.status.code < 200 && head.status.code != 101
+            if !informational, !passedOnHeads.isEmpty, passedOnHeads.removeFirst(), let socketSide {
+                writingHeadAnswer = true
+                var bytes = Self.head(head)
+                bytes.writeStaticString("\r\n")
+                socketSide.write(NIOAny(IOData.byteBuffer(bytes)), promise: promise)
+                return
+            }
+        case .body:
+            if writingHeadAnswer {
+                promise?.succeed(())
+                return
+            }
+        case .end:
+            if unanswered > 0 { unanswered -= 1 }
+            deadlines.answered()
+            if writingHeadAnswer {
+                writingHeadAnswer = false
+                promise?.succeed(())
+                return
+            }
+        }
         context.write(data, promise: promise)
     }
 
-    /// The answer to `head` when this handler gives it, else nil.
-    private func answer(_ head: HTTPRequest) -> Pending? {
-        guard head.method == .get || head.method == .head, let target = head.path else { return nil }
-        let fields = head.headerFields
-        if fields[.transferEncoding] != nil { return nil }
-        if let length = fields[.contentLength], length != "0" { return nil }
-        // When `dist/` is due a look, the responder takes the request and makes it.
-        guard let build = responder.site.currentWithoutLooking() else { return nil }
-        let uri = URI(target)
-        guard let path = RequestPath.decode(uri.path) else { return nil }
-        let answer: PreparedAnswer?
-        switch responder.resolve(method: head.method, path: path, query: uri.query, in: build) {
-        case .file(let route) where !route.tokenRequired && route.file.isInMemory:
-            answer = try? StaticResponder.answer(
-                route.file, to: head, cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
-        case .glance(let glance):
-            answer = responder.glances.keptAnswer(glance, to: head, query: uri.query)
-        default:
-            answer = nil
-        }
-        guard let answer else { return nil }
-        return Pending(
-            answer: answer, method: head.method, path: uri.path, start: .now,
-            closeAfter: fields[.connection].map(Self.saysClose) ?? false)
+    func flush(context: ChannelHandlerContext) {
+        context.flush()
+        socketSide?.flush()
     }
 
+    /// The answer to `head` when this handler gives it, else nil.
+    private func answer(_ head: HTTPRequestHead) -> Pending? {
+        guard head.method == .GET || head.method == .HEAD, head.version == .http1_1 else { return nil }
+        let fields = head.headers
+        if fields.contains(name: "transfer-encoding") { return nil }
+        if let length = fields.first(name: "content-length"), length != "0" { return nil }
+        // Only the origin form (`/path?query`).
+        let uri = head.uri
+        guard uri.utf8.first == UInt8(ascii: "/") else { return nil }
+        // When `dist/` is due a look, the responder takes the request and makes it.
+        guard let build = responder.site.currentWithoutLooking() else { return nil }
+        let question = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let query = question.map { String(uri[uri.index(after: $0)...]) }
+        guard let path = RequestPath.decode(question.map { String(uri[..<$0]) } ?? uri) else { return nil }
+        let method: HTTPRequest.Method = head.method == .GET ? .get : .head
+
+        let wire: Wire
+        let status: HTTPResponse.Status
+        switch responder.resolve(method: method, path: path, query: query, in: build) {
+        case .file(let route) where !route.tokenRequired && route.file.isInMemory:
+            if route.cacheControl == nil, route.extraHeaders.isEmpty, let heads = route.file.wireHeads,
+                case .memory(let bytes, let gzip) = route.file.storage, Self.isPlain(fields)
+            {
+                // The common case: the file as it is, with no header to add.
+                let compressed = gzip != nil && StaticResponder.acceptsGzip(fields.first(name: "accept-encoding"))
+                let body = compressed ? gzip : bytes
+                wire = .file(
+                    head: compressed ? heads.gzip! : heads.identity, body: method == .head ? nil : body)
+                status = .ok
+            } else {
+                guard let request = try? HTTPRequest(head, secure: false, splitCookie: false),
+                    let answer = try? StaticResponder.answer(
+                        route.file, to: request, cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
+                else { return nil }
+                wire = .prepared(answer)
+                status = answer.status
+            }
+        case .glance(let glance):
+            guard
+                let token = JWTVerifier.token(authorization: fields.first(name: "authorization"), query: query),
+                let body = responder.glances.keptBody(glance, token: token)
+            else { return nil }
+            wire = .glance(body: body, isHead: method == .head)
+            status = .ok
+        default:
+            return nil
+        }
+        return Pending(
+            wire: wire, status: status, method: method, uri: uri, start: .now, closeAfter: !head.isKeepAlive)
+    }
+
+    /// Whether a request asks for the file as it is: no condition and no range.
+    private static func isPlain(_ fields: HTTPHeaders) -> Bool {
+        for (name, _) in fields {
+            // `range`, `if-range`, `if-none-match`, `if-modified-since`, `if-match`,
+            // `if-unmodified-since`; other names are told apart by their first letter.
+            guard let first = name.utf8.first, first | 0x20 == UInt8(ascii: "r") || first | 0x20 == UInt8(ascii: "i")
+            else { continue }
+            let lowered = name.lowercased()
+            if lowered == "range" || lowered.hasPrefix("if-") { return false }
+        }
+        return true
+    }
+
+    /// Bodies up to this size go out in one buffer with their head: copying them costs less
+    /// than a second write through the pipeline.
+    static let copiedBodyLimit = 16 * 1024
+
     private func write(_ pending: Pending, context: ChannelHandlerContext) {
-        var headers = pending.answer.headers
-        headers[.date] = date.now()
-        if let serverName { headers[.server] = serverName }
-        context.write(
-            wrapOutboundOut(.head(HTTPResponse(status: pending.answer.status, headerFields: headers))), promise: nil)
-        if case .bytes(let body) = pending.answer.body {
-            context.write(wrapOutboundOut(.body(body)), promise: nil)
+        guard let socketSide else { return }
+        let head: ByteBuffer
+        let body: ByteBuffer?
+        var length: Int?
+        switch pending.wire {
+        case .file(let fileHead, let fileBody):
+            head = fileHead
+            body = fileBody
+        case .glance(let data, let isHead):
+            head = GlanceQueryHandler.answerWireHead
+            length = data.readableBytes
+            body = isHead ? nil : data
+        case .prepared(let answer):
+            head = HTTP1Head.start(status: answer.status, fields: answer.headers, serverName: HipKitServer.serverName)
+            if case .bytes(let bytes) = answer.body { body = bytes } else { body = nil }
+        }
+        let dateLine = date.now()
+        let copied = body.map { $0.readableBytes <= Self.copiedBodyLimit } ?? true
+        var first = context.channel.allocator.buffer(
+            capacity: head.readableBytes + 40 + dateLine.readableBytes + (copied ? body?.readableBytes ?? 0 : 0))
+        first.writeImmutableBuffer(head)
+        if let length {
+            first.writeStaticString("content-length: ")
+            first.writeString(String(length))
+            first.writeStaticString("\r\n")
+        }
+        first.writeImmutableBuffer(dateLine)
+        if copied, let body { first.writeImmutableBuffer(body) }
+        var last = first
+        if !copied, let body {
+            socketSide.write(NIOAny(IOData.byteBuffer(first)), promise: nil)
+            last = body
         }
         if pending.closeAfter {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            socketSide.writeAndFlush(NIOAny(IOData.byteBuffer(last)), promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            socketSide.writeAndFlush(NIOAny(IOData.byteBuffer(last)), promise: nil)
+            deadlines.answered()
         }
         responder.answeredOnEventLoop.add(1, ordering: .relaxed)
         responder.log(
-            method: pending.method, path: pending.path, status: pending.answer.status, start: pending.start,
+            method: pending.method, path: Self.path(of: pending.uri), status: pending.status, start: pending.start,
             failure: nil)
     }
 
-    /// Whether a `Connection` header lists `close`.
-    static func saysClose(_ value: String) -> Bool {
-        value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+    /// The path part of a request target (the query is not logged: `signed_request` travels there).
+    private static func path(of uri: String) -> String {
+        uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(uri[..<$0]) } ?? uri
     }
-}
 
-/// The `Date` header's value, made again only when the second changes.
-private struct DateField {
-    private var second = 0
-    private var text = ""
-
-    mutating func now() -> String {
-        let current = time(nil)
-        if current != second {
-            second = current
-            text = HTTPDate.string(Date(timeIntervalSince1970: TimeInterval(current)))
+    /// The head of an answer passed down for a HEAD request, framed as NIO's encoder frames it
+    /// when paired with the decoder: the framing an equivalent GET would have (`Transfer-Encoding:
+    /// chunked` when no length is known), and no body.
+    private static func head(_ head: HTTPResponseHead) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeString(
+            "HTTP/\(head.version.major).\(head.version.minor) \(head.status.code) \(head.status.reasonPhrase)\r\n")
+        var headers = head.headers
+        if head.status.mayHaveResponseBody, !headers.contains(name: "content-length"),
+            !headers.contains(name: "transfer-encoding")
+        {
+            headers.add(name: "transfer-encoding", value: "chunked")
         }
-        return text
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        return buffer
     }
 }
 
-/// Hummingbird's HTTP/1.1 channel with ``EventLoopAnswers`` placed last before the responder,
-/// after Hummingbird's connection state handler, so that handler counts the answers given
-/// here (its idle timeout and graceful shutdown rely on the count).
-struct EventLoopAnsweringHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = HTTP1Channel.Value
+/// Hummingbird's HTTP/1.1 channel, with ``EventLoopAnswers`` right after NIO's request decoder
+/// when files are answered on the event loop, else a ``RequestDeadlineHandler`` there.
+///
+/// Hummingbird's `HTTP1Channel` pairs NIO's decoder and encoder, and puts its handlers above
+/// Swift HTTP Types' codec, where an answer written below could not be seen: so the pipeline is
+/// set up here. Without ``EventLoopAnswers`` (under `hipkit dev`, where pages carry the reload
+/// script, and with the local HipChat) it is Hummingbird's, with the deadline below the codec.
+struct HipKitHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
-    let base: HTTP1Channel
-    let serverResponder: ServerResponder
-    let serverName: String?
-
-    var responder: HTTPChannelHandler.Responder { base.responder }
+    let responder: HTTPChannelHandler.Responder
+    let requestTimeout: TimeAmount
+    let idleTimeout: TimeAmount?
+    /// Set when files and kept glance queries are answered on the event loop.
+    let eventLoopResponder: ServerResponder?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [serverResponder, serverName] value in
+        channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(
-                EventLoopAnswers(responder: serverResponder, serverName: serverName), position: .after(state))
-            return value
+            if let eventLoopResponder {
+                try pipeline.addHandler(HTTPResponseEncoder())
+                try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                try pipeline.addHandler(
+                    EventLoopAnswers(
+                        responder: eventLoopResponder, requestTimeout: requestTimeout, idleTimeout: idleTimeout))
+            } else {
+                try pipeline.configureHTTPServerPipeline(
+                    withPipeliningAssistance: false,  // HTTP is pipelined by NIOAsyncChannel
+                    withErrorHandling: false,  // Hummingbird answers errors
+                    withOutboundHeaderValidation: false)  // Swift HTTP Types validate the fields
+                try pipeline.addHandler(RequestDeadlineHandler(deadline: requestTimeout, idleTimeout: idleTimeout))
+            }
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            // No idle timeout here: this handler does not see the requests answered below it.
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            return try NIOAsyncChannel(
+                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        await handleHTTP(asyncChannel: value, logger: logger)
     }
 }

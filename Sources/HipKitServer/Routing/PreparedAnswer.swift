@@ -1,9 +1,8 @@
 import Hummingbird
 
 /// An answer worked out without suspending, from the request's head alone: a file's
-/// (``StaticResponder/answer(_:to:cacheControl:extraHeaders:)``) or a glance query's from memory
-/// (``GlanceQueryHandler/keptAnswer(_:to:query:)``). Hummingbird's responder turns it into a
-/// `Response`; ``EventLoopAnswers`` writes it to the connection itself.
+/// (``StaticResponder/answer(_:to:cacheControl:extraHeaders:)``). Hummingbird's responder turns
+/// it into a `Response`; ``EventLoopAnswers`` writes it to the connection itself.
 struct PreparedAnswer {
     enum Body {
         /// No body: HEAD, 304, 416.

@@ -82,13 +82,14 @@ final class ServerResponder: HTTPResponder, Sendable {
     /// The request's log line, at info. It is made only when it is written: under
     /// `--log-level warning` a request costs no formatting at all.
     func log(
-        method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, start: ContinuousClock.Instant,
+        method: HTTPRequest.Method, path: @autoclosure () -> String, status: HTTPResponse.Status,
+        start: ContinuousClock.Instant,
         failure: APIError?
     ) {
         guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "method": "\(method.rawValue)",
-            "path": "\(Self.loggedPath(path))",
+            "path": "\(Self.loggedPath(path()))",
             "status": "\(status.code)",
             "duration_ms": "\(Self.tenths(ContinuousClock.now - start))",
         ]
@@ -133,16 +134,16 @@ final class ServerResponder: HTTPResponder, Sendable {
         }
         if let installPath = routes.installPath {
             if path == installPath { return .install }
-            let prefix = installPath.hasSuffix("/") ? installPath : installPath + "/"
-            if path.hasPrefix(prefix), method == .delete {
-                return .uninstall(oauthId: String(path.dropFirst(prefix.count)))
+            if method == .delete {
+                let prefix = installPath.hasSuffix("/") ? installPath : installPath + "/"
+                if path.hasPrefix(prefix) { return .uninstall(oauthId: String(path.dropFirst(prefix.count))) }
             }
         }
         if let updatePath = routes.updatePath, path == updatePath { return .update }
         if let glance = snapshot.glancesByPath[path] { return .glance(glance) }
         if let webhook = snapshot.webhooksByPath[path] { return .webhook(webhook, snapshot.settings) }
         if let settingsRoute = snapshot.settings, path == settingsRoute.path { return .settings(settingsRoute) }
-        if path == snapshot.fullPath(RuntimeManifest.notificationsPath) {
+        if path == snapshot.notificationsPath {
             return .viewNotifications(snapshot.manifest.viewNotifications)
         }
         if path == routes.selfPath {

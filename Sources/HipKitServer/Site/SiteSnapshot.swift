@@ -62,6 +62,8 @@ final class SiteSnapshot: Sendable {
     let glancesByKey: [String: Glance]
     let webhooksByPath: [String: Webhook]
     let settings: Settings?
+    /// Where views post notifications (``RuntimeManifest/notificationsPath`` under the base).
+    let notificationsPath: String
     /// Problems worth a log line that did not stop the build from being served.
     let warnings: [Diagnostic]
 
@@ -87,20 +89,20 @@ final class SiteSnapshot: Sendable {
         webhooksByPath = Dictionary(webhooks.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.settings = settings
         self.warnings = warnings
-    }
-
-    /// The full request path of a path under the descriptor's base (`/glances/k.json`).
-    func fullPath(_ sitePath: String) -> String {
-        let path = sitePath.hasPrefix("/") ? sitePath : "/" + sitePath
-        return routes.basePath + path
+        let notifications = RuntimeManifest.notificationsPath
+        notificationsPath = routes.basePath + (notifications.hasPrefix("/") ? notifications : "/" + notifications)
     }
 
     /// The file a request path names: under the base, `dir/` gives `dir/index.html`, and a
     /// name without extension falls back to `name.html` (descriptors often name `/configure`).
     func file(forPath path: String) -> StaticFile? {
-        let base = routes.basePath
-        guard path.hasPrefix(base + "/") else { return nil }
-        let relative = String(path.dropFirst(base.count + 1))
+        // By UTF-8 offsets, without a string made for the prefix: this is on every file's answer.
+        let base = routes.basePath.utf8
+        let bytes = path.utf8
+        guard bytes.count > base.count, bytes.starts(with: base),
+            bytes[bytes.index(bytes.startIndex, offsetBy: base.count)] == UInt8(ascii: "/")
+        else { return nil }
+        let relative = String(path[bytes.index(bytes.startIndex, offsetBy: base.count + 1)...])
         // The file itself, when there is one, is always the first of SitePath's list.
         if let file = files[relative] { return file }
         for name in SitePath.files(for: relative) { if let file = files[name] { return file } }

@@ -35,6 +35,10 @@ struct StaticFile: Sendable {
     /// gzip), made once here: a request for the file as it is then sets none.
     private(set) var headers: HTTPFields = [:]
     private(set) var headersWithGzip: HTTPFields?
+    /// For a file in memory, the start of a whole 200 answer's head (``headers`` as bytes, and
+    /// ``headersWithGzip``'s): what ``EventLoopAnswers`` writes for a plain GET or HEAD, before
+    /// the `Date` line.
+    var wireHeads: (identity: ByteBuffer, gzip: ByteBuffer?)?
     /// Which file on disk this was read from, so a reload after a new build can keep the files
     /// that did not change (a build hard-links those) instead of reading and compressing again.
     var identity: FileIdentity?
@@ -66,6 +70,10 @@ struct StaticFile: Sendable {
         }
         fields[.contentLength] = String(size)
         headers = fields
+        if isInMemory {
+            let start = { HTTP1Head.start(status: .ok, fields: $0, serverName: HipKitServer.serverName) }
+            wireHeads = (start(fields), headersWithGzip.map(start))
+        }
     }
 
     /// Reads `file` (at `relativePath` in `dist/`) and prepares it.
