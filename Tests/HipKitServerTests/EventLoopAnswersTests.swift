@@ -380,8 +380,15 @@ struct EventLoopAnswersTests {
     func liveAnswersMatchTheResponder() async throws {
         let site = try TestSite()
         defer { site.remove() }
+        // Larger than what is held in memory: read from disk, and sent from the file.
+        let large = Data((0..<(StaticFile.memoryLimit + 12345)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
+        try large.write(to: site.dist.appendingPathComponent("assets/large.bin"))
         let jwt: HTTPFields = [.authorization: "JWT \(try await Tokens.mint(room: 42))"]
         let requests: [(String, HTTPRequest.Method, HTTPFields)] = [
+            ("/assets/large.bin", .get, [:]),
+            ("/assets/large.bin", .head, [:]),
+            ("/assets/large.bin", .get, [.range: "bytes=1000-2000999"]),
+            ("/assets/large.bin", .get, [.ifModifiedSince: "Fri, 01 Jan 2100 00:00:00 GMT"]),
             ("/index.html", .get, [:]),
             ("/index.html", .head, [:]),
             ("/index.html", .get, [.acceptEncoding: "gzip, deflate"]),
@@ -412,6 +419,46 @@ struct EventLoopAnswersTests {
             // All but /configure (a view that needs a JWT) and the first glance query (a token
             // not seen before) were answered on the event loop.
             #expect(responder.answeredOnEventLoop.load(ordering: .relaxed) == requests.count - 2)
+            #expect(expected[0].body == Array(large))
+        }
+    }
+
+    @Test("a file read from disk is sent from the event loop; what is pipelined behind it comes after it")
+    func diskFiles() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let large = Data((0..<(StaticFile.memoryLimit * 3)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11) })
+        let file = site.dist.appendingPathComponent("assets/large.bin")
+        try large.write(to: file)
+        try await withLive(site) { _, port, responder in
+            // The file, then a page and a health check pipelined behind it, in one write.
+            let text = try await RawConnection.drive(
+                port: port,
+                parts: [
+                    Array(
+                        ("GET /assets/large.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+                            + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").utf8)
+                ], timeout: 20)
+            #expect(text.closed)
+            let bytes = text.received
+            let headEnd = try #require(bytes.firstRange(of: Array("\r\n\r\n".utf8)))
+            let head = String(decoding: bytes[..<headEnd.lowerBound], as: UTF8.self)
+            #expect(head.hasPrefix("HTTP/1.1 200 OK") && head.contains("Content-Length: \(large.count)"), "\(head)")
+            let body = bytes[headEnd.upperBound...]
+            #expect(body.count > large.count)
+            #expect(Array(body.prefix(large.count)) == Array(large), "the file's bytes, whole, before the next answer")
+            let rest = String(decoding: body.dropFirst(large.count), as: UTF8.self)
+            let statuses = rest.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["200", "200"], "\(rest.prefix(400))")
+            #expect(rest.hasSuffix(#"{"status":"ok"}"#) || rest.contains(#""status":"ok""#))
+            #expect(responder.answeredOnEventLoop.load(ordering: .relaxed) == 2, "the file and the page")
+
+            // Gone since the build was read: the responder's 404, from here too.
+            try FileManager.default.removeItem(at: file)
+            let gone = try await RawConnection.exchange(
+                port: port, bytes: "GET /assets/large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(gone.hasPrefix("HTTP/1.1 404 Not Found"), "\(gone.prefix(300))")
+            #expect(gone.contains(#"{"error":"not found"}"#))
         }
     }
 

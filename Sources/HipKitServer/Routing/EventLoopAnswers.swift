@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOPosix
 
 /// Answers GET and HEAD for the build's files held in memory, and glance queries whose token,
 /// installation and data are all held in memory, right on the connection's event loop, as
@@ -59,6 +60,9 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         case passing
         /// Reading a request answered here; the answer goes out when its end is in.
         case answering(Pending)
+        /// A file read from disk is being opened, off the event loop, then sent: what the client
+        /// sends meanwhile waits (``held``), and no more is read.
+        case sending(closeAfter: Bool)
         /// An answer made here closed the connection: what the client sent after is ignored,
         /// as RFC 9112 says.
         case closed
@@ -70,7 +74,12 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         case file(head: ByteBuffer, body: ByteBuffer?)
         /// A glance query's data (``GlanceQueryHandler/keptBody(_:token:)``).
         case glance(body: ByteBuffer, isHead: Bool)
+        /// Headers, or a whole answer with no body or one in memory.
         case prepared(PreparedAnswer)
+        /// An answer whose body is a file on disk (``PreparedAnswer/Body/disk(path:range:)``), sent
+        /// with `sendfile` from the file: no copy of it on the heap. `root` and `size` are
+        /// what it is checked against when opened.
+        case disk(PreparedAnswer, root: String, size: Int)
     }
 
     private struct Pending {
@@ -80,6 +89,8 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         var uri: String
         var start: ContinuousClock.Instant
         var closeAfter: Bool
+        /// For a refusal: a browser asking for HTML gets a page (``ServerResponder/wantsHTML(_:)``).
+        var wantsHTML = false
     }
 
     private let responder: ServerResponder
@@ -98,6 +109,10 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     private var quiescing = false
     /// Whether anything was passed on since the last read ended (``channelReadComplete(context:)``).
     private var passedOnSinceReadComplete = false
+    /// What came in while a file was being sent, in order; read again once it is out.
+    private var held: [HTTPServerRequestPart] = []
+    /// A read asked for while a file was being sent, made once it is out.
+    private var readHeld = false
     private var date = DateLine()
     /// The response encoder's context: answers made here are written from it, so they reach the
     /// socket as they are.
@@ -132,7 +147,13 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .closed = state { return }
+        switch state {
+        case .closed: return
+        case .sending:
+            held.append(unwrapInboundIn(data))
+            return
+        case .passing, .answering: break
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
             deadlines.headRead()
@@ -161,9 +182,22 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(data)
                 return
             }
+            if case .disk(let answer, let root, let size) = pending.wire {
+                state = .sending(closeAfter: pending.closeAfter)
+                send(answer, root: root, size: size, pending: pending, context: context)
+                return
+            }
             state = pending.closeAfter ? .closed : .passing
             write(pending, context: context)
         }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .sending = state {
+            readHeld = true
+            return
+        }
+        context.read()
     }
 
     /// Only after a read that passed something on: above, Hummingbird's async channel hands what
@@ -180,10 +214,15 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
             quiescing = true
             // Hummingbird's handler, which never saw the request being read here, would close
             // at once; the answer goes out first, and closes.
-            if case .answering(var pending) = state {
+            switch state {
+            case .answering(var pending):
                 pending.closeAfter = true
                 state = .answering(pending)
                 return
+            case .sending:
+                state = .sending(closeAfter: true)
+                return
+            case .passing, .closed: break
             }
         }
         context.fireUserInboundEventTriggered(event)
@@ -242,7 +281,7 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         let wire: Wire
         let status: HTTPResponse.Status
         switch responder.resolve(method: method, path: path, query: query, in: build) {
-        case .file(let route) where !route.tokenRequired && route.file.isInMemory:
+        case .file(let route) where !route.tokenRequired:
             if route.cacheControl == nil, route.extraHeaders.isEmpty, let heads = route.file.wireHeads,
                 case .memory(let bytes, let gzip) = route.file.storage, Self.isPlain(fields)
             {
@@ -257,7 +296,11 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
                     let answer = try? StaticResponder.answer(
                         route.file, to: request, cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
                 else { return nil }
-                wire = .prepared(answer)
+                if case .disk = answer.body {
+                    wire = .disk(answer, root: route.root, size: route.file.size)
+                } else {
+                    wire = .prepared(answer)
+                }
                 status = answer.status
             }
         case .glance(let glance):
@@ -270,8 +313,10 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         default:
             return nil
         }
-        return Pending(
+        var pending = Pending(
             wire: wire, status: status, method: method, uri: uri, start: .now, closeAfter: !head.isKeepAlive)
+        if case .disk = wire { pending.wantsHTML = fields.first(name: "accept")?.contains("text/html") ?? false }
+        return pending
     }
 
     /// Whether a request asks for the file as it is: no condition and no range.
@@ -304,7 +349,7 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
             head = GlanceQueryHandler.answerWireHead
             length = data.readableBytes
             body = isHead ? nil : data
-        case .prepared(let answer):
+        case .prepared(let answer), .disk(let answer, _, _):
             head = HTTP1Head.start(status: answer.status, fields: answer.headers, serverName: HipKitServer.serverName)
             if case .bytes(let bytes) = answer.body { body = bytes } else { body = nil }
         }
@@ -337,6 +382,99 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
         responder.log(
             method: pending.method, path: Self.path(of: pending.uri), status: pending.status, start: pending.start,
             failure: nil)
+    }
+
+    /// Sends a file read from disk: opened and checked on NIO's blocking pool (the event loop
+    /// never waits for a disk), then written as a `FileRegion`, which NIO sends with
+    /// `sendfile`. Through Hummingbird, such a file went through the heap 64 KB at a time;
+    /// 32 downloads of a 1 MB file at once took the server from 48 to 71 MB.
+    private func send(
+        _ answer: PreparedAnswer, root: String, size: Int, pending: Pending, context: ChannelHandlerContext
+    ) {
+        guard case .disk(let path, let range) = answer.body else { return }
+        let opened = NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { () throws -> NIOFileHandle in
+            guard let real = StaticResponder.checkedDiskPath(path, root: root, size: size) else {
+                throw APIError.notFound()
+            }
+            return try NIOFileHandle(_deprecatedPath: real)
+        }
+        opened.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let handle):
+                self.sendOpened(answer, handle: handle, range: range, pending: pending, context: context)
+            case .failure:
+                // Gone or changed since the build was read: the responder's 404.
+                var refusal = pending
+                let (headers, body) = APIError.notFound().parts(forHTML: pending.wantsHTML)
+                var fields = headers
+                fields[.contentLength] = String(body.readableBytes)
+                refusal.wire = .prepared(
+                    PreparedAnswer(
+                        status: .notFound, headers: fields, body: pending.method == .head ? .none : .bytes(body)))
+                refusal.status = .notFound
+                self.finishSending(refusal, context: context)
+            }
+        }
+    }
+
+    private func sendOpened(
+        _ answer: PreparedAnswer, handle: NIOFileHandle, range: ClosedRange<Int>, pending: Pending,
+        context: ChannelHandlerContext
+    ) {
+        guard let socketSide, context.channel.isActive else {
+            try? handle.close()
+            return
+        }
+        var head = HTTP1Head.start(status: answer.status, fields: answer.headers, serverName: HipKitServer.serverName)
+        var dateLine = date.now()
+        head.writeBuffer(&dateLine)
+        socketSide.write(NIOAny(IOData.byteBuffer(head)), promise: nil)
+        let region = FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound + 1)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        socketSide.writeAndFlush(NIOAny(IOData.fileRegion(region)), promise: written)
+        // Still sending until the file is out: what comes meanwhile waits, and a shutdown lets
+        // it finish.
+        written.futureResult.assumeIsolated().whenComplete { result in
+            try? handle.close()
+            if case .failure = result {
+                context.close(promise: nil)
+                return
+            }
+            self.finishSending(pending, context: context, written: true)
+        }
+    }
+
+    /// The answer to the request whose file was sent (or refused) is out: what came meanwhile
+    /// is read now, in order.
+    private func finishSending(_ pending: Pending, context: ChannelHandlerContext, written: Bool = false) {
+        guard case .sending(let closeAfter) = state else { return }
+        var pending = pending
+        pending.closeAfter = closeAfter
+        state = closeAfter ? .closed : .passing
+        if written {
+            if closeAfter {
+                context.close(promise: nil)
+            } else {
+                deadlines.answered()
+            }
+            responder.answeredOnEventLoop.add(1, ordering: .relaxed)
+            responder.log(
+                method: pending.method, path: Self.path(of: pending.uri), status: pending.status,
+                start: pending.start, failure: nil)
+        } else {
+            write(pending, context: context)
+        }
+        let parts = held
+        held = []
+        for part in parts { channelRead(context: context, data: wrapInboundOut(part)) }
+        if passedOnSinceReadComplete {
+            passedOnSinceReadComplete = false
+            context.fireChannelReadComplete()
+        }
+        if readHeld, case .passing = state {
+            readHeld = false
+            context.read()
+        }
     }
 
     /// The path part of a request target (the query is not logged: `signed_request` travels there).

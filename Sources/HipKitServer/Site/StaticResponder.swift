@@ -18,15 +18,20 @@ struct StaticResponder: Sendable {
         case .bytes(let bytes):
             return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: bytes))
         case .disk(let path, let range):
-            // Checked again at the moment of reading: the file must still be inside dist/.
-            guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
-                let current = SiteSignature.stamp(real), current.size == Int64(file.size)
-            else {
-                throw APIError.notFound()
-            }
+            guard let real = Self.checkedDiskPath(path, root: root, size: file.size) else { throw APIError.notFound() }
             return Response(
                 status: answer.status, headers: answer.headers, body: Self.fileBody(path: real, range: range))
         }
+    }
+
+    /// The real path of a file read from disk, checked again at the moment of reading: it must
+    /// still be inside `root` (the real path of `dist/`) and the `size` it had when indexed.
+    /// Nil otherwise, which is answered 404. Reads the file system, so never on an event loop.
+    static func checkedDiskPath(_ path: String, root: String, size: Int) -> String? {
+        guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
+            let current = SiteSignature.stamp(real), current.size == Int64(size)
+        else { return nil }
+        return real
     }
 
     /// The answer to `head` for `file`, with `cacheControl` and `extraHeaders` over the file's

@@ -27,6 +27,13 @@ struct APIError: Error, Sendable {
 
     /// The answer: a page when the client is a browser asking for HTML, JSON otherwise.
     func response(forHTML html: Bool) -> Response {
+        let (headers, body) = parts(forHTML: html)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The answer's headers (without its length) and body, for ``response(forHTML:)`` and for
+    /// answers written on the event loop (``EventLoopAnswers``).
+    func parts(forHTML html: Bool) -> (headers: HTTPFields, body: ByteBuffer) {
         var headers = self.headers
         headers[.cacheControl] = "no-store"
         headers[.xContentTypeOptions] = "nosniff"
@@ -39,11 +46,11 @@ struct APIError: Error, Sendable {
 
                 """
             headers[.contentType] = "text/html; charset=utf-8"
-            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+            return (headers, ByteBuffer(string: page))
         }
         var object: [String: JSONNode] = ["error": .string(message)]
         if let field { object["field"] = .string(field) }
-        return JSONResponse.make(.object(object), status: status, headers: headers)
+        return (JSONResponse.headers(adding: headers), JSONResponse.body(.object(object)))
     }
 }
 
