@@ -49,8 +49,30 @@ public struct HipKitServer: Sendable {
             if storeOverride == nil { try? await store.close() }
             throw error
         }
-        try await application.runService()
+        do {
+            try await application.runService()
+        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+            throw Self.listenError(error.errnoCode, host: configuration.host, port: configuration.port)
+        }
         logger.info("stopped")
+    }
+
+    /// Why the server cannot listen at `host`:`port`, and what to do about it.
+    static func listenError(_ code: Int32, host: String, port: Int) -> HipKitError {
+        switch code {
+        case EADDRINUSE:
+            return HipKitError(
+                "cannot listen on \(host):\(port): something else listens there",
+                hint: "stop it, or choose another port with --port")
+        case EACCES:
+            return HipKitError(
+                "cannot listen on \(host):\(port): ports below 1024 need privileges",
+                hint: "choose a port from 1024 up with --port")
+        default:
+            return HipKitError(
+                "cannot listen on \(host):\(port): no interface of this machine has that address",
+                hint: "choose another with --host, such as 127.0.0.1 or 0.0.0.0")
+        }
     }
 
     /// The store the configuration names: the caller's, PostgreSQL at ``ServerConfiguration/database``

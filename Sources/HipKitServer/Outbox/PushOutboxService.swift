@@ -74,7 +74,9 @@ final class PushOutboxService: Service, Sendable {
                 // next queued push is due. Nil when that look was not a whole one.
                 var looked: (version: Int64, due: Date?)?
                 var rung = true
-                while !Task.isShuttingDownGracefully {
+                // Cancelled too when another service fails (the HTTP server cannot listen):
+                // the group then waits for this one to end.
+                while !Task.isShuttingDownGracefully, !Task.isCancelled {
                     // Nothing rang, nothing was committed to the store since the last look, and
                     // nothing it held is due: the outbox is as it was, so no need to read it. An idle
                     // server then runs almost no code each second, and its pages stay out of memory.
@@ -263,7 +265,8 @@ final class Doorbell: Sendable {
     func wait(upTo limit: Duration) async -> Bool {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                // Cancelled, the wait ends at once: its task is being stopped.
+                _ = try? await Task.sleep(for: limit)
                 self.resume(rung: false)
             }
             let rung = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
@@ -275,7 +278,12 @@ final class Doorbell: Sendable {
                     state.waiter = continuation
                     return false
                 }
-                if now { continuation.resume(returning: true) }
+                if now {
+                    continuation.resume(returning: true)
+                } else if Task.isCancelled {
+                    // The sleep may have ended before there was a waiter to wake.
+                    resume(rung: false)
+                }
             }
             group.cancelAll()
             return rung
