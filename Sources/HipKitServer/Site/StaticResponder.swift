@@ -26,7 +26,7 @@ struct StaticResponder: Sendable {
 
     /// The real path of a file read from disk, checked again at the moment of reading: it must
     /// still be inside `root` (the real path of `dist/`) and the `size` it had when indexed.
-    /// Nil otherwise, which is answered 404. Reads the file system, so never on an event loop.
+    /// Nil otherwise, which is answered 404.
     static func checkedDiskPath(_ path: String, root: String, size: Int) -> String? {
         guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
             let current = SiteSignature.stamp(real), current.size == Int64(size)
