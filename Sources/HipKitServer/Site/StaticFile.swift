@@ -31,10 +31,39 @@ struct StaticFile: Sendable {
     let cacheControl: String
     /// Set once more after loading, when the bytes are packed (``packed(_:)``).
     var storage: Storage
-    /// The headers of a whole answer with the identity bytes (``headersWithGzip`` with the
-    /// gzip), made once here: a request for the file as it is then sets none.
-    private(set) var headers: HTTPFields = [:]
-    private(set) var headersWithGzip: HTTPFields?
+    /// The headers of a whole answer with the identity bytes; ``headersWithGzip`` with the gzip.
+    ///
+    /// Made when asked, not kept: two `HTTPFields` a file were 1.5–2 MB of the idle server's
+    /// heap on a 1,000-page site, while the answers that use them (conditional, ranged, views)
+    /// are few; a plain GET writes ``wireHeads``.
+    var headers: HTTPFields {
+        var fields = sharedFields(etag: etag)
+        if gzip != nil { fields[.vary] = "Accept-Encoding" }
+        fields[.contentLength] = String(size)
+        return fields
+    }
+
+    var headersWithGzip: HTTPFields? {
+        guard let gzip, let gzipETag else { return nil }
+        var fields = sharedFields(etag: gzipETag)
+        fields[.vary] = "Accept-Encoding"
+        fields[.contentEncoding] = "gzip"
+        fields[.contentLength] = String(gzip.readableBytes)
+        return fields
+    }
+
+    /// The fields both representations have, in the order answers carry them.
+    private func sharedFields(etag: String) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.contentType] = contentType
+        fields[.eTag] = etag
+        fields[.lastModified] = lastModified
+        fields[.cacheControl] = cacheControl
+        fields[.acceptRanges] = "bytes"
+        fields[.xContentTypeOptions] = "nosniff"
+        return fields
+    }
+
     /// For a file in memory, the start of a whole 200 answer's head (``headers`` as bytes, and
     /// ``headersWithGzip``'s): what ``EventLoopAnswers`` writes for a plain GET or HEAD, before
     /// the `Date` line.
@@ -51,28 +80,11 @@ struct StaticFile: Sendable {
         if case .memory(_, let gzip) = storage { gzip } else { nil }
     }
 
-    /// Works out ``headers`` and ``headersWithGzip``.
+    /// Works out ``wireHeads``.
     private mutating func prepareHeaders() {
-        var fields = HTTPFields()
-        fields[.contentType] = contentType
-        fields[.eTag] = etag
-        fields[.lastModified] = lastModified
-        fields[.cacheControl] = cacheControl
-        fields[.acceptRanges] = "bytes"
-        fields[.xContentTypeOptions] = "nosniff"
-        if let gzip, let gzipETag {
-            fields[.vary] = "Accept-Encoding"
-            var compressed = fields
-            compressed[.eTag] = gzipETag
-            compressed[.contentEncoding] = "gzip"
-            compressed[.contentLength] = String(gzip.readableBytes)
-            headersWithGzip = compressed
-        }
-        fields[.contentLength] = String(size)
-        headers = fields
         if isInMemory {
             let start = { HTTP1Head.start(status: .ok, fields: $0, serverName: HipKitServer.serverName) }
-            wireHeads = (start(fields), headersWithGzip.map(start))
+            wireHeads = (start(headers), headersWithGzip.map(start))
         }
     }
 
@@ -92,21 +104,27 @@ struct StaticFile: Sendable {
             prepared.prepareHeaders()
             return prepared
         }
-        let data = try Data(contentsOf: file)
-        let hash = fnv1a(data)
-        let etag = "\"\(hash)-\(String(data.count, radix: 16))\""
-        var gzip: ByteBuffer?
-        var gzipETag: String?
-        if ContentType.isCompressible(contentType), data.count >= gzipThreshold,
-            let compressed = Gzip.compress(data), compressed.count < data.count
-        {
-            gzip = ByteBuffer(bytes: compressed)
-            gzipETag = "\"\(hash)-\(String(data.count, radix: 16))-gz\""
+        // The bytes and their gzip on a thread of their own (see BytesThread); the strings and
+        // headers that stay are made here.
+        let read = try BytesThread.shared.run { () throws -> (ByteBuffer, ByteBuffer?, UInt64) in
+            let data = try Data(contentsOf: file)
+            var gzip: ByteBuffer?
+            if ContentType.isCompressible(contentType), data.count >= gzipThreshold,
+                let compressed = Gzip.compress(data), compressed.count < data.count
+            {
+                gzip = ByteBuffer(bytes: compressed)
+            }
+            return (ByteBuffer(bytes: data), gzip, fnv1aValue(data))
         }
+        let (bytes, gzip, hashValue) = read
+        let hash = hex(hashValue)
+        let count = bytes.readableBytes
+        let etag = "\"\(hash)-\(String(count, radix: 16))\""
+        let gzipETag = gzip.map { _ in "\"\(hash)-\(String(count, radix: 16))-gz\"" }
         var prepared = StaticFile(
-            relativePath: relativePath, contentType: contentType, size: data.count, modified: modified, etag: etag,
+            relativePath: relativePath, contentType: contentType, size: count, modified: modified, etag: etag,
             gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
-            storage: .memory(ByteBuffer(bytes: data), gzip: gzip))
+            storage: .memory(bytes, gzip: gzip))
         prepared.prepareHeaders()
         return prepared
     }
@@ -114,6 +132,10 @@ struct StaticFile: Sendable {
     /// FNV-1a, 64 bits, in hex: enough to tell builds apart, and no cryptography is needed for
     /// a cache validator.
     static func fnv1a(_ data: Data) -> String {
+        hex(fnv1aValue(data))
+    }
+
+    static func fnv1aValue(_ data: Data) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         // Over the raw bytes: Data's iterator costs several times more per byte.
         data.withUnsafeBytes { bytes in
@@ -122,7 +144,12 @@ struct StaticFile: Sendable {
                 hash = hash &* 0x0000_0100_0000_01B3
             }
         }
-        let hex = String(hash, radix: 16)
+        return hash
+    }
+
+    /// Sixteen hex digits.
+    private static func hex(_ value: UInt64) -> String {
+        let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
