@@ -64,26 +64,27 @@ struct PackedBytes {
 }
 
 extension StaticFile {
-    /// Packs the bytes of the `files` held in memory, and their answers' heads (see ``PackedBytes``): every file is
-    /// repacked, kept ones too, so that a buffer of an older snapshot is not kept alive by one
-    /// file of it still served. The buffers the files had are then free but spread through the
-    /// heap, where glibc keeps their pages unless asked: they are given back.
+    /// Packs the bytes of the `files` held in memory, and their answers' heads (see
+    /// ``PackedBytes``): every file is repacked, kept ones too, so that a buffer of an older
+    /// snapshot is not kept alive by one file of it still served. The buffers the files had are
+    /// then free but spread through the heap, where glibc keeps their pages unless asked: they are
+    /// given back.
     static func pack(_ files: inout [String: StaticFile]) {
         var packer = PackedBytes()
-        typealias Places = (bytes: PackedBytes.Place, gzip: PackedBytes.Place?, heads: [PackedBytes.Place?])
-        var places: [String: Places] = [:]
+        typealias Pair = (PackedBytes.Place, PackedBytes.Place?)
+        var places: [String: (bytes: Pair, heads: Pair?)] = [:]
         // In path order, so that the layout does not depend on the dictionary's.
         for path in files.keys.sorted() {
             guard case .memory(let bytes, let gzip) = files[path]!.storage else { continue }
-            let heads = files[path]!.wireHeads.map { [$0.identity, $0.gzip] } ?? []
-            places[path] = (packer.add(bytes), gzip.map { packer.add($0) }, heads.map { $0.map { packer.add($0) } })
+            places[path] = (
+                (packer.add(bytes), gzip.map { packer.add($0) }),
+                files[path]!.wireHeads.map { (packer.add($0.identity), $0.gzip.map { packer.add($0) }) }
+            )
         }
         packer.finish()
         for (path, place) in places {
-            files[path]!.storage = .memory(packer.slice(place.bytes), gzip: place.gzip.map(packer.slice))
-            if place.heads.count == 2, let identity = place.heads[0] {
-                files[path]!.wireHeads = (packer.slice(identity), place.heads[1].map(packer.slice))
-            }
+            files[path]!.storage = .memory(packer.slice(place.bytes.0), gzip: place.bytes.1.map(packer.slice))
+            if let heads = place.heads { files[path]!.wireHeads = (packer.slice(heads.0), heads.1.map(packer.slice)) }
         }
         #if os(Linux)
             malloc_trim(0)

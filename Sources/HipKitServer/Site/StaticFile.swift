@@ -80,14 +80,6 @@ struct StaticFile: Sendable {
         if case .memory(_, let gzip) = storage { gzip } else { nil }
     }
 
-    /// Works out ``wireHeads``.
-    private mutating func prepareHeaders() {
-        if isInMemory {
-            let start = { HTTP1Head.start(status: .ok, fields: $0, serverName: HipKitServer.serverName) }
-            wireHeads = (start(headers), headersWithGzip.map(start))
-        }
-    }
-
     /// Reads `file` (at `relativePath` in `dist/`) and prepares it.
     static func load(file: URL, relativePath: String, size: Int, modified: Date, inMemory: Bool = true) throws
         -> StaticFile
@@ -101,7 +93,6 @@ struct StaticFile: Sendable {
             var prepared = StaticFile(
                 relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
                 gzipETag: nil, lastModified: lastModified, cacheControl: cacheControl, storage: .disk(path: file.path))
-            prepared.prepareHeaders()
             return prepared
         }
         // The bytes and their gzip on a thread of their own (see BytesThread); the strings and
@@ -114,7 +105,7 @@ struct StaticFile: Sendable {
             {
                 gzip = ByteBuffer(bytes: compressed)
             }
-            return (ByteBuffer(bytes: data), gzip, fnv1aValue(data))
+            return (ByteBuffer(bytes: data), gzip, fnv1a(data))
         }
         let (bytes, gzip, hashValue) = read
         let hash = hex(hashValue)
@@ -125,17 +116,14 @@ struct StaticFile: Sendable {
             relativePath: relativePath, contentType: contentType, size: count, modified: modified, etag: etag,
             gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
             storage: .memory(bytes, gzip: gzip))
-        prepared.prepareHeaders()
+        let start = { HTTP1Head.start(status: .ok, fields: $0, serverName: HipKitServer.serverName) }
+        prepared.wireHeads = (start(prepared.headers), prepared.headersWithGzip.map(start))
         return prepared
     }
 
-    /// FNV-1a, 64 bits, in hex: enough to tell builds apart, and no cryptography is needed for
-    /// a cache validator.
-    static func fnv1a(_ data: Data) -> String {
-        hex(fnv1aValue(data))
-    }
-
-    static func fnv1aValue(_ data: Data) -> UInt64 {
+    /// FNV-1a, 64 bits: enough to tell builds apart, and no cryptography is needed for a cache
+    /// validator.
+    static func fnv1a(_ data: Data) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         // Over the raw bytes: Data's iterator costs several times more per byte.
         data.withUnsafeBytes { bytes in
