@@ -493,21 +493,15 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     /// when paired with the decoder: the framing an equivalent GET would have (`Transfer-Encoding:
     /// chunked` when no length is known), and no body.
     private static func head(_ head: HTTPResponseHead) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.writeString(
-            "HTTP/\(head.version.major).\(head.version.minor) \(head.status.code) \(head.status.reasonPhrase)\r\n")
         var headers = head.headers
         if head.status.mayHaveResponseBody, !headers.contains(name: "content-length"),
             !headers.contains(name: "transfer-encoding")
         {
             headers.add(name: "transfer-encoding", value: "chunked")
         }
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        return buffer
+        return HTTP1Head.start(
+            code: Int(head.status.code), reason: head.status.reasonPhrase,
+            fields: headers.lazy.map { ($0.name, $0.value) },
+            serverName: nil)
     }
 }

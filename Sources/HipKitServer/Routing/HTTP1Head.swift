@@ -14,6 +14,16 @@ enum HTTP1Head {
     /// `HTTP/1.1 <status>`, the `fields` and `server: <serverName>`, each on its line; the
     /// blank line that ends a head is left to ``DateLine``.
     static func start(status: HTTPResponse.Status, fields: HTTPFields, serverName: String?) -> ByteBuffer {
+        start(
+            code: status.code, reason: status.reasonPhrase, fields: fields.lazy.map { ($0.name.rawName, $0.value) },
+            serverName: serverName)
+    }
+
+    /// The same from a status code, its reason phrase and the fields as names and values (NIO's
+    /// `HTTPHeaders`, for the answers ``EventLoopAnswers`` passes down).
+    static func start(
+        code: Int, reason: String, fields: some Sequence<(String, String)>, serverName: String?
+    ) -> ByteBuffer {
         // Gathered in an array and copied once: a `ByteBuffer` write checks its capacity and
         // its storage's uniqueness each time, which was most of the cost of a head.
         var bytes: [UInt8] = []
@@ -25,11 +35,11 @@ enum HTTP1Head {
             bytes.append(contentsOf: "\r\n".utf8)
         }
         bytes.append(contentsOf: "HTTP/1.1 ".utf8)
-        bytes.append(contentsOf: String(status.code).utf8)
+        bytes.append(contentsOf: String(code).utf8)
         bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: status.reasonPhrase.utf8)
+        bytes.append(contentsOf: reason.utf8)
         bytes.append(contentsOf: "\r\n".utf8)
-        for field in fields { line(field.name.rawName, field.value) }
+        for (name, value) in fields { line(name, value) }
         if let serverName { line("server", serverName) }
         return ByteBuffer(bytes: bytes)
     }
