@@ -51,7 +51,7 @@ import NIOHTTPTypesHTTP1
 /// The log line of an answer made here is written here, as the responder writes its own: a
 /// standard error that cannot take it (a stalled reader) holds this event loop, as it holds
 /// the concurrency pool's threads for the responder's answers.
-final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
+final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler, KeepsRequestDeadlines {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -121,7 +121,7 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
     private var socketSide: ChannelHandlerContext?
     /// Kept here rather than by a ``RequestDeadlineHandler`` of their own: one handler fewer
     /// for every request to pass through.
-    private let deadlines: RequestDeadlines
+    let deadlines: RequestDeadlines
 
     init(responder: ServerResponder, requestTimeout: TimeAmount, idleTimeout: TimeAmount?) {
         self.responder = responder
@@ -130,22 +130,12 @@ final class EventLoopAnswers: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         socketSide = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
-        if context.channel.isActive { deadlines.start(context) }
+        startDeadlinesIfOpen(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         socketSide = nil
         deadlines.stop()
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        deadlines.start(context)
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        deadlines.stop()
-        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -99,27 +99,13 @@ final class RequestDeadlines {
     }
 }
 
-/// ``RequestDeadlines`` as a handler of its own, where no ``EventLoopAnswers`` keeps them.
-final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+/// A handler that keeps a connection's ``RequestDeadlines``: they start when the connection is
+/// open (or the handler is added to an open one) and stop when it closes.
+protocol KeepsRequestDeadlines: ChannelInboundHandler {
+    var deadlines: RequestDeadlines { get }
+}
 
-    private let deadlines: RequestDeadlines
-
-    init(deadline: TimeAmount, idleTimeout: TimeAmount? = nil) {
-        deadlines = RequestDeadlines(deadline: deadline, idleTimeout: idleTimeout)
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { deadlines.start(context) }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        deadlines.stop()
-    }
-
+extension KeepsRequestDeadlines {
     func channelActive(context: ChannelHandlerContext) {
         deadlines.start(context)
         context.fireChannelActive()
@@ -128,6 +114,33 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelInactive(context: ChannelHandlerContext) {
         deadlines.stop()
         context.fireChannelInactive()
+    }
+
+    /// For `handlerAdded(context:)`.
+    func startDeadlinesIfOpen(_ context: ChannelHandlerContext) {
+        if context.channel.isActive { deadlines.start(context) }
+    }
+}
+
+/// ``RequestDeadlines`` as a handler of its own, where no ``EventLoopAnswers`` keeps them.
+final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepsRequestDeadlines {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let deadlines: RequestDeadlines
+
+    init(deadline: TimeAmount, idleTimeout: TimeAmount? = nil) {
+        deadlines = RequestDeadlines(deadline: deadline, idleTimeout: idleTimeout)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        startDeadlinesIfOpen(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadlines.stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
