@@ -254,19 +254,8 @@ struct ServeCommandTests {
     func portInUse() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        let port = try Loopback.freePort()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (port, fd) = try Loopback.listeningSocket()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        #expect(bound && listen(fd, 1) == 0)
         // Before, the server logged nothing and ran on without listening: the push outbox did
         // not end when the failing server cancelled the other services.
         let server = try Server(

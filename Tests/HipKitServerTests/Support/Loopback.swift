@@ -31,19 +31,42 @@ enum Loopback {
 
     /// Whether a server could bind `port` on 127.0.0.1 now (with `SO_REUSEADDR`, as servers do).
     private static func canBind(_ port: Int) -> Bool {
+        guard let fd = boundSocket(port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A socket listening on a free loopback port, for a test of what a server does when its
+    /// port is taken; the caller closes `fd`.
+    static func listeningSocket() throws -> (port: Int, fd: Int32) {
+        let port = try freePort()
+        guard let fd = boundSocket(port) else { throw Failure(description: "cannot bind \(port)") }
+        guard listen(fd, 1) == 0 else {
+            close(fd)
+            throw Failure(description: "cannot listen on \(port)")
+        }
+        return (port, fd)
+    }
+
+    /// A socket bound to 127.0.0.1:`port` with `SO_REUSEADDR`, or nil.
+    private static func boundSocket(_ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
+        let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+        guard bound else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }
