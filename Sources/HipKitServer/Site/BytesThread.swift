@@ -1,8 +1,8 @@
 import Foundation
 
 /// A thread of its own for reading and compressing the files a snapshot holds in memory
-/// (``StaticFile/load(file:relativePath:size:modified:inMemory:)``), which hands each result
-/// back to the thread that asked and waits.
+/// (``StaticFile/read(file:relativePath:)``, a batch of files at a time from ``SiteLoader``):
+/// the thread that asks waits for the result.
 ///
 /// Why: glibc gives each thread a heap of its own. Read where the rest of a file's
 /// ``StaticFile`` is made, each file's transient buffers (its bytes, the compressor's state

@@ -79,12 +79,10 @@ struct SiteLoader {
         }
 
         var files: [String: StaticFile] = [:]
-        var memoryUsed = 0
         do {
-            try walk(
-                root: root, directory: root, relative: "", depth: 0, into: &files, memoryUsed: &memoryUsed,
-                diagnostics: &diagnostics,
-                previous: previous?.files ?? [:])
+            var found: [Found] = []
+            try walk(root: root, directory: root, relative: "", depth: 0, into: &found, diagnostics: &diagnostics)
+            files = try load(found, previous: previous?.files ?? [:])
         } catch {
             throw fail("cannot read \(shownDist): \(error)")
         }
@@ -175,8 +173,7 @@ struct SiteLoader {
 
     private func walk(
         root: String, directory: String, relative: String, depth: Int,
-        into files: inout [String: StaticFile], memoryUsed: inout Int, diagnostics: inout [Diagnostic],
-        previous: [String: StaticFile]
+        into found: inout [Found], diagnostics: inout [Diagnostic]
     ) throws {
         guard depth <= limits.maxDepth else { return }
         for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
@@ -197,11 +194,10 @@ struct SiteLoader {
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 try walk(
-                    root: root, directory: full, relative: path, depth: depth + 1, into: &files,
-                    memoryUsed: &memoryUsed,
-                    diagnostics: &diagnostics, previous: previous)
+                    root: root, directory: full, relative: path, depth: depth + 1, into: &found,
+                    diagnostics: &diagnostics)
             case S_IFREG:
-                guard files.count < limits.maxFiles else {
+                guard found.count < limits.maxFiles else {
                     diagnostics.append(
                         .warning(
                             .tooManyFiles,
@@ -210,25 +206,83 @@ struct SiteLoader {
                     return
                 }
                 guard path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0 != "\\" }) else { continue }
-                let size = Int(info.st_size)
-                let modified = FileStat(info).modified
-                let inMemory = size < StaticFile.memoryLimit && memoryUsed + size <= limits.maxMemoryBytes
-                let identity = FileIdentity(info)
-                var file: StaticFile
-                if let kept = previous[path], kept.identity == identity, kept.isInMemory == inMemory {
-                    file = kept
-                } else {
-                    file = try StaticFile.load(
-                        file: URL(fileURLWithPath: target), relativePath: path, size: size, modified: modified,
-                        inMemory: inMemory)
-                    file.identity = identity
-                }
-                if inMemory { memoryUsed += size + (file.gzip?.readableBytes ?? 0) }
-                files[path] = file
+                found.append(
+                    Found(
+                        path: path, target: target, size: Int(info.st_size), modified: FileStat(info).modified,
+                        identity: FileIdentity(info)))
             default:
                 continue
             }
         }
+    }
+
+    /// A regular file the walk found, in walk order.
+    private struct Found {
+        var path: String
+        var target: String
+        var size: Int
+        var modified: Date
+        var identity: FileIdentity
+    }
+
+    /// How many files ``BytesThread`` reads at once: handing it one file at a time, the two
+    /// thread switches per file made a 1,000-page site's start 28 ms (11%) slower.
+    private static let readBatch = 64
+
+    /// The files `found`, in order: kept from `previous` when they did not change, else loaded.
+    /// Files are held in memory while the limit allows (their bytes and gzip counted in order).
+    private func load(_ found: [Found], previous: [String: StaticFile]) throws -> [String: StaticFile] {
+        var files: [String: StaticFile] = [:]
+        var memoryUsed = 0
+        // Counting the bytes alone, the memory before a file is at most what it will be, so
+        // every file that ends up held in memory is among those read ahead.
+        var estimate = 0
+        var start = 0
+        while start < found.count {
+            let batch = found[start..<min(start + Self.readBatch, found.count)]
+            var toRead: [Int] = []
+            for index in batch.indices {
+                let file = found[index]
+                guard file.size < StaticFile.memoryLimit, estimate + file.size <= limits.maxMemoryBytes else {
+                    continue
+                }
+                estimate += file.size
+                if let kept = previous[file.path], kept.identity == file.identity, kept.isInMemory { continue }
+                toRead.append(index)
+            }
+            let read = try BytesThread.shared.run {
+                try toRead.map { index in
+                    (
+                        index,
+                        try StaticFile.read(
+                            file: URL(fileURLWithPath: found[index].target), relativePath: found[index].path)
+                    )
+                }
+            }
+            let readAhead = Dictionary(uniqueKeysWithValues: read)
+            for index in batch.indices {
+                let found = found[index]
+                let inMemory = found.size < StaticFile.memoryLimit && memoryUsed + found.size <= limits.maxMemoryBytes
+                var file: StaticFile
+                if let kept = previous[found.path], kept.identity == found.identity, kept.isInMemory == inMemory {
+                    file = kept
+                } else if inMemory, let bytes = readAhead[index] {
+                    file = StaticFile.make(
+                        file: URL(fileURLWithPath: found.target), relativePath: found.path, size: found.size,
+                        modified: found.modified, read: bytes)
+                    file.identity = found.identity
+                } else {
+                    file = try StaticFile.load(
+                        file: URL(fileURLWithPath: found.target), relativePath: found.path, size: found.size,
+                        modified: found.modified, inMemory: inMemory)
+                    file.identity = found.identity
+                }
+                if inMemory { memoryUsed += found.size + (file.gzip?.readableBytes ?? 0) }
+                files[found.path] = file
+            }
+            start += Self.readBatch
+        }
+        return files
     }
 
     /// `realpath(3)`: the path with every link resolved, or nil when it does not exist.

@@ -80,42 +80,58 @@ struct StaticFile: Sendable {
         if case .memory(_, let gzip) = storage { gzip } else { nil }
     }
 
+    /// A file's bytes read and compressed, and their hash: the part of loading a file held in
+    /// memory that allocates its bytes, done on ``BytesThread``.
+    struct ReadBytes {
+        var bytes: ByteBuffer
+        var gzip: ByteBuffer?
+        var hash: UInt64
+    }
+
+    /// Reads and compresses `file`, whose path in `dist/` is `relativePath`.
+    static func read(file: URL, relativePath: String) throws -> ReadBytes {
+        let data = try Data(contentsOf: file)
+        var gzip: ByteBuffer?
+        if ContentType.isCompressible(ContentType.forPath(relativePath)), data.count >= gzipThreshold,
+            let compressed = Gzip.compress(data), compressed.count < data.count
+        {
+            gzip = ByteBuffer(bytes: compressed)
+        }
+        return ReadBytes(bytes: ByteBuffer(bytes: data), gzip: gzip, hash: fnv1a(data))
+    }
+
     /// Reads `file` (at `relativePath` in `dist/`) and prepares it.
     static func load(file: URL, relativePath: String, size: Int, modified: Date, inMemory: Bool = true) throws
         -> StaticFile
     {
+        guard inMemory, size < memoryLimit else {
+            return make(file: file, relativePath: relativePath, size: size, modified: modified, read: nil)
+        }
+        let read = try BytesThread.shared.run { try Self.read(file: file, relativePath: relativePath) }
+        return make(file: file, relativePath: relativePath, size: size, modified: modified, read: read)
+    }
+
+    /// The file with its `read` bytes held in memory, or read from disk for each answer when
+    /// nil. Its strings and headers, which stay, are made on the calling thread.
+    static func make(file: URL, relativePath: String, size: Int, modified: Date, read: ReadBytes?) -> StaticFile {
         let contentType = ContentType.forPath(relativePath)
         let lastModified = HTTPDate.string(modified)
         let cacheControl = CachePolicy.forPath(relativePath)
-        guard inMemory, size < memoryLimit else {
+        guard let read else {
             let seconds = Int(modified.timeIntervalSince1970)
             let etag = "\"\(String(size, radix: 16))-\(String(seconds, radix: 16))\""
-            var prepared = StaticFile(
+            return StaticFile(
                 relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
                 gzipETag: nil, lastModified: lastModified, cacheControl: cacheControl, storage: .disk(path: file.path))
-            return prepared
         }
-        // The bytes and their gzip on a thread of their own (see BytesThread); the strings and
-        // headers that stay are made here.
-        let read = try BytesThread.shared.run { () throws -> (ByteBuffer, ByteBuffer?, UInt64) in
-            let data = try Data(contentsOf: file)
-            var gzip: ByteBuffer?
-            if ContentType.isCompressible(contentType), data.count >= gzipThreshold,
-                let compressed = Gzip.compress(data), compressed.count < data.count
-            {
-                gzip = ByteBuffer(bytes: compressed)
-            }
-            return (ByteBuffer(bytes: data), gzip, fnv1a(data))
-        }
-        let (bytes, gzip, hashValue) = read
-        let hash = hex(hashValue)
-        let count = bytes.readableBytes
+        let hash = hex(read.hash)
+        let count = read.bytes.readableBytes
         let etag = "\"\(hash)-\(String(count, radix: 16))\""
-        let gzipETag = gzip.map { _ in "\"\(hash)-\(String(count, radix: 16))-gz\"" }
+        let gzipETag = read.gzip.map { _ in "\"\(hash)-\(String(count, radix: 16))-gz\"" }
         var prepared = StaticFile(
             relativePath: relativePath, contentType: contentType, size: count, modified: modified, etag: etag,
             gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
-            storage: .memory(bytes, gzip: gzip))
+            storage: .memory(read.bytes, gzip: read.gzip))
         let start = { HTTP1Head.start(status: .ok, fields: $0, serverName: HipKitServer.serverName) }
         prepared.wireHeads = (start(prepared.headers), prepared.headersWithGzip.map(start))
         return prepared
