@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 import Synchronization
@@ -10,6 +11,12 @@ import Synchronization
 /// must come from the same one every time. Asked through SQLite's C API under a lock, not
 /// through a GRDB queue: a `DispatchQueue.sync` per look, with the event loop threads taking
 /// turns on it, cost more than the reads the cache saves.
+///
+/// The lock is held only for a look that does not wait (SQLite's busy timeout is 0 on this
+/// connection): a look that finds the file locked (recovery after a crash, a writer holding it
+/// exclusively) lets go and tries again. So the event loop threads wait their turn for the lock
+/// (a microsecond) instead of giving up on it: when they gave up whenever the other was
+/// looking, one JWT-checked glance query in seven under load took the slow path.
 final class SQLiteCommits: Sendable {
     private final class Connection {
         let db: OpaquePointer
@@ -27,8 +34,8 @@ final class SQLiteCommits: Sendable {
     }
 
     private let connection: Mutex<Connection?>
-    /// Milliseconds ``current()`` waits for a lock held elsewhere.
-    private static let busyTimeout: Int32 = 5000
+    /// How long ``current()`` tries again while the file is locked.
+    private static let busyTimeout: Duration = .seconds(5)
 
     init(path: String) throws {
         var db: OpaquePointer?
@@ -37,8 +44,7 @@ final class SQLiteCommits: Sendable {
             sqlite3_close_v2(db)
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot open \(path)")
         }
-        // As the pool's connections wait for a lock held by a writer elsewhere.
-        sqlite3_busy_timeout(db, Self.busyTimeout)
+        sqlite3_busy_timeout(db, 0)
         var statement: OpaquePointer?
         code = sqlite3_prepare_v3(db, "PRAGMA data_version", -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else {
@@ -49,25 +55,35 @@ final class SQLiteCommits: Sendable {
         connection = Mutex(Connection(db: db, statement: statement))
     }
 
+    /// The version, waiting up to five seconds while the file is locked (as the pool's
+    /// connections wait for a lock held by a writer elsewhere).
     func current() throws -> Int64 {
-        let result: Result<Int64, DatabaseError> = connection.withLock { connection in
+        let deadline = ContinuousClock.now + Self.busyTimeout
+        var pause = Duration.microseconds(100)
+        while true {
+            switch look() {
+            case .success(let version):
+                return version
+            case .failure(let error) where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline:
+                Thread.sleep(forTimeInterval: pause / .seconds(1))
+                pause = min(pause * 2, .milliseconds(50))
+            case .failure(let error):
+                throw error
+            }
+        }
+    }
+
+    /// ``current()`` when it can be had at once: nil when SQLite would have to wait for a lock,
+    /// which ``current()`` waits for.
+    func currentWithoutWaiting() -> Int64? {
+        try? look().get()
+    }
+
+    private func look() -> Result<Int64, DatabaseError> {
+        connection.withLock { connection in
             guard let connection else { return .failure(DatabaseError(message: "the store is closed")) }
             return Self.step(connection)
         }
-        return try result.get()
-    }
-
-    /// ``current()`` when it can be had at once: nil when another thread is asking, or SQLite
-    /// would have to wait for a lock (recovery after a crash, a writer holding the file
-    /// exclusively), which ``current()`` waits up to five seconds for.
-    func currentWithoutWaiting() -> Int64? {
-        let result = connection.withLockIfAvailable { connection -> Result<Int64, DatabaseError>? in
-            guard let connection else { return nil }
-            sqlite3_busy_timeout(connection.db, 0)
-            defer { sqlite3_busy_timeout(connection.db, Self.busyTimeout) }
-            return Self.step(connection)
-        }
-        return try? result??.get()
     }
 
     /// One look at `data_version` on `connection`, whose lock the caller holds.
