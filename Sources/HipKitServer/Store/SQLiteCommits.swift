@@ -15,7 +15,8 @@ import Synchronization
 /// The lock is held only for a look that does not wait (SQLite's busy timeout is 0 on this
 /// connection): a look that finds the file locked (recovery after a crash, a writer holding it
 /// exclusively) lets go and tries again. So the event loop threads wait their turn for the lock
-/// (a microsecond) instead of giving up on it: when they gave up whenever the other was
+/// (usually a microsecond or two; longer only while SQLite itself retries the start of a read, as
+/// during another process's crash recovery) instead of giving up on it: when they gave up whenever the other was
 /// looking, one JWT-checked glance query in seven under load took the slow path.
 final class SQLiteCommits: Sendable {
     private final class Connection {

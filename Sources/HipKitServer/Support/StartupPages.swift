@@ -41,7 +41,7 @@ enum StartupPages {
             let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
             // The kernel gives back only clean pages, and an executable just built or copied is
             // dirty in the page cache until written back (some 30 s later): written back now.
-            // Nothing to write, this costs a system call.
+            // Nothing to write, this costs a system call; else it writes the file once, at start.
             let file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
             defer { if file >= 0 { close(file) } }
             if file >= 0 { _ = fdatasync(file) }
