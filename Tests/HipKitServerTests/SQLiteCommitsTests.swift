@@ -1,5 +1,6 @@
 import Foundation
 import GRDBSQLite
+import Synchronization
 import Testing
 
 @testable import HipKitServer
@@ -8,17 +9,17 @@ import Testing
 /// asks for: threads asking at once each get it, and a locked file is waited for only by the
 /// caller that may wait.
 @Suite struct SQLiteCommitsTests {
-    /// A store's file, and its commit version as a second connection sees it.
-    private static func withCommits(_ body: (_ file: URL, _ commits: SQLiteCommits) async throws -> Void)
-        async throws
-    {
+    /// A store, and its file's commit version as connections of their own see it.
+    private static func withCommits(
+        count: Int? = nil, _ body: (_ store: SQLiteStore, _ commits: SQLiteCommits) async throws -> Void
+    ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-commits-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("hipkit.sqlite")
         let store = try SQLiteStore(file: file, secrets: SecretBox.random())
-        let commits = try SQLiteCommits(path: file.path)
+        let commits = try count.map { try SQLiteCommits(path: file.path, count: $0) } ?? SQLiteCommits(path: file.path)
         defer { commits.close() }
-        try await body(file, commits)
+        try await body(store, commits)
         try await store.close()
     }
 
@@ -29,10 +30,12 @@ import Testing
         }
     }
 
-    @Test func threadsAskingAtOnceEachGetTheVersion() async throws {
+    /// As the event-loop threads ask, one look each per JWT-checked request: none is turned
+    /// away, as none waits for another's look.
+    @Test func eventLoopThreadsAskingAtOnceEachGetTheVersion() async throws {
         try await Self.withCommits { _, commits in
             let missed = await withTaskGroup(of: Int.self) { group in
-                for _ in 0..<4 {
+                for _ in 0..<2 {
                     group.addTask {
                         await Self.onThread { (0..<20_000).count { _ in commits.currentWithoutWaiting() == nil } }
                     }
@@ -40,6 +43,45 @@ import Testing
                 return await group.reduce(0, +)
             }
             #expect(missed == 0)
+        }
+    }
+
+    /// The versions four threads see in 2,000 looks each, at once: spread over the connections.
+    private static func looks(_ commits: SQLiteCommits) async -> [Int64] {
+        await withTaskGroup(of: [Int64].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    await Self.onThread { (0..<2_000).compactMap { _ in commits.currentWithoutWaiting() } }
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    /// A commit elsewhere is seen by each connection at its next look: every look made after
+    /// it, through whichever connection, answers a version no look before it answered.
+    @Test func aCommitChangesTheVersionEveryConnectionAnswers() async throws {
+        try await Self.withCommits(count: 4) { store, commits in
+            for _ in 0..<3 {
+                let before = await Self.looks(commits)
+                #expect(before.count == 8_000)
+                try await store.upsert(Fixture.installation())
+                let after = await Self.looks(commits)
+                #expect(after.count == 8_000)
+                #expect(after.min()! > before.max()!, "a look after the commit answered a version seen before it")
+            }
+        }
+    }
+
+    /// A commit taken in (as the store does after its own writes) changes the version once, for
+    /// every connection: a value kept at it is read again once, not once per connection.
+    @Test func aCommitTakenInIsCountedOnce() async throws {
+        try await Self.withCommits(count: 4) { store, commits in
+            let before = Set(await Self.looks(commits))
+            #expect(before.count == 1, "no commit, yet the version changed")
+            try await store.upsert(Fixture.installation())
+            commits.takeInCommit()
+            #expect(Set(await Self.looks(commits)) == [before.first! + 1])
         }
     }
 
@@ -54,7 +96,8 @@ import Testing
         #expect(sqlite3_open_v2(file.path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK)
         defer { sqlite3_close_v2(db) }
         #expect(sqlite3_exec(db, "CREATE TABLE t (x)", nil, nil, nil) == SQLITE_OK)
-        let commits = try SQLiteCommits(path: file.path)
+        // One connection, so that the version the waiting look answers is the one answered next.
+        let commits = try SQLiteCommits(path: file.path, count: 1)
         defer { commits.close() }
         let before = try commits.current()
         #expect(sqlite3_exec(db, "BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);", nil, nil, nil) == SQLITE_OK)
@@ -63,9 +106,17 @@ import Testing
         #expect(commits.currentWithoutWaiting() == nil)
         #expect(ContinuousClock.now - asked < .milliseconds(100), "the event loop's look does not wait")
 
-        async let waited = Self.onThread { (Result { try commits.current() }, ContinuousClock.now) }
+        // current() on a thread of its own, asked before the commit: the commit waits until it is.
+        let asking = Flag()
+        async let waited = Self.onThread {
+            asking.set()
+            return (Result { try commits.current() }, ContinuousClock.now)
+        }
+        while !asking.isSet { try await Task.sleep(for: .milliseconds(5)) }
         try await Task.sleep(for: .milliseconds(200))
-        #expect(commits.currentWithoutWaiting() == nil, "current() waits without holding the lock meanwhile")
+        let askedDuringWait = ContinuousClock.now
+        #expect(commits.currentWithoutWaiting() == nil, "the file is still locked")
+        #expect(ContinuousClock.now - askedDuringWait < .milliseconds(100), "the event loop's look does not wait")
         let released = ContinuousClock.now
         #expect(sqlite3_exec(db, "COMMIT", nil, nil, nil) == SQLITE_OK)
         let (result, returned) = await waited
@@ -74,4 +125,13 @@ import Testing
         #expect(version != before, "the other connection committed")
         #expect(commits.currentWithoutWaiting() == version)
     }
+}
+
+/// A flag one thread sets and another waits for.
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .releasing) }
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -3,25 +3,36 @@ import GRDB
 import GRDBSQLite
 import Synchronization
 
-/// The commit version of a SQLite file, as one connection of its own sees it: SQLite's
-/// `PRAGMA data_version`, which changes whenever any other connection — in this process or
-/// another — has committed to the file since the last look.
+/// The commit version of a SQLite file: a number that changes whenever any connection — in
+/// this process or another — has committed to the file since the last look.
 ///
-/// A connection of its own, and not one of the pool's, because the value is per connection and
-/// must come from the same one every time. Asked through SQLite's C API under a lock, not
-/// through a GRDB queue: a `DispatchQueue.sync` per look, with the event loop threads taking
-/// turns on it, cost more than the reads the cache saves.
+/// It is made from SQLite's `PRAGMA data_version`, which changes when any *other* connection
+/// has committed since that connection's last look. The value is per connection, so the looks
+/// go to connections kept for them, none of the pool's. Every JWT-checked request on the event
+/// loop makes one, and a look (a read transaction begun and ended, with SQLite's file locks)
+/// takes a few microseconds: with one connection, the event-loop threads took turns on its
+/// lock, and spent a tenth of their time waiting for it. So there are several, one per core
+/// and one more; a look takes the calling thread's own when it is free, else any free one.
 ///
-/// The lock is held only for a look that does not wait (SQLite's busy timeout is 0 on this
-/// connection): a look that finds the file locked (recovery after a crash, a writer holding it
-/// exclusively) lets go and tries again. So the event loop threads wait their turn for the lock
-/// (usually a microsecond or two; longer only while SQLite itself retries the start of a read, as
-/// during another process's crash recovery) instead of giving up on it: when they gave up whenever the other was
-/// looking, one JWT-checked glance query in seven under load took the slow path.
+/// What they see is made one number, the epoch: a look that finds its connection's
+/// `data_version` changed adds one. A commit by another process is so counted by each
+/// connection at its next look (a value kept at the version is then read again, at worst once
+/// per connection). A commit of this process's own store is taken in by every connection at
+/// once (``takeInCommit()``), and counted once, as one connection would.
+///
+/// A connection's lock is held only for a look that does not wait (SQLite's busy timeout is 0
+/// on these connections): a look that finds the file locked (a writer holding it exclusively,
+/// recovery after another process's crash) lets go, and ``current()`` tries again.
+/// ``currentWithoutWaiting()``, which the event loop asks, waits for nothing: not for SQLite,
+/// and not for a connection another look holds.
 final class SQLiteCommits: Sendable {
-    private final class Connection {
+    /// Used only with its slot's lock held (unchecked: several are held at once in
+    /// ``takeInCommit()``, which the compiler cannot follow).
+    private final class Connection: @unchecked Sendable {
         let db: OpaquePointer
         let statement: OpaquePointer
+        /// `data_version` at this connection's last look.
+        var seen: Int64 = 0
 
         init(db: OpaquePointer, statement: OpaquePointer) {
             self.db = db
@@ -34,18 +45,35 @@ final class SQLiteCommits: Sendable {
         }
     }
 
-    private let connection: Mutex<Connection?>
+    /// A connection behind its lock (a `Mutex` cannot be an array's element itself).
+    private final class Slot: Sendable {
+        let connection: Mutex<Connection?>
+
+        init(_ connection: Connection) {
+            self.connection = Mutex(connection)
+        }
+    }
+
+    private let connections: [Slot]
+    /// The version handed out: one more for every change a connection's look has found.
+    private let epoch = Atomic<Int64>(0)
     /// How long ``current()`` tries again while the file is locked.
     private static let busyTimeout: Duration = .seconds(5)
 
-    init(path: String) throws {
+    /// Opens `count` connections on the file at `path`; by default one per core (as many as
+    /// event-loop threads) and one more. Each looks once here, so that every later look counts
+    /// only what was committed after: a cache is empty until the store is open.
+    init(path: String, count: Int = min(ProcessInfo.processInfo.activeProcessorCount, 8) + 1) throws {
+        connections = try (0..<max(count, 1)).map { _ in Slot(try Self.open(path)) }
+    }
+
+    private static func open(_ path: String) throws -> Connection {
         var db: OpaquePointer?
         var code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
         guard code == SQLITE_OK, let db else {
             sqlite3_close_v2(db)
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot open \(path)")
         }
-        sqlite3_busy_timeout(db, 0)
         var statement: OpaquePointer?
         code = sqlite3_prepare_v3(db, "PRAGMA data_version", -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else {
@@ -53,13 +81,16 @@ final class SQLiteCommits: Sendable {
             sqlite3_close_v2(db)
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
         }
-        connection = Mutex(Connection(db: db, statement: statement))
+        sqlite3_busy_timeout(db, 0)
+        let connection = Connection(db: db, statement: statement)
+        connection.seen = try retryingWhileLocked { step(connection) }
+        return connection
     }
 
-    /// The version, waiting up to five seconds while the file is locked (as the pool's
-    /// connections wait for a lock held by a writer elsewhere).
-    func current() throws -> Int64 {
-        let deadline = ContinuousClock.now + Self.busyTimeout
+    /// What `look` gives, tried again while the file is locked, up to five seconds (as the
+    /// pool's connections wait for a lock held by a writer elsewhere).
+    private static func retryingWhileLocked(_ look: () -> Result<Int64, DatabaseError>) throws -> Int64 {
+        let deadline = ContinuousClock.now + busyTimeout
         var pause = Duration.microseconds(100)
         while true {
             switch look() {
@@ -74,16 +105,79 @@ final class SQLiteCommits: Sendable {
         }
     }
 
-    /// ``current()`` when it can be had at once: nil when SQLite would have to wait for a lock,
-    /// which ``current()`` waits for.
-    func currentWithoutWaiting() -> Int64? {
-        try? look().get()
+    /// The version, waiting while the file is locked (``retryingWhileLocked(_:)``) and for a
+    /// connection when every one is in another look.
+    func current() throws -> Int64 {
+        try Self.retryingWhileLocked {
+            let own = ownConnection
+            for offset in 0..<connections.count {
+                let slot = connections[(own + offset) % connections.count]
+                if let result = slot.connection.withLockIfAvailable({ look(on: $0) }) { return result }
+            }
+            return connections[own].connection.withLock { look(on: $0) }
+        }
     }
 
-    private func look() -> Result<Int64, DatabaseError> {
-        connection.withLock { connection in
-            guard let connection else { return .failure(DatabaseError(message: "the store is closed")) }
-            return Self.step(connection)
+    /// ``current()`` when it can be had at once: nil when SQLite would have to wait for a lock,
+    /// which ``current()`` waits for, or when every connection is in another look. Never
+    /// waits, so the event loop may ask.
+    func currentWithoutWaiting() -> Int64? {
+        let own = ownConnection
+        // Twice round: a connection is held for one look, a few microseconds.
+        for offset in 0..<(2 * connections.count) {
+            let slot = connections[(own + offset) % connections.count]
+            if let result = slot.connection.withLockIfAvailable({ look(on: $0) }) { return try? result.get() }
+        }
+        return nil
+    }
+
+    /// After a commit through this process's own connections: every connection looks at once,
+    /// with all of them held, and the version changes once (if anything was committed). Without it each would count the
+    /// commit at its next look, and the caches kept at the version would be emptied once per
+    /// connection rather than once per write.
+    ///
+    /// All are held so that no look is made between two of them: a look in between could find
+    /// no change on a connection that has taken in a commit of another process, and answer the
+    /// version values read before that commit are kept at. A connection SQLite cannot look on
+    /// at once (the file locked elsewhere) is left to count the commit at its next look.
+    func takeInCommit() {
+        holdingEvery { held in
+            var changed = false
+            for connection in held {
+                if case .success(let version) = Self.step(connection), version != connection.seen {
+                    connection.seen = version
+                    changed = true
+                }
+            }
+            // A write that changed nothing (an UPDATE of no rows) commits nothing SQLite counts.
+            if changed { epoch.add(1, ordering: .sequentiallyConsistent) }
+        }
+    }
+
+    /// `body` with the lock of every open connection held, taken in order (a look holds one).
+    private func holdingEvery(from index: Int = 0, _ held: [Connection] = [], _ body: ([Connection]) -> Void) {
+        guard index < connections.count else { return body(held) }
+        connections[index].connection.withLock { connection in
+            holdingEvery(from: index + 1, connection.map { held + [$0] } ?? held, body)
+        }
+    }
+
+    /// The connection the calling thread tries first: spread over threads by a hash of the
+    /// thread's identity, so that the event-loop threads usually each have one.
+    private var ownConnection: Int {
+        Int((UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 33) % connections.count
+    }
+
+    /// A look on `connection`, whose lock the caller holds.
+    private func look(on connection: Connection?) -> Result<Int64, DatabaseError> {
+        guard let connection else { return .failure(DatabaseError(message: "the store is closed")) }
+        return Self.step(connection).map { version in
+            if version != connection.seen {
+                connection.seen = version
+                // Ordered with the step: a look that starts after this one ends sees the count.
+                epoch.add(1, ordering: .sequentiallyConsistent)
+            }
+            return epoch.load(ordering: .sequentiallyConsistent)
         }
     }
 
@@ -100,6 +194,6 @@ final class SQLiteCommits: Sendable {
     }
 
     func close() {
-        connection.withLock { $0 = nil }
+        for slot in connections { slot.connection.withLock { $0 = nil } }
     }
 }

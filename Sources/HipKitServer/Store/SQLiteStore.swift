@@ -35,6 +35,14 @@ public final class SQLiteStore: InstallationStore {
             installationReads.invalidate()
             glanceReads.invalidate()
         }
+        return try await write(updates)
+    }
+
+    /// A write through the pool, whose commit every connection of ``commits`` then takes in at
+    /// once (``SQLiteCommits/takeInCommit()``): the caches are emptied once for it, not once per
+    /// connection. After a failed write too, which is at worst one empty cache more.
+    private func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        defer { commits.takeInCommit() }
         return try await pool.write(updates)
     }
 
@@ -329,7 +337,7 @@ public final class SQLiteStore: InstallationStore {
 
     public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
         let text = body.jsonString
-        return try await pool.write { db in
+        return try await write { db in
             let now = Date().timeIntervalSince1970
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
             let (pushes, update) = OutboxItem.notifications(
@@ -362,7 +370,7 @@ public final class SQLiteStore: InstallationStore {
 
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
         let text = JSONNode.object(values).jsonString
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ? AND room_id IS ?", arguments: [oauthId, room])
             try db.execute(
                 sql: "INSERT INTO setting (oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
@@ -380,6 +388,7 @@ public final class SQLiteStore: InstallationStore {
 
     public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem] {
         let now = now.timeIntervalSince1970
+        defer { commits.takeInCommit() }
         let rows = try await pool.write { db in
             return try Row.fetchAll(
                 db,
@@ -397,7 +406,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "DELETE FROM push_outbox WHERE id = ? AND generation = ?",
                 arguments: [claimed.id, claimed.generation])
@@ -408,7 +417,7 @@ public final class SQLiteStore: InstallationStore {
     }
 
     public func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE push_outbox SET attempts = attempts + 1, due_at = ?, claimed_until = NULL
@@ -421,9 +430,9 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    /// SQLite's `data_version` on the store's own connection: it changes with every commit to
-    /// the file from any other connection, the pool's writer included. Nil rather than wait for a
-    /// lock held elsewhere.
+    /// The file's commit version (``SQLiteCommits``): it changes with every commit to the file
+    /// from any connection, the pool's writer included. Nil rather than wait for a lock held
+    /// elsewhere.
     public func commitVersion() -> Int64? { commits.currentWithoutWaiting() }
 
     public func nextPushDue() async throws -> Date? {
