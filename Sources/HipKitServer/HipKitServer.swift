@@ -173,7 +173,7 @@ public struct HipKitServer: Sendable {
                 Task {
                     await pusher.firstLookOver(upTo: .seconds(2))
                     let before = logger.logLevel <= .debug ? StartupPages.residentKiB() : nil
-                    StartupPages.release()
+                    await StartupPages.releaseOnThread()
                     if let before {
                         logger.debug(
                             "startup pages given back",

@@ -27,14 +27,27 @@ enum StartupPages {
     private static let present: UInt64 = 1 << 63
     private static let filePage: UInt64 = 1 << 61
 
+    /// ``release()`` on a thread of its own: it makes blocking system calls (the executable's
+    /// write-back among them, up to its whole size once), which are not for the tasks' threads.
+    @discardableResult
+    static func releaseOnThread() async -> Int {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: release()) }.start()
+        }
+    }
+
     /// Gives back the executable's resident file pages; how many bytes it asked to give back (0
-    /// where the kernel or the system has no such thing).
+    /// where the kernel or the system has no such thing, or would not do it).
     @discardableResult
     static func release() -> Int {
         #if os(Linux)
             guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
                 let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
             else { return 0 }
+            // And the heap's free pages: what starting allocated and let go of (reading the site,
+            // the store's first reads) stays in glibc's arenas, spread between live blocks.
+            defer { malloc_trim(0) }
+            guard kernelPagesOut(executable) else { return 0 }
             let pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)
             guard pagemap >= 0 else { return 0 }
             defer { close(pagemap) }
@@ -65,9 +78,6 @@ enum StartupPages {
                     }
                 }
             }
-            // And the heap's free pages: what starting allocated and let go of (reading the site,
-            // the store's first reads) stays in glibc's arenas, spread between live blocks.
-            malloc_trim(0)
             return released
         #else
             return 0
@@ -75,6 +85,17 @@ enum StartupPages {
     }
 
     #if os(Linux)
+        /// Whether Linux pages out a file's pages at this process's request: only for a file
+        /// it owns or may write to (`can_do_file_pageout` in mm/madvise.c; root may do both).
+        /// An executable that belongs to another user and is read-only to this one — installed
+        /// by root, run as a service account — keeps its pages, and nothing is asked.
+        static func kernelPagesOut(_ path: String) -> Bool {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return false }
+            // (access(2) may answer ETXTBSY for an executable being run: it is writable then.)
+            return geteuid() == 0 || info.st_uid == geteuid() || access(path, W_OK) == 0 || errno == ETXTBSY
+        }
+
         /// The runs of resident pages in `range` that are the file's own bytes, as address ranges.
         private static func filePages(_ range: Range<Int>, pageSize: Int, pagemap: Int32) -> [Range<Int>] {
             let count = range.count / pageSize
