@@ -35,7 +35,8 @@
     dev.reloading = true;
     // A view signed by HipChat reloads with a fresh token, asked of the room it is open in (its
     // signed_request lasts an hour; an old one would reload into a 401). Elsewhere, or without
-    // an answer within a second, the page reloads as it is.
+    // an answer within five seconds, the page reloads as it is. (The local HipChat asks
+    // `hipkit dev` for the token: on a loaded machine that has taken more than a second.)
     var signed = /[?&]signed_request=/.test(location.search);
     var auth = window.HipChat && window.HipChat.auth;
     if (!signed || !auth || typeof auth.withToken !== "function" || window.parent === window) {
@@ -43,7 +44,7 @@
       return;
     }
     var done = false;
-    var fallback = setTimeout(function () { done = true; location.reload(); }, 1000);
+    var fallback = setTimeout(function () { done = true; location.reload(); }, 5000);
     auth.withToken(function (error, token) {
       if (done) return;
       done = true;
