@@ -132,14 +132,14 @@ final class SQLiteCommits: Sendable {
     }
 
     /// After a commit through this process's own connections: every connection looks at once,
-    /// with all of them held, and the version changes once (if anything was committed). Without it each would count the
-    /// commit at its next look, and the caches kept at the version would be emptied once per
-    /// connection rather than once per write.
+    /// with all of them held, and the version changes once if anything was committed. Without
+    /// this each connection would count the commit at its next look, and the caches kept at the
+    /// version would be emptied once per connection instead of once per write.
     ///
-    /// All are held so that no look is made between two of them: a look in between could find
-    /// no change on a connection that has taken in a commit of another process, and answer the
-    /// version values read before that commit are kept at. A connection SQLite cannot look on
-    /// at once (the file locked elsewhere) is left to count the commit at its next look.
+    /// All are held so that no look comes between two of them: such a look could find nothing
+    /// new on a connection that has just taken in another process's commit, and answer the
+    /// version under which values read before that commit are kept. A connection SQLite cannot
+    /// look on at once (the file locked elsewhere) is left to count the commit at its next look.
     func takeInCommit() {
         holdingEvery { held in
             var changed = false
