@@ -39,9 +39,25 @@ class StepFailed(Exception):
     pass
 
 
+class PageNavigated(StepFailed):
+    """The page went away while an evaluation ran in it (a reload): nothing was there to answer."""
+
+
+# What Chromium answers when the page navigates during Runtime.evaluate.
+NAVIGATION_ERRORS = ("Inspected target navigated or closed", "Execution context was destroyed",
+                     "Cannot find context with specified id")
+
+
 def evaluate(browser, session, expression):
-    result = browser.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True},
-                          session=session)
+    try:
+        result = browser.call("Runtime.evaluate",
+                              {"expression": expression, "awaitPromise": True, "returnByValue": True},
+                              session=session)
+    except HarnessError as error:
+        # A waitFor asks again; an eval fails as a step, saying why, instead of breaking the run.
+        if any(text in str(error) for text in NAVIGATION_ERRORS):
+            raise PageNavigated(f"{expression!r}: the page navigated while it was evaluated ({error})") from error
+        raise
     if "exceptionDetails" in result:
         details = result["exceptionDetails"]
         text = (details.get("exception") or {}).get("description") or details.get("text", "exception")
