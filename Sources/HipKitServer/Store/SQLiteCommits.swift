@@ -131,6 +131,16 @@ final class SQLiteCommits: Sendable {
         return nil
     }
 
+    /// A look on connection `index` alone, nil when it is in another look or the file is
+    /// locked: for tests that must reach every connection, which ``currentWithoutWaiting()``
+    /// picks by the calling thread.
+    func currentWithoutWaiting(onConnection index: Int) -> Int64? {
+        connections[index].connection.withLockIfAvailable { look(on: $0) }.flatMap { try? $0.get() }
+    }
+
+    /// How many connections look.
+    var connectionCount: Int { connections.count }
+
     /// After a commit through this process's own connections: every connection looks at once,
     /// with all of them held, and the version changes once if anything was committed. Without
     /// this each connection would count the commit at its next look, and the caches kept at the

@@ -22,6 +22,8 @@ import Foundation
 enum StartupPages {
     /// `MADV_PAGEOUT` (Linux 5.4), which Glibc's module does not name.
     private static let pageOut: Int32 = 21
+    /// `AT_EMPTY_PATH` (a GNU extension, which Glibc's module does not name either).
+    private static let emptyPath: Int32 = 0x1000
     /// Bits of a `/proc/PID/pagemap` entry (the kernel's admin-guide/mm/pagemap): the page is
     /// present, and it is a page of a file (not an anonymous copy).
     private static let present: UInt64 = 1 << 63
@@ -41,13 +43,16 @@ enum StartupPages {
     @discardableResult
     static func release() -> Int {
         #if os(Linux)
-            guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-                let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
-            else { return 0 }
             // And the heap's free pages: what starting allocated and let go of (reading the site,
             // the store's first reads) stays in glibc's arenas, spread between live blocks.
             defer { malloc_trim(0) }
-            guard kernelPagesOut(executable) else { return 0 }
+            guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+                let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+            else { return 0 }
+            let file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+            guard file >= 0 else { return 0 }
+            defer { close(file) }
+            guard kernelPagesOut(file) else { return 0 }
             let pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)
             guard pagemap >= 0 else { return 0 }
             defer { close(pagemap) }
@@ -55,9 +60,7 @@ enum StartupPages {
             // The kernel gives back only clean pages, and an executable just built or copied is
             // dirty in the page cache until written back (some 30 s later): written back now.
             // Nothing to write, this costs a system call; else it writes the file once, at start.
-            let file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
-            defer { if file >= 0 { close(file) } }
-            if file >= 0 { _ = fdatasync(file) }
+            _ = fdatasync(file)
             var released = 0
             for line in maps.split(separator: "\n") {
                 // start-end perms offset device inode path
@@ -85,15 +88,17 @@ enum StartupPages {
     }
 
     #if os(Linux)
-        /// Whether Linux pages out a file's pages at this process's request: only for a file
-        /// it owns or may write to (`can_do_file_pageout` in mm/madvise.c; root may do both).
-        /// An executable that belongs to another user and is read-only to this one — installed
-        /// by root, run as a service account — keeps its pages, and nothing is asked.
-        static func kernelPagesOut(_ path: String) -> Bool {
+        /// Whether Linux pages out the pages of the open `file` at this process's request: only
+        /// for a file it owns or may write to (`can_do_file_pageout` in mm/madvise.c; root may do
+        /// both). An executable that belongs to another user and is read-only to this one —
+        /// installed by root, run as a service account — keeps its pages, and nothing is asked.
+        /// Through the open file, so that an executable replaced on disk since the start is the
+        /// one looked at.
+        static func kernelPagesOut(_ file: Int32) -> Bool {
             var info = stat()
-            guard stat(path, &info) == 0 else { return false }
-            // (access(2) may answer ETXTBSY for an executable being run: it is writable then.)
-            return geteuid() == 0 || info.st_uid == geteuid() || access(path, W_OK) == 0 || errno == ETXTBSY
+            guard fstat(file, &info) == 0 else { return false }
+            return geteuid() == 0 || info.st_uid == geteuid()
+                || faccessat(file, "", W_OK, AT_EACCESS | emptyPath) == 0
         }
 
         /// The runs of resident pages in `range` that are the file's own bytes, as address ranges.
