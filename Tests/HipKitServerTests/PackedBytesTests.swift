@@ -47,4 +47,27 @@ import Testing
             }
         }
     }
+
+    /// Packing works on copies of a snapshot's files, which share each file's fields with the
+    /// snapshot (one object) until a field is set: the snapshot's own files keep their buffers.
+    @Test func packingCopiesLeavesTheSnapshotsFilesAlone() throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let originals = try SiteLoader(dist: site.dist).load().files
+        func address(_ file: StaticFile) -> UnsafeRawPointer? {
+            guard case .memory(let bytes, _) = file.storage else { return nil }
+            return bytes.withUnsafeReadableBytes { $0.baseAddress.map { UnsafeRawPointer($0) } }
+        }
+        let before = originals.mapValues(address)
+        var packed = originals
+        StaticFile.pack(&packed)
+        var compared = 0
+        for (path, file) in originals {
+            guard let was = before[path] ?? nil else { continue }
+            #expect(address(file) == was, "\(path): the snapshot's file now reads another buffer")
+            #expect(address(packed[path]!) != was, "\(path): the packed copy kept the snapshot's buffer")
+            compared += 1
+        }
+        #expect(compared > 0)
+    }
 }
