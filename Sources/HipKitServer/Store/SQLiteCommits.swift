@@ -109,12 +109,7 @@ final class SQLiteCommits: Sendable {
     /// connection when every one is in another look.
     func current() throws -> Int64 {
         try Self.retryingWhileLocked {
-            let own = ownConnection
-            for offset in 0..<connections.count {
-                let slot = connections[(own + offset) % connections.count]
-                if let result = slot.connection.withLockIfAvailable({ look(on: $0) }) { return result }
-            }
-            return connections[own].connection.withLock { look(on: $0) }
+            lookOnAFreeConnection(rounds: 1) ?? connections[ownConnection].connection.withLock { look(on: $0) }
         }
     }
 
@@ -122,11 +117,17 @@ final class SQLiteCommits: Sendable {
     /// which ``current()`` waits for, or when every connection is in another look. Never
     /// waits, so the event loop may ask.
     func currentWithoutWaiting() -> Int64? {
-        let own = ownConnection
         // Twice round: a connection is held for one look, a few microseconds.
-        for offset in 0..<(2 * connections.count) {
+        try? lookOnAFreeConnection(rounds: 2)?.get()
+    }
+
+    /// A look on the calling thread's own connection when it is free, else on the first free
+    /// one after it, going `rounds` times round; nil when none was free.
+    private func lookOnAFreeConnection(rounds: Int) -> Result<Int64, DatabaseError>? {
+        let own = ownConnection
+        for offset in 0..<(rounds * connections.count) {
             let slot = connections[(own + offset) % connections.count]
-            if let result = slot.connection.withLockIfAvailable({ look(on: $0) }) { return try? result.get() }
+            if let result = slot.connection.withLockIfAvailable({ look(on: $0) }) { return result }
         }
         return nil
     }

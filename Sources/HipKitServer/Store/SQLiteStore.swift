@@ -388,9 +388,8 @@ public final class SQLiteStore: InstallationStore {
 
     public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem] {
         let now = now.timeIntervalSince1970
-        defer { commits.takeInCommit() }
-        let rows = try await pool.write { db in
-            return try Row.fetchAll(
+        let claimed = try await write { db in
+            try Row.fetchAll(
                 db,
                 sql: """
                     UPDATE push_outbox SET claimed_until = ?
@@ -400,9 +399,10 @@ public final class SQLiteStore: InstallationStore {
                         ORDER BY due_at, id LIMIT ?)
                     RETURNING id, generation, oauth_id, target, kind, item_key, data, attempts
                     """,
-                arguments: [now + lease / .seconds(1), now, now, limit])
+                arguments: [now + lease / .seconds(1), now, now, limit]
+            ).compactMap(Self.claimed)
         }
-        return rows.compactMap(Self.claimed).sorted { $0.id < $1.id }
+        return claimed.sorted { $0.id < $1.id }
     }
 
     public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
