@@ -18,51 +18,30 @@ struct StaticFile: Sendable {
     /// Smaller text gains too little from gzip to be worth a second copy.
     static let gzipThreshold = 256
 
+    /// What a file is; kept in one ``Contents``.
+    private struct Fields: Sendable {
+        var relativePath: String
+        var contentType: String
+        var size: Int
+        var modified: Date
+        var etag: String
+        var gzipETag: String?
+        var lastModified: String
+        var cacheControl: String
+        var storage: Storage
+        var wireHeads: (identity: ByteBuffer, gzip: ByteBuffer?)? = nil
+        var identity: FileIdentity? = nil
+    }
+
     /// The file's fields, in one object: copying a file — each request answered on the event
     /// loop takes one out of the snapshot — is then one reference count to move, not one for
     /// each of its strings and buffers, counts that both network threads moved at once
     /// (`swift_retain` and `swift_release` are a sixth of a profile of a 5 KB page under load).
     private final class Contents: Sendable {
-        let relativePath: String
-        let contentType: String
-        let size: Int
-        let modified: Date
-        let etag: String
-        let gzipETag: String?
-        let lastModified: String
-        let cacheControl: String
-        let storage: Storage
-        let wireHeads: (identity: ByteBuffer, gzip: ByteBuffer?)?
-        let identity: FileIdentity?
+        let fields: Fields
 
-        init(
-            relativePath: String, contentType: String, size: Int, modified: Date, etag: String, gzipETag: String?,
-            lastModified: String, cacheControl: String, storage: Storage,
-            wireHeads: (identity: ByteBuffer, gzip: ByteBuffer?)?, identity: FileIdentity?
-        ) {
-            self.relativePath = relativePath
-            self.contentType = contentType
-            self.size = size
-            self.modified = modified
-            self.etag = etag
-            self.gzipETag = gzipETag
-            self.lastModified = lastModified
-            self.cacheControl = cacheControl
-            self.storage = storage
-            self.wireHeads = wireHeads
-            self.identity = identity
-        }
-
-        /// A copy with some of what is set after loading changed.
-        func with(
-            storage: Storage? = nil, wireHeads: (identity: ByteBuffer, gzip: ByteBuffer?)?? = nil,
-            identity: FileIdentity?? = nil
-        ) -> Contents {
-            Contents(
-                relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
-                gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl,
-                storage: storage ?? self.storage, wireHeads: wireHeads ?? self.wireHeads,
-                identity: identity ?? self.identity)
+        init(_ fields: Fields) {
+            self.fields = fields
         }
     }
 
@@ -73,26 +52,34 @@ struct StaticFile: Sendable {
         lastModified: String, cacheControl: String, storage: Storage
     ) {
         contents = Contents(
-            relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
-            gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl, storage: storage,
-            wireHeads: nil, identity: nil)
+            Fields(
+                relativePath: relativePath, contentType: contentType, size: size, modified: modified, etag: etag,
+                gzipETag: gzipETag, lastModified: lastModified, cacheControl: cacheControl, storage: storage))
+    }
+
+    /// Changes a field set after loading, in a new object: the snapshots sharing the old one
+    /// keep it as it was.
+    private mutating func change(_ body: (inout Fields) -> Void) {
+        var fields = contents.fields
+        body(&fields)
+        contents = Contents(fields)
     }
 
     /// The path in `dist/` (`assets/app.css`).
-    var relativePath: String { contents.relativePath }
-    var contentType: String { contents.contentType }
-    var size: Int { contents.size }
-    var modified: Date { contents.modified }
+    var relativePath: String { contents.fields.relativePath }
+    var contentType: String { contents.fields.contentType }
+    var size: Int { contents.fields.size }
+    var modified: Date { contents.fields.modified }
     /// Strong validator of the identity bytes (quoted).
-    var etag: String { contents.etag }
+    var etag: String { contents.fields.etag }
     /// Validator of the gzip bytes, when there are some.
-    var gzipETag: String? { contents.gzipETag }
-    var lastModified: String { contents.lastModified }
-    var cacheControl: String { contents.cacheControl }
+    var gzipETag: String? { contents.fields.gzipETag }
+    var lastModified: String { contents.fields.lastModified }
+    var cacheControl: String { contents.fields.cacheControl }
     /// Set once more after loading, when the bytes are packed (``packed(_:)``).
     var storage: Storage {
-        get { contents.storage }
-        set { contents = contents.with(storage: newValue) }
+        get { contents.fields.storage }
+        set { change { $0.storage = newValue } }
     }
     /// The headers of a whole answer with the identity bytes; ``headersWithGzip`` with the gzip.
     ///
@@ -131,14 +118,14 @@ struct StaticFile: Sendable {
     /// ``headersWithGzip``'s): what ``EventLoopAnswers`` writes for a plain GET or HEAD, before
     /// the `Date` line.
     var wireHeads: (identity: ByteBuffer, gzip: ByteBuffer?)? {
-        get { contents.wireHeads }
-        set { contents = contents.with(wireHeads: .some(newValue)) }
+        get { contents.fields.wireHeads }
+        set { change { $0.wireHeads = newValue } }
     }
     /// Which file on disk this was read from, so a reload after a new build can keep the files
     /// that did not change (a build hard-links those) instead of reading and compressing again.
     var identity: FileIdentity? {
-        get { contents.identity }
-        set { contents = contents.with(identity: .some(newValue)) }
+        get { contents.fields.identity }
+        set { change { $0.identity = newValue } }
     }
 
     var isInMemory: Bool {
