@@ -25,24 +25,53 @@ struct EventLoopAnswersTests {
         try await withHandlerAndStore(configuration) { channel, _, _, site in try await body(channel, site) }
     }
 
-    /// The handler on the fixture site with the planted store, for glance queries.
+    /// The handler on the fixture site with the planted store: the site's own SQLite file, or
+    /// the store at `location` (another store opened there is then another server on the same
+    /// file or database). There, the store is planted before the server's store is opened, so
+    /// that on PostgreSQL no word of the planting reaches it later.
     private func withHandlerAndStore(
         _ configuration: (TestSite) -> ServerConfiguration = { $0.configuration(checkInterval: 60) },
-        _ body: (NIOAsyncTestingChannel, ServerResponder, SQLiteStore, TestSite) async throws -> Void
+        on location: StoreLocation? = nil,
+        _ body: (NIOAsyncTestingChannel, ServerResponder, any InstallationStore, TestSite) async throws -> Void
     ) async throws {
         let site = try TestSite()
         defer { site.remove() }
-        let (server, store) = try site.server(configuration(site))
-        try await StoreSnapshot.plant(store)
-        let (responder, _) = try server.makeResponder(store: store)
-        let channel = try await NIOAsyncTestingChannel { channel in
-            try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
-            try channel.pipeline.syncOperations.addHandler(
-                EventLoopAnswers(responder: responder, requestTimeout: .seconds(30), idleTimeout: nil))
+        let server: HipKitServer
+        let store: any InstallationStore
+        if let location {
+            try FileManager.default.createDirectory(at: location.folder, withIntermediateDirectories: true)
+            try await location.with { try await StoreSnapshot.plant($0) }
+            store = try await location.open()
+            server = HipKitServer(configuration: configuration(site), logger: StoreLocation.quiet, store: store)
+        } else {
+            (server, store) = try site.server(configuration(site))
+            try await StoreSnapshot.plant(store)
         }
-        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
-        try await body(channel, responder, store, site)
-        _ = try? await channel.finish(acceptAlreadyClosed: true)
+        do {
+            let (responder, _) = try server.makeResponder(store: store)
+            let channel = try await NIOAsyncTestingChannel { channel in
+                try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
+                try channel.pipeline.syncOperations.addHandler(
+                    EventLoopAnswers(responder: responder, requestTimeout: .seconds(30), idleTimeout: nil))
+            }
+            try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+            try await body(channel, responder, store, site)
+            _ = try? await channel.finish(acceptAlreadyClosed: true)
+        } catch {
+            if location != nil { try? await store.close() }
+            throw error
+        }
+        if location != nil { try await store.close() }
+    }
+
+    /// Whether `condition` holds within a second.
+    static func withinOneSecond(_ condition: () async throws -> Bool) async throws -> Bool {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(1) {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 
     private func send(_ channel: NIOAsyncTestingChannel, _ head: HTTPRequestHead, body: ByteBuffer? = nil) async throws
@@ -290,9 +319,13 @@ struct EventLoopAnswersTests {
         }
     }
 
-    @Test("a glance query is answered here once its token, installation and data are held in memory, until a write")
-    func keptGlanceQueries() async throws {
-        try await withHandlerAndStore { channel, responder, store, _ in
+    @Test(
+        "a glance query is answered here once its token, installation and data are held in memory, until a write",
+        arguments: StoreKind.allCases)
+    func keptGlanceQueries(_ kind: StoreKind) async throws {
+        let location = try await StoreLocation.make(kind)
+        defer { location.remove() }
+        try await withHandlerAndStore(on: location) { channel, responder, store, _ in
             let token = try await Tokens.mint(room: 42)
             let query = get("/glances/incidents-glance.json", headers: [("Authorization", "JWT \(token)")])
             // A token not seen before: its signature is checked by the responder.
@@ -319,6 +352,37 @@ struct EventLoopAnswersTests {
             try await store.putGlanceData(
                 .object(["label": .object(["type": .string("html"), "value": .string("<b>3</b> in 42")])]),
                 key: "incidents-glance", room: 42)
+            try await send(channel, query)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
+            #expect(try await wire(channel).isEmpty)
+            _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
+            try await respond(channel, body: "{}")
+            _ = try await wire(channel)
+
+            // Read again, the data is held again; then another store on the same database or
+            // file (another server) changes it, and the next query is the responder's again:
+            // on SQLite at once, on PostgreSQL once its notification is in. (On PostgreSQL the
+            // write above is heard of too, moments later: what is read before that is dropped.)
+            _ = try await responder.verifier.verify(token)
+            #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+            if kind == .postgres {
+                _ = try await Self.withinOneSecond {
+                    store.readsWithoutWaiting()?.keptGlanceData(key: "incidents-glance", room: 42) == nil
+                }
+                #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+            }
+            try await send(channel, query)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
+            #expect(try await answer(channel) != nil)
+            try await location.with { other throws in
+                try await other.putGlanceData(
+                    .object(["label": .object(["type": .string("html"), "value": .string("<b>4</b> in 42")])]),
+                    key: "incidents-glance", room: 42)
+            }
+            #expect(
+                try await Self.withinOneSecond {
+                    store.readsWithoutWaiting()?.keptGlanceData(key: "incidents-glance", room: 42) == nil
+                })
             try await send(channel, query)
             #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
             #expect(try await wire(channel).isEmpty)

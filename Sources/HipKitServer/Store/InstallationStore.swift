@@ -102,6 +102,12 @@ extension InstallationStore {
     }
 }
 
+/// Where one glance's data is kept: its key, and the room (nil: the add-on-wide data).
+struct GlanceDataKey: Hashable, Sendable {
+    var key: String
+    var room: Int?
+}
+
 /// ``StoreReads`` that ask the store each time.
 private struct DirectReads<Store: InstallationStore>: StoreReads {
     let store: Store

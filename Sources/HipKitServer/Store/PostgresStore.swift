@@ -10,16 +10,27 @@ import Synchronization
 /// Every write is one transaction, committed before it returns. The secrets are sealed with the
 /// ``SecretBox`` every instance shares (`HIPKIT_SECRET_KEY`), as in the SQLite store.
 ///
-/// Installations are kept in memory once read, since every JWT-checked request needs one, and
-/// every instance learns of a change at once: a write that changes or removes an installation
-/// sends `NOTIFY hipkit_installation` in its transaction, and each instance listens on a
-/// connection of its own. While that connection is down, nothing is kept in memory, so an
+/// Installations and glance data are kept in memory once read, since every JWT-checked glance
+/// query needs both, and every instance learns of a change within milliseconds: a write that
+/// changes or removes an installation sends `NOTIFY hipkit_installation` in its transaction, a
+/// trigger on the glance data table sends `NOTIFY hipkit_glance` for every row any writer
+/// changes (another instance, `hipkit copy-store`, SQL by hand), and each instance listens on
+/// a connection of its own. The instance that made a change forgets what it kept at once;
+/// another answers from what it kept until the notification arrives, as if it had answered a
+/// moment earlier. While the listening connection is down, nothing is kept in memory, so an
 /// instance that missed a notification never answers from a stale entry.
+///
+/// With both in memory, a glance query with a token seen before is answered on the event loop
+/// (``readsWithoutWaiting()``), as on SQLite: reading the glance data from the database for
+/// every query held each instance to a few thousand queries a second.
 public final class PostgresStore: InstallationStore {
     /// The schema version this binary writes; a database at a higher one was written by a newer
     /// hipkit, and is not touched.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     static let channel = "hipkit_installation"
+    /// Where the glance data table's trigger (``version3``) tells of changed rows: the payload
+    /// is the glance's key, or empty when the table was emptied.
+    static let glanceChannel = "hipkit_glance"
     /// The advisory lock the migrations hold, so instances started at once migrate one by one.
     static let migrationLock: Int64 = 0x6869_706B_6974  // "hipkit"
 
@@ -28,7 +39,7 @@ public final class PostgresStore: InstallationStore {
     static let poolSize = 8
     private let secrets: SecretBox
     private let logger: Logger
-    private let cache = InstallationCache()
+    private let cache = PostgresReadCache()
     private let tasks: Task<Void, Never>
     public let url: DatabaseURL
 
@@ -121,16 +132,30 @@ public final class PostgresStore: InstallationStore {
         return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 
-    /// Keeps a connection listening for installation changes, and the cache in step with it:
-    /// emptied and off whenever the connection is not listening.
-    private static func listen(url: DatabaseURL, cache: InstallationCache, logger: Logger) async {
+    /// Keeps a connection listening for installation and glance data changes, and the cache in
+    /// step with it: emptied and off whenever the connection is not listening on both channels.
+    private static func listen(url: DatabaseURL, cache: PostgresReadCache, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 try await withConnection(url, logger: logger) { connection in
-                    try await connection.listen(on: channel) { notifications in
-                        cache.startListening()
-                        for try await notification in notifications {
-                            cache.invalidate(notification.payload)
+                    try await connection.listen(on: channel) { installations in
+                        try await connection.listen(on: glanceChannel) { glances in
+                            cache.startListening()
+                            // Whichever ends first (the connection lost) ends the other.
+                            try await withThrowingDiscardingTaskGroup { group in
+                                group.addTask {
+                                    for try await notification in installations {
+                                        cache.invalidateInstallation(notification.payload)
+                                    }
+                                    throw CancellationError()
+                                }
+                                group.addTask {
+                                    for try await notification in glances {
+                                        cache.invalidateGlances(key: notification.payload)
+                                    }
+                                    throw CancellationError()
+                                }
+                            }
                         }
                     }
                 }
@@ -177,6 +202,11 @@ public final class PostgresStore: InstallationStore {
                     }
                     if version < 2 {
                         for statement in Self.version2 {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                        }
+                    }
+                    if version < 3 {
+                        for statement in Self.version3 {
                             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                         }
                     }
@@ -275,6 +305,37 @@ public final class PostgresStore: InstallationStore {
         "ALTER SEQUENCE hipkit_glance_push_id_seq RENAME TO hipkit_push_outbox_id_seq",
     ]
 
+    /// Glance data is kept in memory by every instance: a trigger tells them (``glanceChannel``)
+    /// of every row changed, by whatever wrote it — a hipkit that knows nothing of the trigger
+    /// included. `EXECUTE PROCEDURE`, not `FUNCTION`: PostgreSQL before 11 knows only the former.
+    static let version3 = [
+        """
+        CREATE FUNCTION hipkit_glance_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'TRUNCATE' THEN
+                PERFORM pg_notify('\(glanceChannel)', '');
+            ELSIF TG_OP = 'DELETE' THEN
+                PERFORM pg_notify('\(glanceChannel)', OLD.key);
+            ELSE
+                PERFORM pg_notify('\(glanceChannel)', NEW.key);
+                IF TG_OP = 'UPDATE' AND OLD.key <> NEW.key THEN
+                    PERFORM pg_notify('\(glanceChannel)', OLD.key);
+                END IF;
+            END IF;
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER hipkit_glance_data_changed AFTER INSERT OR UPDATE OR DELETE ON hipkit_glance_data
+        FOR EACH ROW EXECUTE PROCEDURE hipkit_glance_data_changed()
+        """,
+        """
+        CREATE TRIGGER hipkit_glance_data_emptied AFTER TRUNCATE ON hipkit_glance_data
+        FOR EACH STATEMENT EXECUTE PROCEDURE hipkit_glance_data_changed()
+        """,
+    ]
+
     // MARK: Installations
 
     public func upsert(_ installation: Installation) async throws {
@@ -293,11 +354,11 @@ public final class PostgresStore: InstallationStore {
                 """, logger: self.logger)
             try await self.notify(installation.oauthId, on: connection)
         }
-        cache.invalidate(installation.oauthId)
+        cache.invalidateInstallation(installation.oauthId)
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
-        if let cached = cache.lookup(oauthId) { return cached }
+        if let cached = cache.installation(oauthId) { return cached }
         let ticket = cache.ticket()
         var row: StoredRow?
         for try await value in try await client.query(
@@ -336,7 +397,9 @@ public final class PostgresStore: InstallationStore {
             try await self.notify(oauthId, on: connection)
             return true
         }
-        cache.invalidate(oauthId)
+        cache.invalidateInstallation(oauthId)
+        // The room's data may have gone with it.
+        cache.invalidateGlances(key: "")
         return removed
     }
 
@@ -354,7 +417,7 @@ public final class PostgresStore: InstallationStore {
 
     public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         let text = data.jsonString
-        return try await withTransaction { connection -> QueuedPushes in
+        let update = try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
             try await connection.query(
                 """
@@ -380,6 +443,8 @@ public final class PostgresStore: InstallationStore {
             }
             return update
         }
+        cache.invalidateGlances(key: key)
+        return update
     }
 
     public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
@@ -406,10 +471,43 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+        let slot = GlanceDataKey(key: key, room: room)
+        if case .some(let kept) = cache.glanceData(slot) { return kept }
+        let ticket = cache.ticket()
         let text = try await single(
             "SELECT data FROM hipkit_glance_data WHERE key = \(key) AND room_id IS NOT DISTINCT FROM \(room)",
             as: String.self)
-        return text.flatMap { JSONNode.parse(Data($0.utf8)) }
+        let data = text.flatMap { JSONNode.parse(Data($0.utf8)) }
+        cache.store(data, for: slot, ticket: ticket)
+        return data
+    }
+
+    /// Reads answered from what this instance keeps in memory when it can (see the type's
+    /// comment), else from the database.
+    public func reads() throws -> any StoreReads { Reads(store: self) }
+
+    /// ``reads()``: what is kept is looked up waiting for nothing but the cache's lock.
+    public func readsWithoutWaiting() -> (any StoreReads)? { Reads(store: self) }
+
+    private struct Reads: StoreReads {
+        let store: PostgresStore
+
+        func installation(oauthId: String) async throws -> Installation? {
+            try await store.installation(oauthId: oauthId)
+        }
+
+        func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+            try await store.glanceData(key: key, room: room)
+        }
+
+        func keptInstallation(oauthId: String) -> Installation?? {
+            // Only installations that exist are kept: one not kept is not known to be missing.
+            store.cache.installation(oauthId).map { .some($0) }
+        }
+
+        func keptGlanceData(key: String, room: Int?) -> JSONNode?? {
+            store.cache.glanceData(GlanceDataKey(key: key, room: room))
+        }
     }
 
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
@@ -584,6 +682,7 @@ public final class PostgresStore: InstallationStore {
                     """, logger: self.logger)
             }
         }
+        cache.invalidateGlances(key: "")
     }
 
     public func close() async throws {
@@ -667,23 +766,39 @@ public enum PostgresStoreError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Installations read from the database, kept while the change notifications are heard.
+/// Installations and glance data read from the database, kept while the change notifications
+/// are heard.
 ///
-/// A read that raced a change must not put the old row back after the change's notification
-/// emptied the entry: each read takes a ``ticket()`` first, and its row is kept only if no
-/// invalidation came since.
-final class InstallationCache: Sendable {
+/// A read that raced a change must not put the old value back after the change's notification
+/// emptied the entry: each read takes a ``ticket()`` first, and its value is kept only if no
+/// invalidation of either kind came since.
+final class PostgresReadCache: Sendable {
     private struct State {
         var listening = false
         var epoch = 0
-        var entries: [String: Installation] = [:]
+        var installations: [String: Installation] = [:]
+        /// Glance data by glance key, then room (nil: the add-on-wide data); a kept nil is data
+        /// known to be missing. By key first, as a notification names the key.
+        var glanceData: [String: [Int?: JSONNode?]] = [:]
+        var glanceDataCount = 0
+
+        mutating func forgetGlanceData() {
+            glanceData.removeAll()
+            glanceDataCount = 0
+        }
     }
 
     private let state = Mutex(State())
+    /// Entries each table keeps at most; past it, it starts again empty.
     private static let limit = 10_000
 
-    func lookup(_ oauthId: String) -> Installation? {
-        state.withLock { $0.listening ? $0.entries[oauthId] : nil }
+    func installation(_ oauthId: String) -> Installation? {
+        state.withLock { $0.listening ? $0.installations[oauthId] : nil }
+    }
+
+    /// The data kept for `slot` (which may be a kept nil); nil when nothing is kept.
+    func glanceData(_ slot: GlanceDataKey) -> JSONNode?? {
+        state.withLock { $0.listening ? $0.glanceData[slot.key]?[slot.room] : nil }
     }
 
     func ticket() -> Int { state.withLock { $0.epoch } }
@@ -691,22 +806,45 @@ final class InstallationCache: Sendable {
     func store(_ installation: Installation, ticket: Int) {
         state.withLock {
             guard $0.listening, $0.epoch == ticket else { return }
-            if $0.entries.count >= Self.limit { $0.entries.removeAll() }
-            $0.entries[installation.oauthId] = installation
+            if $0.installations.count >= Self.limit { $0.installations.removeAll() }
+            $0.installations[installation.oauthId] = installation
         }
     }
 
-    func invalidate(_ oauthId: String) {
+    func store(_ data: JSONNode?, for slot: GlanceDataKey, ticket: Int) {
+        state.withLock {
+            guard $0.listening, $0.epoch == ticket else { return }
+            if $0.glanceDataCount >= Self.limit { $0.forgetGlanceData() }
+            if $0.glanceData[slot.key, default: [:]].updateValue(data, forKey: slot.room) == nil {
+                $0.glanceDataCount += 1
+            }
+        }
+    }
+
+    func invalidateInstallation(_ oauthId: String) {
         state.withLock {
             $0.epoch += 1
-            $0.entries[oauthId] = nil
+            $0.installations[oauthId] = nil
+        }
+    }
+
+    /// Forgets the data of the glance `key`, in every room; of every glance when `key` is empty.
+    func invalidateGlances(key: String) {
+        state.withLock {
+            $0.epoch += 1
+            if key.isEmpty {
+                $0.forgetGlanceData()
+            } else if let rooms = $0.glanceData.removeValue(forKey: key) {
+                $0.glanceDataCount -= rooms.count
+            }
         }
     }
 
     func startListening() {
         state.withLock {
             $0.epoch += 1
-            $0.entries.removeAll()
+            $0.installations.removeAll()
+            $0.forgetGlanceData()
             $0.listening = true
         }
     }
@@ -715,7 +853,8 @@ final class InstallationCache: Sendable {
         state.withLock {
             $0.epoch += 1
             $0.listening = false
-            $0.entries.removeAll()
+            $0.installations.removeAll()
+            $0.forgetGlanceData()
         }
     }
 

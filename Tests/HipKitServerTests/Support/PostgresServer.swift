@@ -56,10 +56,12 @@ actor PostgresServer {
         return url(name)
     }
 
-    /// The integers of the first row `sql` answers in the `postgres` database.
-    func query(_ sql: String) async throws -> [Int] {
+    /// The integers of the first row `sql` answers in the database at `url` (one of this
+    /// server's; its `postgres` database when nil).
+    func query(_ sql: String, in url: String? = nil) async throws -> [Int] {
+        let database = url.map { String($0.split(separator: "/").last ?? "postgres") } ?? "postgres"
         let configuration = PostgresConnection.Configuration(
-            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: "postgres", tls: .disable)
+            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: database, tls: .disable)
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Self.logger)
         do {
             var values: [Int] = []
