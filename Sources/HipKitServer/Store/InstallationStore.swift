@@ -26,8 +26,10 @@ public protocol InstallationStore: Sendable {
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
     /// The reads one request makes of installations and glance data: what they answer includes
-    /// every write committed before this call. A store that keeps those reads in memory checks
-    /// here, once per request, whether anything else has changed it, rather than once per read.
+    /// every write committed through this store before this call. A store that keeps those
+    /// reads in memory checks here, once per request, whether anything else has changed it,
+    /// rather than once per read — or, as ``PostgresStore`` does for several servers, hears of
+    /// other writers' changes by notification, moments after they commit.
     func reads() throws -> any StoreReads
     /// ``reads()`` for the event loop: nil rather than wait for anything (a lock, the database).
     func readsWithoutWaiting() -> (any StoreReads)?

@@ -31,6 +31,10 @@ public final class PostgresStore: InstallationStore {
     /// Where the glance data table's trigger (``version3``) tells of changed rows: the payload
     /// is the glance's key, or empty when the table was emptied.
     static let glanceChannel = "hipkit_glance"
+    /// What an instance's connections call themselves (`application_name`, in
+    /// `pg_stat_activity`), the one that listens for changes apart.
+    static let applicationName = "hipkit"
+    static let listenerName = "hipkit (listening)"
     /// The advisory lock the migrations hold, so instances started at once migrate one by one.
     static let migrationLock: Int64 = 0x6869_706B_6974  // "hipkit"
 
@@ -43,10 +47,20 @@ public final class PostgresStore: InstallationStore {
     private let tasks: Task<Void, Never>
     public let url: DatabaseURL
 
+    /// How often the listening connection is asked a question, and how long it has to answer.
+    ///
+    /// Why: it only ever receives, so a connection a network drops without a word (a NAT's or
+    /// firewall's idle timeout, a failover to another address) would never end, and what this
+    /// instance keeps would be trusted for good while changes went unheard. One that does not
+    /// answer in time is closed: the cache is emptied, and a new connection listens.
+    public static let heartbeat: Duration = .seconds(5)
+
     /// Connects, migrates the schema (or checks it), and checks the key. Throws a
-    /// ``PostgresStoreError`` that says what to do.
-    public static func open(url: DatabaseURL, secrets: SecretBox, logger: Logger) async throws -> PostgresStore {
-        let store = PostgresStore(url: url, secrets: secrets, logger: logger)
+    /// ``PostgresStoreError`` that says what to do. `heartbeat` is for tests.
+    public static func open(
+        url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Duration = heartbeat
+    ) async throws -> PostgresStore {
+        let store = PostgresStore(url: url, secrets: secrets, logger: logger, heartbeat: heartbeat)
         do {
             try await store.migrate()
             try await store.cache.waitUntilListening(timeout: .seconds(10))
@@ -57,7 +71,7 @@ public final class PostgresStore: InstallationStore {
         return store
     }
 
-    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger) {
+    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Duration) {
         self.url = url
         self.secrets = secrets
         self.logger = logger
@@ -65,6 +79,7 @@ public final class PostgresStore: InstallationStore {
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: Self.poolTLS(url.tls))
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
         // A fixed pool without keep-alive: each time a connection went back to the pool, it
         // armed a keep-alive and an idle timer (Task.sleep of 30 and 60 s), cancelled at the next
         // lease; on Linux a cancelled sleep keeps its task and timer until its deadline, so under
@@ -79,7 +94,7 @@ public final class PostgresStore: InstallationStore {
         tasks = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await client.run() }
-                group.addTask { await Self.listen(url: url, cache: cache, logger: logger) }
+                group.addTask { await Self.listen(url: url, cache: cache, heartbeat: heartbeat, logger: logger) }
             }
         }
     }
@@ -104,9 +119,10 @@ public final class PostgresStore: InstallationStore {
 
     /// Runs `body` on a connection of its own, closed afterwards.
     private static func withConnection<T: Sendable>(
-        _ url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> T
+        _ url: DatabaseURL, name: String = applicationName, logger: Logger,
+        _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let connection = try await connect(url, logger: logger)
+        let connection = try await connect(url, name: name, logger: logger)
         do {
             let value = try await body(connection)
             try? await connection.close()
@@ -119,7 +135,7 @@ public final class PostgresStore: InstallationStore {
 
     /// A connection of its own, outside the pool: for the migrations, and for `LISTEN`, which
     /// holds its connection for as long as the store is open.
-    private static func connect(_ url: DatabaseURL, logger: Logger) async throws -> PostgresConnection {
+    private static func connect(_ url: DatabaseURL, name: String, logger: Logger) async throws -> PostgresConnection {
         var tls = PostgresConnection.Configuration.TLS.disable
         if let mode = Self.tls(url.tls) {
             let context = try NIOSSLContext(configuration: mode.configuration)
@@ -129,15 +145,17 @@ public final class PostgresStore: InstallationStore {
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: tls)
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = [("application_name", name)]
         return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 
     /// Keeps a connection listening for installation and glance data changes, and the cache in
-    /// step with it: emptied and off whenever the connection is not listening on both channels.
-    private static func listen(url: DatabaseURL, cache: PostgresReadCache, logger: Logger) async {
+    /// step with it: emptied and off whenever the connection is not listening on both channels,
+    /// or does not answer within a ``heartbeat``.
+    private static func listen(url: DatabaseURL, cache: PostgresReadCache, heartbeat: Duration, logger: Logger) async {
         while !Task.isCancelled {
             do {
-                try await withConnection(url, logger: logger) { connection in
+                try await withConnection(url, name: listenerName, logger: logger) { connection in
                     try await connection.listen(on: channel) { installations in
                         try await connection.listen(on: glanceChannel) { glances in
                             cache.startListening()
@@ -155,6 +173,12 @@ public final class PostgresStore: InstallationStore {
                                     }
                                     throw CancellationError()
                                 }
+                                group.addTask {
+                                    while true {
+                                        try await Task.sleep(for: heartbeat)
+                                        try await answers(connection, within: heartbeat, logger: logger)
+                                    }
+                                }
                             }
                         }
                     }
@@ -162,13 +186,48 @@ public final class PostgresStore: InstallationStore {
             } catch {
                 if !Task.isCancelled {
                     logger.warning(
-                        "lost the database connection that hears of installation changes; reconnecting",
+                        "lost the database connection that hears of installation and glance data changes; reconnecting",
                         metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             cache.stopListening()
             try? await Task.sleep(for: .milliseconds(500))
         }
+    }
+
+    /// Asks `connection` a question; throws if the answer does not come `within` the time,
+    /// closing the connection, so that what waits on it (its notifications, the question) ends.
+    private static func answers(_ connection: PostgresConnection, within limit: Duration, logger: Logger)
+        async throws
+    {
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await connection.query("SELECT 1", logger: logger)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return false
+            }
+            // Closed unless answered: the group waits for the question, which only an answer
+            // or a closed connection ends.
+            let first: Bool
+            do {
+                first = try await group.next() ?? false
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            if !first { try? await connection.close() }
+            group.cancelAll()
+            return first
+        }
+        guard answered else { throw Unanswered(limit: limit) }
+    }
+
+    private struct Unanswered: Error, CustomStringConvertible {
+        var limit: Duration
+        var description: String { "the connection did not answer a query within \(limit)" }
     }
 
     // MARK: Schema
@@ -306,8 +365,9 @@ public final class PostgresStore: InstallationStore {
     ]
 
     /// Glance data is kept in memory by every instance: a trigger tells them (``glanceChannel``)
-    /// of every row changed, by whatever wrote it — a hipkit that knows nothing of the trigger
-    /// included. `EXECUTE PROCEDURE`, not `FUNCTION`: PostgreSQL before 11 knows only the former.
+    /// of every row changed, by any writer — a hipkit that knows nothing of the trigger
+    /// included — short of one that turned triggers off (`session_replication_role = replica`).
+    /// `EXECUTE PROCEDURE`, not `FUNCTION`: PostgreSQL before 11 knows only the former.
     static let version3 = [
         """
         CREATE FUNCTION hipkit_glance_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -771,11 +831,18 @@ public enum PostgresStoreError: Error, Equatable, CustomStringConvertible {
 ///
 /// A read that raced a change must not put the old value back after the change's notification
 /// emptied the entry: each read takes a ``ticket()`` first, and its value is kept only if no
-/// invalidation of either kind came since.
+/// change of its kind (installations, or glance data) came since. Kept apart, so that a stream
+/// of glance updates does not keep installations from being kept.
 final class PostgresReadCache: Sendable {
+    /// What was changed when a read began: a value read under an older count is not kept.
+    struct Ticket: Equatable {
+        var installations: Int
+        var glanceData: Int
+    }
+
     private struct State {
         var listening = false
-        var epoch = 0
+        var changes = Ticket(installations: 0, glanceData: 0)
         var installations: [String: Installation] = [:]
         /// Glance data by glance key, then room (nil: the add-on-wide data); a kept nil is data
         /// known to be missing. By key first, as a notification names the key.
@@ -786,11 +853,18 @@ final class PostgresReadCache: Sendable {
             glanceData.removeAll()
             glanceDataCount = 0
         }
+
+        mutating func forgetAll() {
+            changes.installations += 1
+            changes.glanceData += 1
+            installations.removeAll()
+            forgetGlanceData()
+        }
     }
 
     private let state = Mutex(State())
     /// Entries each table keeps at most; past it, it starts again empty.
-    private static let limit = 10_000
+    static let limit = 10_000
 
     func installation(_ oauthId: String) -> Installation? {
         state.withLock { $0.listening ? $0.installations[oauthId] : nil }
@@ -801,19 +875,19 @@ final class PostgresReadCache: Sendable {
         state.withLock { $0.listening ? $0.glanceData[slot.key]?[slot.room] : nil }
     }
 
-    func ticket() -> Int { state.withLock { $0.epoch } }
+    func ticket() -> Ticket { state.withLock { $0.changes } }
 
-    func store(_ installation: Installation, ticket: Int) {
+    func store(_ installation: Installation, ticket: Ticket) {
         state.withLock {
-            guard $0.listening, $0.epoch == ticket else { return }
+            guard $0.listening, $0.changes.installations == ticket.installations else { return }
             if $0.installations.count >= Self.limit { $0.installations.removeAll() }
             $0.installations[installation.oauthId] = installation
         }
     }
 
-    func store(_ data: JSONNode?, for slot: GlanceDataKey, ticket: Int) {
+    func store(_ data: JSONNode?, for slot: GlanceDataKey, ticket: Ticket) {
         state.withLock {
-            guard $0.listening, $0.epoch == ticket else { return }
+            guard $0.listening, $0.changes.glanceData == ticket.glanceData else { return }
             if $0.glanceDataCount >= Self.limit { $0.forgetGlanceData() }
             if $0.glanceData[slot.key, default: [:]].updateValue(data, forKey: slot.room) == nil {
                 $0.glanceDataCount += 1
@@ -823,7 +897,7 @@ final class PostgresReadCache: Sendable {
 
     func invalidateInstallation(_ oauthId: String) {
         state.withLock {
-            $0.epoch += 1
+            $0.changes.installations += 1
             $0.installations[oauthId] = nil
         }
     }
@@ -831,7 +905,7 @@ final class PostgresReadCache: Sendable {
     /// Forgets the data of the glance `key`, in every room; of every glance when `key` is empty.
     func invalidateGlances(key: String) {
         state.withLock {
-            $0.epoch += 1
+            $0.changes.glanceData += 1
             if key.isEmpty {
                 $0.forgetGlanceData()
             } else if let rooms = $0.glanceData.removeValue(forKey: key) {
@@ -842,19 +916,15 @@ final class PostgresReadCache: Sendable {
 
     func startListening() {
         state.withLock {
-            $0.epoch += 1
-            $0.installations.removeAll()
-            $0.forgetGlanceData()
+            $0.forgetAll()
             $0.listening = true
         }
     }
 
     func stopListening() {
         state.withLock {
-            $0.epoch += 1
+            $0.forgetAll()
             $0.listening = false
-            $0.installations.removeAll()
-            $0.forgetGlanceData()
         }
     }
 
