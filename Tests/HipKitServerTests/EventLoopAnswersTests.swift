@@ -65,17 +65,6 @@ struct EventLoopAnswersTests {
         if location != nil { try await store.close() }
     }
 
-    /// Whether `condition` holds within five seconds (a notification takes milliseconds; the
-    /// bound is for a loaded machine).
-    static func soon(_ condition: () async throws -> Bool) async throws -> Bool {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(5) {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return false
-    }
-
     private func send(_ channel: NIOAsyncTestingChannel, _ head: HTTPRequestHead, body: ByteBuffer? = nil) async throws
     {
         try await channel.writeInbound(HTTPServerRequestPart.head(head))
@@ -330,16 +319,25 @@ struct EventLoopAnswersTests {
         try await withHandlerAndStore(on: location) { channel, responder, store, _ in
             let token = try await Tokens.mint(room: 42)
             let query = get("/glances/incidents-glance.json", headers: [("Authorization", "JWT \(token)")])
+            // The query goes on to the responder (whose answer is played here).
+            let passedOn = {
+                try await send(channel, query)
+                #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
+                #expect(try await wire(channel).isEmpty)
+                _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
+                try await respond(channel, body: "{}")
+                _ = try await wire(channel)
+            }
+            // What the responder's answer reads: the token, the installation, the room's data.
+            let readAsTheResponder = {
+                _ = try await responder.verifier.verify(token)
+                #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+            }
             // A token not seen before: its signature is checked by the responder.
-            try await send(channel, query)
-            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
-            _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
-            try await respond(channel, body: "{}")
-            _ = try await wire(channel)
+            try await passedOn()
 
-            // What the responder's answer reads, it keeps: the token, the installation, the room's data.
-            _ = try await responder.verifier.verify(token)
-            #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+            // What the responder's answer reads, it keeps.
+            try await readAsTheResponder()
             try await send(channel, query)
             #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
             let (head, body) = try #require(try await answer(channel))
@@ -365,21 +363,15 @@ struct EventLoopAnswersTests {
                 try await store.putGlanceData(
                     .object(["label": .object(["type": .string("html"), "value": .string("<b>3</b> in 42")])]),
                     key: "incidents-glance", room: 42)
-                try await send(channel, query)
-                #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
-                #expect(try await wire(channel).isEmpty)
-                _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
-                try await respond(channel, body: "{}")
-                _ = try await wire(channel)
-                _ = try await responder.verifier.verify(token)
-                #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+                try await passedOn()
+                try await readAsTheResponder()
                 try await send(channel, query)
                 #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
                 #expect(try await answer(channel)?.1.isEmpty == false)
             }
             if kind == .postgres {
                 // Its own write heard of: what it kept is dropped once more.
-                #expect(try await Self.soon { kept() == nil })
+                #expect(try await holdsSoon { kept() == nil })
                 #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
             }
 
@@ -391,10 +383,8 @@ struct EventLoopAnswersTests {
                     .object(["label": .object(["type": .string("html"), "value": .string("<b>4</b> in 42")])]),
                     key: "incidents-glance", room: 42)
             }
-            #expect(try await Self.soon { kept() == nil })
-            try await send(channel, query)
-            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
-            #expect(try await wire(channel).isEmpty)
+            #expect(try await holdsSoon { kept() == nil })
+            try await passedOn()
         }
     }
 

@@ -19,17 +19,6 @@ struct PostgresReadCacheTests {
         store.readsWithoutWaiting()?.keptGlanceData(key: key, room: room)
     }
 
-    /// Whether `condition` holds within five seconds. What another connection changes reaches
-    /// an instance by notification, in milliseconds; the bound is for a loaded machine.
-    static func soon(_ condition: () async throws -> Bool) async throws -> Bool {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(5) {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return false
-    }
-
     /// Reads the glance's data in rooms 42 and 7, which `store` then keeps, and checks both.
     static func read(_ store: any InstallationStore, _ room42: String?, _ room7: String?) async throws {
         for (room, value) in [(42, room42), (7, room7)] {
@@ -40,7 +29,7 @@ struct PostgresReadCacheTests {
 
     /// Whether `store` forgets the glance's data (it keeps rooms 42 and 7) soon.
     static func forgets(_ store: any InstallationStore) async throws -> Bool {
-        try await soon { kept(store, room: 42) == nil && kept(store, room: 7) == nil }
+        try await holdsSoon { kept(store, room: 42) == nil && kept(store, room: 7) == nil }
     }
 
     @Test("glance data changed by another instance, by SQL by hand, or emptied, is forgotten and read again")
@@ -86,7 +75,7 @@ struct PostgresReadCacheTests {
                 #expect(try await other.deleteInstallation(oauthId: Fixture.oauthId))
             }
             #expect(
-                try await Self.soon {
+                try await holdsSoon {
                     Self.kept(store, room: 42) == nil
                         && store.readsWithoutWaiting()?.keptInstallation(oauthId: Fixture.oauthId) == nil
                 })
@@ -140,7 +129,7 @@ struct PostgresReadCacheTests {
             #expect(Self.kept(store, room: 42) != nil)
             try await server.execute(
                 #"UPDATE hipkit_glance_data SET data = '{"label": "by hand"}'"#, in: location.databaseText)
-            #expect(try await Self.soon { Self.kept(store, room: 42) == nil })
+            #expect(try await holdsSoon { Self.kept(store, room: 42) == nil })
             #expect(try await store.glanceData(key: Self.key, room: 42)?["label"]?.stringValue == "by hand")
         }
         let versions = try await server.query("SELECT version FROM hipkit_schema", in: location.databaseText)
@@ -165,7 +154,7 @@ struct PostgresReadCacheTests {
             #expect(try await store.glanceData(key: Self.key, room: 42)?["label"]?.stringValue == "meanwhile")
             // Listening again (a retry every half second), it keeps what it reads once more.
             #expect(
-                try await Self.soon {
+                try await holdsSoon {
                     _ = try await store.glanceData(key: Self.key, room: 42)
                     return Self.kept(store, room: 42) != nil
                 })

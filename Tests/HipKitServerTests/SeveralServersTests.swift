@@ -47,23 +47,15 @@ struct SeveralServersTests {
     /// of now: what another instance writes reaches this one through LISTEN/NOTIFY, in
     /// milliseconds, not at once.
     static func answersWithinOneSecond(_ server: Server, token: String, status: Int = 401) async throws -> Bool {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(1) {
-            if try await glance(from: server, token: token).0 == status { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        try await holdsSoon(within: .seconds(1)) { try await glance(from: server, token: token).0 == status }
     }
 
     /// Whether `server`'s glance answer satisfies `test` within a second of now.
     static func answersWithinOneSecond(_ server: Server, _ test: (JSONNode?) -> Bool) async throws -> Bool {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(1) {
+        try await holdsSoon(within: .seconds(1)) {
             let (status, data) = try await glance(from: server)
-            if status == 200, test(data) { return true }
-            try await Task.sleep(for: .milliseconds(20))
+            return status == 200 && test(data)
         }
-        return false
     }
 
     static func glance(from server: Server, room: Int = 42, token: String? = nil) async throws -> (Int, JSONNode?) {
