@@ -90,6 +90,35 @@ import Testing
         }
     }
 
+    /// While nothing is committed, the version stands without a look (the WAL index's change
+    /// counter reads as before); a commit by another connection is seen by the next ask, with
+    /// one look; after ``SQLiteCommits/close()`` no ask is answered.
+    @Test func nothingCommittedNoLook() async throws {
+        try await Self.withCommits { store, commits in
+            #expect(commits.readsTheChangeCounter)
+            let version = try commits.current()
+            let looks = commits.looks.load(ordering: .relaxed)
+            for _ in 0..<1000 {
+                #expect(commits.currentWithoutWaiting() == version)
+                #expect(try commits.current() == version)
+            }
+            #expect(commits.looks.load(ordering: .relaxed) == looks, "asked with nothing committed, it looked")
+
+            // The store's write is, for these connections, another connection's commit.
+            try await store.upsert(Fixture.installation())
+            let after = try #require(commits.currentWithoutWaiting())
+            #expect(after > version)
+            #expect(commits.looks.load(ordering: .relaxed) == looks + 1)
+            #expect(commits.currentWithoutWaiting() == after)
+            #expect(try commits.current() == after)
+            #expect(commits.looks.load(ordering: .relaxed) == looks + 1)
+
+            commits.close()
+            #expect(commits.currentWithoutWaiting() == nil)
+            #expect(throws: (any Error).self) { try commits.current() }
+        }
+    }
+
     /// On a file in rollback-journal mode, which another connection can lock exclusively (the
     /// store's WAL file is locked so only while it is recovered after a crash).
     @Test func aLockedFileIsWaitedForOnlyWhereWaitingIsAllowed() async throws {
@@ -104,6 +133,7 @@ import Testing
         // One connection, so that the version the waiting look answers is the one answered next.
         let commits = try SQLiteCommits(path: file.path, count: 1)
         defer { commits.close() }
+        #expect(!commits.readsTheChangeCounter, "a file not in WAL mode has no WAL index")
         let before = try commits.current()
         #expect(sqlite3_exec(db, "BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);", nil, nil, nil) == SQLITE_OK)
 
