@@ -95,7 +95,7 @@ import Testing
     /// one look; after ``SQLiteCommits/close()`` no ask is answered.
     @Test func nothingCommittedNoLook() async throws {
         try await Self.withCommits { store, commits in
-            #expect(commits.readsTheChangeCounter)
+            #expect(commits.readsTheWALIndex)
             let version = try commits.current()
             let looks = commits.looks.load(ordering: .relaxed)
             for _ in 0..<1000 {
@@ -119,6 +119,21 @@ import Testing
         }
     }
 
+    /// Closed, the store leaves its file alone, with nothing in a `-wal` or `-shm` file beside
+    /// it: a copy of `hipkit.sqlite` made after a stop has every acknowledged write.
+    @Test func closingLeavesOneFile() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hipkit-commits-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("hipkit.sqlite")
+        let store = try SQLiteStore(file: file, secrets: SecretBox.random())
+        try await store.upsert(Fixture.installation())
+        #expect(store.commitVersion() != nil)
+        try await store.close()
+        for suffix in ["-wal", "-shm"] {
+            #expect(!FileManager.default.fileExists(atPath: file.path + suffix), "\(suffix) left after close")
+        }
+    }
+
     /// On a file in rollback-journal mode, which another connection can lock exclusively (the
     /// store's WAL file is locked so only while it is recovered after a crash).
     @Test func aLockedFileIsWaitedForOnlyWhereWaitingIsAllowed() async throws {
@@ -133,7 +148,8 @@ import Testing
         // One connection, so that the version the waiting look answers is the one answered next.
         let commits = try SQLiteCommits(path: file.path, count: 1)
         defer { commits.close() }
-        #expect(!commits.readsTheChangeCounter, "a file not in WAL mode has no WAL index")
+        #expect(!commits.readsTheWALIndex, "a file not in WAL mode has no WAL index")
+        #expect(!FileManager.default.fileExists(atPath: file.path + "-shm"), "looking for one made one")
         let before = try commits.current()
         #expect(sqlite3_exec(db, "BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);", nil, nil, nil) == SQLITE_OK)
 

@@ -26,11 +26,11 @@ import Synchronization
 /// ``currentWithoutWaiting()``, which the event loop asks, waits for nothing: not for SQLite,
 /// and not for a connection another look holds.
 ///
-/// Most asks need no look at all: while the WAL index's change counter (``WALIndexHeader``)
-/// reads as it did before the last look, nothing was committed since, and that look's version
-/// stands. A look takes SQLite's shared-memory lock, which the event-loop threads contended
-/// for (two `fcntl` calls and a futex wait or wake per JWT-checked query); the counter is read
-/// from memory.
+/// Most asks need no look at all: while the WAL index's header (``WALIndexHeader``: its change
+/// counter and checksum) reads as it did before the last look, nothing was committed since, and
+/// that look's version stands. A look takes SQLite's shared-memory lock, which the event-loop
+/// threads contended for (two `fcntl` calls and a futex wait or wake per JWT-checked query);
+/// the header is read from memory.
 final class SQLiteCommits: Sendable {
     /// Used only with its slot's lock held (unchecked: several are held at once in
     /// ``takeInCommit()``, which the compiler cannot follow).
@@ -54,6 +54,11 @@ final class SQLiteCommits: Sendable {
     /// A connection behind its lock (a `Mutex` cannot be an array's element itself).
     private final class Slot: Sendable {
         let connection: Mutex<Connection?>
+        /// Threads reading the WAL index header that tried this slot first, so that ``close()``
+        /// waits for them before SQLite unmaps it. One count per slot, not one for all: each
+        /// event-loop thread mostly has its own, and a count both moved at every ask would
+        /// bounce between their caches.
+        let readers = Atomic<Int>(0)
 
         init(_ connection: Connection) {
             self.connection = Mutex(connection)
@@ -63,15 +68,15 @@ final class SQLiteCommits: Sendable {
     private let connections: [Slot]
     /// The version handed out: one more for every change a connection's look has found.
     private let epoch = Atomic<Int64>(0)
-    /// The WAL index's change counter as read before a look that then handed out the current
-    /// epoch; `noCounter` when none is known. While the counter still reads so, the epoch stands.
-    private let counterBeforeLook = Atomic<UInt64>(noCounter)
-    private static let noCounter = UInt64.max
-    /// Reads the counter; nil when the file is not in WAL mode or its index cannot be read so.
-    /// Its mapping belongs to `anchor`, a connection kept open until this object goes, so
-    /// that it outlives every ask, ``close()`` included.
+    /// The WAL index header's fingerprint as read before a look that then handed out the
+    /// current epoch; `unknown` when none is. While the header still reads so, the epoch stands.
+    private let fingerprintBeforeLook = Atomic<UInt64>(unknown)
+    private static let unknown = UInt64.max
+    /// Reads the fingerprint; nil when the file is not in WAL mode or its index cannot be read
+    /// so. Its mapping belongs to `anchor`, a connection of its own, closed last by ``close()``.
     private let header: WALIndexHeader?
-    private let anchor: Connection?
+    private let anchor: Slot?
+    private let closed = Atomic<Bool>(false)
     /// How many looks were made (steps of `PRAGMA data_version`), for tests and diagnostics.
     let looks = Atomic<Int>(0)
     /// How long ``current()`` tries again while the file is locked.
@@ -83,8 +88,20 @@ final class SQLiteCommits: Sendable {
     init(path: String, count: Int = min(ProcessInfo.processInfo.activeProcessorCount, 8) + 1) throws {
         connections = try (0..<max(count, 1)).map { _ in Slot(try Self.open(path)) }
         let anchor = try Self.open(path)
-        header = WALIndexHeader(anchor.db)
-        self.anchor = header == nil ? nil : anchor
+        header = Self.isWAL(anchor.db) ? WALIndexHeader(anchor.db) : nil
+        self.anchor = header == nil ? nil : Slot(anchor)
+    }
+
+    /// Whether the file is in WAL mode (asked before its index is mapped: asking SQLite for
+    /// the map of a file that is not would make it a `-shm` file).
+    private static func isWAL(_ db: OpaquePointer) -> Bool {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nil) == SQLITE_OK, let statement else {
+            return false
+        }
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW, let mode = sqlite3_column_text(statement, 0) else { return false }
+        return String(cString: mode).lowercased() == "wal"
     }
 
     private static func open(_ path: String) throws -> Connection {
@@ -128,12 +145,12 @@ final class SQLiteCommits: Sendable {
     /// The version, waiting while the file is locked (``retryingWhileLocked(_:)``) and for a
     /// connection when every one is in another look.
     func current() throws -> Int64 {
-        let counter = header?.changeCounter()
-        if let version = standing(counter) { return version }
+        let fingerprint = self.fingerprint()
+        if let version = standing(fingerprint) { return version }
         let version = try Self.retryingWhileLocked {
             lookOnAFreeConnection(rounds: 1) ?? connections[ownConnection].connection.withLock { look(on: $0) }
         }
-        looked(after: counter)
+        looked(after: fingerprint)
         return version
     }
 
@@ -141,26 +158,40 @@ final class SQLiteCommits: Sendable {
     /// which ``current()`` waits for, or when every connection is in another look. Never
     /// waits, so the event loop may ask.
     func currentWithoutWaiting() -> Int64? {
-        let counter = header?.changeCounter()
-        if let version = standing(counter) { return version }
+        let fingerprint = self.fingerprint()
+        if let version = standing(fingerprint) { return version }
         // Twice round: a connection is held for one look, a few microseconds.
         guard let version = try? lookOnAFreeConnection(rounds: 2)?.get() else { return nil }
-        looked(after: counter)
+        looked(after: fingerprint)
         return version
     }
 
-    /// The epoch, when `counter` (just read) is what it was before the look that handed it out:
-    /// nothing has been committed since that look began.
-    private func standing(_ counter: UInt32?) -> Int64? {
-        guard let counter, counterBeforeLook.load(ordering: .acquiring) == UInt64(counter) else { return nil }
+    /// The WAL index header's fingerprint now; nil when there is none to read, or once closed.
+    private func fingerprint() -> UInt64? {
+        guard let header else { return nil }
+        let slot = connections[ownConnection]
+        // Counted in before `closed` is read, as close() sets `closed` before it reads the
+        // counts: either this sees it closed, or close() waits for this read.
+        slot.readers.add(1, ordering: .sequentiallyConsistent)
+        defer { slot.readers.subtract(1, ordering: .sequentiallyConsistent) }
+        guard !closed.load(ordering: .sequentiallyConsistent) else { return nil }
+        return header.fingerprint { slot.readers.add(0, ordering: .sequentiallyConsistent) }
+    }
+
+    /// The epoch, when `fingerprint` (just read) is what it was before the look that handed it
+    /// out: nothing has been committed since that look began.
+    private func standing(_ fingerprint: UInt64?) -> Int64? {
+        guard let fingerprint, fingerprint != Self.unknown,
+            fingerprintBeforeLook.load(ordering: .acquiring) == fingerprint
+        else { return nil }
         return epoch.load(ordering: .sequentiallyConsistent)
     }
 
-    /// A look that began after the counter read `counter` has handed out the epoch. (Two looks
-    /// racing may leave the older counter: a later ask then looks again, which is only slower.)
-    private func looked(after counter: UInt32?) {
-        guard let counter else { return }
-        counterBeforeLook.store(UInt64(counter), ordering: .releasing)
+    /// A look that began after the header read `fingerprint` has handed out the epoch. (Two
+    /// looks racing may leave the older one: a later ask then looks again, which is only slower.)
+    private func looked(after fingerprint: UInt64?) {
+        guard let fingerprint else { return }
+        fingerprintBeforeLook.store(fingerprint, ordering: .releasing)
     }
 
     /// A look on the calling thread's own connection when it is free, else on the first free
@@ -184,8 +215,8 @@ final class SQLiteCommits: Sendable {
     /// How many connections look.
     var connectionCount: Int { connections.count }
 
-    /// Whether asks are answered from the WAL index's counter while nothing is committed.
-    var readsTheChangeCounter: Bool { header != nil }
+    /// Whether asks are answered from the WAL index header while nothing is committed.
+    var readsTheWALIndex: Bool { header != nil }
 
     /// After a commit through this process's own connections: every connection looks at once,
     /// with all of them held, and the version changes once if anything was committed. Without
@@ -250,16 +281,23 @@ final class SQLiteCommits: Sendable {
         return .success(sqlite3_column_int64(connection.statement, 0))
     }
 
+    /// Closes every connection, the anchor last, once no thread reads the header it maps. The
+    /// file is then left to the store's own connections: the last of them to close checkpoints
+    /// the WAL into the file and removes it.
     func close() {
-        // The counter is not read again: the epoch stands no more.
-        counterBeforeLook.store(Self.noCounter, ordering: .sequentiallyConsistent)
+        closed.store(true, ordering: .sequentiallyConsistent)
+        for slot in connections {
+            while slot.readers.load(ordering: .sequentiallyConsistent) != 0 { sched_yield() }
+        }
         for slot in connections { slot.connection.withLock { $0 = nil } }
+        anchor?.connection.withLock { $0 = nil }
     }
 }
 
 /// The header of a WAL database's index (its `-shm` file), as SQLite's own connection has it
-/// mapped, read without a lock: for its change counter, which every commit to the file, by any
-/// process, increases.
+/// mapped, read without a lock: for a fingerprint of it — the change counter, which every
+/// commit increases, and the header's checksum, which also changes when a recovery after a
+/// crash writes the header anew with the counter from zero.
 ///
 /// Read as SQLite's readers read it before they take a lock (`walIndexTryHdr`): the header is
 /// kept twice, a writer writes the second copy, then the first; a reader reads the first, then
@@ -269,52 +307,52 @@ final class SQLiteCommits: Sendable {
 ///
 /// The mapping is the one SQLite made for `db` (`xShmMap` of region 0 through the file's own
 /// methods): no other descriptor is opened on the `-shm` file, since closing one would drop
-/// the process's POSIX locks on it, SQLite's own among them.
+/// the process's POSIX locks on it, SQLite's own among them. It stays while `db` is open.
 final class WALIndexHeader: @unchecked Sendable {
     /// `WALINDEX_MAX_VERSION`, the format this reads.
     private static let version: UInt32 = 3_007_000
-    /// One copy of `WalIndexHdr`: 48 bytes, the counter at byte 8, `isInit` at 12.
+    /// One copy of `WalIndexHdr`: 48 bytes; `iChange` at byte 8, `isInit` at 12, `aCksum` at 40.
     private static let copySize = 48
-    /// For ordering the two copies' reads (an acquiring load keeps the second from moving
-    /// before the first).
-    private static let order = Atomic<Int>(0)
     private let base: UnsafeRawPointer
 
-    /// The header `db` (open on a WAL database, and kept open while this is read) maps; nil
-    /// when there is none.
+    /// The header `db` (open on a WAL database it has read, and kept open while this is read)
+    /// maps; nil when there is none, or it does not read as a known, initialised header.
     init?(_ db: OpaquePointer) {
         var file: UnsafeMutablePointer<sqlite3_file>?
         guard sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK, let file,
             let methods = file.pointee.pMethods, methods.pointee.iVersion >= 2, let map = methods.pointee.xShmMap
         else { return nil }
         var region: UnsafeMutableRawPointer?
-        // Region 0 (32 KiB, SQLite's size): mapped already when the file is in WAL mode and was
-        // read, as every connection here was when it opened; not made otherwise.
+        // Region 0 (32 KiB, SQLite's size), mapped when the connection first read the file.
         let code = withUnsafeMutablePointer(to: &region) { pointer in
             pointer.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: 1) { map(file, 0, 32_768, 0, $0) }
         }
         guard code == SQLITE_OK, let region else { return nil }
         base = UnsafeRawPointer(region)
-        guard changeCounter() != nil else { return nil }
+        // A writer mid-header gives nil for the moment it takes.
+        guard (0..<100).contains(where: { _ in fingerprint {} != nil }) else { return nil }
     }
 
-    /// The change counter, when both copies agree on an initialised header of the known format.
-    func changeCounter() -> UInt32? {
+    /// The change counter (high half) and the second checksum word (low half), when both copies
+    /// agree on an initialised header of the known format. `barrier` runs between the two
+    /// copies' reads and must keep them in that order (a sequentially consistent atomic).
+    func fingerprint(_ barrier: () -> Void) -> UInt64? {
         var first = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         var second = first
         withUnsafeMutableBytes(of: &first) {
             $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: Self.copySize))
         }
-        _ = Self.order.load(ordering: .acquiring)
+        barrier()
         withUnsafeMutableBytes(of: &second) {
             $0.copyMemory(from: UnsafeRawBufferPointer(start: base + Self.copySize, count: Self.copySize))
         }
         guard first == second else { return nil }
         return withUnsafeBytes(of: first) { bytes in
-            guard bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == Self.version,
-                bytes[12] == 1
-            else { return nil }
-            return bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            guard bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == Self.version, bytes[12] == 1 else {
+                return nil
+            }
+            let counter = UInt64(bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            return counter << 32 | UInt64(bytes.loadUnaligned(fromByteOffset: 44, as: UInt32.self))
         }
     }
 }
