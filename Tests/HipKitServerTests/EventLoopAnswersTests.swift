@@ -25,44 +25,24 @@ struct EventLoopAnswersTests {
         try await withHandlerAndStore(configuration) { channel, _, _, site in try await body(channel, site) }
     }
 
-    /// The handler on the fixture site with the planted store: the site's own SQLite file, or
-    /// the store at `location` (another store opened there is then another server on the same
-    /// file or database). There, the store is planted before the server's store is opened, so
-    /// that on PostgreSQL no word of the planting reaches it later.
+    /// The handler on the fixture site with the planted store, for glance queries.
     private func withHandlerAndStore(
         _ configuration: (TestSite) -> ServerConfiguration = { $0.configuration(checkInterval: 60) },
-        on location: StoreLocation? = nil,
-        _ body: (NIOAsyncTestingChannel, ServerResponder, any InstallationStore, TestSite) async throws -> Void
+        _ body: (NIOAsyncTestingChannel, ServerResponder, SQLiteStore, TestSite) async throws -> Void
     ) async throws {
         let site = try TestSite()
         defer { site.remove() }
-        let server: HipKitServer
-        let store: any InstallationStore
-        if let location {
-            try FileManager.default.createDirectory(at: location.folder, withIntermediateDirectories: true)
-            try await location.with { try await StoreSnapshot.plant($0) }
-            // A listening connection held back by a test is not given up meanwhile.
-            store = try await location.open(heartbeat: .seconds(60))
-            server = HipKitServer(configuration: configuration(site), logger: StoreLocation.quiet, store: store)
-        } else {
-            (server, store) = try site.server(configuration(site))
-            try await StoreSnapshot.plant(store)
+        let (server, store) = try site.server(configuration(site))
+        try await StoreSnapshot.plant(store)
+        let (responder, _) = try server.makeResponder(store: store)
+        let channel = try await NIOAsyncTestingChannel { channel in
+            try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
+            try channel.pipeline.syncOperations.addHandler(
+                EventLoopAnswers(responder: responder, requestTimeout: .seconds(30), idleTimeout: nil))
         }
-        do {
-            let (responder, _) = try server.makeResponder(store: store)
-            let channel = try await NIOAsyncTestingChannel { channel in
-                try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
-                try channel.pipeline.syncOperations.addHandler(
-                    EventLoopAnswers(responder: responder, requestTimeout: .seconds(30), idleTimeout: nil))
-            }
-            try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
-            try await body(channel, responder, store, site)
-            _ = try? await channel.finish(acceptAlreadyClosed: true)
-        } catch {
-            if location != nil { try? await store.close() }
-            throw error
-        }
-        if location != nil { try await store.close() }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        try await body(channel, responder, store, site)
+        _ = try? await channel.finish(acceptAlreadyClosed: true)
     }
 
     private func send(_ channel: NIOAsyncTestingChannel, _ head: HTTPRequestHead, body: ByteBuffer? = nil) async throws
@@ -310,34 +290,21 @@ struct EventLoopAnswersTests {
         }
     }
 
-    @Test(
-        "a glance query is answered here once its token, installation and data are held in memory, until a write",
-        arguments: StoreKind.allCases)
-    func keptGlanceQueries(_ kind: StoreKind) async throws {
-        let location = try await StoreLocation.make(kind)
-        defer { location.remove() }
-        try await withHandlerAndStore(on: location) { channel, responder, store, _ in
+    @Test("a glance query is answered here once its token, installation and data are held in memory, until a write")
+    func keptGlanceQueries() async throws {
+        try await withHandlerAndStore { channel, responder, store, _ in
             let token = try await Tokens.mint(room: 42)
             let query = get("/glances/incidents-glance.json", headers: [("Authorization", "JWT \(token)")])
-            // The query goes on to the responder (whose answer is played here).
-            let passedOn = {
-                try await send(channel, query)
-                #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
-                #expect(try await wire(channel).isEmpty)
-                _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
-                try await respond(channel, body: "{}")
-                _ = try await wire(channel)
-            }
-            // What the responder's answer reads: the token, the installation, the room's data.
-            let readAsTheResponder = {
-                _ = try await responder.verifier.verify(token)
-                #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
-            }
             // A token not seen before: its signature is checked by the responder.
-            try await passedOn()
+            try await send(channel, query)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
+            _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
+            try await respond(channel, body: "{}")
+            _ = try await wire(channel)
 
-            // What the responder's answer reads, it keeps.
-            try await readAsTheResponder()
+            // What the responder's answer reads, it keeps: the token, the installation, the room's data.
+            _ = try await responder.verifier.verify(token)
+            #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
             try await send(channel, query)
             #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
             let (head, body) = try #require(try await answer(channel))
@@ -348,43 +315,13 @@ struct EventLoopAnswersTests {
             try await send(channel, get("/glances/incidents-glance.json?signed_request=\(token)"))
             #expect(try await answer(channel)?.1 == body)
 
-            // A write empties what the store keeps: the next query reads it again, off the event
-            // loop. (On PostgreSQL the store also hears of its own write, moments later: the
-            // listening connection is held back meanwhile, so what is checked is the write's doing.)
-            let kept = { store.readsWithoutWaiting()?.keptGlanceData(key: "incidents-glance", room: 42) }
-            let held = { (body: () async throws -> Void) in
-                if kind == .postgres {
-                    try await PostgresServer.shared().withListenersHeld(in: location.databaseText, body)
-                } else {
-                    try await body()
-                }
-            }
-            try await held {
-                try await store.putGlanceData(
-                    .object(["label": .object(["type": .string("html"), "value": .string("<b>3</b> in 42")])]),
-                    key: "incidents-glance", room: 42)
-                try await passedOn()
-                try await readAsTheResponder()
-                try await send(channel, query)
-                #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
-                #expect(try await answer(channel)?.1.isEmpty == false)
-            }
-            if kind == .postgres {
-                // Its own write heard of: what it kept is dropped once more.
-                #expect(try await holdsSoon { kept() == nil })
-                #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
-            }
-
-            // Another store on the same database or file (another server) changes the data: the
-            // next query is the responder's again, on SQLite at once, on PostgreSQL once the
-            // notification is in.
-            try await location.with { other throws in
-                try await other.putGlanceData(
-                    .object(["label": .object(["type": .string("html"), "value": .string("<b>4</b> in 42")])]),
-                    key: "incidents-glance", room: 42)
-            }
-            #expect(try await holdsSoon { kept() == nil })
-            try await passedOn()
+            // A write empties what the store keeps: the next query reads it again, off the event loop.
+            try await store.putGlanceData(
+                .object(["label": .object(["type": .string("html"), "value": .string("<b>3</b> in 42")])]),
+                key: "incidents-glance", room: 42)
+            try await send(channel, query)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
+            #expect(try await wire(channel).isEmpty)
         }
     }
 

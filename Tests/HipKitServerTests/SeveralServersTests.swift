@@ -47,15 +47,12 @@ struct SeveralServersTests {
     /// of now: what another instance writes reaches this one through LISTEN/NOTIFY, in
     /// milliseconds, not at once.
     static func answersWithinOneSecond(_ server: Server, token: String, status: Int = 401) async throws -> Bool {
-        try await holdsSoon(within: .seconds(1)) { try await glance(from: server, token: token).0 == status }
-    }
-
-    /// Whether `server`'s glance answer satisfies `test` within a second of now.
-    static func answersWithinOneSecond(_ server: Server, _ test: (JSONNode?) -> Bool) async throws -> Bool {
-        try await holdsSoon(within: .seconds(1)) {
-            let (status, data) = try await glance(from: server)
-            return status == 200 && test(data)
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(1) {
+            if try await glance(from: server, token: token).0 == status { return true }
+            try await Task.sleep(for: .milliseconds(20))
         }
+        return false
     }
 
     static func glance(from server: Server, room: Int = 42, token: String? = nil) async throws -> (Int, JSONNode?) {
@@ -83,10 +80,7 @@ struct SeveralServersTests {
                     body: #"{"label": "<b>7</b> open"}"#)
                 #expect(update.0 == 200)
                 #expect(JSONNode.parse(update.1)?["pushes"]?.intValue == 1)
-                // The other had the room's data (none) in memory: it hears of the update, and
-                // answers with it.
-                #expect(
-                    try await Self.answersWithinOneSecond(b) { $0?["label"]?["value"]?.stringValue == "<b>7</b> open" })
+                #expect(try await Self.glance(from: b).1?["label"]?["value"]?.stringValue == "<b>7</b> open")
                 #expect(await hipchat.wait { $0.pushes.count == 1 })
                 // Both servers look at the outbox every second: give the other time to send it again.
                 try await Task.sleep(for: .seconds(2.5))

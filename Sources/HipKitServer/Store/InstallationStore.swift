@@ -26,10 +26,8 @@ public protocol InstallationStore: Sendable {
     func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes
     func glanceData(key: String, room: Int?) async throws -> JSONNode?
     /// The reads one request makes of installations and glance data: what they answer includes
-    /// every write committed through this store before this call. A store that keeps those
-    /// reads in memory checks here, once per request, whether anything else has changed it,
-    /// rather than once per read — or, as ``PostgresStore`` does for several servers, hears of
-    /// other writers' changes by notification, moments after they commit.
+    /// every write committed before this call. A store that keeps those reads in memory checks
+    /// here, once per request, whether anything else has changed it, rather than once per read.
     func reads() throws -> any StoreReads
     /// ``reads()`` for the event loop: nil rather than wait for anything (a lock, the database).
     func readsWithoutWaiting() -> (any StoreReads)?
@@ -102,12 +100,6 @@ extension InstallationStore {
     func queueNotification(_ body: JSONNode, room: Int) async throws -> QueuedPushes {
         try await queueNotification(body, room: room, through: nil)
     }
-}
-
-/// Where one glance's data is kept: its key, and the room (nil: the add-on-wide data).
-struct GlanceDataKey: Hashable, Sendable {
-    var key: String
-    var room: Int?
 }
 
 /// ``StoreReads`` that ask the store each time.

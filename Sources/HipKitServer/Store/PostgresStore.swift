@@ -10,31 +10,16 @@ import Synchronization
 /// Every write is one transaction, committed before it returns. The secrets are sealed with the
 /// ``SecretBox`` every instance shares (`HIPKIT_SECRET_KEY`), as in the SQLite store.
 ///
-/// Installations and glance data are kept in memory once read, since every JWT-checked glance
-/// query needs both, and every instance learns of a change within milliseconds: a write that
-/// changes or removes an installation sends `NOTIFY hipkit_installation` in its transaction, a
-/// trigger on the glance data table sends `NOTIFY hipkit_glance` for every row any writer
-/// changes (another instance, `hipkit copy-store`, SQL by hand), and each instance listens on
-/// a connection of its own. The instance that made a change forgets what it kept at once;
-/// another answers from what it kept until the notification arrives, as if it had answered a
-/// moment earlier. While the listening connection is down, nothing is kept in memory, so an
+/// Installations are kept in memory once read, since every JWT-checked request needs one, and
+/// every instance learns of a change at once: a write that changes or removes an installation
+/// sends `NOTIFY hipkit_installation` in its transaction, and each instance listens on a
+/// connection of its own. While that connection is down, nothing is kept in memory, so an
 /// instance that missed a notification never answers from a stale entry.
-///
-/// With both in memory, a glance query with a token seen before is answered on the event loop
-/// (``readsWithoutWaiting()``), as on SQLite: reading the glance data from the database for
-/// every query held each instance to a few thousand queries a second.
 public final class PostgresStore: InstallationStore {
     /// The schema version this binary writes; a database at a higher one was written by a newer
     /// hipkit, and is not touched.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 2
     static let channel = "hipkit_installation"
-    /// Where the glance data table's trigger (``version3``) tells of changed rows: the payload
-    /// is the glance's key, or empty when the table was emptied.
-    static let glanceChannel = "hipkit_glance"
-    /// What an instance's connections call themselves (`application_name`, in
-    /// `pg_stat_activity`), the one that listens for changes apart.
-    static let applicationName = "hipkit"
-    static let listenerName = "hipkit (listening)"
     /// The advisory lock the migrations hold, so instances started at once migrate one by one.
     static let migrationLock: Int64 = 0x6869_706B_6974  // "hipkit"
 
@@ -43,24 +28,14 @@ public final class PostgresStore: InstallationStore {
     static let poolSize = 8
     private let secrets: SecretBox
     private let logger: Logger
-    private let cache = PostgresReadCache()
+    private let cache = InstallationCache()
     private let tasks: Task<Void, Never>
     public let url: DatabaseURL
 
-    /// How often the listening connection is asked a question, and how long it has to answer.
-    ///
-    /// Why: it only ever receives, so a connection a network drops without a word (a NAT's or
-    /// firewall's idle timeout, a failover to another address) would never end, and what this
-    /// instance keeps would be trusted for good while changes went unheard. One that does not
-    /// answer in time is closed: the cache is emptied, and a new connection listens.
-    public static let heartbeat: Duration = .seconds(5)
-
     /// Connects, migrates the schema (or checks it), and checks the key. Throws a
-    /// ``PostgresStoreError`` that says what to do. `heartbeat` is for tests.
-    public static func open(
-        url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Duration = heartbeat
-    ) async throws -> PostgresStore {
-        let store = PostgresStore(url: url, secrets: secrets, logger: logger, heartbeat: heartbeat)
+    /// ``PostgresStoreError`` that says what to do.
+    public static func open(url: DatabaseURL, secrets: SecretBox, logger: Logger) async throws -> PostgresStore {
+        let store = PostgresStore(url: url, secrets: secrets, logger: logger)
         do {
             try await store.migrate()
             try await store.cache.waitUntilListening(timeout: .seconds(10))
@@ -71,7 +46,7 @@ public final class PostgresStore: InstallationStore {
         return store
     }
 
-    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Duration) {
+    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger) {
         self.url = url
         self.secrets = secrets
         self.logger = logger
@@ -79,7 +54,6 @@ public final class PostgresStore: InstallationStore {
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: Self.poolTLS(url.tls))
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
         // A fixed pool without keep-alive: each time a connection went back to the pool, it
         // armed a keep-alive and an idle timer (Task.sleep of 30 and 60 s), cancelled at the next
         // lease; on Linux a cancelled sleep keeps its task and timer until its deadline, so under
@@ -94,7 +68,7 @@ public final class PostgresStore: InstallationStore {
         tasks = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await client.run() }
-                group.addTask { await Self.listen(url: url, cache: cache, heartbeat: heartbeat, logger: logger) }
+                group.addTask { await Self.listen(url: url, cache: cache, logger: logger) }
             }
         }
     }
@@ -119,10 +93,9 @@ public final class PostgresStore: InstallationStore {
 
     /// Runs `body` on a connection of its own, closed afterwards.
     private static func withConnection<T: Sendable>(
-        _ url: DatabaseURL, name: String = applicationName, logger: Logger,
-        _ body: (PostgresConnection) async throws -> T
+        _ url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let connection = try await connect(url, name: name, logger: logger)
+        let connection = try await connect(url, logger: logger)
         do {
             let value = try await body(connection)
             try? await connection.close()
@@ -135,7 +108,7 @@ public final class PostgresStore: InstallationStore {
 
     /// A connection of its own, outside the pool: for the migrations, and for `LISTEN`, which
     /// holds its connection for as long as the store is open.
-    private static func connect(_ url: DatabaseURL, name: String, logger: Logger) async throws -> PostgresConnection {
+    private static func connect(_ url: DatabaseURL, logger: Logger) async throws -> PostgresConnection {
         var tls = PostgresConnection.Configuration.TLS.disable
         if let mode = Self.tls(url.tls) {
             let context = try NIOSSLContext(configuration: mode.configuration)
@@ -145,89 +118,32 @@ public final class PostgresStore: InstallationStore {
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: tls)
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = [("application_name", name)]
         return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 
-    /// Keeps a connection listening for installation and glance data changes, and the cache in
-    /// step with it: emptied and off whenever the connection is not listening on both channels,
-    /// or does not answer within a ``heartbeat``.
-    private static func listen(url: DatabaseURL, cache: PostgresReadCache, heartbeat: Duration, logger: Logger) async {
+    /// Keeps a connection listening for installation changes, and the cache in step with it:
+    /// emptied and off whenever the connection is not listening.
+    private static func listen(url: DatabaseURL, cache: InstallationCache, logger: Logger) async {
         while !Task.isCancelled {
             do {
-                try await withConnection(url, name: listenerName, logger: logger) { connection in
-                    try await connection.listen(on: channel) { installations in
-                        try await connection.listen(on: glanceChannel) { glances in
-                            cache.startListening()
-                            // Whichever ends first (the connection lost) ends the other.
-                            try await withThrowingDiscardingTaskGroup { group in
-                                group.addTask {
-                                    for try await notification in installations {
-                                        cache.invalidateInstallation(notification.payload)
-                                    }
-                                    throw CancellationError()
-                                }
-                                group.addTask {
-                                    for try await notification in glances {
-                                        cache.invalidateGlances(key: notification.payload)
-                                    }
-                                    throw CancellationError()
-                                }
-                                group.addTask {
-                                    while true {
-                                        try await Task.sleep(for: heartbeat)
-                                        try await answers(connection, within: heartbeat, logger: logger)
-                                    }
-                                }
-                            }
+                try await withConnection(url, logger: logger) { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        cache.startListening()
+                        for try await notification in notifications {
+                            cache.invalidate(notification.payload)
                         }
                     }
                 }
             } catch {
                 if !Task.isCancelled {
                     logger.warning(
-                        "lost the database connection that hears of installation and glance data changes; reconnecting",
+                        "lost the database connection that hears of installation changes; reconnecting",
                         metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             cache.stopListening()
             try? await Task.sleep(for: .milliseconds(500))
         }
-    }
-
-    /// Asks `connection` a question; throws if the answer does not come `within` the time,
-    /// closing the connection, so that what waits on it (its notifications, the question) ends.
-    private static func answers(_ connection: PostgresConnection, within limit: Duration, logger: Logger)
-        async throws
-    {
-        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await connection.query("SELECT 1", logger: logger)
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return false
-            }
-            // Closed unless answered: the group waits for the question, which only an answer
-            // or a closed connection ends.
-            let first: Bool
-            do {
-                first = try await group.next() ?? false
-            } catch {
-                try? await connection.close()
-                throw error
-            }
-            if !first { try? await connection.close() }
-            group.cancelAll()
-            return first
-        }
-        guard answered else { throw Unanswered(limit: limit) }
-    }
-
-    private struct Unanswered: Error, CustomStringConvertible {
-        var limit: Duration
-        var description: String { "the connection did not answer a query within \(limit)" }
     }
 
     // MARK: Schema
@@ -261,11 +177,6 @@ public final class PostgresStore: InstallationStore {
                     }
                     if version < 2 {
                         for statement in Self.version2 {
-                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
-                        }
-                    }
-                    if version < 3 {
-                        for statement in Self.version3 {
                             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                         }
                     }
@@ -364,38 +275,6 @@ public final class PostgresStore: InstallationStore {
         "ALTER SEQUENCE hipkit_glance_push_id_seq RENAME TO hipkit_push_outbox_id_seq",
     ]
 
-    /// Glance data is kept in memory by every instance: a trigger tells them (``glanceChannel``)
-    /// of every row changed, by any writer — a hipkit that knows nothing of the trigger
-    /// included — short of one that turned triggers off (`session_replication_role = replica`).
-    /// `EXECUTE PROCEDURE`, not `FUNCTION`: PostgreSQL before 11 knows only the former.
-    static let version3 = [
-        """
-        CREATE FUNCTION hipkit_glance_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP = 'TRUNCATE' THEN
-                PERFORM pg_notify('\(glanceChannel)', '');
-            ELSIF TG_OP = 'DELETE' THEN
-                PERFORM pg_notify('\(glanceChannel)', OLD.key);
-            ELSE
-                PERFORM pg_notify('\(glanceChannel)', NEW.key);
-                IF TG_OP = 'UPDATE' AND OLD.key <> NEW.key THEN
-                    PERFORM pg_notify('\(glanceChannel)', OLD.key);
-                END IF;
-            END IF;
-            RETURN NULL;
-        END
-        $$
-        """,
-        """
-        CREATE TRIGGER hipkit_glance_data_changed AFTER INSERT OR UPDATE OR DELETE ON hipkit_glance_data
-        FOR EACH ROW EXECUTE PROCEDURE hipkit_glance_data_changed()
-        """,
-        """
-        CREATE TRIGGER hipkit_glance_data_emptied AFTER TRUNCATE ON hipkit_glance_data
-        FOR EACH STATEMENT EXECUTE PROCEDURE hipkit_glance_data_changed()
-        """,
-    ]
-
     // MARK: Installations
 
     public func upsert(_ installation: Installation) async throws {
@@ -414,11 +293,11 @@ public final class PostgresStore: InstallationStore {
                 """, logger: self.logger)
             try await self.notify(installation.oauthId, on: connection)
         }
-        cache.invalidateInstallation(installation.oauthId)
+        cache.invalidate(installation.oauthId)
     }
 
     public func installation(oauthId: String) async throws -> Installation? {
-        if let cached = cache.installation(oauthId) { return cached }
+        if let cached = cache.lookup(oauthId) { return cached }
         let ticket = cache.ticket()
         var row: StoredRow?
         for try await value in try await client.query(
@@ -457,9 +336,7 @@ public final class PostgresStore: InstallationStore {
             try await self.notify(oauthId, on: connection)
             return true
         }
-        cache.invalidateInstallation(oauthId)
-        // The room's data may have gone with it.
-        cache.invalidateGlances(key: "")
+        cache.invalidate(oauthId)
         return removed
     }
 
@@ -477,7 +354,7 @@ public final class PostgresStore: InstallationStore {
 
     public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
         let text = data.jsonString
-        let update = try await withTransaction { connection -> QueuedPushes in
+        return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
             try await connection.query(
                 """
@@ -503,8 +380,6 @@ public final class PostgresStore: InstallationStore {
             }
             return update
         }
-        cache.invalidateGlances(key: key)
-        return update
     }
 
     public func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
@@ -531,43 +406,10 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        let slot = GlanceDataKey(key: key, room: room)
-        if case .some(let kept) = cache.glanceData(slot) { return kept }
-        let ticket = cache.ticket()
         let text = try await single(
             "SELECT data FROM hipkit_glance_data WHERE key = \(key) AND room_id IS NOT DISTINCT FROM \(room)",
             as: String.self)
-        let data = text.flatMap { JSONNode.parse(Data($0.utf8)) }
-        cache.store(data, for: slot, ticket: ticket)
-        return data
-    }
-
-    /// Reads answered from what this instance keeps in memory when it can (see the type's
-    /// comment), else from the database.
-    public func reads() throws -> any StoreReads { Reads(store: self) }
-
-    /// ``reads()``: what is kept is looked up waiting for nothing but the cache's lock.
-    public func readsWithoutWaiting() -> (any StoreReads)? { Reads(store: self) }
-
-    private struct Reads: StoreReads {
-        let store: PostgresStore
-
-        func installation(oauthId: String) async throws -> Installation? {
-            try await store.installation(oauthId: oauthId)
-        }
-
-        func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-            try await store.glanceData(key: key, room: room)
-        }
-
-        func keptInstallation(oauthId: String) -> Installation?? {
-            // Only installations that exist are kept: one not kept is not known to be missing.
-            store.cache.installation(oauthId).map { .some($0) }
-        }
-
-        func keptGlanceData(key: String, room: Int?) -> JSONNode?? {
-            store.cache.glanceData(GlanceDataKey(key: key, room: room))
-        }
+        return text.flatMap { JSONNode.parse(Data($0.utf8)) }
     }
 
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
@@ -742,7 +584,6 @@ public final class PostgresStore: InstallationStore {
                     """, logger: self.logger)
             }
         }
-        cache.invalidateGlances(key: "")
     }
 
     public func close() async throws {
@@ -826,105 +667,55 @@ public enum PostgresStoreError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Installations and glance data read from the database, kept while the change notifications
-/// are heard.
+/// Installations read from the database, kept while the change notifications are heard.
 ///
-/// A read that raced a change must not put the old value back after the change's notification
-/// emptied the entry: each read takes a ``ticket()`` first, and its value is kept only if no
-/// change of its kind (installations, or glance data) came since. Kept apart, so that a stream
-/// of glance updates does not keep installations from being kept.
-final class PostgresReadCache: Sendable {
-    /// What was changed when a read began: a value read under an older count is not kept.
-    struct Ticket: Equatable {
-        var installations: Int
-        var glanceData: Int
-    }
-
+/// A read that raced a change must not put the old row back after the change's notification
+/// emptied the entry: each read takes a ``ticket()`` first, and its row is kept only if no
+/// invalidation came since.
+final class InstallationCache: Sendable {
     private struct State {
         var listening = false
-        var changes = Ticket(installations: 0, glanceData: 0)
-        var installations: [String: Installation] = [:]
-        /// Glance data by glance key, then room (nil: the add-on-wide data); a kept nil is data
-        /// known to be missing. By key first, as a notification names the key.
-        var glanceData: [String: [Int?: JSONNode?]] = [:]
-        var glanceDataCount = 0
-
-        mutating func forgetGlanceData() {
-            glanceData.removeAll()
-            glanceDataCount = 0
-        }
-
-        mutating func forgetAll() {
-            changes.installations += 1
-            changes.glanceData += 1
-            installations.removeAll()
-            forgetGlanceData()
-        }
+        var epoch = 0
+        var entries: [String: Installation] = [:]
     }
 
     private let state = Mutex(State())
-    /// Entries each table keeps at most; past it, it starts again empty.
-    static let limit = 10_000
+    private static let limit = 10_000
 
-    func installation(_ oauthId: String) -> Installation? {
-        state.withLock { $0.listening ? $0.installations[oauthId] : nil }
+    func lookup(_ oauthId: String) -> Installation? {
+        state.withLock { $0.listening ? $0.entries[oauthId] : nil }
     }
 
-    /// The data kept for `slot` (which may be a kept nil); nil when nothing is kept.
-    func glanceData(_ slot: GlanceDataKey) -> JSONNode?? {
-        state.withLock { $0.listening ? $0.glanceData[slot.key]?[slot.room] : nil }
-    }
+    func ticket() -> Int { state.withLock { $0.epoch } }
 
-    func ticket() -> Ticket { state.withLock { $0.changes } }
-
-    func store(_ installation: Installation, ticket: Ticket) {
+    func store(_ installation: Installation, ticket: Int) {
         state.withLock {
-            guard $0.listening, $0.changes.installations == ticket.installations else { return }
-            if $0.installations.count >= Self.limit { $0.installations.removeAll() }
-            $0.installations[installation.oauthId] = installation
+            guard $0.listening, $0.epoch == ticket else { return }
+            if $0.entries.count >= Self.limit { $0.entries.removeAll() }
+            $0.entries[installation.oauthId] = installation
         }
     }
 
-    func store(_ data: JSONNode?, for slot: GlanceDataKey, ticket: Ticket) {
+    func invalidate(_ oauthId: String) {
         state.withLock {
-            guard $0.listening, $0.changes.glanceData == ticket.glanceData else { return }
-            if $0.glanceDataCount >= Self.limit { $0.forgetGlanceData() }
-            if $0.glanceData[slot.key, default: [:]].updateValue(data, forKey: slot.room) == nil {
-                $0.glanceDataCount += 1
-            }
-        }
-    }
-
-    func invalidateInstallation(_ oauthId: String) {
-        state.withLock {
-            $0.changes.installations += 1
-            $0.installations[oauthId] = nil
-        }
-    }
-
-    /// Forgets the data of the glance `key`, in every room; of every glance when `key` is empty.
-    func invalidateGlances(key: String) {
-        state.withLock {
-            $0.changes.glanceData += 1
-            if key.isEmpty {
-                $0.forgetGlanceData()
-            } else if let rooms = $0.glanceData.removeValue(forKey: key) {
-                $0.glanceDataCount -= rooms.count
-            }
+            $0.epoch += 1
+            $0.entries[oauthId] = nil
         }
     }
 
     func startListening() {
         state.withLock {
-            $0.forgetAll()
+            $0.epoch += 1
+            $0.entries.removeAll()
             $0.listening = true
         }
     }
 
     func stopListening() {
         state.withLock {
-            $0.forgetAll()
+            $0.epoch += 1
             $0.listening = false
+            $0.entries.removeAll()
         }
     }
 

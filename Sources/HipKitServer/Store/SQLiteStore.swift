@@ -21,6 +21,11 @@ public final class SQLiteStore: InstallationStore {
     /// The file's commit version, which both caches are checked against on every read.
     private let commits: SQLiteCommits
 
+    private struct GlanceDataKey: Hashable, Sendable {
+        var key: String
+        var room: Int?
+    }
+
     /// A write that can change an installation or glance data: it empties both caches, before
     /// it runs and after it committed, so no read in flight keeps what the write replaces.
     private func cachedWrite<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {

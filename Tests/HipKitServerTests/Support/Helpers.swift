@@ -25,14 +25,3 @@ func withServer<T: Sendable>(
     let app = try server.makeApplication()
     return try await app.test(.router) { client in try await body(client, store) }
 }
-
-/// Whether `condition` holds within `limit`, asked every 10 ms: for what another connection or
-/// process brings about moments later, such as a database's notification.
-func holdsSoon(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws -> Bool {
-    let start = ContinuousClock.now
-    while ContinuousClock.now - start < limit {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return false
-}

@@ -37,11 +37,9 @@ struct StoreLocation: Sendable {
 
     var file: URL { folder.appendingPathComponent("hipkit.sqlite") }
 
-    /// The store; on PostgreSQL, its listening connection asked a question every `heartbeat`.
-    func open(heartbeat: Duration = PostgresStore.heartbeat) async throws -> any InstallationStore {
+    func open() async throws -> any InstallationStore {
         if let database {
-            return try await PostgresStore.open(
-                url: database, secrets: secrets, logger: Self.quiet, heartbeat: heartbeat)
+            return try await PostgresStore.open(url: database, secrets: secrets, logger: Self.quiet)
         }
         return try SQLiteStore(file: file, secrets: secrets)
     }
