@@ -145,23 +145,29 @@ final class SQLiteCommits: Sendable {
     /// The version, waiting while the file is locked (``retryingWhileLocked(_:)``) and for a
     /// connection when every one is in another look.
     func current() throws -> Int64 {
-        let fingerprint = self.fingerprint()
-        if let version = standing(fingerprint) { return version }
-        let version = try Self.retryingWhileLocked {
-            lookOnAFreeConnection(rounds: 1) ?? connections[ownConnection].connection.withLock { look(on: $0) }
-        }
-        looked(after: fingerprint)
-        return version
+        // A look that waits gives a version or throws, so there is always one.
+        try unlessStanding {
+            try Self.retryingWhileLocked {
+                lookOnAFreeConnection(rounds: 1) ?? connections[ownConnection].connection.withLock { look(on: $0) }
+            }
+        }!
     }
 
     /// ``current()`` when it can be had at once: nil when SQLite would have to wait for a lock,
     /// which ``current()`` waits for, or when every connection is in another look. Never
     /// waits, so the event loop may ask.
     func currentWithoutWaiting() -> Int64? {
+        // Twice round: a connection is held for one look, a few microseconds.
+        unlessStanding { try? lookOnAFreeConnection(rounds: 2)?.get() }
+    }
+
+    /// The epoch while the WAL index header reads as it did before the last look that handed
+    /// it out; else what `look` gives (nil: no version), the header's reading from before it
+    /// then kept for the asks after.
+    private func unlessStanding(_ look: () throws -> Int64?) rethrows -> Int64? {
         let fingerprint = self.fingerprint()
         if let version = standing(fingerprint) { return version }
-        // Twice round: a connection is held for one look, a few microseconds.
-        guard let version = try? lookOnAFreeConnection(rounds: 2)?.get() else { return nil }
+        guard let version = try look() else { return nil }
         looked(after: fingerprint)
         return version
     }
