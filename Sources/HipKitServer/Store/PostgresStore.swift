@@ -20,6 +20,10 @@ public final class PostgresStore: InstallationStore {
     /// hipkit, and is not touched.
     public static let schemaVersion = 2
     static let channel = "hipkit_installation"
+    /// What an instance's connections call themselves (`application_name`, in
+    /// `pg_stat_activity`), the one that listens for changes apart.
+    static let applicationName = "hipkit"
+    static let listenerName = "hipkit (listening)"
     /// The advisory lock the migrations hold, so instances started at once migrate one by one.
     static let migrationLock: Int64 = 0x6869_706B_6974  // "hipkit"
 
@@ -32,10 +36,33 @@ public final class PostgresStore: InstallationStore {
     private let tasks: Task<Void, Never>
     public let url: DatabaseURL
 
+    /// How the listening connection shows it is still there: asked `SELECT 1` every `interval`,
+    /// and given up when the answer takes longer than `timeout`.
+    ///
+    /// Why: that connection only ever receives, so one that a network drops without a word (a
+    /// NAT's or firewall's idle timeout, a failover to another address) would never end, and
+    /// this instance would trust the installations it keeps for good while changes to them went
+    /// unheard. Given up, the cache is emptied and a new connection listens. The timeout is
+    /// generous because a busy database can be seconds late, and each time the cache is emptied
+    /// every installation is read again.
+    public struct Heartbeat: Sendable {
+        public var interval: Duration
+        public var timeout: Duration
+
+        public init(interval: Duration, timeout: Duration) {
+            self.interval = interval
+            self.timeout = timeout
+        }
+
+        public static let standard = Heartbeat(interval: .seconds(10), timeout: .seconds(30))
+    }
+
     /// Connects, migrates the schema (or checks it), and checks the key. Throws a
-    /// ``PostgresStoreError`` that says what to do.
-    public static func open(url: DatabaseURL, secrets: SecretBox, logger: Logger) async throws -> PostgresStore {
-        let store = PostgresStore(url: url, secrets: secrets, logger: logger)
+    /// ``PostgresStoreError`` that says what to do. `heartbeat` is for tests.
+    public static func open(
+        url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Heartbeat = .standard
+    ) async throws -> PostgresStore {
+        let store = PostgresStore(url: url, secrets: secrets, logger: logger, heartbeat: heartbeat)
         do {
             try await store.migrate()
             try await store.cache.waitUntilListening(timeout: .seconds(10))
@@ -46,7 +73,7 @@ public final class PostgresStore: InstallationStore {
         return store
     }
 
-    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger) {
+    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Heartbeat) {
         self.url = url
         self.secrets = secrets
         self.logger = logger
@@ -54,6 +81,7 @@ public final class PostgresStore: InstallationStore {
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: Self.poolTLS(url.tls))
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
         // A fixed pool without keep-alive: each time a connection went back to the pool, it
         // armed a keep-alive and an idle timer (Task.sleep of 30 and 60 s), cancelled at the next
         // lease; on Linux a cancelled sleep keeps its task and timer until its deadline, so under
@@ -68,7 +96,7 @@ public final class PostgresStore: InstallationStore {
         tasks = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await client.run() }
-                group.addTask { await Self.listen(url: url, cache: cache, logger: logger) }
+                group.addTask { await Self.listen(url: url, cache: cache, heartbeat: heartbeat, logger: logger) }
             }
         }
     }
@@ -93,9 +121,10 @@ public final class PostgresStore: InstallationStore {
 
     /// Runs `body` on a connection of its own, closed afterwards.
     private static func withConnection<T: Sendable>(
-        _ url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> T
+        _ url: DatabaseURL, name: String = applicationName, logger: Logger,
+        _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let connection = try await connect(url, logger: logger)
+        let connection = try await connect(url, name: name, logger: logger)
         do {
             let value = try await body(connection)
             try? await connection.close()
@@ -108,7 +137,7 @@ public final class PostgresStore: InstallationStore {
 
     /// A connection of its own, outside the pool: for the migrations, and for `LISTEN`, which
     /// holds its connection for as long as the store is open.
-    private static func connect(_ url: DatabaseURL, logger: Logger) async throws -> PostgresConnection {
+    private static func connect(_ url: DatabaseURL, name: String, logger: Logger) async throws -> PostgresConnection {
         var tls = PostgresConnection.Configuration.TLS.disable
         if let mode = Self.tls(url.tls) {
             let context = try NIOSSLContext(configuration: mode.configuration)
@@ -118,19 +147,33 @@ public final class PostgresStore: InstallationStore {
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: tls)
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = [("application_name", name)]
         return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 
     /// Keeps a connection listening for installation changes, and the cache in step with it:
-    /// emptied and off whenever the connection is not listening.
-    private static func listen(url: DatabaseURL, cache: InstallationCache, logger: Logger) async {
+    /// emptied and off whenever the connection is not listening, or does not answer within the
+    /// ``Heartbeat``'s timeout.
+    private static func listen(url: DatabaseURL, cache: InstallationCache, heartbeat: Heartbeat, logger: Logger) async {
         while !Task.isCancelled {
             do {
-                try await withConnection(url, logger: logger) { connection in
+                try await withConnection(url, name: listenerName, logger: logger) { connection in
                     try await connection.listen(on: channel) { notifications in
                         cache.startListening()
-                        for try await notification in notifications {
-                            cache.invalidate(notification.payload)
+                        // Whichever ends first (the connection lost or given up) ends the other.
+                        try await withThrowingDiscardingTaskGroup { group in
+                            group.addTask {
+                                for try await notification in notifications {
+                                    cache.invalidate(notification.payload)
+                                }
+                                throw CancellationError()
+                            }
+                            group.addTask {
+                                while true {
+                                    try await Task.sleep(for: heartbeat.interval)
+                                    try await answers(connection, within: heartbeat.timeout, logger: logger)
+                                }
+                            }
                         }
                     }
                 }
@@ -144,6 +187,41 @@ public final class PostgresStore: InstallationStore {
             cache.stopListening()
             try? await Task.sleep(for: .milliseconds(500))
         }
+    }
+
+    /// Asks `connection` a question; throws if the answer does not come `within` the time,
+    /// closing the connection, so that what waits on it (its notifications, the question) ends.
+    private static func answers(_ connection: PostgresConnection, within limit: Duration, logger: Logger)
+        async throws
+    {
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await connection.query("SELECT 1", logger: logger)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return false
+            }
+            // Closed unless answered: the group waits for the question, which only an answer
+            // or a closed connection ends.
+            let first: Bool
+            do {
+                first = try await group.next() ?? false
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            if !first { try? await connection.close() }
+            group.cancelAll()
+            return first
+        }
+        guard answered else { throw Unanswered(limit: limit) }
+    }
+
+    private struct Unanswered: Error, CustomStringConvertible {
+        var limit: Duration
+        var description: String { "the connection did not answer a query within \(limit)" }
     }
 
     // MARK: Schema

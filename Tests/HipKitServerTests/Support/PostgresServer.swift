@@ -3,6 +3,8 @@ import Logging
 import PostgresNIO
 import Synchronization
 
+@testable import HipKitServer
+
 /// A throwaway PostgreSQL server for the test run, from Debian's `postgresql` package: a new
 /// cluster in a temporary folder, on a free loopback port, started once per test process and
 /// stopped when the process ends (by a watchdog process, so a crashed or interrupted run leaves
@@ -58,32 +60,59 @@ actor PostgresServer {
 
     /// The integers of the first row `sql` answers in the `postgres` database.
     func query(_ sql: String) async throws -> [Int] {
-        let configuration = PostgresConnection.Configuration(
-            host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: "postgres", tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Self.logger)
-        do {
+        try await connected(to: url("postgres")) { connection in
             var values: [Int] = []
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
             where values.isEmpty {
                 values = try row.makeRandomAccess().map { try $0.decode(Int.self) }
             }
-            try await connection.close()
             return values
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 
     /// Runs `sql` in the database at `url` (one of this server's), around the store under test.
     nonisolated func execute(_ sql: String, in url: String) async throws {
+        try await connected(to: url) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+        }
+    }
+
+    /// The first column of every row `sql` answers in the database at `url`, as integers.
+    nonisolated func integers(_ sql: String, in url: String) async throws -> [Int] {
+        try await connected(to: url) { connection in
+            var values: [Int] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger) {
+                values.append(try row.makeRandomAccess()[0].decode(Int.self))
+            }
+            return values
+        }
+    }
+
+    /// Runs `body` with the server processes that listen for notifications in the database at
+    /// `url` stopped (`SIGSTOP`): what is notified meanwhile reaches the listeners once they go
+    /// on, and a query on their connections waits, as on a connection a network dropped.
+    nonisolated func withListenersHeld<T>(in url: String, _ body: () async throws -> T) async throws -> T {
+        let pids = try await integers(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.listenerName)'",
+            in: url)
+        guard !pids.isEmpty else { throw StartError(description: "nothing listens in \(url)") }
+        for pid in pids { kill(pid_t(pid), SIGSTOP) }
+        defer { for pid in pids { kill(pid_t(pid), SIGCONT) } }
+        return try await body()
+    }
+
+    /// Runs `body` on a connection of its own to the database at `url`, closed afterwards.
+    private nonisolated func connected<T>(
+        to url: String, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let database = String(url.split(separator: "/").last ?? "postgres")
         let configuration = PostgresConnection.Configuration(
             host: "127.0.0.1", port: port, username: "hipkit", password: nil, database: database, tls: .disable)
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Self.logger)
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+            let value = try await body(connection)
             try await connection.close()
+            return value
         } catch {
             try? await connection.close()
             throw error

@@ -37,9 +37,11 @@ struct StoreLocation: Sendable {
 
     var file: URL { folder.appendingPathComponent("hipkit.sqlite") }
 
-    func open() async throws -> any InstallationStore {
+    /// The store; on PostgreSQL, its listening connection kept to `heartbeat`.
+    func open(heartbeat: PostgresStore.Heartbeat = .standard) async throws -> any InstallationStore {
         if let database {
-            return try await PostgresStore.open(url: database, secrets: secrets, logger: Self.quiet)
+            return try await PostgresStore.open(
+                url: database, secrets: secrets, logger: Self.quiet, heartbeat: heartbeat)
         }
         return try SQLiteStore(file: file, secrets: secrets)
     }

@@ -1,0 +1,83 @@
+import Foundation
+import HipChatConnect
+import Testing
+
+@testable import HipKitServer
+
+/// An instance on PostgreSQL keeps the installations it reads (every JWT-checked request needs
+/// one) only while its listening connection hears of changes: lost, or silent, it is given up,
+/// what was kept is forgotten, and a new connection listens.
+@Suite("PostgreSQL: the connection that hears of installation changes")
+struct PostgresListenerTests {
+    /// Whether `condition` holds within five seconds (a retry every 10 ms); the bound is for a
+    /// loaded machine.
+    static func soon(_ condition: () async throws -> Bool) async throws -> Bool {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(5) {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    static func room(_ store: any InstallationStore) async throws -> Int? {
+        try await store.installation(oauthId: Fixture.oauthId)?.roomId
+    }
+
+    static let listeners =
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.listenerName)'"
+
+    @Test("lost, what was kept is forgotten: a change made without a notification meanwhile is read")
+    func listenerLost() async throws {
+        let location = try await StoreLocation.make(.postgres)
+        let server = try await PostgresServer.shared()
+        let sql = { (statement: String) in try await server.execute(statement, in: location.databaseText) }
+        try await location.with { try await $0.upsert(Fixture.installation(roomId: 42)) }
+        try await location.with { store throws in
+            #expect(try await Self.room(store) == 42)
+            // Kept: a change that tells no one is not seen.
+            try await sql("UPDATE hipkit_installation SET room_id = 7")
+            #expect(try await Self.room(store) == 42)
+
+            let before = try await server.integers(Self.listeners, in: location.databaseText)
+            try #require(before.count == 1)
+            try await sql("SELECT pg_terminate_backend(pid) FROM (\(Self.listeners)) AS listener")
+            // A new connection listens (a retry every half second)...
+            #expect(
+                try await Self.soon {
+                    let now = try await server.integers(Self.listeners, in: location.databaseText)
+                    return now.count == 1 && now != before
+                })
+            // ...and what was kept went with the old one.
+            #expect(try await Self.room(store) == 7)
+            // Listening again, it keeps what it reads and hears of changes.
+            try await sql("UPDATE hipkit_installation SET room_id = 8")
+            #expect(try await Self.room(store) == 7)
+            try await sql("SELECT pg_notify('\(PostgresStore.channel)', '\(Fixture.oauthId)')")
+            #expect(try await Self.soon { try await Self.room(store) == 8 })
+        }
+    }
+
+    @Test("one that stops answering, as one a network dropped, is given up within its heartbeat: nothing stale is kept")
+    func silentListener() async throws {
+        let location = try await StoreLocation.make(.postgres)
+        let server = try await PostgresServer.shared()
+        try await location.with { try await $0.upsert(Fixture.installation(roomId: 42)) }
+        let quick = try await location.open(heartbeat: .init(interval: .milliseconds(200), timeout: .milliseconds(300)))
+        let standard = try await location.open()
+        #expect(try await Self.room(quick) == 42)
+        #expect(try await Self.room(standard) == 42)
+        try await server.withListenersHeld(in: location.databaseText) {
+            // The change's notification cannot reach the held listeners.
+            try await location.with { try await $0.upsert(Fixture.installation(roomId: 7)) }
+            #expect(
+                try await Self.soon { try await Self.room(quick) == 7 },
+                "the kept installation outlived a silent listener")
+            // The hold is real: a store whose heartbeat gives up after 30 s still answers what it kept.
+            #expect(try await Self.room(standard) == 42)
+        }
+        #expect(try await Self.soon { try await Self.room(standard) == 7 })
+        try await quick.close()
+        try await standard.close()
+    }
+}
