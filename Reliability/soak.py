@@ -14,7 +14,9 @@ them. Passes when
     acknowledged for it,
   - each server's resident memory at the end is within 10% of what it was after the warm-up
     (the first tenth of the run).
-Prints the figures and exits 1 on any failure. Needs wrk (Debian's `wrk`).
+Prints the figures and exits 1 on any failure. Needs wrk (Debian's `wrk`). On PostgreSQL a
+failure also lists the statements the database itself took over a second for (its
+`log_min_duration_statement`), so that a stall of the database is told apart from one of hipkit.
 """
 import argparse
 import base64
@@ -93,7 +95,8 @@ def main():
         subprocess.run([args.hipkit, "build", str(project)], check=True, stdout=subprocess.DEVNULL)
         env = {**os.environ, "HIPKIT_ADMIN_TOKEN": TOKEN}
         if args.store == "postgres":
-            cluster = PostgresCluster(tempfile.mkdtemp(prefix="hipkit-soak-postgres-"))
+            cluster = PostgresCluster(tempfile.mkdtemp(prefix="hipkit-soak-postgres-"),
+                                      settings={"log_min_duration_statement": "1000"})
             store_args = ["--database", cluster.create_database()]
             env["HIPKIT_SECRET_KEY"] = base64.b64encode(os.urandom(32)).decode()
             count = 2
@@ -121,7 +124,7 @@ def main():
             t.start()
         rng = random.Random("soak")
         last = {}
-        updates = refused = 0
+        updates = refused = timed_out = 0
         start = time.monotonic()
         warm_rss = None
         while time.monotonic() - start < args.seconds:
@@ -130,10 +133,16 @@ def main():
             room = rng.randrange(1, 6)
             label = "<b>%d</b> update %d" % (rng.randrange(100), updates)
             target = bases[updates % len(bases)]
-            status, _ = request(target + "/admin/glances/deploys?room=%d" % room, {"label": label}, {"Authorization": "Bearer " + TOKEN})
+            try:
+                status, _ = request(target + "/admin/glances/deploys?room=%d" % room, {"label": label},
+                                    {"Authorization": "Bearer " + TOKEN})
+            except TimeoutError:
+                status = None
             updates += 1
             if status == 200:
                 last[room] = label
+            elif status is None:
+                timed_out += 1
             else:
                 refused += 1
             time.sleep(0.01)
@@ -151,12 +160,19 @@ def main():
         warm_rss = warm_rss or end_rss
         growth = max((e - w) / w for w, e in zip(warm_rss, end_rss))
         print("soak (%s, %d server%s): %d s; view %d requests (%d bad), glance query %d requests (%d bad), "
-              "%d glance updates (%d refused), %d rooms checked (%d lost); RSS %s MB after warm-up, %s MB at the end "
-              "(%+.1f%% at most)" % (
+              "%d glance updates (%d refused, %d timed out), %d rooms checked (%d lost); RSS %s MB after warm-up, "
+              "%s MB at the end (%+.1f%% at most)" % (
                   args.store, count, "" if count == 1 else "s", args.seconds, view_requests, view_bad, glance_requests,
-                  glance_bad, updates, refused, len(last), len(lost), "/".join("%.1f" % (w / 1024) for w in warm_rss),
-                  "/".join("%.1f" % (e / 1024) for e in end_rss), growth * 100))
-        if view_bad or glance_bad or refused or lost or growth > 0.10:
+                  glance_bad, updates, refused, timed_out, len(last), len(lost),
+                  "/".join("%.1f" % (w / 1024) for w in warm_rss), "/".join("%.1f" % (e / 1024) for e in end_rss),
+                  growth * 100))
+        if view_bad or glance_bad or refused or timed_out or lost or growth > 0.10:
+            if cluster:
+                slow = cluster.slow_statements()
+                print("PostgreSQL took over a second for %d statement%s itself%s" % (
+                    len(slow), "" if len(slow) == 1 else "s", ":" if slow else ""))
+                for ms, what in slow[:5]:
+                    print("  %.0f ms  %s" % (ms, what[:120]))
             print("soak: FAILED", file=sys.stderr)
             sys.exit(1)
         print("soak: passed")

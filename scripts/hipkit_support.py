@@ -60,10 +60,10 @@ def rss_kib(pid):
 class PostgresCluster:
     """A throwaway PostgreSQL server from Debian's `postgresql` package: a new cluster in
     `folder` on a free loopback port, as the `postgres` user when run as root (PostgreSQL
-    refuses root), with PostgreSQL's default durability (fsync on). `stop()` ends it and removes
-    the folder."""
+    refuses root), with PostgreSQL's default durability (fsync on). `settings` are more of
+    PostgreSQL's settings (`-c name=value`). `stop()` ends it and removes the folder."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, settings=None):
         import glob
         import os
         import shutil
@@ -88,6 +88,7 @@ class PostgresCluster:
         self.port = free_port()
         options = "-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s -c max_connections=300" % (
             self.port, self.folder)
+        options += "".join(" -c %s=%s" % item for item in sorted((settings or {}).items()))
         self._run(["pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "-t", "60",
                    "-o", options, "start"])
         self.databases = 0
@@ -107,6 +108,22 @@ class PostgresCluster:
         name = "hipkit_%d" % self.databases
         self._run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "hipkit", name])
         return "postgres://hipkit@127.0.0.1:%d/%s?sslmode=disable" % (self.port, name)
+
+    def slow_statements(self):
+        """[(milliseconds, what)] of the statements the server logged as slow (with
+        `log_min_duration_statement` among the settings), longest first."""
+        import os
+        import re
+        found = []
+        try:
+            with open(os.path.join(self.folder, "log"), errors="replace") as log:
+                for line in log:
+                    m = re.search(r"duration: ([0-9.]+) ms\s+(.*)", line)
+                    if m:
+                        found.append((float(m.group(1)), m.group(2).strip()))
+        except OSError:
+            pass
+        return sorted(found, reverse=True)
 
     def stop(self):
         try:
