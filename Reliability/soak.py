@@ -39,6 +39,14 @@ from hipkit_support import PostgresCluster, jwt, request, rss_kib  # noqa: E402
 TOKEN = "soak-admin-token-0123456789abcdef"
 
 
+def autogroup_enabled():
+    """Whether the kernel groups each session's processes for CPU time (autogroup)."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def wrk(url, seconds, header, out):
     argv = ["wrk", "-t1", "-c8", "-d%ds" % seconds, "--timeout", "5s", "-H", header, url]
     out["result"] = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
@@ -167,6 +175,10 @@ def main():
                   "/".join("%.1f" % (w / 1024) for w in warm_rss), "/".join("%.1f" % (e / 1024) for e in end_rss),
                   growth * 100))
         if view_bad or glance_bad or refused or timed_out or lost or growth > 0.10:
+            if cluster and autogroup_enabled():
+                print("the kernel's autogroup scheduling is on (/proc/sys/kernel/sched_autogroup_enabled): with "
+                      "it, single PostgreSQL statements have waited seconds under this load on a 2-core machine; "
+                      "with it off, no run has failed")
             if cluster:
                 slow = cluster.slow_statements()
                 print("PostgreSQL took over a second for %d statement%s itself%s" % (
