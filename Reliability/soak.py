@@ -176,9 +176,9 @@ def main():
                   growth * 100))
         if view_bad or glance_bad or refused or timed_out or lost or growth > 0.10:
             if cluster and autogroup_enabled():
-                print("the kernel's autogroup scheduling is on (/proc/sys/kernel/sched_autogroup_enabled): with "
-                      "it, single PostgreSQL statements have waited seconds under this load on a 2-core machine; "
-                      "with it off, no run has failed")
+                print("the kernel's autogroup scheduling is on (/proc/sys/kernel/sched_autogroup_enabled), which "
+                      "under this load can hold single PostgreSQL statements for seconds on a 2-core machine; "
+                      "run again with it off to tell that apart from hipkit")
             if cluster:
                 slow = cluster.slow_statements()
                 print("PostgreSQL took over a second for %d statement%s itself%s" % (

@@ -484,11 +484,7 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        var text: String?
-        for try await row in try await client.execute(GlanceDataQuery(key: key, room: room), logger: logger)
-        where text == nil {
-            text = row
-        }
+        let text = try await single(GlanceDataQuery(key: key, room: room))
         return text.flatMap { JSONNode.parse(Data($0.utf8)) }
     }
 
@@ -722,6 +718,16 @@ public final class PostgresStore: InstallationStore {
             }
             return value
         }
+    }
+
+    /// ``single(_:as:)`` for a prepared statement.
+    private func single<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> Statement.Row?
+    where Statement.Row: Sendable {
+        var value: Statement.Row?
+        for try await row in try await client.execute(statement, logger: logger) where value == nil {
+            value = row
+        }
+        return value
     }
 
     private func notify(_ oauthId: String, on connection: PostgresConnection) async throws {
