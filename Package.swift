@@ -35,10 +35,11 @@ let package = Package(
             pkgConfig: "libcmark-gfm",
             providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]
         ),
-        .systemLibrary(
+        // libpng (Debian's libpng-dev), with the one C function its writing API needs: that API
+        // reports errors by longjmp, which Swift cannot call across.
+        .target(
             name: "CLibPNG",
-            pkgConfig: "libpng",
-            providers: [.apt(["libpng-dev"])]
+            linkerSettings: [.linkedLibrary("png16")]
         ),
         .systemLibrary(
             name: "CTurboJPEG",

@@ -185,7 +185,22 @@ import Testing
         #expect(translucentPNG[25] == 6, "alpha is kept (colour type 6)")
     }
 
-    /// libpng's simplified writer must add nothing that varies between runs (no tIME, no text).
+    /// Noise does not deflate: the writer's output outgrows the room it starts with (a third of
+    /// the samples) and must grow without losing a byte.
+    @Test func pngOfIncompressiblePixelsRoundTrips() throws {
+        var state: UInt32 = 2_463_534_242
+        let noise = Self.image(96, 64) { _, _ in
+            state ^= state << 13
+            state ^= state >> 17
+            state ^= state << 5
+            return SIMD4(truncatingIfNeeded: SIMD4(state, state >> 8, state >> 16, state >> 24))
+        }
+        let png = try noise.pngData()
+        #expect(png.count > 96 * 64 * 4, "\(png.count) bytes")
+        #expect(try RGBAImage.decode(png) == noise)
+    }
+
+    /// The writer must add nothing that varies between runs (no tIME, no text).
     @Test func pngEncodingIsDeterministic() throws {
         let image = Self.bands()
         let first = try image.pngData()

@@ -1,0 +1,78 @@
+#include "CLibPNG.h"
+
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    hipkit_png_output *output;
+    char *message;
+} context;
+
+static void fail(png_structp png, png_const_charp text) {
+    context *c = png_get_error_ptr(png);
+    strncpy(c->message, text ? text : "unknown libpng error", 63);
+    c->message[63] = 0;
+    png_longjmp(png, 1);
+}
+
+static void warn(png_structp png, png_const_charp text) {
+    (void)png;
+    (void)text;
+}
+
+static void append(png_structp png, png_bytep data, size_t count) {
+    context *c = png_get_io_ptr(png);
+    hipkit_png_output *out = c->output;
+    if (count > out->capacity - out->count) {
+        size_t capacity = out->capacity ? out->capacity : 8192;
+        while (count > capacity - out->count) {
+            if (capacity > ((size_t)-1) / 2) png_error(png, "the PNG is too large to hold in memory");
+            capacity *= 2;
+        }
+        unsigned char *grown = realloc(out->bytes, capacity);
+        if (!grown) png_error(png, "out of memory");
+        out->bytes = grown;
+        out->capacity = capacity;
+    }
+    memcpy(out->bytes + out->count, data, count);
+    out->count += count;
+}
+
+static void flush(png_structp png) { (void)png; }
+
+int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 width, png_uint_32 height,
+                     hipkit_png_output *output, char message[64]) {
+    context c = {output, message};
+    message[0] = 0;
+    if (channels != 3 && channels != 4) {
+        strcpy(message, "only RGB and RGBA samples can be written");
+        return 0;
+    }
+    if (output->capacity && !output->bytes) {
+        output->bytes = malloc(output->capacity);
+        if (!output->bytes) output->capacity = 0;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, fail, warn);
+    if (!png) {
+        strcpy(message, "cannot start libpng's writer");
+        return 0;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, info ? &info : NULL);
+        if (!message[0]) strcpy(message, "cannot start libpng's writer");
+        return 0;
+    }
+    png_set_write_fn(png, &c, append, flush);
+    png_set_IHDR(png, info, width, height, 8, channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    png_set_sRGB(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
+    png_write_info(png, info);
+    size_t stride = (size_t)width * (size_t)channels;
+    for (png_uint_32 y = 0; y < height; y++) png_write_row(png, samples + (size_t)y * stride);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return 1;
+}
