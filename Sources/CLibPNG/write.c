@@ -1,24 +1,31 @@
 #include "CLibPNG.h"
 
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     hipkit_png_output *output;
     char *message;
+    /// The first warning: libpng warns with the specific cause ("Image width is zero in IHDR")
+    /// before it fails with a general one ("Invalid IHDR data").
+    char warning[64];
 } context;
 
 static void fail(png_structp png, png_const_charp text) {
     context *c = png_get_error_ptr(png);
-    strncpy(c->message, text ? text : "unknown libpng error", 63);
-    c->message[63] = 0;
+    const char *error = text ? text : "unknown libpng error";
+    if (c->warning[0])
+        snprintf(c->message, 64, "%.31s (%.29s)", error, c->warning);  // 63 characters at most
+    else
+        snprintf(c->message, 64, "%s", error);
     png_longjmp(png, 1);
 }
 
 static void warn(png_structp png, png_const_charp text) {
-    (void)png;
-    (void)text;
+    context *c = png_get_error_ptr(png);
+    if (!c->warning[0] && text) snprintf(c->warning, sizeof c->warning, "%s", text);
 }
 
 static void append(png_structp png, png_bytep data, size_t count) {
@@ -43,8 +50,9 @@ static void flush(png_structp png) { (void)png; }
 
 int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 width, png_uint_32 height,
                      hipkit_png_output *output, char message[64]) {
-    context c = {output, message};
+    context c = {output, message, {0}};
     message[0] = 0;
+    output->count = 0;
     if (channels != 3 && channels != 4) {
         strcpy(message, "only RGB and RGBA samples can be written");
         return 0;
@@ -59,9 +67,15 @@ int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 wid
         return 0;
     }
     png_infop info = png_create_info_struct(png);
-    if (!info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, info ? &info : NULL);
-        if (!message[0]) strcpy(message, "cannot start libpng's writer");
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        strcpy(message, "cannot start libpng's writer");
+        return 0;
+    }
+    // libpng's errors come back here. Nothing this function reads afterwards is changed after
+    // the setjmp, so nothing needs to be volatile.
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
         return 0;
     }
     png_set_write_fn(png, &c, append, flush);

@@ -14,10 +14,11 @@ typedef struct {
 
 /// Writes `height` rows of `width` 8-bit RGB (`channels` 3) or RGBA (`channels` 4) samples, no
 /// padding, as a PNG tagged sRGB, every row filtered with Paeth and deflated at zlib's default
-/// level. `output` starts empty, with `capacity` as a hint (0 for none).
+/// level. `output` holds no bytes yet: `bytes` is NULL or a malloc'd block of `capacity` bytes,
+/// and `capacity` (0 for none) is where the output starts.
 ///
-/// Returns 1, or 0 with libpng's message in `message` (64 bytes, NUL-terminated). The same samples
-/// always give the same bytes: no time or text chunk is written.
+/// Returns 1, or 0 with what went wrong in `message` (64 bytes, NUL-terminated). The same samples
+/// always give the same bytes for a given libpng and zlib: no time or text chunk is written.
 ///
 /// This is libpng's full writing API, which reports errors by longjmp and so cannot be called
 /// from Swift. It exists for the filter: libpng's simplified writer tries all five filters on

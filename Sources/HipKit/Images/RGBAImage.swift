@@ -203,7 +203,7 @@ struct RGBAImage: Sendable, Hashable {
     /// their 234 M instructions of encoding, for files 0–2% smaller.
     static func pngData(samples: [UInt8], channels: Int, width: Int, height: Int) throws -> Data {
         precondition(
-            (channels == 3 || channels == 4) && samples.count == width * height * channels,
+            (channels == 3 || channels == 4) && width > 0 && height > 0 && samples.count == width * height * channels,
             "RGBAImage: sample count does not match \(width)×\(height)×\(channels)")
         // Room for a third of the raw rows to start with: a photograph deflates to about that.
         var output = hipkit_png_output(bytes: nil, count: 0, capacity: samples.count / 3 + 1024)
