@@ -434,27 +434,12 @@ public final class PostgresStore: InstallationStore {
         let text = data.jsonString
         return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
-            try await connection.query(
-                """
-                INSERT INTO hipkit_glance_data (key, room_id, data, updated_at) VALUES (\(key), \(room), \(text), \(now))
-                ON CONFLICT (key, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
-                """, logger: self.logger)
-            var installations: [Installation] = []
-            for try await row in try await connection.query(
-                "SELECT \(unescaped: Self.columns) FROM hipkit_installation", logger: self.logger
-            ).decode(StoredRow.self) {
-                installations.append(Self.installation(row))
-            }
+            try await connection.execute(
+                GlanceDataUpsert(key: key, room: room, data: text, now: now), logger: self.logger)
+            let installations = try await self.allInstallations(on: connection)
             let (pushes, update) = QueuedPushes.of(key: key, room: room, data: data, installations: installations)
             for push in pushes {
-                try await connection.query(
-                    """
-                    INSERT INTO hipkit_push_outbox (oauth_id, target, kind, item_key, data, due_at, created_at)
-                    VALUES (\(push.oauthId), \(push.target.stored), \(push.kind.rawValue), \(push.key), \(text), \(now), \(now))
-                    ON CONFLICT (oauth_id, kind, target, item_key) DO UPDATE SET
-                        data = excluded.data, generation = hipkit_push_outbox.generation + 1, attempts = 0,
-                        due_at = excluded.due_at
-                    """, logger: self.logger)
+                try await connection.execute(OutboxUpsert(push: push, data: text, now: now), logger: self.logger)
             }
             return update
         }
@@ -464,12 +449,7 @@ public final class PostgresStore: InstallationStore {
         let text = body.jsonString
         return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
-            var installations: [Installation] = []
-            for try await row in try await connection.query(
-                "SELECT \(unescaped: Self.columns) FROM hipkit_installation", logger: self.logger
-            ).decode(StoredRow.self) {
-                installations.append(Self.installation(row))
-            }
+            let installations = try await self.allInstallations(on: connection)
             let (pushes, update) = OutboxItem.notifications(
                 body: body, room: room, installations: installations.filter { oauthId == nil || $0.oauthId == oauthId })
             for push in pushes {
@@ -481,6 +461,16 @@ public final class PostgresStore: InstallationStore {
             }
             return update
         }
+    }
+
+    /// Every installation, its secret still sealed (a push needs only where it goes), read in the
+    /// transaction of an update.
+    private func allInstallations(on connection: PostgresConnection) async throws -> [Installation] {
+        var installations: [Installation] = []
+        for try await row in try await connection.execute(AllInstallationsQuery(), logger: logger) {
+            installations.append(Self.installation(row))
+        }
+        return installations
     }
 
     public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
@@ -506,6 +496,73 @@ public final class PostgresStore: InstallationStore {
         }
 
         func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
+    }
+
+    // An update of glance data (`putGlanceData`) is a transaction of three kinds of statement,
+    // prepared once on each connection like the query above: sent as text, PostgreSQL parsed and
+    // planned each of them again for every update.
+
+    /// Writes a glance's data for a room (or every room), replacing what was there.
+    struct GlanceDataUpsert: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO hipkit_glance_data (key, room_id, data, updated_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (key, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+            """
+        typealias Row = ()
+        var key: String
+        var room: Int?
+        var data: String
+        var now: Double
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(key)
+            bindings.append(room)
+            bindings.append(data)
+            bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
+    }
+
+    /// Every installation, as stored.
+    struct AllInstallationsQuery: PostgresPreparedStatement {
+        static let sql = "SELECT \(PostgresStore.columns) FROM hipkit_installation"
+        typealias Row = StoredRow
+
+        func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+
+        func decodeRow(_ row: PostgresRow) throws -> StoredRow { try row.decode(StoredRow.self) }
+    }
+
+    /// Queues a push of new data to one installation's target, or replaces the data of the one
+    /// already queued there (a new generation, tried again from the start).
+    struct OutboxUpsert: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO hipkit_push_outbox (oauth_id, target, kind, item_key, data, due_at, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $6)
+            ON CONFLICT (oauth_id, kind, target, item_key) DO UPDATE SET
+                data = excluded.data, generation = hipkit_push_outbox.generation + 1, attempts = 0,
+                due_at = excluded.due_at
+            """
+        typealias Row = ()
+        var push: OutboxItem
+        var data: String
+        var now: Double
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(push.oauthId)
+            bindings.append(push.target.stored)
+            bindings.append(push.kind.rawValue)
+            bindings.append(push.key)
+            bindings.append(data)
+            bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
@@ -734,9 +791,9 @@ public final class PostgresStore: InstallationStore {
         try await connection.query("SELECT pg_notify(\(Self.channel), \(oauthId))", logger: logger)
     }
 
-    private static let columns =
+    static let columns =
         "oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at"
-    private typealias StoredRow = (String, String, String, Int, Int?, String?, String?, Double, Double)
+    typealias StoredRow = (String, String, String, Int, Int?, String?, String?, Double, Double)
 
     /// The installation in `row` as stored: `oauthSecret` still sealed.
     private static func installation(_ row: StoredRow) -> Installation {
