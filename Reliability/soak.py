@@ -14,7 +14,7 @@ them. Passes when
     acknowledged for it,
   - each server's resident memory at the end is within 10% of what it was after the warm-up
     (the first tenth of the run, and at least 30 seconds or half of a shorter run: the heap
-    of a SQLite server grows for about the first half-minute under this load, 34.7 MB at 6 s
+    of a SQLite server grows fastest in the first half-minute under this load, 34.7 MB at 6 s
     and 38.7 MB at 60 s in one run, 37.1 MB at 30 s and 39.2 MB at 300 s in another).
 Prints the figures and exits 1 on any failure. Needs wrk (Debian's `wrk`). On PostgreSQL a
 failure also lists the statements the database itself took over a second for (its

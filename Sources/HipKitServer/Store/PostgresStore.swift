@@ -434,12 +434,11 @@ public final class PostgresStore: InstallationStore {
         let text = data.jsonString
         return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
-            try await connection.execute(
-                GlanceDataUpsert(key: key, room: room, data: text, now: now), logger: self.logger)
+            try await self.run(GlanceDataUpsert(key: key, room: room, data: text, now: now), on: connection)
             let installations = try await self.allInstallations(on: connection)
             let (pushes, update) = QueuedPushes.of(key: key, room: room, data: data, installations: installations)
             for push in pushes {
-                try await connection.execute(OutboxUpsert(push: push, data: text, now: now), logger: self.logger)
+                try await self.run(OutboxUpsert(push: push, data: text, now: now), on: connection)
             }
             return update
         }
@@ -461,6 +460,16 @@ public final class PostgresStore: InstallationStore {
             }
             return update
         }
+    }
+
+    /// Runs a prepared statement that answers no rows, and waits for its end, so that its error
+    /// is thrown here. (postgres-nio 1.33's overload of `execute` for such statements, which
+    /// answers the command tag, traps when the answer comes before the end of the rows: "commandTag
+    /// may only be called if all rows have been consumed".)
+    private func run<Statement: PostgresPreparedStatement>(_ statement: Statement, on connection: PostgresConnection)
+        async throws where Statement.Row == ()
+    {
+        for try await _ in try await connection.execute(statement, logger: logger) {}
     }
 
     /// Every installation, its secret still sealed (a push needs only where it goes), read in the
@@ -791,7 +800,7 @@ public final class PostgresStore: InstallationStore {
         try await connection.query("SELECT pg_notify(\(Self.channel), \(oauthId))", logger: logger)
     }
 
-    static let columns =
+    private static let columns =
         "oauth_id, oauth_secret, capabilities_url, group_id, room_id, api_url, token_url, installed_at, updated_at"
     typealias StoredRow = (String, String, String, Int, Int?, String?, String?, Double, Double)
 
