@@ -72,7 +72,7 @@ actor PostgresServer {
 
     /// Runs `sql` in the database at `url` (one of this server's), around the store under test.
     nonisolated func execute(_ sql: String, in url: String) async throws {
-        try await connected(to: url) { connection in
+        _ = try await connected(to: url) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
         }
     }
