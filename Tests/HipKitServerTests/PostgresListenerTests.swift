@@ -24,9 +24,6 @@ struct PostgresListenerTests {
         try await store.installation(oauthId: Fixture.oauthId)?.roomId
     }
 
-    static let listeners =
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.listenerName)'"
-
     @Test("lost, what was kept is forgotten: a change made without a notification meanwhile is read")
     func listenerLost() async throws {
         let location = try await StoreLocation.make(.postgres)
@@ -39,13 +36,13 @@ struct PostgresListenerTests {
             try await sql("UPDATE hipkit_installation SET room_id = 7")
             #expect(try await Self.room(store) == 42)
 
-            let before = try await server.integers(Self.listeners, in: location.databaseText)
+            let before = try await server.integers(PostgresServer.listeners, in: location.databaseText)
             try #require(before.count == 1)
-            try await sql("SELECT pg_terminate_backend(pid) FROM (\(Self.listeners)) AS listener")
+            try await sql("SELECT pg_terminate_backend(pid) FROM (\(PostgresServer.listeners)) AS listener")
             // A new connection listens (a retry every half second)...
             #expect(
                 try await Self.soon {
-                    let now = try await server.integers(Self.listeners, in: location.databaseText)
+                    let now = try await server.integers(PostgresServer.listeners, in: location.databaseText)
                     return now.count == 1 && now != before
                 })
             // ...and what was kept went with the old one.

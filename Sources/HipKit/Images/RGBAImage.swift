@@ -125,7 +125,11 @@ struct RGBAImage: Sendable, Hashable {
 
     /// libpng's error text, kept in a fixed 64-byte field of the png_image.
     private static func message(of image: png_image) -> String {
-        let bytes = withUnsafeBytes(of: image.message) { Array($0) }
+        withUnsafeBytes(of: image.message) { message(in: $0) }
+    }
+
+    /// The NUL-terminated text in `bytes` (libpng's or ``hipkit_png_write``'s message).
+    private static func message(in bytes: UnsafeRawBufferPointer) -> String {
         let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         return text.isEmpty ? "unknown libpng error" : text
     }
@@ -214,8 +218,7 @@ struct RGBAImage: Sendable, Hashable {
                 samples.baseAddress, Int32(channels), png_uint_32(width), png_uint_32(height), &output, &message)
         }
         guard ok != 0, let bytes = output.bytes else {
-            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw ImageError(.corrupt, "cannot encode PNG: \(text.isEmpty ? "unknown libpng error" : text)")
+            throw ImageError(.corrupt, "cannot encode PNG: \(message.withUnsafeBytes { Self.message(in: $0) })")
         }
         return Data(bytes: bytes, count: output.count)
     }

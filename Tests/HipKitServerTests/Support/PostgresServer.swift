@@ -88,13 +88,16 @@ actor PostgresServer {
         }
     }
 
+    /// The process ids of the server processes that serve a store's listening connection in the
+    /// database a query runs in (``PostgresStore/listenerName``).
+    static let listeners =
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.listenerName)'"
+
     /// Runs `body` with the server processes that listen for notifications in the database at
     /// `url` stopped (`SIGSTOP`): what is notified meanwhile reaches the listeners once they go
     /// on, and a query on their connections waits, as on a connection a network dropped.
     nonisolated func withListenersHeld<T>(in url: String, _ body: () async throws -> T) async throws -> T {
-        let pids = try await integers(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.listenerName)'",
-            in: url)
+        let pids = try await integers(Self.listeners, in: url)
         guard !pids.isEmpty else { throw StartError(description: "nothing listens in \(url)") }
         for pid in pids { kill(pid_t(pid), SIGSTOP) }
         defer { for pid in pids { kill(pid_t(pid), SIGCONT) } }
