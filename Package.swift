@@ -104,10 +104,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Children of the test processes (servers, browsers, builds) and blocking work in async
+        // tests, shared by both test targets.
+        .target(name: "TestProcesses", path: "Tests/TestProcesses"),
         .testTarget(
             name: "HipKitServerTests",
             dependencies: [
                 "HipChatConnect",
+                "TestProcesses",
                 "HipKitServer",
                 "HipKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -122,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "HipKitTests",
             dependencies: [
-                "HipChatConnect", "HipKit", .product(name: "Crypto", package: "swift-crypto"),
+                "HipChatConnect", "HipKit", "TestProcesses", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [.copy("Fixtures")]

@@ -5,6 +5,7 @@ import HipChatConnect
 import HipKit
 import Hummingbird
 import HummingbirdTesting
+import TestProcesses
 import Testing
 
 @testable import HipKitServer

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Synchronization
+import TestProcesses
 
 @testable import HipKitServer
 

@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 
 #if canImport(Glibc)
     import Glibc

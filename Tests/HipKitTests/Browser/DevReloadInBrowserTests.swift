@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 import Testing
 
 /// `hipkit dev` seen from a browser: a real headless Chromium page on a real `hipkit dev`

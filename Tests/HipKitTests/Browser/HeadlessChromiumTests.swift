@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 import Testing
 
 /// The browser harness itself: that it sees errors when there are some, none when there are none,

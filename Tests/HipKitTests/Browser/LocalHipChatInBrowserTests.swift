@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 import Testing
 
 /// The local HipChat seen in a real headless Chromium, on a real `hipkit dev` process with

@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 import Testing
 
 /// The local HipChat of a real `hipkit dev` process, driven over HTTP as the room page drives

@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 import Testing
 
 /// The local HipChat's group, over HTTP as the page drives it, against a real `hipkit dev` with

@@ -1,6 +1,7 @@
 import Foundation
 import HipChatConnect
 import Synchronization
+import TestProcesses
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -16,9 +16,9 @@ import Foundation
 /// with both of the pool's threads waiting so, the tests that would end those long-lived
 /// children never run again. Here the child closes everything from descriptor 3 up as it
 /// starts (`posix_spawn_file_actions_addclosefrom_np`), and its end is asked of the kernel.
-final class ChildProcess: @unchecked Sendable {  // `state` is guarded by `lock`
+public final class ChildProcess: @unchecked Sendable {  // `state` is guarded by `lock`
     /// Where a standard stream of the child goes.
-    enum Output {
+    public enum Output {
         case null
         /// The file at this path, created or emptied.
         case file(URL)
@@ -26,27 +26,27 @@ final class ChildProcess: @unchecked Sendable {  // `state` is guarded by `lock`
         case standardOutput
     }
 
-    enum Input {
+    public enum Input {
         case null
         /// A pipe whose writing end is ``standardInputWriter``; closing it is end of input.
         case pipe
     }
 
-    enum TerminationReason: Equatable {
+    public enum TerminationReason: Equatable {
         case exit
         case uncaughtSignal
     }
 
-    let processIdentifier: pid_t
+    public let processIdentifier: pid_t
     /// The writing end of the child's standard input, with ``Input/pipe``.
-    let standardInputWriter: FileHandle?
+    public let standardInputWriter: FileHandle?
 
     private let lock = NSLock()
     /// The status `waitpid` gave, once the child has ended and been reaped.
     private var status: Int32?
 
     /// Starts `executable` with `arguments`; `environment` nil is the test process's own.
-    init(
+    public init(
         _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
         standardInput: Input = .null, standardOutput: Output = .null, standardError: Output = .null
     ) throws {
@@ -125,15 +125,15 @@ final class ChildProcess: @unchecked Sendable {  // `state` is guarded by `lock`
         }
     }
 
-    var isRunning: Bool { reap(blocking: false) == nil }
+    public var isRunning: Bool { reap(blocking: false) == nil }
 
     /// Blocks until the child has ended. Not for the concurrency pool: see ``Blocking``.
-    func waitUntilExit() {
+    public func waitUntilExit() {
         _ = reap(blocking: true)
     }
 
     /// Waits up to `timeout` seconds; whether the child ended.
-    func wait(timeout: Double) -> Bool {
+    public func wait(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while isRunning {
             if Date() >= deadline { return false }
@@ -143,21 +143,21 @@ final class ChildProcess: @unchecked Sendable {  // `state` is guarded by `lock`
     }
 
     /// The exit status, or the number of the signal that ended it (as Foundation's `Process`).
-    var terminationStatus: Int32 {
+    public var terminationStatus: Int32 {
         guard let status = lock.withLock({ status }) else { preconditionFailure("the child is still running") }
         return Self.signalled(status) ? status & 0x7f : (status >> 8) & 0xff
     }
 
-    var terminationReason: TerminationReason {
+    public var terminationReason: TerminationReason {
         guard let status = lock.withLock({ status }) else { preconditionFailure("the child is still running") }
         return Self.signalled(status) ? .uncaughtSignal : .exit
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if isRunning { kill(processIdentifier, number) }
     }
 
-    func terminate() { signal(SIGTERM) }
+    public func terminate() { signal(SIGTERM) }
 
     /// The status once reaped; with `blocking`, waits for it. Polls rather than blocking in
     /// `waitpid`, so that a waiting thread and one asking ``isRunning`` never race to reap.

@@ -1,1 +1,0 @@
-../../HipKitTests/Support/ChildProcess.swift
