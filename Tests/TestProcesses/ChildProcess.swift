@@ -16,6 +16,9 @@ import Foundation
 /// with both of the pool's threads waiting so, the tests that would end those long-lived
 /// children never run again. Here the child closes everything from descriptor 3 up as it
 /// starts (`posix_spawn_file_actions_addclosefrom_np`), and its end is asked of the kernel.
+///
+/// Every child is a member of ``ChildGroup/ofThisProcess``: when the test process crashes, its
+/// children end too.
 public final class ChildProcess: @unchecked Sendable {  // `state` is guarded by `lock`
     /// Where a standard stream of the child goes.
     public enum Output {
@@ -45,10 +48,12 @@ public final class ChildProcess: @unchecked Sendable {  // `state` is guarded by
     /// The status `waitpid` gave, once the child has ended and been reaped.
     private var status: Int32?
 
-    /// Starts `executable` with `arguments`; `environment` nil is the test process's own.
+    /// Starts `executable` with `arguments`; `environment` nil is the test process's own. The
+    /// child is a member of `group`, and so ends when the test process does.
     public init(
         _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
-        standardInput: Input = .null, standardOutput: Output = .null, standardError: Output = .null
+        standardInput: Input = .null, standardOutput: Output = .null, standardError: Output = .null,
+        group: ChildGroup? = .ofThisProcess
     ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -82,15 +87,12 @@ public final class ChildProcess: @unchecked Sendable {  // `state` is guarded by
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // Signals the test process ignores or blocks are not the child's business.
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        if let group {
+            posix_spawnattr_setpgroup(&attributes, group.leader)
+            Self.resetSignals(&attributes, flags: POSIX_SPAWN_SETPGROUP)
+        } else {
+            Self.resetSignals(&attributes, flags: 0)
+        }
 
         let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -183,7 +185,20 @@ public final class ChildProcess: @unchecked Sendable {  // `state` is guarded by
         return low != 0 && low != 0x7f
     }
 
-    private static func failure(_ what: String, _ code: Int32) -> any Error {
+    /// Sets `attributes` so that signals the test process ignores or blocks are not the child's
+    /// business, with `flags` besides.
+    static func resetSignals(_ attributes: inout posix_spawnattr_t, flags: Int32) {
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | flags))
+    }
+
+    static func failure(_ what: String, _ code: Int32) -> any Error {
         NSError(
             domain: NSPOSIXErrorDomain, code: Int(code),
             userInfo: [NSLocalizedDescriptionKey: "\(what): \(String(cString: strerror(code)))"])
@@ -194,7 +209,7 @@ public final class ChildProcess: @unchecked Sendable {  // `state` is guarded by
 /// does not show.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
 @discardableResult
-private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+public func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
 
 /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29 and later), likewise.
 @_silgen_name("posix_spawn_file_actions_addchdir_np")

@@ -277,8 +277,3 @@ actor PostgresServer {
     }
 
 }
-
-/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which its Swift module
-/// does not show.
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

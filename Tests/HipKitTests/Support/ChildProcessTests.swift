@@ -58,4 +58,60 @@ struct ChildProcessTests {
         #expect(try await Blocking.run { cat.wait(timeout: 10) })
         #expect(try String(contentsOf: output, encoding: .utf8) == "piped\n")
     }
+
+    @Test func aChildIsInTheTestProcesssGroup() async throws {
+        let group = try #require(ChildGroup.ofThisProcess)
+        let child = try ChildProcess(URL(fileURLWithPath: "/bin/sleep"), ["60"])
+        defer {
+            child.signal(SIGKILL)
+            child.waitUntilExit()
+        }
+        #expect(getpgid(child.processIdentifier) == group.leader)
+        #expect(getpgid(group.leader) == group.leader)
+        #expect(getpgid(group.leader) != getpgid(0))
+    }
+
+    /// What a crash of the test process does to its group, shown with a group of its own: the
+    /// owner's end of the leader's pipe closes, as the kernel closes it when a process ends.
+    @Test func theGroupsMembersAndTheirChildrenEndWithTheOwnersEnd() async throws {
+        let directory = try TestSupport.temporaryDirectory("group")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let grandchildFile = directory.appendingPathComponent("grandchild")
+        let group = try ChildGroup()
+        let child = try ChildProcess(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", "sleep 60 & echo $! > \(grandchildFile.path); wait"],
+            group: group)
+        let grandchild: pid_t = try await Blocking.run {
+            for _ in 0..<1000 {
+                if let text = try? String(contentsOf: grandchildFile, encoding: .utf8), text.hasSuffix("\n"),
+                    let pid = pid_t(text.dropLast())
+                {
+                    return pid
+                }
+                usleep(10_000)
+            }
+            return 0
+        }
+        try #require(grandchild > 0)
+        #expect(Self.isAlive(grandchild))
+        #expect(child.isRunning)
+
+        group.end()
+        #expect(try await Blocking.run { child.wait(timeout: 10) })
+        #expect(child.terminationReason == .uncaughtSignal)
+        #expect(child.terminationStatus == SIGKILL)
+        let grandchildEnded = try await Blocking.run {
+            for _ in 0..<1000 where Self.isAlive(grandchild) { usleep(10_000) }
+            return !Self.isAlive(grandchild)
+        }
+        #expect(grandchildEnded)
+    }
+
+    /// Whether `pid` is a process that has not ended: gone, or a zombie nobody reaped yet, is not.
+    private static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return false }
+        return !stat[stat.index(after: end)...].hasPrefix(" Z")
+    }
 }
