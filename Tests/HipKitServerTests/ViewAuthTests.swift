@@ -99,6 +99,38 @@ struct ViewAuthTests {
         }
     }
 
+    @Test("a view's file needs its token at every path that names it")
+    func everyPathOfAViewsFile() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        // The changelog page becomes a folder's index: `/help/` and `/help/index.html` are one file.
+        let descriptor = site.dist.appendingPathComponent("atlassian-connect.json")
+        let text = try String(contentsOf: descriptor, encoding: .utf8)
+        try #require(text.contains("https://incidents.example.com/changelog.html"))
+        try text.replacingOccurrences(
+            of: "https://incidents.example.com/changelog.html", with: "https://incidents.example.com/help/"
+        ).write(to: descriptor, atomically: true, encoding: .utf8)
+        try await withServer(site, setup: { store in try await store.upsert(Fixture.installation()) }) { client, _ in
+            // The descriptor names `/incidents.html`, `/configure` and `/help/`.
+            for path in ["/incidents", "/configure.html", "/help/index.html", "/help/"] {
+                let response = try await client.execute(uri: path, method: .get)
+                #expect(response.status == .unauthorized, "\(path)")
+                #expect(!response.text.contains("Open incidents"), "\(path)")
+                let token = try await Tokens.mint()
+                let opened = try await client.execute(uri: "\(path)?signed_request=\(token)", method: .get)
+                #expect(opened.status == .ok, "\(path)")
+                #expect(opened.headers[.cacheControl] == "private, max-age=60", "\(path)")
+            }
+            // A public view is a view at its other path too (its headers), and still public.
+            let dialog = try await client.execute(uri: "/raise", method: .get)
+            #expect(dialog.status == .ok)
+            #expect(dialog.headers[.contentSecurityPolicy] != nil)
+            // Other files of the folder are no view.
+            #expect(try await client.execute(uri: "/help/faq.html", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/changelog.html", method: .get).status == .ok)
+        }
+    }
+
     @Test("frame-ancestors can be configured")
     func frameAncestors() async throws {
         let site = try TestSite()

@@ -153,15 +153,17 @@ final class ServerResponder: HTTPResponder, Sendable {
                 FileRoute(
                     file: snapshot.descriptor, root: snapshot.root, extraHeaders: [.accessControlAllowOrigin: "*"]))
         }
-        if let access = routes.views[path] {
+        let file = snapshot.file(forPath: path)
+        // A view's file is a view at any path that names it (`/sidebar` and `/sidebar.html`).
+        if let access = routes.views[path] ?? file.flatMap({ snapshot.viewAccessByFile[$0.relativePath] }) {
             let tokenRequired = access == .jwt && configuration.viewsRequireToken
-            guard let file = snapshot.file(forPath: path) else { return .missingView(tokenRequired: tokenRequired) }
+            guard let file else { return .missingView(tokenRequired: tokenRequired) }
             return .file(
                 FileRoute(
                     file: file, root: snapshot.root, cacheControl: access == .jwt ? CachePolicy.privateShort : nil,
                     extraHeaders: viewHeaders, tokenRequired: tokenRequired))
         }
-        guard let file = snapshot.file(forPath: path) else { return .notFound }
+        guard let file else { return .notFound }
         return .file(FileRoute(file: file, root: snapshot.root))
     }
 

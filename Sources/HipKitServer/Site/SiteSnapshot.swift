@@ -62,6 +62,10 @@ final class SiteSnapshot: Sendable {
     let glancesByKey: [String: Glance]
     let webhooksByPath: [String: Webhook]
     let settings: Settings?
+    /// The access of each view's file, by its path in `dist/`. A view's file is protected
+    /// however it is asked for — `/sidebar` and `/sidebar.html` are one file, as are `/panel/`
+    /// and `/panel/index.html` — not only at the path the descriptor names.
+    let viewAccessByFile: [String: Authentication]
     /// Where views post notifications (``RuntimeManifest/notificationsPath`` under the base).
     let notificationsPath: String
     /// Problems worth a log line that did not stop the build from being served.
@@ -89,6 +93,13 @@ final class SiteSnapshot: Sendable {
         webhooksByPath = Dictionary(webhooks.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.settings = settings
         self.warnings = warnings
+        var access: [String: Authentication] = [:]
+        for (path, authentication) in routes.views {
+            guard let file = Self.file(forPath: path, basePath: routes.basePath, in: files) else { continue }
+            // Two views on one file: it needs a JWT if either asks for one.
+            if access[file.relativePath] != .jwt { access[file.relativePath] = authentication }
+        }
+        viewAccessByFile = access
         let notifications = RuntimeManifest.notificationsPath
         notificationsPath = routes.basePath + (notifications.hasPrefix("/") ? notifications : "/" + notifications)
     }
@@ -96,8 +107,12 @@ final class SiteSnapshot: Sendable {
     /// The file a request path names: under the base, `dir/` gives `dir/index.html`, and a
     /// name without extension falls back to `name.html` (descriptors often name `/configure`).
     func file(forPath path: String) -> StaticFile? {
+        Self.file(forPath: path, basePath: routes.basePath, in: files)
+    }
+
+    private static func file(forPath path: String, basePath: String, in files: [String: StaticFile]) -> StaticFile? {
         // By UTF-8 offsets, without a string made for the prefix: this is on every file's answer.
-        let base = routes.basePath.utf8
+        let base = basePath.utf8
         let bytes = path.utf8
         guard bytes.count > base.count, bytes.starts(with: base),
             bytes[bytes.index(bytes.startIndex, offsetBy: base.count)] == UInt8(ascii: "/")
