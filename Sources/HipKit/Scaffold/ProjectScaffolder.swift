@@ -78,6 +78,13 @@ public struct ProjectScaffolder: Sendable {
             throw HipKitError("--key '\(values.key)' may hold only letters, digits, '_', '-' and '.'")
         }
         try ProjectLoader.checkBaseUrl(values.baseUrl)
+        guard !values.name.trimmingCharacters(in: .whitespaces).isEmpty,
+            !values.name.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) })
+        else {
+            throw HipKitError(
+                "--name '\(values.name)' must be one line of text",
+                hint: "pass the add-on's name as HipChat shows it, e.g. --name \"Incident Tracker\"")
+        }
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw HipKitError("\(directory.path) is a file") }
@@ -98,7 +105,7 @@ public struct ProjectScaffolder: Sendable {
                     throw HipKitError("the scaffold file \(template)/\(file) is missing from this hipkit")
                 }
                 if Self.isText(file), let text = String(data: data, encoding: .utf8) {
-                    var filled = fill(text, values)
+                    var filled = fill(text, values, yaml: Self.isYAML(file))
                     if file == "addon.yaml" {
                         filled = "# yaml-language-server: $schema=./\(SpecJSONSchema.fileName)\n" + filled
                     }
@@ -125,10 +132,29 @@ public struct ProjectScaffolder: Sendable {
         return files + [SpecJSONSchema.fileName]
     }
 
-    private func fill(_ text: String, _ values: Values) -> String {
-        text.replacingOccurrences(of: "__KEY__", with: values.key)
+    private func fill(_ text: String, _ values: Values, yaml: Bool) -> String {
+        var text = text
+        if yaml {
+            // Where the name is a whole value (`name: __NAME__`), it is written as YAML that reads
+            // back as itself: `Team #1` or `Ops: Alerts` written plain would be cut at the `#`, or
+            // not read at all. (In a comment, the rest of the line is the comment's.)
+            text = text.replacingOccurrences(of: ": __NAME__\n", with: ": \(Self.yamlScalar(values.name))\n")
+        }
+        return text.replacingOccurrences(of: "__KEY__", with: values.key)
             .replacingOccurrences(of: "__NAME__", with: values.name)
             .replacingOccurrences(of: "__BASE_URL__", with: values.baseUrl)
+    }
+
+    /// `text` as a one-line YAML scalar: plain when it reads back as itself, quoted otherwise.
+    static func yamlScalar(_ text: String) -> String {
+        var emitter = YAMLEmitter()
+        emitter.flowWidth = 0  // `v: …`, not `{v: …}`
+        let document = emitter.emit(.object([JSONMember("v", .string(text))]))
+        return String(document.dropFirst("v: ".count)).trimmingCharacters(in: .newlines)
+    }
+
+    static func isYAML(_ file: String) -> Bool {
+        ["yaml", "yml"].contains((file as NSString).pathExtension.lowercased())
     }
 
     static func isText(_ file: String) -> Bool {

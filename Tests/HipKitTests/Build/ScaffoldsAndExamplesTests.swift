@@ -37,6 +37,35 @@ import Testing
         try check(project, name: template)
     }
 
+    /// Names that YAML would read as something else, or not at all, if written plain.
+    @Test(arguments: [
+        "Team #1", "Ops: Alerts", "Yes", "100", "'Quoted' \"name\"", "[Build] bot", "- dash", "Ünïcödé ✓",
+    ])
+    func anyOneLineNameReadsBackAsItself(_ name: String) throws {
+        let project = try TestSupport.temporaryDirectory("named")
+        defer { try? FileManager.default.removeItem(at: project) }
+        for template in ProjectScaffolder.templates {
+            let folder = project.appendingPathComponent(template)
+            _ = try ProjectScaffolder().create(
+                template: template, in: folder,
+                values: .init(key: "com.example.named", name: name, baseUrl: "https://named.example.com"))
+            let build = try ProjectBuild.prepare(folder.path, checkOnly: true)
+            #expect(!build.hasErrors, "\(template): \(build.diagnostics.map(\.message))")
+            #expect(build.project?.descriptor.name == name, "\(template)")
+        }
+    }
+
+    @Test func aNameOfMoreThanOneLineIsRefused() throws {
+        let project = try TestSupport.temporaryDirectory("named")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(throws: HipKitError.self) {
+            try ProjectScaffolder().create(
+                template: "full", in: project.appendingPathComponent("x"),
+                values: .init(key: "com.example.named", name: "Two\nlines", baseUrl: "https://named.example.com"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("x").path))
+    }
+
     @Test(arguments: examples)
     func exampleBuildsCleanly(_ example: String) throws {
         try check(Self.root.appendingPathComponent("examples/\(example)"), name: example)
