@@ -48,17 +48,20 @@ struct LinkResolver: Sendable {
         if let page = pageOutputs[target] {
             return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
-        // A link written to the page's .html (or its output path) rather than its Markdown source.
+        var isDirectory: ObjCBool = false
+        let absolute = projectDirectory.appendingPathComponent(target).path
+        let isFile =
+            !target.isEmpty && FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory)
+            && !isDirectory.boolValue
+        // A link written to the page's .html (or its output path) rather than its Markdown
+        // source — unless a file of that name is there: then it is that file, and the build's
+        // collision check names both it and the page.
         let asOutput = SitePath.output(forProjectFile: target)
-        if let page = pagesByOutput[asOutput] ?? pagesByOutput[target] {
+        if !isFile, let page = pagesByOutput[asOutput] ?? pagesByOutput[target] {
             return .rewritten(
                 Self.encoded(SitePath.relative(from: output, to: pageOutputs[page]!)) + suffix, asset: nil)
         }
-        var isDirectory: ObjCBool = false
-        let absolute = projectDirectory.appendingPathComponent(target).path
-        if !target.isEmpty, FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory),
-            !isDirectory.boolValue
-        {
+        if isFile {
             if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages
             return .rewritten(
                 Self.encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,

@@ -62,6 +62,30 @@ import Testing
             "\(build.diagnostics)")
     }
 
+    /// A page's Markdown and a file of its output's name (`pages/reviews.md` and
+    /// `pages/reviews.html`): a link to `reviews.html` names that file, which would land on the
+    /// page — an error naming both; the file was dropped without a word. Without the file, the
+    /// same link is the page's.
+    @Test func aLinkedFileAtAPagesOutputIsAnErrorNamingBoth() throws {
+        let files = [
+            "pages/reviews.md": "# Reviews\n", "pages/home.md": "[raw](reviews.html) and [page](reviews.md)\n",
+        ]
+        let (build, dir) = try build(files.merging(["pages/reviews.html": "<p>raw</p>"]) { $1 })
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let collision = build.diagnostics.first { $0.code == .outputCollision }
+        #expect(
+            collision?.message == "pages/reviews.html and pages/reviews.md would both be written to reviews.html"
+                || collision?.message
+                    == "pages/reviews.md and pages/reviews.html would both be written to reviews.html",
+            "\(build.diagnostics)")
+        #expect(build.hasErrors)
+
+        let (plain, plainDir) = try self.build(files)
+        defer { try? FileManager.default.removeItem(at: plainDir) }
+        #expect(!plain.hasErrors, "\(plain.diagnostics)")
+        #expect(page(plain, "home.html")?.contains("<a href=\"reviews.html\">raw</a>") == true)
+    }
+
     /// `pages/index.md` is the site's root, as in any static site generator; the preview is then
     /// only at its own path, linking up to the pages. Without a root page the root is the preview.
     @Test func aRootPageIsTheSitesIndexAndThePreviewKeepsItsOwnPath() throws {
