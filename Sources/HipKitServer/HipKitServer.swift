@@ -39,16 +39,23 @@ public struct HipKitServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests
-    /// in flight and closes the store.
-    public func run() async throws {
+    /// in flight and closes the store. `starting` is called once the build is read and the
+    /// store open, before the server listens.
+    ///
+    /// The build is read first: a folder that is no build (or not there) stops the server
+    /// before it creates a database or a secret key beside it.
+    public func run(starting: (() -> Void)? = nil) async throws {
+        let site = try makeSiteWatcher()
         let store = try await openStore()
         let application: any ApplicationProtocol
         do {
-            application = try makeApplication(store: store)
+            let (responder, pusher) = try makeResponder(store: store, site: site)
+            application = makeApplication(responder: responder, pusher: pusher, store: store)
         } catch {
             if storeOverride == nil { try? await store.close() }
             throw error
         }
+        starting?()
         do {
             try await application.runService()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
@@ -187,12 +194,19 @@ public struct HipKitServer: Sendable {
             logger: logger)
     }
 
-    /// The responder for every request, and the push outbox it hands notifications to (a
-    /// service the application runs).
-    func makeResponder(store: any InstallationStore) throws -> (ServerResponder, PushOutboxService) {
-        let site = try SiteWatcher(
+    /// The build in ``ServerConfiguration/distDirectory``, read, and looked at again for new ones.
+    func makeSiteWatcher() throws -> SiteWatcher {
+        try SiteWatcher(
             loader: SiteLoader(dist: configuration.distDirectory), interval: configuration.siteCheckInterval,
             logger: logger)
+    }
+
+    /// The responder for every request, and the push outbox it hands notifications to (a
+    /// service the application runs); `site` is read here when not given.
+    func makeResponder(store: any InstallationStore, site: SiteWatcher? = nil) throws -> (
+        ServerResponder, PushOutboxService
+    ) {
+        let site = try site ?? makeSiteWatcher()
         let verifier = JWTVerifier(store: store, leeway: configuration.jwtLeeway)
         let api = HipChatAPI(
             http: OutgoingHTTP(timeout: configuration.outgoingTimeout),

@@ -111,16 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.database = databaseURL
         configuration.releaseStartupPages = true
         let server = HipKitServer(configuration: configuration, logger: logger)
-        logger.info(
-            "serving",
-            metadata: [
-                "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
-                "data": "\(configuration.database?.description ?? configuration.dataDirectory.path)",
-                // Where the key comes from, never the key.
-                "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
-                "admin": "\(configuration.adminToken == nil ? "off" : "on")",
-                "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
-            ])
-        try await Output.runAsync { try await server.run() }
+        let serving = {
+            logger.info(
+                "serving",
+                metadata: [
+                    "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
+                    "data": "\(configuration.database?.description ?? configuration.dataDirectory.path)",
+                    // Where the key comes from, never the key.
+                    "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
+                    "admin": "\(configuration.adminToken == nil ? "off" : "on")",
+                    "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
+                ])
+        }
+        try await Output.runAsync { try await server.run(starting: serving) }
     }
 }

@@ -241,16 +241,6 @@ struct ServeCommandTests {
         #expect(mode(data.appendingPathComponent("secret.key").path) == "600")
     }
 
-    @Test("a missing dist/ fails at start with exit status 2")
-    func missingDist() async throws {
-        let site = try TestSite()
-        defer { site.remove() }
-        try FileManager.default.removeItem(at: site.dist)
-        let server = try Server(site: site)
-        #expect(await server.waitForExit(seconds: 120))
-        #expect(server.process.terminationStatus == 2)
-        #expect(server.log.contains("no such folder"))
-    }
     @Test("a port something else listens on fails at start with exit status 2 and what to do")
     func portInUse() async throws {
         let site = try TestSite()
@@ -267,5 +257,27 @@ struct ServeCommandTests {
         #expect(
             server.log.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(server.log)")
         #expect(server.log.contains("choose another port with --port"))
+    }
+
+    @Test("a folder that is no build fails at start with exit status 2, and nothing is written beside it")
+    func noBuild() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let empty = site.root.appendingPathComponent("empty/dist")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        for (dist, message) in [
+            (site.root.appendingPathComponent("missing/dist"), "no such folder"),
+            (empty, "no atlassian-connect.json"),
+        ] {
+            let server = try Server(arguments: ["serve", dist.path, "--port", "0"], logFolder: site.root)
+            #expect(await server.waitForExit(seconds: 60))
+            #expect(server.process.terminationStatus == 2)
+            #expect(server.log.contains(message), "\(server.log)")
+            #expect(server.log.contains("run `hipkit build`"), "\(server.log)")
+            // Before, the database and a new secret key were made first, and "serving" logged.
+            #expect(!server.log.contains("serving"), "\(server.log)")
+            let data = dist.deletingLastPathComponent().appendingPathComponent(".hipkit")
+            #expect(!FileManager.default.fileExists(atPath: data.path), "\(data.path)")
+        }
     }
 }
