@@ -99,12 +99,31 @@ public enum StagedDirectory {
         guard isDirectory.boolValue else {
             throw HipKitError("\(target.path) exists and is not a folder", hint: "choose another --out")
         }
+        if isMountPoint(target) { throw mountPointError(target) }
         let contents = (try? fm.contentsOfDirectory(atPath: target.path)) ?? []
         if !contents.isEmpty && !contents.contains(ConnectDescriptor.fileName) {
             throw HipKitError(
                 "refusing to replace \(target.path): it is not empty and holds no \(ConnectDescriptor.fileName) from an earlier build",
                 hint: "hipkit replaces its output folder whole; choose an empty or new folder for --out")
         }
+    }
+
+    /// Whether `folder` is where a file system is mounted (a volume, a tmpfs): its device is not
+    /// its parent's. A bind mount of a folder of the same file system is not seen here; its
+    /// rename fails with `EBUSY`, which ``swap(_:into:)`` reports the same way.
+    static func isMountPoint(_ folder: URL) -> Bool {
+        var own = stat()
+        var parent = stat()
+        guard stat(folder.path, &own) == 0, stat(folder.path + "/..", &parent) == 0 else { return false }
+        return own.st_dev != parent.st_dev || own.st_ino == parent.st_ino
+    }
+
+    /// A mount point cannot be swapped for another folder: the build goes in a folder inside it.
+    private static func mountPointError(_ target: URL) -> HipKitError {
+        HipKitError(
+            "cannot replace \(target.path): it is a mount point",
+            hint: "hipkit swaps its output folder whole, which a mount point cannot be; build into a folder "
+                + "inside it (--out \(target.appendingPathComponent("dist").path)) and serve that")
     }
 
     private static func swap(_ staging: URL, into target: URL) throws {
@@ -125,6 +144,7 @@ public enum StagedDirectory {
             ".\(target.lastPathComponent).old-\(getpid())")
         try? fm.removeItem(at: old)
         guard rename(target.path, old.path) == 0 else {
+            if errno == EBUSY { throw mountPointError(target) }
             throw HipKitError("cannot replace \(target.path): \(String(cString: strerror(errno)))")
         }
         guard rename(staging.path, target.path) == 0 else {

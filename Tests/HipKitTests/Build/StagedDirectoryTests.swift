@@ -44,6 +44,25 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["dist"])
     }
 
+    /// A mount point (a volume, a tmpfs) cannot be swapped for the staged folder: refused before
+    /// anything is written, saying to build into a folder inside it. `/proc` is a mount point on
+    /// every Linux system.
+    @Test func aMountPointIsRefusedWithWhereToBuildInstead() throws {
+        #expect(StagedDirectory.isMountPoint(URL(fileURLWithPath: "/proc")))
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(!StagedDirectory.isMountPoint(root))
+        var filled = false
+        do {
+            try StagedDirectory.replace(URL(fileURLWithPath: "/proc")) { _ in filled = true }
+            Issue.record("replaced /proc")
+        } catch let error as HipKitError {
+            #expect(error.message == "cannot replace /proc: it is a mount point")
+            #expect(error.hint?.contains("--out /proc/dist") == true)
+        }
+        #expect(!filled)
+    }
+
     /// A build killed at any moment leaves the old site or the new one, never a mix.
     @Test func killedBuildsLeaveAWholeSite() throws {
         let root = try TestSupport.temporaryDirectory()
