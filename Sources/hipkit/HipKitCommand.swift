@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HipChatConnect
 import HipKit
 
@@ -18,4 +19,23 @@ struct HipKitCommand: AsyncParsableCommand {
             SpecReferenceCommand.self,
         ]
     )
+
+    /// As ArgumentParser's own, but a usage error (an unknown flag, a bad value) exits with 2,
+    /// hipkit's documented status for usage problems, not ArgumentParser's 64 (`EX_USAGE`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Self.exit(withError: ExitCode(2))
+            }
+            Self.exit(withError: error)
+        }
+    }
 }

@@ -41,6 +41,26 @@ import Testing
         #expect(noSpec.stderr.contains("no addon.yaml"))
     }
 
+    /// Usage problems exit with 2, as README says (ArgumentParser's own status would be 64),
+    /// with its message and usage line; help and the version still exit with 0.
+    @Test func usageErrorsExitWithTwo() throws {
+        for (arguments, message) in [
+            (["build", "--outt", "x"], "Unknown option '--outt'. Did you mean '--out'?"),
+            (["frobnicate"], "Unexpected argument 'frobnicate'"),
+            (["validate", "--format", "xml"], "The value 'xml' is invalid for '--format <format>'"),
+            (["serve", "--trust-host", "a b"], "--trust-host 'a b' is not HOST or HOST:PORT"),
+        ] {
+            let run = try TestSupport.hipkit(arguments)
+            #expect(run.status == 2, "\(arguments)")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+            #expect(run.stderr.contains("Usage: hipkit"), "\(arguments)")
+        }
+        let help = try TestSupport.hipkit(["build", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: hipkit build"))
+        #expect(try TestSupport.hipkit(["--version"]).status == 0)
+    }
+
     @Test func validateJSONFormat() throws {
         let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }
