@@ -16,7 +16,7 @@ struct BuildCommand: ParsableCommand {
 
             Examples:
               hipkit build
-              hipkit build examples/incidents --env dev
+              hipkit build examples/incident-tracker --env dev
               hipkit build my-addon --base-url https://addon.example.com --out /srv/addon
             """)
 

@@ -14,7 +14,7 @@ struct ValidateCommand: ParsableCommand {
 
             Examples:
               hipkit validate
-              hipkit validate examples/incidents --format json
+              hipkit validate examples/incident-tracker --format json
               hipkit validate atlassian-connect.json
             """)
 
