@@ -90,13 +90,21 @@ public struct SiteBuilder: Sendable {
         return .replaced(written: written, linked: linked)
     }
 
-    /// The output folder replaces its content whole, so it must not hold the project.
+    /// The output folder replaces its content whole, so it must not hold the project; and it
+    /// must not be inside `assets/`, which the build copies whole: each build would copy the
+    /// last one into itself, one level deeper every time.
     private func refuseOverlap(_ project: URL, _ output: URL) throws {
         let p = project.standardizedFileURL.resolvingSymlinksInPath().path
         let o = output.standardizedFileURL.resolvingSymlinksInPath().path
         if p == o || (p + "/").hasPrefix(o + "/") {
             throw HipKitError(
                 "--out \(output.path) holds the project itself; hipkit replaces its output folder whole",
+                hint: "build into a folder of its own, such as dist")
+        }
+        let assets = project.appendingPathComponent("assets").standardizedFileURL.resolvingSymlinksInPath().path
+        if (o + "/").hasPrefix(assets + "/") {
+            throw HipKitError(
+                "--out \(output.path) is inside the project's assets/, which every build copies whole into its output",
                 hint: "build into a folder of its own, such as dist")
         }
     }

@@ -210,6 +210,14 @@ import Testing
         let intoProject = try TestSupport.hipkit(["build", project.path, "--out", project.path])
         #expect(intoProject.status == 2)
         #expect(FileManager.default.fileExists(atPath: project.appendingPathComponent("addon.yaml").path))
+        // assets/ is copied whole into every build: a build inside it would copy the last one.
+        let assets = try FileManager.default.contentsOfDirectory(atPath: project.appendingPathComponent("assets").path)
+        let intoAssets = try TestSupport.hipkit(["build", project.path, "--out", project.path + "/assets/out"])
+        #expect(intoAssets.status == 2)
+        #expect(intoAssets.stderr.contains("inside the project's assets/"), "\(intoAssets.stderr)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: project.appendingPathComponent("assets").path)
+                == assets)
     }
 
     @Test func importWritesASpecThatBuildsBack() throws {
