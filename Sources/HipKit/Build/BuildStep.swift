@@ -16,6 +16,8 @@ public struct BuildContext: Sendable {
     /// Only the diagnostics are wanted (`hipkit validate`): a step may check what it would make
     /// without making it, where that is much cheaper and finds the same problems.
     public let checkOnly: Bool
+    /// Whether loading and checking the spec found errors (reported before the steps run).
+    public let specHasErrors: Bool
 
     /// The site so far, with where each file came from (a project file, or what made it).
     public internal(set) var files: [SiteFile] = []
@@ -34,11 +36,12 @@ public struct BuildContext: Sendable {
     /// Made by ``BuildStep/startCrops``.
     var crops: ListingCrops?
 
-    public init(project: AddonProject, cache: BuildCache? = nil, checkOnly: Bool = false) {
+    public init(project: AddonProject, cache: BuildCache? = nil, checkOnly: Bool = false, specHasErrors: Bool = false) {
         self.project = project
         self.displayDirectory = (project.specFile as NSString).deletingLastPathComponent
         self.cache = cache
         self.checkOnly = checkOnly
+        self.specHasErrors = specHasErrors
     }
 
     mutating func add(_ file: SiteFile, from origin: String) {

@@ -198,8 +198,13 @@ extension BuildStep {
     /// `_hipkit/runtime.json`, checked with the rules the server will apply to it.
     static let runtimeManifest = BuildStep("runtime manifest") { context in
         let manifest = RuntimeManifest(project: context.project)
-        context.diagnostics += RuntimeManifestValidator(file: context.project.specFile).validate(manifest)
-            .filter { $0.severity == .error }
+        // The server's check of what it will read, as a net under the spec's own checks. Those
+        // report the same problems at their lines first; a second report at line 1 of the spec
+        // would only repeat them, so the net speaks only when they found no error.
+        if !context.specHasErrors && !context.diagnostics.hasErrors {
+            context.diagnostics += RuntimeManifestValidator(file: context.project.specFile).validate(manifest)
+                .filter { $0.severity == .error }
+        }
         context.add(SiteFile(path: RuntimeManifest.path, data: manifest.encoded()), from: BuildStep.generated)
     }
 

@@ -65,7 +65,7 @@ public struct ProjectBuild: Sendable {
             cacheDirectory = cached ? layout.cacheDirectory : nil
             var context = BuildContext(
                 project: project, cache: cached ? BuildCache(directory: layout.pageCacheDirectory) : nil,
-                checkOnly: checkOnly)
+                checkOnly: checkOnly, specHasErrors: outcome.diagnostics.hasErrors)
             timings += BuildStep.run(on: &context)
             diagnostics += context.diagnostics
             files = context.files.sorted { $0.path < $1.path }

@@ -276,6 +276,22 @@ import Testing
         #expect(match?.location?.file.hasSuffix("addon.yaml") == true)
     }
 
+    /// What the spec's checks report at its line, the build's check of the runtime manifest
+    /// (which has no lines, so speaks at line 1) does not report again.
+    @Test(
+        arguments: cases.filter {
+            ["webhook event is one of HipChat's", "webhook pattern compiles", "setting patterns compile"].contains(
+                $0.name)
+        })
+    func theBuildReportsASpecProblemOnce(_ c: Case) throws {
+        let dir = try TestSupport.project(Self.header + c.body, files: c.files, name: "once")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let errors = try ProjectBuild.prepare(dir.path, checkOnly: true).diagnostics.filter { $0.severity == .error }
+        let shown = errors.map { "\($0.code) \($0.location?.description ?? ""): \($0.message)" }
+        #expect(errors.filter { $0.code == c.code && $0.location?.line == c.line }.count == 1, "\(shown)")
+        #expect(!errors.contains { $0.location?.line == 1 }, "\(shown)")
+    }
+
     @Test func aValidSpecHasNoDiagnostics() throws {
         let dir = try TestSupport.project(Self.header + Self.views + "scopes: [send_notification]\n")
         defer { try? FileManager.default.removeItem(at: dir) }
