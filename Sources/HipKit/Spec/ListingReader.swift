@@ -71,7 +71,10 @@ struct ListingReader {
                 listing.links[field.name] = url
             }
         }
-        if listing.links["support"] == nil && listing.links["issueTracker"] == nil {
+        // Links of the wrong kind, or a support link that is not https, are reported at their
+        // line already.
+        let reported = node["links"].map { $0.mapping == nil || $0["support"] != nil || $0["issueTracker"] != nil }
+        if listing.links["support"] == nil && listing.links["issueTracker"] == nil && reported != true {
             error(
                 .missingField, "the listing needs a support or issue-tracker link", node.location,
                 hint: "add links: { support: https://… } so buyers can reach you")

@@ -133,6 +133,7 @@ public struct ProjectLoader: Sendable {
             !(d.code == .unknownField && d.severity == .warning
                 && d.location.map(translator.quietFieldLocations.contains) == true)
                 && !(d.code == .invalidValue && d.location.map(translator.reportedValueLocations.contains) == true)
+                && !(d.code == .missingField && d.field.map(translator.reportedDescriptorPaths.contains) == true)
                 && !(d.code == .missingField
                     && d.location.map { location in
                         let member = d.field?.split(separator: ".").last.map(String.init) ?? ""

@@ -33,6 +33,8 @@ struct SpecTranslator {
     /// Descriptor members the spec reader reported a problem with and so left out, by the object
     /// they belong in: the descriptor check does not call them missing as well.
     var reportedFields = Set<ReportedField>()
+    /// Descriptor paths of the add-on's own fields reported already (see ``reportedFields``).
+    var reportedDescriptorPaths = Set<String>()
 
     struct ReportedField: Hashable {
         var object: SourceLocation
@@ -53,7 +55,7 @@ struct SpecTranslator {
 
     /// The descriptor for the spec whose root is `root`.
     mutating func translate(_ root: YAMLNode) -> JSONNode {
-        var descriptor = translateObject(root, SpecSchema.addon, subject: "the add-on")
+        var descriptor = translateObject(root, SpecSchema.addon, subject: "the add-on", isRoot: true)
         if descriptor["links"]?["self"] == nil {
             var links = descriptor["links"] ?? .object(at: baseUrlLocation)
             links["self"] = .string(baseUrl + "/" + ConnectDescriptor.fileName, at: baseUrlLocation)
@@ -74,7 +76,9 @@ struct SpecTranslator {
 
     // MARK: Objects
 
-    private mutating func translateObject(_ node: YAMLNode, _ spec: SpecObject, subject: String) -> JSONNode {
+    private mutating func translateObject(_ node: YAMLNode, _ spec: SpecObject, subject: String, isRoot: Bool = false)
+        -> JSONNode
+    {
         guard let entries = node.mapping else {
             diagnostics.append(
                 .error(
@@ -143,6 +147,10 @@ struct SpecTranslator {
                 if let member = field.path.first {
                     reportedFields.insert(ReportedField(object: node.location, member: member))
                 }
+                // A field of the add-on written deeper in the descriptor (`scopes` is
+                // `capabilities.hipchatApiConsumer.scopes`) lands in an object made for it
+                // elsewhere, so it is known by its path there.
+                if isRoot { reportedDescriptorPaths.insert(field.path.joined(separator: ".")) }
                 continue
             }
             if value.location == nil { value.location = entry.value.location }

@@ -172,6 +172,17 @@ import Testing
             code: .listingName, line: 2),
     ]
 
+    /// A support link that is not https is that one error: the listing does not also say it
+    /// has no support link, at the tagline's line.
+    @Test func anInsecureSupportLinkIsOneError() throws {
+        let spec = (Self.header + Self.listing).replacingOccurrences(
+            of: "support: \"https://example.com/help\"", with: "support: \"http://example.com/help\"")
+        let dir = try project(spec, name: "listing-http")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let errors = try ProjectBuild.prepare(dir.path, checkOnly: true).diagnostics.filter { $0.severity == .error }
+        #expect(errors.map(\.code) == [.insecureUrl], "\(errors.map(\.message))")
+    }
+
     @Test(arguments: cases)
     func reportsTheRuleAtItsLine(_ c: Case) throws {
         let spec = (Self.header + Self.listing).replacingOccurrences(of: c.replace, with: c.with)

@@ -305,6 +305,7 @@ import Testing
         ("key: com.example.x\nname: [not, text]\ndescription: d\nbaseUrl: https://x.example.com\n", 2),
         (header + views + "glances:\n  - {key: g, name: [a], icon: /i.png}\n", 10),
         (header + views + "actions:\n  - {key: a, name: [x], location: message, target: side}\n", 10),
+        (header + "scopes: send_notification\nfromName: Rules\n", 5),
     ])
     func aWrongTypeIsNotAlsoAMissingField(_ spec: String, line: Int) throws {
         let dir = try TestSupport.project(spec, name: "wrong-type")
