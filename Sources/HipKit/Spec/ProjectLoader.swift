@@ -35,6 +35,12 @@ public struct ProjectLoader: Sendable {
         if isDirectory.boolValue {
             let spec = join(path, "addon.yaml")
             guard FileManager.default.fileExists(atPath: spec) else {
+                // Inside a project (`pages/`, `assets/`): starting another one there is not the way.
+                if let project = enclosingProject(of: path) {
+                    throw HipKitError(
+                        "no addon.yaml in \(path); it is inside the project at \(project)",
+                        hint: "run hipkit there, or give it as the path: `hipkit validate \(project)`")
+                }
                 throw HipKitError(
                     "no addon.yaml in \(path)",
                     hint: "run `hipkit init \(path)` to start a project, or name the spec or descriptor file")
@@ -42,6 +48,23 @@ public struct ProjectLoader: Sendable {
             return .spec(file: spec)
         }
         return looksLikeDescriptor(path) ? .descriptor(file: path) : .spec(file: path)
+    }
+
+    /// The nearest folder above `folder` that holds an `addon.yaml`, if there is one within a
+    /// few levels: from `.` as `..` or `../..`, else as a full path.
+    static func enclosingProject(of folder: String) -> String? {
+        var url = URL(fileURLWithPath: folder).standardizedFileURL
+        var relative: [String] = []
+        for _ in 0..<4 {
+            let parent = url.deletingLastPathComponent()
+            guard parent.path != url.path else { return nil }
+            url = parent
+            relative.append("..")
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("addon.yaml").path) {
+                return folder == "." ? relative.joined(separator: "/") : url.path
+            }
+        }
+        return nil
     }
 
     /// A `.json` file (also `x.json.tmpl` and the like), or any file whose text opens with `{`:

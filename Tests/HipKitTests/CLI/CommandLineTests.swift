@@ -39,6 +39,16 @@ import Testing
         let noSpec = try TestSupport.hipkit(["validate", empty.path])
         #expect(noSpec.status == 2)
         #expect(noSpec.stderr.contains("no addon.yaml"))
+
+        // Inside a project, the hint names the project, not `hipkit init` of a second one.
+        let inPages = try TestSupport.hipkit(["validate", dir.appendingPathComponent("pages").path])
+        #expect(inPages.status == 2)
+        let fromPages = try TestSupport.hipkit(["validate"], in: dir.appendingPathComponent("pages"))
+        #expect(fromPages.stderr.contains("it is inside the project at .."), "\(fromPages.stderr)")
+        #expect(fromPages.stderr.contains("`hipkit validate ..`"))
+        #expect(
+            inPages.stderr.contains("it is inside the project at \(dir.standardizedFileURL.path)"), "\(inPages.stderr)")
+        #expect(!inPages.stderr.contains("hipkit init"))
     }
 
     /// Usage problems exit with 2, as README says (ArgumentParser's own status would be 64),
