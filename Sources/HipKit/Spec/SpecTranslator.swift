@@ -474,17 +474,22 @@ struct SpecTranslator {
             diagnostics.append(
                 .error(
                     .missingFile, "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
-                    hint: nearbyFileHint(normalised)))
+                    hint: nearbyFileHint(normalised, as: path)))
             return nil
         }
         return normalised
     }
 
-    private func nearbyFileHint(_ path: String) -> String? {
+    /// A file of the same folder with a near name, written as `written` was (`pages/sidbar.md`
+    /// gives `did you mean 'pages/sidebar.md'?`), so the hint can be copied as it is.
+    private func nearbyFileHint(_ path: String, as written: String) -> String? {
         let url = projectDirectory.appendingPathComponent(path)
         let folder = url.deletingLastPathComponent()
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return nil }
-        return Suggestion.hint(for: url.lastPathComponent, in: names.sorted())
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path),
+            let name = Suggestion.closest(to: url.lastPathComponent, in: names.sorted())
+        else { return nil }
+        let prefix = written.lastIndex(of: "/").map { String(written[...$0]) } ?? ""
+        return "did you mean '\(prefix + name)'?"
     }
 
     /// An image field: a URL string stays a URL; a project file becomes its URL under the base

@@ -95,6 +95,10 @@ import Testing
             name: "page file exists", body: "sidebars:\n  - {key: s, name: S, page: pages/missing.md}\n",
             code: .missingFile, line: 6),
         Case(
+            name: "a missing page's hint is a path to copy",
+            body: "sidebars:\n  - {key: s, name: S, page: pages/sidbar.md}\n", code: .missingFile, line: 6,
+            hint: "did you mean 'pages/sidebar.md'?", files: ["pages/sidebar.md": "# S\n"]),
+        Case(
             name: "page is Markdown", body: "sidebars:\n  - {key: s, name: S, page: pages/s.html}\n",
             code: .notMarkdown, line: 6,
             files: ["pages/s.html": "<p>x</p>"]),
