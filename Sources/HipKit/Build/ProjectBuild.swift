@@ -70,8 +70,10 @@ public struct ProjectBuild: Sendable {
             diagnostics += context.diagnostics
             files = context.files.sorted { $0.path < $1.path }
         }
+        var sources = outcome.sources
+        sources.addMarkdownFiles(of: diagnostics)
         var build = ProjectBuild(
-            project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: outcome.sources,
+            project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: sources,
             files: files,
             cacheDirectory: cacheDirectory)
         build.timings = timings

@@ -279,12 +279,7 @@ private struct ComposerRun {
                 start == Int(parser.problem_mark.line) + 1
                 ? "\(problem) \(context)" : "\(problem) \(context) (which starts at line \(start))"
         }
-        var hint: String? = nil
-        if problem.contains("tab") || problem.contains("found character that cannot start any token") {
-            hint = "YAML indents with spaces only; replace tabs with spaces"
-        } else if problem.contains("UTF-8") || problem.contains("UTF-16") || problem.contains("control characters") {
-            hint = "save the file as UTF-8 text"
-        }
+        let hint = Self.hint(forProblem: problem, context: cString(parser.context))
         // Reader errors (bad encoding) carry a byte offset instead of a mark.
         if parser.error == YAML_READER_ERROR {
             return .error(.yamlSyntax, message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
@@ -295,6 +290,46 @@ private struct ComposerRun {
         let end = location(ofByte: input.count, in: input)
         if at.line > end.line || (at.line == end.line && at.column > end.column) { at = end }
         return .error(.yamlSyntax, message, at: at, hint: hint)
+    }
+
+    /// What to do about the syntax errors libyaml reports most, by its wording (libyaml's
+    /// messages say what it found, not what was meant).
+    static func hint(forProblem problem: String, context: String?) -> String? {
+        let context = context ?? ""
+        if problem.contains("tab") {
+            return "YAML indents with spaces only; replace tabs with spaces"
+        }
+        if problem.contains("found character that cannot start any token") {
+            return "a value starting with @ or ` must be quoted (\"@oncall\"); YAML indents with spaces, not tabs"
+        }
+        if problem.contains("UTF-8") || problem.contains("UTF-16") || problem.contains("control characters") {
+            return "save the file as UTF-8 text"
+        }
+        if problem.contains("mapping values are not allowed") {
+            return "a value holding ': ' must be quoted, such as name: \"Ops: Alerts\""
+        }
+        if context.contains("flow sequence") || context.contains("flow mapping") {
+            return "a value starting with [ or { is a list or mapping: close it with ] or }, or quote the text"
+        }
+        if context.contains("quoted scalar") {
+            return "a quoted value is not closed: add the closing quote (inside '…', write '' for one ')"
+        }
+        if problem.contains("could not find expected ':'") {
+            return "each field is written name: value on a line of its own; a value broken over lines must be quoted"
+        }
+        if problem.contains("did not find expected key") || problem.contains("did not find expected '-' indicator") {
+            return "check the indentation: fields of one mapping, and items of one list, start in the same column"
+        }
+        if problem.contains("<document start>") {
+            return "the file's own fields start in the first column, with no spaces before them"
+        }
+        if problem.contains("block sequence entries are not allowed") {
+            return "a list item (- …) starts a line of its own, under its field and indented"
+        }
+        if problem.contains("found undefined alias") || problem.contains("did not find expected alphabetic") {
+            return "a value starting with * or & must be quoted"
+        }
+        return nil
     }
 
     private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

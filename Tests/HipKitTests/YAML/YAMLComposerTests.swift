@@ -57,6 +57,23 @@ import Testing
         #expect(result.diagnostics.first?.hint?.contains("spaces") == true)
     }
 
+    /// The syntax errors met most each come with what to do, from libyaml's real messages.
+    @Test(arguments: [
+        ("name: Ops: Alerts\n", "must be quoted, such as name: \"Ops: Alerts\""),
+        ("name: [unclosed\nkey: a\n", "close it with ] or }, or quote the text"),
+        ("name: {a: b\n", "close it with ] or }, or quote the text"),
+        ("name: 'unclosed\n", "a quoted value is not closed"),
+        ("oncall: @me\n", "must be quoted (\"@oncall\")"),
+        ("a: b\nc d\ne: f\n", "each field is written name: value on a line of its own"),
+        ("  name: x\nkey: y\n", "start in the first column"),
+        ("vendor:\n  name: x\n url: y\n", "check the indentation"),
+    ])
+    func commonSyntaxErrorsGetAHint(_ text: String, _ hint: String) {
+        let d = compose(text).diagnostics.first
+        #expect(d?.code == .yamlSyntax)
+        #expect(d?.hint?.contains(hint) == true, "\(d?.message ?? "no diagnostic"): \(d?.hint ?? "no hint")")
+    }
+
     @Test func rejectsInvalidUTF8() {
         let bytes: [UInt8] = Array("key: a\nname: ".utf8) + [0xFF, 0xFE] + Array("\n".utf8)
         let result = YAMLComposer().compose(bytes, file: "t.yaml")
