@@ -70,8 +70,13 @@ public struct ProjectBuild: Sendable {
             diagnostics += context.diagnostics
             files = context.files.sorted { $0.path < $1.path }
         }
+        // The Markdown files (pages, listing details) problems point into are read now, so
+        // their problems are quoted with their line as the spec's are.
         var sources = outcome.sources
-        sources.addMarkdownFiles(of: diagnostics)
+        for file in Set(diagnostics.compactMap(\.location?.file)).sorted()
+        where !sources.contains(file) && SitePath.isMarkdown(file) {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) { sources.add(text, for: file) }
+        }
         var build = ProjectBuild(
             project: outcome.project, diagnostics: diagnostics.sortedByLocation(), sources: sources,
             files: files,

@@ -12,15 +12,6 @@ public struct SourceStore: Sendable {
 
     public func contains(_ file: String) -> Bool { lines[file] != nil }
 
-    /// Adds the Markdown files (pages, listing details) that `diagnostics` point into and the
-    /// store does not hold yet, read from disk, so their problems are quoted as the spec's are.
-    public mutating func addMarkdownFiles(of diagnostics: [Diagnostic]) {
-        for file in Set(diagnostics.compactMap(\.location?.file)).sorted()
-        where !contains(file) && SitePath.isMarkdown(file) {
-            if let text = try? String(contentsOfFile: file, encoding: .utf8) { add(text, for: file) }
-        }
-    }
-
     /// Line `number` (1-based) of `file`, without its line ending.
     public func line(_ number: Int, of file: String) -> String? {
         guard let fileLines = lines[file], number >= 1, number <= fileLines.count else { return nil }

@@ -231,7 +231,9 @@ struct ListingReader {
             return nil
         }
         guard let s = value.scalar?.value, value.scalar?.resolved != .null else {
-            error(.wrongType, "'\(field)' must be text, not \(value.kindDescription)", value.location)
+            error(
+                .wrongType, "'\(field)' must be text, not \(value.kindDescription)", value.location,
+                hint: ShapeChecker.typeHint(expected: "text"))
             return nil
         }
         if s.count > max {
@@ -268,7 +270,9 @@ struct ListingReader {
     private mutating func bool(_ node: YAMLNode, _ field: String) -> Bool? {
         guard let value = node[field] else { return nil }
         guard case .bool(let b)? = value.scalar?.resolved else {
-            error(.wrongType, "'\(field)' must be true or false, not \(value.kindDescription)", value.location)
+            error(
+                .wrongType, "'\(field)' must be true or false, not \(value.kindDescription)", value.location,
+                hint: ShapeChecker.typeHint(expected: "true or false"))
             return nil
         }
         return b
@@ -277,7 +281,9 @@ struct ListingReader {
     private mutating func strings(_ node: YAMLNode?, field: String) -> [String] {
         guard let node else { return [] }
         guard let items = node.sequence else {
-            error(.wrongType, "'\(field)' must be a list, not \(node.kindDescription)", node.location)
+            error(
+                .wrongType, "'\(field)' must be a list, not \(node.kindDescription)", node.location,
+                hint: ShapeChecker.typeHint(expected: "a list"))
             return []
         }
         return items.compactMap { item in
@@ -347,7 +353,7 @@ struct ListingReader {
         if !sizes.contains(where: { $0.width == info.width && $0.height == info.height }) {
             error(
                 .imageSize, "\(field): \(path) is \(info.width)×\(info.height) px; Marketplace wants \(wanted)",
-                node.location, hint: hint)
+                node.location, hint: hint ?? "resize or crop the image to \(wanted) px")
         }
         return MarketplaceListing.Image(source: file, info: info, data: data, location: node.location)
     }
@@ -366,7 +372,8 @@ struct ListingReader {
             error(
                 .missingFile,
                 "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))",
-                location)
+                location,
+                hint: SpecTranslator.nearbyFileHint(normalised, as: path, in: project.directory))
             return nil
         }
         return normalised

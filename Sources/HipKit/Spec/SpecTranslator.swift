@@ -429,8 +429,8 @@ struct SpecTranslator {
     {
         diagnostics.append(
             .error(
-                .wrongType, "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location, hint: hint
-            ))
+                .wrongType, "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location,
+                hint: hint ?? ShapeChecker.typeHint(expected: expected)))
         return nil
     }
 
@@ -474,7 +474,7 @@ struct SpecTranslator {
             diagnostics.append(
                 .error(
                     .missingFile, "\(subject) names '\(path)', but there is no such file (\(shown))", at: location,
-                    hint: nearbyFileHint(normalised, as: path)))
+                    hint: Self.nearbyFileHint(normalised, as: path, in: projectDirectory)))
             return nil
         }
         return normalised
@@ -482,7 +482,7 @@ struct SpecTranslator {
 
     /// A file of the same folder with a near name, written as `written` was (`pages/sidbar.md`
     /// gives `did you mean 'pages/sidebar.md'?`), so the hint can be copied as it is.
-    private func nearbyFileHint(_ path: String, as written: String) -> String? {
+    static func nearbyFileHint(_ path: String, as written: String, in projectDirectory: URL) -> String? {
         let url = projectDirectory.appendingPathComponent(path)
         let folder = url.deletingLastPathComponent()
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path),

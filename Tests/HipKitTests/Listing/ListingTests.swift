@@ -122,7 +122,7 @@ import Testing
             line: 14),
         Case(
             name: "logo is 144x144", replace: "logo: listing/logo.png", with: "logo: listing/c2.png", code: .imageSize,
-            line: 10),
+            line: 10, hint: "resize or crop the image to 144×144 px"),
         Case(
             name: "banner is 1120x548", replace: "banner: listing/banner.png", with: "banner: listing/logo.png",
             code: .imageSize, line: 11),
@@ -131,8 +131,8 @@ import Testing
             with: "logo: listing/fake.png", code: .imageFormat, line: 10,
             files: ["listing/fake.png": "GIF89a not really a png"]),
         Case(
-            name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/nope.png",
-            code: .missingFile, line: 11),
+            name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/baner.png",
+            code: .missingFile, line: 11, hint: "did you mean 'listing/banner.png'?"),
         Case(
             name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: .missingField, line: 7),
         Case(

@@ -95,6 +95,10 @@ import Testing
             name: "page file exists", body: "sidebars:\n  - {key: s, name: S, page: pages/missing.md}\n",
             code: .missingFile, line: 6),
         Case(
+            name: "a wrong type says how to write the right one",
+            body: "sidebars:\n  - {key: s, name: S, url: /s, weight: heavy}\n", code: .wrongType, line: 6,
+            hint: "write the number in digits, without quotes, such as 100"),
+        Case(
             name: "a missing page's hint is a path to copy",
             body: "sidebars:\n  - {key: s, name: S, page: pages/sidbar.md}\n", code: .missingFile, line: 6,
             hint: "did you mean 'pages/sidebar.md'?", files: ["pages/sidebar.md": "# S\n"]),
