@@ -8,10 +8,10 @@ struct BuildCommand: ParsableCommand {
         commandName: "build",
         abstract: "Validate the project and write its descriptor and files to the output folder.",
         discussion: """
-            Writes the site to OUT: atlassian-connect.json, the pages, assets, static glance data,
-            the preview of every module (_preview/index.html, and index.html unless pages/index.md
-            is the site's root) and, for an https base URL, the Marketplace bundle. The output folder is replaced whole, and only when
-            the build succeeds; nothing is written when there are errors. The same input always gives
+            Writes the site to OUT: atlassian-connect.json, the pages, assets, static glance data, \
+            the preview of every module (_preview/index.html, and index.html unless pages/index.md \
+            is the site's root) and, for an https base URL, the Marketplace bundle. The output folder is replaced whole, and only when \
+            the build succeeds; nothing is written when there are errors. The same input always gives \
             the same bytes. Pages unchanged since the last build come from .hipkit/cache.
 
             Examples:

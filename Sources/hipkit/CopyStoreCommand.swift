@@ -10,12 +10,12 @@ struct CopyStoreCommand: AsyncParsableCommand {
         commandName: "copy-store",
         abstract: "Copy installations, glance data and settings from one store to another.",
         discussion: """
-            SOURCE and TARGET are each a data folder (its hipkit.sqlite) or a PostgreSQL database
+            SOURCE and TARGET are each a data folder (its hipkit.sqlite) or a PostgreSQL database \
             (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require]). TARGET must be empty:
-            otherwise nothing changes and the command fails. Stop the servers on SOURCE first, so
+            otherwise nothing changes and the command fails. Stop the servers on SOURCE first, so \
             that nothing is written there during the copy.
 
-            A data folder with a secret.key is read with it; PostgreSQL, and a data folder without
+            A data folder with a secret.key is read with it; PostgreSQL, and a data folder without \
             one, with HIPKIT_SECRET_KEY. Moving from one server to several is then:
 
               export HIPKIT_SECRET_KEY=$(openssl rand -base64 32)

@@ -10,18 +10,18 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Build, serve and rebuild on every change, with live reload and errors shown in the page.",
         discussion: """
-            Builds the project into OUT (default PATH/dist) with base URL http://HOST:PORT, serves
-            it like `hipkit serve` (same routes, same JWT rules), and watches the project: every
-            saved change to addon.yaml, a page, a template or an asset rebuilds what it affects
-            and reloads the browser pages that show it. When a rebuild fails, the diagnostics are
+            Builds the project into OUT (default PATH/dist) with base URL http://HOST:PORT, serves \
+            it like `hipkit serve` (same routes, same JWT rules), and watches the project: every \
+            saved change to addon.yaml, a page, a template or an asset rebuilds what it affects \
+            and reloads the browser pages that show it. When a rebuild fails, the diagnostics are \
             printed here and shown over every open page; the last good build keeps being served.
 
-            A local HipChat runs at http://HOST:PORT/_hipchat/: a group of rooms where the add-on
-            is installed for real, for all rooms or in one, its glances, views, actions and
-            webhooks work where it is installed, and every request between HipChat and the add-on
+            A local HipChat runs at http://HOST:PORT/_hipchat/: a group of rooms where the add-on \
+            is installed for real, for all rooms or in one, its glances, views, actions and \
+            webhooks work where it is installed, and every request between HipChat and the add-on \
             is logged. Pages load its all.js instead of HipChat's.
 
-            Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output
+            Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output \
             never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.
 
             Examples:

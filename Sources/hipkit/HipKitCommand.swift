@@ -9,7 +9,7 @@ struct HipKitCommand: AsyncParsableCommand {
         commandName: "hipkit",
         abstract: "Build, check and serve HipChat Connect add-ons from one YAML file.",
         discussion: """
-            Start with `hipkit init my-addon`, describe the add-on in my-addon/addon.yaml, then
+            Start with `hipkit init my-addon`, describe the add-on in my-addon/addon.yaml, then \
             `hipkit build my-addon` writes my-addon/dist/atlassian-connect.json.
             """,
         version: HipKitVersion.full,

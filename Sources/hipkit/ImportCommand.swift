@@ -8,15 +8,16 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Turn an existing descriptor into an addon.yaml spec.",
         discussion: """
-            URLs that start with {{localBaseUrl}} or ${host} become relative to the spec's baseUrl
-            (--base-url, default http://localhost:8080); other URLs stay as they are. Fields hipkit
+            URLs that start with {{localBaseUrl}} or ${host} become relative to the spec's baseUrl \
+            (--base-url, default http://localhost:8080); other URLs stay as they are. Fields hipkit \
             does not model are kept under `extra:`. Building the spec gives the descriptor back.
 
-            The descriptor is checked first; its problems are reported at its own lines and the
+            The descriptor is checked first; its problems are reported at its own lines and the \
             spec is written all the same (exit status 1), so they can be fixed in addon.yaml.
 
             Example:
-              hipkit import atlassian-connect.json --out my-addon --base-url https://addon.example.com
+              hipkit import atlassian-connect.json --out my-addon \\
+                  --base-url https://addon.example.com
             """)
 
     @Argument(help: "The descriptor .json file.")

@@ -8,10 +8,10 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Start a new add-on project from a built-in scaffold.",
         discussion: """
-            The `full` scaffold (the default) uses every module type (glance, sidebar, dialog, message
-            and input actions, webhook, configuration and external pages) with its pages, icons and a
-            complete Marketplace listing. `--list` shows the others. Every scaffold passes
-            `hipkit validate` with no warnings, and writes addon.schema.json beside addon.yaml so
+            The `full` scaffold (the default) uses every module type (glance, sidebar, dialog, message \
+            and input actions, webhook, configuration and external pages) with its pages, icons and a \
+            complete Marketplace listing. `--list` shows the others. Every scaffold passes \
+            `hipkit validate` with no warnings, and writes addon.schema.json beside addon.yaml so \
             editors with the YAML language server complete and check the spec.
 
             Examples:

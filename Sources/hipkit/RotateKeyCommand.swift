@@ -12,24 +12,25 @@ struct RotateKeyCommand: AsyncParsableCommand {
         discussion: """
             Stop `hipkit serve` first: a running server keeps the old key.
 
-            With the key in DATA/secret.key (the default), a new random key replaces it. The new key
-            is written to DATA/secret.key.new before anything changes and renamed over secret.key at
+            With the key in DATA/secret.key (the default), a new random key replaces it. The new key \
+            is written to DATA/secret.key.new before anything changes and renamed over secret.key at \
             the end, so an interrupted rotation loses nothing: run the command again to finish it.
 
-            With the key in HIPKIT_SECRET_KEY, give the new one in HIPKIT_NEW_SECRET_KEY (make one
-            with `openssl rand -base64 32`); once the command succeeds, put the new key in
+            With the key in HIPKIT_SECRET_KEY, give the new one in HIPKIT_NEW_SECRET_KEY (make one \
+            with `openssl rand -base64 32`); once the command succeeds, put the new key in \
             HIPKIT_SECRET_KEY wherever the server reads it.
 
-            With --database (or HIPKIT_DATABASE_URL), the PostgreSQL store several servers share is
-            re-encrypted from HIPKIT_SECRET_KEY to HIPKIT_NEW_SECRET_KEY in one transaction. Stop
-            every instance first, or expect them to refuse requests until they are restarted with
+            With --database (or HIPKIT_DATABASE_URL), the PostgreSQL store several servers share is \
+            re-encrypted from HIPKIT_SECRET_KEY to HIPKIT_NEW_SECRET_KEY in one transaction. Stop \
+            every instance first, or expect them to refuse requests until they are restarted with \
             the new key.
 
             Afterwards, replace the backups of the old key and of the database together.
 
             Examples:
               hipkit rotate-key
-              HIPKIT_SECRET_KEY=… HIPKIT_NEW_SECRET_KEY=$(openssl rand -base64 32) hipkit rotate-key my-addon/dist
+              HIPKIT_SECRET_KEY=… HIPKIT_NEW_SECRET_KEY=$(openssl rand -base64 32) \\
+                  hipkit rotate-key my-addon/dist
             """)
 
     @Argument(help: "The built site the server serves; its data folder is .hipkit/ beside it.")

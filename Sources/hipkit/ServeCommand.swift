@@ -10,24 +10,24 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a built add-on: its files, installs, JWT-checked views, glances, webhooks and settings.",
         discussion: """
-            Serves DIST (the output of `hipkit build`) at the paths its atlassian-connect.json names,
-            whatever host that is, and does what a static host cannot: takes HipChat's installs
-            (checked with HipChat unless --no-verify-installs), checks the JWT on views, glance
-            queries, webhooks and settings, answers glance queries with the latest data, and answers
+            Serves DIST (the output of `hipkit build`) at the paths its atlassian-connect.json names, \
+            whatever host that is, and does what a static host cannot: takes HipChat's installs \
+            (checked with HipChat unless --no-verify-installs), checks the JWT on views, glance \
+            queries, webhooks and settings, answers glance queries with the latest data, and answers \
             webhooks with the spec's canned replies. A new build of DIST is picked up within a second.
 
-            Installations and posted data are kept in DATA/hipkit.sqlite (default: .hipkit/ beside
-            DIST), their secrets encrypted with the key in HIPKIT_SECRET_KEY (32 bytes as base64 or
-            64 hex digits: `openssl rand -base64 32`), else with DATA/secret.key, created on first
-            run. Back the key up with the database: without it the installations cannot be read.
-            With --database (or HIPKIT_DATABASE_URL), installations, glance data, settings and the
-            glance push outbox live in PostgreSQL instead, shared by every `hipkit serve` given the
-            same URL, so several servers can stand behind one load balancer; HIPKIT_SECRET_KEY is
-            then required, the same for all of them. The schema is created or migrated at start.
-            With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and pushes it
+            Installations and posted data are kept in DATA/hipkit.sqlite (default: .hipkit/ beside \
+            DIST), their secrets encrypted with the key in HIPKIT_SECRET_KEY (32 bytes as base64 or \
+            64 hex digits: `openssl rand -base64 32`), else with DATA/secret.key, created on first \
+            run. Back the key up with the database: without it the installations cannot be read. \
+            With --database (or HIPKIT_DATABASE_URL), installations, glance data, settings and the \
+            glance push outbox live in PostgreSQL instead, shared by every `hipkit serve` given the \
+            same URL, so several servers can stand behind one load balancer; HIPKIT_SECRET_KEY is \
+            then required, the same for all of them. The schema is created or migrated at start. \
+            With an admin token, `POST /admin/glances/KEY[?room=ID]` updates a glance and pushes it \
             to HipChat, and `GET /admin/installations` lists installations.
 
-            Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY
+            Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY \
             is the secrets' key. SIGTERM or SIGINT stops the server gracefully. GET /healthz answers {"status":"ok"}.
 
             Examples:
@@ -35,7 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
               hipkit serve my-addon/dist --port 3000
               HIPKIT_ADMIN_TOKEN=$(openssl rand -hex 20) hipkit serve dist --host 0.0.0.0
               hipkit serve dist --trust-host hipchat.example.com:8443
-              HIPKIT_SECRET_KEY=… hipkit serve dist --database postgres://hipkit@db.internal/hipkit?sslmode=require
+              HIPKIT_SECRET_KEY=… hipkit serve dist \\
+                  --database postgres://hipkit@db.internal/hipkit?sslmode=require
             """)
 
     @Argument(help: "The built site: `hipkit build`'s output folder.")

@@ -7,7 +7,7 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check an add-on spec or a descriptor against every rule HipChat applies.",
         discussion: """
-            PATH is a project folder holding addon.yaml, an addon.yaml file, or a descriptor .json
+            PATH is a project folder holding addon.yaml, an addon.yaml file, or a descriptor .json \
             file (checked as HipChat would; {{localBaseUrl}} and ${host} stand for the base URL).
 
             Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O problem.

@@ -71,6 +71,45 @@ import Testing
         #expect(try TestSupport.hipkit(["--version"]).status == 0)
     }
 
+    /// Help is wrapped once, by ArgumentParser, at the width it prints: paragraphs are not
+    /// broken again where the source broke them (a short line inside a paragraph), and each
+    /// example is one command, or continued with a backslash, so it can be pasted.
+    @Test(arguments: [
+        "init", "validate", "build", "import", "schema", "serve", "copy-store", "rotate-key", "dev", "emulate",
+    ])
+    func helpIsWrappedOnceAndItsExamplesPaste(_ command: String) throws {
+        let run = try TestSupport.hipkit([command, "--help"])
+        #expect(run.status == 0)
+        let lines = run.stdout.components(separatedBy: "\n")
+        let end = lines.firstIndex { $0.hasPrefix("USAGE:") } ?? lines.count
+        let discussion = Array(lines[..<end])
+        var inExamples = false
+        for (i, line) in discussion.enumerated() {
+            let next = i + 1 < discussion.count ? discussion[i + 1] : ""
+            if line.hasPrefix("Example") {
+                inExamples = true
+                continue
+            }
+            if line.isEmpty {
+                inExamples = false
+                continue
+            }
+            if inExamples {
+                let continued = i > 0 && discussion[i - 1].hasSuffix("\\")
+                #expect(
+                    line.hasPrefix("  hipkit ") || line.hasPrefix("  HIPKIT_")
+                        || (continued && line.hasPrefix("      ")),
+                    "\(command): example line \(line.debugDescription)")
+            } else if !line.hasPrefix(" "), !next.isEmpty, !next.hasPrefix(" "), !line.hasSuffix(":") {
+                // A line ArgumentParser filled: the next word would not fit in its 79 columns.
+                let nextWord = next.split(separator: " ").first.map(String.init) ?? ""
+                #expect(
+                    line.count + 1 + nextWord.count >= 80,
+                    "\(command): paragraph broken early at \(line.debugDescription)")
+            }
+        }
+    }
+
     @Test func validateJSONFormat() throws {
         let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }
