@@ -118,7 +118,11 @@ struct ListingReader {
             error(
                 .highlightCount,
                 "the listing has \(items.count) highlight\(items.count == 1 ? "" : "s"); Marketplace wants exactly three",
-                list.location)
+                list.location,
+                hint: items.count < ListingSchema.highlightCount
+                    ? "add highlights, each with a title, a summary and a "
+                        + "\(ListingSchema.screenshotSize.width)×\(ListingSchema.screenshotSize.height) screenshot"
+                    : "keep the three that show the add-on best")
         }
         for item in items {
             checkFields(item, ListingSchema.highlight, subject: "a highlight")
@@ -146,7 +150,9 @@ struct ListingReader {
             if Self.isDate(s) {
                 release.date = s
             } else {
-                error(.invalidValue, "release date '\(s)' is not a date of the form YYYY-MM-DD", date.location)
+                error(
+                    .invalidValue, "release date '\(s)' is not a date of the form YYYY-MM-DD", date.location,
+                    hint: "write the year, month and day with dashes, such as 2026-03-31")
             }
         }
         release.summary = text(node, "summary", max: 250, required: false)

@@ -104,7 +104,8 @@ import Testing
         Case(
             name: "exactly three highlights",
             replace: "    - {title: Three, summary: Third, screenshot: listing/h3.png, caption: A caption.}\n",
-            with: "", code: .highlightCount, line: 13),
+            with: "", code: .highlightCount, line: 13,
+            hint: "add highlights, each with a title, a summary and a 1840×900 screenshot"),
         Case(
             name: "highlight title at most 50", replace: "title: One,",
             with: "title: \(String(repeating: "o", count: 51)),", code: .tooLong, line: 13),
