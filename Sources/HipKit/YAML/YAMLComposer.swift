@@ -293,43 +293,51 @@ private struct ComposerRun {
     }
 
     /// What to do about the syntax errors libyaml reports most, by its wording (libyaml's
-    /// messages say what it found, not what was meant).
+    /// messages say what it found, not what was meant): the first entry whose words are in the
+    /// problem (or, for `context:` entries, in the context) gives the hint.
+    static let syntaxHints: [(words: [String], inContext: Bool, hint: String)] = [
+        (["tab"], false, "YAML indents with spaces only; replace tabs with spaces"),
+        (
+            ["found character that cannot start any token"], false,
+            "a value starting with @ or ` must be quoted (\"@oncall\"); YAML indents with spaces, not tabs"
+        ),
+        (["UTF-8", "UTF-16", "control characters"], false, "save the file as UTF-8 text"),
+        (
+            ["mapping values are not allowed"], false,
+            "a value holding ': ' must be quoted, such as name: \"Ops: Alerts\""
+        ),
+        (
+            ["flow sequence", "flow mapping"], true,
+            "a value starting with [ or { is a list or mapping: close it with ] or }, or quote the text"
+        ),
+        (
+            ["quoted scalar"], true,
+            "a quoted value is not closed: add the closing quote (inside '…', write '' for one ')"
+        ),
+        (
+            ["could not find expected ':'"], false,
+            "each field is written name: value on a line of its own; a value broken over lines must be quoted"
+        ),
+        (
+            ["did not find expected key", "did not find expected '-' indicator"], false,
+            "check the indentation: fields of one mapping, and items of one list, start in the same column"
+        ),
+        (["<document start>"], false, "the file's own fields start in the first column, with no spaces before them"),
+        (
+            ["block sequence entries are not allowed"], false,
+            "a list item (- …) starts a line of its own, under its field and indented"
+        ),
+        (
+            ["found undefined alias", "did not find expected alphabetic"], false,
+            "a value starting with * or & must be quoted"
+        ),
+    ]
+
     static func hint(forProblem problem: String, context: String?) -> String? {
-        let context = context ?? ""
-        if problem.contains("tab") {
-            return "YAML indents with spaces only; replace tabs with spaces"
-        }
-        if problem.contains("found character that cannot start any token") {
-            return "a value starting with @ or ` must be quoted (\"@oncall\"); YAML indents with spaces, not tabs"
-        }
-        if problem.contains("UTF-8") || problem.contains("UTF-16") || problem.contains("control characters") {
-            return "save the file as UTF-8 text"
-        }
-        if problem.contains("mapping values are not allowed") {
-            return "a value holding ': ' must be quoted, such as name: \"Ops: Alerts\""
-        }
-        if context.contains("flow sequence") || context.contains("flow mapping") {
-            return "a value starting with [ or { is a list or mapping: close it with ] or }, or quote the text"
-        }
-        if context.contains("quoted scalar") {
-            return "a quoted value is not closed: add the closing quote (inside '…', write '' for one ')"
-        }
-        if problem.contains("could not find expected ':'") {
-            return "each field is written name: value on a line of its own; a value broken over lines must be quoted"
-        }
-        if problem.contains("did not find expected key") || problem.contains("did not find expected '-' indicator") {
-            return "check the indentation: fields of one mapping, and items of one list, start in the same column"
-        }
-        if problem.contains("<document start>") {
-            return "the file's own fields start in the first column, with no spaces before them"
-        }
-        if problem.contains("block sequence entries are not allowed") {
-            return "a list item (- …) starts a line of its own, under its field and indented"
-        }
-        if problem.contains("found undefined alias") || problem.contains("did not find expected alphabetic") {
-            return "a value starting with * or & must be quoted"
-        }
-        return nil
+        syntaxHints.first { entry in
+            let text = entry.inContext ? context ?? "" : problem
+            return entry.words.contains { text.contains($0) }
+        }?.hint
     }
 
     private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
