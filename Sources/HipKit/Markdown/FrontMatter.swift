@@ -79,7 +79,9 @@ public struct FrontMatter: Sendable {
                 matter.title = s
             } else {
                 diagnostics.append(
-                    .error(.wrongType, "title must be text, not \(node.kindDescription)", at: node.location))
+                    .error(
+                        .wrongType, "title must be text, not \(node.kindDescription)", at: node.location,
+                        hint: WrongType.hint(expected: "text")))
             }
         }
         if let node = root["layout"] {
@@ -112,7 +114,9 @@ public struct FrontMatter: Sendable {
                 matter.unsafe = b
             } else {
                 diagnostics.append(
-                    .error(.wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location))
+                    .error(
+                        .wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location,
+                        hint: WrongType.hint(expected: "true or false")))
             }
         }
         return matter

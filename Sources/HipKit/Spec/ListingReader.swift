@@ -239,7 +239,7 @@ struct ListingReader {
         guard let s = value.scalar?.value, value.scalar?.resolved != .null else {
             error(
                 .wrongType, "'\(field)' must be text, not \(value.kindDescription)", value.location,
-                hint: ShapeChecker.typeHint(expected: "text"))
+                hint: WrongType.hint(expected: "text"))
             return nil
         }
         if s.count > max {
@@ -278,7 +278,7 @@ struct ListingReader {
         guard case .bool(let b)? = value.scalar?.resolved else {
             error(
                 .wrongType, "'\(field)' must be true or false, not \(value.kindDescription)", value.location,
-                hint: ShapeChecker.typeHint(expected: "true or false"))
+                hint: WrongType.hint(expected: "true or false"))
             return nil
         }
         return b
@@ -289,7 +289,7 @@ struct ListingReader {
         guard let items = node.sequence else {
             error(
                 .wrongType, "'\(field)' must be a list, not \(node.kindDescription)", node.location,
-                hint: ShapeChecker.typeHint(expected: "a list"))
+                hint: WrongType.hint(expected: "a list"))
             return []
         }
         return items.compactMap { item in

@@ -430,7 +430,7 @@ struct SpecTranslator {
         diagnostics.append(
             .error(
                 .wrongType, "\(subject) must be \(expected), not \(node.kindDescription)", at: node.location,
-                hint: hint ?? ShapeChecker.typeHint(expected: expected)))
+                hint: hint ?? WrongType.hint(expected: expected)))
         return nil
     }
 

@@ -227,19 +227,7 @@ struct ShapeChecker {
         diagnostics.append(
             .error(
                 .wrongType, "\(describe(subject, field)) must be \(expected), not \(node.kindDescription)",
-                at: node.location, hint: Self.typeHint(expected: expected)))
-    }
-
-    /// How to write a value of the `expected` kind in YAML, for a field given another kind;
-    /// nil where the message says enough.
-    static func typeHint(expected: String) -> String? {
-        if expected == "a whole number" { return "write the number in digits, without quotes, such as 100" }
-        if expected == "true or false" { return "write true or false, without quotes" }
-        if expected.hasPrefix("a list") {
-            return "write [first, second] on the field's line, or each item on a line of its own below it, after '- '"
-        }
-        if expected == "text" || expected == "a string" { return "quote it to make it text: \"…\"" }
-        return nil
+                at: node.location, hint: WrongType.hint(expected: expected)))
     }
 
     private func missingHint(_ name: String, in shape: ObjectShape) -> String? {
