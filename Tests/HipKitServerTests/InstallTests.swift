@@ -201,7 +201,8 @@ struct InstallTests {
         }
     }
 
-    @Test("uninstall with the installation's JWT removes it with its settings; its tokens stop working")
+    @Test(
+        "a JWT of the installation does not vouch for an uninstall; once HipChat forgets it, it goes with its settings")
     func uninstallRevokes() async throws {
         try await StandInHipChat.with { hipchat in
             hipchat.accept(Fixture.oauthId, Fixture.secret)
@@ -216,9 +217,15 @@ struct InstallTests {
                     try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get).status == .ok
                 )
 
-                let response = try await client.execute(
-                    uri: "/installed/\(Fixture.oauthId)", method: .delete,
+                // Any user of a view holds such a token: it is no proof that HipChat uninstalled.
+                let byAUser = try await client.execute(
+                    uri: "/installed/\(Fixture.oauthId)?signed_request=\(token)", method: .delete,
                     headers: [.authorization: "JWT \(token)"])
+                #expect(byAUser.status == .forbidden)
+                #expect(try await store.installation(oauthId: Fixture.oauthId) != nil)
+
+                hipchat.revoke(Fixture.oauthId)
+                let response = try await client.execute(uri: "/installed/\(Fixture.oauthId)", method: .delete)
                 #expect(response.status == .noContent)
                 #expect(try await store.installation(oauthId: Fixture.oauthId) == nil)
                 #expect(try await store.settings(oauthId: Fixture.oauthId, room: nil) == nil)
@@ -276,7 +283,7 @@ struct InstallTests {
                 let forged = try await client.execute(
                     uri: "/installed/\(Fixture.oauthId)", method: .delete,
                     headers: [.authorization: "JWT \(wrongToken)"])
-                #expect(forged.status == .unauthorized)
+                #expect(forged.status == .forbidden)
                 #expect(try await store.installation(oauthId: Fixture.oauthId) != nil)
 
                 hipchat.revoke(Fixture.oauthId)

@@ -81,7 +81,7 @@ extension InstallHandler {
                 "installation \(oauthId) was made by the HipChat at \(installation.capabilitiesUrl), "
                     + "not \(capabilitiesUrl); nothing was removed", field: "installable_url")
         }
-        try await remove(installation, vouched: false)
+        try await remove(installation)
     }
 
     /// An install refusal, said of the installable_url's answer rather than of a request body.

@@ -127,30 +127,23 @@ struct InstallHandler: Sendable {
     /// `DELETE callbackUrl/{oauthId}`.
     ///
     /// HipChat does not sign this call, and an oauthId is no secret (it is the `iss` of every
-    /// JWT), so the removal is checked too: it goes through when the request carries a valid
-    /// JWT of that installation, or when HipChat's token endpoint no longer accepts the
-    /// installation's credentials (HipChat forgets them on uninstall). Anyone else gets 403.
-    func uninstall(_ oauthId: String, request: Request) async throws(APIError) -> Response {
+    /// JWT), so the removal is checked: it goes through only when HipChat's token endpoint no
+    /// longer accepts the installation's credentials (HipChat forgets them on uninstall). Anyone
+    /// else gets 403. A JWT of the installation proves nothing here: HipChat gives one to every
+    /// user of the add-on's views (their `signed_request`).
+    func uninstall(_ oauthId: String) async throws(APIError) -> Response {
         guard let installation = try await lookup(oauthId) else {
             throw APIError(.notFound, "no installation \(oauthId)")
         }
-        var vouched = false
-        if verifyInstalls, JWTVerifier.token(in: request) != nil {
-            let token = try await verifier.verify(request)
-            guard token.installation.oauthId == oauthId else {
-                throw APIError(.forbidden, "the token belongs to another installation")
-            }
-            vouched = true
-        }
-        try await remove(installation, vouched: vouched)
+        try await remove(installation)
         return Response(status: .noContent)
     }
 
-    /// Removes `installation` once HipChat has let go of it: `vouched` (the request carried the
-    /// installation's own JWT), or its token endpoint refuses the credentials.
-    func remove(_ installation: Installation, vouched: Bool) async throws(APIError) {
+    /// Removes `installation` once HipChat has let go of it: its token endpoint refuses the
+    /// credentials (unless installs are not verified).
+    func remove(_ installation: Installation) async throws(APIError) {
         let oauthId = installation.oauthId
-        if verifyInstalls && !vouched {
+        if verifyInstalls {
             var revoked = false
             if let tokenUrl = installation.tokenUrl {
                 if case .refused = try await api.token(

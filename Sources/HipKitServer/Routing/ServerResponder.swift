@@ -205,7 +205,7 @@ final class ServerResponder: HTTPResponder, Sendable {
             return try await install.install(try await readBody(), isUpdate: true)
         case .uninstall(let oauthId):
             guard !oauthId.isEmpty, !oauthId.contains("/") else { throw APIError.notFound("no such installation") }
-            return try await install.uninstall(oauthId, request: request)
+            return try await install.uninstall(oauthId)
         case .glance(let glance):
             return try await glances.handle(glance, request: request)
         case .webhook(let webhook, let settings):
