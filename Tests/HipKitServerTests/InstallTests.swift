@@ -304,15 +304,35 @@ struct InstallTests {
                         uri: "/installed", method: .post, headers: Self.json, body: Self.body(hipchat, roomId: 1)
                     ).status == .ok)
                 let update = jsonBody(
-                    #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 2}"#
+                    #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 1}"#
                 )
                 let response = try await client.execute(
                     uri: "/updated", method: .post, headers: Self.json, body: update)
                 #expect(response.status == .ok)
                 let stored = try await store.installation(oauthId: Fixture.oauthId)
-                #expect(stored?.roomId == 2)
+                #expect(stored?.roomId == 1)
                 #expect(stored?.oauthSecret == Fixture.secret)
                 #expect(hipchat.state.withLock { $0.tokenRequests.count } == 2)
+
+                // Anyone who knows the oauthId can post an update without the secret: it cannot
+                // move the installation to another room or to the whole group.
+                for room in ["2", "null"] {
+                    let moved = try await client.execute(
+                        uri: "/updated", method: .post, headers: Self.json,
+                        body: jsonBody(
+                            #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": \#(room)}"#
+                        ))
+                    #expect(moved.status == .forbidden, "roomId \(room)")
+                    #expect(try await store.installation(oauthId: Fixture.oauthId)?.roomId == 1)
+                }
+                // With the secret (checked with HipChat) it can.
+                let withSecret = try await client.execute(
+                    uri: "/updated", method: .post, headers: Self.json,
+                    body: jsonBody(
+                        #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 2}"#
+                    ))
+                #expect(withSecret.status == .ok)
+                #expect(try await store.installation(oauthId: Fixture.oauthId)?.roomId == 2)
 
                 let unknown = jsonBody(#"{"oauthId": "nobody", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)"}"#)
                 #expect(
@@ -323,9 +343,10 @@ struct InstallTests {
                 let refused = try await client.execute(
                     uri: "/updated", method: .post, headers: Self.json,
                     body: jsonBody(
-                        #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 3}"#
+                        #"{"oauthId": "\#(Fixture.oauthId)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "roomId": 2}"#
                     ))
                 #expect(refused.status == .forbidden)
+                #expect(refused.errorMessage?.contains("refused these credentials") == true)
                 #expect(try await store.installation(oauthId: Fixture.oauthId)?.roomId == 2)
             }
         }

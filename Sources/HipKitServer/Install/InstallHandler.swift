@@ -66,6 +66,16 @@ struct InstallHandler: Sendable {
             roomId = existing?.roomId
         }
 
+        // An update without the secret proves nothing of who sent it (an oauthId is no secret,
+        // and the check with HipChat uses the stored secret): it cannot move the installation to
+        // another room, or to the whole group, where its glances would then be pushed.
+        if isUpdate, body["oauthSecret"] == nil, let existing, roomId != existing.roomId {
+            throw APIError(
+                .forbidden,
+                "installation \(oauthId) is \(existing.roomId.map { "in room \($0)" } ?? "for the whole group"); "
+                    + "an update without its oauthSecret cannot move it", field: "roomId")
+        }
+
         // An installation stays with the HipChat and group that made it. HipChat never moves an
         // oauthId, so a request that does is forged — possible when several HipChats are
         // trusted, since each one's token endpoint vouches only for its own credentials: one of
