@@ -99,6 +99,25 @@ struct ViewAuthTests {
         }
     }
 
+    @Test("a room installation's token that names another room is refused")
+    func roomInstallationTokenOfAnotherRoom() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, setup: { store in try await store.upsert(Fixture.installation(roomId: 7)) }) {
+            client, _ in
+            let own = try await Tokens.mint(room: 7)
+            #expect(try await client.execute(uri: "/incidents.html?signed_request=\(own)", method: .get).status == .ok)
+            let other = try await Tokens.mint(room: 8)
+            let refused = try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get)
+            #expect(refused.status == .unauthorized)
+            #expect(refused.errorMessage?.contains("installation is for room 7") == true, "\(refused.text)")
+            // Asked again, the refusal is not taken from what the first answer kept.
+            #expect(
+                try await client.execute(uri: "/incidents.html?signed_request=\(other)", method: .get).status
+                    == .unauthorized)
+        }
+    }
+
     @Test("a view's file needs its token at every path that names it")
     func everyPathOfAViewsFile() async throws {
         let site = try TestSite()

@@ -192,6 +192,11 @@ struct JWTVerifier: Sendable {
 
         let user = claims["sub"] ?? claims["prn"]
         let room = claims["context"]?["room_id"]?.intValue
+        // HipChat shows a room installation in its room only, and signs tokens for it there: a
+        // token of it naming another room would read that room's glance data and settings.
+        if let installed = installation.roomId, let room, room != installed {
+            throw refuse("the token names room \(room), but its installation is for room \(installed)")
+        }
         return VerifiedToken(
             installation: installation, userId: user.map(\.templateText).flatMap { $0.isEmpty ? nil : $0 },
             roomId: room, claims: claims)
