@@ -150,6 +150,32 @@ struct ViewAuthTests {
         }
     }
 
+    @Test("a link in dist/ to a view's file, or a public view's path naming it, still needs the token")
+    func linksAndPublicPathsToAViewsFile() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try FileManager.default.createSymbolicLink(
+            atPath: site.dist.appendingPathComponent("copy.html").path, withDestinationPath: "incidents.html")
+        // The public dialog's URL becomes `/incidents`, which is also the JWT sidebar's file.
+        let descriptor = site.dist.appendingPathComponent("atlassian-connect.json")
+        let text = try String(contentsOf: descriptor, encoding: .utf8)
+        try #require(text.contains("https://incidents.example.com/raise.html"))
+        try text.replacingOccurrences(
+            of: "https://incidents.example.com/raise.html", with: "https://incidents.example.com/incidents"
+        ).write(to: descriptor, atomically: true, encoding: .utf8)
+        try await withServer(site, setup: { store in try await store.upsert(Fixture.installation()) }) { client, _ in
+            for path in ["/copy.html", "/copy", "/incidents"] {
+                let response = try await client.execute(uri: path, method: .get)
+                #expect(response.status == .unauthorized, "\(path)")
+                #expect(!response.text.contains("Open incidents"), "\(path)")
+                let token = try await Tokens.mint()
+                #expect(
+                    try await client.execute(uri: "\(path)?signed_request=\(token)", method: .get).status == .ok,
+                    "\(path)")
+            }
+        }
+    }
+
     @Test("frame-ancestors can be configured")
     func frameAncestors() async throws {
         let site = try TestSite()

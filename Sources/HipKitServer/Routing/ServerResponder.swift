@@ -155,7 +155,7 @@ final class ServerResponder: HTTPResponder, Sendable {
         }
         let file = snapshot.file(forPath: path)
         // A view's file is a view at any path that names it (`/sidebar` and `/sidebar.html`).
-        if let access = routes.views[path] ?? file.flatMap({ snapshot.viewAccessByFile[$0.relativePath] }) {
+        if let access = snapshot.viewAccess(path: path, file: file) {
             let tokenRequired = access == .jwt && configuration.viewsRequireToken
             guard let file else { return .missingView(tokenRequired: tokenRequired) }
             return .file(

@@ -62,10 +62,11 @@ final class SiteSnapshot: Sendable {
     let glancesByKey: [String: Glance]
     let webhooksByPath: [String: Webhook]
     let settings: Settings?
-    /// The access of each view's file, by its path in `dist/`. A view's file is protected
-    /// however it is asked for — `/sidebar` and `/sidebar.html` are one file, as are `/panel/`
-    /// and `/panel/index.html` — not only at the path the descriptor names.
-    let viewAccessByFile: [String: Authentication]
+    /// The access of each view's file, by the file on disk. A view's file is protected however
+    /// it is asked for — `/sidebar` and `/sidebar.html` are one file, as are `/panel/` and
+    /// `/panel/index.html`, and a link or a hard link to it in `dist/` is the same file — not
+    /// only at the path the descriptor names.
+    let viewAccessByFile: [StaticFile.Key: Authentication]
     /// Where views post notifications (``RuntimeManifest/notificationsPath`` under the base).
     let notificationsPath: String
     /// Problems worth a log line that did not stop the build from being served.
@@ -93,11 +94,11 @@ final class SiteSnapshot: Sendable {
         webhooksByPath = Dictionary(webhooks.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.settings = settings
         self.warnings = warnings
-        var access: [String: Authentication] = [:]
+        var access: [StaticFile.Key: Authentication] = [:]
         for (path, authentication) in routes.views {
             guard let file = Self.file(forPath: path, basePath: routes.basePath, in: files) else { continue }
             // Two views on one file: it needs a JWT if either asks for one.
-            if access[file.relativePath] != .jwt { access[file.relativePath] = authentication }
+            if access[file.key] != .jwt { access[file.key] = authentication }
         }
         viewAccessByFile = access
         let notifications = RuntimeManifest.notificationsPath
@@ -108,6 +109,16 @@ final class SiteSnapshot: Sendable {
     /// name without extension falls back to `name.html` (descriptors often name `/configure`).
     func file(forPath path: String) -> StaticFile? {
         Self.file(forPath: path, basePath: routes.basePath, in: files)
+    }
+
+    /// The access a request for `path` needs, answered with `file`: a view's, when the path is
+    /// a view's or the file is a view's file; a JWT when either asks for one. Nil for a file that
+    /// is no view.
+    func viewAccess(path: String, file: StaticFile?) -> Authentication? {
+        let byPath = routes.views[path]
+        let byFile = file.flatMap { viewAccessByFile[$0.key] }
+        if byPath == .jwt || byFile == .jwt { return .jwt }
+        return byPath ?? byFile
     }
 
     private static func file(forPath path: String, basePath: String, in files: [String: StaticFile]) -> StaticFile? {

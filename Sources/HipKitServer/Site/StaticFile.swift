@@ -65,6 +65,17 @@ struct StaticFile: Sendable {
         contents = Contents(fields)
     }
 
+    /// What makes two files of `dist/` one: the file on disk (a link or a hard link to a file
+    /// is that file), or the path where the file was made in memory.
+    enum Key: Hashable, Sendable {
+        case identity(device: UInt64, inode: UInt64)
+        case path(String)
+    }
+
+    var key: Key {
+        identity.map { .identity(device: $0.device, inode: $0.inode) } ?? .path(relativePath)
+    }
+
     /// The path in `dist/` (`assets/app.css`).
     var relativePath: String { contents.fields.relativePath }
     var contentType: String { contents.fields.contentType }
