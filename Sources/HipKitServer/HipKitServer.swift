@@ -45,6 +45,7 @@ public struct HipKitServer: Sendable {
     /// The build is read first: a folder that is no build (or not there) stops the server
     /// before it creates a database or a secret key beside it.
     public func run(starting: (() -> Void)? = nil) async throws {
+        try configuration.checkDataOutsideDist()
         let site = try makeSiteWatcher()
         let store = try await openStore()
         let application: any ApplicationProtocol

@@ -259,6 +259,29 @@ struct ServeCommandTests {
         #expect(server.log.contains("choose another port with --port"))
     }
 
+    @Test("a data folder inside the served folder is refused: its database and key would be served")
+    func dataInsideDist() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        for data in ["state", "assets/state"] {
+            let folder = site.dist.appendingPathComponent(data)
+            let server = try Server(
+                arguments: ["serve", site.dist.path, "--port", "0", "--data", folder.path], logFolder: site.root)
+            #expect(await server.waitForExit(seconds: 60))
+            #expect(server.process.terminationStatus == 2)
+            #expect(server.log.contains("which is served"), "\(server.log)")
+            #expect(!FileManager.default.fileExists(atPath: folder.path))
+        }
+        // A hidden folder inside it is not served, and is taken.
+        let hidden = site.dist.appendingPathComponent(".state")
+        let server = try Server(
+            arguments: ["serve", site.dist.path, "--port", "0", "--data", hidden.path], logFolder: site.root)
+        try await server.waitUntilListening()
+        #expect(try await server.request("/.state/secret.key").0 == 404)
+        server.process.terminate()
+        #expect(await server.waitForExit(seconds: 60))
+    }
+
     @Test("a folder that is no build fails at start with exit status 2, and nothing is written beside it")
     func noBuild() async throws {
         let site = try TestSite()

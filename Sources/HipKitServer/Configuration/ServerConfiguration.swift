@@ -127,6 +127,25 @@ public struct ServerConfiguration: Sendable {
         .milliseconds(Int64(outgoingTimeout * 2000)) + .seconds(5)
     }
 
+    /// Refuses a data folder inside the served folder: every file there is served, the
+    /// database and the secrets' key with them. (Files and folders whose names start with a dot
+    /// are not served, so the default `.hipkit` beside `dist/` would be safe even inside it.)
+    public func checkDataOutsideDist() throws {
+        // Only what SQLite keeps there matters; with PostgreSQL the folder holds nothing.
+        guard database == nil else { return }
+        func real(_ url: URL) -> String { url.standardizedFileURL.resolvingSymlinksInPath().path }
+        let (dist, data) = (real(distDirectory), real(dataDirectory))
+        guard data == dist || data.hasPrefix(dist + "/") else { return }
+        let hidden = data.dropFirst(dist.count).split(separator: "/").contains {
+            $0.hasPrefix(".") && $0 != ".well-known"
+        }
+        guard !hidden else { return }
+        throw HipKitError(
+            "the data folder \(dataDirectory.path) is inside \(distDirectory.path), which is served: "
+                + "its database and secret key would be downloadable",
+            hint: "keep --data outside the build folder (the default is .hipkit beside it)")
+    }
+
     /// The SQLite file in ``dataDirectory``.
     public var databaseFile: URL { dataDirectory.appendingPathComponent("hipkit.sqlite") }
 }
