@@ -118,6 +118,33 @@ struct WebhookTests {
         }
     }
 
+    /// Anyone can post an unsigned delivery naming any installation: its reply gets the
+    /// settings' defaults, never what an installation stored.
+    @Test("an unsigned webhook's reply gets the settings' defaults, not an installation's stored values")
+    func unsignedRepliesGetDefaults() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let manifest = site.dist.appendingPathComponent("_hipkit/runtime.json")
+        let text = try String(contentsOf: manifest, encoding: .utf8)
+        let echo = "said {{sender.name}} in room {{room.id}}"
+        try #require(text.contains(echo))
+        try text.replacingOccurrences(of: echo, with: "severity {{settings.severity}}")
+            .write(to: manifest, atomically: true, encoding: .utf8)
+        try await withServer(
+            site,
+            setup: { store in
+                try await store.upsert(Fixture.installation())
+                try await store.putSettings(["severity": .string("high")], oauthId: Fixture.oauthId, room: nil)
+            }
+        ) { client, _ in
+            let response = try await client.execute(
+                uri: "/hooks/echo", method: .post, headers: [.contentType: "application/json"],
+                body: Self.delivery("/echo hi"))
+            #expect(response.status == .ok)
+            #expect(response.json?["message"]?.stringValue == "<i>hi</i> severity low", "\(response.text)")
+        }
+    }
+
     @Test("a JWT webhook refuses deliveries without a valid token, in the header or signed_request")
     func jwtRequired() async throws {
         try await run { client, _ in

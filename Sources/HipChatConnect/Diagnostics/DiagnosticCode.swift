@@ -53,6 +53,7 @@ public enum DiagnosticCode: String, Sendable, Hashable, CaseIterable, Codable {
     case relativeUrl = "relative-url"
     case replyUnserved = "reply-unserved"
     case roomAdminsWithoutGlobal = "room-admins-without-global"
+    case settingsInUnsignedReply = "settings-in-unsigned-reply"
     case templateRecursion = "template-recursion"
     case templateRender = "template-render"
     case templateSyntax = "template-syntax"

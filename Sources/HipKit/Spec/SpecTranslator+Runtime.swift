@@ -49,6 +49,19 @@ extension SpecTranslator {
             }
             return
         }
+        if webhook.authentication == .none, case .some(.some(let json)) = reply,
+            JSONWriter.string(json.withoutLocations).range(
+                of: #"\{\{[#^&{]?\s*settings\b"#, options: .regularExpression)
+                != nil
+        {
+            diagnostics.append(
+                .warning(
+                    .settingsInUnsignedReply,
+                    "\(subject) has authentication: none, so its reply gets the settings' defaults only: anyone can "
+                        + "post a delivery naming any installation",
+                    at: json.location ?? webhook.url?.location,
+                    hint: "use authentication: jwt to reply with each installation's settings"))
+        }
         var path = String(url.dropFirst(baseUrl.count))
         if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = String(path[..<q]) }
         webhooks.append(

@@ -8,10 +8,7 @@ struct EffectiveSettings: Sendable {
     func values(fields: [RuntimeManifest.SettingField], oauthId: String, room: Int?) async throws(APIError) -> [String:
         JSONNode]
     {
-        var values: [String: JSONNode] = [:]
-        for field in fields {
-            if let value = field.defaultValue { values[field.name] = value }
-        }
+        var values = Self.defaults(fields)
         do {
             if let stored = try await store.settings(oauthId: oauthId, room: nil) {
                 values.merge(stored) { _, new in new }
@@ -24,5 +21,14 @@ struct EffectiveSettings: Sendable {
         }
         // Only fields of the current build: a setting removed from addon.yaml stops showing.
         return values.filter { name, _ in fields.contains { $0.name == name } }
+    }
+
+    /// The spec's defaults alone, for a request that proves no installation.
+    static func defaults(_ fields: [RuntimeManifest.SettingField]) -> [String: JSONNode] {
+        var values: [String: JSONNode] = [:]
+        for field in fields {
+            if let value = field.defaultValue { values[field.name] = value }
+        }
+        return values
     }
 }

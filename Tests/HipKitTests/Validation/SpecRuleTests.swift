@@ -198,6 +198,11 @@ import Testing
             body: "webhooks:\n  - {event: room_enter, url: /h, pattern: hello}\n", code: .patternIgnored, line: 6,
             severity: .warning),
         Case(
+            name: "settings in the reply of an unsigned webhook",
+            body: "webhooks:\n  - event: room_message\n    url: /h\n    authentication: none\n"
+                + "    reply: \"Paging {{settings.oncall}}\"\n",
+            code: .settingsInUnsignedReply, line: 9, severity: .warning),
+        Case(
             name: "room admins need global installs",
             body: "install: {global: false}\nconfigure: {url: /c, allowAccessToRoomAdmins: true}\n",
             code: .roomAdminsWithoutGlobal, line: 6, severity: .warning),
