@@ -115,9 +115,7 @@ public struct HipKitServer: Sendable {
 
     private func openSQLite() throws -> any InstallationStore {
         do {
-            let secrets = try SecretBox.load(
-                environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
-            let store = try SQLiteStore(file: configuration.databaseFile, secrets: secrets)
+            let store = try SQLiteStore(file: configuration.databaseFile, secretKey: configuration.secretKey)
             for warning in DataFolderPermissions.warnings(
                 dataDirectory: configuration.dataDirectory, databaseFile: configuration.databaseFile)
             {

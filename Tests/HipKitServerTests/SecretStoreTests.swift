@@ -5,6 +5,7 @@ import HipChatConnect
 import HipKit
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import TestProcesses
 import Testing
 
@@ -141,6 +142,45 @@ struct SecretStoreTests {
         #expect(throws: SecretKeyError.wrongKey) {
             _ = try SQLiteStore(file: Self.file(empty), secrets: SecretBox.random())
         }
+    }
+
+    /// A folder whose secrets were sealed with HIPKIT_SECRET_KEY has no key file; opened without
+    /// the variable, no key file is left there (it would stand in the way of the right key):
+    /// serve and copy-store say what to do, and leave the folder as it was.
+    @Test("a database without its key file gets none left beside it: serve and copy-store refuse, saying what to do")
+    func noNewKeyBesideADatabase() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let key = String(repeating: "cd", count: 32)
+        let store = try SQLiteStore(file: Self.file(site), secrets: SecretBox(keyBytes: SecretBox.parseKey(key)))
+        try await store.upsert(Fixture.installation())
+        try await store.close()
+        let keyFile = site.data.appendingPathComponent(SecretBox.keyFileName)
+
+        #expect(throws: SecretKeyError.missingKey(site.data.path)) {
+            _ = try SQLiteStore(file: Self.file(site), secretKey: nil)
+        }
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path))
+        #expect {
+            _ = try HipKitServer(configuration: site.configuration()).makeApplication()
+        } throws: { error in
+            "\(error)".contains("holds secrets sealed with a key but no secret.key")
+        }
+        let copy = site.root.appendingPathComponent("copy")
+        await #expect(throws: SecretKeyError.missingKey(site.data.path)) {
+            _ = try await StoreCopy.copy(
+                from: .dataFolder(site.data), to: .dataFolder(copy), secretKey: nil, logger: Logger(label: "test"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path))
+
+        // With the key, the copy goes through, and the source still has no key file.
+        _ = try await StoreCopy.copy(
+            from: .dataFolder(site.data), to: .dataFolder(copy), secretKey: key, logger: Logger(label: "test"))
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path))
+        let copied = try SQLiteStore(
+            file: copy.appendingPathComponent("hipkit.sqlite"), secrets: SecretBox(keyBytes: SecretBox.parseKey(key)))
+        #expect(try await copied.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
+        try await copied.close()
     }
 
     @Test("the key file is created 0600 with 32 random bytes, and never replaced")

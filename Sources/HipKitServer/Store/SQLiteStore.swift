@@ -48,8 +48,24 @@ public final class SQLiteStore: InstallationStore {
 
     /// Opens the store with the key file beside it (`secret.key`, created on first use).
     public convenience init(file: URL) throws {
-        try self.init(
-            file: file, secrets: SecretBox.load(environmentValue: nil, dataDirectory: file.deletingLastPathComponent()))
+        try self.init(file: file, secretKey: nil)
+    }
+
+    /// Opens the store with `secretKey` (`HIPKIT_SECRET_KEY`'s value) when there is one, else
+    /// with the key file beside it, created on first use. A key file made here for a database
+    /// whose secrets were sealed with another key is removed again: left behind, it would stand
+    /// in the way of the right key.
+    public convenience init(file: URL, secretKey: String?) throws {
+        let folder = file.deletingLastPathComponent()
+        let keyFile = folder.appendingPathComponent(SecretBox.keyFileName).path
+        let madeKeyFile = (secretKey ?? "").isEmpty && !FileManager.default.fileExists(atPath: keyFile)
+        let secrets = try SecretBox.load(environmentValue: secretKey, dataDirectory: folder)
+        do {
+            try self.init(file: file, secrets: secrets)
+        } catch SecretKeyError.wrongKey where madeKeyFile {
+            unlink(keyFile)
+            throw SecretKeyError.missingKey(folder.path)
+        }
     }
 
     /// Opens (or creates) the store, encrypting secrets with `secrets`.

@@ -253,6 +253,9 @@ public enum SecretKeyError: Error, Sendable, CustomStringConvertible, Equatable 
     case keyFile(String, String)
     /// The store's secrets were sealed with another key.
     case wrongKey
+    /// The data folder (its path) holds secrets sealed with a key, but no key file, and no key
+    /// was given.
+    case missingKey(String)
     /// The stored secret of this installation was altered or moved from another row.
     case cannotOpen(String)
     /// The stored secret of this installation is not encrypted (written around the server).
@@ -267,6 +270,10 @@ public enum SecretKeyError: Error, Sendable, CustomStringConvertible, Equatable 
         case .wrongKey:
             "the data folder's secrets were encrypted with another key: set \(SecretBox.environmentVariable) (or put back "
                 + "\(SecretBox.keyFileName)) to the key they were written with; the installations cannot be read without it"
+        case .missingKey(let folder):
+            "\(folder) holds secrets sealed with a key but no \(SecretBox.keyFileName): set "
+                + "\(SecretBox.environmentVariable) to the key they were written with (or put its "
+                + "\(SecretBox.keyFileName) back)"
         case .cannotOpen(let oauthId):
             "the stored secret of installation \(oauthId) cannot be decrypted: it was altered or copied from another row"
         case .notSealed(let oauthId):

@@ -86,9 +86,7 @@ public enum StoreCopy {
             }
             let hasKeyFile = FileManager.default.fileExists(
                 atPath: folder.appendingPathComponent(SecretBox.keyFileName).path)
-            let secrets = try SecretBox.load(
-                environmentValue: hasKeyFile ? nil : secretKey, dataDirectory: folder)
-            return try SQLiteStore(file: file, secrets: secrets)
+            return try SQLiteStore(file: file, secretKey: hasKeyFile ? nil : secretKey)
         }
     }
 }
