@@ -167,7 +167,7 @@ struct PageRenderer: Sendable {
             return result
         }
         let view = reference.map { Self.layout(forModuleKind: $0.moduleKind) } ?? "page"
-        var page = (TemplateValue.from(matter.fields) as? [String: Any]) ?? [:]
+        var page = TemplateValue.dictionary(from: matter.fields)
         page["title"] = title
         // In views, task lists are checklists to tick (see MarkdownRenderer.enablingTaskListBoxes).
         page["content"] = reference == nil ? rendered.html : MarkdownRenderer.enablingTaskListBoxes(in: rendered.html)
@@ -254,7 +254,7 @@ struct PageRenderer: Sendable {
     /// it: `sidebar`, `configure`) and plain-text name.
     private func moduleContext(_ inputs: PageInputs) -> [String: Any] {
         let json = inputs.module
-        var module = json.flatMap { TemplateValue.from($0) as? [String: Any] } ?? [:]
+        var module = json.map(TemplateValue.dictionary(from:)) ?? [:]
         if let kind = inputs.moduleKind { module["kind"] = SpecSchema.object(for: kind)?.name ?? kind.rawValue }
         if let key = inputs.moduleKey { module["key"] = key }
         if let name = TemplateValue.text(json?["name"]) { module["name"] = name }

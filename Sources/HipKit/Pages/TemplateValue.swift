@@ -1,4 +1,5 @@
 import HipChatConnect
+import Mustache
 
 /// JSON values as the plain Swift values Mustache templates read.
 enum TemplateValue {
@@ -10,11 +11,15 @@ enum TemplateValue {
         case .double(let d): return d
         case .string(let s): return s
         case .array(let items): return items.compactMap(from)
-        case .object(let members):
-            var dictionary: [String: Any] = [:]
-            for member in members { dictionary[member.name] = from(member.value) }
-            return dictionary
+        case .object: return TemplateObject(node)
         }
+    }
+
+    /// An object's members by name, for a context the caller adds to (a page's front matter).
+    static func dictionary(from node: JSONNode) -> [String: Any] {
+        var dictionary: [String: Any] = [:]
+        for member in node.members ?? [] { dictionary[member.name] = from(member.value) }
+        return dictionary
     }
 
     /// A localizable `{value}` as its text.
@@ -34,5 +39,47 @@ enum TemplateValue {
             if byte == lessThan { out += Array("\\u003c".utf8) } else { out.append(byte) }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A mapping as templates read it: `{{object.name}}` and `{{#object}}` as with a dictionary,
+/// but rendered by itself (`{{environment}}`) it is its JSON text (as `hipkit build` writes JSON,
+/// members in the order written), the same bytes every build —
+/// a Swift dictionary prints its keys in an order that changes from run to run. `enumerated`
+/// walks the members in the order written, `sorted` by name.
+struct TemplateObject: MustacheParent, MustacheCustomRenderable, MustacheTransformable {
+    private let node: JSONNode
+    private let members: [(key: String, value: Any)]
+    private let byName: [String: Any]
+
+    init(_ node: JSONNode) {
+        self.node = node
+        var members: [(key: String, value: Any)] = []
+        var byName: [String: Any] = [:]
+        for member in node.members ?? [] {
+            guard let value = TemplateValue.from(member.value) else { continue }
+            if byName.updateValue(value, forKey: member.name) == nil {
+                members.append((member.name, value))
+            } else if let i = members.firstIndex(where: { $0.key == member.name }) {
+                members[i].value = value
+            }
+        }
+        self.members = members
+        self.byName = byName
+    }
+
+    func child(named name: String) -> Any? { byName[name] }
+
+    var renderText: String { String(JSONWriter.string(node.withoutLocations).dropLast()) }
+    var isNull: Bool { false }
+
+    func transform(_ name: String) -> Any? {
+        switch name {
+        case "count": members.count
+        case "empty": members.isEmpty
+        case "enumerated": members
+        case "sorted": members.sorted { $0.key < $1.key }
+        default: nil
+        }
     }
 }

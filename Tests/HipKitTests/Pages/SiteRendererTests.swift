@@ -232,6 +232,33 @@ import Testing
         #expect(side.contains("all.js"), "the built-in base layout still applies")
     }
 
+    /// A mapping of front matter printed by a template is its JSON, the same bytes every build
+    /// (a Swift dictionary's order changes from run to run); fields, sections and `enumerated`
+    /// read it in the order written.
+    @Test func aMappingInATemplateIsTheSameBytesEveryBuild() throws {
+        let files = [
+            "templates/sidebar.mustache":
+                "{{<base}}{{$content}}<p>[{{{page.env}}}] [{{page.env.zeta}}] [{{#page.env}}{{alpha}}{{/page.env}}] "
+                + "[{{#enumerated(page.env)}}{{key}}={{value}};{{/enumerated(page.env)}}] "
+                + "[{{#sorted(page.env)}}{{key}};{{/sorted(page.env)}}] [{{count(page.env)}}]</p>{{/content}}{{/base}}",
+            "pages/side.md": "---\nenv: {zeta: 1, alpha: two, mid: true, nested: {b: 1, a: 2}}\n---\n# Side\n",
+        ]
+        // (Swift's hashing is seeded per process, so one process alone would not show a
+        // dictionary's order change; the exact text is what is checked.)
+        let (build, dir) = try build(files)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let side = try #require(page(build, "side.html"))
+        let json =
+            "{\n  \"zeta\": 1,\n  \"alpha\": \"two\",\n  \"mid\": true,\n  \"nested\": {\n    \"b\": 1,\n    \"a\": 2\n  }\n}"
+        let nested = "{\n  &quot;b&quot;: 1,\n  &quot;a&quot;: 2\n}"
+        for part in [
+            "<p>[\(json)] [1] [two] [zeta=1;alpha=two;mid=true;nested=\(nested);] [alpha;mid;nested;zeta;] [4]</p>"
+        ] {
+            #expect(side.contains(part), "\(part)")
+        }
+    }
+
     @Test func rawHTMLNeedsTheSwitch() throws {
         let raw = "# Raw\n\n<div class=\"custom\">hi</div>\n"
         let (safe, d1) = try build(["pages/side.md": raw])
