@@ -70,11 +70,13 @@ struct DevCommand: AsyncParsableCommand {
         }
 
         let shown = ProjectLoader.displayPath(rebuilder.output)
-        if !rebuilder.rebuild().succeeded {
-            guard
-                FileManager.default.fileExists(
-                    atPath: rebuilder.output.appendingPathComponent(ConnectDescriptor.fileName).path)
-            else {
+        let first = rebuilder.rebuild()
+        // A usage or I/O problem (an unknown --env, a project that cannot be read), reported
+        // with the build, ends the command with 2, as it ends `hipkit build`; errors in the
+        // project are waited out.
+        if first.error != nil { throw ExitCode(2) }
+        if !first.succeeded {
+            guard Self.isBuild(rebuilder.output, for: base) else {
                 Output.say("hipkit dev: waiting for the errors to be fixed; serving starts with the first good build")
                 guard await rebuilder.untilGoodBuild() else { throw ExitCode(1) }
                 return try await serve(
@@ -109,6 +111,17 @@ struct DevCommand: AsyncParsableCommand {
         try await Output.runAsync { try await server.run() }
     }
 
+    /// Whether `output` holds a build made for `base` (its `links.self` is under it): one made
+    /// for another address (another port, `--env`) would send the local HipChat there.
+    private static func isBuild(_ output: URL, for base: String) -> Bool {
+        guard
+            let data = FileManager.default.contents(
+                atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
+            let json = JSONNode.parse(data), let selfURL = ConnectDescriptor(json).selfURL?.value
+        else { return false }
+        return selfURL.hasPrefix(base + "/")
+    }
+
     /// Each rebuild on the terminal: its diagnostics, then one line saying what happened.
     @Sendable private static func report(_ outcome: DevRebuilder.Outcome) {
         let build = outcome.build
@@ -120,7 +133,9 @@ struct DevCommand: AsyncParsableCommand {
                 "hipkit dev: built in \(time): "
                     + (count == 0 ? "nothing changed" : "\(count) file\(count == 1 ? "" : "s") changed"))
         } else {
-            Output.say("hipkit dev: the build failed (\(time)); still serving the last good build")
+            Output.say(
+                "hipkit dev: the build failed (\(time))"
+                    + (outcome.afterAGoodBuild ? "; still serving the last good build" : ""))
         }
     }
 }

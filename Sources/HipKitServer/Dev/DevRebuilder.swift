@@ -21,6 +21,11 @@ public final class DevRebuilder: Service, Sendable {
         /// Paths in `dist/` whose bytes changed (empty when nothing did, or the build failed).
         public var changed: [String]
         public var duration: Duration
+        /// What stopped the build before any diagnostic of the project (an unknown environment,
+        /// a folder that cannot be read): a usage or I/O problem, as `hipkit build` has it.
+        public var error: HipKitError?
+        /// Whether a build of this session succeeded before (and is what is served).
+        public var afterAGoodBuild = false
     }
 
     public let path: String
@@ -68,6 +73,7 @@ public final class DevRebuilder: Service, Sendable {
         var build = ProjectBuild(project: nil, diagnostics: [], sources: SourceStore(), files: [])
         var changed: [String] = []
         var succeeded = false
+        var thrown: HipKitError?
         do {
             let report = try builder.run { build in
                 // Dev builds use a local http base URL on purpose; the listing's https rule is for
@@ -86,12 +92,15 @@ public final class DevRebuilder: Service, Sendable {
                 succeeded = true
             }
         } catch {
+            thrown = error as? HipKitError
             build.diagnostics.append(Self.failure(error))
         }
         if build.project == nil, build.diagnostics.isEmpty {
             build.diagnostics.append(.error(.build, "the project could not be read", at: nil))
         }
-        let outcome = Outcome(build: build, succeeded: succeeded, changed: changed, duration: clock.now - start)
+        var outcome = Outcome(
+            build: build, succeeded: succeeded, changed: changed, duration: clock.now - start, error: thrown)
+        outcome.afterAGoodBuild = !succeeded && lastGood.withLock { $0 != nil }
         report(outcome)
         if succeeded {
             // Also when nothing changed: a page showing the last failure learns it is fixed.

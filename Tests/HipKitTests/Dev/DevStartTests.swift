@@ -1,0 +1,76 @@
+import Foundation
+import HipChatConnect
+import TestProcesses
+import Testing
+
+@testable import HipKit
+
+/// How `hipkit dev` starts when its first build fails.
+@Suite(.timeLimit(.minutes(2)))
+struct DevStartTests {
+    /// An unknown `--env` ends the command with 2, as it ends `hipkit build`: no edit of a page
+    /// fixes it. (It used to keep running on whatever `dist/` held.)
+    @Test func anUnknownEnvironmentExitsWithTwo() throws {
+        let project = try TestSupport.temporaryDirectory("dev-env")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
+        let run = try TestSupport.hipkit([
+            "dev", project.path, "--env", "nope", "--port", String(try DevProcess.freePort()),
+        ])
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect((run.stdout + run.stderr).contains("no environment 'nope'"))
+    }
+
+    /// A `dist/` built for another address (another port, or production) is not served while the
+    /// first build fails: the local HipChat would install an add-on at that other address. Serving
+    /// starts with the first good build, at this address.
+    @Test func aPreviousBuildForAnotherAddressIsNotServed() async throws {
+        let project = try TestSupport.temporaryDirectory("dev-stale")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        #expect(
+            try TestSupport.hipkit(["build", project.path, "--base-url", "http://127.0.0.1:1"]).status == 0)
+        let spec = project.appendingPathComponent("addon.yaml")
+        let good = try String(contentsOf: spec, encoding: .utf8)
+        try TestSupport.write(good + "\nkey: [broken\n", to: spec)
+
+        let port = try DevProcess.freePort()
+        let scratch = try TestSupport.temporaryDirectory("dev-stale-log")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let log = scratch.appendingPathComponent("log")
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        let child = try ChildProcess(
+            TestSupport.hipkitExecutable, ["dev", project.path, "--port", String(port)], environment: environment,
+            standardOutput: .file(log), standardError: .standardOutput)
+        defer {
+            child.signal(SIGKILL)
+            child.waitUntilExit()
+        }
+        let descriptor = URL(string: "http://127.0.0.1:\(port)/atlassian-connect.json")!
+        let waited = try await Blocking.run { () -> Bool in
+            for _ in 0..<600 {
+                if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("waiting for the errors") {
+                    return true
+                }
+                usleep(50_000)
+            }
+            return false
+        }
+        #expect(waited, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        #expect(try await Blocking.run { try? Data(contentsOf: descriptor) } == nil, "nothing is served yet")
+
+        try TestSupport.write(good, to: spec)
+        let served = try await Blocking.run { () -> Data? in
+            for _ in 0..<600 {
+                if let data = try? Data(contentsOf: descriptor) { return data }
+                usleep(50_000)
+            }
+            return nil
+        }
+        let text = served.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(text.contains("http://127.0.0.1:\(port)/"), "\(text)")
+        #expect(!text.contains("127.0.0.1:1/"))
+    }
+}
