@@ -133,6 +133,21 @@ struct GlanceTests {
         }
     }
 
+    @Test("posted data whose status icon is no http or https URL is refused, and nothing is stored")
+    func scriptIconRefused() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, store in
+            for url in ["javascript:alert(1)", "data:image/png;base64,AAAA", "JavaScript:x"] {
+                let response = try await client.execute(
+                    uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "x", "status": {"icon": "\#(url)"}}"#))
+                #expect(response.status == .badRequest, "\(url): \(response.text)")
+            }
+            #expect(try await store.glanceData(key: "incidents-glance", room: nil) == nil)
+        }
+    }
+
     @Test("admin routes: 404 without a configured token, 401 with a wrong one")
     func adminAuthorization() async throws {
         let site = try TestSite()

@@ -90,10 +90,22 @@ public struct GlanceDataValidator: Sendable {
                 }
             case "icon":
                 let value = status["value"]
-                for field in ["url", "url@2x"] where value?[field]?.stringValue == nil {
-                    error(
-                        .missingField, "the status icon of \(subject) needs '\(field)'", value ?? status,
-                        field: "status.value.\(field)")
+                for field in ["url", "url@2x"] {
+                    guard let url = value?[field]?.stringValue else {
+                        error(
+                            .missingField, "the status icon of \(subject) needs '\(field)'", value ?? status,
+                            field: "status.value.\(field)")
+                        continue
+                    }
+                    // HipChat shows the icon as an image; a `javascript:` or `data:` URL is no icon.
+                    if let colon = url.firstIndex(of: ":"), URLReference.isAbsolute(url),
+                        !["http", "https"].contains(url[..<colon].lowercased())
+                    {
+                        error(
+                            .invalidUrl, "the status icon of \(subject) is '\(url)', which is not an http or https URL",
+                            value?[field], field: "status.value.\(field)",
+                            hint: "give the image's https:// URL, or its path under the add-on's base URL")
+                    }
                 }
             default:
                 error(

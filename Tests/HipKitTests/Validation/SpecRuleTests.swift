@@ -175,6 +175,11 @@ import Testing
                 "glances:\n  - key: g\n    name: G\n    icon: /i.png\n    data: {label: x, status: {lozenge: {label: NEW, type: eror}}}\n",
             code: .invalidValue, line: 9, hint: "did you mean 'error'?"),
         Case(
+            name: "a glance status icon is an http or https URL",
+            body:
+                "glances:\n  - key: g\n    name: G\n    icon: /i.png\n    data: {label: x, status: {icon: 'javascript:alert(1)'}}\n",
+            code: .invalidUrl, line: 9),
+        Case(
             name: "glance data needs a label",
             body: "glances:\n  - {key: g, name: G, icon: /i.png, data: {status: {lozenge: NEW}}}\n",
             code: .missingField, line: 6),
