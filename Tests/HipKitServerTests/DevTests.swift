@@ -190,6 +190,12 @@ struct DevTests {
                 == "<html><head><title>t</title>\(tag)</HEAD><body>x</body></html>")
         #expect(inject("<p>x</p></body>") == "<p>x</p>\(tag)</body>")
         #expect(inject("<p>x</p>") == "<p>x</p>\(tag)")
+        // `</header>` is no `</head>`; the head's own end is the first one.
+        #expect(
+            inject("<head></head ><body><header>h</header><pre></head></pre></body>")
+                == "<head>\(tag)</head ><body><header>h</header><pre></head></pre></body>")
+        #expect(inject("<body><header>h</header></body>") == "<body><header>h</header>\(tag)</body>")
+        #expect(inject("<p></header></p></bodyx>") == "<p></header></p></bodyx>\(tag)")
     }
 
     @Test("dev answers carry the script and are not cached; --no-auth opens JWT views")

@@ -87,7 +87,9 @@ struct DevRoutes: Sendable {
     static func inject(into html: ByteBuffer) -> ByteBuffer {
         let bytes = Array(html.readableBytesView)
         let tag = Array(scriptTag.utf8)
-        let at = lastIndex(of: "</head", in: bytes) ?? lastIndex(of: "</body", in: bytes) ?? bytes.count
+        let at =
+            tagIndex(of: "</head", in: bytes, last: false) ?? tagIndex(of: "</body", in: bytes, last: true)
+            ?? bytes.count
         var out = ByteBuffer()
         out.reserveCapacity(bytes.count + tag.count)
         out.writeBytes(bytes[..<at])
@@ -96,19 +98,23 @@ struct DevRoutes: Sendable {
         return out
     }
 
-    /// Case-insensitive search for an ASCII tag opening.
-    private static func lastIndex(of needle: String, in bytes: [UInt8]) -> Int? {
+    /// Case-insensitive search for an ASCII closing tag, the first or the `last`: the name must
+    /// end there (`</head>` or `</head >`, not `</header>`).
+    private static func tagIndex(of needle: String, in bytes: [UInt8], last: Bool) -> Int? {
         let pattern = Array(needle.utf8)
-        guard bytes.count >= pattern.count else { return nil }
-        var index = bytes.count - pattern.count
-        while index >= 0 {
+        guard bytes.count > pattern.count else { return nil }
+        let end = bytes.count - pattern.count
+        let starts = last ? stride(from: end - 1, through: 0, by: -1) : stride(from: 0, through: end - 1, by: 1)
+        for index in starts {
             var matches = true
             for offset in 0..<pattern.count where bytes[index + offset] | 0x20 != pattern[offset] | 0x20 {
                 matches = false
                 break
             }
-            if matches { return index }
-            index -= 1
+            let next = bytes[index + pattern.count]
+            if matches, next == UInt8(ascii: ">") || next == 0x20 || next == 0x09 || next == 0x0A || next == 0x0D {
+                return index
+            }
         }
         return nil
     }
