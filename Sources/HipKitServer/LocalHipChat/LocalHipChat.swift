@@ -308,12 +308,20 @@ public actor LocalHipChat {
             try await postInstall(
                 to: updateUrl, body: installBody(oauthId: current.oauthId, secret: nil, roomId: current.roomId),
                 what: "update")
-        } else if addon.callbackUrl != nil {
+        } else if let callbackUrl = addon.callbackUrl {
             let (oauthId, secret) = try await postFreshInstallation(
                 to: addon.callbackUrl, roomId: current.roomId, what: "reinstall")
+            // The old installation goes, as on an uninstall: its credentials stop working, then
+            // the add-on is told (it would otherwise keep it, and push to the room twice).
             credentials[current.oauthId] = nil
+            tokens = tokens.filter { $0.value.oauthId != current.oauthId }
             next.oauthId = oauthId
             next.oauthSecret = secret
+            if let index = installations.firstIndex(where: { $0.oauthId == current.oauthId }) {
+                installations[index] = next
+            }
+            changed(saveNow: true)
+            try await sendUninstall(current.oauthId, to: callbackUrl)
         }
         if let index = installations.firstIndex(where: { $0.oauthId == current.oauthId }) {
             installations[index] = next
@@ -354,8 +362,16 @@ public actor LocalHipChat {
             details["groupId"] = .integer(EmulatedRoom.groupId)
             return browserFlow(address, details: details)
         }
-        guard let callbackUrl = current.addon.callbackUrl, let url = URL(string: callbackUrl + "/" + current.oauthId)
-        else { return redirect }
+        if let callbackUrl = current.addon.callbackUrl {
+            try await sendUninstall(current.oauthId, to: callbackUrl)
+        }
+        return redirect
+    }
+
+    /// `DELETE {callbackUrl}/{oauthId}`, once the credentials no longer work; an add-on that
+    /// has already forgotten the installation (404) is no failure.
+    private func sendUninstall(_ oauthId: String, to callbackUrl: String) async throws(Failure) {
+        guard let url = URL(string: callbackUrl + "/" + oauthId) else { return }
         var request = OutgoingRequest(url: url)
         request.httpMethod = "DELETE"
         do {
@@ -368,7 +384,6 @@ public actor LocalHipChat {
         } catch {
             throw Failure("the add-on cannot be reached for the uninstall: \(error)")
         }
-        return redirect
     }
 
     /// New credentials, honoured by the token endpoint from now on so the add-on can check them

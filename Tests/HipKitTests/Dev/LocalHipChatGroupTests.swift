@@ -222,4 +222,34 @@ struct LocalHipChatGroupTests {
         }
         #expect(await pushGlance("group/1", "after the end", globalToken) == 401)
     }
+
+    /// An update with no `updateCallbackUrl` is a fresh installation at `callbackUrl`, as HipChat
+    /// made it; the old one goes as on an uninstall, so the add-on keeps one installation for
+    /// the room, not two (each glance update was pushed twice, once with dead credentials).
+    @Test func anUpdateWithoutUpdateCallbackUrlReplacesTheInstallation() async throws {
+        let project = try await TestSupport.scaffold("full", in: "local-hipchat-update")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let dev = try await Blocking.run {
+            try DevProcess(project: project, arguments: ["--admin-token", "local-admin-token"])
+        }
+        defer { dev.stop() }
+        let admin = ["Authorization": "Bearer local-admin-token"]
+        func installations() async -> [String] {
+            let listed = Flow.json(await dev.fetch("GET", "admin/installations", headers: admin).body)
+            return ((listed["installations"] as? [[String: Any]]) ?? []).compactMap { $0["oauthId"] as? String }
+        }
+        #expect(await Flow.roomCall(dev, "install", #"{"room": true}"#).status == 200)
+        let before = await installations()
+        #expect(before.count == 1)
+        #expect(await Flow.roomCall(dev, "update", "{}").status == 200, "\(dev.log)")
+        let after = await installations()
+        #expect(after.count == 1, "\(after)")
+        #expect(after != before)
+        let pushed = Flow.json(
+            await dev.fetch(
+                "POST", "admin/glances/incidents-glance?room=1", json: #"{"label": "after the update"}"#,
+                headers: admin
+            ).body)
+        #expect(pushed["pushes"] as? Int == 1, "\(pushed)")
+    }
 }
