@@ -38,7 +38,7 @@ public enum SpecReference {
                 if let note = requirement(field, in: object, requiredByHipChat: required) { rules.append(note) }
                 if let fieldShape { rules += describe(fieldShape) }
                 out +=
-                    "| `\(field.name)` | \(type(of: field.kind)) | \(target) | \(rules.joined(separator: "; ").escapedForTable) | \(field.doc.escapedForTable) |\n"
+                    "| `\(field.name)` | \(type(of: field)) | \(target) | \(rules.joined(separator: "; ").escapedForTable) | \(field.doc.escapedForTable) |\n"
             }
             out += "\n"
         }
@@ -141,6 +141,20 @@ public enum SpecReference {
         return out
     }
 
+    /// The field's type in words. The loader's own settings (`.setting`) each have their own.
+    private static func type(of field: SpecField) -> String {
+        if case .setting = field.kind {
+            switch field.name {
+            case "environments": return "mapping of names to {baseUrl, hipchatJs, hipchatCss}"
+            case "unsafe", "viewNotifications": return "true/false"
+            default: return "text"
+            }
+        }
+        // A setting's default is whatever its type takes: text, a number, true/false.
+        if case .json = field.kind, field.name == "default" { return "any value" }
+        return type(of: field.kind)
+    }
+
     private static func type(of kind: SpecField.Kind) -> String {
         switch kind {
         case .string: return "text"
@@ -164,7 +178,7 @@ public enum SpecReference {
         case .glanceData: return "{label, status, metadata}"
         case .object(let o): return "`\(o.name)`"
         case .list(let o): return "list of `\(o.name)`"
-        case .setting: return "text or mapping"
+        case .setting: return "text"
         case .image: return "PNG or JPEG file"
         case .listing: return "`listing`"
         case .webhookReply: return "text or reply"
