@@ -79,6 +79,8 @@ struct EmulateCommand: AsyncParsableCommand {
         if presented != base {
             Output.say("hipkit emulate: the add-on is told this HipChat is at \(presented)\(LocalHipChat.path)")
         }
-        try await LocalHipChatServer(hipchat: hipchat, host: host, port: port, logger: logger).run()
+        try await Output.runAsync {
+            try await LocalHipChatServer(hipchat: hipchat, host: host, port: port, logger: logger).run()
+        }
     }
 }

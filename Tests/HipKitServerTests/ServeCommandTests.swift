@@ -259,6 +259,22 @@ struct ServeCommandTests {
         #expect(server.log.contains("choose another port with --port"))
     }
 
+    @Test("hipkit emulate on a port something else listens on fails with exit status 2 and what to do")
+    func emulatePortInUse() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let (port, fd) = try Loopback.listeningSocket()
+        defer { close(fd) }
+        let emulator = try Server(
+            arguments: ["emulate", "http://127.0.0.1:1/atlassian-connect.json", "--port", String(port)],
+            logFolder: site.root)
+        #expect(await emulator.waitForExit(seconds: 60))
+        #expect(emulator.process.terminationStatus == 2)
+        #expect(
+            emulator.log.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(emulator.log)"
+        )
+    }
+
     @Test("a data folder inside the served folder is refused: its database and key would be served")
     func dataInsideDist() async throws {
         let site = try TestSite()

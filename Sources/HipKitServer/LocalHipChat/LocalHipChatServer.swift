@@ -2,6 +2,7 @@ import Foundation
 import HipChatConnect
 import Hummingbird
 import Logging
+import NIOCore
 
 /// `hipkit emulate`: the local HipChat alone, for an add-on served anywhere — one built by
 /// hipkit and run with `hipkit serve`, or any other. The room is at `/_hipchat/`; `/` leads
@@ -25,7 +26,11 @@ public struct LocalHipChatServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: "hipkit"),
             services: [hipchat],
             logger: logger)
-        try await application.runService()
+        do {
+            try await application.runService()
+        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+            throw HipKitServer.listenError(error.errnoCode, host: host, port: port)
+        }
     }
 
     struct Responder: HTTPResponder {
