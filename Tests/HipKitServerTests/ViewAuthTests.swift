@@ -123,12 +123,9 @@ struct ViewAuthTests {
         let site = try TestSite()
         defer { site.remove() }
         // The changelog page becomes a folder's index: `/help/` and `/help/index.html` are one file.
-        let descriptor = site.dist.appendingPathComponent("atlassian-connect.json")
-        let text = try String(contentsOf: descriptor, encoding: .utf8)
-        try #require(text.contains("https://incidents.example.com/changelog.html"))
-        try text.replacingOccurrences(
-            of: "https://incidents.example.com/changelog.html", with: "https://incidents.example.com/help/"
-        ).write(to: descriptor, atomically: true, encoding: .utf8)
+        try site.replace(
+            "https://incidents.example.com/changelog.html", with: "https://incidents.example.com/help/",
+            in: "atlassian-connect.json")
         try await withServer(site, setup: { store in try await store.upsert(Fixture.installation()) }) { client, _ in
             // The descriptor names `/incidents.html`, `/configure` and `/help/`.
             for path in ["/incidents", "/configure.html", "/help/index.html", "/help/"] {
@@ -157,12 +154,9 @@ struct ViewAuthTests {
         try FileManager.default.createSymbolicLink(
             atPath: site.dist.appendingPathComponent("copy.html").path, withDestinationPath: "incidents.html")
         // The public dialog's URL becomes `/incidents`, which is also the JWT sidebar's file.
-        let descriptor = site.dist.appendingPathComponent("atlassian-connect.json")
-        let text = try String(contentsOf: descriptor, encoding: .utf8)
-        try #require(text.contains("https://incidents.example.com/raise.html"))
-        try text.replacingOccurrences(
-            of: "https://incidents.example.com/raise.html", with: "https://incidents.example.com/incidents"
-        ).write(to: descriptor, atomically: true, encoding: .utf8)
+        try site.replace(
+            "https://incidents.example.com/raise.html", with: "https://incidents.example.com/incidents",
+            in: "atlassian-connect.json")
         try await withServer(site, setup: { store in try await store.upsert(Fixture.installation()) }) { client, _ in
             for path in ["/copy.html", "/copy", "/incidents"] {
                 let response = try await client.execute(uri: path, method: .get)

@@ -124,12 +124,9 @@ struct WebhookTests {
     func unsignedRepliesGetDefaults() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        let manifest = site.dist.appendingPathComponent("_hipkit/runtime.json")
-        let text = try String(contentsOf: manifest, encoding: .utf8)
-        let echo = "said {{sender.name}} in room {{room.id}}"
-        try #require(text.contains(echo))
-        try text.replacingOccurrences(of: echo, with: "severity {{settings.severity}}")
-            .write(to: manifest, atomically: true, encoding: .utf8)
+        try site.replace(
+            "said {{sender.name}} in room {{room.id}}", with: "severity {{settings.severity}}",
+            in: "_hipkit/runtime.json")
         try await withServer(
             site,
             setup: { store in

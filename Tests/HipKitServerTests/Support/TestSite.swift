@@ -54,6 +54,17 @@ struct TestSite {
         return (HipKitServer(configuration: configuration, logger: logger, store: store), store)
     }
 
+    /// Replaces `old` with `new` in the file at `path` of `dist/`; throws when it does not hold
+    /// `old`, so a fixture that changed cannot make the test pass without testing anything.
+    func replace(_ old: String, with new: String, in path: String) throws {
+        let url = dist.appendingPathComponent(path)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        guard text.contains(old) else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(path) holds no '\(old)'"])
+        }
+        try text.replacingOccurrences(of: old, with: new).write(to: url, atomically: true, encoding: .utf8)
+    }
+
     func write(_ text: String, to path: String) throws {
         let url = dist.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
