@@ -98,9 +98,7 @@ public struct GlanceDataValidator: Sendable {
                         continue
                     }
                     // HipChat shows the icon as an image; a `javascript:` or `data:` URL is no icon.
-                    if let colon = url.firstIndex(of: ":"), URLReference.isAbsolute(url),
-                        !["http", "https"].contains(url[..<colon].lowercased())
-                    {
+                    if URLRule.hasOtherScheme(url) {
                         error(
                             .invalidUrl, "the status icon of \(subject) is '\(url)', which is not an http or https URL",
                             value?[field], field: "status.value.\(field)",

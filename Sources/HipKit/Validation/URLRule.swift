@@ -39,9 +39,7 @@ struct URLRule: Sendable {
             ]
         }
         if hasBase { return [] }
-        if let colon = url.firstIndex(of: ":"), URLReference.isAbsolute(url), !url.hasPrefix("//"),
-            !["http", "https"].contains(url[..<colon].lowercased())
-        {
+        if Self.hasOtherScheme(url) {
             return [
                 .error(
                     .invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location,
@@ -87,6 +85,15 @@ struct URLRule: Sendable {
             return open
         }
         return nil
+    }
+
+    /// Whether `url` names a scheme other than http and https (`javascript:`, `data:`, `ftp:`);
+    /// a relative reference names none.
+    static func hasOtherScheme(_ url: String) -> Bool {
+        guard let colon = url.firstIndex(of: ":"), URLReference.isAbsolute(url), !url.hasPrefix("//") else {
+            return false
+        }
+        return !["http", "https"].contains(url[..<colon].lowercased())
     }
 
     static func isLoopback(_ host: String) -> Bool {
