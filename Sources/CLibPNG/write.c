@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 typedef struct {
     hipkit_png_output *output;
@@ -83,6 +84,7 @@ int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 wid
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     png_set_sRGB(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
+    png_set_compression_strategy(png, Z_RLE);
     png_write_info(png, info);
     size_t stride = (size_t)width * (size_t)channels;
     for (png_uint_32 y = 0; y < height; y++) png_write_row(png, samples + (size_t)y * stride);

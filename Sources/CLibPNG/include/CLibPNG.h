@@ -13,8 +13,8 @@ typedef struct {
 } hipkit_png_output;
 
 /// Writes `height` rows of `width` 8-bit RGB (`channels` 3) or RGBA (`channels` 4) samples, no
-/// padding, as a PNG tagged sRGB, every row filtered with Paeth and deflated at zlib's default
-/// level. `output` holds no bytes yet: `bytes` is NULL or a malloc'd block of `capacity` bytes,
+/// padding, as a PNG tagged sRGB, every row filtered with Paeth and deflated with zlib's Z_RLE
+/// strategy (runs of the same byte only). `output` holds no bytes yet: `bytes` is NULL or a malloc'd block of `capacity` bytes,
 /// and `capacity` (0 for none) is where the output starts.
 ///
 /// Returns 1, or 0 with what went wrong in `message` (64 bytes, NUL-terminated). The same samples
@@ -25,6 +25,11 @@ typedef struct {
 /// every row and keeps the best, which costs more than the deflate itself, while Paeth alone
 /// gives files within 0.1% of that size on photographs, 2% on the crops of the `full` scaffold's
 /// highlights and 4% on full-size screenshots.
+///
+/// Z_RLE because after Paeth most of an image is runs of zero: against the default strategy it
+/// deflated a crop of the `full` scaffold in 30 M instructions instead of 49 M (3% smaller),
+/// photographs in a third of the instructions (0.3–4% larger), and screenshots in 60% of them
+/// (8–17% larger). The Marketplace states no size limit; a clean build makes every crop.
 int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 width, png_uint_32 height,
                      hipkit_png_output *output, char message[64]);
 
