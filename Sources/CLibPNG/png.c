@@ -92,3 +92,71 @@ int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 wid
     png_destroy_write_struct(&png, &info);
     return 1;
 }
+
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+    size_t offset;
+} input;
+
+static void take(png_structp png, png_bytep out, size_t count) {
+    input *in = png_get_io_ptr(png);
+    if (count > in->size - in->offset) png_error(png, "the data ends early");
+    memcpy(out, in->data + in->offset, count);
+    in->offset += count;
+}
+
+/// libpng's simplified reader's test (png_gamma_not_sRGB in pngread.c): a file gamma this far
+/// from sRGB's is converted to sRGB, so its pixels are not the file's samples.
+static int gamma_not_sRGB(png_fixed_point gamma) {
+    if (gamma == 0) return 0;
+    if (gamma >= PNG_FP_1) return 1;
+    png_fixed_point times22 = (gamma * 11 + 2) / 5;
+    return times22 < PNG_FP_1 - 5000 || times22 > PNG_FP_1 + 5000;
+}
+
+int hipkit_png_read_rgb(const unsigned char *data, size_t size, png_uint_32 width, png_uint_32 height,
+                        unsigned char *pixels, char message[64]) {
+    context c = {NULL, message, {0}};
+    input in = {data, size, 0};
+    message[0] = 0;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, fail, warn);
+    if (!png) {
+        strcpy(message, "cannot start libpng's reader");
+        return 0;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        strcpy(message, "cannot start libpng's reader");
+        return 0;
+    }
+    // As in hipkit_png_write, nothing read after a longjmp changes after the setjmp.
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return 0;
+    }
+    png_set_read_fn(png, &in, take);
+    // Every chunk's CRC-32, the image data's included, is still checked; the zlib stream's own
+    // Adler-32 of the same bytes is not (it was a fifth of decoding a screenshot).
+    png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+    png_read_info(png, info);
+    png_fixed_point gamma = 0;
+    int plain = png_get_image_width(png, info) == width && png_get_image_height(png, info) == height &&
+                png_get_bit_depth(png, info) == 8 && png_get_color_type(png, info) == PNG_COLOR_TYPE_RGB &&
+                !png_get_valid(png, info, PNG_INFO_tRNS) &&
+                (png_get_valid(png, info, PNG_INFO_sRGB) || !png_get_gAMA_fixed(png, info, &gamma) ||
+                 !gamma_not_sRGB(gamma));
+    if (!plain) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return -1;
+    }
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    size_t stride = (size_t)width * 3;
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < height; y++) png_read_row(png, pixels + (size_t)y * stride, NULL);
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    return 1;
+}

@@ -33,4 +33,15 @@ typedef struct {
 int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 width, png_uint_32 height,
                      hipkit_png_output *output, char message[64]);
 
+/// Reads `data`, a PNG of `width`×`height` pixels, into `pixels` (width × height × 3 bytes) when
+/// it holds exactly that: 8-bit RGB samples, no transparency, and no gamma libpng's simplified
+/// reader would convert to sRGB's. Those are the pixels the simplified reader gives for such a
+/// file, with less work: the zlib stream's Adler-32 is not computed (each chunk's CRC-32 still
+/// is).
+///
+/// Returns 1; -1, reading nothing, for a PNG of another kind or size (read it with the simplified
+/// API); or 0 with what went wrong in `message` (64 bytes, NUL-terminated) for a damaged one.
+int hipkit_png_read_rgb(const unsigned char *data, size_t size, png_uint_32 width, png_uint_32 height,
+                        unsigned char *pixels, char message[64]);
+
 #endif

@@ -69,31 +69,9 @@ struct RGBAImage: Sendable, Hashable {
         }
     }
 
+    /// `data` through libpng's simplified reader: any colour type, bit depth or gamma comes out
+    /// as 8-bit sRGB with alpha.
     private static func decodePNG(_ data: Data) throws -> RGBAImage {
-        // Any colour type, bit depth or gamma comes out as 8-bit sRGB with alpha.
-        guard let read = try readPNG(data, as: { _ in formatRGBA }) else {
-            throw ImageError(.corrupt, "the PNG data could not be read")  // not reached: a format is always given
-        }
-        return RGBAImage(width: read.width, height: read.height, pixels: read.pixels)
-    }
-
-    /// The pixels of `data` as 8-bit red, green, blue (3 bytes a pixel) when it is a PNG stored
-    /// exactly so, with no alpha, palette, grey or 16-bit samples: libpng then copies its rows
-    /// without converting them, and they are what ``decode(_:)`` gives without the alpha of 255
-    /// it adds. Nil for any other image. Screenshots saved as RGB (the `full` scaffold's
-    /// highlights among them) take this road to their crop.
-    static func decodeRGB(_ data: Data) throws -> (width: Int, height: Int, pixels: [UInt8])? {
-        guard ImageInfo.sniff(data) == .png, let info = ImageInfo.read(data) else { return nil }
-        try checkSize(info.width, info.height, .png)
-        let rgb = png_uint_32(PNG_FORMAT_RGB)
-        return try readPNG(data) { $0 == rgb ? rgb : nil }
-    }
-
-    /// The PNG in `data` through libpng's simplified reader, in the format `choose` picks for the
-    /// file's own (RGB or RGBA: 3 or 4 bytes a pixel); nil when it picks none.
-    private static func readPNG(_ data: Data, as choose: (png_uint_32) -> png_uint_32?) throws
-        -> (width: Int, height: Int, pixels: [UInt8])?
-    {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         // Frees libpng's state on every path; a no-op once finish_read has cleaned up itself.
@@ -104,14 +82,13 @@ struct RGBAImage: Sendable, Hashable {
             guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
                 throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
             }
-            guard let format = choose(image.format) else { return nil }
-            image.format = format
+            image.format = formatRGBA
             let width = Int(image.width)
             let height = Int(image.height)
             try checkSize(width, height, .png)
             // libpng writes every byte, so the buffer is not cleared first.
             var finished: Int32 = 0
-            let byteCount = width * height * (format & png_uint_32(PNG_FORMAT_FLAG_ALPHA) != 0 ? 4 : 3)
+            let byteCount = width * height * 4
             let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
                 finished = png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
                 count = finished != 0 ? byteCount : 0
@@ -119,7 +96,37 @@ struct RGBAImage: Sendable, Hashable {
             guard finished != 0 else {
                 throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
             }
-            return (width, height, pixels)
+            return RGBAImage(width: width, height: height, pixels: pixels)
+        }
+    }
+
+    /// The pixels of `data` as 8-bit red, green, blue (3 bytes a pixel) when it is a PNG stored
+    /// exactly so, with no alpha, palette, grey, 16-bit samples or gamma to convert: they are what
+    /// ``decode(_:)`` gives without the alpha of 255 it adds, read by ``hipkit_png_read_rgb``,
+    /// which copies libpng's rows as they are and skips the zlib stream's Adler-32 (every chunk's
+    /// CRC-32 is still checked). Nil for any other image. Screenshots saved as RGB (the `full`
+    /// scaffold's highlights among them) take this road to their crop.
+    static func decodeRGB(_ data: Data) throws -> (width: Int, height: Int, pixels: [UInt8])? {
+        guard ImageInfo.sniff(data) == .png, let info = ImageInfo.read(data) else { return nil }
+        try checkSize(info.width, info.height, .png)
+        let byteCount = info.width * info.height * 3
+        var status: Int32 = 0
+        var message = [CChar](repeating: 0, count: 64)
+        let pixels = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            // libpng writes every byte when it reads, so the buffer is not cleared first.
+            [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
+                status = hipkit_png_read_rgb(
+                    raw.bindMemory(to: UInt8.self).baseAddress, raw.count, png_uint_32(info.width),
+                    png_uint_32(info.height), out.baseAddress, &message)
+                count = status == 1 ? byteCount : 0
+            }
+        }
+        switch status {
+        case 1: return (info.width, info.height, pixels)
+        case -1: return nil
+        default:
+            throw ImageError(
+                .corrupt, "the PNG data is damaged: \(message.withUnsafeBytes { Self.message(in: $0) })")
         }
     }
 

@@ -4,8 +4,9 @@ import Testing
 
 @testable import HipKit
 
-/// Image headers, decoding and the cropped-highlight maker. Every PNG here is made by the test
-/// through hipkit's own encoder; the JPEGs are small fixtures made once with libjpeg-turbo's cjpeg.
+/// Image headers, decoding and the cropped-highlight maker. Most PNGs here are made by the test
+/// through hipkit's own encoder; the JPEGs are small fixtures made once with libjpeg-turbo's cjpeg,
+/// and two PNGs (a palette, an interlaced RGB image) are fixtures too.
 @Suite struct ImageTests {
     static let red: SIMD4<UInt8> = [220, 30, 40, 255]
     static let blue: SIMD4<UInt8> = [30, 60, 200, 255]
@@ -39,17 +40,43 @@ import Testing
         try Data(contentsOf: TestSupport.fixture("images/" + name))
     }
 
-    /// The chunk types of a PNG stream, in order.
-    static func chunkTypes(_ png: Data) -> [String] {
+    /// The chunks of a PNG stream, in order.
+    static func chunks(_ png: Data) -> [(type: String, data: [UInt8])] {
         let bytes = [UInt8](png)
-        var types: [String] = []
+        var chunks: [(type: String, data: [UInt8])] = []
         var i = 8
-        while i + 8 <= bytes.count {
+        while i + 12 <= bytes.count {
             let length = Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
-            types.append(String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self))
+            guard i + 12 + length <= bytes.count else { break }
+            chunks.append((String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self), Array(bytes[(i + 8)..<(i + 8 + length)])))
             i += 12 + length
         }
-        return types
+        return chunks
+    }
+
+    static func chunkTypes(_ png: Data) -> [String] { chunks(png).map(\.type) }
+
+    /// A PNG stream of `chunks`, each with its CRC-32 worked out.
+    static func png(_ chunks: [(type: String, data: [UInt8])]) -> Data {
+        var out = ImageInfo.pngSignature
+        for (type, data) in chunks {
+            out += bigEndian(UInt32(data.count))
+            let body = Array(type.utf8) + data
+            out += body + bigEndian(crc32(body))
+        }
+        return Data(out)
+    }
+
+    static func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+
+    /// CRC-32 as PNG (and zlib) computes it, bit by bit.
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
     }
 
     static func isBlueish(_ c: SIMD4<UInt8>) -> Bool { c.z > 160 && c.x < 80 && c.w == 255 }
@@ -318,6 +345,69 @@ import Testing
         let cut = try Self.image(40, 20) { x, _ in [UInt8(x), 9, 9, 255] }.pngData().prefix(60)
         #expect(throws: ImageError.self) { try RGBAImage.decodeRGB(cut) }
         #expect(throws: ImageError.self) { try ImageCropper.crop(cut, toWidth: 20, height: 10) }
+    }
+
+    /// The RGB road reads the pixels the RGBA road reads: of an interlaced file too, and of one
+    /// tagged with sRGB's gamma; a file whose gamma libpng converts goes the RGBA road instead.
+    @Test func theRGBRoadReadsWhatTheRGBARoadReads() throws {
+        func rgb(_ image: RGBAImage) -> [UInt8] {
+            image.pixels.enumerated().filter { $0.offset % 4 != 3 }.map(\.element)
+        }
+        let interlaced = try Data(contentsOf: TestSupport.fixture("images/interlaced-rgb-13x11.png"))
+        let read = try #require(try RGBAImage.decodeRGB(interlaced))
+        #expect(read.pixels == rgb(try RGBAImage.decode(interlaced)))
+        #expect(Array(read.pixels[(4 * 13 + 5) * 3..<(4 * 13 + 5) * 3 + 3]) == [123, 37, 140], "pixel 5,4")
+
+        // hipkit's PNGs say sRGB; without that chunk, a gAMA chunk decides.
+        let plain = try Self.image(40, 20) { x, y in [UInt8(x * 6), UInt8(y * 12), 90, 255] }.pngData()
+        let untagged = Self.chunks(plain).filter { $0.type != "sRGB" }
+        func withGamma(_ gamma: UInt32) -> Data {
+            Self.png([untagged[0], ("gAMA", Self.bigEndian(gamma))] + untagged.dropFirst())
+        }
+        let expected = rgb(try RGBAImage.decode(plain))
+        #expect(try RGBAImage.decodeRGB(withGamma(45_455))?.pixels == expected)
+        let mac = withGamma(55_556)  // 1/1.8, converted to sRGB by libpng
+        #expect(try RGBAImage.decodeRGB(mac) == nil)
+        #expect(rgb(try RGBAImage.decode(mac)) != expected)
+    }
+
+    /// The RGB road checks every chunk's CRC-32 but not the zlib stream's Adler-32, which covers
+    /// the same bytes again.
+    @Test func theRGBRoadChecksCRCsNotTheAdlerSum() throws {
+        let plain = try Self.image(40, 20) { x, y in [UInt8(x * 6), UInt8(y * 12), 90, 255] }.pngData()
+        var chunks = Self.chunks(plain)
+        let idat = try #require(chunks.firstIndex { $0.type == "IDAT" })
+        chunks[idat].data[chunks[idat].data.count - 1] ^= 0xFF
+        let wrongSum = Self.png(chunks)
+        #expect(try RGBAImage.decodeRGB(wrongSum)?.pixels == RGBAImage.decodeRGB(plain)?.pixels)
+        // A changed byte whose CRC was not mended is refused.
+        var wrongCRC = plain
+        wrongCRC[wrongCRC.count - 24] ^= 0xFF
+        #expect(throws: ImageError.self) { try RGBAImage.decodeRGB(wrongCRC) }
+    }
+
+    /// Damage anywhere in an RGB PNG, CRC-32s mended or not (so libpng reads damaged headers and
+    /// deflate data), gives an error or an image of the header's size, never a crash.
+    @Test func damagedRGBPNGsAreRefusedOrRead() throws {
+        let plain = try Self.image(24, 16) { x, y in [UInt8(x * 9), UInt8(y * 15), UInt8(x ^ y), 255] }.pngData()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for round in 0..<3000 {
+            var bytes = [UInt8](plain)
+            for _ in 0...(next() % 4) { bytes[8 + next() % (bytes.count - 8)] = UInt8(truncatingIfNeeded: next()) }
+            var damaged = Data(bytes)
+            if round % 2 == 0 { damaged = Self.png(Self.chunks(damaged)) }
+            do {
+                if let read = try RGBAImage.decodeRGB(damaged) {
+                    #expect(read.pixels.count == read.width * read.height * 3, "round \(round)")
+                }
+            } catch let error as ImageError {
+                #expect(error.kind == .corrupt || error.kind == .tooLarge, "round \(round): \(error)")
+            }
+        }
     }
 
     @Test func transparentPixelsDoNotDarkenTheirNeighbours() throws {
