@@ -174,7 +174,7 @@ struct PageRenderer: Sendable {
         page["source"] = source
         page["scripts"] = scripts
         page["path"] = "/" + output
-        let depth = output.split(separator: "/").count - 1
+        let depth = SitePath.components(of: output).count - 1
         page["root"] = depth == 0 ? "./" : String(repeating: "../", count: depth)
 
         var context: [String: Any] = [

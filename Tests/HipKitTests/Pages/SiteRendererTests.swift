@@ -35,6 +35,21 @@ import Testing
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
+    /// `{{page.root}}` climbs from a page to the site's root, whatever the page's depth, as the
+    /// scaffolds' `{{page.root}}assets/…` links need.
+    @Test func pageRootClimbsToTheSitesRoot() throws {
+        let layout = "---\nlayout: where\n---\n"
+        let (build, dir) = try build([
+            "templates/where.mustache": "{{page.root}} {{page.path}}", "pages/a.md": layout,
+            "pages/x/b.md": layout, "pages/x/y/c.md": layout,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        #expect(page(build, "a.html") == "./ /a.html")
+        #expect(page(build, "x/b.html") == "../ /x/b.html")
+        #expect(page(build, "x/y/c.html") == "../../ /x/y/c.html")
+    }
+
     /// A project file that would land where the build writes the descriptor (or the runtime
     /// manifest) is an error naming it; it was dropped without a word.
     @Test(arguments: [ConnectDescriptor.fileName, RuntimeManifest.path])
