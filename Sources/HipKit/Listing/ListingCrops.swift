@@ -10,7 +10,7 @@ import HipChatConnect
 /// `.hipkit/cache/crops`, keyed by a SHA-256 of the source's bytes and the size.
 final class ListingCrops: Sendable {
     /// Bump when cropping changes in a way keys do not capture.
-    static let formatVersion = "hipkit-crop-2"
+    static let formatVersion = "hipkit-crop-3"
 
     private let made: ResultSlots<Result<Data, any Error>>
     private let group = DispatchGroup()
