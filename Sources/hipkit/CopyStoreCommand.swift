@@ -29,15 +29,22 @@ struct CopyStoreCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("An empty store to fill.", valueName: "target"))
     var target: String
 
-    func run() async throws {
-        let from: StoreCopy.Address
-        let to: StoreCopy.Address
+    func validate() throws {
+        _ = try addresses()
+    }
+
+    /// SOURCE and TARGET read, in `validate()` (so a bad one is reported with this command's
+    /// usage line) and again in `run()`.
+    private func addresses() throws -> (from: StoreCopy.Address, to: StoreCopy.Address) {
         do {
-            from = try StoreCopy.Address(source)
-            to = try StoreCopy.Address(target)
+            return (try StoreCopy.Address(source), try StoreCopy.Address(target))
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+
+    func run() async throws {
+        let (from, to) = try addresses()
         let logger = Logger(label: "hipkit", factory: { _ in SwiftLogNoOpLogHandler() })
         do {
             let outcome = try await StoreCopy.copy(

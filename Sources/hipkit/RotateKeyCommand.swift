@@ -42,11 +42,13 @@ struct RotateKeyCommand: AsyncParsableCommand {
     @Option(help: "The PostgreSQL database the servers share (default: $HIPKIT_DATABASE_URL).")
     var database: String?
 
+    func validate() throws {
+        _ = try DatabaseOption.url(database)
+    }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        if let text = database ?? environment[ServerConfiguration.databaseVariable], !text.isEmpty {
-            let url: DatabaseURL
-            do { url = try DatabaseURL(text) } catch { throw ValidationError("--database: \(error)") }
+        if let url = try DatabaseOption.url(database) {
             do {
                 let outcome = try await KeyRotation.rotate(
                     database: url, currentKey: environment[SecretBox.environmentVariable],
@@ -79,6 +81,8 @@ struct RotateKeyCommand: AsyncParsableCommand {
                     "\(secrets); now set \(SecretBox.environmentVariable) to the value of \(SecretBox.newEnvironmentVariable) "
                         + "wherever the server reads it (the old key no longer opens the store)")
             }
+        } catch let error as HipKitError {
+            throw Output.fail(error)
         } catch let error as SecretKeyError {
             throw Output.fail(HipKitError("cannot rotate the key: \(error)"))
         } catch {

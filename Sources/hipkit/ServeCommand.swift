@@ -73,6 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
     var noVerifyInstalls = false
 
     func validate() throws {
+        _ = try DatabaseOption.url(database)
         for host in trustHosts where TrustedHost(host) == nil {
             throw ValidationError("--trust-host '\(host)' is not HOST or HOST:PORT")
         }
@@ -87,14 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let databaseURL: DatabaseURL?
-        do {
-            databaseURL = try (database ?? environment[ServerConfiguration.databaseVariable]).flatMap {
-                $0.isEmpty ? nil : try DatabaseURL($0)
-            }
-        } catch {
-            throw ValidationError("--database: \(error)")
-        }
+        let databaseURL = try DatabaseOption.url(database)
         let resolvedPort = try listen.resolvedPort()
         let logger = listen.logger(defaultLevel: .info)
 

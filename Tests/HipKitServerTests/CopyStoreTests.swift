@@ -92,4 +92,50 @@ struct CopyStoreTests {
         #expect(output.contains("not empty"), "\(output)")
         #expect(try await target.with { store throws in try await store.contents() } == before)
     }
+
+    @Test("what is neither a data folder nor a postgres:// URL is refused, and named")
+    func refusesWhatIsNotAStore() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let source = try SQLiteStore(file: site.configuration().databaseFile)
+        try await Self.fill(source)
+        try await source.close()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("copy-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        // Another kind of URL is not a folder called `mysql:` (it was, and the copy went there).
+        let mysql = try await Self.hipkit(["copy-store", site.data.path, "mysql://u:hunter2@h/db"], environment: [:])
+        #expect(mysql.0 == 2)
+        #expect(mysql.1.contains("'mysql://u:***@h/db' is neither a data folder nor a postgres:// URL"), "\(mysql.1)")
+        #expect(mysql.1.contains("Usage: hipkit copy-store"), "\(mysql.1)")
+        #expect(!mysql.1.contains("hunter2"))
+        #expect(!FileManager.default.fileExists(atPath: "mysql:"))
+
+        // A file, as the target or the source, is named as one.
+        let file = work.appendingPathComponent("notes.txt")
+        try Data("mine".utf8).write(to: file)
+        let intoFile = try await Self.hipkit(["copy-store", site.data.path, file.path], environment: [:])
+        #expect(intoFile.0 == 2)
+        #expect(intoFile.1.contains("notes.txt is a file, not a data folder"), "\(intoFile.1)")
+        #expect(try Data(contentsOf: file) == Data("mine".utf8))
+        let fromFile = try await Self.hipkit(
+            ["copy-store", file.path, work.appendingPathComponent("new").path], environment: [:])
+        #expect(fromFile.1.contains("notes.txt is a file, not a data folder"), "\(fromFile.1)")
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("new").path))
+    }
+
+    @Test("rotate-key of a folder without a store says so, and what to name")
+    func rotateKeyOfNoStore() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("copy-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let nothing = work.appendingPathComponent("nosuch")
+        let (status, output) = try await Self.hipkit(
+            ["rotate-key", "--data", nothing.path], environment: [SecretBox.environmentVariable: ""])
+        #expect(status == 2)
+        #expect(output.contains("nosuch holds no hipkit.sqlite; there is nothing to re-encrypt"), "\(output)")
+        #expect(output.contains("hint: name the data folder"), "\(output)")
+        #expect(!output.contains("key file"), "\(output)")
+    }
 }

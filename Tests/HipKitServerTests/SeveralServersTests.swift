@@ -360,6 +360,7 @@ struct DatabaseStartTests {
         let notPostgres = try await Self.serve(["--database", "mysql://u@h/db"], environment: key)
         #expect(notPostgres.0 != 0)
         #expect(notPostgres.1.contains("is not a postgres:// URL"), "\(notPostgres.1)")
+        #expect(notPostgres.1.contains("Usage: hipkit serve"), "\(notPostgres.1)")
         let badMode = try await Self.serve(["--database", database + "?sslmode=maybe"], environment: key)
         #expect(badMode.1.contains("sslmode is 'maybe'"), "\(badMode.1)")
 

@@ -3,9 +3,9 @@
 ///
 /// Kept apart from the spec's translator because the pages, the link checker, validation and
 /// the importer ask the same questions of URLs.
-enum URLReference {
+public enum URLReference {
     /// `scheme:` at the start (RFC 3986), or a protocol-relative `//host`.
-    static func isAbsolute(_ reference: String) -> Bool {
+    public static func isAbsolute(_ reference: String) -> Bool {
         if let answer = asciiIsAbsolute(reference.utf8) { return answer }
         if reference.hasPrefix("//") { return true }
         guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }

@@ -1,4 +1,5 @@
 import Foundation
+import HipKit
 
 /// A `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…]` URL, as `--database` and
 /// `HIPKIT_DATABASE_URL` give it, read the way libpq reads it.
@@ -62,7 +63,15 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
     }
 
-    private static func redacted(_ text: String) -> String {
+    /// Whether `text` starts with a URL scheme and `://` (`mysql://…`), which no path given on
+    /// the command line is meant to.
+    static func hasScheme(_ text: String) -> Bool {
+        guard URLReference.isAbsolute(text), let colon = text.firstIndex(of: ":") else { return false }
+        return text[colon...].hasPrefix("://")
+    }
+
+    /// `text` with its password, if any, as `***`.
+    static func redacted(_ text: String) -> String {
         guard var components = URLComponents(string: text), components.password != nil else { return text }
         components.password = "***"
         return components.string ?? text

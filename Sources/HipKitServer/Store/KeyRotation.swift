@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HipChatConnect
+import HipKit
 import Logging
 
 /// Changes the key that encrypts a data folder's secrets (`hipkit rotate-key`), without losing
@@ -38,7 +39,7 @@ public enum KeyRotation {
         -> Outcome
     {
         guard FileManager.default.fileExists(atPath: databaseFile.path) else {
-            throw SecretKeyError.keyFile(databaseFile.path, "does not exist; there is nothing to re-encrypt")
+            throw SQLiteStore.noStore(in: dataDirectory, "there is nothing to re-encrypt")
         }
         if let currentKey, !currentKey.isEmpty {
             guard let newKey, !newKey.isEmpty else {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HipChatConnect
+import HipKit
 
 /// ``InstallationStore`` in one SQLite file, through GRDB.
 ///
@@ -600,5 +601,18 @@ enum SQLiteStoreError: Error, CustomStringConvertible {
         switch self {
         case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
         }
+    }
+}
+
+extension SQLiteStore {
+    /// What to name where a data folder is asked for.
+    static let dataFolderHint = "name the data folder `hipkit serve` keeps (--data, or .hipkit/ beside dist/)"
+
+    /// The error for a data folder with no store where one must be (to copy from, to re-encrypt),
+    /// with what that means, if anything, after a semicolon.
+    static func noStore(in folder: URL, _ consequence: String? = nil) -> HipKitError {
+        HipKitError(
+            "\(ProjectLoader.displayPath(folder)) holds no hipkit.sqlite" + (consequence.map { "; " + $0 } ?? ""),
+            hint: dataFolderHint)
     }
 }

@@ -16,6 +16,11 @@ public enum StoreCopy {
             let lowered = text.lowercased()
             if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
                 self = .postgres(try DatabaseURL(text))
+            } else if DatabaseURL.hasScheme(text) {
+                // `mysql://host/db` is not a folder called `mysql:`.
+                throw DatabaseURLError(
+                    "'\(DatabaseURL.redacted(text))' is neither a data folder nor a postgres:// URL: "
+                        + "hipkit keeps its store in SQLite (a folder) or PostgreSQL")
             } else {
                 self = .dataFolder(URL(fileURLWithPath: text, isDirectory: true).standardizedFileURL)
             }
@@ -79,10 +84,15 @@ public enum StoreCopy {
                 url: url, secrets: SecretBox(keyBytes: SecretBox.parseKey(secretKey)), logger: logger)
         case .dataFolder(let folder):
             let file = folder.appendingPathComponent("hipkit.sqlite")
-            if mustExist, !FileManager.default.fileExists(atPath: file.path) {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
                 throw HipKitError(
-                    "\(ProjectLoader.displayPath(folder)) holds no hipkit.sqlite",
-                    hint: "name the data folder `hipkit serve` keeps (--data, or .hipkit/ beside dist/)")
+                    "\(ProjectLoader.displayPath(folder)) is a file, not a data folder",
+                    hint: mustExist
+                        ? SQLiteStore.dataFolderHint : "name a new or empty folder, or a postgres:// database, to copy into")
+            }
+            if mustExist, !FileManager.default.fileExists(atPath: file.path) {
+                throw SQLiteStore.noStore(in: folder)
             }
             let hasKeyFile = FileManager.default.fileExists(
                 atPath: folder.appendingPathComponent(SecretBox.keyFileName).path)
