@@ -38,8 +38,10 @@ struct NotificationTests {
         try await StandInHipChat.with { hipchat in
             let site = try TestSite()
             defer { site.remove() }
-            try await withServer(site, Self.configuration(site, hipchat), setup: { try await Self.plant($0, hipchat) })
-            {
+            let logs = LogCapture()
+            try await withServer(
+                site, Self.configuration(site, hipchat), logs: logs, setup: { try await Self.plant($0, hipchat) }
+            ) {
                 client, _ in
                 let response = try await client.execute(
                     uri: "/admin/notifications?room=7", method: .post, headers: Self.bearer,
@@ -50,6 +52,9 @@ struct NotificationTests {
                 // Time for a duplicate to show up, if one were coming.
                 try await Task.sleep(for: .milliseconds(500))
             }
+            // The logs call them notifications, not glance pushes.
+            #expect(logs.all.filter { $0.message == "notification sent" }.count == 2, "\(logs.all.map(\.message))")
+            #expect(!logs.all.contains { $0.message.contains("glance") }, "\(logs.all.map(\.message))")
             let pushes = hipchat.pushes
             #expect(pushes.count == 2)
             #expect(pushes.allSatisfy { $0.path == "/v2/room/7/notification" })

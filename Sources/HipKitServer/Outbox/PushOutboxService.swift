@@ -146,17 +146,19 @@ final class PushOutboxService: Service, Sendable {
             switch outcome {
             case .delivered:
                 try await store.finishPush(claimed)
-                logger.info("glance pushed", metadata: metadata(push).merging(["attempt": "\(attempt)"]) { a, _ in a })
+                logger.info(
+                    "\(push.kind == .glance ? "glance pushed" : "notification sent")",
+                    metadata: metadata(push).merging(["attempt": "\(attempt)"]) { a, _ in a })
             case .permanent(let reason):
                 try await store.finishPush(claimed)
                 logger.error(
-                    "glance push refused by HipChat; not retried",
+                    "\(Self.noun(push)) refused by HipChat; not retried",
                     metadata: metadata(push).merging(["reason": "\(reason)"]) { a, _ in a })
             case .retry(let reason):
                 guard attempt < retry.maxAttempts else {
                     try await store.finishPush(claimed)
                     logger.error(
-                        "glance push given up",
+                        "\(Self.noun(push)) given up",
                         metadata: metadata(push).merging(["attempts": "\(attempt)", "reason": "\(reason)"]) { a, _ in a
                         })
                     return
@@ -164,7 +166,7 @@ final class PushOutboxService: Service, Sendable {
                 let delay = retry.delay(afterAttempt: attempt)
                 try await store.retryPush(claimed, at: Date().addingTimeInterval(delay / .seconds(1)))
                 logger.warning(
-                    "glance push failed; will retry",
+                    "\(Self.noun(push)) failed; will retry",
                     metadata: metadata(push).merging([
                         "attempt": "\(attempt)", "retryIn": "\(delay)", "reason": "\(reason)",
                     ]) { a, _ in a })
@@ -222,6 +224,14 @@ final class PushOutboxService: Service, Sendable {
             return .retry("HipChat answered \(response.status)")
         default:
             return .permanent("HipChat answered \(response.status)")
+        }
+    }
+
+    /// What the logs call a delivery of `push`'s kind.
+    private static func noun(_ push: OutboxItem) -> String {
+        switch push.kind {
+        case .glance: "glance push"
+        case .notification: "notification"
         }
     }
 
