@@ -39,24 +39,25 @@ public struct HipKitServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests
-    /// in flight and closes the store. `starting` is called once the build is read and the
-    /// store open, before the server listens.
+    /// in flight and closes the store. `onListening` is called with the port once the server
+    /// listens (the one the system chose, for port 0), so whatever it says ("serving …") is not
+    /// said when the address is taken.
     ///
     /// The build is read first: a folder that is no build (or not there) stops the server
     /// before it creates a database or a secret key beside it.
-    public func run(starting: (() -> Void)? = nil) async throws {
+    public func run(onListening: (@Sendable (_ port: Int) -> Void)? = nil) async throws {
         try configuration.checkDataOutsideDist()
         let site = try makeSiteWatcher()
         let store = try await openStore()
         let application: any ApplicationProtocol
         do {
             let (responder, pusher) = try makeResponder(store: store, site: site)
-            application = makeApplication(responder: responder, pusher: pusher, store: store)
+            application = makeApplication(
+                responder: responder, pusher: pusher, store: store, onListening: onListening)
         } catch {
             if storeOverride == nil { try? await store.close() }
             throw error
         }
-        starting?()
         do {
             try await application.runService()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
@@ -146,10 +147,12 @@ public struct HipKitServer: Sendable {
         return makeApplication(responder: responder, pusher: pusher, store: store)
     }
 
-    /// The application around a responder of ``makeResponder(store:)``.
-    func makeApplication(responder: ServerResponder, pusher: PushOutboxService, store: any InstallationStore)
-        -> some ApplicationProtocol
-    {
+    /// The application around a responder of ``makeResponder(store:)``; `onListening` as for
+    /// ``run(onListening:)``.
+    func makeApplication(
+        responder: ServerResponder, pusher: PushOutboxService, store: any InstallationStore,
+        onListening: (@Sendable (_ port: Int) -> Void)? = nil
+    ) -> some ApplicationProtocol {
         dev?.onSiteChange { [site = responder.site] in site.refresh() }
         if !configuration.viewsRequireToken {
             logger.warning("views open without HipChat's token (--no-auth): for designing views locally only")
@@ -173,7 +176,8 @@ public struct HipKitServer: Sendable {
                 address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),
             services: [StoreService(store: store), pusher] + (dev.map { [$0] } ?? []) + (hipchat.map { [$0] } ?? [])
                 + services,
-            onServerRunning: { [releasePages = configuration.releaseStartupPages, logger] _ in
+            onServerRunning: { [releasePages = configuration.releaseStartupPages, port = configuration.port, logger] in
+                onListening?($0.localAddress?.port ?? port)
                 guard releasePages else { return }
                 // Hummingbird accepts connections once this returns: the wait runs beside them.
                 Task {

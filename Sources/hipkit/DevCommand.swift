@@ -103,12 +103,15 @@ struct DevCommand: AsyncParsableCommand {
                     stateFile: rebuilder.project.hipkitDirectory.appendingPathComponent("local-hipchat.json")),
                 logger: logger)
         }
-        Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/\(ConnectDescriptor.fileName)")
-        Output.say("hipkit dev: a preview of every module: \(base)\(SitePath.previewFolder)")
-        Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
-        Output.say(
-            "hipkit dev: watching \(ProjectLoader.displayPath(rebuilder.projectDirectory)) for changes; Ctrl-C stops")
-        try await Output.runAsync { try await server.run() }
+        let watched = ProjectLoader.displayPath(rebuilder.projectDirectory)
+        // Said once the server listens: a taken port is an error, not "serving" then an error.
+        let listening: @Sendable (Int) -> Void = { _ in
+            Output.say("hipkit dev: serving \(shown) at \(base)/ — descriptor \(base)/\(ConnectDescriptor.fileName)")
+            Output.say("hipkit dev: a preview of every module: \(base)\(SitePath.previewFolder)")
+            Output.say("hipkit dev: a local HipChat to install it in and try it: \(base)\(LocalHipChat.path)/")
+            Output.say("hipkit dev: watching \(watched) for changes; Ctrl-C stops")
+        }
+        try await Output.runAsync { try await server.run(onListening: listening) }
     }
 
     /// Whether `output` holds a build made for `base` (its `links.self` is under it): one made

@@ -75,12 +75,15 @@ struct EmulateCommand: AsyncParsableCommand {
                 descriptorURL: descriptor, publicURL: presented + LocalHipChat.path,
                 stateFile: state.map { URL(fileURLWithPath: $0) }),
             logger: logger)
-        Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")
-        if presented != base {
-            Output.say("hipkit emulate: the add-on is told this HipChat is at \(presented)\(LocalHipChat.path)")
+        let listening: @Sendable (Int) -> Void = { [descriptorUrl] _ in
+            Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")
+            if presented != base {
+                Output.say("hipkit emulate: the add-on is told this HipChat is at \(presented)\(LocalHipChat.path)")
+            }
         }
         try await Output.runAsync {
-            try await LocalHipChatServer(hipchat: hipchat, host: host, port: port, logger: logger).run()
+            try await LocalHipChatServer(hipchat: hipchat, host: host, port: port, logger: logger).run(
+                onListening: listening)
         }
     }
 }

@@ -106,11 +106,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.database = databaseURL
         configuration.releaseStartupPages = true
         let server = HipKitServer(configuration: configuration, logger: logger)
-        let serving = {
+        let serving: @Sendable (Int) -> Void = { [dist, configuration] port in
             logger.info(
                 "serving",
                 metadata: [
-                    "dist": "\(dist)", "address": "\(configuration.host):\(configuration.port)",
+                    "dist": "\(dist)", "address": "\(configuration.host):\(port)",
                     "data": "\(configuration.database?.description ?? configuration.dataDirectory.path)",
                     // Where the key comes from, never the key.
                     "secretKey": "\(configuration.secretKey?.isEmpty == false ? "environment" : "data folder")",
@@ -118,6 +118,6 @@ struct ServeCommand: AsyncParsableCommand {
                     "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
                 ])
         }
-        try await Output.runAsync { try await server.run(starting: serving) }
+        try await Output.runAsync { try await server.run(onListening: serving) }
     }
 }

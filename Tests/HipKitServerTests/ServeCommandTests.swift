@@ -234,6 +234,10 @@ struct ServeCommandTests {
         let server = try Server(
             arguments: ["serve", project.appendingPathComponent("dist").path, "--port", "0"], logFolder: root)
         try await server.waitUntilListening()
+        // "serving" is said once the server listens, with the port the system chose for port 0.
+        let deadline = Date().addingTimeInterval(60)
+        while !server.log.contains("serving"), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.log.contains("address=127.0.0.1:\(server.port)"), "\(server.log)")
         kill(server.process.processIdentifier, SIGTERM)
         #expect(await server.waitForExit(seconds: 60))
         #expect(!server.log.contains("open to"), "\(server.log)")
@@ -257,6 +261,7 @@ struct ServeCommandTests {
         #expect(
             server.log.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(server.log)")
         #expect(server.log.contains("choose another port with --port"))
+        #expect(!server.log.contains("serving"), "said before the server could listen: \(server.log)")
     }
 
     @Test("hipkit emulate on a port something else listens on fails with exit status 2 and what to do")
@@ -273,6 +278,7 @@ struct ServeCommandTests {
         #expect(
             emulator.log.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(emulator.log)"
         )
+        #expect(!emulator.log.contains("a local HipChat for"), "said before it could listen: \(emulator.log)")
     }
 
     @Test("a data folder inside the served folder is refused: its database and key would be served")

@@ -20,11 +20,13 @@ public struct LocalHipChatServer: Sendable {
         self.logger = logger
     }
 
-    public func run() async throws {
+    /// Serves until SIGTERM or SIGINT; `onListening` as for ``HipKitServer/run(onListening:)``.
+    public func run(onListening: (@Sendable (_ port: Int) -> Void)? = nil) async throws {
         let application = Application(
             responder: Responder(routes: LocalHipChatRoutes(hipchat: hipchat), logger: logger),
             configuration: .init(address: .hostname(host, port: port), serverName: "hipkit"),
             services: [hipchat],
+            onServerRunning: { [port] in onListening?($0.localAddress?.port ?? port) },
             logger: logger)
         do {
             try await application.runService()

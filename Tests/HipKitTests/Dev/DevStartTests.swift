@@ -22,6 +22,21 @@ struct DevStartTests {
         #expect((run.stdout + run.stderr).contains("no environment 'nope'"))
     }
 
+    /// A port something else listens on ends the command with 2 and what to do, and nothing
+    /// says "serving" first (it did, before the bind failed).
+    @Test func aTakenPortExitsWithTwoWithoutSayingServing() throws {
+        let project = try TestSupport.temporaryDirectory("dev-port")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        let (port, fd) = try DevProcess.loopback.listening()
+        defer { close(fd) }
+        let run = try TestSupport.hipkit(["dev", project.path, "--port", String(port)])
+        let output = run.stdout + run.stderr
+        #expect(run.status == 2, "\(output)")
+        #expect(output.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(output)")
+        #expect(!output.contains("hipkit dev: serving"), "\(output)")
+    }
+
     /// A `dist/` built for another address (another port, or production) is not served while the
     /// first build fails: the local HipChat would install an add-on at that other address. Serving
     /// starts with the first good build, at this address.
