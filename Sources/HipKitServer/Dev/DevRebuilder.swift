@@ -64,6 +64,18 @@ public final class DevRebuilder: Service, Sendable {
         self.output = location.output
     }
 
+    /// The files under `folder` by path, when it holds a build (its descriptor); nil otherwise.
+    private static func files(in folder: URL) -> [String: Data]? {
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(ConnectDescriptor.fileName).path),
+            let paths = try? FileTree.files(under: folder)
+        else { return nil }
+        var files: [String: Data] = [:]
+        for path in paths {
+            files[path] = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path)
+        }
+        return files
+    }
+
     /// Builds now. On success `dist/` is replaced and the session told which files changed;
     /// on failure the session gets the problems and `dist/` is left as it was.
     @discardableResult
@@ -74,6 +86,9 @@ public final class DevRebuilder: Service, Sendable {
         var changed: [String] = []
         var succeeded = false
         var thrown: HipKitError?
+        // Before the first build, what `dist/` holds is the last build to compare with: a start
+        // on an unchanged project changed nothing (it reported every file changed).
+        let onDisk = lastGood.withLock { $0 == nil } ? Self.files(in: output) : nil
         do {
             let report = try builder.run { build in
                 // Dev builds use a local http base URL on purpose; the listing's https rule is for
@@ -85,7 +100,7 @@ public final class DevRebuilder: Service, Sendable {
                 let files = Dictionary(build.files.map { ($0.path, $0.data) }, uniquingKeysWith: { first, _ in first })
                 changed = lastGood.withLock { previous in
                     defer { previous = files }
-                    guard let previous else { return files.keys.sorted() }
+                    guard let previous = previous ?? onDisk else { return files.keys.sorted() }
                     let removed = previous.keys.filter { files[$0] == nil }
                     return (files.filter { previous[$0.key] != $0.value }.map(\.key) + removed).sorted()
                 }

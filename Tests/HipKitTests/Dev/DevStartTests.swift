@@ -37,6 +37,28 @@ struct DevStartTests {
         #expect(!output.contains("hipkit dev: serving"), "\(output)")
     }
 
+    /// A start compares its first build with what `dist/` holds: nothing changed when the
+    /// project did not (it reported every file changed), and the one page that did.
+    @Test func aStartReportsWhatChangedSinceTheLastBuild() throws {
+        let project = try TestSupport.temporaryDirectory("dev-changed")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        let port = try DevProcess.freePort()
+        func firstReport() throws -> String {
+            let dev = try DevProcess(port: port, readyPath: "/_hipkit/dev/status") { port in
+                ["dev", project.path, "--port", String(port)]
+            }
+            defer { dev.stop() }
+            return dev.log.split(separator: "\n").first { $0.contains("hipkit dev: built in") }.map(String.init) ?? dev.log
+        }
+        #expect(try firstReport().contains("files changed"), "the first start writes the build")
+        #expect(try firstReport().hasSuffix(": nothing changed"))
+        let page = try #require(try FileTree.files(under: project.appendingPathComponent("pages")).first)
+        let pageURL = project.appendingPathComponent("pages/" + page)
+        try TestSupport.write(try String(contentsOf: pageURL, encoding: .utf8) + "\nOne more line.\n", to: pageURL)
+        #expect(try firstReport().hasSuffix(": 1 file changed"))
+    }
+
     /// A `dist/` built for another address (another port, or production) is not served while the
     /// first build fails: the local HipChat would install an add-on at that other address. Serving
     /// starts with the first good build, at this address.
