@@ -348,6 +348,19 @@ import Testing
         #expect(name("Operations", except: 1) == "Operations", "a room keeps its own name")
     }
 
+    /// An add-on that is not running is told at once, in words: NIO's text came after 10
+    /// seconds of connection retries ("connection reset (error set): Connection refused").
+    @Test func anAddonThatIsNotRunningIsToldAtOnce() async throws {
+        let port = try Loopback.freePort()
+        let url = URL(string: "http://127.0.0.1:\(port)/atlassian-connect.json")!
+        let hipchat = LocalHipChat(configuration: .init(descriptorURL: url, publicURL: "http://127.0.0.1:9/_hipchat"))
+        let start = ContinuousClock.now
+        #expect(await hipchat.loadDescriptor() == nil)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        let error = await hipchat.addonError ?? ""
+        #expect(error == "cannot fetch the descriptor at \(url): connection refused: nothing listens at that address", "\(error)")
+    }
+
     @Test func aBurstOfChangesWritesTheStateFileOnce() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hipchat-state-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -4,6 +4,7 @@ import HipChatConnect
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOPosix
 
 /// A call the server makes: the parts of a request the runtime and the local HipChat use.
 struct OutgoingRequest: Sendable {
@@ -62,16 +63,31 @@ struct OutgoingHTTP: Sendable {
     /// One client for the process, as `HTTPClient.shared` is, but refusing redirects. Like that
     /// one it is never shut down (a static lives as long as the process), so no server or test
     /// can forget to shut it down — which AsyncHTTPClient would otherwise trap on.
-    private static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: HTTPClient.Configuration(
-            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)), decompression: .disabled))
+    ///
+    /// A connection that cannot be made is tried again, with backoff, for up to 10 seconds:
+    /// AsyncHTTPClient's advice for calls across networks, where that is common and passes.
+    private static let client = makeClient(retryingConnections: true)
+
+    /// The same, but a connection that cannot be made fails the call at once: for the local
+    /// HipChat, whose add-on is on this machine, where a refused connection means it is not
+    /// running, which a developer wants told now rather than after 10 seconds of retries.
+    private static let clientFailingFast = makeClient(retryingConnections: false)
+
+    private static func makeClient(retryingConnections: Bool) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)), decompression: .disabled)
+        configuration.connectionPool.retryConnectionEstablishment = retryingConnections
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
 
     private let timeout: TimeAmount
+    private let client: HTTPClient
 
     /// `timeout` bounds each call as a whole: connecting, sending and reading the answer.
-    init(timeout: TimeInterval) {
+    /// Without `retryingConnections`, a connection that cannot be made fails the call at once.
+    init(timeout: TimeInterval, retryingConnections: Bool = true) {
         self.timeout = .milliseconds(Int64(timeout * 1000))
+        client = retryingConnections ? Self.client : Self.clientFailingFast
     }
 
     func send(_ request: OutgoingRequest) async throws(Failure) -> OutgoingResponse {
@@ -81,7 +97,7 @@ struct OutgoingHTTP: Sendable {
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.httpBody { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await Self.client.execute(outgoing, timeout: timeout)
+            let response = try await client.execute(outgoing, timeout: timeout)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return OutgoingResponse(status: Int(response.status.code), body: Data(buffer: body))
         } catch is NIOTooManyBytesError {
@@ -95,8 +111,8 @@ struct OutgoingHTTP: Sendable {
         }
     }
 
-    /// What went wrong, in words a log line can carry.
-    private static func describe(_ error: any Error) -> String {
+    /// What went wrong, in words a log line can carry (and the local HipChat shows).
+    static func describe(_ error: any Error) -> String {
         switch error {
         case let error as HTTPClientError:
             switch error {
@@ -104,8 +120,30 @@ struct OutgoingHTTP: Sendable {
             case .remoteConnectionClosed: "the connection was closed before the answer"
             default: "\(error)"
             }
+        case let error as IOError:
+            describe(errno: error.errnoCode)
+        case let error as NIOConnectionError:
+            if error.dnsAError != nil || error.dnsAAAAError != nil {
+                "the host name \(error.host) cannot be resolved"
+            } else if let first = error.connectionErrors.first {
+                describe(first.error)
+            } else {
+                "cannot connect to \(error.host):\(error.port)"
+            }
         default:
             "\(error)"
+        }
+    }
+
+    /// A connection's system error, in words: NIO's own text ("connection reset (error set):
+    /// Connection refused (errno: 111)") is about its internals.
+    private static func describe(errno code: Int32) -> String {
+        switch code {
+        case ECONNREFUSED: "connection refused: nothing listens at that address"
+        case ECONNRESET: "the connection was reset"
+        case ETIMEDOUT: "no answer in time"
+        case EHOSTUNREACH, ENETUNREACH: "the host cannot be reached"
+        default: String(cString: strerror(code))
         }
     }
 }

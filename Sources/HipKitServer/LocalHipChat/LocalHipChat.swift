@@ -107,7 +107,7 @@ public actor LocalHipChat {
     public init(configuration: Configuration, logger: Logger = Logger(label: "hipkit.hipchat")) {
         self.configuration = configuration
         self.logger = logger
-        http = OutgoingHTTP(timeout: configuration.timeout)
+        http = OutgoingHTTP(timeout: configuration.timeout, retryingConnections: false)
         if let file = configuration.stateFile, let saved = Self.savedState(from: file, logger: logger),
             !saved.rooms.isEmpty
         {
@@ -184,6 +184,9 @@ public actor LocalHipChat {
             addon = parsed
             addonError = nil
             return parsed
+        } catch let error as OutgoingHTTP.Failure {
+            addonError = "cannot fetch the descriptor at \(configuration.descriptorURL): \(error)"
+            return nil
         } catch {
             addonError = "\(error)"
             return nil
