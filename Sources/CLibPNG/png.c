@@ -156,7 +156,8 @@ int hipkit_png_read_rgb(const unsigned char *data, size_t size, png_uint_32 widt
     size_t stride = (size_t)width * 3;
     for (int pass = 0; pass < passes; pass++)
         for (png_uint_32 y = 0; y < height; y++) png_read_row(png, pixels + (size_t)y * stride, NULL);
-    png_read_end(png, NULL);
+    // Nothing after the last row is read, as libpng's simplified reader reads nothing there: a
+    // file whose IEND is missing or damaged gives its pixels on both roads alike.
     png_destroy_read_struct(&png, &info, NULL);
     return 1;
 }
