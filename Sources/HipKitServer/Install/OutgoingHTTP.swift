@@ -69,8 +69,9 @@ struct OutgoingHTTP: Sendable {
     private static let client = makeClient(retryingConnections: true)
 
     /// The same, but a connection that cannot be made fails the call at once: for the local
-    /// HipChat, whose add-on is on this machine, where a refused connection means it is not
-    /// running, which a developer wants told now rather than after 10 seconds of retries.
+    /// HipChat's calls to an add-on on this machine (a loopback address), where a refused
+    /// connection means it is not running, which a developer wants told now rather than after 10
+    /// seconds of retries. Calls to other hosts keep the retries.
     private static let clientFailingFast = makeClient(retryingConnections: false)
 
     private static func makeClient(retryingConnections: Bool) -> HTTPClient {
@@ -81,13 +82,21 @@ struct OutgoingHTTP: Sendable {
     }
 
     private let timeout: TimeAmount
-    private let client: HTTPClient
+    private let retryingLoopback: Bool
 
     /// `timeout` bounds each call as a whole: connecting, sending and reading the answer.
-    /// Without `retryingConnections`, a connection that cannot be made fails the call at once.
-    init(timeout: TimeInterval, retryingConnections: Bool = true) {
+    /// Without `retryingLoopback`, a connection to a loopback address that cannot be made fails
+    /// the call at once.
+    init(timeout: TimeInterval, retryingLoopback: Bool = true) {
         self.timeout = .milliseconds(Int64(timeout * 1000))
-        client = retryingConnections ? Self.client : Self.clientFailingFast
+        self.retryingLoopback = retryingLoopback
+    }
+
+    /// The client for a call to `url`: see ``clientFailingFast``.
+    private func client(for url: URL) -> HTTPClient {
+        guard !retryingLoopback, let host = url.host?.lowercased() else { return Self.client }
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        return loopback ? Self.clientFailingFast : Self.client
     }
 
     func send(_ request: OutgoingRequest) async throws(Failure) -> OutgoingResponse {
@@ -97,7 +106,7 @@ struct OutgoingHTTP: Sendable {
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.httpBody { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.execute(outgoing, timeout: timeout)
+            let response = try await client(for: url).execute(outgoing, timeout: timeout)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return OutgoingResponse(status: Int(response.status.code), body: Data(buffer: body))
         } catch is NIOTooManyBytesError {
@@ -126,7 +135,10 @@ struct OutgoingHTTP: Sendable {
             if error.dnsAError != nil || error.dnsAAAAError != nil {
                 "the host name \(error.host) cannot be resolved"
             } else if let first = error.connectionErrors.first {
-                describe(first.error)
+                // `localhost` is tried at ::1 and 127.0.0.1: a refusal at either says most.
+                describe(
+                    error.connectionErrors.first { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }?.error
+                        ?? first.error)
             } else {
                 "cannot connect to \(error.host):\(error.port)"
             }

@@ -107,7 +107,7 @@ public actor LocalHipChat {
     public init(configuration: Configuration, logger: Logger = Logger(label: "hipkit.hipchat")) {
         self.configuration = configuration
         self.logger = logger
-        http = OutgoingHTTP(timeout: configuration.timeout, retryingConnections: false)
+        http = OutgoingHTTP(timeout: configuration.timeout, retryingLoopback: false)
         if let file = configuration.stateFile, let saved = Self.savedState(from: file, logger: logger),
             !saved.rooms.isEmpty
         {
