@@ -64,16 +64,20 @@ public final class DevRebuilder: Service, Sendable {
         self.output = location.output
     }
 
-    /// The files under `folder` by path, when it holds a build (its descriptor); nil otherwise.
-    private static func files(in folder: URL) -> [String: Data]? {
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(ConnectDescriptor.fileName).path),
-            let paths = try? FileTree.files(under: folder)
-        else { return nil }
-        var files: [String: Data] = [:]
-        for path in paths {
-            files[path] = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path)
+    /// Each regular file under `folder` by path, as its device and inode: ``SiteBuilder`` links
+    /// a file the new build did not change to the old one, so it keeps its identity, and nothing
+    /// needs reading to tell (reading all of a large `dist/` at every start did).
+    private static func fileIdentities(in folder: URL) -> [String: FileIdentity] {
+        var identities: [String: FileIdentity] = [:]
+        for entry in FileTree.walk(folder, complete: false) ?? [] where entry.stat.kind == .file {
+            identities[entry.path] = FileIdentity(device: entry.stat.device, inode: entry.stat.inode)
         }
-        return files
+        return identities
+    }
+
+    private struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
     }
 
     /// Builds now. On success `dist/` is replaced and the session told which files changed;
@@ -88,7 +92,7 @@ public final class DevRebuilder: Service, Sendable {
         var thrown: HipKitError?
         // Before the first build, what `dist/` holds is the last build to compare with: a start
         // on an unchanged project changed nothing (it reported every file changed).
-        let onDisk = lastGood.withLock { $0 == nil } ? Self.files(in: output) : nil
+        let onDisk = lastGood.withLock { $0 == nil } ? Self.fileIdentities(in: output) : nil
         do {
             let report = try builder.run { build in
                 // Dev builds use a local http base URL on purpose; the listing's https rule is for
@@ -98,9 +102,18 @@ public final class DevRebuilder: Service, Sendable {
             build = report.build ?? build
             if report.result != .failed {
                 let files = Dictionary(build.files.map { ($0.path, $0.data) }, uniquingKeysWith: { first, _ in first })
+                // A file the build kept from the last one is linked to it: the same file on disk.
+                let kept = onDisk.map { before in
+                    let after = Self.fileIdentities(in: output)
+                    return Set(files.keys.filter { path in before[path].map { after[path] == $0 } ?? false })
+                }
+                let gone = onDisk.map { $0.keys.filter { files[$0] == nil } } ?? []
                 changed = lastGood.withLock { previous in
                     defer { previous = files }
-                    guard let previous = previous ?? onDisk else { return files.keys.sorted() }
+                    guard let previous else {
+                        guard let kept else { return files.keys.sorted() }
+                        return (files.keys.filter { !kept.contains($0) } + gone).sorted()
+                    }
                     let removed = previous.keys.filter { files[$0] == nil }
                     return (files.filter { previous[$0.key] != $0.value }.map(\.key) + removed).sorted()
                 }
