@@ -147,7 +147,7 @@ final class PushOutboxService: Service, Sendable {
             case .delivered:
                 try await store.finishPush(claimed)
                 logger.info(
-                    "\(push.kind == .glance ? "glance pushed" : "notification sent")",
+                    "\(Self.delivered(push))",
                     metadata: metadata(push).merging(["attempt": "\(attempt)"]) { a, _ in a })
             case .permanent(let reason):
                 try await store.finishPush(claimed)
@@ -224,6 +224,14 @@ final class PushOutboxService: Service, Sendable {
             return .retry("HipChat answered \(response.status)")
         default:
             return .permanent("HipChat answered \(response.status)")
+        }
+    }
+
+    /// What the logs say when `push` reached HipChat.
+    private static func delivered(_ push: OutboxItem) -> String {
+        switch push.kind {
+        case .glance: "glance pushed"
+        case .notification: "notification sent"
         }
     }
 

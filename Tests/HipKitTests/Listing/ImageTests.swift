@@ -379,7 +379,8 @@ import Testing
         let idat = try #require(chunks.firstIndex { $0.type == "IDAT" })
         chunks[idat].data[chunks[idat].data.count - 1] ^= 0xFF
         let wrongSum = Self.png(chunks)
-        #expect(try RGBAImage.decodeRGB(wrongSum)?.pixels == RGBAImage.decodeRGB(plain)?.pixels)
+        let expected = try #require(try RGBAImage.decodeRGB(plain))
+        #expect(try #require(try RGBAImage.decodeRGB(wrongSum)).pixels == expected.pixels)
         // A changed byte whose CRC was not mended is refused.
         var wrongCRC = plain
         wrongCRC[wrongCRC.count - 24] ^= 0xFF
