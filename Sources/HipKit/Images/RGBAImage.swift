@@ -83,6 +83,9 @@ struct RGBAImage: Sendable, Hashable {
                 throw ImageError(.corrupt, "the PNG data is damaged: \(message(of: image))")
             }
             image.format = formatRGBA
+            // 16-bit samples with no gAMA or sRGB chunk are sRGB-encoded, as browsers show them;
+            // libpng would take them as linear and make the crop of a screenshot lighter.
+            image.flags |= png_uint_32(PNG_IMAGE_FLAG_16BIT_sRGB)
             let width = Int(image.width)
             let height = Int(image.height)
             try checkSize(width, height, .png)

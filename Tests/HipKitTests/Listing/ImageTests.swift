@@ -69,6 +69,20 @@ import Testing
 
     static func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
 
+    /// `bytes` as a zlib stream of one stored (uncompressed) block.
+    static func zlibStored(_ bytes: [UInt8]) -> [UInt8] {
+        precondition(bytes.count < 65_536)
+        let n = UInt16(bytes.count)
+        var a: UInt32 = 1
+        var b: UInt32 = 0
+        for byte in bytes {
+            a = (a + UInt32(byte)) % 65_521
+            b = (b + a) % 65_521
+        }
+        return [0x78, 0x01, 0x01, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8(~n >> 8)] + bytes
+            + bigEndian(b << 16 | a)
+    }
+
     /// CRC-32 as PNG (and zlib) computes it, bit by bit.
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
@@ -369,6 +383,22 @@ import Testing
         let mac = withGamma(55_556)  // 1/1.8, converted to sRGB by libpng
         #expect(try RGBAImage.decodeRGB(mac) == nil)
         #expect(rgb(try RGBAImage.decode(mac)) != expected)
+        // Nothing after the last row is read, on either road: a file without IEND gives its pixels.
+        let noEnd = Self.png(Self.chunks(plain).filter { $0.type != "IEND" })
+        #expect(try RGBAImage.decodeRGB(noEnd)?.pixels == expected)
+    }
+
+    /// A 16-bit PNG with no gAMA or sRGB chunk is sRGB-encoded, as browsers show it: libpng's
+    /// default took it as linear, and its crop came out lighter (127 became 186).
+    @Test func sixteenBitSamplesWithoutGammaAreSRGB() throws {
+        let row: [UInt8] = [0] + [UInt8](repeating: 0x7F, count: 4 * 6)  // filter byte, 4 pixels of 3×16 bits
+        let png = Self.png([
+            ("IHDR", Self.bigEndian(4) + Self.bigEndian(2) + [16, 2, 0, 0, 0]), ("IDAT", Self.zlibStored(row + row)),
+            ("IEND", []),
+        ])
+        let image = try RGBAImage.decode(png)
+        #expect(image.pixel(0, 0) == [127, 127, 127, 255])
+        #expect(image.pixel(3, 1) == [127, 127, 127, 255])
     }
 
     /// The RGB road checks every chunk's CRC-32 but not the zlib stream's Adler-32, which covers
