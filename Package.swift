@@ -39,7 +39,8 @@ let package = Package(
         // reports errors by longjmp, which Swift cannot call across.
         .target(
             name: "CLibPNG",
-            linkerSettings: [.linkedLibrary("png16")]
+            // zlib for the CRC-32 of hipkit_png_check; libpng itself links it too.
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]
         ),
         .systemLibrary(
             name: "CTurboJPEG",

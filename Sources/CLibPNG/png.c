@@ -161,3 +161,28 @@ int hipkit_png_read_rgb(const unsigned char *data, size_t size, png_uint_32 widt
     png_destroy_read_struct(&png, &info, NULL);
     return 1;
 }
+
+int hipkit_png_check(const unsigned char *data, size_t size, char message[64]) {
+    message[0] = 0;
+    size_t i = 8;
+    while (size - i >= 12) {
+        png_uint_32 length = png_get_uint_32(data + i);
+        char type[5] = {0};
+        memcpy(type, data + i + 4, 4);
+        for (int k = 0; k < 4; k++)
+            if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z'))) type[k] = '?';
+        if (length > PNG_UINT_31_MAX || length > size - i - 12) {
+            snprintf(message, 64, "it ends inside its %s chunk", type);
+            return 0;
+        }
+        uLong crc = crc32(0L, data + i + 4, (uInt)length + 4);
+        if (crc != png_get_uint_32(data + i + 8 + length)) {
+            snprintf(message, 64, "the CRC of its %s chunk does not match", type);
+            return 0;
+        }
+        if (memcmp(data + i + 4, "IEND", 4) == 0) return 1;
+        i += 12 + (size_t)length;
+    }
+    snprintf(message, 64, "it ends before its IEND chunk");
+    return 0;
+}

@@ -44,4 +44,13 @@ int hipkit_png_write(const unsigned char *samples, int channels, png_uint_32 wid
 int hipkit_png_read_rgb(const unsigned char *data, size_t size, png_uint_32 width, png_uint_32 height,
                         unsigned char *pixels, char message[64]);
 
+/// Whether `data`, a PNG stream (signature included), is whole: every chunk up to IEND within the
+/// data and with its CRC-32 right. The image data is not inflated. Returns 1, or 0 with what is
+/// wrong in `message` (64 bytes, NUL-terminated): "it ends inside its IDAT chunk", "the CRC of
+/// its IDAT chunk does not match", "it ends before its IEND chunk".
+///
+/// For listing images hipkit copies into the bundle as they are: a file cut short or damaged on
+/// the way shows as a broken image on the Marketplace, and only a crop would have decoded it.
+int hipkit_png_check(const unsigned char *data, size_t size, char message[64]);
+
 #endif

@@ -32,6 +32,7 @@ public enum ImageCropper {
     /// header alone: the checks of ``crop(_:toWidth:height:)`` without decoding the pixels, so
     /// `hipkit validate` gives the same size errors as a build without making the crop.
     public static func check(_ info: ImageInfo, toWidth width: Int, height: Int) throws {
+        if info.isCMYK { throw RGBAImage.cmykError }
         guard info.width <= RGBAImage.maxPixels, info.height <= RGBAImage.maxPixels,
             info.width * info.height <= RGBAImage.maxPixels
         else {

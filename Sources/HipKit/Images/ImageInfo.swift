@@ -1,3 +1,4 @@
+import CLibPNG
 import Foundation
 import HipChatConnect
 
@@ -14,11 +15,14 @@ public struct ImageInfo: Sendable, Hashable {
     public var format: Format
     public var width: Int
     public var height: Int
+    /// A JPEG of four colour components (CMYK or YCCK), which hipkit cannot decode to crop.
+    public var isCMYK: Bool
 
-    public init(format: Format, width: Int, height: Int) {
+    public init(format: Format, width: Int, height: Int, isCMYK: Bool = false) {
         self.format = format
         self.width = width
         self.height = height
+        self.isCMYK = isCMYK
     }
 
     /// Reads the header of a PNG or JPEG file; nil for anything else, including truncated or
@@ -84,18 +88,71 @@ public struct ImageInfo: Sendable, Hashable {
             let length = be16(bytes, i)
             guard length >= 2 else { return nil }  // the length counts itself; less would not advance
             if isStartOfFrame(marker) {
-                // Length, precision (1 byte), height, width.
-                guard length >= 7, i + 7 <= bytes.count else { return nil }
+                // Length, precision (1 byte), height, width, number of components.
+                guard length >= 8, i + 8 <= bytes.count else { return nil }
                 let height = be16(bytes, i + 3)
                 let width = be16(bytes, i + 5)
                 // Height 0 defers it to a DNL marker after the first scan; no listing tool
                 // writes that, and its size cannot be known from the header.
                 guard width > 0, height > 0 else { return nil }
-                return ImageInfo(format: .jpeg, width: width, height: height)
+                return ImageInfo(format: .jpeg, width: width, height: height, isCMYK: bytes[i + 7] == 4)
             }
             i += length
         }
         return nil
+    }
+
+    /// Why `data`, an image whose header ``read(_:)`` reads, is not whole, or nil when it is: a
+    /// PNG whose chunks run past the end, have a CRC-32 that does not match, or stop before IEND
+    /// (``hipkit_png_check``); a JPEG whose data stops before its end-of-image marker. A file cut
+    /// short or damaged on the way is found without decoding its pixels.
+    public static func damage(in data: Data) -> String? {
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> String? in
+            switch sniff(bytes) {
+            case .png:
+                var message = [CChar](repeating: 0, count: 64)
+                let base = bytes.bindMemory(to: UInt8.self).baseAddress
+                guard hipkit_png_check(base, bytes.count, &message) == 0 else { return nil }
+                return message.withUnsafeBytes { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            case .jpeg:
+                return jpegIsWhole(bytes) ? nil : "it ends before its end-of-image marker"
+            case nil:
+                return nil
+            }
+        }
+    }
+
+    /// Whether a JPEG's segments and scans run to an end-of-image marker (FF D9). Inside a
+    /// scan's entropy-coded data FF is followed by 00 (a stuffed byte) or a restart marker; any
+    /// other marker ends the scan (a progressive file has several, with tables between).
+    private static func jpegIsWhole(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 2
+        while i < bytes.count {
+            guard bytes[i] == 0xFF else { return false }
+            while i < bytes.count, bytes[i] == 0xFF { i += 1 }
+            guard i < bytes.count else { return false }
+            let marker = bytes[i]
+            i += 1
+            switch marker {
+            case 0xD9: return true
+            case 0x01, 0xD0...0xD8: continue
+            default: break
+            }
+            guard i + 2 <= bytes.count else { return false }
+            let length = be16(bytes, i)
+            guard length >= 2 else { return false }
+            i += length
+            guard marker == 0xDA else { continue }
+            // The scan's data, up to the next marker that is not a stuffed byte or a restart.
+            while i + 1 < bytes.count {
+                if bytes[i] == 0xFF, bytes[i + 1] != 0x00, !(0xD0...0xD7).contains(bytes[i + 1]), bytes[i + 1] != 0xFF {
+                    break
+                }
+                i += 1
+            }
+            guard i + 1 < bytes.count else { return false }
+        }
+        return false
     }
 
     /// SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC), which share the range.

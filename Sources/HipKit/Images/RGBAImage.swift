@@ -144,6 +144,10 @@ struct RGBAImage: Sendable, Hashable {
         return text.isEmpty ? "unknown libpng error" : text
     }
 
+    /// What decoding, and ``ImageCropper/check(_:toWidth:height:)`` from the header, say of a
+    /// CMYK or YCCK JPEG.
+    static let cmykError = ImageError(.unsupportedFormat, "CMYK JPEG images are not supported; save the image as RGB")
+
     private static func decodeJPEG(_ data: Data) throws -> RGBAImage {
         guard let handle = tjInitDecompress() else {
             throw ImageError(.corrupt, "cannot start the JPEG decoder")
@@ -162,7 +166,7 @@ struct RGBAImage: Sendable, Hashable {
                 throw ImageError(.corrupt, "the JPEG data is damaged: \(String(cString: tjGetErrorStr2(handle)))")
             }
             if colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue) {
-                throw ImageError(.unsupportedFormat, "CMYK JPEG images are not supported; save the image as RGB")
+                throw cmykError
             }
             try checkSize(Int(width), Int(height), .jpeg)
             // libjpeg-turbo writes every byte, so the buffer is not cleared first.

@@ -356,6 +356,13 @@ struct ListingReader {
                 hint: "Marketplace takes PNG and JPEG; the format is read from the file, not its name")
             return nil
         }
+        if let damage = ImageInfo.damage(in: data) {
+            // Copied into the bundle as it is, it would show as a broken image on the Marketplace.
+            error(
+                .imageFormat, "\(field): \(path) is damaged: \(damage)", node.location,
+                hint: "the file was cut short or changed on the way; save or export the image again")
+            return nil
+        }
         if !sizes.contains(where: { $0.width == info.width && $0.height == info.height }) {
             error(
                 .imageSize, "\(field): \(path) is \(info.width)×\(info.height) px; Marketplace wants \(wanted)",

@@ -134,8 +134,9 @@ import Testing
         for n in 0..<24 { #expect(ImageInfo.read(png.prefix(n)) == nil, "PNG cut at \(n)") }
         let jpeg = try Self.jpegFixture("bands-1840x900.jpg")
         let sof = try #require((0..<jpeg.count - 1).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
-        for n in 0...(sof + 8) { #expect(ImageInfo.read(jpeg.prefix(n)) == nil, "JPEG cut at \(n)") }
-        #expect(ImageInfo.read(jpeg.prefix(sof + 9)) != nil)
+        // Through the frame header's component count, which tells a CMYK file.
+        for n in 0...(sof + 9) { #expect(ImageInfo.read(jpeg.prefix(n)) == nil, "JPEG cut at \(n)") }
+        #expect(ImageInfo.read(jpeg.prefix(sof + 10)) != nil)
     }
 
     @Test func garbageGivesNil() {
@@ -399,6 +400,41 @@ import Testing
         let image = try RGBAImage.decode(png)
         #expect(image.pixel(0, 0) == [127, 127, 127, 255])
         #expect(image.pixel(3, 1) == [127, 127, 127, 255])
+    }
+
+    /// A truncated or changed file is found from its structure, without decoding its pixels.
+    @Test func damageIsFoundWithoutDecoding() throws {
+        let png = try Self.image(40, 20) { x, y in [UInt8(x * 6), UInt8(y * 12), 90, 255] }.pngData()
+        #expect(ImageInfo.damage(in: png) == nil)
+        #expect(ImageInfo.damage(in: png.prefix(png.count - 20)) == "it ends inside its IDAT chunk")
+        var changed = png
+        changed[changed.count - 24] ^= 0xFF
+        #expect(ImageInfo.damage(in: changed) == "the CRC of its IDAT chunk does not match")
+        #expect(ImageInfo.damage(in: png.prefix(png.count - 12)) == "it ends before its IEND chunk")
+
+        for name in ["bands-1840x900.jpg", "gray-progressive-40x24.jpg", "cmyk-1840x900.jpg"] {
+            let jpeg = try Self.jpegFixture(name)
+            #expect(ImageInfo.damage(in: jpeg) == nil, "\(name)")
+            for cut in [jpeg.count - 2, jpeg.count * 2 / 3, 200] {
+                #expect(
+                    ImageInfo.damage(in: jpeg.prefix(cut)) == "it ends before its end-of-image marker", "\(name) at \(cut)")
+            }
+        }
+    }
+
+    /// A CMYK JPEG cannot be cropped, and the header says so: `hipkit validate` refuses it as the
+    /// build does.
+    @Test func aCMYKJPEGIsRefusedFromItsHeader() throws {
+        let cmyk = try #require(ImageInfo.read(try Self.jpegFixture("cmyk-1840x900.jpg")))
+        #expect(cmyk.isCMYK)
+        #expect(try #require(ImageInfo.read(try Self.jpegFixture("bands-1840x900.jpg"))).isCMYK == false)
+        let fromHeader = #expect(throws: ImageError.self) { try ImageCropper.check(cmyk, toWidth: 580, height: 330) }
+        let fromDecoder = #expect(throws: ImageError.self) {
+            try ImageCropper.crop(try Self.jpegFixture("cmyk-1840x900.jpg"), toWidth: 580, height: 330)
+        }
+        #expect(fromHeader?.kind == .unsupportedFormat)
+        #expect(fromHeader?.description == fromDecoder?.description)
+        #expect(fromHeader?.description.contains("CMYK JPEG images are not supported") == true)
     }
 
     /// The RGB road checks every chunk's CRC-32 but not the zlib stream's Adler-32, which covers

@@ -217,6 +217,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("dist").path))
     }
 
+    /// A screenshot cut short is an error at its line even when its crop is given (it used to
+    /// ship in the bundle), and a CMYK screenshot to crop is refused by `hipkit validate` as by
+    /// the build (it passed the check).
+    @Test func damagedAndCMYKImagesAreFoundByTheCheckAsByTheBuild() throws {
+        let h2 = try Self.png(1840, 900, shade: 60)
+        let cut = try project(Self.header + Self.listing, extraFiles: ["listing/h2.png": h2.prefix(h2.count / 2)])
+        defer { try? FileManager.default.removeItem(at: cut) }
+        let cmyk = try project(
+            Self.header + Self.listing,
+            extraFiles: ["listing/h1.png": try Data(contentsOf: TestSupport.fixture("images/cmyk-1840x900.jpg"))],
+            name: "listing-cmyk")
+        defer { try? FileManager.default.removeItem(at: cmyk) }
+        for checkOnly in [true, false] {
+            let diagnostics = try ProjectBuild.prepare(cut.path, checkOnly: checkOnly).diagnostics
+            let damaged = diagnostics.first { $0.code == .imageFormat }
+            #expect(damaged?.location?.line == 14, "\(diagnostics.map(\.message))")
+            #expect(damaged?.message == "screenshot: listing/h2.png is damaged: it ends inside its IDAT chunk")
+            let refused = try ProjectBuild.prepare(cmyk.path, checkOnly: checkOnly).diagnostics
+            let crop = refused.first { $0.code == .listingCrop }
+            #expect(crop?.location?.line == 13, "\(refused.map(\.message))")
+            #expect(crop?.message.contains("CMYK JPEG images are not supported") == true, "\(crop?.message ?? "")")
+        }
+    }
+
     @Test func imageSizeMessagesSayFoundAndWanted() throws {
         let spec = (Self.header + Self.listing).replacingOccurrences(
             of: "logo: listing/logo.png", with: "logo: listing/c2.png")
