@@ -160,6 +160,13 @@ import Testing
             name: "release date format", replace: "date: 2026-01-31", with: "date: 31/01/2026", code: .invalidValue,
             line: 23),
         Case(
+            name: "release date of the calendar", replace: "date: 2026-01-31", with: "date: 2026-02-29",
+            code: .invalidValue, line: 23,
+            hint: "check the month (01–12) and the day: a month has 28 to 31 days, February 29 only in leap years"),
+        Case(
+            name: "release date in a month of 30 days", replace: "date: 2026-01-31", with: "date: 2026-04-31",
+            code: .invalidValue, line: 23),
+        Case(
             name: "unknown listing field", replace: "status: private", with: "status: private\n  tagLine: typo",
             code: .unknownField, line: 22, hint: "did you mean 'tagline'?"),
         Case(
