@@ -17,7 +17,11 @@ public struct DescriptorImporter: Sendable {
     public var baseUrl: String?
 
     public init(baseUrl: String? = nil) {
-        self.baseUrl = baseUrl
+        // As the spec's baseUrl is read: without its trailing slashes, so joined paths do not
+        // start with `//` (`https://x.example.com//config`).
+        var base = baseUrl
+        while base?.hasSuffix("/") == true { base?.removeLast() }
+        self.baseUrl = base
     }
 
     /// The spec, as a JSON tree in the order it should be written.

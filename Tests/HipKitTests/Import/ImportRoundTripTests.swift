@@ -105,6 +105,25 @@ import Testing
         #expect(spec["baseUrl"]?.stringValue == "https://x.example.com")
     }
 
+    /// `--base-url` with a trailing slash joins as the spec's baseUrl does, without `//`.
+    @Test func aBaseUrlWithATrailingSlashJoinsWithOneSlash() throws {
+        let source = try #require(
+            JSONNode.parse(
+                Data(
+                    #"""
+                    {"key": "com.example.slash", "name": "Slash", "description": "d",
+                     "links": {"self": "{{localBaseUrl}}/atlassian-connect.json"},
+                     "capabilities": {"webPanel": [{"key": "p", "name": {"value": "P"},
+                                                    "url": "{{localBaseUrl}}/panel",
+                                                    "location": "hipchat.sidebar.right"}]}}
+                    """#.utf8)))
+        let spec = DescriptorImporter(baseUrl: "https://x.example.com/sub/").spec(from: source)
+        #expect(spec["baseUrl"]?.stringValue == "https://x.example.com/sub")
+        let text = SpecFileWriter.text(for: spec, header: [])
+        #expect(text.contains("https://x.example.com/sub/panel"), "\(text)")
+        #expect(!text.contains("sub//"), "\(text)")
+    }
+
     @Test func writtenSpecReadsWell() throws {
         let fixture = TestSupport.fixture("descriptors/shape04-dialog-options.json.tmpl")
         let source = try #require(try ProjectLoader().loadDescriptorFile(fixture.path).project?.descriptor.json)
