@@ -233,7 +233,12 @@ struct SpecTranslator {
         for (i, member) in members.enumerated() where index[member.name] == nil { index[member.name] = i }
         for member in source.members ?? [] {
             if let location = member.nameLocation { quietFieldLocations.insert(location) }
-            if let location = member.value.location { quietFieldLocations.insert(location) }
+            // Not a mapping's or a list's own location: it is that of its first entry, whose
+            // warnings would go quiet with it (`extra: {capabilities: {aaa: 1, bbb: 2}}` warned
+            // of bbb alone).
+            if let location = member.value.location, !member.value.isObject, member.value.arrayValue == nil {
+                quietFieldLocations.insert(location)
+            }
             if let i = index[member.name] {
                 if members[i].value.isObject, member.value.isObject {
                     var merged = members[i].value

@@ -334,6 +334,19 @@ import Testing
             "\(diagnostics.map { "\($0.code) \($0.location?.line ?? 0): \($0.message)" })")
     }
 
+    /// Every unknown field nested under `extra:` is named, the first too: a mapping's location
+    /// is its first entry's, and quieting the mapping quieted that entry.
+    @Test func everyUnknownFieldUnderExtraIsNamed() throws {
+        let dir = try TestSupport.project(Self.header + "extra:\n  capabilities:\n    aaa: 1\n    bbb: {x: 1}\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let warned = try TestSupport.load(dir).diagnostics.filter { $0.code == .unknownField }
+        #expect(warned.map(\.message) == [
+            "unknown field 'capabilities.aaa' in the descriptor; HipChat ignores it",
+            "unknown field 'capabilities.bbb' in the descriptor; HipChat ignores it",
+        ])
+        #expect(warned.map { $0.location?.line } == [7, 8])
+    }
+
     @Test func reportsEveryProblemInOneRun() throws {
         let dir = try TestSupport.project(
             Self.header
