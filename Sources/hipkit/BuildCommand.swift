@@ -45,7 +45,7 @@ struct BuildCommand: ParsableCommand {
         let builder = ProjectBuilder(
             path: path, options: LoadOptions(environment: environment, baseUrl: baseUrl),
             output: out.map { URL(fileURLWithPath: $0) }, cached: !noCache)
-        let report = try Output.run { try builder.run() }
+        let report = try Output.run(format: format) { try builder.run() }
         Output.report(report.diagnostics, sources: report.sources, format: format)
         if format == .human {
             let shown = out ?? ProjectLoader.displayPath(report.output)

@@ -36,7 +36,7 @@ struct ImportCommand: ParsableCommand {
     var format: OutputFormat = .human
 
     func run() throws {
-        try Output.run {
+        try Output.run(format: format) {
             if let baseUrl { _ = try LoadOptions.validatedBaseUrl(baseUrl) }
             let outcome = try ProjectLoader().loadDescriptorFile(descriptor)
             Output.report(outcome.diagnostics, sources: outcome.sources, format: format)

@@ -48,6 +48,20 @@ enum Output {
         }
     }
 
+    /// ``run(_:)`` for a command with `--format`: with `json`, a usage or I/O problem is also
+    /// printed on stdout as the one error of a report (code `usage`, no location), so a script
+    /// reading the JSON gets an answer for every exit status.
+    static func run<T>(format: OutputFormat, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as HipKitError where format == .json {
+            report([.error(.usage, error.message, at: nil, hint: error.hint)], sources: SourceStore(), format: .json)
+            throw fail(error)
+        } catch {
+            throw exit(for: error)
+        }
+    }
+
     static func runAsync<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()

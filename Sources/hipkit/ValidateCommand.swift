@@ -28,7 +28,7 @@ struct ValidateCommand: ParsableCommand {
     var environment: String?
 
     func run() throws {
-        let outcome = try Output.run {
+        let outcome = try Output.run(format: format) {
             try ProjectBuild.prepare(path, options: LoadOptions(environment: environment), checkOnly: true)
         }
         Output.report(outcome.diagnostics, sources: outcome.sources, format: format)

@@ -70,6 +70,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, CaseIterable, Codable {
     case unsupportedVersion = "unsupported-version"
     case updateWithoutInstall = "update-without-install"
     case urlTemplate = "url-template"
+    /// A usage or I/O problem (exit status 2), in `--format json` output: no location.
+    case usage
     case webhookNotList = "webhook-not-list"
     case wrongType = "wrong-type"
     case yamlDuplicateKey = "yaml-duplicate-key"

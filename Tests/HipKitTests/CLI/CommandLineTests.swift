@@ -129,6 +129,29 @@ import Testing
         #expect(diagnostics[1]["severity"] as? String == "warning")
     }
 
+    /// A usage or I/O problem answers `--format json` too: one error of code `usage`, exit 2 (stdout
+    /// was empty, and a script reading it had nothing to parse).
+    @Test func usageProblemsAreJSONWithFormatJSON() throws {
+        let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for arguments in [
+            ["validate", dir.appendingPathComponent("nosuch").path], ["validate", dir.path, "--env", "nope"],
+            ["build", dir.appendingPathComponent("nosuch").path], ["import", dir.path, "--out", dir.path],
+        ] {
+            let run = try TestSupport.hipkit(arguments + ["--format", "json"])
+            #expect(run.status == 2, "\(arguments)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(arguments): \(run.stdout)")
+            #expect(object["valid"] as? Bool == false)
+            let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
+            #expect(diagnostics.count == 1)
+            #expect(diagnostics.first?["code"] as? String == "usage")
+            #expect(diagnostics.first?["severity"] as? String == "error")
+            #expect((diagnostics.first?["message"] as? String)?.isEmpty == false)
+            #expect(run.stderr.contains("hipkit: error:"), "people still read it on stderr")
+        }
+    }
+
     @Test func githubActionsAnnotations() throws {
         let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }
