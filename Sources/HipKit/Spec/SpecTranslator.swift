@@ -279,10 +279,22 @@ struct SpecTranslator {
             }
             return .bool(b, at: node.location)
         case .integer:
-            guard case .integer(let i)? = node.scalar?.resolved else {
+            switch node.scalar?.resolved {
+            case .integer(let i)?:
+                return JSONNode(.integer(i), at: node.location)
+            case .double(let d)? where d == d.rounded() && abs(d) < 9_007_199_254_740_992:
+                // `10.0`, as a descriptor's JSON may write a whole number (and `hipkit import`
+                // then writes it): the same number, exactly.
+                return JSONNode(.integer(Int(d)), at: node.location)
+            case .double?:
+                diagnostics.append(
+                    .error(
+                        .wrongType, "\(subject) must be a whole number, not \(node.scalar?.value ?? "a fraction")",
+                        at: node.location, hint: WrongType.hint(expected: "a whole number")))
+                return nil
+            default:
                 return typeError(node, subject, "a whole number")
             }
-            return JSONNode(.integer(i), at: node.location)
         case .url:
             guard let s = scalarText(node, subject: subject) else { return nil }
             guard !s.trimmingCharacters(in: .whitespaces).isEmpty else {

@@ -347,6 +347,24 @@ import Testing
         #expect(warned.map { $0.location?.line } == [7, 8])
     }
 
+    /// A whole number written `10.0`, as a descriptor's JSON may write it (and `hipkit import`
+    /// copies it), is that number; `10.5` is named in the message ("not a number" said nothing).
+    @Test func aWholeNumberMayBeWrittenWithAPoint() throws {
+        let whole = try TestSupport.project(Self.header + "glances:\n  - {key: g, name: G, icon: /i.png, weight: 10.0}\n")
+        defer { try? FileManager.default.removeItem(at: whole) }
+        let outcome = try TestSupport.load(whole)
+        #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics.map(\.message))")
+        let glance = outcome.project?.descriptor.json["capabilities"]?["glance"]?.arrayValue?.first
+        #expect(glance?["weight"]?.value == .integer(10))
+
+        let fraction = try TestSupport.project(
+            Self.header + "glances:\n  - {key: g, name: G, icon: /i.png, weight: 10.5}\n", name: "weight-fraction")
+        defer { try? FileManager.default.removeItem(at: fraction) }
+        let errors = try TestSupport.load(fraction).diagnostics
+        #expect(errors.map(\.message) == ["'weight' of glance 'g' must be a whole number, not 10.5"])
+        #expect(errors.first?.location?.line == 6)
+    }
+
     @Test func reportsEveryProblemInOneRun() throws {
         let dir = try TestSupport.project(
             Self.header
