@@ -197,7 +197,9 @@ public struct DescriptorImporter: Sendable {
         case .object(let spec): return importObject(v, spec, url: url)
         case .list(let spec):
             // HipChat took a lone object where a list belongs (webhooks often came that way).
-            let items = v.arrayValue ?? (v.isObject ? [v] : [])
+            // Anything else is kept under `extra:` as written, for the build to report; it was
+            // dropped, and the spec said nothing of it.
+            guard let items = v.arrayValue ?? (v.isObject ? [v] : nil) else { return nil }
             return .array(items.map { importObject($0, spec, url: url) })
         case .string, .boolean, .integer, .target, .strings, .json, .dialogSize: return v
         case .page, .setting, .image, .listing, .webhookReply, .settings, .glanceData: return nil

@@ -124,6 +124,21 @@ import Testing
         #expect(!text.contains("sub//"), "\(text)")
     }
 
+    /// A module list of the wrong type is kept under `extra:` as written, so nothing is lost and
+    /// the build reports it; it was dropped (`glances: []`), and the spec built without a word.
+    @Test func aModuleListOfTheWrongTypeIsKeptUnderExtra() throws {
+        let source = try #require(
+            JSONNode.parse(
+                Data(
+                    #"{"key": "com.example.typed", "name": "T", "description": "d", "capabilities": {"glance": "nope", "webPanel": 3}}"#
+                        .utf8)))
+        let spec = DescriptorImporter(baseUrl: "https://x.example.com").spec(from: source)
+        #expect(spec["glances"] == nil)
+        #expect(spec["sidebars"] == nil)
+        #expect(spec["extra"]?["capabilities"]?["glance"]?.stringValue == "nope")
+        #expect(spec["extra"]?["capabilities"]?["webPanel"]?.value == .integer(3))
+    }
+
     @Test func writtenSpecReadsWell() throws {
         let fixture = TestSupport.fixture("descriptors/shape04-dialog-options.json.tmpl")
         let source = try #require(try ProjectLoader().loadDescriptorFile(fixture.path).project?.descriptor.json)
