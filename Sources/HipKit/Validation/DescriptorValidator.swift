@@ -57,6 +57,7 @@ public struct DescriptorValidator: Sendable {
         }
 
         var shapes = ShapeChecker(urlRule: URLRule(acceptsBasePlaceholders: origin == .descriptorFile))
+        shapes.jsonHints = origin == .descriptorFile
         shapes.checkObject(descriptor, DescriptorShape.descriptor, subject: "the descriptor", field: "")
         diagnostics += shapes.diagnostics
         diagnostics += checkAddonKey(descriptor)

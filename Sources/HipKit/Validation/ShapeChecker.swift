@@ -4,6 +4,9 @@ import HipChatConnect
 /// Applies ``Shape`` rules to a descriptor tree and collects every breach.
 struct ShapeChecker {
     var urlRule: URLRule
+    /// Whether the descriptor is a JSON file of its own, whose wrong types get hints in JSON's
+    /// syntax; a built one's come from `addon.yaml` (its `extra:`), and get YAML's.
+    var jsonHints = false
     var diagnostics: [Diagnostic] = []
     /// Every URL-typed value met, in order: what the build checks is answered.
     var urls: [DescriptorURL] = []
@@ -227,7 +230,8 @@ struct ShapeChecker {
         diagnostics.append(
             .error(
                 .wrongType, "\(describe(subject, field)) must be \(expected), not \(node.kindDescription)",
-                at: node.location, hint: WrongType.hint(expected: expected)))
+                at: node.location,
+                hint: WrongType.hint(expected: expected, json: jsonHints)))
     }
 
     private func missingHint(_ name: String, in shape: ObjectShape) -> String? {

@@ -43,6 +43,20 @@ import Testing
         #expect(errors.first?.message.contains("add-on key") == true)
     }
 
+    /// A wrong type in a JSON descriptor gets a hint in JSON's syntax, not YAML's.
+    @Test func wrongTypesInAJSONFileGetJSONHints() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("d.json")
+        try TestSupport.write(
+            """
+            {"key": "k", "name": ["n"], "description": "d",
+             "links": {"self": "https://k.example.com/atlassian-connect.json"}, "capabilities": {"glance": "nope"}}
+            """, to: file)
+        let hints = try ProjectLoader().load(file.path).diagnostics.filter { $0.code == .wrongType }.map(\.hint)
+        #expect(hints == ["write it in double quotes: \"…\"", "write a list in brackets: [first, second]"])
+    }
+
     @Test func requiresAbsoluteURLsInDescriptors() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
