@@ -280,9 +280,11 @@ private struct ComposerRun {
                 ? "\(problem) \(context)" : "\(problem) \(context) (which starts at line \(start))"
         }
         let hint = Self.hint(forProblem: problem, context: cString(parser.context))
-        // Reader errors (bad encoding) carry a byte offset instead of a mark.
+        // Reader errors (bad encoding) carry a byte offset instead of a mark. Bytes that are not
+        // UTF-8 are that, as in a page or a template, not a syntax error.
         if parser.error == YAML_READER_ERROR {
-            return .error(.yamlSyntax, message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
+            let code: DiagnosticCode = problem.contains("UTF-8") ? .invalidUtf8 : .yamlSyntax
+            return .error(code, message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
         }
         // At the end of a file with no final newline libyaml points past the last line, where
         // there is nothing to show: point at the end of the last line instead.
