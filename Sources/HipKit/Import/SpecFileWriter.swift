@@ -35,6 +35,11 @@ public enum SpecFileWriter {
             throw HipKitError("\(url.path) exists", hint: "pass --force to replace it")
         }
         let folder = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: folder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw HipKitError(
+                "\(folder.path) is a file, not a folder", hint: "name a folder for addon.yaml with --out (it is made if missing)")
+        }
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")

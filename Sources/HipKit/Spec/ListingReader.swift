@@ -382,11 +382,13 @@ struct ListingReader {
             return nil
         }
         var isDirectory: ObjCBool = false
-        guard
-            FileManager.default.fileExists(
-                atPath: project.directory.appendingPathComponent(normalised).path, isDirectory: &isDirectory),
-            !isDirectory.boolValue
-        else {
+        let exists = FileManager.default.fileExists(
+            atPath: project.directory.appendingPathComponent(normalised).path, isDirectory: &isDirectory)
+        if exists, isDirectory.boolValue {
+            error(.missingFile, "'\(field)' names '\(path)', which is a folder, not a file", location)
+            return nil
+        }
+        guard exists else {
             error(
                 .missingFile,
                 "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))",

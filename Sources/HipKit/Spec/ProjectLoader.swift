@@ -30,7 +30,7 @@ public struct ProjectLoader: Sendable {
     public static func input(for path: String) throws -> Input {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw HipKitError("no such file or folder: \(path)")
+            throw missing(path, "no such file or folder")
         }
         if isDirectory.boolValue {
             let spec = join(path, "addon.yaml")
@@ -325,10 +325,20 @@ public struct ProjectLoader: Sendable {
         return (result.root, result.diagnostics)
     }
 
+    /// The error for a `path` that names nothing: a web address is told as one, since hipkit
+    /// reads files (`hipkit import https://…/atlassian-connect.json` said "no such file").
+    private static func missing(_ path: String, _ what: String) -> HipKitError {
+        let lower = path.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return HipKitError("\(what): \(path)") }
+        return HipKitError(
+            "\(path) is a web address; hipkit reads files",
+            hint: "download it first: curl -fsSo atlassian-connect.json '\(path)'")
+    }
+
     static func read(_ file: String) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw HipKitError("no such file: \(file)")
+            throw missing(file, "no such file")
         }
         guard !isDirectory.boolValue else { throw HipKitError("\(file) is a folder, not a file") }
         guard let handle = FileHandle(forReadingAtPath: file) else {

@@ -152,6 +152,26 @@ import Testing
         }
     }
 
+    /// A web address is told as one (it was "no such file"), and `--out` naming a file as a file
+    /// (it was Foundation's "A file with the same name already exists").
+    @Test func importSaysWhatItCannotUse() throws {
+        let web = try TestSupport.hipkit(["import", "https://addon.example.com/atlassian-connect.json", "--out", "x"])
+        #expect(web.status == 2)
+        #expect(web.stderr.contains("https://addon.example.com/atlassian-connect.json is a web address; hipkit reads files"))
+        #expect(web.stderr.contains("hint: download it first: curl"))
+
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let descriptor = dir.appendingPathComponent("d.json")
+        try TestSupport.write(#"{"key": "k", "name": "n", "description": "d"}"#, to: descriptor)
+        let file = dir.appendingPathComponent("notes")
+        try TestSupport.write("mine", to: file)
+        let run = try TestSupport.hipkit(["import", descriptor.path, "--out", file.path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("\(file.path) is a file, not a folder"), "\(run.stderr)")
+        #expect(try String(contentsOf: file, encoding: .utf8) == "mine")
+    }
+
     @Test func githubActionsAnnotations() throws {
         let dir = try TestSupport.project(Self.broken, files: Self.brokenFiles)
         defer { try? FileManager.default.removeItem(at: dir) }

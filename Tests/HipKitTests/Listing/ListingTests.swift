@@ -248,6 +248,18 @@ import Testing
         }
     }
 
+    /// A folder where an image is named is called a folder (it was "no such file").
+    @Test func aFolderNamedAsAnImageIsCalledOne() throws {
+        let dir = try project(Self.header + Self.listing)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let banner = dir.appendingPathComponent("listing/banner.png")
+        try FileManager.default.removeItem(at: banner)
+        try FileManager.default.createDirectory(at: banner, withIntermediateDirectories: false)
+        let d = try ProjectBuild.prepare(dir.path, checkOnly: true).diagnostics.first { $0.code == .missingFile }
+        #expect(d?.message == "'banner' names 'listing/banner.png', which is a folder, not a file")
+        #expect(d?.location?.line == 11)
+    }
+
     @Test func imageSizeMessagesSayFoundAndWanted() throws {
         let spec = (Self.header + Self.listing).replacingOccurrences(
             of: "logo: listing/logo.png", with: "logo: listing/c2.png")
