@@ -374,7 +374,20 @@ struct SpecTranslator {
                         spec: spec)
                 }, at: node.location)
         case .filter:
-            if node.mapping != nil { return json(node) }
+            if node.mapping != nil {
+                // `{placeholder: Search}` as the docs write it: a text placeholder is HipChat's
+                // `{value: …}`; an object (with `i18n`) is copied as written.
+                var filter = json(node)
+                guard var members = filter.members else { return filter }
+                if let i = members.firstIndex(where: { $0.name == "placeholder" }),
+                    case .string = members[i].value.value
+                {
+                    let text = members[i].value
+                    members[i].value = .object([JSONMember("value", text)], at: text.location)
+                    filter.value = .object(members)
+                }
+                return filter
+            }
             guard let s = scalarText(node, subject: subject) else { return nil }
             let text = JSONNode.object([JSONMember("value", .string(s, at: node.location))], at: node.location)
             return .object([JSONMember("placeholder", text)], at: node.location)

@@ -365,6 +365,25 @@ import Testing
         #expect(errors.first?.location?.line == 6)
     }
 
+    /// A dialog's filter is text, `{placeholder: text}` as docs/spec.md writes it, or HipChat's
+    /// own `{placeholder: {value, i18n}}`; the middle one failed ("must be an object").
+    @Test func aDialogFilterTakesEachDocumentedForm() throws {
+        for (filter, value, i18n) in [
+            ("Search", "Search", nil), ("{placeholder: Search}", "Search", nil),
+            ("{placeholder: {value: Find, i18n: find.key}}", "Find", "find.key"),
+        ] as [(String, String, String?)] {
+            let dir = try TestSupport.project(
+                Self.header + "dialogs:\n  - {key: dlg, title: Dialog, url: /dlg, filter: \(filter)}\n", name: "filter")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let outcome = try TestSupport.load(dir)
+            #expect(outcome.diagnostics.isEmpty, "\(filter): \(outcome.diagnostics.map(\.message))")
+            let written = outcome.project?.descriptor.json["capabilities"]?["dialog"]?.arrayValue?.first?["options"]?[
+                "filter"]?["placeholder"]
+            #expect(written?["value"]?.stringValue == value, "\(filter)")
+            #expect(written?["i18n"]?.stringValue == i18n, "\(filter)")
+        }
+    }
+
     @Test func reportsEveryProblemInOneRun() throws {
         let dir = try TestSupport.project(
             Self.header
