@@ -78,7 +78,7 @@ import Testing
         let bytes: [UInt8] = Array("key: a\nname: ".utf8) + [0xFF, 0xFE] + Array("\n".utf8)
         let result = YAMLComposer().compose(bytes, file: "t.yaml")
         #expect(result.root == nil)
-        #expect(result.diagnostics.first?.code == .yamlSyntax)
+        #expect(result.diagnostics.first?.code == .invalidUtf8)
         #expect(result.diagnostics.first?.location?.line == 2)
     }
 
