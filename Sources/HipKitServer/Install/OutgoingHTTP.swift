@@ -92,11 +92,15 @@ struct OutgoingHTTP: Sendable {
         self.retryingLoopback = retryingLoopback
     }
 
-    /// The client for a call to `url`: see ``clientFailingFast``.
+    /// Whether a call to `url` fails at once when its connection cannot be made (see
+    /// ``clientFailingFast``).
+    func failsFast(for url: URL) -> Bool {
+        guard !retryingLoopback, let host = url.host?.lowercased() else { return false }
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
     private func client(for url: URL) -> HTTPClient {
-        guard !retryingLoopback, let host = url.host?.lowercased() else { return Self.client }
-        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-        return loopback ? Self.clientFailingFast : Self.client
+        failsFast(for: url) ? Self.clientFailingFast : Self.client
     }
 
     func send(_ request: OutgoingRequest) async throws(Failure) -> OutgoingResponse {

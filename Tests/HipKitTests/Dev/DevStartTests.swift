@@ -30,9 +30,17 @@ struct DevStartTests {
         #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
         let (port, fd) = try DevProcess.loopback.listening()
         defer { close(fd) }
-        let run = try TestSupport.hipkit(["dev", project.path, "--port", String(port)])
-        let output = run.stdout + run.stderr
-        #expect(run.status == 2, "\(output)")
+        let log = project.appendingPathComponent("dev.log")
+        let child = try ChildProcess(
+            TestSupport.hipkitExecutable, ["dev", project.path, "--port", String(port)],
+            standardOutput: .file(log), standardError: .standardOutput)
+        // A dev that ran on instead of stopping fails here rather than hanging the suite.
+        let exited = child.wait(timeout: 60)
+        if !exited { child.signal(SIGKILL) }
+        child.waitUntilExit()
+        #expect(exited, "hipkit dev did not stop")
+        let output = try String(contentsOf: log, encoding: .utf8)
+        #expect(child.terminationStatus == 2, "\(output)")
         #expect(output.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(output)")
         #expect(!output.contains("hipkit dev: serving"), "\(output)")
     }
