@@ -326,13 +326,9 @@ public struct MarkdownRenderer: Sendable {
             )
     }
 
-    /// `javascript:` and `vbscript:` URLs in raw HTML (attributes such as `href` and `src`)
-    /// become `#`.
+    /// `javascript:` and `vbscript:` URLs in the attribute values of raw HTML become `#` (see
+    /// ``ScriptURLs``).
     static func neutraliseScriptURLs(in html: String) -> String {
-        let range = NSRange(html.startIndex..., in: html)
-        return scriptURL.stringByReplacingMatches(in: html, range: range, withTemplate: "#")
+        ScriptURLs.neutralise(in: html)
     }
-
-    private static let scriptURL = try! NSRegularExpression(
-        pattern: #"(?i)(java|vb)[\s\x00-\x1f]*script[\s\x00-\x1f]*:[^"'\s>]*"#)
 }

@@ -131,6 +131,25 @@ import Testing
         #expect(html.contains("href=\"#\""))
     }
 
+    /// Written with character references or a tab in the scheme, as a browser still reads them;
+    /// and text that only mentions such a URL is left as written (it was rewritten too).
+    @Test func neutralisesEncodedScriptURLsInAttributesOnly() {
+        let html = renderer.render(
+            """
+            <a href="&#106;avascript:alert(1)">a</a> <a href="javascript&colon;alert(2)">b</a>
+            <a href='java&#x09;script:alert(3)'>c</a> <a href=&#x6A&#x61vascript:alert(4)>d</a>
+            <form action="  VBScript&#58;x"><button formaction="java&NewLine;script:y">e</button></form>
+            <p>Write href="javascript:void(0)" for a dead link: <code>javascript:x</code></p>
+            <a href="https://example.com/javascript:ok" title="&#106;ava">fine</a>
+
+            """, unsafe: true
+        ).html
+        for n in 1...4 { #expect(!html.contains("alert(\(n))"), "\(n): \(html)") }
+        #expect(!html.contains("VBScript") && !html.contains("script:y"), "\(html)")
+        #expect(html.contains(#"Write href="javascript:void(0)" for a dead link: <code>javascript:x</code>"#), "\(html)")
+        #expect(html.contains(#"<a href="https://example.com/javascript:ok" title="&#106;ava">fine</a>"#), "\(html)")
+    }
+
     @Test func reportsLinksWithTheirPositionAndRewritesThem() {
         let output = renderer.render("intro\n\nsee [faq](faq.md#top) and ![logo](../assets/logo.png)\n") { link in
             link.url == "faq.md#top" ? "faq.html#top" : nil
