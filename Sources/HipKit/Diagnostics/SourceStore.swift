@@ -7,7 +7,11 @@ public struct SourceStore: Sendable {
     public init() {}
 
     public mutating func add(_ text: String, for file: String) {
-        lines[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Split on the newline byte: as a `Character`, `\r\n` is one grapheme, not a `\n`, and a
+        // file with CRLF endings was a single line with nothing quoted under its diagnostics.
+        lines[file] = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            Substring($0)
+        }
     }
 
     public func contains(_ file: String) -> Bool { lines[file] != nil }
@@ -15,8 +19,7 @@ public struct SourceStore: Sendable {
     /// Line `number` (1-based) of `file`, without its line ending.
     public func line(_ number: Int, of file: String) -> String? {
         guard let fileLines = lines[file], number >= 1, number <= fileLines.count else { return nil }
-        var line = fileLines[number - 1]
-        if line.hasSuffix("\r") { line = line.dropLast() }
-        return String(line)
+        let line = fileLines[number - 1]
+        return String(line.utf8.last == UInt8(ascii: "\r") ? line.utf8.dropLast() : line.utf8[...]) ?? String(line)
     }
 }

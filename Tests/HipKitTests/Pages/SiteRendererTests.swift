@@ -35,6 +35,16 @@ import Testing
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
+    /// A file with CRLF line endings gets its line quoted under the diagnostic, as any other: as
+    /// `Character`s, `\r\n` is one grapheme, and the whole file was one line.
+    @Test func aCRLFPageHasItsLineQuoted() throws {
+        let (build, dir) = try build(["pages/home.md": "# Home\r\n\r\nSee [bad](nope.md).\r\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = DiagnosticRenderer(useColor: false).human(build.diagnostics, sources: build.sources)
+        #expect(text.contains(" 3 | See [bad](nope.md).\n"), "\(text)")
+        #expect(text.contains("|     ^"), "\(text)")
+    }
+
     /// `{{page.root}}` climbs from a page to the site's root, whatever the page's depth, as the
     /// scaffolds' `{{page.root}}assets/…` links need.
     @Test func pageRootClimbsToTheSitesRoot() throws {
