@@ -307,8 +307,9 @@ struct PageRenderer: Sendable {
         for c in html[open.upperBound..<close.lowerBound] {
             if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { text.append(c) }
         }
-        let decoded = text.replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&lt;", with: "<")
-            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+        // `&amp;` last: first, it would turn the text `&lt;` (written `&amp;lt;`) into `<`.
+        let decoded = text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
         return decoded.isEmpty ? nil : decoded
     }
 

@@ -35,6 +35,16 @@ import Testing
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
+    /// A title taken from the first heading is its text once: `&lt;` written in Markdown stays
+    /// `&lt;` in the page's title, as in its heading (it became `<`).
+    @Test func aTitleFromTheHeadingIsDecodedOnce() throws {
+        let (build, dir) = try build(["pages/home.md": "# Fish &amp;lt; chips & \"peas\"\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let html = try #require(page(build, "home.html"))
+        #expect(html.contains("<h1>Fish &amp;lt; chips &amp; “peas”</h1>"), "\(html)")
+        #expect(html.contains("<title>Fish &amp;lt; chips &amp; “peas”</title>"), "\(html)")
+    }
+
     /// A file with CRLF line endings gets its line quoted under the diagnostic, as any other: as
     /// `Character`s, `\r\n` is one grapheme, and the whole file was one line.
     @Test func aCRLFPageHasItsLineQuoted() throws {
