@@ -75,7 +75,9 @@ struct PreviewPage {
         }
         context["pages"] = pageOutputs.keys.sorted().map { source -> [String: Any] in
             [
-                "title": titles[source] ?? source, "href": SitePath.relative(from: path, to: pageOutputs[source]!),
+                "title": titles[source] ?? source,
+                // Encoded as links in pages are: `a#b.html` is a page's name, not `a` and a fragment.
+                "href": LinkResolver.encoded(SitePath.relative(from: path, to: pageOutputs[source]!)),
                 "source": source,
             ]
         }

@@ -35,6 +35,17 @@ import Testing
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
+    /// The preview links to a page whose name holds `#` or `?` by its encoded name, as a page's
+    /// own links do; `../a#b.html` pointed at `a`.
+    @Test func thePreviewEncodesPageNames() throws {
+        let (build, dir) = try build(["pages/a#b.md": "# A\n", "pages/c?d.md": "# C\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let preview = try #require(page(build, SitePath.preview))
+        #expect(preview.contains(#"href="../a%23b.html""#), "\(preview)")
+        #expect(preview.contains(#"href="../c%3Fd.html""#), "\(preview)")
+        #expect(!preview.contains("a#b.html\""))
+    }
+
     /// A title taken from the first heading is its text once: `&lt;` written in Markdown stays
     /// `&lt;` in the page's title, as in its heading (it became `<`).
     @Test func aTitleFromTheHeadingIsDecodedOnce() throws {
