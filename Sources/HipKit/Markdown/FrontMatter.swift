@@ -116,7 +116,7 @@ public struct FrontMatter: Sendable {
                 diagnostics.append(
                     .error(
                         .wrongType, "unsafe must be true or false, not \(node.kindDescription)", at: node.location,
-                        hint: WrongType.hint(expected: "true or false")))
+                        hint: WrongType.hint(expected: "true or false", given: node.scalar?.value)))
             }
         }
         return matter

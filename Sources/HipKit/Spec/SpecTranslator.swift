@@ -273,9 +273,7 @@ struct SpecTranslator {
         case .boolean:
             guard case .bool(let b)? = node.scalar?.resolved else {
                 return typeError(
-                    node, subject, "true or false",
-                    hint: node.scalar.map { ["yes", "no", "on", "off"].contains($0.value.lowercased()) } == true
-                        ? "write true or false" : nil)
+                    node, subject, "true or false", hint: WrongType.hint(expected: "true or false", given: node.scalar?.value))
             }
             return .bool(b, at: node.location)
         case .integer:

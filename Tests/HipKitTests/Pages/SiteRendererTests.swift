@@ -35,6 +35,16 @@ import Testing
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
+    /// `unsafe: yes` is told to write true or false, not to take away quotes it does not have.
+    @Test func aBooleanHintFitsWhatWasWritten() throws {
+        for (written, hint) in [("yes", "write true or false"), (#""true""#, "write true or false, without quotes")] {
+            let (build, dir) = try build(["pages/home.md": "---\nunsafe: \(written)\n---\n# Home\n"], name: "unsafe")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let d = build.diagnostics.first { $0.code == .wrongType }
+            #expect(d?.hint == hint, "\(written): \(build.diagnostics.map(\.message))")
+        }
+    }
+
     /// The preview links to a page whose name holds `#` or `?` by its encoded name, as a page's
     /// own links do; `../a#b.html` pointed at `a`.
     @Test func thePreviewEncodesPageNames() throws {
