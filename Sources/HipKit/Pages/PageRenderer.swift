@@ -96,8 +96,12 @@ struct PageRenderer: Sendable {
         var assets: [String] = []
         var resolutions: [String: String] = [:]
         let rendered = markdown.render(matter.body, unsafe: matter.unsafe ?? inputs.unsafe) { link in
-            let location = SourceLocation(
-                file: shown, line: matter.bodyFirstLine + link.line - 1, column: max(1, link.column))
+            let line = matter.bodyFirstLine + link.line - 1
+            // cmark counts columns in bytes; diagnostics count characters, as addon.yaml's do.
+            var location: SourceLocation {
+                SourceLocation(
+                    file: shown, line: line, column: Self.characterColumn(max(1, link.column), line: line, in: text))
+            }
             let resolution = links.resolve(link.url, fromSource: source, output: output)
             if recordingLinks { resolutions[link.url] = resolution.summary }
             switch resolution {
@@ -296,6 +300,21 @@ struct PageRenderer: Sendable {
     private func resourceURL(_ value: String, from output: String) -> String {
         if URLReference.isAbsolute(value) || value.hasPrefix("/") { return value }
         return SitePath.relative(from: output, to: SitePath.output(forProjectFile: SitePath.normalised(value) ?? value))
+    }
+
+    /// The 1-based column, in Unicode scalars, of the 1-based byte column `byteColumn` of line
+    /// `line` of `text` (cmark's columns are bytes).
+    static func characterColumn(_ byteColumn: Int, line: Int, in text: String) -> Int {
+        let bytes = text.utf8
+        var start = bytes.startIndex
+        var number = 1
+        while number < line, let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            start = bytes.index(after: newline)
+            number += 1
+        }
+        let end = bytes.index(start, offsetBy: byteColumn - 1, limitedBy: bytes.endIndex) ?? bytes.endIndex
+        // Every byte that does not continue a UTF-8 sequence starts a scalar.
+        return bytes[start..<end].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
     }
 
     static func firstHeading(in html: String) -> String? {

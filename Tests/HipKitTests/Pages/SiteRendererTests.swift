@@ -56,6 +56,16 @@ import Testing
         #expect(!preview.contains("a#b.html\""))
     }
 
+    /// A link's column counts characters, as addon.yaml's diagnostics do; cmark's columns are
+    /// bytes, and `Café ünïcödé [bad]` put the link at 19.
+    @Test func aLinksColumnCountsCharacters() throws {
+        let (build, dir) = try build(["pages/home.md": "---\ntitle: Hé\n---\n# Home\n\nCafé ünïcödé [bad](nope.md)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = build.diagnostics.first { $0.code == .brokenLink }
+        #expect(broken?.location?.line == 6)
+        #expect(broken?.location?.column == 14)
+    }
+
     /// A title taken from the first heading is its text once: `&lt;` written in Markdown stays
     /// `&lt;` in the page's title, as in its heading (it became `<`).
     @Test func aTitleFromTheHeadingIsDecodedOnce() throws {
