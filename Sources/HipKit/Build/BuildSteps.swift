@@ -48,6 +48,7 @@ extension BuildStep {
         let outputs = context.pageOutputs
         let ordered = context.pageSources.compactMap { source in outputs[source].map { (source, $0) } }
         let references = Dictionary(grouping: project.pages, by: \.source)
+        context.diagnostics += Self.pagesShownAsTwoViews(references)
 
         // Results land in fixed slots, so output order never varies.
         let results = ResultSlots<PageRenderer.Result>(count: ordered.count)
@@ -77,6 +78,24 @@ extension BuildStep {
             if let file = result.file { context.add(file, from: source) }
             context.linkedAssets += result.assets
             context.titles[source] = result.title
+        }
+    }
+
+    /// A page shown by modules that need different views (a sidebar and a dialog) is rendered
+    /// once, as the first module's view: the other gets none of its own (a dialog shown with the
+    /// sidebar's view never hears its buttons). A warning at each later module's `page:`.
+    static func pagesShownAsTwoViews(_ references: [String: [PageReference]]) -> [Diagnostic] {
+        references.keys.sorted().flatMap { source -> [Diagnostic] in
+            let refs = references[source]!
+            guard let first = refs.first else { return [] }
+            let view = ViewLayout(showing: first.moduleKind)
+            return refs.dropFirst().filter { ViewLayout(showing: $0.moduleKind) != view }.map { other in
+                .warning(
+                    .pageCollision,
+                    "\(source) is shown as a \(view.rawValue) by the \(SpecSchema.object(for: first.moduleKind)?.name ?? first.moduleKind.rawValue) '\(first.moduleKey ?? "")' and as a \(ViewLayout(showing: other.moduleKind).rawValue) here; it is rendered once, as a \(view.rawValue)",
+                    at: other.location,
+                    hint: "give this module a page of its own (a partial in templates/ can hold what they share)")
+            }
         }
     }
 

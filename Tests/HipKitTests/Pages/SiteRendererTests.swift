@@ -56,6 +56,19 @@ import Testing
         #expect(!preview.contains("a#b.html\""))
     }
 
+    /// A page shown as a sidebar and as a dialog is rendered once, as the first: the dialog is
+    /// warned of at its `page:` (it got the sidebar's view without a word).
+    @Test func aPageShownAsTwoKindsOfViewIsWarnedOf() throws {
+        let (build, dir) = try build([:], spec: Self.spec + "  - {key: side-dialog, title: Again, page: pages/side.md}\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let warned = build.diagnostics.filter { $0.code == .pageCollision }
+        #expect(warned.map(\.severity) == [.warning], "\(build.diagnostics.map(\.message))")
+        #expect(
+            warned.first?.message
+                == "pages/side.md is shown as a sidebar by the sidebar 'side' and as a dialog here; it is rendered once, as a sidebar")
+        #expect(warned.first?.location?.line == 13)
+    }
+
     /// A link's column counts characters, as addon.yaml's diagnostics do; cmark's columns are
     /// bytes, and `Café ünïcödé [bad]` put the link at 19.
     @Test func aLinksColumnCountsCharacters() throws {
