@@ -86,10 +86,26 @@ public struct MarkdownRenderer: Sendable {
                 if Self.isDangerous(final, isImage: link.isImage) { final = "" }
                 if final != url { _ = cmark_node_set_url(node, final) }
             case CMARK_NODE_HTML_BLOCK where unsafe, CMARK_NODE_HTML_INLINE where unsafe:
-                // Authors who allow raw HTML still get no javascript: URLs in it.
+                // Authors who allow raw HTML still get no javascript: URLs in it, and its links
+                // (`href`, `src`) are checked and rewritten as Markdown's are.
                 if let literal = cmark_node_get_literal(node) {
                     let text = String(cString: literal)
-                    let cleaned = Self.neutraliseScriptURLs(in: text)
+                    let line = Int(cmark_node_get_start_line(node))
+                    let column = Int(cmark_node_get_start_column(node))
+                    let cleaned = ScriptURLs.rewrite(text) { attribute in
+                        // A value holding a character reference is left as written: its URL is
+                        // not the text, and rewriting would have to encode it again.
+                        guard attribute.name == "href" || attribute.name == "src",
+                            !attribute.value.contains(UInt8(ascii: "&"))
+                        else { return nil }
+                        let url = String(decoding: attribute.value, as: UTF8.self)
+                        let link = Link(
+                            url: url, isImage: attribute.name == "src", line: line + attribute.line,
+                            column: attribute.line == 0 ? column + attribute.column - 1 : attribute.column)
+                        links.append(link)
+                        guard let new = rewrite(link), new != url else { return nil }
+                        return new
+                    }
                     if cleaned != text { _ = cmark_node_set_literal(node, cleaned) }
                 }
             default:

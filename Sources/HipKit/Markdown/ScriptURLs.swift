@@ -1,65 +1,97 @@
-/// `javascript:` and `vbscript:` URLs in the attribute values of raw HTML, made `#`: what a page
-/// with `unsafe: true` keeps of them.
+/// The attribute values of raw HTML's start tags, for pages with `unsafe: true`: script URLs
+/// made `#`, and the links in `href` and `src` checked and rewritten as Markdown's are.
 ///
 /// A value is read as a browser reads it before it looks at the scheme: character references
 /// decoded (`&#106;avascript:`, `javascript&colon;`, `java&#x09;script:`), then tabs, newlines
 /// and other control characters and spaces taken out. Only attribute values inside tags are
 /// looked at, so prose and code that mention `href="javascript:…"` stay as written.
 enum ScriptURLs {
+    /// One attribute value met in the HTML: the attribute's name (lower-cased), its value as
+    /// written, and where the value starts (lines after the first, and the column, 1-based, in
+    /// bytes of its line).
+    struct Attribute {
+        var name: String
+        var value: ArraySlice<UInt8>
+        var line: Int
+        var column: Int
+    }
+
     static func neutralise(in html: String) -> String {
+        rewrite(html) { _ in nil }
+    }
+
+    /// `html` with every script URL made `#`, and each other attribute value replaced by what
+    /// `replace` returns for it (nil keeps it).
+    static func rewrite(_ html: String, _ replace: (Attribute) -> String?) -> String {
         let bytes = Array(html.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var changed = false
+        var line = 0
+        var lineStart = 0
         var i = 0
+        func copy() {
+            if bytes[i] == UInt8(ascii: "\n") {
+                line += 1
+                lineStart = i + 1
+            }
+            out.append(bytes[i])
+            i += 1
+        }
         while i < bytes.count {
             // A start tag: `<` and a letter; anything else is text, copied as it is.
             guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count, isLetter(bytes[i + 1]) else {
-                out.append(bytes[i])
-                i += 1
+                copy()
                 continue
             }
             // The tag's name, then its attributes up to `>`.
-            while i < bytes.count, bytes[i] != UInt8(ascii: ">"), !isSpace(bytes[i]) {
-                out.append(bytes[i])
-                i += 1
-            }
+            while i < bytes.count, bytes[i] != UInt8(ascii: ">"), !isSpace(bytes[i]) { copy() }
+            let attributesStart = i
             while i < bytes.count, bytes[i] != UInt8(ascii: ">") {
                 guard bytes[i] == UInt8(ascii: "=") else {
-                    out.append(bytes[i])
-                    i += 1
+                    copy()
                     continue
                 }
-                out.append(bytes[i])
-                i += 1
-                while i < bytes.count, isSpace(bytes[i]) {
-                    out.append(bytes[i])
-                    i += 1
+                // The attribute's name: the word before the `=`, spaces allowed between.
+                var end = i
+                while end > attributesStart, isSpace(bytes[end - 1]) { end -= 1 }
+                var begin = end
+                while begin > attributesStart, !isSpace(bytes[begin - 1]), bytes[begin - 1] != UInt8(ascii: "\""),
+                    bytes[begin - 1] != UInt8(ascii: "'"), bytes[begin - 1] != UInt8(ascii: "/")
+                {
+                    begin -= 1
                 }
+                let name = String(decoding: bytes[begin..<end], as: UTF8.self).lowercased()
+                copy()
+                while i < bytes.count, isSpace(bytes[i]) { copy() }
                 guard i < bytes.count else { break }
                 // The value: quoted, or up to a space or `>`.
                 let quote = bytes[i] == UInt8(ascii: "\"") || bytes[i] == UInt8(ascii: "'") ? bytes[i] : nil
-                if let quote {
-                    out.append(quote)
-                    i += 1
-                }
+                if quote != nil { copy() }
                 let start = i
+                let attribute = (line: line, column: start - lineStart + 1)
                 while i < bytes.count,
                     quote.map({ bytes[i] != $0 }) ?? (!isSpace(bytes[i]) && bytes[i] != UInt8(ascii: ">"))
                 {
+                    if bytes[i] == UInt8(ascii: "\n") {
+                        line += 1
+                        lineStart = i + 1
+                    }
                     i += 1
                 }
                 let value = bytes[start..<i]
                 if isScriptURL(value) {
                     out.append(UInt8(ascii: "#"))
                     changed = true
+                } else if let new = replace(
+                    Attribute(name: name, value: value, line: attribute.line, column: attribute.column))
+                {
+                    out += new.utf8
+                    changed = true
                 } else {
                     out += value
                 }
-                if let quote, i < bytes.count {
-                    out.append(quote)
-                    i += 1
-                }
+                if quote != nil, i < bytes.count { copy() }
             }
         }
         return changed ? String(decoding: out, as: UTF8.self) : html

@@ -56,6 +56,28 @@ import Testing
         #expect(!preview.contains("a#b.html\""))
     }
 
+    /// With `unsafe: true`, the links of raw HTML (`href`, `src`) are checked, rewritten and
+    /// their files copied as Markdown's are; they were left as written, `.md` and all.
+    @Test func linksInRawHTMLAreCheckedAndRewritten() throws {
+        let raw = "---\nunsafe: true\n---\n# Raw\n<img src=\"../img/pic.png\"> <a href = \"other.md#x\">o</a>\n"
+        let (build, dir) = try build([
+            "pages/raw.md": raw + "<div>\n<a href=\"nope.md\">n</a>\n</div>\n", "pages/other.md": "# O\n",
+            "img/pic.png": "png",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = build.diagnostics.first { $0.code == .brokenLink }
+        #expect(broken?.location?.line == 7, "\(build.diagnostics.map(\.message))")
+        #expect(broken?.location?.column == 10)
+
+        let (fixed, fixedDir) = try self.build(
+            ["pages/raw.md": raw, "pages/other.md": "# O\n", "img/pic.png": "png"], name: "raw-fixed")
+        defer { try? FileManager.default.removeItem(at: fixedDir) }
+        #expect(!fixed.hasErrors, "\(fixed.diagnostics)")
+        let html = try #require(page(fixed, "raw.html"))
+        #expect(html.contains(#"<img src="img/pic.png"> <a href = "other.html#x">o</a>"#), "\(html)")
+        #expect(fixed.files.contains { $0.path == "img/pic.png" })
+    }
+
     /// A page shown as a sidebar and as a dialog is rendered once, as the first: the dialog is
     /// warned of at its `page:` (it got the sidebar's view without a word).
     @Test func aPageShownAsTwoKindsOfViewIsWarnedOf() throws {
