@@ -92,7 +92,7 @@ public struct MarkdownRenderer: Sendable {
                     let text = String(cString: literal)
                     let line = Int(cmark_node_get_start_line(node))
                     let column = Int(cmark_node_get_start_column(node))
-                    let cleaned = ScriptURLs.rewrite(text) { attribute in
+                    let cleaned = RawHTMLAttributes.rewrite(text) { attribute in
                         // A value holding a character reference is left as written: its URL is
                         // not the text, and rewriting would have to encode it again.
                         guard attribute.name == "href" || attribute.name == "src",
@@ -343,8 +343,8 @@ public struct MarkdownRenderer: Sendable {
     }
 
     /// `javascript:` and `vbscript:` URLs in the attribute values of raw HTML become `#` (see
-    /// ``ScriptURLs``).
+    /// ``RawHTMLAttributes``).
     static func neutraliseScriptURLs(in html: String) -> String {
-        ScriptURLs.neutralise(in: html)
+        RawHTMLAttributes.neutralise(in: html)
     }
 }

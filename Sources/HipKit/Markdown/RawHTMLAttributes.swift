@@ -5,7 +5,7 @@
 /// decoded (`&#106;avascript:`, `javascript&colon;`, `java&#x09;script:`), then tabs, newlines
 /// and other control characters and spaces taken out. Only attribute values inside tags are
 /// looked at, so prose and code that mention `href="javascript:…"` stay as written.
-enum ScriptURLs {
+enum RawHTMLAttributes {
     /// One attribute value met in the HTML: the attribute's name (lower-cased), its value as
     /// written, and where the value starts (lines after the first, and the column, 1-based, in
     /// bytes of its line).
