@@ -341,10 +341,4 @@ public struct MarkdownRenderer: Sendable {
                 of: #"<input type="checkbox" checked="" disabled="" />"#, with: #"<input type="checkbox" checked="" />"#
             )
     }
-
-    /// `javascript:` and `vbscript:` URLs in the attribute values of raw HTML become `#` (see
-    /// ``RawHTMLAttributes``).
-    static func neutraliseScriptURLs(in html: String) -> String {
-        RawHTMLAttributes.neutralise(in: html)
-    }
 }

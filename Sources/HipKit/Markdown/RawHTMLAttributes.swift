@@ -16,10 +16,6 @@ enum RawHTMLAttributes {
         var column: Int
     }
 
-    static func neutralise(in html: String) -> String {
-        rewrite(html) { _ in nil }
-    }
-
     /// `html` with every script URL made `#`, and each other attribute value replaced by what
     /// `replace` returns for it (nil keeps it).
     static func rewrite(_ html: String, _ replace: (Attribute) -> String?) -> String {
