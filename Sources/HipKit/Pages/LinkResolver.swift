@@ -48,6 +48,10 @@ struct LinkResolver: Sendable {
         if let page = pageOutputs[target] {
             return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
+        // A folder (`docs/`) is its index page, as `hipkit serve` answers it.
+        if let page = pageOutputs[target.isEmpty ? "index.md" : target + "/index.md"] {
+            return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
+        }
         var isDirectory: ObjCBool = false
         let absolute = projectDirectory.appendingPathComponent(target).path
         let isFile =

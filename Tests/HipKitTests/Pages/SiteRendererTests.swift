@@ -78,6 +78,21 @@ import Testing
         #expect(fixed.files.contains { $0.path == "img/pic.png" })
     }
 
+    /// A link to a folder is a link to its index page, as `hipkit serve` answers the folder; it
+    /// was "not a page or file of the project".
+    @Test func aLinkToAFolderIsItsIndexPage() throws {
+        let (build, dir) = try build([
+            "pages/docs/index.md": "# Docs\n", "pages/home.md": "[a](docs/) [b](docs) [c](docs/#part)\n",
+            "pages/docs/more.md": "[up](../) [here](./)\n", "pages/index.md": "# Root\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics.map(\.message))")
+        let home = try #require(page(build, "home.html"))
+        #expect(home.contains(#"<a href="docs/index.html">a</a> <a href="docs/index.html">b</a> <a href="docs/index.html#part">c</a>"#), "\(home)")
+        let more = try #require(page(build, "docs/more.html"))
+        #expect(more.contains(#"<a href="../index.html">up</a> <a href="index.html">here</a>"#), "\(more)")
+    }
+
     /// A page shown as a sidebar and as a dialog is rendered once, as the first: the dialog is
     /// warned of at its `page:` (it got the sidebar's view without a word).
     @Test func aPageShownAsTwoKindsOfViewIsWarnedOf() throws {
