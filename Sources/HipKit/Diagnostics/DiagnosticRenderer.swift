@@ -19,7 +19,7 @@ public struct DiagnosticRenderer: Sendable {
         for d in diagnostics {
             let severity = d.severity == .error ? paint("error:", .red) : paint("warning:", .magenta)
             let place = d.location.map { "\($0): " } ?? "hipkit: "
-            out += bold(place) + severity + " " + bold(d.message) + "\n"
+            out += bold(place) + severity + " " + bold(Self.oneLine(d.message)) + "\n"
             if let location = d.location, let line = sources.line(location.line, of: location.file) {
                 let number = String(location.line)
                 let gutter = String(repeating: " ", count: number.count)
@@ -30,10 +30,29 @@ public struct DiagnosticRenderer: Sendable {
                     " \(gutter) \(paint("|", .blue)) \(String(repeating: " ", count: caretColumn))\(paint("^", .green))\n"
             }
             if let hint = d.hint {
-                out += "   \(paint("hint:", .cyan)) \(hint)\n"
+                out += "   \(paint("hint:", .cyan)) \(Self.oneLine(hint))\n"
             }
             if githubAnnotations {
                 out += annotation(d) + "\n"
+            }
+        }
+        return out
+    }
+
+    /// `text` with its control characters written as escapes (`\n`, `\u{1B}`): a message quotes
+    /// values from the input (a link decoded from `%0a`), and must stay one line of the terminal,
+    /// with nothing in it a terminal would act on.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out

@@ -93,6 +93,17 @@ import Testing
         #expect(more.contains(#"<a href="../index.html">up</a> <a href="index.html">here</a>"#), "\(more)")
     }
 
+    /// A message quoting a value decoded from the input stays one line, with nothing a terminal
+    /// acts on: `%0a` printed a line break, `%1b` an escape sequence.
+    @Test func aMessageQuotingControlCharactersStaysOneLine() throws {
+        let (build, dir) = try build(["pages/home.md": "[x](java%0ascript:alert)\n[y](a%1b[31mb.md)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = DiagnosticRenderer(useColor: false).human(build.diagnostics, sources: build.sources)
+        #expect(text.contains("points to pages/java\\nscript:alert, which"), "\(text)")
+        #expect(text.contains("points to pages/a\\u{1B}[31mb.md, which"), "\(text)")
+        #expect(!text.unicodeScalars.contains { $0.value == 0x1B })
+    }
+
     /// A page shown as a sidebar and as a dialog is rendered once, as the first: the dialog is
     /// warned of at its `page:` (it got the sidebar's view without a word).
     @Test func aPageShownAsTwoKindsOfViewIsWarnedOf() throws {
