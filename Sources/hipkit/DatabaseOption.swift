@@ -16,7 +16,8 @@ enum DatabaseOption {
         do {
             return try DatabaseURL(text)
         } catch {
-            throw ValidationError(option == nil ? "\(ServerConfiguration.databaseVariable): \(error)" : "--database: \(error)")
+            throw ValidationError(
+                option == nil ? "\(ServerConfiguration.databaseVariable): \(error)" : "--database: \(error)")
         }
     }
 }

@@ -76,7 +76,8 @@ struct EmulateCommand: AsyncParsableCommand {
                 stateFile: state.map { URL(fileURLWithPath: $0) }),
             logger: logger)
         let listening: @Sendable (Int) -> Void = { [descriptorUrl] _ in
-            Output.say("hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")
+            Output.say(
+                "hipkit emulate: a local HipChat for \(descriptorUrl) at \(base)\(LocalHipChat.path)/; Ctrl-C stops")
             if presented != base {
                 Output.say("hipkit emulate: the add-on is told this HipChat is at \(presented)\(LocalHipChat.path)")
             }

@@ -358,7 +358,9 @@ import Testing
         #expect(await hipchat.http.failsFast(for: url))
         #expect(await hipchat.loadDescriptor() == nil)
         let error = await hipchat.addonError ?? ""
-        #expect(error == "cannot fetch the descriptor at \(url): connection refused: nothing listens at that address", "\(error)")
+        #expect(
+            error == "cannot fetch the descriptor at \(url): connection refused: nothing listens at that address",
+            "\(error)")
     }
 
     /// Only the local HipChat's calls to this machine fail at once; an add-on elsewhere, and the

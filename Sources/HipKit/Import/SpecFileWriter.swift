@@ -38,7 +38,8 @@ public enum SpecFileWriter {
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: folder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw HipKitError(
-                "\(folder.path) is a file, not a folder", hint: "name a folder for addon.yaml with --out (it is made if missing)")
+                "\(folder.path) is a file, not a folder",
+                hint: "name a folder for addon.yaml with --out (it is made if missing)")
         }
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)

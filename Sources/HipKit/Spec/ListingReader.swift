@@ -149,11 +149,14 @@ struct ListingReader {
             let s = date.scalar?.value ?? ""
             if Self.isDate(s) {
                 release.date = s
-            } else if s.utf8.count == 10, s.split(separator: "-").count == 3, s.allSatisfy({ $0 == "-" || $0.isASCIIDigit })
+            } else if s.utf8.count == 10, s.split(separator: "-").count == 3,
+                s.allSatisfy({ $0 == "-" || $0.isASCIIDigit })
             {
                 error(
                     .invalidValue, "release date '\(s)' is not a day of the calendar", date.location,
-                    hint: "check the month (01–12) and the day: a month has 28 to 31 days, February 29 only in leap years")
+                    hint:
+                        "check the month (01–12) and the day: a month has 28 to 31 days, February 29 only in leap years"
+                )
             } else {
                 error(
                     .invalidValue, "release date '\(s)' is not a date of the form YYYY-MM-DD", date.location,

@@ -273,7 +273,8 @@ struct SpecTranslator {
         case .boolean:
             guard case .bool(let b)? = node.scalar?.resolved else {
                 return typeError(
-                    node, subject, "true or false", hint: WrongType.hint(expected: "true or false", given: node.scalar?.value))
+                    node, subject, "true or false",
+                    hint: WrongType.hint(expected: "true or false", given: node.scalar?.value))
             }
             return .bool(b, at: node.location)
         case .integer:

@@ -89,7 +89,8 @@ public enum StoreCopy {
                 throw HipKitError(
                     "\(ProjectLoader.displayPath(folder)) is a file, not a data folder",
                     hint: mustExist
-                        ? SQLiteStore.dataFolderHint : "name a new or empty folder, or a postgres:// database, to copy into")
+                        ? SQLiteStore.dataFolderHint
+                        : "name a new or empty folder, or a postgres:// database, to copy into")
             }
             if mustExist, !FileManager.default.fileExists(atPath: file.path) {
                 throw SQLiteStore.noStore(in: folder)

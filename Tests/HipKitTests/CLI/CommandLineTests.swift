@@ -141,7 +141,8 @@ import Testing
             let run = try TestSupport.hipkit(arguments + ["--format", "json"])
             #expect(run.status == 2, "\(arguments)")
             let object = try #require(
-                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(arguments): \(run.stdout)")
+                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
+                "\(arguments): \(run.stdout)")
             #expect(object["valid"] as? Bool == false)
             let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
             #expect(diagnostics.count == 1)
@@ -157,7 +158,9 @@ import Testing
     @Test func importSaysWhatItCannotUse() throws {
         let web = try TestSupport.hipkit(["import", "https://addon.example.com/atlassian-connect.json", "--out", "x"])
         #expect(web.status == 2)
-        #expect(web.stderr.contains("https://addon.example.com/atlassian-connect.json is a web address; hipkit reads files"))
+        #expect(
+            web.stderr.contains("https://addon.example.com/atlassian-connect.json is a web address; hipkit reads files")
+        )
         #expect(web.stderr.contains("hint: download it first: curl"))
 
         let dir = try TestSupport.temporaryDirectory()

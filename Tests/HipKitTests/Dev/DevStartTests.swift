@@ -57,7 +57,8 @@ struct DevStartTests {
                 ["dev", project.path, "--port", String(port)]
             }
             defer { dev.stop() }
-            return dev.log.split(separator: "\n").first { $0.contains("hipkit dev: built in") }.map(String.init) ?? dev.log
+            return dev.log.split(separator: "\n").first { $0.contains("hipkit dev: built in") }.map(String.init)
+                ?? dev.log
         }
         #expect(try firstReport().contains("files changed"), "the first start writes the build")
         #expect(try firstReport().hasSuffix(": nothing changed"))

@@ -48,7 +48,8 @@ import Testing
         while i + 12 <= bytes.count {
             let length = Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
             guard i + 12 + length <= bytes.count else { break }
-            chunks.append((String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self), Array(bytes[(i + 8)..<(i + 8 + length)])))
+            chunks.append(
+                (String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self), Array(bytes[(i + 8)..<(i + 8 + length)])))
             i += 12 + length
         }
         return chunks
@@ -67,7 +68,9 @@ import Testing
         return Data(out)
     }
 
-    static func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+    static func bigEndian(_ value: UInt32) -> [UInt8] {
+        (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) }
+    }
 
     /// `bytes` as a zlib stream of one stored (uncompressed) block.
     static func zlibStored(_ bytes: [UInt8]) -> [UInt8] {
@@ -417,7 +420,8 @@ import Testing
             #expect(ImageInfo.damage(in: jpeg) == nil, "\(name)")
             for cut in [jpeg.count - 2, jpeg.count * 2 / 3, 200] {
                 #expect(
-                    ImageInfo.damage(in: jpeg.prefix(cut)) == "it ends before its end-of-image marker", "\(name) at \(cut)")
+                    ImageInfo.damage(in: jpeg.prefix(cut)) == "it ends before its end-of-image marker",
+                    "\(name) at \(cut)")
             }
         }
     }

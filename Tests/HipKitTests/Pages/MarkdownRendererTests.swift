@@ -146,7 +146,8 @@ import Testing
         ).html
         for n in 1...4 { #expect(!html.contains("alert(\(n))"), "\(n): \(html)") }
         #expect(!html.contains("VBScript") && !html.contains("script:y"), "\(html)")
-        #expect(html.contains(#"Write href="javascript:void(0)" for a dead link: <code>javascript:x</code>"#), "\(html)")
+        #expect(
+            html.contains(#"Write href="javascript:void(0)" for a dead link: <code>javascript:x</code>"#), "\(html)")
         #expect(html.contains(#"<a href="https://example.com/javascript:ok" title="&#106;ava">fine</a>"#), "\(html)")
     }
 

@@ -88,7 +88,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(!build.hasErrors, "\(build.diagnostics.map(\.message))")
         let home = try #require(page(build, "home.html"))
-        #expect(home.contains(#"<a href="docs/index.html">a</a> <a href="docs/index.html">b</a> <a href="docs/index.html#part">c</a>"#), "\(home)")
+        #expect(
+            home.contains(
+                #"<a href="docs/index.html">a</a> <a href="docs/index.html">b</a> <a href="docs/index.html#part">c</a>"#
+            ), "\(home)")
         let more = try #require(page(build, "docs/more.html"))
         #expect(more.contains(#"<a href="../index.html">up</a> <a href="index.html">here</a>"#), "\(more)")
     }
@@ -107,13 +110,15 @@ import Testing
     /// A page shown as a sidebar and as a dialog is rendered once, as the first: the dialog is
     /// warned of at its `page:` (it got the sidebar's view without a word).
     @Test func aPageShownAsTwoKindsOfViewIsWarnedOf() throws {
-        let (build, dir) = try build([:], spec: Self.spec + "  - {key: side-dialog, title: Again, page: pages/side.md}\n")
+        let (build, dir) = try build(
+            [:], spec: Self.spec + "  - {key: side-dialog, title: Again, page: pages/side.md}\n")
         defer { try? FileManager.default.removeItem(at: dir) }
         let warned = build.diagnostics.filter { $0.code == .pageCollision }
         #expect(warned.map(\.severity) == [.warning], "\(build.diagnostics.map(\.message))")
         #expect(
             warned.first?.message
-                == "pages/side.md is shown as a sidebar by the sidebar 'side' and as a dialog here; it is rendered once, as a sidebar")
+                == "pages/side.md is shown as a sidebar by the sidebar 'side' and as a dialog here; it is rendered once, as a sidebar"
+        )
         #expect(warned.first?.location?.line == 13)
     }
 

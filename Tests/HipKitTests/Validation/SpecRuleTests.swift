@@ -340,17 +340,19 @@ import Testing
         let dir = try TestSupport.project(Self.header + "extra:\n  capabilities:\n    aaa: 1\n    bbb: {x: 1}\n")
         defer { try? FileManager.default.removeItem(at: dir) }
         let warned = try TestSupport.load(dir).diagnostics.filter { $0.code == .unknownField }
-        #expect(warned.map(\.message) == [
-            "unknown field 'capabilities.aaa' in the descriptor; HipChat ignores it",
-            "unknown field 'capabilities.bbb' in the descriptor; HipChat ignores it",
-        ])
+        #expect(
+            warned.map(\.message) == [
+                "unknown field 'capabilities.aaa' in the descriptor; HipChat ignores it",
+                "unknown field 'capabilities.bbb' in the descriptor; HipChat ignores it",
+            ])
         #expect(warned.map { $0.location?.line } == [7, 8])
     }
 
     /// A whole number written `10.0`, as a descriptor's JSON may write it (and `hipkit import`
     /// copies it), is that number; `10.5` is named in the message ("not a number" said nothing).
     @Test func aWholeNumberMayBeWrittenWithAPoint() throws {
-        let whole = try TestSupport.project(Self.header + "glances:\n  - {key: g, name: G, icon: /i.png, weight: 10.0}\n")
+        let whole = try TestSupport.project(
+            Self.header + "glances:\n  - {key: g, name: G, icon: /i.png, weight: 10.0}\n")
         defer { try? FileManager.default.removeItem(at: whole) }
         let outcome = try TestSupport.load(whole)
         #expect(outcome.diagnostics.isEmpty, "\(outcome.diagnostics.map(\.message))")
