@@ -178,6 +178,13 @@ def main():
                   "/".join("%.1f" % (w / 1024) for w in warm_rss), "/".join("%.1f" % (e / 1024) for e in end_rss),
                   growth * 100))
         if view_bad or glance_bad or refused or timed_out or lost or growth > 0.10:
+            # wrk's own lines on what went wrong: a status other than 2xx/3xx, or which socket
+            # errors (connect, read, write, timeout) — a timeout and a refusal have other causes.
+            for name, text, bad in (("view", outputs[0]["result"], view_bad), ("glance query", outputs[1]["result"], glance_bad)):
+                if bad:
+                    for line in text.splitlines():
+                        if line.strip().startswith(("Non-2xx", "Socket errors")):
+                            print("%s: wrk: %s" % (name, line.strip()))
             if cluster and autogroup_enabled():
                 print("the kernel's autogroup scheduling is on (/proc/sys/kernel/sched_autogroup_enabled), which "
                       "under this load can hold single PostgreSQL statements for seconds on a 2-core machine; "
