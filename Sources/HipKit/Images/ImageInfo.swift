@@ -68,25 +68,12 @@ public struct ImageInfo: Sendable, Hashable {
     /// size. Segments before it (APPn for EXIF/JFIF, DQT, DHT, COM…) are skipped by their length.
     private static func readJPEG(_ bytes: UnsafeRawBufferPointer) -> ImageInfo? {
         var i = 2
-        while i < bytes.count {
-            // Every segment starts with 0xFF; any number of extra 0xFF fill bytes may precede the
-            // marker code.
-            guard bytes[i] == 0xFF else { return nil }
-            while i < bytes.count, bytes[i] == 0xFF { i += 1 }
-            guard i < bytes.count else { return nil }
-            let marker = bytes[i]
-            i += 1
-            switch marker {
-            case 0x01, 0xD0...0xD8:
-                continue  // TEM, RSTn, a stray SOI: markers without a length
-            case 0xD9, 0xDA:
-                return nil  // EOI or start of scan before any frame header: no size to read
-            default:
-                break
-            }
-            guard i + 2 <= bytes.count else { return nil }
-            let length = be16(bytes, i)
-            guard length >= 2 else { return nil }  // the length counts itself; less would not advance
+        while let (marker, next) = marker(in: bytes, at: i) {
+            i = next
+            if standsAlone(marker) { continue }
+            // EOI or start of scan before any frame header: no size to read.
+            if marker == 0xD9 || marker == 0xDA { return nil }
+            guard let length = segmentLength(in: bytes, at: i) else { return nil }
             if isStartOfFrame(marker) {
                 // Length, precision (1 byte), height, width, number of components.
                 guard length >= 8, i + 8 <= bytes.count else { return nil }
@@ -100,6 +87,29 @@ public struct ImageInfo: Sendable, Hashable {
             i += length
         }
         return nil
+    }
+
+    /// The marker code at `i`, after the 0xFF that starts it and any number of 0xFF fill bytes,
+    /// and the index after it; nil when `i` holds no marker.
+    private static func marker(in bytes: UnsafeRawBufferPointer, at i: Int) -> (code: UInt8, next: Int)? {
+        guard i < bytes.count, bytes[i] == 0xFF else { return nil }
+        var j = i
+        while j < bytes.count, bytes[j] == 0xFF { j += 1 }
+        guard j < bytes.count else { return nil }
+        return (bytes[j], j + 1)
+    }
+
+    /// TEM, RSTn and SOI, the markers without a length (a stray SOI included).
+    private static func standsAlone(_ marker: UInt8) -> Bool {
+        marker == 0x01 || (0xD0...0xD8).contains(marker)
+    }
+
+    /// The length of the segment whose length field is at `i`, which counts itself; nil when it
+    /// is cut off or less than 2 (which would not move the walk forward).
+    private static func segmentLength(in bytes: UnsafeRawBufferPointer, at i: Int) -> Int? {
+        guard i + 2 <= bytes.count else { return nil }
+        let length = be16(bytes, i)
+        return length >= 2 ? length : nil
     }
 
     /// Why `data`, an image whose header ``read(_:)`` reads, is not whole, or nil when it is: a
@@ -127,20 +137,11 @@ public struct ImageInfo: Sendable, Hashable {
     /// other marker ends the scan (a progressive file has several, with tables between).
     private static func jpegIsWhole(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var i = 2
-        while i < bytes.count {
-            guard bytes[i] == 0xFF else { return false }
-            while i < bytes.count, bytes[i] == 0xFF { i += 1 }
-            guard i < bytes.count else { return false }
-            let marker = bytes[i]
-            i += 1
-            switch marker {
-            case 0xD9: return true
-            case 0x01, 0xD0...0xD8: continue
-            default: break
-            }
-            guard i + 2 <= bytes.count else { return false }
-            let length = be16(bytes, i)
-            guard length >= 2 else { return false }
+        while let (marker, next) = marker(in: bytes, at: i) {
+            i = next
+            if marker == 0xD9 { return true }
+            if standsAlone(marker) { continue }
+            guard let length = segmentLength(in: bytes, at: i) else { return false }
             i += length
             guard marker == 0xDA else { continue }
             // The scan's data, up to the next marker that is not a stuffed byte or a restart.
