@@ -44,7 +44,7 @@ struct LinkResolver: Sendable {
             rawPath.utf8.contains(UInt8(ascii: "%")) ? (rawPath.removingPercentEncoding ?? rawPath) : rawPath
         let folder = SitePath.directory(of: source)
         let joined = folder.isEmpty ? path : folder + "/" + path
-        guard let target = SitePath.normalised(joined) else { return .outside }
+        guard var target = SitePath.normalised(joined) else { return .outside }
         if let page = pageOutputs[target] {
             return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
@@ -53,6 +53,12 @@ struct LinkResolver: Sendable {
             return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
         var isDirectory: ObjCBool = false
+        if !target.isEmpty,
+            !FileManager.default.fileExists(atPath: projectDirectory.appendingPathComponent(target).path),
+            let onDisk = onDiskName(of: target)
+        {
+            target = onDisk
+        }
         let absolute = projectDirectory.appendingPathComponent(target).path
         let isFile =
             !target.isEmpty && FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory)
@@ -72,6 +78,20 @@ struct LinkResolver: Sendable {
                 asset: target)
         }
         return .missing(target)
+    }
+
+    /// `target`'s file as its folder names it, when its name is the same text in another Unicode
+    /// form (`café.png` linked, `cafe\u{301}.png` on disk, as macOS writes names): Swift compares
+    /// `String`s by canonical equivalence, and Linux's file system by bytes. Nil when there is
+    /// no such file.
+    private func onDiskName(of target: String) -> String? {
+        let folder = SitePath.directory(of: target)
+        let name = String(target.utf8.dropFirst(folder.isEmpty ? 0 : folder.utf8.count + 1)) ?? target
+        let names =
+            (try? FileManager.default.contentsOfDirectory(
+                atPath: projectDirectory.appendingPathComponent(folder).path)) ?? []
+        guard let found = names.first(where: { $0 == name && !$0.utf8.elementsEqual(name.utf8) }) else { return nil }
+        return folder.isEmpty ? found : folder + "/" + found
     }
 
     /// `path` percent-encoded for a URL path, as `addingPercentEncoding(withAllowedCharacters:

@@ -107,6 +107,19 @@ import Testing
         #expect(!text.unicodeScalars.contains { $0.value == 0x1B })
     }
 
+    /// A link naming a file in another Unicode form than the disk's (`café` composed in the page,
+    /// decomposed on disk, as macOS writes names) finds the file, as page links already did; it
+    /// was "not a page or file of the project", with both names printed alike.
+    @Test func aLinkFindsAFileNamedInAnotherUnicodeForm() throws {
+        let decomposed = "img/cafe\u{301}.png"
+        let (build, dir) = try build(["pages/home.md": "![c](../img/caf\u{E9}.png)\n", decomposed: "png"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics.map(\.message))")
+        #expect(build.files.contains { $0.path.utf8.elementsEqual(decomposed.utf8) })
+        let html = try #require(page(build, "home.html"))
+        #expect(html.contains(#"src="img/cafe%CC%81.png""#), "\(html)")
+    }
+
     /// A page shown as a sidebar and as a dialog is rendered once, as the first: the dialog is
     /// warned of at its `page:` (it got the sidebar's view without a word).
     @Test func aPageShownAsTwoKindsOfViewIsWarnedOf() throws {
