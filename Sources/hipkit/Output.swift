@@ -41,11 +41,7 @@ enum Output {
     /// served (``SiteLoadError``, with its diagnostics) into exit status 2: the one place the
     /// commands map errors to exit codes.
     static func run<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
-            throw exit(for: error)
-        }
+        try run(format: .human, body)
     }
 
     /// ``run(_:)`` for a command with `--format`: with `json`, a usage or I/O problem is also

@@ -52,17 +52,18 @@ struct LinkResolver: Sendable {
         if let page = pageOutputs[target.isEmpty ? "index.md" : target + "/index.md"] {
             return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
-        var isDirectory: ObjCBool = false
-        if !target.isEmpty,
-            !FileManager.default.fileExists(atPath: projectDirectory.appendingPathComponent(target).path),
-            let onDisk = onDiskName(of: target)
-        {
-            target = onDisk
+        func isRegularFile(_ target: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return !target.isEmpty
+                && FileManager.default.fileExists(
+                    atPath: projectDirectory.appendingPathComponent(target).path, isDirectory: &isDirectory)
+                && !isDirectory.boolValue
         }
-        let absolute = projectDirectory.appendingPathComponent(target).path
-        let isFile =
-            !target.isEmpty && FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory)
-            && !isDirectory.boolValue
+        var isFile = isRegularFile(target)
+        if !isFile, !target.isEmpty, let onDisk = onDiskName(of: target) {
+            target = onDisk
+            isFile = isRegularFile(onDisk)
+        }
         // A link written to the page's .html (or its output path) rather than its Markdown
         // source — unless a file of that name is there: then it is that file, and the build's
         // collision check names both it and the page.

@@ -149,9 +149,7 @@ struct ListingReader {
             let s = date.scalar?.value ?? ""
             if Self.isDate(s) {
                 release.date = s
-            } else if s.utf8.count == 10, s.split(separator: "-").count == 3,
-                s.allSatisfy({ $0 == "-" || $0.isASCIIDigit })
-            {
+            } else if Self.dateParts(s) != nil {
                 error(
                     .invalidValue, "release date '\(s)' is not a day of the calendar", date.location,
                     hint:
@@ -405,14 +403,21 @@ struct ListingReader {
     /// Whether `s` is a `YYYY-MM-DD` date of the calendar: 2024-02-29 is, 2023-02-29 and
     /// 2024-04-31 are not.
     static func isDate(_ s: String) -> Bool {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
-            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month)
-        else { return false }
+        guard let (year, month, day) = dateParts(s), (1...12).contains(month) else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         return (1...days).contains(day)
+    }
+
+    /// The year, month and day of `s` written `YYYY-MM-DD` in digits, whether or not such a day
+    /// exists; nil for any other form.
+    static func dateParts(_ s: String) -> (year: Int, month: Int, day: Int)? {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        else { return nil }
+        return (year, month, day)
     }
 
     private mutating func error(

@@ -95,8 +95,8 @@ struct OutgoingHTTP: Sendable {
     /// Whether a call to `url` fails at once when its connection cannot be made (see
     /// ``clientFailingFast``).
     func failsFast(for url: URL) -> Bool {
-        guard !retryingLoopback, let host = url.host?.lowercased() else { return false }
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        guard !retryingLoopback, let host = url.host else { return false }
+        return URLTrust.isLoopback(host)
     }
 
     private func client(for url: URL) -> HTTPClient {
