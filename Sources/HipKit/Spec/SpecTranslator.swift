@@ -329,7 +329,7 @@ struct SpecTranslator {
         case .localizable:
             if node.mapping != nil { return json(node) }
             guard let s = scalarText(node, subject: subject) else { return nil }
-            return .object([JSONMember("value", .string(s, at: node.location))], at: node.location)
+            return Self.localized(.string(s, at: node.location))
         case .target:
             if node.mapping != nil { return json(node) }
             guard let s = scalarText(node, subject: subject) else { return nil }
@@ -362,7 +362,7 @@ struct SpecTranslator {
             if node.mapping != nil { return translateObject(node, SpecSchema.button, subject: subject) }
             guard let s = scalarText(node, subject: subject) else { return nil }
             return .object(
-                [JSONMember("name", .object([JSONMember("value", .string(s, at: node.location))], at: node.location))],
+                [JSONMember("name", Self.localized(.string(s, at: node.location)))],
                 at: node.location)
         case .buttons:
             guard let items = node.sequence else { return typeError(node, subject, "a list of buttons") }
@@ -382,13 +382,13 @@ struct SpecTranslator {
                     case .string = members[i].value.value
                 {
                     let text = members[i].value
-                    members[i].value = .object([JSONMember("value", text)], at: text.location)
+                    members[i].value = Self.localized(text)
                     filter.value = .object(members)
                 }
                 return filter
             }
             guard let s = scalarText(node, subject: subject) else { return nil }
-            let text = JSONNode.object([JSONMember("value", .string(s, at: node.location))], at: node.location)
+            let text = Self.localized(.string(s, at: node.location))
             return .object([JSONMember("placeholder", text)], at: node.location)
         case .actionLocation:
             guard let s = scalarText(node, subject: subject) else { return nil }
@@ -422,6 +422,11 @@ struct SpecTranslator {
         case .glanceData, .setting, .image, .listing, .webhookReply, .settings:
             return nil
         }
+    }
+
+    /// HipChat's localizable text, `{value: text}`, for a plain `text` (a name, a placeholder).
+    private static func localized(_ text: JSONNode) -> JSONNode {
+        .object([JSONMember("value", text)], at: text.location)
     }
 
     private func json(_ node: YAMLNode) -> JSONNode {
