@@ -341,8 +341,10 @@ import Testing
             state ^= state << 17
             return state
         }
-        var divisors = [1, 2, 3, 7, 255, 256, 1 << 20, (1 << 40) - 1, 255 * 1582 * 900, 255 * 40_000_000]
-        divisors += (0..<200).map { _ in Int(next() % ((1 << 40) - 1)) + 1 }
+        // Its divisor is 255 times an area, never 1; from 2 on it holds.
+        var divisors = [2, 3, 7, 255, 256, 1 << 20, (1 << 40) - 1, 255 * 1582 * 900, 255 * 40_000_000]
+        divisors += (0..<200).map { _ in Int(next() % ((1 << 40) - 2)) + 2 }
+        divisors += (1..<40).flatMap { [(1 << $0) - 1, 1 << $0, (1 << $0) + 1] }.filter { $0 >= 2 && $0 < 1 << 40 }
         for d in divisors {
             let quotient = ImageCropper.Quotient(by: d)
             var numerators = [0, 1, d - 1, d, d + 1, (1 << 48) - 1, (1 << 48) - 1 - (1 << 48) % d]
