@@ -54,6 +54,9 @@ struct WebhookTests {
             #expect(card["id"]?.stringValue == "incident-DB-7")
             #expect(card["title"]?.stringValue == "Incident DB-7 in Ops & Co")
             #expect(card["style"]?.stringValue == "application")
+            // The add-on's base URL and key, from the descriptor served.
+            #expect(
+                card["url"]?.stringValue == "https://incidents.example.com/incidents/DB-7?from=com.example.incidents")
             // An HTML description: the message text is escaped, the template's markup is not.
             #expect(
                 card["description"]?["value"]?.stringValue == "<b>&lt;b&gt;disk&lt;/b&gt; full</b> reported by @ada")
@@ -70,6 +73,31 @@ struct WebhookTests {
                 uri: "/hooks/incident", method: .post, headers: headers,
                 body: Self.delivery("/incident DB-9"))
             #expect(roomLevel.json?["message"]?.stringValue?.contains("(low)") == true)
+        }
+    }
+
+    @Test("a reply's {{addon.baseUrl}} is the folder of the served descriptor's links.self")
+    func addonBaseURLFollowsTheDescriptor() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        var descriptor = try String(
+            contentsOf: site.dist.appendingPathComponent("atlassian-connect.json"), encoding: .utf8)
+        descriptor = descriptor.replacingOccurrences(
+            of: "https://incidents.example.com/atlassian-connect.json",
+            with: "https://apps.example.com/addon/capabilities.json?v=2")
+        descriptor = descriptor.replacingOccurrences(
+            of: "https://incidents.example.com/", with: "https://apps.example.com/addon/")
+        try site.write(descriptor, to: "atlassian-connect.json")
+        try await withServer(site, setup: { try await $0.upsert(Fixture.installation()) }) { client, _ in
+            let token = try await Tokens.mint(room: 42)
+            let response = try await client.execute(
+                uri: "/addon/hooks/incident", method: .post,
+                headers: [.authorization: "JWT \(token)", .contentType: "application/json"],
+                body: Self.delivery("/incident DB-7 full"))
+            #expect(response.status == .ok)
+            #expect(
+                response.json?["card"]?["url"]?.stringValue
+                    == "https://apps.example.com/addon/incidents/DB-7?from=com.example.incidents")
         }
     }
 

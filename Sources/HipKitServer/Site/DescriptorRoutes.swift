@@ -19,6 +19,10 @@ struct DescriptorRoutes: Sendable {
     /// The folder of `links.self` (`""` for `/atlassian-connect.json`): files of `dist/` are
     /// served under it.
     var basePath: String
+    /// The folder of `links.self` as a whole URL, without a final slash
+    /// (`https://example.com` for `https://example.com/atlassian-connect.json`): the base URL
+    /// the descriptor was built for, `--env dev`'s under `hipkit build --env dev`.
+    var baseURL: String
     /// View pages (sidebars, dialogs, configure, admin and external pages) by path.
     var views: [String: Authentication] = [:]
     /// Glances with a usable `queryUrl`.
@@ -53,7 +57,9 @@ struct DescriptorRoutes: Sendable {
         }
         var base = selfPath
         if let slash = base.lastIndex(of: "/") { base = String(base[..<slash]) }
-        var routes = DescriptorRoutes(selfPath: selfPath, basePath: base)
+        var baseURL = String(selfURLText.value.prefix { $0 != "?" && $0 != "#" })
+        if let slash = baseURL.lastIndex(of: "/") { baseURL = String(baseURL[..<slash]) }
+        var routes = DescriptorRoutes(selfPath: selfPath, basePath: base, baseURL: baseURL)
 
         func resolve(_ url: Located<String>?, _ what: String) -> String? {
             guard let url else { return nil }

@@ -118,12 +118,15 @@ struct SiteLoader {
 
         var webhooks: [SiteSnapshot.Webhook] = []
         var webhookPaths = Set<String>()
+        let connect = ConnectDescriptor(descriptorNode)
+        let addon = ReplyTemplate.Addon(
+            baseUrl: routes.baseURL, key: connect.key ?? manifest.key, name: connect.name ?? "")
         for hook in manifest.webhooks {
             let path = routes.basePath + "/" + hook.path.drop { $0 == "/" }
             let described = routes.webhooks.first { $0.path == path }?.module
             do {
                 let pattern = try (hook.pattern ?? described?.pattern).map(MessagePattern.init)
-                let reply = try hook.reply.map(ReplyTemplate.init)
+                let reply = try hook.reply.map { try ReplyTemplate($0, addon: addon) }
                 webhooks.append(.init(path: path, built: hook, described: described, pattern: pattern, reply: reply))
                 webhookPaths.insert(path)
             } catch {

@@ -29,13 +29,29 @@ struct ReplyTemplate: Sendable {
         }
     }
 
+    /// The add-on as every reply may name it: `{{addon.baseUrl}}`, `{{addon.key}}`,
+    /// `{{addon.name}}`.
+    ///
+    /// Why the base URL comes from the descriptor being served: a reply linking to the add-on's
+    /// own pages then links to the environment it was built for (`--env dev`'s localhost), where
+    /// a URL written into the spec would always name production.
+    struct Addon: Sendable, Equatable {
+        var baseUrl: String
+        var key: String
+        var name: String
+
+        var values: [String: String] { ["baseUrl": baseUrl, "key": key, "name": name] }
+    }
+
     let message: MustacheTemplate
     let messageFormat: MessageFormat
     let color: NotificationColor?
     let notify: Bool?
     let card: Tree?
+    let addon: Addon
 
-    init(_ reply: RuntimeManifest.Reply) throws {
+    init(_ reply: RuntimeManifest.Reply, addon: Addon) throws {
+        self.addon = addon
         message = try Self.compile(reply.message, reply.messageFormat == .text ? .text : .html)
         messageFormat = reply.messageFormat
         color = reply.color
@@ -44,7 +60,9 @@ struct ReplyTemplate: Sendable {
     }
 
     /// The room notification for one delivery.
-    func render(_ context: [String: Any]) -> JSONNode {
+    func render(_ delivery: [String: Any]) -> JSONNode {
+        var context = delivery
+        context["addon"] = addon.values
         var object: [String: JSONNode] = [
             "message": .string(message.render(context)),
             "message_format": .string(messageFormat.rawValue),
