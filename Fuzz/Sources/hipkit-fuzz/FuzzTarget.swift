@@ -246,7 +246,7 @@ final class FuzzFixture: Sendable {
         func safe(_ url: URL) -> Bool {
             let scheme = url.scheme?.lowercased()
             return url.user == nil && url.password == nil
-                && (scheme == "https" || (scheme == "http" && URLTrust.isLoopback(url.host ?? "")))
+                && (scheme == "https" || (scheme == "http" && URLReference.isLoopback(url.host ?? "")))
                 && !url.absoluteString.unicodeScalars.contains { $0.value <= 0x20 || $0.value == 0x7F }
         }
         let installable = request.installable

@@ -1,8 +1,10 @@
-/// What the build needs to know of a URL as written: whether it stands on its own or is to be
+import Foundation
+
+/// What hipkit needs to know of a URL as written: whether it stands on its own or is to be
 /// joined to the base URL (or to a page's folder), and the joining.
 ///
 /// Kept apart from the spec's translator because the pages, the link checker, validation and
-/// the importer ask the same questions of URLs.
+/// the importer ask the same questions of URLs, and the server asks the one of loopback hosts.
 public enum URLReference {
     /// `scheme:` at the start (RFC 3986), or a protocol-relative `//host`.
     public static func isAbsolute(_ reference: String) -> Bool {
@@ -11,6 +13,21 @@ public enum URLReference {
         guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }
         let scheme = reference[..<colon]
         return scheme.first!.isLetter && scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+    }
+
+    /// Whether `host` (as a URL has it, IPv6 in brackets or not) names this machine: `localhost`,
+    /// `::1`, or an IPv4 address in 127.0.0.0/8 — not a name such as `127.example.com`.
+    ///
+    /// `*.localhost` names count only with `localhostSubdomains`: RFC 6761 reserves them for
+    /// loopback and browsers resolve them so, which is enough for the build to treat them as
+    /// local development, but a resolver may send them elsewhere, so the server does not trust
+    /// them.
+    public static func isLoopback(_ host: String, localhostSubdomains: Bool = false) -> Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host == "localhost" || host == "::1" { return true }
+        if localhostSubdomains, host.hasSuffix(".localhost") { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     /// ``isAbsolute(_:)`` in bytes, for a reference that is ASCII up to the answer: nil when a

@@ -61,7 +61,7 @@ struct URLRule: Sendable {
         case "https":
             return []
         case "http":
-            if Self.isLoopback(host) { return [] }
+            if URLReference.isLoopback(host, localhostSubdomains: true) { return [] }
             return [
                 .warning(
                     .insecureUrl,
@@ -94,10 +94,5 @@ struct URLRule: Sendable {
             return false
         }
         return !["http", "https"].contains(url[..<colon].lowercased())
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return h == "localhost" || h.hasSuffix(".localhost") || h.hasPrefix("127.") || h == "::1"
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HipChatConnect
+import HipKit
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -96,7 +97,7 @@ struct OutgoingHTTP: Sendable {
     /// ``clientFailingFast``).
     func failsFast(for url: URL) -> Bool {
         guard !retryingLoopback, let host = url.host else { return false }
-        return URLTrust.isLoopback(host)
+        return URLReference.isLoopback(host)
     }
 
     private func client(for url: URL) -> HTTPClient {

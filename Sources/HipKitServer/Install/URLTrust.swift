@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 
 /// Decides which URLs the server may call: only on a `--trust-host`, only over HTTPS (plain
 /// HTTP is allowed for loopback hosts, for local stand-ins and tests), and never with
@@ -57,7 +58,7 @@ struct URLTrust: Sendable {
         guard url.user == nil, url.password == nil else {
             throw APIError(.forbidden, "\(what) must not carry credentials", field: what)
         }
-        guard scheme == "https" || (scheme == "http" && isLoopback(host)) else {
+        guard scheme == "https" || (scheme == "http" && URLReference.isLoopback(host)) else {
             throw APIError(.forbidden, "\(what) must use https", field: what)
         }
         return url
@@ -70,12 +71,5 @@ struct URLTrust: Sendable {
     private static func shownHost(_ url: URL) -> String {
         let host = url.host ?? ""
         return url.port.map { "\(host):\($0)" } ?? host
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if host == "localhost" || host == "::1" { return true }
-        let octets = host.split(separator: ".")
-        return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }

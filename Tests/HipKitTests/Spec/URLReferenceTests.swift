@@ -19,4 +19,22 @@ import Testing
         #expect(URLReference.join("/", to: base) == base)
         #expect(URLReference.join("https://other.example.com/x", to: base) == "https://other.example.com/x")
     }
+
+    /// The build and the server ask one question of loopback hosts; they differ only on
+    /// `*.localhost`, which the server does not trust.
+    @Test func loopbackHostsAreThisMachineOnly() {
+        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
+            #expect(URLReference.isLoopback(host), "\(host)")
+            #expect(URLReference.isLoopback(host, localhostSubdomains: true), "\(host)")
+        }
+        for host in [
+            "127.example.com", "127.0.0.1.example.com", "127.0.0", "127.0.0.256", "127..0.1", "128.0.0.1",
+            "example.com", "localhost.example.com", "::2", "",
+        ] {
+            #expect(!URLReference.isLoopback(host), "\(host)")
+            #expect(!URLReference.isLoopback(host, localhostSubdomains: true), "\(host)")
+        }
+        #expect(!URLReference.isLoopback("app.localhost"))
+        #expect(URLReference.isLoopback("app.localhost", localhostSubdomains: true))
+    }
 }

@@ -121,6 +121,10 @@ import Testing
             body: "install: {callbackUrl: 'http://hooks.example.com/installed'}\n",
             code: .insecureUrl, line: 5, severity: .warning),
         Case(
+            name: "a host name starting 127. is not loopback",
+            body: "install: {callbackUrl: 'http://127.hooks.example.com/installed'}\n",
+            code: .insecureUrl, line: 5, severity: .warning),
+        Case(
             name: "unknown field suggests the right one",
             body: "install:\n  callbackUrl: /installed\n  unistalledUrl: /uninstalled\n",
             code: .unknownField, line: 7, severity: .warning, hint: "did you mean 'uninstalledUrl'?"),
