@@ -333,14 +333,8 @@ struct StaticFileTests {
     func basePath() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        var descriptor = try String(
-            contentsOf: site.dist.appendingPathComponent("atlassian-connect.json"), encoding: .utf8)
-        descriptor = descriptor.replacingOccurrences(
-            of: "https://incidents.example.com/atlassian-connect.json",
-            with: "https://apps.example.com/addon/capabilities.json")
-        descriptor = descriptor.replacingOccurrences(
-            of: "https://incidents.example.com/", with: "https://apps.example.com/addon/")
-        try site.write(descriptor, to: "atlassian-connect.json")
+        try site.moveDescriptor(
+            to: "https://apps.example.com/addon/capabilities.json", base: "https://apps.example.com/addon/")
         try await withServer(site) { client, _ throws in
             #expect(
                 try await client.execute(uri: "/addon/capabilities.json", method: .get).json?["key"]?.stringValue

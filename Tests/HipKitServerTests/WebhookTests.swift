@@ -80,14 +80,8 @@ struct WebhookTests {
     func addonBaseURLFollowsTheDescriptor() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        var descriptor = try String(
-            contentsOf: site.dist.appendingPathComponent("atlassian-connect.json"), encoding: .utf8)
-        descriptor = descriptor.replacingOccurrences(
-            of: "https://incidents.example.com/atlassian-connect.json",
-            with: "https://apps.example.com/addon/capabilities.json?v=2")
-        descriptor = descriptor.replacingOccurrences(
-            of: "https://incidents.example.com/", with: "https://apps.example.com/addon/")
-        try site.write(descriptor, to: "atlassian-connect.json")
+        try site.moveDescriptor(
+            to: "https://apps.example.com/addon/capabilities.json?v=2", base: "https://apps.example.com/addon/")
         try await withServer(site, setup: { try await $0.upsert(Fixture.installation()) }) { client, _ in
             let token = try await Tokens.mint(room: 42)
             let response = try await client.execute(

@@ -65,6 +65,14 @@ struct TestSite {
         try text.replacingOccurrences(of: old, with: new).write(to: url, atomically: true, encoding: .utf8)
     }
 
+    /// Moves the descriptor's URLs from `https://incidents.example.com/` to under `base`, its
+    /// `links.self` to `selfURL` (which should be under `base`).
+    func moveDescriptor(to selfURL: String, base: String) throws {
+        let name = "atlassian-connect.json"
+        try replace("https://incidents.example.com/" + name, with: selfURL, in: name)
+        try replace("https://incidents.example.com/", with: base, in: name)
+    }
+
     func write(_ text: String, to path: String) throws {
         let url = dist.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
