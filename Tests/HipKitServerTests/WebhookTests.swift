@@ -95,6 +95,23 @@ struct WebhookTests {
         }
     }
 
+    @Test("the base URL is links.self's folder, whatever its path, query or fragment")
+    func folderOfTheSelfURL() throws {
+        let cases = [
+            "https://example.com": "https://example.com",
+            "https://example.com/": "https://example.com",
+            "https://example.com?v=2": "https://example.com",
+            "https://example.com#top": "https://example.com",
+            "https://example.com/atlassian-connect.json": "https://example.com",
+            "https://example.com:8443/a/b/capabilities.json?next=/x/y#z": "https://example.com:8443/a/b",
+            "https://user:pass@example.com/a/atlassian-connect.json": "https://example.com/a",
+            "http://localhost:8080/caf%C3%A9/atlassian-connect.json": "http://localhost:8080/caf%C3%A9",
+        ]
+        for (selfURL, expected) in cases {
+            #expect(DescriptorRoutes.folderURL(of: try #require(URL(string: selfURL))) == expected, "\(selfURL)")
+        }
+    }
+
     @Test("no match, another event, or no reply: 204")
     func noReply() async throws {
         try await run { client, _ in

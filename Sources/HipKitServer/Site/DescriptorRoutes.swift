@@ -34,6 +34,21 @@ struct DescriptorRoutes: Sendable {
     /// Webhooks with a usable `url`.
     var webhooks: [Routed<ConnectDescriptor.Webhook>] = []
 
+    /// `url` without its last path segment, query, fragment or user: `https://example.com/a`
+    /// for `https://example.com/a/atlassian-connect.json?v=2`, `https://example.com` for
+    /// `https://example.com` and `https://example.com/`.
+    static func folderURL(of url: URL) -> String {
+        guard var parts = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "" }
+        parts.query = nil
+        parts.fragment = nil
+        parts.user = nil
+        parts.password = nil
+        var path = parts.percentEncodedPath
+        if let slash = path.lastIndex(of: "/") { path = String(path[..<slash]) } else { path = "" }
+        parts.percentEncodedPath = path
+        return parts.string ?? ""
+    }
+
     /// Reads the routes from the descriptor's modules. Problems that leave a route unusable are
     /// warnings (the rest still works); a descriptor without `links.self` is an error.
     static func read(_ json: JSONNode, diagnostics: inout [Diagnostic]) -> DescriptorRoutes? {
@@ -57,9 +72,7 @@ struct DescriptorRoutes: Sendable {
         }
         var base = selfPath
         if let slash = base.lastIndex(of: "/") { base = String(base[..<slash]) }
-        var baseURL = String(selfURLText.value.prefix { $0 != "?" && $0 != "#" })
-        if let slash = baseURL.lastIndex(of: "/") { baseURL = String(baseURL[..<slash]) }
-        var routes = DescriptorRoutes(selfPath: selfPath, basePath: base, baseURL: baseURL)
+        var routes = DescriptorRoutes(selfPath: selfPath, basePath: base, baseURL: Self.folderURL(of: selfURL))
 
         func resolve(_ url: Located<String>?, _ what: String) -> String? {
             guard let url else { return nil }
