@@ -26,8 +26,13 @@ public enum URLReference {
         let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if host == "localhost" || host == "::1" { return true }
         if localhostSubdomains, host.hasSuffix(".localhost") { return true }
+        // Four decimal octets as written by `inet_pton`: 1–3 digits, no sign, no leading zero.
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return octets.count == 4 && octets.first == "127"
+            && octets.allSatisfy { octet in
+                (1...3).contains(octet.count) && octet.allSatisfy(\.isASCIIDigit)
+                    && (octet.count == 1 || octet.first != "0") && UInt8(octet) != nil
+            }
     }
 
     /// ``isAbsolute(_:)`` in bytes, for a reference that is ASCII up to the answer: nil when a

@@ -28,7 +28,8 @@ import Testing
             #expect(URLReference.isLoopback(host, localhostSubdomains: true), "\(host)")
         }
         for host in [
-            "127.example.com", "127.0.0.1.example.com", "127.0.0", "127.0.0.256", "127..0.1", "128.0.0.1",
+            "127.example.com", "127.0.0.1.example.com", "127.0.0", "127.0.0.256", "127..0.1", "128.0.0.1", "127.+0.0.1",
+            "127.-0.0.1", "127.0.0.08", "127.0.0.0001",
             "example.com", "localhost.example.com", "::2", "",
         ] {
             #expect(!URLReference.isLoopback(host), "\(host)")
