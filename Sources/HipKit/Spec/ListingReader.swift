@@ -8,6 +8,9 @@ struct ListingReader {
     let project: AddonProject
     let displayDirectory: String
     var diagnostics: [Diagnostic] = []
+    /// Every project path the listing names (its text values as paths), not to be suggested for
+    /// a file that is missing.
+    private var namedPaths: Set<String> = []
 
     init(project: AddonProject) {
         self.project = project
@@ -20,6 +23,7 @@ struct ListingReader {
             return nil
         }
         checkFields(node, ListingSchema.listing, subject: "the listing")
+        namedPaths = Self.paths(in: node)
         var listing = MarketplaceListing()
         listing.tagline = text(node, "tagline", max: ListingSchema.taglineMax, required: true) ?? ""
         listing.summary = text(node, "summary", max: ListingSchema.summaryMax, required: true) ?? ""
@@ -377,6 +381,13 @@ struct ListingReader {
         return MarketplaceListing.Image(source: file, info: info, data: data, location: node.location)
     }
 
+    /// The text values under `node`, each read as a project path.
+    private static func paths(in node: YAMLNode) -> Set<String> {
+        if let value = node.scalar?.value { return SitePath.normalised(value).map { [$0] } ?? [] }
+        if let items = node.sequence { return items.reduce(into: []) { $0.formUnion(paths(in: $1)) } }
+        return (node.mapping ?? []).reduce(into: []) { $0.formUnion(paths(in: $1.value)) }
+    }
+
     private mutating func projectFile(_ path: String, at location: SourceLocation, field: String) -> String? {
         guard let normalised = SitePath.normalised(path), !normalised.isEmpty, !path.hasPrefix("/") else {
             error(.outsideProject, "'\(field)' '\(path)' points outside the project folder", location)
@@ -394,7 +405,7 @@ struct ListingReader {
                 .missingFile,
                 "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))",
                 location,
-                hint: SpecTranslator.nearbyFileHint(normalised, as: path, in: project.directory))
+                hint: SpecTranslator.nearbyFileHint(normalised, as: path, in: project.directory, excluding: namedPaths))
             return nil
         }
         return normalised

@@ -515,12 +515,19 @@ struct SpecTranslator {
     }
 
     /// A file of the same folder with a near name, written as `written` was (`pages/sidbar.md`
-    /// gives `did you mean 'pages/sidebar.md'?`), so the hint can be copied as it is.
-    static func nearbyFileHint(_ path: String, as written: String, in projectDirectory: URL) -> String? {
+    /// gives `did you mean 'pages/sidebar.md'?`), so the hint can be copied as it is. Files in
+    /// `named` (project paths the same part of the spec already names) are not suggested: the
+    /// third highlight's missing image is not the second's.
+    static func nearbyFileHint(
+        _ path: String, as written: String, in projectDirectory: URL, excluding named: Set<String> = []
+    ) -> String? {
         let url = projectDirectory.appendingPathComponent(path)
         let folder = url.deletingLastPathComponent()
+        let folderPath = SitePath.directory(of: path)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path),
-            let name = Suggestion.closest(to: url.lastPathComponent, in: names.sorted())
+            let name = Suggestion.closest(
+                to: url.lastPathComponent,
+                in: names.sorted().filter { !named.contains(folderPath.isEmpty ? $0 : folderPath + "/" + $0) })
         else { return nil }
         let prefix = written.lastIndex(of: "/").map { String(written[...$0]) } ?? ""
         return "did you mean '\(prefix + name)'?"

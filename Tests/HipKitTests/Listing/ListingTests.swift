@@ -135,6 +135,11 @@ import Testing
             name: "image files exist", replace: "banner: listing/banner.png", with: "banner: listing/baner.png",
             code: .missingFile, line: 11, hint: "did you mean 'listing/banner.png'?"),
         Case(
+            // h1.png and h3.png are as near to h4.png; h1.png is the first highlight's.
+            name: "a missing image's suggestion is not one the listing already names",
+            replace: "screenshot: listing/h3.png", with: "screenshot: listing/h4.png", code: .missingFile, line: 15,
+            hint: "did you mean 'listing/h3.png'?"),
+        Case(
             name: "the logo is required", replace: "  logo: listing/logo.png\n", with: "", code: .missingField, line: 7),
         Case(
             name: "details file exists", replace: "details: listing/details.md", with: "details: listing/missing.md",
