@@ -301,13 +301,27 @@ public struct MarkdownRenderer: Sendable {
     static func isDangerous(_ url: String, isImage: Bool) -> Bool {
         // The first 20 scalars that are not whitespace or control characters, lower-cased, as
         // UTF-8: every prefix compared below is ASCII, so bytes compare as characters would.
+        // Links are nearly always ASCII there: those bytes are gathered on the stack, and only
+        // a non-ASCII scalar among them takes the road through Unicode's properties.
+        let ascii: Bool? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var count = 0
+            for byte in url.utf8 {
+                if count == 20 { break }
+                if byte >= 0x80 { return nil }
+                if byte <= 0x20 { continue }  // controls and the space, the only ASCII whitespace left
+                buffer[count] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                count += 1
+            }
+            return isDangerous(head: UnsafeBufferPointer(rebasing: buffer[..<count]), isImage: isImage)
+        }
+        if let ascii { return ascii }
         var head: [UInt8] = []
         head.reserveCapacity(24)
         var taken = 0
         for scalar in url.unicodeScalars where taken < 20 {
             if scalar.value < 0x80 {
                 let byte = UInt8(scalar.value)
-                if byte <= 0x20 { continue }  // controls and the space, the only ASCII whitespace left
+                if byte <= 0x20 { continue }
                 head.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
             } else {
                 if scalar.properties.isWhitespace { continue }
@@ -315,6 +329,12 @@ public struct MarkdownRenderer: Sendable {
             }
             taken += 1
         }
+        return head.withUnsafeBufferPointer { isDangerous(head: $0, isImage: isImage) }
+    }
+
+    /// ``isDangerous(_:isImage:)`` of a URL whose first scalars, lower-cased and without
+    /// whitespace, are `head` in UTF-8.
+    private static func isDangerous(head: UnsafeBufferPointer<UInt8>, isImage: Bool) -> Bool {
         func starts(_ prefix: StaticString) -> Bool {
             head.count >= prefix.utf8CodeUnitCount
                 && head.starts(with: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
