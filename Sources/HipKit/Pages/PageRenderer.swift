@@ -12,6 +12,11 @@ struct PageRenderer: Sendable {
     /// configuration: the same for all of them, so made once rather than once a page.
     private let plainInputs: PageInputs
     private let plainConfig: String
+    /// `addon` of those pages' template context. Made of immutable strings and
+    /// ``TemplateObject``s, so pages rendered side by side can read it.
+    nonisolated(unsafe) private let plainAddon: [String: Any]
+    /// The project folder's path, to which page sources are joined.
+    private let projectPath: String
 
     init(project: AddonProject, displayDirectory: String, layouts: LayoutLibrary, links: LinkResolver) {
         self.project = project
@@ -20,6 +25,8 @@ struct PageRenderer: Sendable {
         self.links = links
         plainInputs = PageInputs(project: project, references: [], displayDirectory: displayDirectory)
         plainConfig = TemplateValue.scriptJSON(Self.viewConfig(view: "page", module: nil, addon: plainInputs.addon))
+        plainAddon = Self.addonContext(plainInputs.addon)
+        projectPath = project.directory.path
     }
 
     /// What rendering one page gave.
@@ -40,7 +47,7 @@ struct PageRenderer: Sendable {
     func cacheKey(source: String, output: String, references: [PageReference]) -> String? {
         guard
             let bytes = FileManager.default.contents(
-                atPath: project.directory.appendingPathComponent(source, isDirectory: false).path),
+                atPath: ProjectLoader.join(projectPath, source)),
             let text = String(data: bytes, encoding: .utf8)
         else { return nil }
         var ignored: [Diagnostic] = []
@@ -75,7 +82,7 @@ struct PageRenderer: Sendable {
         var result = Result(title: Self.fallbackTitle(source))
         guard
             let bytes = FileManager.default.contents(
-                atPath: project.directory.appendingPathComponent(source, isDirectory: false).path)
+                atPath: ProjectLoader.join(projectPath, source))
         else {
             result.diagnostics.append(
                 .error(
@@ -183,7 +190,7 @@ struct PageRenderer: Sendable {
 
         var context: [String: Any] = [
             "page": page,
-            "addon": addonContext(inputs.addon),
+            "addon": references.isEmpty ? plainAddon : Self.addonContext(inputs.addon),
             "environment": ["name": inputs.environment ?? "", "baseUrl": inputs.addon.baseUrl],
             "view": view,
         ]
@@ -244,7 +251,7 @@ struct PageRenderer: Sendable {
         ]
     }
 
-    private func addonContext(_ addon: PageInputs.Addon) -> [String: Any] {
+    private static func addonContext(_ addon: PageInputs.Addon) -> [String: Any] {
         var context: [String: Any] = ["baseUrl": addon.baseUrl]
         context["key"] = addon.key
         context["name"] = addon.name
