@@ -57,21 +57,22 @@ public struct SiteBuilder: Sendable {
             // cores share the files (a folder two of them need is made by whichever comes first).
             let lanes = max(1, min(files.count, ProcessInfo.processInfo.activeProcessorCount, 4))
             let done = ResultSlots<Result<(written: Int, linked: Int), any Error>>(count: lanes)
+            let stagingPath = staging.path
             DispatchQueue.concurrentPerform(iterations: lanes) { lane in
                 done[lane] = Result {
                     var counts = (written: 0, linked: 0)
                     for i in stride(from: lane, to: files.count, by: lanes) {
                         let file = files[i]
-                        // Told it is no folder, Foundation does not lstat each path to find out.
-                        let target = staging.appendingPathComponent(file.path, isDirectory: false)
                         if let previous, previous.files[file.path]?.digest == digests[file.path],
                             previous.isIntact(file.path, inFolder: folder)
                         {
+                            // Told it is no folder, Foundation does not lstat each path to find out.
                             try StagedDirectory.link(
-                                output.appendingPathComponent(file.path, isDirectory: false), to: target)
+                                output.appendingPathComponent(file.path, isDirectory: false),
+                                to: staging.appendingPathComponent(file.path, isDirectory: false))
                             counts.linked += 1
                         } else {
-                            try StagedDirectory.write(file.data, to: target)
+                            try StagedDirectory.write(file.data, toPath: ProjectLoader.join(stagingPath, file.path))
                             counts.written += 1
                         }
                     }

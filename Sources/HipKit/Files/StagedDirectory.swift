@@ -59,11 +59,16 @@ public enum StagedDirectory {
     /// together about three times the system calls per file.) The folder is made only when the
     /// first `open` says it is missing.
     public static func write(_ data: Data, to url: URL, flush: Bool = false) throws {
-        let path = url.path
+        try write(data, toPath: url.path, flush: flush)
+    }
+
+    /// ``write(_:to:flush:)`` to a path: a build writes thousands of files, and making a `URL`
+    /// of each (and its path back) cost more than the `open`, `write` and `close`.
+    public static func write(_ data: Data, toPath path: String, flush: Bool = false) throws {
         var fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-        if fd < 0, errno == ENOENT {
+        if fd < 0, errno == ENOENT, let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) {
             try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                atPath: String(path[..<slash]), withIntermediateDirectories: true)
             fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         }
         guard fd >= 0 else { throw HipKitError("cannot create \(path): \(String(cString: strerror(errno)))") }
