@@ -57,6 +57,9 @@ import Testing
         let fixed = [
             "javascript:x", " JaVaScRiPt:x", "java\tscript:x", "java\u{A0}script:x", "\u{3000}vbscript:x",
             "DATA:image/PNG;base64,AA", "data:image/svg+xml,x", "data:text/html,x", "data:image/webp,x", "data:",
+            // ASCII to the 20th scalar and not after; not after the 19th.
+            "https://example.com/café", "data:text/html,abcdé", "data:image/png,abcdé", "JAVASCRIPT:\u{E9}",
+            "\u{A0}\u{A0}javascript:", "data:image/pn\u{E9}", "\u{1F600}javascript:x",
         ]
         for s in Self.samples(4000) + fixed {
             for isImage in [false, true] where s.unicodeScalars.allSatisfy({ $0 != "\u{301}" }) {
