@@ -53,11 +53,10 @@ struct LinkResolver: Sendable {
             return .rewritten(Self.encoded(SitePath.relative(from: output, to: page)) + suffix, asset: nil)
         }
         func isRegularFile(_ target: String) -> Bool {
-            var isDirectory: ObjCBool = false
-            return !target.isEmpty
-                && FileManager.default.fileExists(
-                    atPath: projectDirectory.appendingPathComponent(target).path, isDirectory: &isDirectory)
-                && !isDirectory.boolValue
+            guard !target.isEmpty, let stat = FileStat.read(ProjectLoader.join(projectDirectory.path, target)) else {
+                return false
+            }
+            return stat.kind != .directory
         }
         var isFile = isRegularFile(target)
         if !isFile, !target.isEmpty, let onDisk = onDiskName(of: target) {
@@ -87,10 +86,10 @@ struct LinkResolver: Sendable {
     /// no such file.
     private func onDiskName(of target: String) -> String? {
         let folder = SitePath.directory(of: target)
-        let name = String(target.utf8.dropFirst(folder.isEmpty ? 0 : folder.utf8.count + 1)) ?? target
+        let name = SitePath.name(of: target)
         let names =
             (try? FileManager.default.contentsOfDirectory(
-                atPath: projectDirectory.appendingPathComponent(folder).path)) ?? []
+                atPath: ProjectLoader.join(projectDirectory.path, folder))) ?? []
         guard let found = names.first(where: { $0 == name && !$0.utf8.elementsEqual(name.utf8) }) else { return nil }
         return folder.isEmpty ? found : folder + "/" + found
     }

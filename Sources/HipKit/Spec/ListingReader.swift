@@ -393,14 +393,12 @@ struct ListingReader {
             error(.outsideProject, "'\(field)' '\(path)' points outside the project folder", location)
             return nil
         }
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(
-            atPath: project.directory.appendingPathComponent(normalised).path, isDirectory: &isDirectory)
-        if exists, isDirectory.boolValue {
+        let kind = FileStat.read(ProjectLoader.join(project.directory.path, normalised))?.kind
+        if kind == .directory {
             error(.missingFile, "'\(field)' names '\(path)', which is a folder, not a file", location)
             return nil
         }
-        guard exists else {
+        guard kind != nil else {
             error(
                 .missingFile,
                 "'\(field)' names '\(path)', but there is no such file (\(ProjectLoader.join(displayDirectory, normalised)))",

@@ -126,6 +126,12 @@ public enum SitePath {
         return String(path[..<slash])
     }
 
+    /// The last part of `path` (`b.png` of `a/b.png`), beside ``directory(of:)``.
+    static func name(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: slash) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
+    }
+
     private static let slash = UInt8(ascii: "/")
 
     /// The non-empty parts of `path` between slashes. Split on the `/` byte, as the file system

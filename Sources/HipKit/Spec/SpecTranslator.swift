@@ -521,13 +521,14 @@ struct SpecTranslator {
     static func nearbyFileHint(
         _ path: String, as written: String, in projectDirectory: URL, excluding named: Set<String> = []
     ) -> String? {
-        let url = projectDirectory.appendingPathComponent(path)
-        let folder = url.deletingLastPathComponent()
-        let folderPath = SitePath.directory(of: path)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path),
+        let folder = SitePath.directory(of: path)
+        let inFolder = { (name: String) in folder.isEmpty ? name : folder + "/" + name }
+        guard
+            let names = try? FileManager.default.contentsOfDirectory(
+                atPath: ProjectLoader.join(projectDirectory.path, folder)),
             let name = Suggestion.closest(
-                to: url.lastPathComponent,
-                in: names.sorted().filter { !named.contains(folderPath.isEmpty ? $0 : folderPath + "/" + $0) })
+                to: SitePath.name(of: path),
+                in: names.sorted().filter { !named.contains(inFolder($0)) })
         else { return nil }
         let prefix = written.lastIndex(of: "/").map { String(written[...$0]) } ?? ""
         return "did you mean '\(prefix + name)'?"
