@@ -308,8 +308,8 @@ public struct MarkdownRenderer: Sendable {
             for byte in url.utf8 {
                 if count == 20 { break }
                 if byte >= 0x80 { return nil }
-                if byte <= 0x20 { continue }  // controls and the space, the only ASCII whitespace left
-                buffer[count] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                guard let byte = headByte(byte) else { continue }
+                buffer[count] = byte
                 count += 1
             }
             return isDangerous(head: UnsafeBufferPointer(rebasing: buffer[..<count]), isImage: isImage)
@@ -320,9 +320,8 @@ public struct MarkdownRenderer: Sendable {
         var taken = 0
         for scalar in url.unicodeScalars where taken < 20 {
             if scalar.value < 0x80 {
-                let byte = UInt8(scalar.value)
-                if byte <= 0x20 { continue }
-                head.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                guard let byte = headByte(UInt8(scalar.value)) else { continue }
+                head.append(byte)
             } else {
                 if scalar.properties.isWhitespace { continue }
                 head += scalar.properties.lowercaseMapping.utf8
@@ -330,6 +329,12 @@ public struct MarkdownRenderer: Sendable {
             taken += 1
         }
         return head.withUnsafeBufferPointer { isDangerous(head: $0, isImage: isImage) }
+    }
+
+    /// An ASCII byte of a URL's head as compared: lower-cased; nil for the controls and the
+    /// space (the only ASCII whitespace left), which are skipped.
+    @inline(__always) private static func headByte(_ byte: UInt8) -> UInt8? {
+        byte <= 0x20 ? nil : byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 
     /// ``isDangerous(_:isImage:)`` of a URL whose first scalars, lower-cased and without
