@@ -51,7 +51,8 @@ struct DescriptorRoutes: Sendable {
 
     /// Reads the routes from the descriptor's modules. Problems that leave a route unusable are
     /// warnings (the rest still works); a descriptor without `links.self` is an error.
-    static func read(_ json: JSONNode, diagnostics: inout [Diagnostic]) -> DescriptorRoutes? {
+    static func read(_ descriptor: ConnectDescriptor, diagnostics: inout [Diagnostic]) -> DescriptorRoutes? {
+        let json = descriptor.json
         guard json.isObject else {
             diagnostics.append(
                 .error(
@@ -59,7 +60,6 @@ struct DescriptorRoutes: Sendable {
                     at: json.location))
             return nil
         }
-        let descriptor = ConnectDescriptor(json)
         guard let selfURLText = descriptor.selfURL, let selfURL = URL(string: selfURLText.value),
             let selfPath = path(of: selfURL)
         else {

@@ -47,9 +47,10 @@ struct SiteLoader {
                 hint: "run `hipkit build`; the server reads the descriptor it writes")
         }
         guard
-            let descriptorNode = Self.parse(
-                descriptorData, file: descriptorShown, diagnostics: &diagnostics, sources: &sources),
-            let routes = DescriptorRoutes.read(descriptorNode, diagnostics: &diagnostics)
+            let connect = Self.parse(
+                descriptorData, file: descriptorShown, diagnostics: &diagnostics, sources: &sources
+            ).map(ConnectDescriptor.init),
+            let routes = DescriptorRoutes.read(connect, diagnostics: &diagnostics)
         else {
             throw Failure(diagnostics: diagnostics, sources: sources)
         }
@@ -118,7 +119,6 @@ struct SiteLoader {
 
         var webhooks: [SiteSnapshot.Webhook] = []
         var webhookPaths = Set<String>()
-        let connect = ConnectDescriptor(descriptorNode)
         let addon = ReplyTemplate.Addon(
             baseUrl: routes.baseURL, key: connect.key ?? manifest.key, name: connect.name ?? "")
         for hook in manifest.webhooks {

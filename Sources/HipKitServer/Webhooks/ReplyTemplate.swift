@@ -39,8 +39,6 @@ struct ReplyTemplate: Sendable {
         var baseUrl: String
         var key: String
         var name: String
-
-        var values: [String: String] { ["baseUrl": baseUrl, "key": key, "name": name] }
     }
 
     let message: MustacheTemplate
@@ -48,10 +46,11 @@ struct ReplyTemplate: Sendable {
     let color: NotificationColor?
     let notify: Bool?
     let card: Tree?
-    let addon: Addon
+    /// `addon` as a template reads it, made once rather than on every delivery.
+    private let addonValues: [String: String]
 
     init(_ reply: RuntimeManifest.Reply, addon: Addon) throws {
-        self.addon = addon
+        addonValues = ["baseUrl": addon.baseUrl, "key": addon.key, "name": addon.name]
         message = try Self.compile(reply.message, reply.messageFormat == .text ? .text : .html)
         messageFormat = reply.messageFormat
         color = reply.color
@@ -62,7 +61,7 @@ struct ReplyTemplate: Sendable {
     /// The room notification for one delivery.
     func render(_ delivery: [String: Any]) -> JSONNode {
         var context = delivery
-        context["addon"] = addon.values
+        context["addon"] = addonValues
         var object: [String: JSONNode] = [
             "message": .string(message.render(context)),
             "message_format": .string(messageFormat.rawValue),
