@@ -92,7 +92,7 @@ extension BuildStep {
             return refs.dropFirst().filter { ViewLayout(showing: $0.moduleKind) != view }.map { other in
                 .warning(
                     .pageCollision,
-                    "\(source) is shown as a \(view.rawValue) by the \(SpecSchema.object(for: first.moduleKind)?.name ?? first.moduleKind.rawValue) '\(first.moduleKey ?? "")' and as a \(ViewLayout(showing: other.moduleKind).rawValue) here; it is rendered once, as a \(view.rawValue)",
+                    "\(source) is shown as a \(view.rawValue) by the \(SpecSchema.word(for: first.moduleKind)) '\(first.moduleKey ?? "")' and as a \(ViewLayout(showing: other.moduleKind).rawValue) here; it is rendered once, as a \(view.rawValue)",
                     at: other.location,
                     hint: "give this module a page of its own (a partial in templates/ can hold what they share)")
             }

@@ -269,7 +269,7 @@ final class PageRenderer: Sendable {
     private func moduleContext(_ inputs: PageInputs) -> [String: Any] {
         let json = inputs.module
         var module = json.map(TemplateValue.dictionary(from:)) ?? [:]
-        if let kind = inputs.moduleKind { module["kind"] = SpecSchema.object(for: kind)?.name ?? kind.rawValue }
+        if let kind = inputs.moduleKind { module["kind"] = SpecSchema.word(for: kind) }
         if let key = inputs.moduleKey { module["key"] = key }
         if let name = TemplateValue.text(json?["name"]) { module["name"] = name }
         if let title = TemplateValue.text(json?["title"]) { module["title"] = title }

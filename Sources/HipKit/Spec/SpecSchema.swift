@@ -317,6 +317,12 @@ enum SpecSchema {
     static let capabilitiesOrder = ModuleKind.descriptorOrder.map(\.rawValue)
 
     /// The spec object that becomes a module of `kind` (`sidebar` for webPanel).
+    /// The spec's word for a module kind (`sidebar`, `configure`), HipChat's where the spec
+    /// has no object of its own for it.
+    static func word(for kind: ModuleKind) -> String {
+        object(for: kind)?.name ?? kind.rawValue
+    }
+
     static func object(for kind: ModuleKind) -> SpecObject? {
         [
             install, configure, adminPage, webhook, glance, sidebar, dialog, action, externalPage, oauth2Consumer,
