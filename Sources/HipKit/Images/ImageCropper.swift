@@ -221,8 +221,9 @@ public enum ImageCropper {
     /// the crop's, so they are divided by it: rounding to nearest gives the same byte dividing
     /// the smaller sums by the smaller total. When an output row's sums then stay below 2¹⁶ —
     /// for highlights of the sizes the Marketplace asks (900 or 450 rows to 330: weights of at
-    /// most 11, sums of at most 255·30) — they are added in 16-bit lanes, eight to an SSE register and without SSE2's
-    /// missing 32-bit multiply; three highlights took 146 M instructions with 32-bit lanes.
+    /// most 11, sums of at most 255·30) — they are added in 16-bit lanes, eight to an SSE
+    /// register and without SSE2's missing 32-bit multiply; three highlights took 146 M
+    /// instructions with 32-bit lanes.
     private static func resampleOpaque(
         _ source: [UInt8], sourceWidth: Int, area: (x: Int, y: Int, width: Int, height: Int), toWidth width: Int,
         height: Int

@@ -31,6 +31,13 @@ import Testing
         return (try ProjectBuild.prepare(dir.path), dir)
     }
 
+    /// The build's diagnostics as `hipkit build` prints them, without colour.
+    func printedDiagnostics(_ files: [String: String], name: String = #function) throws -> String {
+        let (build, dir) = try build(files, name: name)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        return DiagnosticRenderer(useColor: false).human(build.diagnostics, sources: build.sources)
+    }
+
     func page(_ build: ProjectBuild, _ path: String) -> String? {
         build.files.first { $0.path == path }.map { String(decoding: $0.data, as: UTF8.self) }
     }
@@ -99,9 +106,7 @@ import Testing
     /// A message quoting a value decoded from the input stays one line, with nothing a terminal
     /// acts on: `%0a` printed a line break, `%1b` an escape sequence.
     @Test func aMessageQuotingControlCharactersStaysOneLine() throws {
-        let (build, dir) = try build(["pages/home.md": "[x](java%0ascript:alert)\n[y](a%1b[31mb.md)\n"])
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let text = DiagnosticRenderer(useColor: false).human(build.diagnostics, sources: build.sources)
+        let text = try printedDiagnostics(["pages/home.md": "[x](java%0ascript:alert)\n[y](a%1b[31mb.md)\n"])
         #expect(text.contains("points to pages/java\\nscript:alert, which"), "\(text)")
         #expect(text.contains("points to pages/a\\u{1B}[31mb.md, which"), "\(text)")
         #expect(!text.unicodeScalars.contains { $0.value == 0x1B })
@@ -158,9 +163,7 @@ import Testing
     /// A file with CRLF line endings gets its line quoted under the diagnostic, as any other: as
     /// `Character`s, `\r\n` is one grapheme, and the whole file was one line.
     @Test func aCRLFPageHasItsLineQuoted() throws {
-        let (build, dir) = try build(["pages/home.md": "# Home\r\n\r\nSee [bad](nope.md).\r\n"])
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let text = DiagnosticRenderer(useColor: false).human(build.diagnostics, sources: build.sources)
+        let text = try printedDiagnostics(["pages/home.md": "# Home\r\n\r\nSee [bad](nope.md).\r\n"])
         #expect(text.contains(" 3 | See [bad](nope.md).\n"), "\(text)")
         #expect(text.contains("|     ^"), "\(text)")
     }
