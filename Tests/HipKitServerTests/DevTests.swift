@@ -183,8 +183,8 @@ struct DevTests {
 
     @Test("the reload script goes before </head>, else </body>, else at the end")
     func injection() {
-        func inject(_ html: String) -> String { String(buffer: DevRoutes.inject(into: ByteBuffer(string: html))) }
-        let tag = DevRoutes.scriptTag
+        let tag = DevRoutes.scriptTag(instance: "i", build: 3)
+        func inject(_ html: String) -> String { String(buffer: DevRoutes.inject(tag, into: ByteBuffer(string: html))) }
         #expect(
             inject("<html><head><title>t</title></HEAD><body>x</body></html>")
                 == "<html><head><title>t</title>\(tag)</HEAD><body>x</body></html>")
@@ -208,16 +208,24 @@ struct DevTests {
         var server = HipKitServer(
             configuration: configuration, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }),
             store: store)
-        server.dev = DevSession()
+        let session = DevSession()
+        server.dev = session
         try await server.makeApplication().test(.router) { client in
             let view = try await client.execute(uri: "/incidents.html", method: .get)
             #expect(view.status == .ok, "--no-auth: no token needed")
-            #expect(view.text.contains(DevRoutes.scriptTag))
+            #expect(
+                view.text.contains(
+                    "<script src=\"/_hipkit/dev/reload.js\" data-hipkit-dev data-instance=\"\(session.instance)\" data-build=\"0\"></script>"
+                ), "the page names the process and build it came from")
+            session.built(changed: [])
+            #expect(
+                try await client.execute(uri: "/incidents.html", method: .get).text.contains(
+                    DevRoutes.scriptTag(instance: session.instance, build: 1)))
             #expect(view.headers[.cacheControl] == "no-store")
             let script = try await client.execute(uri: "/_hipkit/dev/reload.js", method: .get)
             #expect(script.status == .ok && script.text.contains("EventSource(\"/_hipkit/dev/events\")"))
             let status = try await client.execute(uri: "/_hipkit/dev/status", method: .get)
-            #expect(status.json?["build"] == .integer(0))
+            #expect(status.json?["build"] == .integer(1))
             let glance = try await client.execute(uri: "/glances/incidents-glance.json", method: .get)
             #expect(glance.status == .unauthorized, "glances keep their JWT check")
         }

@@ -8,11 +8,19 @@
 //   - shows the problems of a failed rebuild over the page, and hides them when a rebuild
 //     succeeds (the page keeps showing the last good build meanwhile);
 //   - reloads after reconnecting to a restarted `hipkit dev`, or when builds happened while
-//     it was disconnected.
+//     it was disconnected or since its HTML was sent.
 (function () {
   "use strict";
   if (window.__hipkitDev || typeof EventSource === "undefined") return;
-  var dev = window.__hipkitDev = { instance: null, build: null, problems: null, reloading: false };
+  // The process and build this page was served from: a build that happened before the event
+  // stream below opened is news the stream never repeats, so its first event is compared with
+  // them.
+  var tag = document.currentScript;
+  var dev = window.__hipkitDev = {
+    instance: (tag && tag.getAttribute("data-instance")) || null,
+    build: tag && /^[0-9]+$/.test(tag.getAttribute("data-build") || "") ? Number(tag.getAttribute("data-build")) : null,
+    connected: false, problems: null, reloading: false
+  };
 
   // The page's path in dist/, as a rebuild names it ("help/index.html", "sidebar.html").
   var here = decodeURIComponent(location.pathname);
@@ -121,6 +129,7 @@
     var missed = dev.build !== null && dev.build !== data.build;
     dev.instance = data.instance;
     dev.build = data.build;
+    dev.connected = true;
     if (restarted || missed) return reload();
     dev.problems = data.problems;
     whenReady(function () { data.problems ? showOverlay(data.problems) : hideOverlay(); });

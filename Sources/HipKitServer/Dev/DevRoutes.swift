@@ -10,9 +10,16 @@ import ServiceLifecycle
 struct DevRoutes: Sendable {
     static let prefix = "/_hipkit/dev/"
     static let scriptPath = "/_hipkit/dev/reload.js"
-    /// What is put into every HTML page. `hipkit build` never writes it; only answers of
-    /// `hipkit dev` carry it.
-    static let scriptTag = "<script src=\"\(scriptPath)\" data-hipkit-dev></script>"
+    /// What is put into every HTML page: the script, and which process and build the page came
+    /// from. `hipkit build` never writes it; only answers of `hipkit dev` carry it.
+    ///
+    /// The page learns of new builds only once its event stream is open, which is some time
+    /// after its HTML was sent; a rebuild in between is news it would never hear. With the build
+    /// it was made from, the script sees at once that the stream's first event names a newer one
+    /// and reloads.
+    static func scriptTag(instance: String, build: Int) -> String {
+        "<script src=\"\(scriptPath)\" data-hipkit-dev data-instance=\"\(instance)\" data-build=\"\(build)\"></script>"
+    }
 
     let session: DevSession
     /// Read once: the script is part of the installed hipkit, not of the project.
@@ -59,8 +66,13 @@ struct DevRoutes: Sendable {
         EventStream.response(session.subscribe(), retry: .milliseconds(500))
     }
 
-    /// A page of the build with the reload script in it.
-    func page(_ file: StaticFile, request: Request, extraHeaders: HTTPFields) throws -> Response {
+    /// The build being served, to read before the site is (a rebuild swaps the site, then counts
+    /// the build): a page stamped with it is never older than the build it names.
+    var servedBuild: Int { session.status.build }
+
+    /// A page of the build with the reload script in it; `build` is ``servedBuild`` as read
+    /// before `file` was looked up.
+    func page(_ file: StaticFile, build: Int, request: Request, extraHeaders: HTTPFields) throws -> Response {
         guard request.method == .get || request.method == .head else {
             throw APIError(.methodNotAllowed, "files answer GET and HEAD", headers: [.allow: "GET, HEAD"])
         }
@@ -78,13 +90,15 @@ struct DevRoutes: Sendable {
         headers[.contentType] = file.contentType
         headers[.cacheControl] = "no-store"
         headers[.xContentTypeOptions] = "nosniff"
-        let response = Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.inject(into: html)))
+        let response = Response(
+            status: .ok, headers: headers,
+            body: .init(byteBuffer: Self.inject(Self.scriptTag(instance: session.instance, build: build), into: html)))
         return request.method == .head ? response.createHeadResponse() : response
     }
 
-    /// `html` with the reload script before `</head>` (so it runs even on a page whose own
-    /// scripts throw), else before `</body>`, else at the end.
-    static func inject(into html: ByteBuffer) -> ByteBuffer {
+    /// `html` with `scriptTag` before `</head>` (so it runs even on a page whose own scripts
+    /// throw), else before `</body>`, else at the end.
+    static func inject(_ scriptTag: String, into html: ByteBuffer) -> ByteBuffer {
         let bytes = Array(html.readableBytesView)
         let tag = Array(scriptTag.utf8)
         let at =

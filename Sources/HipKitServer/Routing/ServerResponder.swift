@@ -178,6 +178,8 @@ final class ServerResponder: HTTPResponder, Sendable {
             try await self.readJSON(request)
         }
 
+        // Under dev, read before the build is taken, so a page never names a newer build than its own.
+        let devBuild = dev?.servedBuild ?? 0
         switch resolve(method: request.method, path: path, query: request.uri.query) {
         case .health:
             guard request.method == .get || request.method == .head else {
@@ -230,7 +232,7 @@ final class ServerResponder: HTTPResponder, Sendable {
         case .file(let route):
             if route.tokenRequired { try await checkViewToken(request) }
             return try await respondFile(
-                route.file, request: request, root: route.root,
+                route.file, request: request, root: route.root, devBuild: devBuild,
                 cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
         case .notFound:
             throw APIError.notFound()
@@ -245,10 +247,10 @@ final class ServerResponder: HTTPResponder, Sendable {
         _ = try await verifier.verify(request)
     }
 
-    /// A file of the build; under `hipkit dev`, pages carry the reload script and nothing is
-    /// cached, so a reload always shows the newest build.
+    /// A file of the build; under `hipkit dev`, pages carry the reload script (and `devBuild`,
+    /// the build they come from) and nothing is cached, so a reload always shows the newest build.
     private func respondFile(
-        _ file: StaticFile, request: Request, root: String,
+        _ file: StaticFile, request: Request, root: String, devBuild: Int,
         cacheControl: String? = nil, extraHeaders: HTTPFields = [:]
     ) async throws -> Response {
         guard let dev else {
@@ -257,7 +259,7 @@ final class ServerResponder: HTTPResponder, Sendable {
                 cacheControl: cacheControl, extraHeaders: extraHeaders)
         }
         if file.contentType.hasPrefix("text/html") {
-            return try dev.page(file, request: request, extraHeaders: extraHeaders)
+            return try dev.page(file, build: devBuild, request: request, extraHeaders: extraHeaders)
         }
         return try await files.respond(
             file, request: request, root: root,

@@ -35,7 +35,7 @@ struct DevReloadInBrowserTests {
             try HeadlessChromium().run([
                 .navigate(dev.url("sidebar.html"), "open the sidebar view (no token: --no-auth)"),
                 .waitFor(
-                    "window.__hipkitDev && window.__hipkitDev.instance !== null", "the page hears from hipkit dev"),
+                    "window.__hipkitDev && window.__hipkitDev.connected", "the page hears from hipkit dev"),
                 .eval(
                     "window.__beforeEdit = true; document.querySelector('h1').textContent",
                     "the heading before the edit"),
@@ -75,5 +75,44 @@ struct DevReloadInBrowserTests {
         #expect(dev.log.contains("addon.yaml:\(nameLine):"), "the terminal shows the diagnostics too:\n\(dev.log)")
         #expect(
             try await Blocking.run { dev.stop() }, "hipkit dev stops on Ctrl-C even with a page listening:\n\(dev.log)")
+    }
+
+    /// A page's HTML leaves the server some time before its event stream opens; a rebuild in
+    /// between is never sent on the stream. The page still reloads: its first event names a newer
+    /// build than the one the page came from. The browser is given HTML fetched before an edit,
+    /// with its stream opening after the rebuild.
+    @Test func aPageServedJustBeforeARebuildStillReloads() async throws {
+        let project = try await TestSupport.scaffold("full", in: "dev-browser-race")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--no-auth"]) }
+        defer { dev.stop() }
+        func build() async -> Int? {
+            let body = await dev.fetch("GET", "_hipkit/dev/status").body
+            return (try? JSONDecoder().decode(JSONNode.self, from: body))?["build"]?.intValue
+        }
+        let before = try #require(await build())
+        let stale = String(decoding: await dev.fetch("GET", "sidebar.html").body, as: UTF8.self)
+        #expect(stale.contains("data-build=\"\(before)\""), "\(stale)")
+        let sidebar = project.appendingPathComponent("pages/sidebar.md")
+        let text = try String(contentsOf: sidebar, encoding: .utf8)
+        try text.replacingOccurrences(of: "# Open incidents", with: "# Incidents right now")
+            .write(to: sidebar, atomically: true, encoding: .utf8)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while await build() == before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await build() != before, "hipkit dev rebuilt after the edit:\n\(dev.log)")
+
+        let html = String(decoding: try JSONEncoder().encode(stale), as: UTF8.self)
+        let report = try await Blocking.run {
+            try HeadlessChromium().run([
+                .navigate(dev.url("atlassian-connect.json"), "open a file of hipkit dev that is no page"),
+                .eval(
+                    "history.replaceState(null, '', '/sidebar.html'); window.__stale = true; document.open(); document.write(\(html)); document.close(); true",
+                    "show the sidebar's HTML sent before the edit; its stream opens now"),
+                .waitFor(
+                    "!window.__stale && !!document.querySelector('h1') && document.querySelector('h1').textContent === 'Incidents right now'",
+                    timeout: 20, "the page reloaded with the edit"),
+            ])
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
     }
 }

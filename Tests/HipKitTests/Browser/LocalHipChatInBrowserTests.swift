@@ -98,7 +98,8 @@ struct LocalHipChatInBrowserTests {
             .eval(
                 """
                 window.__sub = function () {
-                  var token = new URL(document.getElementById('hc-panel-frame').src).searchParams.get('signed_request');
+                  // The document loaded in the frame, not its src: a new src shows the old page until the new one arrives.
+                  var token = new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request');
                   return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
                 };
                 window.__before = window.__sub();
@@ -118,8 +119,11 @@ struct LocalHipChatInBrowserTests {
                 in: project.appendingPathComponent("pages/sidebar.md"), "# Open incidents",
                 with: "# Incidents right now", "save an edit of the sidebar's page"),
             .waitFor(
-                "!!\(panel) && !!\(panel).querySelector('h1') && \(panel).querySelector('h1').textContent === 'Incidents right now' && new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request') !== window.__signedBefore",
-                timeout: 20, "the sidebar reloaded with the edit and a fresh token"),
+                "!!\(panel) && !!\(panel).querySelector('h1') && \(panel).querySelector('h1').textContent === 'Incidents right now'",
+                timeout: 20, "the sidebar reloaded with the edit"),
+            .waitFor(
+                "!!\(panel) && new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request') !== window.__signedBefore",
+                timeout: 20, "the sidebar came back with a fresh token"),
         ]
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
