@@ -23,7 +23,7 @@ import Testing
 
     @Test func theAnswerIsAlwaysTheTextOfTheDataServed() {
         let bodies = AnswerBodies()
-        let key = AnswerBodies.Key(glance: "g", room: 7)
+        let key = AnswerBodies.Key(glance: "g", scope: GlanceDataScope(installation: nil, room: 7))
         for data in Self.variants + Self.variants.reversed() + Self.variants {
             #expect(bodies.body(of: data, for: key) == JSONResponse.body(data), "\(data.jsonString)")
             #expect(bodies.body(of: data, for: key) == JSONResponse.body(data), "\(data.jsonString)")
@@ -42,9 +42,11 @@ import Testing
         let bodies = AnswerBodies()
         let one = JSONNode.object(["label": .string("one")])
         let two = JSONNode.object(["label": .string("two")])
-        #expect(bodies.body(of: one, for: .init(glance: "g", room: nil)) == JSONResponse.body(one))
-        #expect(bodies.body(of: two, for: .init(glance: "g", room: 1)) == JSONResponse.body(two))
-        #expect(bodies.body(of: two, for: .init(glance: "h", room: nil)) == JSONResponse.body(two))
-        #expect(bodies.body(of: one, for: .init(glance: "g", room: nil)) == JSONResponse.body(one))
+        #expect(bodies.body(of: one, for: .init(glance: "g", scope: nil)) == JSONResponse.body(one))
+        #expect(
+            bodies.body(of: two, for: .init(glance: "g", scope: GlanceDataScope(installation: nil, room: 1)))
+                == JSONResponse.body(two))
+        #expect(bodies.body(of: two, for: .init(glance: "h", scope: nil)) == JSONResponse.body(two))
+        #expect(bodies.body(of: one, for: .init(glance: "g", scope: nil)) == JSONResponse.body(one))
     }
 }

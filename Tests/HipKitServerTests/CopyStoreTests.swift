@@ -25,13 +25,15 @@ struct CopyStoreTests {
         }
     }
 
-    /// A store as a server leaves it: two installations, glance data for the add-on and a room,
-    /// settings for an installation and a room.
+    /// A store as a server leaves it: two installations, glance data for the add-on, a room and
+    /// a room of one installation, settings for an installation and a room.
     static func fill(_ store: any InstallationStore) async throws {
         try await store.upsert(Fixture.installation(roomId: 42, apiUrl: "https://api.hipchat.com/v2/"))
         try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
         try await store.putGlanceData(.object(["label": .string("all")]), key: "incidents-glance", room: nil)
         try await store.putGlanceData(.object(["label": .string("room")]), key: "incidents-glance", room: 42)
+        try await store.putGlanceData(
+            .object(["label": .string("theirs")]), key: "incidents-glance", room: 7, installation: Fixture.otherId)
         try await store.putSettings(["severity": .string("high")], oauthId: Fixture.oauthId, room: nil)
         try await store.putSettings(["severity": .string("low")], oauthId: Fixture.otherId, room: 7)
     }
@@ -45,14 +47,14 @@ struct CopyStoreTests {
         try await Self.fill(original)
         let expected = try await original.contents()
         try await original.close()
-        #expect(expected.installations.count == 2 && expected.glanceData.count == 2 && expected.settings.count == 2)
+        #expect(expected.installations.count == 2 && expected.glanceData.count == 3 && expected.settings.count == 2)
 
         let key = SecretBox.randomKeyText()
         let database = try await PostgresServer.shared().createDatabase()
         let (status, output) = try await Self.hipkit(
             ["copy-store", site.data.path, database], environment: [SecretBox.environmentVariable: key])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("copied 2 installations, 2 glance values and 2 settings records"), "\(output)")
+        #expect(output.contains("copied 2 installations, 3 glance values and 2 settings records"), "\(output)")
         let copied = try await PostgresStore.open(
             url: DatabaseURL(database), secrets: SecretBox(keyBytes: SecretBox.parseKey(key)),
             logger: StoreLocation.quiet)

@@ -302,9 +302,12 @@ struct EventLoopAnswersTests {
             try await respond(channel, body: "{}")
             _ = try await wire(channel)
 
-            // What the responder's answer reads, it keeps: the token, the installation, the room's data.
+            // What the responder's answer reads, it keeps: the token, the installation, the room's
+            // data for this installation (none) and for all.
             _ = try await responder.verifier.verify(token)
-            #expect(try await store.reads().glanceData(key: "incidents-glance", room: 42) != nil)
+            let reads = try store.reads()
+            #expect(try await reads.glanceData(key: "incidents-glance", room: 42, installation: Fixture.oauthId) == nil)
+            #expect(try await reads.glanceData(key: "incidents-glance", room: 42, installation: nil) != nil)
             try await send(channel, query)
             #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
             let (head, body) = try #require(try await answer(channel))

@@ -80,6 +80,53 @@ struct GlanceTests {
         }
     }
 
+    /// Two HipChat Servers, the add-on installed globally on each: both have a room 5, and data
+    /// posted for room 5 of one installation is shown there alone.
+    @Test("installation=: data for a room of one installation, not the same room number of another")
+    func dataForOneInstallation() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(
+            site, site.configuration(adminToken: Self.adminToken),
+            setup: {
+                try await $0.upsert(Fixture.installation())
+                try await $0.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+                try await $0.upsert(Fixture.installation("room7", roomId: 7))
+            }
+        ) { client, _ in
+            func post(_ query: String, _ label: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/admin/glances/incidents-glance?" + query, method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "\#(label)"}"#))
+            }
+            let mine = try await post("room=5&installation=\(Fixture.oauthId)", "mine in 5")
+            #expect(mine.status == .ok, "\(mine.text)")
+            #expect(mine.json?["installation"]?.stringValue == Fixture.oauthId)
+            #expect(try await post("room=5", "everyone's 5").status == .ok)
+            #expect(try await post("installation=\(Fixture.otherId)", "theirs").status == .ok)
+
+            func shown(_ iss: String, _ secret: String, room: Int) async throws -> String? {
+                let token = try await Tokens.mint(iss: iss, secret: secret, room: room)
+                return try await client.execute(
+                    uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get
+                ).json?["label"]?["value"]?.stringValue
+            }
+            #expect(try await shown(Fixture.oauthId, Fixture.secret, room: 5) == "mine in 5")
+            #expect(try await shown(Fixture.otherId, Fixture.otherSecret, room: 5) == "everyone's 5")
+            #expect(try await shown(Fixture.otherId, Fixture.otherSecret, room: 6) == "theirs")
+            #expect(try await shown(Fixture.oauthId, Fixture.secret, room: 6) == "<b>3</b> open", "the build's data")
+
+            for (query, status) in [
+                ("installation=nobody", HTTPResponse.Status.notFound), ("room=8&installation=room7", .notFound),
+                ("installation=", .badRequest),
+            ] {
+                let refused = try await post(query, "x")
+                #expect(refused.status == status, "\(query): \(refused.text)")
+                #expect(refused.errorField == "installation", "\(query)")
+            }
+        }
+    }
+
     /// The server keeps installations and glance data in memory; a change made to its file by
     /// another process (here another store on the same file) is served by the very next query.
     @Test("a change another process makes to the data folder is seen by the next glance query")

@@ -160,4 +160,39 @@ struct NotificationTests {
             #expect(hipchat.pushes.isEmpty)
         }
     }
+
+    @Test("installation= sends through that installation alone, and only to a room it covers")
+    func throughOneInstallation() async throws {
+        try await StandInHipChat.with { hipchat in
+            let site = try TestSite()
+            defer { site.remove() }
+            try await withServer(
+                site, Self.configuration(site, hipchat), setup: { try await Self.plant($0, hipchat) }
+            ) { client, _ in
+                let body = jsonBody(Self.deployDone)
+                let one = try await client.execute(
+                    uri: "/admin/notifications?room=7&installation=room7-00000000000000000000000000001", method: .post,
+                    headers: Self.bearer, body: body)
+                #expect(one.status == .accepted, "\(one.text)")
+                #expect(one.json?["deliveries"]?.intValue == 1)
+                for (installation, status) in [
+                    ("room8-000000000000000000000000000001", HTTPResponse.Status.notFound), ("nobody", .notFound),
+                    ("", .badRequest),
+                ] {
+                    let refused = try await client.execute(
+                        uri: "/admin/notifications?room=7&installation=\(installation)", method: .post,
+                        headers: Self.bearer, body: body)
+                    #expect(refused.status == status, "\(installation): \(refused.text)")
+                    #expect(refused.errorField == "installation")
+                }
+                #expect(await hipchat.wait { $0.pushes.count >= 1 })
+                // Time for another delivery to show up, if one were coming.
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let pushes = hipchat.pushes
+            #expect(pushes.count == 1)
+            #expect(pushes.first?.path == "/v2/room/7/notification")
+            #expect(pushes.first?.authorization?.hasPrefix("Bearer token-room7") == true)
+        }
+    }
 }

@@ -218,8 +218,8 @@ final class RecordingStore: InstallationStore {
         try await base.deleteInstallation(oauthId: oauthId)
     }
     func installations() async throws -> [Installation] { try await base.installations() }
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
-        try await base.putGlanceData(data, key: key, room: room)
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?, installation: String?) async throws -> QueuedPushes {
+        try await base.putGlanceData(data, key: key, room: room, installation: installation)
     }
     func queueNotification(_ body: JSONNode, room: Int, through oauthId: String?) async throws -> QueuedPushes {
         try await base.queueNotification(body, room: room, through: oauthId)
@@ -234,8 +234,8 @@ final class RecordingStore: InstallationStore {
     func nextPushDue() async throws -> Date? { try await base.nextPushDue() }
     func contents() async throws -> StoreContents { try await base.contents() }
     func restore(_ contents: StoreContents) async throws { try await base.restore(contents) }
-    func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        try await base.glanceData(key: key, room: room)
+    func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode? {
+        try await base.glanceData(key: key, room: room, installation: installation)
     }
     func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
         try await base.putSettings(values, oauthId: oauthId, room: room)

@@ -207,4 +207,90 @@ struct StoreContractTests {
             }
         }
     }
+
+    @Test(
+        "glance data for one installation: apart from another's, pushed to it alone, never overwritten by data for all",
+        arguments: StoreKind.allCases)
+    func dataForOneInstallation(_ kind: StoreKind) async throws {
+        try await Self.location(kind) { location in
+            try await location.with { store throws in
+                // Two HipChat Servers with the add-on installed globally, each with a room 5, and a
+                // room installation in room 7.
+                try await store.upsert(Self.pushable("a"))
+                try await store.upsert(Self.pushable("b"))
+                try await store.upsert(Self.pushable("r7", roomId: 7))
+                func pushed() async throws -> Set<String> {
+                    let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
+                    for push in claimed { try await store.finishPush(push) }
+                    return Set(
+                        claimed.map {
+                            "\($0.push.oauthId) \($0.push.target.stored) \($0.push.data["label"]?.stringValue ?? "")"
+                        })
+                }
+                let a5 = try await store.putGlanceData(.object(["label": "a5"]), key: "g", room: 5, installation: "a")
+                #expect(a5 == QueuedPushes(pushes: 1, unverified: []))
+                #expect(try await pushed() == ["a room/5 a5"])
+                // Data for room 5 of every installation: "a" shows its own there, so only "b" gets it.
+                try await store.putGlanceData(.object(["label": "all5"]), key: "g", room: 5)
+                #expect(try await pushed() == ["b room/5 all5"])
+                try await store.putGlanceData(.object(["label": "b"]), key: "g", room: nil, installation: "b")
+                #expect(try await pushed() == ["b group/9001 b"])
+                try await store.putGlanceData(.object(["label": "all"]), key: "g", room: nil)
+                #expect(try await pushed() == ["a group/9001 all", "r7 room/7 all"])
+                // The room's data for its installation replaces the add-on's there.
+                try await store.putGlanceData(.object(["label": "r7"]), key: "g", room: 7, installation: "r7")
+                #expect(try await pushed() == ["r7 room/7 r7"])
+
+                await #expect(throws: GlanceScopeError.notInstalled("nobody")) {
+                    try await store.putGlanceData(.object(["label": "x"]), key: "g", room: nil, installation: "nobody")
+                }
+                await #expect(throws: GlanceScopeError.roomNotCovered(installation: "r7", room: 8, installedIn: 7)) {
+                    try await store.putGlanceData(.object(["label": "x"]), key: "g", room: 8, installation: "r7")
+                }
+                #expect(try await store.glanceData(key: "g", room: 8, installation: "r7") == nil)
+                #expect(try await store.glanceData(key: "g", room: nil, installation: "nobody") == nil)
+                #expect(try await pushed().isEmpty)
+            }
+            try await location.with { store throws in
+                func label(_ room: Int?, _ installation: String?) async throws -> String? {
+                    try await store.glanceData(key: "g", room: room, installation: installation)?["label"]?.stringValue
+                }
+                #expect(try await label(5, "a") == "a5")
+                #expect(try await label(5, nil) == "all5")
+                #expect(try await label(nil, "b") == "b")
+                #expect(try await label(nil, nil) == "all")
+                #expect(try await label(5, "b") == nil)
+                #expect(try await label(nil, "a") == nil)
+                #expect(
+                    try await store.contents().glanceData.map {
+                        "\($0.scope.installation ?? "-") \($0.scope.room ?? 0)"
+                    }
+                        == ["- 0", "- 5", "a 5", "b 0", "r7 7"])
+                // What a view sees: the most specific data for its installation and room, read
+                // from the store and through a request's reads alike.
+                for (installation, room, expected) in [
+                    ("a", 5, "a5 a 5"), ("b", 5, "all5 - 5"), ("b", 6, "b b -"), ("a", 6, "all - -"),
+                    ("b", nil, "b b -"), ("r7", 7, "r7 r7 7"), ("c", 5, "all5 - 5"),
+                ] as [(String, Int?, String)] {
+                    for shown in [
+                        try await store.shownGlanceData(key: "g", installation: installation, room: room),
+                        try await store.reads().shownGlanceData(key: "g", installation: installation, room: room),
+                    ] {
+                        let text = shown.map {
+                            "\($0.data["label"]?.stringValue ?? "") \($0.scope.installation ?? "-") \($0.scope.room.map(String.init) ?? "-")"
+                        }
+                        #expect(text == expected, "\(installation) in \(room.map(String.init) ?? "no room")")
+                    }
+                }
+                #expect(try await store.shownGlanceData(key: "h", installation: "a", room: 5) == nil)
+                // An uninstall takes the data posted for it, and only that.
+                #expect(try await store.deleteInstallation(oauthId: "a"))
+                #expect(try await label(5, "a") == nil)
+                #expect(try await label(5, nil) == "all5")
+                #expect(try await store.deleteInstallation(oauthId: "r7"))
+                #expect(try await label(7, "r7") == nil)
+                #expect(try await label(nil, "b") == "b")
+            }
+        }
+    }
 }

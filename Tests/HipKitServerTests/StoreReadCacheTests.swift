@@ -24,7 +24,7 @@ import Testing
             #expect(try await store.glanceData(key: "g", room: 7) == nil)
             _ = try await store.putGlanceData(.object(["label": .string("one")]), key: "g", room: 7)
             #expect(try await store.glanceData(key: "g", room: 7)?["label"] == .string("one"))
-            #expect(try await store.glanceData(key: "g", room: nil) == nil)
+            #expect(try await store.glanceData(key: "g", room: nil, installation: nil) == nil)
             _ = try await store.putGlanceData(.object(["label": .string("two")]), key: "g", room: 7)
             #expect(try await store.glanceData(key: "g", room: 7)?["label"] == .string("two"))
         }
@@ -55,7 +55,7 @@ import Testing
             try await server.upsert(Fixture.installation())
             #expect(try await server.installation(oauthId: Fixture.oauthId)?.oauthSecret == Fixture.secret)
             #expect(try await server.installation(oauthId: Fixture.otherId) == nil)
-            #expect(try await server.glanceData(key: "g", room: nil) == nil)
+            #expect(try await server.glanceData(key: "g", room: nil, installation: nil) == nil)
 
             var changed = Fixture.installation()
             changed.oauthSecret = Fixture.otherSecret
@@ -65,9 +65,10 @@ import Testing
             #expect(try await server.installation(oauthId: Fixture.otherId) != nil)
 
             _ = try await other.putGlanceData(.object(["label": .string("elsewhere")]), key: "g", room: nil)
-            #expect(try await server.glanceData(key: "g", room: nil)?["label"] == .string("elsewhere"))
+            #expect(
+                try await server.glanceData(key: "g", room: nil, installation: nil)?["label"] == .string("elsewhere"))
             _ = try await other.putGlanceData(.object(["label": .string("again")]), key: "g", room: nil)
-            #expect(try await server.glanceData(key: "g", room: nil)?["label"] == .string("again"))
+            #expect(try await server.glanceData(key: "g", room: nil, installation: nil)?["label"] == .string("again"))
 
             #expect(try await other.deleteInstallation(oauthId: Fixture.oauthId))
             #expect(try await server.installation(oauthId: Fixture.oauthId) == nil)
@@ -83,17 +84,17 @@ import Testing
             _ = try await server.putGlanceData(.object(["label": .string("one")]), key: "g", room: nil)
             let before = try server.reads()
             #expect(try await before.installation(oauthId: Fixture.oauthId) != nil)
-            #expect(try await before.glanceData(key: "g", room: nil)?["label"] == .string("one"))
+            #expect(try await before.glanceData(key: "g", room: nil, installation: nil)?["label"] == .string("one"))
             _ = try await server.putGlanceData(.object(["label": .string("two")]), key: "g", room: nil)
             #expect(try await server.deleteInstallation(oauthId: Fixture.oauthId))
             #expect(try await before.installation(oauthId: Fixture.oauthId) == nil)
-            #expect(try await before.glanceData(key: "g", room: nil)?["label"] == .string("two"))
+            #expect(try await before.glanceData(key: "g", room: nil, installation: nil)?["label"] == .string("two"))
 
             try await other.upsert(Fixture.installation())
             _ = try await other.putGlanceData(.object(["label": .string("three")]), key: "g", room: nil)
             let next = try server.reads()
             #expect(try await next.installation(oauthId: Fixture.oauthId) != nil)
-            #expect(try await next.glanceData(key: "g", room: nil)?["label"] == .string("three"))
+            #expect(try await next.glanceData(key: "g", room: nil, installation: nil)?["label"] == .string("three"))
         }
     }
 

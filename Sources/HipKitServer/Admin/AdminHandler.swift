@@ -52,6 +52,7 @@ struct AdminHandler: Sendable {
             }
             room = id
         }
+        let installation = try Self.installation(in: request)
         let received = try await body()
         guard received.dictionaryValue != nil else {
             throw APIError.badRequest(
@@ -61,7 +62,9 @@ struct AdminHandler: Sendable {
         try GlanceData.validate(data)
         let update: QueuedPushes
         do {
-            update = try await store.putGlanceData(data, key: key, room: room)
+            update = try await store.putGlanceData(data, key: key, room: room, installation: installation)
+        } catch let error as GlanceScopeError {
+            throw APIError(.notFound, error.description, field: "installation")
         } catch {
             logger.error(
                 "cannot store glance data", metadata: [ModuleKind.glance.rawValue: "\(key)", "error": "\(error)"])
@@ -80,21 +83,35 @@ struct AdminHandler: Sendable {
             "glance data stored",
             metadata: [
                 ModuleKind.glance.rawValue: "\(key)", "room": "\(room.map(String.init) ?? "-")",
-                "pushes": "\(update.pushes)",
+                "installation": "\(installation ?? "-")", "pushes": "\(update.pushes)",
             ])
         return JSONResponse.make(
             .object([
                 ModuleKind.glance.rawValue: .string(key),
                 "room": room.map { JSONNode.integer($0) } ?? .null,
+                "installation": installation.map { JSONNode.string($0) } ?? .null,
                 "data": data,
                 "pushes": .integer(update.pushes),
             ]))
     }
 
-    /// `POST /admin/notifications?room=ID`: HipChat's own notification body (message,
-    /// message_format, color, notify, card), checked by the rules `hipkit build` applies to
-    /// canned webhook replies, then queued in the store's outbox for every installation covering
-    /// the room: 202 once it is there, whatever happens to this server after.
+    /// `installation=OAUTH_ID`: the one installation an update is for (room ids are per HipChat:
+    /// with several HipChat Servers, room 5 of each is another room). Nil when not given.
+    private static func installation(in request: Request) throws(APIError) -> String? {
+        guard let id = RequestPath.queryParameter("installation", in: request.uri.query) else { return nil }
+        guard !id.isEmpty else {
+            throw APIError.badRequest(
+                "installation must be an installation's oauthId (GET /admin/installations lists them)",
+                field: "installation")
+        }
+        return id
+    }
+
+    /// `POST /admin/notifications?room=ID[&installation=OAUTH_ID]`: HipChat's own notification
+    /// body (message, message_format, color, notify, card), checked by the rules `hipkit build`
+    /// applies to canned webhook replies, then queued in the store's outbox for every
+    /// installation covering the room, or the one named: 202 once it is there, whatever happens
+    /// to this server after.
     private func notify(request: Request, body: () async throws(APIError) -> JSONNode) async throws(APIError)
         -> Response
     {
@@ -107,14 +124,21 @@ struct AdminHandler: Sendable {
         guard let room = Int(text), room > 0 else {
             throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
         }
+        let installation = try Self.installation(in: request)
         let notification = try NotificationBody.checked(try await body())
-        let queued = try await notifications.queue(notification, room: room)
+        let queued = try await notifications.queue(notification, room: room, through: installation)
         guard queued.pushes > 0 else {
             if !queued.unverified.isEmpty {
                 throw APIError(
                     .conflict,
                     "the installations covering room \(room) were stored without verification (no API URL): "
                         + queued.unverified.joined(separator: ", "), field: "room")
+            }
+            if let installation {
+                throw APIError(
+                    .notFound,
+                    "installation '\(installation)' does not cover room \(room), or is not installed; nothing was queued",
+                    field: "installation")
             }
             throw APIError(.notFound, "no installation covers room \(room); nothing was queued", field: "room")
         }

@@ -2,9 +2,9 @@ import HipChatConnect
 import Hummingbird
 import Synchronization
 
-/// Answers a glance's `queryUrl`: the latest data posted for the glance — for the room the JWT
-/// comes from when there is some for that room, else for the whole add-on — or the static data
-/// of the build.
+/// Answers a glance's `queryUrl`: the latest data posted for the glance that applies to the
+/// installation and room the JWT comes from, the most specific first (``GlanceDataScope``), else
+/// the static data of the build.
 ///
 /// HipChat's client fetches it from the browser, so every answer (refusals too, or the client
 /// could not read them) carries `Access-Control-Allow-Origin: *`, and preflights are answered.
@@ -43,10 +43,13 @@ struct GlanceQueryHandler: Sendable {
             case .get, .head:
                 let (token, reads) = try await verifier.check(request)
                 let key = glance.key
-                guard let (data, room) = try await latest(glance, key: key, room: token.roomId, reads: reads) else {
+                guard
+                    let (data, scope) = try await latest(
+                        glance, installation: token.installation.oauthId, room: token.roomId, reads: reads)
+                else {
                     throw APIError(.notFound, "glance '\(key)' has no data yet")
                 }
-                let body = bodies.body(of: data, for: AnswerBodies.Key(glance: key, room: room))
+                let body = bodies.body(of: data, for: AnswerBodies.Key(glance: key, scope: scope))
                 let response = Response(status: .ok, headers: Self.answerHeaders, body: .init(byteBuffer: body))
                 return request.method == .head ? response.createHeadResponse() : response
             default:
@@ -67,9 +70,12 @@ struct GlanceQueryHandler: Sendable {
     /// head is ``answerWireHead`` and the body's length.
     func keptBody(_ glance: SiteSnapshot.Glance, token: String) -> ByteBuffer? {
         guard !token.isEmpty, let (verified, reads) = verifier.checkKept(token),
-            case .some(let (data, room)?) = keptLatest(glance, room: verified.roomId, reads: reads)
+            case .some(let (data, scope)?) = keptLatest(
+                glance,
+                lookups: GlanceDataScope.lookups(installation: verified.installation.oauthId, room: verified.roomId),
+                reads: reads)
         else { return nil }
-        return bodies.body(of: data, for: AnswerBodies.Key(glance: glance.key, room: room))
+        return bodies.body(of: data, for: AnswerBodies.Key(glance: glance.key, scope: scope))
     }
 
     /// ``answerHeaders`` and the server's name as the start of an HTTP/1.1 head (``HTTP1Head``),
@@ -77,29 +83,30 @@ struct GlanceQueryHandler: Sendable {
     static let answerWireHead = HTTP1Head.start(
         status: .ok, fields: answerHeaders, serverName: HipKitServer.serverName)
 
-    /// ``latest(_:key:room:reads:)`` from what the store keeps in memory; nil when it keeps too
+    /// ``latest(_:installation:room:reads:)`` from what the store keeps in memory; nil when it keeps too
     /// little to tell.
-    private func keptLatest(_ glance: SiteSnapshot.Glance, room: Int?, reads: any StoreReads)
-        -> (JSONNode, room: Int?)??
+    private func keptLatest(_ glance: SiteSnapshot.Glance, lookups: [GlanceDataScope], reads: any StoreReads)
+        -> (JSONNode, scope: GlanceDataScope?)??
     {
-        if let room {
-            guard let data = reads.keptGlanceData(key: glance.key, room: room) else { return nil }
-            if let data { return (data, room) }
+        for scope in lookups {
+            guard
+                let data = reads.keptGlanceData(key: glance.key, room: scope.room, installation: scope.installation)
+            else { return nil }
+            if let data { return (data, scope) }
         }
-        guard let data = reads.keptGlanceData(key: glance.key, room: nil) else { return nil }
-        if let data { return (data, nil) }
         return .some(glance.staticData.map { ($0, nil) })
     }
 
-    /// The data to answer with, and where it comes from: the room's data, the add-on-wide data
-    /// (`room` nil), or the build's static data (`room` nil too: it is never both). Read with the
-    /// same store reads as the token was checked with, so the store is asked for its version once.
-    private func latest(_ glance: SiteSnapshot.Glance, key: String, room: Int?, reads: any StoreReads)
-        async throws(APIError) -> (JSONNode, room: Int?)?
+    /// The data to answer with, and whom it was posted for: what the store shows a view of
+    /// `installation` in `room`, or the build's static data (scope nil). Read with the same store
+    /// reads as the token was checked with, so the store is asked for its version once.
+    private func latest(_ glance: SiteSnapshot.Glance, installation: String, room: Int?, reads: any StoreReads)
+        async throws(APIError) -> (JSONNode, scope: GlanceDataScope?)?
     {
         do {
-            if let room, let data = try await reads.glanceData(key: key, room: room) { return (data, room) }
-            if let data = try await reads.glanceData(key: key, room: nil) { return (data, nil) }
+            if let shown = try await reads.shownGlanceData(key: glance.key, installation: installation, room: room) {
+                return (shown.data, shown.scope)
+            }
         } catch {
             throw APIError(.internalServerError, "glance data cannot be read")
         }
@@ -116,7 +123,8 @@ struct GlanceQueryHandler: Sendable {
 final class AnswerBodies: Sendable {
     struct Key: Hashable, Sendable {
         var glance: String
-        var room: Int?
+        /// Whom the data was posted for; nil for the build's static data.
+        var scope: GlanceDataScope?
     }
 
     private let entries = Mutex<[Key: (data: JSONNode, body: ByteBuffer)]>([:])

@@ -112,15 +112,6 @@ extension OutboxItem {
 public struct QueuedPushes: Sendable, Equatable {
     public var pushes: Int
     public var unverified: [String]
-
-    /// The pushes of an update to `installations`, and those left out.
-    static func of(key: String, room: Int?, data: JSONNode, installations: [Installation]) -> (
-        [OutboxItem], QueuedPushes
-    ) {
-        let pushes = OutboxItem.pushes(key: key, room: room, data: data, installations: installations)
-        let unverified = installations.filter { $0.apiUrl == nil || $0.tokenUrl == nil }.map(\.oauthId)
-        return (pushes, QueuedPushes(pushes: pushes.count, unverified: unverified))
-    }
 }
 
 /// A push taken from the outbox by one server: while its lease runs, no other server takes it.

@@ -11,20 +11,28 @@ public protocol InstallationStore: Sendable {
     /// Adds the installation, or replaces the one with the same `oauthId`.
     func upsert(_ installation: Installation) async throws
     func installation(oauthId: String) async throws -> Installation?
-    /// Removes the installation with its settings, and the room glance data of a room
-    /// installation no other installation shares. False when there was none.
+    /// Removes the installation with its settings and the glance data posted for it, and the
+    /// room glance data of a room installation no other installation shares. False when there
+    /// was none.
     @discardableResult
     func deleteInstallation(oauthId: String) async throws -> Bool
     func installations() async throws -> [Installation]
 
-    /// Stores glance data for the whole add-on (`room` nil) or for one room, and queues its
-    /// pushes (``OutboxItem/pushes(key:room:data:installations:)``) in the push outbox, in the
-    /// same transaction: once this returns, the update reaches HipChat even if the server stops
-    /// right after. A push still queued for the same installation, target and glance is
-    /// replaced, so only the latest data is sent.
+    /// Stores glance data for the whole add-on (`room` nil) or for one room — of every
+    /// installation (`installation` nil) or of one, named by its oauthId — and queues its pushes
+    /// (``OutboxItem/glancePushes(key:room:installation:data:installations:ownData:)``) in the
+    /// push outbox, in the same transaction: once this returns, the update reaches HipChat even
+    /// if the server stops right after. A push still queued for the same installation, target
+    /// and glance is replaced, so only the latest data is sent. Throws ``GlanceScopeError``,
+    /// storing nothing, when `installation` is not installed or does not cover `room`.
     @discardableResult
-    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes
-    func glanceData(key: String, room: Int?) async throws -> JSONNode?
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?, installation: String?) async throws
+        -> QueuedPushes
+    /// The data stored for exactly this glance, room and installation (nil: for all of them).
+    func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode?
+    /// The data a view of `installation` in `room` shows for glance `key`, and whom it was
+    /// posted for: the most specific there is (``GlanceDataScope/lookups(installation:room:)``).
+    func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData?
     /// The reads one request makes of installations and glance data: what they answer includes
     /// every write committed before this call. A store that keeps those reads in memory checks
     /// here, once per request, whether anything else has changed it, rather than once per read.
@@ -75,17 +83,43 @@ public protocol InstallationStore: Sendable {
 /// A request's reads of an ``InstallationStore`` (``InstallationStore/reads()``).
 public protocol StoreReads: Sendable {
     func installation(oauthId: String) async throws -> Installation?
-    func glanceData(key: String, room: Int?) async throws -> JSONNode?
+    func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode?
+    /// ``InstallationStore/shownGlanceData(key:installation:room:)`` with these reads.
+    func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData?
     /// What ``installation(oauthId:)`` would give, when the store holds it in memory at this
     /// version; nil when only a read can tell. Never waits, so the event loop may ask.
     func keptInstallation(oauthId: String) -> Installation??
-    /// What ``glanceData(key:room:)`` would give, when held in memory; nil when only a read can tell.
-    func keptGlanceData(key: String, room: Int?) -> JSONNode??
+    /// What ``glanceData(key:room:installation:)`` would give, when held in memory; nil when only
+    /// a read can tell.
+    func keptGlanceData(key: String, room: Int?, installation: String?) -> JSONNode??
 }
 
 extension StoreReads {
     public func keptInstallation(oauthId: String) -> Installation?? { nil }
-    public func keptGlanceData(key: String, room: Int?) -> JSONNode?? { nil }
+    public func keptGlanceData(key: String, room: Int?, installation: String?) -> JSONNode?? { nil }
+    /// One read per scope, most specific first.
+    public func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData? {
+        try await ShownGlanceData.first(installation: installation, room: room) { scope in
+            try await glanceData(key: key, room: scope.room, installation: scope.installation)
+        }
+    }
+}
+
+/// Glance data a view shows, and whom it was posted for.
+public struct ShownGlanceData: Sendable, Equatable {
+    public var data: JSONNode
+    public var scope: GlanceDataScope
+
+    /// The data of the first of ``GlanceDataScope/lookups(installation:room:)`` that `read`
+    /// finds some for.
+    static func first(
+        installation: String, room: Int?, read: (GlanceDataScope) async throws -> JSONNode?
+    ) async throws -> ShownGlanceData? {
+        for scope in GlanceDataScope.lookups(installation: installation, room: room) {
+            if let data = try await read(scope) { return ShownGlanceData(data: data, scope: scope) }
+        }
+        return nil
+    }
 }
 
 extension InstallationStore {
@@ -96,6 +130,21 @@ extension InstallationStore {
     public func readsWithoutWaiting() -> (any StoreReads)? { nil }
     /// A store that cannot see commits cheaply is looked at every time.
     public func commitVersion() -> Int64? { nil }
+    /// One read per scope, most specific first.
+    public func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData? {
+        try await ShownGlanceData.first(installation: installation, room: room) { scope in
+            try await glanceData(key: key, room: scope.room, installation: scope.installation)
+        }
+    }
+    /// ``putGlanceData(_:key:room:installation:)`` for every installation.
+    @discardableResult
+    func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
+        try await putGlanceData(data, key: key, room: room, installation: nil)
+    }
+    /// ``glanceData(key:room:installation:)`` of the data stored for every installation.
+    func glanceData(key: String, room: Int?) async throws -> JSONNode? {
+        try await glanceData(key: key, room: room, installation: nil)
+    }
     /// ``queueNotification(_:room:through:)`` for every installation covering `room`.
     func queueNotification(_ body: JSONNode, room: Int) async throws -> QueuedPushes {
         try await queueNotification(body, room: room, through: nil)
@@ -107,7 +156,10 @@ private struct DirectReads<Store: InstallationStore>: StoreReads {
     let store: Store
 
     func installation(oauthId: String) async throws -> Installation? { try await store.installation(oauthId: oauthId) }
-    func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        try await store.glanceData(key: key, room: room)
+    func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode? {
+        try await store.glanceData(key: key, room: room, installation: installation)
+    }
+    func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData? {
+        try await store.shownGlanceData(key: key, installation: installation, room: room)
     }
 }

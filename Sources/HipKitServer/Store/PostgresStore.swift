@@ -18,7 +18,7 @@ import Synchronization
 public final class PostgresStore: InstallationStore {
     /// The schema version this binary writes; a database at a higher one was written by a newer
     /// hipkit, and is not touched.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     static let channel = "hipkit_installation"
     /// What an instance's connections call themselves (`application_name`, in
     /// `pg_stat_activity`), the one that listens for changes apart.
@@ -258,6 +258,11 @@ public final class PostgresStore: InstallationStore {
                             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                         }
                     }
+                    if version < 3 {
+                        for statement in Self.version3 {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                        }
+                    }
                     if version < Self.schemaVersion {
                         try await connection.query("DELETE FROM hipkit_schema", logger: self.logger)
                         try await connection.query(
@@ -353,6 +358,17 @@ public final class PostgresStore: InstallationStore {
         "ALTER SEQUENCE hipkit_glance_push_id_seq RENAME TO hipkit_push_outbox_id_seq",
     ]
 
+    /// Glance data can be posted for one installation (``GlanceDataScope``): its oauthId, or
+    /// NULL for every installation, as all data was up to here.
+    static let version3 = [
+        "ALTER TABLE hipkit_glance_data ADD COLUMN oauth_id TEXT",
+        "DROP INDEX hipkit_glance_data_key_room",
+        """
+        CREATE UNIQUE INDEX hipkit_glance_data_scope
+        ON hipkit_glance_data (key, (coalesce(oauth_id, '')), (coalesce(room_id, -1)))
+        """,
+    ]
+
     // MARK: Installations
 
     public func upsert(_ installation: Installation) async throws {
@@ -403,11 +419,13 @@ public final class PostgresStore: InstallationStore {
                 "DELETE FROM hipkit_push_outbox WHERE oauth_id = \(oauthId)", logger: self.logger)
             try await connection.query("DELETE FROM hipkit_setting WHERE oauth_id = \(oauthId)", logger: self.logger)
             try await connection.query(
+                "DELETE FROM hipkit_glance_data WHERE oauth_id = \(oauthId)", logger: self.logger)
+            try await connection.query(
                 "DELETE FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: self.logger)
             if let room {
                 try await connection.query(
                     """
-                    DELETE FROM hipkit_glance_data WHERE room_id = \(room)
+                    DELETE FROM hipkit_glance_data WHERE room_id = \(room) AND oauth_id IS NULL
                     AND NOT EXISTS (SELECT 1 FROM hipkit_installation WHERE room_id = \(room))
                     """, logger: self.logger)
             }
@@ -430,13 +448,25 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: Glance data and settings
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?, installation: String?) async throws
+        -> QueuedPushes
+    {
         let text = data.jsonString
+        let scope = GlanceDataScope(installation: installation, room: room)
         return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
-            try await self.run(GlanceDataUpsert(key: key, room: room, data: text, now: now), on: connection)
+            // Two updates of one glance at once: the second waits here, then sees the first's row
+            // (which decides where it is pushed).
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("hipkit glance " + key), 0))", logger: self.logger)
             let installations = try await self.allInstallations(on: connection)
-            let (pushes, update) = QueuedPushes.of(key: key, room: room, data: data, installations: installations)
+            var stored: [GlanceDataScope] = []
+            for try await row in try await connection.execute(GlanceScopesQuery(key: key), logger: self.logger) {
+                stored.append(row)
+            }
+            let (pushes, update) = try OutboxItem.glancePushes(
+                key: key, scope: scope, data: data, installations: installations, stored: stored)
+            try await self.run(GlanceDataUpsert(key: key, scope: scope, data: text, now: now), on: connection)
             for push in pushes {
                 try await self.run(OutboxUpsert(push: push, data: text, now: now), on: connection)
             }
@@ -482,8 +512,8 @@ public final class PostgresStore: InstallationStore {
         return installations
     }
 
-    public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        let text = try await single(GlanceDataQuery(key: key, room: room))
+    public func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode? {
+        let text = try await single(GlanceDataQuery(key: key, installation: installation, room: room))
         return text.flatMap { JSONNode.parse(Data($0.utf8)) }
     }
 
@@ -492,19 +522,85 @@ public final class PostgresStore: InstallationStore {
     /// Why: it is the query every JWT-checked glance query makes. Sent as text each time,
     /// PostgreSQL parsed, analysed and planned it again for every request.
     struct GlanceDataQuery: PostgresPreparedStatement {
-        static let sql = "SELECT data FROM hipkit_glance_data WHERE key = $1 AND room_id IS NOT DISTINCT FROM $2"
+        static let sql = """
+            SELECT data FROM hipkit_glance_data
+            WHERE key = $1 AND oauth_id IS NOT DISTINCT FROM $2 AND room_id IS NOT DISTINCT FROM $3
+            """
         typealias Row = String
         var key: String
+        var installation: String?
         var room: Int?
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings()
             bindings.append(key)
+            bindings.append(installation)
             bindings.append(room)
             return bindings
         }
 
         func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
+    }
+
+    /// One query, not one per scope: a JWT-checked glance query on PostgreSQL is a round trip
+    /// to the database each, and the lookups are up to four.
+    public func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData? {
+        var best: (rank: Int, shown: ShownGlanceData)?
+        try await client.withConnection { connection in
+            for try await (text, scope) in try await connection.execute(
+                ShownGlanceDataQuery(key: key, installation: installation, room: room), logger: self.logger)
+            {
+                guard let rank = scope.rank(installation: installation, room: room), rank < best?.rank ?? .max,
+                    let data = JSONNode.parse(Data(text.utf8))
+                else { continue }
+                best = (rank, ShownGlanceData(data: data, scope: scope))
+            }
+        }
+        return best?.shown
+    }
+
+    /// The rows of a glance's data a view of `installation` in `room` may see (up to four), each
+    /// found through the unique index's expressions.
+    struct ShownGlanceDataQuery: PostgresPreparedStatement {
+        static let sql = """
+            SELECT data, oauth_id, room_id FROM hipkit_glance_data
+            WHERE key = $1 AND (coalesce(oauth_id, ''), coalesce(room_id, -1)) IN (($2, $3), ('', $3), ($2, -1), ('', -1))
+            """
+        typealias Row = (String, GlanceDataScope)
+        var key: String
+        var installation: String
+        var room: Int?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(key)
+            bindings.append(installation)
+            bindings.append(room ?? -1)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> (String, GlanceDataScope) {
+            let (data, installation, room) = try row.decode((String, String?, Int?).self)
+            return (data, GlanceDataScope(installation: installation, room: room))
+        }
+    }
+
+    /// Whom a glance's stored data is for, row by row.
+    struct GlanceScopesQuery: PostgresPreparedStatement {
+        static let sql = "SELECT oauth_id, room_id FROM hipkit_glance_data WHERE key = $1"
+        typealias Row = GlanceDataScope
+        var key: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(key)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> GlanceDataScope {
+            let (installation, room) = try row.decode((String?, Int?).self)
+            return GlanceDataScope(installation: installation, room: room)
+        }
     }
 
     // An update of glance data (`putGlanceData`) is a transaction of three kinds of statement,
@@ -514,19 +610,21 @@ public final class PostgresStore: InstallationStore {
     /// Writes a glance's data for a room (or every room), replacing what was there.
     struct GlanceDataUpsert: PostgresPreparedStatement {
         static let sql = """
-            INSERT INTO hipkit_glance_data (key, room_id, data, updated_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (key, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+            INSERT INTO hipkit_glance_data (key, oauth_id, room_id, data, updated_at) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (key, (coalesce(oauth_id, '')), (coalesce(room_id, -1)))
+            DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
             """
         typealias Row = ()
         var key: String
-        var room: Int?
+        var scope: GlanceDataScope
         var data: String
         var now: Double
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings()
             bindings.append(key)
-            bindings.append(room)
+            bindings.append(scope.installation)
+            bindings.append(scope.room)
             bindings.append(data)
             bindings.append(now)
             return bindings
@@ -686,11 +784,16 @@ public final class PostgresStore: InstallationStore {
     public func contents() async throws -> StoreContents {
         var contents = StoreContents()
         contents.installations = try await installations()
-        for try await (key, room, data) in try await client.query(
-            "SELECT key, room_id, data FROM hipkit_glance_data ORDER BY key, room_id NULLS FIRST", logger: logger
-        ).decode((String, Int?, String).self) {
+        for try await (key, installation, room, data) in try await client.query(
+            """
+            SELECT key, oauth_id, room_id, data FROM hipkit_glance_data
+            ORDER BY key, oauth_id NULLS FIRST, room_id NULLS FIRST
+            """, logger: logger
+        ).decode((String, String?, Int?, String).self) {
             if let data = JSONNode.parse(Data(data.utf8)) {
-                contents.glanceData.append(StoreContents.GlanceRecord(key: key, room: room, data: data))
+                contents.glanceData.append(
+                    StoreContents.GlanceRecord(
+                        key: key, scope: GlanceDataScope(installation: installation, room: room), data: data))
             }
         }
         for try await (oauthId, room, data) in try await client.query(
@@ -734,8 +837,8 @@ public final class PostgresStore: InstallationStore {
             for record in contents.glanceData {
                 try await connection.query(
                     """
-                    INSERT INTO hipkit_glance_data (key, room_id, data, updated_at)
-                    VALUES (\(record.key), \(record.room), \(record.data.jsonString), \(now))
+                    INSERT INTO hipkit_glance_data (key, oauth_id, room_id, data, updated_at)
+                    VALUES (\(record.key), \(record.scope.installation), \(record.scope.room), \(record.data.jsonString), \(now))
                     """, logger: self.logger)
             }
             for record in contents.settings {

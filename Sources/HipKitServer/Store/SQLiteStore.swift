@@ -17,14 +17,14 @@ public final class SQLiteStore: InstallationStore {
     /// Installations by oauthId, with their secrets opened (nil: none with that id). A pointer
     /// to nothing is kept too, so unknown issuers are not a read each.
     private let installationReads = StoreReadCache<String, Installation?>()
-    /// Glance data by glance key and room (nil: the add-on-wide data).
+    /// Glance data by glance key and scope.
     private let glanceReads = StoreReadCache<GlanceDataKey, JSONNode?>()
     /// The file's commit version, which both caches are checked against on every read.
     private let commits: SQLiteCommits
 
     private struct GlanceDataKey: Hashable, Sendable {
         var key: String
-        var room: Int?
+        var scope: GlanceDataScope
     }
 
     /// A write that can change an installation or glance data: it empties both caches, before
@@ -226,6 +226,16 @@ public final class SQLiteStore: InstallationStore {
                     CREATE INDEX push_outbox_due ON push_outbox (due_at);
                     """)
         }
+        // Glance data can be posted for one installation (``GlanceDataScope``): its oauthId, or
+        // NULL for every installation, as all data was up to here.
+        migrator.registerMigration("v5-glance-data-installation") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE glance_data ADD COLUMN oauth_id TEXT;
+                    DROP INDEX glance_data_key_room;
+                    CREATE UNIQUE INDEX glance_data_scope ON glance_data (key, ifnull(oauth_id, ''), ifnull(room_id, -1));
+                    """)
+        }
         return migrator
     }
 
@@ -274,16 +284,18 @@ public final class SQLiteStore: InstallationStore {
             try await store.installation(oauthId: oauthId, at: version)
         }
 
-        func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-            try await store.glanceData(key: key, room: room, at: version)
+        func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode? {
+            try await store.glanceData(
+                GlanceDataKey(key: key, scope: GlanceDataScope(installation: installation, room: room)), at: version)
         }
 
         func keptInstallation(oauthId: String) -> Installation?? {
             store.installationReads.kept(oauthId, at: version)
         }
 
-        func keptGlanceData(key: String, room: Int?) -> JSONNode?? {
-            store.glanceReads.kept(GlanceDataKey(key: key, room: room), at: version)
+        func keptGlanceData(key: String, room: Int?, installation: String?) -> JSONNode?? {
+            store.glanceReads.kept(
+                GlanceDataKey(key: key, scope: GlanceDataScope(installation: installation, room: room)), at: version)
         }
     }
 
@@ -307,6 +319,7 @@ public final class SQLiteStore: InstallationStore {
             }
             let removed: Int? = row["room_id"]
             try db.execute(sql: "DELETE FROM setting WHERE oauth_id = ?", arguments: [oauthId])
+            try db.execute(sql: "DELETE FROM glance_data WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM push_outbox WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
             if let room = removed {
@@ -314,7 +327,8 @@ public final class SQLiteStore: InstallationStore {
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM installation WHERE room_id = ?", arguments: [room])
                     ?? 0
                 if others == 0 {
-                    try db.execute(sql: "DELETE FROM glance_data WHERE room_id = ?", arguments: [room])
+                    try db.execute(
+                        sql: "DELETE FROM glance_data WHERE room_id = ? AND oauth_id IS NULL", arguments: [room])
                 }
             }
             return true
@@ -328,16 +342,26 @@ public final class SQLiteStore: InstallationStore {
         return try stored.map(unseal)
     }
 
-    public func putGlanceData(_ data: JSONNode, key: String, room: Int?) async throws -> QueuedPushes {
+    public func putGlanceData(_ data: JSONNode, key: String, room: Int?, installation: String?) async throws
+        -> QueuedPushes
+    {
         let text = data.jsonString
+        let scope = GlanceDataScope(installation: installation, room: room)
         return try await cachedWrite { db in
             let now = Date().timeIntervalSince1970
-            try db.execute(sql: "DELETE FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
-            try db.execute(
-                sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
-                arguments: [key, room, text, now])
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
-            let (pushes, update) = QueuedPushes.of(key: key, room: room, data: data, installations: installations)
+            let stored = try Row.fetchAll(
+                db, sql: "SELECT oauth_id, room_id FROM glance_data WHERE key = ?", arguments: [key]
+            )
+            .map { GlanceDataScope(installation: $0["oauth_id"], room: $0["room_id"]) }
+            let (pushes, update) = try OutboxItem.glancePushes(
+                key: key, scope: scope, data: data, installations: installations, stored: stored)
+            try db.execute(
+                sql: "DELETE FROM glance_data WHERE key = ? AND oauth_id IS ? AND room_id IS ?",
+                arguments: [key, installation, room])
+            try db.execute(
+                sql: "INSERT INTO glance_data (key, oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [key, installation, room, text, now])
             for push in pushes {
                 try db.execute(
                     sql: """
@@ -371,15 +395,18 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
-    public func glanceData(key: String, room: Int?) async throws -> JSONNode? {
-        try await glanceData(key: key, room: room, at: commits.current())
+    public func glanceData(key: String, room: Int?, installation: String?) async throws -> JSONNode? {
+        try await glanceData(
+            GlanceDataKey(key: key, scope: GlanceDataScope(installation: installation, room: room)),
+            at: commits.current())
     }
 
-    private func glanceData(key: String, room: Int?, at version: Int64) async throws -> JSONNode? {
-        try await glanceReads.value(for: GlanceDataKey(key: key, room: room), at: version) {
+    private func glanceData(_ wanted: GlanceDataKey, at version: Int64) async throws -> JSONNode? {
+        try await glanceReads.value(for: wanted, at: version) {
             let text = try await pool.read { db in
                 try String.fetchOne(
-                    db, sql: "SELECT data FROM glance_data WHERE key = ? AND room_id IS ?", arguments: [key, room])
+                    db, sql: "SELECT data FROM glance_data WHERE key = ? AND oauth_id IS ? AND room_id IS ?",
+                    arguments: [wanted.key, wanted.scope.installation, wanted.scope.room])
             }
             return text.flatMap { JSONNode.parse(Data($0.utf8)) }
         }
@@ -478,14 +505,17 @@ public final class SQLiteStore: InstallationStore {
             (
                 try Row.fetchAll(db, sql: "SELECT * FROM installation ORDER BY installed_at, oauth_id").map(
                     Self.stored),
-                try Row.fetchAll(db, sql: "SELECT key, room_id, data FROM glance_data ORDER BY key, room_id"),
+                try Row.fetchAll(
+                    db, sql: "SELECT key, oauth_id, room_id, data FROM glance_data ORDER BY key, oauth_id, room_id"),
                 try Row.fetchAll(db, sql: "SELECT oauth_id, room_id, data FROM setting ORDER BY oauth_id, room_id")
             )
         }
         contents.installations = try stored.map(unseal)
         contents.glanceData = glances.compactMap { row in
             JSONNode.parse(Data((row["data"] as String).utf8)).map {
-                StoreContents.GlanceRecord(key: row["key"], room: row["room_id"], data: $0)
+                StoreContents.GlanceRecord(
+                    key: row["key"], scope: GlanceDataScope(installation: row["oauth_id"], room: row["room_id"]),
+                    data: $0)
             }
         }
         contents.settings = settings.compactMap { row in
@@ -520,8 +550,10 @@ public final class SQLiteStore: InstallationStore {
             }
             for record in contents.glanceData {
                 try db.execute(
-                    sql: "INSERT INTO glance_data (key, room_id, data, updated_at) VALUES (?, ?, ?, ?)",
-                    arguments: [record.key, record.room, record.data.jsonString, now])
+                    sql: "INSERT INTO glance_data (key, oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [
+                        record.key, record.scope.installation, record.scope.room, record.data.jsonString, now,
+                    ])
             }
             for record in contents.settings {
                 try db.execute(

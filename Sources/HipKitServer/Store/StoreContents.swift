@@ -9,7 +9,7 @@ import HipChatConnect
 public struct StoreContents: Sendable, Equatable {
     public struct GlanceRecord: Sendable, Equatable {
         public var key: String
-        public var room: Int?
+        public var scope: GlanceDataScope
         public var data: JSONNode
     }
 
