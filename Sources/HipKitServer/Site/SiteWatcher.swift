@@ -17,6 +17,10 @@ final class SiteWatcher: Sendable {
         var reloading = false
         /// The signature of the last build that failed to load, so it is reported once.
         var failedSignature: SiteSignature?
+        /// Loads begun, and the number of the one in service: a load begun later read `dist/`
+        /// later, so one that ends after a newer one must not replace it.
+        var loadsBegun = 0
+        var loadInService = 0
     }
 
     private let loader: SiteLoader
@@ -46,13 +50,14 @@ final class SiteWatcher: Sendable {
         let root = SiteLoader.realPath(loader.dist.path) ?? loader.dist.path
         let signature = SiteSignature.read(dist: root)
         guard signature != snapshot.signature, signature.descriptor != nil else { return snapshot }
-        let failedBefore = state.withLock { state -> Bool in
-            if state.failedSignature == signature || state.reloading { return true }
+        let load = state.withLock { state -> Int? in
+            if state.failedSignature == signature || state.reloading { return nil }
             state.reloading = true
-            return false
+            state.loadsBegun += 1
+            return state.loadsBegun
         }
-        if failedBefore { return snapshot }
-        return reload(signature: signature, previous: snapshot)
+        guard let load else { return snapshot }
+        return reload(signature: signature, previous: snapshot, load: load, isRequests: true)
     }
 
     /// The build being served, or nil when it is time to look at `dist/` again.
@@ -67,33 +72,60 @@ final class SiteWatcher: Sendable {
         }
     }
 
+    /// The build in service and whether a request is reading a new one, without looking at
+    /// `dist/`.
+    var inService: (snapshot: SiteSnapshot, isReloading: Bool) {
+        state.withLock { ($0.snapshot, $0.reloading) }
+    }
+
     /// Whether a request at `now` should look at `dist/`: the interval has passed, and no other
     /// request is reading a new build.
     private func isLookDue(_ state: State, now: Date) -> Bool {
         !state.reloading && now.timeIntervalSince(state.lastCheck) >= interval
     }
 
-    /// Looks at `dist/` now instead of at the next interval: `hipkit dev` calls this right after
-    /// writing a build, before telling the pages to reload.
+    /// Looks at `dist/` now instead of at the next interval, and reads a new build there even
+    /// while a request is reading one: `hipkit dev` calls this right after writing a build, before
+    /// telling the pages to reload, and what is served when it returns is that build or a newer
+    /// one. (Leaving the new build to a request already reading it would return at once, and a
+    /// page told of the build could load the one before.)
     func refresh() {
-        state.withLock { $0.lastCheck = .distantPast }
-        _ = current()
+        let root = SiteLoader.realPath(loader.dist.path) ?? loader.dist.path
+        let signature = SiteSignature.read(dist: root)
+        let begun = state.withLock { state -> (SiteSnapshot, load: Int)? in
+            state.lastCheck = Date()
+            guard signature != state.snapshot.signature, signature.descriptor != nil else { return nil }
+            state.loadsBegun += 1
+            return (state.snapshot, state.loadsBegun)
+        }
+        guard let (previous, load) = begun else { return }
+        _ = reload(signature: signature, previous: previous, load: load, isRequests: false)
     }
 
-    private func reload(signature: SiteSignature, previous: SiteSnapshot) -> SiteSnapshot {
+    /// Reads `dist/` as load number `load` and puts it in service unless a later load already is;
+    /// answers the build in service then. `isRequests`: begun by ``current()``, which marked
+    /// ``State/reloading``.
+    private func reload(signature: SiteSignature, previous: SiteSnapshot, load: Int, isRequests: Bool)
+        -> SiteSnapshot
+    {
         do {
             let fresh = try loader.load(reusing: previous)
-            state.withLock { state in
+            let (served, isNewest) = state.withLock { state in
+                if isRequests { state.reloading = false }
+                guard load > state.loadInService else { return (state.snapshot, false) }
                 state.snapshot = fresh
-                state.reloading = false
+                state.loadInService = load
                 state.failedSignature = nil
+                return (fresh, true)
             }
-            logger.info("serving a new build of dist/", metadata: ["files": "\(fresh.files.count)"])
-            Self.logWarnings(fresh, logger: logger)
-            return fresh
+            if isNewest {
+                logger.info("serving a new build of dist/", metadata: ["files": "\(fresh.files.count)"])
+                Self.logWarnings(fresh, logger: logger)
+            }
+            return served
         } catch {
             state.withLock { state in
-                state.reloading = false
+                if isRequests { state.reloading = false }
                 state.failedSignature = signature
             }
             logger.error(

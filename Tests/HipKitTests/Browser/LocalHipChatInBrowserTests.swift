@@ -124,6 +124,9 @@ struct LocalHipChatInBrowserTests {
             .waitFor(
                 "!!\(panel) && new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request') !== window.__signedBefore",
                 timeout: 20, "the sidebar came back with a fresh token"),
+            .waitFor(
+                "!!\(panel) && !!\(panel).querySelector('h1') && \(panel).querySelector('h1').textContent === 'Incidents right now' && new URL(document.getElementById('hc-panel-frame').contentWindow.location.href).searchParams.get('signed_request') !== window.__signedBefore",
+                timeout: 5, "the sidebar shows the edit, signed with the fresh token"),
         ]
         let report = try await Blocking.run {
             try HeadlessChromium().run(steps, timeout: 120, width: 1280, height: 900)
