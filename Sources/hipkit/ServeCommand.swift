@@ -25,7 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
             same URL, so several servers can stand behind one load balancer; HIPKIT_SECRET_KEY is \
             then required, the same for all of them. The schema is created or migrated at start. \
             With an admin token, `POST /admin/glances/KEY[?room=ID][&installation=OAUTH_ID]` updates a glance and pushes \
-            it to HipChat, and `GET /admin/installations` lists installations.
+            it to HipChat, `POST /admin/notifications?room=ID[&installation=OAUTH_ID]` sends a message to a room, and \
+            `GET /admin/installations` lists installations.
 
             Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY \
             is the secrets' key. SIGTERM or SIGINT stops the server gracefully. GET /healthz answers {"status":"ok"}.

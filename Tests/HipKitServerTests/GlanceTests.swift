@@ -93,7 +93,7 @@ struct GlanceTests {
                 try await $0.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
                 try await $0.upsert(Fixture.installation("room7", roomId: 7))
             }
-        ) { client, _ in
+        ) { client, store in
             func post(_ query: String, _ label: String) async throws -> TestResponse {
                 try await client.execute(
                     uri: "/admin/glances/incidents-glance?" + query, method: .post, headers: Self.bearer,
@@ -116,14 +116,26 @@ struct GlanceTests {
             #expect(try await shown(Fixture.otherId, Fixture.otherSecret, room: 6) == "theirs")
             #expect(try await shown(Fixture.oauthId, Fixture.secret, room: 6) == "<b>3</b> open", "the build's data")
 
-            for (query, status) in [
-                ("installation=nobody", HTTPResponse.Status.notFound), ("room=8&installation=room7", .notFound),
-                ("installation=", .badRequest),
+            // A room installation's data is for its room.
+            let roomInstallation = try await post("installation=room7", "room 7's")
+            #expect(roomInstallation.json?["room"]?.intValue == 7, "\(roomInstallation.text)")
+            #expect(try await shown("room7", Fixture.secret, room: 7) == "room 7's")
+
+            // What is not understood is refused, never taken as "every installation".
+            let before = try await store.contents().glanceData
+            for (query, status, field) in [
+                ("installation=nobody", HTTPResponse.Status.notFound, "installation"),
+                ("room=8&installation=room7", .notFound, "installation"),
+                ("installation=", .badRequest, "installation"),
+                ("installation=abc%2", .badRequest, "installation"), ("installation=%FF", .badRequest, "installation"),
+                ("installations=\(Fixture.oauthId)", .badRequest, "installations"),
+                ("room=5&room=6", .badRequest, "room"), ("room=%zz", .badRequest, "room"),
             ] {
                 let refused = try await post(query, "x")
                 #expect(refused.status == status, "\(query): \(refused.text)")
-                #expect(refused.errorField == "installation", "\(query)")
+                #expect(refused.errorField == field, "\(query)")
             }
+            #expect(try await store.contents().glanceData == before, "nothing stored")
         }
     }
 

@@ -219,7 +219,9 @@ struct StoreContractTests {
                 try await store.upsert(Self.pushable("a"))
                 try await store.upsert(Self.pushable("b"))
                 try await store.upsert(Self.pushable("r7", roomId: 7))
-                func pushed() async throws -> Set<String> {
+                func put(_ label: String, room: Int?, _ installation: String?) async throws -> Set<String> {
+                    try await store.putGlanceData(
+                        .object(["label": .string(label)]), key: "g", room: room, installation: installation)
                     let claimed = try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date())
                     for push in claimed { try await store.finishPush(push) }
                     return Set(
@@ -227,19 +229,22 @@ struct StoreContractTests {
                             "\($0.push.oauthId) \($0.push.target.stored) \($0.push.data["label"]?.stringValue ?? "")"
                         })
                 }
-                let a5 = try await store.putGlanceData(.object(["label": "a5"]), key: "g", room: 5, installation: "a")
-                #expect(a5 == QueuedPushes(pushes: 1, unverified: []))
-                #expect(try await pushed() == ["a room/5 a5"])
+                let counted = try await store.putGlanceData(
+                    .object(["label": "a5"]), key: "g", room: 5, installation: "a")
+                #expect(counted == QueuedPushes(pushes: 1, unverified: []))
+                #expect(try await put("a5", room: 5, "a") == ["a room/5 a5"])
                 // Data for room 5 of every installation: "a" shows its own there, so only "b" gets it.
-                try await store.putGlanceData(.object(["label": "all5"]), key: "g", room: 5)
-                #expect(try await pushed() == ["b room/5 all5"])
-                try await store.putGlanceData(.object(["label": "b"]), key: "g", room: nil, installation: "b")
-                #expect(try await pushed() == ["b group/9001 b"])
-                try await store.putGlanceData(.object(["label": "all"]), key: "g", room: nil)
-                #expect(try await pushed() == ["a group/9001 all", "r7 room/7 all"])
-                // The room's data for its installation replaces the add-on's there.
-                try await store.putGlanceData(.object(["label": "r7"]), key: "g", room: 7, installation: "r7")
-                #expect(try await pushed() == ["r7 room/7 r7"])
+                #expect(try await put("all5", room: 5, nil) == ["b room/5 all5"])
+                #expect(try await put("b", room: nil, "b") == ["b group/9001 b"])
+                #expect(try await put("all", room: nil, nil) == ["a group/9001 all", "r7 room/7 all"])
+                // The room's data for its installation replaces the add-on's there, and is not
+                // overwritten by the add-on's after.
+                #expect(try await put("r7", room: 7, "r7") == ["r7 room/7 r7"])
+                #expect(try await put("all2", room: nil, nil) == ["a group/9001 all2"])
+                // A room installation's data is for its room.
+                #expect(try await put("r7 again", room: nil, "r7") == ["r7 room/7 r7 again"])
+                #expect(try await put("b7", room: 7, "b") == ["b room/7 b7"])
+                #expect(try await put("all7", room: 7, nil) == ["a room/7 all7"])
 
                 await #expect(throws: GlanceScopeError.notInstalled("nobody")) {
                     try await store.putGlanceData(.object(["label": "x"]), key: "g", room: nil, installation: "nobody")
@@ -249,7 +254,7 @@ struct StoreContractTests {
                 }
                 #expect(try await store.glanceData(key: "g", room: 8, installation: "r7") == nil)
                 #expect(try await store.glanceData(key: "g", room: nil, installation: "nobody") == nil)
-                #expect(try await pushed().isEmpty)
+                #expect(try await store.claimPushes(limit: 10, lease: .seconds(30), now: Date()).isEmpty)
             }
             try await location.with { store throws in
                 func label(_ room: Int?, _ installation: String?) async throws -> String? {
@@ -258,19 +263,21 @@ struct StoreContractTests {
                 #expect(try await label(5, "a") == "a5")
                 #expect(try await label(5, nil) == "all5")
                 #expect(try await label(nil, "b") == "b")
-                #expect(try await label(nil, nil) == "all")
+                #expect(try await label(nil, nil) == "all2")
+                #expect(try await label(7, "r7") == "r7 again")
+                #expect(try await label(nil, "r7") == nil)
                 #expect(try await label(5, "b") == nil)
                 #expect(try await label(nil, "a") == nil)
                 #expect(
                     try await store.contents().glanceData.map {
                         "\($0.scope.installation ?? "-") \($0.scope.room ?? 0)"
-                    }
-                        == ["- 0", "- 5", "a 5", "b 0", "r7 7"])
+                    } == ["- 0", "- 5", "- 7", "a 5", "b 0", "b 7", "r7 7"])
                 // What a view sees: the most specific data for its installation and room, read
                 // from the store and through a request's reads alike.
                 for (installation, room, expected) in [
-                    ("a", 5, "a5 a 5"), ("b", 5, "all5 - 5"), ("b", 6, "b b -"), ("a", 6, "all - -"),
-                    ("b", nil, "b b -"), ("r7", 7, "r7 r7 7"), ("c", 5, "all5 - 5"),
+                    ("a", 5, "a5 a 5"), ("b", 5, "all5 - 5"), ("b", 6, "b b -"), ("a", 6, "all2 - -"),
+                    ("b", nil, "b b -"), ("r7", 7, "r7 again r7 7"), ("c", 5, "all5 - 5"), ("a", 7, "all7 - 7"),
+                    ("b", 7, "b7 b 7"),
                 ] as [(String, Int?, String)] {
                     for shown in [
                         try await store.shownGlanceData(key: "g", installation: installation, room: room),
@@ -283,12 +290,15 @@ struct StoreContractTests {
                     }
                 }
                 #expect(try await store.shownGlanceData(key: "h", installation: "a", room: 5) == nil)
-                // An uninstall takes the data posted for it, and only that.
+                // An uninstall takes the data posted for it, and only that; a room installation's
+                // room keeps the data of every installation while another one covers it.
                 #expect(try await store.deleteInstallation(oauthId: "a"))
                 #expect(try await label(5, "a") == nil)
                 #expect(try await label(5, nil) == "all5")
                 #expect(try await store.deleteInstallation(oauthId: "r7"))
                 #expect(try await label(7, "r7") == nil)
+                #expect(try await label(7, nil) == "all7")
+                #expect(try await label(7, "b") == "b7")
                 #expect(try await label(nil, "b") == "b")
             }
         }

@@ -45,14 +45,9 @@ struct AdminHandler: Sendable {
         guard snapshot.glancesByKey[key] != nil else {
             throw APIError(.notFound, "this add-on has no glance '\(key)'", field: "key")
         }
-        var room: Int?
-        if let text = RequestPath.queryParameter("room", in: request.uri.query) {
-            guard let id = Int(text), id > 0 else {
-                throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
-            }
-            room = id
-        }
-        let installation = try Self.installation(in: request)
+        let (given, installation) = try Self.scope(of: request)
+        let scope = try await resolve(GlanceDataScope(installation: installation, room: given))
+        let room = scope.room
         let received = try await body()
         guard received.dictionaryValue != nil else {
             throw APIError.badRequest(
@@ -95,16 +90,56 @@ struct AdminHandler: Sendable {
             ]))
     }
 
-    /// `installation=OAUTH_ID`: the one installation an update is for (room ids are per HipChat:
-    /// with several HipChat Servers, room 5 of each is another room). Nil when not given.
-    private static func installation(in request: Request) throws(APIError) -> String? {
-        guard let id = RequestPath.queryParameter("installation", in: request.uri.query) else { return nil }
-        guard !id.isEmpty else {
+    /// `scope` as it is stored (a room installation's data is for its room): a 404 naming
+    /// `installation` when that is not installed or is installed in another room. The store
+    /// checks again as it writes.
+    private func resolve(_ scope: GlanceDataScope) async throws(APIError) -> GlanceDataScope {
+        guard let id = scope.installation else { return scope }
+        let named: Installation?
+        do { named = try await store.installation(oauthId: id) } catch {
+            throw APIError(.internalServerError, "installations cannot be read")
+        }
+        do { return try scope.resolved(in: named.map { [$0] } ?? []) } catch {
+            throw APIError(.notFound, error.description, field: "installation")
+        }
+    }
+
+    /// `room=ID` and `installation=OAUTH_ID`, whom an update is for: a room (nil: every room),
+    /// and one installation (nil: every installation; room ids are each HipChat's own, so with
+    /// several HipChat Servers room 5 of each is another room).
+    ///
+    /// Strict on purpose: a parameter misspelled or badly encoded, taken as not given, would send
+    /// the update to every room or every installation.
+    private static func scope(of request: Request) throws(APIError) -> (room: Int?, installation: String?) {
+        let query = request.uri.query
+        let names = RequestPath.queryParameterNames(in: query)
+        for name in names where name != "room" && name != "installation" {
+            throw APIError.badRequest(
+                "unknown query parameter '\(name)': this route takes room and installation", field: name)
+        }
+        func value(_ name: String) throws(APIError) -> String? {
+            let given = names.filter { $0 == name }.count
+            guard given > 0 else { return nil }
+            guard given == 1 else { throw APIError.badRequest("\(name) is given \(given) times", field: name) }
+            guard let value = RequestPath.queryParameter(name, in: query) else {
+                throw APIError.badRequest("\(name) is not percent-encoded UTF-8", field: name)
+            }
+            return value
+        }
+        var room: Int?
+        if let text = try value("room") {
+            guard let id = Int(text), id > 0 else {
+                throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
+            }
+            room = id
+        }
+        let installation = try value("installation")
+        if installation == "" {
             throw APIError.badRequest(
                 "installation must be an installation's oauthId (GET /admin/installations lists them)",
                 field: "installation")
         }
-        return id
+        return (room, installation)
     }
 
     /// `POST /admin/notifications?room=ID[&installation=OAUTH_ID]`: HipChat's own notification
@@ -118,16 +153,18 @@ struct AdminHandler: Sendable {
         guard request.method == .post else {
             throw APIError(.methodNotAllowed, "POST a notification here", headers: [.allow: "POST"])
         }
-        guard let text = RequestPath.queryParameter("room", in: request.uri.query) else {
+        let (given, installation) = try Self.scope(of: request)
+        guard let room = given else {
             throw APIError.badRequest("room is missing: POST /admin/notifications?room=ID", field: "room")
         }
-        guard let room = Int(text), room > 0 else {
-            throw APIError.badRequest("room must be a room id (a positive integer)", field: "room")
-        }
-        let installation = try Self.installation(in: request)
         let notification = try NotificationBody.checked(try await body())
         let queued = try await notifications.queue(notification, room: room, through: installation)
         guard queued.pushes > 0 else {
+            if let installation, queued.unverified == [installation] {
+                throw APIError(
+                    .conflict, "installation '\(installation)' was stored without verification (no API URL)",
+                    field: "installation")
+            }
             if !queued.unverified.isEmpty {
                 throw APIError(
                     .conflict,

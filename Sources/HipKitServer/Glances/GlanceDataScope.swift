@@ -58,27 +58,36 @@ public enum GlanceScopeError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+extension GlanceDataScope {
+    /// This scope as data is stored for it: data for a room installation is for its room (HipChat
+    /// shows a room installation in that room only, and keeps one value there). Throws when
+    /// it names an installation that is not among `installations` or does not cover its room.
+    func resolved(in installations: [Installation]) throws(GlanceScopeError) -> GlanceDataScope {
+        guard let id = installation else { return self }
+        guard let named = installations.first(where: { $0.oauthId == id }) else { throw .notInstalled(id) }
+        guard let installedIn = named.roomId else { return self }
+        if let room, room != installedIn {
+            throw .roomNotCovered(installation: id, room: room, installedIn: installedIn)
+        }
+        return GlanceDataScope(installation: id, room: installedIn)
+    }
+}
+
 extension OutboxItem {
-    /// The pushes glance data posted for `scope` makes, and the installations left out for lack
-    /// of verification: one per installation the scope concerns, to the place HipChat shows it
-    /// (``pushes(key:room:data:installations:)``) — unless `stored` holds data of that glance
-    /// more specific there, which HipChat shows instead and which this must not overwrite.
+    /// The pushes glance data posted for `scope` (``GlanceDataScope/resolved(in:)``) makes, and
+    /// the installations left out for lack of verification: one per installation the scope
+    /// concerns, to the place HipChat shows it (``pushes(key:room:data:installations:)``) —
+    /// unless `stored` holds data of that glance more specific there, which HipChat shows
+    /// instead and which this must not overwrite.
     ///
     /// Stores call this inside the transaction that saves the data, with the installations and
-    /// the glance's stored scopes of that moment. Throws when `scope` names an installation that
-    /// is not among `installations` or does not cover its room.
+    /// the glance's stored scopes of that moment.
     static func glancePushes(
         key: String, scope: GlanceDataScope, data: JSONNode, installations: [Installation], stored: [GlanceDataScope]
-    ) throws(GlanceScopeError) -> ([OutboxItem], QueuedPushes) {
+    ) -> ([OutboxItem], QueuedPushes) {
         var concerned = installations
         if let id = scope.installation {
-            guard let installation = installations.first(where: { $0.oauthId == id }) else {
-                throw .notInstalled(id)
-            }
-            if let room = scope.room, let installedIn = installation.roomId, installedIn != room {
-                throw .roomNotCovered(installation: id, room: room, installedIn: installedIn)
-            }
-            concerned = [installation]
+            concerned = installations.filter { $0.oauthId == id }
         }
         if let room = scope.room {
             concerned = concerned.filter { $0.roomId == nil || $0.roomId == room }

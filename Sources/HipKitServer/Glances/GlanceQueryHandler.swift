@@ -114,7 +114,7 @@ struct GlanceQueryHandler: Sendable {
     }
 }
 
-/// The JSON text last answered for each glance and room, with the data it was made from.
+/// The JSON text last answered for each glance and scope, with the data it was made from.
 ///
 /// A glance answers the same data again and again until it is updated, and JSONEncoder was
 /// the largest part of a JWT-checked glance query. The text is made again as soon as the data

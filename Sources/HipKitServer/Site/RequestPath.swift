@@ -87,7 +87,8 @@ enum RequestPath {
         }
     }
 
-    /// The value of query parameter `name`, percent-decoded (`+` as a space).
+    /// The value of query parameter `name`, percent-decoded (`+` as a space); nil when it is
+    /// absent or not percent-encoded UTF-8 (``queryParameterNames(in:)`` tells them apart).
     static func queryParameter(_ name: String, in query: String?) -> String? {
         guard let query else { return nil }
         for pair in query.split(separator: "&") {
@@ -97,5 +98,13 @@ enum RequestPath {
             return percentDecode(value)
         }
         return nil
+    }
+
+    /// The names of the query's parameters, as sent.
+    static func queryParameterNames(in query: String?) -> [String] {
+        guard let query else { return [] }
+        return query.split(separator: "&").map {
+            String($0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        }
     }
 }

@@ -12,15 +12,16 @@ public protocol InstallationStore: Sendable {
     func upsert(_ installation: Installation) async throws
     func installation(oauthId: String) async throws -> Installation?
     /// Removes the installation with its settings and the glance data posted for it, and the
-    /// room glance data of a room installation no other installation shares. False when there
-    /// was none.
+    /// glance data of a room installation's room when no other installation covers that room.
+    /// False when there was none.
     @discardableResult
     func deleteInstallation(oauthId: String) async throws -> Bool
     func installations() async throws -> [Installation]
 
     /// Stores glance data for the whole add-on (`room` nil) or for one room — of every
-    /// installation (`installation` nil) or of one, named by its oauthId — and queues its pushes
-    /// (``OutboxItem/glancePushes(key:room:installation:data:installations:ownData:)``) in the
+    /// installation (`installation` nil) or of one, named by its oauthId (a room installation's
+    /// data is for its room) — and queues its pushes
+    /// (``OutboxItem/glancePushes(key:scope:data:installations:stored:)``) in the
     /// push outbox, in the same transaction: once this returns, the update reaches HipChat even
     /// if the server stops right after. A push still queued for the same installation, target
     /// and glance is replaced, so only the latest data is sent. Throws ``GlanceScopeError``,

@@ -359,9 +359,10 @@ public final class PostgresStore: InstallationStore {
     ]
 
     /// Glance data can be posted for one installation (``GlanceDataScope``): its oauthId, or
-    /// NULL for every installation, as all data was up to here.
+    /// NULL for every installation, as all data was up to here. It goes with the installation,
+    /// even one removed while the data was being written.
     static let version3 = [
-        "ALTER TABLE hipkit_glance_data ADD COLUMN oauth_id TEXT",
+        "ALTER TABLE hipkit_glance_data ADD COLUMN oauth_id TEXT REFERENCES hipkit_installation (oauth_id) ON DELETE CASCADE",
         "DROP INDEX hipkit_glance_data_key_room",
         """
         CREATE UNIQUE INDEX hipkit_glance_data_scope
@@ -426,7 +427,7 @@ public final class PostgresStore: InstallationStore {
                 try await connection.query(
                     """
                     DELETE FROM hipkit_glance_data WHERE room_id = \(room) AND oauth_id IS NULL
-                    AND NOT EXISTS (SELECT 1 FROM hipkit_installation WHERE room_id = \(room))
+                    AND NOT EXISTS (SELECT 1 FROM hipkit_installation WHERE room_id = \(room) OR room_id IS NULL)
                     """, logger: self.logger)
             }
             try await self.notify(oauthId, on: connection)
@@ -452,19 +453,21 @@ public final class PostgresStore: InstallationStore {
         -> QueuedPushes
     {
         let text = data.jsonString
-        let scope = GlanceDataScope(installation: installation, room: room)
         return try await withTransaction { connection -> QueuedPushes in
             let now = Date().timeIntervalSince1970
             // Two updates of one glance at once: the second waits here, then sees the first's row
-            // (which decides where it is pushed).
+            // (which decides where it is pushed) — in a snapshot taken after the wait, which READ
+            // COMMITTED gives whatever the database's default isolation is.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: self.logger)
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\("hipkit glance " + key), 0))", logger: self.logger)
             let installations = try await self.allInstallations(on: connection)
+            let scope = try GlanceDataScope(installation: installation, room: room).resolved(in: installations)
             var stored: [GlanceDataScope] = []
             for try await row in try await connection.execute(GlanceScopesQuery(key: key), logger: self.logger) {
                 stored.append(row)
             }
-            let (pushes, update) = try OutboxItem.glancePushes(
+            let (pushes, update) = OutboxItem.glancePushes(
                 key: key, scope: scope, data: data, installations: installations, stored: stored)
             try await self.run(GlanceDataUpsert(key: key, scope: scope, data: text, now: now), on: connection)
             for push in pushes {

@@ -227,11 +227,11 @@ public final class SQLiteStore: InstallationStore {
                     """)
         }
         // Glance data can be posted for one installation (``GlanceDataScope``): its oauthId, or
-        // NULL for every installation, as all data was up to here.
+        // NULL for every installation, as all data was up to here. It goes with the installation.
         migrator.registerMigration("v5-glance-data-installation") { db in
             try db.execute(
                 sql: """
-                    ALTER TABLE glance_data ADD COLUMN oauth_id TEXT;
+                    ALTER TABLE glance_data ADD COLUMN oauth_id TEXT REFERENCES installation (oauth_id) ON DELETE CASCADE;
                     DROP INDEX glance_data_key_room;
                     CREATE UNIQUE INDEX glance_data_scope ON glance_data (key, ifnull(oauth_id, ''), ifnull(room_id, -1));
                     """)
@@ -324,7 +324,9 @@ public final class SQLiteStore: InstallationStore {
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
             if let room = removed {
                 let others =
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM installation WHERE room_id = ?", arguments: [room])
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM installation WHERE room_id = ? OR room_id IS NULL",
+                        arguments: [room])
                     ?? 0
                 if others == 0 {
                     try db.execute(
@@ -346,22 +348,22 @@ public final class SQLiteStore: InstallationStore {
         -> QueuedPushes
     {
         let text = data.jsonString
-        let scope = GlanceDataScope(installation: installation, room: room)
         return try await cachedWrite { db in
             let now = Date().timeIntervalSince1970
             let installations = try Row.fetchAll(db, sql: "SELECT * FROM installation").map(Self.stored)
+            let scope = try GlanceDataScope(installation: installation, room: room).resolved(in: installations)
             let stored = try Row.fetchAll(
                 db, sql: "SELECT oauth_id, room_id FROM glance_data WHERE key = ?", arguments: [key]
             )
             .map { GlanceDataScope(installation: $0["oauth_id"], room: $0["room_id"]) }
-            let (pushes, update) = try OutboxItem.glancePushes(
+            let (pushes, update) = OutboxItem.glancePushes(
                 key: key, scope: scope, data: data, installations: installations, stored: stored)
             try db.execute(
                 sql: "DELETE FROM glance_data WHERE key = ? AND oauth_id IS ? AND room_id IS ?",
-                arguments: [key, installation, room])
+                arguments: [key, scope.installation, scope.room])
             try db.execute(
                 sql: "INSERT INTO glance_data (key, oauth_id, room_id, data, updated_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [key, installation, room, text, now])
+                arguments: [key, scope.installation, scope.room, text, now])
             for push in pushes {
                 try db.execute(
                     sql: """
