@@ -325,6 +325,22 @@ struct EventLoopAnswersTests {
             try await send(channel, query)
             #expect(try await channel.readInbound(as: HTTPServerRequestPart.self).map(isHead) == true)
             #expect(try await wire(channel).isEmpty)
+            _ = try await channel.readInbound(as: HTTPServerRequestPart.self)
+            try await respond(channel, body: "{}")
+            _ = try await wire(channel)
+
+            // Data for this installation's room comes before the room's, from memory too.
+            _ = try await store.putGlanceData(
+                .object(["label": .object(["type": .string("html"), "value": .string("<b>4</b> mine")])]),
+                key: "incidents-glance", room: 42, installation: Fixture.oauthId)
+            _ = try await responder.verifier.verify(token)
+            #expect(
+                try await store.reads().glanceData(key: "incidents-glance", room: 42, installation: Fixture.oauthId)
+                    != nil)
+            try await send(channel, query)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
+            let (_, mine) = try #require(try await answer(channel))
+            #expect(JSONNode.parse(Data(mine))?["label"]?["value"]?.stringValue == "<b>4</b> mine")
         }
     }
 
