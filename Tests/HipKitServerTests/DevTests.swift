@@ -55,7 +55,7 @@ struct DevTests {
         let project = try Project()
         defer { project.remove() }
         var events = project.session.subscribe().makeAsyncIterator()
-        guard case .hello(_, 0, nil) = await Self.next(&events) else {
+        guard case .hello(_, 0, nil, nil) = await Self.next(&events) else {
             Issue.record("no hello first")
             return
         }
@@ -150,7 +150,7 @@ struct DevTests {
 
         // A second subscriber, as a page opened while broken, hears the problems first thing.
         var late = project.session.subscribe().makeAsyncIterator()
-        guard case .hello(_, 1, let shown?) = await Self.next(&late), shown == problems else {
+        guard case .hello(_, 1, let shown?, nil) = await Self.next(&late), shown == problems else {
             Issue.record("late page not told")
             return
         }
@@ -166,6 +166,28 @@ struct DevTests {
         #expect(project.session.status.problems == nil)
     }
 
+    @Test("a page that names the build it came from hears what changed since, while every build since is known")
+    func changedSince() async {
+        let session = DevSession()
+        session.built(changed: ["a.html"])
+        session.built(changed: ["b.html", "a.html"])
+        session.built(changed: [])
+        func hello(since: Int?) async -> (build: Int, changed: [String]?)? {
+            var events = session.subscribe(since: since).makeAsyncIterator()
+            guard case .hello(_, let build, _, let changed) = await events.next() else { return nil }
+            return (build, changed)
+        }
+        #expect(await hello(since: 0)?.changed == ["a.html", "b.html"])
+        #expect(await hello(since: 1)?.changed == ["a.html", "b.html"])
+        #expect(await hello(since: 2)?.changed == [])
+        #expect(await hello(since: 3).map { $0.build == 3 && $0.changed == [] } == true)
+        #expect(await hello(since: nil).map { $0.changed == nil } == true)
+        #expect(await hello(since: 4).map { $0.changed == nil } == true, "not a build of this process")
+        for _ in 0..<DevSession.recentBuilds { session.built(changed: ["c.html"]) }
+        #expect(await hello(since: 3)?.changed == ["c.html"], "the last builds are known")
+        #expect(await hello(since: 2).map { $0.changed == nil } == true, "older ones are forgotten")
+    }
+
     @Test("the SSE wire format: named events, one JSON data line each")
     func encoding() {
         let problem = DevProblem(
@@ -179,6 +201,9 @@ struct DevTests {
         #expect(
             DevEvent.built(build: 2, changed: ["help/index.html"]).encoded
                 == "event: built\ndata: {\"build\":2,\"changed\":[\"help/index.html\"]}\n\n")
+        #expect(
+            DevEvent.hello(instance: "i", build: 3, problems: nil, changedSince: ["a.html"]).encoded
+                == "event: hello\ndata: {\"build\":3,\"changed\":[\"a.html\"],\"instance\":\"i\"}\n\n")
     }
 
     @Test("the reload script goes before </head>, else </body>, else at the end")
@@ -223,7 +248,7 @@ struct DevTests {
                     DevRoutes.scriptTag(instance: session.instance, build: 1)))
             #expect(view.headers[.cacheControl] == "no-store")
             let script = try await client.execute(uri: "/_hipkit/dev/reload.js", method: .get)
-            #expect(script.status == .ok && script.text.contains("EventSource(\"/_hipkit/dev/events\")"))
+            #expect(script.status == .ok && script.text.contains("new EventSource(\"/_hipkit/dev/events\""))
             let status = try await client.execute(uri: "/_hipkit/dev/status", method: .get)
             #expect(status.json?["build"] == .integer(1))
             let glance = try await client.execute(uri: "/glances/incidents-glance.json", method: .get)

@@ -7,14 +7,14 @@
 //     token from the room it is open in;
 //   - shows the problems of a failed rebuild over the page, and hides them when a rebuild
 //     succeeds (the page keeps showing the last good build meanwhile);
-//   - reloads after reconnecting to a restarted `hipkit dev`, or when builds happened while
-//     it was disconnected or since its HTML was sent.
+//   - reloads after reconnecting to a restarted `hipkit dev`, or when builds that happened while
+//     it was disconnected or since its HTML was sent changed it (or cannot be told any more).
 (function () {
   "use strict";
   if (window.__hipkitDev || typeof EventSource === "undefined") return;
-  // The process and build this page was served from: a build that happened before the event
-  // stream below opened is news the stream never repeats, so its first event is compared with
-  // them.
+  // The process and build this page was served from: builds that happened before the event
+  // stream below opened are news the stream never repeats, so it is opened with that build
+  // (?since=) and its first event says what they changed.
   var tag = document.currentScript;
   var dev = window.__hipkitDev = {
     instance: (tag && tag.getAttribute("data-instance")) || null,
@@ -122,15 +122,18 @@
     else action();
   }
 
-  var events = new EventSource("/_hipkit/dev/events");
+  var events = new EventSource("/_hipkit/dev/events" + (dev.build !== null ? "?since=" + dev.build : ""));
   events.addEventListener("hello", function (event) {
     var data = JSON.parse(event.data);
     var restarted = dev.instance !== null && dev.instance !== data.instance;
+    // Builds this page has not heard of; `changed` lists what they changed when the server still
+    // knows (since the build in ?since=, which includes builds heard of before a reconnect and
+    // found to be of no concern).
     var missed = dev.build !== null && dev.build !== data.build;
     dev.instance = data.instance;
     dev.build = data.build;
     dev.connected = true;
-    if (restarted || missed) return reload();
+    if (restarted || (missed && (!data.changed || showsChange(data.changed)))) return reload();
     dev.problems = data.problems;
     whenReady(function () { data.problems ? showOverlay(data.problems) : hideOverlay(); });
   });

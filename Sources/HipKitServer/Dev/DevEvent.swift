@@ -4,9 +4,11 @@ import HipChatConnect
 /// What `hipkit dev` tells the open pages, as Server-Sent Events on `/_hipkit/dev/events`.
 enum DevEvent: ServerSentEvent {
     /// Sent first on every connection: which server process this is (a page that reconnects to
-    /// a restarted `hipkit dev` reloads), the build it is serving and, when the last rebuild
-    /// failed, its problems, so a page opened while the project is broken shows them at once.
-    case hello(instance: String, build: Int, problems: [DevProblem]?)
+    /// a restarted `hipkit dev` reloads), the build it is serving, when the last rebuild failed
+    /// its problems, so a page opened while the project is broken shows them at once, and —
+    /// when the page named the build it came from — the paths changed since, so it reloads
+    /// only when one is its own.
+    case hello(instance: String, build: Int, problems: [DevProblem]?, changedSince: [String]?)
     /// A rebuild succeeded; `changed` lists the paths in `dist/` whose bytes changed.
     case built(build: Int, changed: [String])
     /// A rebuild failed; the previous build is still being served.
@@ -17,8 +19,9 @@ enum DevEvent: ServerSentEvent {
     /// The event in the `text/event-stream` format.
     var encoded: String {
         switch self {
-        case .hello(let instance, let build, let problems):
-            return Self.frame("hello", Payload(instance: instance, build: build, problems: problems))
+        case .hello(let instance, let build, let problems, let changed):
+            return Self.frame(
+                "hello", Payload(instance: instance, build: build, changed: changed, problems: problems))
         case .built(let build, let changed):
             return Self.frame("built", Payload(build: build, changed: changed))
         case .failed(let build, let problems):

@@ -14,9 +14,9 @@ struct DevRoutes: Sendable {
     /// from. `hipkit build` never writes it; only answers of `hipkit dev` carry it.
     ///
     /// The page learns of new builds only once its event stream is open, which is some time
-    /// after its HTML was sent; a rebuild in between is news it would never hear. With the build
-    /// it was made from, the script sees at once that the stream's first event names a newer one
-    /// and reloads.
+    /// after its HTML was sent; a rebuild in between is news it would never hear. The script
+    /// opens the stream with the build it was made from (`?since=`), and the first event says
+    /// what changed since.
     static func scriptTag(instance: String, build: Int) -> String {
         "<script src=\"\(scriptPath)\" data-hipkit-dev data-instance=\"\(instance)\" data-build=\"\(build)\"></script>"
     }
@@ -42,7 +42,7 @@ struct DevRoutes: Sendable {
                 status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
                 body: .init(byteBuffer: script))
         case "/_hipkit/dev/events":
-            return events()
+            return events(since: RequestPath.queryParameter("since", in: request.uri.query).flatMap { Int($0) })
         case "/_hipkit/dev/status":
             let status = session.status
             var object: [String: JSONNode] = ["instance": .string(session.instance), "build": .integer(status.build)]
@@ -61,9 +61,9 @@ struct DevRoutes: Sendable {
 
     /// An endless `text/event-stream` of ``DevEvent``s; ends when the page goes away or the
     /// server shuts down.
-    private func events() -> Response {
+    private func events(since: Int?) -> Response {
         // Reconnect quickly after a restart of `hipkit dev`.
-        EventStream.response(session.subscribe(), retry: .milliseconds(500))
+        EventStream.response(session.subscribe(since: since), retry: .milliseconds(500))
     }
 
     /// The build being served, to read before the site is (a rebuild swaps the site, then counts

@@ -18,6 +18,8 @@ public final class DevSession: Service, Sendable {
 
     private struct State {
         var build = 0
+        /// What the last builds changed, oldest first, for pages that ask what they missed.
+        var recent: [(build: Int, changed: [String])] = []
         var problems: [DevProblem]?
         var listeners: [Int: AsyncStream<DevEvent>.Continuation] = [:]
         var nextListener = 0
@@ -46,6 +48,8 @@ public final class DevSession: Service, Sendable {
         broadcast { state in
             state.build += 1
             state.problems = nil
+            state.recent.append((state.build, changed))
+            if state.recent.count > Self.recentBuilds { state.recent.removeFirst() }
             return .built(build: state.build, changed: changed)
         }
     }
@@ -79,15 +83,24 @@ public final class DevSession: Service, Sendable {
         state.withLock { $0.siteChanged = hook }
     }
 
-    /// A stream of events for one page, starting with ``DevEvent/hello(instance:build:problems:)``.
-    func subscribe() -> AsyncStream<DevEvent> {
+    /// How many builds' changes are kept for ``subscribe(since:)``.
+    static let recentBuilds = 64
+
+    /// A stream of events for one page, starting with
+    /// ``DevEvent/hello(instance:build:problems:changedSince:)``. `since`: the build the page
+    /// was served from; the hello then says what changed after it, when every build since is
+    /// still known.
+    func subscribe(since: Int? = nil) -> AsyncStream<DevEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: DevEvent.self, bufferingPolicy: .bufferingNewest(64))
         let id: Int? = state.withLock { state in
             guard !state.closed else { return nil }
             let id = state.nextListener
             state.nextListener += 1
             state.listeners[id] = continuation
-            continuation.yield(.hello(instance: instance, build: state.build, problems: state.problems))
+            continuation.yield(
+                .hello(
+                    instance: instance, build: state.build, problems: state.problems,
+                    changedSince: since.flatMap { Self.changes(after: $0, in: state) }))
             return id
         }
         guard let id else {
@@ -98,6 +111,15 @@ public final class DevSession: Service, Sendable {
             _ = self?.state.withLock { $0.listeners.removeValue(forKey: id) }
         }
         return stream
+    }
+
+    /// The paths changed by the builds after `build`, or nil when some of them are forgotten
+    /// (or `build` is not one of this process's).
+    private static func changes(after build: Int, in state: State) -> [String]? {
+        guard build >= 0, build <= state.build else { return nil }
+        let missed = state.recent.filter { $0.build > build }
+        guard missed.count == state.build - build else { return nil }
+        return Array(Set(missed.flatMap(\.changed))).sorted()
     }
 
     /// Changes the state and queues the resulting event to every listener in one step, so no
