@@ -300,6 +300,12 @@ struct StoreContractTests {
                 #expect(try await label(7, nil) == "all7")
                 #expect(try await label(7, "b") == "b7")
                 #expect(try await label(nil, "b") == "b")
+                // The last installation gone, no room is covered: rooms' data goes, the add-on's stays.
+                #expect(try await store.deleteInstallation(oauthId: "b"))
+                #expect(try await label(7, nil) == nil)
+                #expect(try await label(5, nil) == nil)
+                #expect(try await label(nil, "b") == nil)
+                #expect(try await label(nil, nil) == "all2")
             }
         }
     }

@@ -12,8 +12,8 @@ public protocol InstallationStore: Sendable {
     func upsert(_ installation: Installation) async throws
     func installation(oauthId: String) async throws -> Installation?
     /// Removes the installation with its settings and the glance data posted for it, and the
-    /// glance data of a room installation's room when no other installation covers that room.
-    /// False when there was none.
+    /// glance data of the rooms it covered (every room, for a global one) that no installation
+    /// left covers. False when there was none.
     @discardableResult
     func deleteInstallation(oauthId: String) async throws -> Bool
     func installations() async throws -> [Installation]

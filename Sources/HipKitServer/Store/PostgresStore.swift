@@ -231,6 +231,9 @@ public final class PostgresStore: InstallationStore {
         try await Self.unwrapping {
             try await Self.withConnection(url, logger: logger) { connection in
                 try await connection.withTransaction(logger: self.logger) { connection in
+                    // The schema is read after the lock's wait: READ COMMITTED takes each
+                    // statement's snapshot then, whatever the database's default isolation.
+                    try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: self.logger)
                     try await connection.query(
                         "SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
                     try await connection.query(
@@ -423,13 +426,14 @@ public final class PostgresStore: InstallationStore {
                 "DELETE FROM hipkit_glance_data WHERE oauth_id = \(oauthId)", logger: self.logger)
             try await connection.query(
                 "DELETE FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: self.logger)
-            if let room {
-                try await connection.query(
-                    """
-                    DELETE FROM hipkit_glance_data WHERE room_id = \(room) AND oauth_id IS NULL
-                    AND NOT EXISTS (SELECT 1 FROM hipkit_installation WHERE room_id = \(room) OR room_id IS NULL)
-                    """, logger: self.logger)
-            }
+            // The data of the rooms it covered (every room, for a global one) that no installation
+            // left covers.
+            try await connection.query(
+                """
+                DELETE FROM hipkit_glance_data AS d WHERE d.oauth_id IS NULL AND d.room_id IS NOT NULL
+                AND (\(room)::BIGINT IS NULL OR d.room_id = \(room))
+                AND NOT EXISTS (SELECT 1 FROM hipkit_installation AS i WHERE i.room_id IS NULL OR i.room_id = d.room_id)
+                """, logger: self.logger)
             try await self.notify(oauthId, on: connection)
             return true
         }
@@ -461,6 +465,13 @@ public final class PostgresStore: InstallationStore {
             try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: self.logger)
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\("hipkit glance " + key), 0))", logger: self.logger)
+            if let installation {
+                // An uninstall of it waits for this update (and takes its data), or went first and
+                // this one finds no installation.
+                try await connection.query(
+                    "SELECT 1 FROM hipkit_installation WHERE oauth_id = \(installation) FOR KEY SHARE",
+                    logger: self.logger)
+            }
             let installations = try await self.allInstallations(on: connection)
             let scope = try GlanceDataScope(installation: installation, room: room).resolved(in: installations)
             var stored: [GlanceDataScope] = []

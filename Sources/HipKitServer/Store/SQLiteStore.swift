@@ -322,17 +322,16 @@ public final class SQLiteStore: InstallationStore {
             try db.execute(sql: "DELETE FROM glance_data WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM push_outbox WHERE oauth_id = ?", arguments: [oauthId])
             try db.execute(sql: "DELETE FROM installation WHERE oauth_id = ?", arguments: [oauthId])
-            if let room = removed {
-                let others =
-                    try Int.fetchOne(
-                        db, sql: "SELECT count(*) FROM installation WHERE room_id = ? OR room_id IS NULL",
-                        arguments: [room])
-                    ?? 0
-                if others == 0 {
-                    try db.execute(
-                        sql: "DELETE FROM glance_data WHERE room_id = ? AND oauth_id IS NULL", arguments: [room])
-                }
-            }
+            // The data of the rooms it covered (every room, for a global one) that no installation
+            // left covers.
+            try db.execute(
+                sql: """
+                    DELETE FROM glance_data WHERE oauth_id IS NULL AND room_id IS NOT NULL
+                    AND (? IS NULL OR room_id = ?)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM installation
+                        WHERE installation.room_id IS NULL OR installation.room_id = glance_data.room_id)
+                    """, arguments: [removed, removed])
             return true
         }
     }
