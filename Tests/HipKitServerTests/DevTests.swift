@@ -188,6 +188,21 @@ struct DevTests {
         #expect(await hello(since: 2).map { $0.changed == nil } == true, "older ones are forgotten")
     }
 
+    @Test("a build the server cannot put in service is told to the pages as a failure, not as a build")
+    func unservedBuild() async {
+        let session = DevSession()
+        session.onSiteChange { "dist/ is unreadable" }
+        var events = session.subscribe().makeAsyncIterator()
+        _ = await events.next()
+        session.built(changed: ["sidebar.html"])
+        guard case .failed(0, let problems) = await events.next() else {
+            Issue.record("no failure")
+            return
+        }
+        #expect(problems.first?.message.contains("dist/ is unreadable") == true)
+        #expect(session.status.build == 0 && session.status.problems == problems)
+    }
+
     @Test("the SSE wire format: named events, one JSON data line each")
     func encoding() {
         let problem = DevProblem(
@@ -195,15 +210,15 @@ struct DevTests {
             column: 7,
             excerpt: [.init(number: 3, text: "name: [x]")])
         let failed = DevEvent.failed(build: 4, problems: [problem]).encoded
-        #expect(failed.hasPrefix("event: failed\ndata: {"))
+        #expect(failed.hasPrefix("event: failed\nid: 4\ndata: {"))
         #expect(failed.hasSuffix("}\n\n"))
-        #expect(failed.split(separator: "\n").count == 2, "a newline in a message must not break the frame")
+        #expect(failed.split(separator: "\n").count == 3, "a newline in a message must not break the frame")
         #expect(
             DevEvent.built(build: 2, changed: ["help/index.html"]).encoded
-                == "event: built\ndata: {\"build\":2,\"changed\":[\"help/index.html\"]}\n\n")
+                == "event: built\nid: 2\ndata: {\"build\":2,\"changed\":[\"help/index.html\"]}\n\n")
         #expect(
             DevEvent.hello(instance: "i", build: 3, problems: nil, changedSince: ["a.html"]).encoded
-                == "event: hello\ndata: {\"build\":3,\"changed\":[\"a.html\"],\"instance\":\"i\"}\n\n")
+                == "event: hello\nid: 3\ndata: {\"build\":3,\"changed\":[\"a.html\"],\"instance\":\"i\"}\n\n")
     }
 
     @Test("the reload script goes before </head>, else </body>, else at the end")

@@ -127,8 +127,7 @@
     var data = JSON.parse(event.data);
     var restarted = dev.instance !== null && dev.instance !== data.instance;
     // Builds this page has not heard of; `changed` lists what they changed when the server still
-    // knows (since the build in ?since=, which includes builds heard of before a reconnect and
-    // found to be of no concern).
+    // knows (since ?since=, or after a reconnect since the last event's id, the last build heard).
     var missed = dev.build !== null && dev.build !== data.build;
     dev.instance = data.instance;
     dev.build = data.build;

@@ -41,8 +41,9 @@ enum DevEvent: ServerSentEvent {
     private static func frame(_ name: String, _ payload: Payload) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // JSON never holds a raw newline, so the payload is always a single `data:` line.
+        // JSON never holds a raw newline, so the payload is always a single `data:` line. The id
+        // is the build: a reconnecting EventSource sends it back as `Last-Event-ID`.
         let json = (try? encoder.encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return "event: \(name)\ndata: \(json)\n\n"
+        return "event: \(name)\nid: \(payload.build)\ndata: \(json)\n\n"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HipChatConnect
 import HipKitTemplates
 import Hummingbird
@@ -21,6 +22,8 @@ struct DevRoutes: Sendable {
         "<script src=\"\(scriptPath)\" data-hipkit-dev data-instance=\"\(instance)\" data-build=\"\(build)\"></script>"
     }
 
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+
     let session: DevSession
     /// Read once: the script is part of the installed hipkit, not of the project.
     let script: ByteBuffer
@@ -42,7 +45,11 @@ struct DevRoutes: Sendable {
                 status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
                 body: .init(byteBuffer: script))
         case "/_hipkit/dev/events":
-            return events(since: RequestPath.queryParameter("since", in: request.uri.query).flatMap { Int($0) })
+            // The last build a reconnecting page heard of, else the one a page was served from.
+            let since =
+                request.headers[Self.lastEventID].flatMap { Int($0) }
+                ?? RequestPath.queryParameter("since", in: request.uri.query).flatMap { Int($0) }
+            return events(since: since)
         case "/_hipkit/dev/status":
             let status = session.status
             var object: [String: JSONNode] = ["instance": .string(session.instance), "build": .integer(status.build)]

@@ -24,7 +24,7 @@ public final class DevSession: Service, Sendable {
         var listeners: [Int: AsyncStream<DevEvent>.Continuation] = [:]
         var nextListener = 0
         var closed = false
-        var siteChanged: (@Sendable () -> Void)?
+        var siteChanged: (@Sendable () -> String?)?
     }
 
     private let state = Mutex(State())
@@ -41,10 +41,22 @@ public final class DevSession: Service, Sendable {
         state.withLock { ($0.build, $0.problems) }
     }
 
-    /// A rebuild wrote a new `dist/`; `changed` are the paths in it whose bytes differ.
+    /// A rebuild wrote a new `dist/`; `changed` are the paths in it whose bytes differ. When the
+    /// server cannot put it in service, the pages are told that as a failure, not of a build they
+    /// would reload into and not find.
     public func built(changed: [String]) {
         let hook = state.withLock { $0.siteChanged }
-        hook?()
+        if let problem = hook?() {
+            failed([
+                DevProblem(
+                    severity: "error", code: "dist-not-served",
+                    message: "the new build of dist/ cannot be served: \(problem)",
+                    hint: "the previous build is still served; save again to rebuild", file: nil, line: nil,
+                    column: nil,
+                    excerpt: [])
+            ])
+            return
+        }
         broadcast { state in
             state.build += 1
             state.problems = nil
@@ -78,8 +90,9 @@ public final class DevSession: Service, Sendable {
         for listener in listeners { listener.finish() }
     }
 
-    /// Called (by the server) before listeners hear of a new build.
-    func onSiteChange(_ hook: @escaping @Sendable () -> Void) {
+    /// Called (by the server) before listeners hear of a new build: puts it in service, or says
+    /// why it cannot be.
+    func onSiteChange(_ hook: @escaping @Sendable () -> String?) {
         state.withLock { $0.siteChanged = hook }
     }
 
@@ -114,7 +127,8 @@ public final class DevSession: Service, Sendable {
     }
 
     /// The paths changed by the builds after `build`, or nil when some of them are forgotten
-    /// (or `build` is not one of this process's).
+    /// (or `build` is later than this process's: it is another's, which pages tell by the
+    /// instance).
     private static func changes(after build: Int, in state: State) -> [String]? {
         guard build >= 0, build <= state.build else { return nil }
         let missed = state.recent.filter { $0.build > build }

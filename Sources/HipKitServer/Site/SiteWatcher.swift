@@ -57,7 +57,7 @@ final class SiteWatcher: Sendable {
             return state.loadsBegun
         }
         guard let load else { return snapshot }
-        return reload(signature: signature, previous: snapshot, load: load, isRequests: true)
+        return reload(signature: signature, previous: snapshot, load: load, isRequests: true).served
     }
 
     /// The build being served, or nil when it is time to look at `dist/` again.
@@ -87,26 +87,30 @@ final class SiteWatcher: Sendable {
     /// Looks at `dist/` now instead of at the next interval, and reads a new build there even
     /// while a request is reading one: `hipkit dev` calls this right after writing a build, before
     /// telling the pages to reload, and what is served when it returns is that build or a newer
-    /// one. (Leaving the new build to a request already reading it would return at once, and a
-    /// page told of the build could load the one before.)
-    func refresh() {
+    /// one — or, when it cannot be served, why. (Leaving the new build to a request already
+    /// reading it would return at once, and a page told of the build could load the one before.)
+    @discardableResult
+    func refresh() -> String? {
         let root = SiteLoader.realPath(loader.dist.path) ?? loader.dist.path
         let signature = SiteSignature.read(dist: root)
-        let begun = state.withLock { state -> (SiteSnapshot, load: Int)? in
+        let previous = state.withLock { state -> SiteSnapshot? in
             state.lastCheck = Date()
-            guard signature != state.snapshot.signature, signature.descriptor != nil else { return nil }
-            state.loadsBegun += 1
-            return (state.snapshot, state.loadsBegun)
+            return signature == state.snapshot.signature ? nil : state.snapshot
         }
-        guard let (previous, load) = begun else { return }
-        _ = reload(signature: signature, previous: previous, load: load, isRequests: false)
+        guard let previous else { return nil }
+        guard signature.descriptor != nil else { return "dist/ has no \(ConnectDescriptor.fileName)" }
+        let load = state.withLock { state in
+            state.loadsBegun += 1
+            return state.loadsBegun
+        }
+        return reload(signature: signature, previous: previous, load: load, isRequests: false).failure
     }
 
     /// Reads `dist/` as load number `load` and puts it in service unless a later load already is;
-    /// answers the build in service then. `isRequests`: begun by ``current()``, which marked
-    /// ``State/reloading``.
+    /// answers the build in service then, and why this one could not be read. `isRequests`: begun
+    /// by ``current()``, which marked ``State/reloading``.
     private func reload(signature: SiteSignature, previous: SiteSnapshot, load: Int, isRequests: Bool)
-        -> SiteSnapshot
+        -> (served: SiteSnapshot, failure: String?)
     {
         do {
             let fresh = try loader.load(reusing: previous)
@@ -122,16 +126,21 @@ final class SiteWatcher: Sendable {
                 logger.info("serving a new build of dist/", metadata: ["files": "\(fresh.files.count)"])
                 Self.logWarnings(fresh, logger: logger)
             }
-            return served
+            return (served, nil)
         } catch {
-            state.withLock { state in
+            // A load that failed after a later one was put in service says nothing of that one.
+            let (served, isNewest) = state.withLock { state in
                 if isRequests { state.reloading = false }
+                guard load > state.loadInService else { return (state.snapshot, false) }
                 state.failedSignature = signature
+                return (state.snapshot, true)
             }
-            logger.error(
-                "the new build of dist/ cannot be served; still serving the previous one",
-                metadata: ["problems": "\(error)"])
-            return previous
+            if isNewest {
+                logger.error(
+                    "the new build of dist/ cannot be served; still serving the previous one",
+                    metadata: ["problems": "\(error)"])
+            }
+            return (served, "\(error)")
         }
     }
 
