@@ -105,7 +105,7 @@ struct GlanceTests {
             #expect(try await post("room=5", "everyone's 5").status == .ok)
             #expect(try await post("installation=\(Fixture.otherId)", "theirs").status == .ok)
 
-            func shown(_ iss: String, _ secret: String, room: Int) async throws -> String? {
+            func shown(_ iss: String, _ secret: String, room: Int?) async throws -> String? {
                 let token = try await Tokens.mint(iss: iss, secret: secret, room: room)
                 return try await client.execute(
                     uri: "/glances/incidents-glance.json?signed_request=\(token)", method: .get
@@ -120,6 +120,8 @@ struct GlanceTests {
             let roomInstallation = try await post("installation=room7", "room 7's")
             #expect(roomInstallation.json?["room"]?.intValue == 7, "\(roomInstallation.text)")
             #expect(try await shown("room7", Fixture.secret, room: 7) == "room 7's")
+            #expect(
+                try await shown("room7", Fixture.secret, room: nil) == "room 7's", "a room installation is in its room")
 
             // What is not understood is refused, never taken as "every installation".
             let before = try await store.contents().glanceData
@@ -293,7 +295,10 @@ struct GlanceTests {
             site, site.configuration(adminToken: Self.adminToken),
             setup: { store in
                 try await store.upsert(Fixture.installation(roomId: 42))
-                try await store.upsert(Fixture.installation(Fixture.otherId, secret: Fixture.otherSecret))
+                try await store.upsert(
+                    Fixture.installation(
+                        Fixture.otherId, secret: Fixture.otherSecret, apiUrl: "https://api.hipchat.com/v2/",
+                        tokenUrl: "https://api.hipchat.com/v2/oauth/token"))
             }
         ) { client, _ in
             let response = try await client.execute(uri: "/admin/installations", method: .get, headers: Self.bearer)
@@ -302,6 +307,8 @@ struct GlanceTests {
             #expect(list.count == 2)
             #expect(Set(list.compactMap { $0["oauthId"]?.stringValue }) == [Fixture.oauthId, Fixture.otherId])
             #expect(list.first { $0["oauthId"]?.stringValue == Fixture.oauthId }?["roomId"]?.intValue == 42)
+            #expect(list.first { $0["oauthId"]?.stringValue == Fixture.oauthId }?["verified"] == .bool(false))
+            #expect(list.first { $0["oauthId"]?.stringValue == Fixture.otherId }?["verified"] == .bool(true))
             #expect(!response.text.contains(Fixture.secret))
             #expect(!response.text.contains(Fixture.otherSecret))
             #expect(!response.text.lowercased().contains("secret"))

@@ -53,7 +53,9 @@ struct NotificationTests {
                 try await Task.sleep(for: .milliseconds(500))
             }
             // The logs call them notifications, not glance pushes.
-            #expect(logs.all.filter { $0.message == "notification sent" }.count == 2, "\(logs.all.map(\.message))")
+            let sent = logs.all.filter { $0.message == "notification sent" }
+            #expect(sent.count == 2, "\(logs.all.map(\.message))")
+            #expect(sent.allSatisfy { $0.metadata["target"] == "room/7/notification" }, "\(sent.map(\.metadata))")
             #expect(!logs.all.contains { $0.message.contains("glance") }, "\(logs.all.map(\.message))")
             let pushes = hipchat.pushes
             #expect(pushes.count == 2)
@@ -175,15 +177,16 @@ struct NotificationTests {
                     headers: Self.bearer, body: body)
                 #expect(one.status == .accepted, "\(one.text)")
                 #expect(one.json?["deliveries"]?.intValue == 1)
-                for (installation, status) in [
-                    ("room8-000000000000000000000000000001", HTTPResponse.Status.notFound), ("nobody", .notFound),
-                    ("", .badRequest),
+                for (installation, status, says) in [
+                    ("room8-000000000000000000000000000001", HTTPResponse.Status.notFound, "installed in room 8 only"),
+                    ("nobody", .notFound, "no installation has oauthId 'nobody'"), ("", .badRequest, "oauthId"),
                 ] {
                     let refused = try await client.execute(
                         uri: "/admin/notifications?room=7&installation=\(installation)", method: .post,
                         headers: Self.bearer, body: body)
                     #expect(refused.status == status, "\(installation): \(refused.text)")
                     #expect(refused.errorField == "installation")
+                    #expect(refused.json?["error"]?.stringValue?.contains(says) == true, "\(refused.text)")
                 }
                 #expect(await hipchat.wait { $0.pushes.count >= 1 })
                 // Time for another delivery to show up, if one were coming.

@@ -157,6 +157,8 @@ struct AdminHandler: Sendable {
         guard let room = given else {
             throw APIError.badRequest("room is missing: POST /admin/notifications?room=ID", field: "room")
         }
+        // Says which it is: not installed, or installed in another room.
+        _ = try await resolve(GlanceDataScope(installation: installation, room: room))
         let notification = try NotificationBody.checked(try await body())
         let queued = try await notifications.queue(notification, room: room, through: installation)
         guard queued.pushes > 0 else {

@@ -9,4 +9,8 @@ struct VerifiedToken: Sendable {
     /// `context.room_id`, when the request comes from a room.
     let roomId: Int?
     let claims: [String: JSONNode]
+
+    /// The room the request is seen from: the token's, else a room installation's own (which
+    /// HipChat shows in that room only).
+    var shownRoom: Int? { roomId ?? installation.roomId }
 }

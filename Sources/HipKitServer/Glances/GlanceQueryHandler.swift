@@ -45,7 +45,7 @@ struct GlanceQueryHandler: Sendable {
                 let key = glance.key
                 guard
                     let (data, scope) = try await latest(
-                        glance, installation: token.installation.oauthId, room: token.roomId, reads: reads)
+                        glance, installation: token.installation.oauthId, room: token.shownRoom, reads: reads)
                 else {
                     throw APIError(.notFound, "glance '\(key)' has no data yet")
                 }
@@ -72,7 +72,7 @@ struct GlanceQueryHandler: Sendable {
         guard !token.isEmpty, let (verified, reads) = verifier.checkKept(token),
             case .some(let (data, scope)?) = keptLatest(
                 glance,
-                lookups: GlanceDataScope.lookups(installation: verified.installation.oauthId, room: verified.roomId),
+                lookups: GlanceDataScope.lookups(installation: verified.installation.oauthId, room: verified.shownRoom),
                 reads: reads)
         else { return nil }
         return bodies.body(of: data, for: AnswerBodies.Key(glance: glance.key, scope: scope))

@@ -148,7 +148,7 @@ struct HipChatAPI: Sendable {
         -> OutgoingResponse
     {
         let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
-        let url = try trust.check(base + "room/\(room)/notification", "hipchatApiProvider.url")
+        let url = try trust.check(base + OutboxItem.Target.room(room).notificationPath, "hipchatApiProvider.url")
         var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -24,6 +24,15 @@ public struct OutboxItem: Sendable, Equatable {
             }
         }
 
+        /// Where a notification to this room is posted, after the API URL:
+        /// `room/42/notification`. (HipChat has none for a group.)
+        var notificationPath: String {
+            switch self {
+            case .room(let id): "room/\(id)/notification"
+            case .group(let id): "group/\(id)/notification"
+            }
+        }
+
         /// How the outbox stores the target: `room/42`, `group/9001`.
         public var stored: String {
             switch self {
@@ -50,6 +59,14 @@ public struct OutboxItem: Sendable, Equatable {
     public var key: String
     /// The glance data, or the body HipChat's `POST room/{id}/notification` takes.
     public var data: JSONNode
+
+    /// Where HipChat's API takes it, after the API URL: `addon/ui/room/42`, `room/42/notification`.
+    var apiPath: String {
+        switch kind {
+        case .glance: target.pathComponent
+        case .notification: target.notificationPath
+        }
+    }
 
     public init(oauthId: String, target: Target, kind: Kind = .glance, key: String, data: JSONNode) {
         self.oauthId = oauthId

@@ -246,7 +246,7 @@ final class PushOutboxService: Service, Sendable {
     private func metadata(_ push: OutboxItem) -> Logger.Metadata {
         [
             push.kind.rawValue: "\(push.key)",
-            "oauthId": "\(push.oauthId)", "target": "\(push.target.pathComponent)",
+            "oauthId": "\(push.oauthId)", "target": "\(push.apiPath)",
         ]
     }
 }

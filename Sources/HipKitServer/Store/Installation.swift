@@ -34,7 +34,9 @@ public struct Installation: Sendable, Hashable {
         self.updatedAt = updatedAt
     }
 
-    /// What the admin listing shows: everything but the secret.
+    /// What the admin listing shows: everything but the secret, and whether it was verified
+    /// (stored with HipChat's API and token URLs): only a verified installation can be pushed
+    /// glance data and notifications.
     public var summary: JSONNode {
         var object: [String: JSONNode] = [
             "oauthId": .string(oauthId),
@@ -45,6 +47,7 @@ public struct Installation: Sendable, Hashable {
             "updatedAt": .string(ISO8601DateFormatter().string(from: updatedAt)),
         ]
         if let apiUrl { object["apiUrl"] = .string(apiUrl) }
+        object["verified"] = .bool(apiUrl != nil && tokenUrl != nil)
         return .object(object)
     }
 }
