@@ -389,6 +389,40 @@ struct GlanceTests {
         }
     }
 
+    /// The outbox retries on its own schedule; a HipChat that is down (nothing listens) fails an
+    /// attempt at once, not after the HTTP client's own 10 seconds of connection retries.
+    @Test("a push to a HipChat that is down fails at once and waits for the outbox's retry")
+    func pushToAHipChatThatIsDown() async throws {
+        let port = try Loopback.freePort()
+        let site = try TestSite()
+        defer { site.remove() }
+        let logs = LogCapture()
+        let configuration = site.configuration(
+            adminToken: Self.adminToken, trustedHosts: [TrustedHost(host: "127.0.0.1", port: port)])
+        try await withServer(
+            site, configuration, logs: logs,
+            setup: { store in
+                try await store.upsert(
+                    Fixture.installation(
+                        roomId: 42, apiUrl: "http://127.0.0.1:\(port)/v2/",
+                        tokenUrl: "http://127.0.0.1:\(port)/v2/oauth/token"))
+            }
+        ) { client, _ in
+            let posted = ContinuousClock.now
+            let response = try await client.execute(
+                uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": "x"}"#))
+            #expect(response.status == .ok)
+            let deadline = posted + .seconds(30)
+            while ContinuousClock.now < deadline, !logs.all.contains(where: { $0.message.contains("will retry") }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let failed = ContinuousClock.now - posted
+            #expect(logs.all.contains { $0.message.contains("will retry") }, "\(logs.all.map(\.message))")
+            #expect(failed < .seconds(5), "the first attempt failed after \(failed)")
+        }
+    }
+
     @Test("a push that keeps failing is given up after the last attempt, and logged")
     func pushGivenUp() async throws {
         try await StandInHipChat.with { hipchat in

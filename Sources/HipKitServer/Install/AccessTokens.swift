@@ -28,8 +28,9 @@ actor AccessTokens {
         entries[oauthId] = nil
     }
 
-    /// A valid token for `installation`, from the cache or freshly requested.
-    func token(for installation: Installation) async throws(APIError) -> String {
+    /// A valid token for `installation`, from the cache or freshly requested
+    /// (``OutgoingHTTP/send(_:retryingConnections:)`` for `retryingConnections`).
+    func token(for installation: Installation, retryingConnections: Bool = true) async throws(APIError) -> String {
         if let entry = entries[installation.oauthId], entry.expires.timeIntervalSinceNow > Self.margin {
             return entry.value
         }
@@ -38,7 +39,8 @@ actor AccessTokens {
                 .conflict, "installation \(installation.oauthId) has no token URL (installed without verification)")
         }
         switch try await api.token(
-            tokenUrl: tokenUrl, oauthId: installation.oauthId, oauthSecret: installation.oauthSecret)
+            tokenUrl: tokenUrl, oauthId: installation.oauthId, oauthSecret: installation.oauthSecret,
+            retryingConnections: retryingConnections)
         {
         case .granted(let token):
             remember(token, for: installation.oauthId)

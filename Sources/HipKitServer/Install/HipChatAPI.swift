@@ -63,8 +63,11 @@ struct HipChatAPI: Sendable {
         return Capabilities(tokenUrl: tokenUrl, apiUrl: apiUrl)
     }
 
-    /// Asks `tokenUrl` for a `client_credentials` token with the installation's credentials.
-    func token(tokenUrl: String, oauthId: String, oauthSecret: String) async throws(APIError) -> TokenResult {
+    /// Asks `tokenUrl` for a `client_credentials` token with the installation's credentials
+    /// (``OutgoingHTTP/send(_:retryingConnections:)`` for `retryingConnections`).
+    func token(tokenUrl: String, oauthId: String, oauthSecret: String, retryingConnections: Bool = true)
+        async throws(APIError) -> TokenResult
+    {
         let url = try trust.check(tokenUrl, "tokenUrl")
         var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
@@ -73,7 +76,7 @@ struct HipChatAPI: Sendable {
         let credentials = Data("\(oauthId):\(oauthSecret)".utf8).base64EncodedString()
         request.setValue("Basic \(credentials)", forHTTPHeaderField: "Authorization")
         request.httpBody = Data("grant_type=client_credentials".utf8)
-        let response = try await send(request, "the token endpoint")
+        let response = try await send(request, "the token endpoint", retryingConnections: retryingConnections)
         guard response.isSuccess else {
             if (400..<500).contains(response.status) && response.status != 408 && response.status != 429 {
                 return .refused(status: response.status)
@@ -125,7 +128,8 @@ struct HipChatAPI: Sendable {
         return document
     }
 
-    /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`.
+    /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`. For the push outbox, which
+    /// retries on its own schedule: a connection that cannot be made fails at once.
     func pushGlance(apiUrl: String, target: OutboxItem.Target, key: String, data: JSONNode, token: String)
         async throws(APIError) -> OutgoingResponse
     {
@@ -139,11 +143,11 @@ struct HipChatAPI: Sendable {
         request.httpBody =
             JSONNode.object([ModuleKind.glance.rawValue: .array([.object(["key": .string(key), "content": data])])])
             .jsonData
-        return try await send(request, "HipChat's API")
+        return try await send(request, "HipChat's API", retryingConnections: false)
     }
 
     /// Sends a notification to `{apiUrl}room/{id}/notification`: `body` is HipChat's own
-    /// (message, message_format, color, notify, card).
+    /// (message, message_format, color, notify, card). For the push outbox, as ``pushGlance``.
     func sendNotification(apiUrl: String, room: Int, body: JSONNode, token: String) async throws(APIError)
         -> OutgoingResponse
     {
@@ -154,12 +158,14 @@ struct HipChatAPI: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.httpBody = body.jsonData
-        return try await send(request, "HipChat's API")
+        return try await send(request, "HipChat's API", retryingConnections: false)
     }
 
-    private func send(_ request: OutgoingRequest, _ what: String) async throws(APIError) -> OutgoingResponse {
+    private func send(_ request: OutgoingRequest, _ what: String, retryingConnections: Bool = true)
+        async throws(APIError) -> OutgoingResponse
+    {
         do {
-            return try await http.send(request)
+            return try await http.send(request, retryingConnections: retryingConnections)
         } catch {
             throw APIError(.badGateway, "\(what) cannot be reached: \(error)")
         }

@@ -100,18 +100,25 @@ struct OutgoingHTTP: Sendable {
         return URLReference.isLoopback(host)
     }
 
-    private func client(for url: URL) -> HTTPClient {
-        failsFast(for: url) ? Self.clientFailingFast : Self.client
+    private func client(for url: URL, retryingConnections: Bool) -> HTTPClient {
+        !retryingConnections || failsFast(for: url) ? Self.clientFailingFast : Self.client
     }
 
-    func send(_ request: OutgoingRequest) async throws(Failure) -> OutgoingResponse {
+    /// Sends `request`. `retryingConnections: false` fails the call at once when its connection
+    /// cannot be made, for a caller that retries on a schedule of its own (the push outbox):
+    /// otherwise every attempt at a host that is down would take the 10 seconds of the client's
+    /// own retries, and leave its connection pool backing off from that host when it is back.
+    func send(_ request: OutgoingRequest, retryingConnections: Bool = true) async throws(Failure)
+        -> OutgoingResponse
+    {
         guard let url = request.url else { throw .transport("the request has no URL") }
         var outgoing = HTTPClientRequest(url: url.absoluteString)
         outgoing.method = HTTPMethod(rawValue: request.httpMethod ?? "GET")
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.httpBody { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client(for: url).execute(outgoing, timeout: timeout)
+            let response = try await client(for: url, retryingConnections: retryingConnections).execute(
+                outgoing, timeout: timeout)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return OutgoingResponse(status: Int(response.status.code), body: Data(buffer: body))
         } catch is NIOTooManyBytesError {
