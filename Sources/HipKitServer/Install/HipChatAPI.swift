@@ -128,36 +128,26 @@ struct HipChatAPI: Sendable {
         return document
     }
 
-    /// Posts glance data to `{apiUrl}addon/ui/{room|group}/{id}`. For the push outbox, which
-    /// retries on its own schedule: a connection that cannot be made fails at once.
-    func pushGlance(apiUrl: String, target: OutboxItem.Target, key: String, data: JSONNode, token: String)
-        async throws(APIError) -> OutgoingResponse
-    {
+    /// Delivers `push` to `{apiUrl}` + ``OutboxItem/apiPath``: glance data as HipChat's
+    /// `addon/ui/{room|group}/{id}` takes it, a notification's body (message, message_format,
+    /// color, notify, card) as it is. For the push outbox, which retries on its own schedule: a
+    /// connection that cannot be made fails at once.
+    func deliver(_ push: OutboxItem, apiUrl: String, token: String) async throws(APIError) -> OutgoingResponse {
         let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
-        let address = base + target.pathComponent
-        let url = try trust.check(address, "hipchatApiProvider.url")
+        let url = try trust.check(base + push.apiPath, "hipchatApiProvider.url")
         var request = OutgoingRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.httpBody =
-            JSONNode.object([ModuleKind.glance.rawValue: .array([.object(["key": .string(key), "content": data])])])
-            .jsonData
-        return try await send(request, "HipChat's API", retryingConnections: false)
-    }
-
-    /// Sends a notification to `{apiUrl}room/{id}/notification`: `body` is HipChat's own
-    /// (message, message_format, color, notify, card). For the push outbox, as ``pushGlance``.
-    func sendNotification(apiUrl: String, room: Int, body: JSONNode, token: String) async throws(APIError)
-        -> OutgoingResponse
-    {
-        let base = apiUrl.hasSuffix("/") ? apiUrl : apiUrl + "/"
-        let url = try trust.check(base + OutboxItem.Target.room(room).notificationPath, "hipchatApiProvider.url")
-        var request = OutgoingRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.httpBody = body.jsonData
+        switch push.kind {
+        case .glance:
+            request.httpBody =
+                JSONNode.object([
+                    ModuleKind.glance.rawValue: .array([.object(["key": .string(push.key), "content": push.data])])
+                ]).jsonData
+        case .notification:
+            request.httpBody = push.data.jsonData
+        }
         return try await send(request, "HipChat's API", retryingConnections: false)
     }
 

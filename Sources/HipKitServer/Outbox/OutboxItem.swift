@@ -24,15 +24,6 @@ public struct OutboxItem: Sendable, Equatable {
             }
         }
 
-        /// Where a notification to this room is posted, after the API URL:
-        /// `room/42/notification`. (HipChat has none for a group.)
-        var notificationPath: String {
-            switch self {
-            case .room(let id): "room/\(id)/notification"
-            case .group(let id): "group/\(id)/notification"
-            }
-        }
-
         /// How the outbox stores the target: `room/42`, `group/9001`.
         public var stored: String {
             switch self {
@@ -61,10 +52,13 @@ public struct OutboxItem: Sendable, Equatable {
     public var data: JSONNode
 
     /// Where HipChat's API takes it, after the API URL: `addon/ui/room/42`, `room/42/notification`.
+    /// (Notifications go to rooms only: the outbox queues none for a group, which HipChat would
+    /// refuse.)
     var apiPath: String {
-        switch kind {
-        case .glance: target.pathComponent
-        case .notification: target.notificationPath
+        switch (kind, target) {
+        case (.glance, _): target.pathComponent
+        case (.notification, .room(let id)): "room/\(id)/notification"
+        case (.notification, .group(let id)): "group/\(id)/notification"
         }
     }
 

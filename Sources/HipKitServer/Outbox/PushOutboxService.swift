@@ -205,12 +205,7 @@ final class PushOutboxService: Service, Sendable {
         }
         let response: OutgoingResponse
         do {
-            if push.kind == .notification, case .room(let room) = push.target {
-                response = try await api.sendNotification(apiUrl: apiUrl, room: room, body: push.data, token: token)
-            } else {
-                response = try await api.pushGlance(
-                    apiUrl: apiUrl, target: push.target, key: push.key, data: push.data, token: token)
-            }
+            response = try await api.deliver(push, apiUrl: apiUrl, token: token)
         } catch {
             return error.status == .forbidden ? .permanent(error.message) : .retry(error.message)
         }
