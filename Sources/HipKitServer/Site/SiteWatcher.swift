@@ -47,8 +47,7 @@ final class SiteWatcher: Sendable {
             return (state.snapshot, true)
         }
         guard due else { return snapshot }
-        let root = SiteLoader.realPath(loader.dist.path) ?? loader.dist.path
-        let signature = SiteSignature.read(dist: root)
+        let signature = signatureNow()
         guard signature != snapshot.signature, signature.descriptor != nil else { return snapshot }
         let load = state.withLock { state -> Int? in
             if state.failedSignature == signature || state.reloading { return nil }
@@ -91,8 +90,7 @@ final class SiteWatcher: Sendable {
     /// reading it would return at once, and a page told of the build could load the one before.)
     @discardableResult
     func refresh() -> String? {
-        let root = SiteLoader.realPath(loader.dist.path) ?? loader.dist.path
-        let signature = SiteSignature.read(dist: root)
+        let signature = signatureNow()
         let previous = state.withLock { state -> SiteSnapshot? in
             state.lastCheck = Date()
             return signature == state.snapshot.signature ? nil : state.snapshot
@@ -112,29 +110,29 @@ final class SiteWatcher: Sendable {
     private func reload(signature: SiteSignature, previous: SiteSnapshot, load: Int, isRequests: Bool)
         -> (served: SiteSnapshot, failure: String?)
     {
-        do {
-            let fresh = try loader.load(reusing: previous)
-            let (served, isNewest) = state.withLock { state in
-                if isRequests { state.reloading = false }
-                guard load > state.loadInService else { return (state.snapshot, false) }
+        let result = Result { () throws(SiteLoader.Failure) in try loader.load(reusing: previous) }
+        // A load that ended after a later one was put in service says nothing of that one.
+        let (served, isNewest) = state.withLock { state in
+            if isRequests { state.reloading = false }
+            guard load > state.loadInService else { return (state.snapshot, false) }
+            switch result {
+            case .success(let fresh):
                 state.snapshot = fresh
                 state.loadInService = load
                 state.failedSignature = nil
-                return (fresh, true)
+            case .failure:
+                state.failedSignature = signature
             }
+            return (state.snapshot, true)
+        }
+        switch result {
+        case .success(let fresh):
             if isNewest {
                 logger.info("serving a new build of dist/", metadata: ["files": "\(fresh.files.count)"])
                 Self.logWarnings(fresh, logger: logger)
             }
             return (served, nil)
-        } catch {
-            // A load that failed after a later one was put in service says nothing of that one.
-            let (served, isNewest) = state.withLock { state in
-                if isRequests { state.reloading = false }
-                guard load > state.loadInService else { return (state.snapshot, false) }
-                state.failedSignature = signature
-                return (state.snapshot, true)
-            }
+        case .failure(let error):
             if isNewest {
                 logger.error(
                     "the new build of dist/ cannot be served; still serving the previous one",
@@ -142,6 +140,11 @@ final class SiteWatcher: Sendable {
             }
             return (served, "\(error)")
         }
+    }
+
+    /// The signature of `dist/` as it is now, read at its real path (every link resolved).
+    private func signatureNow() -> SiteSignature {
+        SiteSignature.read(dist: SiteLoader.realPath(loader.dist.path) ?? loader.dist.path)
     }
 
     private static func logWarnings(_ snapshot: SiteSnapshot, logger: Logger) {
