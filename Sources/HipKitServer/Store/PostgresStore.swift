@@ -33,6 +33,9 @@ public final class PostgresStore: InstallationStore {
     private let secrets: SecretBox
     private let logger: Logger
     private let cache = InstallationCache()
+    /// Whether the listening connection has `LISTEN` in place, so that installations read are
+    /// kept. Its connection shows in `pg_stat_activity` before that.
+    var isListening: Bool { cache.isListening }
     private let tasks: Task<Void, Never>
     public let url: DatabaseURL
 
@@ -977,6 +980,8 @@ final class InstallationCache: Sendable {
 
     func ticket() -> Int { state.withLock { $0.epoch } }
 
+    var isListening: Bool { state.withLock { $0.listening } }
+
     func store(_ installation: Installation, ticket: Int) {
         state.withLock {
             guard $0.listening, $0.epoch == ticket else { return }
@@ -1011,7 +1016,7 @@ final class InstallationCache: Sendable {
     /// Waits until the first `LISTEN` is in place, so a store that opened hears every change.
     func waitUntilListening(timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !state.withLock({ $0.listening }) {
+        while !isListening {
             guard ContinuousClock.now < deadline else { throw PostgresStoreError.notListening }
             try await Task.sleep(for: .milliseconds(10))
         }
