@@ -1,7 +1,9 @@
 import Foundation
 import HipChatConnect
 import HipKit
+import Hummingbird
 import Logging
+import Synchronization
 import Testing
 
 @testable import HipKitServer
@@ -374,6 +376,75 @@ import Testing
             #expect(!local.failsFast(for: URL(string: "https://\(host)/atlassian-connect.json")!), "\(host)")
         }
         #expect(!OutgoingHTTP(timeout: 10).failsFast(for: URL(string: "http://127.0.0.1:8080/x")!))
+    }
+
+    /// The page shows an uninstall as soon as the installation is gone, while the add-on is still
+    /// being told: an install clicked then waits for the uninstall to end and goes on (it was
+    /// refused, 409 "still running", which a page clicked quickly met under load).
+    @Test func anInstallDuringAnUninstallWaitsForItsTurn() async throws {
+        struct Calls {
+            var installs = 0
+            var uninstallsArrived = 0
+            var uninstallReleased = false
+        }
+        let calls = Mutex(Calls())
+        let router = Router()
+        let port = Mutex(0)
+        router.get("/atlassian-connect.json") { _, _ in
+            let base = "http://127.0.0.1:\(port.withLock { $0 })"
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: """
+                            {"key": "k", "name": "Demo", "description": "d", "links": {"self": "\(base)/atlassian-connect.json"},
+                             "capabilities": {"installable": {"callbackUrl": "\(base)/installed", "allowGlobal": true, "allowRoom": true}}}
+                            """)))
+        }
+        router.post("/installed") { _, _ in
+            calls.withLock { $0.installs += 1 }
+            return HTTPResponse.Status.ok
+        }
+        router.delete("/installed/:id") { _, _ in
+            calls.withLock { $0.uninstallsArrived += 1 }
+            while !calls.withLock({ $0.uninstallReleased }) { try await Task.sleep(for: .milliseconds(10)) }
+            return HTTPResponse.Status.noContent
+        }
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) },
+            logger: Logger(label: "add-on", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let addonPort = try #require(await iterator.next())
+        port.withLock { $0 = addonPort }
+
+        let hipchat = LocalHipChat(
+            configuration: .init(
+                descriptorURL: URL(string: "http://127.0.0.1:\(addonPort)/atlassian-connect.json")!,
+                publicURL: "http://127.0.0.1:9/_hipchat"))
+        try await hipchat.install(inRoom: true)
+        let uninstall = Task { try await hipchat.uninstall() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while calls.withLock({ $0.uninstallsArrived }) == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(calls.withLock { $0.uninstallsArrived } == 1)
+        // The page already shows no installation.
+        #expect(await hipchat.installations.isEmpty)
+
+        let install = Task { try await hipchat.install(inRoom: false) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(calls.withLock { $0.installs } == 1, "the install went on before the uninstall ended")
+        calls.withLock { $0.uninstallReleased = true }
+        try await uninstall.value
+        try await install.value
+        #expect(calls.withLock { $0.installs } == 2)
+        #expect(await hipchat.installations.map(\.roomId) == [nil])
+        // One more, checked against what that install left, is refused.
+        await #expect(throws: LocalHipChat.Failure.self) { try await hipchat.install(inRoom: false) }
     }
 
     @Test func aBurstOfChangesWritesTheStateFileOnce() async throws {

@@ -95,8 +95,11 @@ public actor LocalHipChat {
     var glanceErrors: [Int: [String: String]] = [:]
     var nextMessage = 1
     /// Set while an install, update or uninstall runs: each awaits the add-on, and a second
-    /// one meanwhile (a double click) would interleave with it.
+    /// one meanwhile would interleave with it. A second one waits its turn (see
+    /// ``beginChange()``).
     var changingInstallation = false
+    /// Installs, updates and uninstalls waiting for the one running, in the order they came.
+    private var changesWaiting: [CheckedContinuation<Void, Never>] = []
     /// A save of the state file is due within a tick (see ``changed(saveNow:)``).
     var saveScheduled = false
     /// How many times the state file was written (tests check that changes are coalesced).
@@ -205,8 +208,8 @@ public actor LocalHipChat {
     /// `installable_url`, and `redirect_url` back to this room.
     @discardableResult
     func install(inRoom: Bool) async throws(Failure) -> String? {
-        try beginChange()
-        defer { changingInstallation = false }
+        await beginChange()
+        defer { endChange() }
         let room = self.room
         try checkInstall(inRoom ? room : nil)
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
@@ -301,8 +304,8 @@ public actor LocalHipChat {
     /// answer is where to send it, with the installation's details at a single-use URL.
     @discardableResult
     func update(_ oauthId: String? = nil) async throws(Failure) -> String? {
-        try beginChange()
-        defer { changingInstallation = false }
+        await beginChange()
+        defer { endChange() }
         let current = try managed(oauthId)
         guard let addon = await loadDescriptor() else { throw Failure(addonError ?? "the descriptor cannot be read") }
         var next = current
@@ -347,8 +350,8 @@ public actor LocalHipChat {
     /// with the installation's details (no secret) at a single-use `installable_url`.
     @discardableResult
     func uninstall(_ oauthId: String? = nil) async throws(Failure) -> String? {
-        try beginChange()
-        defer { changingInstallation = false }
+        await beginChange()
+        defer { endChange() }
         let current = try managed(oauthId)
         credentials[current.oauthId] = nil
         tokens = tokens.filter { $0.value.oauthId != current.oauthId }
@@ -422,11 +425,28 @@ public actor LocalHipChat {
         return .object(body)
     }
 
-    private func beginChange() throws(Failure) {
-        guard !changingInstallation else {
-            throw Failure("an install, update or uninstall is still running", status: 409)
+    /// Waits until no other install, update or uninstall runs, then marks one running; each
+    /// ends with ``endChange()``.
+    ///
+    /// The page shows an uninstall as soon as the installation is gone, while the add-on is
+    /// still being told (`DELETE`): an install clicked then waits for that and goes on, rather
+    /// than being refused. A double click gets the second change checked against what the first
+    /// left (an install: "already installed").
+    private func beginChange() async {
+        guard changingInstallation else {
+            changingInstallation = true
+            return
         }
-        changingInstallation = true
+        // Handed over by endChange() with the change still marked running.
+        await withCheckedContinuation { changesWaiting.append($0) }
+    }
+
+    private func endChange() {
+        if changesWaiting.isEmpty {
+            changingInstallation = false
+        } else {
+            changesWaiting.removeFirst().resume()
+        }
     }
 
     private func postInstall(to address: String, body: JSONNode, what: String) async throws(Failure) {
