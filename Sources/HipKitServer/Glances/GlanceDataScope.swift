@@ -33,11 +33,10 @@ public struct GlanceDataScope: Sendable, Hashable {
     }
 
     /// Where this data stands for a view of `installation` in `room` (nil: the whole group):
-    /// 0 for the most specific, nil when it does not apply there.
+    /// its place in ``lookups(installation:room:)``, 0 for the most specific; nil when it does
+    /// not apply there.
     func rank(installation: String, room: Int?) -> Int? {
-        if let mine = self.installation, mine != installation { return nil }
-        if let mine = self.room, mine != room { return nil }
-        return (self.room == nil ? 2 : 0) + (self.installation == nil ? 1 : 0)
+        Self.lookups(installation: installation, room: room).firstIndex(of: self)
     }
 }
 
