@@ -8,7 +8,8 @@ import HipChatConnect
 /// Replaces an output folder as one step: the new content is written to a staging folder beside
 /// it, flushed to disk, and swapped in whole, so a build that fails or is killed midway leaves
 /// the previous output exactly as it was.
-/// A folder holding `ConnectDescriptor.fileName` is taken for hipkit output, safe to replace.
+/// A folder holding hipkit's own `_hipkit/runtime.json` beside the descriptor is taken for an
+/// earlier build, safe to replace.
 public enum StagedDirectory {
     /// Fills a fresh staging folder with `fill`, then puts it in place of `target`.
     ///
@@ -106,10 +107,20 @@ public enum StagedDirectory {
         }
         if isMountPoint(target) { throw mountPointError(target) }
         let contents = (try? fm.contentsOfDirectory(atPath: target.path)) ?? []
-        if !contents.isEmpty && !contents.contains(ConnectDescriptor.fileName) {
+        if !contents.isEmpty && !isEarlierBuild(target) {
             throw HipKitError(
-                "refusing to replace \(target.path): it is not empty and holds no \(ConnectDescriptor.fileName) from an earlier build",
+                "refusing to replace \(target.path): it is not empty and is not an earlier hipkit build (it holds no \(RuntimeManifest.path))",
                 hint: "hipkit replaces its output folder whole; choose an empty or new folder for --out")
+        }
+    }
+
+    /// Whether `folder` holds what every hipkit build writes: the descriptor and the runtime
+    /// manifest. The descriptor alone is not enough: a hand-written add-on (an
+    /// atlassian-connect-express project, say) has one at its root beside its sources.
+    private static func isEarlierBuild(_ folder: URL) -> Bool {
+        var info = stat()
+        return [ConnectDescriptor.fileName, RuntimeManifest.path].allSatisfy { name in
+            lstat(folder.appendingPathComponent(name).path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
         }
     }
 

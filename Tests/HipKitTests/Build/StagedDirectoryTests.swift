@@ -12,6 +12,7 @@ import Testing
         let out = root.appendingPathComponent("dist")
         try StagedDirectory.replace(out) { staging in
             try StagedDirectory.write(Data("{}".utf8), to: staging.appendingPathComponent(ConnectDescriptor.fileName))
+            try StagedDirectory.write(Data("{}".utf8), to: staging.appendingPathComponent(RuntimeManifest.path))
             try StagedDirectory.write(Data("old page".utf8), to: staging.appendingPathComponent("a.html"))
         }
         let before = try TestSupport.snapshot(out)
@@ -35,6 +36,7 @@ import Testing
         let out = root.appendingPathComponent("dist")
         try StagedDirectory.replace(out) {
             try StagedDirectory.write(Data("1".utf8), to: $0.appendingPathComponent(ConnectDescriptor.fileName))
+            try StagedDirectory.write(Data("{}".utf8), to: $0.appendingPathComponent(RuntimeManifest.path))
             try StagedDirectory.write(Data("x".utf8), to: $0.appendingPathComponent("stale.html"))
         }
         try StagedDirectory.replace(out) {

@@ -302,6 +302,17 @@ import Testing
         let run = try TestSupport.hipkit(["build", project.path, "--out", precious.path])
         #expect(run.status == 2)
         #expect(try String(contentsOf: precious.appendingPathComponent("notes.txt"), encoding: .utf8) == "keep me")
+        // A hand-written add-on has a descriptor at its root too, beside its sources
+        // (atlassian-connect-express's layout): that is no earlier build either.
+        try TestSupport.write("{}", to: precious.appendingPathComponent("atlassian-connect.json"))
+        let handWritten = try TestSupport.hipkit(["build", project.path, "--out", precious.path])
+        #expect(handWritten.status == 2)
+        #expect(handWritten.stderr.contains("is not an earlier hipkit build"), "\(handWritten.stderr)")
+        #expect(try String(contentsOf: precious.appendingPathComponent("notes.txt"), encoding: .utf8) == "keep me")
+        // An earlier build is replaced.
+        let earlier = root.appendingPathComponent("earlier")
+        #expect(try TestSupport.hipkit(["build", project.path, "--out", earlier.path]).status == 0)
+        #expect(try TestSupport.hipkit(["build", project.path, "--out", earlier.path]).status == 0)
         let intoProject = try TestSupport.hipkit(["build", project.path, "--out", project.path])
         #expect(intoProject.status == 2)
         #expect(FileManager.default.fileExists(atPath: project.appendingPathComponent("addon.yaml").path))
