@@ -65,6 +65,7 @@ public enum DiagnosticCode: String, Sendable, Hashable, CaseIterable, Codable {
     case unknownField = "unknown-field"
     case unknownLayout = "unknown-layout"
     case unknownTarget = "unknown-target"
+    case unpublishedFile = "unpublished-file"
     case unreadable
     case unreadableFile = "unreadable-file"
     case unsupportedVersion = "unsupported-version"

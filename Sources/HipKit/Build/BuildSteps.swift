@@ -99,14 +99,15 @@ extension BuildStep {
         }
     }
 
-    /// `assets/`, the files the descriptor and the pages refer to, and HipChat's script and
+    /// `assets/` (but its hidden files, `.env` or `.DS_Store`, which `hipkit serve` would never
+    /// serve either), the files the descriptor and the pages refer to, and HipChat's script and
     /// stylesheet when they are project files.
     static let copyAssets = BuildStep("copy assets") { context in
         let project = context.project
         var copies = Set(
             ((try? FileTree.files(under: project.directory.appendingPathComponent("assets"))) ?? []).map {
                 "assets/" + $0
-            })
+            }.filter { ProjectLayout.unpublishedReason($0) == nil })
         copies.formUnion(project.assets)
         copies.formUnion(context.linkedAssets)
         let settings = project.pageSettings
@@ -123,6 +124,14 @@ extension BuildStep {
                         .missingFile, "\(name) names '\(resource)', which is neither a URL nor a file of the project",
                         at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
                         hint: "give a full https:// URL, or a path from the project folder to the file"))
+                continue
+            }
+            if let reason = ProjectLayout.unpublishedReason(path) {
+                context.diagnostics.append(
+                    .error(
+                        .unpublishedFile, "\(name) names '\(resource)', which is not published: \(reason)",
+                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
+                        hint: ProjectLayout.unpublishedHint))
                 continue
             }
             copies.insert(path)

@@ -50,6 +50,25 @@ public struct ProjectLayout: Sendable, Hashable {
     /// of version control and other tools.
     public static let ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]
 
+    /// Why the project file at `path` (relative to the project, normalised) is never published
+    /// when a page, a page's script or the spec names it, or nil when it may be: a file under a
+    /// folder that is never an input (``ignored``: the output, `.hipkit/` with the secrets' key,
+    /// version control), or a hidden one (`.env`). A link to one is far more often a slip than
+    /// a wish to put it on a public server.
+    public static func unpublishedReason(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        if let top = parts.first, parts.count > 1, ignored.contains(String(top)) {
+            return "\(top)/ is never an input of a build"
+        }
+        if let hidden = parts.first(where: { $0.hasPrefix(".") }) {
+            return "'\(hidden)' is hidden (its name starts with a dot), and hidden files are never published"
+        }
+        return nil
+    }
+
+    /// What to do about a file named that is never published.
+    public static let unpublishedHint = "to publish a copy, put one under assets/ and name that"
+
     /// ``ignored``, and the top-level folder holding `output` when it lies inside the project
     /// (`--out site`): writing it must not look like a change of the input.
     public func ignored(output: URL) -> Set<String> {

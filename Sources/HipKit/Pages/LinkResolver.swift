@@ -19,6 +19,9 @@ struct LinkResolver: Sendable {
         case missing(String)
         /// The target is outside the project.
         case outside
+        /// The target is a project file that is never published, and why
+        /// (``ProjectLayout/unpublishedReason(_:)``).
+        case unpublished(String, reason: String)
 
         /// A stable one-line form, recorded with cached pages.
         var summary: String {
@@ -27,6 +30,7 @@ struct LinkResolver: Sendable {
             case .rewritten(let url, let asset): return "rewritten \(url) \(asset ?? "-")"
             case .missing(let target): return "missing \(target)"
             case .outside: return "outside"
+            case .unpublished(let target, let reason): return "unpublished \(target) \(reason)"
             }
         }
     }
@@ -72,6 +76,7 @@ struct LinkResolver: Sendable {
                 Self.encoded(SitePath.relative(from: output, to: pageOutputs[page]!)) + suffix, asset: nil)
         }
         if isFile {
+            if let reason = ProjectLayout.unpublishedReason(target) { return .unpublished(target, reason: reason) }
             if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages
             return .rewritten(
                 Self.encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,

@@ -136,6 +136,13 @@ final class PageRenderer: Sendable {
                         .brokenLink, "link '\(link.url)' points outside the project", at: location,
                         hint: "link only to pages and files inside the project"))
                 return nil
+            case .unpublished(let target, let reason):
+                diagnostics.append(
+                    .error(
+                        .unpublishedFile,
+                        "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not published: \(reason)",
+                        at: location, hint: ProjectLayout.unpublishedHint))
+                return nil
             }
         }
         var scripts: [String] = []
@@ -156,6 +163,12 @@ final class PageRenderer: Sendable {
                     .error(
                         .brokenLink, "script '\(script.path)' points outside the project", at: script.location,
                         hint: "keep the page's scripts inside the project, for example under assets/"))
+            case .unpublished(let target, let reason):
+                diagnostics.append(
+                    .error(
+                        .unpublishedFile,
+                        "script '\(script.path)' points to \(target), which is not published: \(reason)",
+                        at: script.location, hint: ProjectLayout.unpublishedHint))
             }
         }
         let reference = references.first

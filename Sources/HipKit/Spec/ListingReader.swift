@@ -406,6 +406,12 @@ struct ListingReader {
                 hint: SpecTranslator.nearbyFileHint(normalised, as: path, in: project.directory, excluding: namedPaths))
             return nil
         }
+        if let reason = ProjectLayout.unpublishedReason(normalised) {
+            error(
+                .unpublishedFile, "'\(field)' names '\(path)', which is not published: \(reason)", location,
+                hint: ProjectLayout.unpublishedHint)
+            return nil
+        }
         return normalised
     }
 

@@ -511,6 +511,13 @@ struct SpecTranslator {
                     hint: Self.nearbyFileHint(normalised, as: path, in: projectDirectory)))
             return nil
         }
+        if let reason = ProjectLayout.unpublishedReason(normalised) {
+            diagnostics.append(
+                .error(
+                    .unpublishedFile, "\(subject) names '\(path)', which is not published: \(reason)", at: location,
+                    hint: ProjectLayout.unpublishedHint))
+            return nil
+        }
         return normalised
     }
 

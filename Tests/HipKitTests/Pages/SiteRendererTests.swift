@@ -446,6 +446,42 @@ import Testing
         #expect(build.files.contains { $0.path == "docs/guide.pdf" })
     }
 
+    /// Hidden files (`.hipkit/secret.key`, `.env`) and folders that are never inputs (`dist/`,
+    /// `node_modules/`) are refused wherever a page or the spec names them, not copied into the
+    /// site; the key that seals installation secrets once was, by a link.
+    @Test func hiddenAndNeverInputFilesAreNotPublished() throws {
+        let spec = SiteRendererTests.spec.replacingOccurrences(
+            of: "side, name: Side,", with: "side, name: Side, icon: .hipkit/secret.key,")
+        let (build, dir) = try build(
+            [
+                "pages/side.md":
+                    "---\nscripts: [../node_modules/lib/x.js]\n---\n[key](../.hipkit/secret.key) [env](../.env)\n[old](../dist/index.html) [cfg](../.git/config) [ok](../docs/guide.pdf)\n",
+                ".hipkit/secret.key": "KEY", ".env": "TOKEN=1", "dist/index.html": "old", ".git/config": "cfg",
+                "node_modules/lib/x.js": "js", "docs/guide.pdf": "pdf", "assets/.env": "TOKEN=2",
+                "assets/.git/config": "cfg", "assets/app.js": "js",
+            ], spec: spec)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let refused = build.diagnostics.filter { $0.code == .unpublishedFile }
+        #expect(refused.count == 6, "\(build.diagnostics)")
+        #expect(
+            refused.contains {
+                $0.message.contains("'../.hipkit/secret.key'") && $0.message.contains(".hipkit/ is never an input")
+            })
+        #expect(refused.contains { $0.message.contains("'../.env'") && $0.message.contains("hidden") })
+        #expect(refused.contains { $0.message.contains("dist/ is never an input") })
+        #expect(refused.contains { $0.message.contains("script") && $0.message.contains("node_modules/") })
+        #expect(refused.contains { $0.location?.file.hasSuffix("addon.yaml") == true && $0.message.contains("icon") })
+        #expect(refused.allSatisfy { $0.hint?.contains("assets/") == true })
+        let published = Set(build.files.map(\.path))
+        #expect(
+            published.isDisjoint(with: [
+                ".hipkit/secret.key", ".env", "dist/index.html", ".git/config", "assets/.env", "assets/.git/config",
+            ]))
+        #expect(published.contains("assets/app.js"))
+        #expect(published.contains("docs/guide.pdf"))
+        #expect(!build.diagnostics.contains { $0.message.contains("guide.pdf") })
+    }
+
     @Test func badPagesGetDiagnostics() throws {
         let (build, dir) = try build([
             "pages/side.md": "---\ntitle: [unclosed\n---\n# S\n",
