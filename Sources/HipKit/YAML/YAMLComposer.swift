@@ -32,8 +32,9 @@ public struct YAMLComposer: Sendable {
                         hint: "an add-on spec or descriptor is a few kilobytes; check that this is the right file")
                 ])
         }
-        return bytes.withUnsafeBufferPointer { buffer in
-            var run = ComposerRun(file: file, limits: limits)
+        let rewritten = SurrogateEscapes.rewrite(bytes)
+        return (rewritten?.bytes ?? bytes).withUnsafeBufferPointer { buffer in
+            var run = ComposerRun(file: file, limits: limits, escapes: rewritten?.escapes)
             return run.compose(buffer)
         }
     }
@@ -49,13 +50,16 @@ public struct YAMLComposer: Sendable {
 private struct ComposerRun {
     let file: String
     let limits: YAMLLimits
+    /// Surrogate pairs rewritten before libyaml read the input, whose positions they move.
+    let escapes: SurrogateEscapes?
     var diagnostics: [Diagnostic] = []
     var anchors: [String: (node: YAMLNode, size: Int)] = [:]
     var nodeCount = 0
 
-    init(file: String, limits: YAMLLimits) {
+    init(file: String, limits: YAMLLimits, escapes: SurrogateEscapes?) {
         self.file = file
         self.limits = limits
+        self.escapes = escapes
     }
 
     /// A list or mapping being filled. A class, so appending to it never copies what it holds.
@@ -263,11 +267,14 @@ private struct ComposerRun {
                 column += 1
             }
         }
-        return SourceLocation(file: file, line: line, column: column)
+        return SourceLocation(
+            file: file, line: line, column: (escapes?.column(column - 1, line: line - 1) ?? column - 1) + 1)
     }
 
     private func location(_ mark: yaml_mark_t) -> SourceLocation {
-        SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+        let line = Int(mark.line)
+        let column = Int(mark.column)
+        return SourceLocation(file: file, line: line + 1, column: (escapes?.column(column, line: line) ?? column) + 1)
     }
 
     private func syntaxError(_ parser: yaml_parser_t, input: UnsafeBufferPointer<UInt8>) -> Diagnostic {
@@ -311,6 +318,10 @@ private struct ComposerRun {
         (
             ["flow sequence", "flow mapping"], true,
             "a value starting with [ or { is a list or mapping: close it with ] or }, or quote the text"
+        ),
+        (
+            ["invalid Unicode character escape"], false,
+            "\\u takes the 4 hex digits of a character (\\u00E9); for one beyond U+FFFF write \\U and 8 (\\U0001F3C6), or the character itself"
         ),
         (
             ["quoted scalar"], true,

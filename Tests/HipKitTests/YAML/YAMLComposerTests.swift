@@ -31,6 +31,31 @@ import Testing
         #expect(compose("v: \"10\"").root?["v"]?.string == "10")
     }
 
+    /// JSON writes a character beyond U+FFFF as two escaped surrogates (Python's `json.dump`
+    /// does by default), which libyaml alone refuses; positions after one stay the file's.
+    @Test func readsJSONSurrogatePairEscapes() throws {
+        let result = compose(#"{"name": "Cup \uD83C\uDFC6 \ud83d\ude00 \\uD83C", "key": "k", "b": 'x\uD83C\uDFC6'}"#)
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        let root = try #require(result.root)
+        #expect(root["name"]?.string == "Cup 🏆 😀 \\uD83C")
+        // `"key"` starts at column 51 of the file.
+        #expect(root.mapping?.first { $0.key.scalar?.value == "key" }?.key.location.column == 51)
+        #expect(root["key"]?.location.column == 58)
+        // Single-quoted, the backslashes are text.
+        #expect(root["b"]?.string == #"x\uD83C\uDFC6"#)
+        // A lone surrogate is still refused, with a hint that says how to write the character.
+        let lone = compose(#"{"name": "\uD83C"}"#)
+        #expect(lone.root == nil)
+        #expect(lone.diagnostics.first?.hint?.contains(#"\U0001F3C6"#) == true, "\(lone.diagnostics)")
+        // In block-style YAML a backslash outside double quotes is text, so nothing is rewritten
+        // there: the pair is refused with the same hint.
+        let yaml = compose(#"name: "\uD83C\uDFC6""#)
+        #expect(yaml.root == nil)
+        #expect(yaml.diagnostics.first?.location?.column == 10)
+        #expect(yaml.diagnostics.first?.hint?.contains("the character itself") == true)
+        #expect(compose(#"name: a\uD83C\uDFC6"#).root?["name"]?.string == #"a\uD83C\uDFC6"#)
+    }
+
     @Test func reportsDuplicateKeysAtTheSecondOne() {
         let result = compose("key: a\nname: b\nkey: c\n")
         #expect(result.diagnostics.count == 1)
