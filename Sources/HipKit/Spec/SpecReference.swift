@@ -22,7 +22,9 @@ public enum SpecReference {
               for what is served apart from the build.
             - Text users see (names, titles, hints) is a string, or `{value, i18n}` with an i18n key.
             - Every object also takes `extra:`, copied into the descriptor object as written, for
-              fields hipkit does not model. Unknown fields are copied too, with a warning.
+              fields hipkit does not model. Unknown fields are copied too, with a warning. Neither may
+              replace a value hipkit generates from the spec (`extra-conflict`): objects merge member by
+              member, and a member the spec already sets is an error naming its path.
             - A condition is a name (`user_is_admin`), `{condition, invert, params}`, or a composite
               `{type: and|or, conditions: [...]}` (two levels deep at most).
 

@@ -161,22 +161,33 @@ struct SpecTranslator {
             recordWebhook(out, reply: reply, subject: subject)
         }
         pendingReply = nil
-        var unknown: [JSONMember] = []
         let fieldNames = Suggestion.Candidates(spec.fields.map(\.name))
+        var unknown: [(member: JSONMember, location: SourceLocation)] = []
         for entry in entries {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
-            let hint = fieldNames.hint(for: name)
-            diagnostics.append(
-                .warning(
-                    .unknownField, "unknown field '\(name)' in \(subject); it is copied into the descriptor as written",
-                    at: entry.key.location,
-                    hint: hint ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
             var ignored: [Diagnostic] = []
             quietFieldLocations.insert(entry.key.location)
             unknown.append(
-                JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location))
+                (
+                    JSONMember(
+                        name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location),
+                    entry.key.location
+                ))
         }
-        Self.setMembers(&out, unknown)
+        // Merged as `extra:` is: a field hipkit does not know must not replace what it generates
+        // (`capabilities:` at the top level replaced every module, `allowGlobal` under
+        // `install:` the spec's `global`). That is an error of its own, not this warning.
+        let conflicting =
+            unknown.isEmpty ? [] : deepMerge(JSONNode(.object(unknown.map(\.member))), into: &out, path: "")
+        for (member, location) in unknown where !conflicting.contains(member.name) {
+            diagnostics.append(
+                .warning(
+                    .unknownField,
+                    "unknown field '\(member.name)' in \(subject); it is copied into the descriptor as written",
+                    at: location,
+                    hint: fieldNames.hint(for: member.name)
+                        ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
+        }
         return out
     }
 
@@ -226,12 +237,17 @@ struct SpecTranslator {
         deepMerge(json, into: &out, path: "extra")
     }
 
-    private mutating func deepMerge(_ source: JSONNode, into target: inout JSONNode, path: String) {
-        guard case .object(var members) = target.value else { return }
+    /// Merges `source`'s members into `target` (`path` names it in errors, empty for the
+    /// object itself); returns the names of those that would have replaced a generated value.
+    @discardableResult
+    private mutating func deepMerge(_ source: JSONNode, into target: inout JSONNode, path: String) -> Set<String> {
+        guard case .object(var members) = target.value else { return [] }
+        var conflicting: Set<String> = []
         target.value = .null  // `members` is then their only owner: no copy per change
         var index = [String: Int](minimumCapacity: members.count)
         for (i, member) in members.enumerated() where index[member.name] == nil { index[member.name] = i }
         for member in source.members ?? [] {
+            let memberPath = path.isEmpty ? member.name : path + "." + member.name
             if let location = member.nameLocation { quietFieldLocations.insert(location) }
             // Not a mapping's or a list's own location: it is that of its first entry, whose
             // warnings would go quiet with it (`extra: {capabilities: {aaa: 1, bbb: 2}}` warned
@@ -243,21 +259,25 @@ struct SpecTranslator {
                 if members[i].value.isObject, member.value.isObject {
                     var merged = members[i].value
                     members[i].value = JSONNode(.null)
-                    deepMerge(member.value, into: &merged, path: path + "." + member.name)
+                    if !deepMerge(member.value, into: &merged, path: memberPath).isEmpty {
+                        conflicting.insert(member.name)
+                    }
                     members[i].value = merged
                 } else {
+                    conflicting.insert(member.name)
                     diagnostics.append(
                         .error(
                             .extraConflict,
-                            "'\(path).\(member.name)' would replace a value hipkit generates from the spec",
+                            "'\(memberPath)' would replace a value hipkit generates from the spec",
                             at: member.nameLocation, hint: "set it with the spec's own field instead"))
                 }
             } else {
                 index[member.name] = members.count
-                members.append(JSONMember(member.name, member.value))
+                members.append(member)
             }
         }
         target.value = .object(members)
+        return conflicting
     }
 
     // MARK: Values
