@@ -38,6 +38,16 @@ struct URLRule: Sendable {
                         : "HipChat would fetch this text literally; write the real value")
             ]
         }
+        if let bad = rest.unicodeScalars.first(where: Self.neverInURL) {
+            return [
+                .error(
+                    .invalidUrl, "\(what) is '\(url)', which holds \(Self.describe(bad)); no URL does",
+                    at: location,
+                    hint: bad == " "
+                        ? "percent-encode it (a space is %20), or check that this is the URL meant"
+                        : "percent-encode it, or check that this is the URL meant")
+            ]
+        }
         if hasBase { return [] }
         if Self.hasOtherScheme(url) {
             return [
@@ -71,6 +81,26 @@ struct URLRule: Sendable {
             ]
         default:
             return [.error(.invalidUrl, "\(what) is '\(url)', which is not an http or https URL", at: location)]
+        }
+    }
+
+    /// Characters a URL never holds as they are (RFC 3986): white space and other control
+    /// characters, and `"`, `<`, `>`, `\`, `^`, `` ` `` and `|`. (`{` and `}` are left to HipChat's
+    /// own URL templates, `/view/{room_id}`.) A relative URL is joined to the base URL as text,
+    /// so `not a url` would otherwise pass as `https://addon.example.com/not a url`.
+    static func neverInURL(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value <= 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+            || #""<>\^`|"#.unicodeScalars.contains(scalar) || scalar.properties.isWhitespace
+    }
+
+    private static func describe(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case " ": "a space"
+        case "\t": "a tab"
+        case "\n", "\r": "a line break"
+        case _ where scalar.properties.isWhitespace || scalar.value < 0x20 || scalar.value >= 0x7F:
+            "the character U+\(String(format: "%04X", scalar.value))"
+        default: "'\(scalar)'"
         }
     }
 
