@@ -126,6 +126,14 @@ extension BuildStep {
                         hint: "give a full https:// URL, or a path from the project folder to the file"))
                 continue
             }
+            if ProjectLayout(directory: project.directory).leadsOutside(path) {
+                context.diagnostics.append(
+                    .error(
+                        .outsideProject, "\(name) names '\(resource)', a symbolic link out of the project folder",
+                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
+                        hint: "copy the file into the project"))
+                continue
+            }
             if let reason = ProjectLayout.unpublishedReason(path) {
                 context.diagnostics.append(
                     .error(

@@ -66,6 +66,19 @@ public struct ProjectLayout: Sendable, Hashable {
         return nil
     }
 
+    /// Whether the project file at `path` (relative to the project) is a symbolic link, or lies
+    /// under one, that leads out of the project: publishing it would publish that file
+    /// (`assets/host.txt` → `/etc/hostname`), which `../` cannot reach either.
+    public func leadsOutside(_ path: String) -> Bool {
+        guard let project = realpath(directory.path, nil) else { return false }
+        defer { free(project) }
+        guard let file = realpath(directory.appendingPathComponent(path).path, nil) else { return false }
+        defer { free(file) }
+        let root = String(cString: project)
+        let resolved = String(cString: file)
+        return !(resolved.hasPrefix(root == "/" ? "/" : root + "/"))
+    }
+
     /// What to do about a file named that is never published.
     public static let unpublishedHint = "to publish a copy, put one under assets/ and name that"
 

@@ -531,6 +531,13 @@ struct SpecTranslator {
                     hint: Self.nearbyFileHint(normalised, as: path, in: projectDirectory)))
             return nil
         }
+        if ProjectLayout(directory: projectDirectory).leadsOutside(normalised) {
+            diagnostics.append(
+                .error(
+                    .outsideProject, "\(subject) '\(path)' is a symbolic link out of the project folder",
+                    at: location, hint: "keep pages and images inside the project; copy the file in"))
+            return nil
+        }
         if let reason = ProjectLayout.unpublishedReason(normalised) {
             diagnostics.append(
                 .error(

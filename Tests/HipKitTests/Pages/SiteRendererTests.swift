@@ -482,6 +482,39 @@ import Testing
         #expect(!build.diagnostics.contains { $0.message.contains("guide.pdf") })
     }
 
+    /// A symbolic link in the project that leads out of it is refused where a page or the spec
+    /// names it, as `../` out of the project is; one that stays inside is followed.
+    @Test func aSymbolicLinkOutOfTheProjectIsNotPublished() throws {
+        let outside = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try TestSupport.write("private", to: outside.appendingPathComponent("private.txt"))
+        let spec = SiteRendererTests.spec.replacingOccurrences(
+            of: "side, name: Side,", with: "side, name: Side, icon: assets/away.png,")
+        let (_, dir) = try build(["assets/app.js": "js"], spec: spec)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try TestSupport.write(
+            "[a](../assets/away.txt) [b](../assets/near.txt)\n", to: dir.appendingPathComponent("pages/side.md"))
+        try TestSupport.write("near", to: dir.appendingPathComponent("docs/near.txt"))
+        let fm = FileManager.default
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("assets/away.txt").path,
+            withDestinationPath: outside.path + "/private.txt")
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("assets/away.png").path,
+            withDestinationPath: outside.path + "/private.txt")
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("assets/near.txt").path, withDestinationPath: "../docs/near.txt")
+        let build = try ProjectBuild.prepare(dir.path)
+        let outsideErrors = build.diagnostics.filter {
+            $0.message.contains("outside the project") || $0.message.contains("out of the project")
+        }
+        #expect(outsideErrors.count == 2, "\(build.diagnostics)")
+        #expect(outsideErrors.contains { $0.message.contains("'../assets/away.txt'") })
+        #expect(outsideErrors.contains { $0.message.contains("assets/away.png") && $0.code == .outsideProject })
+        #expect(!build.files.contains { $0.data == Data("private".utf8) })
+        #expect(!build.diagnostics.contains { $0.message.contains("near.txt") })
+    }
+
     @Test func badPagesGetDiagnostics() throws {
         let (build, dir) = try build([
             "pages/side.md": "---\ntitle: [unclosed\n---\n# S\n",
