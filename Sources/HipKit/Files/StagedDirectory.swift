@@ -22,6 +22,7 @@ public enum StagedDirectory {
     /// project at every start, and where a flush of the whole file system on every save would
     /// cost more than the rest of the rebuild.
     public static func replace(_ target: URL, durable: Bool = true, fill: (URL) throws -> Void) throws {
+        let target = try linkedFolder(target) ?? target
         let fm = FileManager.default
         let parent = target.deletingLastPathComponent()
         let name = target.lastPathComponent
@@ -96,6 +97,21 @@ public enum StagedDirectory {
         if Glibc.link(source.path, url.path) != 0 {
             try FileManager.default.copyItem(at: source, to: url)
         }
+    }
+
+    /// The folder `target` leads to when it is a symbolic link (`dist` → `/srv/www/addon`): that
+    /// folder is replaced and the link kept, where a swap would have put a folder in the link's
+    /// place and left the folder it pointed to stale. Nil when `target` is no link.
+    private static func linkedFolder(_ target: URL) throws -> URL? {
+        var info = stat()
+        guard lstat(target.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        guard let resolved = realpath(target.path, nil) else {
+            throw HipKitError(
+                "\(target.path) is a symbolic link to a folder that does not exist",
+                hint: "create the folder it points to, or remove the link")
+        }
+        defer { free(resolved) }
+        return URL(fileURLWithPath: String(cString: resolved), isDirectory: true)
     }
 
     private static func checkReplaceable(_ target: URL) throws {

@@ -30,6 +30,32 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["dist"])
     }
 
+    /// An output folder given as a symbolic link keeps the link: the folder it leads to is
+    /// replaced, not the link by a folder of its own.
+    @Test func aSymbolicLinkToTheOutputStaysALink() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let real = root.appendingPathComponent("real")
+        let link = root.appendingPathComponent("dist")
+        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "real")
+        for page in ["one", "two"] {
+            try StagedDirectory.replace(link) {
+                try StagedDirectory.write(Data(page.utf8), to: $0.appendingPathComponent(ConnectDescriptor.fileName))
+                try StagedDirectory.write(Data("{}".utf8), to: $0.appendingPathComponent(RuntimeManifest.path))
+            }
+        }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "real")
+        #expect(try Data(contentsOf: real.appendingPathComponent(ConnectDescriptor.fileName)) == Data("two".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ["dist", "real"])
+        // A link to nothing is refused, saying so.
+        try FileManager.default.createSymbolicLink(
+            atPath: root.appendingPathComponent("gone").path, withDestinationPath: "nowhere")
+        #expect(throws: HipKitError.self) {
+            try StagedDirectory.replace(root.appendingPathComponent("gone")) { _ in }
+        }
+    }
+
     @Test func aSuccessfulBuildReplacesEverything() throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
