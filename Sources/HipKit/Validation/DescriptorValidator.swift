@@ -113,12 +113,16 @@ public struct DescriptorValidator: Sendable {
                 if viewKinds.contains(kind) { targets[key, default: []].append((kind, location)) }
             }
         }
-        for (key, kinds) in targets where kinds.count > 1 {
+        for (key, found) in targets {
+            // Two modules of one kind sharing a key are an error of their own (above).
+            var kinds: [(kind: ModuleKind, location: SourceLocation?)] = []
+            for entry in found where !kinds.contains(where: { $0.kind == entry.kind }) { kinds.append(entry) }
+            guard kinds.count > 1 else { continue }
             diagnostics.append(
                 .warning(
                     .ambiguousTarget,
                     "'\(key)' is the key of both a \(kinds[0].kind.rawValue) and a \(kinds[1].kind.rawValue); a target naming it is ambiguous",
-                    at: kinds.first { $0.kind == kinds[1].kind }?.location, hint: "give each view its own key"))
+                    at: kinds[1].location, hint: "give each view its own key"))
         }
         // HipChat's schema lets an action open a glance too ("the key of a dialog, glance or web
         // panel"): the glance then opens its own target. Shipped add-ons used that with a glance

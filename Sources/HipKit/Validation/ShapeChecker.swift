@@ -135,7 +135,9 @@ struct ShapeChecker {
             if let bad = s.unicodeScalars.first(where: { !Self.isKeyCharacter($0) }) {
                 diagnostics.append(
                     .error(
-                        .invalidKey, "\(what) '\(s)' contains '\(bad)', which HipChat does not allow in a key",
+                        .invalidKey,
+                        // A module's subject names its key already.
+                        "\(what.contains("'\(s)'") ? what : "\(what) '\(s)'") contains '\(bad)', which HipChat does not allow in a key",
                         at: node.location,
                         hint: "use only letters, digits, '_', '-' and '.'"))
             }

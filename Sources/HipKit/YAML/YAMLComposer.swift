@@ -291,7 +291,14 @@ private struct ComposerRun {
         // UTF-8 are that, as in a page or a template, not a syntax error.
         if parser.error == YAML_READER_ERROR {
             let code: DiagnosticCode = problem.contains("UTF-8") ? .invalidUtf8 : .yamlSyntax
-            return .error(code, message, at: location(ofByte: parser.problem_offset, in: input), hint: hint)
+            // libyaml points at the trailing byte it could not take; the character that is
+            // broken starts at its lead byte (`Gl\xE4nce` is broken at the \xE4, not the n).
+            var offset = min(parser.problem_offset, input.count)
+            if problem.contains("trailing") {
+                while offset > 0, input[offset - 1] & 0xC0 == 0x80 { offset -= 1 }
+                if offset > 0, input[offset - 1] >= 0xC0 { offset -= 1 }
+            }
+            return .error(code, message, at: location(ofByte: offset, in: input), hint: hint)
         }
         // At the end of a file with no final newline libyaml points past the last line, where
         // there is nothing to show: point at the end of the last line instead.

@@ -56,6 +56,19 @@ import Testing
         #expect(compose(#"name: a\uD83C\uDFC6"#).root?["name"]?.string == #"a\uD83C\uDFC6"#)
     }
 
+    /// A broken character is shown where it starts, at its lead byte: libyaml points at the
+    /// byte after, which it could not take.
+    @Test func invalidUTF8IsShownAtTheBrokenCharacter() {
+        for bytes: [UInt8] in [
+            Array("key: k\nname: Gl".utf8) + [0xE4] + Array("nce\n".utf8),
+            Array("key: k\nname: Gl".utf8) + [0xE4, 0xA4, 0x0A],
+        ] {
+            let result = YAMLComposer().compose(bytes, file: "t.yaml")
+            #expect(result.diagnostics.first?.code == .invalidUtf8)
+            #expect(result.diagnostics.first?.location == SourceLocation(file: "t.yaml", line: 2, column: 9))
+        }
+    }
+
     @Test func reportsDuplicateKeysAtTheSecondOne() {
         let result = compose("key: a\nname: b\nkey: c\n")
         #expect(result.diagnostics.count == 1)
