@@ -21,6 +21,12 @@ public final class SQLiteStore: InstallationStore {
     private let glanceReads = StoreReadCache<GlanceDataKey, JSONNode?>()
     /// The file's commit version, which both caches are checked against on every read.
     private let commits: SQLiteCommits
+    /// The database file opened by the store itself (to create it private, and to `flock` it
+    /// while migrating), kept open until ``close()``, after SQLite's connections. Closing any
+    /// descriptor of a file drops every POSIX lock the process holds on it, SQLite's own
+    /// included: without its shared lock on the database, the next `sqlite3` (a `.backup`) to
+    /// close took itself for the last user and deleted the WAL this server was writing to.
+    private let fileDescriptor: Int32
 
     private struct GlanceDataKey: Hashable, Sendable {
         var key: String
@@ -98,8 +104,13 @@ public final class SQLiteStore: InstallationStore {
         // data folder would otherwise both see no tables and both create them. flock is apart
         // from the POSIX locks SQLite itself takes on the file.
         while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
-        defer { _ = Glibc.close(lock) }
-        pool = try DatabasePool(path: file.path, configuration: configuration)
+        fileDescriptor = lock
+        do {
+            pool = try DatabasePool(path: file.path, configuration: configuration)
+        } catch {
+            _ = Glibc.close(lock)
+            throw error
+        }
         do {
             try Self.migrator(secrets: secrets).migrate(pool)
             try pool.write { db in
@@ -112,8 +123,11 @@ public final class SQLiteStore: InstallationStore {
             // versions do not linger in the WAL.
             try pool.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             commits = try SQLiteCommits(path: file.path)
+            // Another server starting on this folder may read the schema now.
+            _ = flock(lock, LOCK_UN)
         } catch {
             try? pool.close()
+            _ = Glibc.close(lock)
             throw error
         }
     }
@@ -602,6 +616,7 @@ public final class SQLiteStore: InstallationStore {
 
     public func close() async throws {
         commits.close()
+        defer { _ = Glibc.close(fileDescriptor) }
         try pool.close()
     }
 
