@@ -57,6 +57,31 @@ struct PostgresListenerTests {
         }
     }
 
+    /// A database that stops answering: a request fails within the store's answer limit rather
+    /// than waiting for as long as it takes (a minute and more, while the pool reconnects), and
+    /// the store answers again once the database does.
+    @Test("a request to a database that stops answering fails within the answer limit")
+    func unansweringDatabase() async throws {
+        let location = try await StoreLocation.make(.postgres)
+        let server = try await PostgresServer.shared()
+        let store = try await location.open(answerLimit: .milliseconds(500))
+        try await store.upsert(Fixture.installation(roomId: 42))
+        try await server.withPoolHeld(in: location.databaseText) {
+            let start = ContinuousClock.now
+            await #expect(throws: PostgresStoreError.noAnswer) {
+                try await store.putSettings(["on": .bool(true)], oauthId: Fixture.oauthId, room: nil)
+            }
+            await #expect(throws: PostgresStoreError.noAnswer) { try await store.installations() }
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+        #expect(
+            try await Self.soon {
+                (try? await store.putSettings(["on": .bool(false)], oauthId: Fixture.oauthId, room: nil)) != nil
+            })
+        #expect(try await store.settings(oauthId: Fixture.oauthId, room: nil) == ["on": .bool(false)])
+        try await store.close()
+    }
+
     @Test("one that stops answering, as one a network dropped, is given up within its heartbeat: nothing stale is kept")
     func silentListener() async throws {
         let location = try await StoreLocation.make(.postgres)

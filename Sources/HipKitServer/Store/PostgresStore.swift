@@ -33,6 +33,8 @@ public final class PostgresStore: InstallationStore {
     private let secrets: SecretBox
     private let logger: Logger
     private let cache = InstallationCache()
+    /// ``answerLimit``, or a shorter one a test gave.
+    private let answerLimitForRequests: Duration
     /// Whether the listening connection has `LISTEN` in place, so that installations read are
     /// kept. Its connection shows in `pg_stat_activity` before that.
     var isListening: Bool { cache.isListening }
@@ -61,11 +63,13 @@ public final class PostgresStore: InstallationStore {
     }
 
     /// Connects, migrates the schema (or checks it), and checks the key. Throws a
-    /// ``PostgresStoreError`` that says what to do. `heartbeat` is for tests.
+    /// ``PostgresStoreError`` that says what to do. `heartbeat` and `answerLimit` are for tests.
     public static func open(
-        url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Heartbeat = .standard
+        url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Heartbeat = .standard,
+        answerLimit: Duration = PostgresStore.answerLimit
     ) async throws -> PostgresStore {
-        let store = PostgresStore(url: url, secrets: secrets, logger: logger, heartbeat: heartbeat)
+        let store = PostgresStore(
+            url: url, secrets: secrets, logger: logger, heartbeat: heartbeat, answerLimit: answerLimit)
         do {
             try await store.migrate()
             try await store.cache.waitUntilListening(timeout: .seconds(10))
@@ -76,7 +80,8 @@ public final class PostgresStore: InstallationStore {
         return store
     }
 
-    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Heartbeat) {
+    private init(url: DatabaseURL, secrets: SecretBox, logger: Logger, heartbeat: Heartbeat, answerLimit: Duration) {
+        self.answerLimitForRequests = answerLimit
         self.url = url
         self.secrets = secrets
         self.logger = logger
@@ -400,11 +405,15 @@ public final class PostgresStore: InstallationStore {
     public func installation(oauthId: String) async throws -> Installation? {
         if let cached = cache.lookup(oauthId) { return cached }
         let ticket = cache.ticket()
-        var row: StoredRow?
-        for try await value in try await client.query(
-            "SELECT \(unescaped: Self.columns) FROM hipkit_installation WHERE oauth_id = \(oauthId)", logger: logger
-        ).decode(StoredRow.self) {
-            row = value
+        let row = try await withConnection { connection in
+            var row: StoredRow?
+            for try await value in try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM hipkit_installation WHERE oauth_id = \(oauthId)",
+                logger: self.logger
+            ).decode(StoredRow.self) {
+                row = value
+            }
+            return row
         }
         let found = try row.map(unseal)
         if let found { cache.store(found, ticket: ticket) }
@@ -445,13 +454,16 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func installations() async throws -> [Installation] {
-        var all: [Installation] = []
-        for try await row in try await client.query(
-            "SELECT \(unescaped: Self.columns) FROM hipkit_installation ORDER BY installed_at, oauth_id", logger: logger
-        ).decode(StoredRow.self) {
-            all.append(try unseal(row))
-        }
-        return all
+        try await withConnection { connection in
+            var all: [StoredRow] = []
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM hipkit_installation ORDER BY installed_at, oauth_id",
+                logger: self.logger
+            ).decode(StoredRow.self) {
+                all.append(row)
+            }
+            return all
+        }.map(unseal)
     }
 
     // MARK: Glance data and settings
@@ -562,8 +574,8 @@ public final class PostgresStore: InstallationStore {
     /// One query, not one per scope: a JWT-checked glance query on PostgreSQL is a round trip
     /// to the database each, and the lookups are up to four.
     public func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData? {
-        var best: (rank: Int, shown: ShownGlanceData)?
-        try await client.withConnection { connection in
+        try await withConnection { connection in
+            var best: (rank: Int, shown: ShownGlanceData)?
             for try await (text, scope) in try await connection.execute(
                 ShownGlanceDataQuery(key: key, installation: installation, room: room), logger: self.logger)
             {
@@ -572,8 +584,8 @@ public final class PostgresStore: InstallationStore {
                 else { continue }
                 best = (rank, ShownGlanceData(data: data, scope: scope))
             }
+            return best?.shown
         }
-        return best?.shown
     }
 
     /// The rows of a glance's data a view of `installation` in `room` may see (up to four), each
@@ -692,11 +704,13 @@ public final class PostgresStore: InstallationStore {
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
         let text = JSONNode.object(values).jsonString
         let now = Date().timeIntervalSince1970
-        try await client.query(
-            """
-            INSERT INTO hipkit_setting (oauth_id, room_id, data, updated_at) VALUES (\(oauthId), \(room), \(text), \(now))
-            ON CONFLICT (oauth_id, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
-            """, logger: logger)
+        _ = try await withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO hipkit_setting (oauth_id, room_id, data, updated_at) VALUES (\(oauthId), \(room), \(text), \(now))
+                ON CONFLICT (oauth_id, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+                """, logger: self.logger)
+        }
     }
 
     public func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]? {
@@ -711,52 +725,58 @@ public final class PostgresStore: InstallationStore {
     public func claimPushes(limit: Int, lease: Duration, now: Date) async throws -> [ClaimedOutboxItem] {
         let now = now.timeIntervalSince1970
         let until = now + lease / .seconds(1)
-        var claimed: [ClaimedOutboxItem] = []
-        for try await (id, generation, oauthId, target, kind, key, data, attempts) in try await client.query(
-            """
-            UPDATE hipkit_push_outbox SET claimed_until = \(until)
-            WHERE id IN (
-                SELECT id FROM hipkit_push_outbox
-                WHERE due_at <= \(now) AND (claimed_until IS NULL OR claimed_until <= \(now))
-                ORDER BY due_at, id LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED)
-            RETURNING id, generation, oauth_id, target, kind, item_key, data, attempts
-            """, logger: logger
-        ).decode((Int64, Int, String, String, String, String, String, Int).self) {
-            guard let target = OutboxItem.Target(stored: target), let kind = OutboxItem.Kind(rawValue: kind),
-                let data = JSONNode.parse(Data(data.utf8))
-            else {
-                continue
+        return try await withConnection { connection in
+            var claimed: [ClaimedOutboxItem] = []
+            for try await (id, generation, oauthId, target, kind, key, data, attempts) in try await connection.query(
+                """
+                UPDATE hipkit_push_outbox SET claimed_until = \(until)
+                WHERE id IN (
+                    SELECT id FROM hipkit_push_outbox
+                    WHERE due_at <= \(now) AND (claimed_until IS NULL OR claimed_until <= \(now))
+                    ORDER BY due_at, id LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING id, generation, oauth_id, target, kind, item_key, data, attempts
+                """, logger: self.logger
+            ).decode((Int64, Int, String, String, String, String, String, Int).self) {
+                guard let target = OutboxItem.Target(stored: target), let kind = OutboxItem.Kind(rawValue: kind),
+                    let data = JSONNode.parse(Data(data.utf8))
+                else {
+                    continue
+                }
+                claimed.append(
+                    ClaimedOutboxItem(
+                        id: id, generation: generation,
+                        push: OutboxItem(oauthId: oauthId, target: target, kind: kind, key: key, data: data),
+                        attempts: attempts))
             }
-            claimed.append(
-                ClaimedOutboxItem(
-                    id: id, generation: generation,
-                    push: OutboxItem(oauthId: oauthId, target: target, kind: kind, key: key, data: data),
-                    attempts: attempts))
+            return claimed.sorted { $0.id < $1.id }
         }
-        return claimed.sorted { $0.id < $1.id }
     }
 
     public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
-        try await client.query(
-            """
-            WITH gone AS (
-                DELETE FROM hipkit_push_outbox WHERE id = \(claimed.id) AND generation = \(claimed.generation)
-                RETURNING id)
-            UPDATE hipkit_push_outbox SET claimed_until = NULL
-            WHERE id = \(claimed.id) AND NOT EXISTS (SELECT 1 FROM gone)
-            """, logger: logger)
+        _ = try await withConnection { connection in
+            try await connection.query(
+                """
+                WITH gone AS (
+                    DELETE FROM hipkit_push_outbox WHERE id = \(claimed.id) AND generation = \(claimed.generation)
+                    RETURNING id)
+                UPDATE hipkit_push_outbox SET claimed_until = NULL
+                WHERE id = \(claimed.id) AND NOT EXISTS (SELECT 1 FROM gone)
+                """, logger: self.logger)
+        }
     }
 
     public func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
-        try await client.query(
-            """
-            UPDATE hipkit_push_outbox SET
-                attempts = CASE WHEN generation = \(claimed.generation) THEN attempts + 1 ELSE attempts END,
-                due_at = CASE WHEN generation = \(claimed.generation) THEN \(due.timeIntervalSince1970) ELSE due_at END,
-                claimed_until = NULL
-            WHERE id = \(claimed.id)
-            """, logger: logger)
+        _ = try await withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE hipkit_push_outbox SET
+                    attempts = CASE WHEN generation = \(claimed.generation) THEN attempts + 1 ELSE attempts END,
+                    due_at = CASE WHEN generation = \(claimed.generation) THEN \(due.timeIntervalSince1970) ELSE due_at END,
+                    claimed_until = NULL
+                WHERE id = \(claimed.id)
+                """, logger: self.logger)
+        }
     }
 
     public func nextPushDue() async throws -> Date? {
@@ -875,11 +895,64 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: Helpers
 
-    private func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
         try await Self.unwrapping {
-            try await client.withConnection { connection in
-                try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+            try await withConnection { connection in
+                try await connection.withTransaction(logger: self.logger) { connection in try await body(connection) }
             }
+        }
+    }
+
+    /// How long a request waits for the database. One that does not answer (stopped, or the
+    /// network to it gone) would otherwise hold requests while the pool goes on trying to
+    /// connect — past a minute, longer than HipChat or a proxy waits — and a write given up by
+    /// its caller could still be made when the database came back.
+    public static let answerLimit: Duration = .seconds(10)
+
+    /// A connection of the pool for `body`, within ``answerLimit``: past it,
+    /// ``PostgresStoreError/noAnswer`` is thrown at once and `body` cancelled. A wait for a
+    /// connection ends there; a query already sent may still be carried out when the database
+    /// answers again, as with any client that gave up.
+    ///
+    /// `body` runs in a task of its own, not a child task: a task group would wait for it to
+    /// end, and a query on a connection to a database that stopped answering does not end.
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        let (client, limit) = (self.client, answerLimitForRequests)
+        let work = Task { try await client.withConnection(body) }
+        let outcome = Outcome<T>()
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            outcome.resume(with: .failure(PostgresStoreError.noAnswer))
+            work.cancel()
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.set(continuation)
+                Task {
+                    let result = await work.result
+                    timer.cancel()
+                    outcome.resume(with: result)
+                }
+            }
+        } onCancel: {
+            work.cancel()
+        }
+    }
+
+    /// Whichever comes first of a query's result and its time running out.
+    private final class Outcome<T: Sendable>: Sendable {
+        private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+        func set(_ continuation: CheckedContinuation<T, any Error>) {
+            self.continuation.withLock { $0 = continuation }
+        }
+
+        func resume(with result: Result<T, any Error>) {
+            continuation.withLock { $0.take() }?.resume(with: result)
         }
     }
 
@@ -897,9 +970,10 @@ public final class PostgresStore: InstallationStore {
     /// The one value `query` gives (nil for no row), its rows read to the end so that the
     /// connection goes back to the pool clean.
     private func single<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T? {
-        try await client.withConnection { connection in
+        try await withConnection { connection in
             var value: T?
-            for try await row in try await connection.query(query, logger: logger).decode(T.self) where value == nil {
+            for try await row in try await connection.query(query, logger: self.logger).decode(T.self)
+            where value == nil {
                 value = row
             }
             return value
@@ -907,13 +981,16 @@ public final class PostgresStore: InstallationStore {
     }
 
     /// ``single(_:as:)`` for a prepared statement.
-    private func single<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> Statement.Row?
+    private func single<Statement: PostgresPreparedStatement & Sendable>(_ statement: Statement) async throws
+        -> Statement.Row?
     where Statement.Row: Sendable {
-        var value: Statement.Row?
-        for try await row in try await client.execute(statement, logger: logger) where value == nil {
-            value = row
+        try await withConnection { connection in
+            var value: Statement.Row?
+            for try await row in try await connection.execute(statement, logger: self.logger) where value == nil {
+                value = row
+            }
+            return value
         }
-        return value
     }
 
     private func notify(_ oauthId: String, on connection: PostgresConnection) async throws {
@@ -944,6 +1021,8 @@ public enum PostgresStoreError: Error, Equatable, CustomStringConvertible {
     case newerSchema(Int, known: Int)
     case wrongKey
     case notListening
+    /// The database did not answer within ``PostgresStore/answerLimit``.
+    case noAnswer
 
     public var description: String {
         switch self {
@@ -955,6 +1034,8 @@ public enum PostgresStoreError: Error, Equatable, CustomStringConvertible {
                 + "instance on this database shares"
         case .notListening:
             "the database does not take LISTEN for installation changes"
+        case .noAnswer:
+            "the database did not answer within \(PostgresStore.answerLimit)"
         }
     }
 }

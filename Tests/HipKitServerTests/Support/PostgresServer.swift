@@ -105,6 +105,18 @@ actor PostgresServer {
         return try await body()
     }
 
+    /// Runs `body` with the server processes of the stores' pooled connections to the database
+    /// at `url` stopped (`SIGSTOP`), as a database that stops answering.
+    nonisolated func withPoolHeld<T>(in url: String, _ body: () async throws -> T) async throws -> T {
+        let pids = try await integers(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.applicationName)'",
+            in: url)
+        guard !pids.isEmpty else { throw StartError(description: "no pooled connection to \(url)") }
+        for pid in pids { kill(pid_t(pid), SIGSTOP) }
+        defer { for pid in pids { kill(pid_t(pid), SIGCONT) } }
+        return try await body()
+    }
+
     /// Runs `body` on a connection of its own to the database at `url`, closed afterwards.
     private nonisolated func connected<T>(
         to url: String, _ body: (PostgresConnection) async throws -> T

@@ -38,10 +38,12 @@ struct StoreLocation: Sendable {
     var file: URL { folder.appendingPathComponent("hipkit.sqlite") }
 
     /// The store; on PostgreSQL, its listening connection kept to `heartbeat`.
-    func open(heartbeat: PostgresStore.Heartbeat = .standard) async throws -> any InstallationStore {
+    func open(heartbeat: PostgresStore.Heartbeat = .standard, answerLimit: Duration = PostgresStore.answerLimit)
+        async throws -> any InstallationStore
+    {
         if let database {
             return try await PostgresStore.open(
-                url: database, secrets: secrets, logger: Self.quiet, heartbeat: heartbeat)
+                url: database, secrets: secrets, logger: Self.quiet, heartbeat: heartbeat, answerLimit: answerLimit)
         }
         return try SQLiteStore(file: file, secrets: secrets)
     }
