@@ -188,6 +188,14 @@ struct InstallTests {
                 #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1, "roomId": true}"#,
                 "roomId"
             ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1, "roomId": -1}"#,
+                "roomId"
+            ),
+            (
+                #"{"oauthId": "a", "oauthSecret": "Zq8xR2mN7vK4pL9sT3wY6bH1cF5gJ0dA2eU8iO4n", "capabilitiesUrl": "https://api.hipchat.com/v2/capabilities", "groupId": 1, "roomId": 0}"#,
+                "roomId"
+            ),
         ])
     func malformed(_ body: String, _ field: String) async throws {
         let site = try TestSite()

@@ -118,6 +118,21 @@ struct ViewAuthTests {
         }
     }
 
+    @Test("a token naming room 0 or a negative room is refused", arguments: [0, -1])
+    func tokenOfNoRoom(_ room: Int) async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, setup: { store in try await store.upsert(Fixture.installation()) }) { client, _ in
+            let token = try await Tokens.mint(room: room)
+            let refused = try await client.execute(uri: "/incidents.html?signed_request=\(token)", method: .get)
+            #expect(refused.status == .unauthorized)
+            #expect(refused.errorMessage?.contains("no room id") == true, "\(refused.text)")
+            let glance = try await client.execute(
+                uri: "/glances/incidents-glance.json", method: .get, headers: [.authorization: "JWT \(token)"])
+            #expect(glance.status == .unauthorized)
+        }
+    }
+
     @Test("a view's file needs its token at every path that names it")
     func everyPathOfAViewsFile() async throws {
         let site = try TestSite()

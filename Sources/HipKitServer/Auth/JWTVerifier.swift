@@ -192,6 +192,7 @@ struct JWTVerifier: Sendable {
 
         let user = claims["sub"] ?? claims["prn"]
         let room = claims["context"]?["room_id"]?.intValue
+        if let room, room <= 0 { throw refuse("the token names room \(room), which is no room id") }
         // HipChat shows a room installation in its room only, and signs tokens for it there: a
         // token of it naming another room would read that room's glance data and settings.
         if let installed = installation.roomId, let room, room != installed {

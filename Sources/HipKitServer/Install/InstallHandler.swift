@@ -58,8 +58,8 @@ struct InstallHandler: Sendable {
         }
         var roomId: Int?
         if let value = body["roomId"], !value.isNull {
-            guard let id = value.intValue else {
-                throw APIError.badRequest("roomId must be an integer", field: "roomId")
+            guard let id = value.intValue, id > 0 else {
+                throw APIError.badRequest("roomId must be a room id (a positive integer)", field: "roomId")
             }
             roomId = id
         } else if isUpdate, body["roomId"] == nil {
