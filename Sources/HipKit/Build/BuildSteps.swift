@@ -126,15 +126,7 @@ extension BuildStep {
                         hint: "give a full https:// URL, or a path from the project folder to the file"))
                 continue
             }
-            if ProjectLayout(directory: project.directory).leadsOutside(path) {
-                context.diagnostics.append(
-                    .error(
-                        .outsideProject, "\(name) names '\(resource)', a symbolic link out of the project folder",
-                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
-                        hint: "copy the file into the project"))
-                continue
-            }
-            if let reason = ProjectLayout.unpublishedReason(path) {
+            if let reason = ProjectLayout(directory: project.directory).unpublishedReason(path) {
                 context.diagnostics.append(
                     .error(
                         .unpublishedFile, "\(name) names '\(resource)', which is not published: \(reason)",

@@ -51,14 +51,14 @@ public struct ProjectLayout: Sendable, Hashable {
     public static let ignored: Set<String> = ["dist", ".hipkit", ".git", ".build", "node_modules"]
 
     /// Why the project file at `path` (relative to the project, normalised) is never published
-    /// when a page, a page's script or the spec names it, or nil when it may be: a file under a
-    /// folder that is never an input (``ignored``: the output, `.hipkit/` with the secrets' key,
-    /// version control), or a hidden one (`.env`). A link to one is far more often a slip than
-    /// a wish to put it on a public server.
+    /// when a page, a page's script or the spec names it, or nil when it may be: a hidden one
+    /// (`.env`, anything under `.hipkit/` with the secrets' key or `.git/`), or one under `dist/`,
+    /// the output of earlier builds. A link to one is far more often a slip than a wish to put
+    /// it on a public server.
     public static func unpublishedReason(_ path: String) -> String? {
         let parts = path.split(separator: "/")
-        if let top = parts.first, parts.count > 1, ignored.contains(String(top)) {
-            return "\(top)/ is never an input of a build"
+        if parts.count > 1, parts.first == "dist" {
+            return "dist/ holds the output of builds, which is never an input"
         }
         if let hidden = parts.first(where: { $0.hasPrefix(".") }) {
             return "'\(hidden)' is hidden (its name starts with a dot), and hidden files are never published"
@@ -66,17 +66,22 @@ public struct ProjectLayout: Sendable, Hashable {
         return nil
     }
 
-    /// Whether the project file at `path` (relative to the project) is a symbolic link, or lies
-    /// under one, that leads out of the project: publishing it would publish that file
-    /// (`assets/host.txt` → `/etc/hostname`), which `../` cannot reach either.
-    public func leadsOutside(_ path: String) -> Bool {
-        guard let project = realpath(directory.path, nil) else { return false }
+    /// ``unpublishedReason(_:)`` for `path` as written, and for the file it is once symbolic
+    /// links are followed, when that is in the project too (`assets/key.txt` →
+    /// `../.hipkit/secret.key`). A link out of the project is the owner's own choice (a folder
+    /// of assets shared between projects) and is followed.
+    public func unpublishedReason(_ path: String) -> String? {
+        if let reason = Self.unpublishedReason(path) { return reason }
+        guard let project = realpath(directory.path, nil) else { return nil }
         defer { free(project) }
-        guard let file = realpath(directory.appendingPathComponent(path).path, nil) else { return false }
+        guard let file = realpath(directory.appendingPathComponent(path).path, nil) else { return nil }
         defer { free(file) }
         let root = String(cString: project)
         let resolved = String(cString: file)
-        return !(resolved.hasPrefix(root == "/" ? "/" : root + "/"))
+        guard resolved.hasPrefix(root + "/") else { return nil }
+        let inside = String(resolved.dropFirst(root.count + 1))
+        guard inside != path, let reason = Self.unpublishedReason(inside) else { return nil }
+        return "it is a symbolic link to \(inside): \(reason)"
     }
 
     /// What to do about a file named that is never published.

@@ -76,8 +76,9 @@ struct LinkResolver: Sendable {
                 Self.encoded(SitePath.relative(from: output, to: pageOutputs[page]!)) + suffix, asset: nil)
         }
         if isFile {
-            if ProjectLayout(directory: projectDirectory).leadsOutside(target) { return .outside }
-            if let reason = ProjectLayout.unpublishedReason(target) { return .unpublished(target, reason: reason) }
+            if let reason = ProjectLayout(directory: projectDirectory).unpublishedReason(target) {
+                return .unpublished(target, reason: reason)
+            }
             if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages
             return .rewritten(
                 Self.encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,

@@ -406,13 +406,7 @@ struct ListingReader {
                 hint: SpecTranslator.nearbyFileHint(normalised, as: path, in: project.directory, excluding: namedPaths))
             return nil
         }
-        if ProjectLayout(directory: project.directory).leadsOutside(normalised) {
-            error(
-                .outsideProject, "'\(field)' '\(path)' is a symbolic link out of the project folder", location,
-                hint: "keep the listing's files inside the project; copy the file in")
-            return nil
-        }
-        if let reason = ProjectLayout.unpublishedReason(normalised) {
+        if let reason = ProjectLayout(directory: project.directory).unpublishedReason(normalised) {
             error(
                 .unpublishedFile, "'\(field)' names '\(path)', which is not published: \(reason)", location,
                 hint: ProjectLayout.unpublishedHint)

@@ -531,14 +531,7 @@ struct SpecTranslator {
                     hint: Self.nearbyFileHint(normalised, as: path, in: projectDirectory)))
             return nil
         }
-        if ProjectLayout(directory: projectDirectory).leadsOutside(normalised) {
-            diagnostics.append(
-                .error(
-                    .outsideProject, "\(subject) '\(path)' is a symbolic link out of the project folder",
-                    at: location, hint: "keep pages and images inside the project; copy the file in"))
-            return nil
-        }
-        if let reason = ProjectLayout.unpublishedReason(normalised) {
+        if let reason = ProjectLayout(directory: projectDirectory).unpublishedReason(normalised) {
             diagnostics.append(
                 .error(
                     .unpublishedFile, "\(subject) names '\(path)', which is not published: \(reason)", at: location,
