@@ -84,13 +84,14 @@ struct URLRule: Sendable {
         }
     }
 
-    /// Characters a URL never holds as they are (RFC 3986): white space and other control
-    /// characters, and `"`, `<`, `>`, `\`, `^`, `` ` `` and `|`. (`{` and `}` are left to HipChat's
-    /// own URL templates, `/view/{room_id}`.) A relative URL is joined to the base URL as text,
-    /// so `not a url` would otherwise pass as `https://addon.example.com/not a url`.
+    /// Characters no URL holds as they are, and no browser or HTTP client takes in one: white
+    /// space and other control characters, `"`, `<` and `>`. (RFC 3986 excludes `\`, `^`, `` ` ``,
+    /// `|`, `{` and `}` too, but browsers take them, and URLs in use hold them: `family=A|B`,
+    /// HipChat's own `/view/{room_id}`.) A relative URL is joined to the base URL as text, so
+    /// `not a url` would otherwise pass as `https://addon.example.com/not a url`.
     static func neverInURL(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value <= 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
-            || #""<>\^`|"#.unicodeScalars.contains(scalar) || scalar.properties.isWhitespace
+            || #""<>"#.unicodeScalars.contains(scalar) || scalar.properties.isWhitespace
     }
 
     private static func describe(_ scalar: Unicode.Scalar) -> String {

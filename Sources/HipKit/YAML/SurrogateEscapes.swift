@@ -1,13 +1,15 @@
+import Foundation
+import HipChatConnect
+
 /// JSON's way of writing a character beyond U+FFFF: a pair of escaped UTF-16 surrogates
 /// (`"\uD83C\uDFC6"` for 🏆, as Python's `json.dump` and many other writers put it), which
 /// libyaml refuses, reading each `\u` as a character of its own and a lone surrogate as none.
 ///
-/// Before libyaml reads a document written in JSON's style (its first character `{` or `[`),
-/// each such pair inside a double-quoted string is written as YAML's own escape for the
+/// Before libyaml reads a document that is JSON (it parses as JSON, with its first character
+/// `{` or `[`), each such pair inside a string is written as YAML's own escape for the
 /// character, `\U0001F3C6`: two characters shorter, so positions after it on its line are moved
-/// back by ``column(_:line:)``. Single-quoted strings and comments (flow-style YAML has them) are
-/// left as they are; a block-style YAML file is never touched, since a backslash outside
-/// double quotes is text there.
+/// back by ``column(_:line:)``. Any other document is left alone: in YAML, flow style included,
+/// a backslash outside double quotes is text, and quotes may stand inside plain text.
 struct SurrogateEscapes: Sendable {
     /// For each line (0-based, as libyaml counts) with a rewritten pair, the columns (0-based,
     /// in characters of the rewritten text) where each starts.
@@ -16,7 +18,9 @@ struct SurrogateEscapes: Sendable {
     /// `bytes` with every surrogate pair escape rewritten, and where; nil when there is none (or
     /// the document is not in JSON's style), which is nearly always.
     static func rewrite(_ bytes: [UInt8]) -> (bytes: [UInt8], escapes: SurrogateEscapes)? {
-        guard startsLikeJSON(bytes), containsSurrogateEscape(bytes) else { return nil }
+        guard startsLikeJSON(bytes), containsSurrogateEscape(bytes), JSONNode.parse(Data(bytes)) != nil else {
+            return nil
+        }
         enum State { case plain, double, single, comment }
         var state = State.plain
         var out: [UInt8] = []
