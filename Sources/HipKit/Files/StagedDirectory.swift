@@ -126,7 +126,9 @@ public enum StagedDirectory {
         if !contents.isEmpty && !isEarlierBuild(target) {
             throw HipKitError(
                 "refusing to replace \(target.path): it is not empty and is not an earlier hipkit build (it holds no \(RuntimeManifest.path))",
-                hint: "hipkit replaces its output folder whole; choose an empty or new folder for --out")
+                hint:
+                    "hipkit replaces its output folder whole; choose an empty or new folder for --out, or delete this one if it is an old build"
+            )
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HipChatConnect
 import HipKit
+import Synchronization
 
 /// ``InstallationStore`` in one SQLite file, through GRDB.
 ///
@@ -27,6 +28,8 @@ public final class SQLiteStore: InstallationStore {
     /// included: without its shared lock on the database, the next `sqlite3` (a `.backup`) to
     /// close took itself for the last user and deleted the WAL this server was writing to.
     private let fileDescriptor: Int32
+    /// Set by the first ``close()``.
+    private let closing = Mutex(false)
 
     private struct GlanceDataKey: Hashable, Sendable {
         var key: String
@@ -614,10 +617,19 @@ public final class SQLiteStore: InstallationStore {
         }
     }
 
+    /// Closes SQLite's connections, then the store's own descriptor of the file: only once
+    /// SQLite holds no lock there may it go. A second call does nothing (a caller may close
+    /// again after a close that threw: the descriptor's number may be another file's by then).
     public func close() async throws {
+        guard
+            closing.withLock({ closing in
+                defer { closing = true }
+                return !closing
+            })
+        else { return }
         commits.close()
-        defer { _ = Glibc.close(fileDescriptor) }
         try pool.close()
+        _ = Glibc.close(fileDescriptor)
     }
 
     /// The installation in `row` as stored: `oauthSecret` still sealed, for ``unseal(_:)``,
