@@ -35,6 +35,9 @@ public final class PostgresStore: InstallationStore {
     private let cache = InstallationCache()
     /// ``answerLimit``, or a shorter one a test gave.
     private let answerLimitForRequests: Duration
+    /// The statements in flight, given up past their time by a task that looks four times a
+    /// second.
+    private let watch = StatementWatch()
     /// Whether the listening connection has `LISTEN` in place, so that installations read are
     /// kept. Its connection shows in `pg_stat_activity` before that.
     var isListening: Bool { cache.isListening }
@@ -101,10 +104,17 @@ public final class PostgresStore: InstallationStore {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         let cache = self.cache
+        let watch = self.watch
         tasks = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await client.run() }
                 group.addTask { await Self.listen(url: url, cache: cache, heartbeat: heartbeat, logger: logger) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(250))
+                        watch.expire(at: .now)
+                    }
+                }
             }
         }
     }
@@ -793,7 +803,7 @@ public final class PostgresStore: InstallationStore {
     /// new one. Returns how many installations it re-encrypted.
     public func rotateKey(to newSecrets: SecretBox) async throws -> Int {
         let secrets = self.secrets
-        return try await withTransaction { connection -> Int in
+        return try await withTransaction(timed: false) { connection -> Int in
             try await connection.query(
                 "LOCK TABLE hipkit_installation, hipkit_secret_key_check IN EXCLUSIVE MODE", logger: self.logger)
             var rows: [(String, String)] = []
@@ -845,7 +855,7 @@ public final class PostgresStore: InstallationStore {
 
     public func restore(_ contents: StoreContents) async throws {
         let sealed = try contents.installations.map { try secrets.seal($0.oauthSecret, boundTo: $0.oauthId) }
-        try await withTransaction { connection in
+        try await withTransaction(timed: false) { connection in
             // Another copy or a server writing at the same moment waits here, then finds rows.
             try await connection.query(
                 "LOCK TABLE hipkit_installation, hipkit_glance_data, hipkit_setting IN EXCLUSIVE MODE",
@@ -895,11 +905,11 @@ public final class PostgresStore: InstallationStore {
 
     // MARK: Helpers
 
-    private func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
-        async throws -> T
-    {
+    private func withTransaction<T: Sendable>(
+        timed: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         try await Self.unwrapping {
-            try await withConnection { connection in
+            try await withConnection(timed: timed) { connection in
                 try await connection.withTransaction(logger: self.logger) { connection in try await body(connection) }
             }
         }
@@ -911,48 +921,109 @@ public final class PostgresStore: InstallationStore {
     /// its caller could still be made when the database came back.
     public static let answerLimit: Duration = .seconds(10)
 
-    /// A connection of the pool for `body`, within ``answerLimit``: past it,
-    /// ``PostgresStoreError/noAnswer`` is thrown at once and `body` cancelled. A wait for a
-    /// connection ends there; a query already sent may still be carried out when the database
-    /// answers again, as with any client that gave up.
+    /// A connection of the pool for `body`, within ``answerLimit`` when `timed`: past it,
+    /// ``PostgresStoreError/noAnswer`` is thrown at once, the work cancelled and the connection
+    /// it had closed (the pool opens another), so that queries stuck on a database that stopped
+    /// answering do not keep the pool's connections. A wait for a connection ends there; a query
+    /// already sent may still be carried out when the database answers again, as with any client
+    /// that gave up. Key rotation and `copy-store`, whose transactions take as long as the data
+    /// needs, are not timed.
     ///
     /// `body` runs in a task of its own, not a child task: a task group would wait for it to
     /// end, and a query on a connection to a database that stopped answering does not end.
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
-        async throws -> T
-    {
-        let (client, limit) = (self.client, answerLimitForRequests)
-        let work = Task { try await client.withConnection(body) }
-        let outcome = Outcome<T>()
-        let timer = Task {
-            try await Task.sleep(for: limit)
-            outcome.resume(with: .failure(PostgresStoreError.noAnswer))
-            work.cancel()
-        }
+    private func withConnection<T: Sendable>(
+        timed: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        guard timed else { return try await client.withConnection(body) }
+        let (client, watch) = (self.client, self.watch)
+        let statement = Statement<T>()
+        let deadline = ContinuousClock.now + answerLimitForRequests
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                outcome.set(continuation)
-                Task {
-                    let result = await work.result
-                    timer.cancel()
-                    outcome.resume(with: result)
-                }
+                statement.start(continuation)
+                let id = watch.add(deadline: deadline) { statement.giveUp(PostgresStoreError.noAnswer) }
+                statement.began(
+                    Task {
+                        let result: Result<T, any Error>
+                        do {
+                            result = .success(
+                                try await client.withConnection { connection in
+                                    guard statement.connected(connection) else { throw CancellationError() }
+                                    return try await body(connection)
+                                })
+                        } catch {
+                            result = .failure(error)
+                        }
+                        watch.remove(id)
+                        statement.finish(result)
+                    })
             }
         } onCancel: {
-            work.cancel()
+            statement.giveUp(CancellationError(), closing: false)
         }
     }
 
-    /// Whichever comes first of a query's result and its time running out.
-    private final class Outcome<T: Sendable>: Sendable {
-        private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
-
-        func set(_ continuation: CheckedContinuation<T, any Error>) {
-            self.continuation.withLock { $0 = continuation }
+    /// One statement's end: its result, or its time running out, whichever comes first.
+    private final class Statement<T: Sendable>: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<T, any Error>?
+            var work: Task<Void, Never>?
+            var connection: PostgresConnection?
+            var over = false
         }
 
-        func resume(with result: Result<T, any Error>) {
-            continuation.withLock { $0.take() }?.resume(with: result)
+        private let state = Mutex(State())
+
+        func start(_ continuation: CheckedContinuation<T, any Error>) {
+            state.withLock { $0.continuation = continuation }
+        }
+
+        /// The task doing the work; cancelled at once if the statement was given up already.
+        func began(_ work: Task<Void, Never>) {
+            let over = state.withLock { state in
+                state.work = work
+                return state.over
+            }
+            if over { work.cancel() }
+        }
+
+        /// The connection the work got; false (and the connection closed) when the statement
+        /// was given up meanwhile.
+        func connected(_ connection: PostgresConnection) -> Bool {
+            let over = state.withLock { state in
+                state.connection = connection
+                return state.over
+            }
+            if over { Self.close(connection) }
+            return !over
+        }
+
+        func finish(_ result: Result<T, any Error>) {
+            let continuation = state.withLock { state in
+                state.over = true
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            continuation?.resume(with: result)
+        }
+
+        func giveUp(_ error: any Error, closing: Bool = true) {
+            let (continuation, work, connection) = state.withLock { state in
+                guard !state.over else {
+                    return (nil, nil, nil)
+                        as (CheckedContinuation<T, any Error>?, Task<Void, Never>?, PostgresConnection?)
+                }
+                state.over = true
+                defer { state.continuation = nil }
+                return (state.continuation, state.work, state.connection)
+            }
+            continuation?.resume(throwing: error)
+            work?.cancel()
+            if closing, let connection { Self.close(connection) }
+        }
+
+        private static func close(_ connection: PostgresConnection) {
+            Task { try? await connection.close() }
         }
     }
 
@@ -1101,5 +1172,42 @@ final class InstallationCache: Sendable {
             guard ContinuousClock.now < deadline else { throw PostgresStoreError.notListening }
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+}
+
+/// The statements of a ``PostgresStore`` in flight, each with the time it may take: one task
+/// asks for those past it (``expire(at:)``) a few times a second. A timer per statement would
+/// leave a sleeping task behind each one that ended in time — on Linux a cancelled sleep keeps
+/// its task until its deadline — and nearly every statement does.
+final class StatementWatch: Sendable {
+    private struct Entry {
+        var deadline: ContinuousClock.Instant
+        var giveUp: @Sendable () -> Void
+    }
+
+    private let state = Mutex<(next: Int, entries: [Int: Entry])>((0, [:]))
+
+    /// Watches a statement; `giveUp` is called once, when `deadline` has passed first.
+    func add(deadline: ContinuousClock.Instant, giveUp: @escaping @Sendable () -> Void) -> Int {
+        state.withLock { state in
+            state.next += 1
+            state.entries[state.next] = Entry(deadline: deadline, giveUp: giveUp)
+            return state.next
+        }
+    }
+
+    /// The statement ended: it is watched no more.
+    func remove(_ id: Int) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    /// Gives up every statement past its deadline at `now`.
+    func expire(at now: ContinuousClock.Instant) {
+        let due = state.withLock { state -> [@Sendable () -> Void] in
+            guard state.entries.values.contains(where: { $0.deadline <= now }) else { return [] }
+            let ids = state.entries.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { state.entries.removeValue(forKey: $0)?.giveUp }
+        }
+        for giveUp in due { giveUp() }
     }
 }

@@ -105,12 +105,14 @@ actor PostgresServer {
         return try await body()
     }
 
+    /// The server processes of stores' pooled connections to the database.
+    static let pooled =
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.applicationName)'"
+
     /// Runs `body` with the server processes of the stores' pooled connections to the database
     /// at `url` stopped (`SIGSTOP`), as a database that stops answering.
     nonisolated func withPoolHeld<T>(in url: String, _ body: () async throws -> T) async throws -> T {
-        let pids = try await integers(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.applicationName)'",
-            in: url)
+        let pids = try await integers(Self.pooled, in: url)
         guard !pids.isEmpty else { throw StartError(description: "no pooled connection to \(url)") }
         for pid in pids { kill(pid_t(pid), SIGSTOP) }
         defer { for pid in pids { kill(pid_t(pid), SIGCONT) } }
