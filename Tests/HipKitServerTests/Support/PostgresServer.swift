@@ -91,29 +91,34 @@ actor PostgresServer {
 
     /// The process ids of the server processes that serve a store's listening connection in the
     /// database a query runs in (``PostgresStore/listenerName``).
-    static let listeners =
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.listenerName)'"
+    static let listeners = processes(named: PostgresStore.listenerName)
+
+    /// The server processes of stores' pooled connections to the database.
+    static let pooled = processes(named: PostgresStore.applicationName)
+
+    private static func processes(named name: String) -> String {
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(name)'"
+    }
 
     /// Runs `body` with the server processes that listen for notifications in the database at
     /// `url` stopped (`SIGSTOP`): what is notified meanwhile reaches the listeners once they go
     /// on, and a query on their connections waits, as on a connection a network dropped.
     nonisolated func withListenersHeld<T>(in url: String, _ body: () async throws -> T) async throws -> T {
-        let pids = try await integers(Self.listeners, in: url)
-        guard !pids.isEmpty else { throw StartError(description: "nothing listens in \(url)") }
-        for pid in pids { kill(pid_t(pid), SIGSTOP) }
-        defer { for pid in pids { kill(pid_t(pid), SIGCONT) } }
-        return try await body()
+        try await withHeld(Self.listeners, in: url, body)
     }
-
-    /// The server processes of stores' pooled connections to the database.
-    static let pooled =
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '\(PostgresStore.applicationName)'"
 
     /// Runs `body` with the server processes of the stores' pooled connections to the database
     /// at `url` stopped (`SIGSTOP`), as a database that stops answering.
     nonisolated func withPoolHeld<T>(in url: String, _ body: () async throws -> T) async throws -> T {
-        let pids = try await integers(Self.pooled, in: url)
-        guard !pids.isEmpty else { throw StartError(description: "no pooled connection to \(url)") }
+        try await withHeld(Self.pooled, in: url, body)
+    }
+
+    /// Runs `body` with the server processes `query` names in the database at `url` stopped.
+    private nonisolated func withHeld<T>(_ query: String, in url: String, _ body: () async throws -> T)
+        async throws -> T
+    {
+        let pids = try await integers(query, in: url)
+        guard !pids.isEmpty else { throw StartError(description: "no such process in \(url): \(query)") }
         for pid in pids { kill(pid_t(pid), SIGSTOP) }
         defer { for pid in pids { kill(pid_t(pid), SIGCONT) } }
         return try await body()
