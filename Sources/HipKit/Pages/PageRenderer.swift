@@ -72,6 +72,9 @@ final class PageRenderer: Sendable {
     }
 
     /// The layout for pages shown by each kind of module.
+    /// The largest page rendered, in bytes.
+    static let maxPageBytes = 8 << 20
+
     static func layout(forModuleKind kind: ModuleKind?) -> String {
         ViewLayout(showing: kind).rawValue
     }
@@ -91,6 +94,16 @@ final class PageRenderer: Sendable {
                 .error(
                     .unreadableFile, "cannot read \(shown)", at: start,
                     hint: "check that the file exists and is readable"))
+            return result
+        }
+        // Rendering takes some fifty times a page's size in memory: a page the size of a book
+        // (2 MB) is fine; one of 26 MB took 1.5 GB.
+        guard bytes.count <= Self.maxPageBytes else {
+            result.diagnostics.append(
+                .error(
+                    .inputTooLarge,
+                    "\(shown) is \(bytes.count) bytes; a page may be at most \(Self.maxPageBytes >> 20) MB", at: start,
+                    hint: "split it into several pages, or put a large text under assets/ and link to it"))
             return result
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -509,6 +509,18 @@ import Testing
         #expect(!build.diagnostics.contains { $0.message.contains("near.txt") || $0.message.contains("shared.txt") })
     }
 
+    /// A page over the limit is refused before it is rendered, which would take some fifty
+    /// times its size in memory.
+    @Test func aPageOverTheLimitIsRefused() throws {
+        let huge = String(repeating: "A page of great length. ", count: PageRenderer.maxPageBytes / 24 + 1)
+        let (build, dir) = try build(["pages/huge.md": huge])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let refused = build.diagnostics.filter { $0.code == .inputTooLarge }
+        #expect(refused.count == 1, "\(build.diagnostics)")
+        #expect(refused.first?.location?.file.hasSuffix("pages/huge.md") == true)
+        #expect(refused.first?.message.contains("at most 8 MB") == true)
+    }
+
     @Test func badPagesGetDiagnostics() throws {
         let (build, dir) = try build([
             "pages/side.md": "---\ntitle: [unclosed\n---\n# S\n",
