@@ -98,7 +98,7 @@ struct LocalHipChatRoutes: Sendable {
         do {
             switch name {
             case "install":
-                return Self.done(redirect: try await hipchat.install(inRoom: body["room"]?.boolValue ?? false))
+                return Self.done(redirect: try await hipchat.install(inRoom: try Self.flag(body, "room")))
             case "update":
                 // Without an oauthId: the installation covering the room shown.
                 return Self.done(redirect: try await hipchat.update(body["oauthId"]?.stringValue))
@@ -106,7 +106,7 @@ struct LocalHipChatRoutes: Sendable {
                 return Self.done(redirect: try await hipchat.uninstall(body["oauthId"]?.stringValue))
             case "rooms":
                 let room = try await hipchat.createRoom(
-                    name: body["name"]?.stringValue ?? "", isPublic: body["privacy"]?.stringValue != "private")
+                    name: body["name"]?.stringValue ?? "", isPublic: try Self.privacy(body) != "private")
                 return JSONResponse.make(.object(["ok": .bool(true), "room": .integer(room.id)]))
             case "rooms/rename":
                 try await hipchat.renameRoom(Self.roomId(body), to: body["name"]?.stringValue ?? "")
@@ -151,6 +151,24 @@ struct LocalHipChatRoutes: Sendable {
         var answer: [String: JSONNode] = ["ok": .bool(true)]
         if let redirect { answer["redirect"] = .string(redirect) }
         return JSONResponse.make(.object(answer))
+    }
+
+    /// `name` of a call's body as true or false (absent: false); anything else is refused, not
+    /// taken for false (`{"room": 1}` installed for all rooms).
+    private static func flag(_ body: JSONNode, _ name: String) throws(LocalHipChat.Failure) -> Bool {
+        guard let value = body[name], !value.isNull else { return false }
+        guard let flag = value.boolValue else { throw LocalHipChat.Failure("\(name) must be true or false") }
+        return flag
+    }
+
+    /// `privacy` of a new room: "public" (the default) or "private"; anything else is refused,
+    /// not taken for public.
+    private static func privacy(_ body: JSONNode) throws(LocalHipChat.Failure) -> String {
+        guard let value = body["privacy"], !value.isNull else { return "public" }
+        guard let text = value.stringValue, ["public", "private"].contains(text) else {
+            throw LocalHipChat.Failure("privacy must be \"public\" or \"private\"")
+        }
+        return text
     }
 
     /// The `room` of a call's body: a room's id.

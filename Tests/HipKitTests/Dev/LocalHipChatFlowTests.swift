@@ -53,6 +53,12 @@ struct LocalHipChatFlowTests {
         #expect((room["addon"] as? [String: Any])?["key"] as? String == "com.example.incidents")
         #expect(room["installation"] is NSNull)
 
+        // A call's true or false is one: `1` was taken for false, and installed for all rooms.
+        let miswritten = await post("install", #"{"room": 1}"#)
+        #expect(miswritten.status == 400, "\(miswritten.json)")
+        #expect(await state()["installation"] is NSNull)
+        #expect(await post("rooms", #"{"name": "Vault", "privacy": "secret"}"#).status == 400)
+
         // Install: the runtime checks the credentials with the local HipChat before storing them.
         let installed = await post("install", #"{"room": false}"#)
         try #require(installed.status == 200, "\(installed.json)\n\(dev.log)")
