@@ -21,8 +21,9 @@ struct SurrogateEscapes: Sendable {
         guard startsLikeJSON(bytes), containsSurrogateEscape(bytes), JSONNode.parse(Data(bytes)) != nil else {
             return nil
         }
-        enum State { case plain, double, single, comment }
-        var state = State.plain
+        // In JSON every quote outside a string opens one, and a string has no quote but its
+        // escaped ones: one flag follows them.
+        var inString = false
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var escapes = SurrogateEscapes()
@@ -43,42 +44,18 @@ struct SurrogateEscapes: Sendable {
         }
         while i < bytes.count {
             let byte = bytes[i]
-            switch state {
-            case .plain:
-                if byte == UInt8(ascii: "\"") {
-                    state = .double
-                } else if byte == UInt8(ascii: "'") {
-                    state = .single
-                } else if byte == UInt8(ascii: "#"), i == 0 || [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i - 1]) {
-                    state = .comment
-                }
+            if inString, byte == UInt8(ascii: "\\"), let scalar = pair(in: bytes, at: i) {
+                escapes.rewritten[line, default: []].append(column)
+                let hex = String(scalar, radix: 16, uppercase: true)
+                let text = "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+                out.append(contentsOf: text.utf8)
+                column += text.count
+                i += 12
+            } else if inString, byte == UInt8(ascii: "\\") {
                 copy()
-            case .double:
-                if byte == UInt8(ascii: "\\"), let scalar = pair(in: bytes, at: i) {
-                    escapes.rewritten[line, default: []].append(column)
-                    let hex = String(scalar, radix: 16, uppercase: true)
-                    let text = "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
-                    out.append(contentsOf: text.utf8)
-                    column += text.count
-                    i += 12
-                } else if byte == UInt8(ascii: "\\") {
-                    copy()
-                    if i < bytes.count { copy() }  // the escaped character, which ends nothing
-                } else {
-                    if byte == UInt8(ascii: "\"") { state = .plain }
-                    copy()
-                }
-            case .single:
-                if byte == UInt8(ascii: "'") {
-                    if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "'") {
-                        copy()
-                    } else {
-                        state = .plain
-                    }
-                }
-                copy()
-            case .comment:
-                if byte == UInt8(ascii: "\n") { state = .plain }
+                if i < bytes.count { copy() }  // the escaped character, which ends nothing
+            } else {
+                if byte == UInt8(ascii: "\"") { inString.toggle() }
                 copy()
             }
         }
