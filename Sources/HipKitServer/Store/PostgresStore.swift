@@ -584,12 +584,13 @@ public final class PostgresStore: InstallationStore {
     /// One query, not one per scope: a JWT-checked glance query on PostgreSQL is a round trip
     /// to the database each, and the lookups are up to four.
     public func shownGlanceData(key: String, installation: String, room: Int?) async throws -> ShownGlanceData? {
-        try await withConnection { connection in
+        let lookups = GlanceDataScope.lookups(installation: installation, room: room)
+        return try await withConnection { connection in
             var best: (rank: Int, shown: ShownGlanceData)?
             for try await (text, scope) in try await connection.execute(
                 ShownGlanceDataQuery(key: key, installation: installation, room: room), logger: self.logger)
             {
-                guard let rank = scope.rank(installation: installation, room: room), rank < best?.rank ?? .max,
+                guard let rank = lookups.firstIndex(of: scope), rank < best?.rank ?? .max,
                     let data = JSONNode.parse(Data(text.utf8))
                 else { continue }
                 best = (rank, ShownGlanceData(data: data, scope: scope))
@@ -714,13 +715,11 @@ public final class PostgresStore: InstallationStore {
     public func putSettings(_ values: [String: JSONNode], oauthId: String, room: Int?) async throws {
         let text = JSONNode.object(values).jsonString
         let now = Date().timeIntervalSince1970
-        _ = try await withConnection { connection in
-            try await connection.query(
-                """
-                INSERT INTO hipkit_setting (oauth_id, room_id, data, updated_at) VALUES (\(oauthId), \(room), \(text), \(now))
-                ON CONFLICT (oauth_id, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
-                """, logger: self.logger)
-        }
+        try await execute(
+            """
+            INSERT INTO hipkit_setting (oauth_id, room_id, data, updated_at) VALUES (\(oauthId), \(room), \(text), \(now))
+            ON CONFLICT (oauth_id, (coalesce(room_id, -1))) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+            """)
     }
 
     public func settings(oauthId: String, room: Int?) async throws -> [String: JSONNode]? {
@@ -764,29 +763,25 @@ public final class PostgresStore: InstallationStore {
     }
 
     public func finishPush(_ claimed: ClaimedOutboxItem) async throws {
-        _ = try await withConnection { connection in
-            try await connection.query(
-                """
-                WITH gone AS (
-                    DELETE FROM hipkit_push_outbox WHERE id = \(claimed.id) AND generation = \(claimed.generation)
-                    RETURNING id)
-                UPDATE hipkit_push_outbox SET claimed_until = NULL
-                WHERE id = \(claimed.id) AND NOT EXISTS (SELECT 1 FROM gone)
-                """, logger: self.logger)
-        }
+        try await execute(
+            """
+            WITH gone AS (
+                DELETE FROM hipkit_push_outbox WHERE id = \(claimed.id) AND generation = \(claimed.generation)
+                RETURNING id)
+            UPDATE hipkit_push_outbox SET claimed_until = NULL
+            WHERE id = \(claimed.id) AND NOT EXISTS (SELECT 1 FROM gone)
+            """)
     }
 
     public func retryPush(_ claimed: ClaimedOutboxItem, at due: Date) async throws {
-        _ = try await withConnection { connection in
-            try await connection.query(
-                """
-                UPDATE hipkit_push_outbox SET
-                    attempts = CASE WHEN generation = \(claimed.generation) THEN attempts + 1 ELSE attempts END,
-                    due_at = CASE WHEN generation = \(claimed.generation) THEN \(due.timeIntervalSince1970) ELSE due_at END,
-                    claimed_until = NULL
-                WHERE id = \(claimed.id)
-                """, logger: self.logger)
-        }
+        try await execute(
+            """
+            UPDATE hipkit_push_outbox SET
+                attempts = CASE WHEN generation = \(claimed.generation) THEN attempts + 1 ELSE attempts END,
+                due_at = CASE WHEN generation = \(claimed.generation) THEN \(due.timeIntervalSince1970) ELSE due_at END,
+                claimed_until = NULL
+            WHERE id = \(claimed.id)
+            """)
     }
 
     public func nextPushDue() async throws -> Date? {
@@ -936,35 +931,35 @@ public final class PostgresStore: InstallationStore {
     ) async throws -> T {
         guard timed else { return try await client.withConnection(body) }
         let (client, watch) = (self.client, self.watch)
-        let statement = Statement<T>()
+        let call = TimedCall<T>()
         let deadline = ContinuousClock.now + answerLimitForRequests
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                statement.start(continuation)
-                let id = watch.add(deadline: deadline) { statement.giveUp(PostgresStoreError.noAnswer) }
-                statement.began(
+                call.start(continuation)
+                let id = watch.add(deadline: deadline) { call.giveUp(PostgresStoreError.noAnswer) }
+                call.began(
                     Task {
                         let result: Result<T, any Error>
                         do {
                             result = .success(
                                 try await client.withConnection { connection in
-                                    guard statement.connected(connection) else { throw CancellationError() }
+                                    guard call.connected(connection) else { throw CancellationError() }
                                     return try await body(connection)
                                 })
                         } catch {
                             result = .failure(error)
                         }
                         watch.remove(id)
-                        statement.finish(result)
+                        call.finish(result)
                     })
             }
         } onCancel: {
-            statement.giveUp(CancellationError(), closing: false)
+            call.giveUp(CancellationError(), closing: false)
         }
     }
 
     /// One statement's end: its result, or its time running out, whichever comes first.
-    private final class Statement<T: Sendable>: Sendable {
+    private final class TimedCall<T: Sendable>: Sendable {
         private struct State {
             var continuation: CheckedContinuation<T, any Error>?
             var work: Task<Void, Never>?
@@ -1036,6 +1031,11 @@ public final class PostgresStore: InstallationStore {
             if let inner = error.closureError, error.rollbackError == nil { throw inner }
             throw error
         }
+    }
+
+    /// Runs `query`, a statement that gives no rows, on a pooled connection.
+    private func execute(_ query: PostgresQuery) async throws {
+        _ = try await withConnection { connection in try await connection.query(query, logger: self.logger) }
     }
 
     /// The one value `query` gives (nil for no row), its rows read to the end so that the
@@ -1204,7 +1204,6 @@ final class StatementWatch: Sendable {
     /// Gives up every statement past its deadline at `now`.
     func expire(at now: ContinuousClock.Instant) {
         let due = state.withLock { state -> [@Sendable () -> Void] in
-            guard state.entries.values.contains(where: { $0.deadline <= now }) else { return [] }
             let ids = state.entries.filter { $0.value.deadline <= now }.map(\.key)
             return ids.compactMap { state.entries.removeValue(forKey: $0)?.giveUp }
         }
