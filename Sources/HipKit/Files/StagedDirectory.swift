@@ -103,8 +103,7 @@ public enum StagedDirectory {
     /// folder is replaced and the link kept, where a swap would have put a folder in the link's
     /// place and left the folder it pointed to stale. Nil when `target` is no link.
     private static func linkedFolder(_ target: URL) throws -> URL? {
-        var info = stat()
-        guard lstat(target.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        guard FileStat.read(target.path, followingLinks: false)?.kind == .link else { return nil }
         guard let resolved = realpath(target.path, nil) else {
             throw HipKitError(
                 "\(target.path) is a symbolic link to a folder that does not exist",
@@ -136,9 +135,8 @@ public enum StagedDirectory {
     /// manifest. The descriptor alone is not enough: a hand-written add-on (an
     /// atlassian-connect-express project, say) has one at its root beside its sources.
     private static func isEarlierBuild(_ folder: URL) -> Bool {
-        var info = stat()
-        return [ConnectDescriptor.fileName, RuntimeManifest.path].allSatisfy { name in
-            lstat(folder.appendingPathComponent(name).path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        [ConnectDescriptor.fileName, RuntimeManifest.path].allSatisfy { name in
+            FileStat.read(folder.appendingPathComponent(name).path, followingLinks: false)?.kind == .file
         }
     }
 

@@ -71,10 +71,10 @@ final class PageRenderer: Sendable {
             ? plainInputs : PageInputs(project: project, references: references, displayDirectory: displayDirectory)
     }
 
-    /// The layout for pages shown by each kind of module.
     /// The largest page rendered, in bytes.
     static let maxPageBytes = 8 << 20
 
+    /// The layout for pages shown by each kind of module.
     static func layout(forModuleKind kind: ModuleKind?) -> String {
         ViewLayout(showing: kind).rawValue
     }

@@ -162,29 +162,24 @@ struct SpecTranslator {
         }
         pendingReply = nil
         let fieldNames = Suggestion.Candidates(spec.fields.map(\.name))
-        var unknown: [(member: JSONMember, location: SourceLocation)] = []
+        var unknown: [JSONMember] = []
         for entry in entries {
             guard let name = entry.key.scalar?.value, spec.field(name) == nil else { continue }
             var ignored: [Diagnostic] = []
             quietFieldLocations.insert(entry.key.location)
             unknown.append(
-                (
-                    JSONMember(
-                        name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location),
-                    entry.key.location
-                ))
+                JSONMember(name, JSONNode.from(entry.value, diagnostics: &ignored), nameLocation: entry.key.location))
         }
         // Merged as `extra:` is: a field hipkit does not know must not replace what it generates
         // (`capabilities:` at the top level replaced every module, `allowGlobal` under
         // `install:` the spec's `global`). That is an error of its own, not this warning.
-        let conflicting =
-            unknown.isEmpty ? [] : deepMerge(JSONNode(.object(unknown.map(\.member))), into: &out, path: "")
-        for (member, location) in unknown where !conflicting.contains(member.name) {
+        let conflicting = unknown.isEmpty ? [] : deepMerge(JSONNode(.object(unknown)), into: &out, path: "")
+        for member in unknown where !conflicting.contains(member.name) {
             diagnostics.append(
                 .warning(
                     .unknownField,
                     "unknown field '\(member.name)' in \(subject); it is copied into the descriptor as written",
-                    at: location,
+                    at: member.nameLocation,
                     hint: fieldNames.hint(for: member.name)
                         ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
         }

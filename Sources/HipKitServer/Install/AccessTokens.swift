@@ -28,9 +28,10 @@ actor AccessTokens {
         entries[oauthId] = nil
     }
 
-    /// A valid token for `installation`, from the cache or freshly requested
-    /// (``OutgoingHTTP/send(_:retryingConnections:)`` for `retryingConnections`).
-    func token(for installation: Installation, retryingConnections: Bool = true) async throws(APIError) -> String {
+    /// A valid token for `installation`, from the cache or freshly requested. Its callers are
+    /// the outbox's deliveries, which follow their own retry schedule: the request fails at once
+    /// when HipChat cannot be reached (``OutgoingHTTP/send(_:retryingConnections:)``).
+    func token(for installation: Installation) async throws(APIError) -> String {
         if let entry = entries[installation.oauthId], entry.expires.timeIntervalSinceNow > Self.margin {
             return entry.value
         }
@@ -40,7 +41,7 @@ actor AccessTokens {
         }
         switch try await api.token(
             tokenUrl: tokenUrl, oauthId: installation.oauthId, oauthSecret: installation.oauthSecret,
-            retryingConnections: retryingConnections)
+            retryingConnections: false)
         {
         case .granted(let token):
             remember(token, for: installation.oauthId)

@@ -198,7 +198,7 @@ final class PushOutboxService: Service, Sendable {
         }
         let token: String
         do {
-            token = try await tokens.token(for: installation, retryingConnections: false)
+            token = try await tokens.token(for: installation)
         } catch {
             return error.status == .forbidden || error.status == .conflict
                 ? .permanent(error.message) : .retry(error.message)
