@@ -14,7 +14,8 @@ struct DevCommand: AsyncParsableCommand {
             it like `hipkit serve` (same routes, same JWT rules), and watches the project: every \
             saved change to addon.yaml, a page, a template or an asset rebuilds what it affects \
             and reloads the browser pages that show it. When a rebuild fails, the diagnostics are \
-            printed here and shown over every open page; the last good build keeps being served.
+            printed here and shown over every open page; the last good build keeps being served. \
+            Until a project's first good build, every address shows its problems.
 
             A local HipChat runs at http://HOST:PORT/_hipchat/: a group of rooms where the add-on \
             is installed for real, for all rooms or in one, its glances, views, actions and \
@@ -77,8 +78,16 @@ struct DevCommand: AsyncParsableCommand {
         if first.error != nil { throw ExitCode(2) }
         if !first.succeeded {
             guard Self.isBuild(rebuilder.output, for: base) else {
-                Output.say("hipkit dev: waiting for the errors to be fixed; serving starts with the first good build")
-                guard await rebuilder.untilGoodBuild() else { throw ExitCode(1) }
+                let waiting = DevWaitingServer(session: session, host: listen.resolvedHost, port: port, logger: logger)
+                let built = try await Output.runAsync {
+                    try await waiting.run(until: { await rebuilder.untilGoodBuild() }) {
+                        Output.say(
+                            "hipkit dev: waiting for the errors to be fixed; until then \(base)/ shows them, and serving starts with the first good build"
+                        )
+                    }
+                }
+                // Stopped (Ctrl-C) before any build succeeded.
+                guard built else { return }
                 return try await serve(
                     rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
             }

@@ -128,4 +128,46 @@ struct DevReloadInBrowserTests {
         }
         #expect(report.ok, "\(report)\n\(dev.log)")
     }
+
+    /// A project that has never built: the browser at `hipkit dev`'s address shows its problems
+    /// (not "connection refused"), follows the next failure, and becomes the add-on's page at the
+    /// first good build, when the real server takes the address — no reload by hand.
+    @Test func aProjectThatNeverBuiltShowsItsProblemsUntilItDoes() async throws {
+        let project = try await TestSupport.scaffold("full", in: "dev-browser-waiting")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let spec = project.appendingPathComponent("addon.yaml")
+        let good = try String(contentsOf: spec, encoding: .utf8)
+        let lines = good.split(separator: "\n", omittingEmptySubsequences: false)
+        let nameIndex = try #require(lines.firstIndex { $0.hasPrefix("name: ") })
+        var broken = lines
+        broken.insert("name: twice", at: nameIndex + 1)
+        try TestSupport.write(broken.joined(separator: "\n"), to: spec)
+        #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("dist").path))
+
+        let dev = try await Blocking.run { try DevProcess(project: project, arguments: ["--no-auth"]) }
+        defer { dev.stop() }
+        let problems = "document.getElementById('hipkit-dev-problems')"
+        let report = try await Blocking.run {
+            try HeadlessChromium().run([
+                .navigate(dev.url("sidebar.html"), "open the sidebar view before any build"),
+                .waitFor(
+                    "!!\(problems) && \(problems).textContent.includes('addon.yaml:\(nameIndex + 2):')",
+                    "the page names the broken line"),
+                .eval("window.__first = true; \(problems).textContent", "the problems shown"),
+                .screenshot(Self.screenshots.appendingPathComponent("4-never-built.png")),
+                .replace(in: spec, "\nname: twice\n", with: "\n\nname: twice\n", "break it on another line"),
+                .waitFor(
+                    "!window.__first && !!\(problems) && \(problems).textContent.includes('addon.yaml:\(nameIndex + 3):')",
+                    timeout: 20, "the page reloaded with the new problem"),
+                .replace(in: spec, "\n\nname: twice\n", with: "\n", "fix the spec"),
+                .waitFor(
+                    "!!window.__hipkitDev && !!document.querySelector('h1') && document.querySelector('h1').textContent === 'Open incidents'",
+                    timeout: 30, "the sidebar view, served by the first good build"),
+            ])
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
+        guard report.ok else { return }
+        #expect((report.values[2]?.string ?? "").contains("name: twice"), "the excerpt quotes the line")
+        #expect(try await Blocking.run { dev.stop() }, "\(dev.log)")
+    }
 }

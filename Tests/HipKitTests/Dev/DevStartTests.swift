@@ -69,8 +69,9 @@ struct DevStartTests {
     }
 
     /// A `dist/` built for another address (another port, or production) is not served while the
-    /// first build fails: the local HipChat would install an add-on at that other address. Serving
-    /// starts with the first good build, at this address.
+    /// first build fails: the local HipChat would install an add-on at that other address. Until
+    /// the first good build every address answers 503 with the problems; then the build made for
+    /// this address is served.
     @Test func aPreviousBuildForAnotherAddressIsNotServed() async throws {
         let project = try TestSupport.temporaryDirectory("dev-stale")
         defer { try? FileManager.default.removeItem(at: project) }
@@ -81,42 +82,41 @@ struct DevStartTests {
         let good = try String(contentsOf: spec, encoding: .utf8)
         try TestSupport.write(good + "\nkey: [broken\n", to: spec)
 
-        let port = try DevProcess.freePort()
-        let scratch = try TestSupport.temporaryDirectory("dev-stale-log")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let log = scratch.appendingPathComponent("log")
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        let child = try ChildProcess(
-            TestSupport.hipkitExecutable, ["dev", project.path, "--port", String(port)], environment: environment,
-            standardOutput: .file(log), standardError: .standardOutput)
-        defer {
-            child.signal(SIGKILL)
-            child.waitUntilExit()
-        }
-        let descriptor = URL(string: "http://127.0.0.1:\(port)/atlassian-connect.json")!
-        let waited = try await Blocking.run { () -> Bool in
-            for _ in 0..<600 {
-                if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("waiting for the errors") {
-                    return true
-                }
-                usleep(50_000)
-            }
-            return false
-        }
-        #expect(waited, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        #expect(try await Blocking.run { try? Data(contentsOf: descriptor) } == nil, "nothing is served yet")
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        defer { dev.stop() }
+        #expect(dev.log.contains("waiting for the errors to be fixed"), "\(dev.log)")
+        let descriptor = await dev.fetch("GET", ConnectDescriptor.fileName)
+        #expect(descriptor.status == 503, "nothing is served yet")
+        let page = await dev.fetch("GET", "")
+        let text = String(decoding: page.body, as: UTF8.self)
+        #expect(page.status == 503)
+        #expect(text.contains("the project does not build yet"), "\(text)")
+        #expect(text.contains("addon.yaml:") && text.contains("flow sequence"), "the page shows the problem: \(text)")
+        #expect(!text.contains("127.0.0.1:1"))
 
         try TestSupport.write(good, to: spec)
         let served = try await Blocking.run { () -> Data? in
             for _ in 0..<600 {
-                if let data = try? Data(contentsOf: descriptor) { return data }
+                if let data = try? dev.get(ConnectDescriptor.fileName) { return data }
                 usleep(50_000)
             }
             return nil
         }
-        let text = served.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        #expect(text.contains("http://127.0.0.1:\(port)/"), "\(text)")
-        #expect(!text.contains("127.0.0.1:1/"))
+        let servedText = served.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(servedText.contains("http://127.0.0.1:\(dev.port)/"), "\(servedText)\n\(dev.log)")
+        #expect(!servedText.contains("127.0.0.1:1/"))
+    }
+
+    /// Ctrl-C while waiting for a first good build stops `hipkit dev` at once, and cleanly.
+    @Test func ctrlCWhileWaitingForAGoodBuildStops() async throws {
+        let project = try TestSupport.temporaryDirectory("dev-wait-stop")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        let spec = project.appendingPathComponent("addon.yaml")
+        try TestSupport.write(try String(contentsOf: spec, encoding: .utf8) + "\nkey: [broken\n", to: spec)
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        #expect(await dev.fetch("GET", "").status == 503)
+        #expect(try await Blocking.run { dev.stop() }, "\(dev.log)")
+        #expect(dev.process.terminationStatus == 0, "\(dev.log)")
     }
 }
