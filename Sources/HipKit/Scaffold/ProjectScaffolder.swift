@@ -18,15 +18,28 @@ public struct ProjectScaffolder: Sendable {
         }
 
         /// Sensible values for a project folder named `folder`: `my-addon` gives the key
-        /// `com.example.my-addon` and the name `My Addon`.
+        /// `com.example.my-addon` and the name `My Addon`; `café-bot` the key
+        /// `com.example.cafe-bot` and the name `Café Bot`.
+        ///
+        /// The name keeps the folder's own letters, in any script; the key, which HipChat takes
+        /// in ASCII only, spells them in Latin letters (`Запуск` gives `zapusk`).
         public static func defaults(forFolder folder: String) -> Values {
-            let slug = folder.lowercased().map {
-                ShapeChecker.isKeyCharacter($0.unicodeScalars.first!) && $0.isASCII ? $0 : "-"
+            let ascii = folder.applyingTransform(StringTransform("Any-Latin; Latin-ASCII"), reverse: false) ?? folder
+            var slug = ""
+            for character in ascii.lowercased() {
+                let kept = character.isASCII && ShapeChecker.isKeyCharacter(character.unicodeScalars.first!)
+                // A run of characters a key cannot hold is one dash.
+                if kept {
+                    slug.append(character)
+                } else if !slug.hasSuffix("-") {
+                    slug.append("-")
+                }
             }
-            let trimmed = String(slug).trimmingCharacters(in: CharacterSet(charactersIn: "-."))
+            let trimmed = slug.trimmingCharacters(in: CharacterSet(charactersIn: "-."))
             let keyPart = trimmed.isEmpty ? "addon" : trimmed
-            // Words Marketplace's naming rules forbid ("my-addon") are left out of the name.
-            let words = keyPart.split(whereSeparator: { "-_.".contains($0) })
+            // Words of letters and digits only, so the name is plain YAML text; words
+            // Marketplace's naming rules forbid ("my-addon") are left out.
+            let words = folder.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
                 .filter { !ListingSchema.bannedNameWords.contains($0.lowercased()) }
                 .map { $0.prefix(1).uppercased() + $0.dropFirst() }
             return Values(

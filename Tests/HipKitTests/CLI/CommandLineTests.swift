@@ -184,6 +184,26 @@ import Testing
         #expect(run.stderr.contains("::warning file="))
     }
 
+    /// A folder named in any script gives a name in its own letters and an ASCII key spelled in
+    /// Latin letters (`café-bot` gave `Caf Bot` and `caf--bot`; `Запуск` "Untitled Integration"
+    /// and `addon`), and the project validates as made.
+    @Test(arguments: [
+        ("café-bot", "Café Bot", "com.example.cafe-bot"), ("Запуск", "Запуск", "com.example.zapusk"),
+        ("Ærø straße 2", "Ærø Straße 2", "com.example.aero-strasse-2"), ("🚀 launch", "Launch", "com.example.launch"),
+    ])
+    func initNamesAProjectAfterAFolderInAnyScript(folder: String, name: String, key: String) throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let project = root.appendingPathComponent(folder)
+        let created = try TestSupport.hipkit(["init", project.path, "--template", "glance"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let spec = try String(contentsOf: project.appendingPathComponent("addon.yaml"), encoding: .utf8)
+        #expect(spec.contains("\nname: \(name)\n"), "\(spec)")
+        #expect(spec.contains("\nkey: \(key)\n"), "\(spec)")
+        let validated = try TestSupport.hipkit(["validate", project.path])
+        #expect(validated.status == 0, "\(validated.stderr)")
+    }
+
     @Test func initProjectValidatesWithoutWarningsAndBuilds() throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
