@@ -128,10 +128,9 @@ extension BuildStep {
             }
             if let reason = ProjectLayout(directory: project.directory).unpublishedReason(path) {
                 context.diagnostics.append(
-                    .error(
-                        .unpublishedFile, "\(name) names '\(resource)', which is not published: \(reason)",
-                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1),
-                        hint: ProjectLayout.unpublishedHint))
+                    ProjectLayout.unpublishedError(
+                        "\(name) names '\(resource)'", reason: reason,
+                        at: location ?? SourceLocation(file: project.specFile, line: 1, column: 1)))
                 continue
             }
             copies.insert(path)

@@ -52,6 +52,14 @@ public struct FileStat: Sendable, Hashable {
         return status == 0 ? FileStat(info) : nil
     }
 
+    /// `realpath(3)`: `path` absolute, with every symbolic link resolved, or nil when it does
+    /// not exist.
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// The modification time, to the second.
     public var modified: Date { Date(timeIntervalSince1970: TimeInterval(modifiedSeconds)) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HipChatConnect
 
 /// The folders of a project that are not its input: the build's output and hipkit's own
 /// `.hipkit/` with the page cache and the dev server's data.
@@ -71,21 +72,28 @@ public struct ProjectLayout: Sendable, Hashable {
     /// `../.hipkit/secret.key`). A link out of the project is the owner's own choice (a folder
     /// of assets shared between projects) and is followed.
     public func unpublishedReason(_ path: String) -> String? {
+        unpublishedReason(path, realDirectory: FileStat.realPath(directory.path))
+    }
+
+    /// ``unpublishedReason(_:)`` with the project folder's real path (``FileStat/realPath(_:)``
+    /// of ``directory``) worked out by the caller, once for every file it asks about.
+    public func unpublishedReason(_ path: String, realDirectory: String?) -> String? {
         if let reason = Self.unpublishedReason(path) { return reason }
-        guard let project = realpath(directory.path, nil) else { return nil }
-        defer { free(project) }
-        guard let file = realpath(directory.appendingPathComponent(path).path, nil) else { return nil }
-        defer { free(file) }
-        let root = String(cString: project)
-        let resolved = String(cString: file)
-        guard resolved.hasPrefix(root + "/") else { return nil }
+        guard let root = realDirectory, let resolved = FileStat.realPath(directory.appendingPathComponent(path).path),
+            resolved.hasPrefix(root + "/")
+        else { return nil }
         let inside = String(resolved.dropFirst(root.count + 1))
         guard inside != path, let reason = Self.unpublishedReason(inside) else { return nil }
         return "it is a symbolic link to \(inside): \(reason)"
     }
 
-    /// What to do about a file named that is never published.
-    public static let unpublishedHint = "to publish a copy, put one under assets/ and name that"
+    /// The error for a file named by `naming` (`link 'x.png' points to assets/x.png`, `'icon'
+    /// names '.env'`) that is never published for `reason`.
+    public static func unpublishedError(_ naming: String, reason: String, at location: SourceLocation?) -> Diagnostic {
+        .error(
+            .unpublishedFile, "\(naming), which is not published: \(reason)", at: location,
+            hint: "to publish a copy, put one under assets/ and name that")
+    }
 
     /// ``ignored``, and the top-level folder holding `output` when it lies inside the project
     /// (`--out site`): writing it must not look like a change of the input.

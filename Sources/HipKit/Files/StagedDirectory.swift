@@ -104,13 +104,12 @@ public enum StagedDirectory {
     /// place and left the folder it pointed to stale. Nil when `target` is no link.
     private static func linkedFolder(_ target: URL) throws -> URL? {
         guard FileStat.read(target.path, followingLinks: false)?.kind == .link else { return nil }
-        guard let resolved = realpath(target.path, nil) else {
+        guard let resolved = FileStat.realPath(target.path) else {
             throw HipKitError(
                 "\(target.path) is a symbolic link to a folder that does not exist",
                 hint: "create the folder it points to, or remove the link")
         }
-        defer { free(resolved) }
-        return URL(fileURLWithPath: String(cString: resolved), isDirectory: true)
+        return URL(fileURLWithPath: resolved, isDirectory: true)
     }
 
     private static func checkReplaceable(_ target: URL) throws {

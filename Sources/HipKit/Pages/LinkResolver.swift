@@ -9,6 +9,18 @@ struct LinkResolver: Sendable {
     let pageOutputs: [String: String]
     /// Output path → the page source it comes from.
     let pagesByOutput: [String: String]
+    /// The project's folders, and the real path of its own, worked out once for every link to a
+    /// file (each is checked for a symbolic link to a file never published).
+    private let layout: ProjectLayout
+    private let realProjectDirectory: String?
+
+    init(projectDirectory: URL, pageOutputs: [String: String], pagesByOutput: [String: String]) {
+        self.projectDirectory = projectDirectory
+        self.pageOutputs = pageOutputs
+        self.pagesByOutput = pagesByOutput
+        layout = ProjectLayout(directory: projectDirectory)
+        realProjectDirectory = FileStat.realPath(projectDirectory.path)
+    }
 
     enum Resolution: Equatable {
         /// Not a link between project files (another site, an anchor, a root-relative route).
@@ -76,7 +88,7 @@ struct LinkResolver: Sendable {
                 Self.encoded(SitePath.relative(from: output, to: pageOutputs[page]!)) + suffix, asset: nil)
         }
         if isFile {
-            if let reason = ProjectLayout(directory: projectDirectory).unpublishedReason(target) {
+            if let reason = layout.unpublishedReason(target, realDirectory: realProjectDirectory) {
                 return .unpublished(target, reason: reason)
             }
             if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages

@@ -151,10 +151,9 @@ final class PageRenderer: Sendable {
                 return nil
             case .unpublished(let target, let reason):
                 diagnostics.append(
-                    .error(
-                        .unpublishedFile,
-                        "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not published: \(reason)",
-                        at: location, hint: ProjectLayout.unpublishedHint))
+                    ProjectLayout.unpublishedError(
+                        "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target)", reason: reason,
+                        at: location))
                 return nil
             }
         }
@@ -178,10 +177,8 @@ final class PageRenderer: Sendable {
                         hint: "keep the page's scripts inside the project, for example under assets/"))
             case .unpublished(let target, let reason):
                 diagnostics.append(
-                    .error(
-                        .unpublishedFile,
-                        "script '\(script.path)' points to \(target), which is not published: \(reason)",
-                        at: script.location, hint: ProjectLayout.unpublishedHint))
+                    ProjectLayout.unpublishedError(
+                        "script '\(script.path)' points to \(target)", reason: reason, at: script.location))
             }
         }
         let reference = references.first

@@ -407,9 +407,8 @@ struct ListingReader {
             return nil
         }
         if let reason = ProjectLayout(directory: project.directory).unpublishedReason(normalised) {
-            error(
-                .unpublishedFile, "'\(field)' names '\(path)', which is not published: \(reason)", location,
-                hint: ProjectLayout.unpublishedHint)
+            diagnostics.append(
+                ProjectLayout.unpublishedError("'\(field)' names '\(path)'", reason: reason, at: location))
             return nil
         }
         return normalised

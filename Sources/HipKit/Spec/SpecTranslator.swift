@@ -528,9 +528,7 @@ struct SpecTranslator {
         }
         if let reason = ProjectLayout(directory: projectDirectory).unpublishedReason(normalised) {
             diagnostics.append(
-                .error(
-                    .unpublishedFile, "\(subject) names '\(path)', which is not published: \(reason)", at: location,
-                    hint: ProjectLayout.unpublishedHint))
+                ProjectLayout.unpublishedError("\(subject) names '\(path)'", reason: reason, at: location))
             return nil
         }
         return normalised

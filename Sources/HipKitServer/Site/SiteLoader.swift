@@ -31,7 +31,7 @@ struct SiteLoader {
             Failure(diagnostics: diagnostics + [.error(.unreadable, message, at: nil, hint: hint)], sources: sources)
         }
         // Resolved anew on each load: a build replaces the folder by rename.
-        guard let root = Self.realPath(dist.path) else {
+        guard let root = FileStat.realPath(dist.path) else {
             throw fail("no such folder: \(shownDist)", hint: "run `hipkit build` first, or name the build folder")
         }
         var isDirectory: ObjCBool = false
@@ -189,7 +189,7 @@ struct SiteLoader {
             var target = full
             if (info.st_mode & S_IFMT) == S_IFLNK {
                 // Followed only when it stays inside dist/; directories behind links are not walked.
-                guard let resolved = Self.realPath(full), resolved.hasPrefix(root + "/"), stat(resolved, &info) == 0
+                guard let resolved = FileStat.realPath(full), resolved.hasPrefix(root + "/"), stat(resolved, &info) == 0
                 else { continue }
                 target = resolved
                 guard (info.st_mode & S_IFMT) == S_IFREG else { continue }
@@ -286,12 +286,5 @@ struct SiteLoader {
             start += Self.readBatch
         }
         return files
-    }
-
-    /// `realpath(3)`: the path with every link resolved, or nil when it does not exist.
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 }

@@ -144,7 +144,7 @@ final class SiteWatcher: Sendable {
 
     /// The signature of `dist/` as it is now, read at its real path (every link resolved).
     private func signatureNow() -> SiteSignature {
-        SiteSignature.read(dist: SiteLoader.realPath(loader.dist.path) ?? loader.dist.path)
+        SiteSignature.read(dist: FileStat.realPath(loader.dist.path) ?? loader.dist.path)
     }
 
     private static func logWarnings(_ snapshot: SiteSnapshot, logger: Logger) {

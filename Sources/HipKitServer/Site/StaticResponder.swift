@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import HipKit
 import Hummingbird
 import _NIOFileSystem
 
@@ -28,7 +29,7 @@ struct StaticResponder: Sendable {
     /// still be inside `root` (the real path of `dist/`) and the `size` it had when indexed.
     /// Nil otherwise, which is answered 404.
     static func checkedDiskPath(_ path: String, root: String, size: Int) -> String? {
-        guard let real = SiteLoader.realPath(path), real.hasPrefix(root + "/"),
+        guard let real = FileStat.realPath(path), real.hasPrefix(root + "/"),
             let current = SiteSignature.stamp(real), current.size == Int64(size)
         else { return nil }
         return real
