@@ -12,11 +12,9 @@ extension JSONNode {
             case .bool(let b): return JSONNode(.bool(b), at: node.location)
             case .integer(let i): return JSONNode(.integer(i), at: node.location)
             case .double(let d):
-                guard d.isFinite else {
+                if let problem = Self.numberProblem(scalar, d) {
                     diagnostics.append(
-                        .error(
-                            .invalidNumber, "'\(scalar.value)' is not a number JSON can hold", at: node.location,
-                            hint: "quote it to make it a string"))
+                        .error(.invalidNumber, problem.message, at: node.location, hint: problem.hint))
                     return JSONNode(.null, at: node.location)
                 }
                 return JSONNode(.double(d), at: node.location)
@@ -41,5 +39,30 @@ extension JSONNode {
             }
             return JSONNode(.object(members), at: node.location)
         }
+    }
+
+    /// Why the number `scalar`, read as `value`, cannot be written to JSON as meant, or nil.
+    ///
+    /// An integer too large for 64 bits would be read as the nearest double and written as
+    /// `1e+23`, a different number; one past a double's range (`1e400`) as infinity, which
+    /// JSON has no way to write.
+    private static func numberProblem(_ scalar: YAMLScalar, _ value: Double) -> (message: String, hint: String)? {
+        let text = scalar.value
+        let digits = text.drop { $0 == "-" || $0 == "+" }
+        // Not with `!!float`, which asks for a double.
+        if scalar.tag == nil, !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            return (
+                "'\(text)' is too large for an integer (they go up to \(Int.max))",
+                "quote it to make it a string; a number this large is better kept as text"
+            )
+        }
+        guard !value.isFinite else { return nil }
+        if value.isNaN || text.lowercased().hasSuffix("inf") {
+            return ("'\(text)' is not a number JSON can hold", "quote it to make it a string")
+        }
+        return (
+            "'\(text)' is out of the range of numbers (up to about ±1.8e308)",
+            "quote it to make it a string, or write a smaller number"
+        )
     }
 }

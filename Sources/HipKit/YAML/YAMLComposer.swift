@@ -286,7 +286,12 @@ private struct ComposerRun {
                 start == Int(parser.problem_mark.line) + 1
                 ? "\(problem) \(context)" : "\(problem) \(context) (which starts at line \(start))"
         }
-        let hint = Self.hint(forProblem: problem, context: cString(parser.context))
+        var hint = Self.hint(forProblem: problem, context: cString(parser.context))
+        if problem.contains("mapping values are not allowed"),
+            let indented = Self.overIndentedKeyHint(in: input, line: Int(parser.problem_mark.line) + 1)
+        {
+            hint = indented
+        }
         // Reader errors (bad encoding) carry a byte offset instead of a mark. Bytes that are not
         // UTF-8 are that, as in a page or a template, not a syntax error.
         if parser.error == YAML_READER_ERROR {
@@ -352,6 +357,54 @@ private struct ComposerRun {
             "a value starting with * or & must be quoted"
         ),
     ]
+
+    /// For "mapping values are not allowed" at `line`: when the line is indented more than the
+    /// field on the line above (`name:` under `- key: x`, two spaces too far), YAML read it as
+    /// the rest of that field's value, and the fix is the indentation, not quotes. Nil when the
+    /// line is not indented past the field above (a value holding ': ' is the likelier cause).
+    static func overIndentedKeyHint(in input: UnsafeBufferPointer<UInt8>, line: Int) -> String? {
+        // The lines up to `line`, as byte ranges.
+        var lines: [Range<Int>] = []
+        var start = 0
+        for (i, byte) in input.enumerated() where byte == UInt8(ascii: "\n") {
+            lines.append(start..<i)
+            start = i + 1
+            if lines.count == line { break }
+        }
+        if lines.count < line, start <= input.count { lines.append(start..<input.count) }
+        guard line >= 2, lines.count >= line else { return nil }
+        func indentation(_ range: Range<Int>) -> Int {
+            range.prefix { input[$0] == UInt8(ascii: " ") }.count
+        }
+        /// The column (from 0) where the line's field name starts, after any `- ` of list items.
+        func fieldColumn(_ range: Range<Int>) -> Int {
+            var i = range.lowerBound + indentation(range)
+            while i + 1 < range.upperBound, input[i] == UInt8(ascii: "-"), input[i + 1] == UInt8(ascii: " ") {
+                i += 2
+                while i < range.upperBound, input[i] == UInt8(ascii: " ") { i += 1 }
+            }
+            return i - range.lowerBound
+        }
+        let here = lines[line - 1]
+        // The nearest line above with content (not blank, not only a comment).
+        guard
+            let above = lines[..<(line - 1)].lastIndex(where: { range in
+                let text = range.drop { input[$0] == UInt8(ascii: " ") }
+                return !text.isEmpty && input[text.first!] != UInt8(ascii: "#")
+            })
+        else { return nil }
+        let previous = lines[above]
+        // A field whose value is on the lines below (`glances:`) is followed by deeper lines.
+        let content = previous.prefix {
+            !(input[$0] == UInt8(ascii: "#") && $0 > previous.lowerBound && input[$0 - 1] == UInt8(ascii: " "))
+        }
+        let trimmed = content.reversed().drop { input[$0] == UInt8(ascii: " ") || input[$0] == UInt8(ascii: "\r") }
+        guard let last = trimmed.first, input[last] != UInt8(ascii: ":") else { return nil }
+        let column = fieldColumn(previous)
+        guard indentation(here) > column else { return nil }
+        return
+            "this line is indented more than the field on line \(above + 1), so YAML reads it as the rest of that field's value; start it in column \(column + 1), under the fields it belongs with"
+    }
 
     static func hint(forProblem problem: String, context: String?) -> String? {
         syntaxHints.first { entry in
