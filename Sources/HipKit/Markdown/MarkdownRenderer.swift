@@ -18,6 +18,24 @@ public struct MarkdownRenderer: Sendable {
         /// 1-based line within the Markdown text given to ``render(_:unsafe:rewrite:)``.
         public var line: Int
         public var column: Int
+        /// In raw HTML, the element and attribute holding the URL (`script`, `src`); nil for
+        /// Markdown's own links and images.
+        public var element: String? = nil
+        public var attribute: String? = nil
+
+        /// What the URL is, for messages: `image`, `link`, `script`, or the element and attribute
+        /// (`<iframe src>`) in raw HTML.
+        public var noun: String {
+            switch (element, attribute) {
+            case (nil, _): return isImage ? "image" : "link"
+            case ("img"?, "src"?): return "image"
+            case ("a"?, "href"?): return "link"
+            case ("script"?, "src"?): return "script"
+            case ("link"?, "href"?): return "stylesheet or icon"
+            case (let element?, let attribute?): return "<\(element) \(attribute)>"
+            case (let element?, nil): return "<\(element)>"
+            }
+        }
     }
 
     /// The HTML and the links found while rendering it.
@@ -100,8 +118,10 @@ public struct MarkdownRenderer: Sendable {
                         else { return nil }
                         let url = String(decoding: attribute.value, as: UTF8.self)
                         let link = Link(
-                            url: url, isImage: attribute.name == "src", line: line + attribute.line,
-                            column: attribute.line == 0 ? column + attribute.column - 1 : attribute.column)
+                            url: url, isImage: attribute.element == "img" && attribute.name == "src",
+                            line: line + attribute.line,
+                            column: attribute.line == 0 ? column + attribute.column - 1 : attribute.column,
+                            element: attribute.element, attribute: attribute.name)
                         links.append(link)
                         guard let new = rewrite(link), new != url else { return nil }
                         return new

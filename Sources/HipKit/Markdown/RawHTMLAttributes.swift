@@ -10,6 +10,8 @@ enum RawHTMLAttributes {
     /// written, and where the value starts (lines after the first, and the column, 1-based, in
     /// bytes of its line).
     struct Attribute {
+        /// The element's name, lower-cased (`img`, `script`).
+        var element: String
         var name: String
         var value: ArraySlice<UInt8>
         var line: Int
@@ -41,7 +43,9 @@ enum RawHTMLAttributes {
                 continue
             }
             // The tag's name, then its attributes up to `>`.
+            let elementStart = i + 1
             while i < bytes.count, bytes[i] != UInt8(ascii: ">"), !isSpace(bytes[i]) { copy() }
+            let element = String(decoding: bytes[elementStart..<i], as: UTF8.self).lowercased()
             let attributesStart = i
             while i < bytes.count, bytes[i] != UInt8(ascii: ">") {
                 guard bytes[i] == UInt8(ascii: "=") else {
@@ -80,7 +84,8 @@ enum RawHTMLAttributes {
                     out.append(UInt8(ascii: "#"))
                     changed = true
                 } else if let new = replace(
-                    Attribute(name: name, value: value, line: attribute.line, column: attribute.column))
+                    Attribute(
+                        element: element, name: name, value: value, line: attribute.line, column: attribute.column))
                 {
                     out += new.utf8
                     changed = true

@@ -105,8 +105,7 @@ public struct LayoutLibrary: Sendable {
                     .error(
                         .missingPartial,
                         "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
-                        at: SourceLocation(
-                            file: entry.origin, line: lineOfReference(to: missing, in: entry.text), column: 1),
+                        at: referenceLocation(to: missing, in: entry.text, file: entry.origin),
                         hint: Suggestion.hint(for: missing, in: texts.keys)
                             ?? "add templates/\(missing).mustache, or remove the tag"))
                 failed.insert(name)
@@ -116,8 +115,7 @@ public struct LayoutLibrary: Sendable {
                 diagnostics.append(
                     .error(
                         .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
-                        at: SourceLocation(
-                            file: entry.origin, line: lineOfReference(to: cycle[1], in: entry.text), column: 1),
+                        at: referenceLocation(to: cycle[1], in: entry.text, file: entry.origin),
                         hint: "a partial cannot include the template that includes it"))
                 failed.insert(name)
                 continue
@@ -251,15 +249,21 @@ public struct LayoutLibrary: Sendable {
         }
     }
 
-    /// The line of the first `{{> name}}` or `{{< name}}` in `text`.
-    static func lineOfReference(to name: String, in text: String) -> Int {
+    /// Where the first `{{> name}}` or `{{< name}}` of `text` (the template in `file`) starts:
+    /// its line, and its column in Unicode scalars, as the other template checks count.
+    static func referenceLocation(to name: String, in text: String, file: String) -> SourceLocation {
         for match in partialTag.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
             guard let range = Range(match.range(at: 1), in: text), text[range] == name,
                 let whole = Range(match.range, in: text)
             else { continue }
-            return text[..<whole.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+            // By scalars: "\r\n" is one Character, which a search for "\n" would not find.
+            var (line, column) = (1, 1)
+            for scalar in text.unicodeScalars[..<whole.lowerBound] {
+                (line, column) = scalar == "\n" ? (line + 1, 1) : (line, column + 1)
+            }
+            return SourceLocation(file: file, line: line, column: column)
         }
-        return 1
+        return SourceLocation(file: file, line: 1, column: 1)
     }
 
     /// A chain of partials that leads from `start` back to itself, if there is one.

@@ -137,7 +137,7 @@ final class PageRenderer: Sendable {
                 diagnostics.append(
                     .error(
                         .brokenLink,
-                        "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target), which is not a page or file of the project",
+                        "\(link.noun) '\(link.url)' points to \(target), which is not a page or file of the project",
                         at: location,
                         hint: Suggestion.hint(
                             for: link.url,
@@ -146,13 +146,13 @@ final class PageRenderer: Sendable {
             case .outside:
                 diagnostics.append(
                     .error(
-                        .brokenLink, "link '\(link.url)' points outside the project", at: location,
+                        .brokenLink, "\(link.noun) '\(link.url)' points outside the project", at: location,
                         hint: "link only to pages and files inside the project"))
                 return nil
             case .unpublished(let target, let reason):
                 diagnostics.append(
                     ProjectLayout.unpublishedError(
-                        "\(link.isImage ? "image" : "link") '\(link.url)' points to \(target)", reason: reason,
+                        "\(link.noun) '\(link.url)' points to \(target)", reason: reason,
                         at: location))
                 return nil
             }

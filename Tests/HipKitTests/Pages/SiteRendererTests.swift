@@ -564,6 +564,10 @@ import Testing
         #expect(unclosed?.column == 3)
         #expect(LayoutLibrary.sectionProblem(in: "{{=<% %>=}}<%#a%>") == nil)
         #expect(LayoutLibrary.sectionProblem(in: "{{#a}} {{/a")?.line == 1)
+        // A missing or recursive partial is shown at its tag (it was always column 1).
+        let partial = LayoutLibrary.referenceLocation(to: "footer", in: "é\r\n  日 {{> footer}}", file: "t")
+        #expect(partial.line == 2)
+        #expect(partial.column == 5)
     }
 
     @Test func outputIsDeterministic() throws {
