@@ -175,6 +175,14 @@ public struct ProjectLoader: Sendable {
         project.descriptorURLs = validation.urls.filter { url in
             url.location.map(translator.relativeURLLocations.contains) ?? false
         }
+        // HipChat's schema lets the home page be any text, so the descriptor's checks do not
+        // take it for a URL; written relative to the base URL, it is one this build must answer.
+        if let homepage = descriptor["links"]?["homepage"], let url = homepage.stringValue,
+            let location = homepage.location, translator.relativeURLLocations.contains(location)
+        {
+            project.descriptorURLs.append(
+                DescriptorURL(url: url, what: "the add-on's home page (links.homepage)", location: location))
+        }
         project.pageSettings = pageSettings(root, environment: options.environment, diagnostics: &diagnostics)
         if let host = options.hipchatHost {
             let base = host.hasSuffix("/") ? String(host.dropLast()) : host
