@@ -205,20 +205,21 @@ final class PageRenderer: Sendable {
         }
         let view = reference.map { Self.layout(forModuleKind: $0.moduleKind) } ?? "page"
         var page = TemplateValue.dictionary(from: matter.fields)
-        page["title"] = title
+        page["title"] = TemplateText(title)
         // In views, task lists are checklists to tick (see MarkdownRenderer.enablingTaskListBoxes).
-        page["content"] = reference == nil ? rendered.html : MarkdownRenderer.enablingTaskListBoxes(in: rendered.html)
-        page["source"] = source
-        page["scripts"] = scripts
-        page["path"] = "/" + output
+        page["content"] = TemplateText(
+            reference == nil ? rendered.html : MarkdownRenderer.enablingTaskListBoxes(in: rendered.html))
+        page["source"] = TemplateText(source)
+        page["scripts"] = scripts.map(TemplateText.init)
+        page["path"] = TemplateText("/" + output)
         let depth = SitePath.components(of: output).count - 1
-        page["root"] = depth == 0 ? "./" : String(repeating: "../", count: depth)
+        page["root"] = TemplateText(depth == 0 ? "./" : String(repeating: "../", count: depth))
 
         var context: [String: Any] = [
             "page": page,
             "addon": references.isEmpty ? plainAddon : Self.addonContext(inputs.addon),
             "environment": ["name": inputs.environment ?? "", "baseUrl": inputs.addon.baseUrl],
-            "view": view,
+            "view": TemplateText(view),
         ]
         if let module { context["module"] = module }
         if let settings = inputs.settings {
@@ -227,13 +228,14 @@ final class PageRenderer: Sendable {
         if reference != nil {
             // Views run inside HipChat and load its JavaScript API; other pages are plain documents.
             context["hipchat"] = [
-                "js": resourceURL(inputs.hipchatJs, from: output),
-                "css": resourceURL(inputs.hipchatCss, from: output),
+                "js": TemplateText(resourceURL(inputs.hipchatJs, from: output)),
+                "css": TemplateText(resourceURL(inputs.hipchatCss, from: output)),
             ]
         }
-        context["config"] =
+        context["config"] = TemplateText(
             reference == nil
-            ? plainConfig : TemplateValue.scriptJSON(Self.viewConfig(view: view, module: module, addon: inputs.addon))
+                ? plainConfig
+                : TemplateValue.scriptJSON(Self.viewConfig(view: view, module: module, addon: inputs.addon)))
         guard let html = layouts.render(context, layout: layout) else {
             diagnostics.append(.error(.templateRender, "the layout '\(layout)' could not be rendered", at: start))
             result.diagnostics = diagnostics

@@ -75,10 +75,10 @@ struct PreviewPage {
         }
         context["pages"] = pageOutputs.keys.sorted().map { source -> [String: Any] in
             [
-                "title": titles[source] ?? source,
+                "title": TemplateText(titles[source] ?? source),
                 // Encoded as links in pages are: `a#b.html` is a page's name, not `a` and a fragment.
-                "href": LinkResolver.encoded(SitePath.relative(from: path, to: pageOutputs[source]!)),
-                "source": source,
+                "href": TemplateText(LinkResolver.encoded(SitePath.relative(from: path, to: pageOutputs[source]!))),
+                "source": TemplateText(source),
             ]
         }
         // Mustache cannot test a list for emptiness without iterating it: flags head each section.

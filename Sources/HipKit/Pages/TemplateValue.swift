@@ -83,3 +83,25 @@ struct TemplateObject: MustacheParent, MustacheCustomRenderable, MustacheTransfo
         }
     }
 }
+
+/// A string as templates read it, for the values hipkit itself puts in every page's context
+/// (`{{page.title}}`, `{{{page.content}}}`): it renders, tests and transforms exactly as a
+/// `String` does (`{{#page.title}}`, `{{uppercased(page.title)}}`).
+///
+/// Why: swift-mustache renders a value it does not know as `String(describing:)` of it, after
+/// reflecting on it with `Mirror` to unwrap optionals — about 4,500 instructions for each
+/// `{{name}}` on this runtime, most of a lookup's cost. A value that is
+/// `MustacheCustomRenderable` is rendered by `renderText` alone.
+struct TemplateText: MustacheCustomRenderable, MustacheTransformable, MustacheParent, Sendable {
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
+    }
+
+    var renderText: String { text }
+    var isNull: Bool { false }
+    func transform(_ name: String) -> Any? { text.transform(name) }
+    /// None, as a `String` has none (`{{page.title.text}}` is empty, not the title).
+    func child(named: String) -> Any? { nil }
+}

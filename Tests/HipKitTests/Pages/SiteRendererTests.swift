@@ -521,6 +521,24 @@ import Testing
         #expect(refused.first?.message.contains("at most 8 MB") == true)
     }
 
+    /// The values hipkit puts in a page's context read in a layout as strings do: transformed,
+    /// as sections, inverted sections, lists, and with no members.
+    @Test func pageValuesReadAsStringsInALayout() throws {
+        let (build, dir) = try build([
+            "pages/home.md": "---\ntitle: Mixed Case\nscripts: [../assets/a.js]\n---\n# Home\n",
+            "assets/a.js": "// a\n",
+            "templates/page.mustache":
+                "{{uppercased(page.title)}}|{{#page.title}}[{{.}}]{{/page.title}}|{{^page.title}}none{{/page.title}}"
+                + "|{{page.title.text}}|{{#page.scripts}}<{{.}}>{{/page.scripts}}|{{capitalized(view)}}"
+                + "|{{#empty(page.source)}}empty{{/empty(page.source)}}{{page.source}}|{{page.root}}\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(build.diagnostics.filter { $0.severity == .error }.isEmpty, "\(build.diagnostics)")
+        #expect(
+            page(build, "home.html")
+                == "MIXED CASE|[Mixed Case]|||<assets/a.js>|Page|pages/home.md|./\n")
+    }
+
     @Test func badPagesGetDiagnostics() throws {
         let (build, dir) = try build([
             "pages/side.md": "---\ntitle: [unclosed\n---\n# S\n",
