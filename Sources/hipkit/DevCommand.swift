@@ -79,15 +79,18 @@ struct DevCommand: AsyncParsableCommand {
         if !first.succeeded {
             guard Self.isBuild(rebuilder.output, for: base) else {
                 let waiting = DevWaitingServer(session: session, host: listen.resolvedHost, port: port, logger: logger)
-                let built = try await Output.runAsync {
+                let outcome = try await Output.runAsync {
                     try await waiting.run(until: { await rebuilder.untilGoodBuild() }) {
                         Output.say(
                             "hipkit dev: waiting for the errors to be fixed; until then \(base)/ shows them, and serving starts with the first good build"
                         )
                     }
                 }
-                // Stopped (Ctrl-C) before any build succeeded.
-                guard built else { return }
+                switch outcome {
+                case .built: break
+                case .stopped: return  // Ctrl-C before any build succeeded
+                case .gaveUp: throw ExitCode(1)
+                }
                 return try await serve(
                     rebuilder, session: session, port: port, base: base, shown: shown, logger: logger)
             }

@@ -25,12 +25,22 @@ public struct DevWaitingServer: Sendable {
         self.logger = logger
     }
 
-    /// Serves the waiting page while `build` waits for a good build, then stops listening, so
-    /// the real server can take the address. True when a build succeeded; false when SIGTERM or
-    /// SIGINT came first. `onListening` is called once the address is taken.
+    /// How the wait ended.
+    public enum Outcome: Sendable, Equatable {
+        /// A build succeeded; the address is free for the real server.
+        case built
+        /// SIGTERM or SIGINT came first.
+        case stopped
+        /// The wait for a good build ended without one (the project could no longer be watched).
+        case gaveUp
+    }
+
+    /// Serves the waiting page while `build` waits for a good build (true when one succeeded),
+    /// then stops listening, so the real server can take the address. `onListening` is called
+    /// once the address is taken.
     public func run(
         until build: @escaping @Sendable () async -> Bool, onListening: @escaping @Sendable () -> Void = {}
-    ) async throws -> Bool {
+    ) async throws -> Outcome {
         let routes = DevRoutes(session: session)
         let application = Application(
             responder: CallbackResponder<BasicRequestContext> { [session] request, _ in
@@ -41,7 +51,7 @@ public struct DevWaitingServer: Sendable {
             logger: logger)
         let services = ServiceGroup(
             configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        return try await withThrowingTaskGroup(of: Bool?.self) { tasks in
+        return try await withThrowingTaskGroup(of: Outcome?.self) { tasks in
             tasks.addTask {
                 do {
                     try await services.run()
@@ -52,21 +62,22 @@ public struct DevWaitingServer: Sendable {
             }
             tasks.addTask {
                 let built = await build()
+                let cancelled = Task.isCancelled
                 // Ends the open event streams too: their pages reconnect to the real server.
                 await services.triggerGracefulShutdown()
-                return built
+                return built ? .built : cancelled ? .stopped : .gaveUp
             }
             // The server ends before the wait only on a signal (or when it cannot listen, which
             // throws); after a good build it may end before the wait's answer is taken here.
-            var built: Bool?
+            var outcome: Outcome?
             for try await result in tasks {
                 if let result {
-                    built = result
-                } else if built == nil {
+                    outcome = result
+                } else if outcome == nil {
                     tasks.cancelAll()
                 }
             }
-            return built ?? false
+            return outcome ?? .stopped
         }
     }
 
