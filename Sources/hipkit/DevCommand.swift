@@ -15,7 +15,8 @@ struct DevCommand: AsyncParsableCommand {
             saved change to addon.yaml, a page, a template or an asset rebuilds what it affects \
             and reloads the browser pages that show it. When a rebuild fails, the diagnostics are \
             printed here and shown over every open page; the last good build keeps being served. \
-            Until a project's first good build, every address shows its problems.
+            A project that has not built yet, with no earlier build for this address, shows its \
+            problems at every address until it does.
 
             A local HipChat runs at http://HOST:PORT/_hipchat/: a group of rooms where the add-on \
             is installed for real, for all rooms or in one, its glances, views, actions and \

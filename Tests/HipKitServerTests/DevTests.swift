@@ -50,6 +50,26 @@ struct DevTests {
         return nil
     }
 
+    @Test("the waiting page shows each problem as text, whatever it holds")
+    func waitingPageEscapesProblems() {
+        let page = DevWaitingServer.page([
+            DevProblem(
+                severity: "error", code: "yaml-syntax", message: "<script>alert(1)</script> & more",
+                hint: "use \"quotes\"",
+                file: "pages/<b>.md", line: 9, column: 2,
+                excerpt: [
+                    .init(number: 8, text: "before"), .init(number: 9, text: "</pre><img src=x onerror=alert(2)>"),
+                ])
+        ])
+        #expect(!page.contains("<script>alert"))
+        #expect(!page.contains("<img src=x"))
+        #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"))
+        #expect(page.contains("<code>pages/&lt;b&gt;.md:9:2</code>"))
+        #expect(page.contains("<mark>9 | &lt;/pre&gt;&lt;img src=x onerror=alert(2)&gt;</mark>"))
+        #expect(page.contains("8 | before"))
+        #expect(page.contains("hint: use &quot;quotes&quot;"))
+    }
+
     @Test("each kind of edit tells the pages exactly which files changed")
     func changedFiles() async throws {
         let project = try Project()

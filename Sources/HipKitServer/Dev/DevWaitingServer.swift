@@ -62,10 +62,11 @@ public struct DevWaitingServer: Sendable {
             }
             tasks.addTask {
                 let built = await build()
+                // A signal during a rebuild that then succeeds still stops hipkit dev.
                 let cancelled = Task.isCancelled
                 // Ends the open event streams too: their pages reconnect to the real server.
                 await services.triggerGracefulShutdown()
-                return built ? .built : cancelled ? .stopped : .gaveUp
+                return cancelled ? .stopped : built ? .built : .gaveUp
             }
             // The server ends before the wait only on a signal (or when it cannot listen, which
             // throws); after a good build it may end before the wait's answer is taken here.
@@ -83,7 +84,7 @@ public struct DevWaitingServer: Sendable {
 
     private static func answer(_ request: Request, routes: DevRoutes, session: DevSession) -> Response {
         let path = request.uri.path
-        if [DevRoutes.scriptPath, "/_hipkit/dev/events", "/_hipkit/dev/status"].contains(path) {
+        if path.hasPrefix(DevRoutes.prefix) {
             do {
                 return try routes.handle(path: path, request: request)
             } catch let error as APIError {
@@ -154,9 +155,20 @@ public struct DevWaitingServer: Sendable {
             (function () {
               if (typeof EventSource === "undefined") return;
               var hellos = 0;
+              // Reloads once this address answers with something else than this page: the real
+              // server, which takes the address a moment after the first good build.
+              function reloadWhenServed() {
+                fetch(location.href, { cache: "no-store" }).then(function (answer) {
+                  if (answer.status !== 503) location.reload(); else setTimeout(reloadWhenServed, 250);
+                }, function () { setTimeout(reloadWhenServed, 250); });
+              }
               var events = new EventSource("/_hipkit/dev/events");
-              // A second hello is a reconnect: after the first good build, to the real server.
-              events.addEventListener("hello", function () { if (hellos++) location.reload(); });
+              // A hello of build 1 or later comes after the first good build; a second hello of
+              // build 0 is a reconnect, after which a failure may have been missed.
+              events.addEventListener("hello", function (event) {
+                if (JSON.parse(event.data).build > 0) reloadWhenServed();
+                else if (hellos++) location.reload();
+              });
               events.addEventListener("failed", function () { location.reload(); });
             })();
             </script>

@@ -84,7 +84,12 @@ struct DevStartTests {
 
         let dev = try await Blocking.run { try DevProcess(project: project) }
         defer { dev.stop() }
-        #expect(dev.log.contains("waiting for the errors to be fixed"), "\(dev.log)")
+        // Said once the server listens, which may be just after it first answers.
+        let said = try await Blocking.run { () -> Bool in
+            for _ in 0..<200 where !dev.log.contains("waiting for the errors to be fixed") { usleep(50_000) }
+            return dev.log.contains("waiting for the errors to be fixed")
+        }
+        #expect(said, "\(dev.log)")
         let descriptor = await dev.fetch("GET", ConnectDescriptor.fileName)
         #expect(descriptor.status == 503, "nothing is served yet")
         let page = await dev.fetch("GET", "")
