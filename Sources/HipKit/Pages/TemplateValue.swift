@@ -85,14 +85,16 @@ struct TemplateObject: MustacheParent, MustacheCustomRenderable, MustacheTransfo
 }
 
 /// A string as templates read it, for the values hipkit itself puts in every page's context
-/// (`{{page.title}}`, `{{{page.content}}}`): it renders, tests and transforms exactly as a
-/// `String` does (`{{#page.title}}`, `{{uppercased(page.title)}}`).
+/// (`{{page.title}}`, `{{{page.content}}}`): it renders, tests, sorts and transforms as a
+/// `String` does (`{{#page.title}}`, `{{uppercased(page.title)}}`, `{{#sorted(page.scripts)}}`).
+/// Only a dynamic partial (`{{>*name}}`) takes its name from a `String` alone, so values that
+/// could name a layout (`view`) stay strings.
 ///
 /// Why: swift-mustache renders a value it does not know as `String(describing:)` of it, after
 /// reflecting on it with `Mirror` to unwrap optionals — about 4,500 instructions for each
 /// `{{name}}` on this runtime, most of a lookup's cost. A value that is
 /// `MustacheCustomRenderable` is rendered by `renderText` alone.
-struct TemplateText: MustacheCustomRenderable, MustacheTransformable, MustacheParent, Sendable {
+struct TemplateText: MustacheCustomRenderable, MustacheTransformable, MustacheParent, Comparable, Sendable {
     let text: String
 
     init(_ text: String) {
@@ -104,4 +106,5 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, MustachePa
     func transform(_ name: String) -> Any? { text.transform(name) }
     /// None, as a `String` has none (`{{page.title.text}}` is empty, not the title).
     func child(named: String) -> Any? { nil }
+    static func < (a: TemplateText, b: TemplateText) -> Bool { a.text < b.text }
 }

@@ -525,18 +525,20 @@ import Testing
     /// as sections, inverted sections, lists, and with no members.
     @Test func pageValuesReadAsStringsInALayout() throws {
         let (build, dir) = try build([
-            "pages/home.md": "---\ntitle: Mixed Case\nscripts: [../assets/a.js]\n---\n# Home\n",
-            "assets/a.js": "// a\n",
+            "pages/home.md": "---\ntitle: Mixed Case\nscripts: [../assets/b.js, ../assets/a.js]\n---\n# Home\n",
+            "assets/a.js": "// a\n", "assets/b.js": "// b\n",
             "templates/page.mustache":
                 "{{uppercased(page.title)}}|{{#page.title}}[{{.}}]{{/page.title}}|{{^page.title}}none{{/page.title}}"
                 + "|{{page.title.text}}|{{#page.scripts}}<{{.}}>{{/page.scripts}}|{{capitalized(view)}}"
-                + "|{{#empty(page.source)}}empty{{/empty(page.source)}}{{page.source}}|{{page.root}}\n",
+                + "|{{#empty(page.source)}}empty{{/empty(page.source)}}{{page.source}}|{{page.root}}"
+                + "|{{#sorted(page.scripts)}}<{{.}}>{{/sorted(page.scripts)}}\n",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(build.diagnostics.filter { $0.severity == .error }.isEmpty, "\(build.diagnostics)")
         #expect(
             page(build, "home.html")
-                == "MIXED CASE|[Mixed Case]|||<assets/a.js>|Page|pages/home.md|./\n")
+                == "MIXED CASE|[Mixed Case]|||<assets/b.js><assets/a.js>|Page|pages/home.md|./"
+                + "|<assets/a.js><assets/b.js>\n")
     }
 
     @Test func badPagesGetDiagnostics() throws {
