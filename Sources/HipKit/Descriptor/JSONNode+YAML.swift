@@ -52,7 +52,7 @@ extension JSONNode {
         // Not with `!!float`, which asks for a double.
         if scalar.tag == nil, !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
             return (
-                "'\(text)' is too large for an integer (they go up to \(Int.max))",
+                "'\(text)' is out of the range of integers (\(Int.min) to \(Int.max))",
                 "quote it to make it a string; a number this large is better kept as text"
             )
         }

@@ -23,8 +23,8 @@ public struct MarkdownRenderer: Sendable {
         public var element: String? = nil
         public var attribute: String? = nil
 
-        /// What the URL is, for messages: `image`, `link`, `script`, or the element and attribute
-        /// (`<iframe src>`) in raw HTML.
+        /// What the URL is, for messages: `image`, `link`, `script`, `stylesheet or icon` (a
+        /// `<link href>`), or the element and attribute (`<iframe src>`) in raw HTML.
         public var noun: String {
             switch (element, attribute) {
             case (nil, _): return isImage ? "image" : "link"

@@ -37,8 +37,8 @@ public struct ProjectScaffolder: Sendable {
             }
             let trimmed = slug.trimmingCharacters(in: CharacterSet(charactersIn: "-."))
             let keyPart = trimmed.isEmpty ? "addon" : trimmed
-            // Words of letters and digits only, so the name is plain YAML text; words
-            // Marketplace's naming rules forbid ("my-addon") are left out.
+            // Words of letters and digits; words Marketplace's naming rules forbid ("my-addon")
+            // are left out.
             let words = folder.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
                 .filter { !ListingSchema.bannedNameWords.contains($0.lowercased()) }
                 .map { $0.prefix(1).uppercased() + $0.dropFirst() }

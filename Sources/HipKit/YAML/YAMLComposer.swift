@@ -386,10 +386,10 @@ private struct ComposerRun {
             return i - range.lowerBound
         }
         let here = lines[line - 1]
-        // The nearest line above with content (not blank, not only a comment).
+        // The nearest line above with content (not blank, not only a comment; CRLF files too).
         guard
             let above = lines[..<(line - 1)].lastIndex(where: { range in
-                let text = range.drop { input[$0] == UInt8(ascii: " ") }
+                let text = range.drop { input[$0] == UInt8(ascii: " ") || input[$0] == UInt8(ascii: "\r") }
                 return !text.isEmpty && input[text.first!] != UInt8(ascii: "#")
             })
         else { return nil }
@@ -403,7 +403,7 @@ private struct ComposerRun {
         let column = fieldColumn(previous)
         guard indentation(here) > column else { return nil }
         return
-            "this line is indented more than the field on line \(above + 1), so YAML reads it as the rest of that field's value; start it in column \(column + 1), under the fields it belongs with"
+            "this line is indented more than the field on line \(above + 1), so YAML reads it as the rest of that field's value: start a field of its own in column \(column + 1), under the fields it belongs with; or, if it continues that value, quote the value"
     }
 
     static func hint(forProblem problem: String, context: String?) -> String? {

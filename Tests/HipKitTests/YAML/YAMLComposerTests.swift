@@ -108,6 +108,10 @@ import Testing
         ("a: b\nc d\ne: f\n", "each field is written name: value on a line of its own"),
         ("  name: x\nkey: y\n", "start in the first column"),
         ("vendor:\n  name: x\n url: y\n", "check the indentation"),
+        // A field indented past the one above is read as the rest of its value.
+        ("glances:\n  - key: q\n      name: Q\n", "indented more than the field on line 2"),
+        ("glances:\r\n  - key: q\r\n\r\n      name: Q\r\n", "indented more than the field on line 2"),
+        ("vendor:\n  name: Ops: Alerts\n", "must be quoted"),
     ])
     func commonSyntaxErrorsGetAHint(_ text: String, _ hint: String) {
         let d = compose(text).diagnostics.first
