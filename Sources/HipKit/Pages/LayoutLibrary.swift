@@ -41,7 +41,7 @@ public struct LayoutLibrary: Sendable {
         self.origins = origins
         self.texts = texts
         self.failed = failed
-        references = texts.mapValues(Self.references(in:))
+        references = texts.mapValues { TemplateTags($0).partials }
     }
 
     /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
@@ -80,8 +80,9 @@ public struct LayoutLibrary: Sendable {
         var origins: [String: String] = [:]
         var failed = Set<String>()
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
+            let tags = TemplateTags(entry.text)
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
-            if let line = deepestNesting(in: entry.text) {
+            if let line = deepestNesting(tags) {
                 diagnostics.append(
                     .error(
                         .templateTooDeep, "sections nest more than \(maxNesting) levels deep here",
@@ -90,7 +91,7 @@ public struct LayoutLibrary: Sendable {
                 failed.insert(name)
                 continue
             }
-            if let problem = sectionProblem(in: entry.text) {
+            if let problem = sectionProblem(tags) {
                 diagnostics.append(
                     .error(
                         .templateSyntax, "template syntax error: \(problem.message)",
@@ -99,13 +100,27 @@ public struct LayoutLibrary: Sendable {
                 failed.insert(name)
                 continue
             }
-            if let missing = references(in: entry.text).first(where: { texts[$0] == nil }) {
+            if let dynamic = tags.dynamicPartial {
+                // Which template it includes is known only while rendering: it could be the layout
+                // itself, and swift-mustache would recurse until the stack ran out.
+                diagnostics.append(
+                    .error(
+                        .templateSyntax,
+                        "template syntax error: {{\(dynamic.content)}} names its partial while rendering, which hipkit cannot check",
+                        at: SourceLocation(file: entry.origin, line: dynamic.line, column: dynamic.column),
+                        hint:
+                            "name the partial itself: {{> \(dynamic.name.dropFirst())}} includes templates/\(dynamic.name.dropFirst()).mustache"
+                    ))
+                failed.insert(name)
+                continue
+            }
+            if let missing = tags.partials.first(where: { texts[$0] == nil }) {
                 // swift-mustache renders a missing partial as nothing, which would hide a typo.
                 diagnostics.append(
                     .error(
                         .missingPartial,
                         "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
-                        at: referenceLocation(to: missing, in: entry.text, file: entry.origin),
+                        at: referenceLocation(to: missing, in: tags, file: entry.origin),
                         hint: Suggestion.hint(for: missing, in: texts.keys)
                             ?? "add templates/\(missing).mustache, or remove the tag"))
                 failed.insert(name)
@@ -115,7 +130,7 @@ public struct LayoutLibrary: Sendable {
                 diagnostics.append(
                     .error(
                         .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
-                        at: referenceLocation(to: cycle[1], in: entry.text, file: entry.origin),
+                        at: referenceLocation(to: cycle[1], in: tags, file: entry.origin),
                         hint: "a partial cannot include the template that includes it"))
                 failed.insert(name)
                 continue
@@ -151,90 +166,39 @@ public struct LayoutLibrary: Sendable {
     static let maxNesting = 64
 
     /// The line where section nesting first goes past ``maxNesting``, if it does.
-    static func deepestNesting(in text: String) -> Int? {
-        let bytes = Array(text.utf8)
+    static func deepestNesting(_ tags: TemplateTags) -> Int? {
         var depth = 0
-        var line = 1
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\n") {
-                line += 1
-            } else if let open = tagOpening(in: bytes, at: i) {
-                i = open
-                switch i < bytes.count ? bytes[i] : 0 {
-                case UInt8(ascii: "#"), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "<"): depth += 1
-                case UInt8(ascii: "/"): depth = max(0, depth - 1)
-                default: break
-                }
-                if depth > maxNesting { return line }
-                continue
+        for tag in tags.all {
+            switch tag.sigil {
+            case "#", "^", "$", "<": depth += 1
+            case "/": depth = max(0, depth - 1)
+            default: break
             }
-            i += 1
+            if depth > maxNesting { return tag.line }
         }
         return nil
     }
 
-    /// Where a tag's content starts when `{{` is at `i` in `bytes`.
-    ///
-    /// The template checks here walk the text's bytes, not its `Character`s: they run on every
-    /// build, and walking characters (with Foundation's `range(of:)`) took 34 M instructions for
-    /// the built-in layouts alone.
-    private static func tagOpening(in bytes: [UInt8], at i: Int) -> Int? {
-        i + 1 < bytes.count && bytes[i] == UInt8(ascii: "{") && bytes[i + 1] == UInt8(ascii: "{") ? i + 2 : nil
-    }
-
     /// A section that does not close: one closed by a tag naming another (at that tag), or one
-    /// still open at the end of `text` (at its opening tag). swift-mustache notices both, but
-    /// only at the end of the text, and the tag is where the fix goes. Nil when every section
-    /// closes, and when the text changes its delimiters, which leaves the check to swift-mustache.
-    static func sectionProblem(in text: String) -> (message: String, hint: String, line: Int, column: Int)? {
-        let bytes = Array(text.utf8)
-        var open: [(name: String, line: Int, column: Int)] = []
-        var line = 1
-        var column = 1
-        var i = 0
-        /// Lines and columns (in Unicode scalars: UTF-8 bytes but continuation bytes) up to `end`.
-        func advance(to end: Int) {
-            while i < end {
-                if bytes[i] == UInt8(ascii: "\n") {
-                    line += 1
-                    column = 1
-                } else if bytes[i] & 0xC0 != 0x80 {
-                    column += 1
-                }
-                i += 1
-            }
-        }
-        while true {
-            var tag = i
-            while tag < bytes.count, tagOpening(in: bytes, at: tag) == nil { tag += 1 }
-            guard tag < bytes.count else { break }
-            advance(to: tag)
-            let tagLine = line
-            let tagColumn = column
-            var end = tag + 2
-            while end + 1 < bytes.count, !(bytes[end] == UInt8(ascii: "}") && bytes[end + 1] == UInt8(ascii: "}")) {
-                end += 1
-            }
-            guard end + 1 < bytes.count else { break }
-            let content = String(decoding: bytes[(tag + 2)..<end], as: UTF8.self)
-            advance(to: end + 2)
-            guard let kind = content.first else { continue }
-            let name = content.dropFirst().trimmingCharacters(in: .whitespaces)
-            switch kind {
-            case "=": return nil
-            case "#", "^", "$", "<": open.append((name, tagLine, tagColumn))
+    /// still open at the end of the template (at its opening tag). swift-mustache notices both,
+    /// but only at the end of the text, and the tag is where the fix goes. Nil when every
+    /// section closes.
+    static func sectionProblem(_ tags: TemplateTags) -> (message: String, hint: String, line: Int, column: Int)? {
+        var open: [TemplateTags.Tag] = []
+        for tag in tags.all {
+            switch tag.sigil {
+            case "#", "^", "$", "<": open.append(tag)
             case "/":
                 guard let innermost = open.last else {
                     return (
-                        "{{/\(name)}} closes a section that was never opened",
-                        "remove it, or open the section with {{#\(name)}}", tagLine, tagColumn
+                        "{{/\(tag.name)}} closes a section that was never opened",
+                        "remove it, or open the section with {{#\(tag.name)}}", tag.line, tag.column
                     )
                 }
-                guard innermost.name == name else {
+                guard innermost.name == tag.name else {
                     return (
-                        "{{/\(name)}} does not match the open section '\(innermost.name)' (opened at line \(innermost.line))",
-                        "close it with {{/\(innermost.name)}}", tagLine, tagColumn
+                        "{{/\(tag.name)}} does not match the open section '\(innermost.name)' (opened at line \(innermost.line))",
+                        "close it with {{/\(innermost.name)}}", tag.line, tag.column
                     )
                 }
                 open.removeLast()
@@ -249,21 +213,10 @@ public struct LayoutLibrary: Sendable {
         }
     }
 
-    /// Where the first `{{> name}}` or `{{< name}}` of `text` (the template in `file`) starts:
-    /// its line, and its column in Unicode scalars, as the other template checks count.
-    static func referenceLocation(to name: String, in text: String, file: String) -> SourceLocation {
-        for match in partialTag.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-            guard let range = Range(match.range(at: 1), in: text), text[range] == name,
-                let whole = Range(match.range, in: text)
-            else { continue }
-            // By scalars: "\r\n" is one Character, which a search for "\n" would not find.
-            var (line, column) = (1, 1)
-            for scalar in text.unicodeScalars[..<whole.lowerBound] {
-                (line, column) = scalar == "\n" ? (line + 1, 1) : (line, column + 1)
-            }
-            return SourceLocation(file: file, line: line, column: column)
-        }
-        return SourceLocation(file: file, line: 1, column: 1)
+    /// Where the first `{{> name}}` or `{{< name}}` among `tags` (of the template in `file`) is.
+    static func referenceLocation(to name: String, in tags: TemplateTags, file: String) -> SourceLocation {
+        let tag = tags.all.first { $0.partial == name }
+        return SourceLocation(file: file, line: tag?.line ?? 1, column: tag?.column ?? 1)
     }
 
     /// A chain of partials that leads from `start` back to itself, if there is one.
@@ -271,7 +224,7 @@ public struct LayoutLibrary: Sendable {
         var stack: [(String, [String])] = [(start, [start])]
         var seen = Set<String>()
         while let (name, path) = stack.popLast() {
-            for next in references(in: texts[name] ?? "") {
+            for next in TemplateTags(texts[name] ?? "").partials {
                 if next == start { return path + [next] }
                 if texts[next] != nil, seen.insert(next).inserted { stack.append((next, path + [next])) }
             }
@@ -290,14 +243,6 @@ public struct LayoutLibrary: Sendable {
             queue += references[name] ?? []
         }
         return seen.sorted().map { "\($0)\n\(texts[$0] ?? "")" }
-    }
-
-    private static let partialTag = try! NSRegularExpression(pattern: #"\{\{\s*[><]\s*([A-Za-z0-9_./-]+)\s*\}\}"#)
-
-    static func references(in text: String) -> [String] {
-        partialTag.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
-            Range($0.range(at: 1), in: text).map { String(text[$0]) }
-        }
     }
 
     /// The layouts a page may name: every template but the partials hipkit itself includes.

@@ -541,6 +541,31 @@ import Testing
                 + "|<assets/a.js><assets/b.js>\n")
     }
 
+    /// A layout that could include itself is refused before swift-mustache renders it, which
+    /// would recurse until the stack ran out (hipkit crashed): through a partial named while
+    /// rendering, after a change of delimiters, or by a name with characters such as `()`.
+    @Test(arguments: [
+        (["templates/sidebar.mustache": "<p>{{>*view}}</p>\n"], DiagnosticCode.templateSyntax, 1, 4),
+        (["templates/sidebar.mustache": "{{=<% %>=}}\n<p><%> sidebar %></p>\n"], .templateRecursion, 2, 4),
+        (
+            [
+                "templates/sidebar.mustache": "<p>{{> side(bar)}}</p>\n",
+                "templates/side(bar).mustache": "{{> sidebar}}",
+            ],
+            .templateRecursion, 1, 4
+        ),
+    ])
+    func aLayoutThatCouldIncludeItselfIsRefused(
+        _ files: [String: String], _ code: DiagnosticCode, _ line: Int, _ column: Int
+    ) throws {
+        let (build, dir) = try build(files)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let found = build.diagnostics.first { $0.location?.file.hasSuffix("templates/sidebar.mustache") == true }
+        #expect(found?.code == code, "\(build.diagnostics)")
+        #expect(found?.location?.line == line)
+        #expect(found?.location?.column == column)
+    }
+
     @Test func badPagesGetDiagnostics() throws {
         let (build, dir) = try build([
             "pages/side.md": "---\ntitle: [unclosed\n---\n# S\n",
@@ -573,19 +598,24 @@ import Testing
     /// scalars, as editors show them.
     @Test func templateChecksFindTheirTagsLine() {
         let deep = "é\r\nb\r\n" + String(repeating: "{{#x}}", count: LayoutLibrary.maxNesting + 1)
-        #expect(LayoutLibrary.deepestNesting(in: deep) == 3)
-        #expect(LayoutLibrary.deepestNesting(in: String(repeating: "{{#x}}{{/x}}", count: 100)) == nil)
-        let stray = LayoutLibrary.sectionProblem(in: "é日\r\n  {{#a}}{{/a}} {{/x}}")
+        #expect(LayoutLibrary.deepestNesting(TemplateTags(deep)) == 3)
+        #expect(LayoutLibrary.deepestNesting(TemplateTags(String(repeating: "{{#x}}{{/x}}", count: 100))) == nil)
+        let stray = LayoutLibrary.sectionProblem(TemplateTags("é日\r\n  {{#a}}{{/a}} {{/x}}"))
         #expect(stray?.line == 2)
         #expect(stray?.column == 16)
-        let unclosed = LayoutLibrary.sectionProblem(in: "{{{raw}}}\n😀 {{# outer }}\n{{^inner}}{{/inner}}")
+        let unclosed = LayoutLibrary.sectionProblem(TemplateTags("{{{raw}}}\n😀 {{# outer }}\n{{^inner}}{{/inner}}"))
         #expect(unclosed?.message == "the section 'outer' opened here is never closed")
         #expect(unclosed?.line == 2)
         #expect(unclosed?.column == 3)
-        #expect(LayoutLibrary.sectionProblem(in: "{{=<% %>=}}<%#a%>") == nil)
-        #expect(LayoutLibrary.sectionProblem(in: "{{#a}} {{/a")?.line == 1)
+        // Tags after a change of delimiters are read with the new ones.
+        let changed = LayoutLibrary.sectionProblem(TemplateTags("{{=<% %>=}}\n<%#a%>{{/a}}"))
+        #expect(changed?.message == "the section 'a' opened here is never closed")
+        #expect(changed?.line == 2)
+        #expect(LayoutLibrary.sectionProblem(TemplateTags("{{=<% %>=}}<%#a%><%/a%>")) == nil)
+        #expect(LayoutLibrary.sectionProblem(TemplateTags("{{#a}} {{/a"))?.line == 1)
         // A missing or recursive partial is shown at its tag (it was always column 1).
-        let partial = LayoutLibrary.referenceLocation(to: "footer", in: "é\r\n  日 {{> footer}}", file: "t")
+        let partial = LayoutLibrary.referenceLocation(
+            to: "footer", in: TemplateTags("é\r\n  日 {{> footer}}"), file: "t")
         #expect(partial.line == 2)
         #expect(partial.column == 5)
     }
