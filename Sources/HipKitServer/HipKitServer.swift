@@ -58,12 +58,19 @@ public struct HipKitServer: Sendable {
             if storeOverride == nil { try? await store.close() }
             throw error
         }
-        do {
+        try await Self.listening(host: configuration.host, port: configuration.port) {
             try await application.runService()
-        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
-            throw Self.listenError(error.errnoCode, host: configuration.host, port: configuration.port)
         }
         logger.info("stopped")
+    }
+
+    /// Runs `body`, which binds `host`:`port`, and says why it cannot as ``listenError(_:host:port:)``.
+    static func listening(host: String, port: Int, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+            throw listenError(error.errnoCode, host: host, port: port)
+        }
     }
 
     /// Why the server cannot listen at `host`:`port`, and what to do about it.

@@ -32,17 +32,9 @@ public struct LayoutLibrary: Sendable {
     let texts: [String: String]
     /// Layouts that exist but could not be read; their error is reported once, not per page.
     let failed: Set<String>
-    /// Template name → the templates it includes or extends, found once here rather than by a
-    /// regular expression for every page's cache key.
+    /// Template name → the templates it includes or extends, found once when loading rather
+    /// than for every page's cache key.
     let references: [String: [String]]
-
-    init(library: MustacheLibrary, origins: [String: String], texts: [String: String], failed: Set<String>) {
-        self.library = library
-        self.origins = origins
-        self.texts = texts
-        self.failed = failed
-        references = texts.mapValues { TemplateTags($0).partials }
-    }
 
     /// Reads the built-in layouts and the project's overrides, reporting template syntax errors
     /// at their file and line.
@@ -79,8 +71,11 @@ public struct LayoutLibrary: Sendable {
         var library = MustacheLibrary()
         var origins: [String: String] = [:]
         var failed = Set<String>()
+        // Each template's tags, read once for every check below and the cache keys.
+        let tagsByName = texts.mapValues { TemplateTags($0.text) }
+        let references = tagsByName.mapValues(\.partials)
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
-            let tags = TemplateTags(entry.text)
+            let tags = tagsByName[name]!
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
             if let line = deepestNesting(tags) {
                 diagnostics.append(
@@ -126,7 +121,7 @@ public struct LayoutLibrary: Sendable {
                 failed.insert(name)
                 continue
             }
-            if let cycle = cycle(from: name, in: texts.mapValues(\.text)) {
+            if let cycle = cycle(from: name, in: references) {
                 diagnostics.append(
                     .error(
                         .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
@@ -158,7 +153,8 @@ public struct LayoutLibrary: Sendable {
                         at: SourceLocation(file: entry.origin, line: 1, column: 1)))
             }
         }
-        return LayoutLibrary(library: library, origins: origins, texts: texts.mapValues(\.text), failed: failed)
+        return LayoutLibrary(
+            library: library, origins: origins, texts: texts.mapValues(\.text), failed: failed, references: references)
     }
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
@@ -219,14 +215,15 @@ public struct LayoutLibrary: Sendable {
         return SourceLocation(file: file, line: tag?.line ?? 1, column: tag?.column ?? 1)
     }
 
-    /// A chain of partials that leads from `start` back to itself, if there is one.
-    static func cycle(from start: String, in texts: [String: String]) -> [String]? {
+    /// A chain of partials that leads from `start` back to itself, if there is one, in the
+    /// templates' `references` (name → the partials it names).
+    static func cycle(from start: String, in references: [String: [String]]) -> [String]? {
         var stack: [(String, [String])] = [(start, [start])]
         var seen = Set<String>()
         while let (name, path) = stack.popLast() {
-            for next in TemplateTags(texts[name] ?? "").partials {
+            for next in references[name] ?? [] {
                 if next == start { return path + [next] }
-                if texts[next] != nil, seen.insert(next).inserted { stack.append((next, path + [next])) }
+                if references[next] != nil, seen.insert(next).inserted { stack.append((next, path + [next])) }
             }
         }
         return nil

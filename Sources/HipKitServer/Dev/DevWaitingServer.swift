@@ -53,11 +53,7 @@ public struct DevWaitingServer: Sendable {
             configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return try await withThrowingTaskGroup(of: Outcome?.self) { tasks in
             tasks.addTask {
-                do {
-                    try await services.run()
-                } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
-                    throw HipKitServer.listenError(error.errnoCode, host: host, port: port)
-                }
+                try await HipKitServer.listening(host: host, port: port) { try await services.run() }
                 return nil
             }
             tasks.addTask {
