@@ -163,20 +163,19 @@ extension BuildStep {
     /// project has no root page of its own.
     static let preview = BuildStep("preview") { context in
         guard let layouts = context.layouts, layouts.has("preview") else { return }
-        let paths =
-            context.files.contains(where: { $0.path == "index.html" })
-            ? [SitePath.preview] : [SitePath.preview, "index.html"]
-        // The two copies differ only in where their links start from, and each lists every page:
-        // with thousands of pages, rendering them side by side halves the step.
         let (project, outputs, titles) = (context.project, context.pageOutputs, context.titles)
-        let rendered = ResultSlots<String>(count: paths.count)
-        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            let preview = PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: paths[i])
-            rendered[i] = layouts.render(preview.context(), layout: "preview")
+        func render(at path: String) -> String? {
+            layouts.render(
+                PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: path).context(),
+                layout: "preview")
         }
-        for (i, path) in paths.enumerated() {
-            if let html = rendered[i] { context.add(SiteFile(path: path, data: Data(html.utf8)), from: "the preview") }
-        }
+        guard let html = render(at: SitePath.preview) else { return }
+        context.add(SiteFile(path: SitePath.preview, data: Data(html.utf8)), from: "the preview")
+        guard !context.files.contains(where: { $0.path == "index.html" }) else { return }
+        // The root's copy lists every page too; rather than render it again with links from the
+        // root, it is the same document with a `<base>` pointing its links into `_preview/`.
+        let root = PreviewPage.rebased(html, onto: SitePath.previewFolder.dropFirst()) ?? render(at: "index.html")
+        if let root { context.add(SiteFile(path: "index.html", data: Data(root.utf8)), from: "the preview") }
     }
 
     /// Starts the listing's highlight crops (see ``ListingCrops``), to run beside the pages;

@@ -106,4 +106,35 @@ struct PreviewPage {
         guard url.hasPrefix(prefix) else { return url }
         return SitePath.relative(from: path, to: String(url.dropFirst(prefix.count)))
     }
+
+    /// `html` with a `<base href="folder">` first in its `<head>`, so that the document, written
+    /// one folder up from where it was rendered, resolves its relative links as it did there.
+    /// Nil when there is no `<head>` tag to put it in, or the document has a `<base>` already
+    /// (a project's own preview layout may): that copy is then rendered for its own place.
+    static func rebased(_ html: String, onto folder: Substring) -> String? {
+        let bytes = Array(html.utf8)
+        guard let head = Self.firstTag("head", in: bytes), Self.firstTag("base", in: bytes) == nil,
+            let end = bytes[head...].firstIndex(of: UInt8(ascii: ">"))
+        else { return nil }
+        return String(decoding: bytes[...end], as: UTF8.self) + "<base href=\"\(folder)\">"
+            + String(decoding: bytes[(end + 1)...], as: UTF8.self)
+    }
+
+    /// Where the first `<name>` or `<name …>` tag starts in `bytes`, in any letter case.
+    private static func firstTag(_ name: String, in bytes: [UInt8]) -> Int? {
+        let name = Array(name.utf8)
+        var i = bytes.startIndex
+        while let open = bytes[i...].firstIndex(of: UInt8(ascii: "<")) {
+            let after = open + 1 + name.count
+            guard after < bytes.count else { return nil }
+            if zip(name, bytes[(open + 1)...]).allSatisfy({ $0 == $1 | 0x20 }),
+                [UInt8(ascii: ">"), UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")]
+                    .contains(bytes[after])
+            {
+                return open
+            }
+            i = open + 1
+        }
+        return nil
+    }
 }

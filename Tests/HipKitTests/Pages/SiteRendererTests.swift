@@ -250,10 +250,27 @@ import Testing
 
         let (plain, plainDir) = try self.build([:])
         defer { try? FileManager.default.removeItem(at: plainDir) }
+        // The root's copy is the preview's document, its links resolved from `_preview/`.
         let index = try #require(page(plain, "index.html"))
-        #expect(index.contains("<a href=\"side.html\">"))
-        #expect(index.contains("href=\"atlassian-connect.json\""))
-        #expect(page(plain, SitePath.preview)?.contains("<a href=\"../side.html\">") == true)
+        let ownPath = try #require(page(plain, SitePath.preview))
+        #expect(ownPath.contains("<a href=\"../side.html\">"))
+        #expect(index == ownPath.replacingOccurrences(of: "<head>", with: "<head><base href=\"_preview/\">"))
+    }
+
+    /// A project's preview layout with a `<base>` of its own, or no `<head>`, gets the root's
+    /// copy rendered with links from the root.
+    @Test(arguments: [
+        "<html><head><base target=\"_top\"></head><body>{{#pages}}<a href=\"{{href}}\">{{title}}</a>{{/pages}}</body></html>",
+        "{{#pages}}<a href=\"{{href}}\">{{title}}</a>{{/pages}}",
+    ])
+    func aPreviewLayoutWithItsOwnBaseIsRenderedForTheRoot(_ layout: String) throws {
+        let (build, dir) = try build(["templates/preview.mustache": layout])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let index = try #require(page(build, "index.html"))
+        #expect(index.contains("<a href=\"side.html\">"), "\(index)")
+        #expect(!index.contains("_preview/"), "\(index)")
+        #expect(page(build, SitePath.preview)?.contains("<a href=\"../side.html\">") == true)
     }
 
     /// The preview's path is hipkit's: a page written there is an error naming both.
