@@ -59,7 +59,7 @@ public struct HipKitServer: Sendable {
             throw error
         }
         try await Self.listening(host: configuration.host, port: configuration.port) {
-            try await application.runService()
+            try await SignalledServices([application], logger: logger).run()
         }
         logger.info("stopped")
     }

@@ -29,7 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
             `GET /admin/installations` lists installations.
 
             Environment: HOST, PORT and HIPKIT_ADMIN_TOKEN stand in for the flags; HIPKIT_SECRET_KEY \
-            is the secrets' key. SIGTERM or SIGINT stops the server gracefully. GET /healthz answers {"status":"ok"}.
+            is the secrets' key. SIGTERM or SIGINT stops the server gracefully; a second one stops it at \
+            once. GET /healthz answers {"status":"ok"}.
 
             Examples:
               hipkit serve

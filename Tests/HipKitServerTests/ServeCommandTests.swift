@@ -245,6 +245,43 @@ struct ServeCommandTests {
         #expect(mode(data.appendingPathComponent("secret.key").path) == "600")
     }
 
+    /// The first SIGINT lets the requests in flight finish; one waiting on a HipChat that does
+    /// not answer takes up to the outgoing timeout (10 s). A second SIGINT stops it at once;
+    /// before, it was ignored.
+    @Test("a second SIGINT stops the server at once while a request waits on a silent HipChat")
+    func secondInterruptStopsAtOnce() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        // Listens and never accepts: the kernel takes the connection and the request, and no
+        // answer ever comes.
+        let (silent, fd) = try Loopback.listeningSocket()
+        defer { close(fd) }
+        let server = try Server(site: site, extra: ["--trust-host", "127.0.0.1:\(silent)"])
+        try await server.waitUntilListening()
+        let install = Task {
+            try? await server.request(
+                "/installed", method: "POST", headers: ["Content-Type": "application/json"],
+                body:
+                    #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(Fixture.secret)", "capabilitiesUrl": "http://127.0.0.1:\#(silent)/v2/capabilities", "groupId": 1}"#
+            )
+        }
+        defer { install.cancel() }
+        // Once the server's call to the silent HipChat waits in its queue.
+        var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&waiting, 1, 60_000) == 1, "the install never called the silent HipChat: \(server.log)")
+
+        let pid = server.process.processIdentifier
+        kill(pid, SIGINT)
+        #expect(!(await server.waitForExit(seconds: 1)), "the install in flight was not waited for: \(server.log)")
+        let second = Date()
+        kill(pid, SIGINT)
+        #expect(await server.waitForExit(seconds: 60))
+        // Well before the outgoing call's 10 s timeout would have ended the wait.
+        #expect(Date().timeIntervalSince(second) < 5, "\(server.log)")
+        #expect(server.process.terminationStatus == 0, "\(server.log)")
+        #expect(server.log.contains("stopped"), "\(server.log)")
+    }
+
     @Test("a port something else listens on fails at start with exit status 2 and what to do")
     func portInUse() async throws {
         let site = try TestSite()

@@ -49,8 +49,7 @@ public struct DevWaitingServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: HipKitServer.serverName),
             onServerRunning: { _ in onListening() },
             logger: logger)
-        let services = ServiceGroup(
-            configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services = SignalledServices([application], logger: logger)
         return try await withThrowingTaskGroup(of: Outcome?.self) { tasks in
             tasks.addTask {
                 try await HipKitServer.listening(host: host, port: port) { try await services.run() }
@@ -61,7 +60,7 @@ public struct DevWaitingServer: Sendable {
                 // A signal during a rebuild that then succeeds still stops hipkit dev.
                 let cancelled = Task.isCancelled
                 // Ends the open event streams too: their pages reconnect to the real server.
-                await services.triggerGracefulShutdown()
+                await services.group.triggerGracefulShutdown()
                 return cancelled ? .stopped : built ? .built : .gaveUp
             }
             // The server ends before the wait only on a signal (or when it cannot listen, which

@@ -28,10 +28,8 @@ public struct LocalHipChatServer: Sendable {
             services: [hipchat],
             onServerRunning: { [port] in onListening?($0.localAddress?.port ?? port) },
             logger: logger)
-        do {
-            try await application.runService()
-        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
-            throw HipKitServer.listenError(error.errnoCode, host: host, port: port)
+        try await HipKitServer.listening(host: host, port: port) {
+            try await SignalledServices([application], logger: logger).run()
         }
     }
 
