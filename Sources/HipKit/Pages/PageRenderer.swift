@@ -20,6 +20,9 @@ final class PageRenderer: Sendable {
     nonisolated(unsafe) private let plainAddon: [String: Any]
     /// The project folder's path, to which page sources are joined.
     private let projectPath: String
+    /// The base URL when it has a path (`https://example.com/addon`): a root-relative link
+    /// (`/help.html`) then leaves the add-on.
+    private let baseWithPath: (url: String, host: String)?
 
     init(project: AddonProject, displayDirectory: String, layouts: LayoutLibrary, links: LinkResolver) {
         self.project = project
@@ -30,6 +33,28 @@ final class PageRenderer: Sendable {
         plainConfig = TemplateValue.scriptJSON(Self.viewConfig(view: "page", module: nil, addon: plainInputs.addon))
         plainAddon = Self.addonContext(plainInputs.addon)
         projectPath = project.directory.path
+        baseWithPath = Self.baseWithPath(project.baseUrl)
+    }
+
+    /// `baseUrl` and its scheme and host (`https://example.com`), when its path is more than `/`.
+    static func baseWithPath(_ baseUrl: String) -> (url: String, host: String)? {
+        guard let components = URLComponents(string: baseUrl), !components.path.isEmpty, components.path != "/",
+            let range = components.rangeOfPath
+        else { return nil }
+        return (baseUrl, String(baseUrl[..<range.lowerBound]))
+    }
+
+    /// The warning for a root-relative `url` (`/help.html`, not `//host/x`) written as `what`,
+    /// when the base URL has a path: the site is served under that path, and the URL leaves it.
+    func rootRelativeWarning(_ url: String, _ what: String, at location: SourceLocation) -> Diagnostic? {
+        guard let base = baseWithPath, url.hasPrefix("/"), !url.hasPrefix("//") else { return nil }
+        return .warning(
+            .brokenLink,
+            "\(what) '\(url)' starts at the host's root: the add-on is at \(base.url), so it points to \(base.host)\(url), outside the add-on",
+            at: location,
+            hint:
+                "write it relative to this page, as links between pages are, or as a full URL if it is meant to leave the add-on"
+        )
     }
 
     /// What rendering one page gave.
@@ -129,6 +154,9 @@ final class PageRenderer: Sendable {
             if recordingLinks { resolutions[link.url] = resolution.summary }
             switch resolution {
             case .untouched:
+                if let warning = rootRelativeWarning(link.url, "\(link.noun)", at: location) {
+                    diagnostics.append(warning)
+                }
                 return nil
             case .rewritten(let url, let asset):
                 if let asset { assets.append(asset) }
@@ -161,6 +189,9 @@ final class PageRenderer: Sendable {
         for script in matter.scripts {
             switch links.resolve(script.path, fromSource: source, output: output) {
             case .untouched:
+                if let warning = rootRelativeWarning(script.path, "script", at: script.location) {
+                    diagnostics.append(warning)
+                }
                 scripts.append(script.path)
             case .rewritten(let url, let asset):
                 if let asset { assets.append(asset) }

@@ -273,6 +273,39 @@ import Testing
         #expect(page(build, SitePath.preview)?.contains("<a href=\"../side.html\">") == true)
     }
 
+    /// Under a base URL with a path, a root-relative URL leaves the add-on: a warning where it is
+    /// written, in a link, an image or a page's script. At a host's root it is left alone, as are
+    /// relative and protocol-relative URLs.
+    @Test func aRootRelativeLinkUnderABasePathIsAWarning() throws {
+        let page = """
+            ---
+            scripts: [/lib.js]
+            ---
+            # Home
+
+            [help](/help.html) ![logo](/logo.png) [side](side.md) [cdn](//cdn.example.com/x.js)
+            """
+        let (build, dir) = try build(["pages/home.md": page])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let warnings = build.diagnostics.filter { $0.severity == .warning && $0.code == .brokenLink }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        #expect(
+            warnings.map(\.message) == [
+                "script '/lib.js' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/lib.js, outside the add-on",
+                "link '/help.html' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/help.html, outside the add-on",
+                "image '/logo.png' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/logo.png, outside the add-on",
+            ], "\(warnings)")
+        #expect(warnings.map { $0.location?.line } == [2, 6, 6])
+        #expect(warnings.map { $0.location?.column } == [11, 1, 20])
+        #expect(warnings.allSatisfy { $0.location?.file.hasSuffix("pages/home.md") == true })
+
+        let atRoot = Self.spec.replacingOccurrences(
+            of: "baseUrl: https://pages.example.com/addon", with: "baseUrl: https://pages.example.com")
+        let (plain, plainDir) = try self.build(["pages/home.md": page], spec: atRoot)
+        defer { try? FileManager.default.removeItem(at: plainDir) }
+        #expect(plain.diagnostics.isEmpty, "\(plain.diagnostics)")
+    }
+
     /// The preview's path is hipkit's: a page written there is an error naming both.
     @Test func aPageAtThePreviewsPathIsAnErrorNamingBoth() throws {
         let (build, dir) = try build(["pages/_preview/index.md": "# Mine\n"])
