@@ -173,8 +173,12 @@ extension BuildStep {
         context.add(SiteFile(path: SitePath.preview, data: Data(html.utf8)), from: "the preview")
         guard !context.files.contains(where: { $0.path == "index.html" }) else { return }
         // The root's copy lists every page too; rather than render it again with links from the
-        // root, it is the same document with a `<base>` pointing its links into `_preview/`.
-        let root = PreviewPage.rebased(html, onto: SitePath.previewFolder.dropFirst()) ?? render(at: "index.html")
+        // root, it is the same document with a `<base>` pointing its links into `_preview/` —
+        // when the layout is hipkit's own, which has no link a `<base>` would change otherwise
+        // (`#top`, `?q`). A project's own preview is rendered again for the root.
+        let root =
+            layouts.isBuiltIn("preview")
+            ? PreviewPage.rebased(html, onto: SitePath.previewFolder.dropFirst()) : render(at: "index.html")
         if let root { context.add(SiteFile(path: "index.html", data: Data(root.utf8)), from: "the preview") }
     }
 

@@ -159,6 +159,19 @@ public struct LayoutLibrary: Sendable {
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
 
+    /// Whether the template `name` and every template it includes or extends are hipkit's own,
+    /// none overridden by the project: what it renders is then known in advance.
+    func isBuiltIn(_ name: String) -> Bool {
+        var seen: Set<String> = []
+        var queue = [name]
+        while let next = queue.popLast() {
+            guard seen.insert(next).inserted else { continue }
+            guard origins[next]?.hasPrefix("built-in ") == true else { return false }
+            queue += references[next] ?? []
+        }
+        return true
+    }
+
     static let maxNesting = 64
 
     /// The line where section nesting first goes past ``maxNesting``, if it does.

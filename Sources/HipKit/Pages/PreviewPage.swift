@@ -109,8 +109,7 @@ struct PreviewPage {
 
     /// `html` with a `<base href="folder">` first in its `<head>`, so that the document, written
     /// one folder up from where it was rendered, resolves its relative links as it did there.
-    /// Nil when there is no `<head>` tag to put it in, or the document has a `<base>` already
-    /// (a project's own preview layout may): that copy is then rendered for its own place.
+    /// Nil when there is no `<head>` tag to put it in, or the document has a `<base>` already.
     static func rebased(_ html: String, onto folder: Substring) -> String? {
         let bytes = Array(html.utf8)
         guard let head = Self.firstTag("head", in: bytes), Self.firstTag("base", in: bytes) == nil,

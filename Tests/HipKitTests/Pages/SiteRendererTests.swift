@@ -257,14 +257,19 @@ import Testing
         #expect(index == ownPath.replacingOccurrences(of: "<head>", with: "<head><base href=\"_preview/\">"))
     }
 
-    /// A project's preview layout with a `<base>` of its own, or no `<head>`, gets the root's
-    /// copy rendered with links from the root.
+    /// A project's own preview layout, or a partial of the built-in one in templates/, gets the
+    /// root's copy rendered with links from the root: only hipkit's own preview is known to have
+    /// no link a `<base>` would change (`#top`).
     @Test(arguments: [
-        "<html><head><base target=\"_top\"></head><body>{{#pages}}<a href=\"{{href}}\">{{title}}</a>{{/pages}}</body></html>",
-        "{{#pages}}<a href=\"{{href}}\">{{title}}</a>{{/pages}}",
+        [
+            "templates/preview.mustache":
+                "<html><head><title>x</title></head><body><a href=\"#top\">top</a>{{#pages}}<a href=\"{{href}}\">{{title}}</a>{{/pages}}</body></html>"
+        ],
+        ["templates/preview.mustache": "{{#pages}}<a href=\"{{href}}\">{{title}}</a>{{/pages}}"],
+        ["templates/style.mustache": "<style>body { margin: 0 }</style>"],
     ])
-    func aPreviewLayoutWithItsOwnBaseIsRenderedForTheRoot(_ layout: String) throws {
-        let (build, dir) = try build(["templates/preview.mustache": layout])
+    func aPreviewThatIsNotHipkitsOwnIsRenderedForTheRoot(_ files: [String: String]) throws {
+        let (build, dir) = try build(files)
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(!build.hasErrors, "\(build.diagnostics)")
         let index = try #require(page(build, "index.html"))
