@@ -13,7 +13,7 @@ import HipChatConnect
 /// the same way, so deleting a page re-renders exactly the pages that link to it.
 public final class BuildCache: @unchecked Sendable {
     /// Bump when rendering changes in a way keys do not capture.
-    public static let formatVersion = "hipkit-page-cache-1"
+    public static let formatVersion = "hipkit-page-cache-2"
 
     public let directory: URL
     private let lock = NSLock()

@@ -22,7 +22,7 @@ final class PageRenderer: Sendable {
     private let projectPath: String
     /// The base URL when it has a path (`https://example.com/addon`): a root-relative link
     /// (`/help.html`) then leaves the add-on.
-    private let baseWithPath: (url: String, host: String)?
+    private let baseWithPath: (url: String, host: String, path: String)?
 
     init(project: AddonProject, displayDirectory: String, layouts: LayoutLibrary, links: LinkResolver) {
         self.project = project
@@ -36,18 +36,24 @@ final class PageRenderer: Sendable {
         baseWithPath = Self.baseWithPath(project.baseUrl)
     }
 
-    /// `baseUrl` and its scheme and host (`https://example.com`), when its path is more than `/`.
-    static func baseWithPath(_ baseUrl: String) -> (url: String, host: String)? {
+    /// `baseUrl`, its scheme and host (`https://example.com`) and its path (`/addon`), when that
+    /// path is more than `/`.
+    static func baseWithPath(_ baseUrl: String) -> (url: String, host: String, path: String)? {
         guard let components = URLComponents(string: baseUrl), !components.path.isEmpty, components.path != "/",
             let range = components.rangeOfPath
         else { return nil }
-        return (baseUrl, String(baseUrl[..<range.lowerBound]))
+        return (baseUrl, String(baseUrl[..<range.lowerBound]), String(baseUrl[range]))
     }
 
-    /// The warning for a root-relative `url` (`/help.html`, not `//host/x`) written as `what`,
-    /// when the base URL has a path: the site is served under that path, and the URL leaves it.
+    /// The warning for a root-relative `url` (`/help.html`) written as `what`, when the base URL
+    /// has a path: the site is served under that path, and the URL leaves it. Not for a URL
+    /// under that path (`/addon/help.html`), nor one a browser reads as naming another host
+    /// (`//cdn.example.com/x`, `/\cdn.example.com/x`).
     func rootRelativeWarning(_ url: String, _ what: String, at location: SourceLocation) -> Diagnostic? {
-        guard let base = baseWithPath, url.hasPrefix("/"), !url.hasPrefix("//") else { return nil }
+        guard let base = baseWithPath, url.hasPrefix("/"), !url.hasPrefix("//"), !url.hasPrefix("/\\"),
+            url != base.path, !url.hasPrefix(base.path + "/"), !url.hasPrefix(base.path + "?"),
+            !url.hasPrefix(base.path + "#")
+        else { return nil }
         return .warning(
             .brokenLink,
             "\(what) '\(url)' starts at the host's root: the add-on is at \(base.url), so it points to \(base.host)\(url), outside the add-on",

@@ -282,14 +282,18 @@ import Testing
     /// written, in a link, an image or a page's script. At a host's root it is left alone, as are
     /// relative and protocol-relative URLs.
     @Test func aRootRelativeLinkUnderABasePathIsAWarning() throws {
-        let page = """
+        let page = #"""
             ---
             scripts: [/lib.js]
+            unsafe: true
             ---
             # Home
 
             [help](/help.html) ![logo](/logo.png) [side](side.md) [cdn](//cdn.example.com/x.js)
-            """
+            [in](/addon/side.html) [also](/addon) [slash](/\cdn.example.com/x)
+
+            <p><img src="/raw.png" alt=""></p>
+            """#
         let (build, dir) = try build(["pages/home.md": page])
         defer { try? FileManager.default.removeItem(at: dir) }
         let warnings = build.diagnostics.filter { $0.severity == .warning && $0.code == .brokenLink }
@@ -299,9 +303,10 @@ import Testing
                 "script '/lib.js' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/lib.js, outside the add-on",
                 "link '/help.html' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/help.html, outside the add-on",
                 "image '/logo.png' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/logo.png, outside the add-on",
+                "image '/raw.png' starts at the host's root: the add-on is at https://pages.example.com/addon, so it points to https://pages.example.com/raw.png, outside the add-on",
             ], "\(warnings)")
-        #expect(warnings.map { $0.location?.line } == [2, 6, 6])
-        #expect(warnings.map { $0.location?.column } == [11, 1, 20])
+        #expect(warnings.map { $0.location?.line } == [2, 7, 7, 10])
+        #expect(warnings.map { $0.location?.column } == [11, 1, 20, 14])
         #expect(warnings.allSatisfy { $0.location?.file.hasSuffix("pages/home.md") == true })
 
         let atRoot = Self.spec.replacingOccurrences(
