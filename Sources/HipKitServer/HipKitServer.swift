@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The runtime behind `hipkit serve`: serves a built `dist/` and does what a static host
@@ -70,6 +71,20 @@ public struct HipKitServer: Sendable {
             try await body()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
             throw listenError(error.errnoCode, host: host, port: port)
+        }
+    }
+
+    /// Throws what ``listenError(_:host:port:)`` says when nothing can listen at `host`:`port`
+    /// now (something else does), before work that the server then could not use: `hipkit dev`
+    /// replaces its output folder with a build for this address, which on a taken port replaced
+    /// a production build for nothing. The server's own bind still reports a port taken since.
+    public static func checkCanListen(host: String, port: Int) async throws {
+        try await listening(host: host, port: port) {
+            // As Hummingbird binds: an address in TIME_WAIT can be taken again.
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
+            try await channel.close()
         }
     }
 

@@ -72,6 +72,7 @@ struct DevCommand: AsyncParsableCommand {
         }
 
         let shown = ProjectLoader.displayPath(rebuilder.output)
+        try await Output.runAsync { try await HipKitServer.checkCanListen(host: listen.resolvedHost, port: port) }
         let first = rebuilder.rebuild()
         // A usage or I/O problem (an unknown --env, a project that cannot be read), reported
         // with the build, ends the command with 2, as it ends `hipkit build`; errors in the

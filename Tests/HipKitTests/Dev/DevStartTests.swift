@@ -24,10 +24,16 @@ struct DevStartTests {
 
     /// A port something else listens on ends the command with 2 and what to do, and nothing
     /// says "serving" first (it did, before the bind failed).
+    /// A taken port is found before the first build: that build would replace `dist/` (a
+    /// production build, here) with one for an address nothing serves.
     @Test func aTakenPortExitsWithTwoWithoutSayingServing() throws {
         let project = try TestSupport.temporaryDirectory("dev-port")
         defer { try? FileManager.default.removeItem(at: project) }
         #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        #expect(try TestSupport.hipkit(["build", project.path]).status == 0)
+        let dist = project.appendingPathComponent("dist")
+        let before = try FileTree.files(under: dist).sorted()
+        let descriptor = try Data(contentsOf: dist.appendingPathComponent("atlassian-connect.json"))
         let (port, fd) = try DevProcess.loopback.listening()
         defer { close(fd) }
         let log = project.appendingPathComponent("dev.log")
@@ -43,6 +49,9 @@ struct DevStartTests {
         #expect(child.terminationStatus == 2, "\(output)")
         #expect(output.contains("cannot listen on 127.0.0.1:\(port): something else listens there"), "\(output)")
         #expect(!output.contains("hipkit dev: serving"), "\(output)")
+        #expect(!output.contains("built"), "\(output)")
+        #expect(try FileTree.files(under: dist).sorted() == before)
+        #expect(try Data(contentsOf: dist.appendingPathComponent("atlassian-connect.json")) == descriptor)
     }
 
     /// A start compares its first build with what `dist/` holds: nothing changed when the
