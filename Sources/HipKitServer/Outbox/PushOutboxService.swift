@@ -98,7 +98,11 @@ final class PushOutboxService: Service, Sendable {
                             claimed = try await store.claimPushes(limit: free, lease: lease, now: Date())
                         } catch {
                             read = false
-                            logger.error("the push outbox cannot be read", metadata: ["error": "\(error)"])
+                            // Cancelled, the server is stopping (or could not start): not a fault
+                            // of the store's, and the loop ends at its next turn.
+                            if !Task.isCancelled {
+                                logger.error("the push outbox cannot be read", metadata: ["error": "\(error)"])
+                            }
                         }
                     }
                     for push in claimed {
