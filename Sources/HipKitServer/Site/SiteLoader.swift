@@ -21,6 +21,27 @@ struct SiteLoader {
 
     typealias Failure = SiteLoadError
 
+    /// What to do about a folder with no descriptor: serve the build, when it is a project
+    /// whose build is in its `dist/`; build it first, when it is a project without one.
+    static func noDescriptorHint(_ folder: URL) -> String {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: folder.appendingPathComponent("addon.yaml").path) else {
+            return "run `hipkit build`; the server reads the descriptor it writes"
+        }
+        let shown = shownFolder(folder)
+        let build = ProjectLoader.join(shown, "dist")
+        if manager.fileExists(atPath: folder.appendingPathComponent("dist/" + ConnectDescriptor.fileName).path) {
+            return "\(shown) is a project, and its build is \(build): hipkit serve \(build)"
+        }
+        return "\(shown) is a project: build it (hipkit build \(shown)), then serve its build: hipkit serve \(build)"
+    }
+
+    /// `folder` as a command names it: `.` for the working folder, a path from it for one below.
+    static func shownFolder(_ folder: URL) -> String {
+        folder.standardizedFileURL.path == FileManager.default.currentDirectoryPath
+            ? "." : ProjectLoader.displayPath(folder)
+    }
+
     /// Reads the build. Files of `previous` that are still the same files on disk are kept as
     /// they were (see ``FileIdentity``).
     func load(reusing previous: SiteSnapshot? = nil) throws(Failure) -> SiteSnapshot {
@@ -32,6 +53,14 @@ struct SiteLoader {
         }
         // Resolved anew on each load: a build replaces the folder by rename.
         guard let root = FileStat.realPath(dist.path) else {
+            // Run inside the build itself, `hipkit serve` looks for dist/dist.
+            let parent = dist.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: parent.appendingPathComponent(ConnectDescriptor.fileName).path) {
+                let shownParent = Self.shownFolder(parent)
+                throw fail(
+                    "no such folder: \(shownDist)",
+                    hint: "\(shownParent) is a build itself: hipkit serve \(shownParent)")
+            }
             throw fail("no such folder: \(shownDist)", hint: "run `hipkit build` first, or name the build folder")
         }
         var isDirectory: ObjCBool = false
@@ -43,8 +72,7 @@ struct SiteLoader {
         let descriptorShown = shownDist + "/" + ConnectDescriptor.fileName
         guard let descriptorData = FileManager.default.contents(atPath: root + "/" + ConnectDescriptor.fileName) else {
             throw fail(
-                "no atlassian-connect.json in \(shownDist)",
-                hint: "run `hipkit build`; the server reads the descriptor it writes")
+                "no atlassian-connect.json in \(shownDist)", hint: Self.noDescriptorHint(URL(fileURLWithPath: root)))
         }
         guard
             let connect = Self.parse(
