@@ -29,6 +29,9 @@ struct LinkResolver: Sendable {
         case rewritten(String, asset: String?)
         /// The target does not exist.
         case missing(String)
+        /// The target is a Markdown file of the project outside `pages/`: not a page, and
+        /// never published as it is.
+        case notAPage(String)
         /// The target is outside the project.
         case outside
         /// The target is a project file that is never published, and why
@@ -41,6 +44,7 @@ struct LinkResolver: Sendable {
             case .untouched: return "untouched"
             case .rewritten(let url, let asset): return "rewritten \(url) \(asset ?? "-")"
             case .missing(let target): return "missing \(target)"
+            case .notAPage(let target): return "not-a-page \(target)"
             case .outside: return "outside"
             case .unpublished(let target, let reason): return "unpublished \(target) \(reason)"
             }
@@ -91,7 +95,7 @@ struct LinkResolver: Sendable {
             if let reason = layout.unpublishedReason(target, realDirectory: realProjectDirectory) {
                 return .unpublished(target, reason: reason)
             }
-            if SitePath.isMarkdown(target) { return .missing(target) }  // Markdown outside the site's pages
+            if SitePath.isMarkdown(target) { return .notAPage(target) }
             return .rewritten(
                 Self.encoded(SitePath.relative(from: output, to: SitePath.output(forProjectFile: target))) + suffix,
                 asset: target)

@@ -63,6 +63,16 @@ final class PageRenderer: Sendable {
         )
     }
 
+    /// The error for `naming` (`link '../README.md'`), which points to `target`, a Markdown file
+    /// of the project outside `pages/`: it exists, but only the Markdown under `pages/` is built.
+    static func notAPageError(_ naming: String, _ target: String, at location: SourceLocation?) -> Diagnostic {
+        .error(
+            .brokenLink,
+            "\(naming) points to \(target), a Markdown file outside pages/: only the Markdown under pages/ becomes pages",
+            at: location,
+            hint: "move it under pages/ to make it a page of the site, or link to where it is published (a full URL)")
+    }
+
     /// What rendering one page gave.
     struct Result: Sendable {
         var file: SiteFile?
@@ -177,6 +187,9 @@ final class PageRenderer: Sendable {
                             for: link.url,
                             in: links.pageOutputs.keys.map { SitePath.relative(from: source, to: $0) }.sorted())))
                 return nil
+            case .notAPage(let target):
+                diagnostics.append(Self.notAPageError("\(link.noun) '\(link.url)'", target, at: location))
+                return nil
             case .outside:
                 diagnostics.append(
                     .error(
@@ -207,6 +220,8 @@ final class PageRenderer: Sendable {
                     .error(
                         .brokenLink, "script '\(script.path)' points to \(target), which is not a file of the project",
                         at: script.location, hint: "paths are relative to the page, as links are"))
+            case .notAPage(let target):
+                diagnostics.append(Self.notAPageError("script '\(script.path)'", target, at: script.location))
             case .outside:
                 diagnostics.append(
                     .error(

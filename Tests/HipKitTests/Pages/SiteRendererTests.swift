@@ -278,6 +278,24 @@ import Testing
         #expect(page(build, SitePath.preview)?.contains("<a href=\"../side.html\">") == true)
     }
 
+    /// A link to a Markdown file of the project outside pages/ names what it is: the file is
+    /// there, but it is no page. It was called "not a page or file of the project".
+    @Test func aLinkToMarkdownOutsidePagesSaysItIsNoPage() throws {
+        let (build, dir) = try build([
+            "README.md": "# Read me\n", "pages/home.md": "# Home\n\n[readme](../README.md) [gone](../gone.md)\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let messages = build.diagnostics.filter { $0.code == .brokenLink }.map(\.message)
+        #expect(
+            messages == [
+                "link '../README.md' points to README.md, a Markdown file outside pages/: only the Markdown under pages/ becomes pages",
+                "link '../gone.md' points to gone.md, which is not a page or file of the project",
+            ], "\(build.diagnostics)")
+        #expect(
+            build.diagnostics.first?.hint
+                == "move it under pages/ to make it a page of the site, or link to where it is published (a full URL)")
+    }
+
     /// Under a base URL with a path, a root-relative URL leaves the add-on: a warning where it is
     /// written, in a link, an image or a page's script. At a host's root it is left alone, as are
     /// relative and protocol-relative URLs.
