@@ -262,7 +262,16 @@ extension BuildStep {
             if isPage {
                 var page = path.hasSuffix(".html") ? String(path.dropLast(5)) : path
                 if page.isEmpty || page.hasSuffix("/") { page += "index" }
-                add = "add pages/\(page).md (it becomes \(page).html)"
+                // A module's own url (a dialog's, a sidebar's, the configuration page's) is a
+                // view: a page becomes one only when the module names it with page:, which
+                // gives it the view's layout and HipChat's script. Added as a plain page, it
+                // would be answered, and show as no view.
+                let isModuleURL =
+                    url.what.hasPrefix("'url' of ") || url.what.hasPrefix("'capabilities.configurable.url'")
+                add =
+                    isModuleURL
+                    ? "add pages/\(page).md and write page: pages/\(page).md in place of this url (hipkit renders it as this module's view, at \(page).html)"
+                    : "add pages/\(page).md (it becomes \(page).html)"
             } else {
                 add = "name a project file instead of a URL (assets/\(name), say, which the build copies)"
             }
