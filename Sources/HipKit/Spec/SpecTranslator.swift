@@ -180,10 +180,19 @@ struct SpecTranslator {
                     .unknownField,
                     "unknown field '\(member.name)' in \(subject); it is copied into the descriptor as written",
                     at: member.nameLocation,
-                    hint: fieldNames.hint(for: member.name)
+                    hint: fieldNames.hint(for: member.name) ?? Self.descriptorNameHint(member.name, in: spec)
                         ?? "if this is deliberate, move it under 'extra:' to silence this warning"))
         }
         return out
+    }
+
+    /// The hint for a field named as HipChat's descriptor names what `spec` writes under another
+    /// name (`webPanel` for `sidebars`, as one porting a descriptor by hand writes it), when no
+    /// spec name is near enough to suggest.
+    static func descriptorNameHint(_ name: String, in spec: SpecObject) -> String? {
+        guard let field = spec.fields.first(where: { $0.path.last == name && $0.name != name }) else { return nil }
+        return "'\(name)' is the descriptor's name (\(field.path.joined(separator: ".")));"
+            + " addon.yaml writes it as '\(field.name)'"
     }
 
     /// Sets each of `members` on the object `node`, replacing a member of the same name, in one
