@@ -605,17 +605,58 @@ struct SpecTranslator {
             return (resolve(s), nil, true)
         }
         assets.insert(file)
+        checkImage(file, at: location) { "\(subject) names \(s), which \($0)" }
         var twin: String?
         if findTwin {
             let ext = (file as NSString).pathExtension
             let stem = ext.isEmpty ? file : String(file.dropLast(ext.count + 1))
             let candidate = stem + "@2x" + (ext.isEmpty ? "" : "." + ext)
             if FileManager.default.fileExists(atPath: projectDirectory.appendingPathComponent(candidate).path) {
+                checkImage(candidate, at: location) { "the @2x twin of \(subject), \(candidate), \($0)" }
                 assets.insert(candidate)
                 twin = baseUrl + percentEncoded("/" + SitePath.output(forProjectFile: candidate))
             }
         }
         return (baseUrl + percentEncoded("/" + SitePath.output(forProjectFile: file)), twin, true)
+    }
+
+    /// A warning when the project file `file`, named as an icon or avatar, is no image a browser
+    /// shows: not PNG, JPEG, GIF, WebP, SVG or ICO by its first bytes (a text file renamed
+    /// `.png`, an empty file), or a PNG or JPEG whose header is broken or whose data is cut
+    /// short. HipChat would show a broken image where the icon goes. `message` makes the
+    /// warning of what is wrong ("is not an image …").
+    private mutating func checkImage(_ file: String, at location: SourceLocation, message: (String) -> String) {
+        let url = projectDirectory.appendingPathComponent(file)
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return }
+        let head = (try? handle.read(upToCount: 512)) ?? Data()
+        try? handle.close()
+        let problem: String?
+        if let format = ImageInfo.sniff(head) {
+            let whole = (try? Data(contentsOf: url)) ?? head
+            problem =
+                ImageInfo.read(whole) == nil
+                ? "is a \(format.name) whose header is broken" : ImageInfo.damage(in: whole).map { "is damaged: \($0)" }
+        } else {
+            problem = Self.isOtherImage(head) ? nil : "is not an image (PNG, JPEG, GIF, WebP, SVG or ICO)"
+        }
+        guard let problem else { return }
+        diagnostics.append(
+            .warning(
+                .imageFormat, message(problem), at: location,
+                hint: "HipChat would show a broken image in its place: save it as a PNG"))
+    }
+
+    /// Whether `head`, a file's first bytes, starts a GIF, WebP, ICO or SVG image.
+    static func isOtherImage(_ head: Data) -> Bool {
+        let bytes = [UInt8](head)
+        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+            bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
+        }
+        if starts(Array("GIF8".utf8)) || starts([0, 0, 1, 0]) { return true }
+        if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return true }
+        // SVG: XML text whose first element is <svg, after any declaration, comment or doctype.
+        let text = String(decoding: bytes, as: UTF8.self).lowercased()
+        return text.contains("<svg")
     }
 
     private func percentEncoded(_ path: String) -> String {
