@@ -50,6 +50,7 @@ public enum DiagnosticCode: String, Sendable, Hashable, CaseIterable, Codable {
     case pageAndUrl = "page-and-url"
     case pageCollision = "page-collision"
     case patternIgnored = "pattern-ignored"
+    case rawHtmlOmitted = "raw-html-omitted"
     case relativeUrl = "relative-url"
     case replyUnserved = "reply-unserved"
     case roomAdminsWithoutGlobal = "room-admins-without-global"

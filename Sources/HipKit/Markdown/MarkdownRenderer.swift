@@ -42,6 +42,9 @@ public struct MarkdownRenderer: Sendable {
     public struct Output: Sendable {
         public var html: String
         public var links: [Link]
+        /// Raw HTML left out (no `unsafe`), HTML comments aside: how many pieces, and where the
+        /// first starts (1-based line and byte column, as ``Link``'s).
+        public var omittedHTML: (count: Int, line: Int, column: Int)? = nil
     }
 
     static let extensions = ["table", "strikethrough", "autolink", "tasklist", "tagfilter"]
@@ -89,6 +92,7 @@ public struct MarkdownRenderer: Sendable {
         guard let document = parsed else { return Output(html: "", links: []) }
 
         var links: [Link] = []
+        var omittedHTML: (count: Int, line: Int, column: Int)?
         let iterator = cmark_iter_new(document)
         while case let event = cmark_iter_next(iterator), event != CMARK_EVENT_DONE {
             guard event == CMARK_EVENT_ENTER, let node = cmark_iter_get_node(iterator) else { continue }
@@ -128,14 +132,31 @@ public struct MarkdownRenderer: Sendable {
                     }
                     if cleaned != text { _ = cmark_node_set_literal(node, cleaned) }
                 }
+            case CMARK_NODE_HTML_BLOCK, CMARK_NODE_HTML_INLINE:
+                // Left out by safe mode, which says so only in an HTML comment. A comment of the
+                // author's own is left out too, and is no loss.
+                guard let literal = cmark_node_get_literal(node), !Self.isComment(literal) else { break }
+                if let first = omittedHTML {
+                    omittedHTML?.count = first.count + 1
+                } else {
+                    omittedHTML = (
+                        1, Int(cmark_node_get_start_line(node)), Int(cmark_node_get_start_column(node))
+                    )
+                }
             default:
                 break
             }
         }
         guard let rendered = cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser)) else {
-            return Output(html: "", links: links)
+            return Output(html: "", links: links, omittedHTML: omittedHTML)
         }
-        return Output(html: String(cString: rendered), links: links)
+        return Output(html: String(cString: rendered), links: links, omittedHTML: omittedHTML)
+    }
+
+    /// Whether raw HTML `literal` is an HTML comment (`<!-- … -->`) and nothing else but space.
+    static func isComment(_ literal: UnsafePointer<CChar>) -> Bool {
+        let text = String(cString: literal).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.hasPrefix("<!--") && text.hasSuffix("-->")
     }
 
     /// A bump allocator for the pages one thread renders, one page at a time: cmark's

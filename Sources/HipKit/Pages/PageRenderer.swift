@@ -204,6 +204,19 @@ final class PageRenderer: Sendable {
                 return nil
             }
         }
+        if let omitted = rendered.omittedHTML {
+            let line = matter.bodyFirstLine + omitted.line - 1
+            let places = omitted.count == 1 ? "" : " (\(omitted.count) places; the first is here)"
+            diagnostics.append(
+                .warning(
+                    .rawHtmlOmitted, "raw HTML is left out of this page\(places): pages are Markdown",
+                    at: SourceLocation(
+                        file: shown, line: line,
+                        column: Self.characterColumn(max(1, omitted.column), line: line, in: text)),
+                    hint:
+                        "write it in Markdown, or put unsafe: true in the page's front matter to keep its HTML (only HTML you trust)"
+                ))
+        }
         var scripts: [String] = []
         for script in matter.scripts {
             switch links.resolve(script.path, fromSource: source, output: output) {

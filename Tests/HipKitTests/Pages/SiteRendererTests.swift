@@ -296,6 +296,32 @@ import Testing
                 == "move it under pages/ to make it a page of the site, or link to where it is published (a full URL)")
     }
 
+    /// Raw HTML in a page without `unsafe: true` is left out, as documented; a warning at the
+    /// first piece says so, where only an HTML comment in the output did. The author's own
+    /// comments are no loss and no warning; with `unsafe: true` the HTML stays, and nothing is said.
+    @Test func rawHTMLLeftOutIsAWarningAtItsFirstPiece() throws {
+        let body = "# Help\n\n<!-- a note -->\n\nSee <b>this</b>.\n\n<div>gone</div>\n"
+        let (build, dir) = try build(["pages/help.md": "---\ntitle: Help\n---\n" + body])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let warnings = build.diagnostics.filter { $0.code == .rawHtmlOmitted }
+        #expect(warnings.count == 1, "\(build.diagnostics)")
+        #expect(
+            warnings.first?.message
+                == "raw HTML is left out of this page (3 places; the first is here): pages are Markdown")
+        #expect(warnings.first?.location?.line == 8)
+        #expect(warnings.first?.location?.column == 5)
+        #expect(page(build, "help.html")?.contains("<b>") == false)
+
+        let (kept, keptDir) = try self.build(["pages/help.md": "---\nunsafe: true\n---\n" + body])
+        defer { try? FileManager.default.removeItem(at: keptDir) }
+        #expect(kept.diagnostics.isEmpty, "\(kept.diagnostics)")
+        #expect(page(kept, "help.html")?.contains("<b>this</b>") == true)
+
+        let (comment, commentDir) = try self.build(["pages/help.md": "# Help\n\n<!-- only a note -->\n"])
+        defer { try? FileManager.default.removeItem(at: commentDir) }
+        #expect(comment.diagnostics.isEmpty, "\(comment.diagnostics)")
+    }
+
     /// Under a base URL with a path, a root-relative URL leaves the add-on: a warning where it is
     /// written, in a link, an image or a page's script. At a host's root it is left alone, as are
     /// relative and protocol-relative URLs.
