@@ -166,6 +166,8 @@ public struct ProjectLoader: Sendable {
         if baseUrl == nil {
             // Without a base URL every URL would be reported; report the cause once instead.
             checked = checked.filter { ![DiagnosticCode.relativeUrl, .insecureUrl].contains($0.code) }
+        } else {
+            checked = Self.insecureBaseOnce(checked, baseUrl: translator.baseUrl, at: baseLocation)
         }
         diagnostics += checked
         var project = AddonProject(
@@ -366,6 +368,26 @@ public struct ProjectLoader: Sendable {
         let path = url.standardizedFileURL.path
         if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
         return path
+    }
+
+    /// `diagnostics` with the http warnings of URLs under an http `baseUrl` (every page, icon
+    /// and endpoint of a project, fourteen for `full`) made one, at the base URL: the cause, and
+    /// the one place to fix it. URLs written in full elsewhere keep their own.
+    static func insecureBaseOnce(_ diagnostics: [Diagnostic], baseUrl: String, at location: SourceLocation?)
+        -> [Diagnostic]
+    {
+        func isUnder(_ d: Diagnostic) -> Bool {
+            d.code == .insecureUrl && (d.message.contains("'\(baseUrl)/") || d.message.contains("'\(baseUrl)'"))
+        }
+        let under = diagnostics.filter(isUnder)
+        guard under.count > 1, let first = under.first else { return diagnostics }
+        var kept = diagnostics.filter { !isUnder($0) }
+        kept.append(
+            .warning(
+                .insecureUrl,
+                "the base URL is '\(baseUrl)', which uses http, and so do the \(under.count) URLs of the descriptor under it; HipChat requires https outside local development",
+                at: location ?? first.location, hint: first.hint))
+        return kept
     }
 
     /// Joins path parts the way people write them (`.` + `addon.yaml` is `addon.yaml`).

@@ -314,6 +314,23 @@ import Testing
         #expect(!errors.contains { $0.location?.line == 1 }, "\(shown)")
     }
 
+    /// An http base URL is one warning, at the base URL, not one for each URL joined to it
+    /// (fourteen for `full`); an http URL written in full elsewhere keeps its own.
+    @Test func anHttpBaseURLIsOneWarningAtItsLine() throws {
+        let spec =
+            Self.header.replacingOccurrences(of: "https://rules.example.com", with: "http://rules.example.com")
+            + Self.views + "install: {callbackUrl: 'http://hooks.example.com/installed'}\n"
+        let dir = try TestSupport.project(spec)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let warnings = try TestSupport.load(dir).diagnostics.filter { $0.code == .insecureUrl }
+        #expect(warnings.map { $0.location?.line } == [4, 9], "\(warnings)")
+        #expect(
+            warnings.first?.message
+                == "the base URL is 'http://rules.example.com', which uses http, and so do the 3 URLs of the descriptor under it; HipChat requires https outside local development"
+        )
+        #expect(warnings.last?.message.contains("'http://hooks.example.com/installed'") == true)
+    }
+
     @Test func aValidSpecHasNoDiagnostics() throws {
         let dir = try TestSupport.project(Self.header + Self.views + "scopes: [send_notification]\n")
         defer { try? FileManager.default.removeItem(at: dir) }
