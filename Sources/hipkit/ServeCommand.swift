@@ -108,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.database = databaseURL
         configuration.releaseStartupPages = true
         let server = HipKitServer(configuration: configuration, logger: logger)
+        let selfURL = Self.descriptorURL(in: distURL)
         let serving: @Sendable (Int) -> Void = { [dist, configuration] port in
             logger.info(
                 "serving",
@@ -119,7 +120,34 @@ struct ServeCommand: AsyncParsableCommand {
                     "admin": "\(configuration.adminToken == nil ? "off" : "on")",
                     "trusted": "\(configuration.trustedHosts.map(\.description).joined(separator: ","))",
                 ])
+            if let selfURL, let wrong = Self.otherLocalPort(selfURL, listening: port) {
+                logger.warning(
+                    "the build's descriptor is \(selfURL), on this machine's port \(wrong), but this server listens on \(port): HipChat, or hipkit emulate, would look for the add-on there; build with --base-url http://127.0.0.1:\(port), or serve with --port \(wrong)"
+                )
+            }
         }
         try await Output.runAsync { try await server.run(onListening: serving) }
+    }
+
+    /// The build's `links.self`, read from its descriptor; nil when it cannot be read (the
+    /// server then says why).
+    static func descriptorURL(in dist: URL) -> String? {
+        guard
+            let data = FileManager.default.contents(
+                atPath: dist.appendingPathComponent(ConnectDescriptor.fileName).path),
+            let json = JSONNode.parse(data)
+        else { return nil }
+        return ConnectDescriptor(json).selfURL?.value
+    }
+
+    /// The port of `selfURL` when it is on this machine (a loopback host: a build for
+    /// `--env dev`) and is not `port`; nil otherwise, for a public URL is usually served
+    /// through a proxy on another port.
+    static func otherLocalPort(_ selfURL: String, listening port: Int) -> Int? {
+        guard let url = URLComponents(string: selfURL), let host = url.host, URLReference.isLoopback(host) else {
+            return nil
+        }
+        let named = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        return named == port ? nil : named
     }
 }

@@ -286,6 +286,37 @@ struct ServeCommandTests {
         #expect(server.log.contains("stopped"), "\(server.log)")
     }
 
+    /// A build for this machine (`--env dev`: http://localhost:8080) served on another port:
+    /// the local HipChat would look for the add-on where nothing is. A public URL, served
+    /// through a proxy on any port, is no cause for a word.
+    @Test("a build for a local address served on another port is a warning naming both")
+    func aLocalBuildOnAnotherPort() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let descriptor = site.dist.appendingPathComponent("atlassian-connect.json")
+        let text = try String(contentsOf: descriptor, encoding: .utf8)
+        try text.replacingOccurrences(
+            of: "https://incidents.example.com/atlassian-connect.json",
+            with: "http://localhost:8080/atlassian-connect.json"
+        ).write(to: descriptor, atomically: true, encoding: .utf8)
+        let server = try Server(site: site)
+        try await server.waitUntilListening()
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(await server.waitForExit(seconds: 60))
+        #expect(
+            server.log.contains(
+                "the build's descriptor is http://localhost:8080/atlassian-connect.json, on this machine's port 8080, but this server listens on \(server.port)"
+            ), "\(server.log)")
+
+        let other = try TestSite()
+        defer { other.remove() }
+        let public_ = try Server(site: other)
+        try await public_.waitUntilListening()
+        kill(public_.process.processIdentifier, SIGTERM)
+        #expect(await public_.waitForExit(seconds: 60))
+        #expect(!public_.log.contains("the build's descriptor is"), "\(public_.log)")
+    }
+
     @Test("a port something else listens on fails at start with exit status 2 and what to do")
     func portInUse() async throws {
         let site = try TestSite()
