@@ -157,6 +157,32 @@ struct WebhookTests {
         }
     }
 
+    /// A signed delivery's settings are its token's room's: the body's room is not signed. A
+    /// token of room 7 with a body naming room 42 read room 42's settings; it is refused now, and
+    /// a token with no room (a global installation's, from the group) gets the installation's
+    /// settings, never a room's the body names.
+    @Test("a JWT webhook's settings are its token's room's, never the room its body names")
+    func settingsFollowTheTokensRoom() async throws {
+        try await run { client, store in
+            try await store.putSettings(["severity": .string("high")], oauthId: Fixture.oauthId, room: nil)
+            try await store.putSettings(["severity": .string("low")], oauthId: Fixture.oauthId, room: 42)
+            func reply(token: String, room: Int) async throws -> (HTTPResponse.Status, String) {
+                let response = try await client.execute(
+                    uri: "/hooks/incident", method: .post,
+                    headers: [.authorization: "JWT \(token)", .contentType: "application/json"],
+                    body: Self.delivery("/incident DB-1", room: room))
+                return (response.status, response.json?["message"]?.stringValue ?? response.text)
+            }
+            let own = try await reply(token: try await Tokens.mint(room: 42), room: 42)
+            #expect(own.0 == .ok && own.1.contains("(low)"), "\(own)")
+            let other = try await reply(token: try await Tokens.mint(room: 7), room: 42)
+            #expect(other.0 == .unauthorized, "\(other)")
+            #expect(other.1.contains("the delivery names room 42, but its token is for room 7"), "\(other)")
+            let roomless = try await reply(token: try await Tokens.mint(room: nil), room: 42)
+            #expect(roomless.0 == .ok && roomless.1.contains("(high)"), "\(roomless)")
+        }
+    }
+
     /// Anyone can post an unsigned delivery naming any installation: its reply gets the
     /// settings' defaults, never what an installation stored.
     @Test("an unsigned webhook's reply gets the settings' defaults, not an installation's stored values")

@@ -23,9 +23,20 @@ struct WebhookHandler: Sendable {
         let delivery = try Delivery(body)
 
         let installation: Installation
+        // The room a signed delivery is from: its token's (else a room installation's own). The
+        // body's room is not signed: taken for the settings, it let a token of one room read
+        // another room's.
+        var signedRoom: Int?
         switch webhook.authentication {
         case .jwt:
-            installation = try await verifier.verify(request).installation
+            let token = try await verifier.verify(request)
+            installation = token.installation
+            signedRoom = token.shownRoom
+            if let signed = signedRoom, let named = delivery.roomId, named != signed {
+                throw APIError(
+                    .unauthorized, "the delivery names room \(named), but its token is for room \(signed)",
+                    field: "item.room.id", headers: [.wwwAuthenticate: "JWT realm=\"hipkit\""])
+            }
         case .none:
             guard let clientId = delivery.oauthClientId else {
                 throw APIError.badRequest("oauth_client_id is missing", field: "oauth_client_id")
@@ -60,7 +71,7 @@ struct WebhookHandler: Sendable {
         if let settings {
             switch webhook.authentication {
             case .jwt:
-                let room = settings.perRoom ? delivery.roomId : nil
+                let room = settings.perRoom ? signedRoom : nil
                 settingValues = try await EffectiveSettings(store: store).values(
                     fields: settings.fields, oauthId: installation.oauthId, room: room)
             case .none:
