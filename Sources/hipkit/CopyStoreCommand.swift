@@ -13,7 +13,9 @@ struct CopyStoreCommand: AsyncParsableCommand {
             SOURCE and TARGET are each a data folder (its hipkit.sqlite) or a PostgreSQL database \
             (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require]). TARGET must be empty:
             otherwise nothing changes and the command fails. Stop the servers on SOURCE first, so \
-            that nothing is written there during the copy.
+            that nothing is written there during the copy. Glance updates and notifications not yet \
+            delivered to HipChat are not copied: a SOURCE still holding some is refused unless \
+            --drop-pending is given.
 
             A data folder with a secret.key is read with it; PostgreSQL, and a data folder without \
             one, with HIPKIT_SECRET_KEY. Moving from one server to several is then:
@@ -28,6 +30,12 @@ struct CopyStoreCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("An empty store to fill.", valueName: "target"))
     var target: String
+
+    @Flag(
+        help:
+            "Copy even when SOURCE still holds glance updates or notifications not yet delivered to HipChat, which are not copied."
+    )
+    var dropPending = false
 
     func validate() throws {
         _ = try addresses()
@@ -49,7 +57,7 @@ struct CopyStoreCommand: AsyncParsableCommand {
         do {
             let outcome = try await StoreCopy.copy(
                 from: from, to: to, secretKey: ProcessInfo.processInfo.environment[SecretBox.environmentVariable],
-                logger: logger)
+                droppingPending: dropPending, logger: logger)
             Output.say(
                 "copied \(count(outcome.installations, "installation")), \(count(outcome.glanceData, "glance value")) "
                     + "and \(count(outcome.settings, "settings record")) from \(from) to \(to)")

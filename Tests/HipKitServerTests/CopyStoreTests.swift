@@ -72,6 +72,37 @@ struct CopyStoreTests {
         try await folder.close()
     }
 
+    /// A notification or glance update still in the outbox was acknowledged; copy-store does
+    /// not carry the outbox, so a source holding one is refused (the documented move, stop then
+    /// copy, dropped it without a word), unless --drop-pending says to go on without it.
+    @Test("a source with pushes not yet delivered is refused unless --drop-pending")
+    func refusesPendingPushes() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let source = try SQLiteStore(file: site.configuration().databaseFile)
+        try await Self.fill(source)
+        // Verified, as HipChat's installs are: its pushes can be delivered.
+        try await source.upsert(
+            Fixture.installation(
+                roomId: 42, apiUrl: "https://api.hipchat.com/v2/", tokenUrl: "https://api.hipchat.com/v2/oauth/token"))
+        let queued = try await source.queueNotification(
+            .object(["message": .string("deploy done")]), room: 42, through: nil)
+        #expect(queued.pushes == 1)
+        try await source.close()
+
+        let target = site.root.appendingPathComponent("copy")
+        let (refused, output) = try await Self.hipkit(["copy-store", site.data.path, target.path], environment: [:])
+        #expect(refused != 0)
+        #expect(output.contains("still holds pushes not yet delivered"), "\(output)")
+        #expect(output.contains("--drop-pending"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: target.appendingPathComponent("hipkit.sqlite").path))
+
+        let (copied, copiedOutput) = try await Self.hipkit(
+            ["copy-store", site.data.path, target.path, "--drop-pending"], environment: [:])
+        #expect(copied == 0, "\(copiedOutput)")
+        #expect(copiedOutput.contains("copied 2 installations"), "\(copiedOutput)")
+    }
+
     @Test("a target that holds anything is refused, and left as it was", arguments: StoreKind.allCases)
     func refusesNonEmptyTarget(_ kind: StoreKind) async throws {
         let site = try TestSite()

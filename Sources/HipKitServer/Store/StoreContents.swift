@@ -5,7 +5,8 @@ import HipChatConnect
 /// only), glance data and settings. What `hipkit copy-store` moves from one store to another.
 ///
 /// Pushes still in the outbox are not part of it: they belong to the server that queued them,
-/// which delivers them before it stops for good.
+/// which delivers them, retrying across restarts; `copy-store` refuses a store that still holds
+/// some (see ``StoreCopy/copy(from:to:secretKey:droppingPending:logger:)``).
 public struct StoreContents: Sendable, Equatable {
     public struct GlanceRecord: Sendable, Equatable {
         public var key: String

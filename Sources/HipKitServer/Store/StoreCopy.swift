@@ -45,12 +45,24 @@ public enum StoreCopy {
     /// Keys: a data folder with a `secret.key` is opened with it; one without, and every
     /// PostgreSQL database, with `HIPKIT_SECRET_KEY` — so a folder moves to PostgreSQL under the
     /// key its servers will share. A new data folder without that variable gets a key file.
+    ///
+    /// Pushes still in the source's outbox (glance updates and notifications HipChat has not
+    /// taken yet) are not copied: each was acknowledged, and a server delivers them, retrying,
+    /// across restarts. Unless `droppingPending`, a source holding any is refused, so that none
+    /// is lost without a word.
     public static func copy(
-        from source: Address, to target: Address, secretKey: String?, logger: Logger
+        from source: Address, to target: Address, secretKey: String?, droppingPending: Bool = false, logger: Logger
     ) async throws -> Outcome {
         let from = try await open(source, secretKey: secretKey, mustExist: true, logger: logger)
         let contents: StoreContents
         do {
+            if !droppingPending, try await from.nextPushDue() != nil {
+                throw HipKitError(
+                    "\(source) still holds pushes not yet delivered (glance updates or notifications HipChat has not taken), which copy-store does not copy; nothing was copied",
+                    hint:
+                        "start a server on \(source) until they go out (it retries them), or pass --drop-pending to copy without them"
+                )
+            }
             contents = try await from.contents()
             try await from.close()
         } catch {
