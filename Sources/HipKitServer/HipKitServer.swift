@@ -49,6 +49,11 @@ public struct HipKitServer: Sendable {
     public func run(onListening: (@Sendable (_ port: Int) -> Void)? = nil) async throws {
         try configuration.checkDataOutsideDist()
         let site = try makeSiteWatcher()
+        // Held while the server runs: no rotate-key or copy-store changes its data folder under it.
+        let folderLock =
+            storeOverride == nil && configuration.database == nil
+            ? try DataFolderLock.forServer(in: configuration.dataDirectory) : nil
+        defer { withExtendedLifetime(folderLock) {} }
         let store = try await openStore()
         let application: any ApplicationProtocol
         do {

@@ -103,6 +103,19 @@ struct CopyStoreTests {
         #expect(copiedOutput.contains("copied 2 installations"), "\(copiedOutput)")
     }
 
+    @Test("a data folder copied onto itself is refused as that")
+    func refusesItselfAsTarget() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let source = try SQLiteStore(file: site.configuration().databaseFile)
+        try await Self.fill(source)
+        try await source.close()
+        let (status, output) = try await Self.hipkit(
+            ["copy-store", site.data.path, site.data.path + "/"], environment: [:])
+        #expect(status != 0)
+        #expect(output.contains("is both the source and the target; copy-store changed nothing"), "\(output)")
+    }
+
     @Test("a target that holds anything is refused, and left as it was", arguments: StoreKind.allCases)
     func refusesNonEmptyTarget(_ kind: StoreKind) async throws {
         let site = try TestSite()

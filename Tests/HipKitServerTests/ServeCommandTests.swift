@@ -317,6 +317,33 @@ struct ServeCommandTests {
         #expect(!public_.log.contains("the build's descriptor is"), "\(public_.log)")
     }
 
+    /// A server keeps the store's key in memory: rotate-key under it left every JWT-checked
+    /// request failing until a restart. While a server runs on a data folder, rotate-key and
+    /// copy-store of that folder are refused, and change nothing; once it stops, they work.
+    @Test("rotate-key and copy-store refuse a data folder a server runs on")
+    func keyAndCopyWaitForTheServer() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let server = try Server(site: site)
+        try await server.waitUntilListening()
+        let key = try Data(contentsOf: site.data.appendingPathComponent("secret.key"))
+        let copy = site.root.appendingPathComponent("copy")
+        for arguments in [["rotate-key", site.dist.path], ["copy-store", site.data.path, copy.path]] {
+            let (status, output) = try await CopyStoreTests.hipkit(arguments, environment: [:])
+            #expect(status != 0, "\(arguments): \(output)")
+            #expect(output.contains("a hipkit server (serve or dev) is running on"), "\(output)")
+            #expect(output.contains("changed nothing"), "\(output)")
+        }
+        #expect(try Data(contentsOf: site.data.appendingPathComponent("secret.key")) == key)
+        #expect(!FileManager.default.fileExists(atPath: copy.path))
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(await server.waitForExit(seconds: 60))
+
+        let (rotated, output) = try await CopyStoreTests.hipkit(["rotate-key", site.dist.path], environment: [:])
+        #expect(rotated == 0, "\(output)")
+        #expect(try Data(contentsOf: site.data.appendingPathComponent("secret.key")) != key)
+    }
+
     @Test("a port something else listens on fails at start with exit status 2 and what to do")
     func portInUse() async throws {
         let site = try TestSite()

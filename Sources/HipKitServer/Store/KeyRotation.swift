@@ -41,6 +41,9 @@ public enum KeyRotation {
         guard FileManager.default.fileExists(atPath: databaseFile.path) else {
             throw SQLiteStore.noStore(in: dataDirectory, "there is nothing to re-encrypt")
         }
+        // A server running on the folder keeps the old key in memory: it could open no secret.
+        let lock = try DataFolderLock.alone(in: dataDirectory, for: "rotate-key")
+        defer { withExtendedLifetime(lock) {} }
         if let currentKey, !currentKey.isEmpty {
             guard let newKey, !newKey.isEmpty else {
                 throw SecretKeyError.badKey(

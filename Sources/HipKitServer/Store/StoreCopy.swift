@@ -53,7 +53,15 @@ public enum StoreCopy {
     public static func copy(
         from source: Address, to target: Address, secretKey: String?, droppingPending: Bool = false, logger: Logger
     ) async throws -> Outcome {
-        let from = try await open(source, secretKey: secretKey, mustExist: true, logger: logger)
+        if case .dataFolder(let a) = source, case .dataFolder(let b) = target,
+            (FileStat.realPath(a.path) ?? a.path) == (FileStat.realPath(b.path) ?? b.path)
+        {
+            throw HipKitError(
+                "\(source) is both the source and the target; copy-store changed nothing",
+                hint: "name a new or empty folder, or a postgres:// database, to copy into")
+        }
+        let (from, sourceLock) = try await open(source, secretKey: secretKey, mustExist: true, logger: logger)
+        defer { withExtendedLifetime(sourceLock) {} }
         let contents: StoreContents
         do {
             if !droppingPending, try await from.nextPushDue() != nil {
@@ -69,7 +77,8 @@ public enum StoreCopy {
             try? await from.close()
             throw error
         }
-        let to = try await open(target, secretKey: secretKey, mustExist: false, logger: logger)
+        let (to, targetLock) = try await open(target, secretKey: secretKey, mustExist: false, logger: logger)
+        defer { withExtendedLifetime(targetLock) {} }
         do {
             try await to.restore(contents)
             try await to.close()
@@ -82,8 +91,10 @@ public enum StoreCopy {
             settings: contents.settings.count)
     }
 
+    /// The store at `address`, and for a data folder its ``DataFolderLock``, held alone: a
+    /// server running there is refused, as one starting there is while the copy runs.
     private static func open(_ address: Address, secretKey: String?, mustExist: Bool, logger: Logger) async throws
-        -> any InstallationStore
+        -> (any InstallationStore, DataFolderLock?)
     {
         switch address {
         case .postgres(let url):
@@ -92,8 +103,10 @@ public enum StoreCopy {
                     "\(url) needs HIPKIT_SECRET_KEY",
                     hint: "the key every server on that database shares (`openssl rand -base64 32` for a new one)")
             }
-            return try await PostgresStore.open(
-                url: url, secrets: SecretBox(keyBytes: SecretBox.parseKey(secretKey)), logger: logger)
+            return (
+                try await PostgresStore.open(
+                    url: url, secrets: SecretBox(keyBytes: SecretBox.parseKey(secretKey)), logger: logger), nil
+            )
         case .dataFolder(let folder):
             let file = folder.appendingPathComponent("hipkit.sqlite")
             var isDirectory: ObjCBool = false
@@ -107,9 +120,10 @@ public enum StoreCopy {
             if mustExist, !FileManager.default.fileExists(atPath: file.path) {
                 throw SQLiteStore.noStore(in: folder)
             }
+            let lock = try DataFolderLock.alone(in: folder, for: "copy-store")
             let hasKeyFile = FileManager.default.fileExists(
                 atPath: folder.appendingPathComponent(SecretBox.keyFileName).path)
-            return try SQLiteStore(file: file, secretKey: hasKeyFile ? nil : secretKey)
+            return (try SQLiteStore(file: file, secretKey: hasKeyFile ? nil : secretKey), lock)
         }
     }
 }
