@@ -24,7 +24,8 @@ struct DevCommand: AsyncParsableCommand {
             is logged. Pages load its all.js instead of HipChat's.
 
             Pages served by `hipkit dev` carry a small live-reload script; `hipkit build` output \
-            never does. Installations are kept in PATH/.hipkit/hipkit.sqlite.
+            never does. Installations are kept in PATH/.hipkit/hipkit.sqlite. One hipkit dev runs \
+            on a project at a time: a second is refused, naming where the first serves.
 
             Examples:
               hipkit dev
@@ -72,6 +73,10 @@ struct DevCommand: AsyncParsableCommand {
         }
 
         let shown = ProjectLoader.displayPath(rebuilder.output)
+        let devLock = try Output.run {
+            try DataFolderLock.forDev(in: rebuilder.project.hipkitDirectory, address: base + "/")
+        }
+        defer { withExtendedLifetime(devLock) {} }
         try await Output.runAsync { try await HipKitServer.checkCanListen(host: listen.resolvedHost, port: port) }
         let first = rebuilder.rebuild()
         // A usage or I/O problem (an unknown --env, a project that cannot be read), reported

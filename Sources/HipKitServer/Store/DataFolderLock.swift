@@ -9,7 +9,7 @@ import HipKit
 /// copy taken while one runs can miss what it writes meanwhile. Servers share the lock, so two
 /// started for a restart without a gap still both start. The kernel drops a `flock` when its
 /// holder dies, so a `kill -9` leaves no stale lock behind.
-final class DataFolderLock: Sendable {
+public final class DataFolderLock: Sendable {
     static let fileName = "hipkit.lock"
 
     private let descriptor: Int32
@@ -41,10 +41,28 @@ final class DataFolderLock: Sendable {
         }
     }
 
-    private static func take(_ folder: URL, _ operation: Int32, busy: () -> HipKitError) throws -> DataFolderLock {
+    /// `dev.lock` in a project's `.hipkit/`, held alone by the `hipkit dev` running on the
+    /// project, which writes `address` (where it serves) into it: a second one would rebuild
+    /// the same output for another address, under the first one's server and local HipChat.
+    public static func forDev(in folder: URL, address: String) throws -> DataFolderLock {
+        let lock = try take(folder, LOCK_EX, file: "dev.lock") {
+            let running = (try? String(contentsOf: folder.appendingPathComponent("dev.lock"), encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return HipKitError(
+                "another hipkit dev runs on this project\(running.map { $0.isEmpty ? "" : ", at \($0)" } ?? "")",
+                hint: "use that one, or stop it first: two would rebuild the same output for two addresses")
+        }
+        _ = ftruncate(lock.descriptor, 0)
+        _ = address.utf8CString.withUnsafeBufferPointer { pwrite(lock.descriptor, $0.baseAddress, $0.count - 1, 0) }
+        return lock
+    }
+
+    private static func take(
+        _ folder: URL, _ operation: Int32, file: String = fileName, busy: () -> HipKitError
+    ) throws -> DataFolderLock {
         try FileManager.default.createDirectory(
             at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = folder.appendingPathComponent(fileName).path
+        let path = folder.appendingPathComponent(file).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw HipKitError("cannot open \(path): \(String(cString: strerror(errno)))")

@@ -77,6 +77,27 @@ struct DevStartTests {
         #expect(try firstReport().hasSuffix(": 1 file changed"))
     }
 
+    /// A second `hipkit dev` on a project is refused, naming where the first serves: it
+    /// rebuilt the same `dist/` for its own address under the first one's server, which then
+    /// served a descriptor pointing at the second.
+    @Test func aSecondDevOnAProjectIsRefusedNamingTheFirst() throws {
+        let project = try TestSupport.temporaryDirectory("dev-twice")
+        defer { try? FileManager.default.removeItem(at: project) }
+        #expect(try TestSupport.hipkit(["init", project.path, "--template", "glance"]).status == 0)
+        let dev = try DevProcess(port: try DevProcess.freePort(), readyPath: "/_hipkit/dev/status") { port in
+            ["dev", project.path, "--port", String(port)]
+        }
+        defer { dev.stop() }
+        let descriptor = project.appendingPathComponent("dist/atlassian-connect.json")
+        let before = try Data(contentsOf: descriptor)
+        let second = try TestSupport.hipkit(["dev", project.path, "--port", String(try DevProcess.freePort())])
+        #expect(second.status == 2, "\(second.stderr)")
+        #expect(
+            second.stderr.contains("another hipkit dev runs on this project, at http://127.0.0.1:\(dev.port)/"),
+            "\(second.stderr)")
+        #expect(try Data(contentsOf: descriptor) == before)
+    }
+
     /// A `dist/` built for another address (another port, or production) is not served while the
     /// first build fails: the local HipChat would install an add-on at that other address. Until
     /// the first good build every address answers 503 with the problems; then the build made for
