@@ -209,6 +209,30 @@ struct GlanceTests {
         }
     }
 
+    /// HipChat loads a status icon from its own page: a path was stored as it was, pushed,
+    /// and refused by HipChat (400, "needs value.url, an http(s) URL"). It is joined to the
+    /// add-on's base URL, the folder of the served descriptor; a full URL stays as it is.
+    @Test("a posted status icon's path is made a URL under the add-on's base URL")
+    func iconPathJoinedToTheBaseURL() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, store in
+            for (given, stored) in [
+                ("/assets/glance.png", "https://incidents.example.com/assets/glance.png"),
+                ("assets/ok.png", "https://incidents.example.com/assets/ok.png"),
+                ("https://cdn.example.net/ok.png", "https://cdn.example.net/ok.png"),
+            ] {
+                let response = try await client.execute(
+                    uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                    body: jsonBody(#"{"label": "x", "status": {"icon": "\#(given)"}}"#))
+                #expect(response.status == .ok, "\(given): \(response.text)")
+                let data = try await store.glanceData(key: "incidents-glance", room: nil)
+                #expect(data?["status"]?["value"]?["url"]?.stringValue == stored, "\(given)")
+                #expect(data?["status"]?["value"]?["url@2x"]?.stringValue == stored, "\(given)")
+            }
+        }
+    }
+
     @Test("admin routes: 404 without a configured token, 401 with a wrong one")
     func adminAuthorization() async throws {
         let site = try TestSite()

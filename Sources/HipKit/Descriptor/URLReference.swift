@@ -68,7 +68,7 @@ public enum URLReference {
     /// `reference` joined to `base` (a base URL without a trailing `/`): an absolute reference
     /// stays as it is, and `/` alone stands for the base URL itself, so an imported
     /// `{{localBaseUrl}}` comes back exactly.
-    static func join(_ reference: String, to base: String) -> String {
+    public static func join(_ reference: String, to base: String) -> String {
         if isAbsolute(reference) { return reference }
         if reference == "/" { return base }
         if reference.hasPrefix("/") { return base + reference }

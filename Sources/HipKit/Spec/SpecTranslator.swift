@@ -667,9 +667,15 @@ struct SpecTranslator {
 
     private mutating func readGlanceData(_ node: YAMLNode, key: String?, queryUrl: String?) {
         var normaliser = GlanceDataReader()
-        let data = normaliser.read(node)
+        let read = normaliser.read(node)
         diagnostics += normaliser.diagnostics
-        guard let data, let key else { return }
+        guard let read, let key else { return }
+        // A status icon named as a project file or a path is joined to the base URL, as a
+        // module's icon is: HipChat loads it from its own page.
+        let data = GlanceShortForms.resolvingIconURLs(read) { url, node in
+            guard !URLReference.isAbsolute(url), let location = node.location else { return url }
+            return imageURL(url, at: location, subject: "the status icon of glance '\(key)'").url
+        }
         guard let queryUrl, queryUrl.hasPrefix(baseUrl + "/") else {
             diagnostics.append(
                 .warning(

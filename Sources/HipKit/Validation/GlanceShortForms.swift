@@ -76,4 +76,22 @@ public enum GlanceShortForms {
         default: return nil
         }
     }
+
+    /// `data` with each of its status icon's URLs passed through `resolve` (`url`, `url@2x`):
+    /// HipChat loads them from its own page, where a path (`/img/ok.png`) means nothing, so one
+    /// is made a full URL under the add-on's base URL.
+    public static func resolvingIconURLs(_ data: JSONNode, _ resolve: (String, JSONNode) -> String) -> JSONNode {
+        guard data["status"]?["type"]?.stringValue == "icon", var status = data["status"],
+            var value = status["value"], value.isObject
+        else { return data }
+        for field in ["url", "url@2x"] {
+            guard let node = value[field], let url = node.stringValue else { continue }
+            let resolved = resolve(url, node)
+            if resolved != url { value[field] = JSONNode(.string(resolved), at: node.location) }
+        }
+        status["value"] = value
+        var data = data
+        data["status"] = status
+        return data
+    }
 }

@@ -53,7 +53,11 @@ struct AdminHandler: Sendable {
             throw APIError.badRequest(
                 "glance data must be a JSON object with a label, not \(received.kindDescription)", field: "body")
         }
-        let data = GlanceData.normalize(received)
+        // A status icon's path (`/assets/ok.png`) is made a URL under the add-on's base URL:
+        // HipChat loads it from its own page, and refused the path.
+        let data = GlanceShortForms.resolvingIconURLs(GlanceData.normalize(received)) { url, _ in
+            URLReference.isAbsolute(url) ? url : URLReference.join(url, to: snapshot.routes.baseURL)
+        }
         try GlanceData.validate(data)
         let update: QueuedPushes
         do {

@@ -322,6 +322,28 @@ import Testing
         #expect(comment.diagnostics.isEmpty, "\(comment.diagnostics)")
     }
 
+    /// A glance's status icon named as a project file, or as a path, is written as a URL under
+    /// the base URL, the file copied: it was written as given (`assets/ok.png`), which HipChat,
+    /// loading it from its own page, refused.
+    @Test func aGlanceStatusIconIsAURLUnderTheBaseURL() throws {
+        let png = Data(
+            base64Encoded:
+                "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!
+        let spec =
+            Self.spec + "glances:\n  - key: g\n    name: G\n    icon: https://cdn.example.com/g.png\n"
+            + "    data: {label: x, status: {icon: assets/ok.png}}\n"
+        let dir = try TestSupport.project(spec, files: ["pages/side.md": "# Side\n", "pages/dlg.md": "# Dialog\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("assets"), withIntermediateDirectories: true)
+        try png.write(to: dir.appendingPathComponent("assets/ok.png"))
+        let build = try ProjectBuild.prepare(dir.path)
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let data = try #require(page(build, "glances/g.json").flatMap { JSONNode.parse(Data($0.utf8)) })
+        #expect(data["status"]?["value"]?["url"]?.stringValue == "https://pages.example.com/addon/assets/ok.png")
+        #expect(build.files.contains { $0.path == "assets/ok.png" })
+    }
+
     /// Under a base URL with a path, a root-relative URL leaves the add-on: a warning where it is
     /// written, in a link, an image or a page's script. At a host's root it is left alone, as are
     /// relative and protocol-relative URLs.
