@@ -80,6 +80,13 @@ struct RotateKeyCommand: AsyncParsableCommand {
                 Output.say(
                     "\(secrets); now set \(SecretBox.environmentVariable) to the value of \(SecretBox.newEnvironmentVariable) "
                         + "wherever the server reads it (the old key no longer opens the store)")
+                // A key file left from before the key moved to the variable opens nothing now.
+                let keyFile = configuration.dataDirectory.appendingPathComponent(SecretBox.keyFileName)
+                if FileManager.default.fileExists(atPath: keyFile.path) {
+                    Output.say(
+                        "\(shown)/\(SecretBox.keyFileName) is still there, a key the store no longer opens with: "
+                            + "remove it (keep a copy with the backups made before, which need it)")
+                }
             }
         } catch let error as HipKitError {
             throw Output.fail(error)

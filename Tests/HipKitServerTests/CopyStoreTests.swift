@@ -103,6 +103,31 @@ struct CopyStoreTests {
         #expect(copiedOutput.contains("copied 2 installations"), "\(copiedOutput)")
     }
 
+    /// A folder whose key moved to HIPKIT_SECRET_KEY, and was rotated there, with its old
+    /// secret.key left behind: the servers read it with the variable, and copy-store, which tried
+    /// the stale file only, said to "set HIPKIT_SECRET_KEY", which was set.
+    @Test("a stale secret.key beside a store sealed with HIPKIT_SECRET_KEY is passed over")
+    func staleKeyFileIsPassedOver() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let key = SecretBox.randomKeyText()
+        let source = try SQLiteStore(file: site.configuration().databaseFile, secretKey: key)
+        try await Self.fill(source)
+        let expected = try await source.contents()
+        try await source.close()
+        let stale = site.data.appendingPathComponent(SecretBox.keyFileName)
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: stale)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: stale.path)
+
+        let target = site.root.appendingPathComponent("copy")
+        let (status, output) = try await Self.hipkit(
+            ["copy-store", site.data.path, target.path], environment: [SecretBox.environmentVariable: key])
+        #expect(status == 0, "\(output)")
+        let copied = try SQLiteStore(file: target.appendingPathComponent("hipkit.sqlite"), secretKey: key)
+        #expect(try await copied.contents() == expected)
+        try await copied.close()
+    }
+
     @Test("a data folder copied onto itself is refused as that")
     func refusesItselfAsTarget() async throws {
         let site = try TestSite()

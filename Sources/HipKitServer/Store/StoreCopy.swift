@@ -123,7 +123,13 @@ public enum StoreCopy {
             let lock = try DataFolderLock.alone(in: folder, for: "copy-store")
             let hasKeyFile = FileManager.default.fileExists(
                 atPath: folder.appendingPathComponent(SecretBox.keyFileName).path)
-            return (try SQLiteStore(file: file, secretKey: hasKeyFile ? nil : secretKey), lock)
+            do {
+                return (try SQLiteStore(file: file, secretKey: hasKeyFile ? nil : secretKey), lock)
+            } catch SecretKeyError.wrongKey where hasKeyFile && !(secretKey ?? "").isEmpty {
+                // A key file left behind when the key moved to HIPKIT_SECRET_KEY (and rotated
+                // there since): the servers read the folder with the variable, and so does this.
+                return (try SQLiteStore(file: file, secretKey: secretKey), lock)
+            }
         }
     }
 }
