@@ -155,8 +155,10 @@ final class PushOutboxService: Service, Sendable {
                     metadata: metadata(push).merging(["attempt": "\(attempt)"]) { a, _ in a })
             case .permanent(let reason):
                 try await store.finishPush(claimed)
+                // Not always HipChat's answer: an uninstalled add-on, an installation never
+                // verified, or a HipChat host not trusted end it before anything is sent.
                 logger.error(
-                    "\(Self.noun(push)) refused by HipChat; not retried",
+                    "\(Self.noun(push)) not delivered, and not retried",
                     metadata: metadata(push).merging(["reason": "\(reason)"]) { a, _ in a })
             case .retry(let reason):
                 guard attempt < retry.maxAttempts else {
