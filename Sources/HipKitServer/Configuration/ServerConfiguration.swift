@@ -13,7 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: URL
     /// Hosts the server may call during an install and when pushing glances.
     public var trustedHosts: [TrustedHost]
-    /// The bearer token for `/admin/…`; without one those routes do not exist.
+    /// The bearer token for `/admin/…`; without one, those paths answer 404 saying the admin
+    /// API is off.
     public var adminToken: String?
     /// Whether an install is checked with HipChat before it is stored. Turning this off lets
     /// anyone who can reach the server plant a shared secret: for local experiments only.
@@ -75,7 +76,11 @@ public struct ServerConfiguration: Sendable {
         self.port = port
         self.dataDirectory = dataDirectory ?? Self.defaultDataDirectory(for: distDirectory)
         self.trustedHosts = trustedHosts
-        self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
+        // Trimmed: a header's value is read without the spaces around it, so a token with
+        // them (a line of an EnvironmentFile, `--admin-token ' '`) could never be matched.
+        self.adminToken = adminToken.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap {
+            $0.isEmpty ? nil : $0
+        }
         self.verifyInstalls = verifyInstalls
         self.frameAncestors = frameAncestors
         self.jwtLeeway = jwtLeeway

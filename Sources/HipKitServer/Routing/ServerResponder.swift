@@ -235,6 +235,13 @@ final class ServerResponder: HTTPResponder, Sendable {
                 route.file, request: request, root: route.root, devBuild: devBuild,
                 cacheControl: route.cacheControl, extraHeaders: route.extraHeaders)
         case .notFound:
+            // The admin API's paths, with the API off: say how to turn it on, rather than let
+            // an operator wonder whether the path is wrong.
+            if admin == nil, AdminHandler.claims(path) {
+                throw APIError(
+                    .notFound,
+                    "the admin API is off: start the server with HIPKIT_ADMIN_TOKEN set (or --admin-token) to use it")
+            }
             throw APIError.notFound()
         }
     }
