@@ -247,6 +247,22 @@ struct GlanceTests {
         }
     }
 
+    /// A misspelt field was dropped with a 200: `stauts` posted, no status shown, no word.
+    @Test("posted glance data with a field HipChat does not read is refused, naming it")
+    func unknownGlanceFieldRefused() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        try await withServer(site, site.configuration(adminToken: Self.adminToken)) { client, store in
+            let response = try await client.execute(
+                uri: "/admin/glances/incidents-glance", method: .post, headers: Self.bearer,
+                body: jsonBody(#"{"label": "x", "stauts": {"lozenge": {"label": "NEW", "type": "new"}}}"#))
+            #expect(response.status == .badRequest)
+            #expect(response.text.contains("unknown field 'stauts'"), "\(response.text)")
+            #expect(response.text.contains("did you mean 'status'?"), "\(response.text)")
+            #expect(try await store.glanceData(key: "incidents-glance", room: nil) == nil)
+        }
+    }
+
     @Test("admin routes: 404 without a configured token, 401 with a wrong one")
     func adminAuthorization() async throws {
         let site = try TestSite()

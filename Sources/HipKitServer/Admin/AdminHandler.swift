@@ -53,6 +53,14 @@ struct AdminHandler: Sendable {
             throw APIError.badRequest(
                 "glance data must be a JSON object with a label, not \(received.kindDescription)", field: "body")
         }
+        // A misspelt field (`stauts`) was dropped with a 200, its status never shown.
+        let fields = ["label", "status", "metadata"]
+        if let unknown = received.members?.first(where: { !fields.contains($0.name) }) {
+            let suggestion = Suggestion.hint(for: unknown.name, in: fields).map { " (\($0))" } ?? ""
+            throw APIError.badRequest(
+                "unknown field '\(unknown.name)' in the glance data: HipChat reads label, status and metadata\(suggestion)",
+                field: unknown.name)
+        }
         // A status icon's path (`/assets/ok.png`) is made a URL under the add-on's base URL:
         // HipChat loads it from its own page, and refused the path.
         let data = GlanceShortForms.resolvingIconURLs(GlanceData.normalize(received)) { url, _ in
