@@ -209,4 +209,24 @@ struct CopyStoreTests {
         #expect(output.contains("hint: name the data folder"), "\(output)")
         #expect(!output.contains("key file"), "\(output)")
     }
+
+    /// A "rotation" to the key in use changed nothing and said the old key no longer opened the
+    /// store; it is refused, the store untouched.
+    @Test("rotate-key to the key in use is refused")
+    func rotateKeyToTheSameKey() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let key = SecretBox.randomKeyText()
+        let store = try SQLiteStore(file: site.configuration().databaseFile, secretKey: key)
+        try await Self.fill(store)
+        try await store.close()
+        let (status, output) = try await Self.hipkit(
+            ["rotate-key", "--data", site.data.path],
+            environment: [SecretBox.environmentVariable: key, SecretBox.newEnvironmentVariable: key])
+        #expect(status != 0)
+        #expect(output.contains("HIPKIT_NEW_SECRET_KEY is the key HIPKIT_SECRET_KEY is already"), "\(output)")
+        let reopened = try SQLiteStore(file: site.configuration().databaseFile, secretKey: key)
+        #expect(try await reopened.contents().installations.count == 2)
+        try await reopened.close()
+    }
 }

@@ -50,8 +50,7 @@ public enum KeyRotation {
                     "\(SecretBox.newEnvironmentVariable) is not set: with the key in \(SecretBox.environmentVariable), "
                         + "give the new one in \(SecretBox.newEnvironmentVariable)")
             }
-            let old = try SecretBox(keyBytes: SecretBox.parseKey(currentKey))
-            let new = try SecretBox(keyBytes: parseNewKey(newKey))
+            let (old, new) = try boxes(current: currentKey, new: newKey)
             let count = try await reencrypt(databaseFile, from: old, to: new)
             return Outcome(reencrypted: count, keyFileReplaced: false)
         }
@@ -96,8 +95,7 @@ public enum KeyRotation {
             throw SecretKeyError.badKey(
                 "give the new key in \(SecretBox.newEnvironmentVariable) (`openssl rand -base64 32` makes one)")
         }
-        let old = try SecretBox(keyBytes: SecretBox.parseKey(currentKey))
-        let new = try SecretBox(keyBytes: parseNewKey(newKey))
+        let (old, new) = try boxes(current: currentKey, new: newKey)
         let store = try await PostgresStore.open(url: url, secrets: old, logger: logger)
         do {
             let count = try await store.rotateKey(to: new)
@@ -118,6 +116,19 @@ public enum KeyRotation {
     }
 
     /// The new key, refused in its own variable's name.
+    /// The current and new keys given in the environment, which must differ: a "rotation" to
+    /// the same key changed nothing, and said the old key no longer opened the store.
+    private static func boxes(current: String, new: String) throws(SecretKeyError) -> (SecretBox, SecretBox) {
+        let currentBytes = try SecretBox.parseKey(current)
+        let newBytes = try parseNewKey(new)
+        guard currentBytes != newBytes else {
+            throw SecretKeyError.badKey(
+                "\(SecretBox.newEnvironmentVariable) is the key \(SecretBox.environmentVariable) is already: "
+                    + "give a new one (`openssl rand -base64 32`)")
+        }
+        return (try SecretBox(keyBytes: currentBytes), try SecretBox(keyBytes: newBytes))
+    }
+
     private static func parseNewKey(_ text: String) throws(SecretKeyError) -> Data {
         do {
             return try SecretBox.parseKey(text)
