@@ -50,11 +50,16 @@ public struct HipKitServer: Sendable {
         try configuration.checkDataOutsideDist()
         let site = try makeSiteWatcher()
         // Held while the server runs: no rotate-key or copy-store changes its data folder under it.
-        let folderLock =
-            storeOverride == nil && configuration.database == nil
-            ? try DataFolderLock.forServer(in: configuration.dataDirectory) : nil
+        // Whether it is the only server there is asked first: only then are the pushes claimed
+        // when the store was last used free at once (another may be sending them).
+        var folderLock: DataFolderLock?
+        var alone = true
+        if storeOverride == nil && configuration.database == nil {
+            alone = DataFolderLock.isFree(configuration.dataDirectory)
+            folderLock = try DataFolderLock.forServer(in: configuration.dataDirectory)
+        }
         defer { withExtendedLifetime(folderLock) {} }
-        let store = try await openStore()
+        let store = try await openStore(releasingClaims: alone)
         let application: any ApplicationProtocol
         do {
             let (responder, pusher) = try makeResponder(store: store, site: site)
@@ -112,10 +117,12 @@ public struct HipKitServer: Sendable {
     }
 
     /// The store the configuration names: the caller's, PostgreSQL at ``ServerConfiguration/database``
-    /// (connected, migrated, listening for changes), or SQLite in the data folder.
-    public func openStore() async throws -> any InstallationStore {
+    /// (connected, migrated, listening for changes), or SQLite in the data folder — freeing the
+    /// pushes claimed when it was last used, unless `releasingClaims` is false (another server
+    /// runs on the folder; see ``SQLiteStore/init(file:secrets:releasingClaims:)``).
+    public func openStore(releasingClaims: Bool = true) async throws -> any InstallationStore {
         if let storeOverride { return storeOverride }
-        guard let database = configuration.database else { return try openSQLite() }
+        guard let database = configuration.database else { return try openSQLite(releasingClaims: releasingClaims) }
         guard let key = configuration.secretKey, !key.isEmpty else {
             throw HipKitError(
                 "--database needs HIPKIT_SECRET_KEY",
@@ -141,9 +148,10 @@ public struct HipKitServer: Sendable {
         }
     }
 
-    private func openSQLite() throws -> any InstallationStore {
+    private func openSQLite(releasingClaims: Bool = true) throws -> any InstallationStore {
         do {
-            let store = try SQLiteStore(file: configuration.databaseFile, secretKey: configuration.secretKey)
+            let store = try SQLiteStore(
+                file: configuration.databaseFile, secretKey: configuration.secretKey, releasingClaims: releasingClaims)
             for warning in DataFolderPermissions.warnings(
                 dataDirectory: configuration.dataDirectory, databaseFile: configuration.databaseFile)
             {

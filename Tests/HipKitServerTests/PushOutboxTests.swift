@@ -54,6 +54,30 @@ struct PushOutboxTests {
         }
     }
 
+    /// A server started beside another on one data folder (a restart without a gap) leaves the
+    /// pushes the other has claimed to their leases; the only one frees them at once. Freed by
+    /// the second, they were sent twice.
+    @Test("a store opened beside another leaves its claimed pushes claimed")
+    func claimsKeptBesideAnotherServer() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        let file = site.configuration().databaseFile
+        let first = try SQLiteStore(file: file)
+        try await first.upsert(
+            Fixture.installation(
+                roomId: 42, apiUrl: "https://api.hipchat.com/v2/", tokenUrl: "https://api.hipchat.com/v2/oauth/token"))
+        _ = try await first.queueNotification(.object(["message": .string("hi")]), room: 42, through: nil)
+        #expect(try await first.claimPushes(limit: 5, lease: .seconds(60), now: Date()).count == 1)
+
+        let beside = try SQLiteStore(file: file, secretKey: nil, releasingClaims: false)
+        #expect(try await beside.claimPushes(limit: 5, lease: .seconds(60), now: Date()).isEmpty)
+        try await beside.close()
+        let alone = try SQLiteStore(file: file)
+        #expect(try await alone.claimPushes(limit: 5, lease: .seconds(60), now: Date()).count == 1)
+        try await alone.close()
+        try await first.close()
+    }
+
     /// The outbox looks at an idle SQLite store only when something was committed to it: a push
     /// queued through another connection to the file (as another process would) is seen by the
     /// commit, not by the periodic read, and one due later is taken when it is due.

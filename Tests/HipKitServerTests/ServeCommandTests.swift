@@ -286,6 +286,33 @@ struct ServeCommandTests {
         #expect(server.log.contains("stopped"), "\(server.log)")
     }
 
+    /// The other way: while rotate-key or copy-store holds the folder, a server does not start
+    /// on it (it would open the store under a key being replaced); once they let go, it does.
+    @Test("a server does not start on a data folder rotate-key or copy-store is working on")
+    func serverWaitsForKeyAndCopy() async throws {
+        let site = try TestSite()
+        defer { site.remove() }
+        var held: DataFolderLock? = try DataFolderLock.alone(in: site.data, for: "rotate-key")
+        let refused = try Server(site: site)
+        #expect(await refused.waitForExit(seconds: 60))
+        #expect(refused.process.terminationStatus == 2, "\(refused.log)")
+        #expect(refused.log.contains("is being worked on by hipkit rotate-key or copy-store"), "\(refused.log)")
+        #expect(!refused.log.contains("serving"), "\(refused.log)")
+        // A second alone while it is held names another tool, not a server.
+        do {
+            _ = try DataFolderLock.alone(in: site.data, for: "copy-store")
+            Issue.record("a second lock alone was taken while the first was held")
+        } catch {
+            #expect("\(error)".contains("another hipkit rotate-key or copy-store is working on"), "\(error)")
+        }
+        held = nil
+        #expect(held == nil)
+        let server = try Server(site: site)
+        try await server.waitUntilListening()
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(await server.waitForExit(seconds: 60))
+    }
+
     /// A build for this machine (`--env dev`: http://localhost:8080) served on another port:
     /// the local HipChat would look for the add-on where nothing is. A public URL, served
     /// through a proxy on any port, is no cause for a word.

@@ -65,13 +65,13 @@ public final class SQLiteStore: InstallationStore {
     /// with the key file beside it, created on first use. A key file made here for a database
     /// whose secrets were sealed with another key is removed again: left behind, it would stand
     /// in the way of the right key.
-    public convenience init(file: URL, secretKey: String?) throws {
+    public convenience init(file: URL, secretKey: String?, releasingClaims: Bool = true) throws {
         let folder = file.deletingLastPathComponent()
         let keyFile = folder.appendingPathComponent(SecretBox.keyFileName).path
         let madeKeyFile = (secretKey ?? "").isEmpty && !FileManager.default.fileExists(atPath: keyFile)
         let secrets = try SecretBox.load(environmentValue: secretKey, dataDirectory: folder)
         do {
-            try self.init(file: file, secrets: secrets)
+            try self.init(file: file, secrets: secrets, releasingClaims: releasingClaims)
         } catch SecretKeyError.wrongKey where madeKeyFile {
             unlink(keyFile)
             throw SecretKeyError.missingKey(folder.path)
@@ -83,7 +83,12 @@ public final class SQLiteStore: InstallationStore {
     /// Secrets written before they were encrypted are encrypted here, once, by a migration.
     /// Throws ``SecretKeyError/wrongKey`` when the store's secrets were written with another
     /// key, so that a server never starts with installations it cannot check.
-    public init(file: URL, secrets: SecretBox) throws {
+    ///
+    /// Unless `releasingClaims` is false, pushes claimed when the store was last used are free
+    /// again at once: a server that is the only one on its folder knows no other is sending
+    /// them. One started beside another (a restart without a gap) passes false, and leaves
+    /// them to their leases.
+    public init(file: URL, secrets: SecretBox, releasingClaims: Bool = true) throws {
         self.file = file
         self.secrets = secrets
         let directory = file.deletingLastPathComponent()
@@ -118,9 +123,12 @@ public final class SQLiteStore: InstallationStore {
             try Self.migrator(secrets: secrets).migrate(pool)
             try pool.write { db in
                 try Self.checkKey(db, secrets)
-                // One server owns a SQLite file: pushes it had taken when it last stopped (a
+                // The only server on the file: pushes it had taken when it last stopped (a
                 // `kill -9`, a power cut) are free again at once, not when their lease ends.
-                try db.execute(sql: "UPDATE push_outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+                if releasingClaims {
+                    try db.execute(
+                        sql: "UPDATE push_outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+                }
             }
             // Moves what the migrations rewrote into the database file at once, so older page
             // versions do not linger in the WAL.
