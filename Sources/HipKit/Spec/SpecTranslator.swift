@@ -628,16 +628,25 @@ struct SpecTranslator {
     private mutating func checkImage(_ file: String, at location: SourceLocation, message: (String) -> String) {
         let url = projectDirectory.appendingPathComponent(file)
         guard let handle = try? FileHandle(forReadingFrom: url) else { return }
+        defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 512)) ?? Data()
-        try? handle.close()
         let problem: String?
         if let format = ImageInfo.sniff(head) {
             let whole = (try? Data(contentsOf: url)) ?? head
             problem =
                 ImageInfo.read(whole) == nil
                 ? "is a \(format.name) whose header is broken" : ImageInfo.damage(in: whole).map { "is damaged: \($0)" }
+        } else if Self.isOtherImage(head) {
+            problem = nil
         } else {
-            problem = Self.isOtherImage(head) ? nil : "is not an image (PNG, JPEG, GIF, WebP, SVG or ICO)"
+            // SVG is XML: a declaration, comments and a DOCTYPE may come before `<svg` (an
+            // Illustrator export's reach past 512 bytes). Read on, as far as 64 KB, for XML text.
+            let text = String(decoding: head.prefix(64), as: UTF8.self).drop { $0 == "\u{FEFF}" || $0.isWhitespace }
+            let isXML = ["<?xml", "<!--", "<!doctype", "<svg"].contains { text.lowercased().hasPrefix($0) }
+            let more = isXML ? ((try? handle.read(upToCount: 65_536 - head.count)) ?? Data()) : Data()
+            problem =
+                isXML && Self.isOtherImage(head + more)
+                ? nil : "is not an image (PNG, JPEG, GIF, WebP, AVIF, BMP, SVG or ICO)"
         }
         guard let problem else { return }
         diagnostics.append(
@@ -646,14 +655,15 @@ struct SpecTranslator {
                 hint: "HipChat would show a broken image in its place: save it as a PNG"))
     }
 
-    /// Whether `head`, a file's first bytes, starts a GIF, WebP, ICO or SVG image.
+    /// Whether `head`, a file's first bytes, starts a GIF, WebP, AVIF, BMP, ICO or SVG image.
     static func isOtherImage(_ head: Data) -> Bool {
         let bytes = [UInt8](head)
         func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
             bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
         }
-        if starts(Array("GIF8".utf8)) || starts([0, 0, 1, 0]) { return true }
+        if starts(Array("GIF8".utf8)) || starts([0, 0, 1, 0]) || starts(Array("BM".utf8)) { return true }
         if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return true }
+        if starts(Array("ftypavif".utf8), at: 4) || starts(Array("ftypavis".utf8), at: 4) { return true }
         // SVG: XML text whose first element is <svg, after any declaration, comment or doctype.
         let text = String(decoding: bytes, as: UTF8.self).lowercased()
         return text.contains("<svg")

@@ -344,6 +344,24 @@ import Testing
         #expect(build.files.contains { $0.path == "assets/ok.png" })
     }
 
+    /// An icon file is read far enough to know it: an SVG whose `<svg` comes after a long
+    /// comment (as an Illustrator export's does, past 512 bytes) is an image; text is not.
+    @Test func anIconFileIsReadFarEnoughToKnowIt() throws {
+        let svg =
+            "<?xml version=\"1.0\"?>\n<!-- " + String(repeating: "Generator: an illustration program. ", count: 40)
+            + "-->\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"16\" height=\"16\"/>\n"
+        for (icon, content, warned) in [("i.svg", svg, false), ("t.png", "<?xml but no image here?>\n", true)] {
+            let spec =
+                Self.spec + "glances:\n  - {key: g, name: G, icon: assets/\(icon), data: {label: x}}\n"
+            let dir = try TestSupport.project(
+                spec, files: ["pages/side.md": "# Side\n", "pages/dlg.md": "# Dialog\n", "assets/\(icon)": content])
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let outcome = try TestSupport.load(dir)
+            let warnings = outcome.diagnostics.filter { $0.code == .imageFormat }
+            #expect(warnings.isEmpty != warned, "\(icon): \(outcome.diagnostics)")
+        }
+    }
+
     /// Under a base URL with a path, a root-relative URL leaves the add-on: a warning where it is
     /// written, in a link, an image or a page's script. At a host's root it is left alone, as are
     /// relative and protocol-relative URLs.
