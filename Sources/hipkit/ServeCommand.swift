@@ -122,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
                 ])
             if let selfURL, let wrong = Self.otherLocalPort(selfURL, listening: port) {
                 logger.warning(
-                    "the build's descriptor is \(selfURL), on this machine's port \(wrong), but this server listens on \(port): HipChat, or hipkit emulate, would look for the add-on there; build with --base-url http://127.0.0.1:\(port), or serve with --port \(wrong)"
+                    "the build's descriptor is \(selfURL), on this machine's port \(wrong), but this server listens on \(port): unless a proxy or a port mapping forwards \(wrong) here, HipChat and hipkit emulate would look for the add-on where nothing is; build with --base-url for port \(port), or serve with --port \(wrong)"
                 )
             }
         }

@@ -268,6 +268,7 @@ extension BuildStep {
                 // would be answered, and show as no view.
                 let isModuleURL =
                     url.what.hasPrefix("'url' of ") || url.what.hasPrefix("'capabilities.configurable.url'")
+                    || url.what.hasPrefix("'capabilities.adminPage.url'")
                 add =
                     isModuleURL
                     ? "add pages/\(page).md and write page: pages/\(page).md in place of this url (hipkit renders it as this module's view, at \(page).html)"

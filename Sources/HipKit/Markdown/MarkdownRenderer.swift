@@ -153,10 +153,14 @@ public struct MarkdownRenderer: Sendable {
         return Output(html: String(cString: rendered), links: links, omittedHTML: omittedHTML)
     }
 
-    /// Whether raw HTML `literal` is an HTML comment (`<!-- … -->`) and nothing else but space.
+    /// Whether raw HTML `literal` is one HTML comment (`<!-- … -->`) and nothing else but space:
+    /// `<!-- a --> <b>x</b> <!-- b -->` starts and ends as one, and holds a tag.
     static func isComment(_ literal: UnsafePointer<CChar>) -> Bool {
         let text = String(cString: literal).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.hasPrefix("<!--") && text.hasSuffix("-->")
+        guard text.hasPrefix("<!--"),
+            let end = text.range(of: "-->", range: text.index(text.startIndex, offsetBy: 4)..<text.endIndex)
+        else { return false }
+        return end.upperBound == text.endIndex
     }
 
     /// A bump allocator for the pages one thread renders, one page at a time: cmark's

@@ -206,7 +206,7 @@ final class PageRenderer: Sendable {
         }
         if let omitted = rendered.omittedHTML {
             let line = matter.bodyFirstLine + omitted.line - 1
-            let places = omitted.count == 1 ? "" : " (\(omitted.count) places; the first is here)"
+            let places = omitted.count == 1 ? "" : " (\(omitted.count) pieces; the first is here)"
             diagnostics.append(
                 .warning(
                     .rawHtmlOmitted, "raw HTML is left out of this page\(places): pages are Markdown",

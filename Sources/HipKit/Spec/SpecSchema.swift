@@ -88,7 +88,7 @@ enum SpecSchema {
             SpecField("authentication", .string, "jwt or none (default none)."),
             SpecField(
                 "reply", .webhookReply, to: [],
-                "A canned reply `hipkit serve` answers with: a message, or {message, format, color, notify, card}; {{sender.name}}, {{room.name}}, {{message}}, {{match.1}}, {{settings.NAME}} (for a webhook with authentication: none, the settings' defaults only) and {{addon.baseUrl}}, {{addon.key}}, {{addon.name}} (from the descriptor served, so the dev base URL under --env dev) are filled in."
+                "A canned reply `hipkit serve` answers with: a message, or {message, format, color, notify, card}; {{sender.name}}, {{room.name}}, {{message}}, {{match.1}}, {{settings.NAME}} (the settings of the room the delivery's token names, else the installation's; for a webhook with authentication: none, the settings' defaults only) and {{addon.baseUrl}}, {{addon.key}}, {{addon.name}} (from the descriptor served, so the dev base URL under --env dev) are filled in."
             ),
             extra,
         ])

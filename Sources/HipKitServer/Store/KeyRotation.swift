@@ -62,9 +62,13 @@ public enum KeyRotation {
                 "does not exist, and \(SecretBox.environmentVariable) is not set: "
                     + "give the key the store was written with")
         }
-        let fresh =
-            try newKey.flatMap { $0.isEmpty ? nil : $0 }.map(parseNewKey)
-            ?? SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let given = try newKey.flatMap { $0.isEmpty ? nil : $0 }.map(parseNewKey)
+        if let given, given == oldBytes {
+            throw SecretKeyError.badKey(
+                "\(SecretBox.newEnvironmentVariable) is the key in \(SecretBox.keyFileName) already: "
+                    + "give a new one, or none for a random one")
+        }
+        let fresh = given ?? SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         let newBytes = try SecretBox.pendingKeyFile(in: dataDirectory, fresh: fresh)
         let new = try SecretBox(keyBytes: newBytes)
         let count: Int

@@ -307,7 +307,7 @@ import Testing
         #expect(warnings.count == 1, "\(build.diagnostics)")
         #expect(
             warnings.first?.message
-                == "raw HTML is left out of this page (3 places; the first is here): pages are Markdown")
+                == "raw HTML is left out of this page (3 pieces; the first is here): pages are Markdown")
         #expect(warnings.first?.location?.line == 8)
         #expect(warnings.first?.location?.column == 5)
         #expect(page(build, "help.html")?.contains("<b>") == false)
@@ -316,6 +316,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: keptDir) }
         #expect(kept.diagnostics.isEmpty, "\(kept.diagnostics)")
         #expect(page(kept, "help.html")?.contains("<b>this</b>") == true)
+
+        let (mixed, mixedDir) = try self.build(["pages/help.md": "# Help\n\n<!-- a --> <b>x</b> <!-- b -->\n"])
+        defer { try? FileManager.default.removeItem(at: mixedDir) }
+        #expect(mixed.diagnostics.map(\.code) == [.rawHtmlOmitted], "\(mixed.diagnostics)")
 
         let (comment, commentDir) = try self.build(["pages/help.md": "# Help\n\n<!-- only a note -->\n"])
         defer { try? FileManager.default.removeItem(at: commentDir) }
