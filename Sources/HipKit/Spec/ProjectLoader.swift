@@ -167,7 +167,8 @@ public struct ProjectLoader: Sendable {
             // Without a base URL every URL would be reported; report the cause once instead.
             checked = checked.filter { ![DiagnosticCode.relativeUrl, .insecureUrl].contains($0.code) }
         } else {
-            checked = Self.insecureBaseOnce(checked, baseUrl: translator.baseUrl, at: baseLocation)
+            checked = Self.insecureBaseOnce(
+                checked, baseUrl: translator.baseUrl, at: baseLocation, writtenInFull: translator.absoluteURLLocations)
         }
         diagnostics += checked
         var project = AddonProject(
@@ -373,11 +374,14 @@ public struct ProjectLoader: Sendable {
     /// `diagnostics` with the http warnings of URLs under an http `baseUrl` (every page, icon
     /// and endpoint of a project, fourteen for `full`) made one, at the base URL: the cause, and
     /// the one place to fix it. URLs written in full elsewhere keep their own.
-    static func insecureBaseOnce(_ diagnostics: [Diagnostic], baseUrl: String, at location: SourceLocation?)
-        -> [Diagnostic]
-    {
+    static func insecureBaseOnce(
+        _ diagnostics: [Diagnostic], baseUrl: String, at location: SourceLocation?,
+        writtenInFull: Set<SourceLocation> = []
+    ) -> [Diagnostic] {
+        // Joined to the base URL, not written in full (one written in full is fixed where it is).
         func isUnder(_ d: Diagnostic) -> Bool {
-            d.code == .insecureUrl && (d.message.contains("'\(baseUrl)/") || d.message.contains("'\(baseUrl)'"))
+            d.code == .insecureUrl && !(d.location.map(writtenInFull.contains) ?? false)
+                && (d.message.contains("'\(baseUrl)/") || d.message.contains("'\(baseUrl)'"))
         }
         let under = diagnostics.filter(isUnder)
         guard under.count > 1, let first = under.first else { return diagnostics }

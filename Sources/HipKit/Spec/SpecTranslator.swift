@@ -27,6 +27,8 @@ struct SpecTranslator {
     /// is answered by the build or by `hipkit serve`. A URL written out in full, or added by
     /// `extra:` as written, is the user's own pointer (an endpoint served elsewhere) and is not.
     var relativeURLLocations = Set<SourceLocation>()
+    /// Where the spec writes a URL in full (`https://…`), not joined to the base URL.
+    var absoluteURLLocations = Set<SourceLocation>()
     /// Where the spec reader already reported a value as invalid, in the spec's own words: the
     /// descriptor check's `invalid-value` there, in the descriptor's words, would repeat it.
     var reportedValueLocations = Set<SourceLocation>()
@@ -327,14 +329,22 @@ struct SpecTranslator {
                         hint: "write the URL, or `/` for the base URL itself"))
                 return nil
             }
-            if !URLReference.isAbsolute(s) { relativeURLLocations.insert(node.location) }
+            if URLReference.isAbsolute(s) {
+                absoluteURLLocations.insert(node.location)
+            } else {
+                relativeURLLocations.insert(node.location)
+            }
             return .string(resolve(s), at: node.location)
         case .urls:
             guard let items = node.sequence else { return typeError(node, subject, "a list of URLs") }
             return .array(
                 items.compactMap { item in
                     scalarText(item, subject: subject).map { text in
-                        if !URLReference.isAbsolute(text) { relativeURLLocations.insert(item.location) }
+                        if URLReference.isAbsolute(text) {
+                            absoluteURLLocations.insert(item.location)
+                        } else {
+                            relativeURLLocations.insert(item.location)
+                        }
                         return JSONNode.string(resolve(text), at: item.location)
                     }
                 }, at: node.location)
@@ -596,7 +606,10 @@ struct SpecTranslator {
     private mutating func imageURL(_ s: String, at location: SourceLocation, subject: String, findTwin: Bool = false)
         -> (url: String, twin: String?, isFile: Bool)
     {
-        if URLReference.isAbsolute(s) { return (resolve(s), nil, false) }
+        if URLReference.isAbsolute(s) {
+            absoluteURLLocations.insert(location)
+            return (resolve(s), nil, false)
+        }
         if s.hasPrefix("/") {
             relativeURLLocations.insert(location)
             return (resolve(s), nil, false)

@@ -320,15 +320,18 @@ import Testing
         let spec =
             Self.header.replacingOccurrences(of: "https://rules.example.com", with: "http://rules.example.com")
             + Self.views + "install: {callbackUrl: 'http://hooks.example.com/installed'}\n"
+            + "externalPages:\n  - {key: e, name: E, url: 'http://rules.example.com/elsewhere'}\n"
         let dir = try TestSupport.project(spec)
         defer { try? FileManager.default.removeItem(at: dir) }
         let warnings = try TestSupport.load(dir).diagnostics.filter { $0.code == .insecureUrl }
-        #expect(warnings.map { $0.location?.line } == [4, 9], "\(warnings)")
+        // The external page's URL is written in full: fixed where it is, so warned there.
+        #expect(warnings.map { $0.location?.line } == [4, 9, 11], "\(warnings)")
         #expect(
             warnings.first?.message
                 == "the base URL is 'http://rules.example.com', which uses http, and so do the 3 URLs of the descriptor under it; HipChat requires https outside local development"
         )
-        #expect(warnings.last?.message.contains("'http://hooks.example.com/installed'") == true)
+        #expect(warnings[1].message.contains("'http://hooks.example.com/installed'"))
+        #expect(warnings[2].message.contains("'http://rules.example.com/elsewhere'"))
     }
 
     @Test func aValidSpecHasNoDiagnostics() throws {
