@@ -49,7 +49,10 @@ final class PageRenderer: Sendable {
     /// has a path: the site is served under that path, and the URL leaves it. Not for a URL
     /// under that path (`/addon/help.html`), nor one a browser reads as naming another host
     /// (`//cdn.example.com/x`, `/\cdn.example.com/x`).
-    func rootRelativeWarning(_ url: String, _ what: String, at location: SourceLocation) -> Diagnostic? {
+    /// `location` is worked out only for a warning: a link's column costs a walk of its line.
+    func rootRelativeWarning(_ url: String, _ what: String, at location: @autoclosure () -> SourceLocation?)
+        -> Diagnostic?
+    {
         guard let base = baseWithPath, url.hasPrefix("/"), !url.hasPrefix("//"), !url.hasPrefix("/\\"),
             url != base.path, !url.hasPrefix(base.path + "/"), !url.hasPrefix(base.path + "?"),
             !url.hasPrefix(base.path + "#")
@@ -57,7 +60,7 @@ final class PageRenderer: Sendable {
         return .warning(
             .brokenLink,
             "\(what) '\(url)' starts at the host's root: the add-on is at \(base.url), so it points to \(base.host)\(url), outside the add-on",
-            at: location,
+            at: location(),
             hint:
                 "write it relative to this page, as links between pages are, or as a full URL if it is meant to leave the add-on"
         )
