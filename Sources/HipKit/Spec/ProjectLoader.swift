@@ -171,6 +171,8 @@ public struct ProjectLoader: Sendable {
                 checked, baseUrl: translator.baseUrl, at: baseLocation, writtenInFull: translator.absoluteURLLocations)
         }
         diagnostics += checked
+        let reported = Set(checked.filter { $0.code == .unexpandedPlaceholder }.compactMap(\.location))
+        diagnostics += Self.basePlaceholders(in: descriptor).filter { $0.location.map(reported.contains) != true }
         var project = AddonProject(
             directory: directory, specFile: file, baseUrl: translator.baseUrl,
             descriptor: ConnectDescriptor(descriptor),
@@ -392,6 +394,30 @@ public struct ProjectLoader: Sendable {
                 "the base URL is '\(baseUrl)', which uses http, and so do the \(under.count) URLs of the descriptor under it; HipChat requires https outside local development",
                 at: location ?? first.location, hint: first.hint))
         return kept
+    }
+
+    /// A base-URL placeholder of a hand-written descriptor (`{{localBaseUrl}}`, `${host}`) left
+    /// in any string of the built descriptor: under `extra:`, `hipkit import` copies fields it does
+    /// not know as they are, and nothing would fill the placeholder in. One error per string,
+    /// at it.
+    static func basePlaceholders(in node: JSONNode) -> [Diagnostic] {
+        switch node.value {
+        case .string(let s):
+            guard let location = node.location,
+                let found = ["{{localBaseUrl}}", "${host}"].first(where: { s.contains($0) })
+                    ?? (s.range(of: #"\{\{\s*localBaseUrl\s*\}\}"#, options: .regularExpression).map { String(s[$0]) })
+            else { return [] }
+            return [
+                .error(
+                    .unexpandedPlaceholder,
+                    "'\(s)' still holds the base-URL placeholder '\(found)' of a hand-written descriptor, which nothing fills in here",
+                    at: location,
+                    hint: "write the URL in full, or, for a field addon.yaml knows, a path relative to baseUrl")
+            ]
+        case .array(let items): return items.flatMap(basePlaceholders)
+        case .object(let members): return members.flatMap { basePlaceholders(in: $0.value) }
+        default: return []
+        }
     }
 
     /// Joins path parts the way people write them (`.` + `addon.yaml` is `addon.yaml`).
