@@ -59,7 +59,14 @@ struct BuildCommand: ParsableCommand {
             }
             if report.result != .failed, let note = report.listingLeftOut { Output.say("note: \(note)") }
         }
-        if timings { Output.say(report.timings.table) }
+        // With --format json, standard output holds the JSON alone: the table goes to standard error.
+        if timings {
+            if format == .human {
+                Output.say(report.timings.table)
+            } else {
+                FileHandle.standardError.write(Data((report.timings.table + "\n").utf8))
+            }
+        }
         if report.result == .failed { throw ExitCode(1) }
     }
 }

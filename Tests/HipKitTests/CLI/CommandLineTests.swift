@@ -270,6 +270,11 @@ import Testing
         #expect(!again.stdout.contains("render pages"), "\(again.stdout)")
         let plain = try TestSupport.hipkit(["build", project.path, "--no-cache"])
         #expect(!plain.stdout.contains(" ms"), "\(plain.stdout)")
+        // With --format json, standard output is the JSON alone; the table goes to standard error.
+        let json = try TestSupport.hipkit(["build", project.path, "--no-cache", "--timings", "--format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) != nil, "\(json.stdout)")
+        #expect(json.stderr.contains("total"), "\(json.stderr)")
     }
 
     @Test func buildIsDeterministic() throws {
