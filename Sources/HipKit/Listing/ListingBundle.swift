@@ -29,10 +29,14 @@ struct ListingBundle {
         }
     }
 
-    private static func cropProblem(_ source: MarketplaceListing.Image, _ error: any Error) -> Diagnostic {
-        .error(
+    static func cropProblem(_ source: MarketplaceListing.Image, _ error: any Error) -> Diagnostic {
+        // A damaged screenshot goes into the bundle as it is: a crop of one's own would hide it.
+        let damaged = (error as? ImageError)?.kind == .corrupt
+        return .error(
             .listingCrop, "cannot make the 580×330 crop of \(source.source): \(error)", at: source.location,
-            hint: "give the crop yourself with crop: (a 580×330 PNG or JPEG)")
+            hint: damaged
+                ? "the screenshot itself is damaged, and would go into the bundle so: export it again from its source"
+                : "give the crop yourself with crop: (a 580×330 PNG or JPEG)")
     }
 
     /// The bundle's files, with the highlight crops from `crops` (started earlier in the build;

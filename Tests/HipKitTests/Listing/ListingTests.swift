@@ -416,4 +416,18 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try ProjectBuild.prepare(dir.path).files.allSatisfy { !$0.path.hasPrefix("marketplace") })
     }
+
+    /// A screenshot whose pixels are damaged cannot be cropped, and would go into the bundle as
+    /// it is: the hint says to export it again, not to give a crop of one's own (which let the
+    /// damaged screenshot through). A screenshot too small to crop keeps that hint.
+    @Test func aDamagedScreenshotsHintIsToExportItAgain() {
+        let image = MarketplaceListing.Image(
+            source: "listing/highlight-2.png", info: ImageInfo(format: .png, width: 1840, height: 900), data: Data(),
+            location: SourceLocation(file: "addon.yaml", line: 9, column: 7))
+        let damaged = ListingBundle.cropProblem(image, ImageError(.corrupt, "the PNG data is damaged: IDAT"))
+        #expect(damaged.hint?.contains("export it again") == true, "\(damaged)")
+        #expect(damaged.hint?.contains("crop:") == false)
+        let small = ListingBundle.cropProblem(image, ImageError(.tooSmall, "the image is 100×50 pixels"))
+        #expect(small.hint == "give the crop yourself with crop: (a 580×330 PNG or JPEG)")
+    }
 }
