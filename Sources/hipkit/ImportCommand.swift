@@ -38,6 +38,9 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try Output.run(format: format) {
             if let baseUrl { _ = try LoadOptions.validatedBaseUrl(baseUrl) }
+            // Before the descriptor's report: with --format json, one document says it all.
+            let target = URL(fileURLWithPath: out).appendingPathComponent("addon.yaml")
+            try SpecFileWriter.checkWritable(target, replacing: force)
             let outcome = try ProjectLoader().loadDescriptorFile(descriptor)
             Output.report(outcome.diagnostics, sources: outcome.sources, format: format)
             guard let source = outcome.project?.descriptor.json, source.isObject else {
@@ -49,7 +52,6 @@ struct ImportCommand: ParsableCommand {
                     "Imported from \((descriptor as NSString).lastPathComponent) by `hipkit import`.",
                     "Relative URLs and pages are joined to baseUrl.",
                 ])
-            let target = URL(fileURLWithPath: out).appendingPathComponent("addon.yaml")
             try SpecFileWriter.write(text, to: target, replacing: force)
             if format == .human { Output.say("wrote \(ProjectLoader.join(out, "addon.yaml"))") }
             if outcome.hasErrors { throw ExitCode(1) }

@@ -29,7 +29,9 @@ public enum SpecFileWriter {
 
     /// Writes `text` to `url` through a temporary file and a rename, so a reader never sees half
     /// a file. Refuses to replace an existing file unless `replacing`.
-    public static func write(_ text: String, to url: URL, replacing: Bool) throws {
+    /// Throws what ``write(_:to:replacing:)`` would for a target it must not write (one that
+    /// exists, without `replacing`; a folder that is a file), before anything is read or said.
+    public static func checkWritable(_ url: URL, replacing: Bool) throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: url.path) && !replacing {
             throw HipKitError("\(url.path) exists", hint: "pass --force to replace it")
@@ -41,6 +43,12 @@ public enum SpecFileWriter {
                 "\(folder.path) is a file, not a folder",
                 hint: "name a folder for addon.yaml with --out (it is made if missing)")
         }
+    }
+
+    public static func write(_ text: String, to url: URL, replacing: Bool) throws {
+        try checkWritable(url, replacing: replacing)
+        let fm = FileManager.default
+        let folder = url.deletingLastPathComponent()
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")

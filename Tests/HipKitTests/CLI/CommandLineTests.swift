@@ -371,6 +371,12 @@ import Testing
         let refused = try TestSupport.hipkit(["import", fixture.path, "--out", out.path])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--force"))
+        // With --format json, the refusal is the one JSON document: the descriptor's warnings
+        // were printed as a document of their own before it.
+        let json = try TestSupport.hipkit(["import", fixture.path, "--out", out.path, "--format", "json"])
+        #expect(json.status == 2)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(parsed?["valid"] as? Bool == false, "\(json.stdout)")
     }
 
     @Test func importOfABrokenDescriptorReportsItsLines() throws {
