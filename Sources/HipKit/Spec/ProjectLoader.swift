@@ -403,7 +403,10 @@ public struct ProjectLoader: Sendable {
     static func basePlaceholders(in node: JSONNode) -> [Diagnostic] {
         switch node.value {
         case .string(let s):
-            guard let location = node.location,
+            // Two byte searches first: nearly no string holds either, and the pattern (for
+            // `{{ localBaseUrl }}`) costs a regular expression.
+            guard let location = node.location, s.utf8.contains(UInt8(ascii: "{")),
+                s.contains("localBaseUrl") || s.contains("${host}"),
                 let found = ["{{localBaseUrl}}", "${host}"].first(where: { s.contains($0) })
                     ?? (s.range(of: #"\{\{\s*localBaseUrl\s*\}\}"#, options: .regularExpression).map { String(s[$0]) })
             else { return [] }
