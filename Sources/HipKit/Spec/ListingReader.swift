@@ -302,9 +302,18 @@ struct ListingReader {
                 hint: WrongType.hint(expected: "a list"))
             return []
         }
+        var seen = Set<String>()
         return items.compactMap { item in
             guard let s = item.string, !s.isEmpty else {
                 error(.wrongType, "each of '\(field)' must be text", item.location)
+                return nil
+            }
+            // Listed twice, it went into listing.json twice.
+            guard seen.insert(s).inserted else {
+                diagnostics.append(
+                    .warning(
+                        .invalidValue, "'\(field)' lists '\(s)' twice; it is kept once", at: item.location,
+                        hint: "remove the second"))
                 return nil
             }
             return s

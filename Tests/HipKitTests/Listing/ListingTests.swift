@@ -93,6 +93,9 @@ import Testing
 
     static let cases: [Case] = [
         Case(
+            name: "a category listed twice is kept once", replace: "categories: [Integrations]",
+            with: "categories: [Integrations, Integrations]", code: .invalidValue, line: 18, hint: "remove the second"),
+        Case(
             name: "tagline at most 130", replace: "tagline: Short and clear.",
             with: "tagline: \(String(repeating: "t", count: 131))", code: .tooLong, line: 7),
         Case(
