@@ -28,14 +28,20 @@ struct URLRule: Sendable {
             hasBase = true
         }
         if let template = Self.unexpandedTemplate(in: rest) {
+            // The base-URL placeholder further in (`…?back={{localBaseUrl}}/cb`), which hipkit
+            // fills in only where a URL starts; any other placeholder is a template's own.
+            let isBase = Self.splitPlaceholder(template) != nil
+            let hint =
+                !acceptsBasePlaceholders
+                ? "HipChat would fetch this text literally; write the real value"
+                : isBase
+                    ? "hipkit fills in the base-URL placeholder where a URL starts only; write this one in full, with the base URL in its place"
+                    : "HipChat would fetch this text literally; write the real value, or the base-URL placeholder ({{localBaseUrl}} or ${host}) where the URL starts"
             return [
                 .error(
                     .unexpandedPlaceholder,
                     "\(what) is '\(url)', which still holds the template placeholder '\(template)'",
-                    at: location,
-                    hint: acceptsBasePlaceholders
-                        ? "HipChat would fetch this text literally; use the same base-URL placeholder as the rest of the file ({{localBaseUrl}} or ${host})"
-                        : "HipChat would fetch this text literally; write the real value")
+                    at: location, hint: hint)
             ]
         }
         if let bad = rest.unicodeScalars.first(where: Self.neverInURL) {

@@ -36,6 +36,29 @@ import Testing
         #expect(errors.first?.message.contains("${localBaseUrl}") == true)
     }
 
+    /// The base-URL placeholder further into a URL than its start, which ACE filled in anywhere
+    /// and hipkit does only where a URL starts, is told as that; another template's placeholder
+    /// (`${localBaseUrl}`, `{{ project_id }}`) gets the hint to write the value. The hint was
+    /// "use the same base-URL placeholder as the rest of the file" for both.
+    @Test func aPlaceholderIsToldByWhatItIs() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("atlassian-connect.json")
+        try TestSupport.write(
+            """
+            {"key": "com.example.p", "name": "P", "description": "d",
+             "links": {"self": "{{localBaseUrl}}/atlassian-connect.json"},
+             "capabilities": {"installable": {"callbackUrl": "https://other.example.net/go?back={{localBaseUrl}}/cb"}}}
+            """, to: file)
+        let error = try #require(
+            try ProjectLoader().loadDescriptorFile(file.path).diagnostics.first { $0.code == .unexpandedPlaceholder })
+        #expect(error.hint?.contains("where a URL starts only") == true, "\(error)")
+        let jinja = try load("bug07-mixed-placeholder.json.tmpl").diagnostics.first {
+            $0.code == .unexpandedPlaceholder
+        }
+        #expect(jinja?.hint?.contains("write the real value") == true, "\(String(describing: jinja))")
+    }
+
     @Test func reportsAnUnfilledJinjaTemplateOnEveryLine() throws {
         let errors = try load("bug14-jinja.json.tmpl").diagnostics.filter { $0.severity == .error }
         #expect(Set(errors.map(\.code)) == [.unexpandedPlaceholder])
