@@ -136,12 +136,7 @@ struct DevCommand: AsyncParsableCommand {
     /// Whether `output` holds a build made for `base` (its `links.self` is under it): one made
     /// for another address (another port, `--env`) would send the local HipChat there.
     private static func isBuild(_ output: URL, for base: String) -> Bool {
-        guard
-            let data = FileManager.default.contents(
-                atPath: output.appendingPathComponent(ConnectDescriptor.fileName).path),
-            let json = JSONNode.parse(data), let selfURL = ConnectDescriptor(json).selfURL?.value
-        else { return false }
-        return selfURL.hasPrefix(base + "/")
+        ConnectDescriptor.selfURL(ofBuild: output)?.hasPrefix(base + "/") == true
     }
 
     /// Each rebuild on the terminal: its diagnostics, then one line saying what happened.

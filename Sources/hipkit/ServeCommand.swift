@@ -108,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.database = databaseURL
         configuration.releaseStartupPages = true
         let server = HipKitServer(configuration: configuration, logger: logger)
-        let selfURL = Self.descriptorURL(in: distURL)
+        let selfURL = ConnectDescriptor.selfURL(ofBuild: distURL)
         let serving: @Sendable (Int) -> Void = { [dist, configuration] port in
             logger.info(
                 "serving",
@@ -127,17 +127,6 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         try await Output.runAsync { try await server.run(onListening: serving) }
-    }
-
-    /// The build's `links.self`, read from its descriptor; nil when it cannot be read (the
-    /// server then says why).
-    static func descriptorURL(in dist: URL) -> String? {
-        guard
-            let data = FileManager.default.contents(
-                atPath: dist.appendingPathComponent(ConnectDescriptor.fileName).path),
-            let json = JSONNode.parse(data)
-        else { return nil }
-        return ConnectDescriptor(json).selfURL?.value
     }
 
     /// The port of `selfURL` when it is on this machine (a loopback host: a build for

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A capabilities descriptor read once into typed modules: what the build's pages and preview,
 /// the runtime manifest, the server's routes and the local HipChat consume.
 ///
@@ -437,5 +439,16 @@ extension Authentication {
     init?(_ node: JSONNode?) {
         guard let text = node?.stringValue else { return nil }
         self.init(rawValue: text)
+    }
+}
+
+extension ConnectDescriptor {
+    /// The `links.self` of the build in the folder `dist`, read from its descriptor alone; nil
+    /// when it cannot be read (loading the build then says why).
+    public static func selfURL(ofBuild dist: URL) -> String? {
+        guard let data = FileManager.default.contents(atPath: dist.appendingPathComponent(fileName).path),
+            let json = JSONNode.parse(data)
+        else { return nil }
+        return ConnectDescriptor(json).selfURL?.value
     }
 }

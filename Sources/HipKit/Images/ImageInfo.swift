@@ -168,4 +168,19 @@ public struct ImageInfo: Sendable, Hashable {
     private static func be32(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> Int {
         Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
     }
+
+    /// Whether `head`, a file's first bytes, starts an image a browser shows that is not a PNG
+    /// or a JPEG (which ``read(_:)`` reads): GIF, WebP, AVIF, BMP, ICO or SVG.
+    static func isOtherBrowserImage(_ head: Data) -> Bool {
+        let bytes = [UInt8](head)
+        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+            bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
+        }
+        if starts(Array("GIF8".utf8)) || starts([0, 0, 1, 0]) || starts(Array("BM".utf8)) { return true }
+        if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return true }
+        if starts(Array("ftypavif".utf8), at: 4) || starts(Array("ftypavis".utf8), at: 4) { return true }
+        // SVG: XML text whose first element is <svg, after any declaration, comment or doctype.
+        let text = String(decoding: bytes, as: UTF8.self).lowercased()
+        return text.contains("<svg")
+    }
 }

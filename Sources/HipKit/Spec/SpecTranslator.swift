@@ -649,7 +649,7 @@ struct SpecTranslator {
             problem =
                 ImageInfo.read(whole) == nil
                 ? "is a \(format.name) whose header is broken" : ImageInfo.damage(in: whole).map { "is damaged: \($0)" }
-        } else if Self.isOtherImage(head) {
+        } else if ImageInfo.isOtherBrowserImage(head) {
             problem = nil
         } else {
             // SVG is XML: a declaration, comments and a DOCTYPE may come before `<svg` (an
@@ -658,7 +658,7 @@ struct SpecTranslator {
             let isXML = ["<?xml", "<!--", "<!doctype", "<svg"].contains { text.lowercased().hasPrefix($0) }
             let more = isXML ? ((try? handle.read(upToCount: 65_536 - head.count)) ?? Data()) : Data()
             problem =
-                isXML && Self.isOtherImage(head + more)
+                isXML && ImageInfo.isOtherBrowserImage(head + more)
                 ? nil : "is not an image (PNG, JPEG, GIF, WebP, AVIF, BMP, SVG or ICO)"
         }
         guard let problem else { return }
@@ -666,20 +666,6 @@ struct SpecTranslator {
             .warning(
                 .imageFormat, message(problem), at: location,
                 hint: "HipChat would show a broken image in its place: save it as a PNG"))
-    }
-
-    /// Whether `head`, a file's first bytes, starts a GIF, WebP, AVIF, BMP, ICO or SVG image.
-    static func isOtherImage(_ head: Data) -> Bool {
-        let bytes = [UInt8](head)
-        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
-            bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
-        }
-        if starts(Array("GIF8".utf8)) || starts([0, 0, 1, 0]) || starts(Array("BM".utf8)) { return true }
-        if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return true }
-        if starts(Array("ftypavif".utf8), at: 4) || starts(Array("ftypavis".utf8), at: 4) { return true }
-        // SVG: XML text whose first element is <svg, after any declaration, comment or doctype.
-        let text = String(decoding: bytes, as: UTF8.self).lowercased()
-        return text.contains("<svg")
     }
 
     private func percentEncoded(_ path: String) -> String {

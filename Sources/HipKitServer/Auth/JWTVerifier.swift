@@ -203,8 +203,11 @@ struct JWTVerifier: Sendable {
             roomId: room, claims: claims)
     }
 
-    private func refuse(_ message: String) -> APIError {
-        APIError(.unauthorized, message, headers: [.wwwAuthenticate: "JWT realm=\"hipkit\""])
+    private func refuse(_ message: String) -> APIError { Self.refusal(message) }
+
+    /// A 401 asking for HipChat's JWT, as every refused token is answered.
+    static func refusal(_ message: String, field: String? = nil) -> APIError {
+        APIError(.unauthorized, message, field: field, headers: [.wwwAuthenticate: "JWT realm=\"hipkit\""])
     }
 
     private static func seconds(_ value: JSONNode) -> Double? {

@@ -33,9 +33,8 @@ struct WebhookHandler: Sendable {
             installation = token.installation
             signedRoom = token.shownRoom
             if let signed = signedRoom, let named = delivery.roomId, named != signed {
-                throw APIError(
-                    .unauthorized, "the delivery names room \(named), but its token is for room \(signed)",
-                    field: "item.room.id", headers: [.wwwAuthenticate: "JWT realm=\"hipkit\""])
+                throw JWTVerifier.refusal(
+                    "the delivery names room \(named), but its token is for room \(signed)", field: "item.room.id")
             }
         case .none:
             guard let clientId = delivery.oauthClientId else {
