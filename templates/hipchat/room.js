@@ -53,14 +53,24 @@
 
   /* ---------- state ---------- */
 
+  /* The page is drawn again only when the state changed. Drawing replaces the elements, and a
+     click pressed on one drawing of a button and released on the next is lost: the room is told
+     of changes that leave it as it was (its own descriptor read, a room entered again). */
   function refresh(fresh) {
     return api("state" + (fresh ? "?fresh=1" : "")).then(function (next) {
-      state = next;
-      render();
-      if (next.log && !refresh.loggedOnce) {
-        refresh.loggedOnce = true;
-        next.log.forEach(appendLog);
+      var log = next.log;
+      delete next.log;
+      var drawn = JSON.stringify(next);
+      if (drawn !== refresh.drawn) {
+        refresh.drawn = drawn;
+        state = next;
+        render();
       }
+      if (log && !refresh.loggedOnce) {
+        refresh.loggedOnce = true;
+        log.forEach(appendLog);
+      }
+      refresh.count = (refresh.count || 0) + 1;
     }).catch(fail);
   }
 
@@ -262,6 +272,7 @@
       toast("Installed");
     }).catch(function (error) {
       fail(error);
+      document.querySelectorAll(".hc-install-buttons button").forEach(function (b) { b.disabled = false; });
       refresh(false);
     });
   }
@@ -677,6 +688,10 @@
     });
   }).catch(function () { /* not under hipkit dev */ });
 
-  window.__hipchatRoom = { state: function () { return state; }, views: views };
+  window.__hipchatRoom = {
+    state: function () { return state; }, views: views,
+    /* How many state fetches have been answered, drawn or not. */
+    refreshes: function () { return refresh.count || 0; }
+  };
   refresh(true);
 })();

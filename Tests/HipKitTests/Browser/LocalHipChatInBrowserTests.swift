@@ -327,6 +327,38 @@ struct LocalHipChatInBrowserTests {
         #expect(report.errors == [], "\(report.errors)")
     }
 
+    /// A change that leaves the room as it was (here the room entered again) does not draw the
+    /// page again. Drawing replaces the buttons, so a click pressed on the install button and
+    /// released after such a redraw was lost: the page showed the install screen right after the
+    /// room had read its descriptor, and redrew it a moment later when told of that read.
+    @Test func aChangeThatLeavesTheRoomAsItWasKeepsItsButtons() async throws {
+        let project = try await TestSupport.scaffold("full", in: "hipchat-redraw")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        let dev = try await Blocking.run { try DevProcess(project: project) }
+        defer { dev.stop() }
+        let enter =
+            "fetch('api/enter', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({room: window.__hipchatRoom.state().room.id})}).then(r => r.status)"
+        let report = try await Blocking.run {
+            try HeadlessChromium().run([
+                .navigate(dev.url("_hipchat/"), "open the local HipChat"),
+                .waitFor("!!document.getElementById('hc-install-room')", "the install screen"),
+                .eval(
+                    "window.__button = document.getElementById('hc-install-room'); window.__seen = window.__hipchatRoom.refreshes(); true",
+                    "keep the button shown and the state fetches so far"),
+                .eval(enter, "enter the room shown again"),
+                .waitFor("window.__hipchatRoom.refreshes() > window.__seen", "the room read its state again"),
+                .eval("document.getElementById('hc-install-room') === window.__button", "the same button"),
+                .click("#hc-install-room", "approve and install in Operations"),
+                .waitFor("document.body.dataset.installed === 'yes'", timeout: 20, "installed"),
+            ])
+        }
+        #expect(report.ok, "\(report)\n\(dev.log)")
+        guard report.values.count > 5 else { return }
+        #expect(report.values[3] == .number(200), "\(report)")
+        #expect(report.values[5] == .bool(true), "the install button was drawn again: \(report)")
+        #expect(report.errors == [], "\(report.errors)")
+    }
+
     /// A rebuild that fails under `hipkit dev` shows on the room page itself, naming the line, and
     /// goes away with the fix; the room keeps the last good build meanwhile.
     @Test func theRoomPageShowsAFailedRebuild() async throws {
