@@ -25,20 +25,57 @@ public enum FileTree {
     {
         var entries: [Entry] = []
         func visit(_ directory: String, relative: String) -> Bool {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return false }
-            for name in names.sorted() {
-                let path = relative.isEmpty ? name : relative + "/" + name
-                if skip(path) { continue }
-                let full = directory + "/" + name
-                guard let stat = FileStat.read(full, followingLinks: false) else {
-                    if complete { return false } else { continue }
+            guard let found = list(directory, relative: relative, complete: complete, skipping: skip) else {
+                return false
+            }
+            for (name, entry) in found {
+                entries.append(entry)
+                if entry.stat.kind == .directory, !visit(directory + "/" + name, relative: entry.path), complete {
+                    return false
                 }
-                entries.append(Entry(path: path, stat: stat))
-                if stat.kind == .directory, !visit(full, relative: path), complete { return false }
             }
             return true
         }
         return visit(root.path, relative: "") ? entries : nil
+    }
+
+    /// The entries of one folder, sorted by name, each with its name. Each is looked at with
+    /// `fstatat` relative to the open folder: a `stat` of the whole path would walk every folder
+    /// on the way again, which was most of the time a no-change build spends looking at its files.
+    /// The folder is closed before its subfolders are visited, so deep trees hold one descriptor.
+    private static func list(
+        _ directory: String, relative: String, complete: Bool, skipping skip: (String) -> Bool
+    ) -> [(name: String, entry: Entry)]? {
+        // The root may be a link to a folder; a subfolder was seen as a folder, not a link, and
+        // must still be one.
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (relative.isEmpty ? 0 : O_NOFOLLOW))
+        guard descriptor >= 0 else { return nil }
+        guard let stream = fdopendir(descriptor) else {
+            close(descriptor)
+            return nil
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        errno = 0
+        while let item = readdir(stream) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { bytes in
+                String(cString: bytes.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        guard errno == 0 else { return nil }
+        var found: [(name: String, entry: Entry)] = []
+        found.reserveCapacity(names.count)
+        for name in names.sorted() {
+            let path = relative.isEmpty ? name : relative + "/" + name
+            if skip(path) { continue }
+            var info = stat()
+            guard fstatat(dirfd(stream), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                if complete { return nil } else { continue }
+            }
+            found.append((name, Entry(path: path, stat: FileStat(info))))
+        }
+        return found
     }
 
     /// The regular files under `root`, sorted by path, passing over what cannot be read; none

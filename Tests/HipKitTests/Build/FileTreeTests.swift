@@ -27,6 +27,10 @@ import Testing
                 "a-c.txt", "a/b/c.txt", "a/z.txt", "b.txt", "dist/x.html", "elsewhere/y.txt",
             ])
         #expect(FileTree.walk(root.appendingPathComponent("missing")) == nil)
+        // A root that is a link to a folder is walked; links inside it are not followed.
+        try FileManager.default.createSymbolicLink(atPath: root.path + "/tree-link", withDestinationPath: "tree")
+        #expect(FileTree.walk(root.appendingPathComponent("tree-link")) { $0 == "dist" } == entries)
+        #expect(FileTree.walk(tree.appendingPathComponent("b.txt")) == nil, "a file is no folder to walk")
     }
 
     @Test func statReadsTheModificationTimeToTheNanosecond() throws {
