@@ -104,7 +104,11 @@ let package = Package(
                 "HipKitServer",
                 "HipKitTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // SwiftPM exports every symbol of an executable on Linux (58,919 here), which each
+            // start pays for: the Swift runtime's dladdr at start walks them all. Crash backtraces
+            // read the executable's own symbol table, which stays.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
         ),
         // Children of the test processes (servers, browsers, builds) and blocking work in async
         // tests, shared by both test targets.
