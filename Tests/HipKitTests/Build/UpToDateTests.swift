@@ -34,10 +34,12 @@ import Testing
     @Test func theBuildRecordReadsBackAsWritten() throws {
         let files = [
             "index.html": BuildRecord.File(
-                digest: String(repeating: "ab", count: 32), size: 7267, modified: 1.7e9 + 0.123456789),
-            "a b/c d.html": BuildRecord.File(digest: "", size: 0, modified: -1),
-            "back\\slash\\n.png": BuildRecord.File(digest: "d", size: 1 << 40, modified: 0.1),
-            "line\nfeed é 日本.html": BuildRecord.File(digest: "e", size: 3, modified: 1_733_440_000.987654321),
+                digest: String(repeating: "ab", count: 32), size: 7267, seconds: 1_700_000_000, nanoseconds: 123_456_789
+            ),
+            "a b/c d.html": BuildRecord.File(digest: "", size: -1, seconds: -1, nanoseconds: 0),
+            "back\\slash\\n.png": BuildRecord.File(digest: "d", size: 1 << 40, seconds: 0, nanoseconds: 1),
+            "line\nfeed é 日本.html": BuildRecord.File(
+                digest: "e", size: 3, seconds: 1_733_440_000, nanoseconds: 987_654_321),
         ]
         for inputs in ["0123abcd", nil, "with space\\and\nline"] as [String?] {
             let record = BuildRecord(output: "/tmp/x y\\z/dist", files: files, inputs: inputs)
@@ -48,7 +50,12 @@ import Testing
         let text = BuildRecord(output: "/d", files: files, inputs: "s").text
         for damaged in [
             "", String(text.dropLast()), text.replacingOccurrences(of: "7267", with: "x"),
-            text.replacingOccurrences(of: BuildRecord.header, with: "hipkit build record 1"),
+            text.replacingOccurrences(of: BuildRecord.header, with: "hipkit build record 2"),
+            text.replacingOccurrences(of: ".123456789 ", with: ".12345678 "),
+            text.replacingOccurrences(of: ".123456789 ", with: ".-23456789 "),
+            text.replacingOccurrences(of: ".123456789 ", with: " "),
+            text.replacingOccurrences(of: "1700000000.", with: "1.7e9."),
+            text.replacingOccurrences(of: " 7267 ", with: " 12345678901234567890 "),
             text + "abc 1\n", text + "abc 1 2 bad\\qpath\n", #"{"output": "/d", "files": {}}"# + "\n",
         ] {
             #expect(BuildRecord(text: Data(damaged.utf8)) == nil, "\(damaged.prefix(60).debugDescription)")
