@@ -40,7 +40,10 @@ public struct MarkdownRenderer: Sendable {
 
     /// The HTML and the links found while rendering it.
     public struct Output: Sendable {
-        public var html: String
+        /// The HTML as cmark wrote it, in UTF-8. Kept as bytes: a page's HTML goes into its file
+        /// as it is (see ``TemplateHTML``), and making a `String` of it checks every byte again.
+        public var utf8: [UInt8]
+        public var html: String { String(decoding: utf8, as: UTF8.self) }
         public var links: [Link]
         /// Raw HTML left out (no `unsafe`), HTML comments aside: how many pieces, and where the
         /// first starts (1-based line and byte column, as ``Link``'s).
@@ -81,7 +84,7 @@ public struct MarkdownRenderer: Sendable {
         let arena = Arena.enter()
         defer { Arena.leave(arena) }
         guard let parser = cmark_parser_new_with_mem(options, Arena.allocator) else {
-            return Output(html: "", links: [])
+            return Output(utf8: [], links: [])
         }
         for name in Self.extensions {
             if let ext = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, ext) }
@@ -89,7 +92,7 @@ public struct MarkdownRenderer: Sendable {
         let parsed =
             markdown.utf8.withContiguousStorageIfAvailable { Self.parse($0, with: parser) }
             ?? Array(markdown.utf8).withUnsafeBufferPointer { Self.parse($0, with: parser) }
-        guard let document = parsed else { return Output(html: "", links: []) }
+        guard let document = parsed else { return Output(utf8: [], links: []) }
 
         var links: [Link] = []
         var omittedHTML: (count: Int, line: Int, column: Int)?
@@ -148,9 +151,12 @@ public struct MarkdownRenderer: Sendable {
             }
         }
         guard let rendered = cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser)) else {
-            return Output(html: "", links: links, omittedHTML: omittedHTML)
+            return Output(utf8: [], links: links, omittedHTML: omittedHTML)
         }
-        return Output(html: String(cString: rendered), links: links, omittedHTML: omittedHTML)
+        // cmark's output is UTF-8: its input came from a Swift string, and cmark writes what it
+        // read, ASCII markup and characters it decoded from entities.
+        let html = Array(UnsafeRawBufferPointer(start: rendered, count: strlen(rendered)))
+        return Output(utf8: html, links: links, omittedHTML: omittedHTML)
     }
 
     /// Whether raw HTML `literal` is one HTML comment (`<!-- … -->`) and nothing else but space:

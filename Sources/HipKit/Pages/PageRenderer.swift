@@ -275,8 +275,10 @@ final class PageRenderer: Sendable {
         var page = TemplateValue.dictionary(from: matter.fields)
         page["title"] = TemplateText(title)
         // In views, task lists are checklists to tick (see MarkdownRenderer.enablingTaskListBoxes).
-        page["content"] = TemplateText(
-            reference == nil ? rendered.html : MarkdownRenderer.enablingTaskListBoxes(in: rendered.html))
+        let content = TemplateHTML(
+            utf8: reference == nil
+                ? rendered.utf8 : Array(MarkdownRenderer.enablingTaskListBoxes(in: rendered.html).utf8))
+        page["content"] = content
         page["source"] = TemplateText(source)
         page["scripts"] = scripts.map(TemplateText.init)
         page["path"] = TemplateText("/" + output)
@@ -312,7 +314,15 @@ final class PageRenderer: Sendable {
         result.diagnostics = diagnostics
         result.assets = assets
         result.links = resolutions
-        if !diagnostics.hasErrors { result.file = SiteFile(path: output, data: Data(html.utf8)) }
+        guard !diagnostics.hasErrors else { return result }
+        if let data = content.splice(into: html) {
+            result.file = SiteFile(path: output, data: data)
+        } else {
+            // The layout does more with the HTML than put it in place: it gets the text itself.
+            page["content"] = TemplateText(content.text)
+            context["page"] = page
+            result.file = layouts.render(context, layout: layout).map { SiteFile(path: output, data: Data($0.utf8)) }
+        }
         return result
     }
 

@@ -8,6 +8,25 @@ import Testing
 @Suite struct MarkdownRendererTests {
     let renderer = MarkdownRenderer()
 
+    /// A page's HTML goes into its file as cmark's bytes, unchecked: they must be UTF-8 whatever
+    /// the Markdown holds — characters of every length, entities naming surrogates, NUL or code
+    /// points past Unicode, numeric entities, raw HTML, and text cut anywhere by smart punctuation.
+    @Test func theHTMLIsUTF8WhateverTheMarkdownHolds() {
+        let inputs = [
+            "é 日本 😀 \u{10FFFF} \u{0}x \u{FEFF}",
+            "&#xD800; &#xDFFF; &#0; &#x110000; &#99999999; &#x1F600; &eacute; &bogus;",
+            "\"é\" 'ü' -- --- ... “x”", "<b>é</b> <!-- 😀 --> <span title=\"日本\">x</span>",
+            "[é](é 'ü') ![😀](a😀.png) <https://例え.jp/é> www.é.com", "| é | 😀 |\n|---|---|\n| ~~ü~~ | x |",
+            "- [x] é\n- [ ] 😀", "```é\n😀\n```", String(repeating: "é😀", count: 5000),
+        ]
+        for input in inputs {
+            for unsafe in [false, true] {
+                let bytes = renderer.render(input, unsafe: unsafe).utf8
+                #expect(Array(String(decoding: bytes, as: UTF8.self).utf8) == bytes, "\(input.prefix(40))")
+            }
+        }
+    }
+
     /// Pages render on several threads at once; cmark-gfm's table of special characters is
     /// global, so without the renderer's lock some of these came out with `~~` left as text.
     @Test func strikethroughSurvivesPagesRenderedAtOnce() {

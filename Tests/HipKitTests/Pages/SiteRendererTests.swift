@@ -689,6 +689,29 @@ import Testing
                 + "|<assets/a.js><assets/b.js>\n")
     }
 
+    /// A page's HTML reads as its text wherever a layout puts it: in place (twice), escaped,
+    /// transformed, as a section, and under the text content type; what a page's file holds is
+    /// the HTML itself, never the marker that stands in for it while the layout renders.
+    @Test(arguments: [
+        ("{{{page.content}}}|{{{page.content}}}", "<p>a &amp; “b” é</p>\n|<p>a &amp; “b” é</p>\n"),
+        ("{{page.content}}", "&lt;p&gt;a &amp;amp; “b” é&lt;/p&gt;\n"),
+        ("{{{page.content}}}{{page.content}}", "<p>a &amp; “b” é</p>\n&lt;p&gt;a &amp;amp; “b” é&lt;/p&gt;\n"),
+        ("{{{uppercased(page.content)}}}", "<P>A &AMP; “B” É</P>\n"),
+        (
+            "{{#page.content}}[{{{.}}}]{{/page.content}}{{^page.content}}none{{/page.content}}",
+            "[<p>a &amp; “b” é</p>\n]"
+        ),
+        ("{{%CONTENT_TYPE:TEXT}}{{page.content}}", "<p>a &amp; “b” é</p>\n"),
+    ])
+    func aPagesHTMLReadsAsItsTextInALayout(_ layout: String, _ expected: String) throws {
+        let (build, dir) = try build([
+            "pages/home.md": "---\ntitle: Home\n---\na & \"b\" é\n", "templates/page.mustache": layout,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(build.diagnostics.filter { $0.severity == .error }.isEmpty, "\(build.diagnostics)")
+        #expect(page(build, "home.html") == expected)
+    }
+
     /// A layout that could include itself is refused before swift-mustache renders it, which
     /// would recurse until the stack ran out (hipkit crashed): through a partial named while
     /// rendering, after a change of delimiters, or by a name with characters such as `()`.
