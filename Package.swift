@@ -30,10 +30,11 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
-        .systemLibrary(
+        // libcmark-gfm and its extensions (Debian's libcmark-gfm-dev and
+        // libcmark-gfm-extensions-dev), with the arena it allocates from (arena.c).
+        .target(
             name: "CCmarkGFM",
-            pkgConfig: "libcmark-gfm",
-            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]
+            linkerSettings: [.linkedLibrary("cmark-gfm"), .linkedLibrary("cmark-gfm-extensions")]
         ),
         // libpng (Debian's libpng-dev), with the one C function its writing API needs: that API
         // reports errors by longjmp, which Swift cannot call across.
