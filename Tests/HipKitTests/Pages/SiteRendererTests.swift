@@ -63,6 +63,31 @@ import Testing
         #expect(!preview.contains("a#b.html\""))
     }
 
+    /// The preview lists every page with its title and source, escaped; a project's own preview
+    /// still gets the list as `pages`.
+    @Test func thePreviewListsEveryPageEscaped() throws {
+        let files = ["pages/x&y.md": "---\ntitle: \"Fish & <Chips> 'n' \\\"Peas\\\"\"\n---\nText\n"]
+        let (site, dir) = try build(files)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let preview = try #require(page(site, SitePath.preview))
+        #expect(
+            preview.contains(
+                #"<li><a href="../x&amp;y.html">Fish &amp; &lt;Chips&gt; &#39;n&#39; &quot;Peas&quot;</a> <span class="meta">pages/x&amp;y.md</span></li>"#
+            ), "\(preview)")
+        #expect(preview.contains(#"<li><a href="../side.html">Side</a> <span class="meta">pages/side.md</span></li>"#))
+
+        let (own, ownDir) = try build(
+            files.merging(["templates/preview.mustache": "{{#pages}}[{{title}}|{{href}}|{{source}}]{{/pages}}"]) {
+                a, _ in a
+            }
+        )
+        defer { try? FileManager.default.removeItem(at: ownDir) }
+        #expect(
+            page(own, SitePath.preview)
+                == "[Dialog|../dlg.html|pages/dlg.md][Side|../side.html|pages/side.md]"
+                + "[Fish &amp; &lt;Chips&gt; &#39;n&#39; &quot;Peas&quot;|../x&amp;y.html|pages/x&amp;y.md]")
+    }
+
     /// With `unsafe: true`, the links of raw HTML (`href`, `src`) are checked, rewritten and
     /// their files copied as Markdown's are; they were left as written, `.md` and all.
     @Test func linksInRawHTMLAreCheckedAndRewritten() throws {
