@@ -129,51 +129,41 @@ struct TemplateHTML: MustacheCustomRenderable, MustacheTransformable, MustachePa
     func transform(_ name: String) -> Any? { text.transform(name) }
     func child(named: String) -> Any? { nil }
 
-    /// Random for each run, so no page can hold it; escaping changes it (`<`, `>`), so an escaped
+    /// Between two U+0001 bytes, which nothing else in a layout's output holds as a rule; random
+    /// for each run, so no page can hold it; `<` and `>`, which escaping changes, so an escaped
     /// use shows.
-    private static let id: [UInt8] = {
+    private static let markerBytes: [UInt8] = {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "-")
-        return Array("hipkit-html-\(random)".utf8)
+        return Array("\u{1}<hipkit-html-\(random)>\u{1}".utf8)
     }()
-    private static let markerBytes: [UInt8] = [1, UInt8(ascii: "<")] + id + [UInt8(ascii: ">"), 1]
     static let marker = String(decoding: markerBytes, as: UTF8.self)
 
-    /// The layout's `output` with the HTML in place of each marker; nil when the marker's id
-    /// shows in any other form, for the caller to render the page with ``text`` instead.
+    /// The layout's `output` with the HTML in place of each marker; nil when the output holds a
+    /// U+0001 byte that is not part of one (an escaped marker, or one in the page's own values),
+    /// for the caller to render the page with ``text`` instead.
     func splice(into output: String) -> Data? {
         var output = output
         return output.withUTF8 { text -> Data? in
-            let markers = Self.positions(of: Self.markerBytes, in: text)
-            guard Self.positions(of: Self.id, in: text).count == markers.count else { return nil }
-            var data = Data(capacity: text.count + markers.count * (utf8.count - Self.markerBytes.count))
+            guard let base = text.baseAddress else { return Data() }
+            let marker = Self.markerBytes
+            var data = Data(capacity: text.count + utf8.count)
             var start = 0
-            for position in markers {
-                data.append(UnsafeBufferPointer(rebasing: text[start..<position]))
+            var position = 0
+            // Only the marker's first byte is searched for (memchr, many bytes at a time): a
+            // page's layout holds about two.
+            while position < text.count, let hit = memchr(base + position, 1, text.count - position) {
+                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                guard at + marker.count <= text.count,
+                    marker.withUnsafeBytes({ memcmp(base + at, $0.baseAddress!, marker.count) }) == 0
+                else { return nil }
+                data.append(UnsafeBufferPointer(rebasing: text[start..<at]))
                 data.append(contentsOf: utf8)
-                start = position + Self.markerBytes.count
+                start = at + marker.count
+                position = start
             }
             data.append(UnsafeBufferPointer(rebasing: text[start...]))
             return data
         }
-    }
-
-    /// Where `pattern` starts in `text`, left to right, without overlaps.
-    private static func positions(of pattern: [UInt8], in text: UnsafeBufferPointer<UInt8>) -> [Int] {
-        guard let base = text.baseAddress, let first = pattern.first else { return [] }
-        var found: [Int] = []
-        var position = 0
-        while position + pattern.count <= text.count,
-            let hit = memchr(base + position, Int32(first), text.count - position - pattern.count + 1)
-        {
-            let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if pattern.withUnsafeBytes({ memcmp(base + at, $0.baseAddress!, pattern.count) }) == 0 {
-                found.append(at)
-                position = at + pattern.count
-            } else {
-                position = at + 1
-            }
-        }
-        return found
     }
 }

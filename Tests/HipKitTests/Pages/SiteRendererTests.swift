@@ -737,6 +737,17 @@ import Testing
         #expect(page(build, "home.html") == expected)
     }
 
+    /// A page whose own values hold U+0001, the byte that starts the HTML's marker, is rendered
+    /// with the HTML's text, whole.
+    @Test func aPageWhoseTitleHoldsU0001IsWhole() throws {
+        let (build, dir) = try build([
+            "pages/home.md": "---\ntitle: \"a\\x01b\"\n---\nText\n",
+            "templates/page.mustache": "{{{page.title}}}|{{{page.content}}}",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(page(build, "home.html") == "a\u{1}b|<p>Text</p>\n")
+    }
+
     /// A layout that could include itself is refused before swift-mustache renders it, which
     /// would recurse until the stack ran out (hipkit crashed): through a partial named while
     /// rendering, after a change of delimiters, or by a name with characters such as `()`.
