@@ -164,9 +164,11 @@ extension BuildStep {
     static let preview = BuildStep("preview") { context in
         guard let layouts = context.layouts, layouts.has("preview") else { return }
         let (project, outputs, titles) = (context.project, context.pageOutputs, context.titles)
+        let builtIn = layouts.isBuiltIn("preview")
         func render(at path: String) -> String? {
             layouts.render(
-                PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: path).context(),
+                PreviewPage(project: project, pageOutputs: outputs, titles: titles, path: path, givesPages: !builtIn)
+                    .context(),
                 layout: "preview")
         }
         guard let html = render(at: SitePath.preview) else { return }
@@ -177,7 +179,7 @@ extension BuildStep {
         // when the layout is hipkit's own, which has no link a `<base>` would change otherwise
         // (`#top`, `?q`). A project's own preview is rendered again for the root.
         let root =
-            layouts.isBuiltIn("preview")
+            builtIn
             ? PreviewPage.rebased(html, onto: SitePath.previewFolder.dropFirst()) : render(at: "index.html")
         if let root { context.add(SiteFile(path: "index.html", data: Data(root.utf8)), from: "the preview") }
     }

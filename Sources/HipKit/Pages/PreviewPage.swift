@@ -9,6 +9,9 @@ struct PreviewPage {
     /// Where this preview is written in the site (``SitePath/preview``, or `index.html`): its
     /// links are relative to it, so the preview works under any base URL and from disk.
     var path = SitePath.preview
+    /// Whether the context gives `pages`, each page's title, link and source as values: a
+    /// project's own preview may walk them, hipkit's uses `pageList`.
+    var givesPages = true
 
     func context() -> [String: Any] {
         let d = project.descriptor
@@ -80,9 +83,15 @@ struct PreviewPage {
                 href: LinkResolver.encoded(SitePath.relative(from: path, to: pageOutputs[source]!)), source: source
             )
         }
-        context["pages"] = pages.map { page -> [String: Any] in
-            ["title": TemplateText(page.title), "href": TemplateText(page.href), "source": TemplateText(page.source)]
-        }
+        context["pages"] =
+            givesPages
+            ? pages.map { page -> [String: Any] in
+                [
+                    "title": TemplateText(page.title), "href": TemplateText(page.href),
+                    "source": TemplateText(page.source),
+                ]
+            } : []
+        context["hasPages"] = !pages.isEmpty
         // The built-in preview's list of every page, made here: through a Mustache section it was
         // three lookups an entry, 64 M instructions for 1,000 pages. `pages` stays for a
         // project's own preview.
@@ -93,7 +102,7 @@ struct PreviewPage {
         }
         context["pageList"] = TemplateText(list)
         // Mustache cannot test a list for emptiness without iterating it: flags head each section.
-        for name in ["glances", "sidebars", "dialogs", "actions", "webhooks", "externalPages", "pages", "scopes"] {
+        for name in ["glances", "sidebars", "dialogs", "actions", "webhooks", "externalPages", "scopes"] {
             let has = (context[name] as? [Any]).map { !$0.isEmpty } ?? false
             context["has" + name.prefix(1).uppercased() + name.dropFirst()] = has
         }
