@@ -289,7 +289,7 @@ final class PageRenderer: Sendable {
             "page": page,
             "addon": references.isEmpty ? plainAddon : Self.addonContext(inputs.addon),
             "environment": ["name": inputs.environment ?? "", "baseUrl": inputs.addon.baseUrl],
-            "view": view,
+            "view": TemplateText(view),
         ]
         if let module { context["module"] = module }
         if let settings = inputs.settings {

@@ -88,8 +88,8 @@ struct TemplateObject: MustacheParent, MustacheCustomRenderable, MustacheTransfo
 /// A string as templates read it, for the values hipkit itself puts in every page's context
 /// (`{{page.title}}`, `{{{page.content}}}`): it renders, tests, sorts and transforms as a
 /// `String` does (`{{#page.title}}`, `{{uppercased(page.title)}}`, `{{#sorted(page.scripts)}}`).
-/// Only a dynamic partial (`{{>*name}}`) takes its name from a `String` alone, so values that
-/// could name a layout (`view`) stay strings.
+/// (Only a dynamic partial, `{{>*name}}`, would need a `String` itself, and layouts may not
+/// use one.)
 ///
 /// Why: swift-mustache renders a value it does not know as `String(describing:)` of it, after
 /// reflecting on it with `Mirror` to unwrap optionals — about 4,500 instructions for each
