@@ -8,7 +8,8 @@ import Foundation
 public enum URLReference {
     /// `scheme:` at the start (RFC 3986), or a protocol-relative `//host`.
     public static func isAbsolute(_ reference: String) -> Bool {
-        if let answer = asciiIsAbsolute(reference.utf8) { return answer }
+        var reference = reference
+        if let answer = reference.withUTF8({ asciiIsAbsolute($0) }) { return answer }
         if reference.hasPrefix("//") { return true }
         guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }
         let scheme = reference[..<colon]
@@ -38,7 +39,7 @@ public enum URLReference {
     /// ``isAbsolute(_:)`` in bytes, for a reference that is ASCII up to the answer: nil when a
     /// non-ASCII byte comes first, which could be a letter of a scheme or a combining mark that
     /// changes a `Character`, and leaves the answer to the `Character` rules.
-    private static func asciiIsAbsolute(_ bytes: String.UTF8View) -> Bool? {
+    private static func asciiIsAbsolute(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
         var i = bytes.startIndex
         var first = true
         while i != bytes.endIndex {

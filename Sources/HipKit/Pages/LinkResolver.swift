@@ -57,11 +57,24 @@ struct LinkResolver: Sendable {
         else {
             return .untouched
         }
-        let split = url.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
-        let rawPath = split.map { String(url[..<$0]) } ?? url
-        let suffix = split.map { String(url[$0...]) } ?? ""
-        let path =
-            rawPath.utf8.contains(UInt8(ascii: "%")) ? (rawPath.removingPercentEncoding ?? rawPath) : rawPath
+        // The path, what follows it (`?query`, `#fragment`), and whether the path has a `%`: one
+        // pass over the bytes.
+        var text = url
+        let (rawPath, suffix, escaped) = text.withUTF8 { bytes -> (String, String, Bool) in
+            var escaped = false
+            for i in bytes.indices {
+                switch bytes[i] {
+                case UInt8(ascii: "?"), UInt8(ascii: "#"):
+                    let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<i]), as: UTF8.self)
+                    let suffix = String(decoding: UnsafeBufferPointer(rebasing: bytes[i...]), as: UTF8.self)
+                    return (path, suffix, escaped)
+                case UInt8(ascii: "%"): escaped = true
+                default: break
+                }
+            }
+            return (url, "", escaped)
+        }
+        let path = escaped ? (rawPath.removingPercentEncoding ?? rawPath) : rawPath
         let folder = SitePath.directory(of: source)
         let joined = folder.isEmpty ? path : folder + "/" + path
         guard var target = SitePath.normalised(joined) else { return .outside }
@@ -121,7 +134,11 @@ struct LinkResolver: Sendable {
     /// .urlPathAllowed)` does; a path of only allowed ASCII, nearly every one, is returned as it
     /// is without going through Foundation.
     static func encoded(_ path: String) -> String {
-        if path.utf8.allSatisfy({ $0 < 0x80 && pathAllowed[Int($0)] }) { return path }
+        var path = path
+        let plain = path.withUTF8 { bytes in
+            pathAllowed.withUnsafeBufferPointer { allowed in bytes.allSatisfy { $0 < 0x80 && allowed[Int($0)] } }
+        }
+        if plain { return path }
         return path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
     }
 

@@ -63,19 +63,24 @@ public enum SitePath {
     /// `help/x.html` gives `x.html`), as ``relative(from:to:)`` would make it: the common case,
     /// found without splitting either path. Nil in any other case, and whenever a part is empty.
     private static func nameInFolder(of from: String, _ path: String) -> String? {
-        let from = from.utf8
-        let path = path.utf8
-        var name = path[...]
-        if let end = from.lastIndex(of: slash) {
-            guard from.index(after: end) != from.endIndex else { return nil }
-            let folder = from[..<end]
-            guard !folder.isEmpty, hasNoEmptyPart(folder), path.starts(with: folder) else { return nil }
-            name = path[folder.endIndex...]
-            guard name.first == slash else { return nil }
-            name = name.dropFirst()
+        var from = from
+        var path = path
+        // Where the name starts in `path`; `path` itself, not a copy, when that is its start.
+        let start = from.withUTF8 { f in
+            path.withUTF8 { p -> Int? in
+                var start = 0
+                if let end = f.lastIndex(of: slash) {
+                    guard end + 1 != f.count, hasNoEmptyPart(UnsafeBufferPointer(rebasing: f[..<end])),
+                        p.count > end, p[end] == slash, memcmp(p.baseAddress!, f.baseAddress!, end) == 0
+                    else { return nil }
+                    start = end + 1
+                }
+                guard start < p.count, !p[start...].contains(slash) else { return nil }
+                return start
+            }
         }
-        guard !name.isEmpty, !name.contains(slash) else { return nil }
-        return String(Substring(name))
+        guard let start else { return nil }
+        return start == 0 ? path : String(decoding: path.utf8.dropFirst(start), as: UTF8.self)
     }
 
     /// ``relative(from:to:)`` worked out on the two paths' bytes, part by part, without splitting
@@ -118,16 +123,6 @@ public enum SitePath {
         return !zip(path, path.dropFirst()).contains { $0 == slash && $1 == slash }
     }
 
-    /// Whether `path` neither starts nor ends with `/` nor holds `//`.
-    private static func hasNoEmptyPart(_ path: Substring.UTF8View) -> Bool {
-        var previous = slash
-        for byte in path {
-            if byte == slash, previous == slash { return false }
-            previous = byte
-        }
-        return previous != slash
-    }
-
     /// `a/./b/../c` → `a/c`; nil when `..` climbs above the root.
     static func normalised(_ path: String) -> String? {
         if isNormalised(path) { return path }
@@ -147,9 +142,14 @@ public enum SitePath {
     /// Whether every part of `path` is neither empty, `.` nor `..`: ``normalised(_:)`` of
     /// such a path, nearly every link, is the path itself.
     private static func isNormalised(_ path: String) -> Bool {
+        var path = path
+        return path.withUTF8 { isNormalised($0) }
+    }
+
+    private static func isNormalised(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var length = 0
         var dots = 0
-        for byte in path.utf8 {
+        for byte in bytes {
             if byte == slash {
                 if length == 0 || (length == dots && dots <= 2) { return false }
                 length = 0
@@ -164,8 +164,11 @@ public enum SitePath {
 
     /// The folder part of a relative path (`pages/help/faq.md` → `pages/help`).
     static func directory(of path: String) -> String {
-        guard let slash = path.utf8.lastIndex(of: slash) else { return "" }
-        return String(path[..<slash])
+        var path = path
+        return path.withUTF8 { bytes in
+            guard let slash = bytes.lastIndex(of: slash) else { return "" }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<slash]), as: UTF8.self)
+        }
     }
 
     /// The last part of `path` (`b.png` of `a/b.png`), beside ``directory(of:)``.
