@@ -36,9 +36,9 @@ public struct FrontMatter: Sendable {
             let end = text.utf8[position...].firstIndex(of: UInt8(ascii: "\n")) ?? text.endIndex
             var line = text[position..<end]
             if lines.isEmpty {
-                if line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
-                guard line.trimmingTrailingCR() == "---" else { return FrontMatter(body: text, bodyFirstLine: 1) }
-            } else if ["---", "..."].contains(line.trimmingTrailingCR()) {
+                if line.utf8.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst() }  // U+FEFF
+                guard line.isLine("---") else { return FrontMatter(body: text, bodyFirstLine: 1) }
+            } else if line.isLine("---") || line.isLine("...") {
                 closeLine = lines.count
                 bodyStart = end < text.endIndex ? text.utf8.index(after: end) : end
                 break
@@ -124,5 +124,14 @@ public struct FrontMatter: Sendable {
 }
 
 extension Substring {
-    fileprivate func trimmingTrailingCR() -> Substring { hasSuffix("\r") ? dropLast() : self }
+    /// Without a final carriage return (always a character of its own before the line feed cut
+    /// off), looked at as a byte: `hasSuffix` compares characters, a thousand instructions a line.
+    fileprivate func trimmingTrailingCR() -> Substring { utf8.last == UInt8(ascii: "\r") ? dropLast() : self }
+
+    /// Whether the line is `text` and nothing else, compared by bytes (`text` is ASCII).
+    fileprivate func isLine(_ text: StaticString) -> Bool {
+        let line = trimmingTrailingCR().utf8
+        return line.count == text.utf8CodeUnitCount
+            && line.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
 }
