@@ -55,10 +55,10 @@ public struct FrontMatter: Sendable {
                     hint: "end it with a line holding only ---"))
             return FrontMatter(body: text, bodyFirstLine: 1)
         }
-        // A leading empty line keeps libyaml's line numbers equal to the file's.
-        // A final newline puts the end of the YAML on the closing `---` line, where errors at its
-        // end are shown.
-        let yaml = "\n" + lines[1...].joined(separator: "\n") + "\n"
+        // From the first line's line feed to the closing line: the leading line feed keeps
+        // libyaml's line numbers equal to the file's, and the final one puts the end of the YAML
+        // on the closing `---` line, where errors at its end are shown.
+        let yaml = "\n" + (close == 1 ? "" : String(text[lines[1].startIndex..<lines[close - 1].endIndex])) + "\n"
         let body = String(text[bodyStart...])
         var matter = FrontMatter(body: body, bodyFirstLine: close + 2)
         let result = YAMLComposer().compose(yaml, file: file)

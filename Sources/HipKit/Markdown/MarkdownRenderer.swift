@@ -190,16 +190,19 @@ public struct MarkdownRenderer: Sendable {
         // UTF-8: every prefix compared below is ASCII, so bytes compare as characters would.
         // Links are nearly always ASCII there: those bytes are gathered on the stack, and only
         // a non-ASCII scalar among them takes the road through Unicode's properties.
-        let ascii: Bool? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var count = 0
-            for byte in url.utf8 {
-                if count == 20 { break }
-                if byte >= 0x80 { return nil }
-                guard let byte = headByte(byte) else { continue }
-                buffer[count] = byte
-                count += 1
+        var bytes = url
+        let ascii: Bool? = bytes.withUTF8 { bytes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+                var count = 0
+                for byte in bytes {
+                    if count == 20 { break }
+                    if byte >= 0x80 { return nil }
+                    guard let byte = headByte(byte) else { continue }
+                    buffer[count] = byte
+                    count += 1
+                }
+                return isDangerous(head: UnsafeBufferPointer(rebasing: buffer[..<count]), isImage: isImage)
             }
-            return isDangerous(head: UnsafeBufferPointer(rebasing: buffer[..<count]), isImage: isImage)
         }
         if let ascii { return ascii }
         var head: [UInt8] = []
