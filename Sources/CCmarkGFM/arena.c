@@ -12,9 +12,10 @@ enum { HEADER = 16, BLOCK_SIZE = 256 * 1024, KEPT = 1024 * 1024 };
 
 typedef struct arena {
     unsigned char *first;
-    /// The block allocations come from, and how much of it (its header included) is taken.
+    /// The block allocations come from, where its free part starts, and where it ends.
     unsigned char *block;
-    size_t used;
+    unsigned char *cursor;
+    unsigned char *end;
     /// The last allocation, which realloc may grow where it is.
     unsigned char *last;
     int in_use;
@@ -22,28 +23,13 @@ typedef struct arena {
     struct arena *outer;
 } arena;
 
-static __thread arena *current;
+/// initial-exec: hipkit is an executable, so the variable is at a fixed offset from the thread
+/// pointer, read in one instruction rather than through __tls_get_addr.
+static __thread arena *current __attribute__((tls_model("initial-exec")));
 
 /// Frees each thread's arena and its blocks when the thread ends.
 static pthread_key_t slot;
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
-
-static void release(arena *a) {
-    unsigned char *next = a->first;
-    while (next) {
-        unsigned char *block = next;
-        memcpy(&next, block, sizeof next);
-        free(block);
-    }
-}
-
-static void thread_ended(void *value) {
-    arena *a = value;
-    release(a);
-    free(a);
-}
-
-static void make_slot(void) { pthread_key_create(&slot, thread_ended); }
 
 static size_t block_size(const unsigned char *block) {
     size_t size;
@@ -57,34 +43,57 @@ static unsigned char *next_block(const unsigned char *block) {
     return next;
 }
 
-static void *allocate(size_t bytes, int zeroed) {
+static void release(arena *a) {
+    unsigned char *next = a->first;
+    while (next) {
+        unsigned char *block = next;
+        next = next_block(block);
+        free(block);
+    }
+}
+
+static void thread_ended(void *value) {
+    arena *a = value;
+    release(a);
+    free(a);
+}
+
+static void make_slot(void) { pthread_key_create(&slot, thread_ended); }
+
+/// Moves to the next block with room for `needed` bytes, making one if none is left.
+static int next_block_for(arena *a, size_t needed) {
+    // What realloc may grow in place is in the block being left.
+    a->last = NULL;
+    for (;;) {
+        unsigned char *next = a->block ? next_block(a->block) : NULL;
+        if (!next) break;
+        a->block = next;
+        a->cursor = next + HEADER;
+        a->end = next + block_size(next);
+        if ((size_t)(a->end - a->cursor) >= needed) return 1;
+    }
+    // No block left with room: a new one, after the last.
+    size_t size = HEADER + needed > BLOCK_SIZE ? HEADER + needed : BLOCK_SIZE;
+    unsigned char *fresh = malloc(size);
+    if (!fresh) return 0;
+    unsigned char *none = NULL;
+    memcpy(fresh, &none, sizeof none);
+    memcpy(fresh + 8, &size, sizeof size);
+    if (a->block) memcpy(a->block, &fresh, sizeof fresh);
+    else a->first = fresh;
+    a->block = fresh;
+    a->cursor = fresh + HEADER;
+    a->end = fresh + size;
+    return 1;
+}
+
+static inline void *allocate(size_t bytes, int zeroed) {
     arena *a = current;
     if (bytes > SIZE_MAX / 2) return NULL;
     size_t needed = HEADER + ((bytes + 15) & ~(size_t)15);
-    for (;;) {
-        if (a->block) {
-            if (a->used + needed <= block_size(a->block)) break;
-            unsigned char *next = next_block(a->block);
-            if (next) {
-                a->block = next;
-                a->used = HEADER;
-                continue;
-            }
-        }
-        // No block left with room: a new one, after the last.
-        size_t size = HEADER + needed > BLOCK_SIZE ? HEADER + needed : BLOCK_SIZE;
-        unsigned char *fresh = malloc(size);
-        if (!fresh) return NULL;
-        unsigned char *none = NULL;
-        memcpy(fresh, &none, sizeof none);
-        memcpy(fresh + 8, &size, sizeof size);
-        if (a->block) memcpy(a->block, &fresh, sizeof fresh);
-        else a->first = fresh;
-        a->block = fresh;
-        a->used = HEADER;
-    }
-    unsigned char *start = a->block + a->used;
-    a->used += needed;
+    if ((size_t)(a->end - a->cursor) < needed && !next_block_for(a, needed)) return NULL;
+    unsigned char *start = a->cursor;
+    a->cursor += needed;
     memcpy(start, &bytes, sizeof bytes);
     unsigned char *memory = start + HEADER;
     if (zeroed) memset(memory, 0, bytes);
@@ -104,10 +113,10 @@ static void *arena_realloc(void *old, size_t bytes) {
     size_t old_bytes;
     memcpy(&old_bytes, memory - HEADER, sizeof old_bytes);
     // The last allocation grows in place while its block has room.
-    if (memory == a->last && a->block && bytes <= SIZE_MAX / 2) {
-        size_t end = (size_t)(memory - a->block) + ((bytes + 15) & ~(size_t)15);
-        if (end <= block_size(a->block)) {
-            a->used = end;
+    if (memory == a->last && bytes <= SIZE_MAX / 2) {
+        size_t rounded = (bytes + 15) & ~(size_t)15;
+        if ((size_t)(a->end - memory) >= rounded) {
+            a->cursor = memory + rounded;
             memcpy(memory - HEADER, &bytes, sizeof bytes);
             return memory;
         }
@@ -158,7 +167,8 @@ void hipkit_arena_leave(void *value) {
         }
     }
     a->block = a->first;
-    a->used = HEADER;
+    a->cursor = a->first ? a->first + HEADER : NULL;
+    a->end = a->first ? a->first + block_size(a->first) : NULL;
     a->last = NULL;
     a->in_use = 0;
     if (a->outer) {
