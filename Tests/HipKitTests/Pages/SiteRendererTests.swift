@@ -737,6 +737,35 @@ import Testing
         #expect(page(build, "home.html") == expected)
     }
 
+    /// hipkit renders its own `page` layout written out around `base` (``LayoutLibrary/flattened``);
+    /// every page comes out as it does through `{{<base}}` and its partials, which a project's own
+    /// `base.mustache` (here the built-in text itself) keeps.
+    @Test func builtInLayoutsWrittenOutRenderAsTheyDo() async throws {
+        let project = try await TestSupport.scaffold("full", in: "flattened-layouts")
+        defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
+        var diagnostics: [Diagnostic] = []
+        let library = LayoutLibrary.load(projectDirectory: project, displayDirectory: "p", diagnostics: &diagnostics)
+        let texts = library.texts.mapValues { (text: $0, origin: "built-in layout") }
+        #expect(LayoutLibrary.flattened(ViewLayout.page.rawValue, in: texts) != nil, "page is written out")
+        func pages() throws -> [String: Data] {
+            let build = try ProjectBuild.prepare(project.path)
+            #expect(!build.hasErrors, "\(build.diagnostics)")
+            return Dictionary(
+                uniqueKeysWithValues: build.files.filter { $0.path.hasSuffix(".html") }.map { ($0.path, $0.data) })
+        }
+        let written = try pages()
+        try FileManager.default.createDirectory(
+            at: project.appendingPathComponent("templates"), withIntermediateDirectories: true)
+        try #require(library.texts["base"]).write(
+            to: project.appendingPathComponent("templates/base.mustache"), atomically: true, encoding: .utf8)
+        let extended = try pages()
+        #expect(Set(written.keys) == Set(extended.keys))
+        #expect(written.keys.count >= 6, "\(written.keys.sorted())")
+        for (path, data) in extended {
+            #expect(written[path] == data, "\(path) differs")
+        }
+    }
+
     /// A page whose own values hold U+0001, the byte that starts the HTML's marker, is rendered
     /// with the HTML's text, whole.
     @Test func aPageWhoseTitleHoldsU0001IsWhole() throws {
