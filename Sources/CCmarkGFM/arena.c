@@ -56,9 +56,14 @@ static void thread_ended(void *value) {
     arena *a = value;
     release(a);
     free(a);
+    current = NULL;
 }
 
-static void make_slot(void) { pthread_key_create(&slot, thread_ended); }
+/// Whether `slot` was made: without it an arena is never freed with its thread, which only
+/// matters to threads that end.
+static int has_slot;
+
+static void make_slot(void) { has_slot = pthread_key_create(&slot, thread_ended) == 0; }
 
 /// Moves to the next block with room for `needed` bytes, making one if none is left.
 static int next_block_for(arena *a, size_t needed) {
@@ -144,7 +149,7 @@ void *hipkit_arena_enter(void) {
     a->in_use = 1;
     a->outer = current;
     current = a;
-    pthread_setspecific(slot, a);
+    if (has_slot) pthread_setspecific(slot, a);
     return a;
 }
 
@@ -173,7 +178,7 @@ void hipkit_arena_leave(void *value) {
     a->in_use = 0;
     if (a->outer) {
         current = a->outer;
-        pthread_setspecific(slot, a->outer);
+        if (has_slot) pthread_setspecific(slot, a->outer);
         release(a);
         free(a);
     }

@@ -56,14 +56,19 @@ public enum FileTree {
         }
         defer { closedir(stream) }
         var names: [String] = []
-        errno = 0
-        while let item = readdir(stream) {
+        while true {
+            // readdir says "no more" and "failed" both with NULL, and only errno tells them apart;
+            // what runs between two calls (an allocation) may set it.
+            errno = 0
+            guard let item = readdir(stream) else {
+                if errno != 0 { return nil }
+                break
+            }
             let name = withUnsafeBytes(of: item.pointee.d_name) { bytes in
                 String(cString: bytes.baseAddress!.assumingMemoryBound(to: CChar.self))
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        guard errno == 0 else { return nil }
         var found: [(name: String, entry: Entry)] = []
         found.reserveCapacity(names.count)
         for name in names.sorted() {

@@ -81,7 +81,8 @@ public struct MarkdownRenderer: Sendable {
         if unsafe { options |= CMARK_OPT_UNSAFE }
         // Everything cmark allocates for this page comes from the thread's arena, and goes when
         // the arena is left: the parser, the tree, the rendered HTML.
-        guard let arena = hipkit_arena_enter() else { return Output(utf8: [], links: []) }
+        // Nil only when no memory is left for the arena's bookkeeping.
+        guard let arena = hipkit_arena_enter() else { fatalError("MarkdownRenderer: no memory for cmark's arena") }
         defer { hipkit_arena_leave(arena) }
         guard let parser = cmark_parser_new_with_mem(options, hipkit_arena_allocator()) else {
             return Output(utf8: [], links: [])

@@ -25,9 +25,23 @@ public struct LayoutLibrary: Sendable {
     /// The layout each kind of page uses unless its front matter names another.
     public static let viewLayouts = ViewLayout.names
 
+    /// A template's text, where it was read from (for messages), and whether it is hipkit's own.
+    struct Source {
+        var text: String
+        var origin: String
+        var isBuiltIn: Bool
+    }
+
     let library: MustacheLibrary
     /// Layout name → where it was read from, for messages.
     let origins: [String: String]
+    /// The templates that are hipkit's own, none overridden by the project.
+    let builtIns: Set<String>
+    /// The layouts a page's HTML may be put in by ``TemplateHTML``'s marker: none of the
+    /// templates they go through includes a partial, a parent or a block anywhere but at the
+    /// start of a line. swift-mustache indents what such an indented tag renders after each line
+    /// feed it has written, and the marker, unlike the HTML, ends with none.
+    let takesHTMLMarker: Set<String>
     /// Layout name → its text, for the build cache's keys.
     let texts: [String: String]
     /// Layouts that exist but could not be read; their error is reported once, not per page.
@@ -41,11 +55,11 @@ public struct LayoutLibrary: Sendable {
     public static func load(projectDirectory: URL, displayDirectory: String, diagnostics: inout [Diagnostic])
         -> LayoutLibrary
     {
-        var texts: [String: (text: String, origin: String)] = [:]
+        var texts: [String: Source] = [:]
         for path in TemplatesBundle.paths(under: "layouts/") where path.hasSuffix(".mustache") {
             let name = String(path.dropFirst("layouts/".count).dropLast(".mustache".count))
             if !name.contains("/"), let text = TemplatesBundle.text(path) {
-                texts[name] = (text, "built-in \(name).mustache")
+                texts[name] = Source(text: text, origin: "built-in \(name).mustache", isBuiltIn: true)
             }
         }
         let projectTemplates = projectDirectory.appendingPathComponent("templates")
@@ -66,7 +80,7 @@ public struct LayoutLibrary: Sendable {
                         hint: "save it as UTF-8"))
                 continue
             }
-            texts[name] = (text, shown)
+            texts[name] = Source(text: text, origin: shown, isBuiltIn: false)
         }
         var library = MustacheLibrary()
         var origins: [String: String] = [:]
@@ -74,6 +88,8 @@ public struct LayoutLibrary: Sendable {
         // Each template's tags, read once for every check below and the cache keys.
         let tagsByName = texts.mapValues { TemplateTags($0.text) }
         let references = tagsByName.mapValues(\.partials)
+        // The templates another extends (`{{<name}}`): written out, they keep their blocks.
+        let extended = Set(tagsByName.values.flatMap { $0.all.filter { $0.sigil == "<" }.map(\.name) })
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
             let tags = tagsByName[name]!
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
@@ -134,7 +150,8 @@ public struct LayoutLibrary: Sendable {
                 // A first line of its own for the escaping: standalone, Mustache drops it, and the
                 // template's own first line reads as it would without it.
                 let compiled = try MustacheTemplate(
-                    string: HTMLText.mustacheContentType + "\n" + (flattened(name, in: texts) ?? entry.text))
+                    string: HTMLText.mustacheContentType + "\n"
+                        + (flattened(name, in: texts, keepingBlocks: extended.contains(name)) ?? entry.text))
                 library.register(compiled, named: name)
                 origins[name] = entry.origin
             } catch let error as MustacheTemplate.ParserError {
@@ -154,8 +171,24 @@ public struct LayoutLibrary: Sendable {
                         at: SourceLocation(file: entry.origin, line: 1, column: 1)))
             }
         }
+        let builtIns = Set(texts.filter(\.value.isBuiltIn).keys)
+        func indentsNothing(_ name: String) -> Bool {
+            var seen: Set<String> = []
+            var queue = [name]
+            while let next = queue.popLast() {
+                guard seen.insert(next).inserted, let tags = tagsByName[next] else { continue }
+                if tags.all.contains(where: { $0.column > 1 && ($0.sigil == ">" || $0.sigil == "<" || $0.sigil == "$") }
+                ) {
+                    return false
+                }
+                queue += references[next] ?? []
+            }
+            return true
+        }
         return LayoutLibrary(
-            library: library, origins: origins, texts: texts.mapValues(\.text), failed: failed, references: references)
+            library: library, origins: origins, builtIns: builtIns,
+            takesHTMLMarker: Set(texts.keys.filter(indentsNothing)), texts: texts.mapValues(\.text), failed: failed,
+            references: references)
     }
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
@@ -169,13 +202,17 @@ public struct LayoutLibrary: Sendable {
     /// a template's length (it measures the rest of the template at each `{`), and the five view
     /// layouts written out, 4 KB longer each, took 36 M instructions more to parse.
     ///
+    /// `keepingBlocks`: base's blocks stay blocks around what fills them, for a project's template
+    /// that extends `page` to fill them in turn; without it (the rule), they are written out too,
+    /// two blocks fewer to expand for each page.
+    ///
     /// Nil, and the layout compiled as written, unless the layout, `base` and those partials are
     /// all hipkit's own (a project's own are rendered as they are) and in the shapes this knows:
     /// the layout nothing but `{{$name}}` blocks on lines of their own inside `{{<base}}`, and
     /// `base`'s blocks either on lines of their own or `{{$head}}{{/head}}` empty on one line.
-    static func flattened(_ name: String, in texts: [String: (text: String, origin: String)]) -> String? {
+    static func flattened(_ name: String, in texts: [String: Source], keepingBlocks: Bool) -> String? {
         func builtIn(_ name: String) -> String? {
-            texts[name].flatMap { $0.origin.hasPrefix("built-in ") ? $0.text : nil }
+            texts[name].flatMap { $0.isBuiltIn ? $0.text : nil }
         }
         guard name == ViewLayout.page.rawValue, let layout = builtIn(name), let base = builtIn("base") else {
             return nil
@@ -206,7 +243,11 @@ public struct LayoutLibrary: Sendable {
             let blockName = String(own[i][own[i].index(own[i].startIndex, offsetBy: 3)..<end.lowerBound])
             guard let close = own[(i + 1)...].firstIndex(where: { isLine($0, "{{/\(blockName)}}") }) else { return nil }
             let body = own[(i + 1)..<close].joined()
-            guard !body.contains("{{$"), !body.contains("{{<"), !body.contains("{{=") else { return nil }
+            // Inside `{{<base}}`, swift-mustache takes the first line's indentation off every line
+            // of a block; written out, nothing would.
+            guard !body.contains("{{$"), !body.contains("{{<"), !body.contains("{{="),
+                !own[(i + 1)..<close].contains(where: { $0.first == " " || $0.first == "\t" })
+            else { return nil }
             blocks[blockName] = body
             i = close + 1
         }
@@ -220,17 +261,19 @@ public struct LayoutLibrary: Sendable {
             if line.hasPrefix("{{$"), let end = line.range(of: "}}") {
                 let blockName = String(line[line.index(line.startIndex, offsetBy: 3)..<end.lowerBound])
                 if isLine(line, "{{$\(blockName)}}") {
-                    // A block on lines of its own: the layout's body, or base's own.
+                    // A block on lines of its own keeps its tags around the layout's body (or
+                    // base's own), so that a project's template extending `page` still fills it.
                     guard let close = lines[j...].firstIndex(where: { isLine($0, "{{/\(blockName)}}") }) else {
                         return nil
                     }
-                    out += blocks[blockName] ?? lines[j..<close].joined()
+                    let body = blocks[blockName] ?? lines[j..<close].joined()
+                    out += keepingBlocks ? line + body + lines[close] : body
                     j = close + 1
                     continue
                 }
                 // An empty block on a line of its own, which the layout leaves empty.
                 guard blocks[blockName] == nil, isLine(line, "{{$\(blockName)}}{{/\(blockName)}}") else { return nil }
-                out += line.hasSuffix("\n") ? "\n" : ""
+                out += keepingBlocks ? String(line) : line.hasSuffix("\n") ? "\n" : ""
                 continue
             }
             guard !line.contains("{{$"), !line.contains("{{<"), !line.contains("{{=") else { return nil }
@@ -253,7 +296,7 @@ public struct LayoutLibrary: Sendable {
         var queue = [name]
         while let next = queue.popLast() {
             guard seen.insert(next).inserted else { continue }
-            guard origins[next]?.hasPrefix("built-in ") == true else { return false }
+            guard builtIns.contains(next) else { return false }
             queue += references[next] ?? []
         }
         return true

@@ -745,8 +745,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: project.deletingLastPathComponent()) }
         var diagnostics: [Diagnostic] = []
         let library = LayoutLibrary.load(projectDirectory: project, displayDirectory: "p", diagnostics: &diagnostics)
-        let texts = library.texts.mapValues { (text: $0, origin: "built-in layout") }
-        #expect(LayoutLibrary.flattened(ViewLayout.page.rawValue, in: texts) != nil, "page is written out")
+        let texts = library.texts.mapValues { LayoutLibrary.Source(text: $0, origin: "built-in", isBuiltIn: true) }
+        for keepingBlocks in [false, true] {
+            #expect(LayoutLibrary.flattened(ViewLayout.page.rawValue, in: texts, keepingBlocks: keepingBlocks) != nil)
+        }
         func pages() throws -> [String: Data] {
             let build = try ProjectBuild.prepare(project.path)
             #expect(!build.hasErrors, "\(build.diagnostics)")
@@ -764,6 +766,43 @@ import Testing
         for (path, data) in extended {
             #expect(written[path] == data, "\(path) differs")
         }
+    }
+
+    /// A project's layout that extends the built-in `page` fills base's blocks through it, as
+    /// with `page` not written out (a project's `base.mustache` keeps it so): its `head` and its
+    /// `content`.
+    @Test func aLayoutExtendingPageFillsBasesBlocks() throws {
+        var files = [
+            "pages/home.md": "---\nlayout: article\n---\nText\n",
+            "templates/article.mustache":
+                "{{<page}}\n{{$head}}<meta name=\"x\" content=\"y\">{{/head}}\n{{$content}}\n<article>\n{{{page.content}}}\n</article>\n{{/content}}\n{{/page}}\n",
+        ]
+        let (build, dir) = try build(files)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!build.hasErrors, "\(build.diagnostics)")
+        let home = try #require(page(build, "home.html"))
+        #expect(home.contains("<meta name=\"x\" content=\"y\">\n</head>"), "\(home)")
+        #expect(home.contains("<article>\n<p>Text</p>\n\n</article>"), "\(home)")
+        #expect(!home.contains("hipkit-page-page"), "\(home)")
+        var diagnostics: [Diagnostic] = []
+        files["templates/base.mustache"] = try #require(
+            LayoutLibrary.load(projectDirectory: dir, displayDirectory: "p", diagnostics: &diagnostics).texts["base"])
+        let (extended, extendedDir) = try self.build(files, name: "aLayoutExtendingPageFillsBasesBlocks-2")
+        defer { try? FileManager.default.removeItem(at: extendedDir) }
+        #expect(page(extended, "home.html") == home)
+    }
+
+    /// A partial included with indentation indents what it renders, the page's HTML included,
+    /// as swift-mustache does it with the HTML as text: before each piece that starts a line.
+    /// (The HTML's marker, ending without a line feed, would leave the next line unindented.)
+    @Test func anIndentedPartialIndentsAsWithTheHTMLAsText() throws {
+        let (build, dir) = try build([
+            "pages/home.md": "---\ntitle: Home\n---\nOne\n\nTwo\n",
+            "templates/page.mustache": "<body>\n  {{> main}}\n</body>\n",
+            "templates/main.mustache": "<main>\n{{{page.content}}}\n</main>\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(page(build, "home.html") == "<body>\n  <main>\n  <p>One</p>\n<p>Two</p>\n  \n  </main>\n</body>\n")
     }
 
     /// A page whose own values hold U+0001, the byte that starts the HTML's marker, is rendered
