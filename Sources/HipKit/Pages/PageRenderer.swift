@@ -18,6 +18,8 @@ final class PageRenderer: Sendable {
     /// `addon` of those pages' template context. Made of immutable strings and
     /// ``TemplateObject``s, so pages rendered side by side can read it.
     nonisolated(unsafe) private let plainAddon: [String: Any]
+    /// `environment` of those pages' context.
+    private let plainEnvironment: [String: String]
     /// The project folder's path, to which page sources are joined.
     private let projectPath: String
     /// The base URL when it has a path (`https://example.com/addon`): a root-relative link
@@ -32,6 +34,7 @@ final class PageRenderer: Sendable {
         plainInputs = PageInputs(project: project, references: [], displayDirectory: displayDirectory)
         plainConfig = TemplateValue.scriptJSON(Self.viewConfig(view: "page", module: nil, addon: plainInputs.addon))
         plainAddon = Self.addonContext(plainInputs.addon)
+        plainEnvironment = Self.environmentContext(plainInputs)
         projectPath = project.directory.path
         baseWithPath = Self.baseWithPath(project.baseUrl)
     }
@@ -272,7 +275,8 @@ final class PageRenderer: Sendable {
             return result
         }
         let view = reference.map { Self.layout(forModuleKind: $0.moduleKind) } ?? "page"
-        var page = TemplateValue.dictionary(from: matter.fields)
+        // Title, content, source, scripts, path and root follow.
+        var page = TemplateValue.dictionary(from: matter.fields, extra: 6)
         page["title"] = TemplateText(title)
         // In views, task lists are checklists to tick (see MarkdownRenderer.enablingTaskListBoxes).
         let content = TemplateHTML(
@@ -288,7 +292,7 @@ final class PageRenderer: Sendable {
         var context: [String: Any] = [
             "page": page,
             "addon": references.isEmpty ? plainAddon : Self.addonContext(inputs.addon),
-            "environment": ["name": inputs.environment ?? "", "baseUrl": inputs.addon.baseUrl],
+            "environment": references.isEmpty ? plainEnvironment : Self.environmentContext(inputs),
             "view": TemplateText(view),
         ]
         if let module { context["module"] = module }
@@ -328,6 +332,11 @@ final class PageRenderer: Sendable {
             result.file = layouts.render(context, layout: layout).map { SiteFile(path: output, data: Data($0.utf8)) }
         }
         return result
+    }
+
+    /// `environment` of a page's template context: its name and base URL.
+    private static func environmentContext(_ inputs: PageInputs) -> [String: String] {
+        ["name": inputs.environment ?? "", "baseUrl": inputs.addon.baseUrl]
     }
 
     /// The settings form of a configuration page: one entry per field, with flags a Mustache
@@ -375,7 +384,7 @@ final class PageRenderer: Sendable {
     /// it: `sidebar`, `configure`) and plain-text name.
     private func moduleContext(_ inputs: PageInputs) -> [String: Any] {
         let json = inputs.module
-        var module = json.map(TemplateValue.dictionary(from:)) ?? [:]
+        var module = json.map { TemplateValue.dictionary(from: $0) } ?? [:]
         if let kind = inputs.moduleKind { module["kind"] = SpecSchema.word(for: kind) }
         if let key = inputs.moduleKey { module["key"] = key }
         if let name = TemplateValue.text(json?["name"]) { module["name"] = name }

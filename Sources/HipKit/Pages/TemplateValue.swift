@@ -17,8 +17,11 @@ enum TemplateValue {
     }
 
     /// An object's members by name, for a context the caller adds to (a page's front matter).
-    static func dictionary(from node: JSONNode) -> [String: Any] {
+    /// `extra`: room for that many more, which the caller adds (a dictionary that grows rehashes
+    /// every key it holds).
+    static func dictionary(from node: JSONNode, extra: Int = 0) -> [String: Any] {
         var dictionary: [String: Any] = [:]
+        dictionary.reserveCapacity((node.members?.count ?? 0) + extra)
         for member in node.members ?? [] { dictionary[member.name] = from(member.value) }
         return dictionary
     }
