@@ -22,15 +22,15 @@ struct StandardErrorLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
+    func log(event: LogEvent) {
+        stream.log(event: event)
+    }
+
+    /// The handler that formats and writes a line, with this one's level and metadata.
+    private var stream: StreamLogHandler {
         var stream = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
         stream.logLevel = logLevel
-        stream.metadata = self.metadata
-        stream.log(
-            level: level, message: message, metadata: metadata, source: source, file: file, function: function,
-            line: line)
+        stream.metadata = metadata
+        return stream
     }
 }
