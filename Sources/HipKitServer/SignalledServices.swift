@@ -1,6 +1,7 @@
+import Dispatch
+import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 
 /// Services that run until SIGTERM or SIGINT. The first signal stops them gracefully: no new
 /// connections, and the requests in flight finish. A second, while those finish (a request
@@ -23,16 +24,16 @@ struct SignalledServices: Sendable {
 
     func run() async throws {
         // Trapped before the group starts, so that no signal comes between.
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let (arrivals, sources) = await Self.signals()
+        defer { for source in sources { source.cancel() } }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
-                var received = signals.makeAsyncIterator()
-                guard await received.next() != nil else { return }
-                let first = ContinuousClock.now
+                var received = arrivals.makeAsyncIterator()
+                guard let first = await received.next() else { return }
                 await group.triggerGracefulShutdown()
-                while await received.next() != nil {
-                    if ContinuousClock.now - first >= Self.sameSignal { return }
+                while let next = await received.next() {
+                    if next - first >= Self.sameSignal { return }
                 }
             }
             // The group's end (or error), or a second signal: the other task is then cancelled,
@@ -41,4 +42,31 @@ struct SignalledServices: Sendable {
             tasks.cancelAll()
         }
     }
+
+    /// When each SIGTERM or SIGINT came, timed by Dispatch's handler as it is delivered rather
+    /// than by the task that reads it: a task reading the second one late, on a busy machine,
+    /// made one Ctrl-C delivered twice look like two, and the server stopped its requests at once.
+    /// (swift-service-lifecycle's `UnixSignalsSequence`, used before, yields the signal alone.)
+    /// Returns once both are registered, so that none comes unseen.
+    private static func signals() async -> (AsyncStream<ContinuousClock.Instant>, [any DispatchSourceSignal]) {
+        let (stream, continuation) = AsyncStream.makeStream(of: ContinuousClock.Instant.self)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            #if canImport(Darwin)
+                // Dispatch's signal sources use kqueue there, below signal handling: the default
+                // action must be off for them to see the signal.
+                signal(number, SIG_IGN)
+            #endif
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { continuation.yield(.now) }
+            await withCheckedContinuation { (registered: CheckedContinuation<Void, Never>) in
+                source.setRegistrationHandler { registered.resume() }
+                source.resume()
+            }
+            sources.append(source)
+        }
+        return (stream, sources)
+    }
+
+    private static let queue = DispatchQueue(label: "hipkit.signals")
 }
