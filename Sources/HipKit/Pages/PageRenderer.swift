@@ -282,7 +282,8 @@ final class PageRenderer: Sendable {
         let content = TemplateHTML(
             utf8: reference == nil
                 ? rendered.utf8 : Array(MarkdownRenderer.enablingTaskListBoxes(in: rendered.html).utf8))
-        page["content"] = layouts.takesHTMLMarker.contains(layout) ? content : TemplateText(content.text)
+        let marked = layouts.takesHTMLMarker.contains(layout)
+        page["content"] = marked ? content : TemplateText(content.text)
         page["source"] = TemplateText(source)
         page["scripts"] = scripts.map(TemplateText.init)
         page["path"] = TemplateText("/" + output)
@@ -319,7 +320,7 @@ final class PageRenderer: Sendable {
         result.assets = assets
         result.links = resolutions
         guard !diagnostics.hasErrors else { return result }
-        guard page["content"] is TemplateHTML else {
+        guard marked else {
             result.file = SiteFile(path: output, data: Data(html.utf8))
             return result
         }

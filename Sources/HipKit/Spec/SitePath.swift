@@ -38,7 +38,6 @@ public enum SitePath {
     /// `path` relative to the folder holding `from` (`help/faq.html` → `assets/x.png` gives
     /// `../assets/x.png`), so links work whatever the base URL's own path is.
     static func relative(from: String, to path: String) -> String {
-        if let name = nameInFolder(of: from, path) { return name }
         if let walked = relativeByBytes(from: from, to: path) { return walked }
         let fromParts = components(of: from).dropLast()
         let toParts = components(of: path)
@@ -59,36 +58,13 @@ public enum SitePath {
         return result
     }
 
-    /// `path`'s last part when `path` is in the folder holding `from` (`help/faq.html` →
-    /// `help/x.html` gives `x.html`), as ``relative(from:to:)`` would make it: the common case,
-    /// found without splitting either path. Nil in any other case, and whenever a part is empty.
-    private static func nameInFolder(of from: String, _ path: String) -> String? {
-        var from = from
-        var path = path
-        // Where the name starts in `path`; `path` itself, not a copy, when that is its start.
-        let start = from.withUTF8 { f in
-            path.withUTF8 { p -> Int? in
-                var start = 0
-                if let end = f.lastIndex(of: slash) {
-                    guard end + 1 != f.count, hasNoEmptyPart(UnsafeBufferPointer(rebasing: f[..<end])),
-                        p.count > end, p[end] == slash, memcmp(p.baseAddress!, f.baseAddress!, end) == 0
-                    else { return nil }
-                    start = end + 1
-                }
-                guard start < p.count, !p[start...].contains(slash) else { return nil }
-                return start
-            }
-        }
-        guard let start else { return nil }
-        return start == 0 ? path : String(decoding: path.utf8.dropFirst(start), as: UTF8.self)
-    }
-
     /// ``relative(from:to:)`` worked out on the two paths' bytes, part by part, without splitting
-    /// them into arrays: the preview's links to 1,000 pages went from 7 M instructions to 1 M.
-    /// Nil when a part of either path is empty, for the general way.
-    private static func relativeByBytes(from: String, to path: String) -> String? {
+    /// them into arrays: the preview's links to 1,000 pages went from 7 M instructions to 1 M. A
+    /// link between pages of the site's root folder, nearly every one, is `target` itself, not a
+    /// copy. Nil when a part of either path is empty, for the general way.
+    private static func relativeByBytes(from: String, to target: String) -> String? {
         var from = from
-        var path = path
+        var path = target
         return from.withUTF8 { f in
             path.withUTF8 { p -> String? in
                 guard hasNoEmptyPart(f), hasNoEmptyPart(p) else { return nil }
@@ -108,6 +84,7 @@ public enum SitePath {
                 }
                 // One climb for each part of the folder left.
                 let climbs = fi < folderEnd ? 1 + f[fi..<folderEnd].lazy.filter { $0 == slash }.count : 0
+                if climbs == 0 && pi == 0 { return target }
                 var result = [UInt8]()
                 result.reserveCapacity(climbs * 3 + p.count - pi)
                 for _ in 0..<climbs { result += [UInt8(ascii: "."), UInt8(ascii: "."), slash] }
