@@ -52,11 +52,11 @@ public struct HipKitServer: Sendable {
         // Held while the server runs: no rotate-key or copy-store changes its data folder under it.
         // Whether it is the only server there is asked first: only then are the pushes claimed
         // when the store was last used free at once (another may be sending them).
-        var folderLock: DataFolderLock?
+        var folderLock: FolderLock?
         var alone = true
         if storeOverride == nil && configuration.database == nil {
-            alone = DataFolderLock.isFree(configuration.dataDirectory)
-            folderLock = try DataFolderLock.forServer(in: configuration.dataDirectory)
+            alone = FolderLock.isFree(configuration.dataDirectory)
+            folderLock = try FolderLock.forServer(in: configuration.dataDirectory)
         }
         defer { withExtendedLifetime(folderLock) {} }
         let store = try await openStore(releasingClaims: alone)

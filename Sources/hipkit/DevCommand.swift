@@ -74,7 +74,7 @@ struct DevCommand: AsyncParsableCommand {
 
         let shown = ProjectLoader.displayPath(rebuilder.output)
         let devLock = try Output.run {
-            try DataFolderLock.forDev(in: rebuilder.project.hipkitDirectory, address: base + "/")
+            try FolderLock.forDev(in: rebuilder.project.hipkitDirectory, address: base + "/")
         }
         defer { withExtendedLifetime(devLock) {} }
         try await Output.runAsync { try await HipKitServer.checkCanListen(host: listen.resolvedHost, port: port) }

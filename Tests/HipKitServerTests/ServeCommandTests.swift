@@ -292,7 +292,7 @@ struct ServeCommandTests {
     func serverWaitsForKeyAndCopy() async throws {
         let site = try TestSite()
         defer { site.remove() }
-        var held: DataFolderLock? = try DataFolderLock.alone(in: site.data, for: "rotate-key")
+        var held: FolderLock? = try FolderLock.alone(in: site.data, for: "rotate-key")
         let refused = try Server(site: site)
         #expect(await refused.waitForExit(seconds: 60))
         #expect(refused.process.terminationStatus == 2, "\(refused.log)")
@@ -300,7 +300,7 @@ struct ServeCommandTests {
         #expect(!refused.log.contains("serving"), "\(refused.log)")
         // A second alone while it is held names another tool, not a server.
         do {
-            _ = try DataFolderLock.alone(in: site.data, for: "copy-store")
+            _ = try FolderLock.alone(in: site.data, for: "copy-store")
             Issue.record("a second lock alone was taken while the first was held")
         } catch {
             #expect("\(error)".contains("another hipkit rotate-key or copy-store is working on"), "\(error)")

@@ -42,7 +42,7 @@ public enum KeyRotation {
             throw SQLiteStore.noStore(in: dataDirectory, "there is nothing to re-encrypt")
         }
         // A server running on the folder keeps the old key in memory: it could open no secret.
-        let lock = try DataFolderLock.alone(in: dataDirectory, for: "rotate-key")
+        let lock = try FolderLock.alone(in: dataDirectory, for: "rotate-key")
         defer { withExtendedLifetime(lock) {} }
         if let currentKey, !currentKey.isEmpty {
             guard let newKey, !newKey.isEmpty else {

@@ -91,10 +91,10 @@ public enum StoreCopy {
             settings: contents.settings.count)
     }
 
-    /// The store at `address`, and for a data folder its ``DataFolderLock``, held alone: a
+    /// The store at `address`, and for a data folder its ``FolderLock``, held alone: a
     /// server running there is refused, as one starting there is while the copy runs.
     private static func open(_ address: Address, secretKey: String?, mustExist: Bool, logger: Logger) async throws
-        -> (any InstallationStore, DataFolderLock?)
+        -> (any InstallationStore, FolderLock?)
     {
         switch address {
         case .postgres(let url):
@@ -120,7 +120,7 @@ public enum StoreCopy {
             if mustExist, !FileManager.default.fileExists(atPath: file.path) {
                 throw SQLiteStore.noStore(in: folder)
             }
-            let lock = try DataFolderLock.alone(in: folder, for: "copy-store")
+            let lock = try FolderLock.alone(in: folder, for: "copy-store")
             let hasKeyFile = FileManager.default.fileExists(
                 atPath: folder.appendingPathComponent(SecretBox.keyFileName).path)
             do {

@@ -1,15 +1,17 @@
 import Foundation
 import HipKit
 
-/// `hipkit.lock` in a SQLite data folder: every server running on the folder holds it shared,
-/// and `hipkit rotate-key` and `hipkit copy-store` hold it alone while they work.
+/// A lock file in one of hipkit's folders, held with `flock`. `hipkit.lock` in a SQLite data
+/// folder: every server running on the folder holds it shared, and `hipkit rotate-key` and
+/// `hipkit copy-store` hold it alone while they work. `dev.lock` in a project's `.hipkit/`: the
+/// one `hipkit dev` on the project holds it alone (``forDev(in:address:)``).
 ///
 /// Why: a server keeps the store's key in memory. A rotation under a running server left it
 /// unable to open any secret (every JWT-checked request answered 500 until a restart), and a
 /// copy taken while one runs can miss what it writes meanwhile. Servers share the lock, so two
 /// started for a restart without a gap still both start. The kernel drops a `flock` when its
 /// holder dies, so a `kill -9` leaves no stale lock behind.
-public final class DataFolderLock: Sendable {
+public final class FolderLock: Sendable {
     static let fileName = "hipkit.lock"
 
     private let descriptor: Int32
@@ -23,7 +25,7 @@ public final class DataFolderLock: Sendable {
     }
 
     /// The lock shared, for a server; throws when a rotation or copy holds it.
-    static func forServer(in folder: URL) throws -> DataFolderLock {
+    static func forServer(in folder: URL) throws -> FolderLock {
         try take(folder, LOCK_SH) {
             HipKitError(
                 "\(ProjectLoader.displayPath(folder)) is being worked on by hipkit rotate-key or copy-store",
@@ -33,7 +35,7 @@ public final class DataFolderLock: Sendable {
 
     /// The lock alone, for `what` (`rotate-key`, `copy-store`); throws when a server runs on
     /// the folder, or another of the two works on it.
-    static func alone(in folder: URL, for what: String) throws -> DataFolderLock {
+    static func alone(in folder: URL, for what: String) throws -> FolderLock {
         try take(folder, LOCK_EX) {
             // Shared holders are servers; when even a shared lock is out of reach, another
             // rotate-key or copy-store holds it alone.
@@ -57,7 +59,7 @@ public final class DataFolderLock: Sendable {
     /// project, which writes `address` (where it serves) into it: a second one would rebuild
     /// the output for another address under the first one's server, and share its local
     /// HipChat's state.
-    public static func forDev(in folder: URL, address: String) throws -> DataFolderLock {
+    public static func forDev(in folder: URL, address: String) throws -> FolderLock {
         let lock = try take(folder, LOCK_EX, file: "dev.lock", writable: true) {
             let running = (try? String(contentsOf: folder.appendingPathComponent("dev.lock"), encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -80,7 +82,7 @@ public final class DataFolderLock: Sendable {
     private static func take(
         _ folder: URL, _ operation: Int32, file: String = fileName, writable: Bool = false, patience: Int = 50,
         busy: () -> HipKitError
-    ) throws -> DataFolderLock {
+    ) throws -> FolderLock {
         try? FileManager.default.createDirectory(
             at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = folder.appendingPathComponent(file).path
@@ -88,7 +90,7 @@ public final class DataFolderLock: Sendable {
         if descriptor < 0, errno == EACCES || errno == EROFS {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
         }
-        guard descriptor >= 0 else { return DataFolderLock(-1) }
+        guard descriptor >= 0 else { return FolderLock(-1) }
         // A server starting asks for the lock alone for a moment (whether it is the only one):
         // a holder that lets go within half a second is waited for, not taken for a rotation.
         var result: Int32
@@ -105,8 +107,8 @@ public final class DataFolderLock: Sendable {
             let code = errno
             _ = Glibc.close(descriptor)
             if code == EWOULDBLOCK { throw busy() }
-            return DataFolderLock(-1)
+            return FolderLock(-1)
         }
-        return DataFolderLock(descriptor)
+        return FolderLock(descriptor)
     }
 }
