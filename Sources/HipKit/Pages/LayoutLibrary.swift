@@ -173,17 +173,12 @@ public struct LayoutLibrary: Sendable {
         }
         let builtIns = Set(texts.filter(\.value.isBuiltIn).keys)
         func indentsNothing(_ name: String) -> Bool {
-            var seen: Set<String> = []
-            var queue = [name]
-            while let next = queue.popLast() {
-                guard seen.insert(next).inserted, let tags = tagsByName[next] else { continue }
-                if tags.all.contains(where: { $0.column > 1 && ($0.sigil == ">" || $0.sigil == "<" || $0.sigil == "$") }
-                ) {
-                    return false
+            reachable(from: name, in: references).allSatisfy { next in
+                !(tagsByName[next]?.all.contains {
+                    $0.column > 1 && ($0.sigil == ">" || $0.sigil == "<" || $0.sigil == "$")
                 }
-                queue += references[next] ?? []
+                    ?? false)
             }
-            return true
         }
         return LayoutLibrary(
             library: library, origins: origins, builtIns: builtIns,
@@ -292,14 +287,19 @@ public struct LayoutLibrary: Sendable {
     /// Whether the template `name` and every template it includes or extends are hipkit's own,
     /// none overridden by the project: what it renders is then known in advance.
     func isBuiltIn(_ name: String) -> Bool {
+        Self.reachable(from: name, in: references).allSatisfy(builtIns.contains)
+    }
+
+    /// `name` and every template it includes or extends, transitively, whether it exists or not,
+    /// sorted: the templates a page rendered with `name` goes through.
+    static func reachable(from name: String, in references: [String: [String]]) -> [String] {
         var seen: Set<String> = []
         var queue = [name]
         while let next = queue.popLast() {
             guard seen.insert(next).inserted else { continue }
-            guard builtIns.contains(next) else { return false }
             queue += references[next] ?? []
         }
-        return true
+        return seen.sorted()
     }
 
     static let maxNesting = 64
@@ -375,14 +375,7 @@ public struct LayoutLibrary: Sendable {
     /// The texts of `layout` and of every template it includes (`{{> name}}`) or extends
     /// (`{{< name}}`), transitively, in a stable order: what a page rendered with it depends on.
     func closure(of layout: String) -> [String] {
-        var seen: [String] = []
-        var queue = [layout]
-        while let name = queue.popLast() {
-            guard !seen.contains(name), texts[name] != nil else { continue }
-            seen.append(name)
-            queue += references[name] ?? []
-        }
-        return seen.sorted().map { "\($0)\n\(texts[$0] ?? "")" }
+        Self.reachable(from: layout, in: references).compactMap { name in texts[name].map { "\(name)\n\($0)" } }
     }
 
     /// The layouts a page may name: every template but the partials hipkit itself includes.
