@@ -188,7 +188,7 @@ struct BuildRecord: Equatable {
     /// no fewer, the same sizes and modification times. One walk of the folder, whose entries
     /// carry what `lstat` says of each file.
     func isIntact(_ output: URL) -> Bool {
-        guard let entries = FileTree.walk(output) else { return false }
+        guard let entries = FileTree.walk(output, sorted: false) else { return false }
         var count = 0
         for entry in entries where entry.stat.kind == .file {
             count += 1

@@ -15,15 +15,20 @@ import HipKitTemplates
 enum InputStamp {
     static func compute(projectDirectory: URL, options: LoadOptions) -> String? {
         var hasher = SHA256()
-        func add(_ text: String) { hasher.update(data: Data(text.utf8)) }
+        func add(_ text: String) {
+            var text = text
+            text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
         add(
             "hipkit-input-stamp-5\u{0}\(options.environment ?? "")\u{0}\(options.baseUrl ?? "")\u{0}\(options.hipchatHost ?? "")\u{0}"
         )
         guard
             Self.add(
                 FileTree.walk(projectDirectory) { path in
-                    // By the byte: Foundation's `contains` of a string searched each path at length.
-                    !path.utf8.contains(UInt8(ascii: "/"))
+                    // Over the bytes: Foundation's `contains` of a string searched each path at
+                    // length, and the UTF-8 view's took 200 instructions a path.
+                    var path = path
+                    return path.withUTF8 { !$0.contains(UInt8(ascii: "/")) }
                         && (ProjectLayout.ignored.contains(path) || ProjectLayout.isStaging(path))
                 }, under: "", to: &hasher)
         else {
@@ -47,8 +52,11 @@ enum InputStamp {
         // the stamp's instructions, and made more bytes to hash.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entries.count * 80)
-        func integer(_ n: Int64) {
-            withUnsafeBytes(of: n.littleEndian) { bytes.append(contentsOf: $0) }
+        /// Four numbers written as one: a call per number was a sixth of this loop.
+        func integers(_ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64) {
+            withUnsafeBytes(of: (a.littleEndian, b.littleEndian, c.littleEndian, d.littleEndian)) {
+                bytes.append(contentsOf: $0)
+            }
         }
         for entry in entries {
             let file = entry.stat
@@ -58,10 +66,9 @@ enum InputStamp {
                 bytes.append(contentsOf: prefix.utf8)
                 bytes.append(contentsOf: entry.path.utf8)
                 bytes.append(0)
-                integer(file.size)
-                integer(Int64(bitPattern: file.inode))
-                integer(Int64(file.modifiedSeconds))
-                integer(Int64(file.modifiedNanoseconds))
+                integers(
+                    file.size, Int64(bitPattern: file.inode), Int64(file.modifiedSeconds),
+                    Int64(file.modifiedNanoseconds))
             case .link, .other: return false
             }
         }

@@ -158,7 +158,8 @@ public final class ProjectWatcher: @unchecked Sendable {
 
     private func snapshot() -> [String: Double] {
         var result: [String: Double] = [:]
-        for entry in FileTree.walk(root, complete: false, skipping: isIgnored) ?? [] where entry.stat.kind == .file {
+        for entry in FileTree.walk(root, complete: false, sorted: false, skipping: isIgnored) ?? []
+        where entry.stat.kind == .file {
             result[entry.path] = Double(entry.stat.modifiedSeconds) + Double(entry.stat.modifiedNanoseconds) / 1e9
         }
         return result

@@ -69,7 +69,7 @@ public final class DevRebuilder: Service, Sendable {
     /// needs reading to tell (reading all of a large `dist/` at every start did).
     private static func fileIdentities(in folder: URL) -> [String: FileIdentity] {
         var identities: [String: FileIdentity] = [:]
-        for entry in FileTree.walk(folder, complete: false) ?? [] where entry.stat.kind == .file {
+        for entry in FileTree.walk(folder, complete: false, sorted: false) ?? [] where entry.stat.kind == .file {
             identities[entry.path] = FileIdentity(device: entry.stat.device, inode: entry.stat.inode)
         }
         return identities

@@ -33,6 +33,33 @@ import Testing
         #expect(FileTree.walk(tree.appendingPathComponent("b.txt")) == nil, "a file is no folder to walk")
     }
 
+    /// Unsorted, a walk finds the same entries, each folder still before what it holds; names
+    /// that are not ASCII come back as they were written.
+    @Test func anUnsortedWalkFindsTheSameEntries() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let paths = (0..<40).map { "p\($0 * 7 % 40).md" } + ["ü/é.txt", "ü/deep/x", "a/b/c.txt"]
+        for path in paths { try TestSupport.write(path, to: root.appendingPathComponent(path)) }
+
+        let sorted = try #require(FileTree.walk(root))
+        let unsorted = try #require(FileTree.walk(root, sorted: false))
+        #expect(unsorted.count == sorted.count)
+        #expect(Set(unsorted.map(\.path)) == Set(sorted.map(\.path)))
+        #expect(Set(unsorted) == Set(sorted), "the same stat for each")
+        for (index, entry) in unsorted.enumerated() {
+            guard let slash = entry.path.lastIndex(of: "/") else { continue }
+            let folder = String(entry.path[..<slash])
+            #expect(unsorted[..<index].contains { $0.path == folder }, "\(folder) before \(entry.path)")
+        }
+        #expect(sorted.filter { $0.path.hasPrefix("ü") }.map(\.path) == ["ü", "ü/deep", "ü/deep/x", "ü/é.txt"])
+        #expect(
+            sorted.map(\.path)
+                == sorted.map(\.path).sorted { lhs, rhs in
+                    // Each folder's names in order, a folder before what it holds.
+                    lhs.split(separator: "/").lexicographicallyPrecedes(rhs.split(separator: "/"))
+                })
+    }
+
     @Test func statReadsTheModificationTimeToTheNanosecond() throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
