@@ -84,93 +84,107 @@ public struct LayoutLibrary: Sendable {
         }
         var library = MustacheLibrary()
         var origins: [String: String] = [:]
-        var failed = Set<String>()
         // Each template's tags, read once for every check below and the cache keys.
         let tagsByName = texts.mapValues { TemplateTags($0.text) }
         let references = tagsByName.mapValues(\.partials)
         // The templates another extends (`{{<name}}`): written out, they keep their blocks.
         let extended = Set(tagsByName.values.flatMap { $0.all.filter { $0.sigil == "<" }.map(\.name) })
+        // Each template is checked in name order; those that pass are parsed side by side below.
+        // Parsing is most of loading (swift-mustache reads a template a character at a time, and
+        // measures the rest of it at each `{`), and each parse needs nothing of the others.
+        var problems: [String: Diagnostic] = [:]
+        var toParse: [(name: String, text: String)] = []
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
             let tags = tagsByName[name]!
             // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
             if let line = deepestNesting(tags) {
-                diagnostics.append(
+                problems[name] =
                     .error(
                         .templateTooDeep, "sections nest more than \(maxNesting) levels deep here",
                         at: SourceLocation(file: entry.origin, line: line, column: 1),
-                        hint: "a layout needs only a few levels of {{#section}}"))
-                failed.insert(name)
+                        hint: "a layout needs only a few levels of {{#section}}")
                 continue
             }
             if let problem = sectionProblem(tags) {
-                diagnostics.append(
+                problems[name] =
                     .error(
                         .templateSyntax, "template syntax error: \(problem.message)",
                         at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column),
-                        hint: problem.hint))
-                failed.insert(name)
+                        hint: problem.hint)
                 continue
             }
             if let dynamic = tags.dynamicPartial {
                 // Which template it includes is known only while rendering: it could be the layout
                 // itself, and swift-mustache would recurse until the stack ran out.
-                diagnostics.append(
+                problems[name] =
                     .error(
                         .templateSyntax,
                         "template syntax error: {{\(dynamic.content)}} names its partial while rendering, which hipkit cannot check",
                         at: SourceLocation(file: entry.origin, line: dynamic.line, column: dynamic.column),
                         hint:
                             "name the partial itself: {{> \(dynamic.name.dropFirst())}} includes templates/\(dynamic.name.dropFirst()).mustache"
-                    ))
-                failed.insert(name)
+                    )
                 continue
             }
             if let missing = tags.partials.first(where: { texts[$0] == nil }) {
                 // swift-mustache renders a missing partial as nothing, which would hide a typo.
-                diagnostics.append(
+                problems[name] =
                     .error(
                         .missingPartial,
                         "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
                         at: referenceLocation(to: missing, in: tags, file: entry.origin),
                         hint: Suggestion.hint(for: missing, in: texts.keys)
-                            ?? "add templates/\(missing).mustache, or remove the tag"))
-                failed.insert(name)
+                            ?? "add templates/\(missing).mustache, or remove the tag")
                 continue
             }
             if let cycle = cycle(from: name, in: references) {
-                diagnostics.append(
+                problems[name] =
                     .error(
                         .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
                         at: referenceLocation(to: cycle[1], in: tags, file: entry.origin),
-                        hint: "a partial cannot include the template that includes it"))
-                failed.insert(name)
+                        hint: "a partial cannot include the template that includes it")
                 continue
             }
-            do {
-                // A first line of its own for the escaping: standalone, Mustache drops it, and the
-                // template's own first line reads as it would without it.
-                let compiled = try MustacheTemplate(
-                    string: HTMLText.mustacheContentType + "\n"
-                        + (flattened(name, in: texts, keepingBlocks: extended.contains(name)) ?? entry.text))
+            // A first line of its own for the escaping: standalone, Mustache drops it, and the
+            // template's own first line reads as it would without it.
+            toParse.append(
+                (
+                    name,
+                    HTMLText.mustacheContentType + "\n"
+                        + (flattened(name, in: texts, keepingBlocks: extended.contains(name)) ?? entry.text)
+                ))
+        }
+        // The longest first, so that the two ends finish together; results go to fixed slots.
+        let sources = toParse.map(\.text)
+        let byLength = sources.indices.sorted { sources[$0].utf8.count > sources[$1].utf8.count }
+        let parsed = ResultSlots<Result<MustacheTemplate, any Error>>(count: toParse.count)
+        DispatchQueue.concurrentPerform(iterations: byLength.count) { i in
+            let index = byLength[i]
+            parsed[index] = Result { try MustacheTemplate(string: sources[index]) }
+        }
+        for (index, (name, _)) in toParse.enumerated() {
+            let origin = texts[name]!.origin
+            switch parsed[index]! {
+            case .success(let compiled):
                 library.register(compiled, named: name)
-                origins[name] = entry.origin
-            } catch let error as MustacheTemplate.ParserError {
-                failed.insert(name)
-                diagnostics.append(
+                origins[name] = origin
+            case .failure(let error as MustacheTemplate.ParserError):
+                problems[name] =
                     .error(
                         .templateSyntax, "template syntax error: \(describe(error.error))",
                         at: SourceLocation(
-                            file: entry.origin, line: max(1, error.context.lineNumber - 1),  // less the escaping's line
+                            file: origin, line: max(1, error.context.lineNumber - 1),  // less the escaping's line
                             column: max(1, error.context.columnNumber)),
-                        hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}"))
-            } catch {
-                failed.insert(name)
-                diagnostics.append(
+                        hint: "Mustache tags are {{name}}, {{{raw}}}, {{#section}}…{{/section}} and {{> partial}}")
+            case .failure(let error):
+                problems[name] =
                     .error(
                         .templateSyntax, "template syntax error: \(error)",
-                        at: SourceLocation(file: entry.origin, line: 1, column: 1)))
+                        at: SourceLocation(file: origin, line: 1, column: 1))
             }
         }
+        for name in problems.keys.sorted() { diagnostics.append(problems[name]!) }
+        let failed = Set(problems.keys)
         let builtIns = Set(texts.filter(\.value.isBuiltIn).keys)
         func indentsNothing(_ name: String) -> Bool {
             reachable(from: name, in: references).allSatisfy { next in
