@@ -2,8 +2,8 @@ import Foundation
 import HipChatConnect
 
 /// Walking a folder the same way everywhere: paths relative to the folder with `/`, names in
-/// sorted order so every run sees the same order, and links reported rather than followed, so a
-/// walk never leaves the folder or loops.
+/// sorted order (unless the caller asks for none) so every run sees the same order, and links
+/// reported rather than followed, so a walk never leaves the folder or loops.
 public enum FileTree {
     /// One entry found by ``walk(_:complete:sorted:skipping:)``.
     public struct Entry: Sendable, Hashable {
@@ -13,13 +13,14 @@ public enum FileTree {
         public var stat: FileStat
     }
 
-    /// Every entry under `root`, depth first: each folder's names sorted, a folder before what it
-    /// holds. `skipping` is asked about each path before it is looked at; a skipped folder is not
-    /// entered.
+    /// Every entry under `root`, depth first: each folder's names sorted (with `sorted`), a
+    /// folder before what it holds. `skipping` is asked about each path before it is looked at;
+    /// a skipped folder is not entered.
     ///
     /// Nil when `root` cannot be read, and with `complete`, also when anything under it cannot:
     /// for callers that must not trust a partial answer (a fingerprint of the inputs). Without
-    /// it, what cannot be read is passed over.
+    /// it, what cannot be read is passed over. A name that is not UTF-8 cannot be a path here
+    /// (a String would replace its bad bytes, naming another file): it counts as unreadable.
     ///
     /// - Parameter sorted: false for a caller that looks each entry up by path and so needs no
     ///   order: each folder's entries then come in the order the file system lists them. Sorting
@@ -80,6 +81,13 @@ public enum FileTree {
                 let name = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
                 if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { return true }
                 let length = strlen(name)
+                // A name of ASCII, nearly every one, is UTF-8; any other must be as it stands.
+                var ascii = true
+                for i in 0..<length where bytes[i] >= 0x80 {
+                    ascii = false
+                    break
+                }
+                if !ascii, String(validatingCString: name) == nil { return !complete }
                 let path = String(unsafeUninitializedCapacity: prefix.count + length) { buffer in
                     let start = UnsafeMutableRawPointer(buffer.baseAddress!)
                     prefix.withUnsafeBytes { bytes in

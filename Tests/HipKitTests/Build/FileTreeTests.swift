@@ -60,6 +60,25 @@ import Testing
                 })
     }
 
+    /// A name that is not UTF-8 has no path a String can hold: a complete walk gives up, as at
+    /// anything it cannot read, and a partial one passes it over instead of naming another file.
+    @Test func aNameThatIsNotUTF8IsNotMadeIntoAnotherPath() throws {
+        let root = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestSupport.write("x", to: root.appendingPathComponent("sub/good.txt"))
+        let name = Array((root.path + "/sub/bad").utf8) + [0xFF, 0]
+        let made = name.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
+        }
+        try #require(made >= 0)
+        close(made)
+
+        #expect(FileTree.walk(root) == nil)
+        let partial = try #require(FileTree.walk(root, complete: false))
+        #expect(partial.map(\.path) == ["sub", "sub/good.txt"])
+        #expect(try FileTree.files(under: root) == ["sub/good.txt"])
+    }
+
     @Test func statReadsTheModificationTimeToTheNanosecond() throws {
         let root = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
