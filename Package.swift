@@ -1,21 +1,23 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-#if os(Linux)
+#if canImport(Glibc)
     import Glibc
 
-    /// Whether this machine's C library reads packed relative relocations (DT_RELR, glibc 2.36):
-    /// the `hipkit` binary is linked with them where it does, and without where it does not.
-    let readsPackedRelocations: Bool = {
+    /// Whether the `hipkit` binary is linked with packed relative relocations (DT_RELR): only
+    /// where this machine's C library loads them (glibc 2.36) and the toolchain's `ld.lld`,
+    /// which packs them, is on `PATH` (swift.org's toolchains have it next to `swift`).
+    let packsRelocations: Bool = {
         var text = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
         guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return false }
         let name = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let version = name.split(separator: " ").last?.split(separator: ".").compactMap { Int($0) }
-        guard let version, version.count >= 2 else { return false }
-        return (version[0], version[1]) >= (2, 36)
+        guard let version, version.count >= 2, (version[0], version[1]) >= (2, 36) else { return false }
+        let path = getenv("PATH").map { String(cString: $0) } ?? ""
+        return path.split(separator: ":").contains { access("\($0)/ld.lld", X_OK) == 0 }
     }()
 #else
-    let readsPackedRelocations = false
+    let packsRelocations = false
 #endif
 
 let package = Package(
@@ -133,7 +135,7 @@ let package = Package(
             linkerSettings: [
                 .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))
             ]
-                + (readsPackedRelocations
+                + (packsRelocations
                     ? [
                         .unsafeFlags(
                             ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
