@@ -33,6 +33,9 @@ struct HipKitCommand: AsyncParsableCommand {
     /// hipkit's documented status for usage problems, not ArgumentParser's 64 (`EX_USAGE`).
     static func main() async {
         do {
+            // The debug build the tests run checks the list: a command on it that became
+            // asynchronous would otherwise print its help instead of running.
+            assert(!synchronous.contains { $0 is any AsyncParsableCommand.Type }, "an asynchronous command is listed")
             var command = try parseAsRoot()
             let type = ObjectIdentifier(Swift.type(of: command))
             if synchronous.contains(where: { ObjectIdentifier($0) == type }) {
