@@ -82,12 +82,9 @@ public enum FileTree {
                 if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { return true }
                 let length = strlen(name)
                 // A name of ASCII, nearly every one, is UTF-8; any other must be as it stands.
-                var ascii = true
-                for i in 0..<length where bytes[i] >= 0x80 {
-                    ascii = false
-                    break
+                if bytes[..<length].contains(where: { $0 >= 0x80 }), String(validatingCString: name) == nil {
+                    return !complete
                 }
-                if !ascii, String(validatingCString: name) == nil { return !complete }
                 let path = String(unsafeUninitializedCapacity: prefix.count + length) { buffer in
                     let start = UnsafeMutableRawPointer(buffer.baseAddress!)
                     prefix.withUnsafeBytes { bytes in

@@ -155,14 +155,14 @@ public struct LayoutLibrary: Sendable {
                 ))
         }
         // The longest first, so that the two ends finish together; results go to fixed slots.
-        let sources = toParse.map(\.text)
-        let byLength = sources.indices.sorted { sources[$0].utf8.count > sources[$1].utf8.count }
-        let parsed = ResultSlots<Result<MustacheTemplate, any Error>>(count: toParse.count)
+        let pending = toParse
+        let byLength = pending.indices.sorted { pending[$0].text.utf8.count > pending[$1].text.utf8.count }
+        let parsed = ResultSlots<Result<MustacheTemplate, any Error>>(count: pending.count)
         DispatchQueue.concurrentPerform(iterations: byLength.count) { i in
             let index = byLength[i]
-            parsed[index] = Result { try MustacheTemplate(string: sources[index]) }
+            parsed[index] = Result { try MustacheTemplate(string: pending[index].text) }
         }
-        for (index, (name, _)) in toParse.enumerated() {
+        for (index, (name, _)) in pending.enumerated() {
             let origin = texts[name]!.origin
             switch parsed[index]! {
             case .success(let compiled):
