@@ -72,6 +72,9 @@ extension RawConnection {
         var received: [UInt8]
         /// How many parts were sent whole before the server stopped taking them.
         var partsSent: Int
+        /// From the connect to the close (or to the end of `timeout`), timed on the thread that
+        /// drove it: a test's own clock also counts the time its task waited for a thread.
+        var lasted: Duration = .zero
 
         var text: String { String(decoding: received, as: UTF8.self) }
         /// The status code of the first answer, if one came.
@@ -108,6 +111,7 @@ extension RawConnection {
                 return Outcome(closed: false, received: [], partsSent: 0)
             }
             defer { close(fd) }
+            let connected = ContinuousClock.now
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             var closed = false
@@ -143,7 +147,8 @@ extension RawConnection {
             }
             let deadline = Date().addingTimeInterval(timeout)
             while !closed, Date() < deadline { drain(100) }
-            return Outcome(closed: closed, received: received, partsSent: sent)
+            return Outcome(
+                closed: closed, received: received, partsSent: sent, lasted: ContinuousClock.now - connected)
         }
     }
 
