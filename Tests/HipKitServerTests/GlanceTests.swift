@@ -472,9 +472,12 @@ struct GlanceTests {
             while ContinuousClock.now < deadline, !logs.all.contains(where: { $0.message.contains("will retry") }) {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            let failed = ContinuousClock.now - posted
-            #expect(logs.all.contains { $0.message.contains("will retry") }, "\(logs.all.map(\.message))")
-            #expect(failed < .seconds(5), "the first attempt failed after \(failed)")
+            let retry = try #require(logs.all.first { $0.message.contains("will retry") }, "\(logs.all.map(\.message))")
+            // Timed to the log line, not to when this task looked; the outbox's own task can
+            // still be kept waiting on a loaded machine, so the bound is below the client's
+            // 10 s of connection retries, not at "at once".
+            let failed = retry.at - posted
+            #expect(failed < .seconds(8), "the first attempt failed after \(failed)")
         }
     }
 

@@ -424,7 +424,9 @@ import Testing
         let hipchat = LocalHipChat(
             configuration: .init(
                 descriptorURL: URL(string: "http://127.0.0.1:\(addonPort)/atlassian-connect.json")!,
-                publicURL: "http://127.0.0.1:9/_hipchat"))
+                // The DELETE is held until this test's task lets it go, which other suites can
+                // keep from running for seconds: more than the default 10 s to wait for it.
+                publicURL: "http://127.0.0.1:9/_hipchat", timeout: 60))
         try await hipchat.install(inRoom: true)
         let uninstall = Task { try await hipchat.uninstall() }
         let deadline = ContinuousClock.now + .seconds(10)

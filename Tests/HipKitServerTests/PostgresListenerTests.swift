@@ -9,15 +9,17 @@ import Testing
 /// what was kept is forgotten, and a new connection listens.
 @Suite("PostgreSQL: the connection that hears of installation changes")
 struct PostgresListenerTests {
-    /// Whether `condition` holds within five seconds (a retry every 10 ms); the bound is for a
-    /// loaded machine.
+    /// Whether `condition` holds within twenty seconds (a retry every 10 ms), asked once more
+    /// after them. Met in milliseconds; the bound is for this test's task, which other suites
+    /// can keep from running for seconds on a small machine. (It stays below the standard
+    /// heartbeat's 10 s and 30 s, which `silentListener` relies on.)
     static func soon(_ condition: () async throws -> Bool) async throws -> Bool {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(5) {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
             if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return false
+        return try await condition()
     }
 
     static func room(_ store: any InstallationStore) async throws -> Int? {
@@ -78,7 +80,9 @@ struct PostgresListenerTests {
                 await #expect(throws: PostgresStoreError.noAnswer, "attempt \(attempt)") {
                     try await store.putSettings(["on": .bool(true)], oauthId: Fixture.oauthId, room: nil)
                 }
-                #expect(ContinuousClock.now - start < .seconds(6), "attempt \(attempt)")
+                // Far below the minute and more it took without the limit; above the limit by
+                // what a loaded machine can add (the limit is kept by a task of the pool).
+                #expect(ContinuousClock.now - start < .seconds(20), "attempt \(attempt)")
             }
         }
         // The connections given up were closed; the pool opens others. (The statements sent to

@@ -268,20 +268,31 @@ struct ServeCommandTests {
         }
         defer { install.cancel() }
         // Once the server's call to the silent HipChat waits in its queue.
-        var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        #expect(poll(&waiting, 1, 60_000) == 1, "the install never called the silent HipChat: \(server.log)")
+        let called = try await Blocking.run {
+            var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            return poll(&waiting, 1, 60_000) == 1
+        }
+        #expect(called, "the install never called the silent HipChat: \(server.log)")
 
-        let pid = server.process.processIdentifier
-        kill(pid, SIGINT)
-        // The same Ctrl-C delivered twice, as through `npm run`, is one.
-        try await Task.sleep(for: .milliseconds(50))
-        kill(pid, SIGINT)
-        #expect(!(await server.waitForExit(seconds: 1)), "the install in flight was not waited for: \(server.log)")
-        let second = Date()
-        kill(pid, SIGINT)
-        #expect(await server.waitForExit(seconds: 60))
+        // On a thread of its own: the two signals must come within half a second of each other,
+        // and the third well within the outgoing call's 10 s, however long this test's task
+        // waits for one of the concurrency pool's threads.
+        let process = server.process
+        let (stoppedEarly, stopped, afterSecond) = try await Blocking.run {
+            let pid = process.processIdentifier
+            kill(pid, SIGINT)
+            // The same Ctrl-C delivered twice, as through `npm run`, is one.
+            usleep(50_000)
+            kill(pid, SIGINT)
+            let stoppedEarly = process.wait(timeout: 1)
+            let second = ContinuousClock.now
+            kill(pid, SIGINT)
+            return (stoppedEarly, process.wait(timeout: 60), ContinuousClock.now - second)
+        }
+        #expect(!stoppedEarly, "the install in flight was not waited for: \(server.log)")
+        #expect(stopped)
         // Well before the outgoing call's 10 s timeout would have ended the wait.
-        #expect(Date().timeIntervalSince(second) < 5, "\(server.log)")
+        #expect(afterSecond < .seconds(5), "\(server.log)")
         #expect(server.process.terminationStatus == 0, "\(server.log)")
         #expect(server.log.contains("stopped"), "\(server.log)")
     }

@@ -44,16 +44,18 @@ struct SeveralServersTests {
         ).0
     }
 
-    /// Whether `server` answers `status` (a refusal, 401, unless told) to `token` within a second
-    /// of now: what another instance writes reaches this one through LISTEN/NOTIFY, in
-    /// milliseconds, not at once.
-    static func answersWithinOneSecond(_ server: Server, token: String, status: Int = 401) async throws -> Bool {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(1) {
+    /// Whether `server` answers `status` (a refusal, 401, unless told) to `token` within ten
+    /// seconds of now: what another instance writes reaches this one through LISTEN/NOTIFY, in
+    /// milliseconds, not at once. (Without the notification, what it keeps would stand for as
+    /// long as it runs; the ten seconds are for this test's task, which other suites can keep
+    /// from running for seconds on a small machine.)
+    static func answersSoon(_ server: Server, token: String, status: Int = 401) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
             if try await glance(from: server, token: token).0 == status { return true }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return false
+        return try await glance(from: server, token: token).0 == status
     }
 
     static func glance(from server: Server, room: Int = 42, token: String? = nil) async throws -> (Int, JSONNode?) {
@@ -98,20 +100,20 @@ struct SeveralServersTests {
                         body:
                             #"{"oauthId": "\#(Fixture.oauthId)", "oauthSecret": "\#(newSecret)", "capabilitiesUrl": "\#(hipchat.capabilitiesUrl)", "groupId": 9001}"#
                     ).0 == 200)
-                #expect(try await Self.answersWithinOneSecond(b, token: Tokens.mint(room: 42)))
+                #expect(try await Self.answersSoon(b, token: Tokens.mint(room: 42)))
                 #expect(try await Self.glance(from: b, token: Tokens.mint(secret: newSecret, room: 42)).0 == 200)
                 hipchat.accept(Fixture.oauthId, Fixture.secret)
                 #expect(try await Self.install(through: b, hipchat) == 200)
 
                 // Back to the first secret, through the other server this time; then both have the
                 // installation in memory, and an uninstall through one reaches the other.
-                #expect(try await Self.answersWithinOneSecond(a, token: Tokens.mint(room: 42), status: 200))
+                #expect(try await Self.answersSoon(a, token: Tokens.mint(room: 42), status: 200))
                 #expect(try await Self.glance(from: b).0 == 200)
                 // HipChat forgets the credentials, then sends the DELETE (unsigned).
                 hipchat.revoke(Fixture.oauthId)
                 let uninstall = try await a.request("/installed/\(Fixture.oauthId)", method: "DELETE")
                 #expect(uninstall.0 == 204)
-                #expect(try await Self.answersWithinOneSecond(b, token: Tokens.mint(room: 42)))
+                #expect(try await Self.answersSoon(b, token: Tokens.mint(room: 42)))
             }
         }
     }
@@ -180,7 +182,7 @@ struct SeveralServersTests {
                 // Still on the old key, neither takes the installation's tokens any more.
                 for server in servers {
                     #expect(
-                        try await Self.answersWithinOneSecond(server, token: Tokens.mint(room: 42), status: 500))
+                        try await Self.answersSoon(server, token: Tokens.mint(room: 42), status: 500))
                 }
                 let restarted = try Server(
                     arguments: [
@@ -314,16 +316,18 @@ struct LoadBalancerTests {
                     hipchat.revoke(Fixture.oauthId)
                     let uninstall = try await request("/installed/\(Fixture.oauthId)", method: "DELETE")
                     #expect(uninstall.0 == 204)
-                    // The instance that took the DELETE refuses at once; the other within a second
-                    // (it hears of the uninstall through LISTEN/NOTIFY). Two refusals in a row
-                    // means both have it, since nginx alternates.
-                    let uninstalled = ContinuousClock.now
+                    // The instance that took the DELETE refuses at once; the other soon after (it
+                    // hears of the uninstall through LISTEN/NOTIFY, in milliseconds; ten seconds
+                    // as in answersSoon). Two refusals in a row means both have it, since nginx
+                    // alternates.
+                    let deadline = ContinuousClock.now + .seconds(10)
                     var refusedInARow = 0
-                    while refusedInARow < 2, ContinuousClock.now - uninstalled < .seconds(1) {
+                    while refusedInARow < 2, ContinuousClock.now < deadline {
                         let status = try await request("/incidents.html?signed_request=\(token)").0
                         refusedInARow = status == 401 ? refusedInARow + 1 : 0
                     }
-                    #expect(refusedInARow == 2, "an instance behind nginx still took the token 1 s after the uninstall")
+                    #expect(
+                        refusedInARow == 2, "an instance behind nginx still took the token 10 s after the uninstall")
                     // nginx serves the build's assets itself, with no instance left running.
                     for server in servers { kill(server.process.processIdentifier, SIGKILL) }
                     for server in servers { _ = await server.waitForExit(seconds: 60) }

@@ -8,6 +8,8 @@ final class LogCapture: Sendable {
         var level: Logger.Level
         var message: String
         var metadata: [String: String]
+        /// When it was logged, on the thread that logged it.
+        var at = ContinuousClock.now
 
         /// The whole line as text, for checking that something never appears anywhere in it.
         var text: String {

@@ -75,6 +75,9 @@ extension RawConnection {
         /// From the connect to the close (or to the end of `timeout`), timed on the thread that
         /// drove it: a test's own clock also counts the time its task waited for a thread.
         var lasted: Duration = .zero
+        /// From the first byte received to the close (or to the end of `timeout`); nil when
+        /// nothing came. Timed as `lasted`.
+        var sinceFirstByte: Duration?
 
         var text: String { String(decoding: received, as: UTF8.self) }
         /// The status code of the first answer, if one came.
@@ -115,12 +118,18 @@ extension RawConnection {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             var closed = false
+            var firstByte: ContinuousClock.Instant?
             /// Reads what is there, for up to `milliseconds`; notes a close.
             func drain(_ milliseconds: Int32) {
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 while !closed, poll(&poller, 1, milliseconds) > 0 {
                     let n = recv(fd, &buffer, buffer.count, 0)
-                    if n <= 0 { closed = true } else { received += buffer[0..<n] }
+                    if n <= 0 {
+                        closed = true
+                    } else {
+                        if firstByte == nil { firstByte = ContinuousClock.now }
+                        received += buffer[0..<n]
+                    }
                 }
             }
             var sent = 0
@@ -147,8 +156,10 @@ extension RawConnection {
             }
             let deadline = Date().addingTimeInterval(timeout)
             while !closed, Date() < deadline { drain(100) }
+            let end = ContinuousClock.now
             return Outcome(
-                closed: closed, received: received, partsSent: sent, lasted: ContinuousClock.now - connected)
+                closed: closed, received: received, partsSent: sent, lasted: end - connected,
+                sinceFirstByte: firstByte.map { end - $0 })
         }
     }
 

@@ -11,14 +11,15 @@ import Testing
 struct LocalHipChatGroupTests {
     typealias Flow = LocalHipChatFlowTests
 
-    /// Waits up to `seconds` for `condition`; answers whether it came true.
+    /// Waits up to `seconds` for `condition`, asked once more after them; answers whether it
+    /// came true.
     func eventually(_ seconds: Double = 20, _ condition: () async -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if await condition() { return true }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        return false
+        return await condition()
     }
 
     @Test func roomsPeopleAndInstallationsAsHipChatHadThem() async throws {
