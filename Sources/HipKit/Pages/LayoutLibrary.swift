@@ -55,94 +55,19 @@ public struct LayoutLibrary: Sendable {
     public static func load(projectDirectory: URL, displayDirectory: String, diagnostics: inout [Diagnostic])
         -> LayoutLibrary
     {
-        var texts: [String: Source] = [:]
-        for path in TemplatesBundle.paths(under: "layouts/") where path.hasSuffix(".mustache") {
-            let name = String(path.dropFirst("layouts/".count).dropLast(".mustache".count))
-            if !name.contains("/"), let text = TemplatesBundle.text(path) {
-                texts[name] = Source(text: text, origin: "built-in \(name).mustache", isBuiltIn: true)
-            }
-        }
-        let projectTemplates = projectDirectory.appendingPathComponent("templates")
-        for (name, url) in templates(in: projectTemplates) {
-            let shown = ProjectLoader.join(displayDirectory, "templates/" + url.lastPathComponent)
-            guard let data = try? Data(contentsOf: url) else {
-                diagnostics.append(
-                    .error(
-                        .unreadableFile, "cannot read the template \(shown)",
-                        at: SourceLocation(file: shown, line: 1, column: 1)))
-                continue
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                diagnostics.append(
-                    .error(
-                        .invalidUtf8, "the template \(shown) is not UTF-8 text",
-                        at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
-                        hint: "save it as UTF-8"))
-                continue
-            }
-            texts[name] = Source(text: text, origin: shown, isBuiltIn: false)
-        }
-        var library = MustacheLibrary()
-        var origins: [String: String] = [:]
+        let texts = sources(
+            projectDirectory: projectDirectory, displayDirectory: displayDirectory, diagnostics: &diagnostics)
         // Each template's tags, read once for every check below and the cache keys.
         let tagsByName = texts.mapValues { TemplateTags($0.text) }
         let references = tagsByName.mapValues(\.partials)
         // The templates another extends (`{{<name}}`): written out, they keep their blocks.
         let extended = Set(tagsByName.values.flatMap { $0.all.filter { $0.sigil == "<" }.map(\.name) })
         // Each template is checked in name order; those that pass are parsed side by side below.
-        // Parsing is most of loading (swift-mustache reads a template a character at a time, and
-        // measures the rest of it at each `{`), and each parse needs nothing of the others.
         var problems: [String: Diagnostic] = [:]
         var toParse: [(name: String, text: String)] = []
         for (name, entry) in texts.sorted(by: { $0.key < $1.key }) {
-            let tags = tagsByName[name]!
-            // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
-            if let line = deepestNesting(tags) {
-                problems[name] =
-                    .error(
-                        .templateTooDeep, "sections nest more than \(maxNesting) levels deep here",
-                        at: SourceLocation(file: entry.origin, line: line, column: 1),
-                        hint: "a layout needs only a few levels of {{#section}}")
-                continue
-            }
-            if let problem = sectionProblem(tags) {
-                problems[name] =
-                    .error(
-                        .templateSyntax, "template syntax error: \(problem.message)",
-                        at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column),
-                        hint: problem.hint)
-                continue
-            }
-            if let dynamic = tags.dynamicPartial {
-                // Which template it includes is known only while rendering: it could be the layout
-                // itself, and swift-mustache would recurse until the stack ran out.
-                problems[name] =
-                    .error(
-                        .templateSyntax,
-                        "template syntax error: {{\(dynamic.content)}} names its partial while rendering, which hipkit cannot check",
-                        at: SourceLocation(file: entry.origin, line: dynamic.line, column: dynamic.column),
-                        hint:
-                            "name the partial itself: {{> \(dynamic.name.dropFirst())}} includes templates/\(dynamic.name.dropFirst()).mustache"
-                    )
-                continue
-            }
-            if let missing = tags.partials.first(where: { texts[$0] == nil }) {
-                // swift-mustache renders a missing partial as nothing, which would hide a typo.
-                problems[name] =
-                    .error(
-                        .missingPartial,
-                        "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
-                        at: referenceLocation(to: missing, in: tags, file: entry.origin),
-                        hint: Suggestion.hint(for: missing, in: texts.keys)
-                            ?? "add templates/\(missing).mustache, or remove the tag")
-                continue
-            }
-            if let cycle = cycle(from: name, in: references) {
-                problems[name] =
-                    .error(
-                        .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
-                        at: referenceLocation(to: cycle[1], in: tags, file: entry.origin),
-                        hint: "a partial cannot include the template that includes it")
+            if let problem = problem(name, entry, tags: tagsByName[name]!, texts: texts, references: references) {
+                problems[name] = problem
                 continue
             }
             // A first line of its own for the escaping: standalone, Mustache drops it, and the
@@ -154,17 +79,11 @@ public struct LayoutLibrary: Sendable {
                         + (flattened(name, in: texts, keepingBlocks: extended.contains(name)) ?? entry.text)
                 ))
         }
-        // The longest first, so that the two ends finish together; results go to fixed slots.
-        let pending = toParse
-        let byLength = pending.indices.sorted { pending[$0].text.utf8.count > pending[$1].text.utf8.count }
-        let parsed = ResultSlots<Result<MustacheTemplate, any Error>>(count: pending.count)
-        DispatchQueue.concurrentPerform(iterations: byLength.count) { i in
-            let index = byLength[i]
-            parsed[index] = Result { try MustacheTemplate(string: pending[index].text) }
-        }
-        for (index, (name, _)) in pending.enumerated() {
+        var library = MustacheLibrary()
+        var origins: [String: String] = [:]
+        for ((name, _), result) in zip(toParse, parsedSideBySide(toParse.map(\.text))) {
             let origin = texts[name]!.origin
-            switch parsed[index]! {
+            switch result {
             case .success(let compiled):
                 library.register(compiled, named: name)
                 origins[name] = origin
@@ -198,6 +117,103 @@ public struct LayoutLibrary: Sendable {
             library: library, origins: origins, builtIns: builtIns,
             takesHTMLMarker: Set(texts.keys.filter(indentsNothing)), texts: texts.mapValues(\.text), failed: failed,
             references: references)
+    }
+
+    /// The built-in layouts, and the project's `templates/` over them; a template that cannot be
+    /// read, or is not UTF-8, is reported and left out.
+    private static func sources(projectDirectory: URL, displayDirectory: String, diagnostics: inout [Diagnostic])
+        -> [String: Source]
+    {
+        var texts: [String: Source] = [:]
+        for path in TemplatesBundle.paths(under: "layouts/") where path.hasSuffix(".mustache") {
+            let name = String(path.dropFirst("layouts/".count).dropLast(".mustache".count))
+            if !name.contains("/"), let text = TemplatesBundle.text(path) {
+                texts[name] = Source(text: text, origin: "built-in \(name).mustache", isBuiltIn: true)
+            }
+        }
+        let projectTemplates = projectDirectory.appendingPathComponent("templates")
+        for (name, url) in templates(in: projectTemplates) {
+            let shown = ProjectLoader.join(displayDirectory, "templates/" + url.lastPathComponent)
+            guard let data = try? Data(contentsOf: url) else {
+                diagnostics.append(
+                    .error(
+                        .unreadableFile, "cannot read the template \(shown)",
+                        at: SourceLocation(file: shown, line: 1, column: 1)))
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                diagnostics.append(
+                    .error(
+                        .invalidUtf8, "the template \(shown) is not UTF-8 text",
+                        at: SourceLocation.firstInvalidUTF8(in: data, file: shown),
+                        hint: "save it as UTF-8"))
+                continue
+            }
+            texts[name] = Source(text: text, origin: shown, isBuiltIn: false)
+        }
+        return texts
+    }
+
+    /// The first of the checks made before a template is parsed that `name` fails, if any: what
+    /// would exhaust the stack, unbalanced sections, a partial named while rendering, a missing
+    /// partial, a template that includes itself.
+    private static func problem(
+        _ name: String, _ entry: Source, tags: TemplateTags, texts: [String: Source], references: [String: [String]]
+    ) -> Diagnostic? {
+        // Mustache's parser and renderer recurse: refuse what would exhaust the stack.
+        if let line = deepestNesting(tags) {
+            return .error(
+                .templateTooDeep, "sections nest more than \(maxNesting) levels deep here",
+                at: SourceLocation(file: entry.origin, line: line, column: 1),
+                hint: "a layout needs only a few levels of {{#section}}")
+        }
+        if let problem = sectionProblem(tags) {
+            return .error(
+                .templateSyntax, "template syntax error: \(problem.message)",
+                at: SourceLocation(file: entry.origin, line: problem.line, column: problem.column),
+                hint: problem.hint)
+        }
+        if let dynamic = tags.dynamicPartial {
+            // Which template it includes is known only while rendering: it could be the layout
+            // itself, and swift-mustache would recurse until the stack ran out.
+            return .error(
+                .templateSyntax,
+                "template syntax error: {{\(dynamic.content)}} names its partial while rendering, which hipkit cannot check",
+                at: SourceLocation(file: entry.origin, line: dynamic.line, column: dynamic.column),
+                hint:
+                    "name the partial itself: {{> \(dynamic.name.dropFirst())}} includes templates/\(dynamic.name.dropFirst()).mustache"
+            )
+        }
+        if let missing = tags.partials.first(where: { texts[$0] == nil }) {
+            // swift-mustache renders a missing partial as nothing, which would hide a typo.
+            return .error(
+                .missingPartial,
+                "the template '\(name)' includes '\(missing)', which is neither built in nor in templates/",
+                at: referenceLocation(to: missing, in: tags, file: entry.origin),
+                hint: Suggestion.hint(for: missing, in: texts.keys)
+                    ?? "add templates/\(missing).mustache, or remove the tag")
+        }
+        if let cycle = cycle(from: name, in: references) {
+            return .error(
+                .templateRecursion, "the template '\(name)' includes itself: \(cycle.joined(separator: " → "))",
+                at: referenceLocation(to: cycle[1], in: tags, file: entry.origin),
+                hint: "a partial cannot include the template that includes it")
+        }
+        return nil
+    }
+
+    /// Each text parsed, in the order given, side by side: parsing is most of loading
+    /// (swift-mustache reads a template a character at a time, and measures the rest of it at
+    /// each `{`), and each parse needs nothing of the others. The longest go first, so that the
+    /// cores finish together; results go to fixed slots.
+    private static func parsedSideBySide(_ texts: [String]) -> [Result<MustacheTemplate, any Error>] {
+        let byLength = texts.indices.sorted { texts[$0].utf8.count > texts[$1].utf8.count }
+        let parsed = ResultSlots<Result<MustacheTemplate, any Error>>(count: texts.count)
+        DispatchQueue.concurrentPerform(iterations: byLength.count) { i in
+            let index = byLength[i]
+            parsed[index] = Result { try MustacheTemplate(string: texts[index]) }
+        }
+        return texts.indices.map { parsed[$0]! }
     }
 
     public func has(_ name: String) -> Bool { library.getTemplate(named: name) != nil }
