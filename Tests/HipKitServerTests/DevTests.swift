@@ -208,6 +208,49 @@ struct DevTests {
         #expect(await hello(since: 2).map { $0.changed == nil } == true, "older ones are forgotten")
     }
 
+    /// A project that does not build yet is served a waiting page, whose event stream may stay
+    /// open for as long as the errors take to fix: a proxy or tunnel in between drops a stream
+    /// that is quiet for long, so it is kept alive as the real server's are. Once a build
+    /// succeeds, the session goes on, open, to the real server.
+    @Test("the waiting page's event stream is kept alive, and the session is left open for the server")
+    func waitingPageKeepAlive() async throws {
+        let session = DevSession(keepAliveInterval: .milliseconds(100))
+        let port = try Loopback.freePort()
+        let (listening, nowListening) = AsyncStream.makeStream(of: Void.self)
+        let (builds, build) = AsyncStream.makeStream(of: Bool.self)
+        let waiting = DevWaitingServer(
+            session: session, host: "127.0.0.1", port: port,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let outcome = Task {
+            try await waiting.run(
+                until: {
+                    for await built in builds { return built }
+                    return false
+                }, onListening: { nowListening.yield() })
+        }
+        var listened = listening.makeAsyncIterator()
+        await listened.next()
+        // The hello, then a comment every 100 ms: read until three came (or for 20 s, for a
+        // machine whose other tests keep the keep-alive's task from running).
+        func keepAlives(_ bytes: [UInt8]) -> Int {
+            String(decoding: bytes, as: UTF8.self).components(separatedBy: DevEvent.keepAlive.encoded).count - 1
+        }
+        let stream = try await RawConnection.drive(
+            port: port, parts: [RawConnection.request("GET /_hipkit/dev/events HTTP/1.1\r\nHost: x")], timeout: 20,
+            until: { keepAlives($0) >= 3 })
+        #expect(stream.status == 200, "\(stream.text.prefix(300))")
+        #expect(stream.text.contains("event: hello"), "\(stream.text.prefix(300))")
+        #expect(keepAlives(stream.received) >= 3, "\(stream.text.prefix(300))")
+
+        build.yield(true)
+        #expect(try await outcome.value == .built)
+        var events = session.subscribe().makeAsyncIterator()
+        guard case .hello = await events.next() else {
+            Issue.record("the waiting server closed the session the real server goes on with")
+            return
+        }
+    }
+
     @Test("a build the server cannot put in service is told to the pages as a failure, not as a build")
     func unservedBuild() async {
         let session = DevSession()

@@ -76,18 +76,25 @@ public final class DevSession: Service, Sendable {
 
     /// Runs until shutdown, keeping quiet streams alive, then ends them all.
     public func run() async throws {
-        await cancelWhenGracefulShutdown { [keepAliveInterval] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: keepAliveInterval)
-                self.broadcast { _ in .keepAlive }
-            }
-        }
+        await keepStreamsAlive()
         let listeners = state.withLock { state in
             state.closed = true
             defer { state.listeners = [:] }
             return Array(state.listeners.values)
         }
         for listener in listeners { listener.finish() }
+    }
+
+    /// Until graceful shutdown, sends every open stream a comment each interval, so that a proxy
+    /// or tunnel in between does not drop one that is quiet for long; ends none of them. The
+    /// waiting page's server runs this alone: the real server takes the session over after it.
+    func keepStreamsAlive() async {
+        await cancelWhenGracefulShutdown { [keepAliveInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: keepAliveInterval)
+                self.broadcast { _ in .keepAlive }
+            }
+        }
     }
 
     /// Called (by the server) before listeners hear of a new build: puts it in service, or says

@@ -49,7 +49,7 @@ public struct DevWaitingServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: HipKitServer.serverName),
             onServerRunning: { _ in onListening() },
             logger: logger)
-        let services = SignalledServices([application], logger: logger)
+        let services = SignalledServices([application, KeepAlive(session: session)], logger: logger)
         return try await withThrowingTaskGroup(of: Outcome?.self) { tasks in
             tasks.addTask {
                 try await HipKitServer.listening(host: host, port: port) { try await services.run() }
@@ -75,6 +75,14 @@ public struct DevWaitingServer: Sendable {
             }
             return outcome ?? .stopped
         }
+    }
+
+    /// The waiting page's event stream kept alive as the real server's are, without
+    /// ``DevSession/run()``'s ending of the session's streams, which the real server goes on with.
+    private struct KeepAlive: Service {
+        let session: DevSession
+
+        func run() async throws { await session.keepStreamsAlive() }
     }
 
     private static func answer(_ request: Request, routes: DevRoutes, session: DevSession) -> Response {

@@ -93,10 +93,13 @@ extension RawConnection {
     }
 
     /// Sends `parts` one after the other, waiting `pause` before each part after the first, and
-    /// reads until the server closes or `timeout` seconds pass after the last part. Writes use
-    /// `MSG_NOSIGNAL`: a server that hangs up mid-request must fail the write, not kill the
-    /// test process with SIGPIPE.
-    static func drive(port: Int, parts: [[UInt8]], pause: Duration = .zero, timeout: TimeInterval = 30) async throws
+    /// reads until the server closes, `enough` holds for what came, or `timeout` seconds pass
+    /// after the last part. Writes use `MSG_NOSIGNAL`: a server that hangs up mid-request must
+    /// fail the write, not kill the test process with SIGPIPE.
+    static func drive(
+        port: Int, parts: [[UInt8]], pause: Duration = .zero, timeout: TimeInterval = 30,
+        until enough: @escaping ([UInt8]) -> Bool = { _ in false }
+    ) async throws
         -> Outcome
     {
         try await Blocking.run {
@@ -155,7 +158,7 @@ extension RawConnection {
                 sent += 1
             }
             let deadline = Date().addingTimeInterval(timeout)
-            while !closed, Date() < deadline { drain(100) }
+            while !closed, !enough(received), Date() < deadline { drain(100) }
             let end = ContinuousClock.now
             return Outcome(
                 closed: closed, received: received, partsSent: sent, lasted: end - connected,
