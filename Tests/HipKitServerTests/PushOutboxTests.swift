@@ -111,13 +111,13 @@ struct PushOutboxTests {
                 try await other.upsert(
                     Fixture.installation(roomId: 42, apiUrl: hipchat.apiUrl, tokenUrl: hipchat.tokenUrl))
                 try await other.putGlanceData(.object([JSONMember("label", .string("one"))]), key: "g", room: 42)
-                #expect(await hipchat.wait(seconds: 10) { $0.pushes.count == 1 })
+                #expect(await hipchat.wait(seconds: 30) { $0.pushes.count == 1 })
                 #expect(outbox.looks.load(ordering: .relaxed) > idle)
 
                 // Refused once, the next push is due again 300 ms later, with no commit between.
                 hipchat.state.withLock { $0.failingPushes = 1 }
                 try await other.putGlanceData(.object([JSONMember("label", .string("two"))]), key: "g", room: 42)
-                #expect(await hipchat.wait(seconds: 10) { $0.refusedPushes >= 1 && $0.pushes.count == 2 })
+                #expect(await hipchat.wait(seconds: 30) { $0.refusedPushes >= 1 && $0.pushes.count == 2 })
                 await services.triggerGracefulShutdown()
                 try await group.waitForAll()
             }

@@ -19,9 +19,11 @@ enum RawConnection {
         try await run(port: port, bytes: bytes, timeout: timeout).closed
     }
 
-    /// Sends a whole request and returns what came back before the server closed.
+    /// Sends a whole request and returns what came back before the server closed (every caller
+    /// asks it to). The 30 s are for a server in this process, whose answer other suites can
+    /// keep waiting for a thread of the concurrency pool for seconds.
     static func exchange(port: Int, bytes: String) async throws -> String {
-        String(decoding: try await run(port: port, bytes: bytes, timeout: 10).received, as: UTF8.self)
+        String(decoding: try await run(port: port, bytes: bytes, timeout: 30).received, as: UTF8.self)
     }
 
     private static func run(port: Int, bytes: String, timeout: TimeInterval) async throws -> (
