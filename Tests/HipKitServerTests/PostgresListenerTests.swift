@@ -1,5 +1,6 @@
 import Foundation
 import HipChatConnect
+import TestProcesses
 import Testing
 
 @testable import HipKitServer
@@ -14,12 +15,7 @@ struct PostgresListenerTests {
     /// can keep from running for seconds on a small machine. (It stays below the standard
     /// heartbeat's 10 s and 30 s, which `silentListener` relies on.)
     static func soon(_ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return try await condition()
+        try await Polling.holds(within: 20, every: .milliseconds(10), condition)
     }
 
     static func room(_ store: any InstallationStore) async throws -> Int? {

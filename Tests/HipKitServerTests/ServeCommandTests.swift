@@ -102,12 +102,7 @@ struct ServeCommandTests {
         }
 
         func waitForExit(seconds: Double) async -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if !process.isRunning { return true }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            return !process.isRunning
+            await Polling.holds(within: seconds, every: .milliseconds(50)) { !process.isRunning }
         }
     }
 

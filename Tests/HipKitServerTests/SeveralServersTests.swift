@@ -50,12 +50,9 @@ struct SeveralServersTests {
     /// long as it runs; the ten seconds are for this test's task, which other suites can keep
     /// from running for seconds on a small machine.)
     static func answersSoon(_ server: Server, token: String, status: Int = 401) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if try await glance(from: server, token: token).0 == status { return true }
-            try await Task.sleep(for: .milliseconds(20))
+        try await Polling.holds(within: 10, every: .milliseconds(20)) {
+            try await glance(from: server, token: token).0 == status
         }
-        return try await glance(from: server, token: token).0 == status
     }
 
     static func glance(from server: Server, room: Int = 42, token: String? = nil) async throws -> (Int, JSONNode?) {

@@ -3,6 +3,7 @@ import HipChatConnect
 import Hummingbird
 import Logging
 import Synchronization
+import TestProcesses
 
 @testable import HipKitServer
 
@@ -104,12 +105,7 @@ final class StandInHipChat: Sendable {
 
     /// Waits until `condition` holds for the recorded state, or `seconds` pass.
     func wait(seconds: Double = 60, until condition: (State) -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if state.withLock({ condition($0) }) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return state.withLock { condition($0) }
+        await Polling.holds(within: seconds, every: .milliseconds(20)) { state.withLock { condition($0) } }
     }
 
     private func capabilities(selfURL: String, tokenUrl: String? = nil, apiUrl: String? = nil) -> Response {

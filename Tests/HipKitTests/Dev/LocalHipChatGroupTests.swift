@@ -14,12 +14,7 @@ struct LocalHipChatGroupTests {
     /// Waits up to `seconds` for `condition`, asked once more after them; answers whether it
     /// came true.
     func eventually(_ seconds: Double = 20, _ condition: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return await condition()
+        await Polling.holds(within: seconds, every: .milliseconds(100), condition)
     }
 
     @Test func roomsPeopleAndInstallationsAsHipChatHadThem() async throws {
