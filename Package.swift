@@ -142,8 +142,8 @@ let package = Package(
                             .when(platforms: [.linux]))
                     ] : [])
         ),
-        // Children of the test processes (servers, browsers, builds) and blocking work in async
-        // tests, shared by both test targets.
+        // Children of the test processes (servers, browsers, builds), loopback ports, blocking
+        // work and polling in async tests, shared by both test targets.
         .target(name: "TestProcesses", path: "Tests/TestProcesses"),
         .testTarget(
             name: "HipKitServerTests",
